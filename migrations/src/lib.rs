@@ -1,0 +1,1 @@
+//! Bulletin's schema migrations.
