@@ -1,1 +1,16 @@
-//! Bulletin's schema migrations.
+//! Bulletin's schema migrations: one file per migration, never edited once merged.
+//! This crate must not depend on `bulletin` or its entities.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_subscriber_tables;
+
+/// Applies Bulletin's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_subscriber_tables::Migration)]
+    }
+}

@@ -1,0 +1,210 @@
+//! Settings: `config/default.toml` (compiled in), then the `--config` file, then
+//! `BULLETIN__SECTION__KEY` variables; parsed once into real types. Errors name the key.
+
+mod raw;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::domain::EmailAddress;
+
+pub use raw::RawSettings;
+
+/// A configuration value that cannot be used, with the key that holds it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A key holds an unusable value.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// Dotted key, e.g. `mail.smtp_url`.
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The sources could not be read or merged.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, message: message.into() }
+}
+
+/// All settings, parsed.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[http]`
+    pub http: HttpSettings,
+    /// `[database]`
+    pub database: DatabaseSettings,
+    /// `[data] dir`
+    pub data_dir: PathBuf,
+    /// `[signing]`
+    pub signing: SigningSettings,
+    /// `[mail]`
+    pub mail: MailSettings,
+    /// `[subscriptions]`
+    pub subscriptions: SubscriptionSettings,
+    /// `[privacy] notice_url`, resolved.
+    pub privacy_notice_url: Url,
+    /// `[delivery]`
+    pub delivery: DeliverySettings,
+    /// `[log]`
+    pub log: LogSettings,
+}
+
+/// `[http]`
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Base of every link, without a trailing slash.
+    pub public_url: Url,
+    /// Whether to trust `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// Request timeout.
+    pub request_timeout: Duration,
+    /// Largest request body.
+    pub body_limit_bytes: usize,
+}
+
+/// `[database]`
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Connection URL (`sqlite:` or `postgres:`).
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// `[signing]`
+#[derive(Debug, Clone)]
+pub struct SigningSettings {
+    /// Current key, if configured (otherwise generated into the data directory).
+    pub key: Option<SecretString>,
+    /// Earlier keys still accepted.
+    pub previous_keys: Vec<SecretString>,
+}
+
+/// How mail leaves Bulletin.
+#[derive(Debug, Clone)]
+pub enum MailTransportSettings {
+    /// `.eml` files in a directory.
+    File {
+        /// Where the files go.
+        outbox_dir: PathBuf,
+    },
+    /// An SMTP relay.
+    Smtp {
+        /// `smtp://`, `smtp+starttls://` or `smtps://` URL, possibly with credentials.
+        url: SecretString,
+        /// Pool size.
+        pool_max: u32,
+        /// Command timeout.
+        timeout: Duration,
+    },
+}
+
+/// `[mail]`
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// Transport.
+    pub transport: MailTransportSettings,
+    /// From header value (display name and address).
+    pub from: String,
+    /// Address part of `from`, for the envelope and Message-IDs.
+    pub from_address: EmailAddress,
+    /// Organisation named in e-mails and pages.
+    pub organisation: String,
+    /// Operator template overrides.
+    pub templates_dir: PathBuf,
+}
+
+/// `[subscriptions]`
+#[derive(Debug, Clone)]
+pub struct SubscriptionSettings {
+    /// Confirmation link lifetime.
+    pub confirm_link_ttl: chrono::Duration,
+    /// Least time between two confirmation e-mails.
+    pub resend_cooldown: chrono::Duration,
+    /// Most confirmation e-mails per request.
+    pub max_confirmations: u32,
+}
+
+/// `[delivery]`
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Whether the worker loop runs in this process.
+    pub worker_enabled: bool,
+    /// Idle poll interval.
+    pub poll_interval: Duration,
+    /// Rows claimed per batch.
+    pub batch_size: u32,
+    /// Messages in flight at once.
+    pub concurrency: usize,
+    /// Claim lease length.
+    pub lease: chrono::Duration,
+    /// Attempts before failing.
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub backoff_base: chrono::Duration,
+    /// Longest retry delay.
+    pub backoff_max: chrono::Duration,
+}
+
+/// `[log]`
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// tracing filter directive.
+    pub filter: String,
+    /// Whether to log JSON lines.
+    pub json: bool,
+}
+
+impl Settings {
+    /// Loads defaults, the optional file and the environment, then parses.
+    ///
+    /// # Errors
+    /// Unreadable sources or an unusable value (the error names the key).
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        RawSettings::load(file)?.parse()
+    }
+}
+
+impl RawSettings {
+    /// Turns raw values into real types, naming the key of the first bad one.
+    ///
+    /// # Errors
+    /// The first unusable value.
+    pub fn parse(self) -> Result<Settings, ConfigError> {
+        let http = self.http.parse()?;
+        let privacy_notice_url = match self.privacy.notice_url.trim() {
+            "" => join_url(&http.public_url, "privacy-notice"),
+            raw => Url::parse(raw).map_err(|e| invalid("privacy.notice_url", e.to_string()))?,
+        };
+        Ok(Settings {
+            database: self.database.parse()?,
+            data_dir: PathBuf::from(self.data.dir),
+            signing: self.signing.parse(),
+            mail: self.mail.parse()?,
+            subscriptions: self.subscriptions.parse()?,
+            delivery: self.delivery.parse()?,
+            log: self.log.parse()?,
+            privacy_notice_url,
+            http,
+        })
+    }
+}
+
+/// `base` with `path` appended below its own path.
+pub fn join_url(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
+    url.set_path(&joined);
+    url
+}
+
+#[cfg(test)]
+mod tests;

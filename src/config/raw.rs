@@ -1,0 +1,259 @@
+//! Raw settings as read from TOML and the environment, before parsing into real types.
+
+use std::{path::Path, time::Duration};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use super::{
+    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, LogSettings, MailSettings,
+    MailTransportSettings, SigningSettings, SubscriptionSettings, invalid,
+};
+use crate::domain::EmailAddress;
+
+/// The compiled-in defaults, so the binary runs from any directory.
+const DEFAULTS: &str = include_str!("../../config/default.toml");
+
+/// Every setting as plain values.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub(super) http: RawHttp,
+    pub(super) database: RawDatabase,
+    pub(super) data: RawData,
+    pub(super) signing: RawSigning,
+    pub(super) mail: RawMail,
+    pub(super) subscriptions: RawSubscriptions,
+    pub(super) privacy: RawPrivacy,
+    pub(super) delivery: RawDelivery,
+    pub(super) log: RawLog,
+}
+
+impl RawSettings {
+    /// Merges the defaults, the optional file and `BULLETIN__…` variables.
+    ///
+    /// # Errors
+    /// An unreadable file, bad TOML, an unknown key or a value of the wrong type.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let env = config::Environment::with_prefix("BULLETIN")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("signing.previous_keys")
+            .try_parsing(true);
+        Ok(builder.add_source(env).build()?.try_deserialize()?)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    bind: String,
+    public_url: String,
+    trust_forwarded_for: bool,
+    request_timeout_secs: u64,
+    body_limit_bytes: usize,
+}
+
+impl RawHttp {
+    pub(super) fn parse(self) -> Result<HttpSettings, ConfigError> {
+        let bind = self
+            .bind
+            .parse()
+            .map_err(|e| invalid("http.bind", format!("{e}; expected HOST:PORT such as 127.0.0.1:8080")))?;
+        let public_url = Url::parse(&self.public_url)
+            .map_err(|e| invalid("http.public_url", e.to_string()))?;
+        if !matches!(public_url.scheme(), "http" | "https") || public_url.host().is_none() {
+            return Err(invalid("http.public_url", "must be an http:// or https:// URL with a host"));
+        }
+        if public_url.query().is_some() || public_url.fragment().is_some() {
+            return Err(invalid("http.public_url", "must not have a query or fragment"));
+        }
+        if self.body_limit_bytes < 1024 {
+            return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
+        }
+        Ok(HttpSettings {
+            bind,
+            public_url,
+            trust_forwarded_for: self.trust_forwarded_for,
+            request_timeout: Duration::from_secs(positive("http.request_timeout_secs", self.request_timeout_secs)?),
+            body_limit_bytes: self.body_limit_bytes,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    url: String,
+    max_connections: u32,
+}
+
+impl RawDatabase {
+    pub(super) fn parse(self) -> Result<DatabaseSettings, ConfigError> {
+        if !(self.url.starts_with("sqlite:") || self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")) {
+            return Err(invalid("database.url", "must start with sqlite: or postgres://"));
+        }
+        Ok(DatabaseSettings {
+            url: SecretString::from(self.url),
+            max_connections: positive("database.max_connections", self.max_connections)?,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawData {
+    pub(super) dir: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSigning {
+    key: String,
+    previous_keys: Vec<String>,
+}
+
+impl RawSigning {
+    pub(super) fn parse(self) -> SigningSettings {
+        let key = Some(self.key.trim().to_owned()).filter(|k| !k.is_empty()).map(SecretString::from);
+        let previous_keys = self
+            .previous_keys
+            .into_iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .map(SecretString::from)
+            .collect();
+        SigningSettings { key, previous_keys }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMail {
+    transport: String,
+    smtp_url: String,
+    outbox_dir: String,
+    from: String,
+    organisation: String,
+    templates_dir: String,
+    smtp_pool_max: u32,
+    smtp_timeout_secs: u64,
+}
+
+impl RawMail {
+    pub(super) fn parse(self) -> Result<MailSettings, ConfigError> {
+        let transport = match self.transport.as_str() {
+            "file" => MailTransportSettings::File { outbox_dir: self.outbox_dir.into() },
+            "smtp" => {
+                let url = Url::parse(&self.smtp_url).map_err(|e| invalid("mail.smtp_url", e.to_string()))?;
+                if !matches!(url.scheme(), "smtp" | "smtp+starttls" | "smtps") || url.host().is_none() {
+                    return Err(invalid("mail.smtp_url", "must be smtp://, smtp+starttls:// or smtps:// with a host"));
+                }
+                MailTransportSettings::Smtp {
+                    url: SecretString::from(self.smtp_url),
+                    pool_max: positive("mail.smtp_pool_max", self.smtp_pool_max)?,
+                    timeout: Duration::from_secs(positive("mail.smtp_timeout_secs", self.smtp_timeout_secs)?),
+                }
+            }
+            other => return Err(invalid("mail.transport", format!("must be \"file\" or \"smtp\", got {other:?}"))),
+        };
+        let mailbox: lettre::message::Mailbox = self
+            .from
+            .parse()
+            .map_err(|e| invalid("mail.from", format!("{e}; expected \"Name <address@example.com>\"")))?;
+        let from_address = EmailAddress::parse(&mailbox.email.to_string())
+            .map_err(|e| invalid("mail.from", e.to_string()))?;
+        Ok(MailSettings {
+            transport,
+            from: mailbox.to_string(),
+            from_address,
+            organisation: self.organisation,
+            templates_dir: self.templates_dir.into(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSubscriptions {
+    confirm_link_ttl_hours: i64,
+    resend_cooldown_secs: i64,
+    max_confirmations: u32,
+}
+
+impl RawSubscriptions {
+    pub(super) fn parse(self) -> Result<SubscriptionSettings, ConfigError> {
+        Ok(SubscriptionSettings {
+            confirm_link_ttl: chrono::Duration::hours(positive("subscriptions.confirm_link_ttl_hours", self.confirm_link_ttl_hours)?),
+            resend_cooldown: chrono::Duration::seconds(non_negative("subscriptions.resend_cooldown_secs", self.resend_cooldown_secs)?),
+            max_confirmations: positive("subscriptions.max_confirmations", self.max_confirmations)?,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrivacy {
+    pub(super) notice_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDelivery {
+    worker_enabled: bool,
+    poll_interval_ms: u64,
+    batch_size: u32,
+    concurrency: usize,
+    lease_secs: i64,
+    max_attempts: u32,
+    backoff_base_secs: i64,
+    backoff_max_secs: i64,
+}
+
+impl RawDelivery {
+    pub(super) fn parse(self) -> Result<DeliverySettings, ConfigError> {
+        Ok(DeliverySettings {
+            worker_enabled: self.worker_enabled,
+            poll_interval: Duration::from_millis(positive("delivery.poll_interval_ms", self.poll_interval_ms)?),
+            batch_size: positive("delivery.batch_size", self.batch_size)?,
+            concurrency: positive("delivery.concurrency", self.concurrency)?,
+            lease: chrono::Duration::seconds(positive("delivery.lease_secs", self.lease_secs)?),
+            max_attempts: positive("delivery.max_attempts", self.max_attempts)?,
+            backoff_base: chrono::Duration::seconds(positive("delivery.backoff_base_secs", self.backoff_base_secs)?),
+            backoff_max: chrono::Duration::seconds(positive("delivery.backoff_max_secs", self.backoff_max_secs)?),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    filter: String,
+    format: String,
+}
+
+impl RawLog {
+    pub(super) fn parse(self) -> Result<LogSettings, ConfigError> {
+        let json = match self.format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => return Err(invalid("log.format", format!("must be \"text\" or \"json\", got {other:?}"))),
+        };
+        Ok(LogSettings { filter: self.filter, json })
+    }
+}
+
+fn positive<T: PartialOrd + Default + Copy>(key: &'static str, value: T) -> Result<T, ConfigError> {
+    if value > T::default() { Ok(value) } else { Err(invalid(key, "must be greater than zero")) }
+}
+
+fn non_negative<T: PartialOrd + Default + Copy>(key: &'static str, value: T) -> Result<T, ConfigError> {
+    if value >= T::default() { Ok(value) } else { Err(invalid(key, "must not be negative")) }
+}

@@ -1,0 +1,76 @@
+//! Pure domain types and rules: parsing at the boundary, subscription state machine,
+//! consent ledger vocabulary and the one eligibility check. No I/O here.
+
+pub mod consent;
+pub mod delivery;
+pub mod eligibility;
+pub mod email_address;
+pub mod ids;
+pub mod list;
+pub mod list_slug;
+pub mod locale;
+pub mod privacy;
+pub mod role;
+pub mod subscriber;
+pub mod subscriber_name;
+pub mod subscription;
+
+pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
+pub use delivery::{Delivery, DeliveryStatus};
+pub use eligibility::{Decision, MessageKind, may_send};
+pub use email_address::{EmailAddress, EmailAddressError};
+pub use ids::{ApiTokenId, ConsentEventId, DeliveryId, ListId, SubscriberId, SubscriptionId};
+pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
+pub use list_slug::{ListSlug, ListSlugError};
+pub use locale::Locale;
+pub use role::Role;
+pub use subscriber::{Subscriber, SubscriberStatus};
+pub use subscriber_name::{SubscriberName, SubscriberNameError};
+pub use subscription::{Subscription, SubscriptionError, SubscriptionStatus, Transition};
+
+/// Implements `as_str`, `parse` and `Display` for a fieldless enum stored as text.
+macro_rules! text_enum {
+    ($ty:ident, $err:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The stable text form used in the database and the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            /// Parses the stable text form.
+            ///
+            /// # Errors
+            /// An unknown text gives a message that lists the accepted values.
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                match raw {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!(
+                        concat!($err, " must be one of {}; got {:?}"),
+                        [$($text),+].join(", "),
+                        other
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use text_enum;

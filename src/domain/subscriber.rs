@@ -1,0 +1,38 @@
+//! Subscribers: one person, one normalised address, with a processing status.
+
+use super::{EmailAddress, Locale, SubscriberId, SubscriberName};
+use chrono::{DateTime, Utc};
+
+/// Whether a subscriber may be processed at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubscriberStatus {
+    /// Normal.
+    Active,
+    /// Blocked by the operator: nothing is sent.
+    Blocked,
+    /// Erased (Art. 17): only a pseudonymised shell may remain.
+    Erased,
+}
+
+super::text_enum!(SubscriberStatus, "status", {
+    Active => "active",
+    Blocked => "blocked",
+    Erased => "erased",
+});
+
+/// A stored subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// Its id.
+    pub id: SubscriberId,
+    /// Normalised address.
+    pub email: EmailAddress,
+    /// Name as given (never used in system e-mails).
+    pub name: SubscriberName,
+    /// Preferred language.
+    pub locale: Locale,
+    /// Processing status.
+    pub status: SubscriberStatus,
+    /// When the record was created.
+    pub created_at: DateTime<Utc>,
+}

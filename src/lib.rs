@@ -1,0 +1,11 @@
+//! Bulletin: a self-hosted newsletter and product-notice subscription platform.
+//!
+//! Requests flow `web` → `services` → {`domain`, `store`, `signing`}; mail leaves only
+//! through `delivery` (outbox worker) → `mail` (templates, headers, transport). `domain`
+//! holds pure types and rules, `store` is the only module that speaks SQL.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod signing;
+pub mod store;

@@ -1,0 +1,70 @@
+//! Queries on `api_tokens`: tokens are stored as SHA-256 hashes only.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+
+use super::{StoreError, corrupt, entities::api_tokens as table};
+use crate::domain::{ApiTokenId, Role};
+
+/// A stored, unrevoked API token (without its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Its id.
+    pub id: ApiTokenId,
+    /// The name given at creation.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// Stores a new token by the hash of its secret.
+///
+/// # Errors
+/// Database failure.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    token: &ApiToken,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let row = table::ActiveModel {
+        id: Set(token.id.as_uuid()),
+        name: Set(token.name.clone()),
+        role: Set(token.role.as_str().to_owned()),
+        token_hash: Set(token_hash.to_owned()),
+        created_at: Set(now),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    };
+    table::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+/// The unrevoked token with this hash, if any; marks it used.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_active(
+    conn: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ApiToken>, StoreError> {
+    let Some(row) = table::Entity::find()
+        .filter(table::Column::TokenHash.eq(token_hash))
+        .filter(table::Column::RevokedAt.is_null())
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    table::Entity::update_many()
+        .col_expr(table::Column::LastUsedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(row.id))
+        .exec(conn)
+        .await?;
+    Ok(Some(ApiToken {
+        id: ApiTokenId::from_uuid(row.id),
+        name: row.name,
+        role: Role::parse(&row.role).map_err(corrupt)?,
+    }))
+}

@@ -1,0 +1,96 @@
+//! The consent ledger: append and read only (erasure, later, pseudonymises). Also keeps
+//! each consent text once, by hash, so the exact wording shown can be proven.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict,
+};
+
+use super::{
+    StoreError, corrupt,
+    entities::{consent_events as table, consent_texts},
+};
+use crate::domain::{ConsentAction, ConsentEvent, ConsentEventId, ConsentText, LegalBasis, ListId, SubscriberId};
+
+impl TryFrom<table::Model> for ConsentEvent {
+    type Error = StoreError;
+
+    fn try_from(m: table::Model) -> Result<Self, StoreError> {
+        Ok(ConsentEvent {
+            id: ConsentEventId::from_uuid(m.id),
+            subscriber_id: SubscriberId::from_uuid(m.subscriber_id),
+            list_id: m.list_id.map(ListId::from_uuid),
+            action: ConsentAction::parse(&m.action).map_err(corrupt)?,
+            legal_basis: LegalBasis::parse(&m.legal_basis).map_err(corrupt)?,
+            consent_text_hash: m.consent_text_hash,
+            ip_anon: m.ip_anon,
+            user_agent: m.user_agent,
+            actor: m.actor,
+            source: m.source,
+            occurred_at: m.occurred_at,
+        })
+    }
+}
+
+/// Appends one event. Events are never updated.
+///
+/// # Errors
+/// Database failure.
+pub async fn append(conn: &impl ConnectionTrait, e: &ConsentEvent) -> Result<(), StoreError> {
+    let row = table::ActiveModel {
+        id: Set(e.id.as_uuid()),
+        subscriber_id: Set(e.subscriber_id.as_uuid()),
+        list_id: Set(e.list_id.map(|l| l.as_uuid())),
+        action: Set(e.action.as_str().to_owned()),
+        legal_basis: Set(e.legal_basis.as_str().to_owned()),
+        consent_text_hash: Set(e.consent_text_hash.clone()),
+        ip_anon: Set(e.ip_anon.clone()),
+        user_agent: Set(e.user_agent.clone()),
+        actor: Set(e.actor.clone()),
+        source: Set(e.source.clone()),
+        occurred_at: Set(e.occurred_at),
+    };
+    table::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+/// A subscriber's ledger, oldest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn for_subscriber(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<Vec<ConsentEvent>, StoreError> {
+    table::Entity::find()
+        .filter(table::Column::SubscriberId.eq(id.as_uuid()))
+        .order_by_asc(table::Column::OccurredAt)
+        .order_by_asc(table::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(ConsentEvent::try_from)
+        .collect()
+}
+
+/// Keeps a consent text by its hash (a no-op when already kept).
+///
+/// # Errors
+/// Database failure.
+pub async fn remember_text(conn: &impl ConnectionTrait, text: &ConsentText, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let row = consent_texts::ActiveModel {
+        hash: Set(text.hash().to_owned()),
+        body: Set(text.body().to_owned()),
+        created_at: Set(now),
+    };
+    consent_texts::Entity::insert(row)
+        .on_conflict(OnConflict::column(consent_texts::Column::Hash).do_nothing().to_owned())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The consent text with this hash, if kept.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_text(conn: &impl ConnectionTrait, hash: &str) -> Result<Option<String>, StoreError> {
+    Ok(consent_texts::Entity::find_by_id(hash.to_owned()).one(conn).await?.map(|m| m.body))
+}

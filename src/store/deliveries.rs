@@ -1,0 +1,207 @@
+//! The outbox: enqueue, claim with a lease, and record outcomes. A claim is a conditional
+//! UPDATE per row, so two workers (or instances) never hold the same row at once.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr, ExprTrait,
+};
+
+use super::{StoreError, corrupt, entities::deliveries as table};
+use crate::domain::{Delivery, DeliveryId, DeliveryStatus, MessageKind, SubscriberId, SubscriptionId};
+
+impl TryFrom<table::Model> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(m: table::Model) -> Result<Self, StoreError> {
+        Ok(Delivery {
+            id: DeliveryId::from_uuid(m.id),
+            kind: MessageKind::parse(&m.kind).map_err(corrupt)?,
+            subscriber_id: SubscriberId::from_uuid(m.subscriber_id),
+            subscription_id: m.subscription_id.map(SubscriptionId::from_uuid),
+            status: DeliveryStatus::parse(&m.status).map_err(corrupt)?,
+            attempts: u32::try_from(m.attempts).map_err(corrupt)?,
+            lease_until: m.lease_until,
+            message_id: m.message_id,
+            created_at: m.created_at,
+        })
+    }
+}
+
+/// A message to put in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// What kind.
+    pub kind: MessageKind,
+    /// To whom.
+    pub subscriber_id: SubscriberId,
+    /// For which subscription.
+    pub subscription_id: Option<SubscriptionId>,
+    /// The Message-ID it will carry.
+    pub message_id: String,
+}
+
+/// Puts a message in the outbox, due now.
+///
+/// # Errors
+/// Database failure.
+pub async fn enqueue(conn: &impl ConnectionTrait, d: &NewDelivery, now: DateTime<Utc>) -> Result<DeliveryId, StoreError> {
+    let id = DeliveryId::new();
+    let row = table::ActiveModel {
+        id: Set(id.as_uuid()),
+        kind: Set(d.kind.as_str().to_owned()),
+        campaign_id: Set(None),
+        subscriber_id: Set(d.subscriber_id.as_uuid()),
+        subscription_id: Set(d.subscription_id.map(|s| s.as_uuid())),
+        status: Set(DeliveryStatus::Queued.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        last_error: Set(None),
+        message_id: Set(d.message_id.clone()),
+        sent_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    table::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(id)
+}
+
+/// Rows that may be claimed now: due queued/deferred rows, and rows whose claim lapsed
+/// (a worker died mid-send).
+fn claimable(now: DateTime<Utc>) -> Condition {
+    let waiting = Condition::all()
+        .add(table::Column::Status.is_in([DeliveryStatus::Queued.as_str(), DeliveryStatus::Deferred.as_str()]))
+        .add(table::Column::NextAttemptAt.lte(now));
+    let lapsed = Condition::all()
+        .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
+        .add(table::Column::LeaseUntil.lt(now));
+    Condition::any().add(waiting).add(lapsed)
+}
+
+/// Claims up to `limit` due rows until `lease_until`, counting an attempt on each.
+///
+/// # Errors
+/// Database failure.
+pub async fn claim_due(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Delivery>, StoreError> {
+    let candidates: Vec<uuid::Uuid> = table::Entity::find()
+        .select_only()
+        .column(table::Column::Id)
+        .filter(claimable(now))
+        .order_by_asc(table::Column::NextAttemptAt)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for id in candidates {
+        let result = table::Entity::update_many()
+            .col_expr(table::Column::Status, Expr::value(DeliveryStatus::Sending.as_str()))
+            .col_expr(table::Column::LeaseUntil, Expr::value(lease_until))
+            .col_expr(table::Column::Attempts, Expr::col(table::Column::Attempts).add(1))
+            .col_expr(table::Column::UpdatedAt, Expr::value(now))
+            .filter(table::Column::Id.eq(id))
+            .filter(claimable(now))
+            .exec(conn)
+            .await?;
+        if result.rows_affected == 1
+            && let Some(row) = table::Entity::find_by_id(id).one(conn).await?
+        {
+            claimed.push(Delivery::try_from(row)?);
+        }
+    }
+    Ok(claimed)
+}
+
+/// The final or interim outcome of one attempt.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Accepted by the relay.
+    Sent,
+    /// Retry at this time.
+    Deferred {
+        /// When to try again.
+        next_attempt_at: DateTime<Utc>,
+        /// Why it failed.
+        error: String,
+    },
+    /// Given up.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// Not sent because the recipient is no longer eligible.
+    Suppressed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Records the outcome of a claimed row, if the claim is still ours (`lease_until` unchanged).
+/// Returns whether it was recorded.
+///
+/// # Errors
+/// Database failure.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    claimed: &Delivery,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let (status, error, next, sent_at) = match outcome {
+        Outcome::Sent => (DeliveryStatus::Sent, None, None, Some(now)),
+        Outcome::Deferred { next_attempt_at, error } => {
+            (DeliveryStatus::Deferred, Some(error.clone()), Some(*next_attempt_at), None)
+        }
+        Outcome::Failed { error } => (DeliveryStatus::Failed, Some(error.clone()), None, None),
+        Outcome::Suppressed { reason } => (DeliveryStatus::Suppressed, Some(reason.clone()), None, None),
+    };
+    let mut update = table::Entity::update_many()
+        .col_expr(table::Column::Status, Expr::value(status.as_str()))
+        .col_expr(table::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(table::Column::LastError, Expr::value(error.map(|e| truncate(&e, 1000))))
+        .col_expr(table::Column::SentAt, Expr::value(sent_at))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now));
+    if let Some(next) = next {
+        update = update.col_expr(table::Column::NextAttemptAt, Expr::value(next));
+    }
+    let result = update
+        .filter(table::Column::Id.eq(claimed.id.as_uuid()))
+        .filter(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
+        .filter(table::Column::LeaseUntil.eq(claimed.lease_until))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+/// How many rows a worker could claim now.
+///
+/// # Errors
+/// Database failure.
+pub async fn count_claimable(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    Ok(table::Entity::find().filter(claimable(now)).count(conn).await?)
+}
+
+/// The outbox rows of a subscriber, oldest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn of_subscriber(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<Vec<Delivery>, StoreError> {
+    table::Entity::find()
+        .filter(table::Column::SubscriberId.eq(id.as_uuid()))
+        .order_by_asc(table::Column::CreatedAt)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Delivery::try_from)
+        .collect()
+}

@@ -1,0 +1,27 @@
+//! The `consent_events` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `consent_events`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "consent_events")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub subscriber_id: Uuid,
+    pub list_id: Option<Uuid>,
+    pub action: String,
+    pub legal_basis: String,
+    pub consent_text_hash: Option<String>,
+    pub ip_anon: Option<String>,
+    pub user_agent: Option<String>,
+    pub actor: String,
+    pub source: String,
+    pub occurred_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm; queries join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

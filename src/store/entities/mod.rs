@@ -1,0 +1,9 @@
+//! sea-orm entities: one file per table, data only.
+
+pub mod api_tokens;
+pub mod consent_events;
+pub mod consent_texts;
+pub mod deliveries;
+pub mod lists;
+pub mod subscribers;
+pub mod subscriptions;

@@ -1,0 +1,96 @@
+//! Queries on `lists`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{StoreError, corrupt, entities::lists as table};
+use crate::domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn};
+
+impl TryFrom<table::Model> for MailingList {
+    type Error = StoreError;
+
+    fn try_from(m: table::Model) -> Result<Self, StoreError> {
+        Ok(MailingList {
+            id: ListId::from_uuid(m.id),
+            def: NewList {
+                slug: ListSlug::parse(&m.slug).map_err(corrupt)?,
+                name: m.name,
+                description: m.description,
+                kind: ListKind::parse(&m.kind).map_err(corrupt)?,
+                legal_basis: LegalBasis::parse(&m.legal_basis).map_err(corrupt)?,
+                opt_in: OptIn::parse(&m.opt_in).map_err(corrupt)?,
+                visibility: ListVisibility::parse(&m.visibility).map_err(corrupt)?,
+                consent_text: m.consent_text,
+                welcome_message: m.welcome_message,
+            },
+        })
+    }
+}
+
+/// Stores a new list.
+///
+/// # Errors
+/// `Conflict` when the slug is taken.
+pub async fn insert(conn: &impl ConnectionTrait, list: &MailingList, now: DateTime<Utc>) -> Result<(), StoreError> {
+    table::Entity::insert(model_of(list, now)).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+fn model_of(list: &MailingList, now: DateTime<Utc>) -> table::ActiveModel {
+    let d = &list.def;
+    table::ActiveModel {
+        id: Set(list.id.as_uuid()),
+        slug: Set(d.slug.as_str().to_owned()),
+        name: Set(d.name.clone()),
+        description: Set(d.description.clone()),
+        kind: Set(d.kind.as_str().to_owned()),
+        legal_basis: Set(d.legal_basis.as_str().to_owned()),
+        opt_in: Set(d.opt_in.as_str().to_owned()),
+        visibility: Set(d.visibility.as_str().to_owned()),
+        consent_text: Set(d.consent_text.clone()),
+        welcome_message: Set(d.welcome_message.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Every list, by slug.
+///
+/// # Errors
+/// Database failure.
+pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<MailingList>, StoreError> {
+    table::Entity::find()
+        .order_by_asc(table::Column::Slug)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(MailingList::try_from)
+        .collect()
+}
+
+/// The lists with these slugs (unknown slugs are simply absent).
+///
+/// # Errors
+/// Database failure.
+pub async fn find_by_slugs(conn: &impl ConnectionTrait, slugs: &[ListSlug]) -> Result<Vec<MailingList>, StoreError> {
+    table::Entity::find()
+        .filter(table::Column::Slug.is_in(slugs.iter().map(ListSlug::as_str)))
+        .order_by_asc(table::Column::Slug)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(MailingList::try_from)
+        .collect()
+}
+
+/// One list by id.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn find(conn: &impl ConnectionTrait, id: ListId) -> Result<MailingList, StoreError> {
+    table::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}

@@ -1,0 +1,89 @@
+//! Persistence: sea-orm entities and the queries of each area. The only module (besides
+//! `migrations/`) that speaks SQL; it returns domain types and never commits on its own.
+
+pub mod api_tokens;
+pub mod consent_events;
+pub mod deliveries;
+#[expect(missing_docs, reason = "entity fields mirror the migration columns; sea-orm derives items without docs")]
+pub mod entities;
+pub mod lists;
+pub mod subscribers;
+pub mod subscriptions;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+
+pub use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+
+/// What can go wrong in the store, in terms a service can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist.
+    #[error("record not found")]
+    NotFound,
+    /// A unique or foreign-key constraint refused the write (a race or a duplicate).
+    #[error("conflicting record: {0}")]
+    Conflict(String),
+    /// A stored value could not be read back into a domain type.
+    #[error("stored value is invalid: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error(transparent)]
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(m)) => Self::Conflict(m),
+            Some(SqlErr::ForeignKeyConstraintViolation(m)) => Self::Conflict(m),
+            _ => Self::Db(err),
+        }
+    }
+}
+
+/// Turns a parse failure of a stored value into `StoreError::Corrupt`.
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// Opens the connection pool (SQLite in WAL mode with foreign keys on).
+///
+/// # Errors
+/// The database cannot be reached or opened.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // One writer at a time: keep the pool small so writers queue in the pool, not in
+        // SQLite's busy handler.
+        options.max_connections(max_connections.min(4));
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    }
+    Database::connect(options).await
+}
+
+/// Applies every pending migration.
+///
+/// # Errors
+/// A migration failed.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Whether the database answers.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}

@@ -1,0 +1,80 @@
+//! Queries on `subscribers`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::{StoreError, corrupt, entities::subscribers as table};
+use crate::domain::{EmailAddress, Locale, Subscriber, SubscriberId, SubscriberName, SubscriberStatus};
+
+impl TryFrom<table::Model> for Subscriber {
+    type Error = StoreError;
+
+    fn try_from(m: table::Model) -> Result<Self, StoreError> {
+        Ok(Subscriber {
+            id: SubscriberId::from_uuid(m.id),
+            email: EmailAddress::parse(&m.email).map_err(corrupt)?,
+            name: SubscriberName::parse(&m.name).map_err(corrupt)?,
+            locale: Locale::parse(&m.locale).map_err(corrupt)?,
+            status: SubscriberStatus::parse(&m.status).map_err(corrupt)?,
+            created_at: m.created_at,
+        })
+    }
+}
+
+/// The subscriber with this address, if any.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_by_email(conn: &impl ConnectionTrait, email: &EmailAddress) -> Result<Option<Subscriber>, StoreError> {
+    table::Entity::find()
+        .filter(table::Column::Email.eq(email.as_str()))
+        .one(conn)
+        .await?
+        .map(Subscriber::try_from)
+        .transpose()
+}
+
+/// One subscriber by id.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn find(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<Subscriber, StoreError> {
+    table::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// Stores a new subscriber.
+///
+/// # Errors
+/// `Conflict` when the address is taken (a concurrent signup).
+pub async fn insert(conn: &impl ConnectionTrait, s: &Subscriber, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let row = table::ActiveModel {
+        id: Set(s.id.as_uuid()),
+        email: Set(s.email.as_str().to_owned()),
+        name: Set(s.name.as_str().to_owned()),
+        locale: Set(s.locale.as_str().to_owned()),
+        status: Set(s.status.as_str().to_owned()),
+        attributes: Set(serde_json::json!({})),
+        created_at: Set(s.created_at),
+        updated_at: Set(now),
+        last_activity_at: Set(now),
+    };
+    table::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+/// Records that the person acted (used by the retention policy).
+///
+/// # Errors
+/// Database failure.
+pub async fn touch(conn: &impl ConnectionTrait, id: SubscriberId, now: DateTime<Utc>) -> Result<(), StoreError> {
+    table::Entity::update_many()
+        .col_expr(table::Column::LastActivityAt, sea_orm::sea_query::Expr::value(now))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
