@@ -7,5 +7,6 @@
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod mail;
 pub mod signing;
 pub mod store;

@@ -1,0 +1,33 @@
+//! The public URLs that e-mails link to; their paths are part of the public contract.
+
+use url::Url;
+
+use crate::{config::join_url, signing::SignedToken};
+
+/// Builds absolute link URLs below `http.public_url`.
+#[derive(Debug, Clone)]
+pub struct Links {
+    base: Url,
+}
+
+impl Links {
+    /// Links below `base`.
+    pub fn new(base: Url) -> Self {
+        Self { base }
+    }
+
+    /// The double-opt-in confirmation page.
+    pub fn confirm(&self, token: &SignedToken) -> Url {
+        join_url(&self.base, &format!("confirm/{token}"))
+    }
+
+    /// The unsubscribe page and RFC 8058 one-click endpoint.
+    pub fn unsubscribe(&self, token: &SignedToken) -> Url {
+        join_url(&self.base, &format!("unsubscribe/{token}"))
+    }
+
+    /// The preferences page.
+    pub fn preferences(&self, token: &SignedToken) -> Url {
+        join_url(&self.base, &format!("preferences/{token}"))
+    }
+}

@@ -1,0 +1,215 @@
+//! System e-mail templates: built-in defaults from `emails/`, overridden file by file by the
+//! operator's `mail.templates_dir`; all compiled and test-rendered at start.
+
+use std::path::Path;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::domain::Locale;
+
+/// Which system message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemTemplate {
+    /// The double-opt-in confirmation request.
+    Confirmation,
+    /// The welcome message.
+    Welcome,
+}
+
+impl SystemTemplate {
+    const ALL: [SystemTemplate; 2] = [SystemTemplate::Confirmation, SystemTemplate::Welcome];
+
+    fn stem(self) -> &'static str {
+        match self {
+            Self::Confirmation => "confirmation",
+            Self::Welcome => "welcome",
+        }
+    }
+}
+
+/// The three parts of every template, by file suffix.
+const PARTS: [&str; 3] = ["subject.txt", "txt", "html"];
+
+macro_rules! embedded {
+    ($($path:literal),+ $(,)?) => {
+        &[$(($path, include_str!(concat!("../../emails/", $path)))),+]
+    };
+}
+
+/// The templates compiled into the binary, by path below `emails/`.
+const DEFAULTS: &[(&str, &str)] = embedded!(
+    "en/confirmation.subject.txt", "en/confirmation.txt", "en/confirmation.html",
+    "en/welcome.subject.txt", "en/welcome.txt", "en/welcome.html",
+    "de/confirmation.subject.txt", "de/confirmation.txt", "de/confirmation.html",
+    "de/welcome.subject.txt", "de/welcome.txt", "de/welcome.html",
+);
+
+/// The variables every system template gets. Only operator-controlled text and links:
+/// nothing a subscriber typed (their name is a known spam-relay vector).
+#[derive(Debug, Clone, Serialize)]
+pub struct MailContext {
+    /// The list's name.
+    pub list_name: String,
+    /// The operator's organisation.
+    pub organisation: String,
+    /// One-click unsubscribe / cancel link.
+    pub unsubscribe_url: String,
+    /// Preferences page link.
+    pub preferences_url: String,
+    /// Privacy notice link.
+    pub privacy_url: String,
+    /// Confirmation link (confirmation only; empty otherwise).
+    pub confirm_url: String,
+    /// Confirmation link lifetime in days, as text.
+    pub expires_in_days: String,
+    /// Operator's welcome paragraph (welcome only; may be empty).
+    pub welcome_message: String,
+}
+
+/// A rendered message, ready to be built into MIME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMail {
+    /// One-line subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+}
+
+/// A template that cannot be read, compiled or rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The operator's file could not be read.
+    #[error("e-mail template {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Syntax or rendering error, with template name and line.
+    #[error("e-mail template {0:#}")]
+    Template(#[from] minijinja::Error),
+}
+
+/// Compiled system templates.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+/// Fuel for one render: bounds loops in operator templates.
+const FUEL: u64 = 50_000;
+
+impl Templates {
+    /// Loads the defaults, replaces each one the operator copied into `dir`, and checks
+    /// every template by rendering it with sample values.
+    ///
+    /// # Errors
+    /// An unreadable override, a syntax error or an unknown variable.
+    pub fn load(dir: &Path) -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
+        });
+        for (path, default) in DEFAULTS {
+            let file = dir.join(path);
+            let source = match std::fs::read_to_string(&file) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (*default).to_owned(),
+                Err(source) => return Err(TemplateError::Read { path: file.display().to_string(), source }),
+            };
+            env.add_template_owned(*path, source)?;
+        }
+        let templates = Self { env };
+        templates.check()?;
+        Ok(templates)
+    }
+
+    fn check(&self) -> Result<(), TemplateError> {
+        let sample = MailContext {
+            list_name: "Sample".into(),
+            organisation: "Sample Org".into(),
+            unsubscribe_url: "https://example.com/u".into(),
+            preferences_url: "https://example.com/p".into(),
+            privacy_url: "https://example.com/privacy".into(),
+            confirm_url: "https://example.com/c".into(),
+            expires_in_days: "7".into(),
+            welcome_message: "Hello".into(),
+        };
+        for locale in Locale::ALL {
+            for template in SystemTemplate::ALL {
+                self.render(locale, template, &sample)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders the subject, text and HTML of a system message.
+    ///
+    /// # Errors
+    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
+    pub fn render(&self, locale: Locale, template: SystemTemplate, ctx: &MailContext) -> Result<RenderedMail, TemplateError> {
+        let [subject, text, html] = PARTS.map(|part| format!("{}/{}.{part}", locale.as_str(), template.stem()));
+        let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+        let render = |name: &str| -> Result<String, TemplateError> { Ok(self.env.get_template(name)?.render(value.clone())?) };
+        let subject = render(&subject)?.split_whitespace().collect::<Vec<_>>().join(" ");
+        Ok(RenderedMail { subject, text: render(&text)?, html: render(&html)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> MailContext {
+        MailContext {
+            list_name: "Weekly <News>".into(),
+            organisation: "ACME".into(),
+            unsubscribe_url: "https://x.test/unsubscribe/T?a=1&b=2".into(),
+            preferences_url: "https://x.test/preferences/P".into(),
+            privacy_url: "https://x.test/privacy".into(),
+            confirm_url: "https://x.test/confirm/C".into(),
+            expires_in_days: "7".into(),
+            welcome_message: "<script>alert(1)</script>".into(),
+        }
+    }
+
+    #[test]
+    fn built_in_templates_render_in_every_language() {
+        let t = Templates::load(Path::new("/nonexistent")).unwrap();
+        for locale in Locale::ALL {
+            let m = t.render(locale, SystemTemplate::Confirmation, &ctx()).unwrap();
+            assert!(!m.subject.contains('\n'));
+            assert!(m.text.contains("https://x.test/confirm/C"));
+            assert!(m.text.contains("https://x.test/unsubscribe/T?a=1&b=2"));
+            assert!(m.html.contains("https://x.test/unsubscribe/T?a=1&amp;b=2"));
+            let w = t.render(locale, SystemTemplate::Welcome, &ctx()).unwrap();
+            assert!(!w.html.contains("<script>"), "operator text is escaped in HTML");
+        }
+    }
+
+    #[test]
+    fn an_operator_override_replaces_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("en")).unwrap();
+        std::fs::write(dir.path().join("en/welcome.subject.txt"), "Hi from {{ organisation }}").unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        assert_eq!(t.render(Locale::En, SystemTemplate::Welcome, &ctx()).unwrap().subject, "Hi from ACME");
+    }
+
+    #[test]
+    fn a_broken_override_stops_the_load_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("de")).unwrap();
+        std::fs::write(dir.path().join("de/confirmation.txt"), "{{ confirm_url ").unwrap();
+        let err = Templates::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("de/confirmation.txt"), "{err}");
+        std::fs::write(dir.path().join("de/confirmation.txt"), "{{ no_such_variable }}").unwrap();
+        assert!(Templates::load(dir.path()).is_err());
+    }
+}
