@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
@@ -48,7 +50,12 @@ impl ReceivedMail {
     fn parsed(&self) -> Message<'_> {
         MessageParser::default()
             .parse(self.data.as_bytes())
-            .unwrap_or_else(|| panic!("test-smtp: received data is not a parsable message:\n{}", self.data))
+            .unwrap_or_else(|| {
+                panic!(
+                    "test-smtp: received data is not a parsable message:\n{}",
+                    self.data
+                )
+            })
     }
 
     /// The unfolded, RFC 2047-decoded value of the first header called `name`
@@ -87,7 +94,9 @@ impl ReceivedMail {
     fn body_of_kind(&self, html: bool) -> String {
         let message = self.parsed();
         let wanted = |part: &&mail_parser::MessagePart<'_>| {
-            let attachment = part.content_disposition().is_some_and(|d| d.is_attachment());
+            let attachment = part
+                .content_disposition()
+                .is_some_and(|d| d.is_attachment());
             let kind_ok = match &part.body {
                 PartType::Html(_) => html,
                 // `Text` is any text/*: keep text/plain (or no subtype) only.
@@ -453,7 +462,10 @@ where
 
 /// Reads one line (up to and including `\n`, or at most [`MAX_LINE`] bytes).
 /// Returns 0 at end of stream.
-async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
     reader.take(MAX_LINE).read_until(b'\n', line).await
 }
 
@@ -490,7 +502,9 @@ async fn read_data<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<O
     if too_big {
         return Ok(None);
     }
-    Ok(Some(String::from_utf8(data).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())))
+    Ok(Some(String::from_utf8(data).unwrap_or_else(|e| {
+        String::from_utf8_lossy(e.as_bytes()).into_owned()
+    })))
 }
 
 /// Parses `FROM:<address> PARAMS...` / `TO:<address> PARAMS...`, returning the

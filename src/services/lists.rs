@@ -1,0 +1,74 @@
+//! Use cases of lists: create, list, and look up the lists a signup form names.
+
+use crate::{
+    domain::{ListError, ListId, ListSlug, MailingList, NewList},
+    startup::AppState,
+    store::{self, StoreError},
+};
+
+/// Why a list could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateListError {
+    /// The definition breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] ListError),
+    /// Another list has this slug.
+    #[error("a list with slug {0:?} already exists")]
+    SlugTaken(String),
+    /// Store failure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Creates a list.
+///
+/// # Errors
+/// A rule violation, a taken slug, or a store failure.
+pub async fn create(state: &AppState, def: NewList) -> Result<MailingList, CreateListError> {
+    def.validate()?;
+    let list = MailingList { id: ListId::new(), def };
+    match store::lists::insert(&state.db, &list, state.clock.now()).await {
+        Ok(()) => Ok(list),
+        Err(StoreError::Conflict(_)) => Err(CreateListError::SlugTaken(list.def.slug.as_str().to_owned())),
+        Err(e) => Err(CreateListError::Store(e)),
+    }
+}
+
+/// Every list.
+///
+/// # Errors
+/// Store failure.
+pub async fn all(state: &AppState) -> Result<Vec<MailingList>, StoreError> {
+    store::lists::all(&state.db).await
+}
+
+/// Why a signup form's lists are not acceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum SignupListsError {
+    /// The form named no list.
+    #[error("no list was chosen")]
+    NoList,
+    /// A slug names no list open for signup (unknown and private lists look the same).
+    #[error("there is no list {0:?} to sign up for")]
+    Unknown(String),
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The lists a signup form names, each one public and consent-based.
+///
+/// # Errors
+/// No list, an unknown or closed list, or a store failure.
+pub async fn for_signup(state: &AppState, slugs: &[ListSlug]) -> Result<Vec<MailingList>, SignupListsError> {
+    if slugs.is_empty() {
+        return Err(SignupListsError::NoList);
+    }
+    let found = store::lists::find_by_slugs(&state.db, slugs).await?;
+    for slug in slugs {
+        if !found.iter().any(|l| &l.def.slug == slug && l.is_open_for_signup()) {
+            return Err(SignupListsError::Unknown(slug.as_str().to_owned()));
+        }
+    }
+    Ok(found)
+}

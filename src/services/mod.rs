@@ -1,0 +1,34 @@
+//! Domain services: one pub fn per use case, each owning its transaction. Mail is only
+//! enqueued here (inside the transaction); the delivery worker sends it.
+
+pub mod api_tokens;
+pub mod lists;
+pub mod subscribers;
+pub mod subscriptions;
+
+use std::net::IpAddr;
+
+use crate::domain::{Locale, privacy::anonymise_ip};
+
+/// Who made a request and how, as the consent ledger records it.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    /// Client address (anonymised before storage).
+    pub ip: Option<IpAddr>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Negotiated language.
+    pub locale: Locale,
+}
+
+impl Requester {
+    /// The network of the client, never the full address.
+    pub fn ip_anon(&self) -> Option<String> {
+        self.ip.map(anonymise_ip)
+    }
+
+    /// The user agent, cut to what the ledger keeps.
+    pub fn user_agent(&self) -> Option<String> {
+        self.user_agent.as_ref().map(|ua| ua.chars().take(512).collect())
+    }
+}

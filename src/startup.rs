@@ -1,0 +1,236 @@
+//! Wiring: settings → database, keys, templates, transport → `AppState`; binds the
+//! listener, spawns the delivery worker, serves, and shuts down gracefully.
+
+use std::{net::SocketAddr, path::Path, sync::Arc};
+
+use anyhow::Context;
+use lettre::message::Mailbox;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use tokio::{
+    net::TcpListener,
+    sync::{Notify, watch},
+    task::JoinHandle,
+};
+
+use crate::{
+    clock::Clock,
+    config::Settings,
+    delivery,
+    mail::{Links, Templates, Transport},
+    signing::{Keyring, SigningKey},
+    store, telemetry, web,
+};
+
+/// Everything a request handler, service or worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub db: DatabaseConnection,
+    /// Parsed settings.
+    pub settings: Arc<Settings>,
+    /// Link signing keys.
+    pub keyring: Arc<Keyring>,
+    /// Time source.
+    pub clock: Clock,
+    /// System e-mail templates.
+    pub templates: Arc<Templates>,
+    /// Mail transport.
+    pub transport: Transport,
+    /// Public link builder.
+    pub links: Links,
+    /// The From mailbox.
+    pub from: Mailbox,
+    /// Wakes the delivery worker when mail was enqueued.
+    pub outbox: Arc<Notify>,
+    /// Prometheus metrics.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Connects, migrates and loads keys, templates and transport.
+    ///
+    /// # Errors
+    /// Any part of the configuration that does not work (named in the message).
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let db = connect(&settings).await?;
+        let keyring = load_keyring(&settings)?;
+        let templates = Templates::load(&settings.mail.templates_dir)?;
+        let transport = Transport::from_settings(&settings.mail.transport)?;
+        let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
+        Ok(Self {
+            db,
+            links: Links::new(settings.http.public_url.clone()),
+            settings: Arc::new(settings),
+            keyring: Arc::new(keyring),
+            clock,
+            templates: Arc::new(templates),
+            transport,
+            from,
+            outbox: Arc::new(Notify::new()),
+            metrics: telemetry::metrics_handle(),
+        })
+    }
+}
+
+/// Opens the database (creating the SQLite directory) and applies migrations.
+///
+/// # Errors
+/// The database cannot be opened or migrated.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database.url.expose_secret();
+    if let Some(path) = url.strip_prefix("sqlite://").and_then(|p| p.split('?').next())
+        && let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).with_context(|| format!("database.url: cannot create {}", parent.display()))?;
+    }
+    let db = store::connect(url, settings.database.max_connections)
+        .await
+        .context("database.url: cannot connect")?;
+    store::migrate(&db).await.context("database migrations failed")?;
+    Ok(db)
+}
+
+/// The configured keys, or the key in `<data.dir>/signing.key`, generated on first start.
+///
+/// # Errors
+/// A configured key that is not valid, or an unreadable/unwritable key file.
+pub fn load_keyring(settings: &Settings) -> anyhow::Result<Keyring> {
+    let previous = settings
+        .signing
+        .previous_keys
+        .iter()
+        .map(|k| SigningKey::parse(k.expose_secret()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("signing.previous_keys")?;
+    let current = match &settings.signing.key {
+        Some(key) => SigningKey::parse(key.expose_secret()).context("signing.key")?,
+        None => key_from_file(&settings.data_dir.join("signing.key"))?,
+    };
+    Ok(Keyring::new(current, previous))
+}
+
+fn key_from_file(path: &Path) -> anyhow::Result<SigningKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => SigningKey::parse(&text).with_context(|| format!("signing key file {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::generate();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("data.dir: cannot create {}", dir.display()))?;
+            }
+            write_private(path, &key.encode()).with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::info!(key.id = %key.id(), path = %path.display(), "generated a new signing key");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// A running server: its address, state, and the tasks to stop.
+pub struct App {
+    addr: SocketAddr,
+    state: AppState,
+    server: JoinHandle<std::io::Result<()>>,
+    worker: Option<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl App {
+    /// Builds the state, binds `http.bind` and starts serving (and the worker, if enabled).
+    ///
+    /// # Errors
+    /// Configuration that does not work, or an address that cannot be bound.
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let bind = settings.http.bind;
+        let state = AppState::build(settings, clock).await?;
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("http.bind: cannot listen on {bind}"))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stopped) = watch::channel(false);
+        let router = web::router(state.clone());
+        let mut stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    // An error means the sender is gone: stop as well.
+                    drop(stop.wait_for(|s| *s).await);
+                })
+                .await
+        });
+        let worker = state
+            .settings
+            .delivery
+            .worker_enabled
+            .then(|| tokio::spawn(delivery::worker::run(state.clone(), stopped)));
+        tracing::info!(%addr, "Bulletin is serving");
+        Ok(Self { addr, state, server, worker, shutdown })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then drains in-flight requests and stops the worker.
+    ///
+    /// # Errors
+    /// The server failed.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+
+    /// Stops serving and the worker, waiting for both.
+    ///
+    /// # Errors
+    /// The server failed.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.send_replace(true);
+        if let Some(worker) = self.worker {
+            worker.await.context("delivery worker panicked")?;
+        }
+        self.server.await.context("server task panicked")??;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

@@ -1,0 +1,136 @@
+//! The two error shapes of the web layer: friendly HTML pages and `{"error":{…}}` JSON.
+//! Each maps service errors once; unexpected errors are logged once and answered generically.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::views::{self, text};
+use crate::{domain::Locale, signing::TokenError, store::StoreError};
+
+/// An error answered with an HTML page.
+#[derive(Debug)]
+pub struct PageError {
+    locale: Locale,
+    kind: PageErrorKind,
+}
+
+/// What went wrong, as far as the page is concerned.
+#[derive(Debug)]
+pub enum PageErrorKind {
+    /// 404.
+    NotFound,
+    /// 400 with a reason.
+    BadRequest(String),
+    /// A link that is malformed, forged or for another purpose (404).
+    LinkInvalid(TokenError),
+    /// An expired link (410); confirmation links offer a fresh one.
+    LinkExpired {
+        /// Where the "send a new link" form posts, if offered.
+        resend_action: Option<String>,
+    },
+    /// 500: logged with its cause, answered generically.
+    Internal(String),
+}
+
+impl PageError {
+    /// An error page in `locale`.
+    pub fn new(locale: Locale, kind: PageErrorKind) -> Self {
+        Self { locale, kind }
+    }
+
+    /// An unexpected failure: logged here, once, and answered generically.
+    pub fn internal(locale: Locale, err: &dyn std::error::Error) -> Self {
+        Self::new(locale, PageErrorKind::Internal(error_chain(err)))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let t = text(self.locale);
+        let (status, page) = match self.kind {
+            PageErrorKind::NotFound => {
+                (StatusCode::NOT_FOUND, views::message_page(self.locale, t.not_found_title, t.not_found_body))
+            }
+            PageErrorKind::BadRequest(reason) => {
+                (StatusCode::BAD_REQUEST, views::message_page(self.locale, t.bad_request_title, &reason))
+            }
+            PageErrorKind::LinkInvalid(reason) => {
+                tracing::info!(%reason, "refused a link");
+                (StatusCode::NOT_FOUND, views::message_page(self.locale, t.link_invalid_title, t.link_invalid_body))
+            }
+            PageErrorKind::LinkExpired { resend_action } => {
+                tracing::info!("refused an expired link");
+                (StatusCode::GONE, views::link_expired_page(self.locale, resend_action.as_deref()))
+            }
+            PageErrorKind::Internal(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, views::message_page(self.locale, t.error_title, t.error_body))
+            }
+        };
+        (status, page).into_response()
+    }
+}
+
+/// An error answered as `{"error":{"code","message"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with its status, stable code and readable message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    /// 422 for a field that breaks a rule.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+    }
+
+    /// 404.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    /// An unexpected failure: logged here, once, and answered generically.
+    pub fn internal(err: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %error_chain(err), "API request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an unexpected error occurred")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found("record"),
+            StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", "the record conflicts with another"),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The error and its sources, joined by ": ".
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

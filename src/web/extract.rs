@@ -1,0 +1,187 @@
+//! Typed extractors: who is asking (`Client`), API authentication (`ApiCaller`), bodies that
+//! fail with our error shapes (`ApiJson`, `PageForm`), and verified link tokens (`Verified<P>`).
+
+use std::{marker::PhantomData, net::SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Request},
+    http::{StatusCode, header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::error::{ApiError, PageError, PageErrorKind};
+use crate::{
+    domain::Locale,
+    services::{Requester, api_tokens},
+    signing::{Purpose, TokenError},
+    startup::AppState,
+    store::api_tokens::ApiToken,
+};
+
+/// The client of a request: network, user agent and language.
+#[derive(Debug, Clone)]
+pub struct Client(pub Requester);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let forwarded = state
+            .settings
+            .http
+            .trust_forwarded_for
+            .then(|| header_text(header::HeaderName::from_static("x-forwarded-for")))
+            .flatten()
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(Self(Requester {
+            ip: forwarded.or(peer),
+            user_agent: header_text(header::USER_AGENT).map(str::to_owned),
+            locale: header_text(header::ACCEPT_LANGUAGE).map(Locale::negotiate).unwrap_or_default(),
+        }))
+    }
+}
+
+/// An authenticated API caller (`Authorization: Bearer <token>`).
+#[derive(Debug, Clone)]
+pub struct ApiCaller(pub ApiToken);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiCaller
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required");
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(unauthorized)?;
+        match api_tokens::authenticate(&state.db, &state.clock, secret.trim()).await? {
+            Some(token) => Ok(Self(token)),
+            None => Err(unauthorized()),
+        }
+    }
+}
+
+/// A JSON body whose rejection is an `ApiError` (400 malformed, 415 wrong type, 422 fields).
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::invalid(e.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            )),
+            Err(e) => Err(ApiError::new(e.status(), "malformed_body", e.body_text())),
+        }
+    }
+}
+
+/// A URL-encoded form body (repeatable fields allowed) whose rejection is a 400 page.
+#[derive(Debug, Clone)]
+pub struct PageForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let locale = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Locale::negotiate)
+            .unwrap_or_default();
+        let bad = |reason: String| PageError::new(locale, PageErrorKind::BadRequest(reason));
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| bad(e.body_text()))?;
+        serde_html_form::from_bytes(&bytes)
+            .map(Self)
+            .map_err(|e| bad(format!("The form could not be read: {e}")))
+    }
+}
+
+/// A link purpose as a type, for `Verified<P>`.
+pub trait LinkPurpose {
+    /// The token purpose.
+    const PURPOSE: Purpose;
+}
+
+/// Marker: confirmation links.
+#[derive(Debug)]
+pub struct ConfirmLink;
+impl LinkPurpose for ConfirmLink {
+    const PURPOSE: Purpose = Purpose::Confirm;
+}
+
+/// Marker: unsubscribe links.
+#[derive(Debug)]
+pub struct UnsubscribeLink;
+impl LinkPurpose for UnsubscribeLink {
+    const PURPOSE: Purpose = Purpose::Unsubscribe;
+}
+
+/// Marker: preferences links.
+#[derive(Debug)]
+pub struct PreferencesLink;
+impl LinkPurpose for PreferencesLink {
+    const PURPOSE: Purpose = Purpose::Preferences;
+}
+
+/// The verified subject of the `{token}` path segment, for purpose `P`.
+#[derive(Debug)]
+pub struct Verified<P> {
+    /// The id the token was signed for.
+    pub subject: Uuid,
+    /// The token as received (for forms that post back to the same link).
+    pub token: String,
+    /// The request's language.
+    pub locale: Locale,
+    _purpose: PhantomData<P>,
+}
+
+impl<P: LinkPurpose, S: Send + Sync> FromRequestParts<S> for Verified<P>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = AppState::from_ref(state);
+        let Ok(Client(requester)) = Client::from_request_parts(parts, state).await;
+        let locale = requester.locale;
+        let token = match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(token)) => token,
+            Err(_) => return Err(PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::Malformed))),
+        };
+        match app.keyring.verify(&token, P::PURPOSE, app.clock.now()) {
+            Ok(subject) => Ok(Self { subject, token, locale, _purpose: PhantomData }),
+            Err(TokenError::Expired { .. }) => {
+                let resend_action = (P::PURPOSE == Purpose::Confirm)
+                    .then(|| crate::config::join_url(&app.settings.http.public_url, &format!("confirm/{token}/resend")).to_string());
+                Err(PageError::new(locale, PageErrorKind::LinkExpired { resend_action }))
+            }
+            Err(reason) => Err(PageError::new(locale, PageErrorKind::LinkInvalid(reason))),
+        }
+    }
+}

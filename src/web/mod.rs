@@ -1,0 +1,80 @@
+//! HTTP: turns requests into service calls and results into pages (maud) or JSON. No
+//! business rules here. `router()` merges the areas and adds the cross-cutting layers.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod public;
+pub mod views;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer, trace::TraceLayer,
+};
+
+use crate::{domain::Locale, startup::AppState};
+
+/// The whole application: public pages, the API, and the layers around them.
+pub fn router(state: AppState) -> Router {
+    let http = &state.settings.http;
+    let body_limit = http.body_limit_bytes;
+    let timeout = http.request_timeout;
+    let routes = Router::new()
+        .merge(public::routes())
+        .nest("/api/v1", api::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(count_requests));
+    with_security_headers(routes)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
+            // Log the route pattern, never the path: tokens travel in paths.
+            tracing::info_span!("request", method = %req.method(), route)
+        }))
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> Response {
+    let locale = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Locale::negotiate)
+        .unwrap_or_default();
+    error::PageError::new(locale, error::PageErrorKind::NotFound).into_response()
+}
+
+async fn count_requests(req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("bulletin_http_requests_total", "method" => method, "status" => status).increment(1);
+    response
+}
+
+/// Strict defaults for every response; pages load nothing but our own stylesheet.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    SECURITY_HEADERS.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
+    })
+}

@@ -1,0 +1,64 @@
+//! Pages without a use case behind them: index, health, metrics, stylesheet, privacy notice.
+
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
+use maud::Markup;
+
+use crate::{
+    config::join_url,
+    services,
+    startup::AppState,
+    store,
+    web::{
+        error::PageError,
+        extract::Client,
+        views::{self, STYLESHEET},
+    },
+};
+
+/// `GET /`: the public lists with signup links.
+pub(super) async fn index(State(state): State<AppState>, Client(client): Client) -> Result<Markup, PageError> {
+    let lists = services::lists::all(&state)
+        .await
+        .map_err(|e| PageError::internal(client.locale, &e))?;
+    let items: Vec<(String, String, String)> = lists
+        .into_iter()
+        .filter(|l| l.is_open_for_signup())
+        .map(|l| {
+            let mut url = join_url(&state.settings.http.public_url, "subscribe");
+            url.query_pairs_mut().append_pair("list", l.def.slug.as_str());
+            (url.to_string(), l.def.name, l.def.description)
+        })
+        .collect();
+    Ok(views::index_page(client.locale, &items))
+}
+
+/// `GET /healthz`: 200 while the database answers, 503 otherwise.
+pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if store::ping(&state.db).await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    }
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// `GET /assets/bulletin.css`.
+pub(super) async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        STYLESHEET,
+    )
+}
+
+/// `GET /privacy-notice`: the built-in notice (operators normally set `privacy.notice_url`).
+pub(super) async fn privacy_notice(State(state): State<AppState>, Client(client): Client) -> Markup {
+    views::privacy_notice_page(client.locale, &state.settings.mail.organisation)
+}

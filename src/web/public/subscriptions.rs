@@ -1,0 +1,257 @@
+//! The subscriber journey's pages: signup, confirm, unsubscribe (RFC 8058), preferences.
+//! A GET only shows; a POST acts.
+
+use axum::{
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::{
+    config::join_url,
+    domain::{EmailAddress, ListSlug, Locale, MailingList, SubscriberId, SubscriberName, SubscriptionId},
+    services::{
+        lists::{self, SignupListsError},
+        subscriptions::{self, LinkActionError, Signup, SubscribeError},
+    },
+    signing::{Purpose, TokenError},
+    startup::AppState,
+    web::{
+        error::{PageError, PageErrorKind},
+        extract::{Client, ConfirmLink, PageForm, PreferencesLink, UnsubscribeLink, Verified},
+        views::{self, PreferenceView, SignupListView, SignupView, text},
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    list: Vec<String>,
+}
+
+/// `GET /subscribe?list=SLUG[&list=…]`: the signup form.
+pub(super) async fn signup_form(
+    State(state): State<AppState>,
+    Client(client): Client,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let locale = client.locale;
+    let query: ListQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| PageError::new(locale, PageErrorKind::BadRequest(e.to_string())))?;
+    if query.list.is_empty() {
+        return Ok(axum::response::Redirect::to("/").into_response());
+    }
+    let lists = signup_lists(&state, &query.list, locale).await?;
+    Ok(views::signup_page(locale, &signup_view(&state, &lists, locale)).into_response())
+}
+
+async fn signup_lists(state: &AppState, raw: &[String], locale: Locale) -> Result<Vec<MailingList>, PageError> {
+    let slugs: Vec<ListSlug> = raw
+        .iter()
+        .map(|s| ListSlug::parse(s))
+        .collect::<Result<_, _>>()
+        .map_err(|_| PageError::new(locale, PageErrorKind::NotFound))?;
+    lists::for_signup(state, &slugs).await.map_err(|e| match e {
+        SignupListsError::NoList | SignupListsError::Unknown(_) => PageError::new(locale, PageErrorKind::NotFound),
+        SignupListsError::Store(e) => PageError::internal(locale, &e),
+    })
+}
+
+fn signup_view(state: &AppState, lists: &[MailingList], locale: Locale) -> SignupView {
+    SignupView {
+        action: join_url(&state.settings.http.public_url, "subscribe").to_string(),
+        lists: lists
+            .iter()
+            .map(|l| SignupListView {
+                slug: l.def.slug.as_str().to_owned(),
+                name: l.def.name.clone(),
+                description: l.def.description.clone(),
+                consent_text: l.consent_text(locale).body().to_owned(),
+            })
+            .collect(),
+        privacy_url: state.settings.privacy_notice_url.to_string(),
+        ..SignupView::default()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SignupForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    list: Vec<String>,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+/// `POST /subscribe`: the same "check your inbox" page whether or not the address is known.
+pub(super) async fn subscribe(
+    State(state): State<AppState>,
+    Client(client): Client,
+    PageForm(form): PageForm<SignupForm>,
+) -> Result<Response, PageError> {
+    let locale = client.locale;
+    let lists = signup_lists(&state, &form.list, locale).await?;
+    let signup = match parse_signup(&state, &form, &lists, locale) {
+        Ok(signup) => signup,
+        Err(view) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, views::signup_page(locale, &view)).into_response()),
+    };
+    match subscriptions::subscribe(&state, signup, &client).await {
+        Ok(()) => {
+            let t = text(locale);
+            Ok(views::message_page(locale, t.check_inbox_title, t.check_inbox_body).into_response())
+        }
+        Err(SubscribeError::Lists(_)) => Err(PageError::new(locale, PageErrorKind::NotFound)),
+        Err(SubscribeError::ConsentMissing) => Err(PageError::new(
+            locale,
+            PageErrorKind::BadRequest(text(locale).consent_missing.into()),
+        )),
+        Err(SubscribeError::Store(e)) => Err(PageError::internal(locale, &e)),
+    }
+}
+
+/// Parses the form, or gives back the form view with field errors and the typed values.
+fn parse_signup(state: &AppState, form: &SignupForm, lists: &[MailingList], locale: Locale) -> Result<Signup, SignupView> {
+    let email = EmailAddress::parse(&form.email);
+    let name = SubscriberName::parse(&form.name);
+    let consent = form.consent.as_deref() == Some("yes");
+    if let (Ok(email), Ok(name), true) = (&email, &name, consent) {
+        return Ok(Signup {
+            email: email.clone(),
+            name: name.clone(),
+            lists: lists.iter().map(|l| l.def.slug.clone()).collect(),
+            consent,
+        });
+    }
+    Err(SignupView {
+        email: form.email.chars().take(254).collect(),
+        name: form.name.chars().take(100).collect(),
+        email_error: email.err().map(|e| e.to_string()),
+        name_error: name.err().map(|e| e.to_string()),
+        consent_error: (!consent).then(|| text(locale).consent_missing.to_owned()),
+        ..signup_view(state, lists, locale)
+    })
+}
+
+fn link_error(locale: Locale, e: LinkActionError) -> PageError {
+    match e {
+        LinkActionError::Gone => PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::BadSignature)),
+        LinkActionError::Refused(_) => PageError::new(locale, PageErrorKind::NotFound),
+        LinkActionError::Store(e) => PageError::internal(locale, &e),
+    }
+}
+
+fn link_action(state: &AppState, path: &str) -> String {
+    join_url(&state.settings.http.public_url, path).to_string()
+}
+
+/// `GET /confirm/{token}`: a page with a button; changes nothing (mail scanners follow links).
+pub(super) async fn confirm_page(State(state): State<AppState>, link: Verified<ConfirmLink>) -> Result<Markup, PageError> {
+    let t = text(link.locale);
+    let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    let action = link_action(&state, &format!("confirm/{}", link.token));
+    Ok(views::button_page(link.locale, t.confirm_title, t.confirm_body, &summary.list.def.name, &action, t.confirm_button))
+}
+
+/// `POST /confirm/{token}`: confirms; a repeated confirmation shows the same page.
+pub(super) async fn confirm(State(state): State<AppState>, Client(client): Client, link: Verified<ConfirmLink>) -> Result<Markup, PageError> {
+    let t = text(link.locale);
+    match subscriptions::confirm(&state, SubscriptionId::from_uuid(link.subject), &client).await {
+        Ok(summary) => Ok(views::outcome_page(link.locale, t.confirmed_title, t.confirmed_body, &summary.list.def.name)),
+        Err(LinkActionError::Refused(_)) => Ok(views::message_page(link.locale, t.cancelled_title, t.cancelled_body)),
+        Err(e) => Err(link_error(link.locale, e)),
+    }
+}
+
+/// `POST /confirm/{token}/resend`: a fresh confirmation link for a pending request, also
+/// from an expired link; the same page whatever happened.
+pub(super) async fn resend(State(state): State<AppState>, Client(client): Client, Path(token): Path<String>) -> Result<Markup, PageError> {
+    let locale = client.locale;
+    let subject = match state.keyring.verify(&token, Purpose::Confirm, state.clock.now()) {
+        Ok(subject) | Err(TokenError::Expired { subject }) => subject,
+        Err(reason) => return Err(PageError::new(locale, PageErrorKind::LinkInvalid(reason))),
+    };
+    subscriptions::resend_confirmation(&state, SubscriptionId::from_uuid(subject))
+        .await
+        .map_err(|e| link_error(locale, e))?;
+    let t = text(locale);
+    Ok(views::message_page(locale, t.resent_title, t.resent_body))
+}
+
+/// `GET /unsubscribe/{token}`: a page with a button; changes nothing.
+pub(super) async fn unsubscribe_page(State(state): State<AppState>, link: Verified<UnsubscribeLink>) -> Result<Markup, PageError> {
+    let t = text(link.locale);
+    let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    let action = link_action(&state, &format!("unsubscribe/{}", link.token));
+    Ok(views::button_page(link.locale, t.unsubscribe_title, t.unsubscribe_body, &summary.list.def.name, &action, t.unsubscribe_button))
+}
+
+/// `POST /unsubscribe/{token}`: the page's button and the RFC 8058 one-click POST
+/// (`List-Unsubscribe=One-Click`, no cookies, no redirect). Idempotent.
+pub(super) async fn unsubscribe(
+    State(state): State<AppState>,
+    Client(client): Client,
+    link: Verified<UnsubscribeLink>,
+    body: axum::body::Bytes,
+) -> Result<Markup, PageError> {
+    let t = text(link.locale);
+    let one_click = body.windows(26).any(|w| w == b"List-Unsubscribe=One-Click");
+    let source = if one_click { "one_click" } else { "unsubscribe_page" };
+    let summary = subscriptions::unsubscribe(&state, SubscriptionId::from_uuid(link.subject), &client, source)
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    Ok(views::outcome_page(link.locale, t.unsubscribed_title, t.unsubscribed_body, &summary.list.def.name))
+}
+
+/// `GET /preferences/{token}`: the person's subscriptions, with forms to leave.
+pub(super) async fn preferences_page(State(state): State<AppState>, link: Verified<PreferencesLink>) -> Result<Markup, PageError> {
+    let prefs = subscriptions::preferences(&state, SubscriberId::from_uuid(link.subject))
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    let action = link_action(&state, &format!("preferences/{}", link.token));
+    Ok(views::preferences_page(link.locale, &action, &preference_views(prefs)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LeaveForm {
+    #[serde(default)]
+    subscription: Vec<String>,
+    #[serde(default)]
+    all: Option<String>,
+}
+
+/// `POST /preferences/{token}`: leaves the chosen subscriptions (`subscription`, repeatable)
+/// or all of them (`all=yes`).
+pub(super) async fn leave(
+    State(state): State<AppState>,
+    Client(client): Client,
+    link: Verified<PreferencesLink>,
+    PageForm(form): PageForm<LeaveForm>,
+) -> Result<Markup, PageError> {
+    let chosen: Vec<SubscriptionId> = form
+        .subscription
+        .iter()
+        .filter_map(|id| id.parse().ok().map(SubscriptionId::from_uuid))
+        .collect();
+    let only = (form.all.as_deref() != Some("yes")).then_some(chosen.as_slice());
+    let prefs = subscriptions::leave_lists(&state, SubscriberId::from_uuid(link.subject), only, &client)
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    let action = link_action(&state, &format!("preferences/{}", link.token));
+    Ok(views::preferences_page(link.locale, &action, &preference_views(prefs)))
+}
+
+fn preference_views(prefs: Vec<subscriptions::Preference>) -> Vec<PreferenceView> {
+    prefs
+        .into_iter()
+        .map(|p| PreferenceView { id: p.subscription_id.to_string(), list_name: p.list.def.name, status: p.status })
+        .collect()
+}

@@ -1,0 +1,213 @@
+//! Pages as maud functions of view structs. maud escapes every value; `PreEscaped` is
+//! used only for markup we rendered ourselves.
+
+pub mod text;
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::domain::{Locale, SubscriptionStatus};
+pub use text::{Text, text};
+
+/// The shared page shell.
+pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
+    let t = text(locale);
+    html! {
+        (DOCTYPE)
+        html lang=(t.lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                link rel="stylesheet" href="/assets/bulletin.css";
+            }
+            body {
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// A page with a title and one paragraph.
+pub fn message_page(locale: Locale, title: &str, message: &str) -> Markup {
+    layout(locale, title, html! { p { (message) } })
+}
+
+/// The signup form's values and errors.
+#[derive(Debug, Default, Clone)]
+pub struct SignupView {
+    /// Where the form posts.
+    pub action: String,
+    /// The lists signed up for.
+    pub lists: Vec<SignupListView>,
+    /// The address typed so far.
+    pub email: String,
+    /// The name typed so far.
+    pub name: String,
+    /// Error shown at the address field.
+    pub email_error: Option<String>,
+    /// Error shown at the name field.
+    pub name_error: Option<String>,
+    /// Error shown at the consent box.
+    pub consent_error: Option<String>,
+    /// Privacy notice URL.
+    pub privacy_url: String,
+}
+
+/// One list on the signup form.
+#[derive(Debug, Clone)]
+pub struct SignupListView {
+    /// Slug (form value).
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The consent text shown for it.
+    pub consent_text: String,
+}
+
+/// The signup page.
+pub fn signup_page(locale: Locale, v: &SignupView) -> Markup {
+    let t = text(locale);
+    let has_errors = v.email_error.is_some() || v.name_error.is_some() || v.consent_error.is_some();
+    layout(locale, t.signup_title, html! {
+        @if has_errors { p.error role="alert" { (t.fix_errors) } }
+        form method="post" action=(v.action) {
+            @for list in &v.lists {
+                input type="hidden" name="list" value=(list.slug);
+                section.list {
+                    h2 { (list.name) }
+                    @if !list.description.is_empty() { p { (list.description) } }
+                }
+            }
+            label for="email" { (t.email) }
+            input #email type="email" name="email" required maxlength="254" autocomplete="email" value=(v.email)
+                aria-invalid=[v.email_error.as_ref().map(|_| "true")];
+            @if let Some(e) = &v.email_error { p.field-error { (e) } }
+            label for="name" { (t.name) " " small { (t.name_optional) } }
+            input #name type="text" name="name" maxlength="100" autocomplete="name" value=(v.name)
+                aria-invalid=[v.name_error.as_ref().map(|_| "true")];
+            @if let Some(e) = &v.name_error { p.field-error { (e) } }
+            label.consent {
+                input type="checkbox" name="consent" value="yes";
+                @for list in &v.lists { " " (list.consent_text) }
+            }
+            @if let Some(e) = &v.consent_error { p.field-error { (e) } }
+            p.hint { (t.privacy_hint) " " a href=(v.privacy_url) { (t.privacy_notice) } "." }
+            button type="submit" { (t.subscribe) }
+        }
+    })
+}
+
+/// A page whose one button POSTs to `action` (GET never changes state).
+pub fn button_page(locale: Locale, title: &str, lead: &str, subject: &str, action: &str, button: &str) -> Markup {
+    layout(locale, title, html! {
+        p { (lead) " " strong { (subject) } }
+        form method="post" action=(action) {
+            button type="submit" { (button) }
+        }
+    })
+}
+
+/// A page that states an outcome about one list.
+pub fn outcome_page(locale: Locale, title: &str, lead: &str, subject: &str) -> Markup {
+    layout(locale, title, html! { p { (lead) " " strong { (subject) } "." } })
+}
+
+/// One line of the preferences page.
+#[derive(Debug, Clone)]
+pub struct PreferenceView {
+    /// Subscription id (form value).
+    pub id: String,
+    /// List name.
+    pub list_name: String,
+    /// Where it stands.
+    pub status: SubscriptionStatus,
+}
+
+/// The preferences page.
+pub fn preferences_page(locale: Locale, action: &str, items: &[PreferenceView]) -> Markup {
+    let t = text(locale);
+    let status = |s: SubscriptionStatus| match s {
+        SubscriptionStatus::Pending => t.status_pending,
+        SubscriptionStatus::Confirmed => t.status_confirmed,
+        SubscriptionStatus::Unsubscribed => t.status_unsubscribed,
+    };
+    let active: Vec<&PreferenceView> = items.iter().filter(|i| i.status != SubscriptionStatus::Unsubscribed).collect();
+    layout(locale, t.preferences_title, html! {
+        ul.subscriptions {
+            @for item in items { li { strong { (item.list_name) } " — " (status(item.status)) } }
+        }
+        @if active.is_empty() {
+            p { (t.no_subscriptions) }
+        } @else {
+            p { (t.preferences_body) }
+            form method="post" action=(action) {
+                @for item in &active {
+                    label { input type="checkbox" name="subscription" value=(item.id); " " (item.list_name) }
+                }
+                button type="submit" { (t.leave_selected) }
+            }
+            form method="post" action=(action) {
+                input type="hidden" name="all" value="yes";
+                button.secondary type="submit" { (t.leave_all) }
+            }
+        }
+    })
+}
+
+/// The expired-confirmation page, offering a fresh link.
+pub fn link_expired_page(locale: Locale, resend_action: Option<&str>) -> Markup {
+    let t = text(locale);
+    layout(locale, t.link_expired_title, html! {
+        p { (t.link_expired_body) }
+        @if let Some(action) = resend_action {
+            form method="post" action=(action) { button type="submit" { (t.resend_button) } }
+        }
+    })
+}
+
+/// A list of public lists with signup links.
+pub fn index_page(locale: Locale, lists: &[(String, String, String)]) -> Markup {
+    let t = text(locale);
+    layout(locale, t.index_title, html! {
+        @if lists.is_empty() { p { (t.index_empty) } }
+        ul.subscriptions {
+            @for (href, name, description) in lists {
+                li { a href=(href) { (name) } @if !description.is_empty() { " — " (description) } }
+            }
+        }
+    })
+}
+
+/// The built-in privacy notice, used until the operator configures their own URL.
+pub fn privacy_notice_page(locale: Locale, organisation: &str) -> Markup {
+    let t = text(locale);
+    let body = match locale {
+        Locale::En => html! {
+            p { (organisation) " processes your e-mail address, the name you give (optional), your language and the history of your consent (time, the network part of your IP address, your browser's user agent) to send you what you subscribed to (GDPR Art. 6(1)(a)) and to be able to prove your consent (Art. 7(1))." }
+            p { "Every e-mail contains a link to unsubscribe at once. You have the rights of access, rectification, erasure, restriction, portability and objection (Art. 15–21) and may complain to a supervisory authority." }
+        },
+        Locale::De => html! {
+            p { (organisation) " verarbeitet Ihre E-Mail-Adresse, den angegebenen Namen (freiwillig), Ihre Sprache und den Verlauf Ihrer Einwilligung (Zeitpunkt, Netzanteil Ihrer IP-Adresse, User-Agent Ihres Browsers), um Ihnen das Bestellte zu senden (Art. 6 Abs. 1 lit. a DSGVO) und Ihre Einwilligung nachweisen zu können (Art. 7 Abs. 1)." }
+            p { "Jede E-Mail enthält einen Link zur sofortigen Abmeldung. Sie haben das Recht auf Auskunft, Berichtigung, Löschung, Einschränkung, Datenübertragbarkeit und Widerspruch (Art. 15–21) und können sich bei einer Aufsichtsbehörde beschweren." }
+        },
+    };
+    layout(locale, t.privacy_notice, body)
+}
+
+/// The stylesheet served at `/assets/bulletin.css` (a file, so the CSP needs no inline styles).
+pub const STYLESHEET: &str = "\
+:root{color-scheme:light dark;--fg:#1f2328;--bg:#fff;--muted:#59636e;--accent:#1d4ed8;--err:#b42318}\
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--bg:#0d1117;--muted:#9198a1;--accent:#6ea8fe;--err:#ff8a80}}\
+body{font:16px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg);margin:0}\
+main{max-width:36rem;margin:3rem auto;padding:0 1rem}\
+h1{font-size:1.6rem}h2{font-size:1.15rem;margin:.5rem 0}\
+label{display:block;margin-top:1rem;font-weight:600}label.consent,form label:has(input[type=checkbox]){font-weight:400}\
+input[type=email],input[type=text]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid var(--muted);border-radius:6px}\
+button{margin-top:1.25rem;padding:.6rem 1.2rem;font:inherit;border:0;border-radius:6px;background:var(--accent);color:#fff;cursor:pointer}\
+button.secondary{background:transparent;color:var(--accent);border:1px solid var(--accent)}\
+.error,.field-error{color:var(--err)}.hint,small{color:var(--muted)}\
+ul.subscriptions{padding-left:1.2rem}\
+";
