@@ -6,12 +6,12 @@
 
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod mail;
 pub mod services;
+pub mod signing;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 pub mod web;
-pub mod delivery;
-pub mod signing;
-pub mod store;

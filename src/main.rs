@@ -49,16 +49,26 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref()).context("invalid configuration")?;
     telemetry::init_logging(&settings.log);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => startup::App::build(settings, Clock::System).await?.run_until_stopped().await,
+        Command::Serve => {
+            startup::App::build(settings, Clock::System)
+                .await?
+                .run_until_stopped()
+                .await
+        }
         Command::Migrate => {
             startup::connect(&settings).await?;
             println!("migrations applied");
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { name, role } } => {
+        Command::Token {
+            command: TokenCommand::Create { name, role },
+        } => {
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
             let name = name.trim();
-            anyhow::ensure!(!name.is_empty() && name.len() <= 200, "--name must be 1 to 200 characters");
+            anyhow::ensure!(
+                !name.is_empty() && name.len() <= 200,
+                "--name must be 1 to 200 characters"
+            );
             let db = startup::connect(&settings).await?;
             let token = services::api_tokens::create(&db, &Clock::System, name, role).await?;
             println!("Created {role} token {name:?}. Keep it secret; it is shown only once:");

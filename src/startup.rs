@@ -80,16 +80,21 @@ impl AppState {
 /// The database cannot be opened or migrated.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database.url.expose_secret();
-    if let Some(path) = url.strip_prefix("sqlite://").and_then(|p| p.split('?').next())
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .and_then(|p| p.split('?').next())
         && let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).with_context(|| format!("database.url: cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("database.url: cannot create {}", parent.display()))?;
     }
     let db = store::connect(url, settings.database.max_connections)
         .await
         .context("database.url: cannot connect")?;
-    store::migrate(&db).await.context("database migrations failed")?;
+    store::migrate(&db)
+        .await
+        .context("database migrations failed")?;
     Ok(db)
 }
 
@@ -114,13 +119,17 @@ pub fn load_keyring(settings: &Settings) -> anyhow::Result<Keyring> {
 
 fn key_from_file(path: &Path) -> anyhow::Result<SigningKey> {
     match std::fs::read_to_string(path) {
-        Ok(text) => SigningKey::parse(&text).with_context(|| format!("signing key file {}", path.display())),
+        Ok(text) => {
+            SigningKey::parse(&text).with_context(|| format!("signing key file {}", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SigningKey::generate();
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("data.dir: cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("data.dir: cannot create {}", dir.display()))?;
             }
-            write_private(path, &key.encode()).with_context(|| format!("cannot write {}", path.display()))?;
+            write_private(path, &key.encode())
+                .with_context(|| format!("cannot write {}", path.display()))?;
             tracing::info!(key.id = %key.id(), path = %path.display(), "generated a new signing key");
             Ok(key)
         }
@@ -153,19 +162,37 @@ impl App {
     /// Configuration that does not work, or an address that cannot be bound.
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let bind = settings.http.bind;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("http.bind: cannot listen on {bind}"))?;
+        Self::build_on(listener, settings, clock).await
+    }
+
+    /// Like `build`, on a listener the caller bound (tests bind port 0 first, so that
+    /// `http.public_url` can name the real port).
+    ///
+    /// # Errors
+    /// Configuration that does not work.
+    pub async fn build_on(
+        listener: TcpListener,
+        settings: Settings,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let state = AppState::build(settings, clock).await?;
-        let listener = TcpListener::bind(bind).await.with_context(|| format!("http.bind: cannot listen on {bind}"))?;
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = watch::channel(false);
         let router = web::router(state.clone());
         let mut stop = stopped.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    // An error means the sender is gone: stop as well.
-                    drop(stop.wait_for(|s| *s).await);
-                })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                // An error means the sender is gone: stop as well.
+                drop(stop.wait_for(|s| *s).await);
+            })
+            .await
         });
         let worker = state
             .settings
@@ -173,7 +200,13 @@ impl App {
             .worker_enabled
             .then(|| tokio::spawn(delivery::worker::run(state.clone(), stopped)));
         tracing::info!(%addr, "Bulletin is serving");
-        Ok(Self { addr, state, server, worker, shutdown })
+        Ok(Self {
+            addr,
+            state,
+            server,
+            worker,
+            shutdown,
+        })
     }
 
     /// The bound port (useful with port 0).

@@ -36,10 +36,25 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!("bulletin_http_requests_total", "HTTP requests answered, by method and status");
-    metrics::describe_counter!("bulletin_messages_sent_total", "Messages accepted by the transport, by kind");
-    metrics::describe_counter!("bulletin_messages_deferred_total", "Temporary send failures, by kind");
-    metrics::describe_counter!("bulletin_messages_failed_total", "Messages given up, by kind");
-    metrics::describe_counter!("bulletin_messages_suppressed_total", "Messages not sent to ineligible recipients, by kind");
+    metrics::describe_counter!(
+        "bulletin_http_requests_total",
+        "HTTP requests answered, by method and status"
+    );
+    metrics::describe_counter!(
+        "bulletin_messages_sent_total",
+        "Messages accepted by the transport, by kind"
+    );
+    metrics::describe_counter!(
+        "bulletin_messages_deferred_total",
+        "Temporary send failures, by kind"
+    );
+    metrics::describe_counter!(
+        "bulletin_messages_failed_total",
+        "Messages given up, by kind"
+    );
+    metrics::describe_counter!(
+        "bulletin_messages_suppressed_total",
+        "Messages not sent to ineligible recipients, by kind"
+    );
     metrics::describe_counter!("bulletin_signups_total", "Signup form submissions accepted");
 }

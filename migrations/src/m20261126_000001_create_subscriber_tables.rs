@@ -150,7 +150,9 @@ fn subscriptions() -> TableCreateStatement {
         .col(timestamp_with_time_zone_null(Subscriptions::ConfirmedAt))
         .col(timestamp_with_time_zone_null(Subscriptions::UnsubscribedAt))
         .col(integer(Subscriptions::ConfirmationsSent))
-        .col(timestamp_with_time_zone_null(Subscriptions::LastConfirmationAt))
+        .col(timestamp_with_time_zone_null(
+            Subscriptions::LastConfirmationAt,
+        ))
         .col(timestamp_with_time_zone(Subscriptions::CreatedAt))
         .col(timestamp_with_time_zone(Subscriptions::UpdatedAt))
         .foreign_key(

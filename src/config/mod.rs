@@ -29,7 +29,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key, message: message.into() }
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
 }
 
 /// All settings, parsed.
@@ -201,7 +204,11 @@ impl RawSettings {
 /// `base` with `path` appended below its own path.
 pub fn join_url(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
-    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
     url.set_path(&joined);
     url
 }

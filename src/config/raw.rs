@@ -63,17 +63,25 @@ pub(super) struct RawHttp {
 
 impl RawHttp {
     pub(super) fn parse(self) -> Result<HttpSettings, ConfigError> {
-        let bind = self
-            .bind
-            .parse()
-            .map_err(|e| invalid("http.bind", format!("{e}; expected HOST:PORT such as 127.0.0.1:8080")))?;
-        let public_url = Url::parse(&self.public_url)
-            .map_err(|e| invalid("http.public_url", e.to_string()))?;
+        let bind = self.bind.parse().map_err(|e| {
+            invalid(
+                "http.bind",
+                format!("{e}; expected HOST:PORT such as 127.0.0.1:8080"),
+            )
+        })?;
+        let public_url =
+            Url::parse(&self.public_url).map_err(|e| invalid("http.public_url", e.to_string()))?;
         if !matches!(public_url.scheme(), "http" | "https") || public_url.host().is_none() {
-            return Err(invalid("http.public_url", "must be an http:// or https:// URL with a host"));
+            return Err(invalid(
+                "http.public_url",
+                "must be an http:// or https:// URL with a host",
+            ));
         }
         if public_url.query().is_some() || public_url.fragment().is_some() {
-            return Err(invalid("http.public_url", "must not have a query or fragment"));
+            return Err(invalid(
+                "http.public_url",
+                "must not have a query or fragment",
+            ));
         }
         if self.body_limit_bytes < 1024 {
             return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
@@ -82,7 +90,10 @@ impl RawHttp {
             bind,
             public_url,
             trust_forwarded_for: self.trust_forwarded_for,
-            request_timeout: Duration::from_secs(positive("http.request_timeout_secs", self.request_timeout_secs)?),
+            request_timeout: Duration::from_secs(positive(
+                "http.request_timeout_secs",
+                self.request_timeout_secs,
+            )?),
             body_limit_bytes: self.body_limit_bytes,
         })
     }
@@ -97,8 +108,14 @@ pub(super) struct RawDatabase {
 
 impl RawDatabase {
     pub(super) fn parse(self) -> Result<DatabaseSettings, ConfigError> {
-        if !(self.url.starts_with("sqlite:") || self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")) {
-            return Err(invalid("database.url", "must start with sqlite: or postgres://"));
+        if !(self.url.starts_with("sqlite:")
+            || self.url.starts_with("postgres://")
+            || self.url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
         }
         Ok(DatabaseSettings {
             url: SecretString::from(self.url),
@@ -122,7 +139,9 @@ pub(super) struct RawSigning {
 
 impl RawSigning {
     pub(super) fn parse(self) -> SigningSettings {
-        let key = Some(self.key.trim().to_owned()).filter(|k| !k.is_empty()).map(SecretString::from);
+        let key = Some(self.key.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .map(SecretString::from);
         let previous_keys = self
             .previous_keys
             .into_iter()
@@ -150,24 +169,42 @@ pub(super) struct RawMail {
 impl RawMail {
     pub(super) fn parse(self) -> Result<MailSettings, ConfigError> {
         let transport = match self.transport.as_str() {
-            "file" => MailTransportSettings::File { outbox_dir: self.outbox_dir.into() },
+            "file" => MailTransportSettings::File {
+                outbox_dir: self.outbox_dir.into(),
+            },
             "smtp" => {
-                let url = Url::parse(&self.smtp_url).map_err(|e| invalid("mail.smtp_url", e.to_string()))?;
-                if !matches!(url.scheme(), "smtp" | "smtp+starttls" | "smtps") || url.host().is_none() {
-                    return Err(invalid("mail.smtp_url", "must be smtp://, smtp+starttls:// or smtps:// with a host"));
+                let url = Url::parse(&self.smtp_url)
+                    .map_err(|e| invalid("mail.smtp_url", e.to_string()))?;
+                if !matches!(url.scheme(), "smtp" | "smtp+starttls" | "smtps")
+                    || url.host().is_none()
+                {
+                    return Err(invalid(
+                        "mail.smtp_url",
+                        "must be smtp://, smtp+starttls:// or smtps:// with a host",
+                    ));
                 }
                 MailTransportSettings::Smtp {
                     url: SecretString::from(self.smtp_url),
                     pool_max: positive("mail.smtp_pool_max", self.smtp_pool_max)?,
-                    timeout: Duration::from_secs(positive("mail.smtp_timeout_secs", self.smtp_timeout_secs)?),
+                    timeout: Duration::from_secs(positive(
+                        "mail.smtp_timeout_secs",
+                        self.smtp_timeout_secs,
+                    )?),
                 }
             }
-            other => return Err(invalid("mail.transport", format!("must be \"file\" or \"smtp\", got {other:?}"))),
+            other => {
+                return Err(invalid(
+                    "mail.transport",
+                    format!("must be \"file\" or \"smtp\", got {other:?}"),
+                ));
+            }
         };
-        let mailbox: lettre::message::Mailbox = self
-            .from
-            .parse()
-            .map_err(|e| invalid("mail.from", format!("{e}; expected \"Name <address@example.com>\"")))?;
+        let mailbox: lettre::message::Mailbox = self.from.parse().map_err(|e| {
+            invalid(
+                "mail.from",
+                format!("{e}; expected \"Name <address@example.com>\""),
+            )
+        })?;
         let from_address = EmailAddress::parse(&mailbox.email.to_string())
             .map_err(|e| invalid("mail.from", e.to_string()))?;
         Ok(MailSettings {
@@ -191,8 +228,14 @@ pub(super) struct RawSubscriptions {
 impl RawSubscriptions {
     pub(super) fn parse(self) -> Result<SubscriptionSettings, ConfigError> {
         Ok(SubscriptionSettings {
-            confirm_link_ttl: chrono::Duration::hours(positive("subscriptions.confirm_link_ttl_hours", self.confirm_link_ttl_hours)?),
-            resend_cooldown: chrono::Duration::seconds(non_negative("subscriptions.resend_cooldown_secs", self.resend_cooldown_secs)?),
+            confirm_link_ttl: chrono::Duration::hours(positive(
+                "subscriptions.confirm_link_ttl_hours",
+                self.confirm_link_ttl_hours,
+            )?),
+            resend_cooldown: chrono::Duration::seconds(non_negative(
+                "subscriptions.resend_cooldown_secs",
+                self.resend_cooldown_secs,
+            )?),
             max_confirmations: positive("subscriptions.max_confirmations", self.max_confirmations)?,
         })
     }
@@ -221,13 +264,22 @@ impl RawDelivery {
     pub(super) fn parse(self) -> Result<DeliverySettings, ConfigError> {
         Ok(DeliverySettings {
             worker_enabled: self.worker_enabled,
-            poll_interval: Duration::from_millis(positive("delivery.poll_interval_ms", self.poll_interval_ms)?),
+            poll_interval: Duration::from_millis(positive(
+                "delivery.poll_interval_ms",
+                self.poll_interval_ms,
+            )?),
             batch_size: positive("delivery.batch_size", self.batch_size)?,
             concurrency: positive("delivery.concurrency", self.concurrency)?,
             lease: chrono::Duration::seconds(positive("delivery.lease_secs", self.lease_secs)?),
             max_attempts: positive("delivery.max_attempts", self.max_attempts)?,
-            backoff_base: chrono::Duration::seconds(positive("delivery.backoff_base_secs", self.backoff_base_secs)?),
-            backoff_max: chrono::Duration::seconds(positive("delivery.backoff_max_secs", self.backoff_max_secs)?),
+            backoff_base: chrono::Duration::seconds(positive(
+                "delivery.backoff_base_secs",
+                self.backoff_base_secs,
+            )?),
+            backoff_max: chrono::Duration::seconds(positive(
+                "delivery.backoff_max_secs",
+                self.backoff_max_secs,
+            )?),
         })
     }
 }
@@ -244,16 +296,35 @@ impl RawLog {
         let json = match self.format.as_str() {
             "text" => false,
             "json" => true,
-            other => return Err(invalid("log.format", format!("must be \"text\" or \"json\", got {other:?}"))),
+            other => {
+                return Err(invalid(
+                    "log.format",
+                    format!("must be \"text\" or \"json\", got {other:?}"),
+                ));
+            }
         };
-        Ok(LogSettings { filter: self.filter, json })
+        Ok(LogSettings {
+            filter: self.filter,
+            json,
+        })
     }
 }
 
 fn positive<T: PartialOrd + Default + Copy>(key: &'static str, value: T) -> Result<T, ConfigError> {
-    if value > T::default() { Ok(value) } else { Err(invalid(key, "must be greater than zero")) }
+    if value > T::default() {
+        Ok(value)
+    } else {
+        Err(invalid(key, "must be greater than zero"))
+    }
 }
 
-fn non_negative<T: PartialOrd + Default + Copy>(key: &'static str, value: T) -> Result<T, ConfigError> {
-    if value >= T::default() { Ok(value) } else { Err(invalid(key, "must not be negative")) }
+fn non_negative<T: PartialOrd + Default + Copy>(
+    key: &'static str,
+    value: T,
+) -> Result<T, ConfigError> {
+    if value >= T::default() {
+        Ok(value)
+    } else {
+        Err(invalid(key, "must not be negative"))
+    }
 }

@@ -28,21 +28,39 @@ pub enum Composed {
 /// Store failure only; everything else is a `Composed` verdict.
 pub async fn compose(state: &AppState, delivery: &Delivery) -> Result<Composed, StoreError> {
     let Some((subscriber, subscription, list)) = load(state, delivery).await? else {
-        return Ok(Composed::Skip("recipient or subscription no longer exists".into()));
+        return Ok(Composed::Skip(
+            "recipient or subscription no longer exists".into(),
+        ));
     };
-    let decision = may_send(delivery.kind, list.def.legal_basis, subscription.status, subscriber.status);
+    let decision = may_send(
+        delivery.kind,
+        list.def.legal_basis,
+        subscription.status,
+        subscriber.status,
+    );
     if let Decision::Skip(reason) = decision {
         return Ok(Composed::Skip(reason.into()));
     }
     let template = match delivery.kind {
         MessageKind::Confirmation => SystemTemplate::Confirmation,
         MessageKind::Welcome => SystemTemplate::Welcome,
-        MessageKind::Campaign => return Ok(Composed::Broken("campaign rows are not handled yet".into())),
+        MessageKind::Campaign => {
+            return Ok(Composed::Broken("campaign rows are not handled yet".into()));
+        }
     };
-    let unsubscribe_url = state
-        .links
-        .unsubscribe(&state.keyring.sign(Purpose::Unsubscribe, subscription.id.as_uuid(), None));
-    let ctx = context(state, delivery, &subscriber, &subscription, &list, unsubscribe_url.as_str());
+    let unsubscribe_url = state.links.unsubscribe(&state.keyring.sign(
+        Purpose::Unsubscribe,
+        subscription.id.as_uuid(),
+        None,
+    ));
+    let ctx = context(
+        state,
+        delivery,
+        &subscriber,
+        &subscription,
+        &list,
+        unsubscribe_url.as_str(),
+    );
     let content = match state.templates.render(subscriber.locale, template, &ctx) {
         Ok(content) => content,
         Err(e) => return Ok(Composed::Broken(e.to_string())),
@@ -94,13 +112,19 @@ fn context(
         // The expiry counts from the enqueue time, so a retried message carries the same link.
         MessageKind::Confirmation => state
             .links
-            .confirm(&state.keyring.sign(Purpose::Confirm, subscription.id.as_uuid(), Some(delivery.created_at + ttl)))
+            .confirm(&state.keyring.sign(
+                Purpose::Confirm,
+                subscription.id.as_uuid(),
+                Some(delivery.created_at + ttl),
+            ))
             .to_string(),
         MessageKind::Welcome | MessageKind::Campaign => String::new(),
     };
-    let preferences_url = state
-        .links
-        .preferences(&state.keyring.sign(Purpose::Preferences, subscriber.id.as_uuid(), None));
+    let preferences_url = state.links.preferences(&state.keyring.sign(
+        Purpose::Preferences,
+        subscriber.id.as_uuid(),
+        None,
+    ));
     MailContext {
         list_name: list.def.name.clone(),
         organisation: settings.mail.organisation.clone(),

@@ -11,10 +11,7 @@ use crate::{
     domain::{Delivery, delivery::backoff},
     mail::SendError,
     startup::AppState,
-    store::{
-        self, StoreError,
-        deliveries::Outcome,
-    },
+    store::{self, StoreError, deliveries::Outcome},
 };
 
 /// What one `drain` did.
@@ -65,7 +62,13 @@ pub async fn drain(state: &AppState) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
     loop {
         let now = state.clock.now();
-        let batch = store::deliveries::claim_due(&state.db, now, now + settings.lease, u64::from(settings.batch_size)).await?;
+        let batch = store::deliveries::claim_due(
+            &state.db,
+            now,
+            now + settings.lease,
+            u64::from(settings.batch_size),
+        )
+        .await?;
         if batch.is_empty() {
             return Ok(report);
         }
@@ -94,7 +97,8 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<Outcome, Store
             Err(error) => after_failure(state, delivery, error),
         },
     };
-    let recorded = store::deliveries::record(&state.db, delivery, &outcome, state.clock.now()).await?;
+    let recorded =
+        store::deliveries::record(&state.db, delivery, &outcome, state.clock.now()).await?;
     if !recorded {
         tracing::warn!("lease lapsed before the outcome was recorded; another worker owns the row");
     }
@@ -106,12 +110,22 @@ fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Out
     let settings = &state.settings.delivery;
     match error {
         SendError::Permanent(error) => Outcome::Failed { error },
-        SendError::Transient(error) if delivery.attempts >= settings.max_attempts => Outcome::Failed {
-            error: format!("gave up after {} attempts: {error}", delivery.attempts),
-        },
+        SendError::Transient(error) if delivery.attempts >= settings.max_attempts => {
+            Outcome::Failed {
+                error: format!("gave up after {} attempts: {error}", delivery.attempts),
+            }
+        }
         SendError::Transient(error) => {
-            let delay = backoff(delivery.attempts, settings.backoff_base, settings.backoff_max, rand::random::<f64>());
-            Outcome::Deferred { next_attempt_at: state.clock.now() + delay, error }
+            let delay = backoff(
+                delivery.attempts,
+                settings.backoff_base,
+                settings.backoff_max,
+                rand::random::<f64>(),
+            );
+            Outcome::Deferred {
+                next_attempt_at: state.clock.now() + delay,
+                error,
+            }
         }
     }
 }

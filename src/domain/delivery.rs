@@ -61,8 +61,14 @@ pub fn backoff(
     jitter_fraction: f64,
 ) -> chrono::Duration {
     let exp = 2_i64.saturating_pow(attempt.saturating_sub(1).min(30));
-    let delay = base.num_seconds().saturating_mul(exp).min(max.num_seconds());
-    #[expect(clippy::cast_possible_truncation, reason = "jitter is a small fraction of a bounded delay")]
+    let delay = base
+        .num_seconds()
+        .saturating_mul(exp)
+        .min(max.num_seconds());
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "jitter is a small fraction of a bounded delay"
+    )]
     let jitter = (delay as f64 * 0.2 * jitter_fraction.clamp(0.0, 1.0)) as i64;
     chrono::Duration::seconds(delay + jitter)
 }

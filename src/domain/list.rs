@@ -167,13 +167,23 @@ mod tests {
             Err(ListError::ConsentNeedsDoubleOptIn)
         );
         assert!(list(LegalBasis::Consent, OptIn::Double).validate().is_ok());
-        assert!(list(LegalBasis::LegitimateInterest, OptIn::None).validate().is_ok());
+        assert!(
+            list(LegalBasis::LegitimateInterest, OptIn::None)
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
     fn default_consent_text_depends_on_the_locale() {
-        let l = MailingList { id: ListId::new(), def: list(LegalBasis::Consent, OptIn::Double) };
-        assert_ne!(l.consent_text(Locale::En).hash(), l.consent_text(Locale::De).hash());
+        let l = MailingList {
+            id: ListId::new(),
+            def: list(LegalBasis::Consent, OptIn::Double),
+        };
+        assert_ne!(
+            l.consent_text(Locale::En).hash(),
+            l.consent_text(Locale::De).hash()
+        );
         assert!(l.consent_text(Locale::De).body().contains("News"));
     }
 }

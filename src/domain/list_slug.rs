@@ -7,7 +7,9 @@ pub struct ListSlug(String);
 
 /// Why a slug was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("A list slug is 1 to 64 lower-case letters, digits or hyphens, starting with a letter or digit.")]
+#[error(
+    "A list slug is 1 to 64 lower-case letters, digits or hyphens, starting with a letter or digit."
+)]
 pub struct ListSlugError;
 
 impl ListSlug {
@@ -21,7 +23,11 @@ impl ListSlug {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !raw.starts_with('-');
-        if ok { Ok(Self(raw.to_owned())) } else { Err(ListSlugError) }
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ListSlugError)
+        }
     }
 
     /// The slug as text.

@@ -30,7 +30,13 @@ mod tests {
 
     #[test]
     fn ipv6_keeps_the_first_48_bits() {
-        assert_eq!(anonymise_ip("2001:db8:abcd:12::1".parse().unwrap()), "2001:db8:abcd::");
-        assert_eq!(anonymise_ip("::ffff:198.51.100.9".parse().unwrap()), "198.51.100.0");
+        assert_eq!(
+            anonymise_ip("2001:db8:abcd:12::1".parse().unwrap()),
+            "2001:db8:abcd::"
+        );
+        assert_eq!(
+            anonymise_ip("::ffff:198.51.100.9".parse().unwrap()),
+            "198.51.100.0"
+        );
     }
 }

@@ -122,7 +122,9 @@ impl Subscription {
     ) -> bool {
         self.status == SubscriptionStatus::Pending
             && self.confirmations_sent < max_total
-            && self.last_confirmation_at.is_none_or(|last| now - last >= cooldown)
+            && self
+                .last_confirmation_at
+                .is_none_or(|last| now - last >= cooldown)
     }
 }
 
@@ -133,19 +135,37 @@ mod tests {
 
     #[test]
     fn every_transition_is_defined() {
-        assert_eq!(Unsubscribed.request(), Transition::Changed { to: Pending, action: ConsentAction::Requested });
+        assert_eq!(
+            Unsubscribed.request(),
+            Transition::Changed {
+                to: Pending,
+                action: ConsentAction::Requested
+            }
+        );
         assert_eq!(Pending.request(), Transition::Unchanged);
         assert_eq!(Confirmed.request(), Transition::Unchanged);
-        assert_eq!(Pending.confirm(), Ok(Transition::Changed { to: Confirmed, action: ConsentAction::Confirmed }));
+        assert_eq!(
+            Pending.confirm(),
+            Ok(Transition::Changed {
+                to: Confirmed,
+                action: ConsentAction::Confirmed
+            })
+        );
         assert_eq!(Confirmed.confirm(), Ok(Transition::Unchanged));
         assert_eq!(Unsubscribed.confirm(), Err(SubscriptionError::Cancelled));
         for from in [Pending, Confirmed] {
             assert_eq!(
                 from.leave(ConsentAction::Unsubscribed),
-                Transition::Changed { to: Unsubscribed, action: ConsentAction::Unsubscribed }
+                Transition::Changed {
+                    to: Unsubscribed,
+                    action: ConsentAction::Unsubscribed
+                }
             );
         }
-        assert_eq!(Unsubscribed.leave(ConsentAction::Unsubscribed), Transition::Unchanged);
+        assert_eq!(
+            Unsubscribed.leave(ConsentAction::Unsubscribed),
+            Transition::Unchanged
+        );
     }
 
     #[test]

@@ -72,7 +72,11 @@ pub struct BuildError(String);
 /// # Errors
 /// An address lettre refuses (cannot happen for parsed `EmailAddress`es) or a build error.
 pub fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, BuildError> {
-    let to: Mailbox = mail.to.as_str().parse().map_err(|e| BuildError(format!("recipient: {e}")))?;
+    let to: Mailbox = mail
+        .to
+        .as_str()
+        .parse()
+        .map_err(|e| BuildError(format!("recipient: {e}")))?;
     Message::builder()
         .from(from.clone())
         .to(to)
@@ -96,12 +100,19 @@ mod tests {
         let from: Mailbox = "News <news@example.com>".parse().unwrap();
         let mail = OutgoingMail {
             to: EmailAddress::parse("jane@example.org").unwrap(),
-            content: RenderedMail { subject: "Hello".into(), text: "Hi".into(), html: "<p>Hi</p>".into() },
+            content: RenderedMail {
+                subject: "Hello".into(),
+                text: "Hi".into(),
+                html: "<p>Hi</p>".into(),
+            },
             message_id: "abc@example.com".into(),
             unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
         };
         let raw = String::from_utf8(build_message(&from, &mail).unwrap().formatted()).unwrap();
-        assert!(raw.contains("List-Unsubscribe: <https://x.test/unsubscribe/T>\r\n"), "{raw}");
+        assert!(
+            raw.contains("List-Unsubscribe: <https://x.test/unsubscribe/T>\r\n"),
+            "{raw}"
+        );
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(raw.contains("Message-ID: <abc@example.com>\r\n"));
         assert!(raw.contains("multipart/alternative"));

@@ -39,10 +39,18 @@ macro_rules! embedded {
 
 /// The templates compiled into the binary, by path below `emails/`.
 const DEFAULTS: &[(&str, &str)] = embedded!(
-    "en/confirmation.subject.txt", "en/confirmation.txt", "en/confirmation.html",
-    "en/welcome.subject.txt", "en/welcome.txt", "en/welcome.html",
-    "de/confirmation.subject.txt", "de/confirmation.txt", "de/confirmation.html",
-    "de/welcome.subject.txt", "de/welcome.txt", "de/welcome.html",
+    "en/confirmation.subject.txt",
+    "en/confirmation.txt",
+    "en/confirmation.html",
+    "en/welcome.subject.txt",
+    "en/welcome.txt",
+    "en/welcome.html",
+    "de/confirmation.subject.txt",
+    "de/confirmation.txt",
+    "de/confirmation.html",
+    "de/welcome.subject.txt",
+    "de/welcome.txt",
+    "de/welcome.html",
 );
 
 /// The variables every system template gets. Only operator-controlled text and links:
@@ -114,14 +122,24 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_fuel(Some(FUEL));
         env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
         });
+        env.set_formatter(html_attribute_formatter);
         for (path, default) in DEFAULTS {
             let file = dir.join(path);
             let source = match std::fs::read_to_string(&file) {
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => (*default).to_owned(),
-                Err(source) => return Err(TemplateError::Read { path: file.display().to_string(), source }),
+                Err(source) => {
+                    return Err(TemplateError::Read {
+                        path: file.display().to_string(),
+                        source,
+                    });
+                }
             };
             env.add_template_owned(*path, source)?;
         }
@@ -153,13 +171,56 @@ impl Templates {
     ///
     /// # Errors
     /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
-    pub fn render(&self, locale: Locale, template: SystemTemplate, ctx: &MailContext) -> Result<RenderedMail, TemplateError> {
-        let [subject, text, html] = PARTS.map(|part| format!("{}/{}.{part}", locale.as_str(), template.stem()));
+    pub fn render(
+        &self,
+        locale: Locale,
+        template: SystemTemplate,
+        ctx: &MailContext,
+    ) -> Result<RenderedMail, TemplateError> {
+        let [subject, text, html] =
+            PARTS.map(|part| format!("{}/{}.{part}", locale.as_str(), template.stem()));
         let value = minijinja::Value::from(minijinja::value::Serde(ctx));
-        let render = |name: &str| -> Result<String, TemplateError> { Ok(self.env.get_template(name)?.render(value.clone())?) };
-        let subject = render(&subject)?.split_whitespace().collect::<Vec<_>>().join(" ");
-        Ok(RenderedMail { subject, text: render(&text)?, html: render(&html)? })
+        let render = |name: &str| -> Result<String, TemplateError> {
+            Ok(self.env.get_template(name)?.render(value.clone())?)
+        };
+        let subject = render(&subject)?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(RenderedMail {
+            subject,
+            text: render(&text)?,
+            html: render(&html)?,
+        })
     }
+}
+
+/// Escapes strings in HTML templates like the default formatter, except that `/` stays as
+/// it is: links then read normally in the source, which some mail clients and link scanners
+/// need. Values are always quoted in attributes, so `& < > " '` suffice.
+fn html_attribute_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if matches!(state.auto_escape(), AutoEscape::Html)
+        && !value.is_safe()
+        && let Some(text) = value.as_str()
+    {
+        let mut escaped = String::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                '&' => escaped.push_str("&amp;"),
+                '<' => escaped.push_str("&lt;"),
+                '>' => escaped.push_str("&gt;"),
+                '"' => escaped.push_str("&quot;"),
+                '\'' => escaped.push_str("&#x27;"),
+                other => escaped.push(other),
+            }
+        }
+        return out.write_str(&escaped).map_err(minijinja::Error::from);
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 #[cfg(test)]
@@ -183,13 +244,23 @@ mod tests {
     fn built_in_templates_render_in_every_language() {
         let t = Templates::load(Path::new("/nonexistent")).unwrap();
         for locale in Locale::ALL {
-            let m = t.render(locale, SystemTemplate::Confirmation, &ctx()).unwrap();
+            let m = t
+                .render(locale, SystemTemplate::Confirmation, &ctx())
+                .unwrap();
             assert!(!m.subject.contains('\n'));
             assert!(m.text.contains("https://x.test/confirm/C"));
             assert!(m.text.contains("https://x.test/unsubscribe/T?a=1&b=2"));
             assert!(m.html.contains("https://x.test/unsubscribe/T?a=1&amp;b=2"));
             let w = t.render(locale, SystemTemplate::Welcome, &ctx()).unwrap();
-            assert!(!w.html.contains("<script>"), "operator text is escaped in HTML");
+            assert!(
+                !w.html.contains("<script>"),
+                "operator text is escaped in HTML"
+            );
+            assert!(w.html.contains("&lt;script&gt;"));
+            assert!(
+                m.html.contains("href=\"https://x.test/confirm/C\""),
+                "links stay readable"
+            );
         }
     }
 
@@ -197,9 +268,18 @@ mod tests {
     fn an_operator_override_replaces_one_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("en")).unwrap();
-        std::fs::write(dir.path().join("en/welcome.subject.txt"), "Hi from {{ organisation }}").unwrap();
+        std::fs::write(
+            dir.path().join("en/welcome.subject.txt"),
+            "Hi from {{ organisation }}",
+        )
+        .unwrap();
         let t = Templates::load(dir.path()).unwrap();
-        assert_eq!(t.render(Locale::En, SystemTemplate::Welcome, &ctx()).unwrap().subject, "Hi from ACME");
+        assert_eq!(
+            t.render(Locale::En, SystemTemplate::Welcome, &ctx())
+                .unwrap()
+                .subject,
+            "Hi from ACME"
+        );
     }
 
     #[test]
@@ -209,7 +289,11 @@ mod tests {
         std::fs::write(dir.path().join("de/confirmation.txt"), "{{ confirm_url ").unwrap();
         let err = Templates::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("de/confirmation.txt"), "{err}");
-        std::fs::write(dir.path().join("de/confirmation.txt"), "{{ no_such_variable }}").unwrap();
+        std::fs::write(
+            dir.path().join("de/confirmation.txt"),
+            "{{ no_such_variable }}",
+        )
+        .unwrap();
         assert!(Templates::load(dir.path()).is_err());
     }
 }

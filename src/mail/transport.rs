@@ -61,9 +61,18 @@ impl Transport {
                 })?;
                 Ok(Self::File(AsyncFileTransport::new(outbox_dir)))
             }
-            MailTransportSettings::Smtp { url, pool_max, timeout } => {
-                let smtp = smtp_from_url(url.expose_secret(), *pool_max, *timeout)
-                    .map_err(|message| TransportError { key: "smtp_url", message })?;
+            MailTransportSettings::Smtp {
+                url,
+                pool_max,
+                timeout,
+            } => {
+                let smtp =
+                    smtp_from_url(url.expose_secret(), *pool_max, *timeout).map_err(|message| {
+                        TransportError {
+                            key: "smtp_url",
+                            message,
+                        }
+                    })?;
                 Ok(Self::Smtp(smtp))
             }
         }
@@ -82,7 +91,11 @@ impl Transport {
                     SendError::Transient(e.to_string())
                 }
             }),
-            Self::File(file) => file.send(message).await.map(drop).map_err(|e| SendError::Transient(e.to_string())),
+            Self::File(file) => file
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| SendError::Transient(e.to_string())),
         }
     }
 }
@@ -97,7 +110,8 @@ fn smtp_from_url(
     let url = Url::parse(raw).map_err(|e| e.to_string())?;
     let host = url.host_str().ok_or("the URL has no host")?.to_owned();
     let builder = match url.scheme() {
-        "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host).port(url.port().unwrap_or(25)),
+        "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
+            .port(url.port().unwrap_or(25)),
         "smtp+starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)
             .map_err(|e| e.to_string())?
             .port(url.port().unwrap_or(587)),
@@ -126,8 +140,8 @@ fn smtp_from_url(
 mod tests {
     use super::*;
 
-    #[test]
-    fn smtp_urls_of_every_scheme_are_accepted() {
+    #[tokio::test]
+    async fn smtp_urls_of_every_scheme_are_accepted() {
         let t = std::time::Duration::from_secs(5);
         for url in [
             "smtp://127.0.0.1:2525",

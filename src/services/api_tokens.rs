@@ -17,11 +17,20 @@ const PREFIX: &str = "blt_";
 ///
 /// # Errors
 /// Store failure.
-pub async fn create(db: &DatabaseConnection, clock: &Clock, name: &str, role: Role) -> Result<String, StoreError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    name: &str,
+    role: Role,
+) -> Result<String, StoreError> {
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{PREFIX}{}", hex::encode(bytes));
-    let token = ApiToken { id: ApiTokenId::new(), name: name.to_owned(), role };
+    let token = ApiToken {
+        id: ApiTokenId::new(),
+        name: name.to_owned(),
+        role,
+    };
     store::api_tokens::insert(db, &token, &hash(&secret), clock.now()).await?;
     Ok(secret)
 }
@@ -30,7 +39,11 @@ pub async fn create(db: &DatabaseConnection, clock: &Clock, name: &str, role: Ro
 ///
 /// # Errors
 /// Store failure.
-pub async fn authenticate(db: &DatabaseConnection, clock: &Clock, secret: &str) -> Result<Option<ApiToken>, StoreError> {
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    secret: &str,
+) -> Result<Option<ApiToken>, StoreError> {
     if !secret.starts_with(PREFIX) || secret.len() > 100 {
         return Ok(None);
     }

@@ -26,10 +26,15 @@ pub enum CreateListError {
 /// A rule violation, a taken slug, or a store failure.
 pub async fn create(state: &AppState, def: NewList) -> Result<MailingList, CreateListError> {
     def.validate()?;
-    let list = MailingList { id: ListId::new(), def };
+    let list = MailingList {
+        id: ListId::new(),
+        def,
+    };
     match store::lists::insert(&state.db, &list, state.clock.now()).await {
         Ok(()) => Ok(list),
-        Err(StoreError::Conflict(_)) => Err(CreateListError::SlugTaken(list.def.slug.as_str().to_owned())),
+        Err(StoreError::Conflict(_)) => Err(CreateListError::SlugTaken(
+            list.def.slug.as_str().to_owned(),
+        )),
         Err(e) => Err(CreateListError::Store(e)),
     }
 }
@@ -60,13 +65,19 @@ pub enum SignupListsError {
 ///
 /// # Errors
 /// No list, an unknown or closed list, or a store failure.
-pub async fn for_signup(state: &AppState, slugs: &[ListSlug]) -> Result<Vec<MailingList>, SignupListsError> {
+pub async fn for_signup(
+    state: &AppState,
+    slugs: &[ListSlug],
+) -> Result<Vec<MailingList>, SignupListsError> {
     if slugs.is_empty() {
         return Err(SignupListsError::NoList);
     }
     let found = store::lists::find_by_slugs(&state.db, slugs).await?;
     for slug in slugs {
-        if !found.iter().any(|l| &l.def.slug == slug && l.is_open_for_signup()) {
+        if !found
+            .iter()
+            .any(|l| &l.def.slug == slug && l.is_open_for_signup())
+        {
             return Err(SignupListsError::Unknown(slug.as_str().to_owned()));
         }
     }

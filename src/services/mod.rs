@@ -29,6 +29,8 @@ impl Requester {
 
     /// The user agent, cut to what the ledger keeps.
     pub fn user_agent(&self) -> Option<String> {
-        self.user_agent.as_ref().map(|ua| ua.chars().take(512).collect())
+        self.user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(512).collect())
     }
 }

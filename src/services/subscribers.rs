@@ -19,7 +19,10 @@ pub struct SubscriberOverview {
 ///
 /// # Errors
 /// Store failure.
-pub async fn find_by_email(state: &AppState, email: &EmailAddress) -> Result<Option<SubscriberOverview>, StoreError> {
+pub async fn find_by_email(
+    state: &AppState,
+    email: &EmailAddress,
+) -> Result<Option<SubscriberOverview>, StoreError> {
     let Some(subscriber) = store::subscribers::find_by_email(&state.db, email).await? else {
         return Ok(None);
     };
@@ -32,14 +35,20 @@ pub async fn find_by_email(state: &AppState, email: &EmailAddress) -> Result<Opt
             Some((list.def.slug.clone(), s.status))
         })
         .collect();
-    Ok(Some(SubscriberOverview { subscriber, subscriptions }))
+    Ok(Some(SubscriberOverview {
+        subscriber,
+        subscriptions,
+    }))
 }
 
 /// A subscriber's consent ledger, oldest first.
 ///
 /// # Errors
 /// `NotFound` for an unknown subscriber, or a store failure.
-pub async fn consent_history(state: &AppState, id: SubscriberId) -> Result<Vec<ConsentEvent>, StoreError> {
+pub async fn consent_history(
+    state: &AppState,
+    id: SubscriberId,
+) -> Result<Vec<ConsentEvent>, StoreError> {
     store::subscribers::find(&state.db, id).await?;
     store::consent_events::for_subscriber(&state.db, id).await
 }

@@ -11,9 +11,9 @@ use super::{
 };
 use crate::{
     domain::{
-        ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis, ListSlug, MailingList, MessageKind,
-        Subscriber, SubscriberId, SubscriberName, SubscriberStatus, Subscription, SubscriptionError, SubscriptionId,
-        SubscriptionStatus, Transition,
+        ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis, ListSlug,
+        MailingList, MessageKind, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
+        Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus, Transition,
     },
     startup::AppState,
     store::{self, StoreError, deliveries::NewDelivery},
@@ -87,7 +87,11 @@ impl From<sea_orm::DbErr> for LinkActionError {
 ///
 /// # Errors
 /// Missing consent, unacceptable lists, or a store failure; nothing is stored then.
-pub async fn subscribe(state: &AppState, signup: Signup, requester: &Requester) -> Result<(), SubscribeError> {
+pub async fn subscribe(
+    state: &AppState,
+    signup: Signup,
+    requester: &Requester,
+) -> Result<(), SubscribeError> {
     let lists = lists::for_signup(state, &signup.lists).await?;
     if !signup.consent {
         return Err(SubscribeError::ConsentMissing);
@@ -161,12 +165,20 @@ async fn request(
         Transition::Unchanged if sub.status == SubscriptionStatus::Confirmed => return Ok(false),
         Transition::Unchanged => sub.requested_at = Some(now),
     }
-    let mut event = ledger_entry(&sub, list, ConsentAction::Requested, now, "subscriber", "form");
+    let mut event = ledger_entry(
+        &sub,
+        list,
+        ConsentAction::Requested,
+        now,
+        "subscriber",
+        "form",
+    );
     event.consent_text_hash = Some(text.hash().to_owned());
     stamp(&mut event, requester);
     store::consent_events::append(conn, &event).await?;
     let settings = &state.settings.subscriptions;
-    let send = sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
+    let send =
+        sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
     if send {
         enqueue(conn, state, MessageKind::Confirmation, &sub, now).await?;
         sub.confirmations_sent += 1;
@@ -226,8 +238,18 @@ async fn enqueue(
     sub: &Subscription,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let message_id = format!("{}.{}@{}", kind, uuid::Uuid::now_v7(), state.settings.mail.from_address.domain());
-    let delivery = NewDelivery { kind, subscriber_id: sub.subscriber_id, subscription_id: Some(sub.id), message_id };
+    let message_id = format!(
+        "{}.{}@{}",
+        kind,
+        uuid::Uuid::now_v7(),
+        state.settings.mail.from_address.domain()
+    );
+    let delivery = NewDelivery {
+        kind,
+        subscriber_id: sub.subscriber_id,
+        subscription_id: Some(sub.id),
+        message_id,
+    };
     store::deliveries::enqueue(conn, &delivery, now).await?;
     Ok(())
 }
@@ -245,10 +267,16 @@ pub struct SubscriptionSummary {
 ///
 /// # Errors
 /// `Gone` when the subscription no longer exists, or a store failure.
-pub async fn summary(state: &AppState, id: SubscriptionId) -> Result<SubscriptionSummary, LinkActionError> {
+pub async fn summary(
+    state: &AppState,
+    id: SubscriptionId,
+) -> Result<SubscriptionSummary, LinkActionError> {
     let sub = store::subscriptions::find(&state.db, id).await?;
     let list = store::lists::find(&state.db, sub.list_id).await?;
-    Ok(SubscriptionSummary { list, status: sub.status })
+    Ok(SubscriptionSummary {
+        list,
+        status: sub.status,
+    })
 }
 
 /// Confirms a pending subscription (double opt-in); repeated confirmation is harmless.
@@ -256,7 +284,11 @@ pub async fn summary(state: &AppState, id: SubscriptionId) -> Result<Subscriptio
 ///
 /// # Errors
 /// `Gone`, `Refused` (the request was cancelled), or a store failure.
-pub async fn confirm(state: &AppState, id: SubscriptionId, requester: &Requester) -> Result<SubscriptionSummary, LinkActionError> {
+pub async fn confirm(
+    state: &AppState,
+    id: SubscriptionId,
+    requester: &Requester,
+) -> Result<SubscriptionSummary, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
     let mut sub = store::subscriptions::find(&txn, id).await?;
@@ -279,7 +311,10 @@ pub async fn confirm(state: &AppState, id: SubscriptionId, requester: &Requester
     if welcome {
         state.outbox.notify_one();
     }
-    Ok(SubscriptionSummary { list, status: sub.status })
+    Ok(SubscriptionSummary {
+        list,
+        status: sub.status,
+    })
 }
 
 /// Sends a fresh confirmation link for a still-pending subscription, within the cooldown
@@ -287,12 +322,16 @@ pub async fn confirm(state: &AppState, id: SubscriptionId, requester: &Requester
 ///
 /// # Errors
 /// `Gone`, or a store failure.
-pub async fn resend_confirmation(state: &AppState, id: SubscriptionId) -> Result<(), LinkActionError> {
+pub async fn resend_confirmation(
+    state: &AppState,
+    id: SubscriptionId,
+) -> Result<(), LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
     let mut sub = store::subscriptions::find(&txn, id).await?;
     let settings = &state.settings.subscriptions;
-    let send = sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
+    let send =
+        sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
     if send {
         enqueue(&txn, state, MessageKind::Confirmation, &sub, now).await?;
         sub.confirmations_sent += 1;
@@ -323,7 +362,10 @@ pub async fn unsubscribe(
     let list = store::lists::find(&txn, sub.list_id).await?;
     leave(&txn, &mut sub, &list, requester, source, now).await?;
     txn.commit().await?;
-    Ok(SubscriptionSummary { list, status: sub.status })
+    Ok(SubscriptionSummary {
+        list,
+        status: sub.status,
+    })
 }
 
 async fn leave(
@@ -365,11 +407,17 @@ pub struct Preference {
 ///
 /// # Errors
 /// `Gone` for an unknown subscriber, or a store failure.
-pub async fn preferences(state: &AppState, subscriber: SubscriberId) -> Result<Vec<Preference>, LinkActionError> {
+pub async fn preferences(
+    state: &AppState,
+    subscriber: SubscriberId,
+) -> Result<Vec<Preference>, LinkActionError> {
     load_preferences(&state.db, subscriber).await
 }
 
-async fn load_preferences(conn: &impl ConnectionTrait, subscriber: SubscriberId) -> Result<Vec<Preference>, LinkActionError> {
+async fn load_preferences(
+    conn: &impl ConnectionTrait,
+    subscriber: SubscriberId,
+) -> Result<Vec<Preference>, LinkActionError> {
     store::subscribers::find(conn, subscriber).await?;
     let lists = store::lists::all(conn).await?;
     Ok(store::subscriptions::of_subscriber(conn, subscriber)
@@ -377,7 +425,11 @@ async fn load_preferences(conn: &impl ConnectionTrait, subscriber: SubscriberId)
         .into_iter()
         .filter_map(|s| {
             let list = lists.iter().find(|l| l.id == s.list_id)?.clone();
-            Some(Preference { subscription_id: s.id, list, status: s.status })
+            Some(Preference {
+                subscription_id: s.id,
+                list,
+                status: s.status,
+            })
         })
         .collect())
 }

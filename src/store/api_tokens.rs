@@ -1,7 +1,9 @@
 //! Queries on `api_tokens`: tokens are stored as SHA-256 hashes only.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
+};
 
 use super::{StoreError, corrupt, entities::api_tokens as table};
 use crate::domain::{ApiTokenId, Role};
@@ -36,7 +38,9 @@ pub async fn insert(
         last_used_at: Set(None),
         revoked_at: Set(None),
     };
-    table::Entity::insert(row).exec_without_returning(conn).await?;
+    table::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 

@@ -3,14 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::OnConflict,
 };
 
 use super::{
     StoreError, corrupt,
     entities::{consent_events as table, consent_texts},
 };
-use crate::domain::{ConsentAction, ConsentEvent, ConsentEventId, ConsentText, LegalBasis, ListId, SubscriberId};
+use crate::domain::{
+    ConsentAction, ConsentEvent, ConsentEventId, ConsentText, LegalBasis, ListId, SubscriberId,
+};
 
 impl TryFrom<table::Model> for ConsentEvent {
     type Error = StoreError;
@@ -50,7 +53,9 @@ pub async fn append(conn: &impl ConnectionTrait, e: &ConsentEvent) -> Result<(),
         source: Set(e.source.clone()),
         occurred_at: Set(e.occurred_at),
     };
-    table::Entity::insert(row).exec_without_returning(conn).await?;
+    table::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -58,7 +63,10 @@ pub async fn append(conn: &impl ConnectionTrait, e: &ConsentEvent) -> Result<(),
 ///
 /// # Errors
 /// Database failure.
-pub async fn for_subscriber(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<Vec<ConsentEvent>, StoreError> {
+pub async fn for_subscriber(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+) -> Result<Vec<ConsentEvent>, StoreError> {
     table::Entity::find()
         .filter(table::Column::SubscriberId.eq(id.as_uuid()))
         .order_by_asc(table::Column::OccurredAt)
@@ -74,14 +82,22 @@ pub async fn for_subscriber(conn: &impl ConnectionTrait, id: SubscriberId) -> Re
 ///
 /// # Errors
 /// Database failure.
-pub async fn remember_text(conn: &impl ConnectionTrait, text: &ConsentText, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn remember_text(
+    conn: &impl ConnectionTrait,
+    text: &ConsentText,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let row = consent_texts::ActiveModel {
         hash: Set(text.hash().to_owned()),
         body: Set(text.body().to_owned()),
         created_at: Set(now),
     };
     consent_texts::Entity::insert(row)
-        .on_conflict(OnConflict::column(consent_texts::Column::Hash).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(consent_texts::Column::Hash)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(conn)
         .await?;
     Ok(())
@@ -91,6 +107,12 @@ pub async fn remember_text(conn: &impl ConnectionTrait, text: &ConsentText, now:
 ///
 /// # Errors
 /// Database failure.
-pub async fn find_text(conn: &impl ConnectionTrait, hash: &str) -> Result<Option<String>, StoreError> {
-    Ok(consent_texts::Entity::find_by_id(hash.to_owned()).one(conn).await?.map(|m| m.body))
+pub async fn find_text(
+    conn: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(consent_texts::Entity::find_by_id(hash.to_owned())
+        .one(conn)
+        .await?
+        .map(|m| m.body))
 }

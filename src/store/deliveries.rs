@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr, ExprTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use super::{StoreError, corrupt, entities::deliveries as table};
-use crate::domain::{Delivery, DeliveryId, DeliveryStatus, MessageKind, SubscriberId, SubscriptionId};
+use crate::domain::{
+    Delivery, DeliveryId, DeliveryStatus, MessageKind, SubscriberId, SubscriptionId,
+};
 
 impl TryFrom<table::Model> for Delivery {
     type Error = StoreError;
@@ -45,7 +47,11 @@ pub struct NewDelivery {
 ///
 /// # Errors
 /// Database failure.
-pub async fn enqueue(conn: &impl ConnectionTrait, d: &NewDelivery, now: DateTime<Utc>) -> Result<DeliveryId, StoreError> {
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    d: &NewDelivery,
+    now: DateTime<Utc>,
+) -> Result<DeliveryId, StoreError> {
     let id = DeliveryId::new();
     let row = table::ActiveModel {
         id: Set(id.as_uuid()),
@@ -63,7 +69,9 @@ pub async fn enqueue(conn: &impl ConnectionTrait, d: &NewDelivery, now: DateTime
         created_at: Set(now),
         updated_at: Set(now),
     };
-    table::Entity::insert(row).exec_without_returning(conn).await?;
+    table::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(id)
 }
 
@@ -71,7 +79,10 @@ pub async fn enqueue(conn: &impl ConnectionTrait, d: &NewDelivery, now: DateTime
 /// (a worker died mid-send).
 fn claimable(now: DateTime<Utc>) -> Condition {
     let waiting = Condition::all()
-        .add(table::Column::Status.is_in([DeliveryStatus::Queued.as_str(), DeliveryStatus::Deferred.as_str()]))
+        .add(table::Column::Status.is_in([
+            DeliveryStatus::Queued.as_str(),
+            DeliveryStatus::Deferred.as_str(),
+        ]))
         .add(table::Column::NextAttemptAt.lte(now));
     let lapsed = Condition::all()
         .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
@@ -101,9 +112,15 @@ pub async fn claim_due(
     let mut claimed = Vec::with_capacity(candidates.len());
     for id in candidates {
         let result = table::Entity::update_many()
-            .col_expr(table::Column::Status, Expr::value(DeliveryStatus::Sending.as_str()))
+            .col_expr(
+                table::Column::Status,
+                Expr::value(DeliveryStatus::Sending.as_str()),
+            )
             .col_expr(table::Column::LeaseUntil, Expr::value(lease_until))
-            .col_expr(table::Column::Attempts, Expr::col(table::Column::Attempts).add(1))
+            .col_expr(
+                table::Column::Attempts,
+                Expr::col(table::Column::Attempts).add(1),
+            )
             .col_expr(table::Column::UpdatedAt, Expr::value(now))
             .filter(table::Column::Id.eq(id))
             .filter(claimable(now))
@@ -155,16 +172,30 @@ pub async fn record(
 ) -> Result<bool, StoreError> {
     let (status, error, next, sent_at) = match outcome {
         Outcome::Sent => (DeliveryStatus::Sent, None, None, Some(now)),
-        Outcome::Deferred { next_attempt_at, error } => {
-            (DeliveryStatus::Deferred, Some(error.clone()), Some(*next_attempt_at), None)
-        }
+        Outcome::Deferred {
+            next_attempt_at,
+            error,
+        } => (
+            DeliveryStatus::Deferred,
+            Some(error.clone()),
+            Some(*next_attempt_at),
+            None,
+        ),
         Outcome::Failed { error } => (DeliveryStatus::Failed, Some(error.clone()), None, None),
-        Outcome::Suppressed { reason } => (DeliveryStatus::Suppressed, Some(reason.clone()), None, None),
+        Outcome::Suppressed { reason } => {
+            (DeliveryStatus::Suppressed, Some(reason.clone()), None, None)
+        }
     };
     let mut update = table::Entity::update_many()
         .col_expr(table::Column::Status, Expr::value(status.as_str()))
-        .col_expr(table::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(table::Column::LastError, Expr::value(error.map(|e| truncate(&e, 1000))))
+        .col_expr(
+            table::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            table::Column::LastError,
+            Expr::value(error.map(|e| truncate(&e, 1000))),
+        )
         .col_expr(table::Column::SentAt, Expr::value(sent_at))
         .col_expr(table::Column::UpdatedAt, Expr::value(now));
     if let Some(next) = next {
@@ -187,15 +218,24 @@ fn truncate(text: &str, max_chars: usize) -> String {
 ///
 /// # Errors
 /// Database failure.
-pub async fn count_claimable(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
-    Ok(table::Entity::find().filter(claimable(now)).count(conn).await?)
+pub async fn count_claimable(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(table::Entity::find()
+        .filter(claimable(now))
+        .count(conn)
+        .await?)
 }
 
 /// The outbox rows of a subscriber, oldest first.
 ///
 /// # Errors
 /// Database failure.
-pub async fn of_subscriber(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<Vec<Delivery>, StoreError> {
+pub async fn of_subscriber(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+) -> Result<Vec<Delivery>, StoreError> {
     table::Entity::find()
         .filter(table::Column::SubscriberId.eq(id.as_uuid()))
         .order_by_asc(table::Column::CreatedAt)

@@ -1,10 +1,14 @@
 //! Queries on `lists`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::{StoreError, corrupt, entities::lists as table};
-use crate::domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn};
+use crate::domain::{
+    LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn,
+};
 
 impl TryFrom<table::Model> for MailingList {
     type Error = StoreError;
@@ -31,8 +35,14 @@ impl TryFrom<table::Model> for MailingList {
 ///
 /// # Errors
 /// `Conflict` when the slug is taken.
-pub async fn insert(conn: &impl ConnectionTrait, list: &MailingList, now: DateTime<Utc>) -> Result<(), StoreError> {
-    table::Entity::insert(model_of(list, now)).exec_without_returning(conn).await?;
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    list: &MailingList,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    table::Entity::insert(model_of(list, now))
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -72,7 +82,10 @@ pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<MailingList>, StoreE
 ///
 /// # Errors
 /// Database failure.
-pub async fn find_by_slugs(conn: &impl ConnectionTrait, slugs: &[ListSlug]) -> Result<Vec<MailingList>, StoreError> {
+pub async fn find_by_slugs(
+    conn: &impl ConnectionTrait,
+    slugs: &[ListSlug],
+) -> Result<Vec<MailingList>, StoreError> {
     table::Entity::find()
         .filter(table::Column::Slug.is_in(slugs.iter().map(ListSlug::as_str)))
         .order_by_asc(table::Column::Slug)

@@ -4,7 +4,10 @@
 pub mod api_tokens;
 pub mod consent_events;
 pub mod deliveries;
-#[expect(missing_docs, reason = "entity fields mirror the migration columns; sea-orm derives items without docs")]
+#[expect(
+    missing_docs,
+    reason = "entity fields mirror the migration columns; sea-orm derives items without docs"
+)]
 pub mod entities;
 pub mod lists;
 pub mod subscribers;

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{StoreError, corrupt, entities::subscribers as table};
-use crate::domain::{EmailAddress, Locale, Subscriber, SubscriberId, SubscriberName, SubscriberStatus};
+use crate::domain::{
+    EmailAddress, Locale, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
+};
 
 impl TryFrom<table::Model> for Subscriber {
     type Error = StoreError;
@@ -25,7 +27,10 @@ impl TryFrom<table::Model> for Subscriber {
 ///
 /// # Errors
 /// Database failure.
-pub async fn find_by_email(conn: &impl ConnectionTrait, email: &EmailAddress) -> Result<Option<Subscriber>, StoreError> {
+pub async fn find_by_email(
+    conn: &impl ConnectionTrait,
+    email: &EmailAddress,
+) -> Result<Option<Subscriber>, StoreError> {
     table::Entity::find()
         .filter(table::Column::Email.eq(email.as_str()))
         .one(conn)
@@ -50,7 +55,11 @@ pub async fn find(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<Subsc
 ///
 /// # Errors
 /// `Conflict` when the address is taken (a concurrent signup).
-pub async fn insert(conn: &impl ConnectionTrait, s: &Subscriber, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    s: &Subscriber,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let row = table::ActiveModel {
         id: Set(s.id.as_uuid()),
         email: Set(s.email.as_str().to_owned()),
@@ -62,7 +71,9 @@ pub async fn insert(conn: &impl ConnectionTrait, s: &Subscriber, now: DateTime<U
         updated_at: Set(now),
         last_activity_at: Set(now),
     };
-    table::Entity::insert(row).exec_without_returning(conn).await?;
+    table::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -70,9 +81,16 @@ pub async fn insert(conn: &impl ConnectionTrait, s: &Subscriber, now: DateTime<U
 ///
 /// # Errors
 /// Database failure.
-pub async fn touch(conn: &impl ConnectionTrait, id: SubscriberId, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn touch(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     table::Entity::update_many()
-        .col_expr(table::Column::LastActivityAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            table::Column::LastActivityAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(table::Column::Id.eq(id.as_uuid()))
         .exec(conn)
         .await?;

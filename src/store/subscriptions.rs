@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 
 use super::{StoreError, corrupt, entities::subscriptions as table};
@@ -49,7 +50,10 @@ fn active_model(s: &Subscription, now: DateTime<Utc>) -> table::ActiveModel {
 ///
 /// # Errors
 /// `NotFound`, or database failure.
-pub async fn find(conn: &impl ConnectionTrait, id: SubscriptionId) -> Result<Subscription, StoreError> {
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: SubscriptionId,
+) -> Result<Subscription, StoreError> {
     table::Entity::find_by_id(id.as_uuid())
         .one(conn)
         .await?
@@ -79,7 +83,10 @@ pub async fn find_for(
 ///
 /// # Errors
 /// Database failure.
-pub async fn of_subscriber(conn: &impl ConnectionTrait, subscriber: SubscriberId) -> Result<Vec<Subscription>, StoreError> {
+pub async fn of_subscriber(
+    conn: &impl ConnectionTrait,
+    subscriber: SubscriberId,
+) -> Result<Vec<Subscription>, StoreError> {
     table::Entity::find()
         .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
         .order_by_asc(table::Column::Id)
@@ -94,10 +101,16 @@ pub async fn of_subscriber(conn: &impl ConnectionTrait, subscriber: SubscriberId
 ///
 /// # Errors
 /// `Conflict` when the subscriber already has one for the list.
-pub async fn insert(conn: &impl ConnectionTrait, s: &Subscription, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    s: &Subscription,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let mut row = active_model(s, now);
     row.created_at = Set(now);
-    table::Entity::insert(row).exec_without_returning(conn).await?;
+    table::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -105,7 +118,11 @@ pub async fn insert(conn: &impl ConnectionTrait, s: &Subscription, now: DateTime
 ///
 /// # Errors
 /// `NotFound`, or database failure.
-pub async fn update(conn: &impl ConnectionTrait, s: &Subscription, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    s: &Subscription,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let row = active_model(s, now);
     match row.update(conn).await {
         Ok(_) => Ok(()),

@@ -52,23 +52,34 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let t = text(self.locale);
         let (status, page) = match self.kind {
-            PageErrorKind::NotFound => {
-                (StatusCode::NOT_FOUND, views::message_page(self.locale, t.not_found_title, t.not_found_body))
-            }
-            PageErrorKind::BadRequest(reason) => {
-                (StatusCode::BAD_REQUEST, views::message_page(self.locale, t.bad_request_title, &reason))
-            }
+            PageErrorKind::NotFound => (
+                StatusCode::NOT_FOUND,
+                views::message_page(self.locale, t.not_found_title, t.not_found_body),
+            ),
+            PageErrorKind::BadRequest(reason) => (
+                StatusCode::BAD_REQUEST,
+                views::message_page(self.locale, t.bad_request_title, &reason),
+            ),
             PageErrorKind::LinkInvalid(reason) => {
                 tracing::info!(%reason, "refused a link");
-                (StatusCode::NOT_FOUND, views::message_page(self.locale, t.link_invalid_title, t.link_invalid_body))
+                (
+                    StatusCode::NOT_FOUND,
+                    views::message_page(self.locale, t.link_invalid_title, t.link_invalid_body),
+                )
             }
             PageErrorKind::LinkExpired { resend_action } => {
                 tracing::info!("refused an expired link");
-                (StatusCode::GONE, views::link_expired_page(self.locale, resend_action.as_deref()))
+                (
+                    StatusCode::GONE,
+                    views::link_expired_page(self.locale, resend_action.as_deref()),
+                )
             }
             PageErrorKind::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, views::message_page(self.locale, t.error_title, t.error_body))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    views::message_page(self.locale, t.error_title, t.error_body),
+                )
             }
         };
         (status, page).into_response()
@@ -86,7 +97,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with its status, stable code and readable message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 422 for a field that breaks a rule.
@@ -96,13 +111,21 @@ impl ApiError {
 
     /// 404.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     /// An unexpected failure: logged here, once, and answered generically.
     pub fn internal(err: &dyn std::error::Error) -> Self {
         tracing::error!(error = %error_chain(err), "API request failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an unexpected error occurred")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an unexpected error occurred",
+        )
     }
 }
 
@@ -110,7 +133,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::not_found("record"),
-            StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", "the record conflicts with another"),
+            StoreError::Conflict(_) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the record conflicts with another",
+            ),
             other => Self::internal(&other),
         }
     }

@@ -31,7 +31,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let header_text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let header_text =
+            |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let forwarded = state
             .settings
             .http
@@ -40,11 +41,16 @@ where
             .flatten()
             .and_then(|v| v.split(',').next())
             .and_then(|ip| ip.trim().parse().ok());
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(Self(Requester {
             ip: forwarded.or(peer),
             user_agent: header_text(header::USER_AGENT).map(str::to_owned),
-            locale: header_text(header::ACCEPT_LANGUAGE).map(Locale::negotiate).unwrap_or_default(),
+            locale: header_text(header::ACCEPT_LANGUAGE)
+                .map(Locale::negotiate)
+                .unwrap_or_default(),
         }))
     }
 }
@@ -61,7 +67,13 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required");
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid bearer token is required",
+            )
+        };
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -172,14 +184,32 @@ where
         let locale = requester.locale;
         let token = match Path::<String>::from_request_parts(parts, state).await {
             Ok(Path(token)) => token,
-            Err(_) => return Err(PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::Malformed))),
+            Err(_) => {
+                return Err(PageError::new(
+                    locale,
+                    PageErrorKind::LinkInvalid(TokenError::Malformed),
+                ));
+            }
         };
         match app.keyring.verify(&token, P::PURPOSE, app.clock.now()) {
-            Ok(subject) => Ok(Self { subject, token, locale, _purpose: PhantomData }),
+            Ok(subject) => Ok(Self {
+                subject,
+                token,
+                locale,
+                _purpose: PhantomData,
+            }),
             Err(TokenError::Expired { .. }) => {
-                let resend_action = (P::PURPOSE == Purpose::Confirm)
-                    .then(|| crate::config::join_url(&app.settings.http.public_url, &format!("confirm/{token}/resend")).to_string());
-                Err(PageError::new(locale, PageErrorKind::LinkExpired { resend_action }))
+                let resend_action = (P::PURPOSE == Purpose::Confirm).then(|| {
+                    crate::config::join_url(
+                        &app.settings.http.public_url,
+                        &format!("confirm/{token}/resend"),
+                    )
+                    .to_string()
+                });
+                Err(PageError::new(
+                    locale,
+                    PageErrorKind::LinkExpired { resend_action },
+                ))
             }
             Err(reason) => Err(PageError::new(locale, PageErrorKind::LinkInvalid(reason))),
         }

@@ -34,9 +34,15 @@ pub fn router(state: AppState) -> Router {
     with_security_headers(routes)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let route = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("", MatchedPath::as_str);
             // Log the route pattern, never the path: tokens travel in paths.
             tracing::info_span!("request", method = %req.method(), route)
         }))
@@ -58,7 +64,8 @@ async fn count_requests(req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("bulletin_http_requests_total", "method" => method, "status" => status).increment(1);
+    metrics::counter!("bulletin_http_requests_total", "method" => method, "status" => status)
+        .increment(1);
     response
 }
 
@@ -74,7 +81,12 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 ];
 
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
-    SECURITY_HEADERS.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)))
-    })
+    SECURITY_HEADERS
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        })
 }

@@ -87,13 +87,22 @@ pub(super) async fn create(
     match lists::create(&state, def).await {
         Ok(list) => Ok((StatusCode::CREATED, Json(list.into()))),
         Err(CreateListError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
-        Err(e @ CreateListError::SlugTaken(_)) => Err(ApiError::new(StatusCode::CONFLICT, "slug_taken", e.to_string())),
+        Err(e @ CreateListError::SlugTaken(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "slug_taken",
+            e.to_string(),
+        )),
         Err(CreateListError::Store(e)) => Err(e.into()),
     }
 }
 
 /// `GET /api/v1/lists` → every list.
-pub(super) async fn all(State(state): State<AppState>, _caller: ApiCaller) -> Result<Json<ListsResponse>, ApiError> {
+pub(super) async fn all(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+) -> Result<Json<ListsResponse>, ApiError> {
     let lists = lists::all(&state).await?;
-    Ok(Json(ListsResponse { lists: lists.into_iter().map(ListResponse::from).collect() }))
+    Ok(Json(ListsResponse {
+        lists: lists.into_iter().map(ListResponse::from).collect(),
+    }))
 }

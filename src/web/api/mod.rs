@@ -15,7 +15,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/lists", post(lists::create).get(lists::all))
         .route("/subscribers", get(subscribers::find))
-        .route("/subscribers/{id}/consent-events", get(subscribers::consent_events))
+        .route(
+            "/subscribers/{id}/consent-events",
+            get(subscribers::consent_events),
+        )
         .fallback(not_found)
 }
 

@@ -51,7 +51,9 @@ pub(super) async fn find(
 ) -> Result<Json<SubscriberResponse>, ApiError> {
     let query: FindQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
-    let raw = query.email.ok_or_else(|| ApiError::invalid("email: the query parameter is required"))?;
+    let raw = query
+        .email
+        .ok_or_else(|| ApiError::invalid("email: the query parameter is required"))?;
     let email = EmailAddress::parse(&raw).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
     let found = subscribers::find_by_email(&state, &email)
         .await?
@@ -67,7 +69,10 @@ pub(super) async fn find(
         subscriptions: found
             .subscriptions
             .into_iter()
-            .map(|(slug, status)| SubscriptionResponse { list: slug.as_str().to_owned(), status: status.as_str().to_owned() })
+            .map(|(slug, status)| SubscriptionResponse {
+                list: slug.as_str().to_owned(),
+                status: status.as_str().to_owned(),
+            })
             .collect(),
     }))
 }
@@ -83,7 +88,10 @@ pub(super) async fn consent_events(
         .map(SubscriberId::from_uuid)
         .map_err(|_| ApiError::not_found("subscriber"))?;
     match subscribers::consent_history(&state, id).await {
-        Ok(events) => Ok(Json(ConsentEventsResponse { subscriber_id: id.to_string(), events })),
+        Ok(events) => Ok(Json(ConsentEventsResponse {
+            subscriber_id: id.to_string(),
+            events,
+        })),
         Err(StoreError::NotFound) => Err(ApiError::not_found("subscriber")),
         Err(e) => Err(e.into()),
     }

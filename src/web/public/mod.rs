@@ -19,9 +19,21 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(pages::metrics))
         .route("/assets/bulletin.css", get(pages::stylesheet))
         .route("/privacy-notice", get(pages::privacy_notice))
-        .route("/subscribe", get(subscriptions::signup_form).post(subscriptions::subscribe))
-        .route("/confirm/{token}", get(subscriptions::confirm_page).post(subscriptions::confirm))
+        .route(
+            "/subscribe",
+            get(subscriptions::signup_form).post(subscriptions::subscribe),
+        )
+        .route(
+            "/confirm/{token}",
+            get(subscriptions::confirm_page).post(subscriptions::confirm),
+        )
         .route("/confirm/{token}/resend", post(subscriptions::resend))
-        .route("/unsubscribe/{token}", get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe))
-        .route("/preferences/{token}", get(subscriptions::preferences_page).post(subscriptions::leave))
+        .route(
+            "/unsubscribe/{token}",
+            get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
+        )
+        .route(
+            "/preferences/{token}",
+            get(subscriptions::preferences_page).post(subscriptions::leave),
+        )
 }

@@ -20,7 +20,10 @@ use crate::{
 };
 
 /// `GET /`: the public lists with signup links.
-pub(super) async fn index(State(state): State<AppState>, Client(client): Client) -> Result<Markup, PageError> {
+pub(super) async fn index(
+    State(state): State<AppState>,
+    Client(client): Client,
+) -> Result<Markup, PageError> {
     let lists = services::lists::all(&state)
         .await
         .map_err(|e| PageError::internal(client.locale, &e))?;
@@ -29,7 +32,8 @@ pub(super) async fn index(State(state): State<AppState>, Client(client): Client)
         .filter(|l| l.is_open_for_signup())
         .map(|l| {
             let mut url = join_url(&state.settings.http.public_url, "subscribe");
-            url.query_pairs_mut().append_pair("list", l.def.slug.as_str());
+            url.query_pairs_mut()
+                .append_pair("list", l.def.slug.as_str());
             (url.to_string(), l.def.name, l.def.description)
         })
         .collect();
@@ -47,18 +51,27 @@ pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse 
 
 /// `GET /metrics`: Prometheus text exposition.
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }
 
 /// `GET /assets/bulletin.css`.
 pub(super) async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         STYLESHEET,
     )
 }
 
 /// `GET /privacy-notice`: the built-in notice (operators normally set `privacy.notice_url`).
-pub(super) async fn privacy_notice(State(state): State<AppState>, Client(client): Client) -> Markup {
+pub(super) async fn privacy_notice(
+    State(state): State<AppState>,
+    Client(client): Client,
+) -> Markup {
     views::privacy_notice_page(client.locale, &state.settings.mail.organisation)
 }

@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use crate::{
     config::join_url,
-    domain::{EmailAddress, ListSlug, Locale, MailingList, SubscriberId, SubscriberName, SubscriptionId},
+    domain::{
+        EmailAddress, ListSlug, Locale, MailingList, SubscriberId, SubscriberName, SubscriptionId,
+    },
     services::{
         lists::{self, SignupListsError},
         subscriptions::{self, LinkActionError, Signup, SubscribeError},
@@ -47,14 +49,20 @@ pub(super) async fn signup_form(
     Ok(views::signup_page(locale, &signup_view(&state, &lists, locale)).into_response())
 }
 
-async fn signup_lists(state: &AppState, raw: &[String], locale: Locale) -> Result<Vec<MailingList>, PageError> {
+async fn signup_lists(
+    state: &AppState,
+    raw: &[String],
+    locale: Locale,
+) -> Result<Vec<MailingList>, PageError> {
     let slugs: Vec<ListSlug> = raw
         .iter()
         .map(|s| ListSlug::parse(s))
         .collect::<Result<_, _>>()
         .map_err(|_| PageError::new(locale, PageErrorKind::NotFound))?;
     lists::for_signup(state, &slugs).await.map_err(|e| match e {
-        SignupListsError::NoList | SignupListsError::Unknown(_) => PageError::new(locale, PageErrorKind::NotFound),
+        SignupListsError::NoList | SignupListsError::Unknown(_) => {
+            PageError::new(locale, PageErrorKind::NotFound)
+        }
         SignupListsError::Store(e) => PageError::internal(locale, &e),
     })
 }
@@ -98,12 +106,21 @@ pub(super) async fn subscribe(
     let lists = signup_lists(&state, &form.list, locale).await?;
     let signup = match parse_signup(&state, &form, &lists, locale) {
         Ok(signup) => signup,
-        Err(view) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, views::signup_page(locale, &view)).into_response()),
+        Err(view) => {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views::signup_page(locale, &view),
+            )
+                .into_response());
+        }
     };
     match subscriptions::subscribe(&state, signup, &client).await {
         Ok(()) => {
             let t = text(locale);
-            Ok(views::message_page(locale, t.check_inbox_title, t.check_inbox_body).into_response())
+            Ok(
+                views::message_page(locale, t.check_inbox_title, t.check_inbox_body)
+                    .into_response(),
+            )
         }
         Err(SubscribeError::Lists(_)) => Err(PageError::new(locale, PageErrorKind::NotFound)),
         Err(SubscribeError::ConsentMissing) => Err(PageError::new(
@@ -115,7 +132,12 @@ pub(super) async fn subscribe(
 }
 
 /// Parses the form, or gives back the form view with field errors and the typed values.
-fn parse_signup(state: &AppState, form: &SignupForm, lists: &[MailingList], locale: Locale) -> Result<Signup, SignupView> {
+fn parse_signup(
+    state: &AppState,
+    form: &SignupForm,
+    lists: &[MailingList],
+    locale: Locale,
+) -> Result<Signup, SignupView> {
     let email = EmailAddress::parse(&form.email);
     let name = SubscriberName::parse(&form.name);
     let consent = form.consent.as_deref() == Some("yes");
@@ -139,7 +161,9 @@ fn parse_signup(state: &AppState, form: &SignupForm, lists: &[MailingList], loca
 
 fn link_error(locale: Locale, e: LinkActionError) -> PageError {
     match e {
-        LinkActionError::Gone => PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::BadSignature)),
+        LinkActionError::Gone => {
+            PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::BadSignature))
+        }
         LinkActionError::Refused(_) => PageError::new(locale, PageErrorKind::NotFound),
         LinkActionError::Store(e) => PageError::internal(locale, &e),
     }
@@ -150,30 +174,60 @@ fn link_action(state: &AppState, path: &str) -> String {
 }
 
 /// `GET /confirm/{token}`: a page with a button; changes nothing (mail scanners follow links).
-pub(super) async fn confirm_page(State(state): State<AppState>, link: Verified<ConfirmLink>) -> Result<Markup, PageError> {
+pub(super) async fn confirm_page(
+    State(state): State<AppState>,
+    link: Verified<ConfirmLink>,
+) -> Result<Markup, PageError> {
     let t = text(link.locale);
     let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("confirm/{}", link.token));
-    Ok(views::button_page(link.locale, t.confirm_title, t.confirm_body, &summary.list.def.name, &action, t.confirm_button))
+    Ok(views::button_page(
+        link.locale,
+        t.confirm_title,
+        t.confirm_body,
+        &summary.list.def.name,
+        &action,
+        t.confirm_button,
+    ))
 }
 
 /// `POST /confirm/{token}`: confirms; a repeated confirmation shows the same page.
-pub(super) async fn confirm(State(state): State<AppState>, Client(client): Client, link: Verified<ConfirmLink>) -> Result<Markup, PageError> {
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    Client(client): Client,
+    link: Verified<ConfirmLink>,
+) -> Result<Markup, PageError> {
     let t = text(link.locale);
     match subscriptions::confirm(&state, SubscriptionId::from_uuid(link.subject), &client).await {
-        Ok(summary) => Ok(views::outcome_page(link.locale, t.confirmed_title, t.confirmed_body, &summary.list.def.name)),
-        Err(LinkActionError::Refused(_)) => Ok(views::message_page(link.locale, t.cancelled_title, t.cancelled_body)),
+        Ok(summary) => Ok(views::outcome_page(
+            link.locale,
+            t.confirmed_title,
+            t.confirmed_body,
+            &summary.list.def.name,
+        )),
+        Err(LinkActionError::Refused(_)) => Ok(views::message_page(
+            link.locale,
+            t.cancelled_title,
+            t.cancelled_body,
+        )),
         Err(e) => Err(link_error(link.locale, e)),
     }
 }
 
 /// `POST /confirm/{token}/resend`: a fresh confirmation link for a pending request, also
 /// from an expired link; the same page whatever happened.
-pub(super) async fn resend(State(state): State<AppState>, Client(client): Client, Path(token): Path<String>) -> Result<Markup, PageError> {
+pub(super) async fn resend(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(token): Path<String>,
+) -> Result<Markup, PageError> {
     let locale = client.locale;
-    let subject = match state.keyring.verify(&token, Purpose::Confirm, state.clock.now()) {
+    let subject = match state
+        .keyring
+        .verify(&token, Purpose::Confirm, state.clock.now())
+    {
         Ok(subject) | Err(TokenError::Expired { subject }) => subject,
         Err(reason) => return Err(PageError::new(locale, PageErrorKind::LinkInvalid(reason))),
     };
@@ -185,13 +239,23 @@ pub(super) async fn resend(State(state): State<AppState>, Client(client): Client
 }
 
 /// `GET /unsubscribe/{token}`: a page with a button; changes nothing.
-pub(super) async fn unsubscribe_page(State(state): State<AppState>, link: Verified<UnsubscribeLink>) -> Result<Markup, PageError> {
+pub(super) async fn unsubscribe_page(
+    State(state): State<AppState>,
+    link: Verified<UnsubscribeLink>,
+) -> Result<Markup, PageError> {
     let t = text(link.locale);
     let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("unsubscribe/{}", link.token));
-    Ok(views::button_page(link.locale, t.unsubscribe_title, t.unsubscribe_body, &summary.list.def.name, &action, t.unsubscribe_button))
+    Ok(views::button_page(
+        link.locale,
+        t.unsubscribe_title,
+        t.unsubscribe_body,
+        &summary.list.def.name,
+        &action,
+        t.unsubscribe_button,
+    ))
 }
 
 /// `POST /unsubscribe/{token}`: the page's button and the RFC 8058 one-click POST
@@ -204,20 +268,41 @@ pub(super) async fn unsubscribe(
 ) -> Result<Markup, PageError> {
     let t = text(link.locale);
     let one_click = body.windows(26).any(|w| w == b"List-Unsubscribe=One-Click");
-    let source = if one_click { "one_click" } else { "unsubscribe_page" };
-    let summary = subscriptions::unsubscribe(&state, SubscriptionId::from_uuid(link.subject), &client, source)
-        .await
-        .map_err(|e| link_error(link.locale, e))?;
-    Ok(views::outcome_page(link.locale, t.unsubscribed_title, t.unsubscribed_body, &summary.list.def.name))
+    let source = if one_click {
+        "one_click"
+    } else {
+        "unsubscribe_page"
+    };
+    let summary = subscriptions::unsubscribe(
+        &state,
+        SubscriptionId::from_uuid(link.subject),
+        &client,
+        source,
+    )
+    .await
+    .map_err(|e| link_error(link.locale, e))?;
+    Ok(views::outcome_page(
+        link.locale,
+        t.unsubscribed_title,
+        t.unsubscribed_body,
+        &summary.list.def.name,
+    ))
 }
 
 /// `GET /preferences/{token}`: the person's subscriptions, with forms to leave.
-pub(super) async fn preferences_page(State(state): State<AppState>, link: Verified<PreferencesLink>) -> Result<Markup, PageError> {
+pub(super) async fn preferences_page(
+    State(state): State<AppState>,
+    link: Verified<PreferencesLink>,
+) -> Result<Markup, PageError> {
     let prefs = subscriptions::preferences(&state, SubscriberId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("preferences/{}", link.token));
-    Ok(views::preferences_page(link.locale, &action, &preference_views(prefs)))
+    Ok(views::preferences_page(
+        link.locale,
+        &action,
+        &preference_views(prefs),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,16 +327,25 @@ pub(super) async fn leave(
         .filter_map(|id| id.parse().ok().map(SubscriptionId::from_uuid))
         .collect();
     let only = (form.all.as_deref() != Some("yes")).then_some(chosen.as_slice());
-    let prefs = subscriptions::leave_lists(&state, SubscriberId::from_uuid(link.subject), only, &client)
-        .await
-        .map_err(|e| link_error(link.locale, e))?;
+    let prefs =
+        subscriptions::leave_lists(&state, SubscriberId::from_uuid(link.subject), only, &client)
+            .await
+            .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("preferences/{}", link.token));
-    Ok(views::preferences_page(link.locale, &action, &preference_views(prefs)))
+    Ok(views::preferences_page(
+        link.locale,
+        &action,
+        &preference_views(prefs),
+    ))
 }
 
 fn preference_views(prefs: Vec<subscriptions::Preference>) -> Vec<PreferenceView> {
     prefs
         .into_iter()
-        .map(|p| PreferenceView { id: p.subscription_id.to_string(), list_name: p.list.def.name, status: p.status })
+        .map(|p| PreferenceView {
+            id: p.subscription_id.to_string(),
+            list_name: p.list.def.name,
+            status: p.status,
+        })
         .collect()
 }

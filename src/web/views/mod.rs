@@ -71,48 +71,67 @@ pub struct SignupListView {
 pub fn signup_page(locale: Locale, v: &SignupView) -> Markup {
     let t = text(locale);
     let has_errors = v.email_error.is_some() || v.name_error.is_some() || v.consent_error.is_some();
-    layout(locale, t.signup_title, html! {
-        @if has_errors { p.error role="alert" { (t.fix_errors) } }
-        form method="post" action=(v.action) {
-            @for list in &v.lists {
-                input type="hidden" name="list" value=(list.slug);
-                section.list {
-                    h2 { (list.name) }
-                    @if !list.description.is_empty() { p { (list.description) } }
+    layout(
+        locale,
+        t.signup_title,
+        html! {
+            @if has_errors { p.error role="alert" { (t.fix_errors) } }
+            form method="post" action=(v.action) {
+                @for list in &v.lists {
+                    input type="hidden" name="list" value=(list.slug);
+                    section.list {
+                        h2 { (list.name) }
+                        @if !list.description.is_empty() { p { (list.description) } }
+                    }
                 }
+                label for="email" { (t.email) }
+                input #email type="email" name="email" required maxlength="254" autocomplete="email" value=(v.email)
+                    aria-invalid=[v.email_error.as_ref().map(|_| "true")];
+                @if let Some(e) = &v.email_error { p.field-error { (e) } }
+                label for="name" { (t.name) " " small { (t.name_optional) } }
+                input #name type="text" name="name" maxlength="100" autocomplete="name" value=(v.name)
+                    aria-invalid=[v.name_error.as_ref().map(|_| "true")];
+                @if let Some(e) = &v.name_error { p.field-error { (e) } }
+                label.consent {
+                    input type="checkbox" name="consent" value="yes";
+                    @for list in &v.lists { " " (list.consent_text) }
+                }
+                @if let Some(e) = &v.consent_error { p.field-error { (e) } }
+                p.hint { (t.privacy_hint) " " a href=(v.privacy_url) { (t.privacy_notice) } "." }
+                button type="submit" { (t.subscribe) }
             }
-            label for="email" { (t.email) }
-            input #email type="email" name="email" required maxlength="254" autocomplete="email" value=(v.email)
-                aria-invalid=[v.email_error.as_ref().map(|_| "true")];
-            @if let Some(e) = &v.email_error { p.field-error { (e) } }
-            label for="name" { (t.name) " " small { (t.name_optional) } }
-            input #name type="text" name="name" maxlength="100" autocomplete="name" value=(v.name)
-                aria-invalid=[v.name_error.as_ref().map(|_| "true")];
-            @if let Some(e) = &v.name_error { p.field-error { (e) } }
-            label.consent {
-                input type="checkbox" name="consent" value="yes";
-                @for list in &v.lists { " " (list.consent_text) }
-            }
-            @if let Some(e) = &v.consent_error { p.field-error { (e) } }
-            p.hint { (t.privacy_hint) " " a href=(v.privacy_url) { (t.privacy_notice) } "." }
-            button type="submit" { (t.subscribe) }
-        }
-    })
+        },
+    )
 }
 
 /// A page whose one button POSTs to `action` (GET never changes state).
-pub fn button_page(locale: Locale, title: &str, lead: &str, subject: &str, action: &str, button: &str) -> Markup {
-    layout(locale, title, html! {
-        p { (lead) " " strong { (subject) } }
-        form method="post" action=(action) {
-            button type="submit" { (button) }
-        }
-    })
+pub fn button_page(
+    locale: Locale,
+    title: &str,
+    lead: &str,
+    subject: &str,
+    action: &str,
+    button: &str,
+) -> Markup {
+    layout(
+        locale,
+        title,
+        html! {
+            p { (lead) " " strong { (subject) } }
+            form method="post" action=(action) {
+                button type="submit" { (button) }
+            }
+        },
+    )
 }
 
 /// A page that states an outcome about one list.
 pub fn outcome_page(locale: Locale, title: &str, lead: &str, subject: &str) -> Markup {
-    layout(locale, title, html! { p { (lead) " " strong { (subject) } "." } })
+    layout(
+        locale,
+        title,
+        html! { p { (lead) " " strong { (subject) } "." } },
+    )
 }
 
 /// One line of the preferences page.
@@ -134,51 +153,66 @@ pub fn preferences_page(locale: Locale, action: &str, items: &[PreferenceView]) 
         SubscriptionStatus::Confirmed => t.status_confirmed,
         SubscriptionStatus::Unsubscribed => t.status_unsubscribed,
     };
-    let active: Vec<&PreferenceView> = items.iter().filter(|i| i.status != SubscriptionStatus::Unsubscribed).collect();
-    layout(locale, t.preferences_title, html! {
-        ul.subscriptions {
-            @for item in items { li { strong { (item.list_name) } " — " (status(item.status)) } }
-        }
-        @if active.is_empty() {
-            p { (t.no_subscriptions) }
-        } @else {
-            p { (t.preferences_body) }
-            form method="post" action=(action) {
-                @for item in &active {
-                    label { input type="checkbox" name="subscription" value=(item.id); " " (item.list_name) }
+    let active: Vec<&PreferenceView> = items
+        .iter()
+        .filter(|i| i.status != SubscriptionStatus::Unsubscribed)
+        .collect();
+    layout(
+        locale,
+        t.preferences_title,
+        html! {
+            ul.subscriptions {
+                @for item in items { li { strong { (item.list_name) } " — " (status(item.status)) } }
+            }
+            @if active.is_empty() {
+                p { (t.no_subscriptions) }
+            } @else {
+                p { (t.preferences_body) }
+                form method="post" action=(action) {
+                    @for item in &active {
+                        label { input type="checkbox" name="subscription" value=(item.id); " " (item.list_name) }
+                    }
+                    button type="submit" { (t.leave_selected) }
                 }
-                button type="submit" { (t.leave_selected) }
+                form method="post" action=(action) {
+                    input type="hidden" name="all" value="yes";
+                    button.secondary type="submit" { (t.leave_all) }
+                }
             }
-            form method="post" action=(action) {
-                input type="hidden" name="all" value="yes";
-                button.secondary type="submit" { (t.leave_all) }
-            }
-        }
-    })
+        },
+    )
 }
 
 /// The expired-confirmation page, offering a fresh link.
 pub fn link_expired_page(locale: Locale, resend_action: Option<&str>) -> Markup {
     let t = text(locale);
-    layout(locale, t.link_expired_title, html! {
-        p { (t.link_expired_body) }
-        @if let Some(action) = resend_action {
-            form method="post" action=(action) { button type="submit" { (t.resend_button) } }
-        }
-    })
+    layout(
+        locale,
+        t.link_expired_title,
+        html! {
+            p { (t.link_expired_body) }
+            @if let Some(action) = resend_action {
+                form method="post" action=(action) { button type="submit" { (t.resend_button) } }
+            }
+        },
+    )
 }
 
 /// A list of public lists with signup links.
 pub fn index_page(locale: Locale, lists: &[(String, String, String)]) -> Markup {
     let t = text(locale);
-    layout(locale, t.index_title, html! {
-        @if lists.is_empty() { p { (t.index_empty) } }
-        ul.subscriptions {
-            @for (href, name, description) in lists {
-                li { a href=(href) { (name) } @if !description.is_empty() { " — " (description) } }
+    layout(
+        locale,
+        t.index_title,
+        html! {
+            @if lists.is_empty() { p { (t.index_empty) } }
+            ul.subscriptions {
+                @for (href, name, description) in lists {
+                    li { a href=(href) { (name) } @if !description.is_empty() { " — " (description) } }
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// The built-in privacy notice, used until the operator configures their own URL.

@@ -1,0 +1,12 @@
+//! Integration tests: each starts the real server on a random port with its own database
+//! (SQLite, or PostgreSQL when BULLETIN_TEST_DATABASE_URL is set) and a real SMTP listener.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+mod api;
+mod confirm;
+mod delivery;
+mod operations;
+mod subscribe;
+mod unsubscribe;

@@ -1,0 +1,376 @@
+//! Signup with double opt-in: the form, the single confirmation e-mail, no enumeration,
+//! cooldown and cap, bad input.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{TestApp, body, link, list_unsubscribe_url};
+
+#[tokio::test]
+async fn signup_page_shows_the_consent_text_an_unticked_box_and_the_privacy_link() {
+    let app = TestApp::spawn().await;
+    app.create_list_with(json!({
+        "slug": "weekly", "name": "Weekly", "kind": "newsletter", "legal_basis": "consent",
+        "opt_in": "double", "consent_text": "I agree to get Weekly <every> week."
+    }))
+    .await;
+    let (status, page) = body(app.get("/subscribe?list=weekly").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("I agree to get Weekly &lt;every&gt; week."),
+        "consent text, escaped"
+    );
+    assert!(
+        page.contains(r#"<input type="checkbox" name="consent" value="yes">"#),
+        "unticked box"
+    );
+    assert!(!page.contains("checked"));
+    assert!(page.contains(r#"name="email""#) && page.contains(r#"name="name""#));
+    assert!(page.contains(r#"<input type="hidden" name="list" value="weekly">"#));
+    assert!(page.contains(&format!(r#"href="{}/privacy-notice""#, app.base)));
+}
+
+#[tokio::test]
+async fn signup_enqueues_exactly_one_confirmation_with_one_click_headers() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let (status, page) = body(app.sign_up("Jane@Example.COM", "weekly").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("check your inbox"));
+    assert!(app.mailbox().is_empty(), "no request handler sends mail");
+    let report = app.deliver_all().await;
+    assert_eq!(report.sent, 1);
+    let mails = app.mailbox();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert_eq!(mail.rcpt_to, vec!["jane@example.com".to_owned()]);
+    assert_eq!(mail.header("To").as_deref(), Some("jane@example.com"));
+    assert!(list_unsubscribe_url(mail).starts_with(&format!("{}/unsubscribe/", app.base)));
+    assert_eq!(
+        mail.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(mail.header("Message-ID").is_some());
+    assert!(link(mail, "/confirm/").starts_with(&app.base));
+    assert!(
+        mail.text_body().contains(&list_unsubscribe_url(mail)),
+        "visible unsubscribe link"
+    );
+    assert!(mail.html_body().contains("/unsubscribe/"));
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("pending")
+    );
+}
+
+#[tokio::test]
+async fn the_name_never_reaches_the_confirmation_email() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let spam = "Win a prize at spam.example now";
+    app.subscribe(&[
+        ("email", "victim@example.com"),
+        ("name", spam),
+        ("list", "weekly"),
+        ("consent", "yes"),
+    ])
+    .await;
+    let mail = app.deliver_and_take().await.pop().unwrap();
+    assert!(!mail.data.contains("spam.example"));
+    assert!(!mail.data.contains("Win a prize"));
+}
+
+#[tokio::test]
+async fn the_answer_is_the_same_for_new_pending_confirmed_and_unsubscribed_addresses() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let confirmation = app
+        .confirmed_subscriber("confirmed@example.com", "weekly")
+        .await;
+    app.sign_up("pending@example.com", "weekly").await;
+    app.sign_up("left@example.com", "weekly").await;
+    let left = app
+        .deliver_and_take()
+        .await
+        .into_iter()
+        .find(|m| m.rcpt_to[0] == "left@example.com")
+        .unwrap();
+    app.post_form(
+        &list_unsubscribe_url(&left),
+        &[("List-Unsubscribe", "One-Click")],
+    )
+    .await;
+    drop(confirmation);
+
+    let mut answers = Vec::new();
+    for email in [
+        "new@example.com",
+        "pending@example.com",
+        "confirmed@example.com",
+        "left@example.com",
+    ] {
+        answers.push(body(app.sign_up(email, "weekly").await).await);
+    }
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "identical status and page"
+    );
+    assert_eq!(answers[0].0, StatusCode::OK);
+    let recipients: Vec<String> = app
+        .deliver_and_take()
+        .await
+        .into_iter()
+        .map(|m| m.rcpt_to[0].clone())
+        .collect();
+    assert!(recipients.contains(&"new@example.com".to_owned()));
+    assert!(
+        recipients.contains(&"left@example.com".to_owned()),
+        "a new request after leaving"
+    );
+    assert!(
+        !recipients.contains(&"confirmed@example.com".to_owned()),
+        "confirmed addresses get nothing"
+    );
+    assert!(
+        !recipients.contains(&"pending@example.com".to_owned()),
+        "within the cooldown"
+    );
+}
+
+#[tokio::test]
+async fn resubmitting_a_pending_address_sends_at_most_one_more_per_cooldown_and_three_in_all() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let mut sent = 0;
+    for round in 0..5 {
+        app.sign_up("jane@example.com", "weekly").await;
+        app.sign_up("jane@example.com", "weekly").await;
+        sent += app.deliver_and_take().await.len();
+        assert_eq!(sent, (round + 1).min(3), "round {round}");
+        app.advance(chrono::Duration::minutes(61));
+    }
+}
+
+#[tokio::test]
+async fn german_browsers_get_german_pages_and_emails() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let page = app
+        .http
+        .get(app.url("/subscribe?list=weekly"))
+        .header("Accept-Language", "de-DE,de;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<html lang="de">"#));
+    assert!(page.contains("E-Mail-Adresse"));
+    app.http
+        .post(app.url("/subscribe"))
+        .header("Accept-Language", "de")
+        .form(&[
+            ("email", "jan@example.de"),
+            ("list", "weekly"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let mail = app.deliver_and_take().await.pop().unwrap();
+    assert!(
+        mail.text_body().contains("Guten Tag"),
+        "{}",
+        mail.text_body()
+    );
+    assert_eq!(
+        app.subscriber("jan@example.de").await.unwrap()["locale"],
+        "de"
+    );
+}
+
+#[tokio::test]
+async fn bad_signups_get_a_clear_4xx_and_store_and_send_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.create_list_with(json!({
+        "slug": "internal", "name": "Internal", "kind": "newsletter", "legal_basis": "consent",
+        "opt_in": "double", "visibility": "private"
+    }))
+    .await;
+    app.create_list_with(json!({
+        "slug": "notices", "name": "Notices", "kind": "product_notices",
+        "legal_basis": "legitimate_interest", "opt_in": "none"
+    }))
+    .await;
+    let long_email = format!("{}@example.com", "a".repeat(250));
+    let long_name = "n".repeat(101);
+    let cases: Vec<(Vec<(&str, &str)>, StatusCode)> = vec![
+        (
+            vec![
+                ("email", "not-an-address"),
+                ("list", "weekly"),
+                ("consent", "yes"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("email", ""), ("list", "weekly"), ("consent", "yes")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![
+                ("email", &long_email),
+                ("list", "weekly"),
+                ("consent", "yes"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("name", &long_name),
+                ("list", "weekly"),
+                ("consent", "yes"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("name", "a\r\nb"),
+                ("list", "weekly"),
+                ("consent", "yes"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![("email", "bad@example.com"), ("list", "weekly")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("list", "weekly"),
+                ("consent", "no"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("list", "nope"),
+                ("consent", "yes"),
+            ],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("list", "weekly"),
+                ("list", "nope"),
+                ("consent", "yes"),
+            ],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("list", "Bad Slug!"),
+                ("consent", "yes"),
+            ],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("list", "internal"),
+                ("consent", "yes"),
+            ],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            vec![
+                ("email", "bad@example.com"),
+                ("list", "notices"),
+                ("consent", "yes"),
+            ],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            vec![("email", "bad@example.com"), ("consent", "yes")],
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (form, expected) in cases {
+        let (status, page) = body(app.subscribe(&form).await).await;
+        assert_eq!(status, expected, "{form:?}");
+        assert!(page.contains("<html"), "a page, not a bare error: {form:?}");
+    }
+    // The form keeps what was typed and says what is wrong.
+    let (_, page) = body(
+        app.subscribe(&[("email", "oops"), ("name", "Jane"), ("list", "weekly")])
+            .await,
+    )
+    .await;
+    assert!(page.contains(r#"value="oops""#) && page.contains(r#"value="Jane""#));
+    assert!(page.contains("does not look like an e-mail address"));
+    assert!(page.contains("tick the box"));
+
+    let malformed = app
+        .http
+        .post(app.url("/subscribe"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(vec![0xff, 0xfe, b'=', 0x00, b'%'])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        malformed.status().is_client_error(),
+        "{}",
+        malformed.status()
+    );
+    let huge = app
+        .http
+        .post(app.url("/subscribe"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "email=a@example.com&list=weekly&consent=yes&name={}",
+            "x".repeat(200_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    assert!(app.subscriber("bad@example.com").await.is_none());
+    assert!(app.subscriber("a@example.com").await.is_none());
+    assert_eq!(app.deliver_all().await.sent, 0);
+    assert!(app.mailbox().is_empty());
+}
+
+#[tokio::test]
+async fn signup_for_several_lists_sends_one_confirmation_per_list() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    let response = app
+        .subscribe(&[
+            ("email", "jane@example.com"),
+            ("list", "weekly"),
+            ("list", "monthly"),
+            ("consent", "yes"),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.deliver_and_take().await.len(), 2);
+    assert_eq!(
+        app.subscription_status("jane@example.com", "monthly")
+            .await
+            .as_deref(),
+        Some("pending")
+    );
+}

@@ -1,0 +1,305 @@
+//! The test harness: `TestApp::spawn()` and typed helpers that drive the server as a client.
+#![allow(dead_code)]
+
+pub mod smtp;
+
+use std::time::Duration;
+
+use bulletin::{
+    clock::Clock,
+    config::{MailTransportSettings, Settings},
+    delivery::{self, DrainReport},
+    domain::Role,
+    services,
+    startup::App,
+};
+use reqwest::{Response, StatusCode, header};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use smtp::{ReceivedMail, TestSmtp};
+
+/// A running Bulletin with its own database, SMTP listener and manual clock.
+pub struct TestApp {
+    pub app: App,
+    pub smtp: TestSmtp,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub clock: Clock,
+    pub token: String,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts the server with the test defaults.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the server after `adjust` has changed the test settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        init_test_logging();
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = TestSmtp::start().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let database_url = fresh_database(dir.path()).await;
+        let mut settings = Settings::load(None).unwrap();
+        settings.http.public_url = base.parse().unwrap();
+        settings.privacy_notice_url = format!("{base}/privacy-notice").parse().unwrap();
+        settings.database.url = SecretString::from(database_url.clone());
+        settings.database.max_connections = 4;
+        settings.data_dir = dir.path().join("data");
+        settings.mail.transport = MailTransportSettings::Smtp {
+            url: SecretString::from(smtp.url()),
+            pool_max: 2,
+            timeout: Duration::from_secs(5),
+        };
+        settings.mail.templates_dir = dir.path().join("emails");
+        settings.delivery.worker_enabled = false;
+        adjust(&mut settings);
+        let clock = Clock::manual(chrono::Utc::now());
+        let app = App::build_on(listener, settings, clock.clone())
+            .await
+            .unwrap();
+        let token = services::api_tokens::create(&app.state().db, &clock, "tests", Role::Admin)
+            .await
+            .unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            app,
+            smtp,
+            http,
+            base,
+            clock,
+            token,
+            database_url,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path_or_url: &str) -> Response {
+        self.http
+            .get(self.absolute(path_or_url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_form(&self, path_or_url: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.absolute(path_or_url))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn absolute(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            self.url(path_or_url)
+        }
+    }
+
+    /// `POST /subscribe` with the given form fields.
+    pub async fn subscribe(&self, form: &[(&str, &str)]) -> Response {
+        self.post_form("/subscribe", form).await
+    }
+
+    /// A complete, valid signup for one list.
+    pub async fn sign_up(&self, email: &str, list: &str) -> Response {
+        self.subscribe(&[
+            ("email", email),
+            ("name", "Jane Doe"),
+            ("list", list),
+            ("consent", "yes"),
+        ])
+        .await
+    }
+
+    /// Runs the delivery worker until nothing is due.
+    pub async fn deliver_all(&self) -> DrainReport {
+        delivery::drain(self.app.state()).await.unwrap()
+    }
+
+    /// Every message the SMTP listener received so far.
+    pub fn mailbox(&self) -> Vec<ReceivedMail> {
+        self.smtp.messages()
+    }
+
+    /// Delivers, then returns and clears what arrived.
+    pub async fn deliver_and_take(&self) -> Vec<ReceivedMail> {
+        self.deliver_all().await;
+        self.smtp.take_messages()
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn api_get(&self, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn api_post(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a consent list with double opt-in through the API.
+    pub async fn create_list(&self, slug: &str) -> Value {
+        self.create_list_with(json!({
+            "slug": slug, "name": format!("List {slug}"), "kind": "newsletter",
+            "legal_basis": "consent", "opt_in": "double"
+        }))
+        .await
+    }
+
+    pub async fn create_list_with(&self, body: Value) -> Value {
+        let response = self.api_post("/api/v1/lists", &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{:?}",
+            response.text().await
+        );
+        response.json().await.unwrap()
+    }
+
+    /// The subscriber as the API shows it, or `None` for 404.
+    pub async fn subscriber(&self, email: &str) -> Option<Value> {
+        let response = self
+            .http
+            .get(
+                url::Url::parse_with_params(&self.url("/api/v1/subscribers"), &[("email", email)])
+                    .unwrap(),
+            )
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::NOT_FOUND => None,
+            StatusCode::OK => Some(response.json().await.unwrap()),
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    /// The status of `email`'s subscription to `list`, as the API shows it.
+    pub async fn subscription_status(&self, email: &str, list: &str) -> Option<String> {
+        let subscriber = self.subscriber(email).await?;
+        subscriber["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["list"] == list)
+            .map(|s| s["status"].as_str().unwrap().to_owned())
+    }
+
+    /// The ledger actions of `email`, oldest first.
+    pub async fn ledger(&self, email: &str) -> Vec<Value> {
+        let id = self.subscriber(email).await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let response = self
+            .api_get(&format!("/api/v1/subscribers/{id}/consent-events"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["events"].as_array().unwrap().clone()
+    }
+
+    /// Signs up, follows the e-mailed link and presses the button: a confirmed subscriber.
+    pub async fn confirmed_subscriber(&self, email: &str, list: &str) -> ReceivedMail {
+        assert_eq!(self.sign_up(email, list).await.status(), StatusCode::OK);
+        let mail = self
+            .deliver_and_take()
+            .await
+            .pop()
+            .expect("a confirmation e-mail");
+        let confirm = link(&mail, "/confirm/");
+        assert_eq!(self.post_form(&confirm, &[]).await.status(), StatusCode::OK);
+        assert_eq!(
+            self.subscription_status(email, list).await.as_deref(),
+            Some("confirmed")
+        );
+        mail
+    }
+}
+
+/// The first link in the text body whose path contains `marker`.
+pub fn link(mail: &ReceivedMail, marker: &str) -> String {
+    mail.links()
+        .into_iter()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker} link in {}", mail.text_body()))
+}
+
+/// The URL in `<…>` of the List-Unsubscribe header.
+pub fn list_unsubscribe_url(mail: &ReceivedMail) -> String {
+    let header = mail
+        .header("List-Unsubscribe")
+        .expect("List-Unsubscribe header");
+    header
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
+}
+
+pub async fn body(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+pub fn has_header(response: &Response, name: header::HeaderName) -> bool {
+    response.headers().contains_key(name)
+}
+
+/// A fresh SQLite file, or a fresh database on the PostgreSQL server named by
+/// `BULLETIN_TEST_DATABASE_URL`.
+async fn fresh_database(dir: &std::path::Path) -> String {
+    let Ok(server) = std::env::var("BULLETIN_TEST_DATABASE_URL") else {
+        return format!("sqlite://{}/bulletin.db?mode=rwc", dir.display());
+    };
+    use sea_orm::ConnectionTrait;
+    let name = format!("bulletin_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(&server).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let mut url = url::Url::parse(&server).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+fn init_test_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
+    }
+}
