@@ -205,7 +205,7 @@ impl RawMail {
                 format!("{e}; expected \"Name <address@example.com>\""),
             )
         })?;
-        let from_address = EmailAddress::parse(&mailbox.email.to_string())
+        let from_address = EmailAddress::parse(mailbox.email.as_ref())
             .map_err(|e| invalid("mail.from", e.to_string()))?;
         Ok(MailSettings {
             transport,

@@ -137,7 +137,7 @@ fn parse_signup(
     form: &SignupForm,
     lists: &[MailingList],
     locale: Locale,
-) -> Result<Signup, SignupView> {
+) -> Result<Signup, Box<SignupView>> {
     let email = EmailAddress::parse(&form.email);
     let name = SubscriberName::parse(&form.name);
     let consent = form.consent.as_deref() == Some("yes");
@@ -149,14 +149,14 @@ fn parse_signup(
             consent,
         });
     }
-    Err(SignupView {
+    Err(Box::new(SignupView {
         email: form.email.chars().take(254).collect(),
         name: form.name.chars().take(100).collect(),
         email_error: email.err().map(|e| e.to_string()),
         name_error: name.err().map(|e| e.to_string()),
         consent_error: (!consent).then(|| text(locale).consent_missing.to_owned()),
         ..signup_view(state, lists, locale)
-    })
+    }))
 }
 
 fn link_error(locale: Locale, e: LinkActionError) -> PageError {
