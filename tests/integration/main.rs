@@ -7,6 +7,8 @@ mod support;
 mod api;
 mod confirm;
 mod delivery;
+mod keys;
+mod migrations;
 mod operations;
 mod subscribe;
 mod unsubscribe;
