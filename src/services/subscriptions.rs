@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     domain::{
-        ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis, ListSlug,
+        ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis, ListSlug, Locale,
         MailingList, MessageKind, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
         Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus, Transition,
     },
@@ -261,6 +261,21 @@ pub struct SubscriptionSummary {
     pub list: MailingList,
     /// Where the subscription stands.
     pub status: SubscriptionStatus,
+    /// The subscriber's language, for the page.
+    pub locale: Locale,
+}
+
+async fn summarise(
+    conn: &impl ConnectionTrait,
+    sub: &Subscription,
+    list: MailingList,
+) -> Result<SubscriptionSummary, StoreError> {
+    let subscriber = store::subscribers::find(conn, sub.subscriber_id).await?;
+    Ok(SubscriptionSummary {
+        list,
+        status: sub.status,
+        locale: subscriber.locale,
+    })
 }
 
 /// What a confirmation or unsubscribe link points to (reads only).
@@ -273,10 +288,7 @@ pub async fn summary(
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let sub = store::subscriptions::find(&state.db, id).await?;
     let list = store::lists::find(&state.db, sub.list_id).await?;
-    Ok(SubscriptionSummary {
-        list,
-        status: sub.status,
-    })
+    Ok(summarise(&state.db, &sub, list).await?)
 }
 
 /// Confirms a pending subscription (double opt-in); repeated confirmation is harmless.
@@ -307,14 +319,12 @@ pub async fn confirm(
             welcome = true;
         }
     }
+    let summary = summarise(&txn, &sub, list).await?;
     txn.commit().await?;
     if welcome {
         state.outbox.notify_one();
     }
-    Ok(SubscriptionSummary {
-        list,
-        status: sub.status,
-    })
+    Ok(summary)
 }
 
 /// Sends a fresh confirmation link for a still-pending subscription, within the cooldown
@@ -361,11 +371,9 @@ pub async fn unsubscribe(
     let mut sub = store::subscriptions::find(&txn, id).await?;
     let list = store::lists::find(&txn, sub.list_id).await?;
     leave(&txn, &mut sub, &list, requester, source, now).await?;
+    let summary = summarise(&txn, &sub, list).await?;
     txn.commit().await?;
-    Ok(SubscriptionSummary {
-        list,
-        status: sub.status,
-    })
+    Ok(summary)
 }
 
 async fn leave(
@@ -403,6 +411,15 @@ pub struct Preference {
     pub status: SubscriptionStatus,
 }
 
+/// A subscriber's subscriptions and language, for the preferences page.
+#[derive(Debug, Clone)]
+pub struct Preferences {
+    /// The subscriber's language.
+    pub locale: Locale,
+    /// One line per subscription.
+    pub items: Vec<Preference>,
+}
+
 /// A subscriber's subscriptions, for the preferences page.
 ///
 /// # Errors
@@ -410,17 +427,17 @@ pub struct Preference {
 pub async fn preferences(
     state: &AppState,
     subscriber: SubscriberId,
-) -> Result<Vec<Preference>, LinkActionError> {
+) -> Result<Preferences, LinkActionError> {
     load_preferences(&state.db, subscriber).await
 }
 
 async fn load_preferences(
     conn: &impl ConnectionTrait,
     subscriber: SubscriberId,
-) -> Result<Vec<Preference>, LinkActionError> {
-    store::subscribers::find(conn, subscriber).await?;
+) -> Result<Preferences, LinkActionError> {
+    let locale = store::subscribers::find(conn, subscriber).await?.locale;
     let lists = store::lists::all(conn).await?;
-    Ok(store::subscriptions::of_subscriber(conn, subscriber)
+    let items = store::subscriptions::of_subscriber(conn, subscriber)
         .await?
         .into_iter()
         .filter_map(|s| {
@@ -431,7 +448,8 @@ async fn load_preferences(
                 status: s.status,
             })
         })
-        .collect())
+        .collect();
+    Ok(Preferences { locale, items })
 }
 
 /// Leaves the chosen subscriptions of a subscriber (all of them when `only` is `None`);
@@ -444,10 +462,10 @@ pub async fn leave_lists(
     subscriber: SubscriberId,
     only: Option<&[SubscriptionId]>,
     requester: &Requester,
-) -> Result<Vec<Preference>, LinkActionError> {
+) -> Result<Preferences, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    for pref in load_preferences(&txn, subscriber).await? {
+    for pref in load_preferences(&txn, subscriber).await?.items {
         if only.is_some_and(|ids| !ids.contains(&pref.subscription_id)) {
             continue;
         }

@@ -178,13 +178,13 @@ pub(super) async fn confirm_page(
     State(state): State<AppState>,
     link: Verified<ConfirmLink>,
 ) -> Result<Markup, PageError> {
-    let t = text(link.locale);
     let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
+    let t = text(summary.locale);
     let action = link_action(&state, &format!("confirm/{}", link.token));
     Ok(views::button_page(
-        link.locale,
+        summary.locale,
         t.confirm_title,
         t.confirm_body,
         &summary.list.def.name,
@@ -201,12 +201,15 @@ pub(super) async fn confirm(
 ) -> Result<Markup, PageError> {
     let t = text(link.locale);
     match subscriptions::confirm(&state, SubscriptionId::from_uuid(link.subject), &client).await {
-        Ok(summary) => Ok(views::outcome_page(
-            link.locale,
-            t.confirmed_title,
-            t.confirmed_body,
-            &summary.list.def.name,
-        )),
+        Ok(summary) => {
+            let t = text(summary.locale);
+            Ok(views::outcome_page(
+                summary.locale,
+                t.confirmed_title,
+                t.confirmed_body,
+                &summary.list.def.name,
+            ))
+        }
         Err(LinkActionError::Refused(_)) => Ok(views::message_page(
             link.locale,
             t.cancelled_title,
@@ -243,13 +246,13 @@ pub(super) async fn unsubscribe_page(
     State(state): State<AppState>,
     link: Verified<UnsubscribeLink>,
 ) -> Result<Markup, PageError> {
-    let t = text(link.locale);
     let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
+    let t = text(summary.locale);
     let action = link_action(&state, &format!("unsubscribe/{}", link.token));
     Ok(views::button_page(
-        link.locale,
+        summary.locale,
         t.unsubscribe_title,
         t.unsubscribe_body,
         &summary.list.def.name,
@@ -266,7 +269,6 @@ pub(super) async fn unsubscribe(
     link: Verified<UnsubscribeLink>,
     body: axum::body::Bytes,
 ) -> Result<Markup, PageError> {
-    let t = text(link.locale);
     let one_click = body.windows(26).any(|w| w == b"List-Unsubscribe=One-Click");
     let source = if one_click {
         "one_click"
@@ -281,8 +283,9 @@ pub(super) async fn unsubscribe(
     )
     .await
     .map_err(|e| link_error(link.locale, e))?;
+    let t = text(summary.locale);
     Ok(views::outcome_page(
-        link.locale,
+        summary.locale,
         t.unsubscribed_title,
         t.unsubscribed_body,
         &summary.list.def.name,
@@ -299,9 +302,9 @@ pub(super) async fn preferences_page(
         .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("preferences/{}", link.token));
     Ok(views::preferences_page(
-        link.locale,
+        prefs.locale,
         &action,
-        &preference_views(prefs),
+        &preference_views(prefs.items),
     ))
 }
 
@@ -333,9 +336,9 @@ pub(super) async fn leave(
             .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("preferences/{}", link.token));
     Ok(views::preferences_page(
-        link.locale,
+        prefs.locale,
         &action,
-        &preference_views(prefs),
+        &preference_views(prefs.items),
     ))
 }
 
