@@ -1,1 +1,303 @@
-//! Tests of operations.
+//! Operations: health and metrics, security headers, configuration errors at start,
+//! `migrate`, robustness against hostile requests, and the real background worker.
+
+use std::{path::Path, process::Output, time::Duration};
+
+use reqwest::{Method, StatusCode, header};
+
+use crate::support::TestApp;
+
+/// Runs the `bulletin` binary in `dir` with `args` and `env`, and no `BULLETIN*` variable
+/// inherited from the test's own environment.
+async fn bulletin(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BULLETIN") {
+            command.env_remove(key);
+        }
+    }
+    // Capturing anyhow's backtrace on the error path takes longer than the rest of the run.
+    command.env("RUST_LIB_BACKTRACE", "0");
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn health_answers_200_and_metrics_count_requests_and_sent_messages() {
+    let app = TestApp::spawn().await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK);
+
+    let (status, metrics) = crate::support::body(app.get("/metrics").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        metrics.contains("bulletin_http_requests_total"),
+        "{metrics}"
+    );
+
+    app.create_list("weekly").await;
+    app.sign_up("jane@example.com", "weekly").await;
+    assert_eq!(app.deliver_all().await.sent, 1);
+    let (status, metrics) = crate::support::body(app.get("/metrics").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        metrics.contains("bulletin_messages_sent_total"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let responses = [
+        ("index", app.get("/").await),
+        ("signup form", app.get("/subscribe?list=weekly").await),
+        ("privacy notice", app.get("/privacy-notice").await),
+        ("not found", app.get("/no-such-page").await),
+        ("bad link", app.get("/unsubscribe/xyz").await),
+        ("preferences", app.get("/preferences/xyz").await),
+        (
+            "signup error",
+            app.subscribe(&[("email", "oops"), ("list", "weekly")])
+                .await,
+        ),
+        ("signup", app.sign_up("jane@example.com", "weekly").await),
+        ("api", app.api_get("/api/v1/lists").await),
+    ];
+    app.deliver_all().await;
+    for (page, response) in responses {
+        let headers = response.headers();
+        let value = |name: header::HeaderName| {
+            headers
+                .get(&name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{page}: no {name}"))
+                .to_owned()
+        };
+        assert!(
+            value(header::CONTENT_SECURITY_POLICY).contains("default-src"),
+            "{page}"
+        );
+        assert_eq!(value(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{page}");
+        assert!(!value(header::REFERRER_POLICY).is_empty(), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_configuration_stops_the_start_with_a_message_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/x.db?mode=rwc", dir.path().display());
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[
+                ("BULLETIN__MAIL__TRANSPORT", "smtp"),
+                ("BULLETIN__MAIL__SMTP_URL", "http://nope"),
+            ],
+            "mail.smtp_url",
+        ),
+        (
+            &[("BULLETIN__HTTP__PUBLIC_URL", "not-a-url")],
+            "http.public_url",
+        ),
+        (
+            &[("BULLETIN__DELIVERY__BATCH_SIZE", "0")],
+            "delivery.batch_size",
+        ),
+    ];
+    for (env, key) in cases {
+        let mut env = env.to_vec();
+        env.push(("BULLETIN__DATABASE__URL", &database));
+        let output = bulletin(dir.path(), &["migrate"], &env).await;
+        assert!(!output.status.success(), "{key}: {}", describe(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(key),
+            "{key}: {}",
+            describe(&output)
+        );
+    }
+    assert!(
+        !dir.path().join("x.db").exists(),
+        "stopped before touching the database"
+    );
+}
+
+#[tokio::test]
+async fn migrate_creates_a_fresh_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fresh").join("x.db");
+    let database = format!("sqlite://{}?mode=rwc", file.display());
+    let output = bulletin(
+        dir.path(),
+        &["migrate"],
+        &[("BULLETIN__DATABASE__URL", &database)],
+    )
+    .await;
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(file.is_file(), "{}", describe(&output));
+
+    let again = bulletin(
+        dir.path(),
+        &["migrate"],
+        &[("BULLETIN__DATABASE__URL", &database)],
+    )
+    .await;
+    assert!(again.status.success(), "idempotent: {}", describe(&again));
+}
+
+#[tokio::test]
+async fn migrate_with_the_default_configuration_creates_data_bulletin_db_in_the_working_directory()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let output = bulletin(dir.path(), &["migrate"], &[]).await;
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(
+        dir.path().join("data").join("bulletin.db").is_file(),
+        "{}",
+        describe(&output)
+    );
+}
+
+/// A hostile request: method, path, and an optional content type and body.
+type Nasty = (Method, String, Option<(&'static str, Vec<u8>)>);
+
+#[tokio::test]
+async fn no_input_makes_the_server_answer_5xx() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let long = "A".repeat(10_000);
+    let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    let form = "application/x-www-form-urlencoded";
+    let mut requests: Vec<Nasty> = Vec::new();
+    for path in [
+        "/no-such-page".to_owned(),
+        "/%00".to_owned(),
+        "/subscribe%00".to_owned(),
+        "/subscribe?list=%00".to_owned(),
+        "/subscribe?list=%ff%fe".to_owned(),
+        "/subscribe?list=weekly&list=weekly&list=Bad%20Slug".to_owned(),
+        "/confirm/".to_owned(),
+        "/confirm/%00".to_owned(),
+        "/confirm/..%2F..%2Fetc%2Fpasswd".to_owned(),
+        "/unsubscribe/../../etc/passwd".to_owned(),
+        "/unsubscribe/%ff%fe%00".to_owned(),
+        "/preferences/..%2f".to_owned(),
+        format!("/unsubscribe/{long}"),
+        format!("/confirm/{long}"),
+        format!("/preferences/{long}"),
+        format!("/{long}"),
+        "/api/v1/nope".to_owned(),
+        "/api/v1/subscribers?email=%00".to_owned(),
+        "/api/v1/subscribers?email=a@b&email=c@d".to_owned(),
+        "/api/v1/subscribers/%00/consent-events".to_owned(),
+        format!("/api/v1/subscribers/{long}/consent-events"),
+    ] {
+        requests.push((Method::GET, path, None));
+    }
+    for method in [Method::HEAD, Method::OPTIONS, Method::DELETE, Method::PUT] {
+        requests.push((method, "/subscribe".to_owned(), None));
+    }
+    requests.push((
+        Method::POST,
+        "/subscribe".to_owned(),
+        Some((
+            "application/json",
+            br#"{"email":"a@example.com","list":"weekly","consent":"yes"}"#.to_vec(),
+        )),
+    ));
+    requests.push((
+        Method::POST,
+        "/subscribe".to_owned(),
+        Some((form, binary.clone())),
+    ));
+    for path in [
+        "/unsubscribe/%ff%00garbage".to_owned(),
+        format!("/unsubscribe/{long}"),
+        "/preferences/garbage".to_owned(),
+        "/confirm/garbage".to_owned(),
+        "/confirm/garbage/resend".to_owned(),
+    ] {
+        requests.push((Method::POST, path.clone(), Some((form, binary.clone()))));
+        requests.push((
+            Method::POST,
+            path,
+            Some(("application/octet-stream", binary.clone())),
+        ));
+    }
+    requests.push((
+        Method::POST,
+        "/api/v1/lists".to_owned(),
+        Some(("application/json", b"null".to_vec())),
+    ));
+    requests.push((
+        Method::POST,
+        "/api/v1/lists".to_owned(),
+        Some(("application/json", binary.clone())),
+    ));
+
+    for (method, path, body) in requests {
+        let mut request = app
+            .http
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&app.token);
+        if let Some((content_type, bytes)) = body {
+            request = request
+                .header(header::CONTENT_TYPE, content_type)
+                .body(bytes);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().as_u16() < 500,
+            "{method} {}: {}",
+            &path[..path.len().min(80)],
+            response.status()
+        );
+    }
+
+    let huge_token = app
+        .http
+        .get(app.url("/api/v1/lists"))
+        .header(header::AUTHORIZATION, format!("Bearer {long}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge_token.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        StatusCode::OK,
+        "still up"
+    );
+}
+
+#[tokio::test]
+async fn the_background_worker_sends_the_confirmation_without_being_driven() {
+    let app = TestApp::spawn_with(|s| {
+        s.delivery.worker_enabled = true;
+        s.delivery.poll_interval = Duration::from_millis(50);
+    })
+    .await;
+    app.create_list("weekly").await;
+    assert_eq!(
+        app.sign_up("jane@example.com", "weekly").await.status(),
+        StatusCode::OK
+    );
+    let mails = app.smtp.wait_for_messages(1, Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_to, vec!["jane@example.com".to_owned()]);
+    assert!(mails[0].text_body().contains("/confirm/"));
+}
