@@ -19,7 +19,7 @@ use crate::{
     config::Settings,
     delivery,
     mail::{Links, Templates, Transport},
-    signing::{Keyring, SigningKey},
+    signing::{AddressHasher, Keyring, SigningKey},
     store, telemetry, web,
 };
 
@@ -32,6 +32,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Link signing keys.
     pub keyring: Arc<Keyring>,
+    /// Keyed hash of addresses (suppressions).
+    pub address_hasher: Arc<AddressHasher>,
     /// Time source.
     pub clock: Clock,
     /// System e-mail templates.
@@ -56,6 +58,10 @@ impl AppState {
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let db = connect(&settings).await?;
         let keyring = load_keyring(&settings)?;
+        let address_hasher = AddressHasher::new(match &settings.address_hash_key {
+            Some(key) => SigningKey::parse(key.expose_secret()).context("privacy.hash_key")?,
+            None => key_from_file(&settings.data_dir.join("address-hash.key"))?,
+        });
         let templates = Templates::load(&settings.mail.templates_dir)?;
         let transport = Transport::from_settings(&settings.mail.transport)?;
         let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
@@ -64,6 +70,7 @@ impl AppState {
             links: Links::new(settings.http.public_url.clone()),
             settings: Arc::new(settings),
             keyring: Arc::new(keyring),
+            address_hasher: Arc::new(address_hasher),
             clock,
             templates: Arc::new(templates),
             transport,
@@ -130,7 +137,7 @@ fn key_from_file(path: &Path) -> anyhow::Result<SigningKey> {
             }
             write_private(path, &key.encode())
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            tracing::info!(key.id = %key.id(), path = %path.display(), "generated a new signing key");
+            tracing::info!(key.id = %key.id(), path = %path.display(), "generated a new key");
             Ok(key)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),

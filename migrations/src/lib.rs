@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_subscriber_tables;
+mod m20261126_000002_create_campaign_tables;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -11,8 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261126_000001_create_subscriber_tables::Migration,
-        )]
+        vec![
+            Box::new(m20261126_000001_create_subscriber_tables::Migration),
+            Box::new(m20261126_000002_create_campaign_tables::Migration),
+        ]
     }
 }

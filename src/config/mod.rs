@@ -52,6 +52,10 @@ pub struct Settings {
     pub subscriptions: SubscriptionSettings,
     /// `[privacy] notice_url`, resolved.
     pub privacy_notice_url: Url,
+    /// `[privacy] hash_key`, if configured (otherwise generated into the data directory).
+    pub address_hash_key: Option<SecretString>,
+    /// `[import]`
+    pub import: ImportSettings,
     /// `[delivery]`
     pub delivery: DeliverySettings,
     /// `[log]`
@@ -136,6 +140,17 @@ pub struct SubscriptionSettings {
     pub max_confirmations: u32,
 }
 
+/// `[import]`
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// Largest CSV body.
+    pub max_body_bytes: usize,
+    /// Longest import request.
+    pub timeout: Duration,
+    /// Rows per transaction.
+    pub batch_rows: usize,
+}
+
 /// `[delivery]`
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -193,9 +208,13 @@ impl RawSettings {
             signing: self.signing.parse(),
             mail: self.mail.parse()?,
             subscriptions: self.subscriptions.parse()?,
+            import: self.import.parse()?,
             delivery: self.delivery.parse()?,
             log: self.log.parse()?,
             privacy_notice_url,
+            address_hash_key: Some(self.privacy.hash_key.trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .map(SecretString::from),
             http,
         })
     }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, LogSettings, MailSettings,
-    MailTransportSettings, SigningSettings, SubscriptionSettings, invalid,
+    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings,
+    MailSettings, MailTransportSettings, SigningSettings, SubscriptionSettings, invalid,
 };
 use crate::domain::EmailAddress;
 
@@ -26,6 +26,7 @@ pub struct RawSettings {
     pub(super) mail: RawMail,
     pub(super) subscriptions: RawSubscriptions,
     pub(super) privacy: RawPrivacy,
+    pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
     pub(super) log: RawLog,
 }
@@ -245,6 +246,25 @@ impl RawSubscriptions {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPrivacy {
     pub(super) notice_url: String,
+    pub(super) hash_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawImport {
+    max_body_bytes: usize,
+    timeout_secs: u64,
+    batch_rows: usize,
+}
+
+impl RawImport {
+    pub(super) fn parse(self) -> Result<ImportSettings, ConfigError> {
+        Ok(ImportSettings {
+            max_body_bytes: positive("import.max_body_bytes", self.max_body_bytes)?,
+            timeout: Duration::from_secs(positive("import.timeout_secs", self.timeout_secs)?),
+            batch_rows: positive("import.batch_rows", self.batch_rows)?,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

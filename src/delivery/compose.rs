@@ -14,8 +14,8 @@ use crate::{
 /// What a row turns into.
 #[derive(Debug)]
 pub enum Composed {
-    /// A message ready to send.
-    Ready(Box<Message>),
+    /// A message ready to send, and the keyed hash of its recipient's address.
+    Ready(Box<Message>, String),
     /// Not to be sent: the recipient is no longer eligible (or no longer exists).
     Skip(String),
     /// Cannot be built (a template or address problem): give up on this row.
@@ -32,11 +32,14 @@ pub async fn compose(state: &AppState, delivery: &Delivery) -> Result<Composed, 
             "recipient or subscription no longer exists".into(),
         ));
     };
+    let address_hash = state.address_hasher.hash(&subscriber.email);
+    let suppressed = store::suppressions::contains(&state.db, &address_hash).await?;
     let decision = may_send(
         delivery.kind,
         list.def.legal_basis,
         subscription.status,
         subscriber.status,
+        suppressed,
     );
     if let Decision::Skip(reason) = decision {
         return Ok(Composed::Skip(reason.into()));
@@ -72,7 +75,7 @@ pub async fn compose(state: &AppState, delivery: &Delivery) -> Result<Composed, 
         unsubscribe_url,
     };
     Ok(match build_message(&state.from, &mail) {
-        Ok(message) => Composed::Ready(Box::new(message)),
+        Ok(message) => Composed::Ready(Box::new(message), address_hash),
         Err(e) => Composed::Broken(e.to_string()),
     })
 }

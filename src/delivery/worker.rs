@@ -8,7 +8,7 @@ use tracing::Instrument;
 
 use super::compose::{Composed, compose};
 use crate::{
-    domain::{Delivery, delivery::backoff},
+    domain::{Delivery, SuppressionReason, delivery::backoff},
     mail::SendError,
     startup::AppState,
     store::{self, StoreError, deliveries::Outcome},
@@ -92,8 +92,22 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<Outcome, Store
     let outcome = match compose(state, delivery).await? {
         Composed::Skip(reason) => Outcome::Suppressed { reason },
         Composed::Broken(error) => Outcome::Failed { error },
-        Composed::Ready(message) => match state.transport.send(*message).await {
+        Composed::Ready(message, address_hash) => match state.transport.send(*message).await {
             Ok(()) => Outcome::Sent,
+            Err(SendError::RecipientRefused(error)) => {
+                // A hard bounce: this address is never tried again, by any campaign.
+                let now = state.clock.now();
+                store::suppressions::add(
+                    &state.db,
+                    &address_hash,
+                    SuppressionReason::HardBounce,
+                    Some(&error),
+                    now,
+                )
+                .await?;
+                tracing::info!("recipient refused; address suppressed as a hard bounce");
+                Outcome::Failed { error }
+            }
             Err(error) => after_failure(state, delivery, error),
         },
     };
@@ -109,7 +123,9 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<Outcome, Store
 fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Outcome {
     let settings = &state.settings.delivery;
     match error {
-        SendError::Permanent(error) => Outcome::Failed { error },
+        SendError::Permanent(error) | SendError::RecipientRefused(error) => {
+            Outcome::Failed { error }
+        }
         SendError::Transient(error) if delivery.attempts >= settings.max_attempts => {
             Outcome::Failed {
                 error: format!("gave up after {} attempts: {error}", delivery.attempts),

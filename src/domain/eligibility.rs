@@ -28,15 +28,20 @@ pub enum Decision {
     Skip(&'static str),
 }
 
-/// Whether a message of `kind` may go to a subscriber now. Pure; matches every case.
+/// Whether a message of `kind` may go to a subscriber now; `suppressed` says whether the
+/// address is on the suppression list. Pure; matches every case.
 pub fn may_send(
     kind: MessageKind,
     basis: LegalBasis,
     subscription: SubscriptionStatus,
     subscriber: SubscriberStatus,
+    suppressed: bool,
 ) -> Decision {
     use Decision::{Send, Skip};
     use SubscriptionStatus::{Confirmed, Pending, Unsubscribed};
+    if suppressed {
+        return Skip("address is suppressed");
+    }
     match subscriber {
         SubscriberStatus::Active => {}
         SubscriberStatus::Blocked => return Skip("subscriber is blocked"),
@@ -69,13 +74,20 @@ mod tests {
             for basis in [Consent, LegitimateInterest] {
                 for sub in [Pending, Confirmed, Unsubscribed] {
                     for person in [Active, Blocked, Erased] {
-                        let expected = person == Active
-                            && match kind {
-                                Confirmation => basis == Consent && sub == Pending,
-                                Welcome | Campaign => sub == Confirmed,
-                            };
-                        let got = may_send(kind, basis, sub, person) == Decision::Send;
-                        assert_eq!(got, expected, "{kind:?} {basis:?} {sub:?} {person:?}");
+                        for suppressed in [false, true] {
+                            let expected = person == Active
+                                && !suppressed
+                                && match kind {
+                                    Confirmation => basis == Consent && sub == Pending,
+                                    Welcome | Campaign => sub == Confirmed,
+                                };
+                            let got =
+                                may_send(kind, basis, sub, person, suppressed) == Decision::Send;
+                            assert_eq!(
+                                got, expected,
+                                "{kind:?} {basis:?} {sub:?} {person:?} {suppressed}"
+                            );
+                        }
                     }
                 }
             }

@@ -14,6 +14,7 @@ pub mod role;
 pub mod subscriber;
 pub mod subscriber_name;
 pub mod subscription;
+pub mod suppression;
 
 pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
 pub use delivery::{Delivery, DeliveryStatus};
@@ -27,6 +28,7 @@ pub use role::Role;
 pub use subscriber::{Subscriber, SubscriberStatus};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
 pub use subscription::{Subscription, SubscriptionError, SubscriptionStatus, Transition};
+pub use suppression::SuppressionReason;
 
 /// Implements `as_str`, `parse` and `Display` for a fieldless enum stored as text.
 macro_rules! text_enum {

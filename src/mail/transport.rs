@@ -34,9 +34,13 @@ pub enum SendError {
     /// Worth retrying: 4xx reply, connection or I/O error.
     #[error("temporary failure: {0}")]
     Transient(String),
-    /// Not worth retrying: 5xx reply for this message or recipient.
+    /// Not worth retrying: 5xx reply for this message.
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// The relay says the recipient does not exist or cannot receive mail (550, 551, 553):
+    /// a hard bounce.
+    #[error("recipient refused: {0}")]
+    RecipientRefused(String),
 }
 
 /// The transport cannot be set up from the configuration.
@@ -85,7 +89,10 @@ impl Transport {
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
             Self::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| {
-                if e.is_permanent() {
+                let code = e.status().map(|c| c.to_string());
+                if matches!(code.as_deref(), Some("550" | "551" | "553")) {
+                    SendError::RecipientRefused(e.to_string())
+                } else if e.is_permanent() {
                     SendError::Permanent(e.to_string())
                 } else {
                     SendError::Transient(e.to_string())

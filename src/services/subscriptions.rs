@@ -98,11 +98,16 @@ pub async fn subscribe(
     }
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    let subscriber = find_or_create_subscriber(&txn, &signup, requester, now).await?;
+    // A suppressed address (hard bounce, erasure) is never mailed again, not even to confirm.
+    let address_hash = state.address_hasher.hash(&signup.email);
+    let suppressed = store::suppressions::contains(&txn, &address_hash).await?;
     let mut enqueued = false;
-    if subscriber.status == SubscriberStatus::Active {
-        for list in &lists {
-            enqueued |= request(&txn, state, &subscriber, list, requester, now).await?;
+    if !suppressed {
+        let subscriber = find_or_create_subscriber(&txn, &signup, requester, now).await?;
+        if subscriber.status == SubscriberStatus::Active {
+            for list in &lists {
+                enqueued |= request(&txn, state, &subscriber, list, requester, now).await?;
+            }
         }
     }
     txn.commit().await?;

@@ -2,6 +2,8 @@
 //!
 //! A token binds a purpose, a subject id, an expiry and a key id, never an address or a name.
 
+mod address_hash;
+
 use std::fmt;
 
 use base64::Engine as _;
@@ -12,6 +14,8 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+pub use address_hash::AddressHasher;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -12,6 +12,7 @@ pub mod entities;
 pub mod lists;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod suppressions;
 
 use std::time::Duration;
 

@@ -23,21 +23,14 @@ use crate::{domain::Locale, startup::AppState};
 
 /// The whole application: public pages, the API, and the layers around them.
 pub fn router(state: AppState) -> Router {
-    let http = &state.settings.http;
-    let body_limit = http.body_limit_bytes;
-    let timeout = http.request_timeout;
+    let body_limit = state.settings.http.body_limit_bytes;
+    let timeout = state.settings.http.request_timeout;
     let routes = Router::new()
-        .merge(public::routes())
-        .nest("/api/v1", api::routes())
+        .merge(with_limits(public::routes(), body_limit, timeout))
+        .nest("/api/v1", api::routes(&state.settings))
         .fallback(not_found)
         .layer(middleware::from_fn(count_requests));
     with_security_headers(routes)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()
@@ -48,6 +41,21 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(CatchPanicLayer::new())
         .with_state(state)
+}
+
+/// Bounds the body size (413 beyond) and the time (408 beyond) of every route in `router`.
+pub(crate) fn with_limits(
+    router: Router<AppState>,
+    body_limit_bytes: usize,
+    timeout: std::time::Duration,
+) -> Router<AppState> {
+    router
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
 }
 
 async fn not_found(req: Request) -> Response {

@@ -51,6 +51,24 @@ async fn a_permanent_smtp_failure_gives_up_without_retrying() {
         "nothing left to retry"
     );
     assert!(app.mailbox().is_empty());
+
+    // 550 is a hard bounce: the address is suppressed, so a new signup sends nothing.
+    let response = app.sign_up("nobody@example.com", "weekly").await;
+    assert_eq!(response.status(), StatusCode::OK, "the same answer as ever");
+    assert_eq!(app.deliver_all().await.sent, 0);
+    assert!(app.mailbox().is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_failure_that_is_not_about_the_recipient_does_not_suppress() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.smtp.fail_next_data(1, "554 5.7.1 Message rejected");
+    app.sign_up("jane@example.com", "weekly").await;
+    assert_eq!(app.deliver_all().await.failed, 1);
+    app.advance(chrono::Duration::hours(2));
+    app.sign_up("jane@example.com", "weekly").await;
+    assert_eq!(app.deliver_all().await.sent, 1);
 }
 
 #[tokio::test]

@@ -7,3 +7,4 @@ pub mod deliveries;
 pub mod lists;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod suppressions;

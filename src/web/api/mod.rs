@@ -8,17 +8,26 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::startup::AppState;
+use crate::{config::Settings, startup::AppState, web::with_limits};
 
-/// The API routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
+/// body and time limits from `[import]`; all others the `[http]` ones.
+pub fn routes(settings: &Settings) -> Router<AppState> {
+    let http = &settings.http;
+    let standard = Router::new()
         .route("/lists", post(lists::create).get(lists::all))
         .route("/subscribers", get(subscribers::find))
         .route(
             "/subscribers/{id}/consent-events",
             get(subscribers::consent_events),
-        )
+        );
+    let bulk = Router::new();
+    with_limits(standard, http.body_limit_bytes, http.request_timeout)
+        .merge(with_limits(
+            bulk,
+            settings.import.max_body_bytes,
+            settings.import.timeout,
+        ))
         .fallback(not_found)
 }
 
