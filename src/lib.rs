@@ -9,6 +9,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod mail;
+pub mod scheduler;
 pub mod services;
 pub mod signing;
 pub mod startup;

@@ -1,10 +1,18 @@
-//! The `bulletin` binary: `serve` (default), `migrate`, `token create`.
+//! The `bulletin` binary: `serve` (default), `migrate`, `token create`, `import`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use bulletin::{clock::Clock, config::Settings, domain::Role, services, startup, telemetry};
+use bulletin::{
+    clock::Clock,
+    config::Settings,
+    domain::{ListSlug, Role},
+    services,
+    startup::{self, AppState},
+    telemetry,
+};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Bulletin: newsletters and product notices with provable consent.
 #[derive(Debug, Parser)]
@@ -28,6 +36,15 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import subscribers from a CSV file into a list; prints the report as JSON.
+    Import {
+        /// The CSV file: a header row naming `email`, and optionally `name`, `locale`,
+        /// `consent_at`, `consent_source`, `consent_text`.
+        file: PathBuf,
+        /// The slug of the list to import into.
+        #[arg(long)]
+        list: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,7 +64,10 @@ enum TokenCommand {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("invalid configuration")?;
-    telemetry::init_logging(&settings.log);
+    // The import prints its report as JSON on stdout, so it logs nothing there.
+    if !matches!(cli.command, Some(Command::Import { .. })) {
+        telemetry::init_logging(&settings.log);
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             startup::App::build(settings, Clock::System)
@@ -75,5 +95,27 @@ async fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Import { file, list } => import(settings, &file, &list).await,
     }
+}
+
+/// `bulletin import FILE --list SLUG`: the import service on the configured database, with a
+/// progress bar (by bytes read) on stderr when it is a terminal.
+async fn import(settings: Settings, file: &std::path::Path, list: &str) -> anyhow::Result<()> {
+    let slug = ListSlug::parse(list).map_err(|e| anyhow::anyhow!("--list: {e}"))?;
+    let source = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let len = source.metadata().await?.len();
+    let state = AppState::build(settings, Clock::System).await?;
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template(
+        "{wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    )?);
+    let result =
+        services::imports::import_csv(&state, &slug, "cli", bar.wrap_async_read(source)).await;
+    bar.finish_and_clear();
+    let report = result.with_context(|| format!("{} was not imported", file.display()))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }

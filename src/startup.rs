@@ -1,5 +1,5 @@
 //! Wiring: settings → database, keys, templates, transport → `AppState`; binds the
-//! listener, spawns the delivery worker, serves, and shuts down gracefully.
+//! listener, spawns the delivery worker and the scheduler, serves, and shuts down gracefully.
 
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
@@ -20,7 +20,7 @@ use crate::{
     delivery,
     mail::{Links, Templates, Transport},
     signing::{AddressHasher, Keyring, SigningKey},
-    store, telemetry, web,
+    scheduler, store, telemetry, web,
 };
 
 /// Everything a request handler, service or worker needs; cheap to clone.
@@ -48,6 +48,10 @@ pub struct AppState {
     pub outbox: Arc<Notify>,
     /// Prometheus metrics.
     pub metrics: PrometheusHandle,
+    /// Compiled campaign templates.
+    pub campaign_cache: Arc<delivery::compose::CampaignCache>,
+    /// Temporary send failures in a row, for pausing campaigns when the relay is down.
+    pub failure_streak: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl AppState {
@@ -77,6 +81,8 @@ impl AppState {
             from,
             outbox: Arc::new(Notify::new()),
             metrics: telemetry::metrics_handle(),
+            campaign_cache: Arc::default(),
+            failure_streak: Arc::default(),
         })
     }
 }
@@ -159,6 +165,7 @@ pub struct App {
     state: AppState,
     server: JoinHandle<std::io::Result<()>>,
     worker: Option<JoinHandle<()>>,
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -206,12 +213,17 @@ impl App {
             .delivery
             .worker_enabled
             .then(|| tokio::spawn(delivery::worker::run(state.clone(), stopped)));
+        let scheduler = match state.settings.scheduler.enabled {
+            true => Some(scheduler::start(state.clone()).await?),
+            false => None,
+        };
         tracing::info!(%addr, "Bulletin is serving");
         Ok(Self {
             addr,
             state,
             server,
             worker,
+            scheduler,
             shutdown,
         })
     }
@@ -247,6 +259,9 @@ impl App {
     /// The server failed.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.send_replace(true);
+        if let Some(mut scheduler) = self.scheduler {
+            scheduler.shutdown().await.context("scheduler did not stop")?;
+        }
         if let Some(worker) = self.worker {
             worker.await.context("delivery worker panicked")?;
         }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_subscriber_tables;
 mod m20261126_000002_create_campaign_tables;
+mod m20261127_000003_add_consent_evidence;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_subscriber_tables::Migration),
             Box::new(m20261126_000002_create_campaign_tables::Migration),
+            Box::new(m20261127_000003_add_consent_evidence::Migration),
         ]
     }
 }

@@ -58,6 +58,8 @@ pub struct Settings {
     pub import: ImportSettings,
     /// `[delivery]`
     pub delivery: DeliverySettings,
+    /// `[scheduler]`
+    pub scheduler: SchedulerSettings,
     /// `[log]`
     pub log: LogSettings,
 }
@@ -170,6 +172,21 @@ pub struct DeliverySettings {
     pub backoff_base: chrono::Duration,
     /// Longest retry delay.
     pub backoff_max: chrono::Duration,
+    /// Temporary failures in a row that pause running campaigns.
+    pub pause_after_failures: u32,
+    /// Recipients per fan-out transaction.
+    pub fan_out_chunk: u64,
+}
+
+/// `[scheduler]`
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    /// Whether the scheduler runs in this process.
+    pub enabled: bool,
+    /// Cron expression of the campaign-start job.
+    pub start_campaigns_cron: String,
+    /// How late a missed campaign may start on boot.
+    pub missed_start_grace: chrono::Duration,
 }
 
 /// `[log]`
@@ -210,6 +227,7 @@ impl RawSettings {
             subscriptions: self.subscriptions.parse()?,
             import: self.import.parse()?,
             delivery: self.delivery.parse()?,
+            scheduler: self.scheduler.parse()?,
             log: self.log.parse()?,
             privacy_notice_url,
             address_hash_key: Some(self.privacy.hash_key.trim().to_owned())

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings,
+    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings, SchedulerSettings,
     MailSettings, MailTransportSettings, SigningSettings, SubscriptionSettings, invalid,
 };
 use crate::domain::EmailAddress;
@@ -28,6 +28,7 @@ pub struct RawSettings {
     pub(super) privacy: RawPrivacy,
     pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
+    pub(super) scheduler: RawScheduler,
     pub(super) log: RawLog,
 }
 
@@ -278,6 +279,8 @@ pub(super) struct RawDelivery {
     max_attempts: u32,
     backoff_base_secs: i64,
     backoff_max_secs: i64,
+    pause_after_failures: u32,
+    fan_out_chunk: u64,
 }
 
 impl RawDelivery {
@@ -299,6 +302,36 @@ impl RawDelivery {
             backoff_max: chrono::Duration::seconds(positive(
                 "delivery.backoff_max_secs",
                 self.backoff_max_secs,
+            )?),
+            pause_after_failures: positive("delivery.pause_after_failures", self.pause_after_failures)?,
+            fan_out_chunk: positive("delivery.fan_out_chunk", self.fan_out_chunk)?,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScheduler {
+    enabled: bool,
+    start_campaigns_cron: String,
+    missed_start_grace_secs: i64,
+}
+
+impl RawScheduler {
+    pub(super) fn parse(self) -> Result<SchedulerSettings, ConfigError> {
+        let fields = self.start_campaigns_cron.split_whitespace().count();
+        if fields != 6 {
+            return Err(invalid(
+                "scheduler.start_campaigns_cron",
+                format!("needs 6 fields (seconds first), got {fields}"),
+            ));
+        }
+        Ok(SchedulerSettings {
+            enabled: self.enabled,
+            start_campaigns_cron: self.start_campaigns_cron,
+            missed_start_grace: chrono::Duration::seconds(non_negative(
+                "scheduler.missed_start_grace_secs",
+                self.missed_start_grace_secs,
             )?),
         })
     }

@@ -2,6 +2,7 @@
 //! re-checks `may_send`, renders and sends outside any transaction, then records the outcome.
 
 pub mod compose;
+pub mod fan_out;
 pub mod worker;
 
 pub use worker::{DrainReport, drain};

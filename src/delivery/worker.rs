@@ -117,7 +117,37 @@ async fn attempt(state: &AppState, delivery: &Delivery) -> Result<Outcome, Store
         tracing::warn!("lease lapsed before the outcome was recorded; another worker owns the row");
     }
     count(delivery, &outcome);
+    watch_streak(state, delivery, &outcome).await?;
     Ok(outcome)
+}
+
+/// Pauses running campaigns after `pause_after_failures` temporary failures in a row: the
+/// relay is down, and hammering it only burns attempts. Resume continues where it stopped.
+async fn watch_streak(state: &AppState, delivery: &Delivery, outcome: &Outcome) -> Result<(), StoreError> {
+    use std::sync::atomic::Ordering;
+    let streak = match outcome {
+        Outcome::Sent => {
+            state.failure_streak.store(0, Ordering::Relaxed);
+            return Ok(());
+        }
+        Outcome::Deferred { .. } if delivery.campaign_id.is_some() => {
+            state.failure_streak.fetch_add(1, Ordering::Relaxed) + 1
+        }
+        Outcome::Deferred { .. } | Outcome::Failed { .. } | Outcome::Suppressed { .. } => return Ok(()),
+    };
+    let limit = state.settings.delivery.pause_after_failures;
+    if streak < limit {
+        return Ok(());
+    }
+    state.failure_streak.store(0, Ordering::Relaxed);
+    let error = match outcome {
+        Outcome::Deferred { error, .. } => error.as_str(),
+        _ => "",
+    };
+    let reason = format!("paused after {limit} temporary send failures in a row; last error: {error}");
+    let paused = store::campaigns::pause_all_sending(&state.db, &reason, state.clock.now()).await?;
+    tracing::error!(campaigns = paused, %reason, "campaigns paused: the mail relay keeps failing");
+    Ok(())
 }
 
 fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Outcome {

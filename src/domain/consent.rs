@@ -105,6 +105,9 @@ pub struct ConsentEvent {
     pub source: String,
     /// When.
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// The original evidence of consent brought along (e.g. `consent_at` and
+    /// `consent_source` of an import row), as a JSON object.
+    pub evidence: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

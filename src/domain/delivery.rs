@@ -1,6 +1,6 @@
 //! Outbox rows: what is to be sent to whom, and where each message stands.
 
-use super::{DeliveryId, MessageKind, SubscriberId, SubscriptionId};
+use super::{CampaignId, DeliveryId, MessageKind, SubscriberId, SubscriptionId};
 use chrono::{DateTime, Utc};
 
 /// Where one outbox row stands.
@@ -36,6 +36,8 @@ pub struct Delivery {
     pub id: DeliveryId,
     /// What kind of message.
     pub kind: MessageKind,
+    /// The campaign, for campaign messages.
+    pub campaign_id: Option<CampaignId>,
     /// The recipient.
     pub subscriber_id: SubscriberId,
     /// The subscription the message belongs to.

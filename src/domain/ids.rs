@@ -53,4 +53,6 @@ id_type! {
     ConsentEventId,
     /// Identifies an API token.
     ApiTokenId,
+    /// Identifies a campaign.
+    CampaignId,
 }

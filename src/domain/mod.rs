@@ -1,7 +1,9 @@
 //! Pure domain types and rules: parsing at the boundary, subscription state machine,
 //! consent ledger vocabulary and the one eligibility check. No I/O here.
 
+pub mod campaign;
 pub mod consent;
+pub mod consent_proof;
 pub mod delivery;
 pub mod eligibility;
 pub mod email_address;
@@ -16,11 +18,13 @@ pub mod subscriber_name;
 pub mod subscription;
 pub mod suppression;
 
+pub use campaign::{Campaign, CampaignError, CampaignStateError, CampaignStatus, NewCampaign};
 pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
+pub use consent_proof::{ConsentProof, ProofError};
 pub use delivery::{Delivery, DeliveryStatus};
 pub use eligibility::{Decision, MessageKind, may_send};
 pub use email_address::{EmailAddress, EmailAddressError};
-pub use ids::{ApiTokenId, ConsentEventId, DeliveryId, ListId, SubscriberId, SubscriptionId};
+pub use ids::{ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, SubscriberId, SubscriptionId};
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListSlug, ListSlugError};
 pub use locale::Locale;

@@ -1,11 +1,13 @@
 //! Mail: operator-editable templates, message building (List-Unsubscribe, Message-ID) and
 //! the transport (SMTP pool or `.eml` files). It renders and sends; it decides nothing.
 
+pub mod campaign;
 pub mod links;
 pub mod message;
 pub mod templates;
 pub mod transport;
 
+pub use campaign::{CampaignTemplate, Personalisation, RenderedCampaign};
 pub use links::Links;
 pub use message::{OutgoingMail, build_message};
 pub use templates::{MailContext, RenderedMail, SystemTemplate, TemplateError, Templates};

@@ -51,6 +51,10 @@ const DEFAULTS: &[(&str, &str)] = embedded!(
     "de/welcome.subject.txt",
     "de/welcome.txt",
     "de/welcome.html",
+    "en/campaign.txt",
+    "en/campaign.html",
+    "de/campaign.txt",
+    "de/campaign.html",
 );
 
 /// The variables every system template gets. Only operator-controlled text and links:
@@ -98,7 +102,7 @@ pub enum TemplateError {
         source: std::io::Error,
     },
     /// Syntax or rendering error, with template name and line.
-    #[error("e-mail template {0:#}")]
+    #[error("template {0}")]
     Template(#[from] minijinja::Error),
 }
 
@@ -163,8 +167,41 @@ impl Templates {
             for template in SystemTemplate::ALL {
                 self.render(locale, template, &sample)?;
             }
+            self.render_layout(locale, "Subject", "Text", "<p>HTML</p>", &sample)?;
         }
         Ok(())
+    }
+
+    /// Wraps a rendered campaign body in the campaign layout (`campaign.txt`, `campaign.html`):
+    /// footer with unsubscribe, preferences and privacy links.
+    ///
+    /// # Errors
+    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
+    pub fn render_layout(
+        &self,
+        locale: Locale,
+        subject: &str,
+        content_text: &str,
+        content_html: &str,
+        ctx: &MailContext,
+    ) -> Result<(String, String), TemplateError> {
+        let context = |content: minijinja::Value| {
+            minijinja::context! {
+                subject => subject,
+                content => content,
+                list_name => &ctx.list_name,
+                organisation => &ctx.organisation,
+                unsubscribe_url => &ctx.unsubscribe_url,
+                preferences_url => &ctx.preferences_url,
+                privacy_url => &ctx.privacy_url,
+            }
+        };
+        let name = |part: &str| format!("{}/campaign.{part}", locale.as_str());
+        let text = self.env.get_template(&name("txt"))?.render(context(content_text.into()))?;
+        // The body HTML was rendered by us from Markdown, with every variable escaped.
+        let html_content = minijinja::Value::from_safe_string(content_html.to_owned());
+        let html = self.env.get_template(&name("html"))?.render(context(html_content))?;
+        Ok((text, html))
     }
 
     /// Renders the subject, text and HTML of a system message.

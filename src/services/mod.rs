@@ -2,6 +2,9 @@
 //! enqueued here (inside the transaction); the delivery worker sends it.
 
 pub mod api_tokens;
+pub mod imports;
+pub mod campaigns;
+pub mod jobs;
 pub mod lists;
 pub mod subscribers;
 pub mod subscriptions;

@@ -228,6 +228,7 @@ fn ledger_entry(
         actor: actor.to_owned(),
         source: source.to_owned(),
         occurred_at: now,
+        evidence: None,
     }
 }
 

@@ -31,6 +31,11 @@ impl TryFrom<table::Model> for ConsentEvent {
             actor: m.actor,
             source: m.source,
             occurred_at: m.occurred_at,
+            evidence: m
+                .evidence
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(corrupt)?,
         })
     }
 }
@@ -40,7 +45,15 @@ impl TryFrom<table::Model> for ConsentEvent {
 /// # Errors
 /// Database failure.
 pub async fn append(conn: &impl ConnectionTrait, e: &ConsentEvent) -> Result<(), StoreError> {
-    let row = table::ActiveModel {
+    table::Entity::insert(active_model(e))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The row of an event.
+pub(super) fn active_model(e: &ConsentEvent) -> table::ActiveModel {
+    table::ActiveModel {
         id: Set(e.id.as_uuid()),
         subscriber_id: Set(e.subscriber_id.as_uuid()),
         list_id: Set(e.list_id.map(|l| l.as_uuid())),
@@ -52,11 +65,8 @@ pub async fn append(conn: &impl ConnectionTrait, e: &ConsentEvent) -> Result<(),
         actor: Set(e.actor.clone()),
         source: Set(e.source.clone()),
         occurred_at: Set(e.occurred_at),
-    };
-    table::Entity::insert(row)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+        evidence: Set(e.evidence.as_ref().map(ToString::to_string)),
+    }
 }
 
 /// A subscriber's ledger, oldest first.

@@ -4,12 +4,17 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, OnConflict, Query},
 };
 
-use super::{StoreError, corrupt, entities::deliveries as table};
+use super::{
+    StoreError, corrupt,
+    entities::{campaigns, deliveries as table, subscriptions},
+};
 use crate::domain::{
-    Delivery, DeliveryId, DeliveryStatus, MessageKind, SubscriberId, SubscriptionId,
+    CampaignId, CampaignStatus, Delivery, DeliveryId, DeliveryStatus, ListId, MessageKind,
+    SubscriberId, SubscriptionId, SubscriptionStatus,
 };
 
 impl TryFrom<table::Model> for Delivery {
@@ -19,6 +24,7 @@ impl TryFrom<table::Model> for Delivery {
         Ok(Delivery {
             id: DeliveryId::from_uuid(m.id),
             kind: MessageKind::parse(&m.kind).map_err(corrupt)?,
+            campaign_id: m.campaign_id.map(CampaignId::from_uuid),
             subscriber_id: SubscriberId::from_uuid(m.subscriber_id),
             subscription_id: m.subscription_id.map(SubscriptionId::from_uuid),
             status: DeliveryStatus::parse(&m.status).map_err(corrupt)?,
@@ -76,18 +82,23 @@ pub async fn enqueue(
 }
 
 /// Rows that may be claimed now: due queued/deferred rows, and rows whose claim lapsed
-/// (a worker died mid-send).
+/// (a worker died mid-send); campaign rows only while their campaign is sending.
 fn claimable(now: DateTime<Utc>) -> Condition {
     let waiting = Condition::all()
-        .add(table::Column::Status.is_in([
-            DeliveryStatus::Queued.as_str(),
-            DeliveryStatus::Deferred.as_str(),
-        ]))
+        .add(table::Column::Status.is_in([DeliveryStatus::Queued.as_str(), DeliveryStatus::Deferred.as_str()]))
         .add(table::Column::NextAttemptAt.lte(now));
     let lapsed = Condition::all()
         .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
         .add(table::Column::LeaseUntil.lt(now));
-    Condition::any().add(waiting).add(lapsed)
+    let sending_campaigns = Query::select()
+        .column(campaigns::Column::Id)
+        .from(campaigns::Entity)
+        .and_where(Expr::col(campaigns::Column::Status).eq(CampaignStatus::Sending.as_str()))
+        .to_owned();
+    let campaign_running = Condition::any()
+        .add(table::Column::CampaignId.is_null())
+        .add(table::Column::CampaignId.in_subquery(sending_campaigns));
+    Condition::all().add(Condition::any().add(waiting).add(lapsed)).add(campaign_running)
 }
 
 /// Claims up to `limit` due rows until `lease_until`, counting an attempt on each.
@@ -243,5 +254,117 @@ pub async fn of_subscriber(
         .await?
         .into_iter()
         .map(Delivery::try_from)
+        .collect()
+}
+
+/// What one fan-out chunk did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanOutChunk {
+    /// Recipients found in this chunk (rows already present are not written twice).
+    pub recipients: usize,
+    /// The last subscriber id of the chunk: where the next chunk starts.
+    pub last: Option<uuid::Uuid>,
+}
+
+/// Writes one outbox row per subscriber (after `after`, in id order, at most `limit`) with a
+/// confirmed subscription to one of `lists`. Unique on (campaign, subscriber): re-running
+/// writes nothing twice.
+///
+/// # Errors
+/// Database failure.
+pub async fn fan_out_chunk(
+    conn: &impl ConnectionTrait,
+    campaign: CampaignId,
+    lists: &[ListId],
+    after: Option<uuid::Uuid>,
+    limit: u64,
+    message_domain: &str,
+    now: DateTime<Utc>,
+) -> Result<FanOutChunk, StoreError> {
+    let mut query = subscriptions::Entity::find()
+        .select_only()
+        .column(subscriptions::Column::SubscriberId)
+        .column(subscriptions::Column::Id)
+        .filter(subscriptions::Column::ListId.is_in(lists.iter().map(ListId::as_uuid)))
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Confirmed.as_str()));
+    if let Some(after) = after {
+        query = query.filter(subscriptions::Column::SubscriberId.gt(after));
+    }
+    let pairs: Vec<(uuid::Uuid, uuid::Uuid)> = query
+        .order_by_asc(subscriptions::Column::SubscriberId)
+        .order_by_asc(subscriptions::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let last = pairs.last().map(|(subscriber, _)| *subscriber);
+    let mut rows = Vec::with_capacity(pairs.len());
+    let mut previous = None;
+    for (subscriber, subscription) in pairs {
+        // Someone on several target lists gets one message, through the first subscription.
+        if previous == Some(subscriber) {
+            continue;
+        }
+        previous = Some(subscriber);
+        rows.push(campaign_row(campaign, subscriber, subscription, message_domain, now));
+    }
+    let recipients = rows.len();
+    if !rows.is_empty() {
+        table::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([table::Column::CampaignId, table::Column::SubscriberId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(FanOutChunk { recipients, last })
+}
+
+fn campaign_row(
+    campaign: CampaignId,
+    subscriber: uuid::Uuid,
+    subscription: uuid::Uuid,
+    message_domain: &str,
+    now: DateTime<Utc>,
+) -> table::ActiveModel {
+    table::ActiveModel {
+        id: Set(DeliveryId::new().as_uuid()),
+        kind: Set(MessageKind::Campaign.as_str().to_owned()),
+        campaign_id: Set(Some(campaign.as_uuid())),
+        subscriber_id: Set(subscriber),
+        subscription_id: Set(Some(subscription)),
+        status: Set(DeliveryStatus::Queued.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        last_error: Set(None),
+        message_id: Set(format!("campaign.{}@{message_domain}", uuid::Uuid::now_v7())),
+        sent_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Rows of a campaign per status.
+///
+/// # Errors
+/// Database failure.
+pub async fn campaign_counts(
+    conn: &impl ConnectionTrait,
+    campaign: CampaignId,
+) -> Result<Vec<(DeliveryStatus, u64)>, StoreError> {
+    let rows: Vec<(String, i64)> = table::Entity::find()
+        .select_only()
+        .column(table::Column::Status)
+        .column_as(Expr::col(table::Column::Id).count(), "n")
+        .filter(table::Column::CampaignId.eq(campaign.as_uuid()))
+        .group_by(table::Column::Status)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(status, n)| Ok((DeliveryStatus::parse(&status).map_err(corrupt)?, u64::try_from(n).map_err(corrupt)?)))
         .collect()
 }

@@ -2,6 +2,7 @@
 //! `migrations/`) that speaks SQL; it returns domain types and never commits on its own.
 
 pub mod api_tokens;
+pub mod campaigns;
 pub mod consent_events;
 pub mod deliveries;
 #[expect(
@@ -9,6 +10,8 @@ pub mod deliveries;
     reason = "entity fields mirror the migration columns; sea-orm derives items without docs"
 )]
 pub mod entities;
+pub mod jobs;
+pub mod imports;
 pub mod lists;
 pub mod subscribers;
 pub mod subscriptions;

@@ -60,7 +60,15 @@ pub async fn insert(
     s: &Subscriber,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let row = table::ActiveModel {
+    table::Entity::insert(active_model(s, now))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The row of a new subscriber.
+pub(super) fn active_model(s: &Subscriber, now: DateTime<Utc>) -> table::ActiveModel {
+    table::ActiveModel {
         id: Set(s.id.as_uuid()),
         email: Set(s.email.as_str().to_owned()),
         name: Set(s.name.as_str().to_owned()),
@@ -70,11 +78,7 @@ pub async fn insert(
         created_at: Set(s.created_at),
         updated_at: Set(now),
         last_activity_at: Set(now),
-    };
-    table::Entity::insert(row)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    }
 }
 
 /// Records that the person acted (used by the retention policy).

@@ -5,8 +5,10 @@
 mod support;
 
 mod api;
+mod campaigns;
 mod confirm;
 mod delivery;
+mod import;
 mod keys;
 mod migrations;
 mod operations;

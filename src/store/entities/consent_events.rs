@@ -18,6 +18,8 @@ pub struct Model {
     pub actor: String,
     pub source: String,
     pub occurred_at: DateTimeUtc,
+    /// JSON text: the original evidence of consent (imports), if any.
+    pub evidence: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -1,9 +1,13 @@
 //! sea-orm entities: one file per table, data only.
 
 pub mod api_tokens;
+pub mod campaign_lists;
+pub mod campaigns;
 pub mod consent_events;
 pub mod consent_texts;
 pub mod deliveries;
+pub mod job_locks;
+pub mod job_runs;
 pub mod lists;
 pub mod subscribers;
 pub mod subscriptions;

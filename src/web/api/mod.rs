@@ -1,5 +1,8 @@
 //! The JSON API under `/api/v1` (bearer token). Errors are `{"error":{"code","message"}}`.
 
+mod campaigns;
+mod jobs;
+mod imports;
 mod lists;
 mod subscribers;
 
@@ -16,12 +19,21 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
     let http = &settings.http;
     let standard = Router::new()
         .route("/lists", post(lists::create).get(lists::all))
-        .route("/subscribers", get(subscribers::find))
+        .route("/campaigns", post(campaigns::create).get(campaigns::all))
+        .route("/campaigns/{id}", get(campaigns::get))
+        .route("/campaigns/{id}/preview", get(campaigns::preview))
+        .route("/campaigns/{id}/test", post(campaigns::test))
+        .route("/campaigns/{id}/schedule", post(campaigns::schedule))
+        .route("/campaigns/{id}/pause", post(campaigns::pause))
+        .route("/campaigns/{id}/resume", post(campaigns::resume))
+        .route("/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/jobs", get(jobs::runs))
+        .route("/subscribers", get(subscribers::find).post(subscribers::create))
         .route(
             "/subscribers/{id}/consent-events",
             get(subscribers::consent_events),
         );
-    let bulk = Router::new();
+    let bulk = Router::new().route("/subscribers/import", post(imports::import));
     with_limits(standard, http.body_limit_bytes, http.request_timeout)
         .merge(with_limits(
             bulk,

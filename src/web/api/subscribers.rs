@@ -1,18 +1,26 @@
-//! `/api/v1/subscribers`: look a subscriber up by address, read their consent ledger.
+//! `/api/v1/subscribers`: add one subscriber, look a subscriber up by address, read their
+//! consent ledger.
 
 use axum::{
     Json,
     extract::{Path, RawQuery, State},
+    http::StatusCode,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{ConsentEvent, EmailAddress, SubscriberId},
-    services::subscribers,
+    domain::{ConsentEvent, EmailAddress, ListSlug, Locale, SubscriberId, SubscriberName},
+    services::{
+        imports::{self, AddSubscriberError, NewSubscriber},
+        subscribers::{self, SubscriberOverview},
+    },
     startup::AppState,
     store::StoreError,
-    web::{error::ApiError, extract::ApiCaller},
+    web::{
+        error::ApiError,
+        extract::{ApiCaller, ApiJson},
+    },
 };
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +45,41 @@ pub(super) struct SubscriberResponse {
     subscriptions: Vec<SubscriptionResponse>,
 }
 
+impl From<SubscriberOverview> for SubscriberResponse {
+    fn from(found: SubscriberOverview) -> Self {
+        let s = found.subscriber;
+        Self {
+            id: s.id.to_string(),
+            email: s.email.as_str().to_owned(),
+            name: s.name.as_str().to_owned(),
+            locale: s.locale.as_str().to_owned(),
+            status: s.status.as_str().to_owned(),
+            created_at: s.created_at,
+            subscriptions: found
+                .subscriptions
+                .into_iter()
+                .map(|(slug, status)| SubscriptionResponse {
+                    list: slug.as_str().to_owned(),
+                    status: status.as_str().to_owned(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateSubscriberRequest {
+    email: String,
+    #[serde(default)]
+    name: String,
+    locale: Option<String>,
+    lists: Vec<String>,
+    consent_at: Option<String>,
+    consent_source: Option<String>,
+    consent_text: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 pub(super) struct ConsentEventsResponse {
     subscriber_id: String,
@@ -58,23 +101,69 @@ pub(super) async fn find(
     let found = subscribers::find_by_email(&state, &email)
         .await?
         .ok_or_else(|| ApiError::not_found("subscriber"))?;
-    let s = found.subscriber;
-    Ok(Json(SubscriberResponse {
-        id: s.id.to_string(),
-        email: s.email.as_str().to_owned(),
-        name: s.name.as_str().to_owned(),
-        locale: s.locale.as_str().to_owned(),
-        status: s.status.as_str().to_owned(),
-        created_at: s.created_at,
-        subscriptions: found
-            .subscriptions
-            .into_iter()
-            .map(|(slug, status)| SubscriptionResponse {
-                list: slug.as_str().to_owned(),
-                status: status.as_str().to_owned(),
-            })
-            .collect(),
-    }))
+    Ok(Json(found.into()))
+}
+
+/// `POST /api/v1/subscribers` → 201 with the subscriber (200 when nothing changed): the
+/// rules of one import row, for each list named.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    ApiJson(req): ApiJson<CreateSubscriberRequest>,
+) -> Result<(StatusCode, Json<SubscriberResponse>), ApiError> {
+    let email =
+        EmailAddress::parse(&req.email).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
+    let name =
+        SubscriberName::parse(&req.name).map_err(|e| ApiError::invalid(format!("name: {e}")))?;
+    let lists = req
+        .lists
+        .iter()
+        .map(|s| ListSlug::parse(s).map_err(|_| no_list(s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let new = NewSubscriber {
+        email,
+        name,
+        locale: req
+            .locale
+            .as_deref()
+            .and_then(Locale::from_tag)
+            .unwrap_or_default(),
+        lists,
+        consent_at: req.consent_at,
+        consent_source: req.consent_source,
+        consent_text: req.consent_text,
+    };
+    let actor = super::imports::actor(&token);
+    let (found, changed) = imports::add_subscriber(&state, new, &actor).await?;
+    let status = if changed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(found.into())))
+}
+
+fn no_list(slug: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("there is no list {slug:?}"),
+    )
+}
+
+impl From<AddSubscriberError> for ApiError {
+    fn from(e: AddSubscriberError) -> Self {
+        match e {
+            AddSubscriberError::UnknownList(slug) => no_list(&slug),
+            AddSubscriberError::NoList | AddSubscriberError::Invalid { .. } => {
+                Self::invalid(e.to_string())
+            }
+            AddSubscriberError::Refused { ref issue, .. } => {
+                Self::new(StatusCode::CONFLICT, issue.code(), e.to_string())
+            }
+            AddSubscriberError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// `GET /api/v1/subscribers/{id}/consent-events` → the person's ledger, oldest first.

@@ -57,6 +57,7 @@ impl TestApp {
         };
         settings.mail.templates_dir = dir.path().join("emails");
         settings.delivery.worker_enabled = false;
+        settings.scheduler.enabled = false;
         adjust(&mut settings);
         let clock = Clock::manual(chrono::Utc::now());
         let app = App::build_on(listener, settings, clock.clone())
@@ -131,6 +132,11 @@ impl TestApp {
         delivery::drain(self.app.state()).await.unwrap()
     }
 
+    /// Runs a scheduler job now, as its cron trigger would.
+    pub async fn run_job(&self, name: &str) -> bulletin::store::jobs::JobRun {
+        bulletin::scheduler::run_job(self.app.state(), name).await.unwrap().expect("the job ran")
+    }
+
     /// Every message the SMTP listener received so far.
     pub fn mailbox(&self) -> Vec<ReceivedMail> {
         self.smtp.messages()
@@ -160,6 +166,18 @@ impl TestApp {
             .post(self.url(path))
             .bearer_auth(&self.token)
             .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST`s a CSV body to an API path.
+    pub async fn api_post_csv(&self, path: &str, csv: impl Into<reqwest::Body>) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(csv)
             .send()
             .await
             .unwrap()

@@ -1,0 +1,208 @@
+//! Campaigns: what a marketer sends to lists, and the state machine of a send
+//! (draft → scheduled → sending ⇄ paused → sent, or cancelled).
+
+use chrono::{DateTime, Utc};
+
+use super::{CampaignId, ListId};
+
+/// Where a campaign stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CampaignStatus {
+    /// Being written.
+    Draft,
+    /// Waiting for its send time.
+    Scheduled,
+    /// Being delivered.
+    Sending,
+    /// Stopped by a person or by repeated connection failures; resume continues.
+    Paused,
+    /// Every recipient's message is final.
+    Sent,
+    /// Stopped for good.
+    Cancelled,
+}
+
+super::text_enum!(CampaignStatus, "status", {
+    Draft => "draft",
+    Scheduled => "scheduled",
+    Sending => "sending",
+    Paused => "paused",
+    Sent => "sent",
+    Cancelled => "cancelled",
+});
+
+/// Why a campaign cannot make a move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a {from} campaign cannot be {action}")]
+pub struct CampaignStateError {
+    /// The current status.
+    pub from: CampaignStatus,
+    /// The refused move, as a past participle (`scheduled`, `paused`, …).
+    pub action: &'static str,
+}
+
+impl CampaignStatus {
+    fn refuse(self, action: &'static str) -> CampaignStateError {
+        CampaignStateError { from: self, action }
+    }
+
+    /// Schedule (or reschedule) for a time.
+    ///
+    /// # Errors
+    /// Anything but a draft or a scheduled campaign.
+    pub fn schedule(self) -> Result<Self, CampaignStateError> {
+        match self {
+            Self::Draft | Self::Scheduled => Ok(Self::Scheduled),
+            Self::Sending | Self::Paused | Self::Sent | Self::Cancelled => Err(self.refuse("scheduled")),
+        }
+    }
+
+    /// Its time has come.
+    ///
+    /// # Errors
+    /// Anything but a scheduled campaign.
+    pub fn start(self) -> Result<Self, CampaignStateError> {
+        match self {
+            Self::Scheduled => Ok(Self::Sending),
+            Self::Draft | Self::Sending | Self::Paused | Self::Sent | Self::Cancelled => Err(self.refuse("started")),
+        }
+    }
+
+    /// Stop sending for now; repeating is harmless.
+    ///
+    /// # Errors
+    /// A draft, sent or cancelled campaign.
+    pub fn pause(self) -> Result<Self, CampaignStateError> {
+        match self {
+            Self::Scheduled | Self::Sending | Self::Paused => Ok(Self::Paused),
+            Self::Draft | Self::Sent | Self::Cancelled => Err(self.refuse("paused")),
+        }
+    }
+
+    /// Continue after a pause: back to sending if it had started, else to scheduled.
+    ///
+    /// # Errors
+    /// Anything but a paused campaign.
+    pub fn resume(self, had_started: bool) -> Result<Self, CampaignStateError> {
+        match (self, had_started) {
+            (Self::Paused, true) => Ok(Self::Sending),
+            (Self::Paused, false) => Ok(Self::Scheduled),
+            (Self::Draft | Self::Scheduled | Self::Sending | Self::Sent | Self::Cancelled, _) => {
+                Err(self.refuse("resumed"))
+            }
+        }
+    }
+
+    /// Stop for good; repeating is harmless.
+    ///
+    /// # Errors
+    /// A sent campaign.
+    pub fn cancel(self) -> Result<Self, CampaignStateError> {
+        match self {
+            Self::Draft | Self::Scheduled | Self::Sending | Self::Paused | Self::Cancelled => Ok(Self::Cancelled),
+            Self::Sent => Err(self.refuse("cancelled")),
+        }
+    }
+
+    /// Whether the content may still be changed.
+    pub fn is_editable(self) -> bool {
+        self == Self::Draft
+    }
+}
+
+/// A campaign as the marketer writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCampaign {
+    /// Internal name.
+    pub name: String,
+    /// Subject template.
+    pub subject: String,
+    /// Markdown body template.
+    pub body_markdown: String,
+    /// Target lists.
+    pub lists: Vec<ListId>,
+    /// From header, if not the configured default.
+    pub from: Option<String>,
+}
+
+/// Why a campaign definition was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CampaignError {
+    /// A field is empty or too long.
+    #[error("{0}")]
+    Field(&'static str),
+}
+
+/// Largest Markdown body accepted.
+pub const MAX_BODY_BYTES: usize = 1_000_000;
+
+impl NewCampaign {
+    /// Checks lengths and that there is a target.
+    ///
+    /// # Errors
+    /// The first field that breaks a rule.
+    pub fn validate(&self) -> Result<(), CampaignError> {
+        let name = self.name.trim().chars().count();
+        if name == 0 || name > 200 {
+            return Err(CampaignError::Field("name must be 1 to 200 characters"));
+        }
+        let subject = self.subject.trim().chars().count();
+        if subject == 0 || subject > 300 || self.subject.contains(['\r', '\n']) {
+            return Err(CampaignError::Field("subject must be one line of 1 to 300 characters"));
+        }
+        if self.body_markdown.trim().is_empty() || self.body_markdown.len() > MAX_BODY_BYTES {
+            return Err(CampaignError::Field("body_markdown must be 1 byte to 1 MB"));
+        }
+        if self.lists.is_empty() {
+            return Err(CampaignError::Field("lists must name at least one list"));
+        }
+        Ok(())
+    }
+}
+
+/// A stored campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Campaign {
+    /// Its id.
+    pub id: CampaignId,
+    /// Its content and targets.
+    pub def: NewCampaign,
+    /// Where it stands.
+    pub status: CampaignStatus,
+    /// When it is (or was) to be sent.
+    pub send_at: Option<DateTime<Utc>>,
+    /// Why it is paused, if it is.
+    pub paused_reason: Option<String>,
+    /// When sending began.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the fan-out had written every recipient's row.
+    pub fanned_out_at: Option<DateTime<Utc>>,
+    /// When the last row became final.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CampaignStatus::*;
+
+    #[test]
+    fn every_move_from_every_state_is_defined() {
+        assert_eq!(Draft.schedule(), Ok(Scheduled));
+        assert_eq!(Scheduled.schedule(), Ok(Scheduled));
+        assert!(Sending.schedule().is_err());
+        assert_eq!(Scheduled.start(), Ok(Sending));
+        assert!(Draft.start().is_err());
+        assert_eq!(Sending.pause(), Ok(Paused));
+        assert_eq!(Paused.pause(), Ok(Paused));
+        assert!(Sent.pause().is_err());
+        assert_eq!(Paused.resume(true), Ok(Sending));
+        assert_eq!(Paused.resume(false), Ok(Scheduled));
+        assert!(Sending.resume(true).is_err());
+        assert_eq!(Sending.cancel(), Ok(Cancelled));
+        assert_eq!(Cancelled.cancel(), Ok(Cancelled));
+        assert!(Sent.cancel().is_err());
+        assert_eq!(Sent.pause().unwrap_err().to_string(), "a sent campaign cannot be paused");
+    }
+}

@@ -1,0 +1,103 @@
+//! The scheduler decides only *when*: each job below calls the services and delivery
+//! functions that do the work. A job runs under a lease in the database, so two instances
+//! never run it at once, and every run is recorded (`GET /api/v1/jobs`).
+//!
+//! | job         | schedule                           | does                                              |
+//! |-------------|------------------------------------|---------------------------------------------------|
+//! | `campaigns` | `scheduler.start_campaigns_cron`   | start due campaigns, fan out, mark finished sent |
+
+use std::{future::Future, pin::Pin};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::{
+    delivery, services,
+    startup::AppState,
+    store::{self, jobs::JobRun},
+};
+
+type JobFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Value>> + Send + 'a>>;
+
+/// A job: its name, its cron expression, and the function it runs.
+struct JobSpec {
+    name: &'static str,
+    cron: fn(&AppState) -> String,
+    run: for<'a> fn(&'a AppState) -> JobFuture<'a>,
+}
+
+/// Every job, its schedule and what it calls.
+const JOBS: &[JobSpec] = &[JobSpec {
+    name: "campaigns",
+    cron: |state| state.settings.scheduler.start_campaigns_cron.clone(),
+    run: |state| Box::pin(campaigns(state)),
+}];
+
+/// Starts due campaigns, writes their recipients, and marks finished ones sent.
+async fn campaigns(state: &AppState) -> anyhow::Result<Value> {
+    let started = services::campaigns::start_due(state).await?;
+    let recipients = delivery::fan_out::fan_out_all(state).await?;
+    let finished = services::campaigns::finish_done(state).await?;
+    Ok(json!({ "started": started, "recipients_written": recipients, "finished": finished }))
+}
+
+/// The longest a job may hold its lease (a crashed instance frees it after this).
+const LEASE: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Runs the job `name` now, unless another instance is running it. Returns the recorded run,
+/// or `None` when the job is running elsewhere.
+///
+/// # Errors
+/// An unknown job name, or the lease or record could not be written.
+pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobRun>> {
+    let spec = JOBS.iter().find(|j| j.name == name).with_context(|| format!("no job named {name:?}"))?;
+    let holder = uuid::Uuid::new_v4().to_string();
+    let started_at = state.clock.now();
+    if !store::jobs::try_lock(&state.db, name, &holder, started_at + LEASE, started_at).await? {
+        return Ok(None);
+    }
+    let outcome = (spec.run)(state).await;
+    let finished_at = state.clock.now();
+    store::jobs::unlock(&state.db, name, &holder, finished_at).await?;
+    let (status, report) = match outcome {
+        Ok(report) => ("ok", report),
+        Err(e) => {
+            tracing::error!(job = name, error = format!("{e:#}"), "job failed");
+            ("failed", json!({ "error": format!("{e:#}") }))
+        }
+    };
+    let run = JobRun { job: name.to_owned(), status: status.to_owned(), report, started_at, finished_at };
+    store::jobs::record_run(&state.db, &run).await?;
+    Ok(Some(run))
+}
+
+/// On boot, holds campaigns that missed their time by more than the grace, then starts the
+/// cron triggers of every job.
+///
+/// # Errors
+/// A cron expression the scheduler refuses, or the boot check failed.
+pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
+    let held = services::campaigns::hold_missed(&state).await?;
+    if held > 0 {
+        tracing::warn!(campaigns = held, "campaigns missed their send time while Bulletin was down; paused for a person to resume");
+    }
+    let scheduler = JobScheduler::new().await?;
+    for spec in JOBS {
+        let cron = (spec.cron)(&state);
+        let name = spec.name;
+        let job_state = state.clone();
+        let job = Job::new_async(cron.as_str(), move |_, _| {
+            let state = job_state.clone();
+            Box::pin(async move {
+                if let Err(e) = run_job(&state, name).await {
+                    tracing::error!(job = name, error = format!("{e:#}"), "job could not run");
+                }
+            })
+        })
+        .with_context(|| format!("scheduler: job {name}: bad cron expression {cron:?}"))?;
+        scheduler.add(job).await?;
+    }
+    scheduler.start().await?;
+    Ok(scheduler)
+}

@@ -1,0 +1,352 @@
+//! Campaign use cases: create (templates checked now, never mid-send), preview, test send,
+//! schedule, pause, resume, cancel, and the moves the scheduler and worker make: start due
+//! campaigns, fan out, and mark finished ones sent.
+
+use chrono::{DateTime, Utc};
+use lettre::message::Mailbox;
+
+use crate::{
+    delivery,
+    domain::{
+        Campaign, CampaignId, CampaignStateError, CampaignStatus, DeliveryStatus, EmailAddress,
+        ListSlug, NewCampaign,
+    },
+    mail::{CampaignTemplate, RenderedMail},
+    startup::AppState,
+    store::{self, StoreError},
+};
+
+/// Why a campaign action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignsError {
+    /// A field breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// A target list does not exist.
+    #[error("there is no list {0:?}")]
+    UnknownList(String),
+    /// The subject or body template does not compile or uses an unknown variable.
+    #[error("{0}")]
+    Template(String),
+    /// No such campaign.
+    #[error("campaign not found")]
+    NotFound,
+    /// The state machine refuses the move.
+    #[error(transparent)]
+    State(#[from] CampaignStateError),
+    /// Another instance moved the campaign first; retry.
+    #[error("the campaign changed meanwhile; try again")]
+    Raced,
+    /// Store failure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CampaignsError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// A campaign as the API receives it.
+#[derive(Debug, Clone)]
+pub struct CampaignDraft {
+    /// Internal name.
+    pub name: String,
+    /// Subject template.
+    pub subject: String,
+    /// Markdown body template.
+    pub body_markdown: String,
+    /// Target list slugs.
+    pub lists: Vec<ListSlug>,
+    /// From header, if not the default.
+    pub from: Option<String>,
+}
+
+/// Creates a draft after checking every field and compiling both templates.
+///
+/// # Errors
+/// `Invalid`, `UnknownList`, `Template`, or a store failure.
+pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, CampaignsError> {
+    let found = store::lists::find_by_slugs(&state.db, &draft.lists).await?;
+    if let Some(missing) = draft.lists.iter().find(|s| !found.iter().any(|l| &l.def.slug == *s)) {
+        return Err(CampaignsError::UnknownList(missing.as_str().to_owned()));
+    }
+    if let Some(from) = &draft.from {
+        from.parse::<Mailbox>()
+            .map_err(|e| CampaignsError::Invalid(format!("from: {e}")))?;
+    }
+    let def = NewCampaign {
+        name: draft.name.trim().to_owned(),
+        subject: draft.subject,
+        body_markdown: draft.body_markdown,
+        lists: found.iter().map(|l| l.id).collect(),
+        from: draft.from,
+    };
+    def.validate().map_err(|e| CampaignsError::Invalid(e.to_string()))?;
+    CampaignTemplate::compile(&def.subject, &def.body_markdown)
+        .map_err(|e| CampaignsError::Template(e.to_string()))?;
+    let now = state.clock.now();
+    let campaign = Campaign {
+        id: CampaignId::new(),
+        def,
+        status: CampaignStatus::Draft,
+        send_at: None,
+        paused_reason: None,
+        started_at: None,
+        fanned_out_at: None,
+        finished_at: None,
+        created_at: now,
+    };
+    let txn = store::begin_write(&state.db).await?;
+    store::campaigns::insert(&txn, &campaign, now).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(campaign)
+}
+
+/// Delivery figures of a campaign.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CampaignCounts {
+    /// Rows written by the fan-out.
+    pub total: u64,
+    /// Waiting for a first attempt.
+    pub queued: u64,
+    /// Claimed by a worker right now.
+    pub sending: u64,
+    /// Accepted by the relay.
+    pub sent: u64,
+    /// Waiting for a retry.
+    pub deferred: u64,
+    /// Given up.
+    pub failed: u64,
+    /// Not sent: the recipient was no longer eligible.
+    pub suppressed: u64,
+}
+
+impl CampaignCounts {
+    /// Rows that are not final yet.
+    pub fn open(&self) -> u64 {
+        self.queued + self.sending + self.deferred
+    }
+}
+
+/// A campaign with its figures.
+#[derive(Debug, Clone)]
+pub struct CampaignOverview {
+    /// The campaign.
+    pub campaign: Campaign,
+    /// Its delivery figures.
+    pub counts: CampaignCounts,
+    /// Messages accepted per second since it started.
+    pub rate_per_sec: Option<f64>,
+    /// Seconds until the open rows are done at that rate.
+    pub eta_secs: Option<u64>,
+}
+
+/// A campaign and its figures.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn overview(state: &AppState, id: CampaignId) -> Result<CampaignOverview, CampaignsError> {
+    let campaign = store::campaigns::find(&state.db, id).await?;
+    let counts = counts(state, id).await?;
+    let elapsed = campaign
+        .started_at
+        .map(|t| (campaign.finished_at.unwrap_or_else(|| state.clock.now()) - t).num_milliseconds());
+    let rate_per_sec = elapsed.filter(|ms| *ms > 0).map(|ms| counts.sent as f64 * 1000.0 / ms as f64);
+    let eta_secs = rate_per_sec
+        .filter(|r| *r > 0.0)
+        .map(|r| (counts.open() as f64 / r).ceil() as u64);
+    Ok(CampaignOverview { campaign, counts, rate_per_sec, eta_secs })
+}
+
+async fn counts(state: &AppState, id: CampaignId) -> Result<CampaignCounts, StoreError> {
+    let mut c = CampaignCounts::default();
+    for (status, n) in store::deliveries::campaign_counts(&state.db, id).await? {
+        c.total += n;
+        match status {
+            DeliveryStatus::Queued => c.queued += n,
+            DeliveryStatus::Sending => c.sending += n,
+            DeliveryStatus::Sent => c.sent += n,
+            DeliveryStatus::Deferred => c.deferred += n,
+            DeliveryStatus::Failed => c.failed += n,
+            DeliveryStatus::Suppressed => c.suppressed += n,
+        }
+    }
+    Ok(c)
+}
+
+/// Every campaign, newest first.
+///
+/// # Errors
+/// Store failure.
+pub async fn all(state: &AppState) -> Result<Vec<Campaign>, StoreError> {
+    store::campaigns::all(&state.db).await
+}
+
+/// The message as a sample recipient would get it.
+///
+/// # Errors
+/// `NotFound`, `Template`, or a store failure.
+pub async fn preview(state: &AppState, id: CampaignId) -> Result<RenderedMail, CampaignsError> {
+    let campaign = store::campaigns::find(&state.db, id).await?;
+    delivery::compose::preview(state, &campaign).map_err(|e| CampaignsError::Template(e.to_string()))
+}
+
+/// Sends the campaign, rendered with sample values, to the given addresses now (an operator
+/// action that answers with the relay's verdict, so it does not wait in the outbox).
+///
+/// # Errors
+/// `NotFound`, `Invalid` (no or too many addresses, or the relay refused), `Template`.
+pub async fn send_test(state: &AppState, id: CampaignId, to: &[EmailAddress]) -> Result<(), CampaignsError> {
+    if to.is_empty() || to.len() > 10 {
+        return Err(CampaignsError::Invalid("emails must name 1 to 10 addresses".into()));
+    }
+    let campaign = store::campaigns::find(&state.db, id).await?;
+    delivery::compose::send_test(state, &campaign, to)
+        .await
+        .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))
+}
+
+/// Schedules a draft (or reschedules a scheduled campaign) for `send_at`, or now.
+///
+/// # Errors
+/// `NotFound`, `Invalid` (a time in the past), `State`, `Raced`, or a store failure.
+pub async fn schedule(
+    state: &AppState,
+    id: CampaignId,
+    send_at: Option<DateTime<Utc>>,
+) -> Result<Campaign, CampaignsError> {
+    let now = state.clock.now();
+    if send_at.is_some_and(|t| t < now - chrono::Duration::seconds(60)) {
+        return Err(CampaignsError::Invalid("send_at lies in the past".into()));
+    }
+    transition(state, id, |c| {
+        c.status = c.status.schedule()?;
+        c.send_at = Some(send_at.unwrap_or(now));
+        Ok(())
+    })
+    .await
+}
+
+/// Pauses a scheduled or sending campaign; the reason is shown with its status.
+///
+/// # Errors
+/// `NotFound`, `State`, `Raced`, or a store failure.
+pub async fn pause(state: &AppState, id: CampaignId, reason: &str) -> Result<Campaign, CampaignsError> {
+    transition(state, id, |c| {
+        c.status = c.status.pause()?;
+        c.paused_reason = Some(reason.to_owned());
+        Ok(())
+    })
+    .await
+}
+
+/// Resumes a paused campaign where it stopped.
+///
+/// # Errors
+/// `NotFound`, `State`, `Raced`, or a store failure.
+pub async fn resume(state: &AppState, id: CampaignId) -> Result<Campaign, CampaignsError> {
+    let campaign = transition(state, id, |c| {
+        c.status = c.status.resume(c.started_at.is_some())?;
+        c.paused_reason = None;
+        Ok(())
+    })
+    .await?;
+    state.outbox.notify_one();
+    Ok(campaign)
+}
+
+/// Cancels a campaign for good; queued messages are never sent.
+///
+/// # Errors
+/// `NotFound`, `State`, `Raced`, or a store failure.
+pub async fn cancel(state: &AppState, id: CampaignId) -> Result<Campaign, CampaignsError> {
+    transition(state, id, |c| {
+        c.status = c.status.cancel()?;
+        c.finished_at.get_or_insert(state.clock.now());
+        Ok(())
+    })
+    .await
+}
+
+async fn transition(
+    state: &AppState,
+    id: CampaignId,
+    change: impl FnOnce(&mut Campaign) -> Result<(), CampaignStateError>,
+) -> Result<Campaign, CampaignsError> {
+    let mut campaign = store::campaigns::find(&state.db, id).await?;
+    let before = campaign.status;
+    change(&mut campaign)?;
+    if !store::campaigns::update_state(&state.db, &campaign, before, state.clock.now()).await? {
+        return Err(CampaignsError::Raced);
+    }
+    Ok(campaign)
+}
+
+/// Starts every scheduled campaign whose time has come (the fan-out follows in
+/// `delivery::fan_out`). Returns how many were started.
+///
+/// # Errors
+/// Store failure.
+pub async fn start_due(state: &AppState) -> Result<usize, StoreError> {
+    let now = state.clock.now();
+    let mut started = 0;
+    for id in store::campaigns::ids_in(&state.db, CampaignStatus::Scheduled, Some(now)).await? {
+        let mut campaign = store::campaigns::find(&state.db, id).await?;
+        let Ok(next) = campaign.status.start() else { continue };
+        campaign.status = next;
+        campaign.started_at = Some(now);
+        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Scheduled, now).await? {
+            tracing::info!(campaign.id = %id, "campaign started");
+            started += 1;
+        }
+    }
+    Ok(started)
+}
+
+/// On boot: pauses scheduled campaigns whose send time passed more than the grace ago, so a
+/// person decides whether a late send still makes sense. Returns how many were paused.
+///
+/// # Errors
+/// Store failure.
+pub async fn hold_missed(state: &AppState) -> Result<usize, StoreError> {
+    let now = state.clock.now();
+    let cutoff = now - state.settings.scheduler.missed_start_grace;
+    let mut held = 0;
+    for id in store::campaigns::ids_in(&state.db, CampaignStatus::Scheduled, Some(cutoff)).await? {
+        let reason = "its send time passed while Bulletin was not running; resume to send it now";
+        match pause(state, id, reason).await {
+            Ok(_) => held += 1,
+            Err(CampaignsError::Store(e)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    Ok(held)
+}
+
+/// Marks sending campaigns sent once their fan-out is complete and every row is final.
+/// Returns how many were finished.
+///
+/// # Errors
+/// Store failure.
+pub async fn finish_done(state: &AppState) -> Result<usize, StoreError> {
+    let now = state.clock.now();
+    let mut finished = 0;
+    for id in store::campaigns::ids_in(&state.db, CampaignStatus::Sending, None).await? {
+        let mut campaign = store::campaigns::find(&state.db, id).await?;
+        if campaign.fanned_out_at.is_none() || counts(state, id).await?.open() > 0 {
+            continue;
+        }
+        campaign.status = CampaignStatus::Sent;
+        campaign.finished_at = Some(now);
+        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Sending, now).await? {
+            tracing::info!(campaign.id = %id, "campaign sent");
+            finished += 1;
+        }
+    }
+    Ok(finished)
+}

@@ -1,0 +1,306 @@
+//! One batch of rows for one list: look all its addresses up with three queries, decide each
+//! row, then write the batch with multi-row inserts and one `imported` event per change.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+
+use super::RowIssue;
+use crate::{
+    domain::{
+        ConsentAction, ConsentEvent, ConsentEventId, ConsentProof, ConsentText, EmailAddress,
+        ListId, Locale, MailingList, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
+        Subscription, SubscriptionId, SubscriptionStatus,
+    },
+    store::{self, StoreError, imports::KnownSubscriber},
+};
+
+/// A row that passed every check of its own: what is to be imported.
+#[derive(Debug, Clone)]
+pub(super) struct ImportRow {
+    /// Line of the file (1 for the header), or 0 for an API request.
+    pub line: u64,
+    /// The address.
+    pub email: EmailAddress,
+    /// Keyed hash of the address (suppressions, repeated addresses).
+    pub hash: String,
+    /// Name for a new subscriber.
+    pub name: SubscriberName,
+    /// Language for a new subscriber.
+    pub locale: Locale,
+    /// Evidence of the consent given elsewhere.
+    pub proof: ConsentProof,
+}
+
+/// What happens to one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Plan {
+    /// A new subscriber with a confirmed subscription.
+    NewSubscriber,
+    /// A known subscriber gets a confirmed subscription to the list.
+    NewSubscription(SubscriberId),
+    /// A pending subscription of a known subscriber is confirmed.
+    ConfirmPending(SubscriberId, SubscriptionId),
+    /// Already confirmed: nothing to do.
+    Unchanged,
+    /// Not imported, for this reason.
+    Skip(RowIssue),
+}
+
+/// Who imports into which list and when: what every written row shares.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ledger<'a> {
+    /// The list.
+    pub list: &'a MailingList,
+    /// The ledger's actor: `api:<token name>` or `cli`.
+    pub actor: &'a str,
+    /// The ledger's source when a row names none, and the subscriptions' source.
+    pub source: &'static str,
+    /// The time of the import.
+    pub now: DateTime<Utc>,
+}
+
+/// Decides every row of a batch from the stored state of its addresses.
+///
+/// # Errors
+/// Store failure.
+pub(super) async fn plan(
+    conn: &impl ConnectionTrait,
+    list: ListId,
+    rows: Vec<ImportRow>,
+) -> Result<Vec<(ImportRow, Plan)>, StoreError> {
+    let hashes: Vec<String> = rows.iter().map(|r| r.hash.clone()).collect();
+    let suppressed = store::suppressions::among(conn, &hashes).await?;
+    let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
+    let known: HashMap<String, KnownSubscriber> =
+        store::imports::subscribers_by_email(conn, &emails)
+            .await?
+            .into_iter()
+            .map(|k| (k.email.clone(), k))
+            .collect();
+    let ids: Vec<SubscriberId> = known.values().map(|k| k.id).collect();
+    let subscriptions = store::imports::subscriptions_to_list(conn, list, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let known = known.get(row.email.as_str());
+            let existing = known.and_then(|k| subscriptions.get(&k.id)).copied();
+            let plan = decide(suppressed.contains(&row.hash), known, existing);
+            (row, plan)
+        })
+        .collect())
+}
+
+/// The import rules: a suppressed address, a blocked or erased subscriber and a subscription
+/// that was left are never (re)subscribed; pending becomes confirmed; confirmed stays.
+fn decide(
+    suppressed: bool,
+    known: Option<&KnownSubscriber>,
+    existing: Option<(SubscriptionId, SubscriptionStatus)>,
+) -> Plan {
+    if suppressed {
+        return Plan::Skip(RowIssue::Suppressed);
+    }
+    let Some(known) = known else {
+        return Plan::NewSubscriber;
+    };
+    match known.status {
+        SubscriberStatus::Active => {}
+        SubscriberStatus::Blocked => return Plan::Skip(RowIssue::Blocked),
+        SubscriberStatus::Erased => return Plan::Skip(RowIssue::Erased),
+    }
+    match existing {
+        None => Plan::NewSubscription(known.id),
+        Some((id, SubscriptionStatus::Pending)) => Plan::ConfirmPending(known.id, id),
+        Some((_, SubscriptionStatus::Confirmed)) => Plan::Unchanged,
+        // GDPR Art. 7(3) / 21: a withdrawal or objection stands until the person acts again.
+        Some((_, SubscriptionStatus::Unsubscribed)) => Plan::Skip(RowIssue::Unsubscribed),
+    }
+}
+
+/// The rows of one batch, as they go to the database.
+#[derive(Debug, Default)]
+struct Writes {
+    subscribers: Vec<Subscriber>,
+    subscriptions: Vec<Subscription>,
+    pending: Vec<SubscriptionId>,
+    events: Vec<ConsentEvent>,
+}
+
+/// Writes the planned changes of a batch: subscribers, subscriptions, confirmations, and
+/// one `imported` ledger event per changed subscription.
+///
+/// # Errors
+/// Store failure (`Conflict` when a concurrent signup took an address meanwhile).
+pub(super) async fn write(
+    conn: &impl ConnectionTrait,
+    ledger: &Ledger<'_>,
+    planned: &[(ImportRow, Plan)],
+    texts: &mut TextMemo,
+) -> Result<(), StoreError> {
+    let mut writes = Writes::default();
+    for (row, plan) in planned {
+        let subscriber = match plan {
+            Plan::NewSubscriber => {
+                let subscriber = new_subscriber(row, ledger.now);
+                let id = subscriber.id;
+                writes.subscribers.push(subscriber);
+                writes.subscriptions.push(new_subscription(id, ledger));
+                id
+            }
+            Plan::NewSubscription(id) => {
+                writes.subscriptions.push(new_subscription(*id, ledger));
+                *id
+            }
+            Plan::ConfirmPending(id, subscription) => {
+                writes.pending.push(*subscription);
+                *id
+            }
+            Plan::Unchanged | Plan::Skip(_) => continue,
+        };
+        if let Some(text) = &row.proof.text {
+            texts.remember(conn, text, ledger.now).await?;
+        }
+        writes
+            .events
+            .push(imported_event(subscriber, &row.proof, ledger));
+    }
+    let now = ledger.now;
+    store::imports::insert_subscribers(conn, &writes.subscribers, now).await?;
+    store::imports::insert_subscriptions(conn, &writes.subscriptions, now).await?;
+    store::imports::confirm_pending(conn, &writes.pending, now).await?;
+    store::imports::append_events(conn, &writes.events).await
+}
+
+fn new_subscriber(row: &ImportRow, now: DateTime<Utc>) -> Subscriber {
+    Subscriber {
+        id: SubscriberId::new(),
+        email: row.email.clone(),
+        name: row.name.clone(),
+        locale: row.locale,
+        status: SubscriberStatus::Active,
+        created_at: now,
+    }
+}
+
+fn new_subscription(subscriber: SubscriberId, ledger: &Ledger<'_>) -> Subscription {
+    Subscription {
+        id: SubscriptionId::new(),
+        subscriber_id: subscriber,
+        list_id: ledger.list.id,
+        // The evidence brought along stands in for the double opt-in (consent lists); a
+        // legitimate-interest list needs none.
+        status: SubscriptionStatus::Confirmed,
+        source: ledger.source.to_owned(),
+        requested_at: None,
+        confirmed_at: Some(ledger.now),
+        unsubscribed_at: None,
+        confirmations_sent: 0,
+        last_confirmation_at: None,
+    }
+}
+
+fn imported_event(
+    subscriber: SubscriberId,
+    proof: &ConsentProof,
+    ledger: &Ledger<'_>,
+) -> ConsentEvent {
+    ConsentEvent {
+        id: ConsentEventId::new(),
+        subscriber_id: subscriber,
+        list_id: Some(ledger.list.id),
+        action: ConsentAction::Imported,
+        legal_basis: ledger.list.def.legal_basis,
+        consent_text_hash: proof.text.as_ref().map(|t| t.hash().to_owned()),
+        ip_anon: None,
+        user_agent: None,
+        actor: ledger.actor.to_owned(),
+        source: proof.source_or(ledger.source).to_owned(),
+        occurred_at: ledger.now,
+        evidence: proof.evidence(),
+    }
+}
+
+/// The consent texts already kept during this import, so each is written once; bounded.
+#[derive(Debug, Default)]
+pub(super) struct TextMemo(HashSet<String>);
+
+impl TextMemo {
+    /// The most texts remembered before the memo starts afresh.
+    const CAPACITY: usize = 1000;
+
+    /// Keeps the text by its hash unless this import already did.
+    ///
+    /// # Errors
+    /// Store failure.
+    async fn remember(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        text: &ConsentText,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if self.0.contains(text.hash()) {
+            return Ok(());
+        }
+        if self.0.len() >= Self::CAPACITY {
+            self.0.clear();
+        }
+        store::consent_events::remember_text(conn, text, now).await?;
+        self.0.insert(text.hash().to_owned());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(status: SubscriberStatus) -> KnownSubscriber {
+        KnownSubscriber {
+            id: SubscriberId::new(),
+            email: "jane@example.com".into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn the_import_rules_hold_for_every_case() {
+        use SubscriptionStatus::{Confirmed, Pending, Unsubscribed};
+        let active = known(SubscriberStatus::Active);
+        let sub = SubscriptionId::new();
+        assert_eq!(decide(false, None, None), Plan::NewSubscriber);
+        assert_eq!(decide(true, None, None), Plan::Skip(RowIssue::Suppressed));
+        assert_eq!(
+            decide(true, Some(&active), Some((sub, Confirmed))),
+            Plan::Skip(RowIssue::Suppressed)
+        );
+        assert_eq!(
+            decide(false, Some(&active), None),
+            Plan::NewSubscription(active.id)
+        );
+        assert_eq!(
+            decide(false, Some(&active), Some((sub, Pending))),
+            Plan::ConfirmPending(active.id, sub)
+        );
+        assert_eq!(
+            decide(false, Some(&active), Some((sub, Confirmed))),
+            Plan::Unchanged
+        );
+        assert_eq!(
+            decide(false, Some(&active), Some((sub, Unsubscribed))),
+            Plan::Skip(RowIssue::Unsubscribed)
+        );
+        for (status, issue) in [
+            (SubscriberStatus::Blocked, RowIssue::Blocked),
+            (SubscriberStatus::Erased, RowIssue::Erased),
+        ] {
+            for existing in [None, Some((sub, Pending)), Some((sub, Confirmed))] {
+                assert_eq!(
+                    decide(false, Some(&known(status)), existing),
+                    Plan::Skip(issue.clone())
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! Bulk import of subscribers into one list from a CSV stream (HTTP and CLI), and adding one
+//! subscriber through the API, by the same rules per row. An import reads the file in batches
+//! of `import.batch_rows` (memory stays flat) and is one transaction: all of it or nothing.
+
+mod batch;
+mod csv;
+
+use std::collections::HashMap;
+
+use sea_orm::ConnectionTrait;
+use tokio::io::AsyncRead;
+
+use self::batch::{ImportRow, Ledger, Plan, TextMemo};
+use super::subscribers::{self, SubscriberOverview};
+use crate::{
+    domain::{
+        ConsentProof, EmailAddress, EmailAddressError, ListSlug, Locale, MailingList, ProofError,
+        SubscriberName, SubscriberNameError,
+    },
+    signing::AddressHasher,
+    startup::AppState,
+    store::{self, StoreError},
+};
+
+/// The most row problems an import report lists.
+const MAX_REPORTED: usize = 1000;
+
+/// What an import did: counts per outcome, and the rows not imported with the reason.
+/// `rows = imported + unchanged + skipped`, and every skipped row has an entry in `errors`
+/// (the first 1000, by line).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// The list's slug.
+    pub list: String,
+    /// Data rows read (the header not counted).
+    pub rows: u64,
+    /// Rows that subscribed someone (new, or pending before).
+    pub imported: u64,
+    /// Rows for subscriptions that were confirmed already.
+    pub unchanged: u64,
+    /// Rows not imported (invalid, repeated, suppressed, unsubscribed, blocked).
+    pub skipped: u64,
+    /// Why rows were skipped, in line order.
+    pub errors: Vec<RowProblem>,
+    /// Whether more rows were skipped than `errors` lists.
+    pub errors_truncated: bool,
+}
+
+/// One row that was not imported.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowProblem {
+    /// Its line (the header is line 1).
+    pub line: u64,
+    /// The address as given, if there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// A stable code: see `RowIssue::code`.
+    pub code: &'static str,
+    /// A readable reason.
+    pub error: String,
+}
+
+/// Why one row (or one API request for one list) is not imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowIssue {
+    /// The address is not acceptable.
+    #[error("{0}")]
+    InvalidEmail(EmailAddressError),
+    /// The name is not acceptable.
+    #[error("{0}")]
+    InvalidName(SubscriberNameError),
+    /// The evidence of consent is missing or not acceptable.
+    #[error("{0}")]
+    Proof(ProofError),
+    /// The address came earlier in the file; the first row wins.
+    #[error("the address already appeared on line {0}")]
+    Duplicate(u64),
+    /// The address is on the suppression list (hard bounce, complaint, erasure).
+    #[error("the address is suppressed and is never subscribed again")]
+    Suppressed,
+    /// The person left the list (or objected); only they can subscribe again.
+    #[error("the person left this list; an import never subscribes them again")]
+    Unsubscribed,
+    /// The subscriber is blocked by the operator.
+    #[error("the subscriber is blocked")]
+    Blocked,
+    /// The subscriber was erased.
+    #[error("the subscriber was erased")]
+    Erased,
+}
+
+impl RowIssue {
+    /// The stable code: `invalid_email`, `invalid_name`, `missing_consent_proof`,
+    /// `invalid_consent_proof`, `duplicate`, `suppressed`, `unsubscribed`, `blocked`, `erased`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidEmail(_) => "invalid_email",
+            Self::InvalidName(_) => "invalid_name",
+            Self::Proof(ProofError::Missing(_)) => "missing_consent_proof",
+            Self::Proof(_) => "invalid_consent_proof",
+            Self::Duplicate(_) => "duplicate",
+            Self::Suppressed => "suppressed",
+            Self::Unsubscribed => "unsubscribed",
+            Self::Blocked => "blocked",
+            Self::Erased => "erased",
+        }
+    }
+}
+
+/// Why an import was refused as a whole; nothing of it is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// No list has this slug.
+    #[error("there is no list {0:?}")]
+    UnknownList(String),
+    /// The header names no `email` column.
+    #[error("line 1: the header has no email column")]
+    MissingEmailColumn,
+    /// The file is not well-formed CSV (or not UTF-8) at this line.
+    #[error("line {line}: {reason}")]
+    Malformed {
+        /// The line.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The stream failed (the client went away, or the body is too large).
+    #[error("the file could not be read: {0}")]
+    Read(#[source] std::io::Error),
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for ImportError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Imports the CSV rows of `source` into the list `slug` on behalf of `actor` (`api:<token
+/// name>` or `cli`). Bad rows are reported and skipped; the rest is committed at once.
+///
+/// # Errors
+/// An unknown list, a bad header, a syntax error or unreadable stream anywhere in the file,
+/// or a store failure; nothing is kept then.
+pub async fn import_csv<R: AsyncRead + Unpin + Send>(
+    state: &AppState,
+    slug: &ListSlug,
+    actor: &str,
+    source: R,
+) -> Result<ImportReport, ImportError> {
+    let list = store::lists::find_by_slugs(&state.db, std::slice::from_ref(slug))
+        .await?
+        .pop()
+        .ok_or_else(|| ImportError::UnknownList(slug.as_str().to_owned()))?;
+    // The header is checked before the write transaction starts.
+    let mut rows = csv::CsvRows::open(source).await?;
+    let ledger = Ledger {
+        list: &list,
+        actor,
+        source: "import",
+        now: state.clock.now(),
+    };
+    let mut run = Run::new(slug);
+    let txn = store::begin_write(&state.db).await?;
+    store::imports::open_seen(&txn).await?;
+    loop {
+        let (batch, mut problems, more) = read_batch(state, &mut rows, &ledger, &mut run).await?;
+        problems.extend(apply_batch(&txn, &ledger, batch, &mut run).await?);
+        run.report_problems(problems);
+        if !more {
+            break;
+        }
+    }
+    store::imports::close_seen(&txn).await?;
+    txn.commit().await?;
+    Ok(run.report)
+}
+
+/// The report being built and the texts kept so far.
+struct Run {
+    report: ImportReport,
+    texts: TextMemo,
+}
+
+impl Run {
+    fn new(slug: &ListSlug) -> Self {
+        Self {
+            report: ImportReport {
+                list: slug.as_str().to_owned(),
+                rows: 0,
+                imported: 0,
+                unchanged: 0,
+                skipped: 0,
+                errors: Vec::new(),
+                errors_truncated: false,
+            },
+            texts: TextMemo::default(),
+        }
+    }
+
+    /// Counts skipped rows and lists them (line order within the batch), up to the cap.
+    fn report_problems(&mut self, mut problems: Vec<RowProblem>) {
+        problems.sort_by_key(|p| p.line);
+        let report = &mut self.report;
+        report.skipped += problems.len() as u64;
+        let room = MAX_REPORTED.saturating_sub(report.errors.len());
+        report.errors_truncated |= problems.len() > room;
+        report.errors.extend(problems.into_iter().take(room));
+    }
+}
+
+/// Reads up to `batch_rows` rows: the valid ones, the problems of the others, and whether
+/// the file goes on.
+async fn read_batch<R: AsyncRead + Unpin + Send>(
+    state: &AppState,
+    rows: &mut csv::CsvRows<R>,
+    ledger: &Ledger<'_>,
+    run: &mut Run,
+) -> Result<(Vec<ImportRow>, Vec<RowProblem>, bool), ImportError> {
+    let size = state.settings.import.batch_rows;
+    let mut batch = Vec::with_capacity(size);
+    let mut problems = Vec::new();
+    while batch.len() < size {
+        let Some(raw) = rows.next().await? else {
+            return Ok((batch, problems, false));
+        };
+        run.report.rows += 1;
+        match parse_row(&raw, ledger, &state.address_hasher) {
+            Ok(row) => batch.push(row),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    Ok((batch, problems, true))
+}
+
+/// Checks one row on its own: address, name, evidence of consent; the locale falls back
+/// to the default.
+fn parse_row(
+    raw: &csv::RawRow<'_>,
+    ledger: &Ledger<'_>,
+    hasher: &AddressHasher,
+) -> Result<ImportRow, RowProblem> {
+    let given = raw.email.trim();
+    let problem = |issue: RowIssue| RowProblem {
+        line: raw.line,
+        email: (!given.is_empty()).then(|| given.chars().take(254).collect()),
+        code: issue.code(),
+        error: issue.to_string(),
+    };
+    let email = EmailAddress::parse(given).map_err(|e| problem(RowIssue::InvalidEmail(e)))?;
+    let name = SubscriberName::parse(raw.name.unwrap_or_default())
+        .map_err(|e| problem(RowIssue::InvalidName(e)))?;
+    let proof = ConsentProof::parse(
+        ledger.list.def.legal_basis,
+        raw.consent_at,
+        raw.consent_source,
+        raw.consent_text,
+        ledger.now,
+    )
+    .map_err(|e| problem(RowIssue::Proof(e)))?;
+    Ok(ImportRow {
+        line: raw.line,
+        hash: hasher.hash(&email),
+        email,
+        name,
+        locale: raw.locale.and_then(Locale::from_tag).unwrap_or_default(),
+        proof,
+    })
+}
+
+/// Drops repeated addresses, plans and writes one batch; returns the problems of its rows.
+async fn apply_batch(
+    conn: &impl ConnectionTrait,
+    ledger: &Ledger<'_>,
+    batch: Vec<ImportRow>,
+    run: &mut Run,
+) -> Result<Vec<RowProblem>, StoreError> {
+    let (batch, mut problems) = drop_repeated(conn, batch).await?;
+    let planned = batch::plan(conn, ledger.list.id, batch).await?;
+    for (row, plan) in &planned {
+        match plan {
+            Plan::Skip(issue) => problems.push(problem_of(row, issue)),
+            Plan::Unchanged => run.report.unchanged += 1,
+            Plan::NewSubscriber | Plan::NewSubscription(_) | Plan::ConfirmPending(..) => {
+                run.report.imported += 1;
+            }
+        }
+    }
+    batch::write(conn, ledger, &planned, &mut run.texts).await?;
+    Ok(problems)
+}
+
+fn problem_of(row: &ImportRow, issue: &RowIssue) -> RowProblem {
+    RowProblem {
+        line: row.line,
+        email: Some(row.email.as_str().to_owned()),
+        code: issue.code(),
+        error: issue.to_string(),
+    }
+}
+
+/// Keeps the first row of each address: earlier in the batch, or earlier in the file (the
+/// import's scratch table), and records the batch's addresses as met.
+async fn drop_repeated(
+    conn: &impl ConnectionTrait,
+    batch: Vec<ImportRow>,
+) -> Result<(Vec<ImportRow>, Vec<RowProblem>), StoreError> {
+    let hashes: Vec<&str> = batch.iter().map(|r| r.hash.as_str()).collect();
+    let mut first = store::imports::seen_lines(conn, &hashes).await?;
+    let mut kept = Vec::with_capacity(batch.len());
+    let mut problems = Vec::new();
+    for row in batch {
+        match first.get(&row.hash) {
+            Some(&line) => problems.push(problem_of(&row, &RowIssue::Duplicate(line))),
+            None => {
+                first.insert(row.hash.clone(), row.line);
+                kept.push(row);
+            }
+        }
+    }
+    let new: Vec<(&str, u64)> = kept.iter().map(|r| (r.hash.as_str(), r.line)).collect();
+    store::imports::mark_seen(conn, &new).await?;
+    Ok((kept, problems))
+}
+
+/// One subscriber for the API: the lists by slug and the evidence of consent, raw.
+#[derive(Debug, Clone)]
+pub struct NewSubscriber {
+    /// The address.
+    pub email: EmailAddress,
+    /// The name (kept only for a new subscriber).
+    pub name: SubscriberName,
+    /// The language (kept only for a new subscriber).
+    pub locale: Locale,
+    /// The lists to subscribe to.
+    pub lists: Vec<ListSlug>,
+    /// When the person consented (required for consent lists).
+    pub consent_at: Option<String>,
+    /// Where they consented (required for consent lists).
+    pub consent_source: Option<String>,
+    /// What they agreed to (required for consent lists).
+    pub consent_text: Option<String>,
+}
+
+/// Why one subscriber was not added; nothing is kept then.
+#[derive(Debug, thiserror::Error)]
+pub enum AddSubscriberError {
+    /// No list was named.
+    #[error("lists: name at least one list")]
+    NoList,
+    /// A slug names no list.
+    #[error("there is no list {0:?}")]
+    UnknownList(String),
+    /// The request breaks a rule of an import row (e.g. no evidence for a consent list).
+    #[error("{list}: {issue}")]
+    Invalid {
+        /// The list it concerns.
+        list: String,
+        /// The rule.
+        issue: RowIssue,
+    },
+    /// The address may not be subscribed to a list (suppressed, left it, blocked).
+    #[error("{list}: {issue}")]
+    Refused {
+        /// The list it concerns.
+        list: String,
+        /// The reason.
+        issue: RowIssue,
+    },
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for AddSubscriberError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Adds one subscriber to lists by the rules of an import row, all lists or none. Returns the
+/// subscriber and whether anything changed.
+///
+/// # Errors
+/// No or unknown lists, missing evidence of consent, a refused address, or a store failure.
+pub async fn add_subscriber(
+    state: &AppState,
+    new: NewSubscriber,
+    actor: &str,
+) -> Result<(SubscriberOverview, bool), AddSubscriberError> {
+    let lists = lists_named(state, &new.lists).await?;
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let mut texts = TextMemo::default();
+    let mut changed = false;
+    for list in &lists {
+        let ledger = Ledger {
+            list,
+            actor,
+            source: "api",
+            now,
+        };
+        let row = row_for(state, &new, &ledger)?;
+        let planned = batch::plan(&txn, list.id, vec![row]).await?;
+        for (_, plan) in &planned {
+            match plan {
+                Plan::Skip(issue) => return Err(refused(list, issue.clone())),
+                Plan::Unchanged => {}
+                _ => changed = true,
+            }
+        }
+        batch::write(&txn, &ledger, &planned, &mut texts).await?;
+    }
+    txn.commit().await?;
+    let overview = subscribers::find_by_email(state, &new.email)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok((overview, changed))
+}
+
+fn refused(list: &MailingList, issue: RowIssue) -> AddSubscriberError {
+    AddSubscriberError::Refused {
+        list: list.def.slug.as_str().to_owned(),
+        issue,
+    }
+}
+
+/// The lists named, each once; every slug must name a list.
+async fn lists_named(
+    state: &AppState,
+    slugs: &[ListSlug],
+) -> Result<Vec<MailingList>, AddSubscriberError> {
+    if slugs.is_empty() {
+        return Err(AddSubscriberError::NoList);
+    }
+    let found = store::lists::find_by_slugs(&state.db, slugs).await?;
+    let by_slug: HashMap<&ListSlug, &MailingList> =
+        found.iter().map(|l| (&l.def.slug, l)).collect();
+    if let Some(unknown) = slugs.iter().find(|s| !by_slug.contains_key(s)) {
+        return Err(AddSubscriberError::UnknownList(unknown.as_str().to_owned()));
+    }
+    Ok(found)
+}
+
+fn row_for(
+    state: &AppState,
+    new: &NewSubscriber,
+    ledger: &Ledger<'_>,
+) -> Result<ImportRow, AddSubscriberError> {
+    let proof = ConsentProof::parse(
+        ledger.list.def.legal_basis,
+        new.consent_at.as_deref(),
+        new.consent_source.as_deref(),
+        new.consent_text.as_deref(),
+        ledger.now,
+    )
+    .map_err(|e| AddSubscriberError::Invalid {
+        list: ledger.list.def.slug.as_str().to_owned(),
+        issue: RowIssue::Proof(e),
+    })?;
+    Ok(ImportRow {
+        line: 0,
+        email: new.email.clone(),
+        hash: state.address_hasher.hash(&new.email),
+        name: new.name.clone(),
+        locale: new.locale,
+        proof,
+    })
+}

@@ -1,0 +1,189 @@
+//! Queries on `campaigns` and `campaign_lists`. Status changes are conditional on the
+//! status read before, so two instances never make the same move twice.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+
+use super::{
+    StoreError, corrupt,
+    entities::{campaign_lists, campaigns as table},
+};
+use crate::domain::{Campaign, CampaignId, CampaignStatus, ListId, NewCampaign};
+
+fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError> {
+    Ok(Campaign {
+        id: CampaignId::from_uuid(m.id),
+        def: NewCampaign {
+            name: m.name,
+            subject: m.subject,
+            body_markdown: m.body_markdown,
+            lists,
+            from: m.from_header,
+        },
+        status: CampaignStatus::parse(&m.status).map_err(corrupt)?,
+        send_at: m.send_at,
+        paused_reason: m.paused_reason,
+        started_at: m.started_at,
+        fanned_out_at: m.fanned_out_at,
+        finished_at: m.finished_at,
+        created_at: m.created_at,
+    })
+}
+
+/// Stores a new campaign and its target lists.
+///
+/// # Errors
+/// Database failure (`Conflict` if a list vanished meanwhile).
+pub async fn insert(conn: &impl ConnectionTrait, c: &Campaign, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let row = table::ActiveModel {
+        id: Set(c.id.as_uuid()),
+        name: Set(c.def.name.clone()),
+        subject: Set(c.def.subject.clone()),
+        body_markdown: Set(c.def.body_markdown.clone()),
+        from_header: Set(c.def.from.clone()),
+        status: Set(c.status.as_str().to_owned()),
+        send_at: Set(c.send_at),
+        paused_reason: Set(None),
+        fan_out_cursor: Set(None),
+        fanned_out_at: Set(None),
+        started_at: Set(None),
+        finished_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    table::Entity::insert(row).exec_without_returning(conn).await?;
+    let links = c.def.lists.iter().map(|l| campaign_lists::ActiveModel {
+        campaign_id: Set(c.id.as_uuid()),
+        list_id: Set(l.as_uuid()),
+    });
+    campaign_lists::Entity::insert_many(links).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+async fn lists_of(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Vec<ListId>, StoreError> {
+    Ok(campaign_lists::Entity::find()
+        .filter(campaign_lists::Column::CampaignId.eq(id.as_uuid()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| ListId::from_uuid(r.list_id))
+        .collect())
+}
+
+/// One campaign by id.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn find(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Campaign, StoreError> {
+    let row = table::Entity::find_by_id(id.as_uuid()).one(conn).await?.ok_or(StoreError::NotFound)?;
+    from_row(row, lists_of(conn, id).await?)
+}
+
+/// Every campaign, newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Campaign>, StoreError> {
+    let rows = table::Entity::find().order_by_desc(table::Column::Id).all(conn).await?;
+    let mut campaigns = Vec::with_capacity(rows.len());
+    for row in rows {
+        let lists = lists_of(conn, CampaignId::from_uuid(row.id)).await?;
+        campaigns.push(from_row(row, lists)?);
+    }
+    Ok(campaigns)
+}
+
+/// The ids of campaigns in `status` whose send time (if any) is at or before `now`.
+///
+/// # Errors
+/// Database failure.
+pub async fn ids_in(
+    conn: &impl ConnectionTrait,
+    status: CampaignStatus,
+    due_by: Option<DateTime<Utc>>,
+) -> Result<Vec<CampaignId>, StoreError> {
+    let mut query = table::Entity::find().filter(table::Column::Status.eq(status.as_str()));
+    if let Some(now) = due_by {
+        query = query.filter(table::Column::SendAt.lte(now));
+    }
+    Ok(query
+        .order_by_asc(table::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| CampaignId::from_uuid(r.id))
+        .collect())
+}
+
+/// Writes the state fields of `c` if its stored status is still `expected`; returns whether
+/// it was written (false: another instance moved first).
+///
+/// # Errors
+/// Database failure.
+pub async fn update_state(
+    conn: &impl ConnectionTrait,
+    c: &Campaign,
+    expected: CampaignStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::Status, Expr::value(c.status.as_str()))
+        .col_expr(table::Column::SendAt, Expr::value(c.send_at))
+        .col_expr(table::Column::PausedReason, Expr::value(c.paused_reason.clone()))
+        .col_expr(table::Column::StartedAt, Expr::value(c.started_at))
+        .col_expr(table::Column::FannedOutAt, Expr::value(c.fanned_out_at))
+        .col_expr(table::Column::FinishedAt, Expr::value(c.finished_at))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(c.id.as_uuid()))
+        .filter(table::Column::Status.eq(expected.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Where the fan-out of a campaign stopped (the last subscriber id written), if anywhere.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn fan_out_cursor(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Option<uuid::Uuid>, StoreError> {
+    let row = table::Entity::find_by_id(id.as_uuid()).one(conn).await?.ok_or(StoreError::NotFound)?;
+    Ok(row.fan_out_cursor)
+}
+
+/// Records fan-out progress; `done` also stamps `fanned_out_at`.
+///
+/// # Errors
+/// Database failure.
+pub async fn record_fan_out(
+    conn: &impl ConnectionTrait,
+    id: CampaignId,
+    cursor: Option<uuid::Uuid>,
+    done: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut update = table::Entity::update_many()
+        .col_expr(table::Column::FanOutCursor, Expr::value(cursor))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now));
+    if done {
+        update = update.col_expr(table::Column::FannedOutAt, Expr::value(Some(now)));
+    }
+    update.filter(table::Column::Id.eq(id.as_uuid())).exec(conn).await?;
+    Ok(())
+}
+
+/// Pauses every sending campaign with `reason`; returns how many.
+///
+/// # Errors
+/// Database failure.
+pub async fn pause_all_sending(conn: &impl ConnectionTrait, reason: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::Status, Expr::value(CampaignStatus::Paused.as_str()))
+        .col_expr(table::Column::PausedReason, Expr::value(reason))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::Status.eq(CampaignStatus::Sending.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,240 @@
+//! `/api/v1/campaigns`: create, read, preview, test, schedule, pause, resume, cancel.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::{CampaignId, EmailAddress, ListSlug},
+    services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignsError},
+    startup::AppState,
+    web::{
+        error::ApiError,
+        extract::{ApiCaller, ApiJson},
+    },
+};
+
+impl From<CampaignsError> for ApiError {
+    fn from(e: CampaignsError) -> Self {
+        match e {
+            CampaignsError::Invalid(m) => ApiError::invalid(m),
+            CampaignsError::Template(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_error", m),
+            e @ CampaignsError::UnknownList(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_list", e.to_string()),
+            CampaignsError::NotFound => ApiError::not_found("campaign"),
+            e @ CampaignsError::State(_) => ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string()),
+            e @ CampaignsError::Raced => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            CampaignsError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateCampaignRequest {
+    name: String,
+    subject: String,
+    body_markdown: String,
+    lists: Vec<String>,
+    from: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct CountsResponse {
+    total: u64,
+    queued: u64,
+    sending: u64,
+    sent: u64,
+    deferred: u64,
+    failed: u64,
+    suppressed: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct CampaignResponse {
+    id: String,
+    name: String,
+    subject: String,
+    body_markdown: String,
+    lists: Vec<String>,
+    from: Option<String>,
+    status: String,
+    send_at: Option<DateTime<Utc>>,
+    paused_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<CountsResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_per_sec: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eta_secs: Option<u64>,
+}
+
+async fn respond(state: &AppState, id: CampaignId) -> Result<Json<CampaignResponse>, ApiError> {
+    let overview = campaigns::overview(state, id).await?;
+    Ok(Json(response(state, overview).await?))
+}
+
+async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignResponse, ApiError> {
+    let slugs = crate::services::lists::all(state).await?;
+    let c = o.campaign;
+    let n = o.counts;
+    Ok(CampaignResponse {
+        id: c.id.to_string(),
+        lists: c
+            .def
+            .lists
+            .iter()
+            .filter_map(|id| slugs.iter().find(|l| l.id == *id).map(|l| l.def.slug.as_str().to_owned()))
+            .collect(),
+        name: c.def.name,
+        subject: c.def.subject,
+        body_markdown: c.def.body_markdown,
+        from: c.def.from,
+        status: c.status.as_str().to_owned(),
+        send_at: c.send_at,
+        paused_reason: c.paused_reason,
+        created_at: c.created_at,
+        started_at: c.started_at,
+        finished_at: c.finished_at,
+        counts: Some(CountsResponse {
+            total: n.total,
+            queued: n.queued,
+            sending: n.sending,
+            sent: n.sent,
+            deferred: n.deferred,
+            failed: n.failed,
+            suppressed: n.suppressed,
+        }),
+        rate_per_sec: o.rate_per_sec,
+        eta_secs: o.eta_secs,
+    })
+}
+
+fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+    raw.parse().map(CampaignId::from_uuid).map_err(|_| ApiError::not_found("campaign"))
+}
+
+/// `POST /api/v1/campaigns` → 201 with the draft.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    ApiJson(req): ApiJson<CreateCampaignRequest>,
+) -> Result<(StatusCode, Json<CampaignResponse>), ApiError> {
+    let lists = req
+        .lists
+        .iter()
+        .map(|s| ListSlug::parse(s).map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_list", format!("there is no list {s:?}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let draft = CampaignDraft { name: req.name, subject: req.subject, body_markdown: req.body_markdown, lists, from: req.from };
+    let campaign = campaigns::create(&state, draft).await?;
+    let body = respond(&state, campaign.id).await?;
+    Ok((StatusCode::CREATED, body))
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct CampaignsResponse {
+    campaigns: Vec<CampaignResponse>,
+}
+
+/// `GET /api/v1/campaigns` → every campaign, newest first (without figures).
+pub(super) async fn all(State(state): State<AppState>, _caller: ApiCaller) -> Result<Json<CampaignsResponse>, ApiError> {
+    let mut out = Vec::new();
+    for campaign in campaigns::all(&state).await? {
+        let overview = CampaignOverview { campaign, counts: Default::default(), rate_per_sec: None, eta_secs: None };
+        let mut r = response(&state, overview).await?;
+        r.counts = None;
+        out.push(r);
+    }
+    Ok(Json(CampaignsResponse { campaigns: out }))
+}
+
+/// `GET /api/v1/campaigns/{id}` → the campaign, its status and figures.
+pub(super) async fn get(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+    respond(&state, campaign_id(&id)?).await
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct PreviewResponse {
+    subject: String,
+    text: String,
+    html: String,
+}
+
+/// `GET /api/v1/campaigns/{id}/preview` → subject, text and HTML for a sample recipient.
+pub(super) async fn preview(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<PreviewResponse>, ApiError> {
+    let m = campaigns::preview(&state, campaign_id(&id)?).await?;
+    Ok(Json(PreviewResponse { subject: m.subject, text: m.text, html: m.html }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TestRequest {
+    emails: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct TestResponse {
+    sent: usize,
+}
+
+/// `POST /api/v1/campaigns/{id}/test` `{"emails":[…]}` → sends the sample rendering.
+pub(super) async fn test(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TestRequest>,
+) -> Result<Json<TestResponse>, ApiError> {
+    let id = campaign_id(&id)?;
+    let to = req
+        .emails
+        .iter()
+        .map(|e| EmailAddress::parse(e).map_err(|err| ApiError::invalid(format!("emails: {e:?}: {err}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    campaigns::send_test(&state, id, &to).await?;
+    Ok(Json(TestResponse { sent: to.len() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScheduleRequest {
+    send_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/campaigns/{id}/schedule` `{"send_at": RFC 3339 | null}` (null: now).
+pub(super) async fn schedule(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ScheduleRequest>,
+) -> Result<Json<CampaignResponse>, ApiError> {
+    let id = campaign_id(&id)?;
+    campaigns::schedule(&state, id, req.send_at).await?;
+    respond(&state, id).await
+}
+
+/// `POST /api/v1/campaigns/{id}/pause`.
+pub(super) async fn pause(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+    let id = campaign_id(&id)?;
+    campaigns::pause(&state, id, &format!("paused by {}", caller.0.name)).await?;
+    respond(&state, id).await
+}
+
+/// `POST /api/v1/campaigns/{id}/resume`.
+pub(super) async fn resume(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+    let id = campaign_id(&id)?;
+    campaigns::resume(&state, id).await?;
+    respond(&state, id).await
+}
+
+/// `POST /api/v1/campaigns/{id}/cancel`.
+pub(super) async fn cancel(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+    let id = campaign_id(&id)?;
+    campaigns::cancel(&state, id).await?;
+    respond(&state, id).await
+}

@@ -1,0 +1,96 @@
+//! `POST /api/v1/subscribers/import?list=SLUG`: a CSV body, streamed into the import service.
+
+use std::io;
+
+use axum::{
+    Json,
+    body::Body,
+    extract::{RawQuery, State},
+    http::StatusCode,
+};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+use tokio_util::io::StreamReader;
+
+use crate::{
+    domain::ListSlug,
+    services::imports::{self, ImportError, ImportReport},
+    startup::AppState,
+    store::api_tokens::ApiToken,
+    web::{error::ApiError, extract::ApiCaller},
+};
+
+#[derive(Debug, Deserialize)]
+struct ImportQuery {
+    list: Option<String>,
+}
+
+/// `POST /api/v1/subscribers/import?list=SLUG` with a CSV body → the import report.
+pub(super) async fn import(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Result<Json<ImportReport>, ApiError> {
+    let query: ImportQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
+    let raw = query
+        .list
+        .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
+    let slug = ListSlug::parse(&raw).map_err(|_| unknown_list(&raw))?;
+    let stream = body.into_data_stream().map_err(body_error);
+    let report =
+        imports::import_csv(&state, &slug, &actor(&token), StreamReader::new(stream)).await?;
+    Ok(Json(report))
+}
+
+/// The ledger's actor for an API caller: `api:<token name>`.
+pub(super) fn actor(token: &ApiToken) -> String {
+    format!("api:{}", token.name).chars().take(200).collect()
+}
+
+fn unknown_list(slug: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("there is no list {slug:?}"),
+    )
+}
+
+/// A failing body stream as an I/O error; an exceeded `import.max_body_bytes` is
+/// `FileTooLarge`, so that it is answered 413.
+fn body_error(err: axum::Error) -> io::Error {
+    let inner = err.into_inner();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*inner);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return io::Error::new(io::ErrorKind::FileTooLarge, inner);
+        }
+        cause = e.source();
+    }
+    io::Error::other(inner)
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::UnknownList(slug) => unknown_list(&slug),
+            ImportError::MissingEmailColumn | ImportError::Malformed { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_csv",
+                e.to_string(),
+            ),
+            ImportError::Read(io) if io.kind() == io::ErrorKind::FileTooLarge => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the file is larger than import.max_body_bytes allows",
+            ),
+            ImportError::Read(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                "the request body could not be read",
+            ),
+            ImportError::Store(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Campaigns: creation with template checks, scheduling, fan-out, personal delivery, the
+//! lifecycle moves, and the relay-down pause.
+
+use bulletin::services;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, body, link, list_unsubscribe_url};
+
+/// Signs `email` up with `name` and confirms through the e-mailed link.
+async fn confirmed(app: &TestApp, email: &str, name: &str, list: &str) {
+    let form = [("email", email), ("name", name), ("list", list), ("consent", "yes")];
+    assert_eq!(app.subscribe(&form).await.status(), StatusCode::OK);
+    let mail = app.deliver_and_take().await.pop().expect("a confirmation");
+    assert_eq!(app.post_form(&link(&mail, "/confirm/"), &[]).await.status(), StatusCode::OK);
+    app.deliver_and_take().await;
+}
+
+async fn create_campaign(app: &TestApp, body: Value) -> Value {
+    let response = app.api_post("/api/v1/campaigns", &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    response.json().await.unwrap()
+}
+
+async fn simple_campaign(app: &TestApp, lists: &[&str]) -> String {
+    let campaign = create_campaign(
+        app,
+        json!({
+            "name": "November news",
+            "subject": "News for {{ subscriber.name }}",
+            "body_markdown": "# Hello {{ subscriber.name }}\n\nThis is **{{ list.name }}**.\n\n[Leave]({{ unsubscribe_url }})",
+            "lists": lists,
+        }),
+    )
+    .await;
+    campaign["id"].as_str().unwrap().to_owned()
+}
+
+async fn act(app: &TestApp, id: &str, action: &str, body: Value) -> (StatusCode, Value) {
+    let response = app.api_post(&format!("/api/v1/campaigns/{id}/{action}"), &body).await;
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn campaign(app: &TestApp, id: &str) -> Value {
+    let response = app.api_get(&format!("/api/v1/campaigns/{id}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_campaign_reaches_every_confirmed_subscriber_once_with_personal_links() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    confirmed(&app, "alice@example.com", "Alice", "weekly").await;
+    confirmed(&app, "alice@example.com", "Alice", "monthly").await;
+    confirmed(&app, "bob@example.com", "Bob <b>", "weekly").await;
+    confirmed(&app, "carol@example.com", "Carol", "monthly").await;
+    app.sign_up("pending@example.com", "weekly").await;
+    app.deliver_and_take().await;
+
+    let id = simple_campaign(&app, &["weekly", "monthly"]).await;
+    assert_eq!(campaign(&app, &id).await["status"], "draft");
+    let (status, scheduled) = act(&app, &id, "schedule", json!({"send_at": null})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(scheduled["status"], "scheduled");
+
+    let run = app.run_job("campaigns").await;
+    assert_eq!(run.report["started"], 1);
+    assert_eq!(run.report["recipients_written"], 3);
+    assert_eq!(campaign(&app, &id).await["status"], "sending");
+    assert_eq!(app.deliver_all().await.sent, 3);
+    assert_eq!(campaign(&app, &id).await["status"], "sending", "sent only after the job sees every row final");
+    assert_eq!(app.run_job("campaigns").await.report["finished"], 1);
+    let done = campaign(&app, &id).await;
+    assert_eq!(done["status"], "sent");
+    assert_eq!(done["counts"]["total"], 3);
+    assert_eq!(done["counts"]["sent"], 3);
+
+    let mails = app.smtp.take_messages();
+    let mut recipients: Vec<&str> = mails.iter().map(|m| m.rcpt_to[0].as_str()).collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, ["alice@example.com", "bob@example.com", "carol@example.com"]);
+    let bob = mails.iter().find(|m| m.rcpt_to[0] == "bob@example.com").unwrap();
+    assert_eq!(bob.subject(), "News for Bob <b>");
+    assert!(bob.html_body().contains("<h1>Hello Bob &lt;b&gt;</h1>"), "{}", bob.html_body());
+    assert!(bob.text_body().contains("This is **List weekly**"));
+    assert_eq!(bob.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    assert!(bob.text_body().contains(&list_unsubscribe_url(bob)), "a visible unsubscribe link");
+    let unsubscribe_links: std::collections::HashSet<String> = mails.iter().map(list_unsubscribe_url).collect();
+    assert_eq!(unsubscribe_links.len(), 3, "every recipient has their own link");
+    let message_ids: std::collections::HashSet<String> = mails.iter().map(|m| m.header("Message-ID").unwrap()).collect();
+    assert_eq!(message_ids.len(), 3);
+
+    app.post_form(&list_unsubscribe_url(bob), &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(app.subscription_status("bob@example.com", "weekly").await.as_deref(), Some("unsubscribed"));
+    assert_eq!(app.run_job("campaigns").await.report["recipients_written"], 0, "fan-out is idempotent");
+    assert_eq!(app.deliver_all().await.sent, 0, "nothing is sent twice");
+}
+
+#[tokio::test]
+async fn bad_campaigns_are_refused_at_creation_with_the_reason() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let base = json!({"name": "n", "subject": "s", "body_markdown": "b", "lists": ["weekly"]});
+    let with = |key: &str, value: Value| {
+        let mut b = base.clone();
+        b[key] = value;
+        b
+    };
+    let cases = [
+        (with("body_markdown", json!("Hi\n{{ subscriber.name ")), "template_error", Some("body:2")),
+        (with("body_markdown", json!("{{ subscriber.nmae }}")), "template_error", None),
+        (with("subject", json!("{% for %}")), "template_error", None),
+        (with("lists", json!(["nope"])), "unknown_list", None),
+        (with("lists", json!([])), "invalid_field", None),
+        (with("subject", json!("two\nlines")), "invalid_field", None),
+        (with("name", json!("")), "invalid_field", None),
+        (with("from", json!("not a mailbox")), "invalid_field", None),
+    ];
+    for (request, code, detail) in cases {
+        let response = app.api_post("/api/v1/campaigns", &request).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{request}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{error}");
+        if let Some(detail) = detail {
+            assert!(error["error"]["message"].as_str().unwrap().contains(detail), "{error}");
+        }
+    }
+    let listed: Value = app.api_get("/api/v1/campaigns").await.json().await.unwrap();
+    assert_eq!(listed["campaigns"].as_array().unwrap().len(), 0, "nothing half created");
+
+    let id = simple_campaign(&app, &["weekly"]).await;
+    let (status, error) = act(&app, &id, "schedule", json!({"send_at": "2001-01-01T00:00:00Z"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(campaign(&app, &id).await["status"], "draft");
+    let (status, _) = act(&app, &id, "pause", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a draft cannot be paused");
+    let (status, _) = act(&app, &id, "schedule", json!({"send_at": "tomorrow"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let missing = app.api_get("/api/v1/campaigns/00000000-0000-0000-0000-000000000000").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.api_get("/api/v1/campaigns/nope").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_scheduled_campaign_waits_for_its_time() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "alice@example.com", "Alice", "weekly").await;
+    let id = simple_campaign(&app, &["weekly"]).await;
+    let at = (app.clock.now() + chrono::Duration::hours(1)).to_rfc3339();
+    act(&app, &id, "schedule", json!({"send_at": at})).await;
+    assert_eq!(app.run_job("campaigns").await.report["started"], 0);
+    assert_eq!(app.deliver_all().await.sent, 0);
+    app.advance(chrono::Duration::minutes(61));
+    assert_eq!(app.run_job("campaigns").await.report["started"], 1);
+    assert_eq!(app.deliver_all().await.sent, 1);
+}
+
+#[tokio::test]
+async fn an_unsubscribe_that_lands_mid_campaign_wins() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let confirmation = {
+        app.sign_up("alice@example.com", "weekly").await;
+        let mail = app.deliver_and_take().await.pop().unwrap();
+        app.post_form(&link(&mail, "/confirm/"), &[]).await;
+        mail
+    };
+    confirmed(&app, "bob@example.com", "Bob", "weekly").await;
+    let id = simple_campaign(&app, &["weekly"]).await;
+    act(&app, &id, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    app.post_form(&list_unsubscribe_url(&confirmation), &[("List-Unsubscribe", "One-Click")]).await;
+    let report = app.deliver_all().await;
+    assert_eq!((report.sent, report.suppressed), (1, 1));
+    app.run_job("campaigns").await;
+    let done = campaign(&app, &id).await;
+    assert_eq!(done["status"], "sent");
+    assert_eq!(done["counts"]["suppressed"], 1);
+}
+
+#[tokio::test]
+async fn pause_holds_the_queue_and_resume_continues_where_it_stopped() {
+    let app = TestApp::spawn_with(|s| s.delivery.batch_size = 2).await;
+    app.create_list("weekly").await;
+    for n in 0..4 {
+        confirmed(&app, &format!("p{n}@example.com"), "P", "weekly").await;
+    }
+    let id = simple_campaign(&app, &["weekly"]).await;
+    act(&app, &id, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    let (status, paused) = act(&app, &id, "pause", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(paused["status"], "paused");
+    assert!(paused["paused_reason"].as_str().unwrap().contains("tests"));
+    assert_eq!(app.deliver_all().await.sent, 0, "nothing goes out while paused");
+    let (_, resumed) = act(&app, &id, "resume", json!({})).await;
+    assert_eq!(resumed["status"], "sending");
+    assert_eq!(app.deliver_all().await.sent, 4);
+    app.run_job("campaigns").await;
+    assert_eq!(campaign(&app, &id).await["status"], "sent");
+}
+
+#[tokio::test]
+async fn a_cancelled_campaign_sends_nothing_more() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "alice@example.com", "Alice", "weekly").await;
+    let id = simple_campaign(&app, &["weekly"]).await;
+    act(&app, &id, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    let (status, cancelled) = act(&app, &id, "cancel", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(app.deliver_all().await.sent, 0);
+    let (status, _) = act(&app, &id, "resume", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_campaign_that_missed_its_time_while_down_waits_for_a_person() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "alice@example.com", "Alice", "weekly").await;
+    let late = simple_campaign(&app, &["weekly"]).await;
+    let slightly_late = simple_campaign(&app, &["weekly"]).await;
+    let at = (app.clock.now() + chrono::Duration::minutes(10)).to_rfc3339();
+    act(&app, &late, "schedule", json!({"send_at": at})).await;
+    app.advance(chrono::Duration::hours(3));
+    let at = (app.clock.now() - chrono::Duration::seconds(30)).to_rfc3339();
+    act(&app, &slightly_late, "schedule", json!({"send_at": at})).await;
+    assert_eq!(services::campaigns::hold_missed(app.app.state()).await.unwrap(), 1);
+    let held = campaign(&app, &late).await;
+    assert_eq!(held["status"], "paused");
+    assert!(held["paused_reason"].as_str().unwrap().contains("send time passed"));
+    assert_eq!(campaign(&app, &slightly_late).await["status"], "scheduled", "within the grace");
+    assert_eq!(app.run_job("campaigns").await.report["started"], 1);
+}
+
+#[tokio::test]
+async fn preview_and_test_send_use_sample_values() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let id = simple_campaign(&app, &["weekly"]).await;
+    let preview: Value = app.api_get(&format!("/api/v1/campaigns/{id}/preview")).await.json().await.unwrap();
+    assert_eq!(preview["subject"], "News for Jane Doe");
+    assert!(preview["html"].as_str().unwrap().contains("<h1>Hello Jane Doe</h1>"));
+    assert!(preview["text"].as_str().unwrap().contains("Unsubscribe"));
+    let (status, sent) = act(&app, &id, "test", json!({"emails": ["qa@example.com", "boss@example.com"]})).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let mails = app.smtp.take_messages();
+    assert_eq!(mails.len(), 2);
+    assert_eq!(mails[0].subject(), "[Test] News for Jane Doe");
+    assert!(mails[0].header("List-Unsubscribe").is_some());
+    let (status, _) = act(&app, &id, "test", json!({"emails": ["nope"]})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(campaign(&app, &id).await["status"], "draft", "a test send changes nothing");
+}
+
+#[tokio::test]
+async fn a_campaign_pauses_itself_when_the_relay_keeps_failing_and_resumes_later() {
+    let app = TestApp::spawn_with(|s| {
+        s.delivery.pause_after_failures = 3;
+        s.delivery.batch_size = 1;
+        s.delivery.concurrency = 1;
+    })
+    .await;
+    app.create_list("weekly").await;
+    for n in 0..5 {
+        confirmed(&app, &format!("r{n}@example.com"), "R", "weekly").await;
+    }
+    let id = simple_campaign(&app, &["weekly"]).await;
+    act(&app, &id, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    app.smtp.refuse_connections(true);
+    let report = app.deliver_all().await;
+    assert_eq!(report.deferred, 3, "it stops after three failures in a row");
+    let paused = campaign(&app, &id).await;
+    assert_eq!(paused["status"], "paused");
+    assert!(paused["paused_reason"].as_str().unwrap().contains("3 temporary send failures"), "{paused}");
+
+    app.smtp.refuse_connections(false);
+    act(&app, &id, "resume", json!({})).await;
+    app.advance(chrono::Duration::hours(1));
+    assert_eq!(app.deliver_all().await.sent, 5);
+    app.run_job("campaigns").await;
+    assert_eq!(campaign(&app, &id).await["counts"]["sent"], 5);
+}
+
+#[tokio::test]
+async fn a_hard_bounce_in_a_campaign_suppresses_the_address_for_later_campaigns() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "gone@example.com", "Gone", "weekly").await;
+    let first = simple_campaign(&app, &["weekly"]).await;
+    act(&app, &first, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    app.smtp.fail_next_rcpt(1, "550 5.1.1 No such user");
+    assert_eq!(app.deliver_all().await.failed, 1);
+    let second = simple_campaign(&app, &["weekly"]).await;
+    act(&app, &second, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    let report = app.deliver_all().await;
+    assert_eq!((report.sent, report.suppressed), (0, 1));
+    let (_, page) = body(app.api_get("/api/v1/jobs?job=campaigns").await).await;
+    let jobs: Value = serde_json::from_str(&page).unwrap();
+    assert!(jobs["runs"].as_array().unwrap().len() >= 2);
+    assert_eq!(jobs["runs"][0]["status"], "ok");
+}
