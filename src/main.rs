@@ -1,4 +1,4 @@
-//! The `bulletin` binary: `serve` (default), `migrate`, `token create`, `import`.
+//! The `bulletin` binary: `serve` (default), `migrate`, `token create`, `import`, `purge`.
 
 use std::path::PathBuf;
 
@@ -7,7 +7,8 @@ use bulletin::{
     clock::Clock,
     config::Settings,
     domain::{ListSlug, Role},
-    services,
+    scheduler,
+    services::{self, retention::PurgeReport},
     startup::{self, AppState},
     telemetry,
 };
@@ -45,6 +46,13 @@ enum Command {
         #[arg(long)]
         list: String,
     },
+    /// Apply the retention policy now, as the daily `retention` job does; prints its report.
+    Purge {
+        /// Print what would be deleted, erased or flagged (counts and subscriber ids), and
+        /// change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,7 +73,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("invalid configuration")?;
     // The import prints its report as JSON on stdout, so it logs nothing there.
-    if !matches!(cli.command, Some(Command::Import { .. })) {
+    if !matches!(
+        cli.command,
+        Some(Command::Import { .. } | Command::Purge { .. })
+    ) {
         telemetry::init_logging(&settings.log);
     }
     match cli.command.unwrap_or(Command::Serve) {
@@ -96,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { file, list } => import(settings, &file, &list).await,
+        Command::Purge { dry_run } => purge(settings, dry_run).await,
     }
 }
 
@@ -118,4 +130,45 @@ async fn import(settings: Settings, file: &std::path::Path, list: &str) -> anyho
     let report = result.with_context(|| format!("{} was not imported", file.display()))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+/// `bulletin purge [--dry-run]`: the retention job on the configured database, under the
+/// job's lease and recorded as a job run; a dry run only reads and prints.
+async fn purge(settings: Settings, dry_run: bool) -> anyhow::Result<()> {
+    let state = AppState::build(settings, Clock::System).await?;
+    if dry_run {
+        let report = services::retention::purge(&state, state.clock.now(), true).await?;
+        print!("{}", dry_run_text(&report));
+        return Ok(());
+    }
+    let run = scheduler::run_job(&state, "retention")
+        .await?
+        .context("the retention job is running on another instance; nothing was done")?;
+    anyhow::ensure!(run.status == "ok", "the purge failed: {}", run.report);
+    println!("{}", serde_json::to_string_pretty(&run.report)?);
+    Ok(())
+}
+
+/// The dry-run listing: a count per category and up to 20 subscriber ids, never addresses.
+fn dry_run_text(report: &PurgeReport) -> String {
+    let samples = &report.samples;
+    let mut text = format!(
+        "dry run: nothing was changed ({} subscribers examined)\n",
+        report.examined
+    );
+    for (label, count, ids) in [
+        (
+            "pending_deleted",
+            report.pending_deleted,
+            &samples.pending_deleted,
+        ),
+        ("erased", report.erased, &samples.erased),
+        ("flagged", report.flagged, &samples.flagged),
+    ] {
+        text.push_str(&format!("{label}: {count}\n"));
+        for id in ids {
+            text.push_str(&format!("  {id}\n"));
+        }
+    }
+    text
 }

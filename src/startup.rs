@@ -19,8 +19,9 @@ use crate::{
     config::Settings,
     delivery,
     mail::{Links, Templates, Transport},
+    scheduler,
     signing::{AddressHasher, Keyring, SigningKey},
-    scheduler, store, telemetry, web,
+    store, telemetry, web,
 };
 
 /// Everything a request handler, service or worker needs; cheap to clone.
@@ -52,6 +53,8 @@ pub struct AppState {
     pub campaign_cache: Arc<delivery::compose::CampaignCache>,
     /// Temporary send failures in a row, for pausing campaigns when the relay is down.
     pub failure_streak: Arc<std::sync::atomic::AtomicU32>,
+    /// The global send rate limit.
+    pub throttle: Arc<delivery::throttle::Throttle>,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
         let templates = Templates::load(&settings.mail.templates_dir)?;
         let transport = Transport::from_settings(&settings.mail.transport)?;
         let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
+        let settings_delivery = settings.delivery.clone();
         Ok(Self {
             db,
             links: Links::new(settings.http.public_url.clone()),
@@ -83,6 +87,10 @@ impl AppState {
             metrics: telemetry::metrics_handle(),
             campaign_cache: Arc::default(),
             failure_streak: Arc::default(),
+            throttle: Arc::new(delivery::throttle::Throttle::new(
+                settings_delivery.max_per_second,
+                settings_delivery.max_per_hour,
+            )),
         })
     }
 }
@@ -260,7 +268,10 @@ impl App {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.send_replace(true);
         if let Some(mut scheduler) = self.scheduler {
-            scheduler.shutdown().await.context("scheduler did not stop")?;
+            scheduler
+                .shutdown()
+                .await
+                .context("scheduler did not stop")?;
         }
         if let Some(worker) = self.worker {
             worker.await.context("delivery worker panicked")?;

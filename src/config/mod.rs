@@ -8,7 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use secrecy::SecretString;
 use url::Url;
 
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, retention::RetentionPolicy};
 
 pub use raw::RawSettings;
 
@@ -60,6 +60,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// `[scheduler]`
     pub scheduler: SchedulerSettings,
+    /// `[retention]`
+    pub retention: RetentionSettings,
     /// `[log]`
     pub log: LogSettings,
 }
@@ -176,6 +178,10 @@ pub struct DeliverySettings {
     pub pause_after_failures: u32,
     /// Recipients per fan-out transaction.
     pub fan_out_chunk: u64,
+    /// Messages per second at most (0: no limit).
+    pub max_per_second: u32,
+    /// Messages per hour at most (0: no limit).
+    pub max_per_hour: u32,
 }
 
 /// `[scheduler]`
@@ -187,6 +193,15 @@ pub struct SchedulerSettings {
     pub start_campaigns_cron: String,
     /// How late a missed campaign may start on boot.
     pub missed_start_grace: chrono::Duration,
+}
+
+/// `[retention]`
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// What is deleted, erased or flagged, and when.
+    pub policy: RetentionPolicy,
+    /// Cron expression of the purge job.
+    pub purge_cron: String,
 }
 
 /// `[log]`
@@ -215,6 +230,7 @@ impl RawSettings {
     /// The first unusable value.
     pub fn parse(self) -> Result<Settings, ConfigError> {
         let http = self.http.parse()?;
+        let subscriptions = self.subscriptions.parse()?;
         let privacy_notice_url = match self.privacy.notice_url.trim() {
             "" => join_url(&http.public_url, "privacy-notice"),
             raw => Url::parse(raw).map_err(|e| invalid("privacy.notice_url", e.to_string()))?,
@@ -224,7 +240,8 @@ impl RawSettings {
             data_dir: PathBuf::from(self.data.dir),
             signing: self.signing.parse(),
             mail: self.mail.parse()?,
-            subscriptions: self.subscriptions.parse()?,
+            retention: self.retention.parse(&subscriptions)?,
+            subscriptions,
             import: self.import.parse()?,
             delivery: self.delivery.parse()?,
             scheduler: self.scheduler.parse()?,

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings, SchedulerSettings,
-    MailSettings, MailTransportSettings, SigningSettings, SubscriptionSettings, invalid,
+    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings,
+    MailSettings, MailTransportSettings, RetentionSettings, SchedulerSettings, SigningSettings,
+    SubscriptionSettings, invalid,
 };
 use crate::domain::EmailAddress;
 
@@ -29,6 +30,7 @@ pub struct RawSettings {
     pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
     pub(super) scheduler: RawScheduler,
+    pub(super) retention: RawRetention,
     pub(super) log: RawLog,
 }
 
@@ -281,6 +283,8 @@ pub(super) struct RawDelivery {
     backoff_max_secs: i64,
     pause_after_failures: u32,
     fan_out_chunk: u64,
+    max_per_second: u32,
+    max_per_hour: u32,
 }
 
 impl RawDelivery {
@@ -303,8 +307,13 @@ impl RawDelivery {
                 "delivery.backoff_max_secs",
                 self.backoff_max_secs,
             )?),
-            pause_after_failures: positive("delivery.pause_after_failures", self.pause_after_failures)?,
+            pause_after_failures: positive(
+                "delivery.pause_after_failures",
+                self.pause_after_failures,
+            )?,
             fan_out_chunk: positive("delivery.fan_out_chunk", self.fan_out_chunk)?,
+            max_per_second: self.max_per_second,
+            max_per_hour: self.max_per_hour,
         })
     }
 }
@@ -335,6 +344,58 @@ impl RawScheduler {
             )?),
         })
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetention {
+    pending_days: i64,
+    lapsed_days: i64,
+    review_after_days: i64,
+    erase_after_review: bool,
+    purge_cron: String,
+}
+
+impl RawRetention {
+    pub(super) fn parse(
+        self,
+        subscriptions: &SubscriptionSettings,
+    ) -> Result<RetentionSettings, ConfigError> {
+        let pending = days("retention.pending_days", self.pending_days)?;
+        if pending < subscriptions.confirm_link_ttl {
+            return Err(invalid(
+                "retention.pending_days",
+                "must cover subscriptions.confirm_link_ttl_hours, so no request is deleted while its link still works",
+            ));
+        }
+        let fields = self.purge_cron.split_whitespace().count();
+        if fields != 6 {
+            return Err(invalid(
+                "retention.purge_cron",
+                format!("needs 6 fields (seconds first), got {fields}"),
+            ));
+        }
+        Ok(RetentionSettings {
+            policy: crate::domain::retention::RetentionPolicy {
+                pending,
+                lapsed: days("retention.lapsed_days", self.lapsed_days)?,
+                review_after: days("retention.review_after_days", self.review_after_days)?,
+                erase_after_review: self.erase_after_review,
+            },
+            purge_cron: self.purge_cron,
+        })
+    }
+}
+
+/// A number of days from 1 to 36,500 (a century keeps date arithmetic far from overflow).
+fn days(key: &'static str, value: i64) -> Result<chrono::Duration, ConfigError> {
+    if !(1..=36_500).contains(&value) {
+        return Err(invalid(
+            key,
+            format!("must be 1 to 36500 days, got {value}"),
+        ));
+    }
+    Ok(chrono::Duration::days(value))
 }
 
 #[derive(Debug, Deserialize)]

@@ -50,3 +50,32 @@ fn join_url_keeps_a_path_prefix() {
         "https://example.com/news/confirm/x"
     );
 }
+
+#[test]
+fn retention_defaults_parse_and_bad_values_name_their_key() {
+    let s = RawSettings::load(None).unwrap().parse().unwrap();
+    assert_eq!(s.retention.policy.pending, chrono::Duration::days(30));
+    assert_eq!(s.retention.policy.lapsed, chrono::Duration::days(180));
+    assert_eq!(
+        s.retention.policy.review_after,
+        chrono::Duration::days(1095)
+    );
+    assert!(!s.retention.policy.erase_after_review);
+    assert_eq!(s.retention.purge_cron, "0 17 3 * * *");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("retention.toml");
+    for (body, key) in [
+        ("pending_days = 0", "retention.pending_days:"),
+        ("pending_days = 3", "retention.pending_days:"),
+        ("lapsed_days = -1", "retention.lapsed_days:"),
+        (
+            "review_after_days = 99999999",
+            "retention.review_after_days:",
+        ),
+        ("purge_cron = \"0 3 * * *\"", "retention.purge_cron:"),
+    ] {
+        std::fs::write(&file, format!("[retention]\n{body}\n")).unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.starts_with(key), "{body}: {err}");
+    }
+}

@@ -1,6 +1,6 @@
-//! Composes one outbox row into a message: loads the recipient, re-checks eligibility,
-//! signs the row's links and renders the templates (system templates, or the campaign's
-//! compiled template, cached per campaign).
+//! Composes claimed outbox rows into messages: loads a batch's recipients at once,
+//! re-checks eligibility, signs each row's links and renders the templates (system
+//! templates, or the campaign's compiled template, cached per campaign).
 
 use std::{
     collections::HashMap,
@@ -11,8 +11,8 @@ use lettre::{Message, message::Mailbox};
 
 use crate::{
     domain::{
-        Campaign, CampaignId, Decision, Delivery, EmailAddress, MailingList, MessageKind, Subscriber,
-        Subscription, may_send,
+        Campaign, CampaignId, Decision, Delivery, EmailAddress, MailingList, MessageKind,
+        Subscriber, Subscription, may_send,
     },
     mail::{
         CampaignTemplate, MailContext, OutgoingMail, Personalisation, RenderedMail, SystemTemplate,
@@ -23,17 +23,6 @@ use crate::{
     startup::AppState,
     store::{self, StoreError},
 };
-
-/// What a row turns into.
-#[derive(Debug)]
-pub enum Composed {
-    /// A message ready to send, and the keyed hash of its recipient's address.
-    Ready(Box<Message>, String),
-    /// Not to be sent: the recipient is no longer eligible (or no longer exists).
-    Skip(String),
-    /// Cannot be built (a template or address problem): give up on this row.
-    Broken(String),
-}
 
 /// A campaign with its compiled template and sender.
 #[derive(Debug)]
@@ -53,7 +42,11 @@ pub struct CampaignCache {
 const CACHE_BOUND: usize = 64;
 
 impl CampaignCache {
-    async fn get(&self, state: &AppState, id: CampaignId) -> Result<Result<Arc<CompiledCampaign>, String>, StoreError> {
+    async fn get(
+        &self,
+        state: &AppState,
+        id: CampaignId,
+    ) -> Result<Result<Arc<CompiledCampaign>, String>, StoreError> {
         if let Some(hit) = self.lock().get(&id) {
             return Ok(Ok(hit.clone()));
         }
@@ -71,7 +64,9 @@ impl CampaignCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CampaignId, Arc<CompiledCampaign>>> {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -82,51 +77,168 @@ fn compile(state: &AppState, campaign: Campaign) -> Result<CompiledCampaign, Str
         Some(from) => from.parse().map_err(|e| format!("from: {e}"))?,
         None => state.from.clone(),
     };
-    Ok(CompiledCampaign { campaign, template, from })
+    Ok(CompiledCampaign {
+        campaign,
+        template,
+        from,
+    })
 }
 
-/// Builds the message for a claimed row, or says why it must not or cannot go out.
+/// What a claimed row turns into before sending.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Eligible: build and send.
+    Send(Box<Recipient>),
+    /// Not to be sent: the recipient is no longer eligible (or no longer exists).
+    Skip(String),
+    /// Cannot be built (a template or data problem): give up on this row.
+    Broken(String),
+}
+
+/// Everything needed to build one recipient's message.
+#[derive(Debug)]
+pub struct Recipient {
+    subscriber: Subscriber,
+    subscription: Subscription,
+    list: MailingList,
+    campaign: Option<Arc<CompiledCampaign>>,
+    /// Keyed hash of the address (for a hard-bounce suppression).
+    pub address_hash: String,
+}
+
+/// Loads what a claimed batch needs in a few queries (recipients, subscriptions, lists,
+/// suppressions, campaigns) and re-checks `may_send` for every row, just before sending.
 ///
 /// # Errors
-/// Store failure only; everything else is a `Composed` verdict.
-pub async fn compose(state: &AppState, delivery: &Delivery) -> Result<Composed, StoreError> {
-    let Some((subscriber, subscription, list)) = load(state, delivery).await? else {
-        return Ok(Composed::Skip("recipient or subscription no longer exists".into()));
-    };
-    let address_hash = state.address_hasher.hash(&subscriber.email);
-    let suppressed = store::suppressions::contains(&state.db, &address_hash).await?;
-    let decision = may_send(delivery.kind, list.def.legal_basis, subscription.status, subscriber.status, suppressed);
-    if let Decision::Skip(reason) = decision {
-        return Ok(Composed::Skip(reason.into()));
+/// Store failure only; everything else is a `Verdict`.
+pub async fn prepare_batch(
+    state: &AppState,
+    batch: Vec<Delivery>,
+) -> Result<Vec<(Delivery, Verdict)>, StoreError> {
+    let subscriber_ids: Vec<_> = batch.iter().map(|d| d.subscriber_id).collect();
+    let subscription_ids: Vec<_> = batch.iter().filter_map(|d| d.subscription_id).collect();
+    let subscribers: HashMap<_, _> = store::subscribers::find_many(&state.db, &subscriber_ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let subscriptions: HashMap<_, _> =
+        store::subscriptions::find_many(&state.db, &subscription_ids)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+    let lists: HashMap<_, _> = store::lists::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let hashes: HashMap<_, _> = subscribers
+        .values()
+        .map(|s| (s.id, state.address_hasher.hash(&s.email)))
+        .collect();
+    let wanted: Vec<String> = hashes.values().cloned().collect();
+    let suppressed = store::suppressions::among(&state.db, &wanted).await?;
+    let mut prepared = Vec::with_capacity(batch.len());
+    for delivery in batch {
+        let found = delivery.subscription_id.and_then(|id| {
+            let subscription = subscriptions.get(&id)?;
+            Some((
+                subscribers.get(&delivery.subscriber_id)?,
+                subscription,
+                lists.get(&subscription.list_id)?,
+            ))
+        });
+        let Some((subscriber, subscription, list)) = found else {
+            prepared.push((
+                delivery,
+                Verdict::Skip("recipient or subscription no longer exists".into()),
+            ));
+            continue;
+        };
+        let address_hash = hashes.get(&subscriber.id).cloned().unwrap_or_default();
+        let decision = may_send(
+            delivery.kind,
+            list.def.legal_basis,
+            subscription.status,
+            subscriber.status,
+            suppressed.contains(&address_hash),
+        );
+        let verdict = match decision {
+            Decision::Skip(reason) => Verdict::Skip(reason.into()),
+            Decision::Send => match campaign_of(state, &delivery).await? {
+                Ok(campaign) => Verdict::Send(Box::new(Recipient {
+                    subscriber: subscriber.clone(),
+                    subscription: subscription.clone(),
+                    list: list.clone(),
+                    campaign,
+                    address_hash,
+                })),
+                Err(e) => Verdict::Broken(e),
+            },
+        };
+        prepared.push((delivery, verdict));
     }
-    let unsubscribe_url = state
-        .links
-        .unsubscribe(&state.keyring.sign(Purpose::Unsubscribe, subscription.id.as_uuid(), None));
-    let ctx = context(state, delivery, &subscriber, &subscription, &list, unsubscribe_url.as_str());
-    let (content, from) = match delivery.kind {
-        MessageKind::Confirmation => (system(state, &subscriber, SystemTemplate::Confirmation, &ctx), state.from.clone()),
-        MessageKind::Welcome => (system(state, &subscriber, SystemTemplate::Welcome, &ctx), state.from.clone()),
-        MessageKind::Campaign => {
-            let Some(id) = delivery.campaign_id else {
-                return Ok(Composed::Broken("campaign row without a campaign".into()));
-            };
-            let compiled = match state.campaign_cache.get(state, id).await? {
-                Ok(compiled) => compiled,
-                Err(e) => return Ok(Composed::Broken(e)),
-            };
-            let vars = personalisation(&compiled.campaign, &subscriber, &list, &ctx);
-            (render_campaign(state, &compiled.template, &vars, subscriber.locale, &ctx), compiled.from.clone())
+    Ok(prepared)
+}
+
+async fn campaign_of(
+    state: &AppState,
+    delivery: &Delivery,
+) -> Result<Result<Option<Arc<CompiledCampaign>>, String>, StoreError> {
+    match (delivery.kind, delivery.campaign_id) {
+        (MessageKind::Campaign, Some(id)) => {
+            Ok(state.campaign_cache.get(state, id).await?.map(Some))
         }
+        (MessageKind::Campaign, None) => Ok(Err("campaign row without a campaign".into())),
+        (MessageKind::Confirmation | MessageKind::Welcome, _) => Ok(Ok(None)),
+    }
+}
+
+/// Renders and builds the message of one eligible recipient (signed links, templates,
+/// headers). CPU work only.
+///
+/// # Errors
+/// A template or build error, as text: the row cannot be sent.
+pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Message, String> {
+    let unsubscribe_url = state.links.unsubscribe(&state.keyring.sign(
+        Purpose::Unsubscribe,
+        r.subscription.id.as_uuid(),
+        None,
+    ));
+    let ctx = context(
+        state,
+        delivery,
+        &r.subscriber,
+        &r.subscription,
+        &r.list,
+        unsubscribe_url.as_str(),
+    );
+    let (content, from) = match (&r.campaign, delivery.kind) {
+        (Some(compiled), _) => {
+            let vars = personalisation(&compiled.campaign, &r.subscriber, &r.list, &ctx);
+            (
+                render_campaign(state, &compiled.template, &vars, r.subscriber.locale, &ctx),
+                &compiled.from,
+            )
+        }
+        (None, MessageKind::Welcome) => (
+            system(state, &r.subscriber, SystemTemplate::Welcome, &ctx),
+            &state.from,
+        ),
+        (None, MessageKind::Confirmation | MessageKind::Campaign) => (
+            system(state, &r.subscriber, SystemTemplate::Confirmation, &ctx),
+            &state.from,
+        ),
     };
-    let content = match content {
-        Ok(content) => content,
-        Err(e) => return Ok(Composed::Broken(e.to_string())),
+    let content = content.map_err(|e| e.to_string())?;
+    let mail = OutgoingMail {
+        to: r.subscriber.email.clone(),
+        content,
+        message_id: delivery.message_id.clone(),
+        unsubscribe_url,
     };
-    let mail = OutgoingMail { to: subscriber.email.clone(), content, message_id: delivery.message_id.clone(), unsubscribe_url };
-    Ok(match build_message(&from, &mail) {
-        Ok(message) => Composed::Ready(Box::new(message), address_hash),
-        Err(e) => Composed::Broken(e.to_string()),
-    })
+    build_message(from, &mail).map_err(|e| e.to_string())
 }
 
 fn system(
@@ -138,15 +250,25 @@ fn system(
     state.templates.render(subscriber.locale, template, ctx)
 }
 
-fn personalisation(campaign: &Campaign, subscriber: &Subscriber, list: &MailingList, ctx: &MailContext) -> Personalisation {
+fn personalisation(
+    campaign: &Campaign,
+    subscriber: &Subscriber,
+    list: &MailingList,
+    ctx: &MailContext,
+) -> Personalisation {
     Personalisation {
         subscriber: SubscriberVars {
             name: subscriber.name.as_str().to_owned(),
             email: subscriber.email.as_str().to_owned(),
             locale: subscriber.locale.as_str().to_owned(),
         },
-        list: ListVars { name: list.def.name.clone(), slug: list.def.slug.as_str().to_owned() },
-        campaign: CampaignVars { name: campaign.def.name.clone() },
+        list: ListVars {
+            name: list.def.name.clone(),
+            slug: list.def.slug.as_str().to_owned(),
+        },
+        campaign: CampaignVars {
+            name: campaign.def.name.clone(),
+        },
         unsubscribe_url: ctx.unsubscribe_url.clone(),
         preferences_url: ctx.preferences_url.clone(),
         organisation: ctx.organisation.clone(),
@@ -161,29 +283,15 @@ fn render_campaign(
     ctx: &MailContext,
 ) -> Result<RenderedMail, TemplateError> {
     let body = template.render(vars)?;
-    let (text, html) = state.templates.render_layout(locale, &body.subject, &body.text, &body.html, ctx)?;
-    Ok(RenderedMail { subject: body.subject, text, html })
-}
-
-async fn load(
-    state: &AppState,
-    delivery: &Delivery,
-) -> Result<Option<(Subscriber, Subscription, MailingList)>, StoreError> {
-    let Some(subscription_id) = delivery.subscription_id else {
-        return Ok(None);
-    };
-    let found = async {
-        let subscriber = store::subscribers::find(&state.db, delivery.subscriber_id).await?;
-        let subscription = store::subscriptions::find(&state.db, subscription_id).await?;
-        let list = store::lists::find(&state.db, subscription.list_id).await?;
-        Ok::<_, StoreError>((subscriber, subscription, list))
-    }
-    .await;
-    match found {
-        Ok(all) => Ok(Some(all)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
+    let (text, html) =
+        state
+            .templates
+            .render_layout(locale, &body.subject, &body.text, &body.html, ctx)?;
+    Ok(RenderedMail {
+        subject: body.subject,
+        text,
+        html,
+    })
 }
 
 fn context(
@@ -200,13 +308,19 @@ fn context(
         // The expiry counts from the enqueue time, so a retried message carries the same link.
         MessageKind::Confirmation => state
             .links
-            .confirm(&state.keyring.sign(Purpose::Confirm, subscription.id.as_uuid(), Some(delivery.created_at + ttl)))
+            .confirm(&state.keyring.sign(
+                Purpose::Confirm,
+                subscription.id.as_uuid(),
+                Some(delivery.created_at + ttl),
+            ))
             .to_string(),
         MessageKind::Welcome | MessageKind::Campaign => String::new(),
     };
-    let preferences_url = state
-        .links
-        .preferences(&state.keyring.sign(Purpose::Preferences, subscriber.id.as_uuid(), None));
+    let preferences_url = state.links.preferences(&state.keyring.sign(
+        Purpose::Preferences,
+        subscriber.id.as_uuid(),
+        None,
+    ));
     MailContext {
         list_name: list.def.name.clone(),
         organisation: settings.mail.organisation.clone(),
@@ -251,11 +365,16 @@ pub fn preview(state: &AppState, campaign: &Campaign) -> Result<RenderedMail, Te
 ///
 /// # Errors
 /// The first template, build or transport error, as text.
-pub async fn send_test(state: &AppState, campaign: &Campaign, to: &[EmailAddress]) -> Result<(), String> {
+pub async fn send_test(
+    state: &AppState,
+    campaign: &Campaign,
+    to: &[EmailAddress],
+) -> Result<(), String> {
     let mut content = preview(state, campaign).map_err(|e| e.to_string())?;
     content.subject = format!("[Test] {}", content.subject);
     let from = compile(state, campaign.clone())?.from;
-    let unsubscribe_url = crate::config::join_url(&state.settings.http.public_url, "unsubscribe/sample");
+    let unsubscribe_url =
+        crate::config::join_url(&state.settings.http.public_url, "unsubscribe/sample");
     for address in to {
         let domain = state.settings.mail.from_address.domain();
         let mail = OutgoingMail {
@@ -265,7 +384,11 @@ pub async fn send_test(state: &AppState, campaign: &Campaign, to: &[EmailAddress
             unsubscribe_url: unsubscribe_url.clone(),
         };
         let message = build_message(&from, &mail).map_err(|e| e.to_string())?;
-        state.transport.send(message).await.map_err(|e| e.to_string())?;
+        state
+            .transport
+            .send(message)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

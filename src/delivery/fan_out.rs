@@ -39,7 +39,16 @@ pub async fn fan_out(state: &AppState, id: CampaignId) -> Result<u64, StoreError
     loop {
         let now = state.clock.now();
         let txn = store::begin_write(&state.db).await?;
-        let step = store::deliveries::fan_out_chunk(&txn, id, &campaign.def.lists, cursor, chunk, &domain, now).await?;
+        let step = store::deliveries::fan_out_chunk(
+            &txn,
+            id,
+            &campaign.def.lists,
+            cursor,
+            chunk,
+            &domain,
+            now,
+        )
+        .await?;
         let done = step.last.is_none();
         cursor = step.last.or(cursor);
         store::campaigns::record_fan_out(&txn, id, cursor, done, now).await?;

@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub mod fan_out;
+pub mod throttle;
 pub mod worker;
 
 pub use worker::{DrainReport, drain};

@@ -2,11 +2,21 @@
 //! the outcome (sent, deferred with backoff, failed, suppressed). No lock is held across SMTP,
 //! and a lapsed lease frees a row for another worker, so instances can run side by side.
 
-use futures_util::{StreamExt, stream};
-use tokio::sync::watch;
+use std::{
+    collections::VecDeque,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use tokio::{
+    sync::{mpsc, oneshot, watch},
+    task::JoinSet,
+};
 use tracing::Instrument;
 
-use super::compose::{Composed, compose};
+use super::compose::{self, Verdict};
 use crate::{
     domain::{Delivery, SuppressionReason, delivery::backoff},
     mail::SendError,
@@ -34,6 +44,7 @@ impl DrainReport {
             Outcome::Deferred { .. } => self.deferred += 1,
             Outcome::Failed { .. } => self.failed += 1,
             Outcome::Suppressed { .. } => self.suppressed += 1,
+            Outcome::Released => {}
         }
     }
 }
@@ -62,92 +73,206 @@ pub async fn drain(state: &AppState) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
     loop {
         let now = state.clock.now();
-        let batch = store::deliveries::claim_due(
-            &state.db,
-            now,
-            now + settings.lease,
-            u64::from(settings.batch_size),
-        )
-        .await?;
+        let limit = u64::from(settings.batch_size);
+        let batch =
+            store::deliveries::claim_due(&state.db, now, now + settings.lease, limit).await?;
         if batch.is_empty() {
             return Ok(report);
         }
-        let outcomes: Vec<Result<Outcome, StoreError>> = stream::iter(batch)
-            .map(|d| async move { process(state, &d).await })
-            .buffer_unordered(settings.concurrency)
-            .collect()
-            .await;
-        for outcome in outcomes {
-            report.add(&outcome?);
+        let prepared = compose::prepare_batch(state, batch).await?;
+        for (delivery, outcome) in send_all(state, prepared).await? {
+            report.add(&outcome);
+            count(&delivery, &outcome);
         }
     }
 }
 
-async fn process(state: &AppState, delivery: &Delivery) -> Result<Outcome, StoreError> {
-    let span = tracing::info_span!("delivery", delivery.id = %delivery.id, subscriber.id = %delivery.subscriber_id, kind = %delivery.kind);
-    attempt(state, delivery).instrument(span).await
+/// One row after its attempt.
+struct Attempted {
+    delivery: Delivery,
+    outcome: Outcome,
+    /// The address hash to suppress after a hard bounce.
+    hard_bounce: Option<String>,
 }
 
-async fn attempt(state: &AppState, delivery: &Delivery) -> Result<Outcome, StoreError> {
-    let outcome = match compose(state, delivery).await? {
-        Composed::Skip(reason) => Outcome::Suppressed { reason },
-        Composed::Broken(error) => Outcome::Failed { error },
-        Composed::Ready(message, address_hash) => match state.transport.send(*message).await {
-            Ok(()) => Outcome::Sent,
-            Err(SendError::RecipientRefused(error)) => {
-                // A hard bounce: this address is never tried again, by any campaign.
-                let now = state.clock.now();
-                store::suppressions::add(
-                    &state.db,
-                    &address_hash,
-                    SuppressionReason::HardBounce,
-                    Some(&error),
-                    now,
-                )
-                .await?;
-                tracing::info!("recipient refused; address suppressed as a hard bounce");
-                Outcome::Failed { error }
+/// An attempted row on its way to the recorder, with the lane waiting for it to be written.
+type Recorded = (Attempted, oneshot::Sender<()>);
+
+/// Sends a prepared batch over `concurrency` parallel lanes, each its own task (so rendering
+/// uses every core) and its own pooled SMTP connection. A lane hands each outcome to the
+/// recorder and waits until it is written before sending the next message, so a crash can
+/// repeat at most one message per lane; the recorder writes what all lanes handed in at once.
+async fn send_all(
+    state: &AppState,
+    prepared: Vec<(Delivery, Verdict)>,
+) -> Result<Vec<(Delivery, Outcome)>, StoreError> {
+    let lanes = state
+        .settings
+        .delivery
+        .concurrency
+        .min(prepared.len())
+        .max(1);
+    let queue = Arc::new(Mutex::new(VecDeque::from(prepared)));
+    let halt = Arc::new(AtomicBool::new(false));
+    let (to_recorder, inbox) = mpsc::channel::<Recorded>(lanes * 2);
+    let recorder = tokio::spawn(recorder(state.clone(), inbox));
+    let mut tasks = JoinSet::new();
+    for _ in 0..lanes {
+        tasks.spawn(lane(
+            state.clone(),
+            queue.clone(),
+            halt.clone(),
+            to_recorder.clone(),
+        ));
+    }
+    drop(to_recorder);
+    while let Some(joined) = tasks.join_next().await {
+        // Rows of a crashed lane stay claimed; their lease lapses and they are retried.
+        if let Err(e) = joined {
+            tracing::error!(error = %e, "a delivery lane failed");
+        }
+    }
+    match recorder.await {
+        Ok(result) => result,
+        Err(e) => Err(StoreError::Corrupt(format!(
+            "the delivery recorder failed: {e}"
+        ))),
+    }
+}
+
+async fn lane(
+    state: AppState,
+    queue: Arc<Mutex<VecDeque<(Delivery, Verdict)>>>,
+    halt: Arc<AtomicBool>,
+    recorder: mpsc::Sender<Recorded>,
+) {
+    loop {
+        let next = queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front();
+        let Some((delivery, verdict)) = next else {
+            return;
+        };
+        let attempted = if halt.load(Ordering::Relaxed) {
+            Attempted {
+                delivery,
+                outcome: Outcome::Released,
+                hard_bounce: None,
             }
-            Err(error) => after_failure(state, delivery, error),
-        },
-    };
-    let recorded =
-        store::deliveries::record(&state.db, delivery, &outcome, state.clock.now()).await?;
-    if !recorded {
-        tracing::warn!("lease lapsed before the outcome was recorded; another worker owns the row");
+        } else {
+            let span = tracing::info_span!("delivery", delivery.id = %delivery.id, subscriber.id = %delivery.subscriber_id, kind = %delivery.kind);
+            attempt(&state, delivery, verdict).instrument(span).await
+        };
+        if watch_streak(&state, &attempted).await {
+            halt.store(true, Ordering::Relaxed);
+        }
+        let (written, wait) = oneshot::channel();
+        if recorder.send((attempted, written)).await.is_err() || wait.await.is_err() {
+            // The recorder stopped on a database error: leave the rest claimed for a retry.
+            return;
+        }
     }
-    count(delivery, &outcome);
-    watch_streak(state, delivery, &outcome).await?;
-    Ok(outcome)
 }
 
-/// Pauses running campaigns after `pause_after_failures` temporary failures in a row: the
-/// relay is down, and hammering it only burns attempts. Resume continues where it stopped.
-async fn watch_streak(state: &AppState, delivery: &Delivery, outcome: &Outcome) -> Result<(), StoreError> {
-    use std::sync::atomic::Ordering;
-    let streak = match outcome {
-        Outcome::Sent => {
-            state.failure_streak.store(0, Ordering::Relaxed);
-            return Ok(());
+/// Writes outcomes as lanes hand them in, everything waiting in one transaction.
+async fn recorder(
+    state: AppState,
+    mut inbox: mpsc::Receiver<Recorded>,
+) -> Result<Vec<(Delivery, Outcome)>, StoreError> {
+    let mut all = Vec::new();
+    let mut pending = Vec::new();
+    while let Some(first) = inbox.recv().await {
+        pending.push(first);
+        while let Ok(more) = inbox.try_recv() {
+            pending.push(more);
         }
-        Outcome::Deferred { .. } if delivery.campaign_id.is_some() => {
-            state.failure_streak.fetch_add(1, Ordering::Relaxed) + 1
+        let attempted: Vec<&Attempted> = pending.iter().map(|(a, _)| a).collect();
+        record(&state, &attempted).await?;
+        for (a, written) in pending.drain(..) {
+            // A lane that is gone no longer waits; nothing to tell it.
+            let _ = written.send(());
+            all.push((a.delivery, a.outcome));
         }
-        Outcome::Deferred { .. } | Outcome::Failed { .. } | Outcome::Suppressed { .. } => return Ok(()),
-    };
-    let limit = state.settings.delivery.pause_after_failures;
-    if streak < limit {
-        return Ok(());
     }
-    state.failure_streak.store(0, Ordering::Relaxed);
-    let error = match outcome {
-        Outcome::Deferred { error, .. } => error.as_str(),
-        _ => "",
-    };
-    let reason = format!("paused after {limit} temporary send failures in a row; last error: {error}");
-    let paused = store::campaigns::pause_all_sending(&state.db, &reason, state.clock.now()).await?;
-    tracing::error!(campaigns = paused, %reason, "campaigns paused: the mail relay keeps failing");
+    Ok(all)
+}
+
+/// Writes outcomes and hard-bounce suppressions in one transaction.
+async fn record(state: &AppState, attempted: &[&Attempted]) -> Result<(), StoreError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    for a in attempted {
+        if let (Some(hash), Outcome::Failed { error }) = (&a.hard_bounce, &a.outcome) {
+            store::suppressions::add(&txn, hash, SuppressionReason::HardBounce, Some(error), now)
+                .await?;
+        }
+    }
+    let results: Vec<(Delivery, Outcome)> = attempted
+        .iter()
+        .map(|a| (a.delivery.clone(), a.outcome.clone()))
+        .collect();
+    let written = store::deliveries::record_batch(&txn, &results, now).await?;
+    txn.commit().await?;
+    if written < results.len() as u64 {
+        tracing::warn!(
+            lost = results.len() as u64 - written,
+            "leases lapsed before outcomes were recorded; other workers own those rows"
+        );
+    }
     Ok(())
+}
+
+async fn attempt(state: &AppState, delivery: Delivery, verdict: Verdict) -> Attempted {
+    let recipient = match verdict {
+        Verdict::Skip(reason) => {
+            return Attempted {
+                delivery,
+                outcome: Outcome::Suppressed { reason },
+                hard_bounce: None,
+            };
+        }
+        Verdict::Broken(error) => {
+            return Attempted {
+                delivery,
+                outcome: Outcome::Failed { error },
+                hard_bounce: None,
+            };
+        }
+        Verdict::Send(recipient) => recipient,
+    };
+    let message = match compose::build(state, &delivery, &recipient) {
+        Ok(message) => message,
+        Err(error) => {
+            return Attempted {
+                delivery,
+                outcome: Outcome::Failed { error },
+                hard_bounce: None,
+            };
+        }
+    };
+    state.throttle.acquire().await;
+    match state.transport.send(message).await {
+        Ok(()) => Attempted {
+            delivery,
+            outcome: Outcome::Sent,
+            hard_bounce: None,
+        },
+        // A hard bounce: this address is never tried again, by any campaign.
+        Err(SendError::RecipientRefused(error)) => Attempted {
+            delivery,
+            outcome: Outcome::Failed { error },
+            hard_bounce: Some(recipient.address_hash.clone()),
+        },
+        Err(error) => {
+            let outcome = after_failure(state, &delivery, error);
+            Attempted {
+                delivery,
+                outcome,
+                hard_bounce: None,
+            }
+        }
+    }
 }
 
 fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Outcome {
@@ -176,24 +301,60 @@ fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Out
     }
 }
 
+/// Pauses running campaigns after `pause_after_failures` temporary failures in a row: the
+/// relay is down, and hammering it only burns attempts. Resume continues where it stopped.
+/// Returns whether campaigns were paused (the lanes then release their remaining rows).
+async fn watch_streak(state: &AppState, attempted: &Attempted) -> bool {
+    let error = match &attempted.outcome {
+        Outcome::Sent => {
+            state.failure_streak.store(0, Ordering::Relaxed);
+            return false;
+        }
+        Outcome::Deferred { error, .. } if attempted.delivery.campaign_id.is_some() => error,
+        Outcome::Deferred { .. }
+        | Outcome::Failed { .. }
+        | Outcome::Suppressed { .. }
+        | Outcome::Released => {
+            return false;
+        }
+    };
+    let limit = state.settings.delivery.pause_after_failures;
+    if state.failure_streak.fetch_add(1, Ordering::Relaxed) + 1 < limit {
+        return false;
+    }
+    state.failure_streak.store(0, Ordering::Relaxed);
+    let reason =
+        format!("paused after {limit} temporary send failures in a row; last error: {error}");
+    match store::campaigns::pause_all_sending(&state.db, &reason, state.clock.now()).await {
+        Ok(paused) => {
+            tracing::error!(campaigns = paused, %reason, "campaigns paused: the mail relay keeps failing")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not pause campaigns after repeated send failures")
+        }
+    }
+    true
+}
+
 fn count(delivery: &Delivery, outcome: &Outcome) {
     let kind = delivery.kind.as_str();
     match outcome {
         Outcome::Sent => {
             metrics::counter!("bulletin_messages_sent_total", "kind" => kind).increment(1);
-            tracing::info!("message sent");
+            tracing::debug!(delivery.id = %delivery.id, "message sent");
         }
         Outcome::Deferred { error, .. } => {
             metrics::counter!("bulletin_messages_deferred_total", "kind" => kind).increment(1);
-            tracing::warn!(%error, "temporary send failure; will retry");
+            tracing::warn!(delivery.id = %delivery.id, %error, "temporary send failure; will retry");
         }
         Outcome::Failed { error } => {
             metrics::counter!("bulletin_messages_failed_total", "kind" => kind).increment(1);
-            tracing::error!(%error, "message failed");
+            tracing::warn!(delivery.id = %delivery.id, %error, "message failed");
         }
         Outcome::Suppressed { reason } => {
             metrics::counter!("bulletin_messages_suppressed_total", "kind" => kind).increment(1);
-            tracing::info!(%reason, "message suppressed");
+            tracing::info!(delivery.id = %delivery.id, %reason, "message suppressed");
         }
+        Outcome::Released => {}
     }
 }

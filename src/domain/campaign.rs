@@ -53,7 +53,9 @@ impl CampaignStatus {
     pub fn schedule(self) -> Result<Self, CampaignStateError> {
         match self {
             Self::Draft | Self::Scheduled => Ok(Self::Scheduled),
-            Self::Sending | Self::Paused | Self::Sent | Self::Cancelled => Err(self.refuse("scheduled")),
+            Self::Sending | Self::Paused | Self::Sent | Self::Cancelled => {
+                Err(self.refuse("scheduled"))
+            }
         }
     }
 
@@ -64,7 +66,9 @@ impl CampaignStatus {
     pub fn start(self) -> Result<Self, CampaignStateError> {
         match self {
             Self::Scheduled => Ok(Self::Sending),
-            Self::Draft | Self::Sending | Self::Paused | Self::Sent | Self::Cancelled => Err(self.refuse("started")),
+            Self::Draft | Self::Sending | Self::Paused | Self::Sent | Self::Cancelled => {
+                Err(self.refuse("started"))
+            }
         }
     }
 
@@ -99,7 +103,9 @@ impl CampaignStatus {
     /// A sent campaign.
     pub fn cancel(self) -> Result<Self, CampaignStateError> {
         match self {
-            Self::Draft | Self::Scheduled | Self::Sending | Self::Paused | Self::Cancelled => Ok(Self::Cancelled),
+            Self::Draft | Self::Scheduled | Self::Sending | Self::Paused | Self::Cancelled => {
+                Ok(Self::Cancelled)
+            }
             Self::Sent => Err(self.refuse("cancelled")),
         }
     }
@@ -148,7 +154,9 @@ impl NewCampaign {
         }
         let subject = self.subject.trim().chars().count();
         if subject == 0 || subject > 300 || self.subject.contains(['\r', '\n']) {
-            return Err(CampaignError::Field("subject must be one line of 1 to 300 characters"));
+            return Err(CampaignError::Field(
+                "subject must be one line of 1 to 300 characters",
+            ));
         }
         if self.body_markdown.trim().is_empty() || self.body_markdown.len() > MAX_BODY_BYTES {
             return Err(CampaignError::Field("body_markdown must be 1 byte to 1 MB"));
@@ -203,6 +211,9 @@ mod tests {
         assert_eq!(Sending.cancel(), Ok(Cancelled));
         assert_eq!(Cancelled.cancel(), Ok(Cancelled));
         assert!(Sent.cancel().is_err());
-        assert_eq!(Sent.pause().unwrap_err().to_string(), "a sent campaign cannot be paused");
+        assert_eq!(
+            Sent.pause().unwrap_err().to_string(),
+            "a sent campaign cannot be paused"
+        );
     }
 }

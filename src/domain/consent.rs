@@ -39,6 +39,8 @@ pub enum ConsentAction {
     Restricted,
     /// Personal data was erased (Art. 17).
     Erased,
+    /// A record was deleted by the retention policy (Art. 5(1)(e)).
+    Purged,
 }
 
 super::text_enum!(ConsentAction, "action", {
@@ -52,6 +54,7 @@ super::text_enum!(ConsentAction, "action", {
     Exported => "exported",
     Restricted => "restricted",
     Erased => "erased",
+    Purged => "purged",
 });
 
 /// The exact consent text a person was shown, identified by its SHA-256.
@@ -108,6 +111,9 @@ pub struct ConsentEvent {
     /// The original evidence of consent brought along (e.g. `consent_at` and
     /// `consent_source` of an import row), as a JSON object.
     pub evidence: Option<serde_json::Value>,
+    /// After erasure: the keyed hash of the person's address, so their consent history can
+    /// still be shown for that address without keeping it.
+    pub subject_hash: Option<String>,
 }
 
 #[cfg(test)]
@@ -125,7 +131,11 @@ mod tests {
 
     #[test]
     fn actions_round_trip_through_text() {
-        for a in [ConsentAction::Requested, ConsentAction::Erased] {
+        for a in [
+            ConsentAction::Requested,
+            ConsentAction::Erased,
+            ConsentAction::Purged,
+        ] {
             assert_eq!(ConsentAction::parse(a.as_str()), Ok(a));
         }
         assert!(ConsentAction::parse("nope").is_err());

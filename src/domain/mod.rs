@@ -12,6 +12,7 @@ pub mod list;
 pub mod list_slug;
 pub mod locale;
 pub mod privacy;
+pub mod retention;
 pub mod role;
 pub mod subscriber;
 pub mod subscriber_name;
@@ -24,7 +25,9 @@ pub use consent_proof::{ConsentProof, ProofError};
 pub use delivery::{Delivery, DeliveryStatus};
 pub use eligibility::{Decision, MessageKind, may_send};
 pub use email_address::{EmailAddress, EmailAddressError};
-pub use ids::{ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, SubscriberId, SubscriptionId};
+pub use ids::{
+    ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, SubscriberId, SubscriptionId,
+};
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListSlug, ListSlugError};
 pub use locale::Locale;

@@ -63,8 +63,13 @@ impl Personalisation {
                 email: "jane.doe@example.com".into(),
                 locale: "en".into(),
             },
-            list: ListVars { name: "Sample list".into(), slug: "sample".into() },
-            campaign: CampaignVars { name: campaign_name.into() },
+            list: ListVars {
+                name: "Sample list".into(),
+                slug: "sample".into(),
+            },
+            campaign: CampaignVars {
+                name: campaign_name.into(),
+            },
             unsubscribe_url: "https://example.com/unsubscribe/sample".into(),
             preferences_url: "https://example.com/preferences/sample".into(),
             organisation: "Sample Org".into(),
@@ -99,7 +104,13 @@ impl CampaignTemplate {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_fuel(Some(FUEL));
-        env.set_auto_escape_callback(|name| if name == "body.html" { AutoEscape::Html } else { AutoEscape::None });
+        env.set_auto_escape_callback(|name| {
+            if name == "body.html" {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
         env.add_template_owned("subject", subject.to_owned())?;
         env.add_template_owned("body", body_markdown.to_owned())?;
         env.add_template_owned("body.html", body_markdown.to_owned())?;
@@ -117,17 +128,27 @@ impl CampaignTemplate {
         let render = |name: &str| -> Result<String, TemplateError> {
             Ok(self.env.get_template(name)?.render(value.clone())?)
         };
-        let subject = render("subject")?.split_whitespace().collect::<Vec<_>>().join(" ");
+        let subject = render("subject")?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let text = render("body")?;
         let escaped_markdown = render("body.html")?;
-        Ok(RenderedCampaign { subject, text, html: markdown_to_html(&escaped_markdown) })
+        Ok(RenderedCampaign {
+            subject,
+            text,
+            html: markdown_to_html(&escaped_markdown),
+        })
     }
 }
 
 /// CommonMark (with tables and strikethrough) to HTML.
 pub fn markdown_to_html(markdown: &str) -> String {
     use pulldown_cmark::{Options, Parser, html};
-    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
+    let parser = Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    );
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, parser);
     out
@@ -139,20 +160,34 @@ mod tests {
 
     #[test]
     fn variables_are_personal_and_escaped_in_html() {
-        let t = CampaignTemplate::compile("Hi {{ subscriber.name }}", "# News\n\nDear **{{ subscriber.name }}**, [leave]({{ unsubscribe_url }})").unwrap();
+        let t = CampaignTemplate::compile(
+            "Hi {{ subscriber.name }}",
+            "# News\n\nDear **{{ subscriber.name }}**, [leave]({{ unsubscribe_url }})",
+        )
+        .unwrap();
         let mut vars = Personalisation::sample("c");
         vars.subscriber.name = "<b>Jo</b> & Co".into();
         let r = t.render(&vars).unwrap();
         assert_eq!(r.subject, "Hi <b>Jo</b> & Co");
         assert!(r.text.contains("Dear **<b>Jo</b> & Co**"));
         assert!(r.html.contains("<h1>News</h1>"));
-        assert!(r.html.contains("<strong>&lt;b&gt;Jo&lt;/b&gt; &amp; Co</strong>"), "{}", r.html);
-        assert!(r.html.contains(r#"href="https://example.com/unsubscribe/sample""#));
+        assert!(
+            r.html
+                .contains("<strong>&lt;b&gt;Jo&lt;/b&gt; &amp; Co</strong>"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html
+                .contains(r#"href="https://example.com/unsubscribe/sample""#)
+        );
     }
 
     #[test]
     fn syntax_errors_and_unknown_variables_are_found_at_compile_time() {
-        let err = CampaignTemplate::compile("ok", "line one\n{{ subscriber.name ").unwrap_err().to_string();
+        let err = CampaignTemplate::compile("ok", "line one\n{{ subscriber.name ")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("body:2"), "{err}");
         assert!(CampaignTemplate::compile("ok", "{{ subscriber.nmae }}").is_err());
         assert!(CampaignTemplate::compile("{{ nope }}", "body").is_err());
@@ -160,7 +195,8 @@ mod tests {
 
     #[test]
     fn runaway_loops_run_out_of_fuel() {
-        let body = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
+        let body =
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
         assert!(CampaignTemplate::compile("s", body).is_err());
     }
 

@@ -197,10 +197,16 @@ impl Templates {
             }
         };
         let name = |part: &str| format!("{}/campaign.{part}", locale.as_str());
-        let text = self.env.get_template(&name("txt"))?.render(context(content_text.into()))?;
+        let text = self
+            .env
+            .get_template(&name("txt"))?
+            .render(context(content_text.into()))?;
         // The body HTML was rendered by us from Markdown, with every variable escaped.
         let html_content = minijinja::Value::from_safe_string(content_html.to_owned());
-        let html = self.env.get_template(&name("html"))?.render(context(html_content))?;
+        let html = self
+            .env
+            .get_template(&name("html"))?
+            .render(context(html_content))?;
         Ok((text, html))
     }
 

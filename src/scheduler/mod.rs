@@ -5,6 +5,7 @@
 //! | job         | schedule                           | does                                              |
 //! |-------------|------------------------------------|---------------------------------------------------|
 //! | `campaigns` | `scheduler.start_campaigns_cron`   | start due campaigns, fan out, mark finished sent |
+//! | `retention` | `retention.purge_cron`             | delete stale requests, erase lapsed, flag inactive |
 
 use std::{future::Future, pin::Pin};
 
@@ -28,11 +29,18 @@ struct JobSpec {
 }
 
 /// Every job, its schedule and what it calls.
-const JOBS: &[JobSpec] = &[JobSpec {
-    name: "campaigns",
-    cron: |state| state.settings.scheduler.start_campaigns_cron.clone(),
-    run: |state| Box::pin(campaigns(state)),
-}];
+const JOBS: &[JobSpec] = &[
+    JobSpec {
+        name: "campaigns",
+        cron: |state| state.settings.scheduler.start_campaigns_cron.clone(),
+        run: |state| Box::pin(campaigns(state)),
+    },
+    JobSpec {
+        name: "retention",
+        cron: |state| state.settings.retention.purge_cron.clone(),
+        run: |state| Box::pin(retention(state)),
+    },
+];
 
 /// Starts due campaigns, writes their recipients, and marks finished ones sent.
 async fn campaigns(state: &AppState) -> anyhow::Result<Value> {
@@ -40,6 +48,12 @@ async fn campaigns(state: &AppState) -> anyhow::Result<Value> {
     let recipients = delivery::fan_out::fan_out_all(state).await?;
     let finished = services::campaigns::finish_done(state).await?;
     Ok(json!({ "started": started, "recipients_written": recipients, "finished": finished }))
+}
+
+/// Applies the retention policy (`bulletin purge` runs the same job).
+async fn retention(state: &AppState) -> anyhow::Result<Value> {
+    let report = services::retention::purge(state, state.clock.now(), false).await?;
+    Ok(serde_json::to_value(report)?)
 }
 
 /// The longest a job may hold its lease (a crashed instance frees it after this).
@@ -51,7 +65,10 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(30);
 /// # Errors
 /// An unknown job name, or the lease or record could not be written.
 pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobRun>> {
-    let spec = JOBS.iter().find(|j| j.name == name).with_context(|| format!("no job named {name:?}"))?;
+    let spec = JOBS
+        .iter()
+        .find(|j| j.name == name)
+        .with_context(|| format!("no job named {name:?}"))?;
     let holder = uuid::Uuid::new_v4().to_string();
     let started_at = state.clock.now();
     if !store::jobs::try_lock(&state.db, name, &holder, started_at + LEASE, started_at).await? {
@@ -67,7 +84,13 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
             ("failed", json!({ "error": format!("{e:#}") }))
         }
     };
-    let run = JobRun { job: name.to_owned(), status: status.to_owned(), report, started_at, finished_at };
+    let run = JobRun {
+        job: name.to_owned(),
+        status: status.to_owned(),
+        report,
+        started_at,
+        finished_at,
+    };
     store::jobs::record_run(&state.db, &run).await?;
     Ok(Some(run))
 }
@@ -80,7 +103,10 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
 pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     let held = services::campaigns::hold_missed(&state).await?;
     if held > 0 {
-        tracing::warn!(campaigns = held, "campaigns missed their send time while Bulletin was down; paused for a person to resume");
+        tracing::warn!(
+            campaigns = held,
+            "campaigns missed their send time while Bulletin was down; paused for a person to resume"
+        );
     }
     let scheduler = JobScheduler::new().await?;
     for spec in JOBS {

@@ -72,7 +72,11 @@ pub struct CampaignDraft {
 /// `Invalid`, `UnknownList`, `Template`, or a store failure.
 pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, CampaignsError> {
     let found = store::lists::find_by_slugs(&state.db, &draft.lists).await?;
-    if let Some(missing) = draft.lists.iter().find(|s| !found.iter().any(|l| &l.def.slug == *s)) {
+    if let Some(missing) = draft
+        .lists
+        .iter()
+        .find(|s| !found.iter().any(|l| &l.def.slug == *s))
+    {
         return Err(CampaignsError::UnknownList(missing.as_str().to_owned()));
     }
     if let Some(from) = &draft.from {
@@ -86,7 +90,8 @@ pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, 
         lists: found.iter().map(|l| l.id).collect(),
         from: draft.from,
     };
-    def.validate().map_err(|e| CampaignsError::Invalid(e.to_string()))?;
+    def.validate()
+        .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
     CampaignTemplate::compile(&def.subject, &def.body_markdown)
         .map_err(|e| CampaignsError::Template(e.to_string()))?;
     let now = state.clock.now();
@@ -150,17 +155,27 @@ pub struct CampaignOverview {
 ///
 /// # Errors
 /// `NotFound`, or a store failure.
-pub async fn overview(state: &AppState, id: CampaignId) -> Result<CampaignOverview, CampaignsError> {
+pub async fn overview(
+    state: &AppState,
+    id: CampaignId,
+) -> Result<CampaignOverview, CampaignsError> {
     let campaign = store::campaigns::find(&state.db, id).await?;
     let counts = counts(state, id).await?;
-    let elapsed = campaign
-        .started_at
-        .map(|t| (campaign.finished_at.unwrap_or_else(|| state.clock.now()) - t).num_milliseconds());
-    let rate_per_sec = elapsed.filter(|ms| *ms > 0).map(|ms| counts.sent as f64 * 1000.0 / ms as f64);
+    let elapsed = campaign.started_at.map(|t| {
+        (campaign.finished_at.unwrap_or_else(|| state.clock.now()) - t).num_milliseconds()
+    });
+    let rate_per_sec = elapsed
+        .filter(|ms| *ms > 0)
+        .map(|ms| counts.sent as f64 * 1000.0 / ms as f64);
     let eta_secs = rate_per_sec
         .filter(|r| *r > 0.0)
         .map(|r| (counts.open() as f64 / r).ceil() as u64);
-    Ok(CampaignOverview { campaign, counts, rate_per_sec, eta_secs })
+    Ok(CampaignOverview {
+        campaign,
+        counts,
+        rate_per_sec,
+        eta_secs,
+    })
 }
 
 async fn counts(state: &AppState, id: CampaignId) -> Result<CampaignCounts, StoreError> {
@@ -193,7 +208,8 @@ pub async fn all(state: &AppState) -> Result<Vec<Campaign>, StoreError> {
 /// `NotFound`, `Template`, or a store failure.
 pub async fn preview(state: &AppState, id: CampaignId) -> Result<RenderedMail, CampaignsError> {
     let campaign = store::campaigns::find(&state.db, id).await?;
-    delivery::compose::preview(state, &campaign).map_err(|e| CampaignsError::Template(e.to_string()))
+    delivery::compose::preview(state, &campaign)
+        .map_err(|e| CampaignsError::Template(e.to_string()))
 }
 
 /// Sends the campaign, rendered with sample values, to the given addresses now (an operator
@@ -201,9 +217,15 @@ pub async fn preview(state: &AppState, id: CampaignId) -> Result<RenderedMail, C
 ///
 /// # Errors
 /// `NotFound`, `Invalid` (no or too many addresses, or the relay refused), `Template`.
-pub async fn send_test(state: &AppState, id: CampaignId, to: &[EmailAddress]) -> Result<(), CampaignsError> {
+pub async fn send_test(
+    state: &AppState,
+    id: CampaignId,
+    to: &[EmailAddress],
+) -> Result<(), CampaignsError> {
     if to.is_empty() || to.len() > 10 {
-        return Err(CampaignsError::Invalid("emails must name 1 to 10 addresses".into()));
+        return Err(CampaignsError::Invalid(
+            "emails must name 1 to 10 addresses".into(),
+        ));
     }
     let campaign = store::campaigns::find(&state.db, id).await?;
     delivery::compose::send_test(state, &campaign, to)
@@ -236,7 +258,11 @@ pub async fn schedule(
 ///
 /// # Errors
 /// `NotFound`, `State`, `Raced`, or a store failure.
-pub async fn pause(state: &AppState, id: CampaignId, reason: &str) -> Result<Campaign, CampaignsError> {
+pub async fn pause(
+    state: &AppState,
+    id: CampaignId,
+    reason: &str,
+) -> Result<Campaign, CampaignsError> {
     transition(state, id, |c| {
         c.status = c.status.pause()?;
         c.paused_reason = Some(reason.to_owned());
@@ -297,10 +323,14 @@ pub async fn start_due(state: &AppState) -> Result<usize, StoreError> {
     let mut started = 0;
     for id in store::campaigns::ids_in(&state.db, CampaignStatus::Scheduled, Some(now)).await? {
         let mut campaign = store::campaigns::find(&state.db, id).await?;
-        let Ok(next) = campaign.status.start() else { continue };
+        let Ok(next) = campaign.status.start() else {
+            continue;
+        };
         campaign.status = next;
         campaign.started_at = Some(now);
-        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Scheduled, now).await? {
+        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Scheduled, now)
+            .await?
+        {
             tracing::info!(campaign.id = %id, "campaign started");
             started += 1;
         }
@@ -343,7 +373,9 @@ pub async fn finish_done(state: &AppState) -> Result<usize, StoreError> {
         }
         campaign.status = CampaignStatus::Sent;
         campaign.finished_at = Some(now);
-        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Sending, now).await? {
+        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Sending, now)
+            .await?
+        {
             tracing::info!(campaign.id = %id, "campaign sent");
             finished += 1;
         }

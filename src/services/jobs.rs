@@ -9,6 +9,10 @@ use crate::{
 ///
 /// # Errors
 /// Store failure.
-pub async fn recent_runs(state: &AppState, job: Option<&str>, limit: u64) -> Result<Vec<JobRun>, StoreError> {
+pub async fn recent_runs(
+    state: &AppState,
+    job: Option<&str>,
+    limit: u64,
+) -> Result<Vec<JobRun>, StoreError> {
     store::jobs::recent_runs(&state.db, job, limit).await
 }

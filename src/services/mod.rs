@@ -2,10 +2,11 @@
 //! enqueued here (inside the transaction); the delivery worker sends it.
 
 pub mod api_tokens;
-pub mod imports;
 pub mod campaigns;
+pub mod imports;
 pub mod jobs;
 pub mod lists;
+pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
 

@@ -229,6 +229,7 @@ fn ledger_entry(
         source: source.to_owned(),
         occurred_at: now,
         evidence: None,
+        subject_hash: None,
     }
 }
 

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
 };
 
 use super::{
@@ -36,7 +37,11 @@ fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError>
 ///
 /// # Errors
 /// Database failure (`Conflict` if a list vanished meanwhile).
-pub async fn insert(conn: &impl ConnectionTrait, c: &Campaign, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    c: &Campaign,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let row = table::ActiveModel {
         id: Set(c.id.as_uuid()),
         name: Set(c.def.name.clone()),
@@ -53,12 +58,16 @@ pub async fn insert(conn: &impl ConnectionTrait, c: &Campaign, now: DateTime<Utc
         created_at: Set(now),
         updated_at: Set(now),
     };
-    table::Entity::insert(row).exec_without_returning(conn).await?;
+    table::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     let links = c.def.lists.iter().map(|l| campaign_lists::ActiveModel {
         campaign_id: Set(c.id.as_uuid()),
         list_id: Set(l.as_uuid()),
     });
-    campaign_lists::Entity::insert_many(links).exec_without_returning(conn).await?;
+    campaign_lists::Entity::insert_many(links)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -77,7 +86,10 @@ async fn lists_of(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Vec<Lis
 /// # Errors
 /// `NotFound`, or database failure.
 pub async fn find(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Campaign, StoreError> {
-    let row = table::Entity::find_by_id(id.as_uuid()).one(conn).await?.ok_or(StoreError::NotFound)?;
+    let row = table::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     from_row(row, lists_of(conn, id).await?)
 }
 
@@ -86,7 +98,10 @@ pub async fn find(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Campaig
 /// # Errors
 /// Database failure.
 pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Campaign>, StoreError> {
-    let rows = table::Entity::find().order_by_desc(table::Column::Id).all(conn).await?;
+    let rows = table::Entity::find()
+        .order_by_desc(table::Column::Id)
+        .all(conn)
+        .await?;
     let mut campaigns = Vec::with_capacity(rows.len());
     for row in rows {
         let lists = lists_of(conn, CampaignId::from_uuid(row.id)).await?;
@@ -131,7 +146,10 @@ pub async fn update_state(
     let result = table::Entity::update_many()
         .col_expr(table::Column::Status, Expr::value(c.status.as_str()))
         .col_expr(table::Column::SendAt, Expr::value(c.send_at))
-        .col_expr(table::Column::PausedReason, Expr::value(c.paused_reason.clone()))
+        .col_expr(
+            table::Column::PausedReason,
+            Expr::value(c.paused_reason.clone()),
+        )
         .col_expr(table::Column::StartedAt, Expr::value(c.started_at))
         .col_expr(table::Column::FannedOutAt, Expr::value(c.fanned_out_at))
         .col_expr(table::Column::FinishedAt, Expr::value(c.finished_at))
@@ -147,8 +165,14 @@ pub async fn update_state(
 ///
 /// # Errors
 /// `NotFound`, or database failure.
-pub async fn fan_out_cursor(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Option<uuid::Uuid>, StoreError> {
-    let row = table::Entity::find_by_id(id.as_uuid()).one(conn).await?.ok_or(StoreError::NotFound)?;
+pub async fn fan_out_cursor(
+    conn: &impl ConnectionTrait,
+    id: CampaignId,
+) -> Result<Option<uuid::Uuid>, StoreError> {
+    let row = table::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     Ok(row.fan_out_cursor)
 }
 
@@ -169,7 +193,10 @@ pub async fn record_fan_out(
     if done {
         update = update.col_expr(table::Column::FannedOutAt, Expr::value(Some(now)));
     }
-    update.filter(table::Column::Id.eq(id.as_uuid())).exec(conn).await?;
+    update
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 
@@ -177,9 +204,16 @@ pub async fn record_fan_out(
 ///
 /// # Errors
 /// Database failure.
-pub async fn pause_all_sending(conn: &impl ConnectionTrait, reason: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+pub async fn pause_all_sending(
+    conn: &impl ConnectionTrait,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     let result = table::Entity::update_many()
-        .col_expr(table::Column::Status, Expr::value(CampaignStatus::Paused.as_str()))
+        .col_expr(
+            table::Column::Status,
+            Expr::value(CampaignStatus::Paused.as_str()),
+        )
         .col_expr(table::Column::PausedReason, Expr::value(reason))
         .col_expr(table::Column::UpdatedAt, Expr::value(now))
         .filter(table::Column::Status.eq(CampaignStatus::Sending.as_str()))

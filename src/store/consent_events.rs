@@ -36,6 +36,7 @@ impl TryFrom<table::Model> for ConsentEvent {
                 .map(|text| serde_json::from_str(&text))
                 .transpose()
                 .map_err(corrupt)?,
+            subject_hash: m.subject_hash,
         })
     }
 }
@@ -66,6 +67,7 @@ pub(super) fn active_model(e: &ConsentEvent) -> table::ActiveModel {
         source: Set(e.source.clone()),
         occurred_at: Set(e.occurred_at),
         evidence: Set(e.evidence.as_ref().map(ToString::to_string)),
+        subject_hash: Set(e.subject_hash.clone()),
     }
 }
 

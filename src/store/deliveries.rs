@@ -1,11 +1,13 @@
-//! The outbox: enqueue, claim with a lease, and record outcomes. A claim is a conditional
-//! UPDATE per row, so two workers (or instances) never hold the same row at once.
+//! The outbox: enqueue, claim with a lease, and record outcomes. A batch is claimed by one
+//! conditional UPDATE (with `FOR UPDATE SKIP LOCKED` on PostgreSQL), so two workers (or
+//! instances) never hold the same row at once.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, OnConflict, Query},
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, LockBehavior, LockType, OnConflict, Query},
 };
 
 use super::{
@@ -85,7 +87,10 @@ pub async fn enqueue(
 /// (a worker died mid-send); campaign rows only while their campaign is sending.
 fn claimable(now: DateTime<Utc>) -> Condition {
     let waiting = Condition::all()
-        .add(table::Column::Status.is_in([DeliveryStatus::Queued.as_str(), DeliveryStatus::Deferred.as_str()]))
+        .add(table::Column::Status.is_in([
+            DeliveryStatus::Queued.as_str(),
+            DeliveryStatus::Deferred.as_str(),
+        ]))
         .add(table::Column::NextAttemptAt.lte(now));
     let lapsed = Condition::all()
         .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
@@ -98,7 +103,9 @@ fn claimable(now: DateTime<Utc>) -> Condition {
     let campaign_running = Condition::any()
         .add(table::Column::CampaignId.is_null())
         .add(table::Column::CampaignId.in_subquery(sending_campaigns));
-    Condition::all().add(Condition::any().add(waiting).add(lapsed)).add(campaign_running)
+    Condition::all()
+        .add(Condition::any().add(waiting).add(lapsed))
+        .add(campaign_running)
 }
 
 /// Claims up to `limit` due rows until `lease_until`, counting an attempt on each.
@@ -111,39 +118,35 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let candidates: Vec<uuid::Uuid> = table::Entity::find()
-        .select_only()
+    let mut due = Query::select()
         .column(table::Column::Id)
-        .filter(claimable(now))
-        .order_by_asc(table::Column::NextAttemptAt)
+        .from(table::Entity)
+        .cond_where(claimable(now))
+        .order_by(table::Column::NextAttemptAt, sea_orm::Order::Asc)
         .limit(limit)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for id in candidates {
-        let result = table::Entity::update_many()
-            .col_expr(
-                table::Column::Status,
-                Expr::value(DeliveryStatus::Sending.as_str()),
-            )
-            .col_expr(table::Column::LeaseUntil, Expr::value(lease_until))
-            .col_expr(
-                table::Column::Attempts,
-                Expr::col(table::Column::Attempts).add(1),
-            )
-            .col_expr(table::Column::UpdatedAt, Expr::value(now))
-            .filter(table::Column::Id.eq(id))
-            .filter(claimable(now))
-            .exec(conn)
-            .await?;
-        if result.rows_affected == 1
-            && let Some(row) = table::Entity::find_by_id(id).one(conn).await?
-        {
-            claimed.push(Delivery::try_from(row)?);
-        }
+        .to_owned();
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Several instances claim side by side: each skips the rows another is claiming.
+        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    Ok(claimed)
+    // One statement claims the whole batch; the outer condition is checked again on each
+    // row, so a row claimed meanwhile by another worker is not taken twice.
+    let rows = table::Entity::update_many()
+        .col_expr(
+            table::Column::Status,
+            Expr::value(DeliveryStatus::Sending.as_str()),
+        )
+        .col_expr(table::Column::LeaseUntil, Expr::value(lease_until))
+        .col_expr(
+            table::Column::Attempts,
+            Expr::col(table::Column::Attempts).add(1),
+        )
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::Id.in_subquery(due))
+        .filter(claimable(now))
+        .exec_with_returning(conn)
+        .await?;
+    rows.into_iter().map(Delivery::try_from).collect()
 }
 
 /// The final or interim outcome of one attempt.
@@ -168,6 +171,9 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// Not attempted after all (its campaign was paused mid-batch): back in the queue, the
+    /// claim's attempt not counted.
+    Released,
 }
 
 /// Records the outcome of a claimed row, if the claim is still ours (`lease_until` unchanged).
@@ -196,6 +202,7 @@ pub async fn record(
         Outcome::Suppressed { reason } => {
             (DeliveryStatus::Suppressed, Some(reason.clone()), None, None)
         }
+        Outcome::Released => (DeliveryStatus::Deferred, None, Some(now), None),
     };
     let mut update = table::Entity::update_many()
         .col_expr(table::Column::Status, Expr::value(status.as_str()))
@@ -211,6 +218,12 @@ pub async fn record(
         .col_expr(table::Column::UpdatedAt, Expr::value(now));
     if let Some(next) = next {
         update = update.col_expr(table::Column::NextAttemptAt, Expr::value(next));
+    }
+    if matches!(outcome, Outcome::Released) {
+        update = update.col_expr(
+            table::Column::Attempts,
+            Expr::col(table::Column::Attempts).sub(1),
+        );
     }
     let result = update
         .filter(table::Column::Id.eq(claimed.id.as_uuid()))
@@ -306,7 +319,13 @@ pub async fn fan_out_chunk(
             continue;
         }
         previous = Some(subscriber);
-        rows.push(campaign_row(campaign, subscriber, subscription, message_domain, now));
+        rows.push(campaign_row(
+            campaign,
+            subscriber,
+            subscription,
+            message_domain,
+            now,
+        ));
     }
     let recipients = rows.len();
     if !rows.is_empty() {
@@ -340,7 +359,10 @@ fn campaign_row(
         next_attempt_at: Set(now),
         lease_until: Set(None),
         last_error: Set(None),
-        message_id: Set(format!("campaign.{}@{message_domain}", uuid::Uuid::now_v7())),
+        message_id: Set(format!(
+            "campaign.{}@{message_domain}",
+            uuid::Uuid::now_v7()
+        )),
         sent_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -365,6 +387,61 @@ pub async fn campaign_counts(
         .all(conn)
         .await?;
     rows.into_iter()
-        .map(|(status, n)| Ok((DeliveryStatus::parse(&status).map_err(corrupt)?, u64::try_from(n).map_err(corrupt)?)))
+        .map(|(status, n)| {
+            Ok((
+                DeliveryStatus::parse(&status).map_err(corrupt)?,
+                u64::try_from(n).map_err(corrupt)?,
+            ))
+        })
         .collect()
+}
+
+/// Records the outcomes of a claimed batch: the sent rows in one UPDATE per claim, the
+/// others one by one; only rows whose claim is still ours are written. Returns rows written.
+///
+/// # Errors
+/// Database failure.
+pub async fn record_batch(
+    conn: &impl ConnectionTrait,
+    results: &[(Delivery, Outcome)],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut written = 0;
+    let mut sent: std::collections::HashMap<Option<DateTime<Utc>>, Vec<uuid::Uuid>> =
+        Default::default();
+    for (delivery, outcome) in results {
+        match outcome {
+            Outcome::Sent => sent
+                .entry(delivery.lease_until)
+                .or_default()
+                .push(delivery.id.as_uuid()),
+            other => written += u64::from(record(conn, delivery, other, now).await?),
+        }
+    }
+    for (lease, ids) in sent {
+        for chunk in ids.chunks(500) {
+            let result = table::Entity::update_many()
+                .col_expr(
+                    table::Column::Status,
+                    Expr::value(DeliveryStatus::Sent.as_str()),
+                )
+                .col_expr(
+                    table::Column::LeaseUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    table::Column::LastError,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(table::Column::SentAt, Expr::value(Some(now)))
+                .col_expr(table::Column::UpdatedAt, Expr::value(now))
+                .filter(table::Column::Id.is_in(chunk.iter().copied()))
+                .filter(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
+                .filter(table::Column::LeaseUntil.eq(lease))
+                .exec(conn)
+                .await?;
+            written += result.rows_affected;
+        }
+    }
+    Ok(written)
 }

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 
@@ -30,7 +31,11 @@ pub async fn try_lock(
         locked_until: Set(now - chrono::Duration::seconds(1)),
     };
     job_locks::Entity::insert(row)
-        .on_conflict(OnConflict::column(job_locks::Column::Job).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(job_locks::Column::Job)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(conn)
         .await?;
     let free = Condition::any()
@@ -50,9 +55,17 @@ pub async fn try_lock(
 ///
 /// # Errors
 /// Database failure.
-pub async fn unlock(conn: &impl ConnectionTrait, job: &str, holder: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn unlock(
+    conn: &impl ConnectionTrait,
+    job: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     job_locks::Entity::update_many()
-        .col_expr(job_locks::Column::LockedUntil, Expr::value(now - chrono::Duration::seconds(1)))
+        .col_expr(
+            job_locks::Column::LockedUntil,
+            Expr::value(now - chrono::Duration::seconds(1)),
+        )
         .filter(job_locks::Column::Job.eq(job))
         .filter(job_locks::Column::Holder.eq(holder))
         .exec(conn)
@@ -88,7 +101,9 @@ pub async fn record_run(conn: &impl ConnectionTrait, run: &JobRun) -> Result<(),
         started_at: Set(run.started_at),
         finished_at: Set(run.finished_at),
     };
-    job_runs::Entity::insert(row).exec_without_returning(conn).await?;
+    job_runs::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -96,7 +111,11 @@ pub async fn record_run(conn: &impl ConnectionTrait, run: &JobRun) -> Result<(),
 ///
 /// # Errors
 /// Database failure.
-pub async fn recent_runs(conn: &impl ConnectionTrait, job: Option<&str>, limit: u64) -> Result<Vec<JobRun>, StoreError> {
+pub async fn recent_runs(
+    conn: &impl ConnectionTrait,
+    job: Option<&str>,
+    limit: u64,
+) -> Result<Vec<JobRun>, StoreError> {
     let mut query = job_runs::Entity::find();
     if let Some(job) = job {
         query = query.filter(job_runs::Column::Job.eq(job));

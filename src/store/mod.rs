@@ -10,9 +10,10 @@ pub mod deliveries;
     reason = "entity fields mirror the migration columns; sea-orm derives items without docs"
 )]
 pub mod entities;
-pub mod jobs;
 pub mod imports;
+pub mod jobs;
 pub mod lists;
+pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;

@@ -78,6 +78,7 @@ pub(super) fn active_model(s: &Subscriber, now: DateTime<Utc>) -> table::ActiveM
         created_at: Set(s.created_at),
         updated_at: Set(now),
         last_activity_at: Set(now),
+        review_flagged_at: Set(None),
     }
 }
 
@@ -95,8 +96,34 @@ pub async fn touch(
             table::Column::LastActivityAt,
             sea_orm::sea_query::Expr::value(now),
         )
+        // Acting again answers a review flag of the retention policy.
+        .col_expr(
+            table::Column::ReviewFlaggedAt,
+            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(table::Column::Id.eq(id.as_uuid()))
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// The subscribers with these ids (unknown ids are simply absent).
+///
+/// # Errors
+/// Database failure.
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[SubscriberId],
+) -> Result<Vec<Subscriber>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows = table::Entity::find()
+            .filter(table::Column::Id.is_in(chunk.iter().map(SubscriberId::as_uuid)))
+            .all(conn)
+            .await?;
+        for row in rows {
+            found.push(Subscriber::try_from(row)?);
+        }
+    }
+    Ok(found)
 }

@@ -131,3 +131,24 @@ pub async fn update(
         Err(e) => Err(e.into()),
     }
 }
+
+/// The subscriptions with these ids (unknown ids are simply absent).
+///
+/// # Errors
+/// Database failure.
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[SubscriptionId],
+) -> Result<Vec<Subscription>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows = table::Entity::find()
+            .filter(table::Column::Id.is_in(chunk.iter().map(SubscriptionId::as_uuid)))
+            .all(conn)
+            .await?;
+        for row in rows {
+            found.push(Subscription::try_from(row)?);
+        }
+    }
+    Ok(found)
+}

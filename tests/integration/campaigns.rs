@@ -9,16 +9,29 @@ use crate::support::{TestApp, body, link, list_unsubscribe_url};
 
 /// Signs `email` up with `name` and confirms through the e-mailed link.
 async fn confirmed(app: &TestApp, email: &str, name: &str, list: &str) {
-    let form = [("email", email), ("name", name), ("list", list), ("consent", "yes")];
+    let form = [
+        ("email", email),
+        ("name", name),
+        ("list", list),
+        ("consent", "yes"),
+    ];
     assert_eq!(app.subscribe(&form).await.status(), StatusCode::OK);
     let mail = app.deliver_and_take().await.pop().expect("a confirmation");
-    assert_eq!(app.post_form(&link(&mail, "/confirm/"), &[]).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post_form(&link(&mail, "/confirm/"), &[]).await.status(),
+        StatusCode::OK
+    );
     app.deliver_and_take().await;
 }
 
 async fn create_campaign(app: &TestApp, body: Value) -> Value {
     let response = app.api_post("/api/v1/campaigns", &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.text().await
+    );
     response.json().await.unwrap()
 }
 
@@ -37,7 +50,9 @@ async fn simple_campaign(app: &TestApp, lists: &[&str]) -> String {
 }
 
 async fn act(app: &TestApp, id: &str, action: &str, body: Value) -> (StatusCode, Value) {
-    let response = app.api_post(&format!("/api/v1/campaigns/{id}/{action}"), &body).await;
+    let response = app
+        .api_post(&format!("/api/v1/campaigns/{id}/{action}"), &body)
+        .await;
     (response.status(), response.json().await.unwrap())
 }
 
@@ -70,7 +85,11 @@ async fn a_campaign_reaches_every_confirmed_subscriber_once_with_personal_links(
     assert_eq!(run.report["recipients_written"], 3);
     assert_eq!(campaign(&app, &id).await["status"], "sending");
     assert_eq!(app.deliver_all().await.sent, 3);
-    assert_eq!(campaign(&app, &id).await["status"], "sending", "sent only after the job sees every row final");
+    assert_eq!(
+        campaign(&app, &id).await["status"],
+        "sending",
+        "sent only after the job sees every row final"
+    );
     assert_eq!(app.run_job("campaigns").await.report["finished"], 1);
     let done = campaign(&app, &id).await;
     assert_eq!(done["status"], "sent");
@@ -80,21 +99,58 @@ async fn a_campaign_reaches_every_confirmed_subscriber_once_with_personal_links(
     let mails = app.smtp.take_messages();
     let mut recipients: Vec<&str> = mails.iter().map(|m| m.rcpt_to[0].as_str()).collect();
     recipients.sort_unstable();
-    assert_eq!(recipients, ["alice@example.com", "bob@example.com", "carol@example.com"]);
-    let bob = mails.iter().find(|m| m.rcpt_to[0] == "bob@example.com").unwrap();
+    assert_eq!(
+        recipients,
+        ["alice@example.com", "bob@example.com", "carol@example.com"]
+    );
+    let bob = mails
+        .iter()
+        .find(|m| m.rcpt_to[0] == "bob@example.com")
+        .unwrap();
     assert_eq!(bob.subject(), "News for Bob <b>");
-    assert!(bob.html_body().contains("<h1>Hello Bob &lt;b&gt;</h1>"), "{}", bob.html_body());
+    assert!(
+        bob.html_body().contains("<h1>Hello Bob &lt;b&gt;</h1>"),
+        "{}",
+        bob.html_body()
+    );
     assert!(bob.text_body().contains("This is **List weekly**"));
-    assert_eq!(bob.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
-    assert!(bob.text_body().contains(&list_unsubscribe_url(bob)), "a visible unsubscribe link");
-    let unsubscribe_links: std::collections::HashSet<String> = mails.iter().map(list_unsubscribe_url).collect();
-    assert_eq!(unsubscribe_links.len(), 3, "every recipient has their own link");
-    let message_ids: std::collections::HashSet<String> = mails.iter().map(|m| m.header("Message-ID").unwrap()).collect();
+    assert_eq!(
+        bob.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(
+        bob.text_body().contains(&list_unsubscribe_url(bob)),
+        "a visible unsubscribe link"
+    );
+    let unsubscribe_links: std::collections::HashSet<String> =
+        mails.iter().map(list_unsubscribe_url).collect();
+    assert_eq!(
+        unsubscribe_links.len(),
+        3,
+        "every recipient has their own link"
+    );
+    let message_ids: std::collections::HashSet<String> = mails
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
     assert_eq!(message_ids.len(), 3);
 
-    app.post_form(&list_unsubscribe_url(bob), &[("List-Unsubscribe", "One-Click")]).await;
-    assert_eq!(app.subscription_status("bob@example.com", "weekly").await.as_deref(), Some("unsubscribed"));
-    assert_eq!(app.run_job("campaigns").await.report["recipients_written"], 0, "fan-out is idempotent");
+    app.post_form(
+        &list_unsubscribe_url(bob),
+        &[("List-Unsubscribe", "One-Click")],
+    )
+    .await;
+    assert_eq!(
+        app.subscription_status("bob@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("unsubscribed")
+    );
+    assert_eq!(
+        app.run_job("campaigns").await.report["recipients_written"],
+        0,
+        "fan-out is idempotent"
+    );
     assert_eq!(app.deliver_all().await.sent, 0, "nothing is sent twice");
 }
 
@@ -109,8 +165,16 @@ async fn bad_campaigns_are_refused_at_creation_with_the_reason() {
         b
     };
     let cases = [
-        (with("body_markdown", json!("Hi\n{{ subscriber.name ")), "template_error", Some("body:2")),
-        (with("body_markdown", json!("{{ subscriber.nmae }}")), "template_error", None),
+        (
+            with("body_markdown", json!("Hi\n{{ subscriber.name ")),
+            "template_error",
+            Some("body:2"),
+        ),
+        (
+            with("body_markdown", json!("{{ subscriber.nmae }}")),
+            "template_error",
+            None,
+        ),
         (with("subject", json!("{% for %}")), "template_error", None),
         (with("lists", json!(["nope"])), "unknown_list", None),
         (with("lists", json!([])), "invalid_field", None),
@@ -120,27 +184,49 @@ async fn bad_campaigns_are_refused_at_creation_with_the_reason() {
     ];
     for (request, code, detail) in cases {
         let response = app.api_post("/api/v1/campaigns", &request).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{request}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{request}"
+        );
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["error"]["code"], code, "{error}");
         if let Some(detail) = detail {
-            assert!(error["error"]["message"].as_str().unwrap().contains(detail), "{error}");
+            assert!(
+                error["error"]["message"].as_str().unwrap().contains(detail),
+                "{error}"
+            );
         }
     }
     let listed: Value = app.api_get("/api/v1/campaigns").await.json().await.unwrap();
-    assert_eq!(listed["campaigns"].as_array().unwrap().len(), 0, "nothing half created");
+    assert_eq!(
+        listed["campaigns"].as_array().unwrap().len(),
+        0,
+        "nothing half created"
+    );
 
     let id = simple_campaign(&app, &["weekly"]).await;
-    let (status, error) = act(&app, &id, "schedule", json!({"send_at": "2001-01-01T00:00:00Z"})).await;
+    let (status, error) = act(
+        &app,
+        &id,
+        "schedule",
+        json!({"send_at": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(campaign(&app, &id).await["status"], "draft");
     let (status, _) = act(&app, &id, "pause", json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "a draft cannot be paused");
     let (status, _) = act(&app, &id, "schedule", json!({"send_at": "tomorrow"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let missing = app.api_get("/api/v1/campaigns/00000000-0000-0000-0000-000000000000").await;
+    let missing = app
+        .api_get("/api/v1/campaigns/00000000-0000-0000-0000-000000000000")
+        .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.api_get("/api/v1/campaigns/nope").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.api_get("/api/v1/campaigns/nope").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -172,7 +258,11 @@ async fn an_unsubscribe_that_lands_mid_campaign_wins() {
     let id = simple_campaign(&app, &["weekly"]).await;
     act(&app, &id, "schedule", json!({"send_at": null})).await;
     app.run_job("campaigns").await;
-    app.post_form(&list_unsubscribe_url(&confirmation), &[("List-Unsubscribe", "One-Click")]).await;
+    app.post_form(
+        &list_unsubscribe_url(&confirmation),
+        &[("List-Unsubscribe", "One-Click")],
+    )
+    .await;
     let report = app.deliver_all().await;
     assert_eq!((report.sent, report.suppressed), (1, 1));
     app.run_job("campaigns").await;
@@ -195,7 +285,11 @@ async fn pause_holds_the_queue_and_resume_continues_where_it_stopped() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(paused["status"], "paused");
     assert!(paused["paused_reason"].as_str().unwrap().contains("tests"));
-    assert_eq!(app.deliver_all().await.sent, 0, "nothing goes out while paused");
+    assert_eq!(
+        app.deliver_all().await.sent,
+        0,
+        "nothing goes out while paused"
+    );
     let (_, resumed) = act(&app, &id, "resume", json!({})).await;
     assert_eq!(resumed["status"], "sending");
     assert_eq!(app.deliver_all().await.sent, 4);
@@ -231,11 +325,25 @@ async fn a_campaign_that_missed_its_time_while_down_waits_for_a_person() {
     app.advance(chrono::Duration::hours(3));
     let at = (app.clock.now() - chrono::Duration::seconds(30)).to_rfc3339();
     act(&app, &slightly_late, "schedule", json!({"send_at": at})).await;
-    assert_eq!(services::campaigns::hold_missed(app.app.state()).await.unwrap(), 1);
+    assert_eq!(
+        services::campaigns::hold_missed(app.app.state())
+            .await
+            .unwrap(),
+        1
+    );
     let held = campaign(&app, &late).await;
     assert_eq!(held["status"], "paused");
-    assert!(held["paused_reason"].as_str().unwrap().contains("send time passed"));
-    assert_eq!(campaign(&app, &slightly_late).await["status"], "scheduled", "within the grace");
+    assert!(
+        held["paused_reason"]
+            .as_str()
+            .unwrap()
+            .contains("send time passed")
+    );
+    assert_eq!(
+        campaign(&app, &slightly_late).await["status"],
+        "scheduled",
+        "within the grace"
+    );
     assert_eq!(app.run_job("campaigns").await.report["started"], 1);
 }
 
@@ -244,11 +352,27 @@ async fn preview_and_test_send_use_sample_values() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;
     let id = simple_campaign(&app, &["weekly"]).await;
-    let preview: Value = app.api_get(&format!("/api/v1/campaigns/{id}/preview")).await.json().await.unwrap();
+    let preview: Value = app
+        .api_get(&format!("/api/v1/campaigns/{id}/preview"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(preview["subject"], "News for Jane Doe");
-    assert!(preview["html"].as_str().unwrap().contains("<h1>Hello Jane Doe</h1>"));
+    assert!(
+        preview["html"]
+            .as_str()
+            .unwrap()
+            .contains("<h1>Hello Jane Doe</h1>")
+    );
     assert!(preview["text"].as_str().unwrap().contains("Unsubscribe"));
-    let (status, sent) = act(&app, &id, "test", json!({"emails": ["qa@example.com", "boss@example.com"]})).await;
+    let (status, sent) = act(
+        &app,
+        &id,
+        "test",
+        json!({"emails": ["qa@example.com", "boss@example.com"]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{sent}");
     let mails = app.smtp.take_messages();
     assert_eq!(mails.len(), 2);
@@ -256,7 +380,11 @@ async fn preview_and_test_send_use_sample_values() {
     assert!(mails[0].header("List-Unsubscribe").is_some());
     let (status, _) = act(&app, &id, "test", json!({"emails": ["nope"]})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(campaign(&app, &id).await["status"], "draft", "a test send changes nothing");
+    assert_eq!(
+        campaign(&app, &id).await["status"],
+        "draft",
+        "a test send changes nothing"
+    );
 }
 
 #[tokio::test]
@@ -279,7 +407,13 @@ async fn a_campaign_pauses_itself_when_the_relay_keeps_failing_and_resumes_later
     assert_eq!(report.deferred, 3, "it stops after three failures in a row");
     let paused = campaign(&app, &id).await;
     assert_eq!(paused["status"], "paused");
-    assert!(paused["paused_reason"].as_str().unwrap().contains("3 temporary send failures"), "{paused}");
+    assert!(
+        paused["paused_reason"]
+            .as_str()
+            .unwrap()
+            .contains("3 temporary send failures"),
+        "{paused}"
+    );
 
     app.smtp.refuse_connections(false);
     act(&app, &id, "resume", json!({})).await;

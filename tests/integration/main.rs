@@ -12,5 +12,6 @@ mod import;
 mod keys;
 mod migrations;
 mod operations;
+mod resilience;
 mod subscribe;
 mod unsubscribe;

@@ -219,6 +219,7 @@ fn imported_event(
         source: proof.source_or(ledger.source).to_owned(),
         occurred_at: ledger.now,
         evidence: proof.evidence(),
+        subject_hash: None,
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     /// JSON text: the original evidence of consent (imports), if any.
     pub evidence: Option<String>,
+    /// After erasure: the keyed hash of the person's address.
+    pub subject_hash: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

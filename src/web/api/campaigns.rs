@@ -22,11 +22,21 @@ impl From<CampaignsError> for ApiError {
     fn from(e: CampaignsError) -> Self {
         match e {
             CampaignsError::Invalid(m) => ApiError::invalid(m),
-            CampaignsError::Template(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_error", m),
-            e @ CampaignsError::UnknownList(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_list", e.to_string()),
+            CampaignsError::Template(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_error", m)
+            }
+            e @ CampaignsError::UnknownList(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_list",
+                e.to_string(),
+            ),
             CampaignsError::NotFound => ApiError::not_found("campaign"),
-            e @ CampaignsError::State(_) => ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string()),
-            e @ CampaignsError::Raced => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            e @ CampaignsError::State(_) => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string())
+            }
+            e @ CampaignsError::Raced => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
             CampaignsError::Store(e) => e.into(),
         }
     }
@@ -90,7 +100,12 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
             .def
             .lists
             .iter()
-            .filter_map(|id| slugs.iter().find(|l| l.id == *id).map(|l| l.def.slug.as_str().to_owned()))
+            .filter_map(|id| {
+                slugs
+                    .iter()
+                    .find(|l| l.id == *id)
+                    .map(|l| l.def.slug.as_str().to_owned())
+            })
             .collect(),
         name: c.def.name,
         subject: c.def.subject,
@@ -117,7 +132,9 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
 }
 
 fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
-    raw.parse().map(CampaignId::from_uuid).map_err(|_| ApiError::not_found("campaign"))
+    raw.parse()
+        .map(CampaignId::from_uuid)
+        .map_err(|_| ApiError::not_found("campaign"))
 }
 
 /// `POST /api/v1/campaigns` → 201 with the draft.
@@ -129,9 +146,23 @@ pub(super) async fn create(
     let lists = req
         .lists
         .iter()
-        .map(|s| ListSlug::parse(s).map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_list", format!("there is no list {s:?}"))))
+        .map(|s| {
+            ListSlug::parse(s).map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_list",
+                    format!("there is no list {s:?}"),
+                )
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let draft = CampaignDraft { name: req.name, subject: req.subject, body_markdown: req.body_markdown, lists, from: req.from };
+    let draft = CampaignDraft {
+        name: req.name,
+        subject: req.subject,
+        body_markdown: req.body_markdown,
+        lists,
+        from: req.from,
+    };
     let campaign = campaigns::create(&state, draft).await?;
     let body = respond(&state, campaign.id).await?;
     Ok((StatusCode::CREATED, body))
@@ -143,10 +174,18 @@ pub(super) struct CampaignsResponse {
 }
 
 /// `GET /api/v1/campaigns` → every campaign, newest first (without figures).
-pub(super) async fn all(State(state): State<AppState>, _caller: ApiCaller) -> Result<Json<CampaignsResponse>, ApiError> {
+pub(super) async fn all(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+) -> Result<Json<CampaignsResponse>, ApiError> {
     let mut out = Vec::new();
     for campaign in campaigns::all(&state).await? {
-        let overview = CampaignOverview { campaign, counts: Default::default(), rate_per_sec: None, eta_secs: None };
+        let overview = CampaignOverview {
+            campaign,
+            counts: Default::default(),
+            rate_per_sec: None,
+            eta_secs: None,
+        };
         let mut r = response(&state, overview).await?;
         r.counts = None;
         out.push(r);
@@ -155,7 +194,11 @@ pub(super) async fn all(State(state): State<AppState>, _caller: ApiCaller) -> Re
 }
 
 /// `GET /api/v1/campaigns/{id}` → the campaign, its status and figures.
-pub(super) async fn get(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+pub(super) async fn get(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignResponse>, ApiError> {
     respond(&state, campaign_id(&id)?).await
 }
 
@@ -167,9 +210,17 @@ pub(super) struct PreviewResponse {
 }
 
 /// `GET /api/v1/campaigns/{id}/preview` → subject, text and HTML for a sample recipient.
-pub(super) async fn preview(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<PreviewResponse>, ApiError> {
+pub(super) async fn preview(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<PreviewResponse>, ApiError> {
     let m = campaigns::preview(&state, campaign_id(&id)?).await?;
-    Ok(Json(PreviewResponse { subject: m.subject, text: m.text, html: m.html }))
+    Ok(Json(PreviewResponse {
+        subject: m.subject,
+        text: m.text,
+        html: m.html,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,7 +245,9 @@ pub(super) async fn test(
     let to = req
         .emails
         .iter()
-        .map(|e| EmailAddress::parse(e).map_err(|err| ApiError::invalid(format!("emails: {e:?}: {err}"))))
+        .map(|e| {
+            EmailAddress::parse(e).map_err(|err| ApiError::invalid(format!("emails: {e:?}: {err}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     campaigns::send_test(&state, id, &to).await?;
     Ok(Json(TestResponse { sent: to.len() }))
@@ -219,21 +272,33 @@ pub(super) async fn schedule(
 }
 
 /// `POST /api/v1/campaigns/{id}/pause`.
-pub(super) async fn pause(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+pub(super) async fn pause(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
     campaigns::pause(&state, id, &format!("paused by {}", caller.0.name)).await?;
     respond(&state, id).await
 }
 
 /// `POST /api/v1/campaigns/{id}/resume`.
-pub(super) async fn resume(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+pub(super) async fn resume(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
     campaigns::resume(&state, id).await?;
     respond(&state, id).await
 }
 
 /// `POST /api/v1/campaigns/{id}/cancel`.
-pub(super) async fn cancel(State(state): State<AppState>, _caller: ApiCaller, Path(id): Path<String>) -> Result<Json<CampaignResponse>, ApiError> {
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
     campaigns::cancel(&state, id).await?;
     respond(&state, id).await

@@ -1,8 +1,8 @@
 //! The JSON API under `/api/v1` (bearer token). Errors are `{"error":{"code","message"}}`.
 
 mod campaigns;
-mod jobs;
 mod imports;
+mod jobs;
 mod lists;
 mod subscribers;
 
@@ -28,7 +28,10 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .route("/campaigns/{id}/resume", post(campaigns::resume))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/jobs", get(jobs::runs))
-        .route("/subscribers", get(subscribers::find).post(subscribers::create))
+        .route(
+            "/subscribers",
+            get(subscribers::find).post(subscribers::create),
+        )
         .route(
             "/subscribers/{id}/consent-events",
             get(subscribers::consent_events),

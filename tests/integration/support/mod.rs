@@ -134,7 +134,10 @@ impl TestApp {
 
     /// Runs a scheduler job now, as its cron trigger would.
     pub async fn run_job(&self, name: &str) -> bulletin::store::jobs::JobRun {
-        bulletin::scheduler::run_job(self.app.state(), name).await.unwrap().expect("the job ran")
+        bulletin::scheduler::run_job(self.app.state(), name)
+            .await
+            .unwrap()
+            .expect("the job ran")
     }
 
     /// Every message the SMTP listener received so far.

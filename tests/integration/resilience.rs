@@ -1,0 +1,325 @@
+//! Campaigns at scale, resilience: a server killed with SIGKILL mid-campaign loses no
+//! recipient after a restart and resends at most the messages it had in flight, and two
+//! instances on one database share a campaign without sending anything twice.
+
+use std::{
+    collections::HashMap,
+    fmt::Write as _,
+    fs::File,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use bulletin::{delivery, startup::App};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::support::TestApp;
+
+/// The subject of the campaign under test, to tell its messages from any other.
+const SUBJECT: &str = "Resilience check";
+
+/// Imports `n` people with recorded consent into `list` (confirmed at once, no e-mail), and
+/// returns their addresses.
+async fn import_confirmed(app: &TestApp, list: &str, n: usize) -> Vec<String> {
+    let emails: Vec<String> = (0..n)
+        .map(|i| format!("reader{i:04}@example.com"))
+        .collect();
+    let mut csv = String::from("email,name,consent_at,consent_source,consent_text\n");
+    for email in &emails {
+        writeln!(
+            csv,
+            "{email},Reader,2025-05-01T08:30:00Z,shop checkout,Yes please"
+        )
+        .unwrap();
+    }
+    let response = app
+        .api_post_csv(&format!("/api/v1/subscribers/import?list={list}"), csv)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["imported"], n, "{report}");
+    emails
+}
+
+/// Creates a campaign to `list` and schedules it for now; returns its id.
+async fn campaign_scheduled_now(app: &TestApp, list: &str) -> String {
+    let body = json!({
+        "name": "Resilience",
+        "subject": SUBJECT,
+        "body_markdown": "# Hello {{ subscriber.name }}\n\n[Leave]({{ unsubscribe_url }})",
+        "lists": [list],
+    });
+    let response = app.api_post("/api/v1/campaigns", &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let response = app
+        .api_post(
+            &format!("/api/v1/campaigns/{id}/schedule"),
+            &json!({"send_at": null}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let scheduled: Value = response.json().await.unwrap();
+    assert_eq!(scheduled["status"], "scheduled", "{scheduled}");
+    id
+}
+
+/// The campaign as `GET /api/v1/campaigns/{id}` shows it.
+async fn campaign(app: &TestApp, id: &str) -> Value {
+    let response = app.api_get(&format!("/api/v1/campaigns/{id}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// A count of the campaign's rows as the API shows it.
+fn count(campaign: &Value, status: &str) -> u64 {
+    campaign["counts"][status]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no counts.{status} in {campaign}"))
+}
+
+/// Rows that are not final yet.
+fn open(campaign: &Value) -> u64 {
+    count(campaign, "queued") + count(campaign, "sending") + count(campaign, "deferred")
+}
+
+/// How many copies of the campaign each recipient got so far.
+fn copies_per_recipient(app: &TestApp) -> HashMap<String, usize> {
+    let mut copies = HashMap::new();
+    for mail in app
+        .smtp
+        .messages()
+        .iter()
+        .filter(|m| m.subject() == SUBJECT)
+    {
+        assert_eq!(mail.rcpt_to.len(), 1, "one recipient per message");
+        *copies.entry(mail.rcpt_to[0].clone()).or_default() += 1;
+    }
+    copies
+}
+
+/// Messages of the campaign received so far (cheaper than parsing every subject: the
+/// harness server sends nothing, and the import sends no e-mail).
+fn received(app: &TestApp) -> usize {
+    app.smtp.messages().len()
+}
+
+/// Delivery settings of the child servers.
+const CONCURRENCY: usize = 4;
+const BATCH_SIZE: usize = 10;
+
+/// A `bulletin serve` child process on the test's database and SMTP listener. Dropping it
+/// kills it (SIGKILL), so a failing test leaves no server behind.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(app: &TestApp, dir: &Path, name: &str) -> Self {
+        let settings = &app.app.state().settings;
+        let log = dir.join(format!("{name}.log"));
+        let out = File::create(&log).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bulletin"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("BULLETIN") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .arg("serve")
+            .current_dir(dir)
+            // Capturing anyhow's backtrace on the error path takes longer than the rest of the run.
+            .env("RUST_LIB_BACKTRACE", "0")
+            .env("BULLETIN__DATABASE__URL", &app.database_url)
+            .env("BULLETIN__HTTP__BIND", "127.0.0.1:0")
+            .env("BULLETIN__HTTP__PUBLIC_URL", &app.base)
+            // The signing and address-hash keys live there: links match the harness server's.
+            .env("BULLETIN__DATA__DIR", &settings.data_dir)
+            .env(
+                "BULLETIN__MAIL__TEMPLATES_DIR",
+                &settings.mail.templates_dir,
+            )
+            .env("BULLETIN__MAIL__TRANSPORT", "smtp")
+            .env("BULLETIN__MAIL__SMTP_URL", app.smtp.url())
+            .env("BULLETIN__DELIVERY__CONCURRENCY", CONCURRENCY.to_string())
+            .env("BULLETIN__DELIVERY__BATCH_SIZE", BATCH_SIZE.to_string())
+            // Rows claimed by a killed server are taken over soon after the restart.
+            .env("BULLETIN__DELIVERY__LEASE_SECS", "2")
+            .env("BULLETIN__DELIVERY__POLL_INTERVAL_MS", "50")
+            .env("BULLETIN__SCHEDULER__START_CAMPAIGNS_CRON", "*/1 * * * * *")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        let child = command.spawn().unwrap();
+        Self { child, log }
+    }
+
+    /// SIGKILL (on Unix), then reap.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Panics with the end of the log if the server is no longer running.
+    fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("the server exited early ({status}):\n{}", self.log_tail());
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_server_mid_campaign_loses_nothing_and_duplicates_at_most_the_messages_in_flight()
+ {
+    const N: usize = 300;
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let emails = import_confirmed(&app, "weekly", N).await;
+    let id = campaign_scheduled_now(&app, "weekly").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut first = Server::start(&app, dir.path(), "first");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while received(&app) < N / 3 {
+        first.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "the first server sent {} of {N} messages in 15 s:\n{}",
+            received(&app),
+            first.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    first.kill();
+
+    let at_kill = campaign(&app, &id).await;
+    assert_eq!(
+        count(&at_kill, "total"),
+        N as u64,
+        "fanned out before the kill: {at_kill}"
+    );
+    assert!(received(&app) < N, "the kill landed mid-campaign");
+    assert_eq!(
+        at_kill["status"], "sending",
+        "not sent while rows are open: {at_kill}"
+    );
+    assert!(open(&at_kill) > 0, "{at_kill}");
+    let in_flight = count(&at_kill, "sending");
+    assert!(
+        in_flight <= BATCH_SIZE as u64,
+        "at most one claimed batch is left open by the kill: {at_kill}"
+    );
+
+    let mut second = Server::start(&app, dir.path(), "second");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        second.assert_running();
+        let now = campaign(&app, &id).await;
+        if now["status"] == "sent" {
+            break now;
+        }
+        assert_eq!(now["status"], "sending", "{now}");
+        assert!(
+            Instant::now() < deadline,
+            "the campaign is not sent 30 s after the restart: {now}\n{}",
+            second.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(open(&done), 0, "sent only once every row is final: {done}");
+    assert_eq!(count(&done, "sent"), N as u64, "{done}");
+
+    let copies = copies_per_recipient(&app);
+    let missing: Vec<&String> = emails.iter().filter(|e| !copies.contains_key(*e)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} recipients got nothing: {missing:?}",
+        missing.len()
+    );
+    assert_eq!(copies.len(), N, "nobody else got the campaign");
+    // Only a row the killed server had claimed but not recorded can go out twice: on
+    // restart its lapsed lease frees it. The worker records each outcome right after its
+    // send, and sends at most `concurrency` messages at once, so at most `concurrency`
+    // messages can have reached the relay without their row being recorded. Rows claimed
+    // but not yet sent (the rest of the batch) are sent once, after the restart.
+    let duplicates: usize = copies.values().map(|n| n - 1).sum();
+    assert!(
+        duplicates <= CONCURRENCY && duplicates as u64 <= in_flight,
+        "{duplicates} duplicates; at most the {CONCURRENCY} messages in flight at the kill \
+         ({in_flight} rows were claimed and open)"
+    );
+}
+
+/// A second server on the same database and SMTP listener as `app`, with its own pool and
+/// state (like `restart` in `keys.rs`); its worker and scheduler are off too.
+async fn second_instance(app: &TestApp) -> App {
+    let mut settings = (*app.app.state().settings).clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    settings.http.public_url = format!("http://{}", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    App::build_on(listener, settings, app.clock.clone())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_a_campaign_without_sending_anything_twice() {
+    const N: usize = 200;
+    let app = TestApp::spawn_with(|s| s.delivery.batch_size = 5).await;
+    app.create_list("weekly").await;
+    let emails = import_confirmed(&app, "weekly", N).await;
+    let id = campaign_scheduled_now(&app, "weekly").await;
+    assert_eq!(
+        app.run_job("campaigns").await.report["recipients_written"],
+        N
+    );
+    let other = second_instance(&app).await;
+
+    let (a, b) = (app.app.state().clone(), other.state().clone());
+    let (a, b) = tokio::join!(
+        tokio::spawn(async move { delivery::drain(&a).await }),
+        tokio::spawn(async move { delivery::drain(&b).await }),
+    );
+    let (a, b) = (a.unwrap().unwrap(), b.unwrap().unwrap());
+
+    let copies = copies_per_recipient(&app);
+    let missing: Vec<&String> = emails.iter().filter(|e| !copies.contains_key(*e)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} recipients got nothing: {missing:?}",
+        missing.len()
+    );
+    let twice: Vec<(&String, &usize)> = copies.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:?}");
+    assert_eq!(copies.len(), N);
+    assert_eq!(a.sent + b.sent, N, "{a:?} {b:?}");
+    assert!(
+        a.sent > 0 && b.sent > 0,
+        "both instances did part of the work: {a:?} {b:?}"
+    );
+
+    assert_eq!(app.run_job("campaigns").await.report["finished"], 1);
+    let done = campaign(&app, &id).await;
+    assert_eq!(done["status"], "sent", "{done}");
+    assert_eq!(count(&done, "sent"), N as u64, "{done}");
+    other.stop().await.unwrap();
+}
