@@ -151,7 +151,7 @@ pub struct ImportSettings {
     pub max_body_bytes: usize,
     /// Longest import request.
     pub timeout: Duration,
-    /// Rows per transaction.
+    /// Rows read, looked up and inserted at a time (an import is one transaction).
     pub batch_rows: usize,
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Alias, ColumnDef, Expr, ExprTrait, Query, Table},
+    sea_query::{Alias, ColumnDef, Expr, ExprTrait, OnConflict, Query, Table},
 };
 use uuid::Uuid;
 
@@ -191,8 +191,21 @@ pub async fn append_events(
 }
 
 const SEEN: &str = "import_seen";
-const SEEN_HASH: &str = "address_hash";
+const SEEN_KEY: &str = "hash_key";
+const SEEN_CHECK: &str = "hash_check";
 const SEEN_LINE: &str = "line";
+
+/// An address hash (64 hex digits) as two 64-bit integers: the first keys the scratch table
+/// (an integer key is far cheaper than text), the second tells the rare collision apart.
+fn seen_key(hash: &str) -> Result<(i64, i64), StoreError> {
+    let half = |range: std::ops::Range<usize>| {
+        hash.get(range)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .map(|v| i64::from_ne_bytes(v.to_ne_bytes()))
+            .ok_or_else(|| StoreError::Corrupt("an address hash is not hex".into()))
+    };
+    Ok((half(0..16)?, half(16..32)?))
+}
 
 /// Creates the import's scratch table of address hashes already met, with their line. It is
 /// temporary (this connection only) and, being made inside the import's transaction, gone
@@ -201,20 +214,18 @@ const SEEN_LINE: &str = "line";
 /// # Errors
 /// Database failure.
 pub async fn open_seen(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    let column = |name: &str| {
+        ColumnDef::new(Alias::new(name))
+            .big_integer()
+            .not_null()
+            .to_owned()
+    };
     let create = Table::create()
         .table(Alias::new(SEEN))
         .temporary()
-        .col(
-            ColumnDef::new(Alias::new(SEEN_HASH))
-                .string_len(64)
-                .not_null()
-                .primary_key(),
-        )
-        .col(
-            ColumnDef::new(Alias::new(SEEN_LINE))
-                .big_integer()
-                .not_null(),
-        )
+        .col(column(SEEN_KEY).primary_key())
+        .col(column(SEEN_CHECK))
+        .col(column(SEEN_LINE))
         .to_owned();
     conn.execute(&create).await?;
     Ok(())
@@ -233,49 +244,95 @@ pub async fn close_seen(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
 /// The hashes among `hashes` already met in this import, with the line they were met on.
 ///
 /// # Errors
-/// Database failure.
+/// Database failure, or a hash that is not hex.
 pub async fn seen_lines(
     conn: &impl ConnectionTrait,
     hashes: &[&str],
 ) -> Result<HashMap<String, u64>, StoreError> {
+    let mut wanted = HashMap::with_capacity(hashes.len());
+    for hash in hashes {
+        wanted.insert(seen_key(hash)?, *hash);
+    }
+    let keys: Vec<i64> = wanted.keys().map(|(key, _)| *key).collect();
     let mut found = HashMap::new();
-    for chunk in hashes.chunks(MAX_PARAMS) {
+    for chunk in keys.chunks(MAX_PARAMS) {
         let select = Query::select()
-            .columns([Alias::new(SEEN_HASH), Alias::new(SEEN_LINE)])
+            .columns([
+                Alias::new(SEEN_KEY),
+                Alias::new(SEEN_CHECK),
+                Alias::new(SEEN_LINE),
+            ])
             .from(Alias::new(SEEN))
-            .and_where(Expr::col(Alias::new(SEEN_HASH)).is_in(chunk.iter().copied()))
+            .and_where(Expr::col(Alias::new(SEEN_KEY)).is_in(chunk.iter().copied()))
             .to_owned();
         for row in conn.query_all(&select).await? {
-            let hash: String = row.try_get_by_index(0)?;
-            let line: i64 = row.try_get_by_index(1)?;
-            found.insert(hash, u64::try_from(line).map_err(corrupt)?);
+            let key: (i64, i64) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+            let line: i64 = row.try_get_by_index(2)?;
+            if let Some(hash) = wanted.get(&key) {
+                found.insert((*hash).to_owned(), u64::try_from(line).map_err(corrupt)?);
+            }
         }
     }
     Ok(found)
 }
 
-/// Records hashes as met on their lines (each hash at most once, not yet recorded).
+/// Records hashes as met on their lines (each hash once, not yet recorded; a hash whose key
+/// collides with an earlier one is not recorded).
 ///
 /// # Errors
-/// Database failure.
+/// Database failure, or a hash that is not hex.
 pub async fn mark_seen(
     conn: &impl ConnectionTrait,
     rows: &[(&str, u64)],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(rows_per_statement(2)) {
+    for chunk in rows.chunks(rows_per_statement(3)) {
         let mut insert = Query::insert()
             .into_table(Alias::new(SEEN))
-            .columns([Alias::new(SEEN_HASH), Alias::new(SEEN_LINE)])
+            .columns([
+                Alias::new(SEEN_KEY),
+                Alias::new(SEEN_CHECK),
+                Alias::new(SEEN_LINE),
+            ])
+            .on_conflict(
+                OnConflict::column(Alias::new(SEEN_KEY))
+                    .do_nothing()
+                    .to_owned(),
+            )
             .to_owned();
         for (hash, line) in chunk {
+            let (key, check) = seen_key(hash)?;
             let line = i64::try_from(*line).map_err(corrupt)?;
             insert
-                .values([(*hash).into(), line.into()])
+                .values([key.into(), check.into(), line.into()])
                 .map_err(|e| DbErr::Custom(e.to_string()))?;
         }
         if !chunk.is_empty() {
             conn.execute(&insert).await?;
         }
+    }
+    Ok(())
+}
+
+/// Lets SQLite keep up to 64 MiB of pages in memory during an import, so that a large
+/// transaction does not spill pages to the WAL and read them back; a no-op on PostgreSQL.
+///
+/// # Errors
+/// Database failure.
+pub async fn widen_cache(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        conn.execute_unprepared("PRAGMA cache_size = -65536")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Gives SQLite's page cache back its default size (after `widen_cache`).
+///
+/// # Errors
+/// Database failure.
+pub async fn narrow_cache(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        conn.execute_unprepared("PRAGMA cache_size = -2000").await?;
     }
     Ok(())
 }

@@ -432,7 +432,8 @@ async fn a_hard_bounce_in_a_campaign_suppresses_the_address_for_later_campaigns(
     act(&app, &first, "schedule", json!({"send_at": null})).await;
     app.run_job("campaigns").await;
     app.smtp.fail_next_rcpt(1, "550 5.1.1 No such user");
-    assert_eq!(app.deliver_all().await.failed, 1);
+    let report = app.deliver_all().await;
+    assert_eq!(report.failed, 1, "{report:?}");
     let second = simple_campaign(&app, &["weekly"]).await;
     act(&app, &second, "schedule", json!({"send_at": null})).await;
     app.run_job("campaigns").await;

@@ -12,6 +12,7 @@ mod import;
 mod keys;
 mod migrations;
 mod operations;
+mod retention;
 mod resilience;
 mod subscribe;
 mod unsubscribe;

@@ -22,6 +22,7 @@ use crate::{
     store::{self, StoreError},
 };
 
+thread_local! { static PROF: std::cell::RefCell<[std::time::Duration; 3]> = const { std::cell::RefCell::new([std::time::Duration::ZERO; 3]) }; }
 /// The most row problems an import report lists.
 const MAX_REPORTED: usize = 1000;
 
@@ -165,16 +166,26 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send>(
     let mut run = Run::new(slug);
     let txn = store::begin_write(&state.db).await?;
     store::imports::open_seen(&txn).await?;
+    store::imports::widen_cache(&txn).await?;
+    let mut t_read = std::time::Duration::ZERO;
+    let mut t_apply = std::time::Duration::ZERO;
     loop {
+        let t0 = std::time::Instant::now();
         let (batch, mut problems, more) = read_batch(state, &mut rows, &ledger, &mut run).await?;
+        let t1 = std::time::Instant::now();
+        t_read += t1 - t0;
         problems.extend(apply_batch(&txn, &ledger, batch, &mut run).await?);
+        t_apply += t1.elapsed();
         run.report_problems(problems);
         if !more {
             break;
         }
     }
     store::imports::close_seen(&txn).await?;
+    store::imports::narrow_cache(&txn).await?;
+    let t0 = std::time::Instant::now();
     txn.commit().await?;
+    eprintln!("PROFILE read={t_read:?} apply={t_apply:?} commit={:?} {}", t0.elapsed(), PROF.with(|p| format!("{:?}", p.borrow())));
     Ok(run.report)
 }
 
@@ -277,8 +288,11 @@ async fn apply_batch(
     batch: Vec<ImportRow>,
     run: &mut Run,
 ) -> Result<Vec<RowProblem>, StoreError> {
+    let t0 = std::time::Instant::now();
     let (batch, mut problems) = drop_repeated(conn, batch).await?;
+    let t1 = std::time::Instant::now();
     let planned = batch::plan(conn, ledger.list.id, batch).await?;
+    let t2 = std::time::Instant::now();
     for (row, plan) in &planned {
         match plan {
             Plan::Skip(issue) => problems.push(problem_of(row, issue)),
@@ -289,6 +303,7 @@ async fn apply_batch(
         }
     }
     batch::write(conn, ledger, &planned, &mut run.texts).await?;
+    PROF.with(|p| { let mut p = p.borrow_mut(); p[0] += t1 - t0; p[1] += t2 - t1; p[2] += t2.elapsed(); });
     Ok(problems)
 }
 

@@ -1,0 +1,153 @@
+//! Campaign throughput: imports N subscribers into a fresh database, sends one campaign with a
+//! ~5 KB personalised body through the real delivery engine to postfix's `smtp-sink`, and
+//! prints fan-out time, messages per second and peak RSS — next to the rate at which
+//! postfix's own `smtp-source` pushes messages of the same size into the same sink (the
+//! ceiling of the machine).
+//!
+//! ```sh
+//! apt-get install postfix   # for smtp-sink and smtp-source; stop its daemon afterwards
+//! cargo bench --bench campaign -- --recipients 100000 [--concurrency 8] [--batch-size 500]
+//! BULLETIN_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench campaign
+//! ```
+
+#[path = "support.rs"]
+mod support;
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use bulletin::{
+    clock::Clock,
+    config::{MailTransportSettings, Settings},
+    delivery,
+    domain::ListSlug,
+    services::{self, campaigns::CampaignDraft},
+    startup::AppState,
+};
+use secrecy::SecretString;
+use support::{arg, consent_list, fresh_database, status_mib, write_csv};
+
+const SINK: &str = "/usr/sbin/smtp-sink";
+const SOURCE: &str = "/usr/sbin/smtp-source";
+
+/// Stops the sink when the benchmark ends, also on error.
+struct Sink(Child);
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let recipients: u64 = arg("--recipients")?.unwrap_or(100_000);
+    let port = free_port()?;
+    let _sink = Sink(
+        Command::new(SINK)
+            .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "1024"])
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {SINK}: install Debian's postfix package"))?,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+
+    let dir = tempfile::tempdir()?;
+    let (url, backend) = fresh_database(dir.path()).await?;
+    let state = AppState::build(settings(dir.path(), url, port)?, Clock::System).await?;
+    let concurrency = state.settings.delivery.concurrency;
+    let csv = dir.path().join("subscribers.csv");
+    write_csv(&csv, recipients)?;
+    let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
+    services::lists::create(&state, consent_list(slug.clone())).await?;
+    let imported = services::imports::import_csv(&state, &slug, "bench", tokio::fs::File::open(&csv).await?).await?;
+    anyhow::ensure!(imported.imported == recipients, "imported {} of {recipients}", imported.imported);
+    std::fs::remove_file(&csv)?;
+    let rss_before_send = status_mib("VmRSS:")?;
+
+    let draft = CampaignDraft {
+        name: "Benchmark".into(),
+        subject: "News for {{ subscriber.name }}".into(),
+        body_markdown: body_markdown(),
+        lists: vec![slug],
+        from: None,
+    };
+    let campaign = services::campaigns::create(&state, draft).await?;
+    services::campaigns::schedule(&state, campaign.id, None).await?;
+    services::campaigns::start_due(&state).await?;
+    let fan_out_started = Instant::now();
+    let written = delivery::fan_out::fan_out_all(&state).await?;
+    let fan_out_secs = fan_out_started.elapsed().as_secs_f64();
+
+    let send_started = Instant::now();
+    let report = delivery::drain(&state).await?;
+    let send_secs = send_started.elapsed().as_secs_f64();
+    anyhow::ensure!(report.sent as u64 == recipients, "sent {} of {recipients}: {report:?}", report.sent);
+    let peak = status_mib("VmHWM:")?;
+
+    let source_rate = smtp_source_rate(port, concurrency, recipients.min(50_000))?;
+    println!(
+        "backend={backend} recipients={recipients} concurrency={concurrency} batch_size={} \
+         fan_out_rows={written} fan_out_seconds={fan_out_secs:.2} send_seconds={send_secs:.2} \
+         messages_per_second={:.0} smtp_source_messages_per_second={source_rate:.0} \
+         rss_before_send_mib={rss_before_send:.1} peak_rss_mib={peak:.1}",
+        state.settings.delivery.batch_size,
+        recipients as f64 / send_secs,
+    );
+    Ok(())
+}
+
+fn settings(dir: &std::path::Path, url: String, port: u16) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(None)?;
+    settings.database.url = SecretString::from(url);
+    settings.data_dir = dir.join("data");
+    settings.mail.templates_dir = dir.join("emails");
+    settings.delivery.worker_enabled = false;
+    settings.scheduler.enabled = false;
+    if let Some(concurrency) = arg("--concurrency")? {
+        settings.delivery.concurrency = concurrency;
+    }
+    if let Some(batch) = arg("--batch-size")? {
+        settings.delivery.batch_size = batch;
+    }
+    settings.mail.transport = MailTransportSettings::Smtp {
+        url: SecretString::from(format!("smtp://127.0.0.1:{port}")),
+        pool_max: u32::try_from(settings.delivery.concurrency)?.max(1),
+        timeout: Duration::from_secs(30),
+    };
+    Ok(settings)
+}
+
+/// About 5 KB of Markdown with personalisation in several places.
+fn body_markdown() -> String {
+    let paragraph = "Our autumn release brings faster exports, a new dashboard and many small \
+                     fixes that you asked for. Read on for the details and what comes next. ";
+    let mut body = String::from("# Hello {{ subscriber.name }}\n\nThis is **{{ list.name }}**, written for {{ subscriber.email }}.\n\n");
+    for i in 1..=12 {
+        body.push_str(&format!("## Part {i}\n\n{paragraph}{paragraph}\n\n"));
+    }
+    body.push_str("Not interested any more? [Unsubscribe]({{ unsubscribe_url }}) or [change your preferences]({{ preferences_url }}).\n");
+    body
+}
+
+/// Messages per second that `smtp-source` alone pushes into the sink over `sessions`
+/// reused connections, with messages of about 5 KB.
+fn smtp_source_rate(port: u16, sessions: usize, messages: u64) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let status = Command::new(SOURCE)
+        .args(["-d", "-s", &sessions.to_string(), "-m", &messages.to_string(), "-l", "5120"])
+        .args(["-f", "bench@example.com", "-t", "sink@example.com", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {SOURCE}"))?;
+    anyhow::ensure!(status.success(), "smtp-source failed: {status}");
+    Ok(messages as f64 / started.elapsed().as_secs_f64())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
