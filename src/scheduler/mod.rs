@@ -56,8 +56,9 @@ async fn retention(state: &AppState) -> anyhow::Result<Value> {
     Ok(serde_json::to_value(report)?)
 }
 
-/// The longest a job may hold its lease (a crashed instance frees it after this).
-const LEASE: chrono::Duration = chrono::Duration::minutes(30);
+/// How long a job holds its lease: a crashed instance frees it after this. Every job is
+/// idempotent and safe beside itself, so a run that outlasts its lease does no harm.
+const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 
 /// Runs the job `name` now, unless another instance is running it. Returns the recorded run,
 /// or `None` when the job is running elsewhere.

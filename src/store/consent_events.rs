@@ -53,7 +53,7 @@ pub async fn append(conn: &impl ConnectionTrait, e: &ConsentEvent) -> Result<(),
 }
 
 /// The row of an event.
-pub(super) fn active_model(e: &ConsentEvent) -> table::ActiveModel {
+fn active_model(e: &ConsentEvent) -> table::ActiveModel {
     table::ActiveModel {
         id: Set(e.id.as_uuid()),
         subscriber_id: Set(e.subscriber_id.as_uuid()),

@@ -118,7 +118,7 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let mut due = Query::select()
+    let due = Query::select()
         .column(table::Column::Id)
         .from(table::Entity)
         .cond_where(claimable(now))
@@ -126,26 +126,46 @@ pub async fn claim_due(
         .limit(limit)
         .to_owned();
     if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // Several instances claim side by side: each skips the rows another is claiming.
-        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        return claim_due_postgres(conn, due, now, lease_until).await;
     }
-    // One statement claims the whole batch; the outer condition is checked again on each
-    // row, so a row claimed meanwhile by another worker is not taken twice.
+    // SQLite has one writer: this one statement claims the batch atomically; the outer
+    // condition is checked again on each row all the same.
     let rows = table::Entity::update_many()
-        .col_expr(
-            table::Column::Status,
-            Expr::value(DeliveryStatus::Sending.as_str()),
-        )
+        .col_expr(table::Column::Status, Expr::value(DeliveryStatus::Sending.as_str()))
         .col_expr(table::Column::LeaseUntil, Expr::value(lease_until))
-        .col_expr(
-            table::Column::Attempts,
-            Expr::col(table::Column::Attempts).add(1),
-        )
+        .col_expr(table::Column::Attempts, Expr::col(table::Column::Attempts).add(1))
         .col_expr(table::Column::UpdatedAt, Expr::value(now))
         .filter(table::Column::Id.in_subquery(due))
         .filter(claimable(now))
         .exec_with_returning(conn)
         .await?;
+    rows.into_iter().map(Delivery::try_from).collect()
+}
+
+/// PostgreSQL: several instances claim side by side, each skipping the rows another is
+/// claiming (`FOR UPDATE SKIP LOCKED`). The locking select is a CTE, which PostgreSQL runs
+/// exactly once: as an `IN (subquery)` the planner may re-run it per row and claim far more
+/// than the batch.
+async fn claim_due_postgres(
+    conn: &impl ConnectionTrait,
+    mut due: sea_orm::sea_query::SelectStatement,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Vec<Delivery>, StoreError> {
+    due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    let (select, mut values) = due.build(sea_orm::sea_query::PostgresQueryBuilder);
+    let first = values.0.len() + 1;
+    values.0.push(DeliveryStatus::Sending.as_str().into());
+    values.0.push(lease_until.into());
+    values.0.push(now.into());
+    let sql = format!(
+        "WITH due AS ({select}) UPDATE deliveries AS d SET status = ${first}, lease_until = ${}, \
+         attempts = d.attempts + 1, updated_at = ${} FROM due WHERE d.id = due.id RETURNING d.*",
+        first + 1,
+        first + 2,
+    );
+    let statement = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values);
+    let rows = table::Entity::find().from_raw_sql(statement).all(conn).await?;
     rows.into_iter().map(Delivery::try_from).collect()
 }
 

@@ -67,7 +67,7 @@ pub async fn insert(
 }
 
 /// The row of a new subscriber.
-pub(super) fn active_model(s: &Subscriber, now: DateTime<Utc>) -> table::ActiveModel {
+fn active_model(s: &Subscriber, now: DateTime<Utc>) -> table::ActiveModel {
     table::ActiveModel {
         id: Set(s.id.as_uuid()),
         email: Set(s.email.as_str().to_owned()),

@@ -30,7 +30,7 @@ impl TryFrom<table::Model> for Subscription {
 }
 
 /// The row of a subscription (`created_at` left unset, for updates).
-pub(super) fn active_model(s: &Subscription, now: DateTime<Utc>) -> table::ActiveModel {
+fn active_model(s: &Subscription, now: DateTime<Utc>) -> table::ActiveModel {
     table::ActiveModel {
         id: Set(s.id.as_uuid()),
         subscriber_id: Set(s.subscriber_id.as_uuid()),

@@ -368,7 +368,8 @@ async fn second_instance(app: &TestApp) -> App {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_a_campaign_without_sending_anything_twice() {
     const N: usize = 200;
-    let app = TestApp::spawn_with(|s| s.delivery.batch_size = 5).await;
+    const BATCH: u32 = 5;
+    let app = TestApp::spawn_with(|s| s.delivery.batch_size = BATCH).await;
     app.create_list("weekly").await;
     let emails = import_confirmed(&app, "weekly", N).await;
     let id = campaign_scheduled_now(&app, "weekly").await;
@@ -381,10 +382,17 @@ async fn two_instances_share_a_campaign_without_sending_anything_twice() {
     // Claims are short single statements and sending happens outside them, so while one
     // instance sends a batch the other claims the next, on SQLite (one writer) as well.
     let (a, b) = (app.app.state().clone(), other.state().clone());
-    let (a, b) = tokio::join!(
-        tokio::spawn(async move { delivery::drain(&a).await }),
-        tokio::spawn(async move { delivery::drain(&b).await }),
-    );
+    let a = tokio::spawn(async move { delivery::drain(&a).await });
+    let b = tokio::spawn(async move { delivery::drain(&b).await });
+    // Each instance holds at most one claimed batch at a time.
+    let mut most_claimed = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(a.is_finished() && b.is_finished()) {
+        assert!(Instant::now() < deadline, "the drains took over 10 s");
+        most_claimed = most_claimed.max(count(&campaign(&app, &id).await, "sending"));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (a, b) = tokio::join!(a, b);
     let (a, b) = (a.unwrap().unwrap(), b.unwrap().unwrap());
 
     let copies = copies_per_recipient(&app);
@@ -401,6 +409,10 @@ async fn two_instances_share_a_campaign_without_sending_anything_twice() {
     assert!(
         a.sent > 0 && b.sent > 0,
         "both instances did part of the work: {a:?} {b:?}"
+    );
+    assert!(
+        most_claimed <= 2 * u64::from(BATCH),
+        "{most_claimed} rows were claimed at once; a claim takes at most delivery.batch_size"
     );
 
     assert_eq!(app.run_job("campaigns").await.report["finished"], 1);

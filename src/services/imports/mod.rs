@@ -166,7 +166,6 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send>(
     let mut run = Run::new(slug);
     let txn = store::begin_write(&state.db).await?;
     store::imports::open_seen(&txn).await?;
-    store::imports::widen_cache(&txn).await?;
     let mut t_read = std::time::Duration::ZERO;
     let mut t_apply = std::time::Duration::ZERO;
     loop {
@@ -182,7 +181,6 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send>(
         }
     }
     store::imports::close_seen(&txn).await?;
-    store::imports::narrow_cache(&txn).await?;
     let t0 = std::time::Instant::now();
     txn.commit().await?;
     eprintln!("PROFILE read={t_read:?} apply={t_apply:?} commit={:?} {}", t0.elapsed(), PROF.with(|p| format!("{:?}", p.borrow())));
