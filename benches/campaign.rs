@@ -45,6 +45,9 @@ impl Drop for Sink {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     let recipients: u64 = arg("--recipients")?.unwrap_or(100_000);
     let port = free_port()?;
     let _sink = Sink(

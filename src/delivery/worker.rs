@@ -10,6 +10,7 @@ use std::{
     },
 };
 
+use lettre::Message;
 use tokio::{
     sync::{mpsc, oneshot, watch},
     task::JoinSet,
@@ -146,32 +147,43 @@ async fn lane(
     halt: Arc<AtomicBool>,
     recorder: mpsc::Sender<Recorded>,
 ) {
+    let mut recording: Option<oneshot::Receiver<()>> = None;
     loop {
-        let next = queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop_front();
+        let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
         let Some((delivery, verdict)) = next else {
+            if let Some(previous) = recording {
+                let _ = previous.await;
+            }
             return;
         };
-        let attempted = if halt.load(Ordering::Relaxed) {
-            Attempted {
-                delivery,
-                outcome: Outcome::Released,
-                hard_bounce: None,
+        // Built while the previous outcome is being written.
+        let step = prepare(&state, delivery, verdict);
+        // The previous outcome must be written before the next message goes out, so that a
+        // crash repeats at most one message per lane.
+        if let Some(previous) = recording.take()
+            && previous.await.is_err()
+        {
+            // The recorder stopped on a database error: leave the rest claimed for a retry.
+            return;
+        }
+        let attempted = match step {
+            Step::Done(attempted) => attempted,
+            Step::Ready { delivery, .. } if halt.load(Ordering::Relaxed) => {
+                Attempted { delivery, outcome: Outcome::Released, hard_bounce: None }
             }
-        } else {
-            let span = tracing::info_span!("delivery", delivery.id = %delivery.id, subscriber.id = %delivery.subscriber_id, kind = %delivery.kind);
-            attempt(&state, delivery, verdict).instrument(span).await
+            Step::Ready { delivery, message, address_hash } => {
+                let span = tracing::info_span!("delivery", delivery.id = %delivery.id, subscriber.id = %delivery.subscriber_id, kind = %delivery.kind);
+                deliver(&state, delivery, *message, address_hash).instrument(span).await
+            }
         };
         if watch_streak(&state, &attempted).await {
             halt.store(true, Ordering::Relaxed);
         }
         let (written, wait) = oneshot::channel();
-        if recorder.send((attempted, written)).await.is_err() || wait.await.is_err() {
-            // The recorder stopped on a database error: leave the rest claimed for a retry.
+        if recorder.send((attempted, written)).await.is_err() {
             return;
         }
+        recording = Some(wait);
     }
 }
 
@@ -188,7 +200,9 @@ async fn recorder(
             pending.push(more);
         }
         let attempted: Vec<&Attempted> = pending.iter().map(|(a, _)| a).collect();
+        let flush_started = std::time::Instant::now();
         record(&state, &attempted).await?;
+        tracing::debug!(rows = attempted.len(), flush_us = flush_started.elapsed().as_micros() as u64, "outcomes recorded");
         for (a, written) in pending.drain(..) {
             // A lane that is gone no longer waits; nothing to tell it.
             let _ = written.send(());
@@ -223,56 +237,39 @@ async fn record(state: &AppState, attempted: &[&Attempted]) -> Result<(), StoreE
     Ok(())
 }
 
-async fn attempt(state: &AppState, delivery: Delivery, verdict: Verdict) -> Attempted {
+/// A claimed row after the CPU work: its message built, or its outcome already known.
+enum Step {
+    /// Not to be sent (ineligible, or the message could not be built).
+    Done(Attempted),
+    /// Ready to go to the relay.
+    Ready { delivery: Delivery, message: Box<Message>, address_hash: String },
+}
+
+fn prepare(state: &AppState, delivery: Delivery, verdict: Verdict) -> Step {
+    let done = |delivery, outcome| Step::Done(Attempted { delivery, outcome, hard_bounce: None });
     let recipient = match verdict {
-        Verdict::Skip(reason) => {
-            return Attempted {
-                delivery,
-                outcome: Outcome::Suppressed { reason },
-                hard_bounce: None,
-            };
-        }
-        Verdict::Broken(error) => {
-            return Attempted {
-                delivery,
-                outcome: Outcome::Failed { error },
-                hard_bounce: None,
-            };
-        }
+        Verdict::Skip(reason) => return done(delivery, Outcome::Suppressed { reason }),
+        Verdict::Broken(error) => return done(delivery, Outcome::Failed { error }),
         Verdict::Send(recipient) => recipient,
     };
-    let message = match compose::build(state, &delivery, &recipient) {
-        Ok(message) => message,
-        Err(error) => {
-            return Attempted {
-                delivery,
-                outcome: Outcome::Failed { error },
-                hard_bounce: None,
-            };
-        }
-    };
-    state.throttle.acquire().await;
-    match state.transport.send(message).await {
-        Ok(()) => Attempted {
-            delivery,
-            outcome: Outcome::Sent,
-            hard_bounce: None,
-        },
-        // A hard bounce: this address is never tried again, by any campaign.
-        Err(SendError::RecipientRefused(error)) => Attempted {
-            delivery,
-            outcome: Outcome::Failed { error },
-            hard_bounce: Some(recipient.address_hash.clone()),
-        },
-        Err(error) => {
-            let outcome = after_failure(state, &delivery, error);
-            Attempted {
-                delivery,
-                outcome,
-                hard_bounce: None,
-            }
-        }
+    match compose::build(state, &delivery, &recipient) {
+        Ok(message) => Step::Ready { delivery, message: Box::new(message), address_hash: recipient.address_hash },
+        Err(error) => done(delivery, Outcome::Failed { error }),
     }
+}
+
+async fn deliver(state: &AppState, delivery: Delivery, message: Message, address_hash: String) -> Attempted {
+    state.throttle.acquire().await;
+    let send_started = std::time::Instant::now();
+    let sent = state.transport.send(message).await;
+    tracing::trace!(send_us = send_started.elapsed().as_micros() as u64, "transport returned");
+    let (outcome, hard_bounce) = match sent {
+        Ok(()) => (Outcome::Sent, None),
+        // A hard bounce: this address is never tried again, by any campaign.
+        Err(SendError::RecipientRefused(error)) => (Outcome::Failed { error }, Some(address_hash)),
+        Err(error) => (after_failure(state, &delivery, error), None),
+    };
+    Attempted { delivery, outcome, hard_bounce }
 }
 
 fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Outcome {
