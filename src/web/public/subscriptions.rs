@@ -23,7 +23,7 @@ use crate::{
     web::{
         error::{PageError, PageErrorKind},
         extract::{Client, ConfirmLink, PageForm, PreferencesLink, UnsubscribeLink, Verified},
-        views::{self, PreferenceView, SignupListView, SignupView, text},
+        views::{self, PreferenceView, SignupListView, SignupView, Text, text},
     },
 };
 
@@ -178,18 +178,31 @@ pub(super) async fn confirm_page(
     State(state): State<AppState>,
     link: Verified<ConfirmLink>,
 ) -> Result<Markup, PageError> {
-    let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
+    button_page_for(&state, &link, "confirm", |t| {
+        [t.confirm_title, t.confirm_body, t.confirm_button]
+    })
+    .await
+}
+
+/// The page behind a link's GET: what the button will do to which list, and the button.
+async fn button_page_for<P>(
+    state: &AppState,
+    link: &Verified<P>,
+    path: &str,
+    words: fn(&Text) -> [&'static str; 3],
+) -> Result<Markup, PageError> {
+    let summary = subscriptions::summary(state, SubscriptionId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
-    let t = text(summary.locale);
-    let action = link_action(&state, &format!("confirm/{}", link.token));
+    let [title, lead, button] = words(text(summary.locale));
+    let action = link_action(state, &format!("{path}/{}", link.token));
     Ok(views::button_page(
         summary.locale,
-        t.confirm_title,
-        t.confirm_body,
+        title,
+        lead,
         &summary.list.def.name,
         &action,
-        t.confirm_button,
+        button,
     ))
 }
 
@@ -246,19 +259,14 @@ pub(super) async fn unsubscribe_page(
     State(state): State<AppState>,
     link: Verified<UnsubscribeLink>,
 ) -> Result<Markup, PageError> {
-    let summary = subscriptions::summary(&state, SubscriptionId::from_uuid(link.subject))
-        .await
-        .map_err(|e| link_error(link.locale, e))?;
-    let t = text(summary.locale);
-    let action = link_action(&state, &format!("unsubscribe/{}", link.token));
-    Ok(views::button_page(
-        summary.locale,
-        t.unsubscribe_title,
-        t.unsubscribe_body,
-        &summary.list.def.name,
-        &action,
-        t.unsubscribe_button,
-    ))
+    button_page_for(&state, &link, "unsubscribe", |t| {
+        [
+            t.unsubscribe_title,
+            t.unsubscribe_body,
+            t.unsubscribe_button,
+        ]
+    })
+    .await
 }
 
 /// `POST /unsubscribe/{token}`: the page's button and the RFC 8058 one-click POST
