@@ -45,6 +45,9 @@ impl Drop for Sink {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let Some(url) = arg::<String>("--prepare")? {
+        return prepare(url).await;
+    }
     if let Ok(filter) = std::env::var("BENCH_LOG") {
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     }
@@ -61,16 +64,15 @@ async fn main() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let (url, backend) = fresh_database(dir.path()).await?;
+    // The subscribers are imported by a child process, so that this process's peak memory
+    // is that of sending alone.
+    let status = Command::new(std::env::current_exe()?)
+        .args(["--prepare", &url, "--dir", &dir.path().display().to_string(), "--recipients", &recipients.to_string()])
+        .status()?;
+    anyhow::ensure!(status.success(), "preparing the subscribers failed: {status}");
     let state = AppState::build(settings(dir.path(), url, port)?, Clock::System).await?;
     let concurrency = state.settings.delivery.concurrency;
-    let csv = dir.path().join("subscribers.csv");
-    write_csv(&csv, recipients)?;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
-    services::lists::create(&state, consent_list(slug.clone())).await?;
-    let imported = services::imports::import_csv(&state, &slug, "bench", tokio::fs::File::open(&csv).await?).await?;
-    anyhow::ensure!(imported.imported == recipients, "imported {} of {recipients}", imported.imported);
-    std::fs::remove_file(&csv)?;
-    let rss_before_send = status_mib("VmRSS:")?;
 
     let draft = CampaignDraft {
         name: "Benchmark".into(),
@@ -97,10 +99,25 @@ async fn main() -> anyhow::Result<()> {
         "backend={backend} recipients={recipients} concurrency={concurrency} batch_size={} \
          fan_out_rows={written} fan_out_seconds={fan_out_secs:.2} send_seconds={send_secs:.2} \
          messages_per_second={:.0} smtp_source_messages_per_second={source_rate:.0} \
-         rss_before_send_mib={rss_before_send:.1} peak_rss_mib={peak:.1}",
+         peak_rss_mib={peak:.1}",
         state.settings.delivery.batch_size,
         recipients as f64 / send_secs,
     );
+    Ok(())
+}
+
+/// The child's part: a consent list and `--recipients` imported subscribers.
+async fn prepare(url: String) -> anyhow::Result<()> {
+    let dir = std::path::PathBuf::from(arg::<String>("--dir")?.context("--dir")?);
+    let recipients: u64 = arg("--recipients")?.context("--recipients")?;
+    let state = AppState::build(settings(&dir, url, 25)?, Clock::System).await?;
+    let csv = dir.join("subscribers.csv");
+    write_csv(&csv, recipients)?;
+    let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
+    services::lists::create(&state, consent_list(slug.clone())).await?;
+    let imported = services::imports::import_csv(&state, &slug, "bench", tokio::fs::File::open(&csv).await?).await?;
+    anyhow::ensure!(imported.imported == recipients, "imported {} of {recipients}", imported.imported);
+    std::fs::remove_file(&csv)?;
     Ok(())
 }
 

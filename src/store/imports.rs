@@ -3,10 +3,11 @@
 //! repeated addresses.
 //!
 //! Each statement takes the batch as one JSON array parameter that the database unpacks
-//! (`json_each` on SQLite, `json_array_elements` on PostgreSQL) instead of tens of thousands
-//! of bind parameters: binding values one by one cost four times as much as the inserts
-//! themselves (see BENCHMARKS.md). Values are written exactly as sqlx binds them (UUIDs as
-//! 16-byte blobs and times as RFC 3339 text on SQLite), so every other query reads them alike.
+//! (`jsonb_each` on SQLite, `jsonb_array_elements` on PostgreSQL) instead of tens of
+//! thousands of bind parameters: binding values one by one made an import twice as slow (see
+//! BENCHMARKS.md). Values are written exactly as sqlx binds them (UUIDs as 16-byte blobs and
+//! times as RFC 3339 text on SQLite), so every other query reads them alike. The column lists
+//! here must follow the entities: a new column of these tables needs a line here too.
 
 use std::collections::HashMap;
 
@@ -65,9 +66,11 @@ fn insert_sql(backend: DbBackend, table: &str, columns: &[(&str, Kind)], tail: &
 /// The rows of JSON parameter `n` (1-based), each row named `r`.
 fn json_rows(backend: DbBackend, n: usize) -> String {
     if backend == DbBackend::Postgres {
-        format!("json_array_elements(${n}::json) AS r")
+        format!("jsonb_array_elements(${n}::jsonb) AS r")
     } else {
-        "json_each(?) AS r WHERE true".to_owned()
+        // jsonb_each hands each row over as a JSONB blob, so reading its elements does not
+        // parse the row's text again for every column.
+        "jsonb_each(?) AS r WHERE true".to_owned()
     }
 }
 
@@ -89,19 +92,49 @@ fn element(backend: DbBackend, i: usize, kind: Kind) -> String {
     }
 }
 
-/// The values of JSON parameter `n` (a flat array), as a sub-select of `kind`.
-fn json_values(backend: DbBackend, n: usize, kind: Kind) -> String {
+/// `SELECT columns FROM table WHERE [filter AND] key = v` for each value `v` of the JSON
+/// array in the last parameter: one index look-up per value. `filter` uses the parameter
+/// before it, if any. On PostgreSQL a `LATERAL` sub-select makes the look-ups explicit:
+/// inside a long import the planner's statistics still describe the tables as they were
+/// before it, and it would otherwise pick scans that grow with the table.
+fn lookup_sql(
+    backend: DbBackend,
+    columns: &str,
+    table: &str,
+    filter: &str,
+    key: (&str, Kind),
+) -> String {
+    let (key, kind) = key;
     if backend == DbBackend::Postgres {
+        let (filter, n) = if filter.is_empty() {
+            (String::new(), 1)
+        } else {
+            (format!("{} AND", filter.replace('?', "$1")), 2)
+        };
         let cast = match kind {
             Kind::Uuid => "::uuid",
             Kind::Int => "::bigint",
             Kind::Text | Kind::Time | Kind::Json => "",
         };
-        format!("SELECT (json_array_elements_text(${n}::json)){cast}")
-    } else if kind == Kind::Uuid {
-        "SELECT unhex(value) FROM json_each(?)".to_owned()
+        format!(
+            "SELECT t.* FROM jsonb_array_elements_text(${n}::jsonb) AS k(v), LATERAL \
+             (SELECT {columns} FROM {table} WHERE {filter} {key} = k.v{cast} LIMIT 1) AS t"
+        )
     } else {
-        "SELECT value FROM json_each(?)".to_owned()
+        let filter = if filter.is_empty() {
+            String::new()
+        } else {
+            format!("{filter} AND")
+        };
+        let value = if kind == Kind::Uuid {
+            "unhex(value)"
+        } else {
+            "value"
+        };
+        format!(
+            "SELECT {columns} FROM {table} WHERE {filter} {key} IN \
+             (SELECT {value} FROM json_each(?))"
+        )
     }
 }
 
@@ -156,10 +189,12 @@ pub async fn subscribers_by_email(
     conn: &impl ConnectionTrait,
     emails: &[&str],
 ) -> Result<Vec<KnownSubscriber>, StoreError> {
-    let backend = conn.get_database_backend();
-    let sql = format!(
-        "SELECT id, email, status FROM subscribers WHERE email IN ({})",
-        json_values(backend, 1, Kind::Text)
+    let sql = lookup_sql(
+        conn.get_database_backend(),
+        "id, email, status",
+        "subscribers",
+        "",
+        ("email", Kind::Text),
     );
     let mut found = Vec::new();
     for chunk in emails.chunks(ROWS_PER_STATEMENT) {
@@ -175,7 +210,16 @@ pub async fn subscribers_by_email(
     Ok(found)
 }
 
-/// The subscriptions of these subscribers to one list: subscriber → (subscription, status).
+/// A stored subscription, as far as an import needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownSubscription {
+    /// Its id.
+    pub id: SubscriptionId,
+    /// Where it stands.
+    pub status: SubscriptionStatus,
+}
+
+/// The subscriptions of these subscribers to one list, by subscriber.
 ///
 /// # Errors
 /// Database failure, or a stored status that is not valid.
@@ -183,17 +227,13 @@ pub async fn subscriptions_to_list(
     conn: &impl ConnectionTrait,
     list: ListId,
     subscribers: &[SubscriberId],
-) -> Result<HashMap<SubscriberId, (SubscriptionId, SubscriptionStatus)>, StoreError> {
-    let backend = conn.get_database_backend();
-    let list_param = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let sql = format!(
-        "SELECT subscriber_id, id, status FROM subscriptions \
-         WHERE list_id = {list_param} AND subscriber_id IN ({})",
-        json_values(backend, 2, Kind::Uuid)
+) -> Result<HashMap<SubscriberId, KnownSubscription>, StoreError> {
+    let sql = lookup_sql(
+        conn.get_database_backend(),
+        "subscriber_id, id, status",
+        "subscriptions",
+        "list_id = ?",
+        ("subscriber_id", Kind::Uuid),
     );
     let mut found = HashMap::new();
     for chunk in subscribers.chunks(ROWS_PER_STATEMENT) {
@@ -202,10 +242,10 @@ pub async fn subscriptions_to_list(
             let status: String = row.try_get_by_index(2)?;
             found.insert(
                 SubscriberId::from_uuid(row.try_get_by_index(0)?),
-                (
-                    SubscriptionId::from_uuid(row.try_get_by_index::<Uuid>(1)?),
-                    SubscriptionStatus::parse(&status).map_err(corrupt)?,
-                ),
+                KnownSubscription {
+                    id: SubscriptionId::from_uuid(row.try_get_by_index::<Uuid>(1)?),
+                    status: SubscriptionStatus::parse(&status).map_err(corrupt)?,
+                },
             );
         }
     }
@@ -350,6 +390,7 @@ pub async fn append_events(
         ("source", Text),
         ("occurred_at", Time),
         ("evidence", Text),
+        ("subject_hash", Text),
     ];
     let sql = insert_sql(conn.get_database_backend(), "consent_events", &columns, "");
     let values: Vec<_> = rows
@@ -368,6 +409,7 @@ pub async fn append_events(
                 e.source.as_str(),
                 time_text(e.occurred_at),
                 e.evidence.as_ref().map(ToString::to_string),
+                e.subject_hash.as_deref(),
             )
         })
         .collect();
@@ -407,6 +449,40 @@ pub async fn open_seen(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// SQLite's page cache during an import, per schema (the database and the scratch table).
+const IMPORT_CACHE_KIB: u32 = 65_536;
+/// SQLite's default page cache (2 MiB).
+const DEFAULT_CACHE_KIB: u32 = 2_000;
+
+/// Lets SQLite keep up to 64 MiB of pages of each schema in memory during an import, so that a
+/// large transaction does not spill pages to disk and read them back; bounded whatever the
+/// file's size. A no-op on PostgreSQL.
+///
+/// # Errors
+/// Database failure.
+pub async fn widen_cache(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    set_cache(conn, IMPORT_CACHE_KIB).await
+}
+
+/// Gives SQLite's page cache back its default size (after `widen_cache`). A failed import
+/// skips this, and its pooled connection keeps the wider (still bounded) cache.
+///
+/// # Errors
+/// Database failure.
+pub async fn narrow_cache(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    set_cache(conn, DEFAULT_CACHE_KIB).await
+}
+
+async fn set_cache(conn: &impl ConnectionTrait, kib: u32) -> Result<(), StoreError> {
+    if conn.get_database_backend() == DbBackend::Sqlite {
+        for schema in ["main", "temp"] {
+            conn.execute_unprepared(&format!("PRAGMA {schema}.cache_size = -{kib}"))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Drops the scratch table of `open_seen`.
 ///
 /// # Errors
@@ -429,9 +505,12 @@ pub async fn seen_lines(
         wanted.insert(seen_key(hash)?, *hash);
     }
     let keys: Vec<i64> = wanted.keys().map(|(key, _)| *key).collect();
-    let sql = format!(
-        "SELECT hash_key, hash_check, line FROM import_seen WHERE hash_key IN ({})",
-        json_values(conn.get_database_backend(), 1, Kind::Int)
+    let sql = lookup_sql(
+        conn.get_database_backend(),
+        "hash_key, hash_check, line",
+        "import_seen",
+        "",
+        ("hash_key", Kind::Int),
     );
     let mut found = HashMap::new();
     for chunk in keys.chunks(ROWS_PER_STATEMENT) {

@@ -295,11 +295,25 @@ async fn repeated_addresses_are_found_across_batches() {
         report["errors"][2]["error"]
             .as_str()
             .unwrap()
-            .contains("line 4")
+            .contains("earlier in the file")
     );
 
     let again = import_rows(&app, "weekly", &rows).await;
     assert_eq!(counts(&again), [7, 0, 4, 3], "a second run changes nothing");
+    assert_eq!(
+        problems(&again),
+        [
+            (5, "duplicate".into()),
+            (6, "duplicate".into()),
+            (8, "duplicate".into())
+        ]
+    );
+    assert!(
+        again["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 2")
+    );
 }
 
 #[tokio::test]

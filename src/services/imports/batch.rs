@@ -13,7 +13,10 @@ use crate::{
         ListId, Locale, MailingList, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
         Subscription, SubscriptionId, SubscriptionStatus,
     },
-    store::{self, StoreError, imports::KnownSubscriber},
+    store::{
+        self, StoreError,
+        imports::{KnownSubscriber, KnownSubscription},
+    },
 };
 
 /// A row that passed every check of its own: what is to be imported.
@@ -61,7 +64,9 @@ pub(super) struct Ledger<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Decides every row of a batch from the stored state of its addresses.
+/// Decides every row of a batch from the stored state of its addresses. `this_run` is an id
+/// made when the import began: ids are time-ordered within the process, so a confirmed
+/// subscription with a later id was imported from an earlier row of the same file.
 ///
 /// # Errors
 /// Store failure.
@@ -69,6 +74,7 @@ pub(super) async fn plan(
     conn: &impl ConnectionTrait,
     list: ListId,
     rows: Vec<ImportRow>,
+    this_run: Option<SubscriptionId>,
 ) -> Result<Vec<(ImportRow, Plan)>, StoreError> {
     let hashes: Vec<String> = rows.iter().map(|r| r.hash.clone()).collect();
     let suppressed = store::suppressions::among(conn, &hashes).await?;
@@ -86,7 +92,15 @@ pub(super) async fn plan(
         .map(|row| {
             let known = known.get(row.email.as_str());
             let existing = known.and_then(|k| subscriptions.get(&k.id)).copied();
-            let plan = decide(suppressed.contains(&row.hash), known, existing);
+            let plan = match existing {
+                Some(s)
+                    if s.status == SubscriptionStatus::Confirmed
+                        && this_run.is_some_and(|first| s.id >= first) =>
+                {
+                    Plan::Skip(RowIssue::Duplicate(None))
+                }
+                _ => decide(suppressed.contains(&row.hash), known, existing),
+            };
             (row, plan)
         })
         .collect())
@@ -97,7 +111,7 @@ pub(super) async fn plan(
 fn decide(
     suppressed: bool,
     known: Option<&KnownSubscriber>,
-    existing: Option<(SubscriptionId, SubscriptionStatus)>,
+    existing: Option<KnownSubscription>,
 ) -> Plan {
     if suppressed {
         return Plan::Skip(RowIssue::Suppressed);
@@ -110,12 +124,14 @@ fn decide(
         SubscriberStatus::Blocked => return Plan::Skip(RowIssue::Blocked),
         SubscriberStatus::Erased => return Plan::Skip(RowIssue::Erased),
     }
-    match existing {
-        None => Plan::NewSubscription(known.id),
-        Some((id, SubscriptionStatus::Pending)) => Plan::ConfirmPending(known.id, id),
-        Some((_, SubscriptionStatus::Confirmed)) => Plan::Unchanged,
+    let Some(existing) = existing else {
+        return Plan::NewSubscription(known.id);
+    };
+    match existing.status {
+        SubscriptionStatus::Pending => Plan::ConfirmPending(known.id, existing.id),
+        SubscriptionStatus::Confirmed => Plan::Unchanged,
         // GDPR Art. 7(3) / 21: a withdrawal or objection stands until the person acts again.
-        Some((_, SubscriptionStatus::Unsubscribed)) => Plan::Skip(RowIssue::Unsubscribed),
+        SubscriptionStatus::Unsubscribed => Plan::Skip(RowIssue::Unsubscribed),
     }
 }
 
@@ -265,15 +281,22 @@ mod tests {
         }
     }
 
+    fn existing(status: SubscriptionStatus) -> Option<KnownSubscription> {
+        Some(KnownSubscription {
+            id: SubscriptionId::from_uuid(uuid::Uuid::nil()),
+            status,
+        })
+    }
+
     #[test]
     fn the_import_rules_hold_for_every_case() {
         use SubscriptionStatus::{Confirmed, Pending, Unsubscribed};
         let active = known(SubscriberStatus::Active);
-        let sub = SubscriptionId::new();
+        let sub = SubscriptionId::from_uuid(uuid::Uuid::nil());
         assert_eq!(decide(false, None, None), Plan::NewSubscriber);
         assert_eq!(decide(true, None, None), Plan::Skip(RowIssue::Suppressed));
         assert_eq!(
-            decide(true, Some(&active), Some((sub, Confirmed))),
+            decide(true, Some(&active), existing(Confirmed)),
             Plan::Skip(RowIssue::Suppressed)
         );
         assert_eq!(
@@ -281,24 +304,24 @@ mod tests {
             Plan::NewSubscription(active.id)
         );
         assert_eq!(
-            decide(false, Some(&active), Some((sub, Pending))),
+            decide(false, Some(&active), existing(Pending)),
             Plan::ConfirmPending(active.id, sub)
         );
         assert_eq!(
-            decide(false, Some(&active), Some((sub, Confirmed))),
+            decide(false, Some(&active), existing(Confirmed)),
             Plan::Unchanged
         );
         assert_eq!(
-            decide(false, Some(&active), Some((sub, Unsubscribed))),
+            decide(false, Some(&active), existing(Unsubscribed)),
             Plan::Skip(RowIssue::Unsubscribed)
         );
         for (status, issue) in [
             (SubscriberStatus::Blocked, RowIssue::Blocked),
             (SubscriberStatus::Erased, RowIssue::Erased),
         ] {
-            for existing in [None, Some((sub, Pending)), Some((sub, Confirmed))] {
+            for current in [None, existing(Pending), existing(Confirmed)] {
                 assert_eq!(
-                    decide(false, Some(&known(status)), existing),
+                    decide(false, Some(&known(status)), current),
                     Plan::Skip(issue.clone())
                 );
             }

@@ -15,14 +15,13 @@ use super::subscribers::{self, SubscriberOverview};
 use crate::{
     domain::{
         ConsentProof, EmailAddress, EmailAddressError, ListSlug, Locale, MailingList, ProofError,
-        SubscriberName, SubscriberNameError,
+        SubscriberName, SubscriberNameError, SubscriptionId,
     },
     signing::AddressHasher,
     startup::AppState,
     store::{self, StoreError},
 };
 
-thread_local! { static PROF: std::cell::RefCell<[std::time::Duration; 3]> = const { std::cell::RefCell::new([std::time::Duration::ZERO; 3]) }; }
 /// The most row problems an import report lists.
 const MAX_REPORTED: usize = 1000;
 
@@ -73,9 +72,12 @@ pub enum RowIssue {
     /// The evidence of consent is missing or not acceptable.
     #[error("{0}")]
     Proof(ProofError),
-    /// The address came earlier in the file; the first row wins.
-    #[error("the address already appeared on line {0}")]
-    Duplicate(u64),
+    /// The address came earlier in the file (on this line, if known); the first row wins.
+    #[error("the address already appeared {}", match .0 {
+        Some(line) => format!("on line {line}"),
+        None => "earlier in the file".to_owned(),
+    })]
+    Duplicate(Option<u64>),
     /// The address is on the suppression list (hard bounce, complaint, erasure).
     #[error("the address is suppressed and is never subscribed again")]
     Suppressed,
@@ -165,32 +167,50 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send>(
     };
     let mut run = Run::new(slug);
     let txn = store::begin_write(&state.db).await?;
+    store::imports::widen_cache(&txn).await?;
     store::imports::open_seen(&txn).await?;
-    let mut t_read = std::time::Duration::ZERO;
-    let mut t_apply = std::time::Duration::ZERO;
-    loop {
-        let t0 = std::time::Instant::now();
-        let (batch, mut problems, more) = read_batch(state, &mut rows, &ledger, &mut run).await?;
-        let t1 = std::time::Instant::now();
-        t_read += t1 - t0;
-        problems.extend(apply_batch(&txn, &ledger, batch, &mut run).await?);
-        t_apply += t1.elapsed();
-        run.report_problems(problems);
-        if !more {
-            break;
-        }
-    }
+    import_batches(state, &txn, &mut rows, &ledger, &mut run).await?;
     store::imports::close_seen(&txn).await?;
-    let t0 = std::time::Instant::now();
+    store::imports::narrow_cache(&txn).await?;
     txn.commit().await?;
-    eprintln!("PROFILE read={t_read:?} apply={t_apply:?} commit={:?} {}", t0.elapsed(), PROF.with(|p| format!("{:?}", p.borrow())));
     Ok(run.report)
 }
 
-/// The report being built and the texts kept so far.
+/// Reads, checks and writes the file batch by batch; the next batch is read and checked
+/// while the current one is written.
+async fn import_batches<R: AsyncRead + Unpin + Send>(
+    state: &AppState,
+    txn: &impl ConnectionTrait,
+    rows: &mut csv::CsvRows<R>,
+    ledger: &Ledger<'_>,
+    run: &mut Run,
+) -> Result<(), ImportError> {
+    let mut next = Some(read_batch(state, rows, ledger).await?);
+    while let Some(batch) = next.take() {
+        run.report.rows += batch.rows;
+        let (following, mut problems) = if batch.more {
+            let (following, problems) = tokio::try_join!(
+                read_batch(state, rows, ledger),
+                apply_batch(txn, ledger, batch.valid, run),
+            )?;
+            (Some(following), problems)
+        } else {
+            (None, apply_batch(txn, ledger, batch.valid, run).await?)
+        };
+        problems.extend(batch.problems);
+        run.report_problems(problems);
+        next = following;
+    }
+    Ok(())
+}
+
+/// The report being built, the texts kept so far, how many rows the scratch table holds, and
+/// an id older than every subscription this import creates.
 struct Run {
     report: ImportReport,
     texts: TextMemo,
+    seen: u64,
+    first_id: SubscriptionId,
 }
 
 impl Run {
@@ -206,6 +226,8 @@ impl Run {
                 errors_truncated: false,
             },
             texts: TextMemo::default(),
+            seen: 0,
+            first_id: SubscriptionId::new(),
         }
     }
 
@@ -220,28 +242,39 @@ impl Run {
     }
 }
 
-/// Reads up to `batch_rows` rows: the valid ones, the problems of the others, and whether
-/// the file goes on.
+/// Up to `batch_rows` rows as read: the valid ones and the problems of the others.
+struct Batch {
+    valid: Vec<ImportRow>,
+    problems: Vec<RowProblem>,
+    rows: u64,
+    more: bool,
+}
+
+/// Reads the next batch and says whether the file goes on.
 async fn read_batch<R: AsyncRead + Unpin + Send>(
     state: &AppState,
     rows: &mut csv::CsvRows<R>,
     ledger: &Ledger<'_>,
-    run: &mut Run,
-) -> Result<(Vec<ImportRow>, Vec<RowProblem>, bool), ImportError> {
+) -> Result<Batch, ImportError> {
     let size = state.settings.import.batch_rows;
-    let mut batch = Vec::with_capacity(size);
-    let mut problems = Vec::new();
-    while batch.len() < size {
+    let mut batch = Batch {
+        valid: Vec::with_capacity(size),
+        problems: Vec::new(),
+        rows: 0,
+        more: true,
+    };
+    while batch.valid.len() < size {
         let Some(raw) = rows.next().await? else {
-            return Ok((batch, problems, false));
+            batch.more = false;
+            break;
         };
-        run.report.rows += 1;
+        batch.rows += 1;
         match parse_row(&raw, ledger, &state.address_hasher) {
-            Ok(row) => batch.push(row),
-            Err(problem) => problems.push(problem),
+            Ok(row) => batch.valid.push(row),
+            Err(problem) => batch.problems.push(problem),
         }
     }
-    Ok((batch, problems, true))
+    Ok(batch)
 }
 
 /// Checks one row on its own: address, name, evidence of consent; the locale falls back
@@ -285,23 +318,32 @@ async fn apply_batch(
     ledger: &Ledger<'_>,
     batch: Vec<ImportRow>,
     run: &mut Run,
-) -> Result<Vec<RowProblem>, StoreError> {
-    let t0 = std::time::Instant::now();
-    let (batch, mut problems) = drop_repeated(conn, batch).await?;
-    let t1 = std::time::Instant::now();
-    let planned = batch::plan(conn, ledger.list.id, batch).await?;
-    let t2 = std::time::Instant::now();
+) -> Result<Vec<RowProblem>, ImportError> {
+    let (batch, mut problems) = drop_repeated(conn, batch, run.seen).await?;
+    let planned = batch::plan(conn, ledger.list.id, batch, Some(run.first_id)).await?;
+    let mut settled = Vec::new();
     for (row, plan) in &planned {
         match plan {
-            Plan::Skip(issue) => problems.push(problem_of(row, issue)),
-            Plan::Unchanged => run.report.unchanged += 1,
-            Plan::NewSubscriber | Plan::NewSubscription(_) | Plan::ConfirmPending(..) => {
-                run.report.imported += 1;
+            Plan::Skip(issue @ RowIssue::Duplicate(_)) => problems.push(problem_of(row, issue)),
+            Plan::Skip(issue) => {
+                problems.push(problem_of(row, issue));
+                settled.push((row.hash.as_str(), row.line));
             }
+            Plan::Unchanged => {
+                run.report.unchanged += 1;
+                settled.push((row.hash.as_str(), row.line));
+            }
+            Plan::ConfirmPending(..) => {
+                run.report.imported += 1;
+                settled.push((row.hash.as_str(), row.line));
+            }
+            Plan::NewSubscriber | Plan::NewSubscription(_) => run.report.imported += 1,
         }
     }
+    // New subscriptions are recognised later by their ids; the other rows are noted.
+    store::imports::mark_seen(conn, &settled).await?;
+    run.seen += settled.len() as u64;
     batch::write(conn, ledger, &planned, &mut run.texts).await?;
-    PROF.with(|p| { let mut p = p.borrow_mut(); p[0] += t1 - t0; p[1] += t2 - t1; p[2] += t2.elapsed(); });
     Ok(problems)
 }
 
@@ -314,27 +356,30 @@ fn problem_of(row: &ImportRow, issue: &RowIssue) -> RowProblem {
     }
 }
 
-/// Keeps the first row of each address: earlier in the batch, or earlier in the file (the
-/// import's scratch table), and records the batch's addresses as met.
+/// Keeps the first row of each address within the batch, and drops rows whose address an
+/// earlier batch left unchanged or skipped (the scratch table, asked only when it has rows).
 async fn drop_repeated(
     conn: &impl ConnectionTrait,
     batch: Vec<ImportRow>,
+    seen: u64,
 ) -> Result<(Vec<ImportRow>, Vec<RowProblem>), StoreError> {
-    let hashes: Vec<&str> = batch.iter().map(|r| r.hash.as_str()).collect();
-    let mut first = store::imports::seen_lines(conn, &hashes).await?;
+    let mut first = if seen == 0 {
+        HashMap::new()
+    } else {
+        let hashes: Vec<&str> = batch.iter().map(|r| r.hash.as_str()).collect();
+        store::imports::seen_lines(conn, &hashes).await?
+    };
     let mut kept = Vec::with_capacity(batch.len());
     let mut problems = Vec::new();
     for row in batch {
         match first.get(&row.hash) {
-            Some(&line) => problems.push(problem_of(&row, &RowIssue::Duplicate(line))),
+            Some(&line) => problems.push(problem_of(&row, &RowIssue::Duplicate(Some(line)))),
             None => {
                 first.insert(row.hash.clone(), row.line);
                 kept.push(row);
             }
         }
     }
-    let new: Vec<(&str, u64)> = kept.iter().map(|r| (r.hash.as_str(), r.line)).collect();
-    store::imports::mark_seen(conn, &new).await?;
     Ok((kept, problems))
 }
 
@@ -416,7 +461,7 @@ pub async fn add_subscriber(
             now,
         };
         let row = row_for(state, &new, &ledger)?;
-        let planned = batch::plan(&txn, list.id, vec![row]).await?;
+        let planned = batch::plan(&txn, list.id, vec![row], None).await?;
         for (_, plan) in &planned {
             match plan {
                 Plan::Skip(issue) => return Err(refused(list, issue.clone())),
