@@ -49,7 +49,10 @@ async fn main() -> anyhow::Result<()> {
         return prepare(url).await;
     }
     if let Ok(filter) = std::env::var("BENCH_LOG") {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
     let recipients: u64 = arg("--recipients")?.unwrap_or(100_000);
     let port = free_port()?;
@@ -67,9 +70,19 @@ async fn main() -> anyhow::Result<()> {
     // The subscribers are imported by a child process, so that this process's peak memory
     // is that of sending alone.
     let status = Command::new(std::env::current_exe()?)
-        .args(["--prepare", &url, "--dir", &dir.path().display().to_string(), "--recipients", &recipients.to_string()])
+        .args([
+            "--prepare",
+            &url,
+            "--dir",
+            &dir.path().display().to_string(),
+            "--recipients",
+            &recipients.to_string(),
+        ])
         .status()?;
-    anyhow::ensure!(status.success(), "preparing the subscribers failed: {status}");
+    anyhow::ensure!(
+        status.success(),
+        "preparing the subscribers failed: {status}"
+    );
     let state = AppState::build(settings(dir.path(), url, port)?, Clock::System).await?;
     let concurrency = state.settings.delivery.concurrency;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
@@ -91,7 +104,11 @@ async fn main() -> anyhow::Result<()> {
     let send_started = Instant::now();
     let report = delivery::drain(&state).await?;
     let send_secs = send_started.elapsed().as_secs_f64();
-    anyhow::ensure!(report.sent as u64 == recipients, "sent {} of {recipients}: {report:?}", report.sent);
+    anyhow::ensure!(
+        report.sent as u64 == recipients,
+        "sent {} of {recipients}: {report:?}",
+        report.sent
+    );
     let peak = status_mib("VmHWM:")?;
 
     let source_rate = smtp_source_rate(port, concurrency, recipients.min(50_000))?;
@@ -115,8 +132,14 @@ async fn prepare(url: String) -> anyhow::Result<()> {
     write_csv(&csv, recipients)?;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
     services::lists::create(&state, consent_list(slug.clone())).await?;
-    let imported = services::imports::import_csv(&state, &slug, "bench", tokio::fs::File::open(&csv).await?).await?;
-    anyhow::ensure!(imported.imported == recipients, "imported {} of {recipients}", imported.imported);
+    let imported =
+        services::imports::import_csv(&state, &slug, "bench", tokio::fs::File::open(&csv).await?)
+            .await?;
+    anyhow::ensure!(
+        imported.imported == recipients,
+        "imported {} of {recipients}",
+        imported.imported
+    );
     std::fs::remove_file(&csv)?;
     Ok(())
 }
@@ -146,7 +169,9 @@ fn settings(dir: &std::path::Path, url: String, port: u16) -> anyhow::Result<Set
 fn body_markdown() -> String {
     let paragraph = "Our autumn release brings faster exports, a new dashboard and many small \
                      fixes that you asked for. Read on for the details and what comes next. ";
-    let mut body = String::from("# Hello {{ subscriber.name }}\n\nThis is **{{ list.name }}**, written for {{ subscriber.email }}.\n\n");
+    let mut body = String::from(
+        "# Hello {{ subscriber.name }}\n\nThis is **{{ list.name }}**, written for {{ subscriber.email }}.\n\n",
+    );
     for i in 1..=12 {
         body.push_str(&format!("## Part {i}\n\n{paragraph}{paragraph}\n\n"));
     }
@@ -159,8 +184,22 @@ fn body_markdown() -> String {
 fn smtp_source_rate(port: u16, sessions: usize, messages: u64) -> anyhow::Result<f64> {
     let started = Instant::now();
     let status = Command::new(SOURCE)
-        .args(["-d", "-s", &sessions.to_string(), "-m", &messages.to_string(), "-l", "5120"])
-        .args(["-f", "bench@example.com", "-t", "sink@example.com", &format!("127.0.0.1:{port}")])
+        .args([
+            "-d",
+            "-s",
+            &sessions.to_string(),
+            "-m",
+            &messages.to_string(),
+            "-l",
+            "5120",
+        ])
+        .args([
+            "-f",
+            "bench@example.com",
+            "-t",
+            "sink@example.com",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .status()
         .with_context(|| format!("cannot run {SOURCE}"))?;
@@ -169,5 +208,7 @@ fn smtp_source_rate(port: u16, sessions: usize, messages: u64) -> anyhow::Result
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

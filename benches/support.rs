@@ -13,8 +13,12 @@ pub fn arg<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
     let Some(at) = args.iter().position(|a| a == name) else {
         return Ok(None);
     };
-    let raw = args.get(at + 1).with_context(|| format!("{name} needs a value"))?;
-    let value = raw.parse().map_err(|_| anyhow::anyhow!("{name}: cannot read {raw:?}"))?;
+    let raw = args
+        .get(at + 1)
+        .with_context(|| format!("{name} needs a value"))?;
+    let value = raw
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{name}: cannot read {raw:?}"))?;
     Ok(Some(value))
 }
 
@@ -36,7 +40,10 @@ pub fn consent_list(slug: ListSlug) -> NewList {
 /// `rows` distinct subscribers with names, locales and the evidence of consent.
 pub fn write_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "email,name,locale,consent_at,consent_source,consent_text")?;
+    writeln!(
+        out,
+        "email,name,locale,consent_at,consent_source,consent_text"
+    )?;
     for i in 0..rows {
         let locale = if i % 3 == 0 { "de" } else { "en" };
         writeln!(
@@ -52,11 +59,16 @@ pub fn write_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
 /// A SQLite file in `dir`, or a new database on `BULLETIN_BENCH_DATABASE_URL`.
 pub async fn fresh_database(dir: &Path) -> anyhow::Result<(String, &'static str)> {
     let Ok(server) = std::env::var("BULLETIN_BENCH_DATABASE_URL") else {
-        return Ok((format!("sqlite://{}/bench.db?mode=rwc", dir.display()), "sqlite"));
+        return Ok((
+            format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
+            "sqlite",
+        ));
     };
     let name = format!("bulletin_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(&server).await?;
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
     admin.close().await?;
     let mut url = url::Url::parse(&server)?;
     url.set_path(&name);

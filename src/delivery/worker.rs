@@ -149,7 +149,10 @@ async fn lane(
 ) {
     let mut recording: Option<oneshot::Receiver<()>> = None;
     loop {
-        let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
+        let next = queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front();
         let Some((delivery, verdict)) = next else {
             if let Some(previous) = recording {
                 let _ = previous.await;
@@ -168,12 +171,20 @@ async fn lane(
         }
         let attempted = match step {
             Step::Done(attempted) => attempted,
-            Step::Ready { delivery, .. } if halt.load(Ordering::Relaxed) => {
-                Attempted { delivery, outcome: Outcome::Released, hard_bounce: None }
-            }
-            Step::Ready { delivery, message, address_hash } => {
+            Step::Ready { delivery, .. } if halt.load(Ordering::Relaxed) => Attempted {
+                delivery,
+                outcome: Outcome::Released,
+                hard_bounce: None,
+            },
+            Step::Ready {
+                delivery,
+                message,
+                address_hash,
+            } => {
                 let span = tracing::info_span!("delivery", delivery.id = %delivery.id, subscriber.id = %delivery.subscriber_id, kind = %delivery.kind);
-                deliver(&state, delivery, *message, address_hash).instrument(span).await
+                deliver(&state, delivery, *message, address_hash)
+                    .instrument(span)
+                    .await
             }
         };
         if watch_streak(&state, &attempted).await {
@@ -202,7 +213,11 @@ async fn recorder(
         let attempted: Vec<&Attempted> = pending.iter().map(|(a, _)| a).collect();
         let flush_started = std::time::Instant::now();
         record(&state, &attempted).await?;
-        tracing::debug!(rows = attempted.len(), flush_us = flush_started.elapsed().as_micros() as u64, "outcomes recorded");
+        tracing::debug!(
+            rows = attempted.len(),
+            flush_us = flush_started.elapsed().as_micros() as u64,
+            "outcomes recorded"
+        );
         for (a, written) in pending.drain(..) {
             // A lane that is gone no longer waits; nothing to tell it.
             let _ = written.send(());
@@ -242,34 +257,60 @@ enum Step {
     /// Not to be sent (ineligible, or the message could not be built).
     Done(Attempted),
     /// Ready to go to the relay.
-    Ready { delivery: Delivery, message: Box<Message>, address_hash: String },
+    Ready {
+        delivery: Delivery,
+        message: Box<Message>,
+        address_hash: String,
+    },
 }
 
 fn prepare(state: &AppState, delivery: Delivery, verdict: Verdict) -> Step {
-    let done = |delivery, outcome| Step::Done(Attempted { delivery, outcome, hard_bounce: None });
+    let done = |delivery, outcome| {
+        Step::Done(Attempted {
+            delivery,
+            outcome,
+            hard_bounce: None,
+        })
+    };
     let recipient = match verdict {
         Verdict::Skip(reason) => return done(delivery, Outcome::Suppressed { reason }),
         Verdict::Broken(error) => return done(delivery, Outcome::Failed { error }),
         Verdict::Send(recipient) => recipient,
     };
     match compose::build(state, &delivery, &recipient) {
-        Ok(message) => Step::Ready { delivery, message: Box::new(message), address_hash: recipient.address_hash },
+        Ok(message) => Step::Ready {
+            delivery,
+            message: Box::new(message),
+            address_hash: recipient.address_hash,
+        },
         Err(error) => done(delivery, Outcome::Failed { error }),
     }
 }
 
-async fn deliver(state: &AppState, delivery: Delivery, message: Message, address_hash: String) -> Attempted {
+async fn deliver(
+    state: &AppState,
+    delivery: Delivery,
+    message: Message,
+    address_hash: String,
+) -> Attempted {
     state.throttle.acquire().await;
     let send_started = std::time::Instant::now();
     let sent = state.transport.send(message).await;
-    tracing::trace!(send_us = send_started.elapsed().as_micros() as u64, "transport returned");
+    tracing::trace!(
+        send_us = send_started.elapsed().as_micros() as u64,
+        "transport returned"
+    );
     let (outcome, hard_bounce) = match sent {
         Ok(()) => (Outcome::Sent, None),
         // A hard bounce: this address is never tried again, by any campaign.
         Err(SendError::RecipientRefused(error)) => (Outcome::Failed { error }, Some(address_hash)),
         Err(error) => (after_failure(state, &delivery, error), None),
     };
-    Attempted { delivery, outcome, hard_bounce }
+    Attempted {
+        delivery,
+        outcome,
+        hard_bounce,
+    }
 }
 
 fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Outcome {

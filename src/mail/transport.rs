@@ -106,9 +106,17 @@ impl Transport {
                 })?;
                 Ok(Self::File(AsyncFileTransport::new(outbox_dir)))
             }
-            MailTransportSettings::Smtp { url, pool_max, timeout } => {
-                let relay = SmtpRelay::from_url(url.expose_secret(), *pool_max, *timeout)
-                    .map_err(|message| TransportError { key: "smtp_url", message })?;
+            MailTransportSettings::Smtp {
+                url,
+                pool_max,
+                timeout,
+            } => {
+                let relay = SmtpRelay::from_url(url.expose_secret(), *pool_max, *timeout).map_err(
+                    |message| TransportError {
+                        key: "smtp_url",
+                        message,
+                    },
+                )?;
                 Ok(Self::Smtp(Arc::new(relay)))
             }
         }
@@ -121,7 +129,11 @@ impl Transport {
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
             Self::Smtp(relay) => relay.send(&message).await,
-            Self::File(file) => file.send(message).await.map(drop).map_err(|e| SendError::Transient(e.to_string())),
+            Self::File(file) => file
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| SendError::Transient(e.to_string())),
         }
     }
 }
@@ -145,8 +157,12 @@ impl SmtpRelay {
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
-        let credentials = (!url.username().is_empty())
-            .then(|| Credentials::new(decode(url.username()), url.password().map(decode).unwrap_or_default()));
+        let credentials = (!url.username().is_empty()).then(|| {
+            Credentials::new(
+                decode(url.username()),
+                url.password().map(decode).unwrap_or_default(),
+            )
+        });
         Ok(Self {
             port: url.port().unwrap_or(default_port),
             host,
@@ -177,7 +193,9 @@ impl SmtpRelay {
             }
         }
         let mut conn = self.connect().await.map_err(|e| e.classify())?;
-        self.transact(&mut conn, envelope, &bytes).await.map_err(|e| e.classify())?;
+        self.transact(&mut conn, envelope, &bytes)
+            .await
+            .map_err(|e| e.classify())?;
         self.checkin(conn);
         Ok(())
     }
@@ -227,7 +245,10 @@ impl SmtpRelay {
     }
 
     fn checkout(&self) -> Option<AsyncSmtpConnection> {
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while let Some((conn, since)) = idle.pop() {
             if since.elapsed() < MAX_IDLE_AGE && !conn.has_broken() {
                 return Some(conn);
@@ -240,7 +261,10 @@ impl SmtpRelay {
         if conn.has_broken() {
             return;
         }
-        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if idle.len() < self.max_idle {
             idle.push((conn, Instant::now()));
         }
@@ -248,7 +272,10 @@ impl SmtpRelay {
 }
 
 fn timed_out() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::TimedOut, "the SMTP relay did not answer in time")
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "the SMTP relay did not answer in time",
+    )
 }
 
 /// What went wrong talking to the relay.
@@ -308,7 +335,8 @@ mod tests {
             assert!(SmtpRelay::from_url(url, 2, t).is_ok(), "{url}");
         }
         assert!(SmtpRelay::from_url("imap://x", 2, t).is_err());
-        let relay = SmtpRelay::from_url("smtp+starttls://a%40b:p%40ss@mail.example.com", 2, t).unwrap();
+        let relay =
+            SmtpRelay::from_url("smtp+starttls://a%40b:p%40ss@mail.example.com", 2, t).unwrap();
         assert_eq!(relay.port, 587);
         assert!(relay.credentials.is_some());
     }

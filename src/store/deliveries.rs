@@ -131,9 +131,15 @@ pub async fn claim_due(
     // SQLite has one writer: this one statement claims the batch atomically; the outer
     // condition is checked again on each row all the same.
     let rows = table::Entity::update_many()
-        .col_expr(table::Column::Status, Expr::value(DeliveryStatus::Sending.as_str()))
+        .col_expr(
+            table::Column::Status,
+            Expr::value(DeliveryStatus::Sending.as_str()),
+        )
         .col_expr(table::Column::LeaseUntil, Expr::value(lease_until))
-        .col_expr(table::Column::Attempts, Expr::col(table::Column::Attempts).add(1))
+        .col_expr(
+            table::Column::Attempts,
+            Expr::col(table::Column::Attempts).add(1),
+        )
         .col_expr(table::Column::UpdatedAt, Expr::value(now))
         .filter(table::Column::Id.in_subquery(due))
         .filter(claimable(now))
@@ -164,8 +170,12 @@ async fn claim_due_postgres(
         first + 1,
         first + 2,
     );
-    let statement = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values);
-    let rows = table::Entity::find().from_raw_sql(statement).all(conn).await?;
+    let statement =
+        sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values);
+    let rows = table::Entity::find()
+        .from_raw_sql(statement)
+        .all(conn)
+        .await?;
     rows.into_iter().map(Delivery::try_from).collect()
 }
 

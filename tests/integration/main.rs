@@ -12,7 +12,7 @@ mod import;
 mod keys;
 mod migrations;
 mod operations;
-mod retention;
 mod resilience;
+mod retention;
 mod subscribe;
 mod unsubscribe;
