@@ -114,17 +114,3 @@ pub async fn remember_text(
         .await?;
     Ok(())
 }
-
-/// The consent text with this hash, if kept.
-///
-/// # Errors
-/// Database failure.
-pub async fn find_text(
-    conn: &impl ConnectionTrait,
-    hash: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(consent_texts::Entity::find_by_id(hash.to_owned())
-        .one(conn)
-        .await?
-        .map(|m| m.body))
-}

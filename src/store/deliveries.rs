@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, LockBehavior, LockType, OnConflict, Query},
 };
 
@@ -266,20 +266,6 @@ pub async fn record(
 
 fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
-}
-
-/// How many rows a worker could claim now.
-///
-/// # Errors
-/// Database failure.
-pub async fn count_claimable(
-    conn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    Ok(table::Entity::find()
-        .filter(claimable(now))
-        .count(conn)
-        .await?)
 }
 
 /// The outbox rows of a subscriber, oldest first.
