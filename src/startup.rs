@@ -55,6 +55,8 @@ pub struct AppState {
     pub failure_streak: Arc<std::sync::atomic::AtomicU32>,
     /// The global send rate limit.
     pub throttle: Arc<delivery::throttle::Throttle>,
+    /// `POST /privacy` requests per client network and hour.
+    pub privacy_limiter: Arc<web::rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
         let transport = Transport::from_settings(&settings.mail.transport)?;
         let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
         let settings_delivery = settings.delivery.clone();
+        let privacy_per_hour = settings.privacy.requests_per_hour;
         Ok(Self {
             db,
             links: Links::new(settings.http.public_url.clone()),
@@ -91,6 +94,7 @@ impl AppState {
                 settings_delivery.max_per_second,
                 settings_delivery.max_per_hour,
             )),
+            privacy_limiter: Arc::new(web::rate_limit::RateLimiter::new(privacy_per_hour)),
         })
     }
 }

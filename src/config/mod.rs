@@ -54,6 +54,8 @@ pub struct Settings {
     pub privacy_notice_url: Url,
     /// `[privacy] hash_key`, if configured (otherwise generated into the data directory).
     pub address_hash_key: Option<SecretString>,
+    /// `[privacy]`: the data-subject rights' links and limits.
+    pub privacy: PrivacySettings,
     /// `[import]`
     pub import: ImportSettings,
     /// `[delivery]`
@@ -184,6 +186,19 @@ pub struct DeliverySettings {
     pub max_per_hour: u32,
 }
 
+/// `[privacy]`: links and limits of the "manage my data" flow.
+#[derive(Debug, Clone)]
+pub struct PrivacySettings {
+    /// Lifetime of the e-mailed link to a person's data page.
+    pub link_ttl: chrono::Duration,
+    /// Least time between two privacy links for the same address.
+    pub link_cooldown: chrono::Duration,
+    /// Lifetime of the link that confirms a new address.
+    pub address_change_ttl: chrono::Duration,
+    /// `POST /privacy` requests per hour from one client network (0: no limit).
+    pub requests_per_hour: u32,
+}
+
 /// `[scheduler]`
 #[derive(Debug, Clone)]
 pub struct SchedulerSettings {
@@ -247,6 +262,7 @@ impl RawSettings {
             scheduler: self.scheduler.parse()?,
             log: self.log.parse()?,
             privacy_notice_url,
+            privacy: self.privacy.parse()?,
             address_hash_key: Some(self.privacy.hash_key.trim().to_owned())
                 .filter(|k| !k.is_empty())
                 .map(SecretString::from),

@@ -8,8 +8,8 @@ use url::Url;
 
 use super::{
     ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings,
-    MailSettings, MailTransportSettings, RetentionSettings, SchedulerSettings, SigningSettings,
-    SubscriptionSettings, invalid,
+    MailSettings, MailTransportSettings, PrivacySettings, RetentionSettings, SchedulerSettings,
+    SigningSettings, SubscriptionSettings, invalid,
 };
 use crate::domain::EmailAddress;
 
@@ -250,6 +250,30 @@ impl RawSubscriptions {
 pub(super) struct RawPrivacy {
     pub(super) notice_url: String,
     pub(super) hash_key: String,
+    link_ttl_minutes: i64,
+    link_cooldown_secs: i64,
+    address_change_ttl_hours: i64,
+    requests_per_hour: u32,
+}
+
+impl RawPrivacy {
+    pub(super) fn parse(&self) -> Result<PrivacySettings, ConfigError> {
+        Ok(PrivacySettings {
+            link_ttl: chrono::Duration::minutes(positive(
+                "privacy.link_ttl_minutes",
+                self.link_ttl_minutes,
+            )?),
+            link_cooldown: chrono::Duration::seconds(non_negative(
+                "privacy.link_cooldown_secs",
+                self.link_cooldown_secs,
+            )?),
+            address_change_ttl: chrono::Duration::hours(positive(
+                "privacy.address_change_ttl_hours",
+                self.address_change_ttl_hours,
+            )?),
+            requests_per_hour: self.requests_per_hour,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@ use std::{
 
 use lettre::{Message, message::Mailbox};
 
+use super::requested;
 use crate::{
     domain::{
         Campaign, CampaignId, Decision, Delivery, EmailAddress, MailingList, MessageKind,
@@ -99,11 +100,35 @@ pub enum Verdict {
 #[derive(Debug)]
 pub struct Recipient {
     subscriber: Subscriber,
-    subscription: Subscription,
-    list: MailingList,
-    campaign: Option<Arc<CompiledCampaign>>,
+    target: Target,
     /// Keyed hash of the address (for a hard-bounce suppression).
     pub address_hash: String,
+}
+
+/// What a message is about: a list, or a request of the person themselves.
+#[derive(Debug)]
+enum Target {
+    List {
+        subscription: Subscription,
+        list: MailingList,
+        campaign: Option<Arc<CompiledCampaign>>,
+    },
+    Requested(requested::RequestedMail),
+}
+
+impl Recipient {
+    /// A recipient of a message the person asked for (privacy link, address change).
+    pub(super) fn requested(
+        subscriber: Subscriber,
+        mail: requested::RequestedMail,
+        address_hash: String,
+    ) -> Self {
+        Self {
+            subscriber,
+            target: Target::Requested(mail),
+            address_hash,
+        }
+    }
 }
 
 /// Loads what a claimed batch needs in a few queries (recipients, subscriptions, lists,
@@ -141,6 +166,12 @@ pub async fn prepare_batch(
     let suppressed = store::suppressions::among(&state.db, &wanted).await?;
     let mut prepared = Vec::with_capacity(batch.len());
     for delivery in batch {
+        if delivery.kind.is_requested() {
+            let subscriber = subscribers.get(&delivery.subscriber_id);
+            let verdict = requested::verdict(state, &delivery, subscriber, &suppressed).await?;
+            prepared.push((delivery, verdict));
+            continue;
+        }
         let found = delivery.subscription_id.and_then(|id| {
             let subscription = subscriptions.get(&id)?;
             Some((
@@ -169,9 +200,11 @@ pub async fn prepare_batch(
             Decision::Send => match campaign_of(state, &delivery).await? {
                 Ok(campaign) => Verdict::Send(Box::new(Recipient {
                     subscriber: subscriber.clone(),
-                    subscription: subscription.clone(),
-                    list: list.clone(),
-                    campaign,
+                    target: Target::List {
+                        subscription: subscription.clone(),
+                        list: list.clone(),
+                        campaign,
+                    },
                     address_hash,
                 })),
                 Err(e) => Verdict::Broken(e),
@@ -191,7 +224,13 @@ async fn campaign_of(
             Ok(state.campaign_cache.get(state, id).await?.map(Some))
         }
         (MessageKind::Campaign, None) => Ok(Err("campaign row without a campaign".into())),
-        (MessageKind::Confirmation | MessageKind::Welcome, _) => Ok(Ok(None)),
+        (
+            MessageKind::Confirmation
+            | MessageKind::Welcome
+            | MessageKind::PrivacyLink
+            | MessageKind::AddressChange,
+            _,
+        ) => Ok(Ok(None)),
     }
 }
 
@@ -201,22 +240,30 @@ async fn campaign_of(
 /// # Errors
 /// A template or build error, as text: the row cannot be sent.
 pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Message, String> {
+    let (subscription, list, campaign) = match &r.target {
+        Target::List {
+            subscription,
+            list,
+            campaign,
+        } => (subscription, list, campaign),
+        Target::Requested(mail) => return requested::build(state, delivery, &r.subscriber, mail),
+    };
     let unsubscribe_url = state.links.unsubscribe(&state.keyring.sign(
         Purpose::Unsubscribe,
-        r.subscription.id.as_uuid(),
+        subscription.id.as_uuid(),
         None,
     ));
     let ctx = context(
         state,
         delivery,
         &r.subscriber,
-        &r.subscription,
-        &r.list,
+        subscription,
+        list,
         unsubscribe_url.as_str(),
     );
-    let (content, from) = match (&r.campaign, delivery.kind) {
+    let (content, from) = match (campaign, delivery.kind) {
         (Some(compiled), _) => {
-            let vars = personalisation(&compiled.campaign, &r.subscriber, &r.list, &ctx);
+            let vars = personalisation(&compiled.campaign, &r.subscriber, list, &ctx);
             (
                 render_campaign(state, &compiled.template, &vars, r.subscriber.locale, &ctx),
                 &compiled.from,
@@ -226,7 +273,13 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
             system(state, &r.subscriber, SystemTemplate::Welcome, &ctx),
             &state.from,
         ),
-        (None, MessageKind::Confirmation | MessageKind::Campaign) => (
+        (
+            None,
+            MessageKind::Confirmation
+            | MessageKind::Campaign
+            | MessageKind::PrivacyLink
+            | MessageKind::AddressChange,
+        ) => (
             system(state, &r.subscriber, SystemTemplate::Confirmation, &ctx),
             &state.from,
         ),
@@ -238,7 +291,7 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
         message_id: delivery.message_id.clone(),
         unsubscribe_url,
     };
-    build_message(from, &mail).map_err(|e| e.to_string())
+    build_message(from, mail, state.transport.accepts_8bit()).map_err(|e| e.to_string())
 }
 
 fn system(
@@ -314,7 +367,10 @@ fn context(
                 Some(delivery.created_at + ttl),
             ))
             .to_string(),
-        MessageKind::Welcome | MessageKind::Campaign => String::new(),
+        MessageKind::Welcome
+        | MessageKind::Campaign
+        | MessageKind::PrivacyLink
+        | MessageKind::AddressChange => String::new(),
     };
     let preferences_url = state.links.preferences(&state.keyring.sign(
         Purpose::Preferences,
@@ -329,6 +385,7 @@ fn context(
         privacy_url: settings.privacy_notice_url.to_string(),
         confirm_url,
         expires_in_days: ttl.num_days().max(1).to_string(),
+        expires_in_minutes: String::new(),
         welcome_message: list.def.welcome_message.clone().unwrap_or_default(),
     }
 }
@@ -343,6 +400,7 @@ fn sample_context(state: &AppState) -> MailContext {
         privacy_url: state.settings.privacy_notice_url.to_string(),
         confirm_url: String::new(),
         expires_in_days: String::new(),
+        expires_in_minutes: String::new(),
         welcome_message: String::new(),
     }
 }
@@ -383,7 +441,8 @@ pub async fn send_test(
             message_id: format!("test.{}@{domain}", uuid::Uuid::now_v7()),
             unsubscribe_url: unsubscribe_url.clone(),
         };
-        let message = build_message(&from, &mail).map_err(|e| e.to_string())?;
+        let message = build_message(&from, mail, state.transport.accepts_8bit())
+            .map_err(|e| e.to_string())?;
         state
             .transport
             .send(message)

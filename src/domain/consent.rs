@@ -33,10 +33,14 @@ pub enum ConsentAction {
     Imported,
     /// Personal data was corrected (Art. 16).
     Rectified,
+    /// The person was shown their data (Art. 15).
+    Accessed,
     /// Personal data was exported (Art. 15/20).
     Exported,
     /// Processing was restricted (Art. 18).
     Restricted,
+    /// A restriction of processing was lifted (Art. 18(3)).
+    RestrictionLifted,
     /// Personal data was erased (Art. 17).
     Erased,
     /// A record was deleted by the retention policy (Art. 5(1)(e)).
@@ -51,8 +55,10 @@ super::text_enum!(ConsentAction, "action", {
     Enrolled => "enrolled",
     Imported => "imported",
     Rectified => "rectified",
+    Accessed => "accessed",
     Exported => "exported",
     Restricted => "restricted",
+    RestrictionLifted => "restriction_lifted",
     Erased => "erased",
     Purged => "purged",
 });

@@ -1,4 +1,7 @@
-//! `may_send`: the one place that decides whether a message may go out to a person.
+//! `may_send` and `may_send_requested`: the one place that decides whether a message may go
+//! out to a person. List messages go through `may_send`; the two messages a person asks for
+//! themselves (their privacy link, the confirmation of a new address) through
+//! `may_send_requested`.
 
 use super::{LegalBasis, SubscriberStatus, SubscriptionStatus};
 
@@ -11,13 +14,29 @@ pub enum MessageKind {
     Welcome,
     /// A campaign or notice sent to a list.
     Campaign,
+    /// The link to the person's own data page, sent because they asked at `/privacy`.
+    PrivacyLink,
+    /// The link that confirms a new address, sent to that new address.
+    AddressChange,
 }
 
 super::text_enum!(MessageKind, "kind", {
     Confirmation => "confirmation",
     Welcome => "welcome",
     Campaign => "campaign",
+    PrivacyLink => "privacy_link",
+    AddressChange => "address_change",
 });
+
+impl MessageKind {
+    /// Whether the person asked for this message themselves, so it belongs to no list.
+    pub fn is_requested(self) -> bool {
+        match self {
+            Self::PrivacyLink | Self::AddressChange => true,
+            Self::Confirmation | Self::Welcome | Self::Campaign => false,
+        }
+    }
+}
 
 /// The verdict of `may_send`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +47,7 @@ pub enum Decision {
     Skip(&'static str),
 }
 
-/// Whether a message of `kind` may go to a subscriber now; `suppressed` says whether the
+/// Whether a list message of `kind` may go to a subscriber now; `suppressed` says whether the
 /// address is on the suppression list. Pure; matches every case.
 pub fn may_send(
     kind: MessageKind,
@@ -45,9 +64,14 @@ pub fn may_send(
     match subscriber {
         SubscriberStatus::Active => {}
         SubscriberStatus::Blocked => return Skip("subscriber is blocked"),
+        // GDPR Art. 18(2): a restricted person's data is stored, not used: no mail of any kind.
+        SubscriberStatus::Restricted => return Skip("processing is restricted"),
         SubscriberStatus::Erased => return Skip("subscriber is erased"),
     }
     match (kind, basis, subscription) {
+        (MessageKind::PrivacyLink | MessageKind::AddressChange, _, _) => {
+            Skip("sent only at the person's request, never to a list")
+        }
         // Double opt-in: the only mail an unconfirmed address ever gets.
         (MessageKind::Confirmation, LegalBasis::Consent, Pending) => Send,
         (MessageKind::Confirmation, LegalBasis::Consent, Confirmed) => Skip("already confirmed"),
@@ -60,9 +84,53 @@ pub fn may_send(
     }
 }
 
+/// Whether a message the person asked for themselves (`MessageKind::is_requested`) may go out
+/// now; `suppressed` says whether its recipient address is on the suppression list. A
+/// restriction does not stop these: the person asked for them (Art. 18(2), with the data
+/// subject's consent), and without the privacy link a restriction could never be lifted.
+pub fn may_send_requested(
+    kind: MessageKind,
+    subscriber: SubscriberStatus,
+    suppressed: bool,
+) -> Decision {
+    use Decision::{Send, Skip};
+    if suppressed {
+        return Skip("address is suppressed");
+    }
+    match (kind, subscriber) {
+        (
+            MessageKind::Confirmation | MessageKind::Welcome | MessageKind::Campaign,
+            SubscriberStatus::Active
+            | SubscriberStatus::Blocked
+            | SubscriberStatus::Restricted
+            | SubscriberStatus::Erased,
+        ) => Skip("a list message needs a subscription"),
+        (_, SubscriberStatus::Blocked) => Skip("subscriber is blocked"),
+        (_, SubscriberStatus::Erased) => Skip("subscriber is erased"),
+        (
+            MessageKind::PrivacyLink | MessageKind::AddressChange,
+            SubscriberStatus::Active | SubscriberStatus::Restricted,
+        ) => Send,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KINDS: [MessageKind; 5] = [
+        MessageKind::Confirmation,
+        MessageKind::Welcome,
+        MessageKind::Campaign,
+        MessageKind::PrivacyLink,
+        MessageKind::AddressChange,
+    ];
+    const PEOPLE: [SubscriberStatus; 4] = [
+        SubscriberStatus::Active,
+        SubscriberStatus::Blocked,
+        SubscriberStatus::Restricted,
+        SubscriberStatus::Erased,
+    ];
 
     #[test]
     fn may_send_over_every_combination() {
@@ -70,16 +138,17 @@ mod tests {
         use MessageKind::*;
         use SubscriberStatus::*;
         use SubscriptionStatus::*;
-        for kind in [Confirmation, Welcome, Campaign] {
+        for kind in KINDS {
             for basis in [Consent, LegitimateInterest] {
                 for sub in [Pending, Confirmed, Unsubscribed] {
-                    for person in [Active, Blocked, Erased] {
+                    for person in PEOPLE {
                         for suppressed in [false, true] {
                             let expected = person == Active
                                 && !suppressed
                                 && match kind {
                                     Confirmation => basis == Consent && sub == Pending,
                                     Welcome | Campaign => sub == Confirmed,
+                                    PrivacyLink | AddressChange => false,
                                 };
                             let got =
                                 may_send(kind, basis, sub, person, suppressed) == Decision::Send;
@@ -91,6 +160,47 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_restriction_stops_every_list_message() {
+        for kind in KINDS {
+            for basis in [LegalBasis::Consent, LegalBasis::LegitimateInterest] {
+                for sub in [
+                    SubscriptionStatus::Pending,
+                    SubscriptionStatus::Confirmed,
+                    SubscriptionStatus::Unsubscribed,
+                ] {
+                    let decision = may_send(kind, basis, sub, SubscriberStatus::Restricted, false);
+                    assert!(matches!(decision, Decision::Skip(_)), "{kind:?} {sub:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn may_send_requested_over_every_combination() {
+        for kind in KINDS {
+            for person in PEOPLE {
+                for suppressed in [false, true] {
+                    let expected = kind.is_requested()
+                        && !suppressed
+                        && matches!(
+                            person,
+                            SubscriberStatus::Active | SubscriberStatus::Restricted
+                        );
+                    let got = may_send_requested(kind, person, suppressed) == Decision::Send;
+                    assert_eq!(got, expected, "{kind:?} {person:?} {suppressed}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_round_trip_through_text() {
+        for kind in KINDS {
+            assert_eq!(MessageKind::parse(kind.as_str()), Ok(kind));
         }
     }
 }

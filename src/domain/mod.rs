@@ -23,10 +23,11 @@ pub use campaign::{Campaign, CampaignError, CampaignStateError, CampaignStatus, 
 pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
 pub use consent_proof::{ConsentProof, ProofError};
 pub use delivery::{Delivery, DeliveryStatus};
-pub use eligibility::{Decision, MessageKind, may_send};
+pub use eligibility::{Decision, MessageKind, may_send, may_send_requested};
 pub use email_address::{EmailAddress, EmailAddressError};
 pub use ids::{
-    ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, SubscriberId, SubscriptionId,
+    AddressChangeId, ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, PrivacyRequestId,
+    SubscriberId, SubscriptionId,
 };
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListSlug, ListSlugError};

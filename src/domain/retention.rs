@@ -58,6 +58,8 @@ pub struct RetentionSubject {
     pub last_ledger_at: Option<DateTime<Utc>>,
     /// Every subscription of the person.
     pub subscriptions: Vec<Subscription>,
+    /// Whether the person restricted processing (GDPR Art. 18): their data is only stored.
+    pub restricted: bool,
 }
 
 /// Why a person's data is erased. The data-subject-rights work adds a request of the person.
@@ -69,12 +71,15 @@ pub enum ErasureReason {
     Lapsed,
     /// Unseen for `review_after` days, and the policy erases instead of flagging.
     Inactive,
+    /// The person asked for it (GDPR Art. 17), themselves or through the operator.
+    Request,
 }
 
 super::text_enum!(ErasureReason, "reason", {
     UnconfirmedSignup => "unconfirmed_signup",
     Lapsed => "lapsed",
     Inactive => "inactive",
+    Request => "request",
 });
 
 impl ErasureReason {
@@ -85,7 +90,9 @@ impl ErasureReason {
     pub fn suppresses(self) -> bool {
         match self {
             Self::UnconfirmedSignup => false,
-            Self::Lapsed | Self::Inactive => true,
+            // Art. 17(3)(e) and Art. 21(3): the hash is what keeps an erased person from
+            // being mailed again by a later import, signup or customer sync.
+            Self::Lapsed | Self::Inactive | Self::Request => true,
         }
     }
 }
@@ -123,6 +130,14 @@ pub fn decide(
     policy: &RetentionPolicy,
     now: DateTime<Utc>,
 ) -> RetentionDecision {
+    // Art. 18(1)(b)/(c): a person may restrict processing precisely to stop an erasure; while
+    // restricted, their data is kept as it is, until they lift the restriction.
+    if subject.restricted {
+        return RetentionDecision {
+            delete_pending: Vec::new(),
+            fate: RetentionFate::Keep,
+        };
+    }
     let delete_pending: Vec<SubscriptionId> = subject
         .subscriptions
         .iter()
@@ -220,10 +235,83 @@ pub fn last_seen_at(subject: &RetentionSubject) -> DateTime<Utc> {
     .unwrap_or(subject.created_at)
 }
 
+/// What the inactivity rule does with a person when their review falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAction {
+    /// They will be flagged for a person to review.
+    Flag,
+    /// They are flagged and wait for a person's review.
+    AwaitingReview,
+    /// They will be erased (`erase_after_review`).
+    Erase,
+    /// Nothing while they restrict processing (Art. 18): the data is kept as it is.
+    KeptWhileRestricted,
+}
+
+super::text_enum!(ReviewAction, "action", {
+    Flag => "flag",
+    AwaitingReview => "awaiting_review",
+    Erase => "erase",
+    KeptWhileRestricted => "kept_while_restricted",
+});
+
+/// When the inactivity rule reaches a person, and what it does then.
+pub fn review(
+    subject: &RetentionSubject,
+    policy: &RetentionPolicy,
+) -> (DateTime<Utc>, ReviewAction) {
+    let due_at = last_seen_at(subject) + policy.review_after;
+    let action = match (
+        subject.restricted,
+        policy.erase_after_review,
+        is_flagged(subject),
+    ) {
+        (true, _, _) => ReviewAction::KeptWhileRestricted,
+        (false, true, _) => ReviewAction::Erase,
+        (false, false, true) => ReviewAction::AwaitingReview,
+        (false, false, false) => ReviewAction::Flag,
+    };
+    (due_at, action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::ListId;
+
+    #[test]
+    fn review_falls_due_three_years_after_the_last_sign_of_life() {
+        let now = Utc::now();
+        let mut subject = RetentionSubject {
+            id: SubscriberId::new(),
+            created_at: now - Duration::days(2000),
+            last_activity_at: now - Duration::days(1000),
+            review_flagged_at: None,
+            last_ledger_at: Some(now - Duration::days(900)),
+            subscriptions: Vec::new(),
+            restricted: false,
+        };
+        let (due, action) = review(&subject, &policy());
+        assert_eq!(due, now - Duration::days(900) + Duration::days(1095));
+        assert_eq!(action, ReviewAction::Flag);
+        subject.review_flagged_at = Some(now);
+        assert_eq!(review(&subject, &policy()).1, ReviewAction::AwaitingReview);
+        let erasing = RetentionPolicy {
+            erase_after_review: true,
+            ..policy()
+        };
+        assert_eq!(review(&subject, &erasing).1, ReviewAction::Erase);
+        subject.restricted = true;
+        assert_eq!(
+            review(&subject, &erasing).1,
+            ReviewAction::KeptWhileRestricted
+        );
+        let decision = decide(&subject, &erasing, now + Duration::days(5000));
+        assert!(
+            decision.is_nothing(),
+            "a restricted person is kept: {decision:?}"
+        );
+    }
 
     fn policy() -> RetentionPolicy {
         RetentionPolicy {
@@ -248,6 +336,7 @@ mod tests {
             review_flagged_at: None,
             last_ledger_at: Some(start()),
             subscriptions,
+            restricted: false,
         }
     }
 

@@ -10,6 +10,9 @@ pub enum SubscriberStatus {
     Active,
     /// Blocked by the operator: nothing is sent.
     Blocked,
+    /// Processing restricted at the person's request (GDPR Art. 18): the data is kept, but
+    /// nothing is sent except what the person asks for themselves.
+    Restricted,
     /// Erased (Art. 17): only a pseudonymised shell may remain.
     Erased,
 }
@@ -17,6 +20,7 @@ pub enum SubscriberStatus {
 super::text_enum!(SubscriberStatus, "status", {
     Active => "active",
     Blocked => "blocked",
+    Restricted => "restricted",
     Erased => "erased",
 });
 

@@ -30,4 +30,14 @@ impl Links {
     pub fn preferences(&self, token: &SignedToken) -> Url {
         join_url(&self.base, &format!("preferences/{token}"))
     }
+
+    /// A person's own data page (short-lived).
+    pub fn privacy(&self, token: &SignedToken) -> Url {
+        join_url(&self.base, &format!("privacy/{token}"))
+    }
+
+    /// The page that confirms (or refuses) a new address.
+    pub fn address_change(&self, token: &SignedToken) -> Url {
+        join_url(&self.base, &format!("privacy/address/{token}"))
+    }
 }

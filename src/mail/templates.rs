@@ -15,15 +15,26 @@ pub enum SystemTemplate {
     Confirmation,
     /// The welcome message.
     Welcome,
+    /// The link to a person's own data page (`confirm_url`, `expires_in_minutes`).
+    PrivacyLink,
+    /// The confirmation of a new address, sent to it (`confirm_url`, `expires_in_days`).
+    AddressChange,
 }
 
 impl SystemTemplate {
-    const ALL: [SystemTemplate; 2] = [SystemTemplate::Confirmation, SystemTemplate::Welcome];
+    const ALL: [SystemTemplate; 4] = [
+        SystemTemplate::Confirmation,
+        SystemTemplate::Welcome,
+        SystemTemplate::PrivacyLink,
+        SystemTemplate::AddressChange,
+    ];
 
     fn stem(self) -> &'static str {
         match self {
             Self::Confirmation => "confirmation",
             Self::Welcome => "welcome",
+            Self::PrivacyLink => "privacy_link",
+            Self::AddressChange => "address_change",
         }
     }
 }
@@ -55,6 +66,18 @@ const DEFAULTS: &[(&str, &str)] = embedded!(
     "en/campaign.html",
     "de/campaign.txt",
     "de/campaign.html",
+    "en/privacy_link.subject.txt",
+    "en/privacy_link.txt",
+    "en/privacy_link.html",
+    "de/privacy_link.subject.txt",
+    "de/privacy_link.txt",
+    "de/privacy_link.html",
+    "en/address_change.subject.txt",
+    "en/address_change.txt",
+    "en/address_change.html",
+    "de/address_change.subject.txt",
+    "de/address_change.txt",
+    "de/address_change.html",
 );
 
 /// The variables every system template gets. Only operator-controlled text and links:
@@ -75,6 +98,8 @@ pub struct MailContext {
     pub confirm_url: String,
     /// Confirmation link lifetime in days, as text.
     pub expires_in_days: String,
+    /// Privacy link lifetime in minutes, as text (privacy link only; empty otherwise).
+    pub expires_in_minutes: String,
     /// Operator's welcome paragraph (welcome only; may be empty).
     pub welcome_message: String,
 }
@@ -161,6 +186,7 @@ impl Templates {
             privacy_url: "https://example.com/privacy".into(),
             confirm_url: "https://example.com/c".into(),
             expires_in_days: "7".into(),
+            expires_in_minutes: "60".into(),
             welcome_message: "Hello".into(),
         };
         for locale in Locale::ALL {
@@ -279,6 +305,7 @@ mod tests {
             privacy_url: "https://x.test/privacy".into(),
             confirm_url: "https://x.test/confirm/C".into(),
             expires_in_days: "7".into(),
+            expires_in_minutes: "60".into(),
             welcome_message: "<script>alert(1)</script>".into(),
         }
     }
@@ -303,6 +330,30 @@ mod tests {
             assert!(
                 m.html.contains("href=\"https://x.test/confirm/C\""),
                 "links stay readable"
+            );
+        }
+    }
+
+    #[test]
+    fn privacy_and_address_change_mails_carry_their_link_in_every_language() {
+        let t = Templates::load(Path::new("/nonexistent")).unwrap();
+        for locale in Locale::ALL {
+            for template in [SystemTemplate::PrivacyLink, SystemTemplate::AddressChange] {
+                let m = t.render(locale, template, &ctx()).unwrap();
+                assert!(!m.subject.contains('\n') && m.subject.contains("ACME"));
+                assert!(m.text.contains("https://x.test/confirm/C"), "{template:?}");
+                assert!(m.html.contains("href=\"https://x.test/confirm/C\""));
+            }
+            let privacy = t
+                .render(locale, SystemTemplate::PrivacyLink, &ctx())
+                .unwrap();
+            assert!(privacy.text.contains("60"));
+            let change = t
+                .render(locale, SystemTemplate::AddressChange, &ctx())
+                .unwrap();
+            assert!(
+                !change.text.contains("https://x.test/preferences/P"),
+                "a new address may belong to someone else: no link into the old one's data"
             );
         }
     }

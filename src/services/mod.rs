@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod imports;
 pub mod jobs;
 pub mod lists;
+pub mod privacy;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;

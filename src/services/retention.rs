@@ -174,7 +174,7 @@ async fn apply(
             tracing::info!(subscriber.id = %id, "subscriber flagged for review after long inactivity");
         }
         RetentionFate::Erase(reason) => {
-            erase_in(&txn, &state.address_hasher, id, reason, now).await?;
+            erase_in(&txn, &state.address_hasher, id, reason, SYSTEM, now).await?;
         }
     }
     txn.commit().await?;
@@ -214,20 +214,44 @@ pub async fn erase_subscriber(
     reason: ErasureReason,
     now: DateTime<Utc>,
 ) -> Result<(), RetentionError> {
+    erase_as(state, id, reason, SYSTEM, now).await
+}
+
+/// Who erased, as the ledger's `erased` entry names them: (actor, source).
+pub type ErasedBy<'a> = (&'a str, &'a str);
+
+/// The purge's own entries.
+const SYSTEM: ErasedBy<'static> = (ACTOR, SOURCE);
+
+/// Erases a subscriber like [`erase_subscriber`], with the `erased` ledger entry naming
+/// `by` (e.g. `("subscriber", "privacy_page")` for a person's own request).
+///
+/// # Errors
+/// `NotFound`, or a store failure (then nothing changed).
+pub async fn erase_as(
+    state: &AppState,
+    id: SubscriberId,
+    reason: ErasureReason,
+    by: ErasedBy<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), RetentionError> {
     let txn = store::begin_write(&state.db).await?;
     store::retention::lock_subject(&txn, id)
         .await?
         .ok_or(RetentionError::NotFound)?;
-    erase_in(&txn, &state.address_hasher, id, reason, now).await?;
+    erase_in(&txn, &state.address_hasher, id, reason, by, now).await?;
     txn.commit().await?;
     Ok(())
 }
 
-async fn erase_in(
+/// Erases inside the caller's transaction (which must hold the subject's lock, see
+/// `store::retention::lock_subject`).
+pub(super) async fn erase_in(
     conn: &impl ConnectionTrait,
     hasher: &AddressHasher,
     id: SubscriberId,
     reason: ErasureReason,
+    (actor, source): ErasedBy<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let subscriber = store::subscribers::find(conn, id).await?;
@@ -247,7 +271,11 @@ async fn erase_in(
     store::retention::pseudonymise_ledger(conn, id, &hash).await?;
     let mut event = system_event(id, ConsentAction::Erased, basis, now);
     event.subject_hash = Some(hash);
+    actor.clone_into(&mut event.actor);
+    source.clone_into(&mut event.source);
     store::consent_events::append(conn, &event).await?;
+    store::privacy::forget_request_notes(conn, id).await?;
+    // Pending address changes go with the subscriber row (ON DELETE CASCADE).
     store::retention::delete_subscriber(conn, id).await?;
     tracing::info!(subscriber.id = %id, %reason, "subscriber erased");
     Ok(())

@@ -472,14 +472,31 @@ pub async fn leave_lists(
 ) -> Result<Preferences, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    for pref in load_preferences(&txn, subscriber).await?.items {
-        if only.is_some_and(|ids| !ids.contains(&pref.subscription_id)) {
-            continue;
-        }
-        let mut sub = store::subscriptions::find(&txn, pref.subscription_id).await?;
-        leave(&txn, &mut sub, &pref.list, requester, "preferences", now).await?;
-    }
+    leave_lists_in(&txn, subscriber, only, requester, "preferences", now).await?;
     let updated = load_preferences(&txn, subscriber).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Leaves the chosen subscriptions (all when `only` is `None`) inside the caller's
+/// transaction, each with a ledger entry of `source`; returns how many changed.
+pub(super) async fn leave_lists_in(
+    conn: &impl ConnectionTrait,
+    subscriber: SubscriberId,
+    only: Option<&[SubscriptionId]>,
+    requester: &Requester,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, LinkActionError> {
+    let mut changed = 0;
+    for pref in load_preferences(conn, subscriber).await?.items {
+        if only.is_some_and(|ids| !ids.contains(&pref.subscription_id)) {
+            continue;
+        }
+        let mut sub = store::subscriptions::find(conn, pref.subscription_id).await?;
+        let before = sub.status;
+        leave(conn, &mut sub, &pref.list, requester, source, now).await?;
+        changed += usize::from(sub.status != before);
+    }
+    Ok(changed)
 }

@@ -114,3 +114,17 @@ pub async fn remember_text(
         .await?;
     Ok(())
 }
+
+/// The consent text kept under `hash`, if any.
+///
+/// # Errors
+/// Database failure.
+pub async fn text_of(
+    conn: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(consent_texts::Entity::find_by_id(hash.to_owned())
+        .one(conn)
+        .await?
+        .map(|row| row.body))
+}

@@ -13,6 +13,7 @@ pub mod entities;
 pub mod imports;
 pub mod jobs;
 pub mod lists;
+pub mod privacy;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;

@@ -17,18 +17,25 @@ use super::{
     entities::{consent_events, subscribers, subscriptions, suppressions},
 };
 use crate::domain::{
-    SubscriberId, Subscription, SubscriptionId, SubscriptionStatus,
+    SubscriberId, SubscriberStatus, Subscription, SubscriptionId, SubscriptionStatus,
     retention::{RetentionCutoffs, RetentionSubject},
 };
 
 /// The columns of `subscribers` the rules need (never the address or the name).
-type SubjectRow = (Uuid, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
+type SubjectRow = (
+    Uuid,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    String,
+);
 
-const SUBJECT_COLUMNS: [subscribers::Column; 4] = [
+const SUBJECT_COLUMNS: [subscribers::Column; 5] = [
     subscribers::Column::Id,
     subscribers::Column::CreatedAt,
     subscribers::Column::LastActivityAt,
     subscribers::Column::ReviewFlaggedAt,
+    subscribers::Column::Status,
 ];
 
 /// Up to `limit` subscribers after `after` (in id order) that may be due under `cutoffs`: a
@@ -123,7 +130,7 @@ fn subscriptions_where(condition: impl Into<Condition>) -> SelectStatement {
 }
 
 fn subject(
-    (id, created_at, last_activity_at, review_flagged_at): SubjectRow,
+    (id, created_at, last_activity_at, review_flagged_at, status): SubjectRow,
     subscriptions: &mut HashMap<Uuid, Vec<Subscription>>,
     latest: &HashMap<Uuid, DateTime<Utc>>,
 ) -> RetentionSubject {
@@ -134,6 +141,7 @@ fn subject(
         review_flagged_at,
         last_ledger_at: latest.get(&id).copied(),
         subscriptions: subscriptions.remove(&id).unwrap_or_default(),
+        restricted: status == SubscriberStatus::Restricted.as_str(),
     }
 }
 

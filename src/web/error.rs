@@ -32,6 +32,20 @@ pub enum PageErrorKind {
         /// Where the "send a new link" form posts, if offered.
         resend_action: Option<String>,
     },
+    /// 409 with a page that explains the conflict.
+    Conflict {
+        /// Page title.
+        title: &'static str,
+        /// The explanation.
+        body: &'static str,
+    },
+    /// 410 with a page that explains what is gone.
+    Gone {
+        /// Page title.
+        title: &'static str,
+        /// The explanation.
+        body: &'static str,
+    },
     /// 500: logged with its cause, answered generically.
     Internal(String),
 }
@@ -74,6 +88,14 @@ impl IntoResponse for PageError {
                     views::link_expired_page(self.locale, resend_action.as_deref()),
                 )
             }
+            PageErrorKind::Conflict { title, body } => (
+                StatusCode::CONFLICT,
+                views::message_page(self.locale, title, body),
+            ),
+            PageErrorKind::Gone { title, body } => (
+                StatusCode::GONE,
+                views::message_page(self.locale, title, body),
+            ),
             PageErrorKind::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 (

@@ -160,6 +160,20 @@ impl LinkPurpose for PreferencesLink {
     const PURPOSE: Purpose = Purpose::Preferences;
 }
 
+/// Marker: links to a person's data page.
+#[derive(Debug)]
+pub struct PrivacyLink;
+impl LinkPurpose for PrivacyLink {
+    const PURPOSE: Purpose = Purpose::Privacy;
+}
+
+/// Marker: links that confirm a new address.
+#[derive(Debug)]
+pub struct AddressLink;
+impl LinkPurpose for AddressLink {
+    const PURPOSE: Purpose = Purpose::ChangeAddress;
+}
+
 /// The verified subject of the `{token}` path segment, for purpose `P`.
 #[derive(Debug)]
 pub struct Verified<P> {
@@ -199,13 +213,14 @@ where
                 _purpose: PhantomData,
             }),
             Err(TokenError::Expired { .. }) => {
-                let resend_action = (P::PURPOSE == Purpose::Confirm).then(|| {
-                    crate::config::join_url(
-                        &app.settings.http.public_url,
-                        &format!("confirm/{token}/resend"),
-                    )
-                    .to_string()
-                });
+                let base = &app.settings.http.public_url;
+                let resend_action = match P::PURPOSE {
+                    Purpose::Confirm => Some(format!("confirm/{token}/resend")),
+                    // A data-page link is short-lived: the button leads to a fresh request.
+                    Purpose::Privacy => Some("privacy".to_owned()),
+                    Purpose::Unsubscribe | Purpose::Preferences | Purpose::ChangeAddress => None,
+                }
+                .map(|path| crate::config::join_url(base, &path).to_string());
                 Err(PageError::new(
                     locale,
                     PageErrorKind::LinkExpired { resend_action },

@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod public;
+pub mod rate_limit;
 pub mod views;
 
 use axum::{

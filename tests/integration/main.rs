@@ -12,6 +12,7 @@ mod import;
 mod keys;
 mod migrations;
 mod operations;
+mod privacy;
 mod resilience;
 mod retention;
 mod subscribe;

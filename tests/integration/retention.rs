@@ -80,7 +80,7 @@ fn counts(report: &Value) -> (u64, u64, u64) {
 
 /// Every text value stored in every table (found in the catalogue, so tables added later are
 /// searched too), lower-cased.
-async fn stored_text(app: &TestApp) -> String {
+pub(crate) async fn stored_text(app: &TestApp) -> String {
     let db = &app.app.state().db;
     let backend = db.get_database_backend();
     let tables = match backend {
@@ -119,7 +119,7 @@ async fn stored_text(app: &TestApp) -> String {
     text.to_lowercase()
 }
 
-fn address_hash(app: &TestApp, email: &str) -> String {
+pub(crate) fn address_hash(app: &TestApp, email: &str) -> String {
     app.app
         .state()
         .address_hasher

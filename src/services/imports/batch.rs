@@ -122,6 +122,7 @@ fn decide(
     match known.status {
         SubscriberStatus::Active => {}
         SubscriberStatus::Blocked => return Plan::Skip(RowIssue::Blocked),
+        SubscriberStatus::Restricted => return Plan::Skip(RowIssue::Restricted),
         SubscriberStatus::Erased => return Plan::Skip(RowIssue::Erased),
     }
     let Some(existing) = existing else {
@@ -317,6 +318,7 @@ mod tests {
         );
         for (status, issue) in [
             (SubscriberStatus::Blocked, RowIssue::Blocked),
+            (SubscriberStatus::Restricted, RowIssue::Restricted),
             (SubscriberStatus::Erased, RowIssue::Erased),
         ] {
             for current in [None, existing(Pending), existing(Confirmed)] {

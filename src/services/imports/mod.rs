@@ -87,6 +87,9 @@ pub enum RowIssue {
     /// The subscriber is blocked by the operator.
     #[error("the subscriber is blocked")]
     Blocked,
+    /// The subscriber restricted processing (GDPR Art. 18): nothing is added meanwhile.
+    #[error("the subscriber has restricted processing of their data")]
+    Restricted,
     /// The subscriber was erased.
     #[error("the subscriber was erased")]
     Erased,
@@ -94,7 +97,8 @@ pub enum RowIssue {
 
 impl RowIssue {
     /// The stable code: `invalid_email`, `invalid_name`, `missing_consent_proof`,
-    /// `invalid_consent_proof`, `duplicate`, `suppressed`, `unsubscribed`, `blocked`, `erased`.
+    /// `invalid_consent_proof`, `duplicate`, `suppressed`, `unsubscribed`, `blocked`, `restricted`,
+    /// `erased`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidEmail(_) => "invalid_email",
@@ -105,6 +109,7 @@ impl RowIssue {
             Self::Suppressed => "suppressed",
             Self::Unsubscribed => "unsubscribed",
             Self::Blocked => "blocked",
+            Self::Restricted => "restricted",
             Self::Erased => "erased",
         }
     }

@@ -1,5 +1,6 @@
 //! sea-orm entities: one file per table, data only.
 
+pub mod address_changes;
 pub mod api_tokens;
 pub mod campaign_lists;
 pub mod campaigns;
@@ -9,6 +10,7 @@ pub mod deliveries;
 pub mod job_locks;
 pub mod job_runs;
 pub mod lists;
+pub mod privacy_requests;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;

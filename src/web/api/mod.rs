@@ -4,6 +4,7 @@ mod campaigns;
 mod imports;
 mod jobs;
 mod lists;
+mod privacy;
 mod subscribers;
 
 use axum::{
@@ -35,7 +36,20 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .route(
             "/subscribers/{id}/consent-events",
             get(subscribers::consent_events),
-        );
+        )
+        .route("/subscribers/{id}/export", get(privacy::export))
+        .route("/subscribers/{id}/erase", post(privacy::erase))
+        .route("/subscribers/{id}/restriction", post(privacy::restriction))
+        .route(
+            "/subscribers/{id}/consent-proof",
+            get(privacy::consent_proof),
+        )
+        .route(
+            "/privacy-requests",
+            post(privacy::log_request).get(privacy::requests),
+        )
+        .route("/privacy-requests/{id}/close", post(privacy::close_request))
+        .route("/retention/review", get(privacy::retention_review));
     let bulk = Router::new().route("/subscribers/import", post(imports::import));
     with_limits(standard, http.body_limit_bytes, http.request_timeout)
         .merge(with_limits(

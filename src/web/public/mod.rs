@@ -1,13 +1,16 @@
 //! Public pages: signup, confirmation, unsubscribe (incl. RFC 8058 one-click), preferences,
-//! the built-in privacy notice, health and metrics.
+//! "manage my data" (the data-subject rights), the built-in privacy notice, health and metrics.
 
 mod pages;
+mod privacy;
 mod subscriptions;
 
 use axum::{
     Router,
+    http::{HeaderValue, header},
     routing::{get, post},
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::startup::AppState;
 
@@ -36,4 +39,36 @@ pub fn routes() -> Router<AppState> {
             "/preferences/{token}",
             get(subscriptions::preferences_page).post(subscriptions::leave),
         )
+        .route(
+            "/privacy/export-schema/v1.json",
+            get(privacy::export_schema),
+        )
+        .merge(privacy_routes())
+}
+
+/// "Manage my data": pages with personal data are never stored by a browser or proxy.
+fn privacy_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/privacy",
+            get(privacy::request_form).post(privacy::request_link),
+        )
+        .route(
+            "/privacy/{token}",
+            get(privacy::landing).post(privacy::access),
+        )
+        .route("/privacy/{token}/export", post(privacy::export))
+        .route("/privacy/{token}/restrict", post(privacy::restrict))
+        .route("/privacy/{token}/withdraw", post(privacy::withdraw))
+        .route("/privacy/{token}/correct", post(privacy::correct))
+        .route("/privacy/{token}/address", post(privacy::change_address))
+        .route("/privacy/{token}/erase", post(privacy::erase))
+        .route(
+            "/privacy/address/{token}",
+            get(privacy::address_page).post(privacy::address_decision),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }

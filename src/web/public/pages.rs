@@ -73,5 +73,10 @@ pub(super) async fn privacy_notice(
     State(state): State<AppState>,
     Client(client): Client,
 ) -> Markup {
-    views::privacy_notice_page(client.locale, &state.settings.mail.organisation)
+    let manage_url = join_url(&state.settings.http.public_url, "privacy");
+    views::privacy_notice_page(
+        client.locale,
+        &state.settings.mail.organisation,
+        manage_url.as_str(),
+    )
 }

@@ -322,6 +322,10 @@ pub(super) struct LeaveForm {
     subscription: Vec<String>,
     #[serde(default)]
     all: Option<String>,
+    /// RFC 8058 one-click, when this page is the `List-Unsubscribe` URL of a message that
+    /// belongs to no list (the privacy link): it leaves every list.
+    #[serde(default, rename = "List-Unsubscribe")]
+    one_click: Option<String>,
 }
 
 /// `POST /preferences/{token}`: leaves the chosen subscriptions (`subscription`, repeatable)
@@ -337,7 +341,8 @@ pub(super) async fn leave(
         .iter()
         .filter_map(|id| id.parse().ok().map(SubscriptionId::from_uuid))
         .collect();
-    let only = (form.all.as_deref() != Some("yes")).then_some(chosen.as_slice());
+    let all = form.all.as_deref() == Some("yes") || form.one_click.as_deref() == Some("One-Click");
+    let only = (!all).then_some(chosen.as_slice());
     let prefs =
         subscriptions::leave_lists(&state, SubscriberId::from_uuid(link.subject), only, &client)
             .await

@@ -1,12 +1,13 @@
 //! Pages as maud functions of view structs. maud escapes every value; `PreEscaped` is
 //! used only for markup we rendered ourselves.
 
+pub mod privacy;
 pub mod text;
 
 use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::{Locale, SubscriptionStatus};
-pub use text::{Text, text};
+pub use text::{PrivacyText, Text, privacy_text, text};
 
 /// The shared page shell.
 pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
@@ -216,8 +217,9 @@ pub fn index_page(locale: Locale, lists: &[(String, String, String)]) -> Markup 
 }
 
 /// The built-in privacy notice, used until the operator configures their own URL.
-pub fn privacy_notice_page(locale: Locale, organisation: &str) -> Markup {
+pub fn privacy_notice_page(locale: Locale, organisation: &str, manage_url: &str) -> Markup {
     let t = text(locale);
+    let manage = privacy_text(locale).request_title;
     let body = match locale {
         Locale::En => html! {
             p { (organisation) " processes your e-mail address, the name you give (optional), your language and the history of your consent (time, the network part of your IP address, your browser's user agent) to send you what you subscribed to (GDPR Art. 6(1)(a)) and to be able to prove your consent (Art. 7(1))." }
@@ -228,7 +230,11 @@ pub fn privacy_notice_page(locale: Locale, organisation: &str) -> Markup {
             p { "Jede E-Mail enthält einen Link zur sofortigen Abmeldung. Sie haben das Recht auf Auskunft, Berichtigung, Löschung, Einschränkung, Datenübertragbarkeit und Widerspruch (Art. 15–21) und können sich bei einer Aufsichtsbehörde beschweren." }
         },
     };
-    layout(locale, t.privacy_notice, body)
+    layout(
+        locale,
+        t.privacy_notice,
+        html! { (body) p { a href=(manage_url) { (manage) } } },
+    )
 }
 
 /// The stylesheet served at `/assets/bulletin.css` (a file, so the CSP needs no inline styles).
@@ -244,4 +250,8 @@ button{margin-top:1.25rem;padding:.6rem 1.2rem;font:inherit;border:0;border-radi
 button.secondary{background:transparent;color:var(--accent);border:1px solid var(--accent)}\
 .error,.field-error{color:var(--err)}.hint,small{color:var(--muted)}\
 ul.subscriptions{padding-left:1.2rem}\
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.25rem .5rem .25rem 0;vertical-align:top;border-bottom:1px solid var(--muted)}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dd{margin:0}.notice{font-weight:600}\
+select{padding:.5rem;font:inherit}\
+@media print{button,form{display:none}main{max-width:none;margin:0}}\
 ";

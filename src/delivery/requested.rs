@@ -1,0 +1,148 @@
+//! Messages a person asks for themselves and that belong to no list: the link to their data
+//! page and the confirmation of a new address. Eligibility is `may_send_requested`; the
+//! address change goes to the new address, which is checked against the suppressions too.
+
+use std::collections::HashSet;
+
+use lettre::Message;
+
+use super::compose::{Recipient, Verdict};
+use crate::{
+    domain::{
+        Decision, Delivery, MessageKind, Subscriber, may_send_requested, privacy::AddressChange,
+    },
+    mail::{MailContext, OutgoingMail, SystemTemplate, build_message},
+    signing::Purpose,
+    startup::AppState,
+    store::{self, StoreError},
+};
+
+/// What a requested message is.
+#[derive(Debug)]
+pub enum RequestedMail {
+    /// The link to the person's data page.
+    PrivacyLink,
+    /// The confirmation of this pending address change, to its new address.
+    AddressChange(AddressChange),
+}
+
+/// Re-checks a requested message just before it is sent. `suppressed` holds the suppressed
+/// hashes among the batch's current addresses.
+///
+/// # Errors
+/// Store failure only.
+pub async fn verdict(
+    state: &AppState,
+    delivery: &Delivery,
+    subscriber: Option<&Subscriber>,
+    suppressed: &HashSet<String>,
+) -> Result<Verdict, StoreError> {
+    let Some(subscriber) = subscriber else {
+        return Ok(Verdict::Skip("recipient no longer exists".into()));
+    };
+    let (mail, address_hash) = match delivery.kind {
+        MessageKind::AddressChange => {
+            let Some(change) = store::privacy::address_change_of(&state.db, subscriber.id).await?
+            else {
+                return Ok(Verdict::Skip("no address change is pending".into()));
+            };
+            let hash = state.address_hasher.hash(&change.new_email);
+            (RequestedMail::AddressChange(change), hash)
+        }
+        MessageKind::PrivacyLink
+        | MessageKind::Confirmation
+        | MessageKind::Welcome
+        | MessageKind::Campaign => (
+            RequestedMail::PrivacyLink,
+            state.address_hasher.hash(&subscriber.email),
+        ),
+    };
+    let is_suppressed = match &mail {
+        RequestedMail::PrivacyLink => suppressed.contains(&address_hash),
+        RequestedMail::AddressChange(_) => {
+            store::suppressions::contains(&state.db, &address_hash).await?
+        }
+    };
+    Ok(
+        match may_send_requested(delivery.kind, subscriber.status, is_suppressed) {
+            Decision::Skip(reason) => Verdict::Skip(reason.into()),
+            Decision::Send => Verdict::Send(Box::new(Recipient::requested(
+                subscriber.clone(),
+                mail,
+                address_hash,
+            ))),
+        },
+    )
+}
+
+/// Renders and builds a requested message. The link's expiry counts from the enqueue time
+/// (privacy link) or is the change's own (address change), so a retry carries the same link.
+///
+/// # Errors
+/// A template or build error, as text.
+pub fn build(
+    state: &AppState,
+    delivery: &Delivery,
+    subscriber: &Subscriber,
+    mail: &RequestedMail,
+) -> Result<Message, String> {
+    let settings = &state.settings;
+    let preferences_url = state.links.preferences(&state.keyring.sign(
+        Purpose::Preferences,
+        subscriber.id.as_uuid(),
+        None,
+    ));
+    let mut ctx = MailContext {
+        list_name: String::new(),
+        organisation: settings.mail.organisation.clone(),
+        unsubscribe_url: String::new(),
+        preferences_url: preferences_url.to_string(),
+        privacy_url: settings.privacy_notice_url.to_string(),
+        confirm_url: String::new(),
+        expires_in_days: String::new(),
+        expires_in_minutes: String::new(),
+        welcome_message: String::new(),
+    };
+    let (template, to, unsubscribe_url) = match mail {
+        RequestedMail::PrivacyLink => {
+            let ttl = settings.privacy.link_ttl;
+            let token = state.keyring.sign(
+                Purpose::Privacy,
+                subscriber.id.as_uuid(),
+                Some(delivery.created_at + ttl),
+            );
+            ctx.confirm_url = state.links.privacy(&token).to_string();
+            ctx.expires_in_minutes = ttl.num_minutes().to_string();
+            // RFC 8058: a one-click POST to the preferences page leaves every list.
+            let unsubscribe = preferences_url;
+            (SystemTemplate::PrivacyLink, &subscriber.email, unsubscribe)
+        }
+        RequestedMail::AddressChange(change) => {
+            let token = state.keyring.sign(
+                Purpose::ChangeAddress,
+                change.id.as_uuid(),
+                Some(change.expires_at),
+            );
+            let url = state.links.address_change(&token);
+            ctx.confirm_url = url.to_string();
+            let ttl = change.expires_at - change.created_at;
+            ctx.expires_in_days = ttl.num_days().max(1).to_string();
+            // The new address may belong to someone else: its one-click refuses the change and
+            // leads nowhere into the person's data.
+            ctx.preferences_url = String::new();
+            (SystemTemplate::AddressChange, &change.new_email, url)
+        }
+    };
+    ctx.unsubscribe_url = unsubscribe_url.to_string();
+    let content = state
+        .templates
+        .render(subscriber.locale, template, &ctx)
+        .map_err(|e| e.to_string())?;
+    let outgoing = OutgoingMail {
+        to: to.clone(),
+        content,
+        message_id: delivery.message_id.clone(),
+        unsubscribe_url,
+    };
+    build_message(&state.from, outgoing, state.transport.accepts_8bit()).map_err(|e| e.to_string())
+}

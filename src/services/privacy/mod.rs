@@ -1,0 +1,731 @@
+//! Data-subject rights (GDPR Art. 15–21): the e-mailed "manage my data" link, access, export,
+//! correction (a new address only once confirmed from it), restriction, withdrawal and
+//! objection, erasure, proof of consent, and the data-subject-request log. Each use case owns
+//! one transaction and writes its consent event and its request-log entry in it.
+
+mod export;
+mod proof;
+mod review;
+
+pub use export::{EXPORT_SCHEMA, ExportDocument, export_csv};
+pub use proof::{ProofOfConsent, proof_of_consent};
+pub use review::{ReviewItem, retention_review};
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+
+use super::{
+    Requester, retention,
+    subscriptions::{self, LinkActionError},
+};
+use crate::{
+    domain::{
+        AddressChangeId, CampaignId, ConsentAction, ConsentEvent, ConsentEventId, DeliveryStatus,
+        EmailAddress, LegalBasis, Locale, MailingList, MessageKind, PrivacyRequestId, Subscriber,
+        SubscriberId, SubscriberName, SubscriberStatus, Subscription, SubscriptionId,
+        privacy::{AddressChange, PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
+        retention::ErasureReason,
+    },
+    startup::AppState,
+    store::{self, StoreError, deliveries::NewDelivery},
+};
+
+/// Why a data-subject action could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    /// The person (or the pending change, or the logged request) does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The person was erased before; there is nothing left to erase.
+    #[error("the subscriber was already erased")]
+    AlreadyErased,
+    /// The new address is the current one.
+    #[error("this is already the subscriber's address")]
+    SameAddress,
+    /// Another subscriber has the new address.
+    #[error("another subscriber uses this address")]
+    AddressInUse,
+    /// The logged request was already answered.
+    #[error("the request was already answered")]
+    AlreadyClosed,
+    /// Store failure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for PrivacyError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for PrivacyError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+impl From<LinkActionError> for PrivacyError {
+    fn from(e: LinkActionError) -> Self {
+        match e {
+            LinkActionError::Gone | LinkActionError::Refused(_) => Self::NotFound,
+            LinkActionError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<retention::RetentionError> for PrivacyError {
+    fn from(e: retention::RetentionError) -> Self {
+        match e {
+            retention::RetentionError::NotFound => Self::NotFound,
+            retention::RetentionError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Who acts on a person's data, as the ledger and the request log name them.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `subscriber`, or `api:<token name>`.
+    pub name: String,
+    /// Through what: `privacy_page` or `api`.
+    pub source: &'static str,
+    /// The person's client (network, user agent, language) when they act themselves.
+    pub requester: Requester,
+    /// A request of the log that this action answers (the operator's API calls).
+    pub answers: Option<PrivacyRequestId>,
+}
+
+impl Actor {
+    /// The person themselves, on their data page: each action is logged as a self-service
+    /// request answered at once.
+    pub fn subject(requester: Requester) -> Self {
+        Self {
+            name: "subscriber".into(),
+            source: "privacy_page",
+            requester,
+            answers: None,
+        }
+    }
+
+    /// The operator through the API, optionally answering a logged request.
+    pub fn operator(token_name: &str, answers: Option<PrivacyRequestId>) -> Self {
+        Self {
+            name: format!("api:{token_name}").chars().take(200).collect(),
+            source: "api",
+            requester: Requester::default(),
+            answers,
+        }
+    }
+
+    fn is_subject(&self) -> bool {
+        self.name == "subscriber"
+    }
+}
+
+/// One message sent (or queued) to the person.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    /// What kind of message.
+    pub kind: MessageKind,
+    /// The campaign's name, for campaign messages.
+    pub campaign: Option<String>,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+}
+
+/// Everything stored about a person (Art. 15), as the data page and the export show it.
+#[derive(Debug, Clone)]
+pub struct PersonalData {
+    /// The profile.
+    pub subscriber: Subscriber,
+    /// Each subscription with its list.
+    pub subscriptions: Vec<(Subscription, MailingList)>,
+    /// The consent ledger, oldest first.
+    pub events: Vec<ConsentEvent>,
+    /// The messages of the outbox, oldest first.
+    pub messages: Vec<MessageRecord>,
+    /// A new address waiting for confirmation.
+    pub address_change: Option<AddressChange>,
+    /// The person's data-subject requests.
+    pub requests: Vec<PrivacyRequest>,
+    /// Every list, to name the lists of ledger entries.
+    pub lists: Vec<MailingList>,
+}
+
+impl PersonalData {
+    /// The list with this id.
+    pub fn list(&self, id: crate::domain::ListId) -> Option<&MailingList> {
+        self.lists.iter().find(|l| l.id == id)
+    }
+
+    /// Whether processing is restricted.
+    pub fn is_restricted(&self) -> bool {
+        self.subscriber.status == SubscriberStatus::Restricted
+    }
+}
+
+async fn load(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<PersonalData, StoreError> {
+    let subscriber = store::subscribers::find(conn, id).await?;
+    let lists = store::lists::all(conn).await?;
+    let subscriptions = store::subscriptions::of_subscriber(conn, id)
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            let list = lists.iter().find(|l| l.id == s.list_id)?.clone();
+            Some((s, list))
+        })
+        .collect();
+    let mut campaigns: Vec<(CampaignId, String)> = Vec::new();
+    let mut messages = Vec::new();
+    for delivery in store::deliveries::of_subscriber(conn, id).await? {
+        let campaign = match delivery.campaign_id {
+            Some(cid) => Some(campaign_name(conn, &mut campaigns, cid).await?),
+            None => None,
+        };
+        messages.push(MessageRecord {
+            kind: delivery.kind,
+            campaign,
+            status: delivery.status,
+            queued_at: delivery.created_at,
+        });
+    }
+    Ok(PersonalData {
+        events: store::consent_events::for_subscriber(conn, id).await?,
+        address_change: store::privacy::address_change_of(conn, id).await?,
+        requests: store::privacy::requests(conn, None, Some(id), 1000).await?,
+        subscriber,
+        subscriptions,
+        messages,
+        lists,
+    })
+}
+
+async fn campaign_name(
+    conn: &impl ConnectionTrait,
+    known: &mut Vec<(CampaignId, String)>,
+    id: CampaignId,
+) -> Result<String, StoreError> {
+    if let Some((_, name)) = known.iter().find(|(k, _)| *k == id) {
+        return Ok(name.clone());
+    }
+    let name = store::campaigns::find(conn, id).await?.def.name;
+    known.push((id, name.clone()));
+    Ok(name)
+}
+
+/// `POST /privacy`: enqueues the link to the person's data page, unless the address is
+/// unknown, suppressed, blocked, or got a link within `privacy.link_cooldown_secs`. The
+/// outcome is the same in every case, so the answer reveals nothing about the address.
+///
+/// # Errors
+/// Store failure.
+pub async fn request_link(state: &AppState, email: &EmailAddress) -> Result<(), StoreError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let hash = state.address_hasher.hash(email);
+    let mut enqueued = false;
+    if !store::suppressions::contains(&txn, &hash).await?
+        && let Some(subscriber) = store::subscribers::find_by_email(&txn, email).await?
+        && matches!(
+            subscriber.status,
+            SubscriberStatus::Active | SubscriberStatus::Restricted
+        )
+    {
+        let last = store::privacy::last_privacy_link_at(&txn, subscriber.id).await?;
+        if last.is_none_or(|at| now - at >= state.settings.privacy.link_cooldown) {
+            enqueue(&txn, state, MessageKind::PrivacyLink, subscriber.id, now).await?;
+            enqueued = true;
+        }
+    }
+    txn.commit().await?;
+    if enqueued {
+        state.outbox.notify_one();
+    }
+    Ok(())
+}
+
+async fn enqueue(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    kind: MessageKind,
+    subscriber: SubscriberId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let message_id = format!(
+        "{kind}.{}@{}",
+        uuid::Uuid::now_v7(),
+        state.settings.mail.from_address.domain()
+    );
+    let delivery = NewDelivery {
+        kind,
+        subscriber_id: subscriber,
+        subscription_id: None,
+        message_id,
+    };
+    store::deliveries::enqueue(conn, &delivery, now).await?;
+    Ok(())
+}
+
+/// Everything stored about a person, read only (the operator's export, and the data page
+/// after an action).
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn data(state: &AppState, id: SubscriberId) -> Result<PersonalData, PrivacyError> {
+    Ok(load(&state.db, id).await?)
+}
+
+/// The export document of `data`, made now, naming the published schema.
+pub fn export_document(state: &AppState, data: &PersonalData) -> ExportDocument {
+    ExportDocument::new(
+        data,
+        &state.settings.mail.organisation,
+        crate::config::join_url(
+            &state.settings.http.public_url,
+            "privacy/export-schema/v1.json",
+        )
+        .to_string(),
+        state.clock.now(),
+    )
+}
+
+/// Art. 15: shows the person their data, with an `accessed` ledger entry.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn access(
+    state: &AppState,
+    id: SubscriberId,
+    actor: &Actor,
+) -> Result<PersonalData, PrivacyError> {
+    recorded(
+        state,
+        id,
+        actor,
+        ConsentAction::Accessed,
+        RequestKind::Access,
+    )
+    .await
+}
+
+/// Art. 20: the person's data for download, with an `exported` ledger entry.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn export(
+    state: &AppState,
+    id: SubscriberId,
+    actor: &Actor,
+) -> Result<PersonalData, PrivacyError> {
+    recorded(
+        state,
+        id,
+        actor,
+        ConsentAction::Exported,
+        RequestKind::Portability,
+    )
+    .await
+}
+
+async fn recorded(
+    state: &AppState,
+    id: SubscriberId,
+    actor: &Actor,
+    action: ConsentAction,
+    kind: RequestKind,
+) -> Result<PersonalData, PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    store::subscribers::find(&txn, id).await?;
+    let basis = person_basis(&txn, id).await?;
+    store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
+    answer(&txn, id, kind, actor, now).await?;
+    let data = load(&txn, id).await?;
+    txn.commit().await?;
+    Ok(data)
+}
+
+/// Art. 18: restricts processing (nothing is sent while restricted), or lifts the
+/// restriction. Repeating either changes nothing. A blocked person stays blocked.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn restrict(
+    state: &AppState,
+    id: SubscriberId,
+    restricted: bool,
+    actor: &Actor,
+) -> Result<SubscriberStatus, PrivacyError> {
+    use SubscriberStatus::{Active, Blocked, Erased, Restricted};
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let subscriber = store::subscribers::find(&txn, id).await?;
+    let (to, action) = match (subscriber.status, restricted) {
+        (Active, true) => (Restricted, ConsentAction::Restricted),
+        (Restricted, false) => (Active, ConsentAction::RestrictionLifted),
+        (status @ (Active | Restricted | Blocked | Erased), _) => {
+            return Ok(status);
+        }
+    };
+    store::privacy::set_status(&txn, id, to, now).await?;
+    let basis = person_basis(&txn, id).await?;
+    store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
+    answer(&txn, id, RequestKind::Restriction, actor, now).await?;
+    txn.commit().await?;
+    tracing::info!(subscriber.id = %id, restricted, "processing restriction changed");
+    Ok(to)
+}
+
+/// Art. 7(3) / Art. 21: leaves the chosen subscriptions (all when `only` is `None`; ids that
+/// are not the person's are ignored). Returns how many changed.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn withdraw(
+    state: &AppState,
+    id: SubscriberId,
+    only: Option<&[SubscriptionId]>,
+    actor: &Actor,
+) -> Result<usize, PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let changed =
+        subscriptions::leave_lists_in(&txn, id, only, &actor.requester, actor.source, now).await?;
+    if changed > 0 {
+        answer(&txn, id, RequestKind::Objection, actor, now).await?;
+    }
+    txn.commit().await?;
+    Ok(changed)
+}
+
+/// Art. 16: corrects name and language. Returns whether anything changed.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn correct(
+    state: &AppState,
+    id: SubscriberId,
+    name: &SubscriberName,
+    locale: Locale,
+    actor: &Actor,
+) -> Result<bool, PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let subscriber = store::subscribers::find(&txn, id).await?;
+    let mut fields = Vec::new();
+    if subscriber.name != *name {
+        fields.push("name");
+    }
+    if subscriber.locale != locale {
+        fields.push("locale");
+    }
+    if fields.is_empty() {
+        return Ok(false);
+    }
+    store::privacy::set_profile(&txn, id, name, locale, now).await?;
+    rectified(&txn, id, &fields, actor, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// A `rectified` ledger entry naming the fields (never their values: the ledger outlives
+/// the profile) and the answered request.
+async fn rectified(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+    fields: &[&str],
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let basis = person_basis(conn, id).await?;
+    let mut entry = event(id, ConsentAction::Rectified, basis, actor, now);
+    entry.evidence = Some(serde_json::json!({ "fields": fields }));
+    store::consent_events::append(conn, &entry).await?;
+    answer(conn, id, RequestKind::Rectification, actor, now).await
+}
+
+/// Art. 16: asks to change the address. Nothing changes until the link sent to the new
+/// address is used; a newer request replaces an older one. Whether the new address is in use
+/// is told only to whoever proves to own it.
+///
+/// # Errors
+/// `SameAddress`, `NotFound`, or a store failure.
+pub async fn request_address_change(
+    state: &AppState,
+    id: SubscriberId,
+    new_email: &EmailAddress,
+) -> Result<(), PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let subscriber = store::subscribers::find(&txn, id).await?;
+    if subscriber.email == *new_email {
+        return Err(PrivacyError::SameAddress);
+    }
+    let change = AddressChange {
+        id: AddressChangeId::new(),
+        subscriber_id: id,
+        new_email: new_email.clone(),
+        created_at: now,
+        expires_at: now + state.settings.privacy.address_change_ttl,
+    };
+    store::privacy::put_address_change(&txn, &change).await?;
+    enqueue(&txn, state, MessageKind::AddressChange, id, now).await?;
+    txn.commit().await?;
+    state.outbox.notify_one();
+    Ok(())
+}
+
+/// A pending address change and the language of its pages (reads only).
+///
+/// # Errors
+/// `NotFound` when it was confirmed, refused, replaced or erased; or a store failure.
+pub async fn address_change(
+    state: &AppState,
+    change: AddressChangeId,
+) -> Result<(AddressChange, Locale), PrivacyError> {
+    let found = store::privacy::find_address_change(&state.db, change)
+        .await?
+        .ok_or(PrivacyError::NotFound)?;
+    let locale = store::subscribers::find(&state.db, found.subscriber_id)
+        .await?
+        .locale;
+    Ok((found, locale))
+}
+
+/// Confirms a new address from a link sent to it: the address changes, with a `rectified`
+/// ledger entry. Returns the person's language.
+///
+/// # Errors
+/// `AddressInUse` (the change is dropped), `NotFound`, or a store failure.
+pub async fn confirm_address_change(
+    state: &AppState,
+    change: AddressChangeId,
+    requester: Requester,
+) -> Result<Locale, PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let found = store::privacy::find_address_change(&txn, change)
+        .await?
+        .ok_or(PrivacyError::NotFound)?;
+    let subscriber = store::subscribers::find(&txn, found.subscriber_id).await?;
+    store::privacy::delete_address_change(&txn, change).await?;
+    let taken = store::subscribers::find_by_email(&txn, &found.new_email)
+        .await?
+        .is_some_and(|other| other.id != subscriber.id);
+    if taken {
+        txn.commit().await?;
+        return Err(PrivacyError::AddressInUse);
+    }
+    match store::privacy::set_email(&txn, subscriber.id, &found.new_email, now).await {
+        Err(StoreError::Conflict(_)) => return Err(PrivacyError::AddressInUse),
+        other => other?,
+    }
+    let actor = Actor {
+        source: "address_link",
+        ..Actor::subject(requester)
+    };
+    rectified(&txn, subscriber.id, &["email"], &actor, now).await?;
+    txn.commit().await?;
+    tracing::info!(subscriber.id = %subscriber.id, "address changed");
+    Ok(subscriber.locale)
+}
+
+/// Refuses a pending address change (the link's other button, or its RFC 8058 one-click).
+/// Idempotent: a change that is gone stays gone.
+///
+/// # Errors
+/// Store failure.
+pub async fn refuse_address_change(
+    state: &AppState,
+    change: AddressChangeId,
+) -> Result<(), PrivacyError> {
+    let txn = store::begin_write(&state.db).await?;
+    store::privacy::delete_address_change(&txn, change).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Art. 17: erases the person. The keyed hash of the address stays suppressed, the ledger is
+/// pseudonymised and ends with `erased`, and the profile, subscriptions, outbox rows and a
+/// pending address change are deleted; see `retention::erase_subscriber`.
+///
+/// # Errors
+/// `AlreadyErased` when the ledger shows an earlier erasure, `NotFound`, or a store failure.
+pub async fn erase(state: &AppState, id: SubscriberId, actor: &Actor) -> Result<(), PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    if store::retention::lock_subject(&txn, id).await?.is_none() {
+        let erased = store::consent_events::for_subscriber(&txn, id)
+            .await?
+            .iter()
+            .any(|e| e.action == ConsentAction::Erased);
+        return Err(match erased {
+            true => PrivacyError::AlreadyErased,
+            false => PrivacyError::NotFound,
+        });
+    }
+    let by = (actor.name.as_str(), actor.source);
+    retention::erase_in(
+        &txn,
+        &state.address_hasher,
+        id,
+        ErasureReason::Request,
+        by,
+        now,
+    )
+    .await?;
+    answer(&txn, id, RequestKind::Erasure, actor, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The basis the person's data was last held on, for ledger entries about the person as a
+/// whole (as erasure records it).
+async fn person_basis(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+) -> Result<LegalBasis, StoreError> {
+    Ok(store::consent_events::for_subscriber(conn, id)
+        .await?
+        .last()
+        .map_or(LegalBasis::Consent, |e| e.legal_basis))
+}
+
+fn event(
+    subscriber: SubscriberId,
+    action: ConsentAction,
+    legal_basis: LegalBasis,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> ConsentEvent {
+    ConsentEvent {
+        id: ConsentEventId::new(),
+        subscriber_id: subscriber,
+        list_id: None,
+        action,
+        legal_basis,
+        consent_text_hash: None,
+        ip_anon: actor.requester.ip_anon(),
+        user_agent: actor.requester.user_agent(),
+        actor: actor.name.clone(),
+        source: actor.source.to_owned(),
+        occurred_at: now,
+        evidence: None,
+        subject_hash: None,
+    }
+}
+
+/// Records in the request log that `kind` was answered: a self-service request is logged
+/// as received and completed at once; an operator's action closes the request it answers.
+async fn answer(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+    kind: RequestKind,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Some(request) = actor.answers {
+        let found = store::privacy::find_request(conn, request).await?;
+        if found.status == RequestStatus::Open {
+            store::privacy::close_request(conn, &found.closed(RequestStatus::Completed, now))
+                .await?;
+        }
+        return Ok(());
+    }
+    if actor.is_subject() {
+        let entry = PrivacyRequest::received(
+            Some(id),
+            kind,
+            RequestChannel::SelfService,
+            actor.name.clone(),
+            now,
+        )
+        .closed(RequestStatus::Completed, now);
+        store::privacy::log_request(conn, &entry).await?;
+    }
+    Ok(())
+}
+
+/// A request that reached the operator by another channel, to be logged.
+#[derive(Debug, Clone)]
+pub struct NewPrivacyRequest {
+    /// Whose request, when known.
+    pub subscriber_id: Option<SubscriberId>,
+    /// Which right.
+    pub kind: RequestKind,
+    /// How it arrived.
+    pub channel: RequestChannel,
+    /// When it arrived (default: now); the deadline counts from here.
+    pub received_at: Option<DateTime<Utc>>,
+    /// The operator's note.
+    pub note: Option<String>,
+}
+
+/// Logs a request with its Art. 12(3) deadline.
+///
+/// # Errors
+/// `NotFound` for an unknown subscriber, or a store failure.
+pub async fn log_request(
+    state: &AppState,
+    new: NewPrivacyRequest,
+    actor: &Actor,
+) -> Result<PrivacyRequest, PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    if let Some(id) = new.subscriber_id {
+        store::subscribers::find(&txn, id).await?;
+    }
+    let mut request = PrivacyRequest::received(
+        new.subscriber_id,
+        new.kind,
+        new.channel,
+        actor.name.clone(),
+        new.received_at.unwrap_or(now),
+    );
+    request.note = new.note;
+    store::privacy::log_request(&txn, &request).await?;
+    txn.commit().await?;
+    Ok(request)
+}
+
+/// Logged requests, the earliest deadline first (`status` filters).
+///
+/// # Errors
+/// Store failure.
+pub async fn requests(
+    state: &AppState,
+    status: Option<RequestStatus>,
+) -> Result<Vec<PrivacyRequest>, PrivacyError> {
+    Ok(store::privacy::requests(&state.db, status, None, 10_000).await?)
+}
+
+/// Records the answer to an open request (`Completed` or `Rejected`), with an optional note.
+///
+/// # Errors
+/// `NotFound`, `AlreadyClosed`, or a store failure.
+pub async fn close_request(
+    state: &AppState,
+    id: PrivacyRequestId,
+    status: RequestStatus,
+    note: Option<String>,
+) -> Result<PrivacyRequest, PrivacyError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let found = store::privacy::find_request(&txn, id).await?;
+    if found.status != RequestStatus::Open {
+        return Err(PrivacyError::AlreadyClosed);
+    }
+    let mut closed = found.closed(status, now);
+    if note.is_some() {
+        closed.note = note;
+    }
+    store::privacy::close_request(&txn, &closed).await?;
+    txn.commit().await?;
+    Ok(closed)
+}

@@ -1,0 +1,75 @@
+//! The retention review listing: who the inactivity rule of `[retention]` reaches within a
+//! horizon, when, and what it will do (flag or erase). Reads only; the purge acts.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::PrivacyError;
+use crate::{
+    domain::{
+        SubscriberId,
+        retention::{self, RetentionCutoffs, ReviewAction},
+    },
+    startup::AppState,
+    store,
+};
+
+/// Subscribers read per page.
+const PAGE: u64 = 500;
+
+/// One person the inactivity rule reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewItem {
+    /// Who (never the address).
+    pub subscriber_id: SubscriberId,
+    /// Their last sign of life.
+    pub last_seen_at: DateTime<Utc>,
+    /// When the rule reaches them (in the past: overdue, acted on at the next purge).
+    pub review_due_at: DateTime<Utc>,
+    /// When they were flagged, if they are.
+    pub flagged_at: Option<DateTime<Utc>>,
+    /// What the rule does.
+    pub action: ReviewAction,
+}
+
+/// Everyone the inactivity rule reaches before `now + within`, the earliest first.
+///
+/// # Errors
+/// Store failure.
+pub async fn retention_review(
+    state: &AppState,
+    within: Duration,
+) -> Result<Vec<ReviewItem>, PrivacyError> {
+    let policy = state.settings.retention.policy;
+    let horizon = state.clock.now() + within;
+    // No record is older than the epoch; a far earlier bound overflows PostgreSQL.
+    let never = DateTime::<Utc>::UNIX_EPOCH;
+    let cutoffs = RetentionCutoffs {
+        pending_before: never,
+        lapsed_before: never,
+        review_before: horizon - policy.review_after,
+        flagged_are_due: true,
+    };
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store::retention::due_page(&state.db, &cutoffs, after, PAGE).await?;
+        for subject in &page {
+            let (review_due_at, action) = retention::review(subject, &policy);
+            if review_due_at <= horizon {
+                items.push(ReviewItem {
+                    subscriber_id: subject.id,
+                    last_seen_at: retention::last_seen_at(subject),
+                    review_due_at,
+                    flagged_at: subject.review_flagged_at,
+                    action,
+                });
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == PAGE => after = Some(last.id),
+            _ => break,
+        }
+    }
+    items.sort_by_key(|i| (i.review_due_at, i.subscriber_id));
+    Ok(items)
+}

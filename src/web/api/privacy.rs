@@ -1,0 +1,428 @@
+//! The operator's side of the data-subject rights (admin tokens only): export, erasure and
+//! restriction of a subscriber, proof of consent (JSON or printable HTML), the
+//! data-subject-request log with its deadlines, and the retention review listing.
+
+use axum::{
+    Json,
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::{
+        ConsentEvent, ListSlug, PrivacyRequestId, Role, SubscriberId,
+        privacy::{PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
+    },
+    services::privacy::{self, Actor, NewPrivacyRequest, PrivacyError, ProofOfConsent},
+    startup::AppState,
+    store::api_tokens::ApiToken,
+    web::{
+        error::ApiError,
+        extract::{ApiCaller, ApiJson},
+        views,
+    },
+};
+
+impl From<PrivacyError> for ApiError {
+    fn from(e: PrivacyError) -> Self {
+        match e {
+            PrivacyError::NotFound => Self::not_found("record"),
+            PrivacyError::AlreadyErased => Self::new(
+                StatusCode::GONE,
+                "already_erased",
+                "the subscriber was erased before; only the pseudonymised ledger remains",
+            ),
+            PrivacyError::AlreadyClosed => Self::new(
+                StatusCode::CONFLICT,
+                "invalid_state",
+                "the request was already answered",
+            ),
+            PrivacyError::SameAddress | PrivacyError::AddressInUse => {
+                Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            PrivacyError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Personal data leaves only through admin tokens.
+fn admin(token: &ApiToken) -> Result<(), ApiError> {
+    match token.role {
+        Role::Admin => Ok(()),
+        Role::Marketer => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this needs an admin token",
+        )),
+    }
+}
+
+fn subscriber_id(raw: &str) -> Result<SubscriberId, ApiError> {
+    raw.parse()
+        .map(SubscriberId::from_uuid)
+        .map_err(|_| ApiError::not_found("subscriber"))
+}
+
+fn query<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
+    serde_html_form::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid(format!("query: {e}")))
+}
+
+#[derive(Debug, Deserialize)]
+struct FormatQuery {
+    format: Option<String>,
+    list: Option<String>,
+}
+
+/// `GET /api/v1/subscribers/{id}/export[?format=csv]` → the person's export (reads only).
+pub(super) async fn export(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    admin(&token)?;
+    let q: FormatQuery = query(raw)?;
+    let data = privacy::data(&state, subscriber_id(&id)?).await?;
+    let document = privacy::export_document(&state, &data);
+    Ok(views::privacy::export_download(
+        &document,
+        q.format.as_deref() == Some("csv"),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EraseRequest {
+    request_id: Option<PrivacyRequestId>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct EraseResponse {
+    erased: bool,
+    kept: [&'static str; 3],
+}
+
+/// `POST /api/v1/subscribers/{id}/erase` `{"request_id"?}` → erased (410 the second time).
+pub(super) async fn erase(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<EraseRequest>,
+) -> Result<Json<EraseResponse>, ApiError> {
+    admin(&token)?;
+    let actor = Actor::operator(&token.name, req.request_id);
+    privacy::erase(&state, subscriber_id(&id)?, &actor).await?;
+    Ok(Json(EraseResponse {
+        erased: true,
+        kept: [
+            "suppression: keyed hash of the address",
+            "consent ledger: pseudonymised under the keyed hash",
+            "privacy request log: without notes",
+        ],
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RestrictionRequest {
+    restricted: bool,
+    request_id: Option<PrivacyRequestId>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RestrictionResponse {
+    status: String,
+}
+
+/// `POST /api/v1/subscribers/{id}/restriction` `{"restricted": bool, "request_id"?}`.
+pub(super) async fn restriction(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RestrictionRequest>,
+) -> Result<Json<RestrictionResponse>, ApiError> {
+    admin(&token)?;
+    let actor = Actor::operator(&token.name, req.request_id);
+    let status = privacy::restrict(&state, subscriber_id(&id)?, req.restricted, &actor).await?;
+    Ok(Json(RestrictionResponse {
+        status: status.as_str().to_owned(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct ProofResponse {
+    subscriber: ProofSubscriber,
+    list: ProofList,
+    status: Option<String>,
+    requested: Option<ConsentEvent>,
+    confirmed: Option<ConsentEvent>,
+    withdrawn: Option<ConsentEvent>,
+    consent_text: Option<ProofText>,
+    events: Vec<ConsentEvent>,
+    generated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProofSubscriber {
+    id: String,
+    email: String,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ProofList {
+    id: String,
+    slug: String,
+    name: String,
+    legal_basis: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ProofText {
+    sha256: String,
+    body: String,
+}
+
+impl From<ProofOfConsent> for ProofResponse {
+    fn from(p: ProofOfConsent) -> Self {
+        Self {
+            subscriber: ProofSubscriber {
+                id: p.subscriber.id.to_string(),
+                email: p.subscriber.email.as_str().to_owned(),
+                name: p.subscriber.name.as_str().to_owned(),
+            },
+            list: ProofList {
+                id: p.list.id.to_string(),
+                slug: p.list.def.slug.as_str().to_owned(),
+                name: p.list.def.name,
+                legal_basis: p.list.def.legal_basis.as_str().to_owned(),
+            },
+            status: p.subscription.map(|s| s.status.as_str().to_owned()),
+            requested: p.requested,
+            confirmed: p.confirmed,
+            withdrawn: p.withdrawn,
+            consent_text: p
+                .consent_text
+                .map(|(sha256, body)| ProofText { sha256, body }),
+            events: p.events,
+            generated_at: p.generated_at,
+        }
+    }
+}
+
+/// `GET /api/v1/subscribers/{id}/consent-proof?list=SLUG[&format=html]` → the proof of
+/// consent as JSON, or as a printable page.
+pub(super) async fn consent_proof(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    admin(&token)?;
+    let q: FormatQuery = query(raw)?;
+    let slug = q
+        .list
+        .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
+    let slug = ListSlug::parse(&slug).map_err(|_| ApiError::not_found("list"))?;
+    let proof = privacy::proof_of_consent(&state, subscriber_id(&id)?, &slug).await?;
+    Ok(match q.format.as_deref() {
+        Some("html") => views::privacy::proof_page(&proof).into_response(),
+        _ => Json(ProofResponse::from(proof)).into_response(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LogRequest {
+    subscriber_id: Option<SubscriberId>,
+    kind: RequestKind,
+    channel: RequestChannel,
+    received_at: Option<DateTime<Utc>>,
+    note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RequestResponse {
+    id: String,
+    subscriber_id: Option<String>,
+    kind: RequestKind,
+    channel: RequestChannel,
+    status: RequestStatus,
+    actor: String,
+    note: Option<String>,
+    received_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    days_left: i64,
+    overdue: bool,
+}
+
+fn request_response(r: PrivacyRequest, now: DateTime<Utc>) -> RequestResponse {
+    RequestResponse {
+        id: r.id.to_string(),
+        subscriber_id: r.subscriber_id.map(|s| s.to_string()),
+        days_left: r.days_left(now),
+        overdue: r.is_overdue(now),
+        kind: r.kind,
+        channel: r.channel,
+        status: r.status,
+        actor: r.actor,
+        note: r.note,
+        received_at: r.received_at,
+        due_at: r.due_at,
+        closed_at: r.closed_at,
+    }
+}
+
+/// `POST /api/v1/privacy-requests` → 201 with the logged request and its deadline.
+pub(super) async fn log_request(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    ApiJson(req): ApiJson<LogRequest>,
+) -> Result<(StatusCode, Json<RequestResponse>), ApiError> {
+    admin(&token)?;
+    if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ApiError::invalid("note: at most 2000 characters"));
+    }
+    if req.received_at.is_some_and(|at| at > state.clock.now()) {
+        return Err(ApiError::invalid("received_at: must not be in the future"));
+    }
+    let new = NewPrivacyRequest {
+        subscriber_id: req.subscriber_id,
+        kind: req.kind,
+        channel: req.channel,
+        received_at: req.received_at,
+        note: req.note,
+    };
+    let logged = privacy::log_request(&state, new, &Actor::operator(&token.name, None))
+        .await
+        .map_err(|e| match e {
+            PrivacyError::NotFound => ApiError::invalid("subscriber_id: no such subscriber"),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(request_response(logged, state.clock.now())),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestsQuery {
+    status: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct RequestsResponse {
+    requests: Vec<RequestResponse>,
+}
+
+/// `GET /api/v1/privacy-requests[?status=open|completed|rejected]` → earliest deadline first.
+pub(super) async fn requests(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<RequestsResponse>, ApiError> {
+    admin(&token)?;
+    let q: RequestsQuery = query(raw)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(RequestStatus::parse)
+        .transpose()
+        .map_err(ApiError::invalid)?;
+    let now = state.clock.now();
+    let requests = privacy::requests(&state, status)
+        .await?
+        .into_iter()
+        .map(|r| request_response(r, now))
+        .collect();
+    Ok(Json(RequestsResponse { requests }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CloseRequest {
+    status: RequestStatus,
+    note: Option<String>,
+}
+
+/// `POST /api/v1/privacy-requests/{id}/close` `{"status":"completed"|"rejected","note"?}`.
+pub(super) async fn close_request(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CloseRequest>,
+) -> Result<Json<RequestResponse>, ApiError> {
+    admin(&token)?;
+    let id = id
+        .parse()
+        .map(PrivacyRequestId::from_uuid)
+        .map_err(|_| ApiError::not_found("request"))?;
+    if req.status == RequestStatus::Open {
+        return Err(ApiError::invalid("status: completed or rejected"));
+    }
+    if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ApiError::invalid("note: at most 2000 characters"));
+    }
+    let closed = privacy::close_request(&state, id, req.status, req.note).await?;
+    Ok(Json(request_response(closed, state.clock.now())))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReviewQuery {
+    within_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct ReviewResponse {
+    review_after_days: i64,
+    erase_after_review: bool,
+    within_days: i64,
+    items: Vec<ReviewItemResponse>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReviewItemResponse {
+    subscriber_id: String,
+    last_seen_at: DateTime<Utc>,
+    review_due_at: DateTime<Utc>,
+    flagged_at: Option<DateTime<Utc>>,
+    action: String,
+}
+
+/// `GET /api/v1/retention/review[?within_days=N]` → who the 3-year rule reaches within N
+/// days (default 30), when, and what it does.
+pub(super) async fn retention_review(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    admin(&token)?;
+    let q: ReviewQuery = query(raw)?;
+    let within_days = q.within_days.unwrap_or(30);
+    if !(0..=3650).contains(&within_days) {
+        return Err(ApiError::invalid("within_days: 0 to 3650"));
+    }
+    let items = privacy::retention_review(&state, chrono::Duration::days(within_days))
+        .await?
+        .into_iter()
+        .map(|i| ReviewItemResponse {
+            subscriber_id: i.subscriber_id.to_string(),
+            last_seen_at: i.last_seen_at,
+            review_due_at: i.review_due_at,
+            flagged_at: i.flagged_at,
+            action: i.action.as_str().to_owned(),
+        })
+        .collect();
+    let policy = state.settings.retention.policy;
+    Ok(Json(ReviewResponse {
+        review_after_days: policy.review_after.num_days(),
+        erase_after_review: policy.erase_after_review,
+        within_days,
+        items,
+    }))
+}

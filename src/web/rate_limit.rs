@@ -1,0 +1,75 @@
+//! A fixed-window limit of requests per client network (IPv4 /24, IPv6 /48) and hour, for
+//! public forms that make Bulletin send e-mail (`POST /privacy`). Per process, in memory.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+
+/// Networks remembered at most; older windows are dropped beyond this.
+const MAX_KEYS: usize = 10_000;
+
+/// Counts requests per key in windows of one hour.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_hour: u32,
+    windows: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+}
+
+impl RateLimiter {
+    /// A limiter that allows `per_hour` requests per key and hour (0: no limit).
+    pub fn new(per_hour: u32) -> Self {
+        Self {
+            per_hour,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a request of `key` at `now`; `false` when the key has used up its hour.
+    pub fn allow(&self, key: &str, now: DateTime<Utc>) -> bool {
+        if self.per_hour == 0 {
+            return true;
+        }
+        let hour = Duration::hours(1);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() >= MAX_KEYS {
+            windows.retain(|_, (start, _)| now - *start < hour);
+        }
+        let window = windows.entry(key.to_owned()).or_insert((now, 0));
+        if now - window.0 >= hour {
+            *window = (now, 0);
+        }
+        if window.1 >= self.per_hour {
+            return false;
+        }
+        window.1 += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_gets_its_hourly_share_and_then_waits_for_the_next_hour() {
+        let limiter = RateLimiter::new(2);
+        let now = Utc::now();
+        assert!(limiter.allow("203.0.113.0", now));
+        assert!(limiter.allow("203.0.113.0", now));
+        assert!(!limiter.allow("203.0.113.0", now + Duration::minutes(59)));
+        assert!(
+            limiter.allow("198.51.100.0", now),
+            "other networks are not affected"
+        );
+        assert!(limiter.allow("203.0.113.0", now + Duration::minutes(61)));
+    }
+
+    #[test]
+    fn zero_means_no_limit() {
+        let limiter = RateLimiter::new(0);
+        assert!((0..1000).all(|_| limiter.allow("x", Utc::now())));
+    }
+}
