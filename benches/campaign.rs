@@ -28,7 +28,7 @@ use bulletin::{
     startup::AppState,
 };
 use secrecy::SecretString;
-use support::{arg, consent_list, fresh_database, status_mib, write_csv};
+use support::{arg, consent_list, cpu_seconds, fresh_database, status_mib, write_csv};
 
 const SINK: &str = "/usr/sbin/smtp-sink";
 const SOURCE: &str = "/usr/sbin/smtp-source";
@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let recipients: u64 = arg("--recipients")?.unwrap_or(100_000);
     let port = free_port()?;
-    let _sink = Sink(
+    let sink = Sink(
         Command::new(SINK)
             .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "1024"])
             .stdout(Stdio::null())
@@ -101,9 +101,14 @@ async fn main() -> anyhow::Result<()> {
     let written = delivery::fan_out::fan_out_all(&state).await?;
     let fan_out_secs = fan_out_started.elapsed().as_secs_f64();
 
+    let sink_pid = sink.0.id().to_string();
+    let (own_cpu, sink_cpu) = (cpu_seconds("self")?, cpu_seconds(&sink_pid)?);
     let send_started = Instant::now();
     let report = delivery::drain(&state).await?;
     let send_secs = send_started.elapsed().as_secs_f64();
+    // CPU time per message: robust against other load on the machine, unlike the rate.
+    let own_cpu_us = (cpu_seconds("self")? - own_cpu) * 1e6 / recipients as f64;
+    let sink_cpu_us = (cpu_seconds(&sink_pid)? - sink_cpu) * 1e6 / recipients as f64;
     anyhow::ensure!(
         report.sent as u64 == recipients,
         "sent {} of {recipients}: {report:?}",
@@ -116,7 +121,8 @@ async fn main() -> anyhow::Result<()> {
         "backend={backend} recipients={recipients} concurrency={concurrency} batch_size={} \
          fan_out_rows={written} fan_out_seconds={fan_out_secs:.2} send_seconds={send_secs:.2} \
          messages_per_second={:.0} smtp_source_messages_per_second={source_rate:.0} \
-         peak_rss_mib={peak:.1}",
+         peak_rss_mib={peak:.1} cpu_us_per_message={own_cpu_us:.0} \
+         sink_cpu_us_per_message={sink_cpu_us:.0}",
         state.settings.delivery.batch_size,
         recipients as f64 / send_secs,
     );

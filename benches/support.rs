@@ -86,3 +86,19 @@ pub fn status_mib(name: &str) -> anyhow::Result<f64> {
         .with_context(|| format!("no {name} in /proc/self/status"))?;
     Ok(kib as f64 / 1024.0)
 }
+
+/// CPU time (user + system) a process has used so far, in seconds, from `/proc/PID/stat`.
+pub fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may contain spaces; the fields after it are plain numbers.
+    let after_name = stat.rsplit_once(')').context("malformed stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: f64 = fields
+        .get(11..13)
+        .context("short stat")?
+        .iter()
+        .map(|f| f.parse::<f64>())
+        .sum::<Result<f64, _>>()?;
+    Ok(ticks / 100.0)
+}

@@ -1,11 +1,12 @@
 //! Builds the MIME message: multipart text + HTML, Message-ID, and the RFC 2369 / RFC 8058
-//! `List-Unsubscribe` and `List-Unsubscribe-Post` headers.
+//! `List-Unsubscribe` and `List-Unsubscribe-Post` headers. Bodies go out as they are (7bit,
+//! or 8bit where the relay takes it) whenever every line fits, quoted-printable otherwise.
 
 use lettre::{
     Message,
     message::{
-        Mailbox, MultiPart,
-        header::{Header, HeaderName, HeaderValue},
+        Body, Mailbox, MultiPart,
+        header::{ContentTransferEncoding, Header, HeaderName, HeaderValue},
     },
 };
 use url::Url;
@@ -67,11 +68,16 @@ impl Header for ListUnsubscribePost {
 #[error("cannot build message: {0}")]
 pub struct BuildError(String);
 
-/// Builds the message from `from` to the recipient.
+/// Builds the message from `from` to the recipient; `eight_bit` says whether the relay takes
+/// 8bit bodies (RFC 6152).
 ///
 /// # Errors
 /// An address lettre refuses (cannot happen for parsed `EmailAddress`es) or a build error.
-pub fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, BuildError> {
+pub fn build_message(
+    from: &Mailbox,
+    mail: OutgoingMail,
+    eight_bit: bool,
+) -> Result<Message, BuildError> {
     let to: Mailbox = mail
         .to
         .as_str()
@@ -85,10 +91,51 @@ pub fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, Bui
         .header(ListUnsubscribe(format!("<{}>", mail.unsubscribe_url)))
         .header(ListUnsubscribePost)
         .multipart(MultiPart::alternative_plain_html(
-            mail.content.text.clone(),
-            mail.content.html.clone(),
+            encode_body(mail.content.text, eight_bit),
+            encode_body(mail.content.html, eight_bit),
         ))
         .map_err(|e| BuildError(e.to_string()))
+}
+
+/// The longest line RFC 5322 §2.1.1 allows, without its CRLF.
+const MAX_LINE: usize = 998;
+
+/// Encodes a body part in one pass: line ends become CRLF and the text goes as it is (7bit
+/// if ASCII, 8bit if the relay takes it) when every line fits and it has no bare CR or NUL;
+/// otherwise quoted-printable.
+fn encode_body(text: String, eight_bit: bool) -> Body {
+    let ascii = text.is_ascii();
+    // Whole-text searches (memchr), so the common case never looks at each byte twice.
+    let has_cr = text.contains('\r');
+    if (ascii || eight_bit) && !text.contains('\0') {
+        let mut wire = Vec::with_capacity(text.len() + text.len() / 16);
+        let mut fits = true;
+        for (i, line) in text.split('\n').enumerate() {
+            let line = if has_cr {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                fits &= !line.contains('\r');
+                line
+            } else {
+                line
+            };
+            if i > 0 {
+                wire.extend_from_slice(b"\r\n");
+            }
+            fits &= line.len() <= MAX_LINE;
+            wire.extend_from_slice(line.as_bytes());
+        }
+        if fits {
+            let encoding = if ascii {
+                ContentTransferEncoding::SevenBit
+            } else {
+                ContentTransferEncoding::EightBit
+            };
+            return Body::dangerous_pre_encoded(wire, encoding);
+        }
+    }
+    // Quoted-printable takes any text, so this never falls through to the chooser.
+    Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
+        .unwrap_or_else(Body::new)
 }
 
 #[cfg(test)]
@@ -108,7 +155,7 @@ mod tests {
             message_id: "abc@example.com".into(),
             unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
         };
-        let raw = String::from_utf8(build_message(&from, &mail).unwrap().formatted()).unwrap();
+        let raw = String::from_utf8(build_message(&from, mail, true).unwrap().formatted()).unwrap();
         assert!(
             raw.contains("List-Unsubscribe: <https://x.test/unsubscribe/T>\r\n"),
             "{raw}"
@@ -116,5 +163,50 @@ mod tests {
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(raw.contains("Message-ID: <abc@example.com>\r\n"));
         assert!(raw.contains("multipart/alternative"));
+    }
+
+    fn encoded(text: &str, eight_bit: bool) -> (ContentTransferEncoding, String) {
+        let body = encode_body(text.to_owned(), eight_bit);
+        (body.encoding(), String::from_utf8(body.into_vec()).unwrap())
+    }
+
+    #[test]
+    fn bodies_go_as_they_are_when_every_line_fits() {
+        assert_eq!(
+            encoded("a\nb\r\nc\n", false),
+            (ContentTransferEncoding::SevenBit, "a\r\nb\r\nc\r\n".into())
+        );
+        assert_eq!(
+            encoded("Grüße\nzurück", true),
+            (ContentTransferEncoding::EightBit, "Grüße\r\nzurück".into())
+        );
+        let longest = "x".repeat(MAX_LINE);
+        assert_eq!(
+            encoded(&longest, false).0,
+            ContentTransferEncoding::SevenBit
+        );
+    }
+
+    #[test]
+    fn bodies_that_do_not_fit_go_quoted_printable() {
+        // An overlong line, a bare CR, a NUL; and 8bit text for a relay without 8BITMIME.
+        let cases = [
+            ("x".repeat(MAX_LINE + 1), true),
+            ("a\rb".to_owned(), true),
+            ("a\0b".to_owned(), true),
+            ("Grüße".to_owned(), false),
+        ];
+        for (text, eight_bit) in cases {
+            let (encoding, wire) = encoded(&text, eight_bit);
+            assert_eq!(
+                encoding,
+                ContentTransferEncoding::QuotedPrintable,
+                "{text:?}"
+            );
+            assert!(
+                wire.is_ascii() && wire.lines().all(|l| l.len() <= 78),
+                "{wire}"
+            );
+        }
     }
 }

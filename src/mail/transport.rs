@@ -8,7 +8,10 @@
 //! 4xx, some relays keep a broken state on the old connection).
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -17,7 +20,7 @@ use lettre::{
     transport::smtp::{
         authentication::{Credentials, DEFAULT_MECHANISMS},
         client::{AsyncSmtpConnection, TlsParameters},
-        extension::ClientId,
+        extension::{ClientId, Extension},
     },
 };
 use secrecy::ExposeSecret;
@@ -87,6 +90,8 @@ pub struct SmtpRelay {
     hello: ClientId,
     max_idle: usize,
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    /// Whether the relay offered 8BITMIME when last connected to (false until then).
+    eight_bit: AtomicBool,
 }
 
 /// An idle connection older than this is not reused (relays close idle sessions).
@@ -119,6 +124,15 @@ impl Transport {
                 )?;
                 Ok(Self::Smtp(Arc::new(relay)))
             }
+        }
+    }
+
+    /// Whether messages may carry 8bit bodies: the relay offered 8BITMIME (RFC 6152); files
+    /// take anything.
+    pub fn accepts_8bit(&self) -> bool {
+        match self {
+            Self::Smtp(relay) => relay.eight_bit.load(Ordering::Relaxed),
+            Self::File(_) => true,
         }
     }
 
@@ -172,6 +186,7 @@ impl SmtpRelay {
             hello: ClientId::default(),
             max_idle: usize::try_from(pool_max).unwrap_or(usize::MAX),
             idle: Mutex::new(Vec::new()),
+            eight_bit: AtomicBool::new(false),
         })
     }
 
@@ -241,6 +256,8 @@ impl SmtpRelay {
         if let Some(credentials) = &self.credentials {
             conn.auth(DEFAULT_MECHANISMS, credentials).await?;
         }
+        let eight_bit = conn.server_info().supports_feature(Extension::EightBitMime);
+        self.eight_bit.store(eight_bit, Ordering::Relaxed);
         Ok(conn)
     }
 

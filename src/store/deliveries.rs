@@ -419,13 +419,13 @@ pub async fn campaign_counts(
 /// Database failure.
 pub async fn record_batch(
     conn: &impl ConnectionTrait,
-    results: &[(Delivery, Outcome)],
+    results: &[(&Delivery, &Outcome)],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let mut written = 0;
     let mut sent: std::collections::HashMap<Option<DateTime<Utc>>, Vec<uuid::Uuid>> =
         Default::default();
-    for (delivery, outcome) in results {
+    for &(delivery, outcome) in results {
         match outcome {
             Outcome::Sent => sent
                 .entry(delivery.lease_until)
