@@ -95,17 +95,21 @@ fn claimable(now: DateTime<Utc>) -> Condition {
     let lapsed = Condition::all()
         .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
         .add(table::Column::LeaseUntil.lt(now));
+    Condition::all()
+        .add(Condition::any().add(waiting).add(lapsed))
+        .add(campaign_running())
+}
+
+/// System mail, or a campaign that is sending.
+fn campaign_running() -> Condition {
     let sending_campaigns = Query::select()
         .column(campaigns::Column::Id)
         .from(campaigns::Entity)
         .and_where(Expr::col(campaigns::Column::Status).eq(CampaignStatus::Sending.as_str()))
         .to_owned();
-    let campaign_running = Condition::any()
+    Condition::any()
         .add(table::Column::CampaignId.is_null())
-        .add(table::Column::CampaignId.in_subquery(sending_campaigns));
-    Condition::all()
-        .add(Condition::any().add(waiting).add(lapsed))
-        .add(campaign_running)
+        .add(table::Column::CampaignId.in_subquery(sending_campaigns))
 }
 
 /// Claims up to `limit` due rows until `lease_until`, counting an attempt on each.
@@ -118,32 +122,71 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let due = Query::select()
-        .column(table::Column::Id)
-        .from(table::Entity)
-        .cond_where(claimable(now))
-        .order_by(table::Column::NextAttemptAt, sea_orm::Order::Asc)
-        .limit(limit)
-        .to_owned();
     if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let due = Query::select()
+            .column(table::Column::Id)
+            .from(table::Entity)
+            .cond_where(claimable(now))
+            .order_by(table::Column::NextAttemptAt, sea_orm::Order::Asc)
+            .limit(limit)
+            .to_owned();
         return claim_due_postgres(conn, due, now, lease_until).await;
     }
-    // SQLite has one writer: this one statement claims the batch atomically; the outer
-    // condition is checked again on each row all the same.
-    let rows = table::Entity::update_many()
-        .col_expr(
-            table::Column::Status,
-            Expr::value(DeliveryStatus::Sending.as_str()),
-        )
-        .col_expr(table::Column::LeaseUntil, Expr::value(lease_until))
-        .col_expr(
-            table::Column::Attempts,
-            Expr::col(table::Column::Attempts).add(1),
-        )
-        .col_expr(table::Column::UpdatedAt, Expr::value(now))
-        .filter(table::Column::Id.in_subquery(due))
-        .filter(claimable(now))
-        .exec_with_returning(conn)
+    claim_due_sqlite(conn, now, lease_until, limit).await
+}
+
+/// SQLite has one writer: one statement claims the batch atomically. Each way a row can be
+/// due (queued, deferred, lapsed claim) is its own index-ordered scan that stops at `limit`
+/// rows, and the rows are then updated by id: with the conditions joined by `OR`, SQLite's
+/// planner walked and sorted every due row for each batch, which made a campaign's claims
+/// quadratic in its size.
+async fn claim_due_sqlite(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Delivery>, StoreError> {
+    let waiting = |status: DeliveryStatus| {
+        Condition::all()
+            .add(table::Column::Status.eq(status.as_str()))
+            .add(table::Column::NextAttemptAt.lte(now))
+    };
+    let lapsed = Condition::all()
+        .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
+        .add(table::Column::LeaseUntil.lt(now));
+    let mut values: Vec<sea_orm::Value> = vec![
+        DeliveryStatus::Sending.as_str().into(),
+        lease_until.into(),
+        now.into(),
+    ];
+    let mut branches = Vec::new();
+    for due in [
+        waiting(DeliveryStatus::Queued),
+        waiting(DeliveryStatus::Deferred),
+        lapsed,
+    ] {
+        let (sql, branch_values) = Query::select()
+            .column(table::Column::Id)
+            .column(table::Column::NextAttemptAt)
+            .from(table::Entity)
+            .cond_where(due.add(campaign_running()))
+            .order_by(table::Column::NextAttemptAt, sea_orm::Order::Asc)
+            .limit(limit)
+            .build(sea_orm::sea_query::SqliteQueryBuilder);
+        branches.push(format!("SELECT id, next_attempt_at FROM ({sql})"));
+        values.extend(branch_values.0);
+    }
+    values.push(limit.into());
+    let sql = format!(
+        "UPDATE deliveries SET status = ?, lease_until = ?, attempts = attempts + 1, \
+         updated_at = ? WHERE id IN (SELECT id FROM ({}) ORDER BY next_attempt_at LIMIT ?) \
+         RETURNING *",
+        branches.join(" UNION ALL ")
+    );
+    let statement = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values);
+    let rows = table::Entity::find()
+        .from_raw_sql(statement)
+        .all(conn)
         .await?;
     rows.into_iter().map(Delivery::try_from).collect()
 }
@@ -412,6 +455,18 @@ pub async fn campaign_counts(
         .collect()
 }
 
+/// `status = 'sending'`, written for SQLite as `+status` so that its planner looks the rows
+/// up by id: it prefers the status index over a list of ids, and walked every claimed row
+/// for each write. PostgreSQL plans by its statistics and gets the plain comparison.
+fn still_sending(backend: sea_orm::DbBackend) -> sea_orm::sea_query::SimpleExpr {
+    match backend {
+        sea_orm::DbBackend::Sqlite => Expr::cust("+status = 'sending'"),
+        _ => table::Column::Status
+            .eq(DeliveryStatus::Sending.as_str())
+            .into(),
+    }
+}
+
 /// Records the outcomes of a claimed batch: the sent rows in one UPDATE per claim, the
 /// others one by one; only rows whose claim is still ours are written. Returns rows written.
 ///
@@ -452,7 +507,7 @@ pub async fn record_batch(
                 .col_expr(table::Column::SentAt, Expr::value(Some(now)))
                 .col_expr(table::Column::UpdatedAt, Expr::value(now))
                 .filter(table::Column::Id.is_in(chunk.iter().copied()))
-                .filter(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
+                .filter(still_sending(conn.get_database_backend()))
                 .filter(table::Column::LeaseUntil.eq(lease))
                 .exec(conn)
                 .await?;
