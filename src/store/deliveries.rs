@@ -183,7 +183,8 @@ async fn claim_due_sqlite(
          RETURNING *",
         branches.join(" UNION ALL ")
     );
-    let statement = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values);
+    let statement =
+        sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values);
     let rows = table::Entity::find()
         .from_raw_sql(statement)
         .all(conn)
@@ -477,9 +478,7 @@ pub async fn campaign_counts(
 fn still_sending(backend: sea_orm::DbBackend) -> sea_orm::sea_query::SimpleExpr {
     match backend {
         sea_orm::DbBackend::Sqlite => Expr::cust("+status = 'sending'"),
-        _ => table::Column::Status
-            .eq(DeliveryStatus::Sending.as_str())
-            .into(),
+        _ => table::Column::Status.eq(DeliveryStatus::Sending.as_str()),
     }
 }
 
