@@ -64,6 +64,8 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     /// `[retention]`
     pub retention: RetentionSettings,
+    /// `[notices]`
+    pub notices: NoticeSettings,
     /// `[log]`
     pub log: LogSettings,
 }
@@ -219,6 +221,24 @@ pub struct RetentionSettings {
     pub purge_cron: String,
 }
 
+/// `[notices]`: product notices to customers on the basis of legitimate interest.
+#[derive(Debug, Clone)]
+pub struct NoticeSettings {
+    /// Reference to the operator's legitimate-interest assessment, recorded with every
+    /// enrolment (GDPR Art. 6(1)(f), Recital 47).
+    pub lia_reference: String,
+    /// A PCN's effective date must be at least this many days after publication (J-STD-046).
+    pub min_pcn_notice_days: u32,
+    /// Whether the archive pages and feeds are public (else only by signed link).
+    pub public_archive: bool,
+    /// Reminders to non-responders go this many days before the deadline (descending).
+    pub reminder_days_before: Vec<u32>,
+    /// Notice kinds the operator may mark service-critical.
+    pub service_critical_kinds: Vec<crate::domain::NoticeKind>,
+    /// Cron expression of the `notices` job (reminders, deadlines).
+    pub cron: String,
+}
+
 /// `[log]`
 #[derive(Debug, Clone)]
 pub struct LogSettings {
@@ -260,6 +280,7 @@ impl RawSettings {
             import: self.import.parse()?,
             delivery: self.delivery.parse()?,
             scheduler: self.scheduler.parse()?,
+            notices: self.notices.parse()?,
             log: self.log.parse()?,
             privacy_notice_url,
             privacy: self.privacy.parse()?,

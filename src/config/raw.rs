@@ -8,10 +8,10 @@ use url::Url;
 
 use super::{
     ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings,
-    MailSettings, MailTransportSettings, PrivacySettings, RetentionSettings, SchedulerSettings,
-    SigningSettings, SubscriptionSettings, invalid,
+    MailSettings, MailTransportSettings, NoticeSettings, PrivacySettings, RetentionSettings,
+    SchedulerSettings, SigningSettings, SubscriptionSettings, invalid,
 };
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, NoticeKind};
 
 /// The compiled-in defaults, so the binary runs from any directory.
 const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -31,6 +31,7 @@ pub struct RawSettings {
     pub(super) delivery: RawDelivery,
     pub(super) scheduler: RawScheduler,
     pub(super) retention: RawRetention,
+    pub(super) notices: RawNotices,
     pub(super) log: RawLog,
 }
 
@@ -50,6 +51,8 @@ impl RawSettings {
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("signing.previous_keys")
+            .with_list_parse_key("notices.reminder_days_before")
+            .with_list_parse_key("notices.service_critical_kinds")
             .try_parsing(true);
         Ok(builder.add_source(env).build()?.try_deserialize()?)
     }
@@ -272,6 +275,56 @@ impl RawPrivacy {
                 self.address_change_ttl_hours,
             )?),
             requests_per_hour: self.requests_per_hour,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotices {
+    lia_reference: String,
+    min_pcn_notice_days: u32,
+    archive: String,
+    reminder_days_before: Vec<u32>,
+    service_critical_kinds: Vec<String>,
+    cron: String,
+}
+
+impl RawNotices {
+    pub(super) fn parse(self) -> Result<NoticeSettings, ConfigError> {
+        let lia_reference = self.lia_reference.trim().to_owned();
+        if lia_reference.is_empty() || lia_reference.len() > 200 {
+            return Err(invalid(
+                "notices.lia_reference",
+                "name your legitimate-interest assessment (1 to 200 characters)",
+            ));
+        }
+        let public_archive = match self.archive.as_str() {
+            "public" => true,
+            "signed" => false,
+            other => {
+                return Err(invalid(
+                    "notices.archive",
+                    format!("expected \"public\" or \"signed\", got {other:?}"),
+                ));
+            }
+        };
+        let service_critical_kinds = self
+            .service_critical_kinds
+            .iter()
+            .map(|k| NoticeKind::parse(k.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid("notices.service_critical_kinds", e))?;
+        let mut reminder_days_before = self.reminder_days_before;
+        reminder_days_before.sort_unstable_by(|a, b| b.cmp(a));
+        reminder_days_before.dedup();
+        Ok(NoticeSettings {
+            lia_reference,
+            min_pcn_notice_days: self.min_pcn_notice_days,
+            public_archive,
+            reminder_days_before,
+            service_critical_kinds,
+            cron: self.cron,
         })
     }
 }

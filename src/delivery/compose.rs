@@ -31,6 +31,8 @@ pub struct CompiledCampaign {
     campaign: Campaign,
     template: CampaignTemplate,
     from: Mailbox,
+    /// The notice the campaign carries, rendered from its fields instead of the template.
+    notice: Option<super::notices::NoticeMail>,
 }
 
 /// Compiled campaigns by id. A campaign's content cannot change once it has left draft, so
@@ -52,8 +54,9 @@ impl CampaignCache {
             return Ok(Ok(hit.clone()));
         }
         let campaign = store::campaigns::find(&state.db, id).await?;
+        let notice = super::notices::load(state, id).await?;
         let compiled = match compile(state, campaign) {
-            Ok(compiled) => Arc::new(compiled),
+            Ok(compiled) => Arc::new(CompiledCampaign { notice, ..compiled }),
             Err(e) => return Ok(Err(e)),
         };
         let mut entries = self.lock();
@@ -82,6 +85,7 @@ fn compile(state: &AppState, campaign: Campaign) -> Result<CompiledCampaign, Str
         campaign,
         template,
         from,
+        notice: None,
     })
 }
 
@@ -262,6 +266,9 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
         unsubscribe_url.as_str(),
     );
     let (content, from) = match (campaign, delivery.kind) {
+        (Some(compiled), _) if compiled.notice.is_some() => {
+            return build_notice(state, delivery, r, compiled, subscription);
+        }
         (Some(compiled), _) => {
             let vars = personalisation(&compiled.campaign, &r.subscriber, list, &ctx);
             (
@@ -292,6 +299,26 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
         unsubscribe_url,
     };
     build_message(from, mail, state.transport.accepts_8bit()).map_err(|e| e.to_string())
+}
+
+/// A notice row: rendered from the notice's fields, with the objection link as the
+/// `List-Unsubscribe` URL.
+fn build_notice(
+    state: &AppState,
+    delivery: &Delivery,
+    r: &Recipient,
+    compiled: &CompiledCampaign,
+    subscription: &Subscription,
+) -> Result<Message, String> {
+    let notice = compiled.notice.as_ref().ok_or("not a notice")?;
+    let (content, object_url) = super::notices::render(state, notice, &r.subscriber, subscription)?;
+    let mail = OutgoingMail {
+        to: r.subscriber.email.clone(),
+        content,
+        message_id: delivery.message_id.clone(),
+        unsubscribe_url: object_url,
+    };
+    build_message(&compiled.from, mail, state.transport.accepts_8bit()).map_err(|e| e.to_string())
 }
 
 fn system(

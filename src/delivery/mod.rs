@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub mod fan_out;
+pub mod notices;
 pub mod requested;
 pub mod throttle;
 pub mod worker;

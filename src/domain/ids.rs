@@ -59,4 +59,10 @@ id_type! {
     PrivacyRequestId,
     /// Identifies a pending change of a subscriber's address.
     AddressChangeId,
+    /// Identifies a product (part number).
+    ProductId,
+    /// Identifies one revision of a product notice.
+    NoticeId,
+    /// Identifies one recipient of a notice (and their acknowledgement).
+    NoticeRecipientId,
 }

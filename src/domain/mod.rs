@@ -11,7 +11,9 @@ pub mod ids;
 pub mod list;
 pub mod list_slug;
 pub mod locale;
+pub mod notice;
 pub mod privacy;
+pub mod product;
 pub mod retention;
 pub mod role;
 pub mod subscriber;
@@ -26,12 +28,17 @@ pub use delivery::{Delivery, DeliveryStatus};
 pub use eligibility::{Decision, MessageKind, may_send, may_send_requested};
 pub use email_address::{EmailAddress, EmailAddressError};
 pub use ids::{
-    AddressChangeId, ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, PrivacyRequestId,
-    SubscriberId, SubscriptionId,
+    AddressChangeId, ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, NoticeId,
+    NoticeRecipientId, PrivacyRequestId, ProductId, SubscriberId, SubscriptionId,
 };
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListSlug, ListSlugError};
 pub use locale::Locale;
+pub use notice::{
+    AckAnswer, AckError, AckStatus, ChangeCategory, Notice, NoticeError, NoticeFields, NoticeKind,
+    NoticeNumber, NoticeRecipient,
+};
+pub use product::{PartNumber, Product, ProductError};
 pub use role::Role;
 pub use subscriber::{Subscriber, SubscriberStatus};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};

@@ -40,4 +40,23 @@ impl Links {
     pub fn address_change(&self, token: &SignedToken) -> Url {
         join_url(&self.base, &format!("privacy/address/{token}"))
     }
+
+    /// The objection page of a notice and its RFC 8058 one-click endpoint.
+    pub fn object(&self, token: &SignedToken) -> Url {
+        join_url(&self.base, &format!("object/{token}"))
+    }
+
+    /// The acknowledgement page of a notice.
+    pub fn acknowledge(&self, token: &SignedToken) -> Url {
+        join_url(&self.base, &format!("acknowledge/{token}"))
+    }
+
+    /// A notice's archive page; `token` when the archive is not public.
+    pub fn archive(&self, notice: &str, token: Option<&SignedToken>) -> Url {
+        let mut url = join_url(&self.base, &format!("notices/{notice}"));
+        if let Some(token) = token {
+            url.query_pairs_mut().append_pair("key", token.as_str());
+        }
+        url
+    }
 }

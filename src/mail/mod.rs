@@ -4,11 +4,13 @@
 pub mod campaign;
 pub mod links;
 pub mod message;
+pub mod notice;
 pub mod templates;
 pub mod transport;
 
 pub use campaign::{CampaignTemplate, Personalisation, RenderedCampaign};
 pub use links::Links;
 pub use message::{OutgoingMail, build_message};
+pub use notice::NoticeMailContext;
 pub use templates::{MailContext, RenderedMail, SystemTemplate, TemplateError, Templates};
 pub use transport::{SendError, Transport};

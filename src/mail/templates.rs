@@ -78,6 +78,12 @@ const DEFAULTS: &[(&str, &str)] = embedded!(
     "de/address_change.subject.txt",
     "de/address_change.txt",
     "de/address_change.html",
+    "en/notice.subject.txt",
+    "en/notice.txt",
+    "en/notice.html",
+    "de/notice.subject.txt",
+    "de/notice.txt",
+    "de/notice.html",
 );
 
 /// The variables every system template gets. Only operator-controlled text and links:
@@ -194,6 +200,8 @@ impl Templates {
                 self.render(locale, template, &sample)?;
             }
             self.render_layout(locale, "Subject", "Text", "<p>HTML</p>", &sample)?;
+            self.render_notice(locale, &super::NoticeMailContext::sample())?;
+            self.render_notice(locale, &super::NoticeMailContext::default())?;
         }
         Ok(())
     }
@@ -248,6 +256,33 @@ impl Templates {
     ) -> Result<RenderedMail, TemplateError> {
         let [subject, text, html] =
             PARTS.map(|part| format!("{}/{}.{part}", locale.as_str(), template.stem()));
+        let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+        let render = |name: &str| -> Result<String, TemplateError> {
+            Ok(self.env.get_template(name)?.render(value.clone())?)
+        };
+        let subject = render(&subject)?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(RenderedMail {
+            subject,
+            text: render(&text)?,
+            html: render(&html)?,
+        })
+    }
+}
+
+impl Templates {
+    /// Renders the subject, text and HTML of a product notice (`notice.*`).
+    ///
+    /// # Errors
+    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
+    pub fn render_notice(
+        &self,
+        locale: Locale,
+        ctx: &super::NoticeMailContext,
+    ) -> Result<RenderedMail, TemplateError> {
+        let [subject, text, html] = PARTS.map(|part| format!("{}/notice.{part}", locale.as_str()));
         let value = minijinja::Value::from(minijinja::value::Serde(ctx));
         let render = |name: &str| -> Result<String, TemplateError> {
             Ok(self.env.get_template(name)?.render(value.clone())?)

@@ -6,6 +6,7 @@
 //! |-------------|------------------------------------|---------------------------------------------------|
 //! | `campaigns` | `scheduler.start_campaigns_cron`   | start due campaigns, fan out, mark finished sent |
 //! | `retention` | `retention.purge_cron`             | delete stale requests, erase lapsed, flag inactive |
+//! | `notices`   | `notices.cron`                     | remind non-responders, record silence after deadlines |
 
 use std::{future::Future, pin::Pin};
 
@@ -40,7 +41,19 @@ const JOBS: &[JobSpec] = &[
         cron: |state| state.settings.retention.purge_cron.clone(),
         run: |state| Box::pin(retention(state)),
     },
+    JobSpec {
+        name: "notices",
+        cron: |state| state.settings.notices.cron.clone(),
+        run: |state| Box::pin(notices(state)),
+    },
 ];
+
+/// Reminds recipients of notices who have not acknowledged, and records silence as
+/// acceptance after each deadline.
+async fn notices(state: &AppState) -> anyhow::Result<Value> {
+    let report = services::notices::acknowledgements::run(state).await?;
+    Ok(serde_json::to_value(report)?)
+}
 
 /// Starts due campaigns, writes their recipients, and marks finished ones sent.
 async fn campaigns(state: &AppState) -> anyhow::Result<Value> {

@@ -243,6 +243,12 @@ pub async fn schedule(
     send_at: Option<DateTime<Utc>>,
 ) -> Result<Campaign, CampaignsError> {
     let now = state.clock.now();
+    if super::notices::is_notice_campaign(state, id).await? {
+        return Err(CampaignsError::Invalid(
+            "this campaign carries a product notice: send it with POST /api/v1/notices/{id}/send"
+                .into(),
+        ));
+    }
     if send_at.is_some_and(|t| t < now - chrono::Duration::seconds(60)) {
         return Err(CampaignsError::Invalid("send_at lies in the past".into()));
     }

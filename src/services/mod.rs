@@ -3,10 +3,13 @@
 
 pub mod api_tokens;
 pub mod campaigns;
+pub mod customers;
 pub mod imports;
 pub mod jobs;
 pub mod lists;
+pub mod notices;
 pub mod privacy;
+pub mod products;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;

@@ -49,6 +49,12 @@ pub enum Purpose {
     Privacy,
     /// Confirm a change of e-mail address.
     ChangeAddress,
+    /// Object to legitimate-interest notices (Art. 21); never expires.
+    Object,
+    /// Acknowledge a product change notice.
+    Acknowledge,
+    /// Open a notice's archive page when the archive is not public.
+    Archive,
 }
 
 impl Purpose {
@@ -59,6 +65,9 @@ impl Purpose {
             Self::Preferences => 3,
             Self::Privacy => 4,
             Self::ChangeAddress => 5,
+            Self::Object => 6,
+            Self::Acknowledge => 7,
+            Self::Archive => 8,
         }
     }
 
@@ -69,6 +78,9 @@ impl Purpose {
             3 => Some(Self::Preferences),
             4 => Some(Self::Privacy),
             5 => Some(Self::ChangeAddress),
+            6 => Some(Self::Object),
+            7 => Some(Self::Acknowledge),
+            8 => Some(Self::Archive),
             _ => None,
         }
     }
@@ -367,12 +379,15 @@ mod tests {
     use proptest::prelude::*;
     use proptest::sample::Index;
 
-    const ALL_PURPOSES: [Purpose; 5] = [
+    const ALL_PURPOSES: [Purpose; 8] = [
         Purpose::Confirm,
         Purpose::Unsubscribe,
         Purpose::Preferences,
         Purpose::Privacy,
         Purpose::ChangeAddress,
+        Purpose::Object,
+        Purpose::Acknowledge,
+        Purpose::Archive,
     ];
     const URL_SAFE_ALPHABET: &str =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -430,7 +445,7 @@ mod tests {
             assert_eq!(Purpose::from_byte(byte), Some(purpose));
         }
         assert_eq!(Purpose::from_byte(0), None);
-        assert_eq!(Purpose::from_byte(6), None);
+        assert_eq!(Purpose::from_byte(9), None);
     }
 
     #[test]
@@ -529,7 +544,7 @@ mod tests {
     fn a_signed_token_with_an_unknown_version_or_purpose_is_malformed() {
         let key = key(1);
         let ring = ring(key.clone());
-        for (version, purpose) in [(2, 1), (0, 1), (1, 0), (1, 6), (1, 255)] {
+        for (version, purpose) in [(2, 1), (0, 1), (1, 0), (1, 9), (1, 255)] {
             let token = raw_token(&key, &payload(version, purpose, &key));
             let verified = ring.verify(&token, Purpose::Confirm, now());
             assert_eq!(verified, Err(TokenError::Malformed), "{version} {purpose}");

@@ -61,6 +61,9 @@ pub async fn insert(
     table::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
+    if c.def.lists.is_empty() {
+        return Ok(());
+    }
     let links = c.def.lists.iter().map(|l| campaign_lists::ActiveModel {
         campaign_id: Set(c.id.as_uuid()),
         list_id: Set(l.as_uuid()),

@@ -174,6 +174,20 @@ impl LinkPurpose for AddressLink {
     const PURPOSE: Purpose = Purpose::ChangeAddress;
 }
 
+/// Marker: objection links of notices.
+#[derive(Debug)]
+pub struct ObjectLink;
+impl LinkPurpose for ObjectLink {
+    const PURPOSE: Purpose = Purpose::Object;
+}
+
+/// Marker: acknowledgement links of notices.
+#[derive(Debug)]
+pub struct AckLink;
+impl LinkPurpose for AckLink {
+    const PURPOSE: Purpose = Purpose::Acknowledge;
+}
+
 /// The verified subject of the `{token}` path segment, for purpose `P`.
 #[derive(Debug)]
 pub struct Verified<P> {
@@ -218,7 +232,12 @@ where
                     Purpose::Confirm => Some(format!("confirm/{token}/resend")),
                     // A data-page link is short-lived: the button leads to a fresh request.
                     Purpose::Privacy => Some("privacy".to_owned()),
-                    Purpose::Unsubscribe | Purpose::Preferences | Purpose::ChangeAddress => None,
+                    Purpose::Unsubscribe
+                    | Purpose::Preferences
+                    | Purpose::ChangeAddress
+                    | Purpose::Object
+                    | Purpose::Acknowledge
+                    | Purpose::Archive => None,
                 }
                 .map(|path| crate::config::join_url(base, &path).to_string());
                 Err(PageError::new(

@@ -36,7 +36,7 @@ pub struct ExportDocument {
     pub pending_address_change: Option<ExportAddressChange>,
     /// Data-subject requests and how they were answered.
     pub privacy_requests: Vec<ExportRequest>,
-    /// Products the person is a customer of (Bulletin keeps none yet: always empty).
+    /// Part numbers of the products the person uses as a customer.
     pub products: Vec<String>,
 }
 
@@ -238,7 +238,11 @@ impl ExportDocument {
                     closed_at: r.closed_at,
                 })
                 .collect(),
-            products: Vec::new(),
+            products: data
+                .products
+                .iter()
+                .map(|p| p.part_number.as_str().to_owned())
+                .collect(),
         }
     }
 }

@@ -156,6 +156,8 @@ pub struct PersonalData {
     pub requests: Vec<PrivacyRequest>,
     /// Every list, to name the lists of ledger entries.
     pub lists: Vec<MailingList>,
+    /// The products the person uses as a customer, by part number.
+    pub products: Vec<crate::domain::Product>,
 }
 
 impl PersonalData {
@@ -199,6 +201,7 @@ async fn load(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<PersonalD
         events: store::consent_events::for_subscriber(conn, id).await?,
         address_change: store::privacy::address_change_of(conn, id).await?,
         requests: store::privacy::requests(conn, None, Some(id), 1000).await?,
+        products: store::products::products_of(conn, id).await?,
         subscriber,
         subscriptions,
         messages,

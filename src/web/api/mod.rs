@@ -1,9 +1,11 @@
 //! The JSON API under `/api/v1` (bearer token). Errors are `{"error":{"code","message"}}`.
 
 mod campaigns;
+mod customers;
 mod imports;
 mod jobs;
 mod lists;
+mod notices;
 mod privacy;
 mod subscribers;
 
@@ -29,6 +31,21 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .route("/campaigns/{id}/resume", post(campaigns::resume))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/jobs", get(jobs::runs))
+        .route(
+            "/products",
+            post(customers::create_product).get(customers::products),
+        )
+        .route("/customers", post(customers::create_customer))
+        .route("/customers/import", post(customers::import_customers))
+        .route("/notices", post(notices::create).get(notices::all))
+        .route("/notices/export", get(notices::all))
+        .route("/notices/{id}", get(notices::get))
+        .route("/notices/{id}/audience", get(notices::audience))
+        .route("/notices/{id}/send", post(notices::send))
+        .route(
+            "/notices/{id}/acknowledgements",
+            get(notices::acknowledgements),
+        )
         .route(
             "/subscribers",
             get(subscribers::find).post(subscribers::create),

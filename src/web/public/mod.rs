@@ -1,6 +1,7 @@
 //! Public pages: signup, confirmation, unsubscribe (incl. RFC 8058 one-click), preferences,
 //! "manage my data" (the data-subject rights), the built-in privacy notice, health and metrics.
 
+mod notices;
 mod pages;
 mod privacy;
 mod subscriptions;
@@ -43,6 +44,17 @@ pub fn routes() -> Router<AppState> {
             "/privacy/export-schema/v1.json",
             get(privacy::export_schema),
         )
+        .route(
+            "/object/{token}",
+            get(notices::object_page).post(notices::object),
+        )
+        .route(
+            "/acknowledge/{token}",
+            get(notices::ack_page).post(notices::acknowledge),
+        )
+        .route("/notices.json", get(notices::export))
+        .route("/notices/{id}", get(notices::archive_page))
+        .route("/feeds/{file}", get(notices::feed))
         .merge(privacy_routes())
 }
 

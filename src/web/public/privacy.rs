@@ -184,6 +184,11 @@ fn data_view(
         locale: s.locale,
         status: s.status,
         created_at: when(s.created_at),
+        products: data
+            .products
+            .iter()
+            .map(|p| format!("{} ({})", p.part_number, p.name))
+            .collect(),
         pending_address: data
             .address_change
             .as_ref()

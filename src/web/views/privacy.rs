@@ -129,6 +129,8 @@ pub struct DataView {
     pub messages: Vec<EntryRow>,
     /// Data-subject requests.
     pub requests: Vec<EntryRow>,
+    /// Products used as a customer (part number and name).
+    pub products: Vec<String>,
     /// Error at the name field.
     pub name_error: Option<String>,
     /// Error at the new-address field.
@@ -161,7 +163,11 @@ pub fn data_page(locale: Locale, v: &DataView) -> Markup {
             (history(locale, v))
             (entries(p.messages_heading, locale, &v.messages))
             h2 { (p.products_heading) }
-            p { (p.no_products) }
+            @if v.products.is_empty() {
+                p { (p.no_products) }
+            } @else {
+                ul { @for product in &v.products { li { (product) } } }
+            }
             (entries(p.requests_heading, locale, &v.requests))
             (actions(locale, v))
         },

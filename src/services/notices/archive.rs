@@ -1,0 +1,117 @@
+//! The notice archive: one page per published notice (public, or by signed link only, as
+//! `notices.archive` says), an Atom feed per product line, and a JSON record of every notice.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{NoticeOverview, NoticesError};
+use crate::{
+    domain::{NoticeFields, NoticeId},
+    startup::AppState,
+    store,
+};
+
+/// A notice as the API, the archive and the export show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeRecord {
+    /// Its id.
+    pub id: String,
+    /// The campaign that carries it.
+    pub campaign_id: String,
+    /// `pcn`, `pdn` or `tech_news`.
+    pub kind: String,
+    /// Its number.
+    pub number: String,
+    /// Its revision.
+    pub revision: u32,
+    /// Its campaign's status (`draft`, `sending`, `sent`, …).
+    pub status: String,
+    /// The id of the revision it supersedes.
+    pub supersedes: Option<String>,
+    /// The revision that superseded it.
+    pub superseded_by: Option<u32>,
+    /// The product lines of its affected parts.
+    pub product_lines: Vec<String>,
+    /// When it was sent.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// The typed fields.
+    #[serde(flatten)]
+    pub fields: NoticeFields,
+}
+
+/// The record of a notice.
+///
+/// # Errors
+/// Store failure.
+pub async fn record(state: &AppState, o: &NoticeOverview) -> Result<NoticeRecord, NoticesError> {
+    let n = &o.notice;
+    let mut product_lines: Vec<String> =
+        store::products::find_by_parts(&state.db, &n.fields.affected_parts)
+            .await?
+            .into_iter()
+            .map(|p| p.product_line)
+            .collect();
+    product_lines.sort_unstable();
+    product_lines.dedup();
+    Ok(NoticeRecord {
+        id: n.id.to_string(),
+        campaign_id: n.campaign_id.to_string(),
+        kind: n.kind.as_str().to_owned(),
+        number: n.number.to_string(),
+        revision: n.revision,
+        status: o.status.as_str().to_owned(),
+        supersedes: n.supersedes.map(|s| s.to_string()),
+        superseded_by: o.superseded_by,
+        product_lines,
+        published_at: n.published_at,
+        created_at: n.created_at,
+        fields: n.fields.clone(),
+    })
+}
+
+/// Every notice, newest first, as records (the JSON export).
+///
+/// # Errors
+/// Store failure.
+pub async fn export(
+    state: &AppState,
+    published_only: bool,
+) -> Result<Vec<NoticeRecord>, NoticesError> {
+    let mut out = Vec::new();
+    for o in super::all(state).await? {
+        if published_only && o.notice.published_at.is_none() {
+            continue;
+        }
+        out.push(record(state, &o).await?);
+    }
+    Ok(out)
+}
+
+/// A published notice for its archive page.
+///
+/// # Errors
+/// `NotFound` (also for a notice not published yet), or a store failure.
+pub async fn entry(state: &AppState, id: NoticeId) -> Result<NoticeRecord, NoticesError> {
+    let o = super::get(state, id).await?;
+    if o.notice.published_at.is_none() {
+        return Err(NoticesError::NotFound);
+    }
+    record(state, &o).await
+}
+
+/// The published notices about a product line, newest first.
+///
+/// # Errors
+/// `NotFound` for a product line without products, or a store failure.
+pub async fn feed(state: &AppState, line: &str) -> Result<Vec<NoticeRecord>, NoticesError> {
+    if store::products::of_line(&state.db, line).await?.is_empty() {
+        return Err(NoticesError::NotFound);
+    }
+    Ok(export(state, true)
+        .await?
+        .into_iter()
+        .filter(|r| r.product_lines.iter().any(|l| l == line))
+        .collect())
+}

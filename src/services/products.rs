@@ -1,0 +1,55 @@
+//! Use cases of products: create one, list them.
+
+use crate::{
+    domain::{PartNumber, Product, ProductError, ProductId},
+    startup::AppState,
+    store::{self, StoreError},
+};
+
+/// Why a product could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum ProductsError {
+    /// A field breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] ProductError),
+    /// The part number is taken.
+    #[error("a product with part number {0:?} already exists")]
+    Duplicate(String),
+    /// Store failure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Creates a product.
+///
+/// # Errors
+/// A rule violation, a taken part number, or a store failure.
+pub async fn create(
+    state: &AppState,
+    part_number: PartNumber,
+    name: &str,
+    product_line: &str,
+) -> Result<Product, ProductsError> {
+    let product = Product {
+        id: ProductId::new(),
+        part_number,
+        name: name.trim().to_owned(),
+        product_line: product_line.trim().to_owned(),
+    };
+    product.validate()?;
+    match store::products::insert(&state.db, &product, state.clock.now()).await {
+        Ok(()) => Ok(product),
+        Err(StoreError::Conflict(_)) => Err(ProductsError::Duplicate(
+            product.part_number.as_str().to_owned(),
+        )),
+        Err(e) => Err(ProductsError::Store(e)),
+    }
+}
+
+/// Every product.
+///
+/// # Errors
+/// Store failure.
+pub async fn all(state: &AppState) -> Result<Vec<Product>, StoreError> {
+    store::products::all(&state.db).await
+}

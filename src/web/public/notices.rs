@@ -1,0 +1,257 @@
+//! Public pages of product notices: objection (GET shows, POST objects; RFC 8058 one-click),
+//! acknowledgement (GET shows, POST answers), the archive page of a notice, the Atom feed of
+//! a product line and the JSON of every published notice.
+
+use axum::{
+    Json,
+    extract::{Path, RawQuery, State},
+    http::header,
+    response::{IntoResponse, Response},
+};
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::{
+    config::join_url,
+    domain::{AckAnswer, Locale, NoticeId, NoticeRecipientId, SubscriptionId},
+    services::{
+        notices::{
+            NoticesError,
+            acknowledgements::{self, AckActionError, AckView},
+            archive::{self, NoticeRecord},
+            objection::{self, ObjectionScope},
+        },
+        subscriptions::LinkActionError,
+    },
+    signing::{Purpose, TokenError},
+    startup::AppState,
+    web::{
+        error::{PageError, PageErrorKind},
+        extract::{AckLink, Client, ObjectLink, PageForm, Verified},
+        views::{self, notices::AckPageView},
+    },
+};
+
+fn gone(locale: Locale) -> PageError {
+    PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::BadSignature))
+}
+
+fn link_error(locale: Locale, e: LinkActionError) -> PageError {
+    match e {
+        LinkActionError::Gone | LinkActionError::Refused(_) => gone(locale),
+        LinkActionError::Store(e) => PageError::internal(locale, &e),
+    }
+}
+
+/// `GET /object/{token}`: what the person receives and the two choices; changes nothing.
+pub(super) async fn object_page(
+    State(state): State<AppState>,
+    link: Verified<ObjectLink>,
+) -> Result<Markup, PageError> {
+    let s = objection::summary(&state, SubscriptionId::from_uuid(link.subject))
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    let action = join_url(
+        &state.settings.http.public_url,
+        &format!("object/{}", link.token),
+    );
+    Ok(views::notices::object_page(
+        s.locale,
+        s.kind,
+        s.still_receiving,
+        action.as_str(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ObjectForm {
+    #[serde(default)]
+    scope: Option<String>,
+    /// RFC 8058 one-click (`List-Unsubscribe=One-Click`): objects to this kind.
+    #[serde(default, rename = "List-Unsubscribe")]
+    one_click: Option<String>,
+}
+
+/// `POST /object/{token}`: objects to this kind of notice (`scope=kind`, also the RFC 8058
+/// one-click) or to every product mailing (`scope=all`). Idempotent.
+pub(super) async fn object(
+    State(state): State<AppState>,
+    Client(client): Client,
+    link: Verified<ObjectLink>,
+    PageForm(form): PageForm<ObjectForm>,
+) -> Result<Markup, PageError> {
+    let one_click = form.one_click.as_deref() == Some("One-Click");
+    let scope = match form.scope.as_deref() {
+        Some("all") if !one_click => ObjectionScope::All,
+        _ => ObjectionScope::Kind,
+    };
+    let source = if one_click {
+        "one_click"
+    } else {
+        "object_page"
+    };
+    let s = objection::object(
+        &state,
+        SubscriptionId::from_uuid(link.subject),
+        scope,
+        &client,
+        source,
+    )
+    .await
+    .map_err(|e| link_error(link.locale, e))?;
+    Ok(views::notices::objected_page(s.locale))
+}
+
+fn ack_view(state: &AppState, token: &str, v: &AckView, error: Option<String>) -> AckPageView {
+    AckPageView {
+        label: format!("{} rev {}", v.notice.number, v.notice.revision),
+        title: v.notice.fields.title.clone(),
+        deadline: v.deadline.format("%Y-%m-%d %H:%M UTC").to_string(),
+        status: v.status,
+        comment: v.comment.clone().unwrap_or_default(),
+        open: v.open,
+        action: join_url(
+            &state.settings.http.public_url,
+            &format!("acknowledge/{token}"),
+        )
+        .to_string(),
+        error,
+    }
+}
+
+fn ack_error(locale: Locale, e: AckActionError) -> PageError {
+    match e {
+        AckActionError::Gone | AckActionError::NotAsked => gone(locale),
+        AckActionError::Refused(e) => {
+            PageError::new(locale, PageErrorKind::BadRequest(e.to_string()))
+        }
+        AckActionError::Raced => PageError::new(
+            locale,
+            PageErrorKind::BadRequest("The answer changed meanwhile; please try again.".into()),
+        ),
+        AckActionError::Store(e) => PageError::internal(locale, &e),
+    }
+}
+
+/// `GET /acknowledge/{token}`: the notice, the current answer and the form; changes nothing.
+pub(super) async fn ack_page(
+    State(state): State<AppState>,
+    link: Verified<AckLink>,
+) -> Result<Markup, PageError> {
+    let v = acknowledgements::page(&state, NoticeRecipientId::from_uuid(link.subject))
+        .await
+        .map_err(|e| ack_error(link.locale, e))?;
+    Ok(views::notices::ack_page(
+        v.locale,
+        &ack_view(&state, &link.token, &v, None),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AckForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /acknowledge/{token}`: records the answer (`decision`, `comment`).
+pub(super) async fn acknowledge(
+    State(state): State<AppState>,
+    link: Verified<AckLink>,
+    PageForm(form): PageForm<AckForm>,
+) -> Result<Response, PageError> {
+    let id = NoticeRecipientId::from_uuid(link.subject);
+    let bad = |m: String| PageError::new(link.locale, PageErrorKind::BadRequest(m));
+    let decision = AckAnswer::parse(&form.decision).map_err(bad)?;
+    match acknowledgements::answer(&state, id, decision, &form.comment).await {
+        Ok(v) => Ok(
+            views::notices::ack_page(v.locale, &ack_view(&state, &link.token, &v, None))
+                .into_response(),
+        ),
+        Err(AckActionError::Refused(e)) => {
+            let v = acknowledgements::page(&state, id)
+                .await
+                .map_err(|e| ack_error(link.locale, e))?;
+            let page = views::notices::ack_page(
+                v.locale,
+                &ack_view(&state, &link.token, &v, Some(e.to_string())),
+            );
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(ack_error(link.locale, e)),
+    }
+}
+
+fn not_found(e: NoticesError) -> PageError {
+    match e {
+        NoticesError::Store(e) => PageError::internal(Locale::En, &e),
+        _ => PageError::new(Locale::En, PageErrorKind::NotFound),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+/// `GET /notices/{id}[?key=TOKEN]`: the archive page of a published notice; with
+/// `notices.archive = "signed"` only with the signed key from its e-mail.
+pub(super) async fn archive_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Markup, PageError> {
+    let nf = || PageError::new(Locale::En, PageErrorKind::NotFound);
+    let id: NoticeId = id.parse().map(NoticeId::from_uuid).map_err(|_| nf())?;
+    if !state.settings.notices.public_archive {
+        let q: KeyQuery =
+            serde_html_form::from_str(raw.as_deref().unwrap_or("")).map_err(|_| nf())?;
+        let key = q.key.ok_or_else(nf)?;
+        let subject = state
+            .keyring
+            .verify(&key, Purpose::Archive, state.clock.now())
+            .map_err(|_| nf())?;
+        if subject != id.as_uuid() {
+            return Err(nf());
+        }
+    }
+    let record = archive::entry(&state, id).await.map_err(not_found)?;
+    Ok(views::notices::archive_page(&record))
+}
+
+/// `GET /feeds/{line}.atom`: the Atom feed of a product line (public archive only).
+pub(super) async fn feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, PageError> {
+    let nf = || PageError::new(Locale::En, PageErrorKind::NotFound);
+    let line = file.strip_suffix(".atom").ok_or_else(nf)?;
+    if !state.settings.notices.public_archive || !crate::domain::product::is_product_line(line) {
+        return Err(nf());
+    }
+    let entries = archive::feed(&state, line).await.map_err(not_found)?;
+    let base = &state.settings.http.public_url;
+    let feed_url = join_url(base, &format!("feeds/{line}.atom")).to_string();
+    let body = views::notices::atom_feed(
+        &feed_url,
+        line,
+        &state.settings.mail.organisation,
+        &entries,
+        |e: &NoticeRecord| join_url(base, &format!("notices/{}", e.id)).to_string(),
+    );
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /notices.json`: every published notice (public archive only).
+pub(super) async fn export(State(state): State<AppState>) -> Result<Response, PageError> {
+    if !state.settings.notices.public_archive {
+        return Err(PageError::new(Locale::En, PageErrorKind::NotFound));
+    }
+    let records = archive::export(&state, true).await.map_err(not_found)?;
+    Ok(Json(serde_json::json!({ "notices": records })).into_response())
+}

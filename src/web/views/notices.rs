@@ -1,0 +1,198 @@
+//! Pages of product notices: the objection page, the acknowledgement page, the archive page
+//! of a notice, and the Atom feed of a product line.
+
+use maud::{Markup, html};
+
+use super::layout;
+use crate::{
+    domain::{AckStatus, ListKind, Locale},
+    services::notices::archive::NoticeRecord,
+};
+
+fn pick(locale: Locale, en: &'static str, de: &'static str) -> &'static str {
+    match locale {
+        Locale::En => en,
+        Locale::De => de,
+    }
+}
+
+/// The objection page: what the person receives, and the two choices.
+pub fn object_page(locale: Locale, kind: ListKind, receiving: bool, action: &str) -> Markup {
+    let what = match kind {
+        ListKind::TechNews => pick(locale, "Tech News", "Tech News"),
+        ListKind::ProductNotices | ListKind::Newsletter => pick(
+            locale,
+            "product change and discontinuation notices",
+            "Produktänderungs- und Abkündigungsmitteilungen",
+        ),
+    };
+    let title = pick(locale, "Object to notices", "Mitteilungen widersprechen");
+    layout(
+        locale,
+        title,
+        html! {
+            @if receiving {
+                p { (pick(locale, "You receive", "Sie erhalten")) " " strong { (what) } " "
+                    (pick(locale, "because you use our products (legitimate interest, Art. 6(1)(f) GDPR). You may object at any time (Art. 21 GDPR).",
+                          "weil Sie unsere Produkte einsetzen (berechtigtes Interesse, Art. 6 Abs. 1 lit. f DSGVO). Sie können jederzeit widersprechen (Art. 21 DSGVO).")) }
+            } @else {
+                p { (pick(locale, "You no longer receive", "Sie erhalten keine")) " " strong { (what) } "." }
+            }
+            form method="post" action=(action) {
+                input type="hidden" name="scope" value="kind";
+                button type="submit" { (pick(locale, "Stop these notices", "Diese Mitteilungen abbestellen")) }
+            }
+            form method="post" action=(action) {
+                input type="hidden" name="scope" value="all";
+                button type="submit" { (pick(locale, "Stop all product mailings", "Alle Produktmitteilungen abbestellen")) }
+            }
+        },
+    )
+}
+
+/// The confirmation after an objection.
+pub fn objected_page(locale: Locale) -> Markup {
+    super::message_page(
+        locale,
+        pick(locale, "Objection recorded", "Widerspruch erfasst"),
+        pick(
+            locale,
+            "We have recorded your objection and will send you no more of these mailings.",
+            "Wir haben Ihren Widerspruch erfasst und senden Ihnen diese Mitteilungen nicht mehr.",
+        ),
+    )
+}
+
+/// What the acknowledgement page shows.
+#[derive(Debug)]
+pub struct AckPageView {
+    /// Notice number and revision, e.g. `PCN-2026-0001 rev 1`.
+    pub label: String,
+    /// Its title.
+    pub title: String,
+    /// Deadline, as text.
+    pub deadline: String,
+    /// The current answer.
+    pub status: AckStatus,
+    /// The comment given.
+    pub comment: String,
+    /// Whether an answer can still be given.
+    pub open: bool,
+    /// Where the form posts.
+    pub action: String,
+    /// An error to show above the form.
+    pub error: Option<String>,
+}
+
+/// The acknowledgement page: the notice, the current answer and (while open) the form.
+pub fn ack_page(locale: Locale, v: &AckPageView) -> Markup {
+    let title = pick(
+        locale,
+        "Acknowledge a change notice",
+        "Änderungsmitteilung bestätigen",
+    );
+    layout(
+        locale,
+        title,
+        html! {
+            p { strong { (v.label) } ": " (v.title) }
+            p { (pick(locale, "Deadline:", "Frist:")) " " (v.deadline) }
+            p { (pick(locale, "Your answer:", "Ihre Antwort:")) " " strong { (v.status.as_str()) } }
+            @if let Some(error) = &v.error { p role="alert" { (error) } }
+            @if v.open {
+                form method="post" action=(v.action) {
+                    label { input type="radio" name="decision" value="approve" checked; " " (pick(locale, "Approve", "Zustimmen")) } br;
+                    label { input type="radio" name="decision" value="approve_with_conditions"; " " (pick(locale, "Approve with conditions", "Mit Auflagen zustimmen")) } br;
+                    label { input type="radio" name="decision" value="reject"; " " (pick(locale, "Reject", "Ablehnen")) } br;
+                    label { (pick(locale, "Conditions or reasons", "Auflagen oder Gründe")) br;
+                        textarea name="comment" maxlength="2000" { (v.comment) } }
+                    br;
+                    button type="submit" { (pick(locale, "Send answer", "Antwort senden")) }
+                }
+            } @else {
+                p { (pick(locale, "The deadline has passed; the answer above stands.", "Die Frist ist abgelaufen; die obige Antwort gilt.")) }
+            }
+        },
+    )
+}
+
+/// The archive page of a notice.
+pub fn archive_page(r: &NoticeRecord) -> Markup {
+    let f = &r.fields;
+    let row = |label: &str, value: String| {
+        html! { @if !value.is_empty() { tr { th { (label) } td { (value) } } } }
+    };
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let parts = |p: &[crate::domain::PartNumber]| {
+        p.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    layout(
+        Locale::En,
+        &format!("{} rev {}", r.number, r.revision),
+        html! {
+            h2 { (f.title) }
+            @if let Some(reason) = &f.service_critical { p { strong { "Service-critical: " } (reason) } }
+            @if let Some(by) = r.superseded_by { p { "Superseded by revision " (by) "." } }
+            p { (f.summary) }
+            table {
+                (row("Kind", r.kind.clone()))
+                (row("Affected parts", parts(&f.affected_parts)))
+                (row("Change category", f.change_category.map(|c| c.as_str().to_owned()).unwrap_or_default()))
+                (row("Before", f.description_before.clone()))
+                (row("After", f.description_after.clone()))
+                (row("Reason", f.reason.clone()))
+                (row("Impact on form", f.impact.form.clone()))
+                (row("Impact on fit", f.impact.fit.clone()))
+                (row("Impact on function", f.impact.function.clone()))
+                (row("Impact on quality", f.impact.quality.clone()))
+                (row("Impact on reliability", f.impact.reliability.clone()))
+                (row("Qualification", f.qualification_summary.clone()))
+                (row("Samples available", date(f.sample_availability_date)))
+                (row("Effective date", date(f.effective_date)))
+                (row("Last time buy", date(f.last_time_buy_date)))
+                (row("Last time ship", date(f.last_time_ship_date)))
+                (row("Replacement parts", parts(&f.replacement_parts)))
+                (row("Published", r.published_at.map(|t| t.to_rfc3339()).unwrap_or_default()))
+            }
+        },
+    )
+}
+
+/// The Atom feed (RFC 4287) of a product line; `link` gives each entry's page.
+pub fn atom_feed(
+    feed_url: &str,
+    line: &str,
+    organisation: &str,
+    entries: &[NoticeRecord],
+    link: impl Fn(&NoticeRecord) -> String,
+) -> String {
+    let updated = entries
+        .iter()
+        .filter_map(|e| e.published_at)
+        .max()
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
+    let markup = html! {
+        feed xmlns="http://www.w3.org/2005/Atom" {
+            id { (feed_url) }
+            title { (organisation) " notices: " (line) }
+            updated { (updated) }
+            link rel="self" href=(feed_url) {}
+            author { name { (organisation) } }
+            @for e in entries {
+                entry {
+                    id { "urn:uuid:" (e.id) }
+                    title { (e.number) " rev " (e.revision) ": " (e.fields.title) }
+                    link href=(link(e)) {}
+                    updated { (e.published_at.map(|t| t.to_rfc3339()).unwrap_or_default()) }
+                    summary { (e.fields.summary) (e.fields.description_after) }
+                    category term=(e.kind) {}
+                }
+            }
+        }
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}",
+        markup.into_string()
+    )
+}
