@@ -86,18 +86,10 @@ pub async fn enqueue(
 /// Rows that may be claimed now: due queued/deferred rows, and rows whose claim lapsed
 /// (a worker died mid-send); campaign rows only while their campaign is sending.
 fn claimable(now: DateTime<Utc>) -> Condition {
-    let waiting = Condition::all()
-        .add(table::Column::Status.is_in([
-            DeliveryStatus::Queued.as_str(),
-            DeliveryStatus::Deferred.as_str(),
-        ]))
-        .add(table::Column::NextAttemptAt.lte(now));
-    let lapsed = Condition::all()
-        .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
-        .add(table::Column::LeaseUntil.lt(now));
-    Condition::all()
-        .add(Condition::any().add(waiting).add(lapsed))
-        .add(campaign_running())
+    let due = due_ways(now)
+        .into_iter()
+        .fold(Condition::any(), |any, way| any.add(way));
+    Condition::all().add(due).add(campaign_running())
 }
 
 /// System mail, or a campaign that is sending.
@@ -122,30 +114,28 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Delivery>, StoreError> {
-    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let due = Query::select()
+    // Each way a row can be due (queued, deferred, lapsed claim) is its own scan in index
+    // order that stops after `limit` rows. With the three joined by `OR`, both databases
+    // walked and sorted every due row for each batch: a campaign's claims were quadratic.
+    let branches = due_ways(now).map(|due| {
+        Query::select()
             .column(table::Column::Id)
+            .column(table::Column::NextAttemptAt)
             .from(table::Entity)
-            .cond_where(claimable(now))
+            .cond_where(due.add(campaign_running()))
             .order_by(table::Column::NextAttemptAt, sea_orm::Order::Asc)
             .limit(limit)
-            .to_owned();
-        return claim_due_postgres(conn, due, now, lease_until).await;
+            .to_owned()
+    });
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        return claim_due_postgres(conn, branches, now, lease_until, limit).await;
     }
-    claim_due_sqlite(conn, now, lease_until, limit).await
+    claim_due_sqlite(conn, branches, lease_until, now, limit).await
 }
 
-/// SQLite has one writer: one statement claims the batch atomically. Each way a row can be
-/// due (queued, deferred, lapsed claim) is its own index-ordered scan that stops at `limit`
-/// rows, and the rows are then updated by id: with the conditions joined by `OR`, SQLite's
-/// planner walked and sorted every due row for each batch, which made a campaign's claims
-/// quadratic in its size.
-async fn claim_due_sqlite(
-    conn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<Delivery>, StoreError> {
+/// The three ways a row is due: queued or deferred and its time has come, or claimed by a
+/// worker whose lease lapsed.
+fn due_ways(now: DateTime<Utc>) -> [Condition; 3] {
     let waiting = |status: DeliveryStatus| {
         Condition::all()
             .add(table::Column::Status.eq(status.as_str()))
@@ -154,26 +144,33 @@ async fn claim_due_sqlite(
     let lapsed = Condition::all()
         .add(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
         .add(table::Column::LeaseUntil.lt(now));
+    [
+        waiting(DeliveryStatus::Queued),
+        waiting(DeliveryStatus::Deferred),
+        lapsed,
+    ]
+}
+
+/// SQLite has one writer: one statement claims the batch atomically, updating the chosen
+/// rows by id.
+async fn claim_due_sqlite(
+    conn: &impl ConnectionTrait,
+    branches: [sea_orm::sea_query::SelectStatement; 3],
+    lease_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Delivery>, StoreError> {
     let mut values: Vec<sea_orm::Value> = vec![
         DeliveryStatus::Sending.as_str().into(),
         lease_until.into(),
         now.into(),
     ];
-    let mut branches = Vec::new();
-    for due in [
-        waiting(DeliveryStatus::Queued),
-        waiting(DeliveryStatus::Deferred),
-        lapsed,
-    ] {
-        let (sql, branch_values) = Query::select()
-            .column(table::Column::Id)
-            .column(table::Column::NextAttemptAt)
-            .from(table::Entity)
-            .cond_where(due.add(campaign_running()))
-            .order_by(table::Column::NextAttemptAt, sea_orm::Order::Asc)
-            .limit(limit)
-            .build(sea_orm::sea_query::SqliteQueryBuilder);
-        branches.push(format!("SELECT id, next_attempt_at FROM ({sql})"));
+    let mut selects = Vec::new();
+    for branch in branches {
+        // SQLite takes no parenthesised members in a compound select: each ordered, limited
+        // branch becomes a subquery, and its `?` placeholders keep their order.
+        let (sql, branch_values) = branch.build(sea_orm::sea_query::SqliteQueryBuilder);
+        selects.push(format!("SELECT id, next_attempt_at FROM ({sql})"));
         values.extend(branch_values.0);
     }
     values.push(limit.into());
@@ -181,7 +178,7 @@ async fn claim_due_sqlite(
         "UPDATE deliveries SET status = ?, lease_until = ?, attempts = attempts + 1, \
          updated_at = ? WHERE id IN (SELECT id FROM ({}) ORDER BY next_attempt_at LIMIT ?) \
          RETURNING *",
-        branches.join(" UNION ALL ")
+        selects.join(" UNION ALL ")
     );
     let statement =
         sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values);
@@ -193,15 +190,41 @@ async fn claim_due_sqlite(
 }
 
 /// PostgreSQL: several instances claim side by side, each skipping the rows another is
-/// claiming (`FOR UPDATE SKIP LOCKED`). The locking select is a CTE, which PostgreSQL runs
-/// exactly once: as an `IN (subquery)` the planner may re-run it per row and claim far more
-/// than the batch.
+/// claiming (`FOR UPDATE SKIP LOCKED`). The candidates come from the index-ordered branches
+/// (twice the batch, so that rows another instance holds leave enough over); the locking
+/// select checks each candidate again, so a row another instance claimed meanwhile is not
+/// taken. It is a CTE, which PostgreSQL runs exactly once: as an `IN (subquery)` the planner
+/// may re-run it per row and claim far more than the batch.
 async fn claim_due_postgres(
     conn: &impl ConnectionTrait,
-    mut due: sea_orm::sea_query::SelectStatement,
+    branches: [sea_orm::sea_query::SelectStatement; 3],
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    limit: u64,
 ) -> Result<Vec<Delivery>, StoreError> {
+    let mut members = branches.into_iter().enumerate().map(|(i, branch)| {
+        Query::select()
+            .column(sea_orm::sea_query::Asterisk)
+            .from_subquery(branch, sea_orm::sea_query::Alias::new(format!("b{i}")))
+            .to_owned()
+    });
+    let mut union = members.next().unwrap_or_else(Query::select);
+    for member in members {
+        union.union(sea_orm::sea_query::UnionType::All, member);
+    }
+    let candidates = Query::select()
+        .column(table::Column::Id)
+        .from_subquery(union, sea_orm::sea_query::Alias::new("candidates"))
+        .order_by(table::Column::NextAttemptAt, sea_orm::Order::Asc)
+        .limit(limit * 2)
+        .to_owned();
+    let mut due = Query::select()
+        .column(table::Column::Id)
+        .from(table::Entity)
+        .and_where(Expr::col(table::Column::Id).in_subquery(candidates))
+        .cond_where(claimable(now))
+        .limit(limit)
+        .to_owned();
     due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     let (select, mut values) = due.build(sea_orm::sea_query::PostgresQueryBuilder);
     let first = values.0.len() + 1;
