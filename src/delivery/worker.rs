@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use super::compose::{self, Verdict};
 use crate::{
-    domain::{Delivery, SuppressionReason, delivery::backoff},
+    domain::{CampaignStatus, Delivery, SuppressionReason, delivery::backoff},
     mail::SendError,
     startup::AppState,
     store::{self, StoreError, deliveries::Outcome},
@@ -65,27 +65,89 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// Sends every message that is due now, batch by batch, until none is left.
+/// Sends every message that is due now, batch by batch, until none is left. The next batch
+/// is claimed and prepared while the current one is sent, so the lanes do not wait for the
+/// database between batches (that wait was a sixth of a campaign's time).
 ///
 /// # Errors
 /// A store failure while claiming or recording.
 pub async fn drain(state: &AppState) -> Result<DrainReport, StoreError> {
-    let settings = &state.settings.delivery;
     let mut report = DrainReport::default();
-    loop {
-        let now = state.clock.now();
-        let limit = u64::from(settings.batch_size);
-        let batch =
-            store::deliveries::claim_due(&state.db, now, now + settings.lease, limit).await?;
-        if batch.is_empty() {
-            return Ok(report);
-        }
-        let prepared = compose::prepare_batch(state, batch).await?;
-        for (delivery, outcome) in send_all(state, prepared).await? {
+    let mut next = claim_batch(state).await?;
+    while let Some(prepared) = next.take() {
+        let prepared = release_paused(state, prepared).await?;
+        let (sent, following) = tokio::join!(send_all(state, prepared), claim_batch(state));
+        let mut halted = false;
+        for (delivery, outcome) in sent? {
+            halted |= matches!(outcome, Outcome::Released);
             report.add(&outcome);
             count(&delivery, &outcome);
         }
+        next = following?;
+        if halted {
+            // Campaigns paused themselves: the batch claimed meanwhile goes back, too.
+            if let Some(rows) = next.take() {
+                release(state, rows.into_iter().map(|(d, _)| d).collect()).await?;
+            }
+        }
     }
+    Ok(report)
+}
+
+/// Claims the next due batch and prepares it; `None` when nothing is due.
+async fn claim_batch(state: &AppState) -> Result<Option<Vec<(Delivery, Verdict)>>, StoreError> {
+    let settings = &state.settings.delivery;
+    let now = state.clock.now();
+    let started = std::time::Instant::now();
+    let limit = u64::from(settings.batch_size);
+    let batch = store::deliveries::claim_due(&state.db, now, now + settings.lease, limit).await?;
+    if batch.is_empty() {
+        return Ok(None);
+    }
+    let rows = batch.len();
+    let prepared = compose::prepare_batch(state, batch).await?;
+    tracing::debug!(
+        rows,
+        claim_and_prepare_us = started.elapsed().as_micros() as u64,
+        "batch claimed"
+    );
+    Ok(Some(prepared))
+}
+
+/// Gives back the rows of campaigns that were paused or cancelled after the batch was
+/// claimed (while the previous batch was sending), and returns the rest.
+async fn release_paused(
+    state: &AppState,
+    prepared: Vec<(Delivery, Verdict)>,
+) -> Result<Vec<(Delivery, Verdict)>, StoreError> {
+    let mut campaigns: Vec<_> = prepared.iter().filter_map(|(d, _)| d.campaign_id).collect();
+    campaigns.sort_unstable_by_key(|id| id.as_uuid());
+    campaigns.dedup();
+    let mut stopped = Vec::new();
+    for id in campaigns {
+        let campaign = store::campaigns::find(&state.db, id).await?;
+        if campaign.status != CampaignStatus::Sending {
+            stopped.push(id);
+        }
+    }
+    if stopped.is_empty() {
+        return Ok(prepared);
+    }
+    let (kept, gone): (Vec<_>, Vec<_>) = prepared
+        .into_iter()
+        .partition(|(d, _)| !d.campaign_id.is_some_and(|id| stopped.contains(&id)));
+    release(state, gone.into_iter().map(|(d, _)| d).collect()).await?;
+    Ok(kept)
+}
+
+/// Hands claimed rows back unsent: due again at once, the attempt not counted.
+async fn release(state: &AppState, rows: Vec<Delivery>) -> Result<(), StoreError> {
+    let released: Vec<(&Delivery, &Outcome)> =
+        rows.iter().map(|d| (d, &Outcome::Released)).collect();
+    let txn = store::begin_write(&state.db).await?;
+    store::deliveries::record_batch(&txn, &released, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// One row after its attempt.

@@ -336,9 +336,10 @@ async fn killing_the_server_mid_campaign_loses_nothing_and_duplicates_at_most_th
     // a lane starts its next send only once the outcome of its previous one is written, so
     // at most `concurrency` messages can have reached the relay without their row being
     // recorded (the slow relay makes that the usual case at the kill). The rest of the
-    // claimed batch was not sent yet and goes out once, after the restart. The restarted
-    // server adds no duplicates of its own: it is the only worker left, and a worker claims
-    // its next batch only after recording the last, so no lease of its lapses under it.
+    // claimed rows (the batch being sent and the next one, claimed meanwhile) were not sent
+    // yet and go out once, after the restart. The restarted server adds no duplicates of
+    // its own: it is the only worker left, and its claims are sent long before their lease
+    // lapses.
     let duplicates: usize = copies.values().map(|n| n - 1).sum();
     assert!(
         duplicates <= CONCURRENCY && duplicates as u64 <= in_flight,
@@ -346,16 +347,22 @@ async fn killing_the_server_mid_campaign_loses_nothing_and_duplicates_at_most_th
          ({in_flight} rows were claimed and open)"
     );
     assert!(
-        in_flight <= BATCH_SIZE as u64,
-        "a claim takes at most delivery.batch_size rows, so the kill leaves at most one \
-         batch open: {at_kill}"
+        in_flight <= 2 * BATCH_SIZE as u64,
+        "a claim takes at most delivery.batch_size rows, and the next batch is claimed while \
+         one is sent, so the kill leaves at most two batches open: {at_kill}"
     );
 }
 
 /// A second server on the same database and SMTP listener as `app`, with its own pool and
 /// state (like `restart` in `keys.rs`); its worker and scheduler are off too.
 async fn second_instance(app: &TestApp) -> App {
+    instance_with(app, |_| {}).await
+}
+
+/// A second server on the same database as `app`, with changed settings.
+async fn instance_with(app: &TestApp, change: impl FnOnce(&mut bulletin::config::Settings)) -> App {
     let mut settings = (*app.app.state().settings).clone();
+    change(&mut settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     settings.http.public_url = format!("http://{}", listener.local_addr().unwrap())
         .parse()
@@ -384,7 +391,7 @@ async fn two_instances_share_a_campaign_without_sending_anything_twice() {
     let (a, b) = (app.app.state().clone(), other.state().clone());
     let a = tokio::spawn(async move { delivery::drain(&a).await });
     let b = tokio::spawn(async move { delivery::drain(&b).await });
-    // Each instance holds at most one claimed batch at a time.
+    // Each instance holds at most two claimed batches: the one it sends and the next.
     let mut most_claimed = 0;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !(a.is_finished() && b.is_finished()) {
@@ -411,8 +418,9 @@ async fn two_instances_share_a_campaign_without_sending_anything_twice() {
         "both instances did part of the work: {a:?} {b:?}"
     );
     assert!(
-        most_claimed <= 2 * u64::from(BATCH),
-        "{most_claimed} rows were claimed at once; a claim takes at most delivery.batch_size"
+        most_claimed <= 4 * u64::from(BATCH),
+        "{most_claimed} rows were claimed at once; a claim takes at most delivery.batch_size, \
+         and each instance holds at most the batch it sends and the next"
     );
 
     assert_eq!(app.run_job("campaigns").await.report["finished"], 1);
@@ -420,4 +428,62 @@ async fn two_instances_share_a_campaign_without_sending_anything_twice() {
     assert_eq!(done["status"], "sent", "{done}");
     assert_eq!(count(&done, "sent"), N as u64, "{done}");
     other.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_while_a_batch_is_sent_gives_back_the_batch_claimed_meanwhile() {
+    const N: usize = 12;
+    const BATCH: u32 = 4;
+    let app = TestApp::spawn_with(|s| s.delivery.batch_size = BATCH).await;
+    app.create_list("weekly").await;
+    let emails = import_confirmed(&app, "weekly", N).await;
+    let id = campaign_scheduled_now(&app, "weekly").await;
+    app.run_job("campaigns").await;
+    let relay = SlowRelay::start(app.smtp.port(), Duration::from_millis(400)).await;
+    let url = relay.url.clone();
+    let sender = instance_with(&app, move |s| {
+        s.mail.transport = bulletin::config::MailTransportSettings::Smtp {
+            url: secrecy::SecretString::from(url),
+            pool_max: 8,
+            timeout: Duration::from_secs(10),
+        };
+    })
+    .await;
+    let state = sender.state().clone();
+    let drain = tokio::spawn(async move { delivery::drain(&state).await });
+
+    // The relay holds the first batch up; meanwhile the next one is claimed. Pause then.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while count(&campaign(&app, &id).await, "sending") < 2 * u64::from(BATCH) {
+        assert!(Instant::now() < deadline, "the next batch was not claimed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let paused = app
+        .api_post(&format!("/api/v1/campaigns/{id}/pause"), &json!({}))
+        .await;
+    assert_eq!(paused.status(), StatusCode::OK);
+    let report = drain.await.unwrap().unwrap();
+    assert_eq!(
+        report.sent, BATCH as usize,
+        "only the batch already on its way goes out: {report:?}"
+    );
+    let held = campaign(&app, &id).await;
+    assert_eq!(
+        count(&held, "sending"),
+        0,
+        "the claimed batch is given back: {held}"
+    );
+    assert_eq!(count(&held, "sent"), u64::from(BATCH), "{held}");
+
+    let resumed = app
+        .api_post(&format!("/api/v1/campaigns/{id}/resume"), &json!({}))
+        .await;
+    assert_eq!(resumed.status(), StatusCode::OK);
+    assert_eq!(app.deliver_all().await.sent, N - BATCH as usize);
+    let copies = copies_per_recipient(&app);
+    assert_eq!(copies.len(), N);
+    assert!(
+        emails.iter().all(|e| copies.get(e) == Some(&1)),
+        "{copies:?}"
+    );
 }
