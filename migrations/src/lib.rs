@@ -8,6 +8,7 @@ mod m20261126_000002_create_campaign_tables;
 mod m20261127_000003_add_consent_evidence;
 mod m20261127_000004_add_retention_columns;
 mod m20261128_000005_create_privacy_tables;
+mod m20261129_000006_create_user_tables;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_add_consent_evidence::Migration),
             Box::new(m20261127_000004_add_retention_columns::Migration),
             Box::new(m20261128_000005_create_privacy_tables::Migration),
+            Box::new(m20261129_000006_create_user_tables::Migration),
         ]
     }
 }

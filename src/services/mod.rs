@@ -2,7 +2,9 @@
 //! enqueued here (inside the transaction); the delivery worker sends it.
 
 pub mod api_tokens;
+pub mod audit;
 pub mod campaigns;
+pub mod dashboard;
 pub mod imports;
 pub mod jobs;
 pub mod lists;
@@ -10,6 +12,7 @@ pub mod privacy;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod users;
 
 use std::net::IpAddr;
 

@@ -183,7 +183,8 @@ async fn claim_due_sqlite(
          RETURNING *",
         branches.join(" UNION ALL ")
     );
-    let statement = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values);
+    let statement =
+        sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values);
     let rows = table::Entity::find()
         .from_raw_sql(statement)
         .all(conn)

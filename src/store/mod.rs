@@ -2,6 +2,7 @@
 //! `migrations/`) that speaks SQL; it returns domain types and never commits on its own.
 
 pub mod api_tokens;
+pub mod audit;
 pub mod campaigns;
 pub mod consent_events;
 pub mod deliveries;
@@ -13,11 +14,13 @@ pub mod entities;
 pub mod imports;
 pub mod jobs;
 pub mod lists;
+pub mod overview;
 pub mod privacy;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
+pub mod users;
 
 use std::time::Duration;
 

@@ -52,7 +52,7 @@ impl From<PrivacyError> for ApiError {
 fn admin(token: &ApiToken) -> Result<(), ApiError> {
     match token.role {
         Role::Admin => Ok(()),
-        Role::Marketer => Err(ApiError::new(
+        Role::Marketer | Role::Viewer => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "this needs an admin token",
