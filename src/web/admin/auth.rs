@@ -117,8 +117,9 @@ fn start(state: &AppState, session: &NewSession) -> Response {
         SESSION_TTL_HOURS * 3600,
     );
     let clear = set_cookie(state, LOGIN_CSRF_COOKIE, "", 0);
+    // Two cookies: `AppendHeaders`, as an array would replace the first with the second.
     (
-        [(header::SET_COOKIE, cookie), (header::SET_COOKIE, clear)],
+        axum::response::AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, clear)]),
         Redirect::to("/admin/"),
     )
         .into_response()
