@@ -111,13 +111,33 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
-async fn page_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// The page's text once it contains `needle` (a click starts a navigation that the
+/// WebDriver does not wait for; bounded polling, 10 s at most).
+async fn wait_for_text(c: &Client, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        if let Ok(body) = c.find(Locator::Css("body")).await
+            && let Ok(text) = body.text().await
+        {
+            if text.contains(needle) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {needle:?}; it shows:\n{last}");
+}
+
+/// Waits (bounded) until the API shows `email`'s subscription to `list` in `status`.
+async fn wait_for_status(app: &TestApp, email: &str, list: &str, status: &str) {
+    for _ in 0..200 {
+        if app.subscription_status(email, list).await.as_deref() == Some(status) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{email} never became {status} on {list}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,14 +154,14 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
     fill(&c, "#email", "marketer@staff.example.com").await;
     fill(&c, "#password", "correct horse battery staple").await;
     click(&c, "button[type=submit]").await;
-    assert!(page_text(&c).await.contains("Dashboard"));
+    wait_for_text(&c, "Subscribers per list").await;
 
     // Create a list.
     c.goto(&app.url("/admin/lists")).await.unwrap();
     fill(&c, "#name", "Weekly News").await;
     fill(&c, "#slug", "weekly").await;
     click(&c, "form[action='/admin/lists'] button[type=submit]").await;
-    assert!(page_text(&c).await.contains("Weekly News"));
+    wait_for_text(&c, "weekly").await;
     shot(&c, "02-lists").await;
 
     // A person signs up on the public page and confirms from the e-mail.
@@ -150,6 +170,7 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
     fill(&c, "#name", "Jane").await;
     click(&c, "input[name=consent]").await;
     click(&c, "button[type=submit]").await;
+    wait_for_text(&c, "check your inbox").await;
     let mail = app
         .deliver_and_take()
         .await
@@ -157,12 +178,7 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
         .expect("a confirmation e-mail");
     c.goto(&link(&mail, "/confirm/")).await.unwrap();
     click(&c, "button[type=submit]").await;
-    assert_eq!(
-        app.subscription_status("jane@example.com", "weekly")
-            .await
-            .as_deref(),
-        Some("confirmed")
-    );
+    wait_for_status(&app, "jane@example.com", "weekly", "confirmed").await;
 
     // Compose, preview and schedule a campaign.
     c.goto(&app.url("/admin/campaigns/new")).await.unwrap();
@@ -177,10 +193,10 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
     .await;
     shot(&c, "03-compose").await;
     click(&c, "form[action='/admin/campaigns'] button[type=submit]").await;
-    assert!(page_text(&c).await.contains("Preview"));
+    wait_for_text(&c, "Send a test to").await;
     let campaign_url = c.current_url().await.unwrap().to_string();
     click(&c, "form[action$='/schedule'] button[type=submit]").await;
-    assert!(page_text(&c).await.contains("scheduled"));
+    wait_for_text(&c, "send at").await;
     shot(&c, "04-campaign-scheduled").await;
 
     // The scheduler starts it, the worker delivers it: the figures show it.
@@ -198,8 +214,8 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
     assert_eq!(sent, "1");
     shot(&c, "05-campaign-sent").await;
     c.goto(&app.url("/admin/")).await.unwrap();
-    let dashboard = page_text(&c).await;
-    assert!(dashboard.contains("November issue") && dashboard.contains("Weekly News"));
+    let dashboard = wait_for_text(&c, "November issue").await;
+    assert!(dashboard.contains("Weekly News"));
     shot(&c, "06-dashboard").await;
     c.goto(&app.url("/admin/subscribers")).await.unwrap();
     shot(&c, "07-subscribers").await;
@@ -209,12 +225,7 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
     assert_eq!(news.subject(), "Our November news");
     c.goto(&list_unsubscribe_url(&news)).await.unwrap();
     click(&c, "button[type=submit]").await;
-    assert_eq!(
-        app.subscription_status("jane@example.com", "weekly")
-            .await
-            .as_deref(),
-        Some("unsubscribed")
-    );
+    wait_for_status(&app, "jane@example.com", "weekly", "unsubscribed").await;
     let id = app.subscriber("jane@example.com").await.unwrap()["id"]
         .as_str()
         .unwrap()
@@ -222,7 +233,7 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
     c.goto(&app.url(&format!("/admin/subscribers/{id}")))
         .await
         .unwrap();
-    assert!(page_text(&c).await.contains("unsubscribed"));
+    wait_for_text(&c, "unsubscribed").await;
     shot(&c, "08-subscriber").await;
     c.close().await.unwrap();
 }

@@ -193,12 +193,14 @@ pub fn growth_chart(points: &[(NaiveDate, u64)]) -> Markup {
         points.first().map_or(0, |p| p.1),
         points.last().map_or(0, |p| p.1)
     );
+    // SVG elements are not HTML void elements: each gets a closing tag (`{}`), or the
+    // parser nests the next shape inside it and draws nothing.
     html! {
         svg.chart viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(summary) {
             title { (summary) }
-            line x1=(PAD) y1=(H - PAD) x2=(W - PAD) y2=(H - PAD) stroke="#c5cedf";
-            polygon points=(area) fill="#dce6fb";
-            polyline points=(line) fill="none" stroke="#2f5bd3" stroke-width="2";
+            line x1=(PAD) y1=(H - PAD) x2=(W - PAD) y2=(H - PAD) stroke="#c5cedf" {}
+            polygon points=(area) fill="#dce6fb" {}
+            polyline points=(line) fill="none" stroke="#2f5bd3" stroke-width="2" {}
             text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (first) }
             text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { (last) }
             text x=(PAD) y=(PAD - 10.0) font-size="12" fill="#5b6785" { "max " (max as u64) }
