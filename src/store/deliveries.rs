@@ -478,9 +478,7 @@ pub async fn campaign_counts(
 fn still_sending(backend: sea_orm::DbBackend) -> sea_orm::sea_query::SimpleExpr {
     match backend {
         sea_orm::DbBackend::Sqlite => Expr::cust("+status = 'sending'"),
-        _ => table::Column::Status
-            .eq(DeliveryStatus::Sending.as_str())
-            .into(),
+        _ => table::Column::Status.eq(DeliveryStatus::Sending.as_str()),
     }
 }
 
