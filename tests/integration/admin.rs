@@ -461,3 +461,60 @@ async fn subscribers_are_found_by_address_list_and_status_page_by_page_and_expor
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("confirmed") && page.contains("requested"));
 }
+
+#[tokio::test]
+async fn an_admin_unsubscribes_and_erases_a_person_after_confirming_and_a_marketer_may_not_erase() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let id = app.subscriber("jane@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    assert_eq!(
+        marketer
+            .post(&format!("/admin/subscribers/{id}/erase"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let (status, page) = body(
+        marketer
+            .get(&format!("/admin/subscribers/{id}/unsubscribe"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Unsubscribe from every list"));
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    let r = marketer
+        .post(&format!("/admin/subscribers/{id}/unsubscribe"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("unsubscribed")
+    );
+    let ledger = app.ledger("jane@example.com").await;
+    assert!(
+        ledger
+            .iter()
+            .any(|e| e["actor"] == "user:marketer@staff.example.com")
+    );
+    let admin = Admin::with_role(&app, Role::Admin).await;
+    let r = admin
+        .post(&format!("/admin/subscribers/{id}/erase"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(app.subscriber("jane@example.com").await.is_none());
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(audit.contains("subscriber.unsubscribe") && audit.contains("subscriber.erase"));
+}

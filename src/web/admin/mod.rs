@@ -45,6 +45,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/subscribers.csv", get(subscribers::export))
         .route("/admin/subscribers/{id}", get(subscribers::show))
         .route(
+            "/admin/subscribers/{id}/{action}",
+            get(subscribers::confirm_action).post(subscribers::act),
+        )
+        .route(
             "/admin/campaigns",
             get(campaigns::index).post(campaigns::create),
         )

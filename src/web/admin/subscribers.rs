@@ -145,6 +145,15 @@ pub(super) async fn show(
                 p { "Name: " (s.name.as_str()) " · language " (s.locale.as_str()) " · " (status(s.status.as_str()))
                     " · since " (s.created_at.format("%Y-%m-%d %H:%M")) }
             }
+            @if ctx.role.may_write() {
+                p {
+                    a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
+                    @if ctx.role.is_admin() {
+                        a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
+                        a.button href={ "/admin/subscribers/" (s.id) "/erase" } { "Erase…" }
+                    }
+                }
+            }
             h2 { "Subscriptions" }
             table {
                 tr { th { "List" } th { "Status" } th { "Source" } th { "Requested" } th { "Confirmed" } th { "Left" } }
@@ -249,5 +258,110 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+    }
+}
+
+/// What a subscriber action does, for the confirmation page.
+fn action_text(action: &str) -> Option<(&'static str, &'static str, bool)> {
+    // (title, explanation, admins only)
+    match action {
+        "unsubscribe" => Some((
+            "Unsubscribe from every list",
+            "Every subscription of this person ends now; the ledger records it with your name.",
+            false,
+        )),
+        "restrict" => Some((
+            "Restrict processing",
+            "Nothing is sent to this person until the restriction is lifted (GDPR Art. 18).",
+            true,
+        )),
+        "erase" => Some((
+            "Erase this person",
+            "The profile is deleted, the ledger is pseudonymised and the address stays suppressed. This cannot be undone.",
+            true,
+        )),
+        _ => None,
+    }
+}
+
+/// `GET /admin/subscribers/{id}/{action}`: asks for confirmation (a GET changes nothing).
+pub(super) async fn confirm_action(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path((id, action)): Path<(uuid::Uuid, String)>,
+) -> Response {
+    let ctx = session.ctx();
+    let Some((title, text, admin_only)) = action_text(&action) else {
+        return view::not_found(&ctx);
+    };
+    if !ctx.role.may_write() || (admin_only && !ctx.role.is_admin()) {
+        return view::forbidden(&ctx);
+    }
+    let s = match crate::store::subscribers::find(&state.db, SubscriberId::from_uuid(id)).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => return view::not_found(&ctx),
+        Err(e) => return view::internal(&e),
+    };
+    view::layout(
+        &ctx,
+        title,
+        html! {
+            div.card {
+                p { strong { (s.email.as_str()) } }
+                p { (text) }
+                form method="post" action={ "/admin/subscribers/" (id) "/" (action) } {
+                    (view::csrf_field(&ctx.csrf))
+                    button.danger type="submit" { (title) }
+                    " " a href={ "/admin/subscribers/" (id) } { "Back" }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// `POST /admin/subscribers/{id}/{action}`: the same privacy services the API calls.
+pub(super) async fn act(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path((id, action)): Path<(uuid::Uuid, String)>,
+) -> Response {
+    use crate::services::privacy::{self, Actor, PrivacyError};
+    let ctx = session.ctx();
+    let Some((_, _, admin_only)) = action_text(&action) else {
+        return view::not_found(&ctx);
+    };
+    if admin_only && !ctx.role.is_admin() {
+        return view::forbidden(&ctx);
+    }
+    let subscriber = SubscriberId::from_uuid(id);
+    let actor = Actor::admin_user(session.user.email.as_str());
+    let result = match action.as_str() {
+        "unsubscribe" => privacy::withdraw(&state, subscriber, None, &actor)
+            .await
+            .map(|_| ()),
+        "restrict" => privacy::restrict(&state, subscriber, true, &actor)
+            .await
+            .map(|_| ()),
+        _ => privacy::erase(&state, subscriber, &actor).await,
+    };
+    match result {
+        Ok(()) => {
+            super::audited(
+                &state,
+                &session,
+                &format!("subscriber.{action}"),
+                Some(id.to_string()),
+                None,
+            )
+            .await;
+            let to = match action.as_str() {
+                "erase" => "/admin/subscribers".to_owned(),
+                _ => format!("/admin/subscribers/{id}"),
+            };
+            axum::response::Redirect::to(&to).into_response()
+        }
+        Err(PrivacyError::NotFound | PrivacyError::AlreadyErased) => view::not_found(&ctx),
+        Err(e) => view::internal(&e),
     }
 }
