@@ -94,6 +94,12 @@ where
                 "a viewer token may only read",
             ));
         }
+        if let Some(slot) = parts.extensions.get::<super::api::CallerSlot>() {
+            *slot
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.name.clone());
+        }
         Ok(Self(token))
     }
 }

@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(with_limits(public::routes(), body_limit, timeout))
         .merge(with_limits(admin::routes(&state), body_limit, timeout))
-        .nest("/api/v1", api::routes(&state.settings))
+        .nest("/api/v1", api::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(count_requests));
     with_security_headers(routes)

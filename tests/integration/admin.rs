@@ -518,3 +518,15 @@ async fn an_admin_unsubscribes_and_erases_a_person_after_confirming_and_a_market
     let (_, audit) = body(admin.get("/admin/audit").await).await;
     assert!(audit.contains("subscriber.unsubscribe") && audit.contains("subscriber.erase"));
 }
+
+#[tokio::test]
+async fn changes_through_the_api_are_in_the_audit_log_too() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let admin = Admin::with_role(&app, Role::Viewer).await;
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(
+        audit.contains("api:tests") && audit.contains("api.POST /api/v1/lists"),
+        "{audit}"
+    );
+}

@@ -7,16 +7,23 @@ mod lists;
 mod privacy;
 mod subscribers;
 
+use std::sync::{Arc, Mutex};
+
 use axum::{
     Router,
+    extract::{MatchedPath, Request, State},
+    http::Method,
+    middleware::{self, Next},
+    response::Response,
     routing::{get, post},
 };
 
-use crate::{config::Settings, startup::AppState, web::with_limits};
+use crate::{services::audit, startup::AppState, web::with_limits};
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
-pub fn routes(settings: &Settings) -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let settings = &state.settings;
     let http = &settings.http;
     let standard = Router::new()
         .route("/lists", post(lists::create).get(lists::all))
@@ -57,7 +64,43 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
             settings.import.max_body_bytes,
             settings.import.timeout,
         ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit_writes))
         .fallback(not_found)
+}
+
+/// Where the `ApiCaller` extractor leaves the token's name for `audit_writes`.
+#[derive(Debug, Clone, Default)]
+pub struct CallerSlot(pub Arc<Mutex<Option<String>>>);
+
+/// Records every successful API write in the audit log as `api:TOKEN-NAME`.
+async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if !writes {
+        return next.run(req).await;
+    }
+    let action = format!(
+        "api.{} {}",
+        req.method(),
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned())
+    );
+    let target = req.uri().path().to_owned();
+    let slot = CallerSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let response = next.run(req).await;
+    let caller = slot
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let (true, Some(name)) = (response.status().is_success(), caller) {
+        let actor = format!("api:{name}");
+        if let Err(e) = audit::record(&state, &actor, &action, Some(target), None).await {
+            tracing::error!(error = %e, "could not write the audit log");
+        }
+    }
+    response
 }
 
 async fn not_found() -> crate::web::error::ApiError {
