@@ -1,6 +1,7 @@
 //! Admin users: `users` (argon2id password hashes, a role), `sessions` (server-side, keyed by
 //! a hash of the cookie secret, with their CSRF token), `audit_log` (every admin change), and
-//! an owning user for API tokens (`api_tokens.user_id`, nullable: older tokens have none).
+//! an owning user for API tokens (`api_tokens.user_id`, nullable: older tokens have none),
+//! and `lists.archived_at` (an archived list takes no signups and no new campaigns).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -38,10 +39,26 @@ impl MigrationTrait for Migration {
                     .add_column(uuid_null(ApiTokens::UserId))
                     .to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Lists::Table)
+                    .add_column(timestamp_with_time_zone_null(Lists::ArchivedAt))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Lists::Table)
+                    .drop_column(Lists::ArchivedAt)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()
@@ -65,6 +82,12 @@ impl MigrationTrait for Migration {
 
 const SESSIONS_USER_INDEX: &str = "ix_sessions_user";
 const AUDIT_TIME_INDEX: &str = "ix_audit_log_occurred_at";
+
+#[derive(DeriveIden)]
+enum Lists {
+    Table,
+    ArchivedAt,
+}
 
 #[derive(DeriveIden)]
 enum ApiTokens {

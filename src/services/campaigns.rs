@@ -79,6 +79,12 @@ pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, 
     {
         return Err(CampaignsError::UnknownList(missing.as_str().to_owned()));
     }
+    if let Some(archived) = found.iter().find(|l| l.archived_at.is_some()) {
+        return Err(CampaignsError::Invalid(format!(
+            "lists: {} is archived",
+            archived.def.slug.as_str()
+        )));
+    }
     if let Some(from) = &draft.from {
         from.parse::<Mailbox>()
             .map_err(|e| CampaignsError::Invalid(format!("from: {e}")))?;

@@ -530,3 +530,66 @@ async fn changes_through_the_api_are_in_the_audit_log_too() {
         "{audit}"
     );
 }
+
+#[tokio::test]
+async fn a_list_is_edited_and_archived_and_then_takes_no_signups_or_campaigns() {
+    let app = TestApp::spawn().await;
+    let list = app.create_list("weekly").await;
+    let id = list["id"].as_str().unwrap();
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let r = admin
+        .post(
+            &format!("/admin/lists/{id}"),
+            &[
+                ("name", ""),
+                ("description", "d"),
+                ("visibility", "public"),
+                ("consent_text", ""),
+            ],
+        )
+        .await;
+    let (status, page) = body(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("name must be 1 to 200 characters") && page.contains("value=\"d\""));
+    let r = admin
+        .post(
+            &format!("/admin/lists/{id}"),
+            &[
+                ("name", "Weekly Letter"),
+                ("description", "d"),
+                ("visibility", "public"),
+                ("consent_text", "Yes, send me the letter."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, form) = body(app.get("/subscribe?list=weekly").await).await;
+    assert!(form.contains("Yes, send me the letter."));
+    let r = admin
+        .post(
+            &format!("/admin/lists/{id}/archive"),
+            &[("archived", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/subscribe?list=weekly").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let r = admin
+        .post(
+            "/admin/campaigns",
+            &[
+                ("name", "N"),
+                ("subject", "S"),
+                ("list", "weekly"),
+                ("body_markdown", "Hi"),
+            ],
+        )
+        .await;
+    let (status, page) = body(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("archived"));
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(audit.contains("list.update") && audit.contains("list.archive"));
+}

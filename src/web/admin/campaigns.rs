@@ -174,6 +174,7 @@ pub(super) async fn create(
         Err(e @ (CampaignsError::Invalid(_) | CampaignsError::UnknownList(_))) => {
             let text = e.to_string();
             let key = match () {
+                () if text.starts_with("lists:") => "list",
                 () if text.contains("subject") => "subject",
                 () if text.contains("name") => "name",
                 () if matches!(e, CampaignsError::UnknownList(_)) => "list",

@@ -41,6 +41,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let guarded = Router::new()
         .route("/admin/", get(dashboard::show))
         .route("/admin/lists", get(lists::index).post(lists::create))
+        .route(
+            "/admin/lists/{id}",
+            get(lists::edit_form).post(lists::update),
+        )
+        .route("/admin/lists/{id}/archive", post(lists::archive))
         .route("/admin/subscribers", get(subscribers::index))
         .route("/admin/subscribers.csv", get(subscribers::export))
         .route("/admin/subscribers/{id}", get(subscribers::show))
