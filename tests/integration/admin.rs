@@ -593,3 +593,62 @@ async fn a_list_is_edited_and_archived_and_then_takes_no_signups_or_campaigns() 
     let (_, audit) = body(admin.get("/admin/audit").await).await;
     assert!(audit.contains("list.update") && audit.contains("list.archive"));
 }
+
+#[tokio::test]
+async fn a_marketer_adds_a_subscriber_with_evidence_and_corrects_the_name() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let r = admin
+        .post(
+            "/admin/subscribers/new",
+            &[
+                ("email", "max@example.com"),
+                ("name", "Max"),
+                ("locale", "en"),
+                ("list", "weekly"),
+            ],
+        )
+        .await;
+    let (status, page) = body(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("value=\"max@example.com\"") && page.contains("field-error"));
+    assert!(app.subscriber("max@example.com").await.is_none());
+    let r = admin
+        .post(
+            "/admin/subscribers/new",
+            &[
+                ("email", "max@example.com"),
+                ("name", "Max"),
+                ("locale", "en"),
+                ("list", "weekly"),
+                ("consent_at", "2025-05-01 08:30:00"),
+                ("consent_source", "trade fair"),
+                ("consent_text", "Yes, send me news."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    assert_eq!(
+        app.subscription_status("max@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    let id = app.subscriber("max@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = admin
+        .post(
+            &format!("/admin/subscribers/{id}/edit"),
+            &[("name", "Max Mustermann"), ("locale", "de")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let s = app.subscriber("max@example.com").await.unwrap();
+    assert_eq!(
+        (s["name"].as_str(), s["locale"].as_str()),
+        (Some("Max Mustermann"), Some("de"))
+    );
+}

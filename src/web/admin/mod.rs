@@ -6,6 +6,7 @@ mod auth;
 mod campaigns;
 mod dashboard;
 mod lists;
+mod subscriber_forms;
 mod subscribers;
 mod users;
 
@@ -48,7 +49,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/lists/{id}/archive", post(lists::archive))
         .route("/admin/subscribers", get(subscribers::index))
         .route("/admin/subscribers.csv", get(subscribers::export))
+        .route(
+            "/admin/subscribers/new",
+            get(subscriber_forms::add_form).post(subscriber_forms::add),
+        )
         .route("/admin/subscribers/{id}", get(subscribers::show))
+        .route(
+            "/admin/subscribers/{id}/edit",
+            get(subscriber_forms::edit_form).post(subscriber_forms::edit),
+        )
         .route(
             "/admin/subscribers/{id}/{action}",
             get(subscribers::confirm_action).post(subscribers::act),

@@ -98,7 +98,8 @@ pub(super) async fn index(
                         }
                     }
                 }
-                div { button type="submit" { "Search" } " " a.button href=(export) { "Export CSV" } }
+                div { button type="submit" { "Search" } " " a.button href=(export) { "Export CSV" }
+                    @if session.user.role.may_write() { " " a.button href="/admin/subscribers/new" { "Add…" } } }
             }
             table {
                 tr { th { "Address" } th { "Name" } th { "Status" } th { "Since" } }
@@ -147,6 +148,7 @@ pub(super) async fn show(
             }
             @if ctx.role.may_write() {
                 p {
+                    a.button href={ "/admin/subscribers/" (s.id) "/edit" } { "Correct…" } " "
                     a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
                     @if ctx.role.is_admin() {
                         a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
