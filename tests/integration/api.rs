@@ -356,3 +356,34 @@ async fn a_token_made_with_the_cli_works_against_the_running_server() {
     let body: Value = response.json().await.unwrap();
     assert!(body["lists"].is_array(), "{body}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/lists", "post"),
+        ("/api/v1/lists", "get"),
+        ("/api/v1/campaigns/{id}/schedule", "post"),
+        ("/api/v1/subscribers", "get"),
+        ("/api/v1/subscribers/import", "post"),
+        ("/api/v1/subscribers/{id}/erase", "post"),
+        ("/api/v1/privacy-requests/{id}/close", "post"),
+        ("/api/v1/retention/review", "get"),
+        ("/api/v1/jobs", "get"),
+    ] {
+        assert!(
+            paths[path][method].is_object(),
+            "{method} {path} is not described"
+        );
+    }
+    // Every route of `web::api::routes` but this document itself.
+    assert_eq!(paths.len(), 20);
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["ErrorBody"].is_object() && schemas["CreateListRequest"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}

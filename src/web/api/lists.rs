@@ -1,5 +1,6 @@
 //! `/api/v1/lists`: create and list mailing lists.
 
+use crate::web::error::ErrorBody;
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -13,31 +14,39 @@ use crate::{
     },
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateListRequest {
     slug: String,
     name: String,
     #[serde(default)]
     description: String,
+    #[schema(value_type = String)]
     kind: ListKind,
+    #[schema(value_type = String)]
     legal_basis: LegalBasis,
+    #[schema(value_type = String)]
     opt_in: OptIn,
     #[serde(default)]
+    #[schema(value_type = String)]
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ListResponse {
     id: String,
     slug: String,
     name: String,
     description: String,
+    #[schema(value_type = String)]
     kind: ListKind,
+    #[schema(value_type = String)]
     legal_basis: LegalBasis,
+    #[schema(value_type = String)]
     opt_in: OptIn,
+    #[schema(value_type = String)]
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
@@ -61,11 +70,12 @@ impl From<MailingList> for ListResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ListsResponse {
     lists: Vec<ListResponse>,
 }
 
+#[utoipa::path(post, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), request_body = CreateListRequest, responses((status = 201, body = ListResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/lists` → 201 with the list.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -96,6 +106,7 @@ pub(super) async fn create(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), responses((status = 200, body = ListsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/lists` → every list.
 pub(super) async fn all(
     State(state): State<AppState>,

@@ -36,6 +36,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/campaigns/{id}/resume", post(campaigns::resume))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/jobs", get(jobs::runs))
+        .route("/openapi.json", get(openapi_json))
         .route(
             "/subscribers",
             get(subscribers::find).post(subscribers::create),
@@ -105,4 +106,43 @@ async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Nex
 
 async fn not_found() -> crate::web::error::ApiError {
     crate::web::error::ApiError::not_found("route")
+}
+
+/// The OpenAPI 3 document of this API, generated from the handlers' annotations and the
+/// request and response types, so it cannot drift from the code.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Bulletin API", description = "Lists, subscribers, campaigns, data-subject rights. Errors are {\"error\":{\"code\",\"message\"}}."),
+    paths(
+        lists::create, lists::all,
+        campaigns::create, campaigns::all, campaigns::get, campaigns::preview, campaigns::test,
+        campaigns::schedule, campaigns::pause, campaigns::resume, campaigns::cancel,
+        jobs::runs,
+        subscribers::find, subscribers::create, subscribers::consent_events,
+        imports::import,
+        privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
+        privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,
+    ),
+    components(schemas(crate::web::error::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json` (no token needed: it describes, it does not reveal).
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi;
+    axum::Json(ApiDoc::openapi())
 }
