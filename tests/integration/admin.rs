@@ -652,3 +652,54 @@ async fn a_marketer_adds_a_subscriber_with_evidence_and_corrects_the_name() {
         (Some("Max Mustermann"), Some("de"))
     );
 }
+
+#[tokio::test]
+async fn bulletin_user_create_reads_the_password_from_stdin() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |password: String| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("BULLETIN") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command
+            .args([
+                "user",
+                "create",
+                "--email",
+                "cli@staff.example.com",
+                "--role",
+                "viewer",
+            ])
+            .env("BULLETIN__DATABASE__URL", &app.database_url)
+            .env("BULLETIN__DATA__DIR", dir.path().join("data"))
+            .env("RUST_LIB_BACKTRACE", "0")
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        async move {
+            stdin.write_all(password.as_bytes()).await.unwrap();
+            drop(stdin);
+            child.wait_with_output().await.unwrap()
+        }
+    };
+    let refused = run("short\n".to_owned()).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("at least 12"));
+    let created = run(format!("{PASSWORD}\n")).await;
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let viewer = Admin::log_in(&app, "cli@staff.example.com").await;
+    assert_eq!(viewer.get("/admin/").await.status(), StatusCode::OK);
+}
