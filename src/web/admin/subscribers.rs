@@ -250,19 +250,6 @@ fn csv_field(raw: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
-    }
-}
-
 /// What a subscriber action does, for the confirmation page.
 fn action_text(action: &str) -> Option<(&'static str, &'static str, bool)> {
     // (title, explanation, admins only)
@@ -365,5 +352,18 @@ pub(super) async fn act(
         }
         Err(PrivacyError::NotFound | PrivacyError::AlreadyErased) => view::not_found(&ctx),
         Err(e) => view::internal(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
     }
 }
