@@ -208,6 +208,23 @@ pub async fn all(state: &AppState) -> Result<Vec<Campaign>, StoreError> {
     store::campaigns::all(&state.db).await
 }
 
+/// A page of campaigns older than `before`, newest first, and the cursor of the next page.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    before: Option<CampaignId>,
+    limit: u64,
+) -> Result<(Vec<Campaign>, Option<CampaignId>), StoreError> {
+    let mut found = store::campaigns::page(&state.db, before, limit + 1).await?;
+    let next = (found.len() as u64 > limit).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|c| c.id)
+    });
+    Ok((found, next.flatten()))
+}
+
 /// The message as a sample recipient would get it.
 ///
 /// # Errors

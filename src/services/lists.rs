@@ -105,6 +105,23 @@ pub async fn set_archived(
     Ok(list)
 }
 
+/// A page of lists after the slug `after`, by slug, and the cursor of the next page.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    after: Option<&ListSlug>,
+    limit: u64,
+) -> Result<(Vec<MailingList>, Option<ListSlug>), StoreError> {
+    let mut found = store::lists::page(&state.db, after, limit + 1).await?;
+    let next = (found.len() as u64 > limit).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|l| l.def.slug.clone())
+    });
+    Ok((found, next.flatten()))
+}
+
 /// Every list.
 ///
 /// # Errors

@@ -107,6 +107,27 @@ pub async fn update(
     }
 }
 
+/// Up to `limit` lists after the slug `after`, by slug.
+///
+/// # Errors
+/// Database failure.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    after: Option<&ListSlug>,
+    limit: u64,
+) -> Result<Vec<MailingList>, StoreError> {
+    let mut query = table::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(table::Column::Slug.gt(after.as_str()));
+    }
+    sea_orm::QuerySelect::limit(query.order_by_asc(table::Column::Slug), limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(MailingList::try_from)
+        .collect()
+}
+
 /// Every list, by slug.
 ///
 /// # Errors

@@ -173,16 +173,26 @@ pub(super) async fn create(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct CampaignsResponse {
     campaigns: Vec<CampaignResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), responses((status = 200, body = CampaignsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = CampaignsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/campaigns` → every campaign, newest first (without figures).
 pub(super) async fn all(
     State(state): State<AppState>,
     _caller: ApiCaller,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Json<CampaignsResponse>, ApiError> {
+    let page: super::PageQuery = serde_html_form::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
+    let before = match page.cursor.as_deref() {
+        Some(c) => Some(campaign_id(c).map_err(|_| ApiError::invalid("cursor: not a cursor"))?),
+        None => None,
+    };
+    let (found, next) = campaigns::page(&state, before, page.limit()).await?;
     let mut out = Vec::new();
-    for campaign in campaigns::all(&state).await? {
+    for campaign in found {
         let overview = CampaignOverview {
             campaign,
             counts: Default::default(),
@@ -193,7 +203,10 @@ pub(super) async fn all(
         r.counts = None;
         out.push(r);
     }
-    Ok(Json(CampaignsResponse { campaigns: out }))
+    Ok(Json(CampaignsResponse {
+        campaigns: out,
+        next_cursor: next.map(|id| id.to_string()),
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]

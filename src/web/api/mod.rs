@@ -69,6 +69,21 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback(not_found)
 }
 
+/// `?cursor=&limit=` of the list endpoints: keyset pages, so a page costs the same however
+/// far into the set it is.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+impl PageQuery {
+    /// The page size: 1 to 500, 100 when not given.
+    fn limit(&self) -> u64 {
+        self.limit.unwrap_or(100).clamp(1, 500)
+    }
+}
+
 /// Where the `ApiCaller` extractor leaves the token's name for `audit_writes`.
 #[derive(Debug, Clone, Default)]
 pub struct CallerSlot(pub Arc<Mutex<Option<String>>>);
