@@ -217,7 +217,7 @@ pub async fn page(
     before: Option<CampaignId>,
     limit: u64,
 ) -> Result<(Vec<Campaign>, Option<CampaignId>), StoreError> {
-    let mut found = store::campaigns::page(&state.db, before, limit + 1).await?;
+    let mut found = store::campaigns::page(&state.db, before, Some(limit + 1)).await?;
     let next = (found.len() as u64 > limit).then(|| {
         found.truncate(limit as usize);
         found.last().map(|c| c.id)

@@ -98,10 +98,10 @@ pub async fn find(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Campaig
 /// # Errors
 /// Database failure.
 pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Campaign>, StoreError> {
-    page(conn, None, u64::MAX).await
+    page(conn, None, None).await
 }
 
-/// Up to `limit` campaigns older than `before`, newest first (ids are UUID v7: id order is
+/// Up to `limit` (or all) campaigns older than `before`, newest first (ids are UUID v7: id order is
 /// creation order, so the primary key is the keyset).
 ///
 /// # Errors
@@ -109,7 +109,7 @@ pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Campaign>, StoreErro
 pub async fn page(
     conn: &impl ConnectionTrait,
     before: Option<CampaignId>,
-    limit: u64,
+    limit: Option<u64>,
 ) -> Result<Vec<Campaign>, StoreError> {
     let mut query = table::Entity::find();
     if let Some(before) = before {
