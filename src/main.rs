@@ -6,7 +6,7 @@ use anyhow::Context;
 use bulletin::{
     clock::Clock,
     config::Settings,
-    domain::{ListSlug, Role},
+    domain::{EmailAddress, ListSlug, Password, Role},
     scheduler,
     services::{self, retention::PurgeReport},
     startup::{self, AppState},
@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage admin users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Import subscribers from a CSV file into a list; prints the report as JSON.
     Import {
         /// The CSV file: a header row naming `email`, and optionally `name`, `locale`,
@@ -63,7 +68,23 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
         /// What the token may do.
-        #[arg(long, default_value = "admin", value_parser = ["admin", "marketer"])]
+        #[arg(long, default_value = "admin", value_parser = ["admin", "marketer", "viewer"])]
+        role: String,
+        /// The address of the user who owns the token.
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an admin UI user; reads the password from the first line of stdin.
+    Create {
+        /// The login address.
+        #[arg(long)]
+        email: String,
+        /// What the user may do.
+        #[arg(long, value_parser = ["admin", "marketer", "viewer"])]
         role: String,
     },
 }
@@ -92,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token {
-            command: TokenCommand::Create { name, role },
+            command: TokenCommand::Create { name, role, user },
         } => {
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
             let name = name.trim();
@@ -101,14 +122,58 @@ async fn main() -> anyhow::Result<()> {
                 "--name must be 1 to 200 characters"
             );
             let db = startup::connect(&settings).await?;
-            let token = services::api_tokens::create(&db, &Clock::System, name, role).await?;
+            let owner = match user {
+                Some(raw) => {
+                    let email =
+                        EmailAddress::parse(&raw).map_err(|e| anyhow::anyhow!("--user: {e}"))?;
+                    let (owner, _) = bulletin::store::users::find_by_email(&db, &email)
+                        .await?
+                        .context("--user: there is no such user")?;
+                    anyhow::ensure!(
+                        owner.role.is_admin() || role != Role::Admin,
+                        "--role admin needs an admin --user"
+                    );
+                    Some(owner.id)
+                }
+                None => None,
+            };
+            let token =
+                services::api_tokens::create(&db, &Clock::System, name, role, owner).await?;
             println!("Created {role} token {name:?}. Keep it secret; it is shown only once:");
             println!("{token}");
             Ok(())
         }
+        Command::User {
+            command: UserCommand::Create { email, role },
+        } => create_user(settings, &email, &role).await,
         Command::Import { file, list } => import(settings, &file, &list).await,
         Command::Purge { dry_run } => purge(settings, dry_run).await,
     }
+}
+
+/// `bulletin user create --email E --role R`: the password comes from stdin, never from
+/// the command line (which other users of the machine can read).
+async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let role = Role::parse(role).map_err(anyhow::Error::msg)?;
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = Password::parse(line.trim_end_matches(['\r', '\n']))
+        .map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let state = AppState::build(settings, Clock::System).await?;
+    let user = services::users::create(&state, email, role, &password).await?;
+    services::audit::record(
+        &state,
+        "cli",
+        "user.create",
+        Some(user.id.to_string()),
+        Some(format!("{} as {role}", user.email.as_str())),
+    )
+    .await?;
+    println!("Created {role} user {}", user.email.as_str());
+    Ok(())
 }
 
 /// `bulletin import FILE --list SLUG`: the import service on the configured database, with a

@@ -57,6 +57,10 @@ pub struct AppState {
     pub throttle: Arc<delivery::throttle::Throttle>,
     /// `POST /privacy` requests per client network and hour.
     pub privacy_limiter: Arc<web::rate_limit::RateLimiter>,
+    /// Admin login attempts per account and per client address.
+    pub login_limiter: Arc<crate::services::users::LoginLimiter>,
+    /// The hash of the one-time set-up secret while no user exists.
+    pub setup_token: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl AppState {
@@ -95,6 +99,8 @@ impl AppState {
                 settings_delivery.max_per_hour,
             )),
             privacy_limiter: Arc::new(web::rate_limit::RateLimiter::new(privacy_per_hour)),
+            login_limiter: Arc::default(),
+            setup_token: Arc::default(),
         })
     }
 }
@@ -229,6 +235,15 @@ impl App {
             true => Some(scheduler::start(state.clone()).await?),
             false => None,
         };
+        if let Some(secret) = crate::services::users::open_setup(&state).await? {
+            let url = crate::config::join_url(
+                &state.settings.http.public_url,
+                &format!("admin/setup/{secret}"),
+            );
+            // Deliberately logged (the only secret we log): with no user yet, the operator
+            // reads this one-time link from the log to create the first admin.
+            tracing::warn!(%url, "no admin user yet: open this one-time set-up link");
+        }
         tracing::info!(%addr, "Bulletin is serving");
         Ok(Self {
             addr,

@@ -9,6 +9,7 @@ mod m20261127_000003_add_consent_evidence;
 mod m20261127_000004_add_retention_columns;
 mod m20261128_000005_create_privacy_tables;
 mod m20261129_000006_create_notice_tables;
+mod m20261130_000007_create_user_tables;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_add_retention_columns::Migration),
             Box::new(m20261128_000005_create_privacy_tables::Migration),
             Box::new(m20261129_000006_create_notice_tables::Migration),
+            Box::new(m20261130_000007_create_user_tables::Migration),
         ]
     }
 }

@@ -55,6 +55,8 @@ id_type! {
     ApiTokenId,
     /// Identifies a campaign.
     CampaignId,
+    /// Identifies an admin user.
+    UserId,
     /// Identifies one entry of the data-subject-request log.
     PrivacyRequestId,
     /// Identifies a pending change of a subscriber's address.

@@ -115,6 +115,8 @@ pub struct MailingList {
     pub id: ListId,
     /// Its definition.
     pub def: NewList,
+    /// When it was archived: it then takes no signups and no new campaigns.
+    pub archived_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl MailingList {
@@ -138,7 +140,9 @@ impl MailingList {
 
     /// Whether the public signup page takes signups for this list.
     pub fn is_open_for_signup(&self) -> bool {
-        self.def.visibility == ListVisibility::Public && self.def.legal_basis == LegalBasis::Consent
+        self.def.visibility == ListVisibility::Public
+            && self.def.legal_basis == LegalBasis::Consent
+            && self.archived_at.is_none()
     }
 }
 
@@ -179,6 +183,7 @@ mod tests {
         let l = MailingList {
             id: ListId::new(),
             def: list(LegalBasis::Consent, OptIn::Double),
+            archived_at: None,
         };
         assert_ne!(
             l.consent_text(Locale::En).hash(),

@@ -20,6 +20,7 @@ pub mod subscriber;
 pub mod subscriber_name;
 pub mod subscription;
 pub mod suppression;
+pub mod user;
 
 pub use campaign::{Campaign, CampaignError, CampaignStateError, CampaignStatus, NewCampaign};
 pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
@@ -29,7 +30,7 @@ pub use eligibility::{Decision, MessageKind, may_send, may_send_requested};
 pub use email_address::{EmailAddress, EmailAddressError};
 pub use ids::{
     AddressChangeId, ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, NoticeId,
-    NoticeRecipientId, PrivacyRequestId, ProductId, SubscriberId, SubscriptionId,
+    NoticeRecipientId, PrivacyRequestId, ProductId, SubscriberId, SubscriptionId, UserId,
 };
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListSlug, ListSlugError};
@@ -44,6 +45,7 @@ pub use subscriber::{Subscriber, SubscriberStatus};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
 pub use subscription::{Subscription, SubscriptionError, SubscriptionStatus, Transition};
 pub use suppression::SuppressionReason;
+pub use user::{Password, PasswordError, User};
 
 /// Implements `as_str`, `parse` and `Display` for a fieldless enum stored as text.
 macro_rules! text_enum {

@@ -1,12 +1,52 @@
-//! Roles of API tokens (and later of users): what a caller may do.
+//! Roles of users and API tokens: what a caller may do.
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// Everything.
+    /// Everything, including users and personal-data requests.
     Admin,
     /// Lists, subscribers, campaigns and notices.
     Marketer,
+    /// Reads only.
+    Viewer,
 }
 
-super::text_enum!(Role, "role", { Admin => "admin", Marketer => "marketer" });
+super::text_enum!(Role, "role", { Admin => "admin", Marketer => "marketer", Viewer => "viewer" });
+
+impl Role {
+    /// Whether the role may change anything (lists, subscribers, campaigns).
+    pub fn may_write(self) -> bool {
+        match self {
+            Self::Admin | Self::Marketer => true,
+            Self::Viewer => false,
+        }
+    }
+
+    /// Whether the role may manage users and answer data-subject requests.
+    pub fn is_admin(self) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::Marketer | Self::Viewer => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_administer_and_viewers_never_write() {
+        assert!(Role::Admin.may_write() && Role::Admin.is_admin());
+        assert!(Role::Marketer.may_write() && !Role::Marketer.is_admin());
+        assert!(!Role::Viewer.may_write() && !Role::Viewer.is_admin());
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_text() {
+        for role in [Role::Admin, Role::Marketer, Role::Viewer] {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert!(Role::parse("root").is_err());
+    }
+}

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     clock::Clock,
-    domain::{ApiTokenId, Role},
+    domain::{ApiTokenId, Role, UserId},
     store::{self, StoreError, api_tokens::ApiToken},
 };
 
@@ -22,6 +22,7 @@ pub async fn create(
     clock: &Clock,
     name: &str,
     role: Role,
+    user_id: Option<UserId>,
 ) -> Result<String, StoreError> {
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -30,6 +31,7 @@ pub async fn create(
         id: ApiTokenId::new(),
         name: name.to_owned(),
         role,
+        user_id,
     };
     store::api_tokens::insert(db, &token, &hash(&secret), clock.now()).await?;
     Ok(secret)
@@ -54,4 +56,22 @@ pub async fn authenticate(
 
 fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Every unrevoked token, newest first (never their secrets).
+///
+/// # Errors
+/// Store failure.
+pub async fn active(
+    state: &crate::startup::AppState,
+) -> Result<Vec<store::api_tokens::TokenListing>, StoreError> {
+    store::api_tokens::active(&state.db).await
+}
+
+/// Revokes a token at once.
+///
+/// # Errors
+/// `NotFound` for an unknown or revoked token; store failure.
+pub async fn revoke(state: &crate::startup::AppState, id: ApiTokenId) -> Result<(), StoreError> {
+    store::api_tokens::revoke(&state.db, id, state.clock.now()).await
 }

@@ -79,6 +79,12 @@ pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, 
     {
         return Err(CampaignsError::UnknownList(missing.as_str().to_owned()));
     }
+    if let Some(archived) = found.iter().find(|l| l.archived_at.is_some()) {
+        return Err(CampaignsError::Invalid(format!(
+            "lists: {} is archived",
+            archived.def.slug.as_str()
+        )));
+    }
     if let Some(from) = &draft.from {
         from.parse::<Mailbox>()
             .map_err(|e| CampaignsError::Invalid(format!("from: {e}")))?;
@@ -200,6 +206,23 @@ async fn counts(state: &AppState, id: CampaignId) -> Result<CampaignCounts, Stor
 /// Store failure.
 pub async fn all(state: &AppState) -> Result<Vec<Campaign>, StoreError> {
     store::campaigns::all(&state.db).await
+}
+
+/// A page of campaigns older than `before`, newest first, and the cursor of the next page.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    before: Option<CampaignId>,
+    limit: u64,
+) -> Result<(Vec<Campaign>, Option<CampaignId>), StoreError> {
+    let mut found = store::campaigns::page(&state.db, before, Some(limit + 1)).await?;
+    let next = (found.len() as u64 > limit).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|c| c.id)
+    });
+    Ok((found, next.flatten()))
 }
 
 /// The message as a sample recipient would get it.

@@ -29,6 +29,7 @@ pub async fn create(state: &AppState, def: NewList) -> Result<MailingList, Creat
     let list = MailingList {
         id: ListId::new(),
         def,
+        archived_at: None,
     };
     match store::lists::insert(&state.db, &list, state.clock.now()).await {
         Ok(()) => Ok(list),
@@ -37,6 +38,88 @@ pub async fn create(state: &AppState, def: NewList) -> Result<MailingList, Creat
         )),
         Err(e) => Err(CreateListError::Store(e)),
     }
+}
+
+/// What an operator may change on a list after creating it.
+#[derive(Debug, Clone)]
+pub struct ListEdit {
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Whether the public signup page offers it.
+    pub visibility: crate::domain::ListVisibility,
+    /// The consent text (`None`: the default wording). A change is a new version: the ledger
+    /// keeps the hash, and `consent_texts` the text, of the version each person saw.
+    pub consent_text: Option<String>,
+}
+
+/// One list.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn find(state: &AppState, id: ListId) -> Result<MailingList, StoreError> {
+    store::lists::find(&state.db, id).await
+}
+
+/// Changes the editable fields of a list, checked by the same rules as at creation.
+///
+/// # Errors
+/// `Invalid` for a broken rule; `Store(NotFound)` for an unknown list; store failure.
+pub async fn update(
+    state: &AppState,
+    id: ListId,
+    edit: ListEdit,
+) -> Result<MailingList, CreateListError> {
+    let mut list = store::lists::find(&state.db, id)
+        .await
+        .map_err(CreateListError::Store)?;
+    list.def.name = edit.name;
+    list.def.description = edit.description;
+    list.def.visibility = edit.visibility;
+    list.def.consent_text = edit.consent_text;
+    list.def.validate()?;
+    store::lists::update(&state.db, &list, state.clock.now())
+        .await
+        .map_err(CreateListError::Store)?;
+    Ok(list)
+}
+
+/// Archives a list (no signups, no new campaigns; subscriptions and history stay) or
+/// brings it back.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn set_archived(
+    state: &AppState,
+    id: ListId,
+    archived: bool,
+) -> Result<MailingList, StoreError> {
+    let mut list = store::lists::find(&state.db, id).await?;
+    let now = state.clock.now();
+    list.archived_at = match archived {
+        true => Some(list.archived_at.unwrap_or(now)),
+        false => None,
+    };
+    store::lists::update(&state.db, &list, now).await?;
+    Ok(list)
+}
+
+/// A page of lists after the slug `after`, by slug, and the cursor of the next page.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    after: Option<&ListSlug>,
+    limit: u64,
+) -> Result<(Vec<MailingList>, Option<ListSlug>), StoreError> {
+    let mut found = store::lists::page(&state.db, after, limit + 1).await?;
+    let next = (found.len() as u64 > limit).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|l| l.def.slug.clone())
+    });
+    Ok((found, next.flatten()))
 }
 
 /// Every list.

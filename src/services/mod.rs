@@ -2,8 +2,10 @@
 //! enqueued here (inside the transaction); the delivery worker sends it.
 
 pub mod api_tokens;
+pub mod audit;
 pub mod campaigns;
 pub mod customers;
+pub mod dashboard;
 pub mod imports;
 pub mod jobs;
 pub mod lists;
@@ -13,6 +15,7 @@ pub mod products;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod users;
 
 use std::net::IpAddr;
 

@@ -52,3 +52,59 @@ pub async fn consent_history(
     store::subscribers::find(&state.db, id).await?;
     store::consent_events::for_subscriber(&state.db, id).await
 }
+
+/// One page of a subscriber search, newest first, and the cursor of the next page.
+///
+/// # Errors
+/// Store failure.
+pub async fn search(
+    state: &AppState,
+    filter: &store::overview::SubscriberFilter,
+    before: Option<SubscriberId>,
+    page_size: u64,
+) -> Result<(Vec<Subscriber>, Option<SubscriberId>), StoreError> {
+    let mut found =
+        store::overview::search_subscribers(&state.db, filter, before, page_size + 1).await?;
+    let next = match found.len() as u64 > page_size {
+        true => {
+            found.truncate(page_size as usize);
+            found.last().map(|s| s.id)
+        }
+        false => None,
+    };
+    Ok((found, next))
+}
+
+/// A subscriber with every subscription (and its list) and the whole consent ledger.
+#[derive(Debug, Clone)]
+pub struct SubscriberDetail {
+    /// The subscriber.
+    pub subscriber: Subscriber,
+    /// Subscriptions with their lists.
+    pub subscriptions: Vec<(crate::domain::MailingList, crate::domain::Subscription)>,
+    /// The ledger, oldest first.
+    pub history: Vec<ConsentEvent>,
+}
+
+/// Everything the subscriber page shows.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn detail(state: &AppState, id: SubscriberId) -> Result<SubscriberDetail, StoreError> {
+    let subscriber = store::subscribers::find(&state.db, id).await?;
+    let lists = store::lists::all(&state.db).await?;
+    let subscriptions = store::subscriptions::of_subscriber(&state.db, id)
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            let list = lists.iter().find(|l| l.id == s.list_id)?.clone();
+            Some((list, s))
+        })
+        .collect();
+    let history = store::consent_events::for_subscriber(&state.db, id).await?;
+    Ok(SubscriberDetail {
+        subscriber,
+        subscriptions,
+        history,
+    })
+}

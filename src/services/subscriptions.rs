@@ -377,7 +377,15 @@ pub async fn unsubscribe(
     let txn = store::begin_write(&state.db).await?;
     let mut sub = store::subscriptions::find(&txn, id).await?;
     let list = store::lists::find(&txn, sub.list_id).await?;
-    leave(&txn, &mut sub, &list, requester, source, now).await?;
+    leave(
+        &txn,
+        &mut sub,
+        &list,
+        requester,
+        ("subscriber", source),
+        now,
+    )
+    .await?;
     let summary = summarise(&txn, &sub, list).await?;
     txn.commit().await?;
     Ok(summary)
@@ -388,7 +396,7 @@ async fn leave(
     sub: &mut Subscription,
     list: &MailingList,
     requester: &Requester,
-    source: &str,
+    (actor, source): (&str, &str),
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     // Art. 7(3) withdrawal for consent lists; Art. 21 objection for legitimate interest.
@@ -400,7 +408,7 @@ async fn leave(
         sub.status = to;
         sub.unsubscribed_at = Some(now);
         store::subscriptions::update(conn, sub, now).await?;
-        let mut event = ledger_entry(sub, list, action, now, "subscriber", source);
+        let mut event = ledger_entry(sub, list, action, now, actor, source);
         stamp(&mut event, requester);
         store::consent_events::append(conn, &event).await?;
     }
@@ -472,20 +480,28 @@ pub async fn leave_lists(
 ) -> Result<Preferences, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    leave_lists_in(&txn, subscriber, only, requester, "preferences", now).await?;
+    leave_lists_in(
+        &txn,
+        subscriber,
+        only,
+        requester,
+        ("subscriber", "preferences"),
+        now,
+    )
+    .await?;
     let updated = load_preferences(&txn, subscriber).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Leaves the chosen subscriptions (all when `only` is `None`) inside the caller's
-/// transaction, each with a ledger entry of `source`; returns how many changed.
+/// transaction, each with a ledger entry of `actor` and `source`; returns how many changed.
 pub(super) async fn leave_lists_in(
     conn: &impl ConnectionTrait,
     subscriber: SubscriberId,
     only: Option<&[SubscriptionId]>,
     requester: &Requester,
-    source: &str,
+    actor_source: (&str, &str),
     now: DateTime<Utc>,
 ) -> Result<usize, LinkActionError> {
     let mut changed = 0;
@@ -495,7 +511,7 @@ pub(super) async fn leave_lists_in(
         }
         let mut sub = store::subscriptions::find(conn, pref.subscription_id).await?;
         let before = sub.status;
-        leave(conn, &mut sub, &pref.list, requester, source, now).await?;
+        leave(conn, &mut sub, &pref.list, requester, actor_source, now).await?;
         changed += usize::from(sub.status != before);
     }
     Ok(changed)

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::{StoreError, corrupt, entities::api_tokens as table};
-use crate::domain::{ApiTokenId, Role};
+use crate::domain::{ApiTokenId, Role, UserId};
 
 /// A stored, unrevoked API token (without its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct ApiToken {
     pub name: String,
     /// What it may do.
     pub role: Role,
+    /// The user who owns it, if any.
+    pub user_id: Option<UserId>,
 }
 
 /// Stores a new token by the hash of its secret.
@@ -37,6 +39,7 @@ pub async fn insert(
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        user_id: Set(token.user_id.map(|u| u.as_uuid())),
     };
     table::Entity::insert(row)
         .exec_without_returning(conn)
@@ -70,5 +73,65 @@ pub async fn find_active(
         id: ApiTokenId::from_uuid(row.id),
         name: row.name,
         role: Role::parse(&row.role).map_err(corrupt)?,
+        user_id: row.user_id.map(UserId::from_uuid),
     }))
+}
+
+/// A token as the admin UI lists it.
+#[derive(Debug, Clone)]
+pub struct TokenListing {
+    /// The token.
+    pub token: ApiToken,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Every unrevoked token, newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn active(conn: &impl ConnectionTrait) -> Result<Vec<TokenListing>, StoreError> {
+    use sea_orm::QueryOrder;
+    table::Entity::find()
+        .filter(table::Column::RevokedAt.is_null())
+        .order_by_desc(table::Column::CreatedAt)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(TokenListing {
+                token: ApiToken {
+                    id: ApiTokenId::from_uuid(row.id),
+                    name: row.name,
+                    role: Role::parse(&row.role).map_err(corrupt)?,
+                    user_id: row.user_id.map(UserId::from_uuid),
+                },
+                created_at: row.created_at,
+                last_used_at: row.last_used_at,
+            })
+        })
+        .collect()
+}
+
+/// Revokes a token; `NotFound` when it does not exist or is already revoked.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn revoke(
+    conn: &impl ConnectionTrait,
+    id: ApiTokenId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::RevokedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .filter(table::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
 }

@@ -101,8 +101,24 @@ pub async fn find(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Campaig
 /// # Errors
 /// Database failure.
 pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Campaign>, StoreError> {
-    let rows = table::Entity::find()
-        .order_by_desc(table::Column::Id)
+    page(conn, None, None).await
+}
+
+/// Up to `limit` (or all) campaigns older than `before`, newest first (ids are UUID v7: id order is
+/// creation order, so the primary key is the keyset).
+///
+/// # Errors
+/// Database failure.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    before: Option<CampaignId>,
+    limit: Option<u64>,
+) -> Result<Vec<Campaign>, StoreError> {
+    let mut query = table::Entity::find();
+    if let Some(before) = before {
+        query = query.filter(table::Column::Id.lt(before.as_uuid()));
+    }
+    let rows = sea_orm::QuerySelect::limit(query.order_by_desc(table::Column::Id), limit)
         .all(conn)
         .await?;
     let mut campaigns = Vec::with_capacity(rows.len());

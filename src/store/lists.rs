@@ -27,6 +27,7 @@ impl TryFrom<table::Model> for MailingList {
                 consent_text: m.consent_text,
                 welcome_message: m.welcome_message,
             },
+            archived_at: m.archived_at,
         })
     }
 }
@@ -61,7 +62,70 @@ fn model_of(list: &MailingList, now: DateTime<Utc>) -> table::ActiveModel {
         welcome_message: Set(d.welcome_message.clone()),
         created_at: Set(now),
         updated_at: Set(now),
+        archived_at: Set(list.archived_at),
     }
+}
+
+/// Writes the editable fields of a list (name, description, visibility, texts) and its
+/// archive time; slug, kind, legal basis and opt-in never change after creation.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    list: &MailingList,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use sea_orm::sea_query::Expr;
+    let d = &list.def;
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::Name, Expr::value(d.name.clone()))
+        .col_expr(
+            table::Column::Description,
+            Expr::value(d.description.clone()),
+        )
+        .col_expr(
+            table::Column::Visibility,
+            Expr::value(d.visibility.as_str()),
+        )
+        .col_expr(
+            table::Column::ConsentText,
+            Expr::value(d.consent_text.clone()),
+        )
+        .col_expr(
+            table::Column::WelcomeMessage,
+            Expr::value(d.welcome_message.clone()),
+        )
+        .col_expr(table::Column::ArchivedAt, Expr::value(list.archived_at))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(list.id.as_uuid()))
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// Up to `limit` lists after the slug `after`, by slug.
+///
+/// # Errors
+/// Database failure.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    after: Option<&ListSlug>,
+    limit: u64,
+) -> Result<Vec<MailingList>, StoreError> {
+    let mut query = table::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(table::Column::Slug.gt(after.as_str()));
+    }
+    sea_orm::QuerySelect::limit(query.order_by_asc(table::Column::Slug), limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(MailingList::try_from)
+        .collect()
 }
 
 /// Every list, by slug.

@@ -2,6 +2,7 @@
 //! `migrations/`) that speaks SQL; it returns domain types and never commits on its own.
 
 pub mod api_tokens;
+pub mod audit;
 pub mod campaigns;
 pub mod consent_events;
 pub mod deliveries;
@@ -14,12 +15,14 @@ pub mod imports;
 pub mod jobs;
 pub mod lists;
 pub mod notices;
+pub mod overview;
 pub mod privacy;
 pub mod products;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
+pub mod users;
 
 use std::time::Duration;
 

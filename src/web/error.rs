@@ -183,3 +183,19 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// The one error shape of the JSON API, for the OpenAPI document.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// `code` is stable (`invalid_field`, `not_found`, …); `message` is for people.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code.
+    pub code: String,
+    /// Readable message.
+    pub message: String,
+}

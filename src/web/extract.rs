@@ -80,10 +80,27 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(unauthorized)?;
-        match api_tokens::authenticate(&state.db, &state.clock, secret.trim()).await? {
-            Some(token) => Ok(Self(token)),
-            None => Err(unauthorized()),
+        let Some(token) = api_tokens::authenticate(&state.db, &state.clock, secret.trim()).await?
+        else {
+            return Err(unauthorized());
+        };
+        // One place for the viewer rule: a viewer token reads, and every write is refused.
+        let reads =
+            parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
+        if !reads && !token.role.may_write() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a viewer token may only read",
+            ));
         }
+        if let Some(slot) = parts.extensions.get::<super::api::CallerSlot>() {
+            *slot
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.name.clone());
+        }
+        Ok(Self(token))
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP: turns requests into service calls and results into pages (maud) or JSON. No
 //! business rules here. `router()` merges the areas and adds the cross-cutting layers.
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod extract;
@@ -28,7 +29,8 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.settings.http.request_timeout;
     let routes = Router::new()
         .merge(with_limits(public::routes(), body_limit, timeout))
-        .nest("/api/v1", api::routes(&state.settings))
+        .merge(with_limits(admin::routes(&state), body_limit, timeout))
+        .nest("/api/v1", api::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(count_requests));
     with_security_headers(routes)

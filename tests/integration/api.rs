@@ -356,3 +356,91 @@ async fn a_token_made_with_the_cli_works_against_the_running_server() {
     let body: Value = response.json().await.unwrap();
     assert!(body["lists"].is_array(), "{body}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/lists", "post"),
+        ("/api/v1/lists", "get"),
+        ("/api/v1/campaigns/{id}/schedule", "post"),
+        ("/api/v1/subscribers", "get"),
+        ("/api/v1/subscribers/import", "post"),
+        ("/api/v1/subscribers/{id}/erase", "post"),
+        ("/api/v1/privacy-requests/{id}/close", "post"),
+        ("/api/v1/retention/review", "get"),
+        ("/api/v1/jobs", "get"),
+    ] {
+        assert!(
+            paths[path][method].is_object(),
+            "{method} {path} is not described"
+        );
+    }
+    // Every route of `web::api::routes` but this document itself.
+    assert_eq!(paths.len(), 20);
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["ErrorBody"].is_object() && schemas["CreateListRequest"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn lists_and_campaigns_come_in_cursor_pages() {
+    let app = TestApp::spawn().await;
+    for slug in ["c-list", "a-list", "b-list"] {
+        app.create_list(slug).await;
+    }
+    let first: Value = app
+        .api_get("/api/v1/lists?limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let slugs: Vec<&str> = first["lists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["a-list", "b-list"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = app
+        .api_get(&format!("/api/v1/lists?limit=2&cursor={cursor}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["lists"][0]["slug"], "c-list");
+    assert!(second["next_cursor"].is_null());
+    for name in ["one", "two", "three"] {
+        let body =
+            json!({"name": name, "subject": "S", "body_markdown": "Hi", "lists": ["a-list"]});
+        assert_eq!(
+            app.api_post("/api/v1/campaigns", &body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let first: Value = app
+        .api_get("/api/v1/campaigns?limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["campaigns"][0]["name"], "three");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = app
+        .api_get(&format!("/api/v1/campaigns?limit=2&cursor={cursor}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["campaigns"].as_array().unwrap().len(), 1);
+    assert_eq!(second["campaigns"][0]["name"], "one");
+    assert!(second["next_cursor"].is_null());
+    let bad = app.api_get("/api/v1/campaigns?cursor=nonsense").await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

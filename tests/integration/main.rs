@@ -4,7 +4,9 @@
 
 mod support;
 
+mod admin;
 mod api;
+mod browser;
 mod campaigns;
 mod confirm;
 mod customers;

@@ -21,7 +21,7 @@ async fn migrations_go_up_down_and_up_again() {
         Migrator::get_applied_migrations(db).await.unwrap().len(),
         Migrator::migrations().len()
     );
-    app.token = services::api_tokens::create(db, &app.clock, "again", Role::Admin)
+    app.token = services::api_tokens::create(db, &app.clock, "again", Role::Admin, None)
         .await
         .unwrap();
     app.create_list("weekly").await;

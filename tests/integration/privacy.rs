@@ -654,7 +654,7 @@ async fn the_operator_exports_erases_and_restricts_by_api_with_an_admin_token() 
     );
 
     let marketer =
-        services::api_tokens::create(&app.app.state().db, &app.clock, "m", Role::Marketer)
+        services::api_tokens::create(&app.app.state().db, &app.clock, "m", Role::Marketer, None)
             .await
             .unwrap();
     let forbidden = app

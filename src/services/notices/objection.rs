@@ -101,7 +101,7 @@ pub async fn object(
         sub.subscriber_id,
         Some(&chosen),
         requester,
-        source,
+        ("subscriber", source),
         now,
     )
     .await?;

@@ -121,6 +121,16 @@ impl Actor {
         }
     }
 
+    /// A user of the admin UI (`user:EMAIL`, source `admin`).
+    pub fn admin_user(email: &str) -> Self {
+        Self {
+            name: format!("user:{email}").chars().take(200).collect(),
+            source: "admin",
+            requester: Requester::default(),
+            answers: None,
+        }
+    }
+
     fn is_subject(&self) -> bool {
         self.name == "subscriber"
     }
@@ -398,8 +408,15 @@ pub async fn withdraw(
 ) -> Result<usize, PrivacyError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    let changed =
-        subscriptions::leave_lists_in(&txn, id, only, &actor.requester, actor.source, now).await?;
+    let changed = subscriptions::leave_lists_in(
+        &txn,
+        id,
+        only,
+        &actor.requester,
+        (&actor.name, actor.source),
+        now,
+    )
+    .await?;
     if changed > 0 {
         answer(&txn, id, RequestKind::Objection, actor, now).await?;
     }

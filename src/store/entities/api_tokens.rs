@@ -15,6 +15,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The user who owns the token (none for tokens made before users existed).
+    pub user_id: Option<Uuid>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -20,6 +20,8 @@ pub struct Model {
     pub welcome_message: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the list was archived (no signups, no new campaigns), if it is.
+    pub archived_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

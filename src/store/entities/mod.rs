@@ -2,6 +2,7 @@
 
 pub mod address_changes;
 pub mod api_tokens;
+pub mod audit_log;
 pub mod campaign_lists;
 pub mod campaigns;
 pub mod consent_events;
@@ -17,6 +18,8 @@ pub mod notice_recipients;
 pub mod notices;
 pub mod privacy_requests;
 pub mod products;
+pub mod sessions;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
+pub mod users;

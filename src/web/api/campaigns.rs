@@ -1,5 +1,6 @@
 //! `/api/v1/campaigns`: create, read, preview, test, schedule, pause, resume, cancel.
 
+use crate::web::error::ErrorBody;
 use axum::{
     Json,
     extract::{Path, State},
@@ -42,7 +43,7 @@ impl From<CampaignsError> for ApiError {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCampaignRequest {
     name: String,
@@ -52,7 +53,7 @@ pub(super) struct CreateCampaignRequest {
     from: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct CountsResponse {
     total: u64,
     queued: u64,
@@ -63,7 +64,7 @@ pub(super) struct CountsResponse {
     suppressed: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct CampaignResponse {
     id: String,
     name: String,
@@ -137,6 +138,7 @@ fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
         .map_err(|_| ApiError::not_found("campaign"))
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), request_body = CreateCampaignRequest, responses((status = 201, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/campaigns` → 201 with the draft.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -168,18 +170,29 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, body))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct CampaignsResponse {
     campaigns: Vec<CampaignResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = CampaignsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/campaigns` → every campaign, newest first (without figures).
 pub(super) async fn all(
     State(state): State<AppState>,
     _caller: ApiCaller,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Json<CampaignsResponse>, ApiError> {
+    let page: super::PageQuery = serde_html_form::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
+    let before = match page.cursor.as_deref() {
+        Some(c) => Some(campaign_id(c).map_err(|_| ApiError::invalid("cursor: not a cursor"))?),
+        None => None,
+    };
+    let (found, next) = campaigns::page(&state, before, page.limit()).await?;
     let mut out = Vec::new();
-    for campaign in campaigns::all(&state).await? {
+    for campaign in found {
         let overview = CampaignOverview {
             campaign,
             counts: Default::default(),
@@ -190,9 +203,13 @@ pub(super) async fn all(
         r.counts = None;
         out.push(r);
     }
-    Ok(Json(CampaignsResponse { campaigns: out }))
+    Ok(Json(CampaignsResponse {
+        campaigns: out,
+        next_cursor: next.map(|id| id.to_string()),
+    }))
 }
 
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/campaigns/{id}` → the campaign, its status and figures.
 pub(super) async fn get(
     State(state): State<AppState>,
@@ -202,13 +219,14 @@ pub(super) async fn get(
     respond(&state, campaign_id(&id)?).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct PreviewResponse {
     subject: String,
     text: String,
     html: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = PreviewResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/campaigns/{id}/preview` → subject, text and HTML for a sample recipient.
 pub(super) async fn preview(
     State(state): State<AppState>,
@@ -223,17 +241,18 @@ pub(super) async fn preview(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TestRequest {
     emails: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct TestResponse {
     sent: usize,
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = TestRequest, responses((status = 200, body = TestResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/campaigns/{id}/test` `{"emails":[…]}` → sends the sample rendering.
 pub(super) async fn test(
     State(state): State<AppState>,
@@ -253,12 +272,13 @@ pub(super) async fn test(
     Ok(Json(TestResponse { sent: to.len() }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScheduleRequest {
     send_at: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/schedule", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = ScheduleRequest, responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/campaigns/{id}/schedule` `{"send_at": RFC 3339 | null}` (null: now).
 pub(super) async fn schedule(
     State(state): State<AppState>,
@@ -271,6 +291,7 @@ pub(super) async fn schedule(
     respond(&state, id).await
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/campaigns/{id}/pause`.
 pub(super) async fn pause(
     State(state): State<AppState>,
@@ -282,6 +303,7 @@ pub(super) async fn pause(
     respond(&state, id).await
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/resume", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/campaigns/{id}/resume`.
 pub(super) async fn resume(
     State(state): State<AppState>,
@@ -293,6 +315,7 @@ pub(super) async fn resume(
     respond(&state, id).await
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/cancel", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/campaigns/{id}/cancel`.
 pub(super) async fn cancel(
     State(state): State<AppState>,

@@ -1,5 +1,6 @@
 //! `POST /api/v1/subscribers/import?list=SLUG`: a CSV body, streamed into the import service.
 
+use crate::web::error::ErrorBody;
 use std::io;
 
 use axum::{
@@ -20,11 +21,12 @@ use crate::{
     web::{error::ApiError, extract::ApiCaller},
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ImportQuery {
     list: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "imports", security(("bearer" = [])), params(("list" = String, Query, description = "the list slug")), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/subscribers/import?list=SLUG` with a CSV body → the import report.
 pub(super) async fn import(
     State(state): State<AppState>,

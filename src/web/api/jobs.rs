@@ -1,5 +1,6 @@
 //! `/api/v1/jobs`: what the scheduler's jobs did.
 
+use crate::web::error::ErrorBody;
 use axum::{
     Json,
     extract::{RawQuery, State},
@@ -13,17 +14,19 @@ use crate::{
     web::{error::ApiError, extract::ApiCaller},
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct JobsQuery {
     job: Option<String>,
     limit: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct JobsResponse {
+    #[schema(value_type = Vec<Object>)]
     runs: Vec<JobRun>,
 }
 
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(("job" = Option<String>, Query), ("limit" = Option<u64>, Query)), responses((status = 200, body = JobsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/jobs[?job=NAME][&limit=N]` → the most recent runs, newest first.
 pub(super) async fn runs(
     State(state): State<AppState>,

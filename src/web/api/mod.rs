@@ -9,16 +9,23 @@ mod notices;
 mod privacy;
 mod subscribers;
 
+use std::sync::{Arc, Mutex};
+
 use axum::{
     Router,
+    extract::{MatchedPath, Request, State},
+    http::Method,
+    middleware::{self, Next},
+    response::Response,
     routing::{get, post},
 };
 
-use crate::{config::Settings, startup::AppState, web::with_limits};
+use crate::{services::audit, startup::AppState, web::with_limits};
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
-pub fn routes(settings: &Settings) -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let settings = &state.settings;
     let http = &settings.http;
     let standard = Router::new()
         .route("/lists", post(lists::create).get(lists::all))
@@ -31,6 +38,7 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .route("/campaigns/{id}/resume", post(campaigns::resume))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/jobs", get(jobs::runs))
+        .route("/openapi.json", get(openapi_json))
         .route(
             "/products",
             post(customers::create_product).get(customers::products),
@@ -74,9 +82,99 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
             settings.import.max_body_bytes,
             settings.import.timeout,
         ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit_writes))
         .fallback(not_found)
+}
+
+/// `?cursor=&limit=` of the list endpoints: keyset pages, so a page costs the same however
+/// far into the set it is.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+impl PageQuery {
+    /// The page size: 1 to 500, 100 when not given.
+    fn limit(&self) -> u64 {
+        self.limit.unwrap_or(100).clamp(1, 500)
+    }
+}
+
+/// Where the `ApiCaller` extractor leaves the token's name for `audit_writes`.
+#[derive(Debug, Clone, Default)]
+pub struct CallerSlot(pub Arc<Mutex<Option<String>>>);
+
+/// Records every successful API write in the audit log as `api:TOKEN-NAME`.
+async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if !writes {
+        return next.run(req).await;
+    }
+    let action = format!(
+        "api.{} {}",
+        req.method(),
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned())
+    );
+    let target = req.uri().path().to_owned();
+    let slot = CallerSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let response = next.run(req).await;
+    let caller = slot
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let (true, Some(name)) = (response.status().is_success(), caller) {
+        let actor = format!("api:{name}");
+        if let Err(e) = audit::record(&state, &actor, &action, Some(target), None).await {
+            tracing::error!(error = %e, "could not write the audit log");
+        }
+    }
+    response
 }
 
 async fn not_found() -> crate::web::error::ApiError {
     crate::web::error::ApiError::not_found("route")
+}
+
+/// The OpenAPI 3 document of this API, generated from the handlers' annotations and the
+/// request and response types, so it cannot drift from the code.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Bulletin API", description = "Lists, subscribers, campaigns, data-subject rights. Errors are {\"error\":{\"code\",\"message\"}}."),
+    paths(
+        lists::create, lists::all,
+        campaigns::create, campaigns::all, campaigns::get, campaigns::preview, campaigns::test,
+        campaigns::schedule, campaigns::pause, campaigns::resume, campaigns::cancel,
+        jobs::runs,
+        subscribers::find, subscribers::create, subscribers::consent_events,
+        imports::import,
+        privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
+        privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,
+    ),
+    components(schemas(crate::web::error::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json` (no token needed: it describes, it does not reveal).
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi;
+    axum::Json(ApiDoc::openapi())
 }

@@ -2,6 +2,7 @@
 //! restriction of a subscriber, proof of consent (JSON or printable HTML), the
 //! data-subject-request log with its deadlines, and the retention review listing.
 
+use crate::web::error::ErrorBody;
 use axum::{
     Json,
     extract::{Path, RawQuery, State},
@@ -52,7 +53,7 @@ impl From<PrivacyError> for ApiError {
 fn admin(token: &ApiToken) -> Result<(), ApiError> {
     match token.role {
         Role::Admin => Ok(()),
-        Role::Marketer => Err(ApiError::new(
+        Role::Marketer | Role::Viewer => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "this needs an admin token",
@@ -71,12 +72,13 @@ fn query<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<T, ApiEr
         .map_err(|e| ApiError::invalid(format!("query: {e}")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct FormatQuery {
     format: Option<String>,
     list: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/export", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the export as JSON, or CSV with format=csv", body = Object), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/subscribers/{id}/export[?format=csv]` → the person's export (reads only).
 pub(super) async fn export(
     State(state): State<AppState>,
@@ -94,18 +96,20 @@ pub(super) async fn export(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EraseRequest {
+    #[schema(value_type = Option<String>)]
     request_id: Option<PrivacyRequestId>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct EraseResponse {
     erased: bool,
     kept: [&'static str; 3],
 }
 
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/erase", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = EraseRequest, responses((status = 200, body = EraseResponse), (status = 410, description = "already erased", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/subscribers/{id}/erase` `{"request_id"?}` → erased (410 the second time).
 pub(super) async fn erase(
     State(state): State<AppState>,
@@ -126,18 +130,20 @@ pub(super) async fn erase(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RestrictionRequest {
     restricted: bool,
+    #[schema(value_type = Option<String>)]
     request_id: Option<PrivacyRequestId>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct RestrictionResponse {
     status: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/restriction", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = RestrictionRequest, responses((status = 200, body = RestrictionResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/subscribers/{id}/restriction` `{"restricted": bool, "request_id"?}`.
 pub(super) async fn restriction(
     State(state): State<AppState>,
@@ -153,27 +159,31 @@ pub(super) async fn restriction(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ProofResponse {
     subscriber: ProofSubscriber,
     list: ProofList,
     status: Option<String>,
+    #[schema(value_type = Option<Object>)]
     requested: Option<ConsentEvent>,
+    #[schema(value_type = Option<Object>)]
     confirmed: Option<ConsentEvent>,
+    #[schema(value_type = Option<Object>)]
     withdrawn: Option<ConsentEvent>,
     consent_text: Option<ProofText>,
+    #[schema(value_type = Vec<Object>)]
     events: Vec<ConsentEvent>,
     generated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProofSubscriber {
     id: String,
     email: String,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProofList {
     id: String,
     slug: String,
@@ -181,7 +191,7 @@ struct ProofList {
     legal_basis: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProofText {
     sha256: String,
     body: String,
@@ -214,6 +224,7 @@ impl From<ProofOfConsent> for ProofResponse {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-proof", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the proof of consent, JSON or HTML with format=html", body = ProofResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/subscribers/{id}/consent-proof?list=SLUG[&format=html]` → the proof of
 /// consent as JSON, or as a printable page.
 pub(super) async fn consent_proof(
@@ -235,22 +246,28 @@ pub(super) async fn consent_proof(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LogRequest {
+    #[schema(value_type = Option<String>)]
     subscriber_id: Option<SubscriberId>,
+    #[schema(value_type = String)]
     kind: RequestKind,
+    #[schema(value_type = String)]
     channel: RequestChannel,
     received_at: Option<DateTime<Utc>>,
     note: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct RequestResponse {
     id: String,
     subscriber_id: Option<String>,
+    #[schema(value_type = String)]
     kind: RequestKind,
+    #[schema(value_type = String)]
     channel: RequestChannel,
+    #[schema(value_type = String)]
     status: RequestStatus,
     actor: String,
     note: Option<String>,
@@ -278,6 +295,7 @@ fn request_response(r: PrivacyRequest, now: DateTime<Utc>) -> RequestResponse {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), request_body = LogRequest, responses((status = 201, body = RequestResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/privacy-requests` → 201 with the logged request and its deadline.
 pub(super) async fn log_request(
     State(state): State<AppState>,
@@ -310,16 +328,17 @@ pub(super) async fn log_request(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RequestsQuery {
     status: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct RequestsResponse {
     requests: Vec<RequestResponse>,
 }
 
+#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query)), responses((status = 200, body = RequestsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/privacy-requests[?status=open|completed|rejected]` → earliest deadline first.
 pub(super) async fn requests(
     State(state): State<AppState>,
@@ -343,13 +362,15 @@ pub(super) async fn requests(
     Ok(Json(RequestsResponse { requests }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CloseRequest {
+    #[schema(value_type = String)]
     status: RequestStatus,
     note: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/privacy-requests/{id}/close", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = CloseRequest, responses((status = 200, body = RequestResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/privacy-requests/{id}/close` `{"status":"completed"|"rejected","note"?}`.
 pub(super) async fn close_request(
     State(state): State<AppState>,
@@ -372,12 +393,12 @@ pub(super) async fn close_request(
     Ok(Json(request_response(closed, state.clock.now())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ReviewQuery {
     within_days: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ReviewResponse {
     review_after_days: i64,
     erase_after_review: bool,
@@ -385,7 +406,7 @@ pub(super) struct ReviewResponse {
     items: Vec<ReviewItemResponse>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ReviewItemResponse {
     subscriber_id: String,
     last_seen_at: DateTime<Utc>,
@@ -394,6 +415,7 @@ struct ReviewItemResponse {
     action: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/retention/review", tag = "privacy", security(("bearer" = [])), params(("within_days" = Option<u32>, Query)), responses((status = 200, body = ReviewResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/retention/review[?within_days=N]` → who the 3-year rule reaches within N
 /// days (default 30), when, and what it does.
 pub(super) async fn retention_review(

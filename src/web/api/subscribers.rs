@@ -1,6 +1,7 @@
 //! `/api/v1/subscribers`: add one subscriber, look a subscriber up by address, read their
 //! consent ledger.
 
+use crate::web::error::ErrorBody;
 use axum::{
     Json,
     extract::{Path, RawQuery, State},
@@ -23,18 +24,18 @@ use crate::{
     },
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct FindQuery {
     email: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct SubscriptionResponse {
     list: String,
     status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct SubscriberResponse {
     id: String,
     email: String,
@@ -67,7 +68,7 @@ impl From<SubscriberOverview> for SubscriberResponse {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateSubscriberRequest {
     email: String,
@@ -80,12 +81,14 @@ pub(super) struct CreateSubscriberRequest {
     consent_text: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ConsentEventsResponse {
     subscriber_id: String,
+    #[schema(value_type = Vec<Object>)]
     events: Vec<ConsentEvent>,
 }
 
+#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = String, Query)), responses((status = 200, body = SubscriberResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/subscribers?email=ADDR` → the subscriber and their subscriptions.
 pub(super) async fn find(
     State(state): State<AppState>,
@@ -104,6 +107,7 @@ pub(super) async fn find(
     Ok(Json(found.into()))
 }
 
+#[utoipa::path(post, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), request_body = CreateSubscriberRequest, responses((status = 201, body = SubscriberResponse), (status = 200, description = "nothing changed", body = SubscriberResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `POST /api/v1/subscribers` → 201 with the subscriber (200 when nothing changed): the
 /// rules of one import row, for each list named.
 pub(super) async fn create(
@@ -166,6 +170,7 @@ impl From<AddSubscriberError> for ApiError {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-events", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = ConsentEventsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
 /// `GET /api/v1/subscribers/{id}/consent-events` → the person's ledger, oldest first.
 pub(super) async fn consent_events(
     State(state): State<AppState>,

@@ -1,6 +1,7 @@
 //! Pages as maud functions of view structs. maud escapes every value; `PreEscaped` is
 //! used only for markup we rendered ourselves.
 
+pub mod admin;
 pub mod notices;
 pub mod privacy;
 pub mod text;

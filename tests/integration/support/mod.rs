@@ -63,9 +63,10 @@ impl TestApp {
         let app = App::build_on(listener, settings, clock.clone())
             .await
             .unwrap();
-        let token = services::api_tokens::create(&app.state().db, &clock, "tests", Role::Admin)
-            .await
-            .unwrap();
+        let token =
+            services::api_tokens::create(&app.state().db, &clock, "tests", Role::Admin, None)
+                .await
+                .unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -1,0 +1,82 @@
+//! Admin users: who may log in to `/admin/`, and the rules for their passwords.
+
+use super::{EmailAddress, Role, ids::UserId};
+
+/// A user of the admin UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// The login address.
+    pub email: EmailAddress,
+    /// What the user may do.
+    pub role: Role,
+}
+
+/// A password as typed: at least 12 and at most 1,024 characters.
+#[derive(Clone)]
+pub struct Password(String);
+
+/// Why a password is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    /// Fewer than 12 characters.
+    #[error("the password must have at least {MIN_CHARS} characters")]
+    TooShort,
+    /// More than 1,024 characters (hashing cost is bounded).
+    #[error("the password must have at most {MAX_CHARS} characters")]
+    TooLong,
+}
+
+const MIN_CHARS: usize = 12;
+const MAX_CHARS: usize = 1024;
+
+impl Password {
+    /// Checks the length rules (NIST SP 800-63B §5.1.1: length, no composition rules).
+    ///
+    /// # Errors
+    /// `TooShort` or `TooLong`.
+    pub fn parse(raw: &str) -> Result<Self, PasswordError> {
+        match raw.chars().count() {
+            n if n < MIN_CHARS => Err(PasswordError::TooShort),
+            n if n > MAX_CHARS => Err(PasswordError::TooLong),
+            _ => Ok(Self(raw.to_owned())),
+        }
+    }
+
+    /// The password text, for hashing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_need_twelve_to_1024_characters() {
+        assert_eq!(
+            Password::parse("short").err(),
+            Some(PasswordError::TooShort)
+        );
+        assert!(Password::parse("twelve chars").is_ok());
+        assert!(Password::parse("äöüäöüäöüäöü").is_ok());
+        assert_eq!(
+            Password::parse(&"x".repeat(1025)).err(),
+            Some(PasswordError::TooLong)
+        );
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let p = Password::parse("correct horse battery").unwrap();
+        assert_eq!(format!("{p:?}"), "Password(***)");
+    }
+}

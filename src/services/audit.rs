@@ -1,0 +1,35 @@
+//! The audit log of admin changes: who did what to which record, and when.
+
+use crate::{
+    startup::AppState,
+    store::{self, StoreError, audit::AuditEntry},
+};
+
+/// Appends an entry for a change `actor` made now.
+///
+/// # Errors
+/// Store failure.
+pub async fn record(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: Option<String>,
+    detail: Option<String>,
+) -> Result<(), StoreError> {
+    let entry = AuditEntry {
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target,
+        detail,
+        occurred_at: state.clock.now(),
+    };
+    store::audit::append(&state.db, &entry).await
+}
+
+/// The latest entries, newest first.
+///
+/// # Errors
+/// Store failure.
+pub async fn recent(state: &AppState, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
+    store::audit::recent(&state.db, limit).await
+}

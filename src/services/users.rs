@@ -1,0 +1,295 @@
+//! Use cases of admin users: the first set-up, create, log in (rate-limited, same answer and
+//! cost for unknown users and wrong passwords), sessions, log out, change password.
+
+use std::sync::OnceLock;
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use chrono::Duration;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    domain::{EmailAddress, Password, Role, User, UserId},
+    startup::AppState,
+    store::{self, StoreError, users::StoredSession},
+};
+
+/// How long a session lasts from login.
+pub const SESSION_TTL_HOURS: i64 = 12;
+/// Login attempts allowed per account and hour.
+pub const ATTEMPTS_PER_ACCOUNT_PER_HOUR: u32 = 10;
+/// Login attempts allowed per client address and hour.
+pub const ATTEMPTS_PER_IP_PER_HOUR: u32 = 50;
+
+/// Why a user action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersError {
+    /// Unknown address or wrong password: the same answer for both.
+    #[error("wrong address or password")]
+    BadCredentials,
+    /// Too many attempts for this account or from this address.
+    #[error("too many login attempts; try again later")]
+    RateLimited,
+    /// The address is taken by another user.
+    #[error("a user with this address already exists")]
+    EmailTaken,
+    /// The set-up link is unknown or used, or users exist already.
+    #[error("this set-up link is not valid (any more)")]
+    SetupClosed,
+    /// Hashing failed (not expected).
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new session: the cookie secret (shown to the browser once) and its user.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The cookie value.
+    pub secret: String,
+    /// Whose session.
+    pub user: User,
+}
+
+/// Hashes a password with argon2id (random salt, default parameters) off the async threads.
+async fn hash_password(password: &Password) -> Result<String, UsersError> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.expose().as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| UsersError::Hashing(e.to_string()))
+    })
+    .await
+    .map_err(|e| UsersError::Hashing(e.to_string()))?
+}
+
+/// Whether `password` matches `hash`; costs the same for a malformed or dummy hash.
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A real hash of a random password, checked for unknown users so that they cost the same.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(random_hex().as_bytes())
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn sha256_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Creates a user (CLI, set-up, the users page).
+///
+/// # Errors
+/// `EmailTaken`, or a store failure.
+pub async fn create(
+    state: &AppState,
+    email: EmailAddress,
+    role: Role,
+    password: &Password,
+) -> Result<User, UsersError> {
+    let hash = hash_password(password).await?;
+    let user = User {
+        id: UserId::new(),
+        email,
+        role,
+    };
+    match store::users::insert(&state.db, &user, &hash, state.clock.now()).await {
+        Ok(()) => Ok(user),
+        Err(StoreError::Conflict(_)) => Err(UsersError::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every user.
+///
+/// # Errors
+/// Store failure.
+pub async fn all(state: &AppState) -> Result<Vec<User>, StoreError> {
+    store::users::all(&state.db).await
+}
+
+/// On a start without users: a fresh one-time set-up secret (only its hash is kept, in
+/// memory), or `None` when users exist.
+///
+/// # Errors
+/// Store failure.
+pub async fn open_setup(state: &AppState) -> Result<Option<String>, StoreError> {
+    if store::users::count(&state.db).await? > 0 {
+        return Ok(None);
+    }
+    let secret = random_hex();
+    *state
+        .setup_token
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sha256_hex(&secret));
+    Ok(Some(secret))
+}
+
+/// Whether `secret` is the open set-up secret.
+pub fn is_setup_secret(state: &AppState, secret: &str) -> bool {
+    let guard = state
+        .setup_token
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    guard
+        .as_deref()
+        .is_some_and(|h| bool::from(h.as_bytes().ct_eq(sha256_hex(secret).as_bytes())))
+}
+
+/// Creates the first admin through the set-up link, which then closes, and logs them in.
+///
+/// # Errors
+/// `SetupClosed` for a wrong or used link or when users exist; `EmailTaken`; store failure.
+pub async fn complete_setup(
+    state: &AppState,
+    secret: &str,
+    email: EmailAddress,
+    password: &Password,
+) -> Result<NewSession, UsersError> {
+    if !is_setup_secret(state, secret) || store::users::count(&state.db).await? > 0 {
+        return Err(UsersError::SetupClosed);
+    }
+    let user = create(state, email, Role::Admin, password).await?;
+    *state
+        .setup_token
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    start_session(state, user).await
+}
+
+/// Checks an address and password and starts a session. Unknown addresses and wrong
+/// passwords get the same error after the same work (one argon2id verification).
+///
+/// # Errors
+/// `RateLimited`, `BadCredentials`, or a store failure.
+pub async fn log_in(
+    state: &AppState,
+    email_raw: &str,
+    password: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<NewSession, UsersError> {
+    let now = state.clock.now();
+    let account_key = email_raw.trim().to_lowercase();
+    let ip_key = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    // Both windows are counted on every attempt, so neither a guessed address nor a
+    // rotating address list gets more than its share.
+    let account_ok = state.login_limiter.account.allow(&account_key, now);
+    let ip_ok = state.login_limiter.ip.allow(&ip_key, now);
+    if !account_ok || !ip_ok {
+        return Err(UsersError::RateLimited);
+    }
+    let found = match EmailAddress::parse(email_raw) {
+        Ok(email) => store::users::find_by_email(&state.db, &email).await?,
+        Err(_) => None,
+    };
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, dummy_hash().to_owned()),
+    };
+    let matches = verify_password(password.to_owned(), hash).await;
+    match (user, matches) {
+        (Some(user), true) => start_session(state, user).await,
+        _ => Err(UsersError::BadCredentials),
+    }
+}
+
+async fn start_session(state: &AppState, user: User) -> Result<NewSession, UsersError> {
+    let now = state.clock.now();
+    let secret = random_hex();
+    store::users::insert_session(
+        &state.db,
+        &sha256_hex(&secret),
+        user.id,
+        &random_hex(),
+        now,
+        now + Duration::hours(SESSION_TTL_HOURS),
+    )
+    .await?;
+    Ok(NewSession { secret, user })
+}
+
+/// The live session of a cookie secret, if any.
+///
+/// # Errors
+/// Store failure.
+pub async fn session(state: &AppState, secret: &str) -> Result<Option<StoredSession>, StoreError> {
+    if secret.len() != 64 {
+        return Ok(None);
+    }
+    store::users::find_session(&state.db, &sha256_hex(secret), state.clock.now()).await
+}
+
+/// Ends a session.
+///
+/// # Errors
+/// Store failure.
+pub async fn log_out(state: &AppState, secret: &str) -> Result<(), StoreError> {
+    store::users::delete_session(&state.db, &sha256_hex(secret)).await
+}
+
+/// Changes a user's password after checking the current one; ends all their sessions.
+///
+/// # Errors
+/// `BadCredentials` for a wrong current password; store failure.
+pub async fn change_password(
+    state: &AppState,
+    id: UserId,
+    current: &str,
+    new: &Password,
+) -> Result<(), UsersError> {
+    let (_, hash) = store::users::find(&state.db, id).await?;
+    if !verify_password(current.to_owned(), hash).await {
+        return Err(UsersError::BadCredentials);
+    }
+    let hash = hash_password(new).await?;
+    let txn = store::begin_write(&state.db).await?;
+    store::users::set_password(&txn, id, &hash, state.clock.now()).await?;
+    store::users::delete_sessions_of(&txn, id, state.clock.now()).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// The two login rate limits of a process.
+#[derive(Debug)]
+pub struct LoginLimiter {
+    /// Per account (the address typed).
+    pub account: crate::web::rate_limit::RateLimiter,
+    /// Per client address.
+    pub ip: crate::web::rate_limit::RateLimiter,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self {
+            account: crate::web::rate_limit::RateLimiter::new(ATTEMPTS_PER_ACCOUNT_PER_HOUR),
+            ip: crate::web::rate_limit::RateLimiter::new(ATTEMPTS_PER_IP_PER_HOUR),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The `users` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `users`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub email: String,
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: DateTimeUtc,
+    pub password_changed_at: DateTimeUtc,
+}
+
+/// No relations are navigated through sea-orm; queries join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

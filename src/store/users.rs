@@ -1,0 +1,217 @@
+//! Queries on `users` and `sessions`. Sessions are keyed by a hash of the cookie secret.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{
+    StoreError, corrupt,
+    entities::{sessions, users as table},
+};
+use crate::domain::{EmailAddress, Role, User, UserId};
+
+impl TryFrom<table::Model> for User {
+    type Error = StoreError;
+
+    fn try_from(m: table::Model) -> Result<Self, StoreError> {
+        Ok(User {
+            id: UserId::from_uuid(m.id),
+            email: EmailAddress::parse(&m.email).map_err(corrupt)?,
+            role: Role::parse(&m.role).map_err(corrupt)?,
+        })
+    }
+}
+
+/// How many users exist.
+///
+/// # Errors
+/// Database failure.
+pub async fn count(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(table::Entity::find().count(conn).await?)
+}
+
+/// Stores a new user with its password hash.
+///
+/// # Errors
+/// `Conflict` when the address is taken.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    user: &User,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let row = table::ActiveModel {
+        id: Set(user.id.as_uuid()),
+        email: Set(user.email.as_str().to_owned()),
+        role: Set(user.role.as_str().to_owned()),
+        password_hash: Set(password_hash.to_owned()),
+        created_at: Set(now),
+        password_changed_at: Set(now),
+    };
+    table::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The user with this address and their password hash, if any.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_by_email(
+    conn: &impl ConnectionTrait,
+    email: &EmailAddress,
+) -> Result<Option<(User, String)>, StoreError> {
+    let Some(row) = table::Entity::find()
+        .filter(table::Column::Email.eq(email.as_str()))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let hash = row.password_hash.clone();
+    Ok(Some((User::try_from(row)?, hash)))
+}
+
+/// One user and their password hash.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn find(conn: &impl ConnectionTrait, id: UserId) -> Result<(User, String), StoreError> {
+    let row = table::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let hash = row.password_hash.clone();
+    Ok((User::try_from(row)?, hash))
+}
+
+/// Every user, by address.
+///
+/// # Errors
+/// Database failure.
+pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<User>, StoreError> {
+    table::Entity::find()
+        .order_by_asc(table::Column::Email)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
+/// Replaces a user's password hash.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn set_password(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(table::Column::PasswordChangedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// A stored session.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    /// Whose session.
+    pub user: User,
+    /// The session's CSRF token.
+    pub csrf_token: String,
+}
+
+/// Stores a session under the hash of its secret.
+///
+/// # Errors
+/// Database failure.
+pub async fn insert_session(
+    conn: &impl ConnectionTrait,
+    id_hash: &str,
+    user: UserId,
+    csrf_token: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let row = sessions::ActiveModel {
+        id: Set(id_hash.to_owned()),
+        user_id: Set(user.as_uuid()),
+        csrf_token: Set(csrf_token.to_owned()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+    };
+    sessions::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The unexpired session with this hash and its user.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_session(
+    conn: &impl ConnectionTrait,
+    id_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<StoredSession>, StoreError> {
+    let Some(session) = sessions::Entity::find_by_id(id_hash.to_owned())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = table::Entity::find_by_id(session.user_id).one(conn).await? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredSession {
+        user: user.try_into()?,
+        csrf_token: session.csrf_token,
+    }))
+}
+
+/// Deletes one session.
+///
+/// # Errors
+/// Database failure.
+pub async fn delete_session(conn: &impl ConnectionTrait, id_hash: &str) -> Result<(), StoreError> {
+    sessions::Entity::delete_by_id(id_hash.to_owned())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every session of a user, and expired sessions of anyone.
+///
+/// # Errors
+/// Database failure.
+pub async fn delete_sessions_of(
+    conn: &impl ConnectionTrait,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let user: Uuid = user.as_uuid();
+    sessions::Entity::delete_many()
+        .filter(
+            sessions::Column::UserId
+                .eq(user)
+                .or(sessions::Column::ExpiresAt.lte(now)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(())
+}

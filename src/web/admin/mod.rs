@@ -1,0 +1,228 @@
+//! The admin UI under `/admin/`: server-rendered pages (maud), no JavaScript. The guard here
+//! is the one place that checks the session, the CSRF token of every POST and the role
+//! (a viewer gets 403 on every write). Handlers call the same services as the JSON API.
+
+mod auth;
+mod campaigns;
+mod dashboard;
+mod lists;
+mod subscriber_forms;
+mod subscribers;
+mod users;
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use subtle::ConstantTimeEq;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::{
+    domain::User,
+    services::{audit, users as user_service},
+    startup::AppState,
+    web::views::admin as view,
+};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "bulletin_session";
+/// Name of the login form's double-submit CSRF cookie.
+pub const LOGIN_CSRF_COOKIE: &str = "bulletin_login_csrf";
+
+/// Admin pages may frame their own campaign preview; nothing else may frame them.
+const ADMIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The admin routes.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let guarded = Router::new()
+        .route("/admin/", get(dashboard::show))
+        .route("/admin/lists", get(lists::index).post(lists::create))
+        .route(
+            "/admin/lists/{id}",
+            get(lists::edit_form).post(lists::update),
+        )
+        .route("/admin/lists/{id}/archive", post(lists::archive))
+        .route("/admin/subscribers", get(subscribers::index))
+        .route("/admin/subscribers.csv", get(subscribers::export))
+        .route(
+            "/admin/subscribers/new",
+            get(subscriber_forms::add_form).post(subscriber_forms::add),
+        )
+        .route("/admin/subscribers/{id}", get(subscribers::show))
+        .route(
+            "/admin/subscribers/{id}/edit",
+            get(subscriber_forms::edit_form).post(subscriber_forms::edit),
+        )
+        .route(
+            "/admin/subscribers/{id}/{action}",
+            get(subscribers::confirm_action).post(subscribers::act),
+        )
+        .route(
+            "/admin/campaigns",
+            get(campaigns::index).post(campaigns::create),
+        )
+        .route("/admin/campaigns/new", get(campaigns::new_form))
+        .route("/admin/campaigns/{id}", get(campaigns::show))
+        .route("/admin/campaigns/{id}/preview", get(campaigns::preview))
+        .route("/admin/campaigns/{id}/{action}", post(campaigns::act))
+        .route("/admin/jobs", get(dashboard::jobs))
+        .route("/admin/audit", get(dashboard::audit))
+        .route("/admin/users", get(users::index).post(users::create))
+        .route("/admin/tokens/{id}/revoke", post(users::revoke_token))
+        .route(
+            "/admin/account",
+            get(auth::account_form).post(auth::change_password),
+        )
+        .route("/admin/logout", post(auth::log_out))
+        .layer(middleware::from_fn_with_state(state.clone(), guard));
+    Router::new()
+        .route("/admin", get(|| async { Redirect::to("/admin/") }))
+        .route("/admin/login", get(auth::login_form).post(auth::log_in))
+        .route(
+            "/admin/setup/{secret}",
+            get(auth::setup_form).post(auth::setup),
+        )
+        .route("/admin/assets/admin.css", get(stylesheet))
+        .merge(guarded)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(ADMIN_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// The logged-in user of a request, with the session's CSRF token (set by the guard).
+#[derive(Debug, Clone)]
+pub struct AdminSession {
+    /// Who.
+    pub user: User,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    /// The cookie secret (to end this session).
+    pub secret: String,
+}
+
+impl AdminSession {
+    /// The audit log's name for this user.
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.user.email.as_str())
+    }
+
+    /// The page context for views.
+    pub fn ctx(&self) -> view::Ctx {
+        view::Ctx {
+            email: self.user.email.as_str().to_owned(),
+            role: self.user.role,
+            csrf: self.csrf.clone(),
+        }
+    }
+}
+
+/// Routes a viewer may POST to: they change only the user's own session or password.
+const OWN_ACCOUNT_WRITES: [&str; 2] = ["/admin/logout", "/admin/account"];
+
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(secret) = cookie(req.headers(), SESSION_COOKIE) else {
+        return unauthenticated(req.method());
+    };
+    let stored = match user_service::session(&state, &secret).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return unauthenticated(req.method()),
+        Err(e) => return view::internal(&e),
+    };
+    let session = AdminSession {
+        user: stored.user,
+        csrf: stored.csrf_token,
+        secret,
+    };
+    let (parts, body) = req.into_parts();
+    let mut req = if parts.method == Method::GET || parts.method == Method::HEAD {
+        Request::from_parts(parts, body)
+    } else {
+        let path = parts.uri.path().to_owned();
+        if !session.user.role.may_write() && !OWN_ACCOUNT_WRITES.contains(&path.as_str()) {
+            return view::forbidden(&session.ctx());
+        }
+        // The body limit layer bounds what is read here.
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
+        if !csrf_matches(&bytes, &session.csrf) {
+            return view::csrf_refused();
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    };
+    req.extensions_mut().insert(session);
+    next.run(req).await
+}
+
+fn unauthenticated(method: &Method) -> Response {
+    match *method {
+        Method::GET | Method::HEAD => Redirect::to("/admin/login").into_response(),
+        _ => view::csrf_refused(),
+    }
+}
+
+/// Whether the urlencoded body carries `csrf` equal to `expected` (constant time).
+pub(crate) fn csrf_matches(body: &[u8], expected: &str) -> bool {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == "csrf")
+        .is_some_and(|(_, v)| {
+            !expected.is_empty() && bool::from(v.as_bytes().ct_eq(expected.as_bytes()))
+        })
+}
+
+/// The value of a cookie.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, for `/admin`, Secure behind https.
+pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
+    let secure = match state.settings.http.public_url.scheme() {
+        "https" => "; Secure",
+        _ => "",
+    };
+    format!(
+        "{name}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
+}
+
+/// Writes an audit entry for a change `session` made; a failure is logged, not shown, as
+/// the change itself is done.
+pub(crate) async fn audited(
+    state: &AppState,
+    session: &AdminSession,
+    action: &str,
+    target: Option<String>,
+    detail: Option<String>,
+) {
+    if let Err(e) = audit::record(state, &session.actor(), action, target, detail).await {
+        tracing::error!(error = %e, action, "could not write the audit log");
+    }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        view::STYLESHEET,
+    )
+}

@@ -1,0 +1,247 @@
+//! The admin UI's shell and shared pieces: layout with navigation, form fields with their
+//! errors in place, the CSRF field, and the server-drawn growth chart (SVG, no script).
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use chrono::NaiveDate;
+use maud::{DOCTYPE, Markup, html};
+
+use crate::domain::Role;
+
+/// Who is looking at a page, and the CSRF token their forms carry.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The user's address.
+    pub email: String,
+    /// The user's role.
+    pub role: Role,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+/// The admin stylesheet (served at `/admin/assets/admin.css`; no inline styles: the CSP
+/// forbids them).
+pub const STYLESHEET: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#1d2330;background:#f4f6fa}
+header.top{display:flex;gap:1.5rem;align-items:center;background:#1f2a44;color:#fff;padding:.6rem 1.5rem}
+header.top a{color:#dfe6f5;text-decoration:none}header.top a:hover{color:#fff}
+header.top .brand{font-weight:700;color:#fff;margin-right:1rem}
+header.top form{margin-left:auto}header.top .who{font-size:.85rem;color:#aab6d0}
+main{max-width:1100px;margin:1.5rem auto;padding:0 1.5rem}
+h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
+.card{background:#fff;border:1px solid #dde3ee;border-radius:8px;padding:1rem 1.25rem;margin-bottom:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:1rem}
+table{width:100%;border-collapse:collapse;background:#fff}
+th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e6eaf2;vertical-align:top}
+th{font-size:.8rem;text-transform:uppercase;color:#5b6785;letter-spacing:.03em}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+label{display:block;font-weight:600;margin:.7rem 0 .2rem}
+input[type=text],input[type=email],input[type=password],input[type=datetime-local],input[type=search],select,textarea{width:100%;padding:.45rem .55rem;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
+textarea{min-height:14rem;font-family:ui-monospace,monospace}
+input[aria-invalid=true],textarea[aria-invalid=true],select[aria-invalid=true]{border-color:#c0392b}
+.field-error{color:#c0392b;margin:.2rem 0 0;font-size:.9rem}
+.error{background:#fdecea;border:1px solid #f5c2bd;padding:.6rem .8rem;border-radius:6px}
+.notice{background:#e8f5ec;border:1px solid #b9e0c4;padding:.6rem .8rem;border-radius:6px}
+button,.button{display:inline-block;background:#2f5bd3;color:#fff;border:0;border-radius:6px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none}
+button.secondary{background:#e8ecf5;color:#1d2330}button.danger{background:#c0392b}
+form.inline{display:inline}
+.filters{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}.filters label{margin:0 0 .2rem}
+.filters>div{min-width:160px}
+.status{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8rem;background:#e8ecf5}
+.status.confirmed,.status.sent,.status.active{background:#d7f0df}.status.pending,.status.scheduled,.status.sending{background:#fff2cc}
+.status.unsubscribed,.status.cancelled,.status.failed,.status.blocked,.status.erased{background:#f8d9d6}
+iframe.preview{width:100%;height:420px;border:1px solid #dde3ee;border-radius:6px;background:#fff}
+progress{width:100%;height:1rem}
+svg.chart{width:100%;height:auto}
+.muted{color:#5b6785}
+.login{max-width:380px;margin:4rem auto}
+.pager{margin-top:.8rem}
+"#;
+
+/// The admin page shell: navigation, the user, and a logout button.
+pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · Bulletin admin" }
+                link rel="stylesheet" href="/admin/assets/admin.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/admin/" { "Bulletin" }
+                    a href="/admin/" { "Dashboard" }
+                    a href="/admin/lists" { "Lists" }
+                    a href="/admin/subscribers" { "Subscribers" }
+                    a href="/admin/campaigns" { "Campaigns" }
+                    a href="/admin/jobs" { "Jobs" }
+                    a href="/admin/audit" { "Audit" }
+                    @if ctx.role.is_admin() { a href="/admin/users" { "Users" } }
+                    form.inline method="post" action="/admin/logout" {
+                        span.who { a href="/admin/account" { (ctx.email) } " (" (ctx.role) ") " }
+                        (csrf_field(&ctx.csrf))
+                        button.secondary type="submit" { "Log out" }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// A page without navigation (login, set-up).
+pub fn bare_layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · Bulletin admin" }
+                link rel="stylesheet" href="/admin/assets/admin.css";
+            }
+            body { main.login { div.card { h1 { (title) } (body) } } }
+        }
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A labelled input with its error in place and the typed value kept.
+pub fn field(name: &str, label: &str, kind: &str, value: &str, error: Option<&String>) -> Markup {
+    html! {
+        label for=(name) { (label) }
+        input id=(name) name=(name) type=(kind) value=(value)
+            aria-invalid=[error.map(|_| "true")];
+        @if let Some(e) = error { p.field-error { (e) } }
+    }
+}
+
+/// A labelled select with its error in place.
+pub fn select(
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    value: &str,
+    error: Option<&String>,
+) -> Markup {
+    html! {
+        label for=(name) { (label) }
+        select id=(name) name=(name) aria-invalid=[error.map(|_| "true")] {
+            @for (v, text) in options {
+                option value=(v) selected[*v == value] { (text) }
+            }
+        }
+        @if let Some(e) = error { p.field-error { (e) } }
+    }
+}
+
+/// A status as a coloured tag.
+pub fn status(text: &str) -> Markup {
+    html! { span class={ "status " (text) } { (text) } }
+}
+
+/// A line chart of a running total per day, drawn on the server as SVG.
+pub fn growth_chart(points: &[(NaiveDate, u64)]) -> Markup {
+    const W: f64 = 800.0;
+    const H: f64 = 200.0;
+    const PAD: f64 = 30.0;
+    let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+    let min = points.iter().map(|(_, n)| *n).min().unwrap_or(0) as f64;
+    let span = (max - min).max(1.0);
+    let step = (W - 2.0 * PAD) / (points.len().max(2) - 1) as f64;
+    let coords: Vec<(f64, f64)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, n))| {
+            let x = PAD + step * i as f64;
+            let y = H - PAD - (*n as f64 - min) / span * (H - 2.0 * PAD);
+            (x, y)
+        })
+        .collect();
+    let line = coords
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let area = format!(
+        "{PAD},{} {line} {:.1},{}",
+        H - PAD,
+        PAD + step * (coords.len().max(1) - 1) as f64,
+        H - PAD
+    );
+    let first = points
+        .first()
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default();
+    let last = points
+        .last()
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default();
+    let summary = format!(
+        "Subscribers from {first} to {last}: {} to {}",
+        points.first().map_or(0, |p| p.1),
+        points.last().map_or(0, |p| p.1)
+    );
+    // SVG elements are not HTML void elements: each gets a closing tag (`{}`), or the
+    // parser nests the next shape inside it and draws nothing.
+    html! {
+        svg.chart viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(summary) {
+            title { (summary) }
+            line x1=(PAD) y1=(H - PAD) x2=(W - PAD) y2=(H - PAD) stroke="#c5cedf" {}
+            polygon points=(area) fill="#dce6fb" {}
+            polyline points=(line) fill="none" stroke="#2f5bd3" stroke-width="2" {}
+            text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (first) }
+            text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { (last) }
+            text x=(PAD) y=(PAD - 10.0) font-size="12" fill="#5b6785" { "max " (max as u64) }
+        }
+    }
+}
+
+/// 403 for a write the role may not make.
+pub fn forbidden(ctx: &Ctx) -> Response {
+    let page = layout(
+        ctx,
+        "Not allowed",
+        html! { p.error { "Your role (" (ctx.role) ") may not make this change." } },
+    );
+    (StatusCode::FORBIDDEN, page).into_response()
+}
+
+/// 403 for a form without the right CSRF token (or without a session).
+pub fn csrf_refused() -> Response {
+    let page = bare_layout(
+        "Form expired",
+        html! {
+            p.error { "This form was not accepted: it is missing its security token or belongs to another session." }
+            p { a href="/admin/" { "Go back and try again" } }
+        },
+    );
+    (StatusCode::FORBIDDEN, page).into_response()
+}
+
+/// 404 inside the admin UI.
+pub fn not_found(ctx: &Ctx) -> Response {
+    let page = layout(ctx, "Not found", html! { p { "There is no such record." } });
+    (StatusCode::NOT_FOUND, page).into_response()
+}
+
+/// 500: logged once here, answered generically.
+pub fn internal(err: &dyn std::error::Error) -> Response {
+    tracing::error!(error = %err, "admin request failed");
+    let page = bare_layout(
+        "Something went wrong",
+        html! { p { "The request failed. Please try again." } },
+    );
+    (StatusCode::INTERNAL_SERVER_ERROR, page).into_response()
+}

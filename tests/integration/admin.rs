@@ -1,0 +1,705 @@
+//! Admin users, sessions, CSRF, roles and the admin pages, driven over HTTP as a browser would.
+
+use bulletin::{
+    domain::{EmailAddress, Password, Role},
+    services,
+};
+use reqwest::{StatusCode, header};
+
+use crate::support::{TestApp, body};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A logged-in browser: the session cookie and the CSRF token of its pages.
+pub struct Admin<'a> {
+    app: &'a TestApp,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The value of `name=` in the response's Set-Cookie headers.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+/// The value of the first hidden `csrf` field in a page.
+fn csrf_in(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field");
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+pub async fn create_user(app: &TestApp, email: &str, role: Role) {
+    services::users::create(
+        app.app.state(),
+        EmailAddress::parse(email).unwrap(),
+        role,
+        &Password::parse(PASSWORD).unwrap(),
+    )
+    .await
+    .unwrap();
+}
+
+/// Posts the login form as a browser does (with the form's token and cookie).
+async fn post_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let form = app.get("/admin/login").await;
+    let login_cookie = set_cookie(&form, "bulletin_login_csrf").unwrap();
+    let page = form.text().await.unwrap();
+    app.http
+        .post(app.url("/admin/login"))
+        .header(
+            header::COOKIE,
+            format!("bulletin_login_csrf={}", cookie_value(&login_cookie)),
+        )
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf_in(&page)),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+impl<'a> Admin<'a> {
+    pub async fn log_in(app: &'a TestApp, email: &str) -> Self {
+        let response = post_login(app, email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let cookie = cookie_value(&set_cookie(&response, "bulletin_session").unwrap());
+        let mut admin = Self {
+            app,
+            cookie,
+            csrf: String::new(),
+        };
+        let (status, page) = body(admin.get("/admin/").await).await;
+        assert_eq!(status, StatusCode::OK);
+        admin.csrf = csrf_in(&page);
+        admin
+    }
+
+    pub async fn with_role(app: &'a TestApp, role: Role) -> Self {
+        let email = format!("{role}@staff.example.com");
+        create_user(app, &email, role).await;
+        Self::log_in(app, &email).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.app
+            .http
+            .get(self.app.url(path))
+            .header(header::COOKIE, format!("bulletin_session={}", self.cookie))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a form with this session's CSRF token.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields = form.to_vec();
+        fields.push(("csrf", &self.csrf));
+        self.post_raw(path, &fields).await
+    }
+
+    pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.app
+            .http
+            .post(self.app.url(path))
+            .header(header::COOKIE, format!("bulletin_session={}", self.cookie))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_first_start_offers_a_one_time_setup_link_that_creates_the_first_admin() {
+    let app = TestApp::spawn().await;
+    let secret = "0".repeat(64);
+    assert_eq!(
+        app.get(&format!("/admin/setup/{secret}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let secret = services::users::open_setup(app.app.state())
+        .await
+        .unwrap()
+        .unwrap();
+    let form = app.get(&format!("/admin/setup/{secret}")).await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let cookie = cookie_value(&set_cookie(&form, "bulletin_login_csrf").unwrap());
+    let csrf = csrf_in(&form.text().await.unwrap());
+    let post = |password: &'static str| {
+        app.http
+            .post(app.url(&format!("/admin/setup/{secret}")))
+            .header(header::COOKIE, format!("bulletin_login_csrf={cookie}"))
+            .form(&[
+                ("email", "boss@staff.example.com"),
+                ("password", password),
+                ("csrf", &csrf),
+            ])
+            .send()
+    };
+    let (status, page) = body(post("short").await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("at least 12 characters") && page.contains("boss@staff.example.com"));
+    let created = post(PASSWORD).await.unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie(&created, "bulletin_session").is_some());
+    // The link works once.
+    assert_eq!(
+        post(PASSWORD).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let admin = Admin::log_in(&app, "boss@staff.example.com").await;
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(audit.contains("user.setup"));
+}
+
+#[tokio::test]
+async fn login_answers_the_same_for_unknown_users_and_wrong_passwords() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "known@staff.example.com", Role::Marketer).await;
+    let (s1, wrong) =
+        body(post_login(&app, "known@staff.example.com", "not the password").await).await;
+    let (s2, unknown) =
+        body(post_login(&app, "nobody@staff.example.com", "not the password").await).await;
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    let message = "Wrong e-mail address or password.";
+    assert!(wrong.contains(message) && unknown.contains(message));
+}
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_account() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "target@staff.example.com", Role::Admin).await;
+    for _ in 0..services::users::ATTEMPTS_PER_ACCOUNT_PER_HOUR {
+        let r = post_login(&app, "target@staff.example.com", "guess guess guess").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = post_login(&app, "target@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.advance(chrono::Duration::hours(1));
+    let r = post_login(&app, "target@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn sessions_live_in_httponly_samesite_strict_cookies_and_pages_need_one() {
+    let app = TestApp::spawn().await;
+    let r = app.get("/admin/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/admin/login");
+    create_user(&app, "a@staff.example.com", Role::Admin).await;
+    let r = post_login(&app, "a@staff.example.com", PASSWORD).await;
+    let cookie = set_cookie(&r, "bulletin_session").unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(cookie.contains("Path=/admin") && !cookie.contains("Secure"));
+    let admin = Admin::log_in(&app, "a@staff.example.com").await;
+    let page = admin.get("/admin/").await;
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(page.headers().contains_key(header::REFERRER_POLICY));
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
+    let app = TestApp::spawn_with(|s| {
+        s.http.public_url = "https://news.example.com".parse().unwrap();
+    })
+    .await;
+    create_user(&app, "a@staff.example.com", Role::Admin).await;
+    let r = post_login(&app, "a@staff.example.com", PASSWORD).await;
+    assert!(
+        set_cookie(&r, "bulletin_session")
+            .unwrap()
+            .contains("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn a_form_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::with_role(&app, Role::Admin).await;
+    let fields = [
+        ("name", "Weekly"),
+        ("slug", "weekly"),
+        ("kind", "newsletter"),
+        ("legal_basis", "consent"),
+        ("opt_in", "double"),
+        ("visibility", "public"),
+    ];
+    assert_eq!(
+        admin.post_raw("/admin/lists", &fields).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut wrong = fields.to_vec();
+    wrong.push(("csrf", "f00"));
+    assert_eq!(
+        admin.post_raw("/admin/lists", &wrong).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let (_, lists) = body(app.api_get("/api/v1/lists").await).await;
+    assert!(!lists.contains("weekly"));
+    assert_eq!(
+        admin.post("/admin/lists", &fields).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, lists) = body(app.api_get("/api/v1/lists").await).await;
+    assert!(lists.contains("weekly"));
+}
+
+#[tokio::test]
+async fn a_viewer_reads_everything_and_gets_403_on_every_write() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    for page in [
+        "/admin/",
+        "/admin/lists",
+        "/admin/subscribers",
+        "/admin/campaigns",
+        "/admin/jobs",
+        "/admin/audit",
+    ] {
+        assert_eq!(viewer.get(page).await.status(), StatusCode::OK, "{page}");
+    }
+    let fields = [
+        ("name", "X"),
+        ("slug", "x"),
+        ("kind", "newsletter"),
+        ("legal_basis", "consent"),
+        ("opt_in", "double"),
+        ("visibility", "public"),
+    ];
+    assert_eq!(
+        viewer.post("/admin/lists", &fields).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        viewer
+            .post("/admin/campaigns", &[("name", "x")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        viewer.get("/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // The API says the same to a viewer token.
+    let token =
+        services::api_tokens::create(&app.app.state().db, &app.clock, "v", Role::Viewer, None)
+            .await
+            .unwrap();
+    let read = app
+        .http
+        .get(app.url("/api/v1/lists"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let write = app
+        .http
+        .post(app.url("/api/v1/lists"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"slug":"y","name":"Y","kind":"newsletter","legal_basis":"consent","opt_in":"double"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn logout_and_a_password_change_end_sessions_on_the_server() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let other = Admin::log_in(&app, "marketer@staff.example.com").await;
+    assert_eq!(
+        admin.post("/admin/logout", &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(admin.get("/admin/").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(other.get("/admin/").await.status(), StatusCode::OK);
+    let r = other
+        .post(
+            "/admin/account",
+            &[
+                ("current", "wrong wrong wrong"),
+                ("new", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = other
+        .post(
+            "/admin/account",
+            &[("current", PASSWORD), ("new", "a new long password")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(other.get("/admin/").await.status(), StatusCode::SEE_OTHER);
+    let r = post_login(&app, "marketer@staff.example.com", "a new long password").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn list_form_errors_are_shown_in_place_and_keep_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let r = admin
+        .post(
+            "/admin/lists",
+            &[
+                ("name", "Typed name"),
+                ("slug", "Not A Slug!"),
+                ("kind", "newsletter"),
+                ("legal_basis", "consent"),
+                ("opt_in", "none"),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    let (status, page) = body(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("value=\"Typed name\"") && page.contains("value=\"Not A Slug!\""));
+    assert!(page.contains("field-error"));
+}
+
+#[tokio::test]
+async fn a_marketer_composes_and_schedules_a_campaign_and_every_change_is_audited() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let r = admin
+        .post(
+            "/admin/campaigns",
+            &[
+                ("name", "November"),
+                ("subject", "News"),
+                ("list", "weekly"),
+                ("body_markdown", "Hello **{{ subscriber.name }}**"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    let location = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let preview = admin.get(&format!("{location}/preview")).await;
+    let csp = preview.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("sandbox") && csp.contains("frame-ancestors 'self'"));
+    assert!(preview.text().await.unwrap().contains("<strong>"));
+    assert_eq!(
+        admin
+            .post(&format!("{location}/schedule"), &[("send_at", "")])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    app.run_job("campaigns").await;
+    app.deliver_all().await;
+    app.run_job("campaigns").await;
+    let (_, page) = body(admin.get(&location).await).await;
+    assert!(
+        page.contains("<td class=\"num\" id=\"sent\">1</td>"),
+        "{page}"
+    );
+    let (_, dashboard) = body(admin.get("/admin/").await).await;
+    assert!(dashboard.contains("November") && dashboard.contains("<svg"));
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(audit.contains("campaign.create") && audit.contains("campaign.schedule"));
+}
+
+#[tokio::test]
+async fn subscribers_are_found_by_address_list_and_status_page_by_page_and_exported() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    app.sign_up("john@example.com", "weekly").await;
+    let admin = Admin::with_role(&app, Role::Viewer).await;
+    let (_, page) = body(admin.get("/admin/subscribers?q=jane%40").await).await;
+    assert!(page.contains("jane@example.com") && !page.contains("john@example.com"));
+    let (_, page) = body(admin.get("/admin/subscribers?status=pending").await).await;
+    assert!(page.contains("john@example.com") && !page.contains("jane@example.com"));
+    let (_, csv) = body(admin.get("/admin/subscribers.csv?status=confirmed").await).await;
+    assert!(
+        csv.starts_with("id,email,name")
+            && csv.contains("jane@example.com")
+            && !csv.contains("john@")
+    );
+    let id = app.subscriber("jane@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, page) = body(admin.get(&format!("/admin/subscribers/{id}")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("confirmed") && page.contains("requested"));
+}
+
+#[tokio::test]
+async fn an_admin_unsubscribes_and_erases_a_person_after_confirming_and_a_marketer_may_not_erase() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let id = app.subscriber("jane@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    assert_eq!(
+        marketer
+            .post(&format!("/admin/subscribers/{id}/erase"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let (status, page) = body(
+        marketer
+            .get(&format!("/admin/subscribers/{id}/unsubscribe"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Unsubscribe from every list"));
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    let r = marketer
+        .post(&format!("/admin/subscribers/{id}/unsubscribe"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("unsubscribed")
+    );
+    let ledger = app.ledger("jane@example.com").await;
+    assert!(
+        ledger
+            .iter()
+            .any(|e| e["actor"] == "user:marketer@staff.example.com")
+    );
+    let admin = Admin::with_role(&app, Role::Admin).await;
+    let r = admin
+        .post(&format!("/admin/subscribers/{id}/erase"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(app.subscriber("jane@example.com").await.is_none());
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(audit.contains("subscriber.unsubscribe") && audit.contains("subscriber.erase"));
+}
+
+#[tokio::test]
+async fn changes_through_the_api_are_in_the_audit_log_too() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let admin = Admin::with_role(&app, Role::Viewer).await;
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(
+        audit.contains("api:tests") && audit.contains("api.POST /api/v1/lists"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn a_list_is_edited_and_archived_and_then_takes_no_signups_or_campaigns() {
+    let app = TestApp::spawn().await;
+    let list = app.create_list("weekly").await;
+    let id = list["id"].as_str().unwrap();
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let r = admin
+        .post(
+            &format!("/admin/lists/{id}"),
+            &[
+                ("name", ""),
+                ("description", "d"),
+                ("visibility", "public"),
+                ("consent_text", ""),
+            ],
+        )
+        .await;
+    let (status, page) = body(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("name must be 1 to 200 characters") && page.contains("value=\"d\""));
+    let r = admin
+        .post(
+            &format!("/admin/lists/{id}"),
+            &[
+                ("name", "Weekly Letter"),
+                ("description", "d"),
+                ("visibility", "public"),
+                ("consent_text", "Yes, send me the letter."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, form) = body(app.get("/subscribe?list=weekly").await).await;
+    assert!(form.contains("Yes, send me the letter."));
+    let r = admin
+        .post(
+            &format!("/admin/lists/{id}/archive"),
+            &[("archived", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/subscribe?list=weekly").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let r = admin
+        .post(
+            "/admin/campaigns",
+            &[
+                ("name", "N"),
+                ("subject", "S"),
+                ("list", "weekly"),
+                ("body_markdown", "Hi"),
+            ],
+        )
+        .await;
+    let (status, page) = body(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("archived"));
+    let (_, audit) = body(admin.get("/admin/audit").await).await;
+    assert!(audit.contains("list.update") && audit.contains("list.archive"));
+}
+
+#[tokio::test]
+async fn a_marketer_adds_a_subscriber_with_evidence_and_corrects_the_name() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let r = admin
+        .post(
+            "/admin/subscribers/new",
+            &[
+                ("email", "max@example.com"),
+                ("name", "Max"),
+                ("locale", "en"),
+                ("list", "weekly"),
+            ],
+        )
+        .await;
+    let (status, page) = body(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("value=\"max@example.com\"") && page.contains("field-error"));
+    assert!(app.subscriber("max@example.com").await.is_none());
+    let r = admin
+        .post(
+            "/admin/subscribers/new",
+            &[
+                ("email", "max@example.com"),
+                ("name", "Max"),
+                ("locale", "en"),
+                ("list", "weekly"),
+                ("consent_at", "2025-05-01 08:30:00"),
+                ("consent_source", "trade fair"),
+                ("consent_text", "Yes, send me news."),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    assert_eq!(
+        app.subscription_status("max@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    let id = app.subscriber("max@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = admin
+        .post(
+            &format!("/admin/subscribers/{id}/edit"),
+            &[("name", "Max Mustermann"), ("locale", "de")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let s = app.subscriber("max@example.com").await.unwrap();
+    assert_eq!(
+        (s["name"].as_str(), s["locale"].as_str()),
+        (Some("Max Mustermann"), Some("de"))
+    );
+}
+
+#[tokio::test]
+async fn bulletin_user_create_reads_the_password_from_stdin() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |password: String| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("BULLETIN") {
+                command.env_remove(key);
+            }
+        }
+        let mut child = command
+            .args([
+                "user",
+                "create",
+                "--email",
+                "cli@staff.example.com",
+                "--role",
+                "viewer",
+            ])
+            .env("BULLETIN__DATABASE__URL", &app.database_url)
+            .env("BULLETIN__DATA__DIR", dir.path().join("data"))
+            .env("RUST_LIB_BACKTRACE", "0")
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        async move {
+            stdin.write_all(password.as_bytes()).await.unwrap();
+            drop(stdin);
+            child.wait_with_output().await.unwrap()
+        }
+    };
+    let refused = run("short\n".to_owned()).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("at least 12"));
+    let created = run(format!("{PASSWORD}\n")).await;
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let viewer = Admin::log_in(&app, "cli@staff.example.com").await;
+    assert_eq!(viewer.get("/admin/").await.status(), StatusCode::OK);
+}
