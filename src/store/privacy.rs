@@ -17,6 +17,24 @@ use crate::domain::{
     privacy::{AddressChange, PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
 };
 
+/// Applies `update` to one subscriber, stamping `updated_at`; `NotFound` when there is none.
+async fn update_subscriber(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+    update: sea_orm::UpdateMany<subscribers::Entity>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = update
+        .col_expr(subscribers::Column::UpdatedAt, Expr::value(now))
+        .filter(subscribers::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
 /// Sets a subscriber's processing status.
 ///
 /// # Errors
@@ -27,16 +45,9 @@ pub async fn set_status(
     status: SubscriberStatus,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let result = subscribers::Entity::update_many()
-        .col_expr(subscribers::Column::Status, Expr::value(status.as_str()))
-        .col_expr(subscribers::Column::UpdatedAt, Expr::value(now))
-        .filter(subscribers::Column::Id.eq(id.as_uuid()))
-        .exec(conn)
-        .await?;
-    match result.rows_affected {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
+    let update = subscribers::Entity::update_many()
+        .col_expr(subscribers::Column::Status, Expr::value(status.as_str()));
+    update_subscriber(conn, id, update, now).await
 }
 
 /// Sets a subscriber's name and language.
@@ -50,17 +61,10 @@ pub async fn set_profile(
     locale: Locale,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let result = subscribers::Entity::update_many()
+    let update = subscribers::Entity::update_many()
         .col_expr(subscribers::Column::Name, Expr::value(name.as_str()))
-        .col_expr(subscribers::Column::Locale, Expr::value(locale.as_str()))
-        .col_expr(subscribers::Column::UpdatedAt, Expr::value(now))
-        .filter(subscribers::Column::Id.eq(id.as_uuid()))
-        .exec(conn)
-        .await?;
-    match result.rows_affected {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
+        .col_expr(subscribers::Column::Locale, Expr::value(locale.as_str()));
+    update_subscriber(conn, id, update, now).await
 }
 
 /// Sets a subscriber's address.
@@ -73,16 +77,9 @@ pub async fn set_email(
     email: &EmailAddress,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let result = subscribers::Entity::update_many()
-        .col_expr(subscribers::Column::Email, Expr::value(email.as_str()))
-        .col_expr(subscribers::Column::UpdatedAt, Expr::value(now))
-        .filter(subscribers::Column::Id.eq(id.as_uuid()))
-        .exec(conn)
-        .await?;
-    match result.rows_affected {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
+    let update = subscribers::Entity::update_many()
+        .col_expr(subscribers::Column::Email, Expr::value(email.as_str()));
+    update_subscriber(conn, id, update, now).await
 }
 
 impl TryFrom<address_changes::Model> for AddressChange {
