@@ -1,6 +1,12 @@
 //! Campaign templates: the marketer's subject and Markdown body, compiled once in a sandboxed
 //! minijinja environment (no files, no environment, strict variables, bounded by fuel) and
 //! rendered per recipient; Markdown becomes HTML with every variable escaped.
+//!
+//! A template without logic (only text and `{{ variable }}`s, the usual newsletter) is also
+//! split once into static parts and variables, with its Markdown converted once per campaign;
+//! each recipient then costs a few string copies. It is used only if it renders exactly as
+//! the template engine does for the sample recipients; personal values are then inserted as
+//! text, never read as Markdown.
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -75,6 +81,27 @@ impl Personalisation {
             organisation: "Sample Org".into(),
         }
     }
+
+    /// Other sample values (with characters that need escaping), for the same checks.
+    fn other_sample(campaign_name: &str) -> Self {
+        Self {
+            subscriber: SubscriberVars {
+                name: "Seán O'Brien & Söhne".into(),
+                email: "sean.obrien@example.org".into(),
+                locale: "de".into(),
+            },
+            list: ListVars {
+                name: "News & Updates <weekly>".into(),
+                slug: "news-updates".into(),
+            },
+            campaign: CampaignVars {
+                name: format!("{campaign_name} 2"),
+            },
+            unsubscribe_url: "https://lists.example.org/u/AbC-123_x?l=1&t=2".into(),
+            preferences_url: "https://lists.example.org/p/XyZ-987_y".into(),
+            organisation: "Other Org & Co".into(),
+        }
+    }
 }
 
 /// A rendered campaign body before the layout.
@@ -92,6 +119,8 @@ pub struct RenderedCampaign {
 #[derive(Debug)]
 pub struct CampaignTemplate {
     env: Environment<'static>,
+    /// The same template as parts to fill in, when it has no logic.
+    substitution: Option<Substitution>,
 }
 
 impl CampaignTemplate {
@@ -114,9 +143,30 @@ impl CampaignTemplate {
         env.add_template_owned("subject", subject.to_owned())?;
         env.add_template_owned("body", body_markdown.to_owned())?;
         env.add_template_owned("body.html", body_markdown.to_owned())?;
-        let template = Self { env };
-        template.render(&Personalisation::sample("sample"))?;
+        let mut template = Self {
+            env,
+            substitution: None,
+        };
+        let samples = [
+            Personalisation::sample("sample"),
+            Personalisation::other_sample("sample"),
+        ];
+        let mut rendered = Vec::with_capacity(samples.len());
+        for sample in &samples {
+            rendered.push(template.render_with_engine(sample)?);
+        }
+        template.substitution = Substitution::compile(subject, body_markdown).filter(|s| {
+            samples
+                .iter()
+                .zip(&rendered)
+                .all(|(sample, expected)| &s.render(sample) == expected)
+        });
         Ok(template)
+    }
+
+    /// Whether recipients are rendered by substitution rather than by the template engine.
+    pub fn is_substituted(&self) -> bool {
+        self.substitution.is_some()
     }
 
     /// Renders subject, text and HTML for one recipient.
@@ -124,14 +174,21 @@ impl CampaignTemplate {
     /// # Errors
     /// A rendering error (for example running out of fuel).
     pub fn render(&self, vars: &Personalisation) -> Result<RenderedCampaign, TemplateError> {
+        match &self.substitution {
+            Some(substitution) => Ok(substitution.render(vars)),
+            None => self.render_with_engine(vars),
+        }
+    }
+
+    fn render_with_engine(
+        &self,
+        vars: &Personalisation,
+    ) -> Result<RenderedCampaign, TemplateError> {
         let value = minijinja::Value::from(minijinja::value::Serde(vars));
         let render = |name: &str| -> Result<String, TemplateError> {
             Ok(self.env.get_template(name)?.render(value.clone())?)
         };
-        let subject = render("subject")?
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let subject = one_line(&render("subject")?);
         let text = render("body")?;
         let escaped_markdown = render("body.html")?;
         Ok(RenderedCampaign {
@@ -140,6 +197,191 @@ impl CampaignTemplate {
             html: markdown_to_html(&escaped_markdown),
         })
     }
+}
+
+/// Whitespace runs (line breaks included) as single spaces, trimmed: a subject is one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A variable a template without logic may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Var {
+    SubscriberName,
+    SubscriberEmail,
+    SubscriberLocale,
+    ListName,
+    ListSlug,
+    CampaignName,
+    UnsubscribeUrl,
+    PreferencesUrl,
+    Organisation,
+}
+
+impl Var {
+    fn parse(path: &str) -> Option<Self> {
+        Some(match path {
+            "subscriber.name" => Self::SubscriberName,
+            "subscriber.email" => Self::SubscriberEmail,
+            "subscriber.locale" => Self::SubscriberLocale,
+            "list.name" => Self::ListName,
+            "list.slug" => Self::ListSlug,
+            "campaign.name" => Self::CampaignName,
+            "unsubscribe_url" => Self::UnsubscribeUrl,
+            "preferences_url" => Self::PreferencesUrl,
+            "organisation" => Self::Organisation,
+            _ => return None,
+        })
+    }
+
+    fn value(self, vars: &Personalisation) -> &str {
+        match self {
+            Self::SubscriberName => &vars.subscriber.name,
+            Self::SubscriberEmail => &vars.subscriber.email,
+            Self::SubscriberLocale => &vars.subscriber.locale,
+            Self::ListName => &vars.list.name,
+            Self::ListSlug => &vars.list.slug,
+            Self::CampaignName => &vars.campaign.name,
+            Self::UnsubscribeUrl => &vars.unsubscribe_url,
+            Self::PreferencesUrl => &vars.preferences_url,
+            Self::Organisation => &vars.organisation,
+        }
+    }
+}
+
+/// A piece of a template without logic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Var(Var),
+}
+
+/// Marks the place of the n-th variable while the Markdown is converted: letters and digits
+/// only, so Markdown leaves it alone wherever it stands.
+const MARK: &str = "QXBULLETINVAR";
+
+/// A template without logic, split into parts: subject and text as written, HTML from the
+/// Markdown converted once with a mark in place of each variable.
+#[derive(Debug)]
+struct Substitution {
+    subject: Vec<Part>,
+    text: Vec<Part>,
+    html: Vec<Part>,
+}
+
+impl Substitution {
+    /// The parts of subject and body, or `None` if either has logic (tags, comments,
+    /// filters, expressions) or the body already contains the mark.
+    fn compile(subject: &str, body_markdown: &str) -> Option<Self> {
+        let subject = parts(subject)?;
+        let text = parts(body_markdown)?;
+        if body_markdown.contains(MARK) {
+            return None;
+        }
+        let mut vars = Vec::new();
+        let mut marked = String::with_capacity(body_markdown.len());
+        for part in &text {
+            match part {
+                Part::Text(t) => marked.push_str(t),
+                Part::Var(v) => {
+                    marked.push_str(&format!("{MARK}{}Z", vars.len()));
+                    vars.push(*v);
+                }
+            }
+        }
+        let html = unmark(&markdown_to_html(&marked), &vars)?;
+        Some(Self {
+            subject,
+            text,
+            html,
+        })
+    }
+
+    fn render(&self, vars: &Personalisation) -> RenderedCampaign {
+        let fill = |parts: &[Part], escape: bool| {
+            let mut out = String::with_capacity(
+                parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Text(t) => t.len(),
+                        Part::Var(_) => 64,
+                    })
+                    .sum(),
+            );
+            for part in parts {
+                match part {
+                    Part::Text(t) => out.push_str(t),
+                    Part::Var(v) if escape => escape_html(&mut out, v.value(vars)),
+                    Part::Var(v) => out.push_str(v.value(vars)),
+                }
+            }
+            out
+        };
+        RenderedCampaign {
+            subject: one_line(&fill(&self.subject, false)),
+            text: fill(&self.text, false),
+            html: fill(&self.html, true),
+        }
+    }
+}
+
+/// Escapes a value for HTML text or a double-quoted attribute (the only kind the Markdown
+/// converter writes), as the converter itself does.
+fn escape_html(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Text and `{{ variable }}`s, or `None` when the template has anything else.
+fn parts(source: &str) -> Option<Vec<Part>> {
+    if source.contains("{%") || source.contains("{#") {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after.find("}}")?;
+        let var = Var::parse(after[..end].trim())?;
+        if start > 0 {
+            parts.push(Part::Text(rest[..start].to_owned()));
+        }
+        parts.push(Part::Var(var));
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_owned()));
+    }
+    Some(parts)
+}
+
+/// The converted HTML split at the marks; `None` if a mark went missing or was altered.
+fn unmark(html: &str, vars: &[Var]) -> Option<Vec<Part>> {
+    let mut parts = Vec::new();
+    let mut rest = html;
+    let mut seen = 0;
+    while let Some(start) = rest.find(MARK) {
+        let after = &rest[start + MARK.len()..];
+        let end = after.find('Z')?;
+        let index: usize = after[..end].parse().ok()?;
+        if start > 0 {
+            parts.push(Part::Text(rest[..start].to_owned()));
+        }
+        parts.push(Part::Var(*vars.get(index)?));
+        seen += 1;
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_owned()));
+    }
+    (seen == vars.len()).then_some(parts)
 }
 
 /// CommonMark (with tables and strikethrough) to HTML.
@@ -191,6 +433,85 @@ mod tests {
         assert!(err.contains("body:2"), "{err}");
         assert!(CampaignTemplate::compile("ok", "{{ subscriber.nmae }}").is_err());
         assert!(CampaignTemplate::compile("{{ nope }}", "body").is_err());
+    }
+
+    const NEWSLETTER: &str = "# News for {{ list.name }}\n\nDear **{{ subscriber.name }}**,\n\n\
+        > a quote from {{ organisation }}\n\n| a | b |\n|---|---|\n| {{ subscriber.email }} | x |\n\n\
+        [Leave]({{ unsubscribe_url }}) or [change]({{ preferences_url }} \"Prefs\").\n\n\
+        ~~old~~ `code` *{{ campaign.name }}*";
+
+    #[test]
+    fn templates_without_logic_are_substituted_exactly_as_the_engine_renders_them() {
+        let t = CampaignTemplate::compile("Hi {{ subscriber.name }}", NEWSLETTER).unwrap();
+        assert!(t.is_substituted());
+        let mut vars = Personalisation::other_sample("c");
+        vars.subscriber.name = "Zoë O'Neil & <Co>".into();
+        assert_eq!(
+            t.render(&vars).unwrap(),
+            t.render_with_engine(&vars).unwrap()
+        );
+        // An empty value is empty text, not Markdown (the engine would print `****`).
+        vars.subscriber.name = String::new();
+        assert!(
+            t.render(&vars)
+                .unwrap()
+                .html
+                .contains("Dear <strong></strong>,")
+        );
+        // A quote cannot leave an attribute.
+        let t =
+            CampaignTemplate::compile("s", "[x](https://e.com \"{{ subscriber.name }}\")").unwrap();
+        vars.subscriber.name = "a\" onclick=\"x".into();
+        let html = t.render(&vars).unwrap().html;
+        assert!(
+            html.contains(r#"title="a&quot; onclick=&quot;x""#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn templates_with_logic_or_odd_placements_use_the_engine() {
+        let logic = "{% if subscriber.name %}Hi {{ subscriber.name }}{% endif %}";
+        assert!(
+            !CampaignTemplate::compile("s", logic)
+                .unwrap()
+                .is_substituted()
+        );
+        let filter = "Hi {{ subscriber.name | upper }}";
+        assert!(
+            !CampaignTemplate::compile("s", filter)
+                .unwrap()
+                .is_substituted()
+        );
+        // An autolink of a mark is not a link: the result would differ, so the engine renders.
+        let autolink = "<{{ unsubscribe_url }}>";
+        let t = CampaignTemplate::compile("s", autolink).unwrap();
+        assert!(!t.is_substituted());
+        assert!(
+            t.render(&Personalisation::sample("c"))
+                .unwrap()
+                .html
+                .contains("<a href=")
+        );
+    }
+
+    /// Values Markdown cannot read differently from text: not empty, no white space at either
+    /// end, no Markdown punctuation.
+    const PLAIN_VALUE: &str = "[A-Za-zÀ-ÿ0-9&<>,]([A-Za-zÀ-ÿ0-9 '&<>,]{0,38}[A-Za-zÀ-ÿ0-9&<>,])?";
+
+    proptest::proptest! {
+        #[test]
+        fn substitution_matches_the_engine_for_plain_values(
+            name in PLAIN_VALUE,
+            list in PLAIN_VALUE,
+        ) {
+            let t = CampaignTemplate::compile("Hi {{ subscriber.name }}", NEWSLETTER).unwrap();
+            proptest::prop_assume!(t.is_substituted());
+            let mut vars = Personalisation::sample("c");
+            vars.subscriber.name = name;
+            vars.list.name = list;
+            proptest::prop_assert_eq!(t.render(&vars).unwrap(), t.render_with_engine(&vars).unwrap());
+        }
     }
 
     #[test]
