@@ -1,11 +1,9 @@
 //! Where messages go: an SMTP relay over reused connections, or `.eml` files in a directory.
 //! An enum, not a trait: these are the two transports, and tests use a real SMTP listener.
 //!
-//! SMTP connections are Bulletin's own (lettre's protocol client over a socket we open), so
-//! that Nagle's algorithm is off: the message and its final `.` line are two writes, which
-//! with Nagle on meets the relay's delayed ACK and stalls every message by ~40 ms. A
-//! connection that failed is dropped, so the next transaction starts on a fresh one (after a
-//! 4xx, some relays keep a broken state on the old connection).
+//! SMTP connections are Bulletin's own client's ([`super::smtp`]): pipelined transactions,
+//! TCP_NODELAY, and a connection that failed is dropped, so the next transaction starts on a
+//! fresh one (after a 4xx, some relays keep a broken state on the old connection).
 
 use std::{
     sync::{
@@ -17,13 +15,11 @@ use std::{
 
 use lettre::{
     AsyncFileTransport, AsyncTransport, Message, Tokio1Executor,
-    transport::smtp::{
-        authentication::{Credentials, DEFAULT_MECHANISMS},
-        client::{AsyncSmtpConnection, TlsParameters},
-        extension::{ClientId, Extension},
-    },
+    transport::smtp::extension::ClientId,
 };
 use secrecy::ExposeSecret;
+
+use super::smtp::{Connection, Envelope, Security, SessionSettings, SmtpError, Stage, TlsSettings};
 use url::Url;
 
 use crate::config::MailTransportSettings;
@@ -69,27 +65,11 @@ pub struct TransportError {
     message: String,
 }
 
-/// How the connection to the relay is secured.
-#[derive(Clone)]
-enum Security {
-    /// `smtp://`: plain, for a relay on the same host or network.
-    Plain,
-    /// `smtp+starttls://`: STARTTLS is required.
-    StartTls(TlsParameters),
-    /// `smtps://`: TLS from the first byte.
-    Implicit(TlsParameters),
-}
-
 /// An SMTP relay and the idle connections kept for reuse.
 pub struct SmtpRelay {
-    host: String,
-    port: u16,
-    security: Security,
-    credentials: Option<Credentials>,
-    timeout: Duration,
-    hello: ClientId,
+    session: SessionSettings,
     max_idle: usize,
-    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    idle: Mutex<Vec<(Connection, Instant)>>,
     /// Whether the relay offered 8BITMIME when last connected to (false until then).
     eight_bit: AtomicBool,
 }
@@ -158,7 +138,7 @@ impl SmtpRelay {
     fn from_url(raw: &str, pool_max: u32, timeout: Duration) -> Result<Self, String> {
         let url = Url::parse(raw).map_err(|e| e.to_string())?;
         let host = url.host_str().ok_or("the URL has no host")?.to_owned();
-        let tls = || TlsParameters::new(host.clone()).map_err(|e| e.to_string());
+        let tls = || TlsSettings::new(&host);
         let (security, default_port) = match url.scheme() {
             "smtp" => (Security::Plain, 25),
             "smtp+starttls" => (Security::StartTls(tls()?), 587),
@@ -172,18 +152,20 @@ impl SmtpRelay {
                 .unwrap_or_default()
         };
         let credentials = (!url.username().is_empty()).then(|| {
-            Credentials::new(
+            (
                 decode(url.username()),
                 url.password().map(decode).unwrap_or_default(),
             )
         });
         Ok(Self {
-            port: url.port().unwrap_or(default_port),
-            host,
-            security,
-            credentials,
-            timeout,
-            hello: ClientId::default(),
+            session: SessionSettings {
+                port: url.port().unwrap_or(default_port),
+                host,
+                security,
+                credentials,
+                timeout,
+                hello: ClientId::default().to_string(),
+            },
             max_idle: usize::try_from(pool_max).unwrap_or(usize::MAX),
             idle: Mutex::new(Vec::new()),
             eight_bit: AtomicBool::new(false),
@@ -192,6 +174,9 @@ impl SmtpRelay {
 
     async fn send(&self, message: &Message) -> Result<(), SendError> {
         let envelope = message.envelope();
+        let to: Vec<&str> = envelope.to().iter().map(AsRef::as_ref).collect();
+        let from = envelope.from().map_or("", AsRef::as_ref);
+        let envelope = Envelope { from, to: &to };
         let bytes = message.formatted();
         if let Some(mut conn) = self.checkout() {
             match self.transact(&mut conn, envelope, &bytes).await {
@@ -201,81 +186,56 @@ impl SmtpRelay {
                 }
                 // No reply at all on a reused connection: the relay closed it while it was
                 // idle. Try once on a new one.
-                Err(RelayError::Smtp(e)) if e.status().is_none() && !e.is_client() => {
+                Err(e) if Connection::closed_while_idle(&e) => {
                     tracing::debug!(error = %e, "idle SMTP connection was closed; reconnecting");
                 }
-                Err(e) => return Err(e.classify()),
+                Err(e) => return Err(classify(&e)),
             }
         }
-        let mut conn = self.connect().await.map_err(|e| e.classify())?;
-        self.transact(&mut conn, envelope, &bytes)
-            .await
-            .map_err(|e| e.classify())?;
+        let mut conn = self.connect().await.map_err(|e| classify(&e))?;
+        let result = self.transact(&mut conn, envelope, &bytes).await;
         self.checkin(conn);
-        Ok(())
+        result.map_err(|e| classify(&e))
     }
 
     async fn transact(
         &self,
-        conn: &mut AsyncSmtpConnection,
-        envelope: &lettre::address::Envelope,
+        conn: &mut Connection,
+        envelope: Envelope<'_>,
         bytes: &[u8],
-    ) -> Result<(), RelayError> {
-        match tokio::time::timeout(self.timeout * 4, conn.send(envelope, bytes)).await {
-            Ok(result) => result.map(drop).map_err(RelayError::Smtp),
-            Err(_) => Err(RelayError::Io(timed_out())),
+    ) -> Result<(), SmtpError> {
+        match tokio::time::timeout(self.session.timeout * 4, conn.send(envelope, bytes)).await {
+            Ok(result) => result,
+            Err(_) => Err(SmtpError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the SMTP relay did not answer in time",
+            ))),
         }
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection, RelayError> {
-        let mut conn = match &self.security {
-            Security::Implicit(tls) => {
-                AsyncSmtpConnection::connect_tokio1(
-                    (self.host.as_str(), self.port),
-                    Some(self.timeout),
-                    &self.hello,
-                    Some(tls.clone()),
-                    None,
-                )
-                .await?
-            }
-            Security::Plain | Security::StartTls(_) => {
-                let connecting = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
-                let tcp = match tokio::time::timeout(self.timeout, connecting).await {
-                    Ok(Ok(tcp)) => tcp,
-                    Ok(Err(e)) => return Err(RelayError::Io(e)),
-                    Err(_) => return Err(RelayError::Io(timed_out())),
-                };
-                tcp.set_nodelay(true).map_err(RelayError::Io)?;
-                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?
-            }
-        };
-        if let Security::StartTls(tls) = &self.security {
-            conn.starttls(tls.clone(), &self.hello).await?;
-        }
-        if let Some(credentials) = &self.credentials {
-            conn.auth(DEFAULT_MECHANISMS, credentials).await?;
-        }
-        let eight_bit = conn.server_info().supports_feature(Extension::EightBitMime);
-        self.eight_bit.store(eight_bit, Ordering::Relaxed);
+    async fn connect(&self) -> Result<Connection, SmtpError> {
+        let conn = Connection::open(&self.session).await?;
+        self.eight_bit
+            .store(conn.features().eight_bit_mime, Ordering::Relaxed);
         Ok(conn)
     }
 
-    fn checkout(&self) -> Option<AsyncSmtpConnection> {
+    fn checkout(&self) -> Option<Connection> {
         let mut idle = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         while let Some((conn, since)) = idle.pop() {
-            if since.elapsed() < MAX_IDLE_AGE && !conn.has_broken() {
+            if since.elapsed() < MAX_IDLE_AGE && conn.is_usable() {
                 return Some(conn);
             }
         }
         None
     }
 
-    fn checkin(&self, conn: AsyncSmtpConnection) {
-        if conn.has_broken() {
+    /// Keeps a usable connection for the next message; a failed one is dropped.
+    fn checkin(&self, conn: Connection) {
+        if !conn.is_usable() {
             return;
         }
         let mut idle = self
@@ -288,52 +248,21 @@ impl SmtpRelay {
     }
 }
 
-fn timed_out() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        "the SMTP relay did not answer in time",
-    )
-}
-
-/// What went wrong talking to the relay.
-#[derive(Debug)]
-enum RelayError {
-    /// The protocol client's error (replies, TLS, network).
-    Smtp(lettre::transport::smtp::Error),
-    /// Connecting or a timeout.
-    Io(std::io::Error),
-}
-
-impl From<lettre::transport::smtp::Error> for RelayError {
-    fn from(e: lettre::transport::smtp::Error) -> Self {
-        Self::Smtp(e)
-    }
-}
-
-impl RelayError {
-    /// 550, 551 and 553 refuse the recipient (a hard bounce); other 5xx are permanent; the
-    /// rest (4xx, connection and I/O errors) are worth retrying.
-    fn classify(&self) -> SendError {
-        let Self::Smtp(e) = self else {
-            return SendError::Transient(self.to_string());
-        };
-        let code = e.status().map(|c| c.to_string());
-        if matches!(code.as_deref(), Some("550" | "551" | "553")) {
-            SendError::RecipientRefused(e.to_string())
-        } else if e.is_permanent() {
-            SendError::Permanent(e.to_string())
-        } else {
-            SendError::Transient(e.to_string())
+/// 550, 551 and 553 in answer to `RCPT` refuse the recipient (a hard bounce); other 5xx are
+/// permanent; the rest (4xx, connection and I/O errors) are worth retrying.
+fn classify(error: &SmtpError) -> SendError {
+    match error {
+        SmtpError::Rejected { stage, reply } => {
+            if *stage == Stage::Rcpt && matches!(reply.code, 550 | 551 | 553) {
+                SendError::RecipientRefused(error.to_string())
+            } else if reply.code >= 500 {
+                SendError::Permanent(error.to_string())
+            } else {
+                SendError::Transient(error.to_string())
+            }
         }
-    }
-}
-
-impl std::fmt::Display for RelayError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Smtp(e) => e.fmt(f),
-            Self::Io(e) => write!(f, "connection error: {e}"),
-        }
+        SmtpError::Unsendable(_) => SendError::Permanent(error.to_string()),
+        SmtpError::Io(_) | SmtpError::Protocol(_) => SendError::Transient(error.to_string()),
     }
 }
 
@@ -354,7 +283,7 @@ mod tests {
         assert!(SmtpRelay::from_url("imap://x", 2, t).is_err());
         let relay =
             SmtpRelay::from_url("smtp+starttls://a%40b:p%40ss@mail.example.com", 2, t).unwrap();
-        assert_eq!(relay.port, 587);
-        assert!(relay.credentials.is_some());
+        assert_eq!(relay.session.port, 587);
+        assert!(relay.session.credentials.is_some());
     }
 }

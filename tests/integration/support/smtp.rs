@@ -30,7 +30,8 @@ const MAX_MESSAGE_SIZE: usize = 10_485_760;
 const MAX_LINE: u64 = 64 * 1024;
 
 const GREETING: &str = "220 test-smtp ESMTP\r\n";
-const EHLO_REPLY: &str = "250-test-smtp\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760\r\n";
+const EHLO_REPLY: &str =
+    "250-test-smtp\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760\r\n";
 const REFUSED: &str = "421 4.3.2 test-smtp refusing connections\r\n";
 const BAD_SEQUENCE: &str = "503 5.5.1 Bad sequence of commands\r\n";
 
