@@ -345,7 +345,10 @@ fn parts(source: &str) -> Option<Vec<Part>> {
         return None;
     }
     let mut parts = Vec::new();
-    let mut rest = source;
+    // The engine drops one final line break (`keep_trailing_newline` is off).
+    let mut rest = source
+        .strip_suffix('\n')
+        .map_or(source, |s| s.strip_suffix('\r').unwrap_or(s));
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let end = after.find("}}")?;
@@ -438,7 +441,7 @@ mod tests {
     const NEWSLETTER: &str = "# News for {{ list.name }}\n\nDear **{{ subscriber.name }}**,\n\n\
         > a quote from {{ organisation }}\n\n| a | b |\n|---|---|\n| {{ subscriber.email }} | x |\n\n\
         [Leave]({{ unsubscribe_url }}) or [change]({{ preferences_url }} \"Prefs\").\n\n\
-        ~~old~~ `code` *{{ campaign.name }}*";
+        ~~old~~ `code` *{{ campaign.name }}*\n";
 
     #[test]
     fn templates_without_logic_are_substituted_exactly_as_the_engine_renders_them() {
