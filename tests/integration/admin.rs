@@ -703,3 +703,212 @@ async fn bulletin_user_create_reads_the_password_from_stdin() {
     let viewer = Admin::log_in(&app, "cli@staff.example.com").await;
     assert_eq!(viewer.get("/admin/").await.status(), StatusCode::OK);
 }
+
+async fn subscriber_id(app: &TestApp, email: &str) -> String {
+    app.subscriber(email).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn ledger_actions(ledger: &[serde_json::Value]) -> Vec<String> {
+    ledger
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_blocked_person_receives_nothing_and_is_never_added_again_until_unblocked() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let id = subscriber_id(&app, "jane@example.com").await;
+    // A campaign is queued for her before the block lands.
+    crate::privacy::campaign_now(&app, "weekly").await;
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    let (status, page) = body(marketer.get(&format!("/admin/subscribers/{id}")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("/admin/subscribers/{id}/block")));
+    let (status, page) = body(
+        marketer
+            .get(&format!("/admin/subscribers/{id}/block"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Block this person") && page.contains("name=\"csrf\""));
+    assert_eq!(
+        viewer
+            .post(&format!("/admin/subscribers/{id}/block"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        marketer
+            .post_raw(&format!("/admin/subscribers/{id}/block"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["status"],
+        "active",
+        "neither the GET, the viewer nor a POST without CSRF token changed anything"
+    );
+    let r = marketer
+        .post(&format!("/admin/subscribers/{id}/block"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["status"],
+        "blocked"
+    );
+    let ledger = app.ledger("jane@example.com").await;
+    let blocked = ledger.iter().find(|e| e["action"] == "blocked").unwrap();
+    assert_eq!(blocked["actor"], "user:marketer@staff.example.com");
+    // Queued or new, nothing reaches her.
+    crate::privacy::campaign_now(&app, "weekly").await;
+    app.deliver_all().await;
+    assert!(app.smtp.take_messages().is_empty());
+    // The signup page answers exactly as for anyone, and sends nothing.
+    let (status, for_her) = body(app.sign_up("jane@example.com", "weekly").await).await;
+    let (_, for_new) = body(app.sign_up("new@example.com", "weekly").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(for_her, for_new);
+    let mails = app.deliver_and_take().await;
+    assert!(mails.iter().all(|m| !m.rcpt_to.join(",").contains("jane@")));
+    let report: serde_json::Value = app
+        .api_post_csv(
+            "/api/v1/subscribers/import?list=weekly",
+            "email,consent_at,consent_source,consent_text\njane@example.com,2025-05-01 08:30:00,fair,Yes\n",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["errors"][0]["code"], "blocked", "{report}");
+    let again = app
+        .api_post(
+            "/api/v1/subscribers",
+            &serde_json::json!({"email": "jane@example.com", "lists": ["weekly"],
+                "consent_at": "2025-05-01 08:30:00", "consent_source": "fair", "consent_text": "Yes"}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        again.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "blocked"
+    );
+    let (_, audit) = body(marketer.get("/admin/audit").await).await;
+    assert!(audit.contains("subscriber.block"));
+    // Unblocking restores her: the next campaign arrives.
+    let (_, page) = body(marketer.get(&format!("/admin/subscribers/{id}")).await).await;
+    assert!(page.contains(&format!("/admin/subscribers/{id}/unblock")));
+    let r = marketer
+        .post(&format!("/admin/subscribers/{id}/unblock"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["status"],
+        "active"
+    );
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    crate::privacy::campaign_now(&app, "weekly").await;
+    let mails = app.deliver_and_take().await;
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.rcpt_to.join(",").contains("jane@"))
+            .count(),
+        1
+    );
+    let actions = ledger_actions(&app.ledger("jane@example.com").await);
+    assert!(actions.ends_with(&["blocked".to_owned(), "unblocked".to_owned()]));
+}
+
+#[tokio::test]
+async fn the_api_blocks_and_unblocks_and_a_standing_restriction_survives_the_block() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.sign_up("john@example.com", "weekly").await;
+    let id = subscriber_id(&app, "john@example.com").await;
+    let block = |path: &'static str| {
+        let url = format!("/api/v1/subscribers/{id}/{path}");
+        let app = &app;
+        async move { app.api_post(&url, &serde_json::json!({})).await }
+    };
+    // His confirmation e-mail waits in the outbox when the block lands.
+    let r = block("block").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["status"],
+        "blocked"
+    );
+    assert!(app.deliver_and_take().await.is_empty());
+    assert_eq!(
+        block("block")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["status"],
+        "blocked"
+    );
+    let actions = ledger_actions(&app.ledger("john@example.com").await);
+    assert_eq!(actions.iter().filter(|a| *a == "blocked").count(), 1);
+    assert_eq!(
+        block("unblock")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["status"],
+        "active"
+    );
+    // A restricted person who is blocked returns to restricted, not to active.
+    let restricted = app
+        .api_post(
+            &format!("/api/v1/subscribers/{id}/restriction"),
+            &serde_json::json!({"restricted": true}),
+        )
+        .await;
+    assert_eq!(restricted.status(), StatusCode::OK);
+    block("block").await;
+    assert_eq!(
+        block("unblock")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["status"],
+        "restricted"
+    );
+    let unknown = app
+        .api_post(
+            &format!("/api/v1/subscribers/{}/block", uuid::Uuid::now_v7()),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let token =
+        services::api_tokens::create(&app.app.state().db, &app.clock, "v", Role::Viewer, None)
+            .await
+            .unwrap();
+    let refused = app
+        .http
+        .post(app.url(&format!("/api/v1/subscribers/{id}/block")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.subscriber("john@example.com").await.unwrap()["status"],
+        "restricted"
+    );
+}

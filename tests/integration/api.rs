@@ -372,6 +372,8 @@ async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
         ("/api/v1/subscribers", "get"),
         ("/api/v1/subscribers/import", "post"),
         ("/api/v1/subscribers/{id}/erase", "post"),
+        ("/api/v1/subscribers/{id}/block", "post"),
+        ("/api/v1/subscribers/{id}/unblock", "post"),
         ("/api/v1/privacy-requests/{id}/close", "post"),
         ("/api/v1/retention/review", "get"),
         ("/api/v1/jobs", "get"),
@@ -382,7 +384,7 @@ async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
         );
     }
     // Every route of `web::api::routes` but this document itself.
-    assert_eq!(paths.len(), 20);
+    assert_eq!(paths.len(), 22);
     let schemas = &doc["components"]["schemas"];
     assert!(schemas["ErrorBody"].is_object() && schemas["CreateListRequest"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());

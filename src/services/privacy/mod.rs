@@ -3,10 +3,12 @@
 //! objection, erasure, proof of consent, and the data-subject-request log. Each use case owns
 //! one transaction and writes its consent event and its request-log entry in it.
 
+mod block;
 mod export;
 mod proof;
 mod review;
 
+pub use block::block;
 pub use export::{EXPORT_SCHEMA, ExportDocument, export_csv};
 pub use proof::{ProofOfConsent, proof_of_consent};
 pub use review::{ReviewItem, retention_review};

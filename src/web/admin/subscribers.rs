@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::AdminSession;
 use crate::{
-    domain::{ListId, MailingList, SubscriberId, SubscriptionStatus},
+    domain::{ListId, MailingList, SubscriberId, SubscriberStatus, SubscriptionStatus},
     services::{lists, subscribers},
     startup::AppState,
     store::{StoreError, overview::SubscriberFilter},
@@ -150,6 +150,11 @@ pub(super) async fn show(
                 p {
                     a.button href={ "/admin/subscribers/" (s.id) "/edit" } { "Correct…" } " "
                     a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
+                    @if s.status == SubscriberStatus::Blocked {
+                        a.button href={ "/admin/subscribers/" (s.id) "/unblock" } { "Unblock…" } " "
+                    } @else {
+                        a.button href={ "/admin/subscribers/" (s.id) "/block" } { "Block…" } " "
+                    }
                     @if ctx.role.is_admin() {
                         a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
                         a.button href={ "/admin/subscribers/" (s.id) "/erase" } { "Erase…" }
@@ -264,6 +269,16 @@ fn action_text(action: &str) -> Option<(&'static str, &'static str, bool)> {
             "Nothing is sent to this person until the restriction is lifted (GDPR Art. 18).",
             true,
         )),
+        "block" => Some((
+            "Block this person",
+            "Nothing is sent to this person and no signup, import or API call adds them again until you lift the block. Their data and subscriptions stay as they are; the ledger records the block with your name.",
+            false,
+        )),
+        "unblock" => Some((
+            "Lift the block",
+            "The person returns to the state before the block (restricted, if they asked for a restriction, else active) and receives their confirmed subscriptions again.",
+            false,
+        )),
         "erase" => Some((
             "Erase this person",
             "The profile is deleted, the ledger is pseudonymised and the address stays suppressed. This cannot be undone.",
@@ -332,7 +347,11 @@ pub(super) async fn act(
         "restrict" => privacy::restrict(&state, subscriber, true, &actor)
             .await
             .map(|_| ()),
-        _ => privacy::erase(&state, subscriber, &actor).await,
+        "block" | "unblock" => privacy::block(&state, subscriber, action == "block", &actor)
+            .await
+            .map(|_| ()),
+        "erase" => privacy::erase(&state, subscriber, &actor).await,
+        _ => return view::not_found(&ctx),
     };
     match result {
         Ok(()) => {
