@@ -80,6 +80,7 @@ impl AppState {
         let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
         let settings_delivery = settings.delivery.clone();
         let privacy_per_hour = settings.privacy.requests_per_hour;
+        let login_limiter = crate::services::users::LoginLimiter::new(&settings.admin);
         Ok(Self {
             db,
             links: Links::new(settings.http.public_url.clone()),
@@ -99,7 +100,7 @@ impl AppState {
                 settings_delivery.max_per_hour,
             )),
             privacy_limiter: Arc::new(web::rate_limit::RateLimiter::new(privacy_per_hour)),
-            login_limiter: Arc::default(),
+            login_limiter: Arc::new(login_limiter),
             setup_token: Arc::default(),
         })
     }

@@ -56,6 +56,8 @@ pub struct Settings {
     pub address_hash_key: Option<SecretString>,
     /// `[privacy]`: the data-subject rights' links and limits.
     pub privacy: PrivacySettings,
+    /// `[admin]`
+    pub admin: AdminSettings,
     /// `[import]`
     pub import: ImportSettings,
     /// `[delivery]`
@@ -146,6 +148,19 @@ pub struct SubscriptionSettings {
     pub resend_cooldown: chrono::Duration,
     /// Most confirmation e-mails per request.
     pub max_confirmations: u32,
+}
+
+/// `[admin]`: sessions and login limits of the admin UI.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// How long a session lasts from login.
+    pub session_ttl: chrono::Duration,
+    /// Login attempts per account and window.
+    pub login_attempts_per_account: u32,
+    /// Login attempts per client address and window.
+    pub login_attempts_per_ip: u32,
+    /// The window the attempts are counted in.
+    pub login_window: chrono::Duration,
 }
 
 /// `[import]`
@@ -277,6 +292,7 @@ impl RawSettings {
             mail: self.mail.parse()?,
             retention: self.retention.parse(&subscriptions)?,
             subscriptions,
+            admin: self.admin.parse()?,
             import: self.import.parse()?,
             delivery: self.delivery.parse()?,
             scheduler: self.scheduler.parse()?,

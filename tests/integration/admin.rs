@@ -192,7 +192,7 @@ async fn login_answers_the_same_for_unknown_users_and_wrong_passwords() {
 async fn login_attempts_are_limited_per_account() {
     let app = TestApp::spawn().await;
     create_user(&app, "target@staff.example.com", Role::Admin).await;
-    for _ in 0..services::users::ATTEMPTS_PER_ACCOUNT_PER_HOUR {
+    for _ in 0..app.app.state().settings.admin.login_attempts_per_account {
         let r = post_login(&app, "target@staff.example.com", "guess guess guess").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
@@ -911,4 +911,36 @@ async fn the_api_blocks_and_unblocks_and_a_standing_restriction_survives_the_blo
         app.subscriber("john@example.com").await.unwrap()["status"],
         "restricted"
     );
+}
+
+#[tokio::test]
+async fn session_lifetime_and_login_limits_follow_the_admin_settings() {
+    let app = TestApp::spawn_with(|s| {
+        s.admin.session_ttl = chrono::Duration::hours(1);
+        s.admin.login_attempts_per_account = 2;
+        s.admin.login_attempts_per_ip = 4;
+        s.admin.login_window = chrono::Duration::minutes(10);
+    })
+    .await;
+    create_user(&app, "a@staff.example.com", Role::Admin).await;
+    let admin = Admin::log_in(&app, "a@staff.example.com").await;
+    let r = post_login(&app, "a@staff.example.com", "guess guess guess").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Two attempts for the account (one login, one guess): the third waits for the window.
+    let r = post_login(&app, "a@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Every attempt counts for the client address too: one is left, for any account.
+    let r = post_login(&app, "b@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post_login(&app, "c@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.advance(chrono::Duration::minutes(10));
+    let r = post_login(&app, "a@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&r, "bulletin_session").unwrap();
+    assert!(cookie.contains("Max-Age=3600"), "{cookie}");
+    // The first session was started ten minutes ago: it ends after its hour.
+    assert_eq!(admin.get("/admin/").await.status(), StatusCode::OK);
+    app.advance(chrono::Duration::minutes(51));
+    assert_eq!(admin.get("/admin/").await.status(), StatusCode::SEE_OTHER);
 }
