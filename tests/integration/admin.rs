@@ -944,3 +944,34 @@ async fn session_lifetime_and_login_limits_follow_the_admin_settings() {
     app.advance(chrono::Duration::minutes(51));
     assert_eq!(admin.get("/admin/").await.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn the_jobs_page_shows_the_next_runs_and_pages_through_the_runs() {
+    let app = TestApp::spawn().await;
+    for _ in 0..51 {
+        app.run_job("campaigns").await;
+    }
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    let (status, page) = body(viewer.get("/admin/jobs").await).await;
+    assert_eq!(status, StatusCode::OK);
+    for job in ["campaigns", "retention", "notices"] {
+        assert!(page.contains(&format!("<td>{job}</td>")), "{job}");
+    }
+    assert!(page.contains("Next run") && page.contains("class=\"next-run\""));
+    assert!(
+        page.contains("scheduler.enabled = false"),
+        "tests run without it"
+    );
+    assert_eq!(page.matches("<td>campaigns</td>").count(), 1 + 50);
+    let at = page
+        .find("/admin/jobs?cursor=")
+        .expect("a link to the next page");
+    let next = &page[at..];
+    let next = &next[..next.find('"').unwrap()];
+    let (status, older) = body(viewer.get(next).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(older.matches("<td>campaigns</td>").count(), 1 + 1);
+    assert!(!older.contains("/admin/jobs?cursor="));
+    let bad = viewer.get("/admin/jobs?cursor=nonsense").await;
+    assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+}
