@@ -168,6 +168,8 @@ pub struct AdminSettings {
 pub struct ImportSettings {
     /// Largest CSV body.
     pub max_body_bytes: usize,
+    /// Largest CSV file uploaded in the admin UI (kept on disk until imported).
+    pub max_upload_bytes: usize,
     /// Longest import request.
     pub timeout: Duration,
     /// Rows read, looked up and inserted at a time (an import is one transaction).

@@ -383,6 +383,7 @@ fn attempts(key: &'static str, value: i64) -> Result<u32, ConfigError> {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawImport {
     max_body_bytes: usize,
+    max_upload_bytes: usize,
     timeout_secs: u64,
     batch_rows: usize,
 }
@@ -391,6 +392,7 @@ impl RawImport {
     pub(super) fn parse(self) -> Result<ImportSettings, ConfigError> {
         Ok(ImportSettings {
             max_body_bytes: positive("import.max_body_bytes", self.max_body_bytes)?,
+            max_upload_bytes: positive("import.max_upload_bytes", self.max_upload_bytes)?,
             timeout: Duration::from_secs(positive("import.timeout_secs", self.timeout_secs)?),
             batch_rows: positive("import.batch_rows", self.batch_rows)?,
         })

@@ -99,7 +99,10 @@ pub(super) async fn index(
                     }
                 }
                 div { button type="submit" { "Search" } " " a.button href=(export) { "Export CSV" }
-                    @if session.user.role.may_write() { " " a.button href="/admin/subscribers/new" { "Add…" } } }
+                    @if session.user.role.may_write() {
+                        " " a.button href="/admin/subscribers/new" { "Add…" }
+                        " " a.button href={ "/admin/import?list=" (list_slug(&all_lists, &q.list)) } { "Import CSV…" }
+                    } }
             }
             table {
                 tr { th { "Address" } th { "Name" } th { "Status" } th { "Since" } }
@@ -116,6 +119,15 @@ pub(super) async fn index(
         },
     )
     .into_response()
+}
+
+/// The slug of the list with this id (as text), or empty.
+fn list_slug(lists: &[MailingList], id: &str) -> String {
+    lists
+        .iter()
+        .find(|l| l.id.to_string() == id)
+        .map(|l| l.def.slug.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn list_name(lists: &[MailingList], id: Option<ListId>) -> String {
