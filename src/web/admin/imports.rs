@@ -24,7 +24,7 @@ use crate::{
     domain::{ListSlug, MailingList},
     services::{
         imports::{
-            ImportReport, Preview,
+            ImportProgress, ImportReport, Preview,
             uploads::{self, Stage, StagedFile, Upload, UploadError},
         },
         lists,
@@ -269,23 +269,7 @@ pub(super) async fn show(
     let ctx = session.ctx();
     let stage = upload.stage();
     if let Stage::Running { dry_run, progress } = &stage {
-        let title = if *dry_run {
-            "Checking the file…"
-        } else {
-            "Importing…"
-        };
-        let body = html! {
-            (summary(&upload))
-            div.card {
-                progress #progress max=(upload.size_bytes) value=(progress.bytes_read().min(upload.size_bytes)) {
-                    (percent(progress.bytes_read(), upload.size_bytes)) "%"
-                }
-                p { (progress.rows()) " rows " @if *dry_run { "checked" } @else { "read" } " so far · "
-                    (percent(progress.bytes_read(), upload.size_bytes)) "% of the file read" }
-                p.muted { "This page reloads itself every " (REFRESH_SECS) " seconds. You may leave it: the work goes on." }
-            }
-        };
-        return view::refreshing_layout(&ctx, title, REFRESH_SECS, body).into_response();
+        return progress_page(&ctx, &upload, *dry_run, progress);
     }
     let preview = match &stage {
         Stage::Imported(_) => None,
@@ -334,6 +318,27 @@ pub(super) async fn show(
         ),
     };
     view::layout(&ctx, title, body).into_response()
+}
+
+/// The page of a running check or import: a `<progress>` bar, reloaded every few seconds.
+fn progress_page(ctx: &Ctx, upload: &Upload, dry_run: bool, progress: &ImportProgress) -> Response {
+    let title = if dry_run {
+        "Checking the file…"
+    } else {
+        "Importing…"
+    };
+    let read = progress.bytes_read().min(upload.size_bytes);
+    let done = percent(read, upload.size_bytes);
+    let body = html! {
+        (summary(upload))
+        div.card {
+            progress #progress max=(upload.size_bytes) value=(read) { (done) "%" }
+            p { (progress.rows()) " rows " @if dry_run { "checked" } @else { "read" } " so far · "
+                (done) "% of the file read" }
+            p.muted { "This page reloads itself every " (REFRESH_SECS) " seconds. You may leave it: the work goes on." }
+        }
+    };
+    view::refreshing_layout(ctx, title, REFRESH_SECS, body).into_response()
 }
 
 fn percent(part: u64, whole: u64) -> u64 {
