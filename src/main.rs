@@ -50,6 +50,9 @@ enum Command {
         /// The slug of the list to import into.
         #[arg(long)]
         list: String,
+        /// Check every row and write nothing: the report says what an import would do.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Apply the retention policy now, as the daily `retention` job does; prints its report.
     Purge {
@@ -146,7 +149,11 @@ async fn main() -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Create { email, role },
         } => create_user(settings, &email, &role).await,
-        Command::Import { file, list } => import(settings, &file, &list).await,
+        Command::Import {
+            file,
+            list,
+            dry_run,
+        } => import(settings, &file, &list, dry_run).await,
         Command::Purge { dry_run } => purge(settings, dry_run).await,
     }
 }
@@ -176,9 +183,14 @@ async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Res
     Ok(())
 }
 
-/// `bulletin import FILE --list SLUG`: the import service on the configured database, with a
-/// progress bar (by bytes read) on stderr when it is a terminal.
-async fn import(settings: Settings, file: &std::path::Path, list: &str) -> anyhow::Result<()> {
+/// `bulletin import FILE --list SLUG [--dry-run]`: the import service on the configured
+/// database, with a progress bar (by bytes read) on stderr when it is a terminal.
+async fn import(
+    settings: Settings,
+    file: &std::path::Path,
+    list: &str,
+    dry_run: bool,
+) -> anyhow::Result<()> {
     let slug = ListSlug::parse(list).map_err(|e| anyhow::anyhow!("--list: {e}"))?;
     let source = tokio::fs::File::open(file)
         .await
@@ -189,8 +201,12 @@ async fn import(settings: Settings, file: &std::path::Path, list: &str) -> anyho
     bar.set_style(ProgressStyle::with_template(
         "{wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
     )?);
-    let result =
-        services::imports::import_csv(&state, &slug, "cli", bar.wrap_async_read(source)).await;
+    let options = services::imports::ImportOptions {
+        dry_run,
+        progress: None,
+    };
+    let source = bar.wrap_async_read(source);
+    let result = services::imports::import_csv_with(&state, &slug, "cli", source, options).await;
     bar.finish_and_clear();
     let report = result.with_context(|| format!("{} was not imported", file.display()))?;
     println!("{}", serde_json::to_string_pretty(&report)?);

@@ -59,6 +59,8 @@ pub struct AppState {
     pub privacy_limiter: Arc<web::rate_limit::RateLimiter>,
     /// Admin login attempts per account and per client address.
     pub login_limiter: Arc<crate::services::users::LoginLimiter>,
+    /// CSV files uploaded in the admin UI for import, with their progress.
+    pub uploads: Arc<crate::services::imports::uploads::Uploads>,
     /// The hash of the one-time set-up secret while no user exists.
     pub setup_token: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -80,6 +82,7 @@ impl AppState {
         let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
         let settings_delivery = settings.delivery.clone();
         let privacy_per_hour = settings.privacy.requests_per_hour;
+        let login_limiter = crate::services::users::LoginLimiter::new(&settings.admin);
         Ok(Self {
             db,
             links: Links::new(settings.http.public_url.clone()),
@@ -99,7 +102,8 @@ impl AppState {
                 settings_delivery.max_per_hour,
             )),
             privacy_limiter: Arc::new(web::rate_limit::RateLimiter::new(privacy_per_hour)),
-            login_limiter: Arc::default(),
+            login_limiter: Arc::new(login_limiter),
+            uploads: Arc::default(),
             setup_token: Arc::default(),
         })
     }

@@ -56,6 +56,8 @@ pub struct Settings {
     pub address_hash_key: Option<SecretString>,
     /// `[privacy]`: the data-subject rights' links and limits.
     pub privacy: PrivacySettings,
+    /// `[admin]`
+    pub admin: AdminSettings,
     /// `[import]`
     pub import: ImportSettings,
     /// `[delivery]`
@@ -148,11 +150,26 @@ pub struct SubscriptionSettings {
     pub max_confirmations: u32,
 }
 
+/// `[admin]`: sessions and login limits of the admin UI.
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    /// How long a session lasts from login.
+    pub session_ttl: chrono::Duration,
+    /// Login attempts per account and window.
+    pub login_attempts_per_account: u32,
+    /// Login attempts per client address and window.
+    pub login_attempts_per_ip: u32,
+    /// The window the attempts are counted in.
+    pub login_window: chrono::Duration,
+}
+
 /// `[import]`
 #[derive(Debug, Clone)]
 pub struct ImportSettings {
     /// Largest CSV body.
     pub max_body_bytes: usize,
+    /// Largest CSV file uploaded in the admin UI (kept on disk until imported).
+    pub max_upload_bytes: usize,
     /// Longest import request.
     pub timeout: Duration,
     /// Rows read, looked up and inserted at a time (an import is one transaction).
@@ -277,6 +294,7 @@ impl RawSettings {
             mail: self.mail.parse()?,
             retention: self.retention.parse(&subscriptions)?,
             subscriptions,
+            admin: self.admin.parse()?,
             import: self.import.parse()?,
             delivery: self.delivery.parse()?,
             scheduler: self.scheduler.parse()?,

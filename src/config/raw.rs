@@ -7,9 +7,9 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings, LogSettings,
-    MailSettings, MailTransportSettings, NoticeSettings, PrivacySettings, RetentionSettings,
-    SchedulerSettings, SigningSettings, SubscriptionSettings, invalid,
+    AdminSettings, ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings,
+    LogSettings, MailSettings, MailTransportSettings, NoticeSettings, PrivacySettings,
+    RetentionSettings, SchedulerSettings, SigningSettings, SubscriptionSettings, invalid,
 };
 use crate::domain::{EmailAddress, NoticeKind};
 
@@ -27,6 +27,7 @@ pub struct RawSettings {
     pub(super) mail: RawMail,
     pub(super) subscriptions: RawSubscriptions,
     pub(super) privacy: RawPrivacy,
+    pub(super) admin: RawAdmin,
     pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
     pub(super) scheduler: RawScheduler,
@@ -331,8 +332,58 @@ impl RawNotices {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    session_ttl_hours: i64,
+    login_attempts_per_account: i64,
+    login_attempts_per_ip: i64,
+    login_window_secs: i64,
+}
+
+impl RawAdmin {
+    pub(super) fn parse(self) -> Result<AdminSettings, ConfigError> {
+        let hours = positive("admin.session_ttl_hours", self.session_ttl_hours)?;
+        if hours > 24 * 366 {
+            return Err(invalid(
+                "admin.session_ttl_hours",
+                "must be at most 8784 (a year)",
+            ));
+        }
+        let window = positive("admin.login_window_secs", self.login_window_secs)?;
+        if window > 7 * 24 * 3600 {
+            return Err(invalid(
+                "admin.login_window_secs",
+                "must be at most 604800 (a week)",
+            ));
+        }
+        Ok(AdminSettings {
+            session_ttl: chrono::Duration::hours(hours),
+            login_attempts_per_account: attempts(
+                "admin.login_attempts_per_account",
+                self.login_attempts_per_account,
+            )?,
+            login_attempts_per_ip: attempts(
+                "admin.login_attempts_per_ip",
+                self.login_attempts_per_ip,
+            )?,
+            login_window: chrono::Duration::seconds(window),
+        })
+    }
+}
+
+/// A number of login attempts: 1 to 1,000,000 (no limit is not an option for logins).
+fn attempts(key: &'static str, value: i64) -> Result<u32, ConfigError> {
+    let value = positive(key, value)?;
+    u32::try_from(value)
+        .ok()
+        .filter(|v| *v <= 1_000_000)
+        .ok_or_else(|| invalid(key, "must be at most 1000000"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawImport {
     max_body_bytes: usize,
+    max_upload_bytes: usize,
     timeout_secs: u64,
     batch_rows: usize,
 }
@@ -341,6 +392,7 @@ impl RawImport {
     pub(super) fn parse(self) -> Result<ImportSettings, ConfigError> {
         Ok(ImportSettings {
             max_body_bytes: positive("import.max_body_bytes", self.max_body_bytes)?,
+            max_upload_bytes: positive("import.max_upload_bytes", self.max_upload_bytes)?,
             timeout: Duration::from_secs(positive("import.timeout_secs", self.timeout_secs)?),
             batch_rows: positive("import.batch_rows", self.batch_rows)?,
         })

@@ -79,3 +79,29 @@ fn retention_defaults_parse_and_bad_values_name_their_key() {
         assert!(err.starts_with(key), "{body}: {err}");
     }
 }
+
+#[test]
+fn admin_defaults_equal_the_former_constants_and_bad_values_name_their_key() {
+    let s = RawSettings::load(None).unwrap().parse().unwrap();
+    assert_eq!(s.admin.session_ttl, chrono::Duration::hours(12));
+    assert_eq!(s.admin.login_attempts_per_account, 10);
+    assert_eq!(s.admin.login_attempts_per_ip, 50);
+    assert_eq!(s.admin.login_window, chrono::Duration::hours(1));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("admin.toml");
+    for (body, key) in [
+        ("session_ttl_hours = 0", "admin.session_ttl_hours:"),
+        ("session_ttl_hours = -3", "admin.session_ttl_hours:"),
+        (
+            "login_attempts_per_account = 0",
+            "admin.login_attempts_per_account:",
+        ),
+        ("login_attempts_per_ip = -1", "admin.login_attempts_per_ip:"),
+        ("login_window_secs = 0", "admin.login_window_secs:"),
+        ("login_window_secs = -60", "admin.login_window_secs:"),
+    ] {
+        std::fs::write(&file, format!("[admin]\n{body}\n")).unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.starts_with(key), "{body}: {err}");
+    }
+}

@@ -41,6 +41,10 @@ pub enum ConsentAction {
     Restricted,
     /// A restriction of processing was lifted (Art. 18(3)).
     RestrictionLifted,
+    /// The operator blocked the person: nothing is sent, nothing is added.
+    Blocked,
+    /// The operator lifted a block.
+    Unblocked,
     /// Personal data was erased (Art. 17).
     Erased,
     /// A record was deleted by the retention policy (Art. 5(1)(e)).
@@ -59,6 +63,8 @@ super::text_enum!(ConsentAction, "action", {
     Exported => "exported",
     Restricted => "restricted",
     RestrictionLifted => "restriction_lifted",
+    Blocked => "blocked",
+    Unblocked => "unblocked",
     Erased => "erased",
     Purged => "purged",
 });

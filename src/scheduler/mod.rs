@@ -11,6 +11,7 @@
 use std::{future::Future, pin::Pin};
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
@@ -69,6 +70,44 @@ async fn retention(state: &AppState) -> anyhow::Result<Value> {
     Ok(serde_json::to_value(report)?)
 }
 
+/// When a job runs next, as its cron trigger computes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextRun {
+    /// Job name.
+    pub job: &'static str,
+    /// Its cron expression (6 fields, seconds first, UTC).
+    pub cron: String,
+    /// The next time it fires after `now`, or `None` when the expression never fires again.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// When each job fires next after `now` (whether this process runs the scheduler or not).
+pub fn next_runs(state: &AppState, now: DateTime<Utc>) -> Vec<NextRun> {
+    JOBS.iter()
+        .map(|spec| {
+            let cron = (spec.cron)(state);
+            NextRun {
+                job: spec.name,
+                at: next_fire(&cron, now),
+                cron,
+            }
+        })
+        .collect()
+}
+
+/// The next time `cron` fires after `now`, parsed the way tokio-cron-scheduler parses it
+/// (seconds required, day-of-month and day-of-week both apply, UTC).
+fn next_fire(cron: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(cron)
+        .ok()?
+        .find_next_occurrence(&now, false)
+        .ok()
+}
+
 /// How long a job holds its lease: a crashed instance frees it after this. Every job is
 /// idempotent and safe beside itself, so a run that outlasts its lease does no harm.
 const LEASE: chrono::Duration = chrono::Duration::minutes(2);
@@ -99,6 +138,7 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
         }
     };
     let run = JobRun {
+        id: uuid::Uuid::now_v7(),
         job: name.to_owned(),
         status: status.to_owned(),
         report,
@@ -140,4 +180,23 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     }
     scheduler.start().await?;
     Ok(scheduler)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_fire_time_follows_the_six_field_cron() {
+        let now = "2026-11-30T10:00:02Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            next_fire("*/5 * * * * *", now).map(|t| t.to_rfc3339()),
+            Some("2026-11-30T10:00:05+00:00".to_owned())
+        );
+        assert_eq!(
+            next_fire("0 17 3 * * *", now).map(|t| t.to_rfc3339()),
+            Some("2026-12-01T03:17:00+00:00".to_owned())
+        );
+        assert_eq!(next_fire("not a cron", now), None);
+    }
 }

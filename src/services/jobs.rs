@@ -5,14 +5,21 @@ use crate::{
     store::{self, StoreError, jobs::JobRun},
 };
 
-/// The most recent job runs, newest first, optionally of one job.
+/// A page of job runs after the run `after`, newest first, optionally of one job, and the
+/// cursor of the next page (the id of this page's last run) when there is one.
 ///
 /// # Errors
-/// Store failure.
-pub async fn recent_runs(
+/// `NotFound` when `after` names no run; store failure.
+pub async fn runs_page(
     state: &AppState,
     job: Option<&str>,
+    after: Option<uuid::Uuid>,
     limit: u64,
-) -> Result<Vec<JobRun>, StoreError> {
-    store::jobs::recent_runs(&state.db, job, limit).await
+) -> Result<(Vec<JobRun>, Option<uuid::Uuid>), StoreError> {
+    let mut found = store::jobs::runs_page(&state.db, job, after, limit + 1).await?;
+    let next = (found.len() as u64 > limit).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|r| r.id)
+    });
+    Ok((found, next.flatten()))
 }

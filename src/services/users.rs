@@ -7,7 +7,6 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
-use chrono::Duration;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -17,13 +16,6 @@ use crate::{
     startup::AppState,
     store::{self, StoreError, users::StoredSession},
 };
-
-/// How long a session lasts from login.
-pub const SESSION_TTL_HOURS: i64 = 12;
-/// Login attempts allowed per account and hour.
-pub const ATTEMPTS_PER_ACCOUNT_PER_HOUR: u32 = 10;
-/// Login attempts allowed per client address and hour.
-pub const ATTEMPTS_PER_IP_PER_HOUR: u32 = 50;
 
 /// Why a user action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -229,7 +221,7 @@ async fn start_session(state: &AppState, user: User) -> Result<NewSession, Users
         user.id,
         &random_hex(),
         now,
-        now + Duration::hours(SESSION_TTL_HOURS),
+        now + state.settings.admin.session_ttl,
     )
     .await?;
     Ok(NewSession { secret, user })
@@ -285,11 +277,14 @@ pub struct LoginLimiter {
     pub ip: crate::web::rate_limit::RateLimiter,
 }
 
-impl Default for LoginLimiter {
-    fn default() -> Self {
+impl LoginLimiter {
+    /// The limits of `[admin]`.
+    pub fn new(settings: &crate::config::AdminSettings) -> Self {
+        use crate::web::rate_limit::RateLimiter;
+        let window = settings.login_window;
         Self {
-            account: crate::web::rate_limit::RateLimiter::new(ATTEMPTS_PER_ACCOUNT_PER_HOUR),
-            ip: crate::web::rate_limit::RateLimiter::new(ATTEMPTS_PER_IP_PER_HOUR),
+            account: RateLimiter::per_window(settings.login_attempts_per_account, window),
+            ip: RateLimiter::per_window(settings.login_attempts_per_ip, window),
         }
     }
 }

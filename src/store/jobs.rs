@@ -76,6 +76,8 @@ pub async fn unlock(
 /// One recorded run of a job.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct JobRun {
+    /// Its id (the cursor of the page that ends with it).
+    pub id: uuid::Uuid,
     /// Job name.
     pub job: String,
     /// `ok` or `failed`.
@@ -94,7 +96,7 @@ pub struct JobRun {
 /// Database failure.
 pub async fn record_run(conn: &impl ConnectionTrait, run: &JobRun) -> Result<(), StoreError> {
     let row = job_runs::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
+        id: Set(run.id),
         job: Set(run.job.clone()),
         status: Set(run.status.clone()),
         report: Set(run.report.to_string()),
@@ -107,18 +109,35 @@ pub async fn record_run(conn: &impl ConnectionTrait, run: &JobRun) -> Result<(),
     Ok(())
 }
 
-/// The most recent runs, newest first, optionally of one job.
+/// A page of runs, newest first (by start time, then id), optionally of one job: the runs
+/// after the run `after` (the previous page's last one).
 ///
 /// # Errors
-/// Database failure.
-pub async fn recent_runs(
+/// `NotFound` when `after` names no run; database failure.
+pub async fn runs_page(
     conn: &impl ConnectionTrait,
     job: Option<&str>,
+    after: Option<uuid::Uuid>,
     limit: u64,
 ) -> Result<Vec<JobRun>, StoreError> {
     let mut query = job_runs::Entity::find();
     if let Some(job) = job {
         query = query.filter(job_runs::Column::Job.eq(job));
+    }
+    if let Some(after) = after {
+        let cursor = job_runs::Entity::find_by_id(after)
+            .one(conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        query = query.filter(
+            Condition::any()
+                .add(job_runs::Column::StartedAt.lt(cursor.started_at))
+                .add(
+                    Condition::all()
+                        .add(job_runs::Column::StartedAt.eq(cursor.started_at))
+                        .add(job_runs::Column::Id.lt(cursor.id)),
+                ),
+        );
     }
     Ok(query
         .order_by_desc(job_runs::Column::StartedAt)
@@ -128,6 +147,7 @@ pub async fn recent_runs(
         .await?
         .into_iter()
         .map(|m| JobRun {
+            id: m.id,
             job: m.job,
             status: m.status,
             report: serde_json::from_str(&m.report).unwrap_or(serde_json::Value::String(m.report)),

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 
 use super::{
@@ -286,6 +286,47 @@ pub async fn requests(
     }
     if let Some(subscriber) = subscriber {
         query = query.filter(privacy_requests::Column::SubscriberId.eq(subscriber.as_uuid()));
+    }
+    query
+        .order_by_asc(privacy_requests::Column::DueAt)
+        .order_by_asc(privacy_requests::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(PrivacyRequest::try_from)
+        .collect()
+}
+
+/// A page of logged requests, the earliest deadline first (then by id), optionally in one
+/// status: the requests after `after` (the previous page's last one).
+///
+/// # Errors
+/// `NotFound` when `after` names no request; database failure.
+pub async fn requests_page(
+    conn: &impl ConnectionTrait,
+    status: Option<RequestStatus>,
+    after: Option<PrivacyRequestId>,
+    limit: u64,
+) -> Result<Vec<PrivacyRequest>, StoreError> {
+    let mut query = privacy_requests::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(privacy_requests::Column::Status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        let cursor = privacy_requests::Entity::find_by_id(after.as_uuid())
+            .one(conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        query = query.filter(
+            Condition::any()
+                .add(privacy_requests::Column::DueAt.gt(cursor.due_at))
+                .add(
+                    Condition::all()
+                        .add(privacy_requests::Column::DueAt.eq(cursor.due_at))
+                        .add(privacy_requests::Column::Id.gt(cursor.id)),
+                ),
+        );
     }
     query
         .order_by_asc(privacy_requests::Column::DueAt)

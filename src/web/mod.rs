@@ -29,7 +29,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.settings.http.request_timeout;
     let routes = Router::new()
         .merge(with_limits(public::routes(), body_limit, timeout))
-        .merge(with_limits(admin::routes(&state), body_limit, timeout))
+        .merge(admin::routes(&state))
         .nest("/api/v1", api::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(count_requests));
@@ -59,6 +59,20 @@ pub(crate) fn with_limits(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+}
+
+/// A failing body stream as an I/O error; an exceeded body limit is `FileTooLarge`, so that
+/// it is answered 413.
+pub(crate) fn body_error(err: axum::Error) -> std::io::Error {
+    let inner = err.into_inner();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*inner);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return std::io::Error::new(std::io::ErrorKind::FileTooLarge, inner);
+        }
+        cause = e.source();
+    }
+    std::io::Error::other(inner)
 }
 
 async fn not_found(req: Request) -> Response {

@@ -117,6 +117,29 @@ impl<'a> Admin<'a> {
         self.post_raw(path, &fields).await
     }
 
+    /// Uploads `csv` for `list` as the import form does (`multipart/form-data`, the CSRF
+    /// token in the query).
+    pub async fn upload(&self, list: &str, csv: &str, csrf: &str) -> reqwest::Response {
+        let b = "XbulletinTestBoundaryX";
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"list\"\r\n\r\n{list}\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+        );
+        self.app
+            .http
+            .post(self.app.url(&format!("/admin/import/upload?csrf={csrf}")))
+            .header(header::COOKIE, format!("bulletin_session={}", self.cookie))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.app
             .http
@@ -192,7 +215,7 @@ async fn login_answers_the_same_for_unknown_users_and_wrong_passwords() {
 async fn login_attempts_are_limited_per_account() {
     let app = TestApp::spawn().await;
     create_user(&app, "target@staff.example.com", Role::Admin).await;
-    for _ in 0..services::users::ATTEMPTS_PER_ACCOUNT_PER_HOUR {
+    for _ in 0..app.app.state().settings.admin.login_attempts_per_account {
         let r = post_login(&app, "target@staff.example.com", "guess guess guess").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
@@ -702,4 +725,512 @@ async fn bulletin_user_create_reads_the_password_from_stdin() {
     );
     let viewer = Admin::log_in(&app, "cli@staff.example.com").await;
     assert_eq!(viewer.get("/admin/").await.status(), StatusCode::OK);
+}
+
+async fn subscriber_id(app: &TestApp, email: &str) -> String {
+    app.subscriber(email).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn ledger_actions(ledger: &[serde_json::Value]) -> Vec<String> {
+    ledger
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_blocked_person_receives_nothing_and_is_never_added_again_until_unblocked() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let id = subscriber_id(&app, "jane@example.com").await;
+    // A campaign is queued for her before the block lands.
+    crate::privacy::campaign_now(&app, "weekly").await;
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    let (status, page) = body(marketer.get(&format!("/admin/subscribers/{id}")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("/admin/subscribers/{id}/block")));
+    let (status, page) = body(
+        marketer
+            .get(&format!("/admin/subscribers/{id}/block"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Block this person") && page.contains("name=\"csrf\""));
+    assert_eq!(
+        viewer
+            .post(&format!("/admin/subscribers/{id}/block"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        marketer
+            .post_raw(&format!("/admin/subscribers/{id}/block"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["status"],
+        "active",
+        "neither the GET, the viewer nor a POST without CSRF token changed anything"
+    );
+    let r = marketer
+        .post(&format!("/admin/subscribers/{id}/block"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["status"],
+        "blocked"
+    );
+    let ledger = app.ledger("jane@example.com").await;
+    let blocked = ledger.iter().find(|e| e["action"] == "blocked").unwrap();
+    assert_eq!(blocked["actor"], "user:marketer@staff.example.com");
+    // Queued or new, nothing reaches her.
+    crate::privacy::campaign_now(&app, "weekly").await;
+    app.deliver_all().await;
+    assert!(app.smtp.take_messages().is_empty());
+    // The signup page answers exactly as for anyone, and sends nothing.
+    let (status, for_her) = body(app.sign_up("jane@example.com", "weekly").await).await;
+    let (_, for_new) = body(app.sign_up("new@example.com", "weekly").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(for_her, for_new);
+    let mails = app.deliver_and_take().await;
+    assert!(mails.iter().all(|m| !m.rcpt_to.join(",").contains("jane@")));
+    let report: serde_json::Value = app
+        .api_post_csv(
+            "/api/v1/subscribers/import?list=weekly",
+            "email,consent_at,consent_source,consent_text\njane@example.com,2025-05-01 08:30:00,fair,Yes\n",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["errors"][0]["code"], "blocked", "{report}");
+    let again = app
+        .api_post(
+            "/api/v1/subscribers",
+            &serde_json::json!({"email": "jane@example.com", "lists": ["weekly"],
+                "consent_at": "2025-05-01 08:30:00", "consent_source": "fair", "consent_text": "Yes"}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        again.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "blocked"
+    );
+    let (_, audit) = body(marketer.get("/admin/audit").await).await;
+    assert!(audit.contains("subscriber.block"));
+    // Unblocking restores her: the next campaign arrives.
+    let (_, page) = body(marketer.get(&format!("/admin/subscribers/{id}")).await).await;
+    assert!(page.contains(&format!("/admin/subscribers/{id}/unblock")));
+    let r = marketer
+        .post(&format!("/admin/subscribers/{id}/unblock"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["status"],
+        "active"
+    );
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    crate::privacy::campaign_now(&app, "weekly").await;
+    let mails = app.deliver_and_take().await;
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.rcpt_to.join(",").contains("jane@"))
+            .count(),
+        1
+    );
+    let actions = ledger_actions(&app.ledger("jane@example.com").await);
+    assert!(actions.ends_with(&["blocked".to_owned(), "unblocked".to_owned()]));
+}
+
+#[tokio::test]
+async fn the_api_blocks_and_unblocks_and_a_standing_restriction_survives_the_block() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.sign_up("john@example.com", "weekly").await;
+    let id = subscriber_id(&app, "john@example.com").await;
+    let block = |path: &'static str| {
+        let url = format!("/api/v1/subscribers/{id}/{path}");
+        let app = &app;
+        async move { app.api_post(&url, &serde_json::json!({})).await }
+    };
+    // His confirmation e-mail waits in the outbox when the block lands.
+    let r = block("block").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["status"],
+        "blocked"
+    );
+    assert!(app.deliver_and_take().await.is_empty());
+    assert_eq!(
+        block("block")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["status"],
+        "blocked"
+    );
+    let actions = ledger_actions(&app.ledger("john@example.com").await);
+    assert_eq!(actions.iter().filter(|a| *a == "blocked").count(), 1);
+    assert_eq!(
+        block("unblock")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["status"],
+        "active"
+    );
+    // A restricted person who is blocked returns to restricted, not to active.
+    let restricted = app
+        .api_post(
+            &format!("/api/v1/subscribers/{id}/restriction"),
+            &serde_json::json!({"restricted": true}),
+        )
+        .await;
+    assert_eq!(restricted.status(), StatusCode::OK);
+    block("block").await;
+    assert_eq!(
+        block("unblock")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["status"],
+        "restricted"
+    );
+    let unknown = app
+        .api_post(
+            &format!("/api/v1/subscribers/{}/block", uuid::Uuid::now_v7()),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let token =
+        services::api_tokens::create(&app.app.state().db, &app.clock, "v", Role::Viewer, None)
+            .await
+            .unwrap();
+    let refused = app
+        .http
+        .post(app.url(&format!("/api/v1/subscribers/{id}/block")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.subscriber("john@example.com").await.unwrap()["status"],
+        "restricted"
+    );
+}
+
+#[tokio::test]
+async fn session_lifetime_and_login_limits_follow_the_admin_settings() {
+    let app = TestApp::spawn_with(|s| {
+        s.admin.session_ttl = chrono::Duration::hours(1);
+        s.admin.login_attempts_per_account = 2;
+        s.admin.login_attempts_per_ip = 4;
+        s.admin.login_window = chrono::Duration::minutes(10);
+    })
+    .await;
+    create_user(&app, "a@staff.example.com", Role::Admin).await;
+    let admin = Admin::log_in(&app, "a@staff.example.com").await;
+    let r = post_login(&app, "a@staff.example.com", "guess guess guess").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Two attempts for the account (one login, one guess): the third waits for the window.
+    let r = post_login(&app, "a@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Every attempt counts for the client address too: one is left, for any account.
+    let r = post_login(&app, "b@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post_login(&app, "c@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.advance(chrono::Duration::minutes(10));
+    let r = post_login(&app, "a@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&r, "bulletin_session").unwrap();
+    assert!(cookie.contains("Max-Age=3600"), "{cookie}");
+    // The first session was started ten minutes ago: it ends after its hour.
+    assert_eq!(admin.get("/admin/").await.status(), StatusCode::OK);
+    app.advance(chrono::Duration::minutes(51));
+    assert_eq!(admin.get("/admin/").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_jobs_page_shows_the_next_runs_and_pages_through_the_runs() {
+    let app = TestApp::spawn().await;
+    for _ in 0..51 {
+        app.run_job("campaigns").await;
+    }
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    let (status, page) = body(viewer.get("/admin/jobs").await).await;
+    assert_eq!(status, StatusCode::OK);
+    for job in ["campaigns", "retention", "notices"] {
+        assert!(page.contains(&format!("<td>{job}</td>")), "{job}");
+    }
+    assert!(page.contains("Next run") && page.contains("class=\"next-run\""));
+    assert!(
+        page.contains("scheduler.enabled = false"),
+        "tests run without it"
+    );
+    assert_eq!(page.matches("<td>campaigns</td>").count(), 1 + 50);
+    let at = page
+        .find("/admin/jobs?cursor=")
+        .expect("a link to the next page");
+    let next = &page[at..];
+    let next = &next[..next.find('"').unwrap()];
+    let (status, older) = body(viewer.get(next).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(older.matches("<td>campaigns</td>").count(), 1 + 1);
+    assert!(!older.contains("/admin/jobs?cursor="));
+    let bad = viewer.get("/admin/jobs?cursor=nonsense").await;
+    assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+}
+
+/// Reloads an import page until it no longer shows progress; returns the last page.
+async fn until_done(admin: &Admin<'_>, path: &str) -> String {
+    for _ in 0..500 {
+        let (status, page) = body(admin.get(path).await).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        if !page.contains("<progress") {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the import did not finish");
+}
+
+fn files_in(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+const IMPORT_CSV: &str = "email,name,consent_at,consent_source,consent_text,shoe_size\n\
+    max@example.com,Max,2025-05-01 08:30:00,fair,Yes please,44\n\
+    not-an-address,Bad,2025-05-01 08:30:00,fair,Yes please,40\n\
+    erika@example.com,Erika,,,,38\n\
+    max@example.com,Max again,2025-05-01 08:30:00,fair,Yes please,44\n\
+    gone@example.com,Gone,2025-05-01 08:30:00,fair,Yes please,41\n";
+
+#[tokio::test]
+async fn a_marketer_uploads_a_csv_sees_a_preview_checks_it_and_imports_it_in_the_background() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let gone = app.confirmed_subscriber("gone@example.com", "weekly").await;
+    app.post_form(&crate::support::list_unsubscribe_url(&gone), &[])
+        .await;
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    let (status, form) = body(marketer.get("/admin/import?list=weekly").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("type=\"file\""));
+    assert_eq!(
+        marketer
+            .upload("weekly", IMPORT_CSV, "wrong")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        viewer
+            .upload("weekly", IMPORT_CSV, &viewer.csrf)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = marketer.upload("weekly", IMPORT_CSV, &marketer.csrf).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    let page = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    // The preview: the columns as the import reads them, and the first rows by line.
+    let (status, preview) = body(marketer.get(&page).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(preview.contains("shoe_size") && preview.contains("ignored"));
+    assert!(
+        preview.contains("<td class=\"num\">3</td><td>not-an-address</td>"),
+        "{preview}"
+    );
+    assert_eq!(viewer.get(&page).await.status(), StatusCode::FORBIDDEN);
+    // The dry run lists the invalid rows by line and writes nothing.
+    let r = marketer.post(&format!("{page}/check"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let checked = until_done(&marketer, &page).await;
+    assert!(
+        checked.contains("Would be imported")
+            && checked.contains("<td class=\"num\" id=\"imported\">1</td>"),
+        "{checked}"
+    );
+    for (line, code) in [
+        (3, "invalid_email"),
+        (4, "missing_consent_proof"),
+        (5, "duplicate"),
+        (6, "unsubscribed"),
+    ] {
+        assert!(
+            checked.contains(&format!("<td class=\"num\">{line}</td>"))
+                && checked.contains(&format!("<code>{code}</code>")),
+            "line {line}: {checked}"
+        );
+    }
+    assert!(app.subscriber("max@example.com").await.is_none());
+    // The import runs in the background; while it waits for the database the page shows
+    // its progress and reloads itself.
+    let db = &app.app.state().db;
+    let hold = bulletin::store::begin_write(db).await.unwrap();
+    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Postgres {
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &hold,
+            "LOCK TABLE subscribers IN EXCLUSIVE MODE",
+        )
+        .await
+        .unwrap();
+    }
+    let start = {
+        let request = app
+            .http
+            .post(app.url(&format!("{page}/run")))
+            .header(
+                header::COOKIE,
+                format!("bulletin_session={}", marketer.cookie),
+            )
+            .form(&[("csrf", marketer.csrf.as_str())]);
+        tokio::spawn(request.send())
+    };
+    let mut running = String::new();
+    for _ in 0..500 {
+        running = body(marketer.get(&page).await).await.1;
+        if running.contains("<progress") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        running.contains("<progress") && running.contains("http-equiv=\"refresh\""),
+        "{running}"
+    );
+    assert_eq!(
+        marketer.post(&format!("{page}/run"), &[]).await.status(),
+        StatusCode::CONFLICT,
+        "one run at a time"
+    );
+    hold.rollback().await.unwrap();
+    assert_eq!(
+        start.await.unwrap().unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let done = until_done(&marketer, &page).await;
+    assert!(
+        done.contains("Import finished")
+            && done.contains("<td class=\"num\" id=\"imported\">1</td>"),
+        "{done}"
+    );
+    assert_eq!(
+        app.subscription_status("max@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    assert_eq!(
+        app.subscription_status("gone@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("unsubscribed")
+    );
+    let ledger = app.ledger("max@example.com").await;
+    assert_eq!(ledger[0]["action"], "imported");
+    assert_eq!(ledger[0]["actor"], "user:marketer@staff.example.com");
+    let (_, audit) = body(marketer.get("/admin/audit").await).await;
+    assert!(
+        audit.contains("subscribers.import_start") && audit.contains("1 imported"),
+        "{audit}"
+    );
+    assert_eq!(
+        files_in(&app.app.state().settings.data_dir.join("imports")),
+        0,
+        "the imported file is deleted"
+    );
+    assert_eq!(
+        marketer.post(&format!("{page}/run"), &[]).await.status(),
+        StatusCode::CONFLICT,
+        "never twice"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_that_cannot_be_imported_is_refused_in_place_and_nothing_is_kept() {
+    let app = TestApp::spawn_with(|s| s.import.max_upload_bytes = 200).await;
+    app.create_list("weekly").await;
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    let upload = |list: &'static str, csv: String| {
+        let marketer = &marketer;
+        async move { body(marketer.upload(list, &csv, &marketer.csrf).await).await }
+    };
+    let (status, page) = upload("", "email\njane@example.com\n".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Choose a list.") && page.contains("field-error"));
+    let (status, page) = upload("nope", "email\njane@example.com\n".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("There is no such list."));
+    let (status, page) = upload("weekly", "name,locale\nJane,en\n".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("no email column") && page.contains("<option value=\"weekly\" selected"),
+        "{page}"
+    );
+    let (status, page) = upload("weekly", String::new()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("The file is empty."));
+    let (status, page) = upload(
+        "weekly",
+        format!("email\n{}", "jane@example.com\n".repeat(20)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.contains("import.max_upload_bytes"));
+    assert_eq!(
+        files_in(&app.app.state().settings.data_dir.join("imports")),
+        0,
+        "no refused upload is kept"
+    );
+    // A row that breaks the file shows in the preview, and the import refuses it whole.
+    let (status, _) = upload("weekly", "email,name\njane@example.com,Jane,extra\n".into()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = marketer
+        .upload(
+            "weekly",
+            "email,name\njane@example.com,Jane,extra\n",
+            &marketer.csrf,
+        )
+        .await;
+    let page = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let (_, preview) = body(marketer.get(&page).await).await;
+    assert!(
+        preview.contains("The import will refuse this file: line 2"),
+        "{preview}"
+    );
+    marketer.post(&format!("{page}/run"), &[]).await;
+    let failed = until_done(&marketer, &page).await;
+    assert!(
+        failed.contains("nothing was kept") && failed.contains("line 2"),
+        "{failed}"
+    );
+    assert!(app.subscriber("jane@example.com").await.is_none());
+    let unknown = marketer
+        .get(&format!("/admin/import/{}", uuid::Uuid::now_v7()))
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        marketer.get("/admin/import/nonsense").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }

@@ -372,6 +372,8 @@ async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
         ("/api/v1/subscribers", "get"),
         ("/api/v1/subscribers/import", "post"),
         ("/api/v1/subscribers/{id}/erase", "post"),
+        ("/api/v1/subscribers/{id}/block", "post"),
+        ("/api/v1/subscribers/{id}/unblock", "post"),
         ("/api/v1/privacy-requests/{id}/close", "post"),
         ("/api/v1/retention/review", "get"),
         ("/api/v1/jobs", "get"),
@@ -382,7 +384,7 @@ async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
         );
     }
     // Every route of `web::api::routes` but this document itself.
-    assert_eq!(paths.len(), 20);
+    assert_eq!(paths.len(), 22);
     let schemas = &doc["components"]["schemas"];
     assert!(schemas["ErrorBody"].is_object() && schemas["CreateListRequest"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
@@ -443,4 +445,87 @@ async fn lists_and_campaigns_come_in_cursor_pages() {
     assert!(second["next_cursor"].is_null());
     let bad = app.api_get("/api/v1/campaigns?cursor=nonsense").await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Follows `next_cursor` through every page of `path` (which has a `?`), collecting `field`.
+async fn all_pages(app: &TestApp, path: &str, field: &str) -> (Vec<Vec<Value>>, usize) {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_owned(),
+        };
+        let response = app.api_get(&url).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let page: Value = response.json().await.unwrap();
+        pages.push(page[field].as_array().unwrap().clone());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let total = pages.iter().map(Vec::len).sum();
+    (pages, total)
+}
+
+#[tokio::test]
+async fn job_runs_and_privacy_requests_come_in_cursor_pages() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        app.run_job("campaigns").await;
+    }
+    app.run_job("notices").await;
+    app.advance(chrono::Duration::seconds(1));
+    app.run_job("campaigns").await;
+    let (pages, total) = all_pages(&app, "/api/v1/jobs?limit=2", "runs").await;
+    assert_eq!((pages.len(), total), (3, 5));
+    let runs: Vec<&Value> = pages.iter().flatten().collect();
+    assert!(
+        runs.windows(2)
+            .all(|w| w[0]["started_at"].as_str() >= w[1]["started_at"].as_str()),
+        "newest first"
+    );
+    let ids: std::collections::HashSet<&str> =
+        runs.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5, "no run twice");
+    let (_, campaigns) = all_pages(&app, "/api/v1/jobs?job=campaigns&limit=3", "runs").await;
+    assert_eq!(campaigns, 4);
+    for bad in ["nonsense", &uuid::Uuid::now_v7().to_string()] {
+        let r = app.api_get(&format!("/api/v1/jobs?cursor={bad}")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+
+    for kind in ["access", "erasure", "objection"] {
+        let r = app
+            .api_post(
+                "/api/v1/privacy-requests",
+                &json!({"kind": kind, "channel": "email"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let (pages, total) = all_pages(&app, "/api/v1/privacy-requests?limit=2", "requests").await;
+    assert_eq!((pages.len(), total), (2, 3));
+    let kinds: Vec<&str> = pages
+        .iter()
+        .flatten()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["access", "erasure", "objection"],
+        "earliest deadline, then id"
+    );
+    let (_, open) = all_pages(
+        &app,
+        "/api/v1/privacy-requests?status=open&limit=1",
+        "requests",
+    )
+    .await;
+    assert_eq!(open, 3);
+    let r = app
+        .api_get("/api/v1/privacy-requests?cursor=nonsense")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

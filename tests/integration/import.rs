@@ -575,3 +575,54 @@ async fn the_cli_imports_a_file_into_the_configured_database() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("there is no list"));
 }
+
+#[tokio::test]
+async fn a_dry_run_reports_what_an_import_would_do_across_batches_and_writes_nothing() {
+    let app = TestApp::spawn_with(|s| s.import.batch_rows = 2).await;
+    app.create_list("weekly").await;
+    let rows = ["a", "b", "c", "a", "b", "d", "c"]
+        .map(|n| format!("{n}@example.com,{n},,{PROOF}\n"))
+        .concat();
+    let csv = format!("{HEADER}{rows}not-an-address,x,,{PROOF}\n");
+    let dry_run = |csv: String| {
+        let app = &app;
+        async move { import(app, "weekly&dry_run=true", csv).await }
+    };
+    let (status, checked) = dry_run(csv.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{checked}");
+    assert_eq!(checked["dry_run"], true);
+    assert_eq!(counts(&checked), [8, 4, 0, 4]);
+    let expected: Vec<(u64, String)> = vec![
+        (5, "duplicate".into()),
+        (6, "duplicate".into()),
+        (8, "duplicate".into()),
+        (9, "invalid_email".into()),
+    ];
+    assert_eq!(problems(&checked), expected);
+    assert!(
+        app.subscriber("a@example.com").await.is_none(),
+        "nothing written"
+    );
+
+    let (status, imported) = import(&app, "weekly", csv.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(imported["dry_run"], false);
+    assert_eq!(
+        counts(&imported),
+        counts(&checked),
+        "the check foretold the import"
+    );
+    assert_eq!(problems(&imported), expected);
+    let (_, again) = dry_run(csv).await;
+    assert_eq!(counts(&again), [8, 0, 4, 4]);
+    assert_eq!(actions(&app, "a@example.com").await, ["imported"]);
+
+    let (status, refused) = dry_run(format!(
+        "{HEADER}x@example.com,too,many,fields,here,now,yes\n"
+    ))
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["error"]["code"], "invalid_csv");
+    let (status, _) = import(&app, "weekly&dry_run=maybe", HEADER).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

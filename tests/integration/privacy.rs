@@ -249,7 +249,7 @@ async fn the_export_validates_against_its_json_schema_and_the_csv_holds_the_same
 }
 
 /// Schedules a campaign to `list` now and runs the fan-out; returns its id.
-async fn campaign_now(app: &TestApp, list: &str) -> String {
+pub(crate) async fn campaign_now(app: &TestApp, list: &str) -> String {
     let response = app
         .api_post(
             "/api/v1/campaigns",

@@ -130,6 +130,127 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
     }
 }
 
+/// The first rows of a file as an import would read them: the header's columns (and which of
+/// them the import uses), and the values of the first rows, for a person to check the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// The columns of the header, in order (at most `PREVIEW_COLUMNS`).
+    pub columns: Vec<PreviewColumn>,
+    /// The first data rows.
+    pub rows: Vec<PreviewRow>,
+    /// Whether the file goes on after these rows.
+    pub more: bool,
+    /// The error that refuses the whole file, met within the previewed rows.
+    pub problem: Option<String>,
+}
+
+/// One column of a previewed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewColumn {
+    /// Its name in the header.
+    pub name: String,
+    /// What the import reads it as (`email`, `name`, …), or `None` when it is ignored.
+    pub used_as: Option<&'static str>,
+}
+
+/// One previewed data row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRow {
+    /// The line it starts on (the header is line 1).
+    pub line: u64,
+    /// Its values, one per previewed column (cut to `PREVIEW_CHARS` characters).
+    pub values: Vec<String>,
+}
+
+/// Columns shown at most.
+const PREVIEW_COLUMNS: usize = 30;
+/// Characters shown of one value at most.
+const PREVIEW_CHARS: usize = 200;
+
+/// Reads the header and up to `max_rows` data rows of `source`.
+///
+/// # Errors
+/// The header errors of an import (empty file, not UTF-8 CSV, a repeated or missing `email`
+/// column) or a failing stream. A broken row is not an error here: it ends the preview with
+/// its `problem`.
+pub(super) async fn preview<R: AsyncRead + Unpin + Send>(
+    source: R,
+    max_rows: usize,
+) -> Result<Preview, ImportError> {
+    let limited = RowLimit {
+        inner: without_bom(source).await.map_err(ImportError::Read)?,
+        read: 0,
+        row_start: Arc::new(AtomicU64::new(0)),
+    };
+    let mut reader = AsyncReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .create_reader(limited);
+    let header = reader
+        .byte_headers()
+        .await
+        .map_err(|e| syntax_error(e, 1))?
+        .clone();
+    let known = columns_of(&header)?;
+    let role = |i: usize| -> Option<&'static str> {
+        let c = known;
+        [
+            (Some(c.email), "email"),
+            (c.name, "name"),
+            (c.locale, "locale"),
+            (c.consent_at, "consent_at"),
+            (c.consent_source, "consent_source"),
+            (c.consent_text, "consent_text"),
+        ]
+        .into_iter()
+        .find(|(at, _)| *at == Some(i))
+        .map(|(_, role)| role)
+    };
+    let columns = header
+        .iter()
+        .take(PREVIEW_COLUMNS)
+        .enumerate()
+        .map(|(i, raw)| PreviewColumn {
+            name: shown(raw),
+            used_as: role(i),
+        })
+        .collect();
+    let mut preview = Preview {
+        columns,
+        rows: Vec::new(),
+        more: false,
+        problem: None,
+    };
+    let mut record = ByteRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_byte_record(&mut record).await {
+            Ok(false) => break,
+            Ok(true) if preview.rows.len() >= max_rows => {
+                preview.more = true;
+                break;
+            }
+            Ok(true) => preview.rows.push(PreviewRow {
+                line: record.position().map_or(line, |p| p.line()),
+                values: record.iter().take(PREVIEW_COLUMNS).map(shown).collect(),
+            }),
+            Err(e) => {
+                preview.problem = Some(syntax_error(e, line).to_string());
+                break;
+            }
+        }
+    }
+    Ok(preview)
+}
+
+/// A value for display: lossy UTF-8, cut to `PREVIEW_CHARS` characters.
+fn shown(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .chars()
+        .take(PREVIEW_CHARS)
+        .collect()
+}
+
 /// Finds the known columns by name (trimmed, any case); other columns are ignored.
 fn columns_of(header: &ByteRecord) -> Result<Columns, ImportError> {
     let bad = |reason: String| ImportError::Malformed { line: 1, reason };

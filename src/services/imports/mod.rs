@@ -1,14 +1,26 @@
-//! Bulk import of subscribers into one list from a CSV stream (HTTP and CLI), and adding one
-//! subscriber through the API, by the same rules per row. An import reads the file in batches
-//! of `import.batch_rows` (memory stays flat) and is one transaction: all of it or nothing.
+//! Bulk import of subscribers into one list from a CSV stream (HTTP, CLI and the admin UI's
+//! uploads), and adding one subscriber through the API, by the same rules per row. An import
+//! reads the file in batches of `import.batch_rows` (memory stays flat) and is one
+//! transaction: all of it or nothing. A dry run takes the same steps and writes nothing.
 
 mod batch;
 mod csv;
+pub mod uploads;
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+};
 
 use sea_orm::ConnectionTrait;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, ReadBuf};
+
+pub use self::csv::{Preview, PreviewColumn, PreviewRow};
 
 use self::batch::{ImportRow, Ledger, Plan, TextMemo};
 use super::subscribers::{self, SubscriberOverview};
@@ -32,6 +44,8 @@ const MAX_REPORTED: usize = 1000;
 pub struct ImportReport {
     /// The list's slug.
     pub list: String,
+    /// Whether this was a dry run: the counts say what an import would do; nothing was written.
+    pub dry_run: bool,
     /// Data rows read (the header not counted).
     pub rows: u64,
     /// Rows that subscribed someone (new, or pending before).
@@ -146,6 +160,36 @@ impl From<sea_orm::DbErr> for ImportError {
     }
 }
 
+/// How far a running import is, for a progress bar: bytes of the file read and data rows
+/// checked so far. Shared with whoever shows it.
+#[derive(Debug, Default)]
+pub struct ImportProgress {
+    bytes_read: AtomicU64,
+    rows: AtomicU64,
+}
+
+impl ImportProgress {
+    /// Bytes of the file read so far (the reader runs up to one batch ahead of the rows).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Data rows checked (and, unless a dry run, written) so far.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+}
+
+/// How to run an import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Check every row as an import would, and write nothing: the report says what an import
+    /// would do now.
+    pub dry_run: bool,
+    /// Where to report progress, if anywhere.
+    pub progress: Option<Arc<ImportProgress>>,
+}
+
 /// Imports the CSV rows of `source` into the list `slug` on behalf of `actor` (`api:<token
 /// name>` or `cli`). Bad rows are reported and skipped; the rest is committed at once.
 ///
@@ -158,11 +202,33 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send>(
     actor: &str,
     source: R,
 ) -> Result<ImportReport, ImportError> {
+    import_csv_with(state, slug, actor, source, ImportOptions::default()).await
+}
+
+/// `import_csv` with options: a dry run, and progress reporting.
+///
+/// A dry run reads and checks the whole file in the same batches, by the same rules and the
+/// same look-ups, inside a transaction that only reads (plus the import's temporary table of
+/// addresses met) and is rolled back; on SQLite it does not take the write lock.
+///
+/// # Errors
+/// As `import_csv`; a dry run refuses a file exactly when an import would.
+pub async fn import_csv_with<R: AsyncRead + Unpin + Send>(
+    state: &AppState,
+    slug: &ListSlug,
+    actor: &str,
+    source: R,
+    options: ImportOptions,
+) -> Result<ImportReport, ImportError> {
     let list = store::lists::find_by_slugs(&state.db, std::slice::from_ref(slug))
         .await?
         .pop()
         .ok_or_else(|| ImportError::UnknownList(slug.as_str().to_owned()))?;
-    // The header is checked before the write transaction starts.
+    let source = Counted {
+        inner: source,
+        progress: options.progress.clone(),
+    };
+    // The header is checked before the transaction starts.
     let mut rows = csv::CsvRows::open(source).await?;
     let ledger = Ledger {
         list: &list,
@@ -170,15 +236,44 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send>(
         source: "import",
         now: state.clock.now(),
     };
-    let mut run = Run::new(slug);
-    let txn = store::begin_write(&state.db).await?;
+    let mut run = Run::new(slug, &options);
+    let txn = match options.dry_run {
+        true => sea_orm::TransactionTrait::begin(&state.db).await?,
+        false => store::begin_write(&state.db).await?,
+    };
     store::imports::widen_cache(&txn).await?;
     store::imports::open_seen(&txn).await?;
     import_batches(state, &txn, &mut rows, &ledger, &mut run).await?;
     store::imports::close_seen(&txn).await?;
     store::imports::narrow_cache(&txn).await?;
-    txn.commit().await?;
+    match options.dry_run {
+        true => txn.rollback().await?,
+        false => txn.commit().await?,
+    }
     Ok(run.report)
+}
+
+/// A byte stream that counts what was read into an `ImportProgress`.
+struct Counted<R> {
+    inner: R,
+    progress: Option<Arc<ImportProgress>>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Some(progress) = &this.progress {
+            let read = (buf.filled().len() - before) as u64;
+            progress.bytes_read.fetch_add(read, Ordering::Relaxed);
+        }
+        result
+    }
 }
 
 /// Reads, checks and writes the file batch by batch; the next batch is read and checked
@@ -193,6 +288,9 @@ async fn import_batches<R: AsyncRead + Unpin + Send>(
     let mut next = Some(read_batch(state, rows, ledger).await?);
     while let Some(batch) = next.take() {
         run.report.rows += batch.rows;
+        if let Some(progress) = &run.progress {
+            progress.rows.fetch_add(batch.rows, Ordering::Relaxed);
+        }
         let (following, mut problems) = if batch.more {
             let (following, problems) = tokio::try_join!(
                 read_batch(state, rows, ledger),
@@ -216,13 +314,16 @@ struct Run {
     texts: TextMemo,
     seen: u64,
     first_id: SubscriptionId,
+    progress: Option<Arc<ImportProgress>>,
 }
 
 impl Run {
-    fn new(slug: &ListSlug) -> Self {
+    fn new(slug: &ListSlug, options: &ImportOptions) -> Self {
         Self {
+            progress: options.progress.clone(),
             report: ImportReport {
                 list: slug.as_str().to_owned(),
+                dry_run: options.dry_run,
                 rows: 0,
                 imported: 0,
                 unchanged: 0,
@@ -342,13 +443,21 @@ async fn apply_batch(
                 run.report.imported += 1;
                 settled.push((row.hash.as_str(), row.line));
             }
-            Plan::NewSubscriber | Plan::NewSubscription(_) => run.report.imported += 1,
+            Plan::NewSubscriber | Plan::NewSubscription(_) => {
+                run.report.imported += 1;
+                // A dry run writes no subscription to recognise the address by later.
+                if run.report.dry_run {
+                    settled.push((row.hash.as_str(), row.line));
+                }
+            }
         }
     }
     // New subscriptions are recognised later by their ids; the other rows are noted.
     store::imports::mark_seen(conn, &settled).await?;
     run.seen += settled.len() as u64;
-    batch::write(conn, ledger, &planned, &mut run.texts).await?;
+    if !run.report.dry_run {
+        batch::write(conn, ledger, &planned, &mut run.texts).await?;
+    }
     Ok(problems)
 }
 

@@ -3,10 +3,12 @@
 //! objection, erasure, proof of consent, and the data-subject-request log. Each use case owns
 //! one transaction and writes its consent event and its request-log entry in it.
 
+mod block;
 mod export;
 mod proof;
 mod review;
 
+pub use block::block;
 pub use export::{EXPORT_SCHEMA, ExportDocument, export_csv};
 pub use proof::{ProofOfConsent, proof_of_consent};
 pub use review::{ReviewItem, retention_review};
@@ -714,15 +716,24 @@ pub async fn log_request(
     Ok(request)
 }
 
-/// Logged requests, the earliest deadline first (`status` filters).
+/// A page of logged requests after the request `after`, the earliest deadline first
+/// (`status` filters), and the cursor of the next page (this page's last request) when there
+/// is one.
 ///
 /// # Errors
-/// Store failure.
+/// `NotFound` when `after` names no request; store failure.
 pub async fn requests(
     state: &AppState,
     status: Option<RequestStatus>,
-) -> Result<Vec<PrivacyRequest>, PrivacyError> {
-    Ok(store::privacy::requests(&state.db, status, None, 10_000).await?)
+    after: Option<PrivacyRequestId>,
+    limit: u64,
+) -> Result<(Vec<PrivacyRequest>, Option<PrivacyRequestId>), PrivacyError> {
+    let mut found = store::privacy::requests_page(&state.db, status, after, limit + 1).await?;
+    let next = (found.len() as u64 > limit).then(|| {
+        found.truncate(limit as usize);
+        found.last().map(|r| r.id)
+    });
+    Ok((found, next.flatten()))
 }
 
 /// Records the answer to an open request (`Completed` or `Rejected`), with an optional note.

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use super::{AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, audited, cookie, set_cookie};
 use crate::{
     domain::{EmailAddress, Password},
-    services::users::{self, NewSession, SESSION_TTL_HOURS, UsersError},
+    services::users::{self, NewSession, UsersError},
     startup::AppState,
     web::{
         extract::{Client, PageForm},
@@ -114,7 +114,7 @@ fn start(state: &AppState, session: &NewSession) -> Response {
         state,
         SESSION_COOKIE,
         &session.secret,
-        SESSION_TTL_HOURS * 3600,
+        state.settings.admin.session_ttl.num_seconds(),
     );
     let clear = set_cookie(state, LOGIN_CSRF_COOKIE, "", 0);
     // Two cookies: `AppendHeaders`, as an array would replace the first with the second.

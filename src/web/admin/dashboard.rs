@@ -2,15 +2,17 @@
 
 use axum::{
     Extension,
-    extract::State,
+    extract::{Query, State},
     response::{IntoResponse, Response},
 };
 use maud::html;
 
 use super::AdminSession;
 use crate::{
+    scheduler,
     services::{audit, dashboard, jobs},
     startup::AppState,
+    store::StoreError,
     web::views::admin::{self as view, growth_chart, status},
 };
 
@@ -70,24 +72,57 @@ pub(super) async fn show(
     .into_response()
 }
 
-/// `GET /admin/jobs`: what the scheduler did.
+/// Job runs per page.
+const JOBS_PAGE: u64 = 50;
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct JobsQuery {
+    #[serde(default)]
+    cursor: String,
+}
+
+/// `GET /admin/jobs[?cursor=ID]`: when each job runs next, and what the scheduler did, newest
+/// first, a page at a time.
 pub(super) async fn jobs(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
+    Query(q): Query<JobsQuery>,
 ) -> Response {
-    let runs = match jobs::recent_runs(&state, None, 100).await {
+    let ctx = session.ctx();
+    let after = match q.cursor.as_str() {
+        "" => None,
+        raw => match raw.parse() {
+            Ok(id) => Some(id),
+            Err(_) => return view::not_found(&ctx),
+        },
+    };
+    let (runs, next) = match jobs::runs_page(&state, None, after, JOBS_PAGE).await {
         Ok(r) => r,
+        Err(StoreError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
     };
-    let s = &state.settings.scheduler;
+    let now = state.clock.now();
+    let upcoming = scheduler::next_runs(&state, now);
     view::layout(
-        &session.ctx(),
+        &ctx,
         "Job runs",
         html! {
             div.card {
-                p { "Campaigns are started on the schedule " code { (s.start_campaigns_cron) }
-                    "; the retention purge runs on " code { (state.settings.retention.purge_cron) } "." }
+                h2 { "Next runs" }
+                @if !state.settings.scheduler.enabled {
+                    p.muted { "The scheduler is off in this process (scheduler.enabled = false); another instance may run it." }
+                }
+                table {
+                    tr { th { "Job" } th { "Schedule (UTC)" } th { "Next run (UTC)" } }
+                    @for n in &upcoming {
+                        tr {
+                            td { (n.job) } td { code { (n.cron) } }
+                            td.next-run { (n.at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "never".to_owned())) }
+                        }
+                    }
+                }
             }
+            h2 { "Runs" }
             table {
                 tr { th { "Job" } th { "Status" } th { "Started" } th { "Finished" } th { "Report" } }
                 @for r in &runs {
@@ -100,6 +135,7 @@ pub(super) async fn jobs(
                 }
             }
             @if runs.is_empty() { p.muted { "No job has run yet." } }
+            @if let Some(next) = next { p.pager { a.button rel="next" href={ "/admin/jobs?cursor=" (next) } { "Older →" } } }
         },
     )
     .into_response()

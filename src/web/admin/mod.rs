@@ -1,10 +1,13 @@
 //! The admin UI under `/admin/`: server-rendered pages (maud), no JavaScript. The guard here
 //! is the one place that checks the session, the CSRF token of every POST and the role
 //! (a viewer gets 403 on every write). Handlers call the same services as the JSON API.
+//! File uploads (`multipart/form-data`) carry their CSRF token in the query string, so that
+//! the guard never reads a large body; every other form carries it in its body.
 
 mod auth;
 mod campaigns;
 mod dashboard;
+mod imports;
 mod lists;
 mod subscriber_forms;
 mod subscribers;
@@ -26,7 +29,7 @@ use crate::{
     domain::User,
     services::{audit, users as user_service},
     startup::AppState,
-    web::views::admin as view,
+    web::{views::admin as view, with_limits},
 };
 
 /// Name of the session cookie.
@@ -37,9 +40,25 @@ pub const LOGIN_CSRF_COOKIE: &str = "bulletin_login_csrf";
 /// Admin pages may frame their own campaign preview; nothing else may frame them.
 const ADMIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The admin routes.
+/// The one route that takes a file (`multipart/form-data`).
+const UPLOAD_PATH: &str = "/admin/import/upload";
+
+/// Room for the other fields and the multipart framing around an uploaded file.
+const UPLOAD_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// The admin routes, with the `[http]` body and time limits; the CSV upload gets
+/// `import.max_upload_bytes` and `import.timeout_secs`.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let guarded = Router::new()
+    let http = &state.settings.http;
+    let import = &state.settings.import;
+    let uploads = with_limits(
+        Router::new().route(UPLOAD_PATH, post(imports::upload)),
+        import
+            .max_upload_bytes
+            .saturating_add(UPLOAD_OVERHEAD_BYTES),
+        import.timeout,
+    );
+    let standard = Router::new()
         .route("/admin/", get(dashboard::show))
         .route("/admin/lists", get(lists::index).post(lists::create))
         .route(
@@ -53,6 +72,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/admin/subscribers/new",
             get(subscriber_forms::add_form).post(subscriber_forms::add),
         )
+        .route("/admin/import", get(imports::form))
+        .route("/admin/import/{id}", get(imports::show))
+        .route("/admin/import/{id}/{action}", post(imports::start))
         .route("/admin/subscribers/{id}", get(subscribers::show))
         .route(
             "/admin/subscribers/{id}/edit",
@@ -78,16 +100,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/admin/account",
             get(auth::account_form).post(auth::change_password),
         )
-        .route("/admin/logout", post(auth::log_out))
+        .route("/admin/logout", post(auth::log_out));
+    let guarded = with_limits(standard, http.body_limit_bytes, http.request_timeout)
+        .merge(uploads)
         .layer(middleware::from_fn_with_state(state.clone(), guard));
-    Router::new()
+    let open = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/") }))
         .route("/admin/login", get(auth::login_form).post(auth::log_in))
         .route(
             "/admin/setup/{secret}",
             get(auth::setup_form).post(auth::setup),
         )
-        .route("/admin/assets/admin.css", get(stylesheet))
+        .route("/admin/assets/admin.css", get(stylesheet));
+    with_limits(open, http.body_limit_bytes, http.request_timeout)
         .merge(guarded)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -151,8 +176,20 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         if !session.user.role.may_write() && !OWN_ACCOUNT_WRITES.contains(&path.as_str()) {
             return view::forbidden(&session.ctx());
         }
-        // The body limit layer bounds what is read here.
-        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        if path == UPLOAD_PATH && is_multipart(&parts.headers) {
+            // An upload: the token is in the query; the body streams on to the handler.
+            let query = parts.uri.query().unwrap_or_default().as_bytes();
+            if !csrf_matches(query, &session.csrf) {
+                return view::csrf_refused();
+            }
+            let mut req = Request::from_parts(parts, body);
+            req.extensions_mut().insert(session);
+            return next.run(req).await;
+        }
+        // Forms are small: never more than `http.body_limit_bytes` is read here, whatever
+        // the route's own limit.
+        let limit = state.settings.http.body_limit_bytes;
+        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
             return StatusCode::PAYLOAD_TOO_LARGE.into_response();
         };
         if !csrf_matches(&bytes, &session.csrf) {
@@ -169,6 +206,18 @@ fn unauthenticated(method: &Method) -> Response {
         Method::GET | Method::HEAD => Redirect::to("/admin/login").into_response(),
         _ => view::csrf_refused(),
     }
+}
+
+/// Whether the request body is `multipart/form-data` (a file upload).
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
 }
 
 /// Whether the urlencoded body carries `csrf` equal to `expected` (constant time).

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::AdminSession;
 use crate::{
-    domain::{ListId, MailingList, SubscriberId, SubscriptionStatus},
+    domain::{ListId, MailingList, SubscriberId, SubscriberStatus, SubscriptionStatus},
     services::{lists, subscribers},
     startup::AppState,
     store::{StoreError, overview::SubscriberFilter},
@@ -99,7 +99,10 @@ pub(super) async fn index(
                     }
                 }
                 div { button type="submit" { "Search" } " " a.button href=(export) { "Export CSV" }
-                    @if session.user.role.may_write() { " " a.button href="/admin/subscribers/new" { "Add…" } } }
+                    @if session.user.role.may_write() {
+                        " " a.button href="/admin/subscribers/new" { "Add…" }
+                        " " a.button href={ "/admin/import?list=" (list_slug(&all_lists, &q.list)) } { "Import CSV…" }
+                    } }
             }
             table {
                 tr { th { "Address" } th { "Name" } th { "Status" } th { "Since" } }
@@ -116,6 +119,15 @@ pub(super) async fn index(
         },
     )
     .into_response()
+}
+
+/// The slug of the list with this id (as text), or empty.
+fn list_slug(lists: &[MailingList], id: &str) -> String {
+    lists
+        .iter()
+        .find(|l| l.id.to_string() == id)
+        .map(|l| l.def.slug.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn list_name(lists: &[MailingList], id: Option<ListId>) -> String {
@@ -150,6 +162,11 @@ pub(super) async fn show(
                 p {
                     a.button href={ "/admin/subscribers/" (s.id) "/edit" } { "Correct…" } " "
                     a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
+                    @if s.status == SubscriberStatus::Blocked {
+                        a.button href={ "/admin/subscribers/" (s.id) "/unblock" } { "Unblock…" } " "
+                    } @else {
+                        a.button href={ "/admin/subscribers/" (s.id) "/block" } { "Block…" } " "
+                    }
                     @if ctx.role.is_admin() {
                         a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
                         a.button href={ "/admin/subscribers/" (s.id) "/erase" } { "Erase…" }
@@ -264,6 +281,16 @@ fn action_text(action: &str) -> Option<(&'static str, &'static str, bool)> {
             "Nothing is sent to this person until the restriction is lifted (GDPR Art. 18).",
             true,
         )),
+        "block" => Some((
+            "Block this person",
+            "Nothing is sent to this person and no signup, import or API call adds them again until you lift the block. Their data and subscriptions stay as they are; the ledger records the block with your name.",
+            false,
+        )),
+        "unblock" => Some((
+            "Lift the block",
+            "The person returns to the state before the block (restricted, if they asked for a restriction, else active) and receives their confirmed subscriptions again.",
+            false,
+        )),
         "erase" => Some((
             "Erase this person",
             "The profile is deleted, the ledger is pseudonymised and the address stays suppressed. This cannot be undone.",
@@ -332,7 +359,11 @@ pub(super) async fn act(
         "restrict" => privacy::restrict(&state, subscriber, true, &actor)
             .await
             .map(|_| ()),
-        _ => privacy::erase(&state, subscriber, &actor).await,
+        "block" | "unblock" => privacy::block(&state, subscriber, action == "block", &actor)
+            .await
+            .map(|_| ()),
+        "erase" => privacy::erase(&state, subscriber, &actor).await,
+        _ => return view::not_found(&ctx),
     };
     match result {
         Ok(()) => {

@@ -15,7 +15,7 @@ use tokio_util::io::StreamReader;
 
 use crate::{
     domain::ListSlug,
-    services::imports::{self, ImportError, ImportReport},
+    services::imports::{self, ImportError, ImportOptions, ImportReport},
     startup::AppState,
     store::api_tokens::ApiToken,
     web::{error::ApiError, extract::ApiCaller},
@@ -24,10 +24,12 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ImportQuery {
     list: Option<String>,
+    dry_run: Option<bool>,
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "imports", security(("bearer" = [])), params(("list" = String, Query, description = "the list slug")), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
-/// `POST /api/v1/subscribers/import?list=SLUG` with a CSV body → the import report.
+#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "imports", security(("bearer" = [])), params(("list" = String, Query, description = "the list slug"), ("dry_run" = Option<bool>, Query, description = "true: check every row and write nothing; the report says what an import would do")), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+/// `POST /api/v1/subscribers/import?list=SLUG[&dry_run=true]` with a CSV body → the import
+/// report (of a dry run: what an import would do; nothing is written).
 pub(super) async fn import(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
@@ -40,9 +42,19 @@ pub(super) async fn import(
         .list
         .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
     let slug = ListSlug::parse(&raw).map_err(|_| unknown_list(&raw))?;
-    let stream = body.into_data_stream().map_err(body_error);
-    let report =
-        imports::import_csv(&state, &slug, &actor(&token), StreamReader::new(stream)).await?;
+    let stream = body.into_data_stream().map_err(crate::web::body_error);
+    let options = ImportOptions {
+        dry_run: query.dry_run.unwrap_or(false),
+        progress: None,
+    };
+    let report = imports::import_csv_with(
+        &state,
+        &slug,
+        &actor(&token),
+        StreamReader::new(stream),
+        options,
+    )
+    .await?;
     Ok(Json(report))
 }
 
@@ -57,20 +69,6 @@ fn unknown_list(slug: &str) -> ApiError {
         "not_found",
         format!("there is no list {slug:?}"),
     )
-}
-
-/// A failing body stream as an I/O error; an exceeded `import.max_body_bytes` is
-/// `FileTooLarge`, so that it is answered 413.
-fn body_error(err: axum::Error) -> io::Error {
-    let inner = err.into_inner();
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*inner);
-    while let Some(e) = cause {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return io::Error::new(io::ErrorKind::FileTooLarge, inner);
-        }
-        cause = e.source();
-    }
-    io::Error::other(inner)
 }
 
 impl From<ImportError> for ApiError {

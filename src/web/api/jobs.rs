@@ -1,4 +1,4 @@
-//! `/api/v1/jobs`: what the scheduler's jobs did.
+//! `/api/v1/jobs`: what the scheduler's jobs did, in cursor pages.
 
 use crate::web::error::ErrorBody;
 use axum::{
@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use crate::{
     services,
     startup::AppState,
-    store::jobs::JobRun,
+    store::{StoreError, jobs::JobRun},
     web::{error::ApiError, extract::ApiCaller},
 };
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct JobsQuery {
     job: Option<String>,
+    cursor: Option<String>,
     limit: Option<u64>,
 }
 
@@ -24,10 +25,12 @@ struct JobsQuery {
 pub(super) struct JobsResponse {
     #[schema(value_type = Vec<Object>)]
     runs: Vec<JobRun>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(("job" = Option<String>, Query), ("limit" = Option<u64>, Query)), responses((status = 200, body = JobsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
-/// `GET /api/v1/jobs[?job=NAME][&limit=N]` → the most recent runs, newest first.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(("job" = Option<String>, Query, description = "only the runs of this job"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 50")), responses((status = 200, body = JobsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+/// `GET /api/v1/jobs[?job=NAME][&cursor=C][&limit=N]` → runs, newest first, a page at a time.
 pub(super) async fn runs(
     State(state): State<AppState>,
     _caller: ApiCaller,
@@ -36,6 +39,22 @@ pub(super) async fn runs(
     let query: JobsQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let runs = services::jobs::recent_runs(&state, query.job.as_deref(), limit).await?;
-    Ok(Json(JobsResponse { runs }))
+    let after = match query.cursor.as_deref() {
+        Some(c) => Some(c.parse().map_err(|_| not_a_cursor())?),
+        None => None,
+    };
+    let (runs, next) = services::jobs::runs_page(&state, query.job.as_deref(), after, limit)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => not_a_cursor(),
+            other => other.into(),
+        })?;
+    Ok(Json(JobsResponse {
+        runs,
+        next_cursor: next.map(|id| id.to_string()),
+    }))
+}
+
+fn not_a_cursor() -> ApiError {
+    ApiError::invalid("cursor: not a cursor")
 }

@@ -62,6 +62,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/subscribers/{id}/consent-events",
             get(subscribers::consent_events),
         )
+        .route("/subscribers/{id}/block", post(subscribers::block))
+        .route("/subscribers/{id}/unblock", post(subscribers::unblock))
         .route("/subscribers/{id}/export", get(privacy::export))
         .route("/subscribers/{id}/erase", post(privacy::erase))
         .route("/subscribers/{id}/restriction", post(privacy::restriction))
@@ -151,6 +153,7 @@ async fn not_found() -> crate::web::error::ApiError {
         campaigns::schedule, campaigns::pause, campaigns::resume, campaigns::cancel,
         jobs::runs,
         subscribers::find, subscribers::create, subscribers::consent_events,
+        subscribers::block, subscribers::unblock,
         imports::import,
         privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
         privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,

@@ -331,15 +331,20 @@ pub(super) async fn log_request(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RequestsQuery {
     status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct RequestsResponse {
     requests: Vec<RequestResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query)), responses((status = 200, body = RequestsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
-/// `GET /api/v1/privacy-requests[?status=open|completed|rejected]` → earliest deadline first.
+#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "open, completed or rejected"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = RequestsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+/// `GET /api/v1/privacy-requests[?status=open|completed|rejected][&cursor=C][&limit=N]` →
+/// earliest deadline first, a page at a time.
 pub(super) async fn requests(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
@@ -353,13 +358,29 @@ pub(super) async fn requests(
         .map(RequestStatus::parse)
         .transpose()
         .map_err(ApiError::invalid)?;
+    let after = match q.cursor.as_deref() {
+        Some(c) => Some(
+            c.parse()
+                .map(PrivacyRequestId::from_uuid)
+                .map_err(|_| ApiError::invalid("cursor: not a cursor"))?,
+        ),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let (found, next) = privacy::requests(&state, status, after, limit)
+        .await
+        .map_err(|e| match e {
+            PrivacyError::NotFound => ApiError::invalid("cursor: not a cursor"),
+            other => other.into(),
+        })?;
     let now = state.clock.now();
-    let requests = privacy::requests(&state, status)
-        .await?
-        .into_iter()
-        .map(|r| request_response(r, now))
-        .collect();
-    Ok(Json(RequestsResponse { requests }))
+    Ok(Json(RequestsResponse {
+        requests: found
+            .into_iter()
+            .map(|r| request_response(r, now))
+            .collect(),
+        next_cursor: next.map(|id| id.to_string()),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

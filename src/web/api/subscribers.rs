@@ -14,6 +14,7 @@ use crate::{
     domain::{ConsentEvent, EmailAddress, ListSlug, Locale, SubscriberId, SubscriberName},
     services::{
         imports::{self, AddSubscriberError, NewSubscriber},
+        privacy::{self, Actor},
         subscribers::{self, SubscriberOverview},
     },
     startup::AppState,
@@ -189,4 +190,49 @@ pub(super) async fn consent_events(
         Err(StoreError::NotFound) => Err(ApiError::not_found("subscriber")),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct BlockResponse {
+    /// The subscriber's status afterwards: `blocked`, or `active`/`restricted` after unblocking.
+    status: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/block", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = BlockResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+/// `POST /api/v1/subscribers/{id}/block` → `{"status":"blocked"}`: nothing is sent to the
+/// person and nothing adds them until the block is lifted (idempotent).
+pub(super) async fn block(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<BlockResponse>, ApiError> {
+    set_block(&state, &token, &id, true).await
+}
+
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/unblock", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = BlockResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+/// `POST /api/v1/subscribers/{id}/unblock` → the status before the block (`active`, or
+/// `restricted` when the person's restriction still stands); idempotent.
+pub(super) async fn unblock(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<BlockResponse>, ApiError> {
+    set_block(&state, &token, &id, false).await
+}
+
+async fn set_block(
+    state: &AppState,
+    token: &crate::store::api_tokens::ApiToken,
+    id: &str,
+    blocked: bool,
+) -> Result<Json<BlockResponse>, ApiError> {
+    let id = id
+        .parse()
+        .map(SubscriberId::from_uuid)
+        .map_err(|_| ApiError::not_found("subscriber"))?;
+    let actor = Actor::operator(&token.name, None);
+    let status = privacy::block(state, id, blocked, &actor).await?;
+    Ok(Json(BlockResponse {
+        status: status.as_str().to_owned(),
+    }))
 }

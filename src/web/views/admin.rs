@@ -63,11 +63,22 @@ svg.chart{width:100%;height:auto}
 
 /// The admin page shell: navigation, the user, and a logout button.
 pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
+    page(ctx, title, None, body)
+}
+
+/// `layout` for a page that shows progress: the browser reloads it every `every_secs`
+/// seconds (`<meta http-equiv="refresh">`, so no script is needed).
+pub fn refreshing_layout(ctx: &Ctx, title: &str, every_secs: u32, body: Markup) -> Markup {
+    page(ctx, title, Some(every_secs), body)
+}
+
+fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
+                @if let Some(secs) = refresh_secs { meta http-equiv="refresh" content=(secs); }
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) " · Bulletin admin" }
