@@ -148,6 +148,7 @@ pub async fn prepare_batch(
     state: &AppState,
     batch: Vec<Delivery>,
 ) -> Result<Vec<(Delivery, Verdict)>, StoreError> {
+    super::templates::refresh(state).await?;
     let subscriber_ids: Vec<_> = batch.iter().map(|d| d.subscriber_id).collect();
     let subscription_ids: Vec<_> = batch.iter().filter_map(|d| d.subscription_id).collect();
     let subscribers: HashMap<_, _> = store::subscribers::find_many(&state.db, &subscriber_ids)

@@ -231,6 +231,7 @@ pub async fn page(
 /// `NotFound`, `Template`, or a store failure.
 pub async fn preview(state: &AppState, id: CampaignId) -> Result<RenderedMail, CampaignsError> {
     let campaign = store::campaigns::find(&state.db, id).await?;
+    delivery::templates::refresh(state).await?;
     delivery::compose::preview(state, &campaign)
         .map_err(|e| CampaignsError::Template(e.to_string()))
 }
@@ -251,6 +252,7 @@ pub async fn send_test(
         ));
     }
     let campaign = store::campaigns::find(&state.db, id).await?;
+    delivery::templates::refresh(state).await?;
     delivery::compose::send_test(state, &campaign, to)
         .await
         .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))

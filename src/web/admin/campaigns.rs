@@ -29,7 +29,7 @@ use crate::{
 
 /// The preview is marketer HTML: it may not run scripts, reach our origin, or be framed by
 /// anything but our own pages.
-const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'";
+pub(super) const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'";
 
 /// `GET /admin/campaigns`.
 pub(super) async fn index(

@@ -8,6 +8,7 @@ mod dashboard;
 mod lists;
 mod subscriber_forms;
 mod subscribers;
+mod templates;
 mod users;
 
 use axum::{
@@ -70,6 +71,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/campaigns/{id}", get(campaigns::show))
         .route("/admin/campaigns/{id}/preview", get(campaigns::preview))
         .route("/admin/campaigns/{id}/{action}", post(campaigns::act))
+        .route("/admin/templates", get(templates::index))
+        .route(
+            "/admin/templates/{locale}/{file}",
+            get(templates::edit_form).post(templates::save),
+        )
+        .route(
+            "/admin/templates/{locale}/{file}/preview",
+            get(templates::preview),
+        )
+        .route(
+            "/admin/templates/{locale}/{file}/revert",
+            post(templates::revert),
+        )
         .route("/admin/jobs", get(dashboard::jobs))
         .route("/admin/audit", get(dashboard::audit))
         .route("/admin/users", get(users::index).post(users::create))

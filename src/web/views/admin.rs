@@ -80,6 +80,8 @@ pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                     a href="/admin/lists" { "Lists" }
                     a href="/admin/subscribers" { "Subscribers" }
                     a href="/admin/campaigns" { "Campaigns" }
+                    a href="/admin/notices" { "Notices" }
+                    a href="/admin/templates" { "Templates" }
                     a href="/admin/jobs" { "Jobs" }
                     a href="/admin/audit" { "Audit" }
                     @if ctx.role.is_admin() { a href="/admin/users" { "Users" } }
