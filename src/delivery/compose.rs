@@ -257,11 +257,20 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
         } => (subscription, list, campaign),
         Target::Requested(mail) => return requested::build(state, delivery, &r.subscriber, mail),
     };
-    let unsubscribe_url = state.links.unsubscribe(&state.keyring.sign(
-        Purpose::Unsubscribe,
-        subscription.id.as_uuid(),
-        None,
-    ));
+    let unsubscribe_url = state
+        .links
+        .unsubscribe(&match (delivery.kind, delivery.campaign_id) {
+            // The campaign rides in the signed link, so an unsubscribe can be counted against it.
+            (MessageKind::Campaign, Some(campaign)) => state.keyring.sign_with_context(
+                Purpose::Unsubscribe,
+                subscription.id.as_uuid(),
+                campaign.as_uuid(),
+                None,
+            ),
+            _ => state
+                .keyring
+                .sign(Purpose::Unsubscribe, subscription.id.as_uuid(), None),
+        });
     let ctx = context(
         state,
         delivery,

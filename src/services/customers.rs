@@ -307,6 +307,7 @@ async fn enrol_one(
             "products": e.parts,
         })),
         subject_hash: None,
+        campaign_id: None,
     };
     store::consent_events::append(conn, &event).await
 }

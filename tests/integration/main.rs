@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod admin_campaign_figures;
 mod admin_templates;
 mod api;
 mod browser;
