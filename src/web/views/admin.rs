@@ -40,7 +40,7 @@ th{font-size:.8rem;text-transform:uppercase;color:#5b6785;letter-spacing:.03em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 label{display:block;font-weight:600;margin:.7rem 0 .2rem}
 input[type=text],input[type=email],input[type=password],input[type=datetime-local],input[type=search],select,textarea{width:100%;padding:.45rem .55rem;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
-textarea{min-height:14rem;font-family:ui-monospace,monospace}
+textarea{min-height:14rem;font-family:ui-monospace,monospace}textarea.short{min-height:4rem}
 input[aria-invalid=true],textarea[aria-invalid=true],select[aria-invalid=true]{border-color:#c0392b}
 .field-error{color:#c0392b;margin:.2rem 0 0;font-size:.9rem}
 .error{background:#fdecea;border:1px solid #f5c2bd;padding:.6rem .8rem;border-radius:6px}
