@@ -110,9 +110,8 @@ async fn a_broken_template_is_refused_with_the_line_and_reason_and_what_was_type
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{source}");
         assert!(page.contains(line), "{line} in {page}");
         assert!(page.contains(reason), "{reason} in {page}");
-        let typed = source.replace('|', "|").replace('\n', "\n");
-        let escaped = typed.lines().next().unwrap();
-        assert!(page.contains(escaped), "the typed text is kept");
+        let first_line = source.lines().next().unwrap();
+        assert!(page.contains(first_line), "the typed text is kept");
         assert!(page.contains("aria-invalid=\"true\""));
     }
     let (status, template) = api_send(
