@@ -215,6 +215,9 @@ impl App {
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let state = AppState::build(settings, clock).await?;
+        delivery::templates::refresh(&state)
+            .await
+            .context("reading the e-mail template overrides")?;
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = watch::channel(false);
         let router = web::router(state.clone());

@@ -10,6 +10,8 @@ mod m20261127_000004_add_retention_columns;
 mod m20261128_000005_create_privacy_tables;
 mod m20261129_000006_create_notice_tables;
 mod m20261130_000007_create_user_tables;
+mod m20261201_000008_create_template_overrides;
+mod m20261201_000009_add_consent_event_campaign;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_create_privacy_tables::Migration),
             Box::new(m20261129_000006_create_notice_tables::Migration),
             Box::new(m20261130_000007_create_user_tables::Migration),
+            Box::new(m20261201_000008_create_template_overrides::Migration),
+            Box::new(m20261201_000009_add_consent_event_campaign::Migration),
         ]
     }
 }

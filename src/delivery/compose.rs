@@ -148,6 +148,7 @@ pub async fn prepare_batch(
     state: &AppState,
     batch: Vec<Delivery>,
 ) -> Result<Vec<(Delivery, Verdict)>, StoreError> {
+    super::templates::refresh(state).await?;
     let subscriber_ids: Vec<_> = batch.iter().map(|d| d.subscriber_id).collect();
     let subscription_ids: Vec<_> = batch.iter().filter_map(|d| d.subscription_id).collect();
     let subscribers: HashMap<_, _> = store::subscribers::find_many(&state.db, &subscriber_ids)
@@ -256,11 +257,20 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
         } => (subscription, list, campaign),
         Target::Requested(mail) => return requested::build(state, delivery, &r.subscriber, mail),
     };
-    let unsubscribe_url = state.links.unsubscribe(&state.keyring.sign(
-        Purpose::Unsubscribe,
-        subscription.id.as_uuid(),
-        None,
-    ));
+    let unsubscribe_url = state
+        .links
+        .unsubscribe(&match (delivery.kind, delivery.campaign_id) {
+            // The campaign rides in the signed link, so an unsubscribe can be counted against it.
+            (MessageKind::Campaign, Some(campaign)) => state.keyring.sign_with_context(
+                Purpose::Unsubscribe,
+                subscription.id.as_uuid(),
+                campaign.as_uuid(),
+                None,
+            ),
+            _ => state
+                .keyring
+                .sign(Purpose::Unsubscribe, subscription.id.as_uuid(), None),
+        });
     let ctx = context(
         state,
         delivery,

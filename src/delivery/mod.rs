@@ -5,6 +5,7 @@ pub mod compose;
 pub mod fan_out;
 pub mod notices;
 pub mod requested;
+pub mod templates;
 pub mod throttle;
 pub mod worker;
 

@@ -126,6 +126,8 @@ pub struct ConsentEvent {
     /// After erasure: the keyed hash of the person's address, so their consent history can
     /// still be shown for that address without keeping it.
     pub subject_hash: Option<String>,
+    /// The campaign whose unsubscribe link the person left by, if they did.
+    pub campaign_id: Option<super::CampaignId>,
 }
 
 #[cfg(test)]

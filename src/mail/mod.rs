@@ -13,5 +13,7 @@ pub use campaign::{CampaignTemplate, Personalisation, RenderedCampaign};
 pub use links::Links;
 pub use message::{OutgoingMail, build_message};
 pub use notice::NoticeMailContext;
-pub use templates::{MailContext, RenderedMail, SystemTemplate, TemplateError, Templates};
+pub use templates::{
+    MailContext, RenderedMail, SystemTemplate, TemplateError, TemplateFile, Templates,
+};
 pub use transport::{SendError, Transport};

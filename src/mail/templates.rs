@@ -1,7 +1,12 @@
 //! System e-mail templates: built-in defaults from `emails/`, overridden file by file by the
-//! operator's `mail.templates_dir`; all compiled and test-rendered at start.
+//! operator's `mail.templates_dir`; all compiled and test-rendered at start. Overrides saved
+//! in the admin UI (kept in the database by `delivery::templates`) are applied on top while
+//! running, and a render reads whichever set is current.
 
-use std::path::Path;
+use std::{
+    path::Path,
+    sync::{Arc, PoisonError, RwLock},
+};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -135,16 +140,108 @@ pub enum TemplateError {
     /// Syntax or rendering error, with template name and line.
     #[error("template {0}")]
     Template(#[from] minijinja::Error),
+    /// No template file has this path.
+    #[error("there is no e-mail template {0:?}")]
+    UnknownFile(String),
 }
 
-/// Compiled system templates.
+impl TemplateError {
+    /// The line of the template the error is on, when the engine knows it.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::Template(e) => e.line(),
+            Self::Read { .. } | Self::UnknownFile(_) => None,
+        }
+    }
+
+    /// What is wrong, without the file name and line.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Template(e) => match e.detail() {
+                Some(detail) => format!("{}: {detail}", e.kind()),
+                None => e.kind().to_string(),
+            },
+            Self::Read { source, .. } => source.to_string(),
+            Self::UnknownFile(path) => format!("there is no e-mail template {path:?}"),
+        }
+    }
+}
+
+/// Where a template file belongs: its language, the message (`welcome`) and the part
+/// (`subject.txt`, `txt`, `html`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TemplateFile {
+    /// The path below `emails/`, e.g. `en/welcome.html`.
+    pub path: &'static str,
+    /// The language folder.
+    pub locale: Locale,
+    /// The message, e.g. `welcome`.
+    pub message: &'static str,
+    /// The part: `subject.txt`, `txt` or `html`.
+    pub part: &'static str,
+}
+
+impl TemplateFile {
+    /// Every template file Bulletin uses, in a stable order.
+    pub fn all() -> Vec<TemplateFile> {
+        DEFAULTS
+            .iter()
+            .filter_map(|(path, _)| Self::find(path))
+            .collect()
+    }
+
+    /// The file at `path` (`en/welcome.html`), if Bulletin uses one.
+    pub fn find(path: &str) -> Option<TemplateFile> {
+        let (path, _) = DEFAULTS.iter().find(|(p, _)| *p == path)?;
+        let (locale, file) = path.split_once('/')?;
+        let locale = Locale::ALL.into_iter().find(|l| l.as_str() == locale)?;
+        let part = PARTS.into_iter().find(|part| {
+            file.strip_suffix(part)
+                .is_some_and(|stem| stem.ends_with('.') && !stem[..stem.len() - 1].contains('.'))
+        })?;
+        let message = &file[..file.len() - part.len() - 1];
+        Some(TemplateFile {
+            path,
+            locale,
+            message,
+            part,
+        })
+    }
+}
+
+/// Compiled system templates: the built-in set, and the operator's overrides on top.
 #[derive(Debug)]
 pub struct Templates {
+    /// Sources of the built-in set: the operator's file in `mail.templates_dir`, else the
+    /// default compiled into the binary.
+    builtin: Vec<(&'static str, String)>,
+    current: RwLock<Arc<Compiled>>,
+}
+
+/// One compiled set, with the override revision it reflects (`None`: none applied yet).
+#[derive(Debug)]
+struct Compiled {
     env: Environment<'static>,
+    revision: Option<i64>,
 }
 
 /// Fuel for one render: bounds loops in operator templates.
 const FUEL: u64 = 50_000;
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.set_formatter(html_attribute_formatter);
+    env
+}
 
 impl Templates {
     /// Loads the defaults, replaces each one the operator copied into `dir`, and checks
@@ -153,17 +250,7 @@ impl Templates {
     /// # Errors
     /// An unreadable override, a syntax error or an unknown variable.
     pub fn load(dir: &Path) -> Result<Self, TemplateError> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_fuel(Some(FUEL));
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
-        env.set_formatter(html_attribute_formatter);
+        let mut builtin = Vec::with_capacity(DEFAULTS.len());
         for (path, default) in DEFAULTS {
             let file = dir.join(path);
             let source = match std::fs::read_to_string(&file) {
@@ -176,25 +263,175 @@ impl Templates {
                     });
                 }
             };
-            env.add_template_owned(*path, source)?;
+            builtin.push((*path, source));
         }
-        let templates = Self { env };
-        templates.check()?;
-        Ok(templates)
+        let compiled = Self::compile(&builtin, &[])?;
+        compiled.check()?;
+        Ok(Self {
+            builtin,
+            current: RwLock::new(Arc::new(compiled)),
+        })
     }
 
-    fn check(&self) -> Result<(), TemplateError> {
-        let sample = MailContext {
-            list_name: "Sample".into(),
-            organisation: "Sample Org".into(),
-            unsubscribe_url: "https://example.com/u".into(),
-            preferences_url: "https://example.com/p".into(),
-            privacy_url: "https://example.com/privacy".into(),
-            confirm_url: "https://example.com/c".into(),
-            expires_in_days: "7".into(),
-            expires_in_minutes: "60".into(),
-            welcome_message: "Hello".into(),
+    fn compile(
+        builtin: &[(&'static str, String)],
+        overrides: &[(&str, &str)],
+    ) -> Result<Compiled, TemplateError> {
+        let mut env = environment();
+        for (path, source) in builtin {
+            env.add_template_owned(*path, source.clone())?;
+        }
+        for (path, source) in overrides {
+            let file = TemplateFile::find(path)
+                .ok_or_else(|| TemplateError::UnknownFile((*path).to_owned()))?;
+            env.add_template_owned(file.path, (*source).to_owned())?;
+        }
+        Ok(Compiled {
+            env,
+            revision: None,
+        })
+    }
+
+    fn snapshot(&self) -> Arc<Compiled> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The built-in source of a template file (the operator's copy in `mail.templates_dir`
+    /// or the default), if Bulletin uses the file.
+    pub fn builtin(&self, path: &str) -> Option<&str> {
+        self.builtin
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, source)| source.as_str())
+    }
+
+    /// The override revision the current set reflects (`None`: not yet read).
+    pub fn revision(&self) -> Option<i64> {
+        self.snapshot().revision
+    }
+
+    /// Checks a new source for one file: it must compile, and every message must render with
+    /// sample values (so an unknown filter or variable is found now, not mid-send).
+    ///
+    /// # Errors
+    /// The problem, with its line when the engine knows it.
+    pub fn validate(&self, path: &str, source: &str) -> Result<(), TemplateError> {
+        Self::compile(&self.builtin, &[(path, source)])?.check()
+    }
+
+    /// Replaces the overrides with `overrides` (path, source) as of `revision`. An override
+    /// that no longer compiles or renders (say, after an upgrade) is left out, so the
+    /// built-in is sent instead; those are returned with their errors.
+    pub fn apply(&self, revision: i64, overrides: &[(String, String)]) -> Vec<(String, String)> {
+        let mut good: Vec<(&str, &str)> = Vec::with_capacity(overrides.len());
+        let mut broken = Vec::new();
+        for (path, source) in overrides {
+            match self.validate(path, source) {
+                Ok(()) => good.push((path, source)),
+                Err(e) => broken.push((path.clone(), e.to_string())),
+            }
+        }
+        match Self::compile(&self.builtin, &good) {
+            Ok(mut compiled) => {
+                compiled.revision = Some(revision);
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(compiled);
+            }
+            Err(e) => broken.push((String::new(), e.to_string())),
+        }
+        broken
+    }
+
+    /// Renders the message `file` belongs to with sample values, with `draft` in place of the
+    /// file's current source when given.
+    ///
+    /// # Errors
+    /// The draft does not compile or render.
+    pub fn preview(
+        &self,
+        file: &TemplateFile,
+        draft: Option<&str>,
+    ) -> Result<RenderedMail, TemplateError> {
+        let current = self.snapshot();
+        let draft_env;
+        let compiled = match draft {
+            Some(source) => {
+                self.validate(file.path, source)?;
+                let mut env = current.env.clone();
+                env.add_template_owned(file.path, source.to_owned())?;
+                draft_env = Compiled {
+                    env,
+                    revision: None,
+                };
+                &draft_env
+            }
+            None => current.as_ref(),
         };
+        compiled.sample(file.locale, file.message)
+    }
+
+    /// Wraps a rendered campaign body in the campaign layout (`campaign.txt`, `campaign.html`):
+    /// footer with unsubscribe, preferences and privacy links.
+    ///
+    /// # Errors
+    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
+    pub fn render_layout(
+        &self,
+        locale: Locale,
+        subject: &str,
+        content_text: &str,
+        content_html: &str,
+        ctx: &MailContext,
+    ) -> Result<(String, String), TemplateError> {
+        self.snapshot()
+            .render_layout(locale, subject, content_text, content_html, ctx)
+    }
+
+    /// Renders the subject, text and HTML of a system message.
+    ///
+    /// # Errors
+    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
+    pub fn render(
+        &self,
+        locale: Locale,
+        template: SystemTemplate,
+        ctx: &MailContext,
+    ) -> Result<RenderedMail, TemplateError> {
+        self.snapshot().render(locale, template, ctx)
+    }
+
+    /// Renders the subject, text and HTML of a product notice (`notice.*`).
+    ///
+    /// # Errors
+    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
+    pub fn render_notice(
+        &self,
+        locale: Locale,
+        ctx: &super::NoticeMailContext,
+    ) -> Result<RenderedMail, TemplateError> {
+        self.snapshot().render_notice(locale, ctx)
+    }
+}
+
+fn sample_context() -> MailContext {
+    MailContext {
+        list_name: "Sample".into(),
+        organisation: "Sample Org".into(),
+        unsubscribe_url: "https://example.com/u".into(),
+        preferences_url: "https://example.com/p".into(),
+        privacy_url: "https://example.com/privacy".into(),
+        confirm_url: "https://example.com/c".into(),
+        expires_in_days: "7".into(),
+        expires_in_minutes: "60".into(),
+        welcome_message: "Hello".into(),
+    }
+}
+
+impl Compiled {
+    fn check(&self) -> Result<(), TemplateError> {
+        let sample = sample_context();
         for locale in Locale::ALL {
             for template in SystemTemplate::ALL {
                 self.render(locale, template, &sample)?;
@@ -206,12 +443,37 @@ impl Templates {
         Ok(())
     }
 
-    /// Wraps a rendered campaign body in the campaign layout (`campaign.txt`, `campaign.html`):
-    /// footer with unsubscribe, preferences and privacy links.
-    ///
-    /// # Errors
-    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
-    pub fn render_layout(
+    /// The message `message` in `locale` with sample values.
+    fn sample(&self, locale: Locale, message: &str) -> Result<RenderedMail, TemplateError> {
+        let ctx = sample_context();
+        if let Some(template) = SystemTemplate::ALL
+            .into_iter()
+            .find(|t| t.stem() == message)
+        {
+            return self.render(locale, template, &ctx);
+        }
+        match message {
+            "campaign" => {
+                let subject = "Sample campaign";
+                let (text, html) = self.render_layout(
+                    locale,
+                    subject,
+                    "The campaign's text goes here.",
+                    "<p>The campaign's text goes here.</p>",
+                    &ctx,
+                )?;
+                Ok(RenderedMail {
+                    subject: subject.to_owned(),
+                    text,
+                    html,
+                })
+            }
+            "notice" => self.render_notice(locale, &super::NoticeMailContext::sample()),
+            other => Err(TemplateError::UnknownFile(other.to_owned())),
+        }
+    }
+
+    fn render_layout(
         &self,
         locale: Locale,
         subject: &str,
@@ -244,46 +506,31 @@ impl Templates {
         Ok((text, html))
     }
 
-    /// Renders the subject, text and HTML of a system message.
-    ///
-    /// # Errors
-    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
-    pub fn render(
+    fn render(
         &self,
         locale: Locale,
         template: SystemTemplate,
         ctx: &MailContext,
     ) -> Result<RenderedMail, TemplateError> {
-        let [subject, text, html] =
-            PARTS.map(|part| format!("{}/{}.{part}", locale.as_str(), template.stem()));
-        let value = minijinja::Value::from(minijinja::value::Serde(ctx));
-        let render = |name: &str| -> Result<String, TemplateError> {
-            Ok(self.env.get_template(name)?.render(value.clone())?)
-        };
-        let subject = render(&subject)?
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        Ok(RenderedMail {
-            subject,
-            text: render(&text)?,
-            html: render(&html)?,
-        })
+        self.render_parts(locale, template.stem(), minijinja::value::Serde(ctx))
     }
-}
 
-impl Templates {
-    /// Renders the subject, text and HTML of a product notice (`notice.*`).
-    ///
-    /// # Errors
-    /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
-    pub fn render_notice(
+    fn render_notice(
         &self,
         locale: Locale,
         ctx: &super::NoticeMailContext,
     ) -> Result<RenderedMail, TemplateError> {
-        let [subject, text, html] = PARTS.map(|part| format!("{}/notice.{part}", locale.as_str()));
-        let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+        self.render_parts(locale, "notice", minijinja::value::Serde(ctx))
+    }
+
+    fn render_parts<T: Serialize>(
+        &self,
+        locale: Locale,
+        stem: &str,
+        ctx: minijinja::value::Serde<T>,
+    ) -> Result<RenderedMail, TemplateError> {
+        let [subject, text, html] = PARTS.map(|part| format!("{}/{stem}.{part}", locale.as_str()));
+        let value = minijinja::Value::from(ctx);
         let render = |name: &str| -> Result<String, TemplateError> {
             Ok(self.env.get_template(name)?.render(value.clone())?)
         };
@@ -424,5 +671,50 @@ mod tests {
         )
         .unwrap();
         assert!(Templates::load(dir.path()).is_err());
+    }
+
+    #[test]
+    fn overrides_apply_on_top_and_a_broken_one_falls_back_to_the_built_in() {
+        let t = Templates::load(Path::new("/nonexistent")).unwrap();
+        assert_eq!(t.revision(), None);
+        let err = t
+            .validate("en/welcome.txt", "a\n{{ list_name ")
+            .unwrap_err();
+        assert_eq!(err.line(), Some(2));
+        assert!(err.reason().contains("syntax error"), "{}", err.reason());
+        let overrides = vec![
+            (
+                "en/welcome.subject.txt".to_owned(),
+                "Hey {{ organisation }}".to_owned(),
+            ),
+            ("en/welcome.txt".to_owned(), "{{ nope }}".to_owned()),
+        ];
+        let broken = t.apply(7, &overrides);
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].0, "en/welcome.txt");
+        assert_eq!(t.revision(), Some(7));
+        let m = t
+            .render(Locale::En, SystemTemplate::Welcome, &ctx())
+            .unwrap();
+        assert_eq!(m.subject, "Hey ACME");
+        assert!(
+            m.text.contains("https://x.test/unsubscribe/T?a=1&b=2"),
+            "built-in text"
+        );
+        t.apply(8, &[]);
+        let m = t
+            .render(Locale::En, SystemTemplate::Welcome, &ctx())
+            .unwrap();
+        assert_ne!(m.subject, "Hey ACME");
+        let file = TemplateFile::find("de/campaign.html").unwrap();
+        assert_eq!(
+            (file.locale, file.message, file.part),
+            (Locale::De, "campaign", "html")
+        );
+        assert!(TemplateFile::find("en/../etc/passwd").is_none());
+        assert_eq!(
+            TemplateFile::find("en/welcome.subject.txt").map(|f| f.part),
+            Some("subject.txt")
+        );
     }
 }

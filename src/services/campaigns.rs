@@ -135,6 +135,8 @@ pub struct CampaignCounts {
     pub failed: u64,
     /// Not sent: the recipient was no longer eligible.
     pub suppressed: u64,
+    /// People who left a list by the unsubscribe link in this campaign's e-mails.
+    pub unsubscribed: u64,
 }
 
 impl CampaignCounts {
@@ -197,7 +199,75 @@ async fn counts(state: &AppState, id: CampaignId) -> Result<CampaignCounts, Stor
             DeliveryStatus::Suppressed => c.suppressed += n,
         }
     }
+    c.unsubscribed = store::overview::unsubscribed_by_campaign(&state.db, id).await?;
     Ok(c)
+}
+
+/// A campaign's sends and unsubscribes over time, in equal buckets from its start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignTimeline {
+    /// The start of the first bucket (the campaign's start).
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// The width of a bucket.
+    pub bucket_secs: i64,
+    /// Messages accepted by the relay, per bucket.
+    pub sent: Vec<u64>,
+    /// Unsubscribes by the campaign's links, per bucket.
+    pub unsubscribed: Vec<u64>,
+}
+
+/// Bucket widths a timeline may use: a minute up to a day.
+const BUCKET_SECS: [i64; 7] = [60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400];
+/// At most this many buckets: wider buckets beyond.
+const MAX_BUCKETS: i64 = 60;
+
+/// Sends and unsubscribes of a started campaign from its start until now (`None` before it
+/// started), in at most 60 buckets of a minute, 5 or 15 minutes, an hour, 6 hours, a day or
+/// a week.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn timeline(
+    state: &AppState,
+    id: CampaignId,
+) -> Result<Option<CampaignTimeline>, CampaignsError> {
+    let campaign = store::campaigns::find(&state.db, id).await?;
+    let Some(start) = campaign.started_at else {
+        return Ok(None);
+    };
+    let span = (state.clock.now() - start).num_seconds().max(1);
+    let bucket_secs = BUCKET_SECS
+        .into_iter()
+        .find(|b| span / b < MAX_BUCKETS)
+        .unwrap_or(BUCKET_SECS[BUCKET_SECS.len() - 1]);
+    let buckets = usize::try_from(span / bucket_secs + 1)
+        .unwrap_or(1)
+        .min(200);
+    let mut series = [vec![0; buckets], vec![0; buckets]];
+    for (kind, out) in [
+        store::overview::TimelineSeries::Sent,
+        store::overview::TimelineSeries::Unsubscribed,
+    ]
+    .into_iter()
+    .zip(series.iter_mut())
+    {
+        let found =
+            store::overview::campaign_timeline(&state.db, id, kind, start, bucket_secs).await?;
+        for (bucket, n) in found {
+            // Rows after "now" (a clock moved back) go in the last bucket.
+            let i = usize::try_from(bucket)
+                .unwrap_or(usize::MAX)
+                .min(buckets - 1);
+            out[i] += n;
+        }
+    }
+    let [sent, unsubscribed] = series;
+    Ok(Some(CampaignTimeline {
+        start,
+        bucket_secs,
+        sent,
+        unsubscribed,
+    }))
 }
 
 /// Every campaign, newest first.
@@ -231,6 +301,7 @@ pub async fn page(
 /// `NotFound`, `Template`, or a store failure.
 pub async fn preview(state: &AppState, id: CampaignId) -> Result<RenderedMail, CampaignsError> {
     let campaign = store::campaigns::find(&state.db, id).await?;
+    delivery::templates::refresh(state).await?;
     delivery::compose::preview(state, &campaign)
         .map_err(|e| CampaignsError::Template(e.to_string()))
 }
@@ -251,6 +322,7 @@ pub async fn send_test(
         ));
     }
     let campaign = store::campaigns::find(&state.db, id).await?;
+    delivery::templates::refresh(state).await?;
     delivery::compose::send_test(state, &campaign, to)
         .await
         .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))

@@ -307,6 +307,7 @@ async fn enrol_one(
             "products": e.parts,
         })),
         subject_hash: None,
+        campaign_id: None,
     };
     store::consent_events::append(conn, &event).await
 }
@@ -487,4 +488,54 @@ fn row_code(e: &CustomerError) -> &'static str {
         CustomerError::Refused(code) => code,
         CustomerError::Store(_) => "internal",
     }
+}
+
+/// One customer on the admin list.
+#[derive(Debug, Clone)]
+pub struct CustomerListing {
+    /// The subscriber.
+    pub id: SubscriberId,
+    /// Their address.
+    pub email: String,
+    /// Their company.
+    pub company: Option<String>,
+    /// Where the relation comes from.
+    pub source: String,
+    /// The part numbers they use.
+    pub products: Vec<String>,
+}
+
+/// Customers page by page, newest first, optionally by address prefix.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    prefix: Option<&str>,
+    before: Option<SubscriberId>,
+    limit: u64,
+) -> Result<Vec<CustomerListing>, StoreError> {
+    let prefix = prefix.map(|p| p.trim().to_lowercase());
+    let rows = store::products::customers_page(&state.db, prefix.as_deref(), before, limit).await?;
+    let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+    let people = store::subscribers::find_many(&state.db, &ids).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let products = store::products::products_of(&state.db, row.id).await?;
+        out.push(CustomerListing {
+            id: row.id,
+            email: people
+                .iter()
+                .find(|p| p.id == row.id)
+                .map(|p| p.email.as_str().to_owned())
+                .unwrap_or_default(),
+            company: row.company,
+            source: row.source,
+            products: products
+                .into_iter()
+                .map(|p| p.part_number.to_string())
+                .collect(),
+        });
+    }
+    Ok(out)
 }

@@ -15,6 +15,7 @@ pub mod products;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod templates;
 pub mod users;
 
 use std::net::IpAddr;

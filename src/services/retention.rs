@@ -301,5 +301,6 @@ fn system_event(
         occurred_at: now,
         evidence: None,
         subject_hash: None,
+        campaign_id: None,
     }
 }

@@ -11,9 +11,10 @@ use super::{
 };
 use crate::{
     domain::{
-        ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis, ListSlug, Locale,
-        MailingList, MessageKind, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
-        Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus, Transition,
+        CampaignId, ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis,
+        ListSlug, Locale, MailingList, MessageKind, Subscriber, SubscriberId, SubscriberName,
+        SubscriberStatus, Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus,
+        Transition,
     },
     startup::AppState,
     store::{self, StoreError, deliveries::NewDelivery},
@@ -230,6 +231,7 @@ fn ledger_entry(
         occurred_at: now,
         evidence: None,
         subject_hash: None,
+        campaign_id: None,
     }
 }
 
@@ -372,6 +374,7 @@ pub async fn unsubscribe(
     id: SubscriptionId,
     requester: &Requester,
     source: &str,
+    campaign: Option<CampaignId>,
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
@@ -383,7 +386,7 @@ pub async fn unsubscribe(
         &list,
         requester,
         ("subscriber", source),
-        now,
+        (now, campaign),
     )
     .await?;
     let summary = summarise(&txn, &sub, list).await?;
@@ -397,7 +400,7 @@ async fn leave(
     list: &MailingList,
     requester: &Requester,
     (actor, source): (&str, &str),
-    now: DateTime<Utc>,
+    (now, campaign): (DateTime<Utc>, Option<CampaignId>),
 ) -> Result<(), StoreError> {
     // Art. 7(3) withdrawal for consent lists; Art. 21 objection for legitimate interest.
     let action = match list.def.legal_basis {
@@ -410,6 +413,8 @@ async fn leave(
         store::subscriptions::update(conn, sub, now).await?;
         let mut event = ledger_entry(sub, list, action, now, actor, source);
         stamp(&mut event, requester);
+        // The campaign whose link the person left by, for its "unsubscribed" figure.
+        event.campaign_id = campaign;
         store::consent_events::append(conn, &event).await?;
     }
     Ok(())
@@ -511,7 +516,15 @@ pub(super) async fn leave_lists_in(
         }
         let mut sub = store::subscriptions::find(conn, pref.subscription_id).await?;
         let before = sub.status;
-        leave(conn, &mut sub, &pref.list, requester, actor_source, now).await?;
+        leave(
+            conn,
+            &mut sub,
+            &pref.list,
+            requester,
+            actor_source,
+            (now, None),
+        )
+        .await?;
         changed += usize::from(sub.status != before);
     }
     Ok(changed)

@@ -21,6 +21,10 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// First byte of every token; bump it when the layout changes.
 const VERSION: u8 = 1;
+/// First byte of a token that also carries a context id (the campaign an unsubscribe link
+/// came with) after the expiry. Version 1 tokens stay valid.
+const VERSION_WITH_CONTEXT: u8 = 2;
+const CONTEXT_LEN: usize = 16;
 const KEY_ID_LEN: usize = 4;
 /// Version, purpose, key id, subject and expiry: the bytes the MAC covers.
 const PAYLOAD_LEN: usize = 1 + 1 + KEY_ID_LEN + 16 + 8;
@@ -246,6 +250,49 @@ impl Keyring {
         SignedToken(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// Signs a token like [`Keyring::sign`] that also carries `context`, an id the link came
+    /// with (the campaign of an unsubscribe link), covered by the same MAC.
+    pub fn sign_with_context(
+        &self,
+        purpose: Purpose,
+        subject: Uuid,
+        context: Uuid,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> SignedToken {
+        let mut bytes = Vec::with_capacity(TOKEN_LEN + CONTEXT_LEN);
+        bytes.push(VERSION_WITH_CONTEXT);
+        bytes.push(purpose.to_byte());
+        bytes.extend_from_slice(&self.current.id);
+        bytes.extend_from_slice(subject.as_bytes());
+        bytes.extend_from_slice(&expiry_secs(expires_at).to_be_bytes());
+        bytes.extend_from_slice(context.as_bytes());
+        let tag = self.current.tag(&bytes);
+        bytes.extend_from_slice(&tag);
+        SignedToken(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Like [`Keyring::verify`], and also returns the context id of a token made by
+    /// [`Keyring::sign_with_context`] (`None` for a token without one).
+    ///
+    /// # Errors
+    /// As [`Keyring::verify`].
+    pub fn verify_with_context(
+        &self,
+        token: &str,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, Option<Uuid>), TokenError> {
+        if token.len() > MAX_TOKEN_CHARS {
+            return Err(TokenError::Malformed);
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| TokenError::Malformed)?;
+        let fields = Fields::parse(&bytes).ok_or(TokenError::Malformed)?;
+        let subject = self.check(&fields, purpose, now)?;
+        Ok((subject, fields.context))
+    }
+
     /// Checks `token` for `purpose` at `now` and returns its subject.
     ///
     /// # Errors
@@ -259,13 +306,16 @@ impl Keyring {
         purpose: Purpose,
         now: DateTime<Utc>,
     ) -> Result<Uuid, TokenError> {
-        if token.len() > MAX_TOKEN_CHARS {
-            return Err(TokenError::Malformed);
-        }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| TokenError::Malformed)?;
-        let fields = Fields::parse(&bytes).ok_or(TokenError::Malformed)?;
+        self.verify_with_context(token, purpose, now)
+            .map(|(subject, _)| subject)
+    }
+
+    fn check(
+        &self,
+        fields: &Fields<'_>,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, TokenError> {
         // Every key with a matching id is tried, so an unlikely 32-bit id clash is harmless.
         let is_signed = self
             .keys()
@@ -308,30 +358,37 @@ struct Fields<'a> {
     key_id: [u8; KEY_ID_LEN],
     subject: Uuid,
     expiry_secs: i64,
+    context: Option<Uuid>,
 }
 
 impl<'a> Fields<'a> {
     /// Splits `bytes` by the layout; `None` for a wrong length, version or purpose byte.
     fn parse(bytes: &'a [u8]) -> Option<Self> {
-        if bytes.len() != TOKEN_LEN {
-            return None;
-        }
-        let (payload, tag) = bytes.split_at_checked(PAYLOAD_LEN)?;
-        let (&version, rest) = payload.split_first()?;
+        let payload_len = match (bytes.first(), bytes.len()) {
+            (Some(&VERSION), TOKEN_LEN) => PAYLOAD_LEN,
+            (Some(&VERSION_WITH_CONTEXT), len) if len == TOKEN_LEN + CONTEXT_LEN => {
+                PAYLOAD_LEN + CONTEXT_LEN
+            }
+            _ => return None,
+        };
+        let (payload, tag) = bytes.split_at_checked(payload_len)?;
+        let (_version, rest) = payload.split_first()?;
         let (&purpose, rest) = rest.split_first()?;
         let (key_id, rest) = rest.split_first_chunk::<KEY_ID_LEN>()?;
-        let (subject, expiry) = rest.split_first_chunk::<16>()?;
-        let expiry: [u8; 8] = expiry.try_into().ok()?;
-        if version != VERSION {
-            return None;
-        }
+        let (subject, rest) = rest.split_first_chunk::<16>()?;
+        let (expiry, context) = rest.split_first_chunk::<8>()?;
+        let context = match context {
+            [] => None,
+            bytes => Some(Uuid::from_bytes(bytes.try_into().ok()?)),
+        };
         Some(Self {
             payload,
             tag,
             purpose: Purpose::from_byte(purpose)?,
             key_id: *key_id,
             subject: Uuid::from_bytes(*subject),
-            expiry_secs: i64::from_be_bytes(expiry),
+            expiry_secs: i64::from_be_bytes(*expiry),
+            context,
         })
     }
 }
@@ -676,6 +733,32 @@ mod tests {
             chars[i] = others[replacement.index(others.len())];
             let tampered: String = chars.into_iter().collect();
             let verified = ring.verify(&tampered, purpose, now());
+            prop_assert!(
+                matches!(verified, Err(TokenError::Malformed | TokenError::BadSignature)),
+                "{:?}", verified
+            );
+        }
+
+        #[test]
+        fn a_token_with_a_context_returns_it_and_refuses_any_changed_character(
+            secret in secrets(),
+            purpose in purposes(),
+            (subject, context) in (subjects(), subjects()),
+            position in any::<Index>(),
+            replacement in any::<Index>(),
+        ) {
+            let ring = ring(SigningKey::from_secret(secret));
+            let token = ring.sign_with_context(purpose, subject, context, None);
+            prop_assert_eq!(ring.verify_with_context(token.as_str(), purpose, now()), Ok((subject, Some(context))));
+            prop_assert_eq!(ring.verify(token.as_str(), purpose, now()), Ok(subject));
+            let plain = ring.sign(purpose, subject, None);
+            prop_assert_eq!(ring.verify_with_context(plain.as_str(), purpose, now()), Ok((subject, None)));
+            let mut chars: Vec<char> = token.as_str().chars().collect();
+            let i = position.index(chars.len());
+            let others: Vec<char> = URL_SAFE_ALPHABET.chars().filter(|&c| c != chars[i]).collect();
+            chars[i] = others[replacement.index(others.len())];
+            let tampered: String = chars.into_iter().collect();
+            let verified = ring.verify_with_context(&tampered, purpose, now());
             prop_assert!(
                 matches!(verified, Err(TokenError::Malformed | TokenError::BadSignature)),
                 "{:?}", verified

@@ -37,6 +37,7 @@ impl TryFrom<table::Model> for ConsentEvent {
                 .transpose()
                 .map_err(corrupt)?,
             subject_hash: m.subject_hash,
+            campaign_id: m.campaign_id.map(crate::domain::CampaignId::from_uuid),
         })
     }
 }
@@ -68,6 +69,7 @@ fn active_model(e: &ConsentEvent) -> table::ActiveModel {
         occurred_at: Set(e.occurred_at),
         evidence: Set(e.evidence.as_ref().map(ToString::to_string)),
         subject_hash: Set(e.subject_hash.clone()),
+        campaign_id: Set(e.campaign_id.map(|c| c.as_uuid())),
     }
 }
 

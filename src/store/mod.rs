@@ -22,6 +22,7 @@ pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
+pub mod templates;
 pub mod users;
 
 use std::time::Duration;

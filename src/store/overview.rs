@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::{
     StoreError, corrupt,
-    entities::{subscribers, subscriptions},
+    entities::{consent_events, subscribers, subscriptions},
 };
-use crate::domain::{ListId, Subscriber, SubscriberId, SubscriptionStatus};
+use crate::domain::{CampaignId, ListId, Subscriber, SubscriberId, SubscriptionStatus};
 
 /// What to look for among subscribers.
 #[derive(Debug, Clone, Default)]
@@ -165,6 +165,83 @@ pub async fn subscribers_per_day(
         days.push((day, u64::try_from(n).map_err(corrupt)?));
     }
     Ok((u64::try_from(before).map_err(corrupt)?, days))
+}
+
+/// How many people left a list by the unsubscribe link of `campaign`'s e-mails.
+///
+/// # Errors
+/// Database failure.
+pub async fn unsubscribed_by_campaign(
+    conn: &impl ConnectionTrait,
+    campaign: CampaignId,
+) -> Result<u64, StoreError> {
+    let n: i64 = consent_events::Entity::find()
+        .select_only()
+        .column_as(Expr::col(consent_events::Column::Id).count(), "n")
+        .filter(consent_events::Column::CampaignId.eq(campaign.as_uuid()))
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0);
+    u64::try_from(n).map_err(corrupt)
+}
+
+/// What a campaign timeline counts per time bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineSeries {
+    /// Messages of the campaign accepted by the relay, by `sent_at`.
+    Sent,
+    /// Unsubscribes by the campaign's links, by `occurred_at`.
+    Unsubscribed,
+}
+
+/// `series` of `campaign` counted in buckets of `bucket_secs` from `start`: (bucket
+/// number from 0, count), buckets without rows left out.
+///
+/// # Errors
+/// Database failure.
+pub async fn campaign_timeline(
+    conn: &impl ConnectionTrait,
+    campaign: CampaignId,
+    series: TimelineSeries,
+    start: DateTime<Utc>,
+    bucket_secs: i64,
+) -> Result<Vec<(u64, u64)>, StoreError> {
+    let backend = conn.get_database_backend();
+    let (table, column, only_sent) = match series {
+        TimelineSeries::Sent => ("deliveries", "sent_at", " AND status = 'sent'"),
+        TimelineSeries::Unsubscribed => ("consent_events", "occurred_at", ""),
+    };
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT FLOOR((EXTRACT(EPOCH FROM {column}) - $1) / $2)::bigint AS b, COUNT(*) AS n \
+             FROM {table} WHERE campaign_id = $3 AND {column} >= $4{only_sent} GROUP BY 1"
+        ),
+        // SQLite keeps timestamps as RFC 3339 text; julianday() reads it (2440587.5: the epoch).
+        _ => format!(
+            "SELECT CAST(((julianday({column}) - 2440587.5) * 86400.0 - ?) / ? AS INTEGER) AS b, \
+             COUNT(*) AS n FROM {table} WHERE campaign_id = ? AND {column} >= ?{only_sent} \
+             GROUP BY 1"
+        ),
+    };
+    let values: [sea_orm::Value; 4] = [
+        start.timestamp().into(),
+        Ord::max(bucket_secs, 1).into(),
+        campaign.as_uuid().into(),
+        start.into(),
+    ];
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let bucket: i64 = row.try_get("", "b")?;
+        let n: i64 = row.try_get("", "n")?;
+        if let (Ok(bucket), Ok(n)) = (u64::try_from(bucket), u64::try_from(n)) {
+            out.push((bucket, n));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

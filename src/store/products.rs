@@ -250,3 +250,56 @@ pub async fn customers_using(
     ids.sort_unstable();
     Ok(ids)
 }
+
+/// One customer as the admin list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRow {
+    /// The subscriber.
+    pub id: SubscriberId,
+    /// Their company.
+    pub company: Option<String>,
+    /// Where the relation comes from.
+    pub source: String,
+}
+
+/// A page of customers, newest first, after the keyset cursor `before`; with an address
+/// prefix (lower case), only those whose address starts with it.
+///
+/// # Errors
+/// Database failure.
+pub async fn customers_page(
+    conn: &impl ConnectionTrait,
+    prefix: Option<&str>,
+    before: Option<SubscriberId>,
+    limit: u64,
+) -> Result<Vec<CustomerRow>, StoreError> {
+    use super::entities::subscribers;
+    use sea_orm::{
+        ExprTrait,
+        sea_query::{Expr, Query},
+    };
+    let mut query = customers::Entity::find();
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        let mut sub = Query::select();
+        sub.column(subscribers::Column::Id)
+            .from(subscribers::Entity)
+            .and_where(Expr::col(subscribers::Column::Email).gte(prefix))
+            .and_where(Expr::col(subscribers::Column::Email).lt(format!("{prefix}\u{10FFFF}")));
+        query = query.filter(customers::Column::SubscriberId.in_subquery(sub));
+    }
+    if let Some(before) = before {
+        query = query.filter(customers::Column::SubscriberId.lt(before.as_uuid()));
+    }
+    Ok(query
+        .order_by_desc(customers::Column::SubscriberId)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| CustomerRow {
+            id: SubscriberId::from_uuid(m.subscriber_id),
+            company: m.company,
+            source: m.source,
+        })
+        .collect())
+}

@@ -210,6 +210,8 @@ impl LinkPurpose for AckLink {
 pub struct Verified<P> {
     /// The id the token was signed for.
     pub subject: Uuid,
+    /// The context id the token carries, if any (the campaign of an unsubscribe link).
+    pub context: Option<Uuid>,
     /// The token as received (for forms that post back to the same link).
     pub token: String,
     /// The request's language.
@@ -236,9 +238,13 @@ where
                 ));
             }
         };
-        match app.keyring.verify(&token, P::PURPOSE, app.clock.now()) {
-            Ok(subject) => Ok(Self {
+        match app
+            .keyring
+            .verify_with_context(&token, P::PURPOSE, app.clock.now())
+        {
+            Ok((subject, context)) => Ok(Self {
                 subject,
+                context,
                 token,
                 locale,
                 _purpose: PhantomData,

@@ -5,6 +5,9 @@
 mod support;
 
 mod admin;
+mod admin_campaign_figures;
+mod admin_notices;
+mod admin_templates;
 mod api;
 mod browser;
 mod campaigns;

@@ -237,6 +237,7 @@ fn imported_event(
         occurred_at: ledger.now,
         evidence: proof.evidence(),
         subject_hash: None,
+        campaign_id: None,
     }
 }
 

@@ -640,6 +640,7 @@ fn event(
         occurred_at: now,
         evidence: None,
         subject_hash: None,
+        campaign_id: None,
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Model {
     pub evidence: Option<String>,
     /// After erasure: the keyed hash of the person's address.
     pub subject_hash: Option<String>,
+    /// The campaign whose unsubscribe link the person left by.
+    pub campaign_id: Option<Uuid>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -22,4 +22,6 @@ pub mod sessions;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
+pub mod template_overrides;
+pub mod template_revision;
 pub mod users;

@@ -23,13 +23,13 @@ use crate::{
     startup::AppState,
     web::{
         extract::PageForm,
-        views::admin::{self as view, csrf_field, field, status},
+        views::admin::{self as view, CampaignChart, campaign_chart, csrf_field, field, status},
     },
 };
 
 /// The preview is marketer HTML: it may not run scripts, reach our origin, or be framed by
 /// anything but our own pages.
-const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'";
+pub(super) const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'";
 
 /// `GET /admin/campaigns`.
 pub(super) async fn index(
@@ -232,6 +232,10 @@ async fn show_with(
         Err(CampaignsError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
     };
+    let timeline = match campaigns::timeline(state, id).await {
+        Ok(t) => t,
+        Err(e) => return view::internal(&e),
+    };
     let c = &o.campaign;
     let n = &o.counts;
     let done = n.sent + n.failed + n.suppressed;
@@ -249,8 +253,15 @@ async fn show_with(
                     progress max=(n.total) value=(done) { (done) " of " (n.total) }
                 }
                 table.figures {
-                    tr { th.num { "Recipients" } th.num { "Sent" } th.num { "Queued" } th.num { "Deferred" } th.num { "Failed" } th.num { "Suppressed" } }
-                    tr { td.num { (n.total) } td.num #sent { (n.sent) } td.num { (n.queued + n.sending) } td.num { (n.deferred) } td.num { (n.failed) } td.num { (n.suppressed) } }
+                    tr { th.num { "Recipients" } th.num { "Sent" } th.num { "Queued" } th.num { "Deferred" } th.num { "Failed" } th.num { "Suppressed" } th.num { "Unsubscribed because of it" } }
+                    tr { td.num { (n.total) } td.num #sent { (n.sent) } td.num { (n.queued + n.sending) } td.num { (n.deferred) } td.num { (n.failed) } td.num { (n.suppressed) } td.num #unsubscribed { (n.unsubscribed) } }
+                }
+            }
+            @if let Some(t) = &timeline {
+                div.card {
+                    h2 { "Over time" }
+                    (campaign_chart(&chart(n, t)))
+                    p.muted { "Blue: messages sent per " (bucket_label(t.bucket_secs)) "; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content." }
                 }
             }
             @if ctx.role.may_write() {
@@ -283,6 +294,31 @@ async fn show_with(
         },
     );
     (code, markup).into_response()
+}
+
+fn bucket_label(secs: i64) -> String {
+    match secs {
+        604_800 => "week".to_owned(),
+        86_400 => "day".to_owned(),
+        3600 => "hour".to_owned(),
+        s if s % 3600 == 0 => format!("{} hours", s / 3600),
+        s => format!("{} min", s / 60),
+    }
+}
+
+fn chart(n: &campaigns::CampaignCounts, t: &campaigns::CampaignTimeline) -> CampaignChart {
+    CampaignChart {
+        outcomes: vec![
+            ("sent", n.sent, "#3aa76d"),
+            ("waiting", n.queued + n.sending + n.deferred, "#f2c14e"),
+            ("failed", n.failed, "#c0392b"),
+            ("suppressed", n.suppressed, "#9aa5bd"),
+        ],
+        start: t.start.format("%Y-%m-%d %H:%M UTC").to_string(),
+        bucket: bucket_label(t.bucket_secs),
+        sent: t.sent.clone(),
+        unsubscribed: t.unsubscribed.clone(),
+    }
 }
 
 /// `GET /admin/campaigns/{id}/preview`: the HTML as a sample recipient would get it, under a

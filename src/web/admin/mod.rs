@@ -6,11 +6,14 @@
 
 mod auth;
 mod campaigns;
+mod customers;
 mod dashboard;
 mod imports;
 mod lists;
+mod notices;
 mod subscriber_forms;
 mod subscribers;
+mod templates;
 mod users;
 
 use axum::{
@@ -92,6 +95,31 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/campaigns/{id}", get(campaigns::show))
         .route("/admin/campaigns/{id}/preview", get(campaigns::preview))
         .route("/admin/campaigns/{id}/{action}", post(campaigns::act))
+        .route("/admin/notices", get(notices::index).post(notices::create))
+        .route("/admin/notices/new", get(notices::new_form))
+        .route(
+            "/admin/customers",
+            get(customers::index).post(customers::add),
+        )
+        .route("/admin/notices/{id}", get(notices::show))
+        .route("/admin/notices/{id}/send", post(notices::send))
+        .route(
+            "/admin/notices/{id}/acknowledgements.csv",
+            get(notices::acknowledgements_csv),
+        )
+        .route("/admin/templates", get(templates::index))
+        .route(
+            "/admin/templates/{locale}/{file}",
+            get(templates::edit_form).post(templates::save),
+        )
+        .route(
+            "/admin/templates/{locale}/{file}/preview",
+            get(templates::preview),
+        )
+        .route(
+            "/admin/templates/{locale}/{file}/revert",
+            post(templates::revert),
+        )
         .route("/admin/jobs", get(dashboard::jobs))
         .route("/admin/audit", get(dashboard::audit))
         .route("/admin/users", get(users::index).post(users::create))

@@ -62,6 +62,8 @@ pub(super) struct CountsResponse {
     deferred: u64,
     failed: u64,
     suppressed: u64,
+    /// People who left a list by this campaign's unsubscribe link.
+    unsubscribed: u64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -126,6 +128,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
             deferred: n.deferred,
             failed: n.failed,
             suppressed: n.suppressed,
+            unsubscribed: n.unsubscribed,
         }),
         rate_per_sec: o.rate_per_sec,
         eta_secs: o.eta_secs,

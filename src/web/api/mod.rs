@@ -8,6 +8,7 @@ mod lists;
 mod notices;
 mod privacy;
 mod subscribers;
+mod templates;
 
 use std::sync::{Arc, Mutex};
 
@@ -38,6 +39,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/campaigns/{id}/resume", post(campaigns::resume))
         .route("/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/jobs", get(jobs::runs))
+        .route("/templates", get(templates::all))
+        .route(
+            "/templates/{locale}/{file}",
+            get(templates::get)
+                .put(templates::put)
+                .delete(templates::delete),
+        )
+        .route(
+            "/templates/{locale}/{file}/preview",
+            post(templates::preview),
+        )
         .route("/openapi.json", get(openapi_json))
         .route(
             "/products",
@@ -152,6 +164,7 @@ async fn not_found() -> crate::web::error::ApiError {
         campaigns::create, campaigns::all, campaigns::get, campaigns::preview, campaigns::test,
         campaigns::schedule, campaigns::pause, campaigns::resume, campaigns::cancel,
         jobs::runs,
+        templates::all, templates::get, templates::put, templates::delete, templates::preview,
         subscribers::find, subscribers::create, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
         imports::import,

@@ -288,6 +288,7 @@ pub(super) async fn unsubscribe(
         SubscriptionId::from_uuid(link.subject),
         &client,
         source,
+        link.context.map(crate::domain::CampaignId::from_uuid),
     )
     .await
     .map_err(|e| link_error(link.locale, e))?;

@@ -40,7 +40,7 @@ th{font-size:.8rem;text-transform:uppercase;color:#5b6785;letter-spacing:.03em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 label{display:block;font-weight:600;margin:.7rem 0 .2rem}
 input[type=text],input[type=email],input[type=password],input[type=datetime-local],input[type=search],select,textarea{width:100%;padding:.45rem .55rem;border:1px solid #c5cedf;border-radius:6px;font:inherit;background:#fff}
-textarea{min-height:14rem;font-family:ui-monospace,monospace}
+textarea{min-height:14rem;font-family:ui-monospace,monospace}textarea.short{min-height:4rem}
 input[aria-invalid=true],textarea[aria-invalid=true],select[aria-invalid=true]{border-color:#c0392b}
 .field-error{color:#c0392b;margin:.2rem 0 0;font-size:.9rem}
 .error{background:#fdecea;border:1px solid #f5c2bd;padding:.6rem .8rem;border-radius:6px}
@@ -91,6 +91,8 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
                     a href="/admin/lists" { "Lists" }
                     a href="/admin/subscribers" { "Subscribers" }
                     a href="/admin/campaigns" { "Campaigns" }
+                    a href="/admin/notices" { "Notices" }
+                    a href="/admin/templates" { "Templates" }
                     a href="/admin/jobs" { "Jobs" }
                     a href="/admin/audit" { "Audit" }
                     @if ctx.role.is_admin() { a href="/admin/users" { "Users" } }
@@ -215,6 +217,98 @@ pub fn growth_chart(points: &[(NaiveDate, u64)]) -> Markup {
             text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (first) }
             text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { (last) }
             text x=(PAD) y=(PAD - 10.0) font-size="12" fill="#5b6785" { "max " (max as u64) }
+        }
+    }
+}
+
+/// What a campaign chart shows: the outcome of every recipient, and sends and unsubscribes
+/// per time bucket from the campaign's start.
+#[derive(Debug, Clone)]
+pub struct CampaignChart {
+    /// (label, count, colour) of each outcome, in order.
+    pub outcomes: Vec<(&'static str, u64, &'static str)>,
+    /// The start of the first bucket, as text.
+    pub start: String,
+    /// The width of one bucket, as text (`5 min`).
+    pub bucket: String,
+    /// Messages sent per bucket.
+    pub sent: Vec<u64>,
+    /// Unsubscribes by the campaign's link per bucket.
+    pub unsubscribed: Vec<u64>,
+}
+
+/// A campaign's outcomes as one stacked bar, and its sends (blue bars) and unsubscribes (red
+/// bars, on their own scale) over time, drawn on the server as SVG.
+pub fn campaign_chart(c: &CampaignChart) -> Markup {
+    const W: f64 = 800.0;
+    const PAD: f64 = 30.0;
+    const BAR_Y: f64 = 24.0;
+    const BAR_H: f64 = 22.0;
+    const PLOT_TOP: f64 = 90.0;
+    const PLOT_H: f64 = 150.0;
+    const H: f64 = PLOT_TOP + PLOT_H + 30.0;
+    let total: u64 = c.outcomes.iter().map(|(_, n, _)| n).sum();
+    let inner = W - 2.0 * PAD;
+    let mut x = PAD;
+    let mut segments = Vec::new();
+    for (label, n, colour) in &c.outcomes {
+        let w = if total == 0 {
+            0.0
+        } else {
+            *n as f64 / total as f64 * inner
+        };
+        segments.push((x, w, *label, *n, *colour));
+        x += w;
+    }
+    let buckets = c.sent.len().max(1);
+    let slot = inner / buckets as f64;
+    let max_sent = c.sent.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let max_unsub = c.unsubscribed.iter().copied().max().unwrap_or(0);
+    let scale_unsub = max_unsub.max(1) as f64;
+    let base = PLOT_TOP + PLOT_H;
+    let unsubscribed: u64 = c.unsubscribed.iter().sum();
+    let summary = format!(
+        "{total} recipients: {}. {} sent and {unsubscribed} unsubscribed in buckets of {} from {}.",
+        c.outcomes
+            .iter()
+            .map(|(l, n, _)| format!("{l} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.sent.iter().sum::<u64>(),
+        c.bucket,
+        c.start
+    );
+    html! {
+        svg.chart viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(summary) {
+            title { (summary) }
+            text x=(PAD) y=(BAR_Y - 8.0) font-size="12" fill="#5b6785" { "Outcome of " (total) " recipients" }
+            rect x=(PAD) y=(BAR_Y) width=(inner) height=(BAR_H) fill="#eef1f7" {}
+            @for (x, w, label, n, colour) in &segments {
+                @if *w > 0.0 {
+                    rect x=(format!("{x:.1}")) y=(BAR_Y) width=(format!("{w:.1}")) height=(BAR_H) fill=(colour) { title { (label) ": " (n) } }
+                }
+            }
+            @for (i, (label, n, colour)) in c.outcomes.iter().enumerate() {
+                rect x=(PAD + i as f64 * 125.0) y=(BAR_Y + BAR_H + 8.0) width="10" height="10" fill=(colour) {}
+                text x=(PAD + 14.0 + i as f64 * 125.0) y=(BAR_Y + BAR_H + 17.0) font-size="12" fill="#1d2330" { (label) " " (n) }
+            }
+            text x=(PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#2f5bd3" { "sent per " (c.bucket) " (max " (max_sent as u64) ")" }
+            text x=(W - PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#c0392b" text-anchor="end" { "unsubscribed per " (c.bucket) " (max " (max_unsub) ")" }
+            line x1=(PAD) y1=(base) x2=(W - PAD) y2=(base) stroke="#c5cedf" {}
+            @for (i, n) in c.sent.iter().enumerate() {
+                @if *n > 0 {
+                    @let h = *n as f64 / max_sent * PLOT_H;
+                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.1)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.8)) height=(format!("{h:.1}")) fill="#9db5ee" { title { (n) " sent" } }
+                }
+            }
+            @for (i, n) in c.unsubscribed.iter().enumerate() {
+                @if *n > 0 {
+                    @let h = *n as f64 / scale_unsub * PLOT_H;
+                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.35)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.3)) height=(format!("{h:.1}")) fill="#c0392b" { title { (n) " unsubscribed" } }
+                }
+            }
+            text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (c.start) }
+            text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { "now" }
         }
     }
 }
