@@ -105,6 +105,11 @@ impl TlsSettings {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
+        Self::with_roots(host, roots)
+    }
+
+    /// Verifies the relay's certificate for `host` against the given roots.
+    fn with_roots(host: &str, roots: rustls::RootCertStore) -> Result<Self, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -635,41 +640,12 @@ mod tests {
         ehlo: &'static str,
         answer: fn(&str) -> Option<&'static str>,
     ) -> (SessionSettings, tokio::task::JoinHandle<String>) {
-        use tokio::io::{AsyncBufReadExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move {
             let (socket, _) = listener.accept().await.unwrap();
-            let (read, mut write) = socket.into_split();
-            let mut lines = BufReader::new(read).lines();
             let mut seen = String::new();
-            write.write_all(b"220 relay\r\n").await.unwrap();
-            let mut in_data = false;
-            while let Ok(Some(line)) = lines.next_line().await {
-                seen.push_str(&line);
-                seen.push('\n');
-                let reply = if in_data {
-                    if line != "." {
-                        continue;
-                    }
-                    in_data = false;
-                    "250 queued"
-                } else if line.starts_with("EHLO") {
-                    ehlo
-                } else if let Some(reply) = answer(&line) {
-                    reply
-                } else {
-                    in_data = true;
-                    "354 go"
-                };
-                write
-                    .write_all(format!("{reply}\r\n").as_bytes())
-                    .await
-                    .unwrap();
-                if line == "QUIT" {
-                    break;
-                }
-            }
+            converse(socket, true, ehlo, answer, &mut seen).await;
             seen
         });
         let settings = SessionSettings {
@@ -681,6 +657,135 @@ mod tests {
             timeout: Duration::from_secs(5),
         };
         (settings, server)
+    }
+
+    /// Plays the relay on `stream` until QUIT, end of stream or STARTTLS (then it gives the
+    /// stream back for the handshake), writing every line it read into `seen`.
+    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+        stream: S,
+        greet: bool,
+        ehlo: &str,
+        answer: fn(&str) -> Option<&'static str>,
+        seen: &mut String,
+    ) -> Option<S> {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut io = BufReader::new(stream);
+        if greet {
+            io.write_all(b"220 relay\r\n").await.ok()?;
+        }
+        let mut in_data = false;
+        let mut buf = String::new();
+        loop {
+            buf.clear();
+            if io.read_line(&mut buf).await.ok()? == 0 {
+                return None;
+            }
+            let line = buf.trim_end_matches(['\r', '\n']);
+            seen.push_str(line);
+            seen.push('\n');
+            let reply = if in_data {
+                if line != "." {
+                    continue;
+                }
+                in_data = false;
+                "250 queued"
+            } else if line.starts_with("EHLO") {
+                ehlo
+            } else if line == "STARTTLS" {
+                io.write_all(b"220 go ahead\r\n").await.ok()?;
+                return Some(io.into_inner());
+            } else if let Some(reply) = answer(line) {
+                reply
+            } else {
+                in_data = true;
+                "354 go"
+            };
+            io.write_all(format!("{reply}\r\n").as_bytes()).await.ok()?;
+            if line == "QUIT" {
+                return None;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn starttls_and_implicit_tls_carry_the_message_when_the_certificate_is_trusted() {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let cert = certified.cert.der().clone();
+        let key =
+            rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key.into())
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let tls = TlsSettings::with_roots("localhost", roots).unwrap();
+        for implicit in [false, true] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let acceptor = acceptor.clone();
+            let relay = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let mut seen = String::new();
+                let tcp = if implicit {
+                    tcp
+                } else {
+                    let ehlo = "250-relay\r\n250 STARTTLS";
+                    converse(tcp, true, ehlo, ok_but_data, &mut seen)
+                        .await
+                        .unwrap()
+                };
+                seen.push_str("--- TLS ---\n");
+                let secured = acceptor.accept(tcp).await.unwrap();
+                let ehlo = "250-relay\r\n250 PIPELINING";
+                converse(secured, implicit, ehlo, ok_but_data, &mut seen).await;
+                seen
+            });
+            let settings = SessionSettings {
+                host: "localhost".into(),
+                port,
+                security: if implicit {
+                    Security::Implicit(tls.clone())
+                } else {
+                    Security::StartTls(tls.clone())
+                },
+                credentials: None,
+                hello: "client.test".into(),
+                timeout: Duration::from_secs(5),
+            };
+            let mut conn = Connection::open(&settings).await.unwrap();
+            assert!(
+                conn.features().pipelining,
+                "features come from the EHLO after TLS"
+            );
+            let envelope = Envelope {
+                from: "a@x.test",
+                to: &["b@y.test"],
+            };
+            conn.send(envelope, MESSAGE).await.unwrap();
+            conn.quit().await;
+            let seen = relay.await.unwrap();
+            let (before, after) = seen.split_once("--- TLS ---\n").unwrap();
+            assert!(!before.contains("MAIL"), "{seen}");
+            assert!(
+                after.contains("MAIL FROM:<a@x.test>\nRCPT TO:<b@y.test>\nDATA\n"),
+                "{seen}"
+            );
+            assert!(after.contains("..hidden"), "{seen}");
+        }
+    }
+
+    #[tokio::test]
+    async fn starttls_is_required_when_the_url_says_so() {
+        let (mut settings, _server) = relay("250 relay", ok_but_data).await;
+        settings.credentials = None;
+        settings.security = Security::StartTls(TlsSettings::new("localhost").unwrap());
+        let err = Connection::open(&settings).await.err().unwrap();
+        assert!(err.to_string().contains("STARTTLS"), "{err}");
     }
 
     fn ok_but_data(line: &str) -> Option<&'static str> {
