@@ -405,6 +405,8 @@ pub(super) async fn close_request(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ReviewQuery {
     within_days: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<u64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -413,6 +415,8 @@ pub(super) struct ReviewResponse {
     erase_after_review: bool,
     within_days: i64,
     items: Vec<ReviewItemResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -424,9 +428,10 @@ struct ReviewItemResponse {
     action: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/retention/review", tag = "privacy", security(("bearer" = [])), params(("within_days" = Option<u32>, Query)), responses((status = 200, body = ReviewResponse), ApiErrors))]
-/// `GET /api/v1/retention/review[?within_days=N]` → who the 3-year rule reaches within N
-/// days (default 30), when, and what it does.
+#[utoipa::path(get, path = "/api/v1/retention/review", tag = "privacy", security(("bearer" = [])), params(("within_days" = Option<u32>, Query, description = "0 to 3650, default 30"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ReviewResponse), ApiErrors))]
+/// `GET /api/v1/retention/review[?within_days=N][&cursor=C][&limit=N]` → who the 3-year rule
+/// reaches within N days (default 30), when, and what it does; by subscriber id, a page at
+/// a time.
 pub(super) async fn retention_review(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
@@ -438,8 +443,13 @@ pub(super) async fn retention_review(
     if !(0..=3650).contains(&within_days) {
         return Err(ApiError::invalid("within_days: 0 to 3650"));
     }
-    let items = privacy::retention_review(&state, chrono::Duration::days(within_days))
-        .await?
+    let after = super::cursor(q.cursor.as_deref(), |c| {
+        c.parse().ok().map(SubscriberId::from_uuid)
+    })?;
+    let within = chrono::Duration::days(within_days);
+    let limit = super::page_limit(q.limit);
+    let (found, next) = privacy::retention_review_page(&state, within, after, limit).await?;
+    let items = found
         .into_iter()
         .map(|i| ReviewItemResponse {
             subscriber_id: i.subscriber_id.to_string(),
@@ -455,5 +465,6 @@ pub(super) async fn retention_review(
         erase_after_review: policy.erase_after_review,
         within_days,
         items,
+        next_cursor: next.map(|id| id.to_string()),
     }))
 }
