@@ -24,6 +24,21 @@ pub async fn create(
     role: Role,
     user_id: Option<UserId>,
 ) -> Result<String, StoreError> {
+    Ok(issue(db, clock, name, role, user_id).await?.1)
+}
+
+/// Creates a token and returns it with its secret, which is shown once and stored only
+/// hashed.
+///
+/// # Errors
+/// Store failure.
+pub async fn issue(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    name: &str,
+    role: Role,
+    user_id: Option<UserId>,
+) -> Result<(ApiToken, String), StoreError> {
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{PREFIX}{}", hex::encode(bytes));
@@ -34,7 +49,7 @@ pub async fn create(
         user_id,
     };
     store::api_tokens::insert(db, &token, &hash(&secret), clock.now()).await?;
-    Ok(secret)
+    Ok((token, secret))
 }
 
 /// The token a bearer secret belongs to, if it is valid and unrevoked.
@@ -74,4 +89,19 @@ pub async fn active(
 /// `NotFound` for an unknown or revoked token; store failure.
 pub async fn revoke(state: &crate::startup::AppState, id: ApiTokenId) -> Result<(), StoreError> {
     store::api_tokens::revoke(&state.db, id, state.clock.now()).await
+}
+
+/// A page of unrevoked tokens older than `before`, newest first, and the next cursor.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &crate::startup::AppState,
+    before: Option<ApiTokenId>,
+    limit: u64,
+) -> Result<(Vec<store::api_tokens::TokenListing>, Option<ApiTokenId>), StoreError> {
+    use super::paging;
+    let found =
+        store::api_tokens::active_page(&state.db, before, paging::fetch_size(limit)).await?;
+    Ok(paging::split(found, limit, |t| t.token.id))
 }

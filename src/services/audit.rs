@@ -33,3 +33,17 @@ pub async fn record(
 pub async fn recent(state: &AppState, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
     store::audit::recent(&state.db, limit).await
 }
+
+/// A page of entries older than the entry `before`, newest first, and the next cursor.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    before: Option<uuid::Uuid>,
+    limit: u64,
+) -> Result<(Vec<(uuid::Uuid, AuditEntry)>, Option<uuid::Uuid>), StoreError> {
+    use super::paging;
+    let found = store::audit::page(&state.db, before, paging::fetch_size(limit)).await?;
+    Ok(paging::split(found, limit, |(id, _)| *id))
+}

@@ -505,7 +505,8 @@ pub struct CustomerListing {
     pub products: Vec<String>,
 }
 
-/// Customers page by page, newest first, optionally by address prefix.
+/// A page of customers older than `before`, newest first, optionally by address prefix,
+/// and the cursor of the next page.
 ///
 /// # Errors
 /// Store failure.
@@ -514,9 +515,17 @@ pub async fn page(
     prefix: Option<&str>,
     before: Option<SubscriberId>,
     limit: u64,
-) -> Result<Vec<CustomerListing>, StoreError> {
+) -> Result<(Vec<CustomerListing>, Option<SubscriberId>), StoreError> {
+    use super::paging;
     let prefix = prefix.map(|p| p.trim().to_lowercase());
-    let rows = store::products::customers_page(&state.db, prefix.as_deref(), before, limit).await?;
+    let found = store::products::customers_page(
+        &state.db,
+        prefix.as_deref(),
+        before,
+        paging::fetch_size(limit),
+    )
+    .await?;
+    let (rows, next) = paging::split(found, limit, |r| r.id);
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let people = store::subscribers::find_many(&state.db, &ids).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -537,5 +546,5 @@ pub async fn page(
                 .collect(),
         });
     }
-    Ok(out)
+    Ok((out, next))
 }

@@ -10,6 +10,7 @@ pub mod imports;
 pub mod jobs;
 pub mod lists;
 pub mod notices;
+pub mod paging;
 pub mod privacy;
 pub mod products;
 pub mod retention;

@@ -53,3 +53,17 @@ pub async fn create(
 pub async fn all(state: &AppState) -> Result<Vec<Product>, StoreError> {
     store::products::all(&state.db).await
 }
+
+/// A page of products whose part number sorts after `after`, and the next cursor.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    after: Option<&PartNumber>,
+    limit: u64,
+) -> Result<(Vec<Product>, Option<PartNumber>), StoreError> {
+    use super::paging;
+    let found = store::products::page(&state.db, after, paging::fetch_size(limit)).await?;
+    Ok(paging::split(found, limit, |p| p.part_number.clone()))
+}

@@ -1,7 +1,10 @@
 //! Use cases of the operator's view of subscribers: look one up and read their ledger.
 
 use crate::{
-    domain::{ConsentEvent, EmailAddress, ListSlug, Subscriber, SubscriberId, SubscriptionStatus},
+    domain::{
+        ConsentEvent, ConsentEventId, EmailAddress, ListSlug, Subscriber, SubscriberId,
+        SubscriptionStatus,
+    },
     startup::AppState,
     store::{self, StoreError},
 };
@@ -51,6 +54,25 @@ pub async fn consent_history(
 ) -> Result<Vec<ConsentEvent>, StoreError> {
     store::subscribers::find(&state.db, id).await?;
     store::consent_events::for_subscriber(&state.db, id).await
+}
+
+/// A page of a subscriber's ledger after the event `after`, oldest first, and the next
+/// cursor.
+///
+/// # Errors
+/// `NotFound` for an unknown subscriber or a cursor not of theirs, or a store failure.
+pub async fn consent_history_page(
+    state: &AppState,
+    id: SubscriberId,
+    after: Option<ConsentEventId>,
+    limit: u64,
+) -> Result<(Vec<ConsentEvent>, Option<ConsentEventId>), StoreError> {
+    use super::paging;
+    store::subscribers::find(&state.db, id).await?;
+    let found =
+        store::consent_events::page_for_subscriber(&state.db, id, after, paging::fetch_size(limit))
+            .await?;
+    Ok(paging::split(found, limit, |e| e.id))
 }
 
 /// One page of a subscriber search, newest first, and the cursor of the next page.

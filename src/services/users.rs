@@ -127,6 +127,20 @@ pub async fn all(state: &AppState) -> Result<Vec<User>, StoreError> {
     store::users::all(&state.db).await
 }
 
+/// A page of users whose address sorts after `after`, by address, and the next cursor.
+///
+/// # Errors
+/// Store failure.
+pub async fn page(
+    state: &AppState,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<User>, Option<String>), StoreError> {
+    use super::paging;
+    let found = store::users::page(&state.db, after, paging::fetch_size(limit)).await?;
+    Ok(paging::split(found, limit, |u| u.email.as_str().to_owned()))
+}
+
 /// On a start without users: a fresh one-time set-up secret (only its hash is kept, in
 /// memory), or `None` when users exist.
 ///

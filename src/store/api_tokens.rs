@@ -94,12 +94,39 @@ pub struct TokenListing {
 /// Database failure.
 pub async fn active(conn: &impl ConnectionTrait) -> Result<Vec<TokenListing>, StoreError> {
     use sea_orm::QueryOrder;
-    table::Entity::find()
+    let rows = table::Entity::find()
         .filter(table::Column::RevokedAt.is_null())
         .order_by_desc(table::Column::CreatedAt)
         .all(conn)
-        .await?
-        .into_iter()
+        .await?;
+    listings(rows)
+}
+
+/// Up to `limit` unrevoked tokens older than the token `before` (by id, a UUID v7, so
+/// newest first).
+///
+/// # Errors
+/// Database failure.
+pub async fn active_page(
+    conn: &impl ConnectionTrait,
+    before: Option<ApiTokenId>,
+    limit: u64,
+) -> Result<Vec<TokenListing>, StoreError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut query = table::Entity::find().filter(table::Column::RevokedAt.is_null());
+    if let Some(before) = before {
+        query = query.filter(table::Column::Id.lt(before.as_uuid()));
+    }
+    let rows = query
+        .order_by_desc(table::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    listings(rows)
+}
+
+fn listings(rows: Vec<table::Model>) -> Result<Vec<TokenListing>, StoreError> {
+    rows.into_iter()
         .map(|row| {
             Ok(TokenListing {
                 token: ApiToken {

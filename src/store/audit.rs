@@ -65,3 +65,37 @@ pub async fn recent(
         })
         .collect())
 }
+
+/// Up to `limit` entries older than the entry `before` (by id, which is a UUID v7 and so
+/// follows insertion order), newest first, each with its id (the cursor).
+///
+/// # Errors
+/// Database failure.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(Uuid, AuditEntry)>, StoreError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut query = table::Entity::find();
+    if let Some(before) = before {
+        query = query.filter(table::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(table::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let entry = AuditEntry {
+                actor: m.actor,
+                action: m.action,
+                target: m.target,
+                detail: m.detail,
+                occurred_at: m.occurred_at,
+            };
+            (m.id, entry)
+        })
+        .collect())
+}

@@ -92,6 +92,46 @@ pub async fn for_subscriber(
         .collect()
 }
 
+/// Up to `limit` events of a subscriber after the event `after`, oldest first (keyset on
+/// time and id; `NotFound` for a cursor that is not this subscriber's event).
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn page_for_subscriber(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+    after: Option<ConsentEventId>,
+    limit: u64,
+) -> Result<Vec<ConsentEvent>, StoreError> {
+    use sea_orm::{Condition, QuerySelect};
+    let mut query = table::Entity::find().filter(table::Column::SubscriberId.eq(id.as_uuid()));
+    if let Some(after) = after {
+        let cursor = table::Entity::find_by_id(after.as_uuid())
+            .filter(table::Column::SubscriberId.eq(id.as_uuid()))
+            .one(conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        query = query.filter(
+            Condition::any()
+                .add(table::Column::OccurredAt.gt(cursor.occurred_at))
+                .add(
+                    Condition::all()
+                        .add(table::Column::OccurredAt.eq(cursor.occurred_at))
+                        .add(table::Column::Id.gt(cursor.id)),
+                ),
+        );
+    }
+    query
+        .order_by_asc(table::Column::OccurredAt)
+        .order_by_asc(table::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(ConsentEvent::try_from)
+        .collect()
+}
+
 /// Keeps a consent text by its hash (a no-op when already kept).
 ///
 /// # Errors

@@ -90,6 +90,44 @@ pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Notice>, StoreError>
         .collect()
 }
 
+/// Up to `limit` notices older than the notice `before`, newest first (keyset on creation
+/// time and id; `NotFound` for an unknown cursor).
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    before: Option<NoticeId>,
+    limit: u64,
+) -> Result<Vec<Notice>, StoreError> {
+    use sea_orm::Condition;
+    let mut query = table::Entity::find();
+    if let Some(before) = before {
+        let cursor = table::Entity::find_by_id(before.as_uuid())
+            .one(conn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        query = query.filter(
+            Condition::any()
+                .add(table::Column::CreatedAt.lt(cursor.created_at))
+                .add(
+                    Condition::all()
+                        .add(table::Column::CreatedAt.eq(cursor.created_at))
+                        .add(table::Column::Id.lt(cursor.id)),
+                ),
+        );
+    }
+    query
+        .order_by_desc(table::Column::CreatedAt)
+        .order_by_desc(table::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Notice::try_from)
+        .collect()
+}
+
 /// Every revision of a number, oldest first.
 ///
 /// # Errors

@@ -64,6 +64,29 @@ pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Product>, StoreError
         .collect()
 }
 
+/// Up to `limit` products whose part number sorts after `after`, by part number.
+///
+/// # Errors
+/// Database failure.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    after: Option<&PartNumber>,
+    limit: u64,
+) -> Result<Vec<Product>, StoreError> {
+    let mut query = table::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(table::Column::PartNumber.gt(after.as_str()));
+    }
+    query
+        .order_by_asc(table::Column::PartNumber)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Product::try_from)
+        .collect()
+}
+
 /// The products with these part numbers (unknown ones are simply absent).
 ///
 /// # Errors

@@ -103,6 +103,30 @@ pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<User>, StoreError> {
         .collect()
 }
 
+/// Up to `limit` users whose address sorts after `after`, by address.
+///
+/// # Errors
+/// Database failure.
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<User>, StoreError> {
+    use sea_orm::QuerySelect;
+    let mut query = table::Entity::find();
+    if let Some(after) = after {
+        query = query.filter(table::Column::Email.gt(after));
+    }
+    query
+        .order_by_asc(table::Column::Email)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
 /// Replaces a user's password hash.
 ///
 /// # Errors

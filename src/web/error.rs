@@ -199,3 +199,26 @@ pub struct ErrorDetail {
     /// Readable message.
     pub message: String,
 }
+
+/// The error answers of the API in the OpenAPI document, all in the one shape.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum ApiErrors {
+    /// 400.
+    #[response(status = 400, description = "malformed body or query")]
+    Malformed(#[to_schema] ErrorBody),
+    /// 401.
+    #[response(status = 401, description = "no or bad token")]
+    Unauthorized(#[to_schema] ErrorBody),
+    /// 403.
+    #[response(status = 403, description = "the token's role may not do this")]
+    Forbidden(#[to_schema] ErrorBody),
+    /// 404.
+    #[response(status = 404, description = "not found")]
+    NotFound(#[to_schema] ErrorBody),
+    /// 409.
+    #[response(status = 409, description = "conflict with the current state")]
+    Conflict(#[to_schema] ErrorBody),
+    /// 422.
+    #[response(status = 422, description = "a field breaks a rule")]
+    Invalid(#[to_schema] ErrorBody),
+}

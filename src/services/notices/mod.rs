@@ -300,6 +300,25 @@ pub async fn all(state: &AppState) -> Result<Vec<NoticeOverview>, NoticesError> 
     Ok(out)
 }
 
+/// A page of notices older than the notice `before`, newest first, and the next cursor.
+///
+/// # Errors
+/// `NotFound` for an unknown cursor, or a store failure.
+pub async fn page(
+    state: &AppState,
+    before: Option<NoticeId>,
+    limit: u64,
+) -> Result<(Vec<NoticeOverview>, Option<NoticeId>), NoticesError> {
+    use super::paging;
+    let found = store::notices::page(&state.db, before, paging::fetch_size(limit)).await?;
+    let (found, next) = paging::split(found, limit, |n| n.id);
+    let mut out = Vec::with_capacity(found.len());
+    for notice in found {
+        out.push(overview(state, notice).await?);
+    }
+    Ok((out, next))
+}
+
 /// One customer the notice would reach.
 #[derive(Debug, Clone)]
 pub struct AudienceMember {

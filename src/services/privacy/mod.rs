@@ -11,7 +11,7 @@ mod review;
 pub use block::block;
 pub use export::{EXPORT_SCHEMA, ExportDocument, export_csv};
 pub use proof::{ProofOfConsent, proof_of_consent};
-pub use review::{ReviewItem, retention_review};
+pub use review::{ReviewItem, retention_review, retention_review_page};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;

@@ -39,6 +39,36 @@ pub async fn retention_review(
     state: &AppState,
     within: Duration,
 ) -> Result<Vec<ReviewItem>, PrivacyError> {
+    let mut items = scan(state, within, None, None).await?;
+    items.sort_by_key(|i| (i.review_due_at, i.subscriber_id));
+    Ok(items)
+}
+
+/// A page of the review after the subscriber `after`, by subscriber id (keyset), and the
+/// cursor of the next page.
+///
+/// # Errors
+/// Store failure.
+pub async fn retention_review_page(
+    state: &AppState,
+    within: Duration,
+    after: Option<SubscriberId>,
+    limit: u64,
+) -> Result<(Vec<ReviewItem>, Option<SubscriberId>), PrivacyError> {
+    use crate::services::paging;
+    let want = usize::try_from(paging::fetch_size(limit)).unwrap_or(usize::MAX);
+    let found = scan(state, within, after, Some(want)).await?;
+    Ok(paging::split(found, limit, |i| i.subscriber_id))
+}
+
+/// The people the rule reaches before `now + within`, by subscriber id after `after`, at
+/// most `want` of them.
+async fn scan(
+    state: &AppState,
+    within: Duration,
+    mut after: Option<SubscriberId>,
+    want: Option<usize>,
+) -> Result<Vec<ReviewItem>, PrivacyError> {
     let policy = state.settings.retention.policy;
     let horizon = state.clock.now() + within;
     // No record is older than the epoch; a far earlier bound overflows PostgreSQL.
@@ -50,7 +80,6 @@ pub async fn retention_review(
         flagged_are_due: true,
     };
     let mut items = Vec::new();
-    let mut after = None;
     loop {
         let page = store::retention::due_page(&state.db, &cutoffs, after, PAGE).await?;
         for subject in &page {
@@ -63,13 +92,14 @@ pub async fn retention_review(
                     flagged_at: subject.review_flagged_at,
                     action,
                 });
+                if want.is_some_and(|w| items.len() >= w) {
+                    return Ok(items);
+                }
             }
         }
         match page.last() {
             Some(last) if page.len() as u64 == PAGE => after = Some(last.id),
-            _ => break,
+            _ => return Ok(items),
         }
     }
-    items.sort_by_key(|i| (i.review_due_at, i.subscriber_id));
-    Ok(items)
 }

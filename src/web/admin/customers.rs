@@ -59,7 +59,7 @@ async fn page(
     errors: &Errors,
     code: StatusCode,
 ) -> Response {
-    let found = match customers::page(
+    let (found, next) = match customers::page(
         state,
         Some(q.q.as_str()),
         q.before.map(SubscriberId::from_uuid),
@@ -90,10 +90,8 @@ async fn page(
                 }
             }
             @if found.is_empty() { p.muted { "No customers found." } }
-            @if found.len() as u64 == PAGE {
-                @if let Some(last) = found.last() {
-                    p.pager { a href={ "/admin/customers?q=" (q.q) "&before=" (last.id) } { "Older →" } }
-                }
+            @if let Some(last) = next {
+                p.pager { a href={ "/admin/customers?q=" (q.q) "&before=" (last) } { "Older →" } }
             }
             @if ctx.role.may_write() {
                 h2 { "Add a customer" }

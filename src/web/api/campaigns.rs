@@ -1,6 +1,6 @@
 //! `/api/v1/campaigns`: create, read, preview, test, schedule, pause, resume, cancel.
 
-use crate::web::error::ErrorBody;
+use crate::web::error::ApiErrors;
 use axum::{
     Json,
     extract::{Path, State},
@@ -141,7 +141,7 @@ fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
         .map_err(|_| ApiError::not_found("campaign"))
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), request_body = CreateCampaignRequest, responses((status = 201, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), request_body = CreateCampaignRequest, responses((status = 201, body = CampaignResponse), ApiErrors))]
 /// `POST /api/v1/campaigns` → 201 with the draft.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -180,7 +180,7 @@ pub(super) struct CampaignsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = CampaignsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = CampaignsResponse), ApiErrors))]
 /// `GET /api/v1/campaigns` → every campaign, newest first (without figures).
 pub(super) async fn all(
     State(state): State<AppState>,
@@ -212,7 +212,7 @@ pub(super) async fn all(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), ApiErrors))]
 /// `GET /api/v1/campaigns/{id}` → the campaign, its status and figures.
 pub(super) async fn get(
     State(state): State<AppState>,
@@ -229,7 +229,7 @@ pub(super) struct PreviewResponse {
     html: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = PreviewResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = PreviewResponse), ApiErrors))]
 /// `GET /api/v1/campaigns/{id}/preview` → subject, text and HTML for a sample recipient.
 pub(super) async fn preview(
     State(state): State<AppState>,
@@ -255,7 +255,7 @@ pub(super) struct TestResponse {
     sent: usize,
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = TestRequest, responses((status = 200, body = TestResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = TestRequest, responses((status = 200, body = TestResponse), ApiErrors))]
 /// `POST /api/v1/campaigns/{id}/test` `{"emails":[…]}` → sends the sample rendering.
 pub(super) async fn test(
     State(state): State<AppState>,
@@ -281,7 +281,7 @@ pub(super) struct ScheduleRequest {
     send_at: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/schedule", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = ScheduleRequest, responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/schedule", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = ScheduleRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
 /// `POST /api/v1/campaigns/{id}/schedule` `{"send_at": RFC 3339 | null}` (null: now).
 pub(super) async fn schedule(
     State(state): State<AppState>,
@@ -294,7 +294,7 @@ pub(super) async fn schedule(
     respond(&state, id).await
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), ApiErrors))]
 /// `POST /api/v1/campaigns/{id}/pause`.
 pub(super) async fn pause(
     State(state): State<AppState>,
@@ -306,7 +306,7 @@ pub(super) async fn pause(
     respond(&state, id).await
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/resume", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/resume", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), ApiErrors))]
 /// `POST /api/v1/campaigns/{id}/resume`.
 pub(super) async fn resume(
     State(state): State<AppState>,
@@ -318,7 +318,7 @@ pub(super) async fn resume(
     respond(&state, id).await
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/cancel", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/cancel", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), ApiErrors))]
 /// `POST /api/v1/campaigns/{id}/cancel`.
 pub(super) async fn cancel(
     State(state): State<AppState>,

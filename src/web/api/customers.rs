@@ -1,21 +1,28 @@
 //! `/api/v1/products` and `/api/v1/customers`: products, and customers with the products
-//! they use (one by JSON, many by CSV), enrolled on the basis of legitimate interest.
+//! they use (one by JSON, many by CSV), enrolled on the basis of legitimate interest, and
+//! the customer list with an address-prefix search.
 
-use axum::{Json, body::Bytes, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::StatusCode,
+};
 use serde::{Deserialize, Serialize};
 
+use super::PageQuery;
 use crate::{
-    domain::{EmailAddress, Locale, PartNumber, Product, SubscriberName},
+    domain::{EmailAddress, Locale, PartNumber, Product, SubscriberId, SubscriberName},
     services::{
         customers::{
-            self, CustomerError, CustomerImportError, CustomerImportReport, CustomerOutcome,
-            NewCustomer,
+            self, CustomerError, CustomerImportError, CustomerImportReport, CustomerListing,
+            CustomerOutcome, NewCustomer,
         },
         products::{self, ProductsError},
     },
     startup::AppState,
     web::{
-        error::ApiError,
+        error::{ApiError, ApiErrors},
         extract::{ApiCaller, ApiJson},
     },
 };
@@ -49,7 +56,7 @@ impl From<CustomerError> for ApiError {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateProductRequest {
     part_number: String,
@@ -57,7 +64,7 @@ pub(super) struct CreateProductRequest {
     product_line: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ProductResponse {
     id: String,
     part_number: String,
@@ -76,6 +83,7 @@ impl From<Product> for ProductResponse {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/products", tag = "customers", security(("bearer" = [])), request_body = CreateProductRequest, responses((status = 201, body = ProductResponse), ApiErrors))]
 /// `POST /api/v1/products` → 201 with the product; 409 for a taken part number.
 pub(super) async fn create_product(
     State(state): State<AppState>,
@@ -87,23 +95,30 @@ pub(super) async fn create_product(
     Ok((StatusCode::CREATED, Json(product.into())))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct ProductsResponse {
     products: Vec<ProductResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
-/// `GET /api/v1/products` → every product.
+#[utoipa::path(get, path = "/api/v1/products", tag = "customers", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ProductsResponse), ApiErrors))]
+/// `GET /api/v1/products[?cursor=C][&limit=N]` → products by part number, a page at a time.
 pub(super) async fn products(
     State(state): State<AppState>,
     _caller: ApiCaller,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<ProductsResponse>, ApiError> {
-    let all = products::all(&state).await?;
+    let page = PageQuery::parse(raw.as_deref())?;
+    let after = page.cursor(|c| PartNumber::parse(c).ok())?;
+    let (found, next) = products::page(&state, after.as_ref(), page.limit()).await?;
     Ok(Json(ProductsResponse {
-        products: all.into_iter().map(Into::into).collect(),
+        products: found.into_iter().map(Into::into).collect(),
+        next_cursor: next.map(|p| p.to_string()),
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCustomerRequest {
     email: String,
@@ -115,6 +130,7 @@ pub(super) struct CreateCustomerRequest {
     source: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), request_body = CreateCustomerRequest, responses((status = 201, description = "a new subscriber, enrolled", body = Object), (status = 200, description = "a known subscriber; what was enrolled", body = Object), ApiErrors))]
 /// `POST /api/v1/customers` → 201 (new subscriber) or 200 with what was enrolled.
 pub(super) async fn create_customer(
     State(state): State<AppState>,
@@ -147,6 +163,7 @@ pub(super) async fn create_customer(
     Ok((status, Json(outcome)))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers", security(("bearer" = [])), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
 /// `POST /api/v1/customers/import` (CSV body) → the report; a bad file is 422, nothing kept.
 pub(super) async fn import_customers(
     State(state): State<AppState>,
@@ -162,4 +179,62 @@ pub(super) async fn import_customers(
         )),
         Err(CustomerImportError::Store(e)) => Err(e.into()),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomersQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct CustomerResponse {
+    /// The subscriber id.
+    id: String,
+    email: String,
+    company: Option<String>,
+    /// Where the customer relation comes from.
+    source: String,
+    /// The part numbers they use.
+    products: Vec<String>,
+}
+
+impl From<CustomerListing> for CustomerResponse {
+    fn from(c: CustomerListing) -> Self {
+        Self {
+            id: c.id.to_string(),
+            email: c.email,
+            company: c.company,
+            source: c.source,
+            products: c.products,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct CustomersResponse {
+    customers: Vec<CustomerResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), params(("q" = Option<String>, Query, description = "an address prefix"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = CustomersResponse), ApiErrors))]
+/// `GET /api/v1/customers[?q=PREFIX][&cursor=C][&limit=N]` → customers with their products,
+/// newest first, a page at a time.
+pub(super) async fn customers(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<CustomersResponse>, ApiError> {
+    let q: CustomersQuery = super::query(raw.as_deref())?;
+    let before = super::cursor(q.cursor.as_deref(), |c| {
+        c.parse().ok().map(SubscriberId::from_uuid)
+    })?;
+    let limit = super::page_limit(q.limit);
+    let (found, next) = customers::page(&state, q.q.as_deref(), before, limit).await?;
+    Ok(Json(CustomersResponse {
+        customers: found.into_iter().map(CustomerResponse::from).collect(),
+        next_cursor: next.map(|id| id.to_string()),
+    }))
 }

@@ -1,6 +1,6 @@
 //! `POST /api/v1/subscribers/import?list=SLUG`: a CSV body, streamed into the import service.
 
-use crate::web::error::ErrorBody;
+use crate::web::error::ApiErrors;
 use std::io;
 
 use axum::{
@@ -27,7 +27,7 @@ struct ImportQuery {
     dry_run: Option<bool>,
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "imports", security(("bearer" = [])), params(("list" = String, Query, description = "the list slug"), ("dry_run" = Option<bool>, Query, description = "true: check every row and write nothing; the report says what an import would do")), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "imports", security(("bearer" = [])), params(("list" = String, Query, description = "the list slug"), ("dry_run" = Option<bool>, Query, description = "true: check every row and write nothing; the report says what an import would do")), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
 /// `POST /api/v1/subscribers/import?list=SLUG[&dry_run=true]` with a CSV body → the import
 /// report (of a dry run: what an import would do; nothing is written).
 pub(super) async fn import(

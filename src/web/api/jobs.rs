@@ -1,6 +1,6 @@
 //! `/api/v1/jobs`: what the scheduler's jobs did, in cursor pages.
 
-use crate::web::error::ErrorBody;
+use crate::web::error::ApiErrors;
 use axum::{
     Json,
     extract::{RawQuery, State},
@@ -29,7 +29,7 @@ pub(super) struct JobsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(("job" = Option<String>, Query, description = "only the runs of this job"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 50")), responses((status = 200, body = JobsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(("job" = Option<String>, Query, description = "only the runs of this job"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 50")), responses((status = 200, body = JobsResponse), ApiErrors))]
 /// `GET /api/v1/jobs[?job=NAME][&cursor=C][&limit=N]` → runs, newest first, a page at a time.
 pub(super) async fn runs(
     State(state): State<AppState>,

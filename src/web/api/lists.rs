@@ -1,13 +1,19 @@
-//! `/api/v1/lists`: create and list mailing lists.
+//! `/api/v1/lists`: create, list, read, edit (the consent text is versioned) and archive
+//! mailing lists.
 
-use crate::web::error::ErrorBody;
-use axum::{Json, extract::State, http::StatusCode};
+use crate::web::error::ApiErrors;
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{LegalBasis, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
-    services::lists::{self, CreateListError},
+    domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
+    services::lists::{self, CreateListError, ListEdit},
     startup::AppState,
+    store::StoreError,
     web::{
         error::ApiError,
         extract::{ApiCaller, ApiJson},
@@ -50,12 +56,15 @@ pub(super) struct ListResponse {
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
+    /// When the list was archived (no signups, no new campaigns); `null` when it is not.
+    archived_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<MailingList> for ListResponse {
     fn from(l: MailingList) -> Self {
         let d = l.def;
         Self {
+            archived_at: l.archived_at,
             id: l.id.to_string(),
             slug: d.slug.as_str().to_owned(),
             name: d.name,
@@ -77,7 +86,7 @@ pub(super) struct ListsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), request_body = CreateListRequest, responses((status = 201, body = ListResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), request_body = CreateListRequest, responses((status = 201, body = ListResponse), ApiErrors))]
 /// `POST /api/v1/lists` → 201 with the list.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -108,7 +117,7 @@ pub(super) async fn create(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ListsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ListsResponse), ApiErrors))]
 /// `GET /api/v1/lists[?cursor=C][&limit=N]` → lists by slug, a page at a time.
 pub(super) async fn all(
     State(state): State<AppState>,
@@ -126,4 +135,96 @@ pub(super) async fn all(
         lists: lists.into_iter().map(ListResponse::from).collect(),
         next_cursor: next.map(|s| s.as_str().to_owned()),
     }))
+}
+
+fn list_id(raw: &str) -> Result<ListId, ApiError> {
+    super::path_id(raw, "list", ListId::from_uuid)
+}
+
+fn found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("list"),
+        other => other.into(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/lists/{id}", tag = "lists", security(("bearer" = [])), params(("id" = String, Path, description = "the list id")), responses((status = 200, body = ListResponse), ApiErrors))]
+/// `GET /api/v1/lists/{id}` → the list.
+pub(super) async fn get(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let list = lists::find(&state, list_id(&id)?).await.map_err(found)?;
+    Ok(Json(list.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UpdateListRequest {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[schema(value_type = String)]
+    visibility: ListVisibility,
+    /// `null` or empty: the default wording. A change is a new version; the ledger keeps
+    /// which version each person saw.
+    consent_text: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/lists/{id}", tag = "lists", security(("bearer" = [])), params(("id" = String, Path, description = "the list id")), request_body = UpdateListRequest, responses((status = 200, body = ListResponse), ApiErrors))]
+/// `PUT /api/v1/lists/{id}` → the list with its new name, description, visibility and
+/// consent text (slug, kind, legal basis and opt-in stay; the same rules as at creation).
+pub(super) async fn update(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateListRequest>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let edit = ListEdit {
+        name: req.name.trim().to_owned(),
+        description: req.description.trim().to_owned(),
+        visibility: req.visibility,
+        consent_text: req
+            .consent_text
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty()),
+    };
+    match lists::update(&state, list_id(&id)?, edit).await {
+        Ok(list) => Ok(Json(list.into())),
+        Err(CreateListError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
+        Err(CreateListError::Store(e)) => Err(found(e)),
+        Err(e @ CreateListError::SlugTaken(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "slug_taken",
+            e.to_string(),
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/lists/{id}/archive", tag = "lists", security(("bearer" = [])), params(("id" = String, Path, description = "the list id")), responses((status = 200, body = ListResponse), ApiErrors))]
+/// `POST /api/v1/lists/{id}/archive` → the list, archived (idempotent): no signups and no
+/// new campaigns; subscriptions and history stay.
+pub(super) async fn archive(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let list = lists::set_archived(&state, list_id(&id)?, true)
+        .await
+        .map_err(found)?;
+    Ok(Json(list.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/lists/{id}/unarchive", tag = "lists", security(("bearer" = [])), params(("id" = String, Path, description = "the list id")), responses((status = 200, body = ListResponse), ApiErrors))]
+/// `POST /api/v1/lists/{id}/unarchive` → the list, back from the archive (idempotent).
+pub(super) async fn unarchive(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let list = lists::set_archived(&state, list_id(&id)?, false)
+        .await
+        .map_err(found)?;
+    Ok(Json(list.into()))
 }

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1` (bearer token). Errors are `{"error":{"code","message"}}`.
 
+mod audit;
 mod campaigns;
 mod customers;
 mod imports;
@@ -9,6 +10,7 @@ mod notices;
 mod privacy;
 mod subscribers;
 mod templates;
+mod users;
 
 use std::sync::{Arc, Mutex};
 
@@ -21,7 +23,7 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{services::audit, startup::AppState, web::with_limits};
+use crate::{services, startup::AppState, web::with_limits};
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
@@ -30,6 +32,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let http = &settings.http;
     let standard = Router::new()
         .route("/lists", post(lists::create).get(lists::all))
+        .route("/lists/{id}", get(lists::get).put(lists::update))
+        .route("/lists/{id}/archive", post(lists::archive))
+        .route("/lists/{id}/unarchive", post(lists::unarchive))
         .route("/campaigns", post(campaigns::create).get(campaigns::all))
         .route("/campaigns/{id}", get(campaigns::get))
         .route("/campaigns/{id}/preview", get(campaigns::preview))
@@ -55,10 +60,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/products",
             post(customers::create_product).get(customers::products),
         )
-        .route("/customers", post(customers::create_customer))
+        .route(
+            "/customers",
+            post(customers::create_customer).get(customers::customers),
+        )
         .route("/customers/import", post(customers::import_customers))
         .route("/notices", post(notices::create).get(notices::all))
-        .route("/notices/export", get(notices::all))
+        .route("/notices/export", get(notices::export))
         .route("/notices/{id}", get(notices::get))
         .route("/notices/{id}/audience", get(notices::audience))
         .route("/notices/{id}/send", post(notices::send))
@@ -69,6 +77,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/subscribers",
             get(subscribers::find).post(subscribers::create),
+        )
+        .route(
+            "/subscribers/{id}",
+            get(subscribers::get).put(subscribers::correct),
+        )
+        .route(
+            "/subscribers/{id}/unsubscribe",
+            post(subscribers::unsubscribe),
         )
         .route(
             "/subscribers/{id}/consent-events",
@@ -88,7 +104,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(privacy::log_request).get(privacy::requests),
         )
         .route("/privacy-requests/{id}/close", post(privacy::close_request))
-        .route("/retention/review", get(privacy::retention_review));
+        .route("/retention/review", get(privacy::retention_review))
+        .route("/users", get(users::all).post(users::create))
+        .route("/tokens", get(users::tokens).post(users::create_token))
+        .route("/tokens/{id}/revoke", post(users::revoke_token))
+        .route("/audit", get(audit::entries));
     let bulk = Router::new().route("/subscribers/import", post(imports::import));
     with_limits(standard, http.body_limit_bytes, http.request_timeout)
         .merge(with_limits(
@@ -111,8 +131,72 @@ pub(super) struct PageQuery {
 impl PageQuery {
     /// The page size: 1 to 500, 100 when not given.
     fn limit(&self) -> u64 {
-        self.limit.unwrap_or(100).clamp(1, 500)
+        page_limit(self.limit)
     }
+
+    /// Reads `?cursor=&limit=` (and nothing else).
+    fn parse(raw: Option<&str>) -> Result<Self, crate::web::error::ApiError> {
+        query(raw)
+    }
+
+    /// The cursor, parsed by `parse`; 422 `cursor: not a cursor` when it does not parse.
+    fn cursor<T>(
+        &self,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, crate::web::error::ApiError> {
+        cursor(self.cursor.as_deref(), parse)
+    }
+}
+
+/// Personal data, users, tokens and the audit log are for admin tokens only.
+fn admin(token: &crate::store::api_tokens::ApiToken) -> Result<(), crate::web::error::ApiError> {
+    match token.role {
+        crate::domain::Role::Admin => Ok(()),
+        crate::domain::Role::Marketer | crate::domain::Role::Viewer => {
+            Err(crate::web::error::ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "this needs an admin token",
+            ))
+        }
+    }
+}
+
+/// The page size of every list endpoint: 1 to 500, 100 when not given.
+fn page_limit(limit: Option<u64>) -> u64 {
+    limit.unwrap_or(100).clamp(1, 500)
+}
+
+/// A query string as `T`; 422 when it does not fit.
+fn query<T: serde::de::DeserializeOwned>(
+    raw: Option<&str>,
+) -> Result<T, crate::web::error::ApiError> {
+    serde_html_form::from_str(raw.unwrap_or(""))
+        .map_err(|e| crate::web::error::ApiError::invalid(format!("query: {e}")))
+}
+
+/// A `cursor` parameter, parsed by `parse`; 422 when it does not parse.
+fn cursor<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, crate::web::error::ApiError> {
+    raw.map(|c| parse(c).ok_or_else(not_a_cursor)).transpose()
+}
+
+/// 422 for a cursor that no page gave out.
+fn not_a_cursor() -> crate::web::error::ApiError {
+    crate::web::error::ApiError::invalid("cursor: not a cursor")
+}
+
+/// A UUID path segment as an id; 404 `what not found` when it is not a UUID.
+fn path_id<T>(
+    raw: &str,
+    what: &str,
+    from: impl FnOnce(uuid::Uuid) -> T,
+) -> Result<T, crate::web::error::ApiError> {
+    raw.parse()
+        .map(from)
+        .map_err(|_| crate::web::error::ApiError::not_found(what))
 }
 
 /// Where the `ApiCaller` extractor leaves the token's name for `audit_writes`.
@@ -143,7 +227,7 @@ async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Nex
         .take();
     if let (true, Some(name)) = (response.status().is_success(), caller) {
         let actor = format!("api:{name}");
-        if let Err(e) = audit::record(&state, &actor, &action, Some(target), None).await {
+        if let Err(e) = services::audit::record(&state, &actor, &action, Some(target), None).await {
             tracing::error!(error = %e, "could not write the audit log");
         }
     }
@@ -158,18 +242,25 @@ async fn not_found() -> crate::web::error::ApiError {
 /// request and response types, so it cannot drift from the code.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Bulletin API", description = "Lists, subscribers, campaigns, data-subject rights. Errors are {\"error\":{\"code\",\"message\"}}."),
+    info(title = "Bulletin API", description = "Lists, subscribers, campaigns, notices, customers, data-subject rights, users, tokens and the audit log. List endpoints page by cursor: pass next_cursor as cursor. Errors are {\"error\":{\"code\",\"message\"}}."),
     paths(
-        lists::create, lists::all,
+        lists::create, lists::all, lists::get, lists::update, lists::archive, lists::unarchive,
         campaigns::create, campaigns::all, campaigns::get, campaigns::preview, campaigns::test,
         campaigns::schedule, campaigns::pause, campaigns::resume, campaigns::cancel,
         jobs::runs,
         templates::all, templates::get, templates::put, templates::delete, templates::preview,
-        subscribers::find, subscribers::create, subscribers::consent_events,
+        customers::create_product, customers::products, customers::create_customer,
+        customers::customers, customers::import_customers,
+        notices::create, notices::all, notices::export, notices::get, notices::audience,
+        notices::send, notices::acknowledgements,
+        subscribers::find, subscribers::create, subscribers::get, subscribers::correct,
+        subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
         imports::import,
         privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
         privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,
+        users::all, users::create, users::tokens, users::create_token, users::revoke_token,
+        audit::entries,
     ),
     components(schemas(crate::web::error::ErrorBody)),
     modifiers(&BearerAuth)

@@ -17,7 +17,7 @@ use crate::{
     },
     startup::AppState,
     web::{
-        error::ApiError,
+        error::{ApiError, ApiErrors},
         extract::{ApiCaller, ApiJson},
     },
 };
@@ -81,6 +81,7 @@ async fn record(state: &AppState, id: NoticeId) -> Result<Json<NoticeRecord>, Ap
     Ok(Json(archive::record(state, &overview).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), request_body(content = Object, content_type = "application/json", description = "kind, number (optional), supersedes (optional), force, and the notice fields (title, description, reason, impact, affected_parts, dates, …)"), responses((status = 201, description = "the draft notice", body = Object), ApiErrors))]
 /// `POST /api/v1/notices` → 201 with the draft notice.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -107,21 +108,52 @@ pub(super) async fn create(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct NoticesResponse {
+    #[schema(value_type = Vec<Object>)]
     notices: Vec<NoticeRecord>,
+    /// Pass as `cursor` for the next page; `null` on the last page (always in the export).
+    next_cursor: Option<String>,
 }
 
-/// `GET /api/v1/notices` (and `/api/v1/notices/export`) → every notice, newest first.
+#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = NoticesResponse), ApiErrors))]
+/// `GET /api/v1/notices[?cursor=C][&limit=N]` → notices, newest first, a page at a time.
 pub(super) async fn all(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<NoticesResponse>, ApiError> {
+    let page = super::PageQuery::parse(raw.as_deref())?;
+    let before = page.cursor(|c| c.parse().ok().map(NoticeId::from_uuid))?;
+    let (found, next) = notices::page(&state, before, page.limit())
+        .await
+        .map_err(|e| match e {
+            NoticesError::NotFound => super::not_a_cursor(),
+            other => other.into(),
+        })?;
+    let mut records = Vec::with_capacity(found.len());
+    for o in &found {
+        records.push(archive::record(&state, o).await?);
+    }
+    Ok(Json(NoticesResponse {
+        notices: records,
+        next_cursor: next.map(|id| id.to_string()),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/notices/export", tag = "notices", security(("bearer" = [])), responses((status = 200, description = "every notice, newest first, in one document (an archive export, not a paged list)", body = NoticesResponse), ApiErrors))]
+/// `GET /api/v1/notices/export` → every notice, newest first, in one document.
+pub(super) async fn export(
     State(state): State<AppState>,
     _caller: ApiCaller,
 ) -> Result<Json<NoticesResponse>, ApiError> {
     Ok(Json(NoticesResponse {
         notices: archive::export(&state, false).await?,
+        next_cursor: None,
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, description = "the notice", body = Object), ApiErrors))]
 /// `GET /api/v1/notices/{id}` → the notice.
 pub(super) async fn get(
     State(state): State<AppState>,
@@ -131,7 +163,7 @@ pub(super) async fn get(
     record(&state, notice_id(&id)?).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct AudienceMemberResponse {
     subscriber_id: String,
     email: String,
@@ -139,7 +171,7 @@ pub(super) struct AudienceMemberResponse {
     parts: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct AudienceResponse {
     total: usize,
     objected: u64,
@@ -147,6 +179,7 @@ pub(super) struct AudienceResponse {
     recipients: Vec<AudienceMemberResponse>,
 }
 
+#[utoipa::path(get, path = "/api/v1/notices/{id}/audience", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, body = AudienceResponse), ApiErrors))]
 /// `GET /api/v1/notices/{id}/audience` → who the notice reaches now (reads only).
 pub(super) async fn audience(
     State(state): State<AppState>,
@@ -171,6 +204,7 @@ pub(super) async fn audience(
     }))
 }
 
+#[utoipa::path(post, path = "/api/v1/notices/{id}/send", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, description = "the notice, now sending", body = Object), ApiErrors))]
 /// `POST /api/v1/notices/{id}/send` → the notice, now sending.
 pub(super) async fn send(
     State(state): State<AppState>,
@@ -186,6 +220,7 @@ struct FormatQuery {
     format: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/notices/{id}/acknowledgements", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id"), ("format" = Option<String>, Query, description = "csv for a CSV file")), responses((status = 200, description = "the acknowledgement report, JSON or CSV", body = Object), ApiErrors))]
 /// `GET /api/v1/notices/{id}/acknowledgements[?format=csv]` → the report.
 pub(super) async fn acknowledgements(
     State(state): State<AppState>,

@@ -2,7 +2,8 @@
 //! restriction of a subscriber, proof of consent (JSON or printable HTML), the
 //! data-subject-request log with its deadlines, and the retention review listing.
 
-use crate::web::error::ErrorBody;
+use super::admin;
+use crate::web::error::{ApiErrors, ErrorBody};
 use axum::{
     Json,
     extract::{Path, RawQuery, State},
@@ -14,12 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{
-        ConsentEvent, ListSlug, PrivacyRequestId, Role, SubscriberId,
+        ConsentEvent, ListSlug, PrivacyRequestId, SubscriberId,
         privacy::{PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
     },
     services::privacy::{self, Actor, NewPrivacyRequest, PrivacyError, ProofOfConsent},
     startup::AppState,
-    store::api_tokens::ApiToken,
     web::{
         error::ApiError,
         extract::{ApiCaller, ApiJson},
@@ -49,18 +49,6 @@ impl From<PrivacyError> for ApiError {
     }
 }
 
-/// Personal data leaves only through admin tokens.
-fn admin(token: &ApiToken) -> Result<(), ApiError> {
-    match token.role {
-        Role::Admin => Ok(()),
-        Role::Marketer | Role::Viewer => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this needs an admin token",
-        )),
-    }
-}
-
 fn subscriber_id(raw: &str) -> Result<SubscriberId, ApiError> {
     raw.parse()
         .map(SubscriberId::from_uuid)
@@ -78,7 +66,7 @@ struct FormatQuery {
     list: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers/{id}/export", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the export as JSON, or CSV with format=csv", body = Object), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/export", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the export as JSON, or CSV with format=csv", body = Object), ApiErrors))]
 /// `GET /api/v1/subscribers/{id}/export[?format=csv]` → the person's export (reads only).
 pub(super) async fn export(
     State(state): State<AppState>,
@@ -109,7 +97,7 @@ pub(super) struct EraseResponse {
     kept: [&'static str; 3],
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers/{id}/erase", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = EraseRequest, responses((status = 200, body = EraseResponse), (status = 410, description = "already erased", body = ErrorBody), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/erase", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = EraseRequest, responses((status = 200, body = EraseResponse), (status = 410, description = "already erased", body = ErrorBody), ApiErrors))]
 /// `POST /api/v1/subscribers/{id}/erase` `{"request_id"?}` → erased (410 the second time).
 pub(super) async fn erase(
     State(state): State<AppState>,
@@ -143,7 +131,7 @@ pub(super) struct RestrictionResponse {
     status: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers/{id}/restriction", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = RestrictionRequest, responses((status = 200, body = RestrictionResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/restriction", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = RestrictionRequest, responses((status = 200, body = RestrictionResponse), ApiErrors))]
 /// `POST /api/v1/subscribers/{id}/restriction` `{"restricted": bool, "request_id"?}`.
 pub(super) async fn restriction(
     State(state): State<AppState>,
@@ -224,7 +212,7 @@ impl From<ProofOfConsent> for ProofResponse {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-proof", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the proof of consent, JSON or HTML with format=html", body = ProofResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-proof", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the proof of consent, JSON or HTML with format=html", body = ProofResponse), ApiErrors))]
 /// `GET /api/v1/subscribers/{id}/consent-proof?list=SLUG[&format=html]` → the proof of
 /// consent as JSON, or as a printable page.
 pub(super) async fn consent_proof(
@@ -295,7 +283,7 @@ fn request_response(r: PrivacyRequest, now: DateTime<Utc>) -> RequestResponse {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), request_body = LogRequest, responses((status = 201, body = RequestResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), request_body = LogRequest, responses((status = 201, body = RequestResponse), ApiErrors))]
 /// `POST /api/v1/privacy-requests` → 201 with the logged request and its deadline.
 pub(super) async fn log_request(
     State(state): State<AppState>,
@@ -342,7 +330,7 @@ pub(super) struct RequestsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "open, completed or rejected"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = RequestsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "open, completed or rejected"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = RequestsResponse), ApiErrors))]
 /// `GET /api/v1/privacy-requests[?status=open|completed|rejected][&cursor=C][&limit=N]` →
 /// earliest deadline first, a page at a time.
 pub(super) async fn requests(
@@ -391,7 +379,7 @@ pub(super) struct CloseRequest {
     note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/privacy-requests/{id}/close", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = CloseRequest, responses((status = 200, body = RequestResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/privacy-requests/{id}/close", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = CloseRequest, responses((status = 200, body = RequestResponse), ApiErrors))]
 /// `POST /api/v1/privacy-requests/{id}/close` `{"status":"completed"|"rejected","note"?}`.
 pub(super) async fn close_request(
     State(state): State<AppState>,
@@ -417,6 +405,8 @@ pub(super) async fn close_request(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ReviewQuery {
     within_days: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<u64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -425,6 +415,8 @@ pub(super) struct ReviewResponse {
     erase_after_review: bool,
     within_days: i64,
     items: Vec<ReviewItemResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -436,9 +428,10 @@ struct ReviewItemResponse {
     action: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/retention/review", tag = "privacy", security(("bearer" = [])), params(("within_days" = Option<u32>, Query)), responses((status = 200, body = ReviewResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
-/// `GET /api/v1/retention/review[?within_days=N]` → who the 3-year rule reaches within N
-/// days (default 30), when, and what it does.
+#[utoipa::path(get, path = "/api/v1/retention/review", tag = "privacy", security(("bearer" = [])), params(("within_days" = Option<u32>, Query, description = "0 to 3650, default 30"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ReviewResponse), ApiErrors))]
+/// `GET /api/v1/retention/review[?within_days=N][&cursor=C][&limit=N]` → who the 3-year rule
+/// reaches within N days (default 30), when, and what it does; by subscriber id, a page at
+/// a time.
 pub(super) async fn retention_review(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
@@ -450,8 +443,13 @@ pub(super) async fn retention_review(
     if !(0..=3650).contains(&within_days) {
         return Err(ApiError::invalid("within_days: 0 to 3650"));
     }
-    let items = privacy::retention_review(&state, chrono::Duration::days(within_days))
-        .await?
+    let after = super::cursor(q.cursor.as_deref(), |c| {
+        c.parse().ok().map(SubscriberId::from_uuid)
+    })?;
+    let within = chrono::Duration::days(within_days);
+    let limit = super::page_limit(q.limit);
+    let (found, next) = privacy::retention_review_page(&state, within, after, limit).await?;
+    let items = found
         .into_iter()
         .map(|i| ReviewItemResponse {
             subscriber_id: i.subscriber_id.to_string(),
@@ -467,5 +465,6 @@ pub(super) async fn retention_review(
         erase_after_review: policy.erase_after_review,
         within_days,
         items,
+        next_cursor: next.map(|id| id.to_string()),
     }))
 }

@@ -1,7 +1,6 @@
-//! `/api/v1/subscribers`: add one subscriber, look a subscriber up by address, read their
-//! consent ledger.
+//! `/api/v1/subscribers`: search, add one subscriber, look one up by address or id,
+//! correct, unsubscribe, block, and read their consent ledger.
 
-use crate::web::error::ErrorBody;
 use axum::{
     Json,
     extract::{Path, RawQuery, State},
@@ -11,23 +10,72 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{ConsentEvent, EmailAddress, ListSlug, Locale, SubscriberId, SubscriberName},
+    domain::{
+        ConsentEvent, ConsentEventId, EmailAddress, ListId, ListSlug, Locale, Subscriber,
+        SubscriberId, SubscriberName, SubscriptionStatus,
+    },
     services::{
         imports::{self, AddSubscriberError, NewSubscriber},
         privacy::{self, Actor},
         subscribers::{self, SubscriberOverview},
     },
     startup::AppState,
-    store::StoreError,
+    store::{StoreError, overview::SubscriberFilter},
     web::{
-        error::ApiError,
+        error::{ApiError, ApiErrors},
         extract::{ApiCaller, ApiJson},
     },
 };
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 struct FindQuery {
     email: Option<String>,
+    q: Option<String>,
+    list: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+/// One row of a subscriber search.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct SubscriberSummary {
+    id: String,
+    email: String,
+    name: String,
+    locale: String,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Subscriber> for SubscriberSummary {
+    fn from(s: Subscriber) -> Self {
+        Self {
+            id: s.id.to_string(),
+            email: s.email.as_str().to_owned(),
+            name: s.name.as_str().to_owned(),
+            locale: s.locale.as_str().to_owned(),
+            status: s.status.as_str().to_owned(),
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct SubscribersResponse {
+    subscribers: Vec<SubscriberSummary>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// `?email=` finds one subscriber; without it, a page of the search.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(super) enum FindResponse {
+    /// The subscriber with that address.
+    One(SubscriberResponse),
+    /// A page of the search.
+    Page(SubscribersResponse),
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -87,28 +135,62 @@ pub(super) struct ConsentEventsResponse {
     subscriber_id: String,
     #[schema(value_type = Vec<Object>)]
     events: Vec<ConsentEvent>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = String, Query)), responses((status = 200, body = SubscriberResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
-/// `GET /api/v1/subscribers?email=ADDR` → the subscriber and their subscriptions.
+#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = Option<String>, Query, description = "the exact address: answers that one subscriber, or 404"), ("q" = Option<String>, Query, description = "with @: an address prefix; else an address prefix or part of the name"), ("list" = Option<String>, Query, description = "a list id: only people with a subscription to it"), ("status" = Option<String>, Query, description = "pending, confirmed or unsubscribed (on list, if given)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = FindResponse), ApiErrors))]
+/// `GET /api/v1/subscribers?email=ADDR` → the subscriber and their subscriptions;
+/// `GET /api/v1/subscribers[?q=][&list=][&status=][&cursor=][&limit=]` → a page of the
+/// search, newest first.
 pub(super) async fn find(
     State(state): State<AppState>,
     _caller: ApiCaller,
     RawQuery(query): RawQuery,
-) -> Result<Json<SubscriberResponse>, ApiError> {
-    let query: FindQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
-    let raw = query
-        .email
-        .ok_or_else(|| ApiError::invalid("email: the query parameter is required"))?;
-    let email = EmailAddress::parse(&raw).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
+) -> Result<Json<FindResponse>, ApiError> {
+    let query: FindQuery = super::query(query.as_deref())?;
+    let Some(raw) = query.email.as_deref() else {
+        return search(&state, &query).await.map(Json);
+    };
+    let email = EmailAddress::parse(raw).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
     let found = subscribers::find_by_email(&state, &email)
         .await?
         .ok_or_else(|| ApiError::not_found("subscriber"))?;
-    Ok(Json(found.into()))
+    Ok(Json(FindResponse::One(found.into())))
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), request_body = CreateSubscriberRequest, responses((status = 201, body = SubscriberResponse), (status = 200, description = "nothing changed", body = SubscriberResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+async fn search(state: &AppState, query: &FindQuery) -> Result<FindResponse, ApiError> {
+    let list = match query.list.as_deref() {
+        Some(l) => Some(
+            l.parse()
+                .map(ListId::from_uuid)
+                .map_err(|_| ApiError::invalid("list: not a list id"))?,
+        ),
+        None => None,
+    };
+    let status = match query.status.as_deref() {
+        Some(s) => Some(
+            SubscriptionStatus::parse(s).map_err(|e| ApiError::invalid(format!("status: {e}")))?,
+        ),
+        None => None,
+    };
+    let filter = SubscriberFilter {
+        query: query.q.clone().filter(|q| !q.trim().is_empty()),
+        list,
+        status,
+    };
+    let before = super::cursor(query.cursor.as_deref(), |c| {
+        c.parse().ok().map(SubscriberId::from_uuid)
+    })?;
+    let limit = super::page_limit(query.limit);
+    let (found, next) = subscribers::search(state, &filter, before, limit).await?;
+    Ok(FindResponse::Page(SubscribersResponse {
+        subscribers: found.into_iter().map(SubscriberSummary::from).collect(),
+        next_cursor: next.map(|id| id.to_string()),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), request_body = CreateSubscriberRequest, responses((status = 201, body = SubscriberResponse), (status = 200, description = "nothing changed", body = SubscriberResponse), ApiErrors))]
 /// `POST /api/v1/subscribers` → 201 with the subscriber (200 when nothing changed): the
 /// rules of one import row, for each list named.
 pub(super) async fn create(
@@ -171,25 +253,106 @@ impl From<AddSubscriberError> for ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-events", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = ConsentEventsResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
-/// `GET /api/v1/subscribers/{id}/consent-events` → the person's ledger, oldest first.
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-events", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ConsentEventsResponse), ApiErrors))]
+/// `GET /api/v1/subscribers/{id}/consent-events[?cursor=C][&limit=N]` → the person's
+/// ledger, oldest first, a page at a time.
 pub(super) async fn consent_events(
     State(state): State<AppState>,
     _caller: ApiCaller,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<ConsentEventsResponse>, ApiError> {
-    let id = id
-        .parse()
-        .map(SubscriberId::from_uuid)
-        .map_err(|_| ApiError::not_found("subscriber"))?;
-    match subscribers::consent_history(&state, id).await {
-        Ok(events) => Ok(Json(ConsentEventsResponse {
+    let id = subscriber_id(&id)?;
+    let page = super::PageQuery::parse(raw.as_deref())?;
+    let after = page.cursor(|c| c.parse().ok().map(ConsentEventId::from_uuid))?;
+    match subscribers::consent_history_page(&state, id, after, page.limit()).await {
+        Ok((events, next)) => Ok(Json(ConsentEventsResponse {
             subscriber_id: id.to_string(),
             events,
+            next_cursor: next.map(|e| e.to_string()),
         })),
+        Err(StoreError::NotFound) if after.is_some() => Err(super::not_a_cursor()),
         Err(StoreError::NotFound) => Err(ApiError::not_found("subscriber")),
         Err(e) => Err(e.into()),
     }
+}
+
+fn subscriber_id(raw: &str) -> Result<SubscriberId, ApiError> {
+    super::path_id(raw, "subscriber", SubscriberId::from_uuid)
+}
+
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id")), responses((status = 200, body = SubscriberResponse), ApiErrors))]
+/// `GET /api/v1/subscribers/{id}` → the subscriber and their subscriptions.
+pub(super) async fn get(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<SubscriberResponse>, ApiError> {
+    match subscribers::detail(&state, subscriber_id(&id)?).await {
+        Ok(d) => Ok(Json(SubscriberResponse::from(SubscriberOverview {
+            subscriber: d.subscriber,
+            subscriptions: d
+                .subscriptions
+                .into_iter()
+                .map(|(list, sub)| (list.def.slug, sub.status))
+                .collect(),
+        }))),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("subscriber")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CorrectSubscriberRequest {
+    name: String,
+    /// `en` or `de`.
+    locale: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct CorrectedResponse {
+    /// Whether anything changed (a change is recorded in the ledger as `rectified`).
+    changed: bool,
+}
+
+#[utoipa::path(put, path = "/api/v1/subscribers/{id}", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id")), request_body = CorrectSubscriberRequest, responses((status = 200, body = CorrectedResponse), ApiErrors))]
+/// `PUT /api/v1/subscribers/{id}` → corrects the name and language (GDPR Art. 16), recorded
+/// in the ledger.
+pub(super) async fn correct(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CorrectSubscriberRequest>,
+) -> Result<Json<CorrectedResponse>, ApiError> {
+    let id = subscriber_id(&id)?;
+    let name =
+        SubscriberName::parse(&req.name).map_err(|e| ApiError::invalid(format!("name: {e}")))?;
+    let locale =
+        Locale::from_tag(&req.locale).ok_or_else(|| ApiError::invalid("locale: en or de"))?;
+    let actor = Actor::operator(&token.name, None);
+    let changed = privacy::correct(&state, id, &name, locale, &actor).await?;
+    Ok(Json(CorrectedResponse { changed }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct UnsubscribedResponse {
+    /// How many subscriptions ended now.
+    unsubscribed: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/unsubscribe", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id")), responses((status = 200, body = UnsubscribedResponse), ApiErrors))]
+/// `POST /api/v1/subscribers/{id}/unsubscribe` → ends every subscription of the person now
+/// (idempotent); the ledger records it with the token's name.
+pub(super) async fn unsubscribe(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<UnsubscribedResponse>, ApiError> {
+    let id = subscriber_id(&id)?;
+    let actor = Actor::operator(&token.name, None);
+    let unsubscribed = privacy::withdraw(&state, id, None, &actor).await?;
+    Ok(Json(UnsubscribedResponse { unsubscribed }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -198,7 +361,7 @@ pub(super) struct BlockResponse {
     status: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers/{id}/block", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = BlockResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/block", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = BlockResponse), ApiErrors))]
 /// `POST /api/v1/subscribers/{id}/block` → `{"status":"blocked"}`: nothing is sent to the
 /// person and nothing adds them until the block is lifted (idempotent).
 pub(super) async fn block(
@@ -209,7 +372,7 @@ pub(super) async fn block(
     set_block(&state, &token, &id, true).await
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers/{id}/unblock", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = BlockResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "conflict", body = ErrorBody), (status = 422, description = "invalid field", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/unblock", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = BlockResponse), ApiErrors))]
 /// `POST /api/v1/subscribers/{id}/unblock` → the status before the block (`active`, or
 /// `restricted` when the person's restriction still stands); idempotent.
 pub(super) async fn unblock(
@@ -226,10 +389,7 @@ async fn set_block(
     id: &str,
     blocked: bool,
 ) -> Result<Json<BlockResponse>, ApiError> {
-    let id = id
-        .parse()
-        .map(SubscriberId::from_uuid)
-        .map_err(|_| ApiError::not_found("subscriber"))?;
+    let id = subscriber_id(id)?;
     let actor = Actor::operator(&token.name, None);
     let status = privacy::block(state, id, blocked, &actor).await?;
     Ok(Json(BlockResponse {

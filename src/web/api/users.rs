@@ -1,0 +1,239 @@
+//! `/api/v1/users` and `/api/v1/tokens` (admin tokens only): the users with their roles,
+//! adding a user, and the API tokens: list, create (the secret is shown once), revoke.
+
+use axum::{
+    Json,
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{PageQuery, admin, path_id};
+use crate::{
+    domain::{ApiTokenId, EmailAddress, Password, Role, User, UserId},
+    services::{
+        api_tokens,
+        users::{self, UsersError},
+    },
+    startup::AppState,
+    store::{StoreError, api_tokens::TokenListing},
+    web::{
+        error::{ApiError, ApiErrors},
+        extract::{ApiCaller, ApiJson},
+    },
+};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct UserResponse {
+    id: String,
+    email: String,
+    /// `admin`, `marketer` or `viewer`.
+    role: String,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            email: u.email.as_str().to_owned(),
+            role: u.role.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct UsersResponse {
+    users: Vec<UserResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = UsersResponse), ApiErrors))]
+/// `GET /api/v1/users[?cursor=C][&limit=N]` → users by address, a page at a time.
+pub(super) async fn all(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<UsersResponse>, ApiError> {
+    admin(&token)?;
+    let page = PageQuery::parse(raw.as_deref())?;
+    let after = page.cursor(|c| EmailAddress::parse(c).ok())?;
+    let (found, next) = users::page(
+        &state,
+        after.as_ref().map(EmailAddress::as_str),
+        page.limit(),
+    )
+    .await?;
+    Ok(Json(UsersResponse {
+        users: found.into_iter().map(UserResponse::from).collect(),
+        next_cursor: next,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateUserRequest {
+    email: String,
+    /// `admin`, `marketer` or `viewer`.
+    role: String,
+    /// The initial password: 12 to 1,024 characters.
+    password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest, responses((status = 201, body = UserResponse), ApiErrors))]
+/// `POST /api/v1/users` → 201 with the user; 409 `email_taken`.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    ApiJson(req): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
+    admin(&token)?;
+    let email =
+        EmailAddress::parse(&req.email).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
+    let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
+    let password =
+        Password::parse(&req.password).map_err(|e| ApiError::invalid(format!("password: {e}")))?;
+    match users::create(&state, email, role, &password).await {
+        Ok(user) => Ok((StatusCode::CREATED, Json(user.into()))),
+        Err(e @ UsersError::EmailTaken) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "email_taken",
+            e.to_string(),
+        )),
+        Err(UsersError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct TokenResponse {
+    id: String,
+    name: String,
+    /// `admin`, `marketer` or `viewer`.
+    role: String,
+    /// The user who owns it, if any.
+    user_id: Option<String>,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenListing> for TokenResponse {
+    fn from(t: TokenListing) -> Self {
+        Self {
+            id: t.token.id.to_string(),
+            name: t.token.name,
+            role: t.token.role.as_str().to_owned(),
+            user_id: t.token.user_id.map(|u| u.to_string()),
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct TokensResponse {
+    tokens: Vec<TokenResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "users", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = TokensResponse), ApiErrors))]
+/// `GET /api/v1/tokens[?cursor=C][&limit=N]` → unrevoked tokens, newest first, never their
+/// secrets.
+pub(super) async fn tokens(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<TokensResponse>, ApiError> {
+    admin(&token)?;
+    let page = PageQuery::parse(raw.as_deref())?;
+    let before = page.cursor(|c| c.parse().ok().map(ApiTokenId::from_uuid))?;
+    let (found, next) = api_tokens::page(&state, before, page.limit()).await?;
+    Ok(Json(TokensResponse {
+        tokens: found.into_iter().map(TokenResponse::from).collect(),
+        next_cursor: next.map(|id| id.to_string()),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateTokenRequest {
+    /// 1 to 100 characters; shown in the audit log as `api:NAME`.
+    name: String,
+    /// `admin`, `marketer` or `viewer`.
+    role: String,
+    /// The user who owns the token, if any.
+    user_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct CreatedTokenResponse {
+    id: String,
+    name: String,
+    role: String,
+    /// The bearer secret: shown this once, stored only hashed.
+    secret: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "users", security(("bearer" = [])), request_body = CreateTokenRequest, responses((status = 201, body = CreatedTokenResponse), ApiErrors))]
+/// `POST /api/v1/tokens` → 201 with the token and its secret (shown once).
+pub(super) async fn create_token(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    ApiJson(req): ApiJson<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<CreatedTokenResponse>), ApiError> {
+    admin(&token)?;
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("name: 1 to 100 characters"));
+    }
+    let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
+    let owner = req
+        .user_id
+        .as_deref()
+        .map(|u| u.parse().map(UserId::from_uuid))
+        .transpose()
+        .map_err(|_| ApiError::invalid("user_id: not a user id"))?;
+    let (made, secret) = api_tokens::issue(&state.db, &state.clock, name, role, owner)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::invalid("user_id: there is no such user"),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTokenResponse {
+            id: made.id.to_string(),
+            name: made.name,
+            role: made.role.as_str().to_owned(),
+            secret,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct RevokedResponse {
+    id: String,
+    revoked: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the token id")), responses((status = 200, body = RevokedResponse), ApiErrors))]
+/// `POST /api/v1/tokens/{id}/revoke` → the token stops working at once; 404 when unknown
+/// or already revoked.
+pub(super) async fn revoke_token(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<RevokedResponse>, ApiError> {
+    admin(&token)?;
+    let id = path_id(&id, "token", ApiTokenId::from_uuid)?;
+    match api_tokens::revoke(&state, id).await {
+        Ok(()) => Ok(Json(RevokedResponse {
+            id: id.to_string(),
+            revoked: true,
+        })),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("token")),
+        Err(e) => Err(e.into()),
+    }
+}
