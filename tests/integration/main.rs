@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod admin_campaign_figures;
 mod admin_notices;
+mod admin_retention;
 mod admin_templates;
 mod api;
 mod browser;

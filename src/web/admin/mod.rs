@@ -11,6 +11,7 @@ mod dashboard;
 mod imports;
 mod lists;
 mod notices;
+mod retention;
 mod subscriber_forms;
 mod subscribers;
 mod templates;
@@ -122,6 +123,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/jobs", get(dashboard::jobs))
         .route("/admin/audit", get(dashboard::audit))
+        .route("/admin/retention", get(retention::show))
+        .route("/admin/privacy-requests", get(retention::requests))
+        .route(
+            "/admin/privacy-requests/{id}/close",
+            post(retention::close_request),
+        )
         .route("/admin/users", get(users::index).post(users::create))
         .route("/admin/tokens/{id}/revoke", post(users::revoke_token))
         .route(

@@ -51,8 +51,8 @@ form.inline{display:inline}
 .filters{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}.filters label{margin:0 0 .2rem}
 .filters>div{min-width:160px}
 .status{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8rem;background:#e8ecf5}
-.status.confirmed,.status.sent,.status.active{background:#d7f0df}.status.pending,.status.scheduled,.status.sending{background:#fff2cc}
-.status.unsubscribed,.status.cancelled,.status.failed,.status.blocked,.status.erased{background:#f8d9d6}
+.status.confirmed,.status.sent,.status.active,.status.completed{background:#d7f0df}.status.pending,.status.scheduled,.status.sending,.status.open{background:#fff2cc}
+.status.unsubscribed,.status.cancelled,.status.failed,.status.blocked,.status.erased,.status.overdue{background:#f8d9d6}
 iframe.preview{width:100%;height:420px;border:1px solid #dde3ee;border-radius:6px;background:#fff}
 progress{width:100%;height:1rem}
 svg.chart{width:100%;height:auto}
@@ -94,6 +94,8 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
                     a href="/admin/notices" { "Notices" }
                     a href="/admin/templates" { "Templates" }
                     a href="/admin/jobs" { "Jobs" }
+                    a href="/admin/retention" { "Retention" }
+                    a href="/admin/privacy-requests" { "Requests" }
                     a href="/admin/audit" { "Audit" }
                     @if ctx.role.is_admin() { a href="/admin/users" { "Users" } }
                     form.inline method="post" action="/admin/logout" {
