@@ -83,12 +83,17 @@ pub(super) async fn show(
 }
 
 /// `GET /admin/privacy-requests[?cursor=ID]`: the request log, earliest deadline first.
+/// Admins only, as `GET /api/v1/privacy-requests` needs an admin token: it names the people
+/// who exercised their rights.
 pub(super) async fn requests(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Query(q): Query<CursorQuery>,
 ) -> Response {
     let ctx = session.ctx();
+    if !ctx.role.is_admin() {
+        return view::forbidden(&ctx);
+    }
     let Ok(after) = cursor(&q.cursor) else {
         return view::not_found(&ctx);
     };
@@ -102,7 +107,7 @@ pub(super) async fn requests(
         requests,
         next_cursor,
         now: state.clock.now(),
-        may_close: ctx.role.is_admin(),
+        may_close: true,
     };
     requests_page(&ctx, &v).into_response()
 }

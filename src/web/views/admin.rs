@@ -95,7 +95,7 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
                     a href="/admin/templates" { "Templates" }
                     a href="/admin/jobs" { "Jobs" }
                     a href="/admin/retention" { "Retention" }
-                    a href="/admin/privacy-requests" { "Requests" }
+                    @if ctx.role.is_admin() { a href="/admin/privacy-requests" { "Requests" } }
                     a href="/admin/audit" { "Audit" }
                     @if ctx.role.is_admin() { a href="/admin/users" { "Users" } }
                     form.inline method="post" action="/admin/logout" {
