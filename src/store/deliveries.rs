@@ -190,9 +190,9 @@ async fn claim_due_sqlite(
 }
 
 /// PostgreSQL: several instances claim side by side, each skipping the rows another is
-/// claiming (`FOR UPDATE SKIP LOCKED`). The candidates come from the index-ordered branches
-/// (twice the batch, so that rows another instance holds leave enough over); the locking
-/// select checks each candidate again, so a row another instance claimed meanwhile is not
+/// claiming (`FOR UPDATE SKIP LOCKED`, in each index-ordered branch and again in the final
+/// select). The candidates come from the branches (twice the batch); the locking select
+/// checks each candidate again, so a row another instance claimed meanwhile is not
 /// taken. It is a CTE, which PostgreSQL runs exactly once: as an `IN (subquery)` the planner
 /// may re-run it per row and claim far more than the batch.
 async fn claim_due_postgres(
@@ -202,7 +202,10 @@ async fn claim_due_postgres(
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let mut members = branches.into_iter().enumerate().map(|(i, branch)| {
+    let mut members = branches.into_iter().enumerate().map(|(i, mut branch)| {
+        // Each scan skips the rows another instance is claiming right now, so a claim never
+        // comes back empty just because its first candidates were momentarily locked.
+        branch.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         Query::select()
             .column(sea_orm::sea_query::Asterisk)
             .from_subquery(branch, sea_orm::sea_query::Alias::new(format!("b{i}")))
