@@ -27,7 +27,7 @@ const MAX_REPLY: usize = 64 * 1024;
 pub struct Reply {
     /// The three-digit code.
     pub code: u16,
-    /// The text of all lines, joined by spaces.
+    /// The text of all lines, one per line.
     pub text: String,
 }
 
@@ -257,6 +257,8 @@ pub struct Connection {
     out: Vec<u8>,
     /// Set once anything failed: the connection must not be reused.
     broken: bool,
+    /// Replies read since the current transaction began.
+    replies_in_transaction: usize,
 }
 
 impl Connection {
@@ -277,7 +279,7 @@ impl Connection {
             Security::Plain | Security::StartTls(_) => Stream::Plain(tcp),
         };
         let mut conn = Self::new(stream, settings.timeout);
-        conn.expect(Stage::Session).await?;
+        conn.positive_reply(Stage::Session).await?;
         conn.ehlo(&settings.hello).await?;
         if let Security::StartTls(tls) = &settings.security {
             if !conn.features.starttls {
@@ -307,6 +309,7 @@ impl Connection {
             pending: Vec::with_capacity(1024),
             out: Vec::with_capacity(8 * 1024),
             broken: false,
+            replies_in_transaction: 0,
         }
     }
 
@@ -333,17 +336,18 @@ impl Connection {
         result
     }
 
-    /// Whether nothing at all came back from the relay during the last failed transaction:
-    /// it had closed the connection while it was idle, so the message can safely be retried
-    /// on a new one.
-    pub fn closed_while_idle(error: &SmtpError) -> bool {
-        matches!(error, SmtpError::Io(e) if matches!(
-            e.kind(),
-            io::ErrorKind::UnexpectedEof
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::ConnectionAborted
-        ))
+    /// Whether `error`, from the last transaction, came before the relay answered anything
+    /// of it: it had closed the connection while it was idle, so the message can safely be
+    /// retried on a new one.
+    pub fn closed_while_idle(&self, error: &SmtpError) -> bool {
+        self.replies_in_transaction == 0
+            && matches!(error, SmtpError::Io(e) if matches!(
+                e.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionAborted
+            ))
     }
 
     /// Ends the session politely, without waiting long for the answer.
@@ -356,6 +360,7 @@ impl Connection {
     }
 
     async fn transact(&mut self, envelope: Envelope<'_>, message: &[u8]) -> Result<(), SmtpError> {
+        self.replies_in_transaction = 0;
         let mut parameters = String::new();
         if !message.is_ascii() {
             if !self.features.eight_bit_mime {
@@ -413,7 +418,7 @@ impl Connection {
         }
         dot_stuff(message, &mut self.out);
         self.flush_out().await?;
-        self.expect(Stage::Data).await.map(drop)
+        self.positive_reply(Stage::Data).await.map(drop)
     }
 
     async fn ehlo(&mut self, hello: &str) -> Result<(), SmtpError> {
@@ -448,10 +453,11 @@ impl Connection {
         self.out.clear();
         self.out.extend_from_slice(command.as_bytes());
         self.flush_out().await?;
-        self.expect(stage).await
+        self.positive_reply(stage).await
     }
 
-    async fn expect(&mut self, stage: Stage) -> Result<Reply, SmtpError> {
+    /// Reads one reply, which must be positive.
+    async fn positive_reply(&mut self, stage: Stage) -> Result<Reply, SmtpError> {
         let reply = self.read_reply().await?;
         if reply.is_positive() {
             Ok(reply)
@@ -476,6 +482,7 @@ impl Connection {
         loop {
             if let Some((reply, used)) = parse_reply(&self.pending)? {
                 self.pending.drain(..used);
+                self.replies_in_transaction += 1;
                 return Ok(reply);
             }
             if self.pending.len() > MAX_REPLY {

@@ -186,7 +186,7 @@ impl SmtpRelay {
                 }
                 // No reply at all on a reused connection: the relay closed it while it was
                 // idle. Try once on a new one.
-                Err(e) if Connection::closed_while_idle(&e) => {
+                Err(e) if conn.closed_while_idle(&e) => {
                     tracing::debug!(error = %e, "idle SMTP connection was closed; reconnecting");
                 }
                 Err(e) => return Err(classify(&e)),
