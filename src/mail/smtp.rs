@@ -14,10 +14,11 @@ use std::{fmt, io, sync::Arc, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
 use tokio_rustls::{TlsConnector, client::TlsStream, rustls};
+use tokio_util::either::Either;
 
 /// Longest reply accepted (all lines of it).
 const MAX_REPLY: usize = 64 * 1024;
@@ -186,56 +187,8 @@ impl Features {
     }
 }
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
-            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
-            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
-            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
-            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+/// A plain or TLS session; `Either` reads and writes whichever it holds.
+type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// The sender and recipients of one transaction.
 #[derive(Debug, Clone, Copy)]
@@ -275,8 +228,10 @@ impl Connection {
         // would wait for the relay's delayed ACK.
         tcp.set_nodelay(true)?;
         let stream = match &settings.security {
-            Security::Implicit(tls) => Stream::Tls(Box::new(handshake(tls, tcp, settings).await?)),
-            Security::Plain | Security::StartTls(_) => Stream::Plain(tcp),
+            Security::Implicit(tls) => {
+                Either::Right(Box::new(handshake(tls, tcp, settings).await?))
+            }
+            Security::Plain | Security::StartTls(_) => Either::Left(tcp),
         };
         let mut conn = Self::new(stream, settings.timeout);
         conn.positive_reply(Stage::Session).await?;
@@ -288,11 +243,11 @@ impl Connection {
                 ));
             }
             conn.command("STARTTLS\r\n", Stage::Session).await?;
-            let Stream::Plain(tcp) = conn.stream else {
+            let Either::Left(tcp) = conn.stream else {
                 return Err(SmtpError::Protocol("STARTTLS on a TLS session".into()));
             };
             let tls = handshake(tls, tcp, settings).await?;
-            conn = Self::new(Stream::Tls(Box::new(tls)), settings.timeout);
+            conn = Self::new(Either::Right(Box::new(tls)), settings.timeout);
             conn.ehlo(&settings.hello).await?;
         }
         if let Some((user, password)) = &settings.credentials {
@@ -668,7 +623,7 @@ mod tests {
 
     /// Plays the relay on `stream` until QUIT, end of stream or STARTTLS (then it gives the
     /// stream back for the handshake), writing every line it read into `seen`.
-    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    async fn converse<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         stream: S,
         greet: bool,
         ehlo: &str,
