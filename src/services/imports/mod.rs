@@ -17,8 +17,12 @@ use std::{
     task::{Context, Poll},
 };
 
+use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::{
+    io::{AsyncRead, ReadBuf},
+    sync::mpsc,
+};
 
 pub use self::csv::{Preview, PreviewColumn, PreviewRow};
 
@@ -26,8 +30,8 @@ use self::batch::{ImportRow, Ledger, Plan, TextMemo};
 use super::subscribers::{self, SubscriberOverview};
 use crate::{
     domain::{
-        ConsentProof, EmailAddress, EmailAddressError, ListSlug, Locale, MailingList, ProofError,
-        SubscriberName, SubscriberNameError, SubscriptionId,
+        ConsentProof, EmailAddress, EmailAddressError, LegalBasis, ListSlug, Locale, MailingList,
+        ProofError, SubscriberName, SubscriberNameError, SubscriptionId,
     },
     signing::AddressHasher,
     startup::AppState,
@@ -196,7 +200,7 @@ pub struct ImportOptions {
 /// # Errors
 /// An unknown list, a bad header, a syntax error or unreadable stream anywhere in the file,
 /// or a store failure; nothing is kept then.
-pub async fn import_csv<R: AsyncRead + Unpin + Send>(
+pub async fn import_csv<R: AsyncRead + Unpin + Send + 'static>(
     state: &AppState,
     slug: &ListSlug,
     actor: &str,
@@ -213,7 +217,7 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send>(
 ///
 /// # Errors
 /// As `import_csv`; a dry run refuses a file exactly when an import would.
-pub async fn import_csv_with<R: AsyncRead + Unpin + Send>(
+pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     state: &AppState,
     slug: &ListSlug,
     actor: &str,
@@ -229,13 +233,20 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send>(
         progress: options.progress.clone(),
     };
     // The header is checked before the transaction starts.
-    let mut rows = csv::CsvRows::open(source).await?;
+    let rows = csv::CsvRows::open(source).await?;
     let ledger = Ledger {
         list: &list,
         actor,
         source: "import",
         now: state.clock.now(),
     };
+    let checks = RowChecks {
+        legal_basis: list.def.legal_basis,
+        now: ledger.now,
+        hasher: state.address_hasher.clone(),
+        batch_rows: state.settings.import.batch_rows,
+    };
+    let mut reader = BatchReader::spawn(rows, checks);
     let mut run = Run::new(slug, &options);
     let txn = match options.dry_run {
         true => sea_orm::TransactionTrait::begin(&state.db).await?,
@@ -243,7 +254,7 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send>(
     };
     store::imports::widen_cache(&txn).await?;
     store::imports::open_seen(&txn).await?;
-    import_batches(state, &txn, &mut rows, &ledger, &mut run).await?;
+    import_batches(&txn, &mut reader, &ledger, &mut run).await?;
     store::imports::close_seen(&txn).await?;
     store::imports::narrow_cache(&txn).await?;
     match options.dry_run {
@@ -276,35 +287,78 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
     }
 }
 
-/// Reads, checks and writes the file batch by batch; the next batch is read and checked
-/// while the current one is written.
-async fn import_batches<R: AsyncRead + Unpin + Send>(
-    state: &AppState,
+/// Writes the batches the reader hands over, in file order, until the last one.
+async fn import_batches(
     txn: &impl ConnectionTrait,
-    rows: &mut csv::CsvRows<R>,
+    reader: &mut BatchReader,
     ledger: &Ledger<'_>,
     run: &mut Run,
 ) -> Result<(), ImportError> {
-    let mut next = Some(read_batch(state, rows, ledger).await?);
-    while let Some(batch) = next.take() {
+    loop {
+        let batch = reader.next().await?;
         run.report.rows += batch.rows;
         if let Some(progress) = &run.progress {
             progress.rows.fetch_add(batch.rows, Ordering::Relaxed);
         }
-        let (following, mut problems) = if batch.more {
-            let (following, problems) = tokio::try_join!(
-                read_batch(state, rows, ledger),
-                apply_batch(txn, ledger, batch.valid, run),
-            )?;
-            (Some(following), problems)
-        } else {
-            (None, apply_batch(txn, ledger, batch.valid, run).await?)
-        };
+        let mut problems = apply_batch(txn, ledger, batch.valid, run).await?;
         problems.extend(batch.problems);
         run.report_problems(problems);
-        next = following;
+        if !batch.more {
+            return Ok(());
+        }
     }
-    Ok(())
+}
+
+/// What checking one row on its own needs.
+struct RowChecks {
+    legal_basis: LegalBasis,
+    now: DateTime<Utc>,
+    hasher: Arc<AddressHasher>,
+    batch_rows: usize,
+}
+
+/// Reads and checks the file in a task of its own, a batch at a time, so that reading and
+/// checking run on one core while the database writes on another. At most two batches wait
+/// to be written, so memory stays flat; dropping the reader stops the task.
+struct BatchReader {
+    batches: mpsc::Receiver<Result<Batch, ImportError>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl BatchReader {
+    fn spawn<R: AsyncRead + Unpin + Send + 'static>(
+        mut rows: csv::CsvRows<R>,
+        checks: RowChecks,
+    ) -> Self {
+        let (sender, batches) = mpsc::channel(2);
+        let task = tokio::spawn(async move {
+            loop {
+                let batch = read_batch(&mut rows, &checks).await;
+                let last = !matches!(&batch, Ok(b) if b.more);
+                if sender.send(batch).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        Self { batches, task }
+    }
+
+    /// The next batch; the one after the last is never asked for.
+    async fn next(&mut self) -> Result<Batch, ImportError> {
+        match self.batches.recv().await {
+            Some(batch) => batch,
+            // The task ended without handing over the last batch: it panicked.
+            None => Err(ImportError::Read(std::io::Error::other(
+                "the import's reader stopped unexpectedly",
+            ))),
+        }
+    }
+}
+
+impl Drop for BatchReader {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The report being built, the texts kept so far, how many rows the scratch table holds, and
@@ -358,11 +412,10 @@ struct Batch {
 
 /// Reads the next batch and says whether the file goes on.
 async fn read_batch<R: AsyncRead + Unpin + Send>(
-    state: &AppState,
     rows: &mut csv::CsvRows<R>,
-    ledger: &Ledger<'_>,
+    checks: &RowChecks,
 ) -> Result<Batch, ImportError> {
-    let size = state.settings.import.batch_rows;
+    let size = checks.batch_rows;
     let mut batch = Batch {
         valid: Vec::with_capacity(size),
         problems: Vec::new(),
@@ -375,7 +428,7 @@ async fn read_batch<R: AsyncRead + Unpin + Send>(
             break;
         };
         batch.rows += 1;
-        match parse_row(&raw, ledger, &state.address_hasher) {
+        match parse_row(&raw, checks) {
             Ok(row) => batch.valid.push(row),
             Err(problem) => batch.problems.push(problem),
         }
@@ -385,11 +438,7 @@ async fn read_batch<R: AsyncRead + Unpin + Send>(
 
 /// Checks one row on its own: address, name, evidence of consent; the locale falls back
 /// to the default.
-fn parse_row(
-    raw: &csv::RawRow<'_>,
-    ledger: &Ledger<'_>,
-    hasher: &AddressHasher,
-) -> Result<ImportRow, RowProblem> {
+fn parse_row(raw: &csv::RawRow<'_>, checks: &RowChecks) -> Result<ImportRow, RowProblem> {
     let given = raw.email.trim();
     let problem = |issue: RowIssue| RowProblem {
         line: raw.line,
@@ -401,16 +450,16 @@ fn parse_row(
     let name = SubscriberName::parse(raw.name.unwrap_or_default())
         .map_err(|e| problem(RowIssue::InvalidName(e)))?;
     let proof = ConsentProof::parse(
-        ledger.list.def.legal_basis,
+        checks.legal_basis,
         raw.consent_at,
         raw.consent_source,
         raw.consent_text,
-        ledger.now,
+        checks.now,
     )
     .map_err(|e| problem(RowIssue::Proof(e)))?;
     Ok(ImportRow {
         line: raw.line,
-        hash: hasher.hash(&email),
+        hash: checks.hasher.hash(&email),
         email,
         name,
         locale: raw.locale.and_then(Locale::from_tag).unwrap_or_default(),
