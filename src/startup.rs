@@ -29,6 +29,8 @@ use crate::{
 pub struct AppState {
     /// Database pool.
     pub db: DatabaseConnection,
+    /// The connection bulk imports write through (see `store::connect_bulk`).
+    pub bulk_db: DatabaseConnection,
     /// Parsed settings.
     pub settings: Arc<Settings>,
     /// Link signing keys.
@@ -72,6 +74,9 @@ impl AppState {
     /// Any part of the configuration that does not work (named in the message).
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let db = connect(&settings).await?;
+        let bulk_db = store::connect_bulk(settings.database.url.expose_secret(), &db)
+            .await
+            .context("database.url: cannot connect")?;
         let keyring = load_keyring(&settings)?;
         let address_hasher = AddressHasher::new(match &settings.address_hash_key {
             Some(key) => SigningKey::parse(key.expose_secret()).context("privacy.hash_key")?,
@@ -85,6 +90,7 @@ impl AppState {
         let login_limiter = crate::services::users::LoginLimiter::new(&settings.admin);
         Ok(Self {
             db,
+            bulk_db,
             links: Links::new(settings.http.public_url.clone()),
             settings: Arc::new(settings),
             keyring: Arc::new(keyring),

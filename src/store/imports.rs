@@ -125,22 +125,41 @@ impl<const N: usize> Serialize for VaryingRow<'_, '_, N> {
     }
 }
 
-/// Writes `rows` into `table` with one `INSERT … SELECT` per chunk. A column whose value is
-/// the same in every row of the chunk (the list, the time of the import, …) is one bound
-/// parameter; the other columns come from the one JSON array parameter, which carries only
-/// them: unpacking fewer values is most of what makes an import fast (see BENCHMARKS.md).
-async fn insert_rows<const N: usize>(
-    conn: &impl ConnectionTrait,
+/// Multi-row inserts made ready to run: building them costs CPU that can overlap the
+/// database's work on the statements before.
+#[derive(Debug, Default)]
+pub struct Prepared(Vec<Statement>);
+
+impl Prepared {
+    /// Runs the statements in order.
+    ///
+    /// # Errors
+    /// `Conflict` when a unique or foreign key refuses a row, or database failure.
+    pub async fn run(self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+        for statement in self.0 {
+            conn.execute_raw(statement).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The statements that write `rows` into `table`, one `INSERT … SELECT` per chunk. A column
+/// whose value is the same in every row of the chunk (the list, the time of the import, …)
+/// is one bound parameter; the other columns come from the one JSON array parameter, which
+/// carries only them: unpacking fewer values is most of what makes an import fast (see
+/// BENCHMARKS.md).
+fn prepare_rows<const N: usize>(
+    backend: DbBackend,
     table: &str,
     columns: &[(&str, Kind); N],
     tail: &str,
     rows: &[[Cell<'_>; N]],
-) -> Result<(), StoreError> {
-    let backend = conn.get_database_backend();
+) -> Result<Prepared, StoreError> {
     let names: Vec<String> = columns
         .iter()
         .map(|(name, _)| format!("\"{name}\""))
         .collect();
+    let mut statements = Vec::new();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let Some(first) = chunk.first() else {
             continue;
@@ -169,10 +188,9 @@ async fn insert_rows<const N: usize>(
             selected.join(", "),
             json_rows(backend, values.len()),
         );
-        conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
+        statements.push(Statement::from_sql_and_values(backend, sql, values));
     }
-    Ok(())
+    Ok(Prepared(statements))
 }
 
 /// Bound parameter `n` (1-based; SQLite numbers them by position), as a value of `kind`.
@@ -391,15 +409,16 @@ pub async fn subscriptions_to_list(
     Ok(found)
 }
 
-/// Stores new subscribers, many per statement.
+/// The statements that store new subscribers, many per statement. Running them fails with
+/// `Conflict` when an address is taken (a concurrent signup).
 ///
 /// # Errors
-/// `Conflict` when an address is taken (a concurrent signup), or database failure.
-pub async fn insert_subscribers(
-    conn: &impl ConnectionTrait,
+/// A value that cannot be written.
+pub fn prepare_subscribers(
+    backend: DbBackend,
     rows: &[Subscriber],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Prepared, StoreError> {
     use Kind::{Json, Text, Time, Uuid};
     let columns = [
         ("id", Uuid),
@@ -428,18 +447,19 @@ pub async fn insert_subscribers(
             ]
         })
         .collect();
-    insert_rows(conn, "subscribers", &columns, "", &rows).await
+    prepare_rows(backend, "subscribers", &columns, "", &rows)
 }
 
-/// Stores new subscriptions, many per statement.
+/// The statements that store new subscriptions, many per statement. Running them fails with
+/// `Conflict` when a subscriber already has one for the list.
 ///
 /// # Errors
-/// `Conflict` when a subscriber already has one for the list, or database failure.
-pub async fn insert_subscriptions(
-    conn: &impl ConnectionTrait,
+/// A value that cannot be written.
+pub fn prepare_subscriptions(
+    backend: DbBackend,
     rows: &[Subscription],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Prepared, StoreError> {
     use Kind::{Int, Text, Time, Uuid};
     let columns = [
         ("id", Uuid),
@@ -474,7 +494,7 @@ pub async fn insert_subscriptions(
             ]
         })
         .collect();
-    insert_rows(conn, "subscriptions", &columns, "", &rows).await
+    prepare_rows(backend, "subscriptions", &columns, "", &rows)
 }
 
 /// Confirms these subscriptions if they are still pending; the caller appends the events.
@@ -502,14 +522,11 @@ pub async fn confirm_pending(
     Ok(())
 }
 
-/// Appends ledger events, many per statement. Events are never updated.
+/// The statements that append ledger events, many per statement. Events are never updated.
 ///
 /// # Errors
-/// Database failure.
-pub async fn append_events(
-    conn: &impl ConnectionTrait,
-    rows: &[ConsentEvent],
-) -> Result<(), StoreError> {
+/// A value that cannot be written.
+pub fn prepare_events(backend: DbBackend, rows: &[ConsentEvent]) -> Result<Prepared, StoreError> {
     use Kind::{Text, Time, Uuid};
     let columns = [
         ("id", Uuid),
@@ -551,7 +568,7 @@ pub async fn append_events(
             ]
         })
         .collect();
-    insert_rows(conn, "consent_events", &columns, "", &rows).await
+    prepare_rows(backend, "consent_events", &columns, "", &rows)
 }
 
 const SEEN_COLUMNS: [(&str, Kind); 3] = [
@@ -683,12 +700,13 @@ pub async fn mark_seen(
             ])
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    insert_rows(
-        conn,
+    prepare_rows(
+        conn.get_database_backend(),
         "import_seen",
         &SEEN_COLUMNS,
         "ON CONFLICT DO NOTHING",
         &rows,
-    )
+    )?
+    .run(conn)
     .await
 }

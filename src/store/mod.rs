@@ -70,24 +70,76 @@ pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
 /// The database cannot be reached or opened.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(max_connections)
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
-        .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
+    options.max_connections(max_connections).min_connections(1);
+    if is_sqlite(url) {
         // One writer at a time: keep the pool small so writers queue in the pool, not in
         // SQLite's busy handler.
         options.max_connections(max_connections.min(4));
-        options.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+    }
+    Database::connect(with_common(options, false)).await
+}
+
+/// Opens the connection that bulk imports write through. On SQLite it is one connection
+/// whose commits do not checkpoint: committing a large import would otherwise copy the
+/// whole write-ahead log into the database file before the import could answer, and the
+/// import runs `checkpoint` after it instead (as SQLite's documentation suggests for large
+/// writes). On PostgreSQL it is `pool` itself.
+///
+/// # Errors
+/// The database cannot be opened.
+pub async fn connect_bulk(
+    url: &str,
+    pool: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if !is_sqlite(url) {
+        return Ok(pool.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(1)
+        .min_connections(0)
+        .idle_timeout(Duration::from_secs(60));
+    Database::connect(with_common(options, true)).await
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// The options every connection shares; `bulk` turns SQLite's automatic checkpoints off.
+fn with_common(mut options: ConnectOptions, bulk: bool) -> ConnectOptions {
+    options
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if is_sqlite(options.get_url()) {
+        options.map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
+                .foreign_keys(true);
+            if bulk {
+                o.pragma("wal_autocheckpoint", "0")
+            } else {
+                o
+            }
         });
     }
-    Database::connect(options).await
+    options
+}
+
+/// Copies what SQLite's write-ahead log holds into the database file, as far as readers
+/// allow (`PASSIVE`: it waits for no one). A no-op on PostgreSQL.
+///
+/// # Errors
+/// Database failure.
+pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), StoreError> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await?;
+    }
+    Ok(())
 }
 
 /// Applies every pending migration.

@@ -136,10 +136,9 @@ fn decide(
     }
 }
 
-/// The rows of one batch, as they go to the database.
+/// The subscriptions, confirmations and events of one batch, as they go to the database.
 #[derive(Debug, Default)]
 struct Writes {
-    subscribers: Vec<Subscriber>,
     subscriptions: Vec<Subscription>,
     pending: Vec<SubscriptionId>,
     events: Vec<ConsentEvent>,
@@ -156,38 +155,73 @@ pub(super) async fn write(
     planned: &[(ImportRow, Plan)],
     texts: &mut TextMemo,
 ) -> Result<(), StoreError> {
-    let mut writes = Writes::default();
+    let now = ledger.now;
+    let mut subscribers = Vec::new();
+    // Per row, the subscriber whose subscription changes.
+    let mut changed = Vec::with_capacity(planned.len());
     for (row, plan) in planned {
         let subscriber = match plan {
             Plan::NewSubscriber => {
-                let subscriber = new_subscriber(row, ledger.now);
+                let subscriber = new_subscriber(row, now);
                 let id = subscriber.id;
-                writes.subscribers.push(subscriber);
-                writes.subscriptions.push(new_subscription(id, ledger));
+                subscribers.push(subscriber);
                 id
             }
-            Plan::NewSubscription(id) => {
-                writes.subscriptions.push(new_subscription(*id, ledger));
-                *id
+            Plan::NewSubscription(id) | Plan::ConfirmPending(id, _) => *id,
+            Plan::Unchanged | Plan::Skip(_) => {
+                changed.push(None);
+                continue;
             }
-            Plan::ConfirmPending(id, subscription) => {
-                writes.pending.push(*subscription);
-                *id
-            }
-            Plan::Unchanged | Plan::Skip(_) => continue,
         };
+        changed.push(Some(subscriber));
         if let Some(text) = &row.proof.text {
-            texts.remember(conn, text, ledger.now).await?;
+            texts.remember(conn, text, now).await?;
+        }
+    }
+    let backend = conn.get_database_backend();
+    let first = store::imports::prepare_subscribers(backend, &subscribers, now)?;
+    // The other statements are built while the database stores the subscribers.
+    let (stored, rest) = tokio::join!(first.run(conn), async {
+        let writes = writes_of(ledger, planned, &changed);
+        Ok::<_, StoreError>((
+            store::imports::prepare_subscriptions(backend, &writes.subscriptions, now)?,
+            writes.pending,
+            store::imports::prepare_events(backend, &writes.events)?,
+        ))
+    });
+    stored?;
+    let (subscriptions, pending, events) = rest?;
+    subscriptions.run(conn).await?;
+    store::imports::confirm_pending(conn, &pending, now).await?;
+    events.run(conn).await
+}
+
+/// The subscriptions, confirmations and events of the planned rows, given the subscriber
+/// whose subscription each row changes.
+fn writes_of(
+    ledger: &Ledger<'_>,
+    planned: &[(ImportRow, Plan)],
+    changed: &[Option<SubscriberId>],
+) -> Writes {
+    let mut writes = Writes::default();
+    for ((row, plan), subscriber) in planned.iter().zip(changed) {
+        let Some(subscriber) = *subscriber else {
+            continue;
+        };
+        match plan {
+            Plan::NewSubscriber | Plan::NewSubscription(_) => {
+                writes
+                    .subscriptions
+                    .push(new_subscription(subscriber, ledger));
+            }
+            Plan::ConfirmPending(_, subscription) => writes.pending.push(*subscription),
+            Plan::Unchanged | Plan::Skip(_) => continue,
         }
         writes
             .events
             .push(imported_event(subscriber, &row.proof, ledger));
     }
-    let now = ledger.now;
-    store::imports::insert_subscribers(conn, &writes.subscribers, now).await?;
-    store::imports::insert_subscriptions(conn, &writes.subscriptions, now).await?;
-    store::imports::confirm_pending(conn, &writes.pending, now).await?;
-    store::imports::append_events(conn, &writes.events).await
+    writes
 }
 
 fn new_subscriber(row: &ImportRow, now: DateTime<Utc>) -> Subscriber {

@@ -15,6 +15,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll},
+    time::Instant,
 };
 
 use chrono::{DateTime, Utc};
@@ -224,6 +225,7 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     source: R,
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
     let list = store::lists::find_by_slugs(&state.db, std::slice::from_ref(slug))
         .await?
         .pop()
@@ -250,18 +252,48 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     let mut run = Run::new(slug, &options);
     let txn = match options.dry_run {
         true => sea_orm::TransactionTrait::begin(&state.db).await?,
-        false => store::begin_write(&state.db).await?,
+        false => store::begin_write(&state.bulk_db).await?,
     };
     store::imports::widen_cache(&txn).await?;
     store::imports::open_seen(&txn).await?;
     import_batches(&txn, &mut reader, &ledger, &mut run).await?;
     store::imports::close_seen(&txn).await?;
     store::imports::narrow_cache(&txn).await?;
+    let ending = Instant::now();
     match options.dry_run {
         true => txn.rollback().await?,
-        false => txn.commit().await?,
+        false => {
+            txn.commit().await?;
+            checkpoint_in_background(state);
+        }
     }
-    Ok(run.report)
+    let report = run.report;
+    tracing::info!(
+        list = slug.as_str(),
+        dry_run = report.dry_run,
+        rows = report.rows,
+        imported = report.imported,
+        seconds = started.elapsed().as_secs_f64(),
+        commit_seconds = ending.elapsed().as_secs_f64(),
+        "import finished"
+    );
+    Ok(report)
+}
+
+/// Copies the import from SQLite's write-ahead log into the database file, after the import
+/// has answered; the next import waits for it (they share one connection).
+fn checkpoint_in_background(state: &AppState) {
+    let db = state.bulk_db.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        match store::checkpoint(&db).await {
+            Ok(()) => tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "checkpoint after an import"
+            ),
+            Err(e) => tracing::warn!(error = %e, "checkpoint after an import failed"),
+        }
+    });
 }
 
 /// A byte stream that counts what was read into an `ImportProgress`.
@@ -402,7 +434,8 @@ impl Run {
     }
 }
 
-/// Up to `batch_rows` rows as read: the valid ones and the problems of the others.
+/// Up to `batch_rows` rows as read: the valid ones (each address once) and the problems of
+/// the others.
 struct Batch {
     valid: Vec<ImportRow>,
     problems: Vec<RowProblem>,
@@ -422,6 +455,8 @@ async fn read_batch<R: AsyncRead + Unpin + Send>(
         rows: 0,
         more: true,
     };
+    // The first line of each address in the batch: later rows with it are repeats.
+    let mut first: HashMap<String, u64> = HashMap::with_capacity(size);
     while batch.valid.len() < size {
         let Some(raw) = rows.next().await? else {
             batch.more = false;
@@ -429,7 +464,15 @@ async fn read_batch<R: AsyncRead + Unpin + Send>(
         };
         batch.rows += 1;
         match parse_row(&raw, checks) {
-            Ok(row) => batch.valid.push(row),
+            Ok(row) => match first.get(&row.hash) {
+                Some(&line) => batch
+                    .problems
+                    .push(problem_of(&row, &RowIssue::Duplicate(Some(line)))),
+                None => {
+                    first.insert(row.hash.clone(), row.line);
+                    batch.valid.push(row);
+                }
+            },
             Err(problem) => batch.problems.push(problem),
         }
     }
@@ -519,28 +562,24 @@ fn problem_of(row: &ImportRow, issue: &RowIssue) -> RowProblem {
     }
 }
 
-/// Keeps the first row of each address within the batch, and drops rows whose address an
-/// earlier batch left unchanged or skipped (the scratch table, asked only when it has rows).
+/// Drops rows whose address an earlier batch left unchanged or skipped (the scratch table,
+/// asked only when it has rows); the batch itself holds each address once.
 async fn drop_repeated(
     conn: &impl ConnectionTrait,
     batch: Vec<ImportRow>,
     seen: u64,
 ) -> Result<(Vec<ImportRow>, Vec<RowProblem>), StoreError> {
-    let mut first = if seen == 0 {
-        HashMap::new()
-    } else {
-        let hashes: Vec<&str> = batch.iter().map(|r| r.hash.as_str()).collect();
-        store::imports::seen_lines(conn, &hashes).await?
-    };
+    if seen == 0 {
+        return Ok((batch, Vec::new()));
+    }
+    let hashes: Vec<&str> = batch.iter().map(|r| r.hash.as_str()).collect();
+    let earlier = store::imports::seen_lines(conn, &hashes).await?;
     let mut kept = Vec::with_capacity(batch.len());
     let mut problems = Vec::new();
     for row in batch {
-        match first.get(&row.hash) {
+        match earlier.get(&row.hash) {
             Some(&line) => problems.push(problem_of(&row, &RowIssue::Duplicate(Some(line)))),
-            None => {
-                first.insert(row.hash.clone(), row.line);
-                kept.push(row);
-            }
+            None => kept.push(row),
         }
     }
     Ok((kept, problems))
