@@ -409,16 +409,16 @@ pub async fn subscriptions_to_list(
     Ok(found)
 }
 
-/// The statements that store new subscribers, many per statement. Running them fails with
-/// `Conflict` when an address is taken (a concurrent signup).
+/// Stores those of `rows` whose address no subscriber has yet, many per statement, and
+/// returns their ids; a row whose address is taken is left out (the caller looks it up).
 ///
 /// # Errors
-/// A value that cannot be written.
-pub fn prepare_subscribers(
-    backend: DbBackend,
+/// Database failure.
+pub async fn insert_new_subscribers(
+    conn: &impl ConnectionTrait,
     rows: &[Subscriber],
     now: DateTime<Utc>,
-) -> Result<Prepared, StoreError> {
+) -> Result<HashSet<SubscriberId>, StoreError> {
     use Kind::{Json, Text, Time, Uuid};
     let columns = [
         ("id", Uuid),
@@ -447,7 +447,21 @@ pub fn prepare_subscribers(
             ]
         })
         .collect();
-    prepare_rows(backend, "subscribers", &columns, "", &rows)
+    let tail = "ON CONFLICT (email) DO NOTHING RETURNING id";
+    let prepared = prepare_rows(
+        conn.get_database_backend(),
+        "subscribers",
+        &columns,
+        tail,
+        &rows,
+    )?;
+    let mut stored = HashSet::with_capacity(rows.len());
+    for statement in prepared.0 {
+        for row in conn.query_all_raw(statement).await? {
+            stored.insert(SubscriberId::from_uuid(row.try_get_by_index(0)?));
+        }
+    }
+    Ok(stored)
 }
 
 /// The statements that store new subscriptions, many per statement. Running them fails with
