@@ -409,16 +409,16 @@ pub async fn subscriptions_to_list(
     Ok(found)
 }
 
-/// Stores those of `rows` whose address no subscriber has yet, many per statement, and
-/// returns their ids; a row whose address is taken is left out (the caller looks it up).
+/// The statements that store new subscribers, many per statement. Running them fails with
+/// `Conflict` when an address is taken (a concurrent signup).
 ///
 /// # Errors
-/// Database failure.
-pub async fn insert_new_subscribers(
-    conn: &impl ConnectionTrait,
+/// A value that cannot be written.
+pub fn prepare_subscribers(
+    backend: DbBackend,
     rows: &[Subscriber],
     now: DateTime<Utc>,
-) -> Result<HashSet<SubscriberId>, StoreError> {
+) -> Result<Prepared, StoreError> {
     use Kind::{Json, Text, Time, Uuid};
     let columns = [
         ("id", Uuid),
@@ -447,21 +447,7 @@ pub async fn insert_new_subscribers(
             ]
         })
         .collect();
-    let tail = "ON CONFLICT (email) DO NOTHING RETURNING id";
-    let prepared = prepare_rows(
-        conn.get_database_backend(),
-        "subscribers",
-        &columns,
-        tail,
-        &rows,
-    )?;
-    let mut stored = HashSet::with_capacity(rows.len());
-    for statement in prepared.0 {
-        for row in conn.query_all_raw(statement).await? {
-            stored.insert(SubscriberId::from_uuid(row.try_get_by_index(0)?));
-        }
-    }
-    Ok(stored)
+    prepare_rows(backend, "subscribers", &columns, "", &rows)
 }
 
 /// The statements that store new subscriptions, many per statement. Running them fails with

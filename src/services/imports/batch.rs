@@ -10,7 +10,7 @@ use super::RowIssue;
 use crate::{
     domain::{
         ConsentAction, ConsentEvent, ConsentEventId, ConsentProof, ConsentText, EmailAddress,
-        Locale, MailingList, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
+        ListId, Locale, MailingList, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
         Subscription, SubscriptionId, SubscriptionStatus,
     },
     store::{
@@ -39,9 +39,8 @@ pub(super) struct ImportRow {
 /// What happens to one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Plan {
-    /// A new subscriber, with this id, gets a confirmed subscription; `plan` stored the
-    /// subscriber already unless it was a dry run.
-    NewSubscriber(SubscriberId),
+    /// A new subscriber with a confirmed subscription.
+    NewSubscriber,
     /// A known subscriber gets a confirmed subscription to the list.
     NewSubscription(SubscriberId),
     /// A pending subscription of a known subscriber is confirmed.
@@ -65,51 +64,21 @@ pub(super) struct Ledger<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Decides every row of a batch from the stored state of its addresses, and, unless `dry_run`,
-/// stores the new subscribers at once: the insert that skips taken addresses is also the
-/// look-up that finds them new, so a new address costs one index probe, not two. `this_run`
-/// is an id made when the import began: ids are time-ordered within the process, so a
-/// confirmed subscription with a later id was imported from an earlier row of the same file.
+/// Decides every row of a batch from the stored state of its addresses. `this_run` is an id
+/// made when the import began: ids are time-ordered within the process, so a confirmed
+/// subscription with a later id was imported from an earlier row of the same file.
 ///
 /// # Errors
 /// Store failure.
 pub(super) async fn plan(
     conn: &impl ConnectionTrait,
-    ledger: &Ledger<'_>,
+    list: ListId,
     rows: Vec<ImportRow>,
     this_run: Option<SubscriptionId>,
-    dry_run: bool,
 ) -> Result<Vec<(ImportRow, Plan)>, StoreError> {
     let hashes: Vec<&str> = rows.iter().map(|r| r.hash.as_str()).collect();
     let suppressed = store::imports::suppressed(conn, &hashes).await?;
-    // Per row, the id of the subscriber stored for it.
-    let created: Vec<Option<SubscriberId>> = if dry_run {
-        vec![None; rows.len()]
-    } else {
-        let candidates: Vec<Subscriber> = rows
-            .iter()
-            .filter(|r| !suppressed.contains(&r.hash))
-            .map(|r| new_subscriber(r, ledger.now))
-            .collect();
-        let stored = store::imports::insert_new_subscribers(conn, &candidates, ledger.now).await?;
-        let mut candidates = candidates.into_iter();
-        rows.iter()
-            .map(|r| match suppressed.contains(&r.hash) {
-                true => None,
-                // One candidate per row not suppressed, in row order.
-                false => candidates
-                    .next()
-                    .map(|s| s.id)
-                    .filter(|id| stored.contains(id)),
-            })
-            .collect()
-    };
-    let emails: Vec<&str> = rows
-        .iter()
-        .zip(&created)
-        .filter(|(_, created)| created.is_none())
-        .map(|(r, _)| r.email.as_str())
-        .collect();
+    let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
     let known: HashMap<String, KnownSubscriber> =
         store::imports::subscribers_by_email(conn, &emails)
             .await?
@@ -117,35 +86,24 @@ pub(super) async fn plan(
             .map(|k| (k.email.clone(), k))
             .collect();
     let ids: Vec<SubscriberId> = known.values().map(|k| k.id).collect();
-    let subscriptions = store::imports::subscriptions_to_list(conn, ledger.list.id, &ids).await?;
-    let mut planned = Vec::with_capacity(rows.len());
-    for (row, created) in rows.into_iter().zip(created) {
-        if let Some(id) = created {
-            planned.push((row, Plan::NewSubscriber(id)));
-            continue;
-        }
-        let known = known.get(row.email.as_str());
-        let existing = known.and_then(|k| subscriptions.get(&k.id)).copied();
-        let plan = match existing {
-            Some(s)
-                if s.status == SubscriptionStatus::Confirmed
-                    && this_run.is_some_and(|first| s.id >= first) =>
-            {
-                Plan::Skip(RowIssue::Duplicate(None))
-            }
-            _ => decide(suppressed.contains(&row.hash), known, existing),
-        };
-        if !dry_run && matches!(plan, Plan::NewSubscriber(_)) {
-            // The insert skipped the address as taken, yet no subscriber has it: another
-            // transaction took it and let it go meanwhile. Nothing is kept; a retry works.
-            return Err(StoreError::Conflict(format!(
-                "{}: the address changed during the import",
-                row.email.as_str()
-            )));
-        }
-        planned.push((row, plan));
-    }
-    Ok(planned)
+    let subscriptions = store::imports::subscriptions_to_list(conn, list, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let known = known.get(row.email.as_str());
+            let existing = known.and_then(|k| subscriptions.get(&k.id)).copied();
+            let plan = match existing {
+                Some(s)
+                    if s.status == SubscriptionStatus::Confirmed
+                        && this_run.is_some_and(|first| s.id >= first) =>
+                {
+                    Plan::Skip(RowIssue::Duplicate(None))
+                }
+                _ => decide(suppressed.contains(&row.hash), known, existing),
+            };
+            (row, plan)
+        })
+        .collect())
 }
 
 /// The import rules: a suppressed address, a blocked or erased subscriber and a subscription
@@ -159,7 +117,7 @@ fn decide(
         return Plan::Skip(RowIssue::Suppressed);
     }
     let Some(known) = known else {
-        return Plan::NewSubscriber(SubscriberId::new());
+        return Plan::NewSubscriber;
     };
     match known.status {
         SubscriberStatus::Active => {}
@@ -186,8 +144,8 @@ struct Writes {
     events: Vec<ConsentEvent>,
 }
 
-/// Writes the planned changes of a batch (whose new subscribers `plan` stored): subscriptions,
-/// confirmations, and one `imported` ledger event per changed subscription.
+/// Writes the planned changes of a batch: subscribers, subscriptions, confirmations, and
+/// one `imported` ledger event per changed subscription.
 ///
 /// # Errors
 /// Store failure (`Conflict` when a concurrent signup took an address meanwhile).
@@ -198,42 +156,67 @@ pub(super) async fn write(
     texts: &mut TextMemo,
 ) -> Result<(), StoreError> {
     let now = ledger.now;
+    let mut subscribers = Vec::new();
+    // Per row, the subscriber whose subscription changes.
+    let mut changed = Vec::with_capacity(planned.len());
     for (row, plan) in planned {
-        let changes = matches!(
-            plan,
-            Plan::NewSubscriber(_) | Plan::NewSubscription(_) | Plan::ConfirmPending(..)
-        );
-        if let (true, Some(text)) = (changes, &row.proof.text) {
+        let subscriber = match plan {
+            Plan::NewSubscriber => {
+                let subscriber = new_subscriber(row, now);
+                let id = subscriber.id;
+                subscribers.push(subscriber);
+                id
+            }
+            Plan::NewSubscription(id) | Plan::ConfirmPending(id, _) => *id,
+            Plan::Unchanged | Plan::Skip(_) => {
+                changed.push(None);
+                continue;
+            }
+        };
+        changed.push(Some(subscriber));
+        if let Some(text) = &row.proof.text {
             texts.remember(conn, text, now).await?;
         }
     }
-    let writes = writes_of(ledger, planned);
     let backend = conn.get_database_backend();
-    let subscriptions = store::imports::prepare_subscriptions(backend, &writes.subscriptions, now)?;
-    // The events' statements are built while the database stores the subscriptions.
-    let (stored, events) = tokio::join!(subscriptions.run(conn), async {
-        store::imports::prepare_events(backend, &writes.events)
+    let first = store::imports::prepare_subscribers(backend, &subscribers, now)?;
+    // The other statements are built while the database stores the subscribers.
+    let (stored, rest) = tokio::join!(first.run(conn), async {
+        let writes = writes_of(ledger, planned, &changed);
+        Ok::<_, StoreError>((
+            store::imports::prepare_subscriptions(backend, &writes.subscriptions, now)?,
+            writes.pending,
+            store::imports::prepare_events(backend, &writes.events)?,
+        ))
     });
     stored?;
-    store::imports::confirm_pending(conn, &writes.pending, now).await?;
-    events?.run(conn).await
+    let (subscriptions, pending, events) = rest?;
+    subscriptions.run(conn).await?;
+    store::imports::confirm_pending(conn, &pending, now).await?;
+    events.run(conn).await
 }
 
-/// The subscriptions, confirmations and events of the planned rows.
-fn writes_of(ledger: &Ledger<'_>, planned: &[(ImportRow, Plan)]) -> Writes {
+/// The subscriptions, confirmations and events of the planned rows, given the subscriber
+/// whose subscription each row changes.
+fn writes_of(
+    ledger: &Ledger<'_>,
+    planned: &[(ImportRow, Plan)],
+    changed: &[Option<SubscriberId>],
+) -> Writes {
     let mut writes = Writes::default();
-    for (row, plan) in planned {
-        let subscriber = match plan {
-            Plan::NewSubscriber(id) | Plan::NewSubscription(id) => {
-                writes.subscriptions.push(new_subscription(*id, ledger));
-                *id
-            }
-            Plan::ConfirmPending(id, subscription) => {
-                writes.pending.push(*subscription);
-                *id
-            }
-            Plan::Unchanged | Plan::Skip(_) => continue,
+    for ((row, plan), subscriber) in planned.iter().zip(changed) {
+        let Some(subscriber) = *subscriber else {
+            continue;
         };
+        match plan {
+            Plan::NewSubscriber | Plan::NewSubscription(_) => {
+                writes
+                    .subscriptions
+                    .push(new_subscription(subscriber, ledger));
+            }
+            Plan::ConfirmPending(_, subscription) => writes.pending.push(*subscription),
+            Plan::Unchanged | Plan::Skip(_) => continue,
+        }
         writes
             .events
             .push(imported_event(subscriber, &row.proof, ledger));
@@ -346,7 +329,7 @@ mod tests {
         use SubscriptionStatus::{Confirmed, Pending, Unsubscribed};
         let active = known(SubscriberStatus::Active);
         let sub = SubscriptionId::from_uuid(uuid::Uuid::nil());
-        assert!(matches!(decide(false, None, None), Plan::NewSubscriber(_)));
+        assert_eq!(decide(false, None, None), Plan::NewSubscriber);
         assert_eq!(decide(true, None, None), Plan::Skip(RowIssue::Suppressed));
         assert_eq!(
             decide(true, Some(&active), existing(Confirmed)),

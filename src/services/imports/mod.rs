@@ -518,7 +518,7 @@ async fn apply_batch(
     run: &mut Run,
 ) -> Result<Vec<RowProblem>, ImportError> {
     let (batch, mut problems) = drop_repeated(conn, batch, run.seen).await?;
-    let planned = batch::plan(conn, ledger, batch, Some(run.first_id), run.report.dry_run).await?;
+    let planned = batch::plan(conn, ledger.list.id, batch, Some(run.first_id)).await?;
     let mut settled = Vec::new();
     for (row, plan) in &planned {
         match plan {
@@ -535,7 +535,7 @@ async fn apply_batch(
                 run.report.imported += 1;
                 settled.push((row.hash.as_str(), row.line));
             }
-            Plan::NewSubscriber(_) | Plan::NewSubscription(_) => {
+            Plan::NewSubscriber | Plan::NewSubscription(_) => {
                 run.report.imported += 1;
                 // A dry run writes no subscription to recognise the address by later.
                 if run.report.dry_run {
@@ -663,7 +663,7 @@ pub async fn add_subscriber(
             now,
         };
         let row = row_for(state, &new, &ledger)?;
-        let planned = batch::plan(&txn, &ledger, vec![row], None, false).await?;
+        let planned = batch::plan(&txn, list.id, vec![row], None).await?;
         for (_, plan) in &planned {
             match plan {
                 Plan::Skip(issue) => return Err(refused(list, issue.clone())),
