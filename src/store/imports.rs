@@ -710,3 +710,104 @@ pub async fn mark_seen(
     .run(conn)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: [(&str, Kind); 5] = [
+        ("id", Kind::Uuid),
+        ("label", Kind::Text),
+        ("note", Kind::Text),
+        ("n", Kind::Int),
+        ("at", Kind::Time),
+    ];
+
+    type Stored = (Uuid, String, Option<String>, i64, String);
+
+    async fn scratch() -> sea_orm::DatabaseConnection {
+        let db = crate::store::connect("sqlite::memory:", 1).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE t (id BLOB NOT NULL, label TEXT NOT NULL, note TEXT, n INTEGER NOT \
+             NULL, at TEXT NOT NULL)",
+        )
+        .await
+        .unwrap();
+        db
+    }
+
+    async fn stored(db: &sea_orm::DatabaseConnection) -> Vec<Stored> {
+        let statement = Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT id, label, note, n, at FROM t ORDER BY rowid",
+        );
+        db.query_all_raw(statement)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get_by_index(0).unwrap(),
+                    r.try_get_by_index(1).unwrap(),
+                    r.try_get_by_index(2).unwrap(),
+                    r.try_get_by_index(3).unwrap(),
+                    r.try_get_by_index(4).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn shared_and_varying_columns_are_written_alike() {
+        let db = scratch().await;
+        let now = Utc::now();
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        // `label` and `n` vary, `note` is null in every row, `at` is the same time; the
+        // single-row chunk makes every column one bound parameter.
+        let notes = [None, None, None, Some("it's \"quoted\", ünïcode")];
+        let labels = ["a", "b", "a", "solo"];
+        let rows: Vec<[Cell<'_>; 5]> = (0..4)
+            .map(|i| {
+                [
+                    Cell::Uuid(ids[i]),
+                    Cell::Text(labels[i]),
+                    Cell::text(notes[i]),
+                    Cell::Int(i as i64 - 1),
+                    Cell::Time(now),
+                ]
+            })
+            .collect();
+        let first = prepare_rows(DbBackend::Sqlite, "t", &COLUMNS, "", &rows[..3]).unwrap();
+        let sql = first.0[0].sql.clone();
+        first.run(&db).await.unwrap();
+        prepare_rows(DbBackend::Sqlite, "t", &COLUMNS, "", &rows[3..])
+            .unwrap()
+            .run(&db)
+            .await
+            .unwrap();
+        // Only id, label and n travel in the JSON array.
+        assert!(
+            sql.contains("r.value->>2") && !sql.contains("r.value->>3"),
+            "{sql}"
+        );
+        let expected: Vec<Stored> = (0..4)
+            .map(|i| {
+                (
+                    ids[i],
+                    labels[i].to_owned(),
+                    notes[i].map(str::to_owned),
+                    i as i64 - 1,
+                    time_text(now),
+                )
+            })
+            .collect();
+        assert_eq!(stored(&db).await, expected);
+    }
+
+    #[test]
+    fn nothing_to_write_prepares_no_statement() {
+        let rows: Vec<[Cell<'_>; 5]> = Vec::new();
+        let prepared = prepare_rows(DbBackend::Sqlite, "t", &COLUMNS, "", &rows).unwrap();
+        assert!(prepared.0.is_empty());
+    }
+}
