@@ -246,3 +246,35 @@ async fn a_marketer_adds_a_customer_who_is_enrolled_and_found_by_address() {
             .contains("customer.add")
     );
 }
+
+#[tokio::test]
+async fn the_notices_index_comes_in_pages_newest_first() {
+    let app = TestApp::spawn().await;
+    catalogue(&app).await;
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    let later = (app.clock.now().date_naive() + chrono::Duration::days(120)).to_string();
+    for n in 1..=51 {
+        let mut form = pcn_form(&later, "");
+        form[1].1 = format!("Notice number {n}.");
+        let response = post(&marketer, "/admin/notices", &form).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "notice {n}");
+    }
+    let (status, first) = body(marketer.get("/admin/notices").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.contains("Notice number 51.") && first.contains("Notice number 2."));
+    assert!(!first.contains("Notice number 1."), "one page holds 50");
+    let at = first
+        .find("/admin/notices?before=")
+        .expect("a link to the older notices");
+    let older = &first[at..];
+    let older = &older[..older.find('"').unwrap()];
+    let (status, second) = body(marketer.get(older).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(second.contains("Notice number 1.") && !second.contains("Notice number 2."));
+    assert!(
+        !second.contains("?before="),
+        "the last page links no further"
+    );
+    let unknown = format!("/admin/notices?before={}", uuid::Uuid::now_v7());
+    assert_eq!(marketer.get(&unknown).await.status(), StatusCode::NOT_FOUND);
+}

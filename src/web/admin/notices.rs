@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use axum::{
     Extension,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -31,16 +31,26 @@ use crate::{
 
 type Errors = HashMap<&'static str, String>;
 
-/// `GET /admin/notices`.
+/// Notices per page of the index.
+const PAGE: u64 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct IndexQuery {
+    before: Option<uuid::Uuid>,
+}
+
+/// `GET /admin/notices[?before=ID]`: a page of notices, newest first.
 pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
+    Query(q): Query<IndexQuery>,
 ) -> Response {
-    let all = match notices::all(&state).await {
-        Ok(a) => a,
+    let ctx = session.ctx();
+    let (all, next) = match notices::page(&state, q.before.map(NoticeId::from_uuid), PAGE).await {
+        Ok(page) => page,
+        Err(NoticesError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
     };
-    let ctx = session.ctx();
     view::layout(
         &ctx,
         "Notices",
@@ -59,6 +69,9 @@ pub(super) async fn index(
                         td { (o.notice.created_at.format("%Y-%m-%d %H:%M")) }
                     }
                 }
+            }
+            @if let Some(next) = next {
+                p.pager { a href={ "/admin/notices?before=" (next) } { "Older →" } }
             }
             @if all.is_empty() { p.muted { "No notices yet." } }
         },
