@@ -74,7 +74,8 @@ impl AppState {
     /// Any part of the configuration that does not work (named in the message).
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let db = connect(&settings).await?;
-        let bulk_db = store::connect_bulk(settings.database.url.expose_secret(), &db)
+        let url = settings.database.url.expose_secret();
+        let bulk_db = store::connect_bulk(url, &db, settings.import.timeout)
             .await
             .context("database.url: cannot connect")?;
         let keyring = load_keyring(&settings)?;

@@ -83,13 +83,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// whose commits do not checkpoint: committing a large import would otherwise copy the
 /// whole write-ahead log into the database file before the import could answer, and the
 /// import runs `checkpoint` after it instead (as SQLite's documentation suggests for large
-/// writes). On PostgreSQL it is `pool` itself.
+/// writes). Imports take turns on it, each waiting up to `wait` for the one before. On
+/// PostgreSQL it is `pool` itself.
 ///
 /// # Errors
 /// The database cannot be opened.
 pub async fn connect_bulk(
     url: &str,
     pool: &DatabaseConnection,
+    wait: Duration,
 ) -> Result<DatabaseConnection, DbErr> {
     if !is_sqlite(url) {
         return Ok(pool.clone());
@@ -99,7 +101,9 @@ pub async fn connect_bulk(
         .max_connections(1)
         .min_connections(0)
         .idle_timeout(Duration::from_secs(60));
-    Database::connect(with_common(options, true)).await
+    let mut options = with_common(options, true);
+    options.acquire_timeout(wait);
+    Database::connect(options).await
 }
 
 fn is_sqlite(url: &str) -> bool {

@@ -626,3 +626,22 @@ async fn a_dry_run_reports_what_an_import_would_do_across_batches_and_writes_not
     let (status, _) = import(&app, "weekly&dry_run=maybe", HEADER).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn two_imports_at_once_take_turns_and_both_succeed() {
+    let app = TestApp::spawn_with(|s| s.import.batch_rows = 50).await;
+    app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    let rows = |prefix: &str| {
+        (0..1000)
+            .map(|n| format!("{prefix}{n}@example.com,{prefix} {n},,{PROOF}\n"))
+            .collect::<String>()
+    };
+    let (weekly, monthly) = (rows("w"), rows("m"));
+    let (a, b) = tokio::join!(
+        import_rows(&app, "weekly", &weekly),
+        import_rows(&app, "monthly", &monthly),
+    );
+    assert_eq!(counts(&a), [1000, 1000, 0, 0]);
+    assert_eq!(counts(&b), [1000, 1000, 0, 0]);
+}
