@@ -303,23 +303,25 @@ fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
-/// The address hashes among `hashes` that are on the suppression list.
+/// The values among `keys` that `column` of `table` holds (text), many per statement.
 ///
 /// # Errors
 /// Database failure.
-pub async fn suppressed(
+pub(super) async fn held_text(
     conn: &impl ConnectionTrait,
-    hashes: &[&str],
+    table: &str,
+    column: &str,
+    keys: &[&str],
 ) -> Result<HashSet<String>, StoreError> {
     let sql = lookup_sql(
         conn.get_database_backend(),
-        "address_hash",
-        "suppressions",
+        column,
+        table,
         "",
-        ("address_hash", Kind::Text),
+        (column, Kind::Text),
     );
     let mut found = HashSet::new();
-    for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
         for row in query_json(conn, &sql, Vec::new(), chunk).await? {
             found.insert(row.try_get_by_index(0)?);
         }

@@ -3,10 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::OnConflict,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, sea_query::OnConflict};
 
 use super::{StoreError, entities::suppressions as table};
 use crate::domain::SuppressionReason;
@@ -50,23 +47,15 @@ pub async fn contains(conn: &impl ConnectionTrait, address_hash: &str) -> Result
         .is_some())
 }
 
-/// The suppressed hashes among `hashes`.
+/// The suppressed hashes among `hashes`, looked up many per statement with the hashes as one
+/// JSON parameter (not one bind parameter each).
 ///
 /// # Errors
 /// Database failure.
 pub async fn among(
     conn: &impl ConnectionTrait,
-    hashes: &[String],
+    hashes: &[impl AsRef<str>],
 ) -> Result<HashSet<String>, StoreError> {
-    if hashes.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let found: Vec<String> = table::Entity::find()
-        .select_only()
-        .column(table::Column::AddressHash)
-        .filter(table::Column::AddressHash.is_in(hashes.iter().map(String::as_str)))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(found.into_iter().collect())
+    let hashes: Vec<&str> = hashes.iter().map(AsRef::as_ref).collect();
+    super::imports::held_text(conn, "suppressions", "address_hash", &hashes).await
 }

@@ -77,7 +77,7 @@ pub(super) async fn plan(
     this_run: Option<SubscriptionId>,
 ) -> Result<Vec<(ImportRow, Plan)>, StoreError> {
     let hashes: Vec<&str> = rows.iter().map(|r| r.hash.as_str()).collect();
-    let suppressed = store::imports::suppressed(conn, &hashes).await?;
+    let suppressed = store::suppressions::among(conn, &hashes).await?;
     let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
     let known: HashMap<String, KnownSubscriber> =
         store::imports::subscribers_by_email(conn, &emails)
