@@ -132,10 +132,6 @@ async fn main() -> anyhow::Result<()> {
                     let (owner, _) = bulletin::store::users::find_by_email(&db, &email)
                         .await?
                         .context("--user: there is no such user")?;
-                    anyhow::ensure!(
-                        owner.role.is_admin() || role != Role::Admin,
-                        "--role admin needs an admin --user"
-                    );
                     Some(owner.id)
                 }
                 None => None,

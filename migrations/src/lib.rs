@@ -13,6 +13,7 @@ mod m20261130_000007_create_user_tables;
 mod m20261201_000008_create_template_overrides;
 mod m20261201_000009_add_consent_event_campaign;
 mod m20261202_000010_partial_ledger_indexes;
+mod m20261203_000011_add_user_disabled_at;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_create_template_overrides::Migration),
             Box::new(m20261201_000009_add_consent_event_campaign::Migration),
             Box::new(m20261202_000010_partial_ledger_indexes::Migration),
+            Box::new(m20261203_000011_add_user_disabled_at::Migration),
         ]
     }
 }

@@ -22,6 +22,19 @@ impl Role {
         }
     }
 
+    /// The lesser of two roles: what a token may do when its owner's role is `cap`.
+    pub fn at_most(self, cap: Role) -> Role {
+        if self.rank() <= cap.rank() { self } else { cap }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Self::Viewer => 0,
+            Self::Marketer => 1,
+            Self::Admin => 2,
+        }
+    }
+
     /// Whether the role may manage users and answer data-subject requests.
     pub fn is_admin(self) -> bool {
         match self {
@@ -40,6 +53,21 @@ mod tests {
         assert!(Role::Admin.may_write() && Role::Admin.is_admin());
         assert!(Role::Marketer.may_write() && !Role::Marketer.is_admin());
         assert!(!Role::Viewer.may_write() && !Role::Viewer.is_admin());
+    }
+
+    #[test]
+    fn a_role_capped_by_another_is_the_lesser_of_the_two() {
+        use Role::{Admin, Marketer, Viewer};
+        for (role, cap, expected) in [
+            (Admin, Admin, Admin),
+            (Admin, Marketer, Marketer),
+            (Admin, Viewer, Viewer),
+            (Marketer, Admin, Marketer),
+            (Marketer, Viewer, Viewer),
+            (Viewer, Admin, Viewer),
+        ] {
+            assert_eq!(role.at_most(cap), expected, "{role} capped by {cap}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Admin users: who may log in to `/admin/`, and the rules for their passwords.
 
+use chrono::{DateTime, Utc};
+
 use super::{EmailAddress, Role, ids::UserId};
 
 /// A user of the admin UI.
@@ -11,6 +13,20 @@ pub struct User {
     pub email: EmailAddress,
     /// What the user may do.
     pub role: Role,
+    /// Since when the user may not log in or use their tokens; `None` while active.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// Whether the user may log in and use their API tokens.
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+
+    /// Whether the user counts as an admin who can still act (an active admin).
+    pub fn is_active_admin(&self) -> bool {
+        self.is_active() && self.role.is_admin()
+    }
 }
 
 /// A password as typed: at least 12 and at most 1,024 characters.

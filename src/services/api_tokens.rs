@@ -10,35 +10,73 @@ use crate::{
     store::{self, StoreError, api_tokens::ApiToken},
 };
 
+/// Why a token was not issued.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The owner named does not exist.
+    #[error("there is no such user")]
+    UnknownOwner,
+    /// The owner is disabled.
+    #[error("the user is disabled")]
+    OwnerDisabled,
+    /// The token would have more rights than its owner.
+    #[error("a token of a {owner} cannot have the role {role}")]
+    AboveOwner {
+        /// The role asked for.
+        role: Role,
+        /// The owner's role.
+        owner: Role,
+    },
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Prefix of every token, so that leaked tokens are recognisable by secret scanners.
 const PREFIX: &str = "blt_";
 
 /// Creates a token and returns its secret, which is shown once and stored only hashed.
 ///
 /// # Errors
-/// Store failure.
+/// As `issue`.
 pub async fn create(
     db: &DatabaseConnection,
     clock: &Clock,
     name: &str,
     role: Role,
     user_id: Option<UserId>,
-) -> Result<String, StoreError> {
+) -> Result<String, TokenError> {
     Ok(issue(db, clock, name, role, user_id).await?.1)
 }
 
 /// Creates a token and returns it with its secret, which is shown once and stored only
-/// hashed.
+/// hashed. A token with an owner may not have more rights than the owner.
 ///
 /// # Errors
-/// Store failure.
+/// `UnknownOwner`, `OwnerDisabled`, `AboveOwner`, or a store failure.
 pub async fn issue(
     db: &DatabaseConnection,
     clock: &Clock,
     name: &str,
     role: Role,
     user_id: Option<UserId>,
-) -> Result<(ApiToken, String), StoreError> {
+) -> Result<(ApiToken, String), TokenError> {
+    if let Some(owner) = user_id {
+        let owner = match store::users::find(db, owner).await {
+            Ok((owner, _)) => owner,
+            Err(StoreError::NotFound) => return Err(TokenError::UnknownOwner),
+            Err(e) => return Err(e.into()),
+        };
+        if !owner.is_active() {
+            return Err(TokenError::OwnerDisabled);
+        }
+        if role.at_most(owner.role) != role {
+            return Err(TokenError::AboveOwner {
+                role,
+                owner: owner.role,
+            });
+        }
+    }
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{PREFIX}{}", hex::encode(bytes));
@@ -52,7 +90,8 @@ pub async fn issue(
     Ok((token, secret))
 }
 
-/// The token a bearer secret belongs to, if it is valid and unrevoked.
+/// The token a bearer secret belongs to, if it is valid and unrevoked and its owner (if any)
+/// is active; its role is capped by the owner's current role.
 ///
 /// # Errors
 /// Store failure.

@@ -1,5 +1,6 @@
 //! Use cases of admin users: the first set-up, create, log in (rate-limited, same answer and
-//! cost for unknown users and wrong passwords), sessions, log out, change password.
+//! cost for unknown users, wrong passwords and disabled users), sessions, log out, change
+//! password, and an admin changing a user's role or disabling them.
 
 use std::sync::OnceLock;
 
@@ -29,6 +30,12 @@ pub enum UsersError {
     /// The address is taken by another user.
     #[error("a user with this address already exists")]
     EmailTaken,
+    /// No user has this id.
+    #[error("there is no such user")]
+    UnknownUser,
+    /// The change would leave no active admin.
+    #[error("this is the last active admin: make another user admin first")]
+    LastAdmin,
     /// The set-up link is unknown or used, or users exist already.
     #[error("this set-up link is not valid (any more)")]
     SetupClosed,
@@ -111,6 +118,7 @@ pub async fn create(
         id: UserId::new(),
         email,
         role,
+        disabled_at: None,
     };
     match store::users::insert(&state.db, &user, &hash, state.clock.now()).await {
         Ok(()) => Ok(user),
@@ -221,7 +229,7 @@ pub async fn log_in(
     };
     let matches = verify_password(password.to_owned(), hash).await;
     match (user, matches) {
-        (Some(user), true) => start_session(state, user).await,
+        (Some(user), true) if user.is_active() => start_session(state, user).await,
         _ => Err(UsersError::BadCredentials),
     }
 }
@@ -280,6 +288,69 @@ pub async fn change_password(
     store::users::delete_sessions_of(&txn, id, state.clock.now()).await?;
     txn.commit().await.map_err(StoreError::from)?;
     Ok(())
+}
+
+/// What an admin changes of a user's access; `None` leaves that part as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessChange {
+    /// The new role.
+    pub role: Option<Role>,
+    /// `true` disables the user (ends their sessions, refuses their tokens), `false`
+    /// enables them again.
+    pub disabled: Option<bool>,
+}
+
+/// Changes a user's role or disables/enables them, never leaving the workspace without an
+/// active admin. Disabling ends the user's sessions at once; their API tokens are refused
+/// while they are disabled, and no token does more than its owner's current role allows.
+///
+/// # Errors
+/// `UnknownUser`, `LastAdmin`, or a store failure.
+pub async fn change_access(
+    state: &AppState,
+    id: UserId,
+    change: AccessChange,
+) -> Result<User, UsersError> {
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    // The admins are locked first, always in the same order, so that two admins demoting
+    // each other at once are serialised and the second sees the first's change.
+    let admins = store::users::active_admins_for_update(&txn).await?;
+    let before = match store::users::find_for_update(&txn, id).await {
+        Ok(user) => user,
+        Err(StoreError::NotFound) => return Err(UsersError::UnknownUser),
+        Err(e) => return Err(e.into()),
+    };
+    let after = User {
+        role: change.role.unwrap_or(before.role),
+        disabled_at: match change.disabled {
+            Some(true) => before.disabled_at.or(Some(now)),
+            Some(false) => None,
+            None => before.disabled_at,
+        },
+        ..before.clone()
+    };
+    if before.is_active_admin() && !after.is_active_admin() && admins.iter().all(|a| *a == id) {
+        return Err(UsersError::LastAdmin);
+    }
+    store::users::set_access(&txn, id, after.role, after.disabled_at).await?;
+    if !after.is_active() {
+        store::users::delete_sessions_of(&txn, id, now).await?;
+    }
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(after)
+}
+
+/// One user.
+///
+/// # Errors
+/// `UnknownUser`, or a store failure.
+pub async fn find(state: &AppState, id: UserId) -> Result<User, UsersError> {
+    match store::users::find(&state.db, id).await {
+        Ok((user, _)) => Ok(user),
+        Err(StoreError::NotFound) => Err(UsersError::UnknownUser),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The two login rate limits of a process.

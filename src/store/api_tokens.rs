@@ -5,7 +5,10 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
 };
 
-use super::{StoreError, corrupt, entities::api_tokens as table};
+use super::{
+    StoreError, corrupt,
+    entities::{api_tokens as table, users},
+};
 use crate::domain::{ApiTokenId, Role, UserId};
 
 /// A stored, unrevoked API token (without its secret).
@@ -47,7 +50,9 @@ pub async fn insert(
     Ok(())
 }
 
-/// The unrevoked token with this hash, if any; marks it used.
+/// The unrevoked token with this hash, if any, as its owner may use it now: refused while the
+/// owner is disabled, and never with more rights than the owner's current role. Marks it used
+/// (at most once a minute, so that API calls do not each write).
 ///
 /// # Errors
 /// Database failure.
@@ -64,15 +69,30 @@ pub async fn find_active(
     else {
         return Ok(None);
     };
-    table::Entity::update_many()
-        .col_expr(table::Column::LastUsedAt, Expr::value(now))
-        .filter(table::Column::Id.eq(row.id))
-        .exec(conn)
-        .await?;
+    let mut role = Role::parse(&row.role).map_err(corrupt)?;
+    if let Some(owner) = row.user_id {
+        let owner = users::Entity::find_by_id(owner).one(conn).await?;
+        match owner {
+            Some(owner) if owner.disabled_at.is_none() => {
+                role = role.at_most(Role::parse(&owner.role).map_err(corrupt)?);
+            }
+            _ => return Ok(None),
+        }
+    }
+    if row
+        .last_used_at
+        .is_none_or(|used| now - used >= chrono::TimeDelta::minutes(1))
+    {
+        table::Entity::update_many()
+            .col_expr(table::Column::LastUsedAt, Expr::value(now))
+            .filter(table::Column::Id.eq(row.id))
+            .exec(conn)
+            .await?;
+    }
     Ok(Some(ApiToken {
         id: ApiTokenId::from_uuid(row.id),
         name: row.name,
-        role: Role::parse(&row.role).map_err(corrupt)?,
+        role,
         user_id: row.user_id.map(UserId::from_uuid),
     }))
 }

@@ -21,6 +21,7 @@ impl TryFrom<table::Model> for User {
             id: UserId::from_uuid(m.id),
             email: EmailAddress::parse(&m.email).map_err(corrupt)?,
             role: Role::parse(&m.role).map_err(corrupt)?,
+            disabled_at: m.disabled_at,
         })
     }
 }
@@ -50,6 +51,7 @@ pub async fn insert(
         password_hash: Set(password_hash.to_owned()),
         created_at: Set(now),
         password_changed_at: Set(now),
+        disabled_at: Set(user.disabled_at),
     };
     table::Entity::insert(row)
         .exec_without_returning(conn)
@@ -149,6 +151,64 @@ pub async fn set_password(
     }
 }
 
+/// One user, its row locked until the transaction ends (PostgreSQL; SQLite's write
+/// transaction holds the whole database).
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn find_for_update(conn: &impl ConnectionTrait, id: UserId) -> Result<User, StoreError> {
+    use sea_orm::QuerySelect;
+    table::Entity::find_by_id(id.as_uuid())
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)
+        .and_then(User::try_from)
+}
+
+/// The ids of the active admins, their rows locked until the transaction ends, so that two
+/// admins taking each other's rights at once cannot both succeed.
+///
+/// # Errors
+/// Database failure.
+pub async fn active_admins_for_update(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<UserId>, StoreError> {
+    use sea_orm::QuerySelect;
+    Ok(table::Entity::find()
+        .filter(table::Column::Role.eq(Role::Admin.as_str()))
+        .filter(table::Column::DisabledAt.is_null())
+        .order_by_asc(table::Column::Id)
+        .lock_exclusive()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| UserId::from_uuid(row.id))
+        .collect())
+}
+
+/// Sets a user's role and whether (since when) they are disabled.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn set_access(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    role: Role,
+    disabled_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::Role, Expr::value(role.as_str()))
+        .col_expr(table::Column::DisabledAt, Expr::value(disabled_at))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
 /// A stored session.
 #[derive(Debug, Clone)]
 pub struct StoredSession {
@@ -183,7 +243,7 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The unexpired session with this hash and its user.
+/// The unexpired session with this hash and its user, if the user is active.
 ///
 /// # Errors
 /// Database failure.
@@ -199,7 +259,11 @@ pub async fn find_session(
     else {
         return Ok(None);
     };
-    let Some(user) = table::Entity::find_by_id(session.user_id).one(conn).await? else {
+    let Some(user) = table::Entity::find_by_id(session.user_id)
+        .filter(table::Column::DisabledAt.is_null())
+        .one(conn)
+        .await?
+    else {
         return Ok(None);
     };
     Ok(Some(StoredSession {

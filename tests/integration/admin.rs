@@ -8,7 +8,7 @@ use reqwest::{StatusCode, header};
 
 use crate::support::{TestApp, body};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A logged-in browser: the session cookie and the CSRF token of its pages.
 pub struct Admin<'a> {
@@ -58,7 +58,7 @@ pub async fn create_user(app: &TestApp, email: &str, role: Role) {
 }
 
 /// Posts the login form as a browser does (with the form's token and cookie).
-async fn post_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn post_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     let form = app.get("/admin/login").await;
     let login_cookie = set_cookie(&form, "bulletin_login_csrf").unwrap();
     let page = form.text().await.unwrap();

@@ -70,7 +70,7 @@ async fn token_of(app: &TestApp, role: Role) -> String {
 }
 
 /// A request with `token`, and a JSON body unless it is `Value::Null`.
-async fn call(
+pub async fn call(
     app: &TestApp,
     token: &str,
     method: Method,
@@ -85,7 +85,7 @@ async fn call(
 }
 
 /// Asserts the `{"error":{"code","message"}}` shape and returns the error object.
-async fn api_error(response: reqwest::Response, expected: StatusCode) -> Value {
+pub async fn api_error(response: reqwest::Response, expected: StatusCode) -> Value {
     assert_eq!(response.status(), expected);
     let content_type = response
         .headers()

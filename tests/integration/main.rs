@@ -25,3 +25,4 @@ mod resilience;
 mod retention;
 mod subscribe;
 mod unsubscribe;
+mod users;

@@ -14,6 +14,7 @@ pub struct Model {
     pub password_hash: String,
     pub created_at: DateTimeUtc,
     pub password_changed_at: DateTimeUtc,
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -130,6 +130,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(retention::close_request),
         )
         .route("/admin/users", get(users::index).post(users::create))
+        .route("/admin/users/{id}/role", post(users::set_role))
+        .route("/admin/users/{id}/disable", post(users::disable))
+        .route("/admin/users/{id}/enable", post(users::enable))
         .route("/admin/tokens/{id}/revoke", post(users::revoke_token))
         .route(
             "/admin/account",

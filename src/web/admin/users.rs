@@ -1,5 +1,6 @@
-//! Users and API tokens (admins only): the users with their roles, a form to add one, and
-//! the API tokens with a button to revoke each.
+//! Users and API tokens (admins only): the users with their roles, forms to change a role
+//! and to disable or enable a user, a form to add one, and the API tokens with a button to
+//! revoke each.
 
 use axum::{
     Extension,
@@ -12,10 +13,10 @@ use serde::Deserialize;
 
 use super::{AdminSession, audited};
 use crate::{
-    domain::{ApiTokenId, EmailAddress, Password, Role},
+    domain::{ApiTokenId, EmailAddress, Password, Role, User, UserId},
     services::{
         api_tokens,
-        users::{self, UsersError},
+        users::{self, AccessChange, UsersError},
     },
     startup::AppState,
     web::{
@@ -41,11 +42,68 @@ struct UserErrors {
     password: Option<String>,
 }
 
+const ROLES: [(&str, &str); 3] = [
+    ("viewer", "Viewer (reads only)"),
+    ("marketer", "Marketer (lists, subscribers, campaigns)"),
+    ("admin", "Admin (everything)"),
+];
+
+/// One user's row: their role with a form to change it, and a button to disable or enable.
+fn user_row(u: &User, csrf: &str) -> maud::Markup {
+    html! {
+        tr {
+            td { (u.email.as_str()) }
+            td {
+                form.inline method="post" action={ "/admin/users/" (u.id) "/role" } {
+                    (csrf_field(csrf))
+                    select name="role" aria-label={ "Role of " (u.email.as_str()) } {
+                        @for (value, _) in ROLES {
+                            option value=(value) selected[value == u.role.as_str()] { (value) }
+                        }
+                    }
+                    " "
+                    button type="submit" { "Change role" }
+                }
+            }
+            td {
+                @match u.disabled_at {
+                    Some(at) => { "disabled since " (at.format("%Y-%m-%d %H:%M")) }
+                    None => { "active" }
+                }
+            }
+            td {
+                @if u.is_active() {
+                    form.inline method="post" action={ "/admin/users/" (u.id) "/disable" } {
+                        (csrf_field(csrf))
+                        button.danger type="submit" { "Disable" }
+                    }
+                } @else {
+                    form.inline method="post" action={ "/admin/users/" (u.id) "/enable" } {
+                        (csrf_field(csrf))
+                        button type="submit" { "Enable" }
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn page(
     state: &AppState,
     session: &AdminSession,
     form: &UserForm,
     errors: &UserErrors,
+    status: StatusCode,
+) -> Response {
+    page_with_problem(state, session, form, errors, None, status).await
+}
+
+async fn page_with_problem(
+    state: &AppState,
+    session: &AdminSession,
+    form: &UserForm,
+    errors: &UserErrors,
+    problem: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let ctx = session.ctx();
@@ -60,16 +118,18 @@ async fn page(
         &ctx,
         "Users",
         html! {
+            @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+            p.muted { "A role change takes effect at once. A disabled user cannot log in, their sessions end, and their API tokens are refused until they are enabled again. No API token does more than its owner's current role allows." }
             table {
-                tr { th { "E-mail" } th { "Role" } }
-                @for u in &all { tr { td { (u.email.as_str()) } td { (u.role) } } }
+                tr { th { "E-mail" } th { "Role" } th { "Status" } th {} }
+                @for u in &all { (user_row(u, &ctx.csrf)) }
             }
             div.card {
                 h2 { "Add a user" }
                 form method="post" action="/admin/users" {
                     (csrf_field(&ctx.csrf))
                     (field("email", "E-mail address", "email", &form.email, errors.email.as_ref()))
-                    (select("role", "Role", &[("viewer", "Viewer (reads only)"), ("marketer", "Marketer (lists, subscribers, campaigns)"), ("admin", "Admin (everything)")], &form.role, errors.role.as_ref()))
+                    (select("role", "Role", &ROLES, &form.role, errors.role.as_ref()))
                     (field("password", "Initial password (at least 12 characters)", "password", "", errors.password.as_ref()))
                     p { button type="submit" { "Add user" } }
                 }
@@ -171,6 +231,97 @@ pub(super) async fn create(
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
+        }
+        Err(e) => view::internal(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /admin/users/{id}/role`: changes a user's role.
+pub(super) async fn set_role(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<uuid::Uuid>,
+    PageForm(form): PageForm<RoleForm>,
+) -> Response {
+    let Ok(role) = Role::parse(&form.role) else {
+        let problem = format!("{:?} is not a role.", form.role);
+        return problem_page(&state, &session, &problem, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let change = AccessChange {
+        role: Some(role),
+        disabled: None,
+    };
+    change_access(state, session, id, change, "user.role").await
+}
+
+/// `POST /admin/users/{id}/disable`: the user can no longer log in; sessions end.
+pub(super) async fn disable(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<uuid::Uuid>,
+) -> Response {
+    let change = AccessChange {
+        role: None,
+        disabled: Some(true),
+    };
+    change_access(state, session, id, change, "user.disable").await
+}
+
+/// `POST /admin/users/{id}/enable`: the user may log in again.
+pub(super) async fn enable(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<uuid::Uuid>,
+) -> Response {
+    let change = AccessChange {
+        role: None,
+        disabled: Some(false),
+    };
+    change_access(state, session, id, change, "user.enable").await
+}
+
+async fn problem_page(
+    state: &AppState,
+    session: &AdminSession,
+    problem: &str,
+    status: StatusCode,
+) -> Response {
+    let form = UserForm {
+        role: "marketer".to_owned(),
+        ..UserForm::default()
+    };
+    let errors = UserErrors::default();
+    page_with_problem(state, session, &form, &errors, Some(problem), status).await
+}
+
+async fn change_access(
+    state: AppState,
+    session: AdminSession,
+    id: uuid::Uuid,
+    change: AccessChange,
+    action: &str,
+) -> Response {
+    if !session.user.role.is_admin() {
+        return view::forbidden(&session.ctx());
+    }
+    match users::change_access(&state, UserId::from_uuid(id), change).await {
+        Ok(user) => {
+            let detail = match user.disabled_at {
+                Some(_) => format!("{} as {}, disabled", user.email.as_str(), user.role),
+                None => format!("{} as {}", user.email.as_str(), user.role),
+            };
+            audited(&state, &session, action, Some(id.to_string()), Some(detail)).await;
+            Redirect::to("/admin/users").into_response()
+        }
+        Err(UsersError::UnknownUser) => view::not_found(&session.ctx()),
+        Err(e @ UsersError::LastAdmin) => {
+            problem_page(&state, &session, &e.to_string(), StatusCode::CONFLICT).await
         }
         Err(e) => view::internal(&e),
     }

@@ -106,6 +106,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/privacy-requests/{id}/close", post(privacy::close_request))
         .route("/retention/review", get(privacy::retention_review))
         .route("/users", get(users::all).post(users::create))
+        .route("/users/{id}/role", post(users::set_role))
+        .route("/users/{id}/disable", post(users::disable))
+        .route("/users/{id}/enable", post(users::enable))
         .route("/tokens", get(users::tokens).post(users::create_token))
         .route("/tokens/{id}/revoke", post(users::revoke_token))
         .route("/audit", get(audit::entries));
@@ -259,7 +262,7 @@ async fn not_found() -> crate::web::error::ApiError {
         imports::import,
         privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
         privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,
-        users::all, users::create, users::tokens, users::create_token, users::revoke_token,
+        users::all, users::create, users::set_role, users::disable, users::enable, users::tokens, users::create_token, users::revoke_token,
         audit::entries,
     ),
     components(schemas(crate::web::error::ErrorBody)),

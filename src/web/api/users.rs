@@ -1,5 +1,6 @@
 //! `/api/v1/users` and `/api/v1/tokens` (admin tokens only): the users with their roles,
-//! adding a user, and the API tokens: list, create (the secret is shown once), revoke.
+//! adding a user, changing a user's role, disabling and enabling them, and the API tokens:
+//! list, create (the secret is shown once), revoke.
 
 use axum::{
     Json,
@@ -13,8 +14,8 @@ use super::{PageQuery, admin, path_id};
 use crate::{
     domain::{ApiTokenId, EmailAddress, Password, Role, User, UserId},
     services::{
-        api_tokens,
-        users::{self, UsersError},
+        api_tokens::{self, TokenError},
+        users::{self, AccessChange, UsersError},
     },
     startup::AppState,
     store::{StoreError, api_tokens::TokenListing},
@@ -30,6 +31,8 @@ pub(super) struct UserResponse {
     email: String,
     /// `admin`, `marketer` or `viewer`.
     role: String,
+    /// Since when the user may not log in or use their tokens; `null` while active.
+    disabled_at: Option<DateTime<Utc>>,
 }
 
 impl From<User> for UserResponse {
@@ -38,6 +41,7 @@ impl From<User> for UserResponse {
             id: u.id.to_string(),
             email: u.email.as_str().to_owned(),
             role: u.role.as_str().to_owned(),
+            disabled_at: u.disabled_at,
         }
     }
 }
@@ -94,16 +98,93 @@ pub(super) async fn create(
     let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
     let password =
         Password::parse(&req.password).map_err(|e| ApiError::invalid(format!("password: {e}")))?;
-    match users::create(&state, email, role, &password).await {
-        Ok(user) => Ok((StatusCode::CREATED, Json(user.into()))),
-        Err(e @ UsersError::EmailTaken) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "email_taken",
-            e.to_string(),
-        )),
-        Err(UsersError::Store(e)) => Err(e.into()),
-        Err(e) => Err(ApiError::internal(&e)),
+    let user = users::create(&state, email, role, &password)
+        .await
+        .map_err(users_error)?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// The answer to a refused change of a user, as an API error.
+fn users_error(e: UsersError) -> ApiError {
+    match e {
+        UsersError::UnknownUser => ApiError::not_found("user"),
+        e @ UsersError::LastAdmin => {
+            ApiError::new(StatusCode::CONFLICT, "last_admin", e.to_string())
+        }
+        e @ UsersError::EmailTaken => {
+            ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string())
+        }
+        UsersError::Store(e) => e.into(),
+        e => ApiError::internal(&e),
     }
+}
+
+async fn change_access(
+    state: &AppState,
+    token: &crate::store::api_tokens::ApiToken,
+    id: &str,
+    change: AccessChange,
+) -> Result<Json<UserResponse>, ApiError> {
+    admin(token)?;
+    let id = path_id(id, "user", UserId::from_uuid)?;
+    let user = users::change_access(state, id, change)
+        .await
+        .map_err(users_error)?;
+    Ok(Json(user.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoleRequest {
+    /// `admin`, `marketer` or `viewer`.
+    role: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/role", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the user id")), request_body = RoleRequest, responses((status = 200, body = UserResponse), ApiErrors))]
+/// `POST /api/v1/users/{id}/role` → the user with the new role, effective at once for their
+/// sessions and tokens; 409 `last_admin` when it would leave no active admin.
+pub(super) async fn set_role(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RoleRequest>,
+) -> Result<Json<UserResponse>, ApiError> {
+    admin(&token)?;
+    let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
+    let change = AccessChange {
+        role: Some(role),
+        disabled: None,
+    };
+    change_access(&state, &token, &id, change).await
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the user id")), responses((status = 200, body = UserResponse), ApiErrors))]
+/// `POST /api/v1/users/{id}/disable` → the user can no longer log in, their sessions end and
+/// their tokens are refused; 409 `last_admin` for the last active admin.
+pub(super) async fn disable(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<UserResponse>, ApiError> {
+    let change = AccessChange {
+        role: None,
+        disabled: Some(true),
+    };
+    change_access(&state, &token, &id, change).await
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the user id")), responses((status = 200, body = UserResponse), ApiErrors))]
+/// `POST /api/v1/users/{id}/enable` → the user may log in again and their tokens work again.
+pub(super) async fn enable(
+    State(state): State<AppState>,
+    ApiCaller(token): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<UserResponse>, ApiError> {
+    let change = AccessChange {
+        role: None,
+        disabled: Some(false),
+    };
+    change_access(&state, &token, &id, change).await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -198,8 +279,12 @@ pub(super) async fn create_token(
     let (made, secret) = api_tokens::issue(&state.db, &state.clock, name, role, owner)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::invalid("user_id: there is no such user"),
-            other => other.into(),
+            TokenError::UnknownOwner | TokenError::Store(StoreError::Conflict(_)) => {
+                ApiError::invalid("user_id: there is no such user")
+            }
+            e @ TokenError::OwnerDisabled => ApiError::invalid(format!("user_id: {e}")),
+            e @ TokenError::AboveOwner { .. } => ApiError::invalid(format!("role: {e}")),
+            TokenError::Store(e) => e.into(),
         })?;
     Ok((
         StatusCode::CREATED,
