@@ -194,6 +194,59 @@ async fn the_preview_is_sandboxed_and_shows_the_saved_override_with_sample_value
 }
 
 #[tokio::test]
+async fn what_is_typed_is_previewed_in_the_iframe_without_saving() {
+    let app = TestApp::spawn().await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let path = "/admin/templates/en/welcome.html";
+    let (_, page) = body(admin.get(path).await).await;
+    assert!(
+        page.contains(&format!("formaction=\"{path}/preview\""))
+            && page.contains("formtarget=\"template-preview\"")
+            && page.contains("name=\"template-preview\""),
+        "{page}"
+    );
+    let draft = "<p>Draft for {{ list_name }} &amp; friends</p>\r\n<a href=\"{{ unsubscribe_url }}\">leave</a>";
+    let preview = admin
+        .post(&format!("{path}/preview"), &[("source", draft)])
+        .await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let csp = preview.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("sandbox"), "{csp}");
+    let html = preview.text().await.unwrap();
+    assert!(html.contains("Draft for Sample &amp; friends"), "{html}");
+
+    let broken = admin
+        .post(
+            &format!("{path}/preview"),
+            &[("source", "<p>\n{% if %}</p>")],
+        )
+        .await;
+    assert_eq!(broken.status(), StatusCode::OK);
+    let html = broken.text().await.unwrap();
+    assert!(
+        html.contains("does not render") && html.contains("line 2"),
+        "{html}"
+    );
+    let no_csrf = admin
+        .post_raw(&format!("{path}/preview"), &[("source", draft)])
+        .await;
+    assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+
+    let (_, t) = api_send(
+        &app,
+        reqwest::Method::GET,
+        "/api/v1/templates/en/welcome.html",
+        None,
+    )
+    .await;
+    assert_eq!(t["overridden"], false, "a preview saves nothing");
+    assert!(!audit_actions(&admin).await.contains("template.save"));
+}
+
+#[tokio::test]
 async fn an_override_saved_by_another_instance_is_used_by_the_sender_here() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;

@@ -115,7 +115,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/admin/templates/{locale}/{file}/preview",
-            get(templates::preview),
+            get(templates::preview).post(templates::preview_draft),
         )
         .route(
             "/admin/templates/{locale}/{file}/revert",

@@ -1,5 +1,6 @@
 //! E-mail templates: the files in use per language, one file's editor with its preview (in a
-//! sandboxed iframe), saving an override (refused in place, with the line, when it does not
+//! sandboxed iframe; of the saved source or, without saving, of what is typed), saving an
+//! override (refused in place, with the line, when it does not
 //! work) and reverting to the built-in. The same service as `/api/v1/templates`.
 
 use axum::{
@@ -97,7 +98,10 @@ fn edit_page(
                         label for="source" { "Source (minijinja; variables as in the built-in below)" }
                         textarea id="source" name="source" aria-invalid=[error.map(|_| "true")] { (typed) }
                         @if let Some(e) = error { p.field-error role="alert" { (e) } }
-                        p { button type="submit" { "Save override" } }
+                        p {
+                            button type="submit" { "Save override" } " "
+                            button.secondary type="submit" formaction={ (action) "/preview" } formtarget="template-preview" { "Preview without saving" }
+                        }
                     }
                     @if t.saved.is_some() {
                         form method="post" action={ (action) "/revert" } {
@@ -110,8 +114,9 @@ fn edit_page(
                 }
             }
             details { summary { "Built-in source" } pre { (t.builtin) } }
-            h2 { "Preview with sample values (as saved)" }
-            iframe.preview sandbox="" src={ (action) "/preview" } title="Preview of the e-mail" {}
+            h2 { "Preview with sample values" }
+            p.muted { "As saved; “Preview without saving” shows what is typed above instead." }
+            iframe.preview sandbox="" name="template-preview" src={ (action) "/preview" } title="Preview of the e-mail" {}
         },
     );
     (code, markup).into_response()
@@ -198,7 +203,29 @@ pub(super) async fn preview(
     Extension(session): Extension<AdminSession>,
     Path((locale, file)): Path<(String, String)>,
 ) -> Response {
-    let html = match templates::preview(&state, &path_of(&locale, &file), None).await {
+    preview_page(&state, &session, &path_of(&locale, &file), None).await
+}
+
+/// `POST /admin/templates/{locale}/{file}/preview`: the same with the typed source in place
+/// of the file's (the editor's "Preview without saving", shown in the preview's iframe);
+/// saves nothing.
+pub(super) async fn preview_draft(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path((locale, file)): Path<(String, String)>,
+    PageForm(form): PageForm<SourceForm>,
+) -> Response {
+    let source = form.source.replace("\r\n", "\n");
+    preview_page(&state, &session, &path_of(&locale, &file), Some(&source)).await
+}
+
+async fn preview_page(
+    state: &AppState,
+    session: &AdminSession,
+    path: &str,
+    draft: Option<&str>,
+) -> Response {
+    let html = match templates::preview(state, path, draft).await {
         Ok(m) => {
             // Subject and text part above the HTML, escaped by maud.
             html! {
