@@ -19,6 +19,8 @@ use crate::{
 /// (its recipients are all written before its campaign starts sending).
 #[derive(Debug)]
 pub struct NoticeMail {
+    /// The campaign that carries this mailing.
+    campaign: crate::domain::CampaignId,
     notice: Notice,
     purpose: MailingPurpose,
     recipients: HashMap<SubscriberId, NoticeRecipient>,
@@ -47,6 +49,7 @@ pub async fn load(
         .map(|r| (r.subscriber_id, r))
         .collect();
     Ok(Some(NoticeMail {
+        campaign,
         notice,
         purpose,
         recipients,
@@ -69,9 +72,11 @@ pub fn render(
         .recipients
         .get(&subscriber.id)
         .ok_or("no recipient row for this notice")?;
-    let object_url = state.links.object(&state.keyring.sign(
+    // The mailing rides in the signed link, so an objection can be counted against the notice.
+    let object_url = state.links.object(&state.keyring.sign_with_context(
         Purpose::Object,
         subscription.id.as_uuid(),
+        mail.campaign.as_uuid(),
         None,
     ));
     let n = &mail.notice;

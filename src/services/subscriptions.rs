@@ -491,7 +491,7 @@ pub async fn leave_lists(
         only,
         requester,
         ("subscriber", "preferences"),
-        now,
+        (now, None),
     )
     .await?;
     let updated = load_preferences(&txn, subscriber).await?;
@@ -500,14 +500,15 @@ pub async fn leave_lists(
 }
 
 /// Leaves the chosen subscriptions (all when `only` is `None`) inside the caller's
-/// transaction, each with a ledger entry of `actor` and `source`; returns how many changed.
+/// transaction, each with a ledger entry of `actor` and `source` (and the campaign whose link
+/// the person left by, if any); returns how many changed.
 pub(super) async fn leave_lists_in(
     conn: &impl ConnectionTrait,
     subscriber: SubscriberId,
     only: Option<&[SubscriptionId]>,
     requester: &Requester,
     actor_source: (&str, &str),
-    now: DateTime<Utc>,
+    (now, campaign): (DateTime<Utc>, Option<CampaignId>),
 ) -> Result<usize, LinkActionError> {
     let mut changed = 0;
     for pref in load_preferences(conn, subscriber).await?.items {
@@ -522,7 +523,7 @@ pub(super) async fn leave_lists_in(
             &pref.list,
             requester,
             actor_source,
-            (now, None),
+            (now, campaign),
         )
         .await?;
         changed += usize::from(sub.status != before);

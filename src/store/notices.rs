@@ -219,6 +219,36 @@ pub async fn insert_mailing(
     Ok(())
 }
 
+/// How many people objected by the links of `notice`'s e-mails (the notice or a reminder).
+///
+/// # Errors
+/// Database failure.
+pub async fn objections(conn: &impl ConnectionTrait, notice: NoticeId) -> Result<u64, StoreError> {
+    use sea_orm::sea_query::{Func, Query};
+
+    use super::entities::consent_events as events;
+    let mailings = Query::select()
+        .column(notice_mailings::Column::CampaignId)
+        .from(notice_mailings::Entity)
+        .and_where(notice_mailings::Column::NoticeId.eq(notice.as_uuid()))
+        .to_owned();
+    let n: i64 = events::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::expr(Func::count_distinct(Expr::col(
+                events::Column::SubscriberId,
+            ))),
+            "n",
+        )
+        .filter(events::Column::CampaignId.in_subquery(mailings))
+        .filter(events::Column::Action.eq(crate::domain::ConsentAction::Objected.as_str()))
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0);
+    u64::try_from(n).map_err(corrupt)
+}
+
 /// The notice a campaign carries and for what, if it carries one.
 ///
 /// # Errors

@@ -233,6 +233,18 @@ async fn objection_by_one_click_or_page_stops_notices_at_once_and_is_in_the_ledg
         .collect();
     assert_eq!(actions.iter().filter(|a| *a == "objected").count(), 2);
 
+    // The notice counts the people who objected by its links (once each, whatever the scope).
+    let notice: Value = app
+        .api_get(&format!("/api/v1/notices/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notice["objections"], 2, "{notice}");
+    let viewer = crate::admin::Admin::with_role(&app, bulletin::domain::Role::Viewer).await;
+    let (_, page) = crate::support::body(viewer.get(&format!("/admin/notices/{id}")).await).await;
+    assert!(page.contains("id=\"objections\">2<"), "{page}");
+
     // Nobody who objected is enrolled again or mailed again.
     let (_, again) = customer(&app, "click@example.com", &["LM317"], "en").await;
     assert_eq!(again["objected"], json!(["pcn"]));

@@ -288,6 +288,14 @@ async fn overview(state: &AppState, notice: Notice) -> Result<NoticeOverview, No
     })
 }
 
+/// How many people objected by the links of this notice's e-mails.
+///
+/// # Errors
+/// Store failure.
+pub async fn objections(state: &AppState, id: NoticeId) -> Result<u64, NoticesError> {
+    Ok(store::notices::objections(&state.db, id).await?)
+}
+
 /// Every notice, newest first.
 ///
 /// # Errors

@@ -3,7 +3,7 @@
 //! as `objected` in the ledger. The RFC 8058 one-click POST objects to that kind.
 
 use crate::{
-    domain::{LegalBasis, ListKind, Locale, SubscriptionId, SubscriptionStatus},
+    domain::{CampaignId, LegalBasis, ListKind, Locale, SubscriptionId, SubscriptionStatus},
     services::{
         Requester,
         subscriptions::{LinkActionError, leave_lists_in},
@@ -68,7 +68,9 @@ async fn summarise(
 }
 
 /// Objects, for the person the subscription belongs to, to the notices of its kind or to
-/// every legitimate-interest mailing. Idempotent.
+/// every legitimate-interest mailing. Idempotent. `campaign` is the notice mailing whose link
+/// the person came by, recorded on the `objected` entries so that the notice's objections
+/// can be counted.
 ///
 /// # Errors
 /// `Gone`, or a store failure.
@@ -78,6 +80,7 @@ pub async fn object(
     scope: ObjectionScope,
     requester: &Requester,
     source: &str,
+    campaign: Option<CampaignId>,
 ) -> Result<ObjectionSummary, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
@@ -102,7 +105,7 @@ pub async fn object(
         Some(&chosen),
         requester,
         ("subscriber", source),
-        now,
+        (now, campaign),
     )
     .await?;
     let summary = summarise(&txn, id).await?;

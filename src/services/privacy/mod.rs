@@ -416,7 +416,7 @@ pub async fn withdraw(
         only,
         &actor.requester,
         (&actor.name, actor.source),
-        now,
+        (now, None),
     )
     .await?;
     if changed > 0 {

@@ -431,6 +431,13 @@ async fn show_with(
         },
         false => None,
     };
+    let objections = match draft {
+        true => None,
+        false => match notices::objections(state, id).await {
+            Ok(n) => Some(n),
+            Err(e) => return view::internal(&e),
+        },
+    };
     let n = &o.notice;
     let markup = view::layout(
         &ctx,
@@ -438,6 +445,9 @@ async fn show_with(
         html! {
             @if let Some(e) = &error { p.error role="alert" { (e) } }
             (details(&o))
+            @if let Some(count) = objections {
+                p { strong #objections { (count) } " objected by this notice's links (they receive no more " (n.kind.as_str()) " notices, or no product mailings at all)" }
+            }
             @if let Some(a) = &audience {
                 div.card {
                     h2 { "Audience now" }

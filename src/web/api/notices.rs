@@ -153,14 +153,26 @@ pub(super) async fn export(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, description = "the notice", body = Object), ApiErrors))]
-/// `GET /api/v1/notices/{id}` → the notice.
+/// A notice with its figures, for the API's `GET /api/v1/notices/{id}`.
+#[derive(Debug, Serialize)]
+pub(super) struct NoticeWithFigures {
+    #[serde(flatten)]
+    record: NoticeRecord,
+    /// People who objected by the links of the notice's e-mails (the notice or a reminder).
+    objections: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, description = "the notice, and `objections`: how many people objected by its e-mails' links", body = Object), ApiErrors))]
+/// `GET /api/v1/notices/{id}` → the notice with its `objections`.
 pub(super) async fn get(
     State(state): State<AppState>,
     _caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<NoticeRecord>, ApiError> {
-    record(&state, notice_id(&id)?).await
+) -> Result<Json<NoticeWithFigures>, ApiError> {
+    let id = notice_id(&id)?;
+    let Json(record) = record(&state, id).await?;
+    let objections = notices::objections(&state, id).await?;
+    Ok(Json(NoticeWithFigures { record, objections }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -96,6 +96,7 @@ pub(super) async fn object(
         scope,
         &client,
         source,
+        link.context.map(crate::domain::CampaignId::from_uuid),
     )
     .await
     .map_err(|e| link_error(link.locale, e))?;
