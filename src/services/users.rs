@@ -33,6 +33,9 @@ pub enum UsersError {
     /// No user has this id.
     #[error("there is no such user")]
     UnknownUser,
+    /// The one asking is no longer an active admin (changed while the request waited).
+    #[error("only an active admin may change users")]
+    NotAllowed,
     /// The change would leave no active admin.
     #[error("this is the last active admin: make another user admin first")]
     LastAdmin,
@@ -234,11 +237,20 @@ pub async fn log_in(
     }
 }
 
+/// Starts a session for `user` if they are still active: their row is locked while the
+/// session is written, so a disable that commits meanwhile either waits for it (and then
+/// deletes it) or is seen here.
 async fn start_session(state: &AppState, user: User) -> Result<NewSession, UsersError> {
     let now = state.clock.now();
     let secret = random_hex();
+    let txn = store::begin_write(&state.db).await?;
+    let user = match store::users::find_for_update(&txn, user.id).await {
+        Ok(current) if current.is_active() => current,
+        Ok(_) | Err(StoreError::NotFound) => return Err(UsersError::BadCredentials),
+        Err(e) => return Err(e.into()),
+    };
     store::users::insert_session(
-        &state.db,
+        &txn,
         &sha256_hex(&secret),
         user.id,
         &random_hex(),
@@ -246,6 +258,7 @@ async fn start_session(state: &AppState, user: User) -> Result<NewSession, Users
         now + state.settings.admin.session_ttl,
     )
     .await?;
+    txn.commit().await.map_err(StoreError::from)?;
     Ok(NewSession { secret, user })
 }
 
@@ -303,11 +316,14 @@ pub struct AccessChange {
 /// Changes a user's role or disables/enables them, never leaving the workspace without an
 /// active admin. Disabling ends the user's sessions at once; their API tokens are refused
 /// while they are disabled, and no token does more than its owner's current role allows.
+/// `by` is the user asking (the session's user or the token's owner; `None` for a token
+/// without owner): they must still be an active admin when the change is made.
 ///
 /// # Errors
-/// `UnknownUser`, `LastAdmin`, or a store failure.
+/// `NotAllowed`, `UnknownUser`, `LastAdmin`, or a store failure.
 pub async fn change_access(
     state: &AppState,
+    by: Option<UserId>,
     id: UserId,
     change: AccessChange,
 ) -> Result<User, UsersError> {
@@ -316,6 +332,11 @@ pub async fn change_access(
     // The admins are locked first, always in the same order, so that two admins demoting
     // each other at once are serialised and the second sees the first's change.
     let admins = store::users::active_admins_for_update(&txn).await?;
+    // Checked again here: a request authorised before another admin's change committed
+    // must not undo it.
+    if by.is_some_and(|by| !admins.contains(&by)) {
+        return Err(UsersError::NotAllowed);
+    }
     let before = match store::users::find_for_update(&txn, id).await {
         Ok(user) => user,
         Err(StoreError::NotFound) => return Err(UsersError::UnknownUser),
@@ -339,6 +360,14 @@ pub async fn change_access(
     }
     txn.commit().await.map_err(StoreError::from)?;
     Ok(after)
+}
+
+/// A user's access in words, for the audit log: `ADDRESS as ROLE[, disabled]`.
+pub fn access_summary(user: &User) -> String {
+    match user.disabled_at {
+        Some(_) => format!("{} as {}, disabled", user.email.as_str(), user.role),
+        None => format!("{} as {}", user.email.as_str(), user.role),
+    }
 }
 
 /// One user.

@@ -106,6 +106,10 @@ pub struct TokenListing {
     pub created_at: DateTime<Utc>,
     /// When it was last used.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The owner's address, if it has an owner.
+    pub owner_email: Option<String>,
+    /// What it may do now: its role capped by its owner's; `None` while the owner is disabled.
+    pub effective_role: Option<Role>,
 }
 
 /// Every unrevoked token, newest first.
@@ -119,7 +123,7 @@ pub async fn active(conn: &impl ConnectionTrait) -> Result<Vec<TokenListing>, St
         .order_by_desc(table::Column::CreatedAt)
         .all(conn)
         .await?;
-    listings(rows)
+    listings(conn, rows).await
 }
 
 /// Up to `limit` unrevoked tokens older than the token `before` (by id, a UUID v7, so
@@ -142,21 +146,48 @@ pub async fn active_page(
         .limit(limit)
         .all(conn)
         .await?;
-    listings(rows)
+    listings(conn, rows).await
 }
 
-fn listings(rows: Vec<table::Model>) -> Result<Vec<TokenListing>, StoreError> {
+/// The listings of `rows`, with their owners (one query for all of them).
+async fn listings(
+    conn: &impl ConnectionTrait,
+    rows: Vec<table::Model>,
+) -> Result<Vec<TokenListing>, StoreError> {
+    let owner_ids: Vec<uuid::Uuid> = rows.iter().filter_map(|r| r.user_id).collect();
+    let owners: std::collections::HashMap<uuid::Uuid, users::Model> = if owner_ids.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(owner_ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect()
+    };
     rows.into_iter()
         .map(|row| {
+            let role = Role::parse(&row.role).map_err(corrupt)?;
+            let owner = row.user_id.and_then(|id| owners.get(&id));
+            let effective_role = match (row.user_id, owner) {
+                (None, _) => Some(role),
+                (Some(_), Some(o)) if o.disabled_at.is_none() => {
+                    Some(role.at_most(Role::parse(&o.role).map_err(corrupt)?))
+                }
+                (Some(_), _) => None,
+            };
             Ok(TokenListing {
                 token: ApiToken {
                     id: ApiTokenId::from_uuid(row.id),
                     name: row.name,
-                    role: Role::parse(&row.role).map_err(corrupt)?,
+                    role,
                     user_id: row.user_id.map(UserId::from_uuid),
                 },
                 created_at: row.created_at,
                 last_used_at: row.last_used_at,
+                owner_email: owner.map(|o| o.email.clone()),
+                effective_role,
             })
         })
         .collect()

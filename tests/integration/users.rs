@@ -143,12 +143,22 @@ async fn a_role_change_and_disabling_take_effect_at_once_for_sessions_and_tokens
         StatusCode::SEE_OTHER
     );
     let audit: Value = app.api_get("/api/v1/audit").await.json().await.unwrap();
-    let text = audit.to_string();
-    for path in ["/role", "/disable", "/enable"] {
-        assert!(
-            text.contains(&format!("\"/users/{mia}{path}\"")),
-            "{path} audited: {text}"
+    for (action, detail) in [
+        ("user.role", "mia@staff.example.com as viewer"),
+        ("user.disable", "mia@staff.example.com as viewer, disabled"),
+        ("user.enable", "mia@staff.example.com as viewer"),
+    ] {
+        let entry = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == action)
+            .unwrap_or_else(|| panic!("{action} audited: {audit}"));
+        assert_eq!(
+            (entry["target"].as_str(), entry["detail"].as_str()),
+            (Some(mia.as_str()), Some(detail))
         );
+        assert_eq!(entry["actor"], "api:tests");
     }
 }
 
@@ -192,6 +202,103 @@ async fn a_token_never_does_more_than_its_owners_role() {
         create_list_with(&app, &token, "capped").await,
         StatusCode::CREATED
     );
+    let listed: Value = app.api_get("/api/v1/tokens").await.json().await.unwrap();
+    let shown = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["user_id"] == ann.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (shown["role"].as_str(), shown["effective_role"].as_str()),
+        (Some("admin"), Some("marketer"))
+    );
+}
+
+#[tokio::test]
+async fn a_users_token_makes_tokens_of_that_user_which_stop_when_the_user_is_disabled() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "ann@staff.example.com", Role::Admin).await;
+    create_user(&app, "bob@staff.example.com", Role::Admin).await;
+    let ann = user_id(&app, "ann@staff.example.com").await;
+    let anns = token_for(&app, &ann, "admin").await;
+    let side_door = json!({"name": "side door", "role": "admin"});
+    let r = call(&app, &anns, Method::POST, "/api/v1/tokens", &side_door).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let minted: Value = r.json().await.unwrap();
+    let minted_secret = minted["secret"].as_str().unwrap();
+    let audit: Value = app.api_get("/api/v1/audit").await.json().await.unwrap();
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "token.create" && e["target"] == minted["id"])
+        .unwrap_or_else(|| panic!("the new token is audited by id: {audit}"))
+        .clone();
+    assert_eq!(
+        entry["detail"],
+        format!("\"side door\" as admin, of user {ann}")
+    );
+
+    let r = app
+        .api_post(&format!("/api/v1/users/{ann}/disable"), &Value::Null)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    for secret in [anns.as_str(), minted_secret] {
+        let r = call(&app, secret, Method::GET, "/api/v1/lists", &Value::Null).await;
+        api_error(r, StatusCode::UNAUTHORIZED).await;
+    }
+    let listed: Value = app.api_get("/api/v1/tokens").await.json().await.unwrap();
+    let of_ann: Vec<&Value> = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["user_id"] == ann.as_str())
+        .collect();
+    assert_eq!(of_ann.len(), 2, "{listed}");
+    assert!(
+        of_ann.iter().all(|t| t["effective_role"].is_null()),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_disabled_meanwhile_can_no_longer_change_users() {
+    use bulletin::{
+        domain::UserId,
+        services::users::{self, AccessChange, UsersError},
+    };
+    let app = TestApp::spawn().await;
+    create_user(&app, "ann@staff.example.com", Role::Admin).await;
+    create_user(&app, "bob@staff.example.com", Role::Admin).await;
+    let ann = user_id(&app, "ann@staff.example.com").await;
+    let bob = user_id(&app, "bob@staff.example.com").await;
+    let r = app
+        .api_post(&format!("/api/v1/users/{bob}/disable"), &Value::Null)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Bob's requests were authorised before he was disabled and reach the service after.
+    let bob_id = UserId::from_uuid(bob.parse().unwrap());
+    let ann_id = UserId::from_uuid(ann.parse().unwrap());
+    let enable_himself = AccessChange {
+        role: None,
+        disabled: Some(false),
+    };
+    let demote_ann = AccessChange {
+        role: Some(Role::Viewer),
+        disabled: None,
+    };
+    for (target, change) in [(bob_id, enable_himself), (ann_id, demote_ann)] {
+        let outcome = users::change_access(app.app.state(), Some(bob_id), target, change).await;
+        assert!(
+            matches!(outcome, Err(UsersError::NotAllowed)),
+            "{outcome:?}"
+        );
+    }
+    let users: Value = app.api_get("/api/v1/users").await.json().await.unwrap();
+    assert_eq!(users["users"][0]["role"], "admin", "{users}");
+    assert!(users["users"][1]["disabled_at"].is_string(), "{users}");
 }
 
 #[tokio::test]

@@ -137,10 +137,19 @@ async fn page_with_problem(
             h2 { "API tokens" }
             p.muted { "Create tokens with " code { "bulletin token create --name N --role R [--user E]" } "." }
             table {
-                tr { th { "Name" } th { "Role" } th { "Created" } th { "Last used" } th {} }
+                tr { th { "Name" } th { "Role" } th { "Owner" } th { "Created" } th { "Last used" } th {} }
                 @for t in &tokens {
                     tr {
-                        td { (t.token.name) } td { (t.token.role) }
+                        td { (t.token.name) }
+                        td {
+                            (t.token.role)
+                            @match t.effective_role {
+                                Some(r) if r != t.token.role => { " (acts as " (r) ", its owner's role)" }
+                                Some(_) => {}
+                                None => { " (refused: its owner is disabled)" }
+                            }
+                        }
+                        td { (t.owner_email.as_deref().unwrap_or("—")) }
                         td { (t.created_at.format("%Y-%m-%d %H:%M")) }
                         td { (t.last_used_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
                         td {
@@ -213,7 +222,7 @@ pub(super) async fn create(
                 &session,
                 "user.create",
                 Some(user.id.to_string()),
-                Some(format!("{} as {}", user.email.as_str(), user.role)),
+                Some(users::access_summary(&user)),
             )
             .await;
             Redirect::to("/admin/users").into_response()
@@ -310,16 +319,15 @@ async fn change_access(
     if !session.user.role.is_admin() {
         return view::forbidden(&session.ctx());
     }
-    match users::change_access(&state, UserId::from_uuid(id), change).await {
+    let by = Some(session.user.id);
+    match users::change_access(&state, by, UserId::from_uuid(id), change).await {
         Ok(user) => {
-            let detail = match user.disabled_at {
-                Some(_) => format!("{} as {}, disabled", user.email.as_str(), user.role),
-                None => format!("{} as {}", user.email.as_str(), user.role),
-            };
+            let detail = users::access_summary(&user);
             audited(&state, &session, action, Some(id.to_string()), Some(detail)).await;
             Redirect::to("/admin/users").into_response()
         }
         Err(UsersError::UnknownUser) => view::not_found(&session.ctx()),
+        Err(UsersError::NotAllowed) => view::forbidden(&session.ctx()),
         Err(e @ UsersError::LastAdmin) => {
             problem_page(&state, &session, &e.to_string(), StatusCode::CONFLICT).await
         }

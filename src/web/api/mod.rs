@@ -206,6 +206,18 @@ fn path_id<T>(
 #[derive(Debug, Clone, Default)]
 pub struct CallerSlot(pub Arc<Mutex<Option<String>>>);
 
+/// What a handler tells the audit log about its write, in place of the generic
+/// `api.METHOD PATH` entry: the same action names, targets and details as the admin UI.
+#[derive(Debug, Clone)]
+pub(super) struct AuditNote {
+    /// The action, e.g. `user.disable`.
+    pub action: &'static str,
+    /// The record changed.
+    pub target: String,
+    /// What changed, in words.
+    pub detail: Option<String>,
+}
+
 /// Records every successful API write in the audit log as `api:TOKEN-NAME`.
 async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
@@ -230,7 +242,16 @@ async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Nex
         .take();
     if let (true, Some(name)) = (response.status().is_success(), caller) {
         let actor = format!("api:{name}");
-        if let Err(e) = services::audit::record(&state, &actor, &action, Some(target), None).await {
+        let (action, target, detail) = match response.extensions().get::<AuditNote>() {
+            Some(note) => (
+                note.action.to_owned(),
+                note.target.clone(),
+                note.detail.clone(),
+            ),
+            None => (action, target, None),
+        };
+        if let Err(e) = services::audit::record(&state, &actor, &action, Some(target), detail).await
+        {
             tracing::error!(error = %e, "could not write the audit log");
         }
     }

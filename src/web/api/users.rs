@@ -3,14 +3,14 @@
 //! list, create (the secret is shown once), revoke.
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::{Path, RawQuery, State},
     http::StatusCode,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{PageQuery, admin, path_id};
+use super::{AuditNote, PageQuery, admin, path_id};
 use crate::{
     domain::{ApiTokenId, EmailAddress, Password, Role, User, UserId},
     services::{
@@ -91,7 +91,7 @@ pub(super) async fn create(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
     ApiJson(req): ApiJson<CreateUserRequest>,
-) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
+) -> Result<(StatusCode, Extension<AuditNote>, Json<UserResponse>), ApiError> {
     admin(&token)?;
     let email =
         EmailAddress::parse(&req.email).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
@@ -101,7 +101,12 @@ pub(super) async fn create(
     let user = users::create(&state, email, role, &password)
         .await
         .map_err(users_error)?;
-    Ok((StatusCode::CREATED, Json(user.into())))
+    let note = AuditNote {
+        action: "user.create",
+        target: user.id.to_string(),
+        detail: Some(users::access_summary(&user)),
+    };
+    Ok((StatusCode::CREATED, Extension(note), Json(user.into())))
 }
 
 /// The answer to a refused change of a user, as an API error.
@@ -110,6 +115,9 @@ fn users_error(e: UsersError) -> ApiError {
         UsersError::UnknownUser => ApiError::not_found("user"),
         e @ UsersError::LastAdmin => {
             ApiError::new(StatusCode::CONFLICT, "last_admin", e.to_string())
+        }
+        e @ UsersError::NotAllowed => {
+            ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
         }
         e @ UsersError::EmailTaken => {
             ApiError::new(StatusCode::CONFLICT, "email_taken", e.to_string())
@@ -122,15 +130,20 @@ fn users_error(e: UsersError) -> ApiError {
 async fn change_access(
     state: &AppState,
     token: &crate::store::api_tokens::ApiToken,
-    id: &str,
+    id: UserId,
     change: AccessChange,
-) -> Result<Json<UserResponse>, ApiError> {
+    action: &'static str,
+) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
     admin(token)?;
-    let id = path_id(id, "user", UserId::from_uuid)?;
-    let user = users::change_access(state, id, change)
+    let user = users::change_access(state, token.user_id, id, change)
         .await
         .map_err(users_error)?;
-    Ok(Json(user.into()))
+    let note = AuditNote {
+        action,
+        target: id.to_string(),
+        detail: Some(users::access_summary(&user)),
+    };
+    Ok((Extension(note), Json(user.into())))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -148,14 +161,15 @@ pub(super) async fn set_role(
     ApiCaller(token): ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RoleRequest>,
-) -> Result<Json<UserResponse>, ApiError> {
+) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
     admin(&token)?;
+    let id = path_id(&id, "user", UserId::from_uuid)?;
     let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
     let change = AccessChange {
         role: Some(role),
         disabled: None,
     };
-    change_access(&state, &token, &id, change).await
+    change_access(&state, &token, id, change, "user.role").await
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the user id")), responses((status = 200, body = UserResponse), ApiErrors))]
@@ -165,12 +179,14 @@ pub(super) async fn disable(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<UserResponse>, ApiError> {
+) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
+    admin(&token)?;
+    let id = path_id(&id, "user", UserId::from_uuid)?;
     let change = AccessChange {
         role: None,
         disabled: Some(true),
     };
-    change_access(&state, &token, &id, change).await
+    change_access(&state, &token, id, change, "user.disable").await
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the user id")), responses((status = 200, body = UserResponse), ApiErrors))]
@@ -179,12 +195,14 @@ pub(super) async fn enable(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<UserResponse>, ApiError> {
+) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
+    admin(&token)?;
+    let id = path_id(&id, "user", UserId::from_uuid)?;
     let change = AccessChange {
         role: None,
         disabled: Some(false),
     };
-    change_access(&state, &token, &id, change).await
+    change_access(&state, &token, id, change, "user.enable").await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -195,6 +213,9 @@ pub(super) struct TokenResponse {
     role: String,
     /// The user who owns it, if any.
     user_id: Option<String>,
+    /// What it may do now: its role capped by its owner's current role; `null` while the
+    /// owner is disabled (the token is refused).
+    effective_role: Option<String>,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
 }
@@ -206,6 +227,7 @@ impl From<TokenListing> for TokenResponse {
             name: t.token.name,
             role: t.token.role.as_str().to_owned(),
             user_id: t.token.user_id.map(|u| u.to_string()),
+            effective_role: t.effective_role.map(|r| r.as_str().to_owned()),
             created_at: t.created_at,
             last_used_at: t.last_used_at,
         }
@@ -244,7 +266,8 @@ pub(super) struct CreateTokenRequest {
     name: String,
     /// `admin`, `marketer` or `viewer`.
     role: String,
-    /// The user who owns the token, if any.
+    /// The user who owns the token; when left out, the owner of the token making the request
+    /// (none only when that token has none either).
     user_id: Option<String>,
 }
 
@@ -263,7 +286,7 @@ pub(super) async fn create_token(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
     ApiJson(req): ApiJson<CreateTokenRequest>,
-) -> Result<(StatusCode, Json<CreatedTokenResponse>), ApiError> {
+) -> Result<(StatusCode, Extension<AuditNote>, Json<CreatedTokenResponse>), ApiError> {
     admin(&token)?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -275,7 +298,9 @@ pub(super) async fn create_token(
         .as_deref()
         .map(|u| u.parse().map(UserId::from_uuid))
         .transpose()
-        .map_err(|_| ApiError::invalid("user_id: not a user id"))?;
+        .map_err(|_| ApiError::invalid("user_id: not a user id"))?
+        // A user's token mints tokens of that user, so disabling them stops those too.
+        .or(token.user_id);
     let (made, secret) = api_tokens::issue(&state.db, &state.clock, name, role, owner)
         .await
         .map_err(|e| match e {
@@ -286,8 +311,17 @@ pub(super) async fn create_token(
             e @ TokenError::AboveOwner { .. } => ApiError::invalid(format!("role: {e}")),
             TokenError::Store(e) => e.into(),
         })?;
+    let owner = made
+        .user_id
+        .map_or_else(|| "without owner".to_owned(), |u| format!("of user {u}"));
+    let note = AuditNote {
+        action: "token.create",
+        target: made.id.to_string(),
+        detail: Some(format!("{:?} as {}, {owner}", made.name, made.role)),
+    };
     Ok((
         StatusCode::CREATED,
+        Extension(note),
         Json(CreatedTokenResponse {
             id: made.id.to_string(),
             name: made.name,
@@ -310,14 +344,21 @@ pub(super) async fn revoke_token(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<RevokedResponse>, ApiError> {
+) -> Result<(Extension<AuditNote>, Json<RevokedResponse>), ApiError> {
     admin(&token)?;
     let id = path_id(&id, "token", ApiTokenId::from_uuid)?;
     match api_tokens::revoke(&state, id).await {
-        Ok(()) => Ok(Json(RevokedResponse {
-            id: id.to_string(),
-            revoked: true,
-        })),
+        Ok(()) => Ok((
+            Extension(AuditNote {
+                action: "token.revoke",
+                target: id.to_string(),
+                detail: None,
+            }),
+            Json(RevokedResponse {
+                id: id.to_string(),
+                revoked: true,
+            }),
+        )),
         Err(StoreError::NotFound) => Err(ApiError::not_found("token")),
         Err(e) => Err(e.into()),
     }
