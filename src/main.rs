@@ -90,6 +90,21 @@ enum UserCommand {
         #[arg(long, value_parser = ["admin", "marketer", "viewer"])]
         role: String,
     },
+    /// Change a user's role, or disable or enable them; the last active admin stays one.
+    Set {
+        /// The login address.
+        #[arg(long)]
+        email: String,
+        /// The new role.
+        #[arg(long, value_parser = ["admin", "marketer", "viewer"])]
+        role: Option<String>,
+        /// Disable the user: no login, sessions end, their API tokens are refused.
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        /// Enable a disabled user again.
+        #[arg(long)]
+        enable: bool,
+    },
 }
 
 #[tokio::main]
@@ -145,6 +160,22 @@ async fn main() -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Create { email, role },
         } => create_user(settings, &email, &role).await,
+        Command::User {
+            command:
+                UserCommand::Set {
+                    email,
+                    role,
+                    disable,
+                    enable,
+                },
+        } => {
+            let disabled = match (disable, enable) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            set_user(settings, &email, role.as_deref(), disabled).await
+        }
         Command::Import {
             file,
             list,
@@ -176,6 +207,43 @@ async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Res
     )
     .await?;
     println!("Created {role} user {}", user.email.as_str());
+    Ok(())
+}
+
+/// `bulletin user set --email E [--role R] [--disable | --enable]`: the same change as on
+/// `/admin/users`, audited as done by `cli`.
+async fn set_user(
+    settings: Settings,
+    email: &str,
+    role: Option<&str>,
+    disabled: Option<bool>,
+) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let role = role
+        .map(Role::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        role.is_some() || disabled.is_some(),
+        "say what to change: --role, --disable or --enable"
+    );
+    let state = AppState::build(settings, Clock::System).await?;
+    let (user, _) = bulletin::store::users::find_by_email(&state.db, &email)
+        .await?
+        .context("--email: there is no such user")?;
+    let change = services::users::AccessChange { role, disabled };
+    let user = services::users::change_access(&state, None, user.id, change).await?;
+    let summary = services::users::access_summary(&user);
+    let actions = [
+        (role.is_some(), "user.role"),
+        (disabled == Some(true), "user.disable"),
+        (disabled == Some(false), "user.enable"),
+    ];
+    for (_, action) in actions.iter().filter(|(done, _)| *done) {
+        let target = Some(user.id.to_string());
+        services::audit::record(&state, "cli", action, target, Some(summary.clone())).await?;
+    }
+    println!("{summary}");
     Ok(())
 }
 

@@ -458,3 +458,101 @@ async fn an_admin_changes_roles_and_disables_users_on_the_users_page() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+/// Runs `bulletin ARGS` against the test's database; returns (success, stdout, stderr).
+async fn cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BULLETIN") {
+            command.env_remove(key);
+        }
+    }
+    let out = command
+        .args(args)
+        .env("BULLETIN__DATABASE__URL", &app.database_url)
+        .env("BULLETIN__DATA__DIR", dir.path().join("data"))
+        .env("RUST_LIB_BACKTRACE", "0")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn bulletin_user_set_changes_a_role_and_disables_but_keeps_the_last_admin() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "ann@staff.example.com", Role::Admin).await;
+    create_user(&app, "mia@staff.example.com", Role::Marketer).await;
+    let mia = "mia@staff.example.com";
+    let (ok, out, err) = cli(
+        &app,
+        &[
+            "user",
+            "set",
+            "--email",
+            mia,
+            "--role",
+            "viewer",
+            "--disable",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("mia@staff.example.com as viewer, disabled"),
+        "{out}"
+    );
+    assert_eq!(
+        post_login(&app, mia, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (ok, _, err) = cli(&app, &["user", "set", "--email", mia, "--enable"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        post_login(&app, mia, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let ann = "ann@staff.example.com";
+    let (ok, _, err) = cli(&app, &["user", "set", "--email", ann, "--disable"]).await;
+    assert!(!ok && err.contains("last active admin"), "{err}");
+    let (ok, _, err) = cli(
+        &app,
+        &["user", "set", "--email", "nobody@example.com", "--enable"],
+    )
+    .await;
+    assert!(!ok && err.contains("no such user"), "{err}");
+    let (ok, _, err) = cli(&app, &["user", "set", "--email", mia]).await;
+    assert!(
+        !ok && err.contains("--role, --disable or --enable"),
+        "{err}"
+    );
+    let (ok, _, _) = cli(
+        &app,
+        &["user", "set", "--email", mia, "--disable", "--enable"],
+    )
+    .await;
+    assert!(!ok, "--disable and --enable exclude each other");
+
+    let audit: Value = app.api_get("/api/v1/audit").await.json().await.unwrap();
+    let by_cli: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "cli")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_cli,
+        ["user.enable", "user.disable", "user.role"],
+        "{audit}"
+    );
+}
