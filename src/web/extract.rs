@@ -39,7 +39,9 @@ where
             .trust_forwarded_for
             .then(|| header_text(header::HeaderName::from_static("x-forwarded-for")))
             .flatten()
-            .and_then(|v| v.split(',').next())
+            // The last entry is the one the trusted proxy appended; earlier ones are whatever
+            // the client wrote into the header.
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|ip| ip.trim().parse().ok());
         let peer = parts
             .extensions

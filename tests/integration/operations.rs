@@ -42,8 +42,13 @@ async fn health_answers_200_and_metrics_count_requests_and_sent_messages() {
     let app = TestApp::spawn().await;
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/metrics").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "metrics need a token: they would tell strangers which addresses are known"
+    );
 
-    let (status, metrics) = crate::support::body(app.get("/metrics").await).await;
+    let (status, metrics) = crate::support::body(app.api_get("/metrics").await).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         metrics.contains("bulletin_http_requests_total"),
@@ -53,7 +58,7 @@ async fn health_answers_200_and_metrics_count_requests_and_sent_messages() {
     app.create_list("weekly").await;
     app.sign_up("jane@example.com", "weekly").await;
     assert_eq!(app.deliver_all().await.sent, 1);
-    let (status, metrics) = crate::support::body(app.get("/metrics").await).await;
+    let (status, metrics) = crate::support::body(app.api_get("/metrics").await).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         metrics.contains("bulletin_messages_sent_total"),

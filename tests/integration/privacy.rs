@@ -117,6 +117,42 @@ async fn requests_for_links_are_rate_limited_per_network_whatever_the_address() 
 }
 
 #[tokio::test]
+async fn behind_a_proxy_the_limit_counts_the_address_the_proxy_saw_not_what_the_client_wrote() {
+    let app = TestApp::spawn_with(|s| {
+        s.privacy.requests_per_hour = 2;
+        s.http.trust_forwarded_for = true;
+    })
+    .await;
+    let ask_as = |forwarded: &'static str, email: &'static str| {
+        app.http
+            .post(app.url("/privacy"))
+            .header("X-Forwarded-For", forwarded)
+            .form(&[("email", email)])
+            .send()
+    };
+    // The client writes a different first entry each time; the proxy appends 203.0.113.9.
+    for (forwarded, email) in [
+        ("198.51.100.1, 203.0.113.9", "a@example.com"),
+        ("198.51.100.2, 203.0.113.9", "b@example.com"),
+    ] {
+        assert_eq!(
+            ask_as(forwarded, email).await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    let r = ask_as("198.51.100.3, 203.0.113.9", "c@example.com")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = ask_as("192.0.2.7", "c@example.com").await.unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another network has its own count"
+    );
+}
+
+#[tokio::test]
 async fn the_privacy_link_expires_after_an_hour_and_a_forged_one_never_works() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;

@@ -49,8 +49,12 @@ pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse 
     }
 }
 
-/// `GET /metrics`: Prometheus text exposition.
-pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text exposition, for API tokens only: the counters of messages
+/// sent would otherwise tell a stranger whether an address they just entered is known.
+pub(super) async fn metrics(
+    State(state): State<AppState>,
+    _caller: crate::web::extract::ApiCaller,
+) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
