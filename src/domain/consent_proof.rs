@@ -33,6 +33,12 @@ pub enum ProofError {
     /// `consent_at` lies after the import.
     #[error("consent_at lies in the future")]
     FutureTime,
+    /// `consent_at` lies before 1970: no e-mail consent is that old.
+    #[error("consent_at lies before 1970")]
+    AncientTime,
+    /// A value holds a NUL character, which no text column keeps.
+    #[error("{0} contains a NUL character")]
+    Nul(&'static str),
     /// A value is longer than the ledger keeps.
     #[error("{0} is too long (at most {1} characters)")]
     TooLong(&'static str, usize),
@@ -66,6 +72,12 @@ impl ConsentProof {
             }
         }
         let source = source.map(str::trim);
+        if source.is_some_and(|s| s.contains('\0')) {
+            return Err(ProofError::Nul("consent_source"));
+        }
+        if text.is_some_and(|t| t.contains('\0')) {
+            return Err(ProofError::Nul("consent_text"));
+        }
         if source.is_some_and(|s| s.chars().count() > MAX_SOURCE_CHARS) {
             return Err(ProofError::TooLong("consent_source", MAX_SOURCE_CHARS));
         }
@@ -111,10 +123,10 @@ fn given(value: Option<&str>) -> Option<&str> {
 }
 
 /// Reads a consent time: RFC 3339 (any offset), or `YYYY-MM-DD HH:MM:SS` taken as UTC; it
-/// must not lie after `now`.
+/// must lie between 1970 and `now`.
 ///
 /// # Errors
-/// `BadTime` or `FutureTime`.
+/// `BadTime`, `FutureTime` or `AncientTime`.
 pub fn parse_consent_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ProofError> {
     let raw = raw.trim();
     let at = DateTime::parse_from_rfc3339(raw)
@@ -123,6 +135,9 @@ pub fn parse_consent_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
         .map_err(|_| ProofError::BadTime)?;
     if at > now {
         return Err(ProofError::FutureTime);
+    }
+    if at < DateTime::UNIX_EPOCH {
+        return Err(ProofError::AncientTime);
     }
     Ok(at)
 }
@@ -134,6 +149,29 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn nul_characters_and_times_before_1970_are_refused() {
+        let basis = LegalBasis::LegitimateInterest;
+        let parse = |at, source, text| ConsentProof::parse(basis, at, source, text, now());
+        assert_eq!(
+            parse(None, Some("fair\0"), None),
+            Err(ProofError::Nul("consent_source"))
+        );
+        assert_eq!(
+            parse(None, None, Some("I agree\0")),
+            Err(ProofError::Nul("consent_text"))
+        );
+        assert_eq!(
+            parse_consent_at("-5000-01-01 00:00:00", now()),
+            Err(ProofError::AncientTime)
+        );
+        assert_eq!(
+            parse_consent_at("1969-12-31T23:59:59Z", now()),
+            Err(ProofError::AncientTime)
+        );
+        assert!(parse_consent_at("1970-01-01T00:00:00Z", now()).is_ok());
     }
 
     #[test]

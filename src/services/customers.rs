@@ -455,6 +455,19 @@ struct RawRow<'a> {
 }
 
 fn parse_row(row: &RawRow<'_>) -> Result<NewCustomer, CustomerError> {
+    let fields = [
+        row.email,
+        row.products,
+        row.name,
+        row.company,
+        row.locale,
+        row.source,
+    ];
+    if fields.iter().any(|f| f.contains('\0')) {
+        return Err(CustomerError::Invalid(
+            "the row contains a NUL character".to_owned(),
+        ));
+    }
     let email =
         EmailAddress::parse(row.email).map_err(|e| CustomerError::Invalid(e.to_string()))?;
     let name =

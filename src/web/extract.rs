@@ -115,7 +115,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|t| {
+                t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "malformed_body", e.body_text()))?;
+        // JSON carries a NUL only escaped; no text Bulletin keeps may have one.
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(ApiError::invalid(
+                "text may not contain NUL characters (\\u0000)",
+            ));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::invalid(e.body_text())),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
@@ -146,6 +176,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| bad(e.body_text()))?;
+        if super::has_nul(&bytes) {
+            return Err(bad("The form contains a NUL character.".to_owned()));
+        }
         serde_html_form::from_bytes(&bytes)
             .map(Self)
             .map_err(|e| bad(format!("The form could not be read: {e}")))

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes(&state))
         .nest("/api/v1", api::routes(&state))
         .fallback(not_found)
+        .layer(middleware::from_fn(refuse_nul_in_uri))
         .layer(middleware::from_fn(count_requests));
     with_security_headers(routes)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -83,6 +84,33 @@ async fn not_found(req: Request) -> Response {
         .map(Locale::negotiate)
         .unwrap_or_default();
     error::PageError::new(locale, error::PageErrorKind::NotFound).into_response()
+}
+
+/// Whether `bytes` carry a NUL character, raw or percent-encoded. No text Bulletin keeps may
+/// have one (PostgreSQL refuses it in text columns), so it is refused at the door.
+pub(crate) fn has_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
+}
+
+/// Answers 400 to a path or query with a NUL character (`%00`), before any handler.
+async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    if !has_nul(uri.path().as_bytes()) && !has_nul(uri.query().unwrap_or("").as_bytes()) {
+        return next.run(req).await;
+    }
+    let reason = "The address contains a NUL character (%00).";
+    if uri.path().starts_with("/api/") {
+        return error::ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", reason)
+            .into_response();
+    }
+    let locale = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Locale::negotiate)
+        .unwrap_or_default();
+    error::PageError::new(locale, error::PageErrorKind::BadRequest(reason.to_owned()))
+        .into_response()
 }
 
 async fn count_requests(req: Request, next: Next) -> Response {

@@ -19,6 +19,7 @@ mod import;
 mod keys;
 mod migrations;
 mod notices;
+mod nul;
 mod operations;
 mod privacy;
 mod resilience;

@@ -297,6 +297,12 @@ pub(super) async fn log_request(
     if req.received_at.is_some_and(|at| at > state.clock.now()) {
         return Err(ApiError::invalid("received_at: must not be in the future"));
     }
+    if req
+        .received_at
+        .is_some_and(|at| at < chrono::DateTime::UNIX_EPOCH)
+    {
+        return Err(ApiError::invalid("received_at: must not lie before 1970"));
+    }
     let new = NewPrivacyRequest {
         subscriber_id: req.subscriber_id,
         kind: req.kind,
