@@ -158,9 +158,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// A URL-encoded form body (repeatable fields allowed) whose rejection is a 400 page.
+/// A form body, URL-encoded or `multipart/form-data` (text fields; RFC 8058 one-click POSTs
+/// should come as multipart), repeatable fields allowed, whose rejection is a 400 page.
 #[derive(Debug, Clone)]
 pub struct PageForm<T>(pub T);
+
+/// The text fields of a `multipart/form-data` body, URL-encoded, for the same deserialiser
+/// as a URL-encoded form.
+async fn multipart_as_urlencoded<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<String, String> {
+    let mut multipart = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| e.body_text())?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let value = field.text().await.map_err(|e| e.body_text())?;
+        pairs.push((name, value));
+    }
+    serde_html_form::to_string(&pairs).map_err(|e| e.to_string())
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
     type Rejection = PageError;
@@ -173,9 +192,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
             .map(Locale::negotiate)
             .unwrap_or_default();
         let bad = |reason: String| PageError::new(locale, PageErrorKind::BadRequest(reason));
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| bad(e.body_text()))?;
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        let bytes = if multipart {
+            multipart_as_urlencoded(req, state)
+                .await
+                .map(axum::body::Bytes::from)
+                .map_err(|e| bad(format!("The form could not be read: {e}")))?
+        } else {
+            axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e| bad(e.body_text()))?
+        };
         if super::has_nul(&bytes) {
             return Err(bad("The form contains a NUL character.".to_owned()));
         }

@@ -339,3 +339,62 @@ async fn an_unsubscribe_that_lands_before_the_worker_sends_a_queued_message_wins
     assert_eq!(report.sent, 0, "{report:?}");
     assert!(app.mailbox().is_empty(), "no welcome message");
 }
+
+/// The RFC 8058 §3.1 one-click POST as `multipart/form-data`, the form the RFC prefers.
+async fn one_click_multipart(app: &TestApp, url: &str) -> reqwest::Response {
+    let b = "XoneClickBoundaryX";
+    app.http
+        .post(url)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={b}"),
+        )
+        .body(format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n\
+             One-Click\r\n--{b}--\r\n"
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_multipart_one_click_post_works_like_the_url_encoded_one() {
+    let app = TestApp::spawn().await;
+    let list = app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    let mail = app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let r = one_click_multipart(&app, &list_unsubscribe_url(&mail)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let left = events(&app, "jane@example.com", "unsubscribed", &list).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["source"], "one_click");
+
+    // The privacy e-mail's List-Unsubscribe is the preferences page: one click leaves all.
+    app.confirmed_subscriber("joe@example.com", "weekly").await;
+    app.confirmed_subscriber("joe@example.com", "monthly").await;
+    let r = app
+        .post_form("/privacy", &[("email", "joe@example.com")])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mails = app.deliver_and_take().await;
+    let privacy = mails
+        .iter()
+        .find(|m| m.text_body().contains("/privacy/"))
+        .expect("the privacy e-mail");
+    let url = list_unsubscribe_url(privacy);
+    assert!(url.contains("/preferences/"), "{url}");
+    assert_eq!(
+        one_click_multipart(&app, &url).await.status(),
+        StatusCode::OK
+    );
+    for slug in ["weekly", "monthly"] {
+        assert_eq!(
+            app.subscription_status("joe@example.com", slug)
+                .await
+                .as_deref(),
+            Some("unsubscribed"),
+            "{slug}"
+        );
+    }
+}

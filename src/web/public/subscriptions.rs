@@ -269,15 +269,23 @@ pub(super) async fn unsubscribe_page(
     .await
 }
 
+/// The RFC 8058 one-click field, URL-encoded or multipart.
+#[derive(Debug, Deserialize)]
+pub(super) struct OneClickForm {
+    #[serde(default, rename = "List-Unsubscribe")]
+    one_click: Option<String>,
+}
+
 /// `POST /unsubscribe/{token}`: the page's button and the RFC 8058 one-click POST
-/// (`List-Unsubscribe=One-Click`, no cookies, no redirect). Idempotent.
+/// (`List-Unsubscribe=One-Click`, URL-encoded or multipart, no cookies, no redirect).
+/// Idempotent.
 pub(super) async fn unsubscribe(
     State(state): State<AppState>,
     Client(client): Client,
     link: Verified<UnsubscribeLink>,
-    body: axum::body::Bytes,
+    PageForm(form): PageForm<OneClickForm>,
 ) -> Result<Markup, PageError> {
-    let one_click = body.windows(26).any(|w| w == b"List-Unsubscribe=One-Click");
+    let one_click = form.one_click.as_deref() == Some("One-Click");
     let source = if one_click {
         "one_click"
     } else {
