@@ -97,6 +97,23 @@ pub async fn subscribe(
     if !signup.consent {
         return Err(SubscribeError::ConsentMissing);
     }
+    // Two signups for a new address at once (a double click) both try to insert it on
+    // PostgreSQL; the second fails on the unique address and is run once more, when it finds
+    // the first's subscriber (locked, so the two take turns from there on).
+    match subscribe_once(state, &signup, &lists, requester).await {
+        Err(SubscribeError::Store(StoreError::Conflict(_))) => {
+            subscribe_once(state, &signup, &lists, requester).await
+        }
+        outcome => outcome,
+    }
+}
+
+async fn subscribe_once(
+    state: &AppState,
+    signup: &Signup,
+    lists: &[MailingList],
+    requester: &Requester,
+) -> Result<(), SubscribeError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
     // A suppressed address (hard bounce, erasure) is never mailed again, not even to confirm.
@@ -104,9 +121,9 @@ pub async fn subscribe(
     let suppressed = store::suppressions::contains(&txn, &address_hash).await?;
     let mut enqueued = false;
     if !suppressed {
-        let subscriber = find_or_create_subscriber(&txn, &signup, requester, now).await?;
+        let subscriber = find_or_create_subscriber(&txn, signup, requester, now).await?;
         if subscriber.status == SubscriberStatus::Active {
-            for list in &lists {
+            for list in lists {
                 enqueued |= request(&txn, state, &subscriber, list, requester, now).await?;
             }
         }
@@ -125,7 +142,9 @@ async fn find_or_create_subscriber(
     requester: &Requester,
     now: DateTime<Utc>,
 ) -> Result<Subscriber, StoreError> {
-    if let Some(existing) = store::subscribers::find_by_email(conn, &signup.email).await? {
+    if let Some(existing) =
+        store::subscribers::find_by_email_for_update(conn, &signup.email).await?
+    {
         // An unauthenticated form never changes a known person's data.
         return Ok(existing);
     }
@@ -152,14 +171,15 @@ async fn request(
 ) -> Result<bool, StoreError> {
     let text = list.consent_text(requester.locale);
     store::consent_events::remember_text(conn, &text, now).await?;
-    let mut sub = match store::subscriptions::find_for(conn, subscriber.id, list.id).await? {
-        Some(existing) => existing,
-        None => {
-            let fresh = new_pending(subscriber.id, list, now);
-            store::subscriptions::insert(conn, &fresh, now).await?;
-            fresh
-        }
-    };
+    let mut sub =
+        match store::subscriptions::find_for_update_of(conn, subscriber.id, list.id).await? {
+            Some(existing) => existing,
+            None => {
+                let fresh = new_pending(subscriber.id, list, now);
+                store::subscriptions::insert(conn, &fresh, now).await?;
+                fresh
+            }
+        };
     match sub.status.request() {
         Transition::Changed { to, .. } => {
             // A new request after leaving starts a new confirmation cycle.
@@ -312,7 +332,7 @@ pub async fn confirm(
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    let mut sub = store::subscriptions::find(&txn, id).await?;
+    let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
     let list = store::lists::find(&txn, sub.list_id).await?;
     let mut welcome = false;
     if let Transition::Changed { to, action } = sub.status.confirm()? {
@@ -347,7 +367,7 @@ pub async fn resend_confirmation(
 ) -> Result<(), LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    let mut sub = store::subscriptions::find(&txn, id).await?;
+    let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
     let settings = &state.settings.subscriptions;
     let send =
         sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
@@ -378,7 +398,7 @@ pub async fn unsubscribe(
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
-    let mut sub = store::subscriptions::find(&txn, id).await?;
+    let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
     let list = store::lists::find(&txn, sub.list_id).await?;
     leave(
         &txn,
@@ -515,7 +535,7 @@ pub(super) async fn leave_lists_in(
         if only.is_some_and(|ids| !ids.contains(&pref.subscription_id)) {
             continue;
         }
-        let mut sub = store::subscriptions::find(conn, pref.subscription_id).await?;
+        let mut sub = store::subscriptions::find_for_update(conn, pref.subscription_id).await?;
         let before = sub.status;
         leave(
             conn,

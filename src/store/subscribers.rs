@@ -39,6 +39,26 @@ pub async fn find_by_email(
         .transpose()
 }
 
+/// The subscriber with this address, if any, its row locked until the transaction ends
+/// (PostgreSQL; SQLite's write transaction holds the whole database): signups for one
+/// address take turns.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_by_email_for_update(
+    conn: &impl ConnectionTrait,
+    email: &EmailAddress,
+) -> Result<Option<Subscriber>, StoreError> {
+    use sea_orm::QuerySelect;
+    table::Entity::find()
+        .filter(table::Column::Email.eq(email.as_str()))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .map(Subscriber::try_from)
+        .transpose()
+}
+
 /// One subscriber by id.
 ///
 /// # Errors

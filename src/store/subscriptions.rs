@@ -62,6 +62,46 @@ pub async fn find(
         .try_into()
 }
 
+/// One subscription, its row locked until the transaction ends (PostgreSQL; SQLite's write
+/// transaction holds the whole database), so that two requests on it (a double click on a
+/// confirmation link) take turns and the second sees the first's change.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    id: SubscriptionId,
+) -> Result<Subscription, StoreError> {
+    use sea_orm::QuerySelect;
+    table::Entity::find_by_id(id.as_uuid())
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+}
+
+/// The subscription of a subscriber to a list, if any, its row locked until the transaction
+/// ends (see `find_for_update`).
+///
+/// # Errors
+/// Database failure.
+pub async fn find_for_update_of(
+    conn: &impl ConnectionTrait,
+    subscriber: SubscriberId,
+    list: ListId,
+) -> Result<Option<Subscription>, StoreError> {
+    use sea_orm::QuerySelect;
+    table::Entity::find()
+        .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
+        .filter(table::Column::ListId.eq(list.as_uuid()))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .map(Subscription::try_from)
+        .transpose()
+}
+
 /// The subscription of a subscriber to a list, if any.
 ///
 /// # Errors

@@ -212,3 +212,42 @@ async fn the_ledger_records_request_and_confirmation_with_anonymised_network_and
         "the full address is never stored"
     );
 }
+
+#[tokio::test]
+async fn double_clicks_on_the_signup_and_the_confirmation_act_once() {
+    let app = TestApp::spawn().await;
+    app.create_list_with(json!({
+        "slug": "weekly", "name": "Weekly", "kind": "newsletter",
+        "legal_basis": "consent", "opt_in": "double", "welcome_message": "Welcome!"
+    }))
+    .await;
+    let (first, second) = tokio::join!(
+        app.sign_up("jane@example.com", "weekly"),
+        app.sign_up("jane@example.com", "weekly"),
+    );
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let mails = app.deliver_and_take().await;
+    assert_eq!(
+        mails.len(),
+        1,
+        "one confirmation e-mail within the cooldown"
+    );
+    let confirm = link(&mails[0], "/confirm/");
+
+    let (first, second) = tokio::join!(app.post_form(&confirm, &[]), app.post_form(&confirm, &[]));
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let confirmed = app
+        .ledger("jane@example.com")
+        .await
+        .iter()
+        .filter(|e| e["action"] == "confirmed")
+        .count();
+    assert_eq!(confirmed, 1, "one confirmation in the ledger");
+    assert_eq!(app.deliver_and_take().await.len(), 1, "one welcome e-mail");
+}
