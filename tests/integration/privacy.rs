@@ -531,6 +531,27 @@ async fn a_new_address_takes_effect_only_when_confirmed_from_that_address() {
 }
 
 #[tokio::test]
+async fn the_address_form_cannot_flood_another_address_with_mail() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let url = subscriber_with_link(&app, "jane@example.com", "weekly").await;
+    address_change_mail(&app, &url, "victim@example.com").await;
+    for _ in 0..3 {
+        let (status, page) = post(
+            &app,
+            &format!("{url}/address"),
+            &[("email", "victim@example.com")],
+        )
+        .await;
+        assert!(status.is_client_error(), "{status}");
+        assert!(page.contains("a few minutes ago"), "{page}");
+    }
+    assert!(app.deliver_and_take().await.is_empty(), "no more e-mail");
+    app.advance(Duration::minutes(6));
+    address_change_mail(&app, &url, "victim@example.com").await;
+}
+
+#[tokio::test]
 async fn an_address_in_use_or_refused_changes_nothing() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;

@@ -44,6 +44,9 @@ pub enum PrivacyError {
     /// The new address is the current one.
     #[error("this is already the subscriber's address")]
     SameAddress,
+    /// An address-change link was sent within `privacy.link_cooldown`: no more e-mail yet.
+    #[error("an address-change link was sent a moment ago")]
+    TooSoon,
     /// Another subscriber has the new address.
     #[error("another subscriber uses this address")]
     AddressInUse,
@@ -473,11 +476,12 @@ async fn rectified(
 }
 
 /// Art. 16: asks to change the address. Nothing changes until the link sent to the new
-/// address is used; a newer request replaces an older one. Whether the new address is in use
-/// is told only to whoever proves to own it.
+/// address is used; a newer request replaces an older one, but not within
+/// `privacy.link_cooldown` of it, so that nobody can use the form to flood an address with
+/// e-mail. Whether the new address is in use is told only to whoever proves to own it.
 ///
 /// # Errors
-/// `SameAddress`, `NotFound`, or a store failure.
+/// `SameAddress`, `TooSoon`, `NotFound`, or a store failure.
 pub async fn request_address_change(
     state: &AppState,
     id: SubscriberId,
@@ -488,6 +492,10 @@ pub async fn request_address_change(
     let subscriber = store::subscribers::find(&txn, id).await?;
     if subscriber.email == *new_email {
         return Err(PrivacyError::SameAddress);
+    }
+    let previous = store::privacy::address_change_of(&txn, id).await?;
+    if previous.is_some_and(|p| now - p.created_at < state.settings.privacy.link_cooldown) {
+        return Err(PrivacyError::TooSoon);
     }
     let change = AddressChange {
         id: AddressChangeId::new(),

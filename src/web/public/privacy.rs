@@ -397,6 +397,9 @@ pub(super) async fn change_address(
         Err(PrivacyError::SameAddress) => {
             page_after(&state, &link, None, (None, Some(p.same_address.into()))).await
         }
+        Err(PrivacyError::TooSoon) => {
+            page_after(&state, &link, None, (None, Some(p.address_too_soon.into()))).await
+        }
         Err(e) => Err(failed(link.locale, e)),
     }
 }
