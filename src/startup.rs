@@ -59,6 +59,8 @@ pub struct AppState {
     pub throttle: Arc<delivery::throttle::Throttle>,
     /// `POST /privacy` requests per client network and hour.
     pub privacy_limiter: Arc<web::rate_limit::RateLimiter>,
+    /// `POST /subscribe` requests per client network and hour.
+    pub signup_limiter: Arc<web::rate_limit::RateLimiter>,
     /// Admin login attempts per account and per client address.
     pub login_limiter: Arc<crate::services::users::LoginLimiter>,
     /// CSV files uploaded in the admin UI for import, with their progress.
@@ -88,6 +90,7 @@ impl AppState {
         let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
         let settings_delivery = settings.delivery.clone();
         let privacy_per_hour = settings.privacy.requests_per_hour;
+        let signups_per_hour = settings.subscriptions.signups_per_hour;
         let login_limiter = crate::services::users::LoginLimiter::new(&settings.admin);
         Ok(Self {
             db,
@@ -109,6 +112,7 @@ impl AppState {
                 settings_delivery.max_per_hour,
             )),
             privacy_limiter: Arc::new(web::rate_limit::RateLimiter::new(privacy_per_hour)),
+            signup_limiter: Arc::new(web::rate_limit::RateLimiter::new(signups_per_hour)),
             login_limiter: Arc::new(login_limiter),
             uploads: Arc::default(),
             setup_token: Arc::default(),

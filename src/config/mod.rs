@@ -148,6 +148,8 @@ pub struct SubscriptionSettings {
     pub resend_cooldown: chrono::Duration,
     /// Most confirmation e-mails per request.
     pub max_confirmations: u32,
+    /// `POST /subscribe` requests per client network and hour; 0: no limit.
+    pub signups_per_hour: u32,
 }
 
 /// `[admin]`: sessions and login limits of the admin UI.

@@ -231,6 +231,7 @@ pub(super) struct RawSubscriptions {
     confirm_link_ttl_hours: i64,
     resend_cooldown_secs: i64,
     max_confirmations: u32,
+    signups_per_hour: u32,
 }
 
 impl RawSubscriptions {
@@ -245,6 +246,7 @@ impl RawSubscriptions {
                 self.resend_cooldown_secs,
             )?),
             max_confirmations: positive("subscriptions.max_confirmations", self.max_confirmations)?,
+            signups_per_hour: self.signups_per_hour,
         })
     }
 }

@@ -324,6 +324,12 @@ async fn restriction_stops_every_kind_of_mail_and_lifting_it_is_one_click() {
     app.post_form(&link(&confirmation, "/confirm/"), &[]).await;
     app.sign_up("jane@example.com", "monthly").await;
 
+    let (status, _) = post(&app, &format!("{url}/restrict"), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "neither yes nor no");
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["status"],
+        "active"
+    );
     let (status, page) = post(&app, &format!("{url}/restrict"), &[("restricted", "yes")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(

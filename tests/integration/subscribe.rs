@@ -374,3 +374,21 @@ async fn signup_for_several_lists_sends_one_confirmation_per_list() {
         Some("pending")
     );
 }
+
+#[tokio::test]
+async fn signups_are_limited_per_network_and_the_refused_one_stores_nothing() {
+    let app = TestApp::spawn_with(|s| s.subscriptions.signups_per_hour = 2).await;
+    app.create_list("weekly").await;
+    for email in ["a@example.com", "b@example.com"] {
+        assert_eq!(app.sign_up(email, "weekly").await.status(), StatusCode::OK);
+    }
+    let (status, page) = body(app.sign_up("c@example.com", "weekly").await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Too many requests"), "{page}");
+    assert!(app.subscriber("c@example.com").await.is_none());
+    app.advance(chrono::Duration::minutes(61));
+    assert_eq!(
+        app.sign_up("c@example.com", "weekly").await.status(),
+        StatusCode::OK
+    );
+}

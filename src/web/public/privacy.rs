@@ -284,7 +284,17 @@ pub(super) async fn restrict(
     link: Verified<PrivacyLink>,
     PageForm(form): PageForm<RestrictForm>,
 ) -> Result<Response, PageError> {
-    let restricted = form.restricted.as_deref() != Some("no");
+    let restricted = match form.restricted.as_deref() {
+        Some("yes") => true,
+        Some("no") => false,
+        _ => {
+            let reason = "The form must say restricted=yes or restricted=no.".to_owned();
+            return Err(PageError::new(
+                link.locale,
+                PageErrorKind::BadRequest(reason),
+            ));
+        }
+    };
     let status = privacy::restrict(&state, subject(&link), restricted, &Actor::subject(client))
         .await
         .map_err(|e| failed(link.locale, e))?;

@@ -96,13 +96,20 @@ pub(super) struct SignupForm {
     consent: Option<String>,
 }
 
-/// `POST /subscribe`: the same "check your inbox" page whether or not the address is known.
+/// `POST /subscribe`: the same "check your inbox" page whether or not the address is known;
+/// rate limited per client network (429, whatever the address).
 pub(super) async fn subscribe(
     State(state): State<AppState>,
     Client(client): Client,
     PageForm(form): PageForm<SignupForm>,
 ) -> Result<Response, PageError> {
     let locale = client.locale;
+    let network = client.ip_anon().unwrap_or_default();
+    if !state.signup_limiter.allow(&network, state.clock.now()) {
+        let p = crate::web::views::text::privacy_text(locale);
+        let page = views::message_page(locale, p.too_many_title, p.too_many_body);
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+    }
     let lists = signup_lists(&state, &form.list, locale).await?;
     let signup = match parse_signup(&state, &form, &lists, locale) {
         Ok(signup) => signup,
