@@ -25,6 +25,8 @@ pub enum PageErrorKind {
     NotFound,
     /// 400 with a reason.
     BadRequest(String),
+    /// 413: the body is larger than the limit.
+    TooLarge(String),
     /// A link that is malformed, forged or for another purpose (404).
     LinkInvalid(TokenError),
     /// An expired link (410); confirmation links offer a fresh one.
@@ -72,6 +74,10 @@ impl IntoResponse for PageError {
             ),
             PageErrorKind::BadRequest(reason) => (
                 StatusCode::BAD_REQUEST,
+                views::message_page(self.locale, t.bad_request_title, &reason),
+            ),
+            PageErrorKind::TooLarge(reason) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
                 views::message_page(self.locale, t.bad_request_title, &reason),
             ),
             PageErrorKind::LinkInvalid(reason) => {

@@ -168,17 +168,24 @@ pub struct PageForm<T>(pub T);
 async fn multipart_as_urlencoded<S: Send + Sync>(
     req: Request,
     state: &S,
-) -> Result<String, String> {
+) -> Result<String, (StatusCode, String)> {
     let mut multipart = axum::extract::Multipart::from_request(req, state)
         .await
-        .map_err(|e| e.body_text())?;
+        .map_err(|e| (e.status(), e.body_text()))?;
     let mut pairs: Vec<(String, String)> = Vec::new();
-    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| (e.status(), e.body_text()))?
+    {
         let name = field.name().unwrap_or_default().to_owned();
-        let value = field.text().await.map_err(|e| e.body_text())?;
+        let value = field
+            .text()
+            .await
+            .map_err(|e| (e.status(), e.body_text()))?;
         pairs.push((name, value));
     }
-    serde_html_form::to_string(&pairs).map_err(|e| e.to_string())
+    serde_html_form::to_string(&pairs).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
@@ -192,6 +199,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
             .map(Locale::negotiate)
             .unwrap_or_default();
         let bad = |reason: String| PageError::new(locale, PageErrorKind::BadRequest(reason));
+        let refused = |status: StatusCode, reason: String| match status {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                PageError::new(locale, PageErrorKind::TooLarge(reason))
+            }
+            _ => bad(reason),
+        };
         let multipart = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -201,11 +214,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
             multipart_as_urlencoded(req, state)
                 .await
                 .map(axum::body::Bytes::from)
-                .map_err(|e| bad(format!("The form could not be read: {e}")))?
+                .map_err(|(status, e)| {
+                    refused(status, format!("The form could not be read: {e}"))
+                })?
         } else {
             axum::body::Bytes::from_request(req, state)
                 .await
-                .map_err(|e| bad(e.body_text()))?
+                .map_err(|e| refused(e.status(), e.body_text()))?
         };
         if super::has_nul(&bytes) {
             return Err(bad("The form contains a NUL character.".to_owned()));

@@ -168,8 +168,15 @@ pub(super) async fn create_customer(
 pub(super) async fn import_customers(
     State(state): State<AppState>,
     ApiCaller(token): ApiCaller,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<CustomerImportReport>, ApiError> {
+    let body = body.map_err(|e| {
+        let code = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            _ => "malformed_body",
+        };
+        ApiError::new(e.status(), code, e.body_text())
+    })?;
     match customers::import_csv(&state, &body, &format!("api:{}", token.name)).await {
         Ok(report) => Ok(Json(report)),
         Err(e @ CustomerImportError::BadFile(_)) => Err(ApiError::new(
