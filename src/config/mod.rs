@@ -124,6 +124,17 @@ pub enum MailTransportSettings {
     },
 }
 
+impl MailTransportSettings {
+    /// The longest one send may take before the transport gives up (four SMTP command
+    /// timeouts); `None` for files.
+    pub fn longest_send(&self) -> Option<Duration> {
+        match self {
+            Self::File { .. } => None,
+            Self::Smtp { timeout, .. } => Some(*timeout * 4),
+        }
+    }
+}
+
 /// `[mail]`
 #[derive(Debug, Clone)]
 pub struct MailSettings {
@@ -289,16 +300,28 @@ impl RawSettings {
             "" => join_url(&http.public_url, "privacy-notice"),
             raw => Url::parse(raw).map_err(|e| invalid("privacy.notice_url", e.to_string()))?,
         };
+        let mail = self.mail.parse()?;
+        let delivery = self.delivery.parse()?;
+        // A claimed message is sent only while its lease has a whole send left (see
+        // `delivery::worker`), so the lease must be longer than one.
+        if let Some(send) = mail.transport.longest_send()
+            && chrono::Duration::from_std(send).is_ok_and(|send| delivery.lease <= send)
+        {
+            return Err(invalid(
+                "delivery.lease_secs",
+                "must be longer than 4 × mail.smtp_timeout_secs (the longest send)",
+            ));
+        }
         Ok(Settings {
             database: self.database.parse()?,
             data_dir: PathBuf::from(self.data.dir),
             signing: self.signing.parse(),
-            mail: self.mail.parse()?,
+            mail,
             retention: self.retention.parse(&subscriptions)?,
             subscriptions,
             admin: self.admin.parse()?,
             import: self.import.parse()?,
-            delivery: self.delivery.parse()?,
+            delivery,
             scheduler: self.scheduler.parse()?,
             notices: self.notices.parse()?,
             log: self.log.parse()?,

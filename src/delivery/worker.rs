@@ -77,9 +77,8 @@ pub async fn drain(state: &AppState) -> Result<DrainReport, StoreError> {
     while let Some(prepared) = next.take() {
         let prepared = release_paused(state, prepared).await?;
         let (sent, following) = tokio::join!(send_all(state, prepared), claim_batch(state));
-        let mut halted = false;
-        for (delivery, outcome) in sent? {
-            halted |= matches!(outcome, Outcome::Released);
+        let (sent, halted) = sent?;
+        for (delivery, outcome) in sent {
             report.add(&outcome);
             count(&delivery, &outcome);
         }
@@ -165,10 +164,11 @@ type Recorded = (Attempted, oneshot::Sender<()>);
 /// uses every core) and its own pooled SMTP connection. A lane hands each outcome to the
 /// recorder and waits until it is written before sending the next message, so a crash can
 /// repeat at most one message per lane; the recorder writes what all lanes handed in at once.
+/// Returns the outcomes and whether campaigns paused themselves meanwhile.
 async fn send_all(
     state: &AppState,
     prepared: Vec<(Delivery, Verdict)>,
-) -> Result<Vec<(Delivery, Outcome)>, StoreError> {
+) -> Result<(Vec<(Delivery, Outcome)>, bool), StoreError> {
     let lanes = state
         .settings
         .delivery
@@ -196,7 +196,7 @@ async fn send_all(
         }
     }
     match recorder.await {
-        Ok(result) => result,
+        Ok(result) => result.map(|outcomes| (outcomes, halt.load(Ordering::Relaxed))),
         Err(e) => Err(StoreError::Corrupt(format!(
             "the delivery recorder failed: {e}"
         ))),
@@ -373,13 +373,71 @@ fn prepare(state: &AppState, delivery: Delivery, verdict: Verdict) -> Step {
     }
 }
 
+/// How old a verdict may be when its message goes out; an older one is checked again. At
+/// full speed a batch is sent within a fraction of this, so the check costs nothing there;
+/// when the rate limit or a slow relay holds messages back, each is checked again.
+const FRESH_VERDICT: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
+/// Why a claimed message must not go out now, if it must not: another worker has claimed
+/// it since (its lease ran out while it waited, e.g. for the rate limit: sending now could
+/// send it twice), or it is no longer eligible (an unsubscribe since the batch was prepared
+/// wins). A lease with less than a whole send left is renewed first.
+async fn hold_back(state: &AppState, delivery: &mut Delivery) -> Option<Outcome> {
+    let now = state.clock.now();
+    let longest_send = state
+        .settings
+        .mail
+        .transport
+        .longest_send()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .unwrap_or(FRESH_VERDICT);
+    let lease = state.settings.delivery.lease;
+    let held = delivery.lease_until?;
+    let prepared_at = held - lease;
+    if now + longest_send >= held {
+        match store::deliveries::renew_lease(&state.db, delivery.id, held, now + lease).await {
+            Ok(true) => delivery.lease_until = Some(now + lease),
+            Ok(false) => {
+                tracing::info!(delivery.id = %delivery.id, "claimed by another worker meanwhile; not sent here");
+                return Some(Outcome::Released);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not renew a lease before sending; released");
+                return Some(Outcome::Released);
+            }
+        }
+    }
+    if now - prepared_at <= FRESH_VERDICT {
+        return None;
+    }
+    match compose::prepare_batch(state, vec![delivery.clone()]).await {
+        Ok(mut again) => match again.pop().map(|(_, verdict)| verdict) {
+            Some(Verdict::Send(_)) => None,
+            Some(Verdict::Skip(reason)) => Some(Outcome::Suppressed { reason }),
+            Some(Verdict::Broken(error)) => Some(Outcome::Failed { error }),
+            None => Some(Outcome::Released),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check a message again before sending; released");
+            Some(Outcome::Released)
+        }
+    }
+}
+
 async fn deliver(
     state: &AppState,
-    delivery: Delivery,
+    mut delivery: Delivery,
     message: Message,
     address_hash: String,
 ) -> Attempted {
     state.throttle.acquire().await;
+    if let Some(outcome) = hold_back(state, &mut delivery).await {
+        return Attempted {
+            delivery,
+            outcome,
+            hard_bounce: None,
+        };
+    }
     let send_started = std::time::Instant::now();
     let sent = state.transport.send(message).await;
     tracing::trace!(

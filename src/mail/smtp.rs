@@ -282,12 +282,13 @@ impl Connection {
     ///
     /// # Errors
     /// The first negative reply with the command it answered, or a connection error. Either
-    /// way the connection is marked unusable.
+    /// way the connection is marked unusable. It is also unusable when this future is dropped
+    /// before it finishes (a caller's timeout): the relay's late replies would otherwise be
+    /// read as the next transaction's.
     pub async fn send(&mut self, envelope: Envelope<'_>, message: &[u8]) -> Result<(), SmtpError> {
+        self.broken = true;
         let result = self.transact(envelope, message).await;
-        if result.is_err() {
-            self.broken = true;
-        }
+        self.broken = result.is_err();
         result
     }
 

@@ -248,13 +248,19 @@ impl SmtpRelay {
     }
 }
 
-/// 550, 551 and 553 in answer to `RCPT` refuse the recipient (a hard bounce); other 5xx are
-/// permanent; the rest (4xx, connection and I/O errors) are worth retrying.
+/// 550, 551 and 553 in answer to `RCPT` refuse the recipient (a hard bounce); other 5xx to
+/// `RCPT` or to the message are permanent for that message. The rest are worth retrying: 4xx,
+/// connection and I/O errors, and any refusal of the session or the sender (a greeting 554,
+/// AUTH 535, STARTTLS required, a sender not allowed): those say nothing about the message
+/// but about the relay or Bulletin's settings, so they defer and, repeated, pause campaigns
+/// instead of failing every recipient.
 fn classify(error: &SmtpError) -> SendError {
     match error {
         SmtpError::Rejected { stage, reply } => {
             if *stage == Stage::Rcpt && matches!(reply.code, 550 | 551 | 553) {
                 SendError::RecipientRefused(error.to_string())
+            } else if matches!(stage, Stage::Session | Stage::Mail) {
+                SendError::Transient(error.to_string())
             } else if reply.code >= 500 {
                 SendError::Permanent(error.to_string())
             } else {
@@ -269,6 +275,53 @@ fn classify(error: &SmtpError) -> SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::smtp::Reply;
+
+    fn rejected(stage: Stage, code: u16) -> SendError {
+        classify(&SmtpError::Rejected {
+            stage,
+            reply: Reply {
+                code,
+                text: "no".into(),
+            },
+        })
+    }
+
+    #[test]
+    fn refusals_of_the_session_or_sender_are_retried_and_only_rcpt_550s_bounce() {
+        assert!(matches!(
+            rejected(Stage::Session, 535),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            rejected(Stage::Session, 554),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            rejected(Stage::Mail, 553),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            rejected(Stage::Rcpt, 550),
+            SendError::RecipientRefused(_)
+        ));
+        assert!(matches!(
+            rejected(Stage::Rcpt, 554),
+            SendError::Permanent(_)
+        ));
+        assert!(matches!(
+            rejected(Stage::Rcpt, 450),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            rejected(Stage::Data, 554),
+            SendError::Permanent(_)
+        ));
+        assert!(matches!(
+            rejected(Stage::Data, 451),
+            SendError::Transient(_)
+        ));
+    }
 
     #[test]
     fn smtp_urls_of_every_scheme_are_accepted() {

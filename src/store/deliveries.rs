@@ -508,6 +508,27 @@ fn still_sending(backend: sea_orm::DbBackend) -> sea_orm::sea_query::SimpleExpr 
     }
 }
 
+/// Extends the lease of a claimed row that is still ours (still `sending` under the lease
+/// `held`) to `until`; `false` when another worker has claimed it since.
+///
+/// # Errors
+/// Database failure.
+pub async fn renew_lease(
+    conn: &impl ConnectionTrait,
+    id: DeliveryId,
+    held: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::LeaseUntil, Expr::value(Some(until)))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .filter(table::Column::Status.eq(DeliveryStatus::Sending.as_str()))
+        .filter(table::Column::LeaseUntil.eq(held))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 /// Records the outcomes of a claimed batch: the sent rows in one UPDATE per claim, the
 /// others one by one; only rows whose claim is still ours are written. Returns rows written.
 ///

@@ -103,3 +103,84 @@ async fn a_queued_confirmation_is_not_sent_once_the_subscription_is_confirmed() 
         "may_send is checked again before sending"
     );
 }
+
+/// Signs up `emails` in order (each queues a confirmation e-mail).
+async fn queue_confirmations(app: &TestApp, emails: &[&str]) {
+    app.create_list("weekly").await;
+    for email in emails {
+        assert_eq!(app.sign_up(email, "weekly").await.status(), StatusCode::OK);
+    }
+}
+
+/// How many messages each address received.
+fn received(app: &TestApp) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for mail in app.mailbox() {
+        *counts.entry(mail.rcpt_to[0].clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_block_while_messages_wait_for_the_rate_limit_wins_over_the_prepared_batch() {
+    let app = TestApp::spawn_with(|s| {
+        s.delivery.max_per_second = 2;
+        s.delivery.concurrency = 1;
+    })
+    .await;
+    let emails = [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+        "d@example.com",
+        "e@example.com",
+    ];
+    queue_confirmations(&app, &emails).await;
+    let last = app.subscriber("e@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The whole batch is claimed and checked at once; then the rate limit holds it back.
+    let meanwhile = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let r = app
+            .api_post(
+                &format!("/api/v1/subscribers/{last}/block"),
+                &serde_json::Value::Null,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        app.advance(chrono::Duration::seconds(2));
+    };
+    let (report, ()) = tokio::join!(app.deliver_all(), meanwhile);
+    assert_eq!((report.sent, report.suppressed), (4, 1), "{report:?}");
+    assert!(!received(&app).contains_key("e@example.com"));
+}
+
+#[tokio::test]
+async fn a_message_whose_lease_ran_out_while_it_waited_is_sent_once_by_the_worker_that_took_it_over()
+ {
+    let app = TestApp::spawn_with(|s| {
+        s.delivery.max_per_second = 1;
+        s.delivery.concurrency = 1;
+    })
+    .await;
+    let emails = ["a@example.com", "b@example.com", "c@example.com"];
+    queue_confirmations(&app, &emails).await;
+    let first = app.deliver_all();
+    let second = async {
+        // The first worker has claimed all three and waits for the rate limit; its lease
+        // runs out, and a second worker takes the rows over.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.advance(chrono::Duration::seconds(301));
+        app.deliver_all().await
+    };
+    let (one, two) = tokio::join!(first, second);
+    assert_eq!(one.sent + two.sent, 3, "{one:?} {two:?}");
+    let counts = received(&app);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "each exactly once: {counts:?}"
+    );
+    assert_eq!(counts.len(), 3, "{counts:?}");
+}

@@ -211,8 +211,10 @@ impl Server {
             .env("BULLETIN__MAIL__SMTP_URL", smtp_url)
             .env("BULLETIN__DELIVERY__CONCURRENCY", CONCURRENCY.to_string())
             .env("BULLETIN__DELIVERY__BATCH_SIZE", BATCH_SIZE.to_string())
-            // Rows claimed by a killed server are taken over soon after the restart.
-            .env("BULLETIN__DELIVERY__LEASE_SECS", "2")
+            // Rows claimed by a killed server are taken over soon after the restart. The
+            // lease must outlast a whole send (4 × the SMTP timeout).
+            .env("BULLETIN__MAIL__SMTP_TIMEOUT_SECS", "1")
+            .env("BULLETIN__DELIVERY__LEASE_SECS", "5")
             .env("BULLETIN__DELIVERY__POLL_INTERVAL_MS", "50")
             .env("BULLETIN__SCHEDULER__START_CAMPAIGNS_CRON", "*/1 * * * * *")
             .stdin(Stdio::null())
