@@ -380,8 +380,9 @@ const FRESH_VERDICT: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 
 /// Why a claimed message must not go out now, if it must not: another worker has claimed
 /// it since (its lease ran out while it waited, e.g. for the rate limit: sending now could
-/// send it twice), or it is no longer eligible (an unsubscribe since the batch was prepared
-/// wins). A lease with less than a whole send left is renewed first.
+/// send it twice), its campaign was paused or cancelled, or it is no longer eligible (an
+/// unsubscribe since the batch was prepared wins). A lease with less than a whole send left
+/// is renewed first.
 async fn hold_back(state: &AppState, delivery: &mut Delivery) -> Option<Outcome> {
     let now = state.clock.now();
     let longest_send = state
@@ -409,6 +410,17 @@ async fn hold_back(state: &AppState, delivery: &mut Delivery) -> Option<Outcome>
     }
     if now - prepared_at <= FRESH_VERDICT {
         return None;
+    }
+    // A campaign paused or cancelled since the batch was claimed keeps the rest back.
+    if let Some(campaign) = delivery.campaign_id {
+        match store::campaigns::find(&state.db, campaign).await {
+            Ok(c) if c.status == CampaignStatus::Sending => {}
+            Ok(_) => return Some(Outcome::Released),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check a campaign before sending; released");
+                return Some(Outcome::Released);
+            }
+        }
     }
     match compose::prepare_batch(state, vec![delivery.clone()]).await {
         Ok(mut again) => match again.pop().map(|(_, verdict)| verdict) {

@@ -444,3 +444,36 @@ async fn a_hard_bounce_in_a_campaign_suppresses_the_address_for_later_campaigns(
     assert!(jobs["runs"].as_array().unwrap().len() >= 2);
     assert_eq!(jobs["runs"][0]["status"], "ok");
 }
+
+#[tokio::test]
+async fn a_pause_stops_a_batch_that_waits_for_the_rate_limit_and_resume_sends_the_rest_once() {
+    let app = TestApp::spawn_with(|s| {
+        s.delivery.max_per_second = 1;
+        s.delivery.concurrency = 1;
+    })
+    .await;
+    app.create_list("weekly").await;
+    for n in 0..4 {
+        confirmed(&app, &format!("p{n}@example.com"), "P", "weekly").await;
+    }
+    let id = simple_campaign(&app, &["weekly"]).await;
+    act(&app, &id, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    let meanwhile = async {
+        // The first message went; the others wait for the rate limit.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (status, _) = act(&app, &id, "pause", json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        app.advance(chrono::Duration::seconds(2));
+    };
+    let (report, ()) = tokio::join!(app.deliver_all(), meanwhile);
+    assert!(report.sent < 4, "the pause held the rest back: {report:?}");
+    let sent_before = report.sent;
+    act(&app, &id, "resume", json!({})).await;
+    assert_eq!(app.deliver_all().await.sent + sent_before, 4);
+    let mut received: Vec<String> = app.mailbox().iter().map(|m| m.rcpt_to[0].clone()).collect();
+    received.sort();
+    received.dedup();
+    assert_eq!(received.len(), 4, "everyone once");
+    assert_eq!(app.mailbox().len(), 4, "nobody twice");
+}
