@@ -108,9 +108,12 @@ fn next_fire(cron: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .ok()
 }
 
-/// How long a job holds its lease: a crashed instance frees it after this. Every job is
-/// idempotent and safe beside itself, so a run that outlasts its lease does no harm.
+/// How long a job holds its lease: a crashed instance frees it after this. A running job
+/// renews it every `RENEW_EVERY`, so a long run (a fan-out of millions) keeps it.
 const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+
+/// How often a running job renews its lease.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs the job `name` now, unless another instance is running it. Returns the recorded run,
 /// or `None` when the job is running elsewhere.
@@ -127,7 +130,23 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
     if !store::jobs::try_lock(&state.db, name, &holder, started_at + LEASE, started_at).await? {
         return Ok(None);
     }
-    let outcome = (spec.run)(state).await;
+    let job = (spec.run)(state);
+    tokio::pin!(job);
+    let mut renew =
+        tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut job => break outcome,
+            _ = renew.tick() => {
+                let now = state.clock.now();
+                match store::jobs::try_lock(&state.db, name, &holder, now + LEASE, now).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(job = name, "the job's lease was taken over; another instance may run it too"),
+                    Err(e) => tracing::warn!(job = name, error = %e, "could not renew the job's lease"),
+                }
+            }
+        }
+    };
     let finished_at = state.clock.now();
     store::jobs::unlock(&state.db, name, &holder, finished_at).await?;
     let (status, report) = match outcome {
