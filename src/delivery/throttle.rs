@@ -49,17 +49,19 @@ impl Window {
             }
         }
         if self.per_hour > 0 {
+            // A minute's messages may have gone out until its end: it leaves the rolling hour
+            // only an hour after that, so no hour ever sees more than the limit.
             while self
                 .minutes
                 .front()
-                .is_some_and(|(start, _)| now.saturating_duration_since(*start) >= HOUR)
+                .is_some_and(|(start, _)| now.saturating_duration_since(*start) >= HOUR + MINUTE)
             {
                 self.minutes.pop_front();
             }
             let in_window: u32 = self.minutes.iter().map(|(_, n)| n).sum();
             if in_window >= self.per_hour {
                 let oldest = self.minutes.front().map_or(now, |(start, _)| *start);
-                return Err((oldest + HOUR)
+                return Err((oldest + HOUR + MINUTE)
                     .saturating_duration_since(now)
                     .max(Duration::from_millis(10)));
             }
@@ -106,6 +108,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_rolling_hour_sees_more_than_the_hourly_limit() {
+        let start = Instant::now();
+        let mut w = Window::new(0, 2, start);
+        assert!(w.try_take(start).is_ok());
+        assert!(w.try_take(start + Duration::from_secs(59)).is_ok());
+        // An hour after the first message, the second was sent 59 s less than an hour ago.
+        assert!(w.try_take(start + HOUR).is_err());
+        assert!(w.try_take(start + HOUR + Duration::from_secs(58)).is_err());
+        assert!(w.try_take(start + HOUR + MINUTE).is_ok());
+    }
+
+    #[test]
     fn no_limit_never_waits() {
         let now = Instant::now();
         let mut w = Window::new(0, 0, now);
@@ -139,8 +153,8 @@ mod tests {
         }
         let at = start + Duration::from_secs(3000);
         let wait = w.try_take(at).unwrap_err();
-        assert!(wait <= Duration::from_secs(600), "{wait:?}");
+        assert!(wait <= Duration::from_secs(660), "{wait:?}");
         // Once the first minute has left the window, its messages may be sent again.
-        assert!(w.try_take(start + HOUR + Duration::from_secs(1)).is_ok());
+        assert!(w.try_take(start + HOUR + MINUTE).is_ok());
     }
 }
