@@ -292,18 +292,26 @@ impl Connection {
         result
     }
 
-    /// Whether `error`, from the last transaction, came before the relay answered anything
-    /// of it: it had closed the connection while it was idle, so the message can safely be
-    /// retried on a new one.
+    /// Whether `error`, from the last transaction, came before the relay took anything of it:
+    /// it had closed the connection while it was idle (no reply at all, or its `421` closing
+    /// notice as the answer to `MAIL FROM`), so the message can safely be retried on a new one.
     pub fn closed_while_idle(&self, error: &SmtpError) -> bool {
-        self.replies_in_transaction == 0
-            && matches!(error, SmtpError::Io(e) if matches!(
-                e.kind(),
-                io::ErrorKind::UnexpectedEof
-                    | io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::ConnectionAborted
-            ))
+        match error {
+            SmtpError::Io(e) => {
+                self.replies_in_transaction == 0
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::UnexpectedEof
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::BrokenPipe
+                            | io::ErrorKind::ConnectionAborted
+                    )
+            }
+            SmtpError::Rejected { stage, reply } => {
+                self.replies_in_transaction == 1 && *stage == Stage::Mail && reply.code == 421
+            }
+            SmtpError::Protocol(_) | SmtpError::Unsendable(_) => false,
+        }
     }
 
     /// Ends the session politely, without waiting long for the answer.
@@ -803,6 +811,72 @@ mod tests {
             "{err}"
         );
         assert!(!conn.is_usable(), "a failed connection is not reused");
+    }
+
+    #[tokio::test]
+    async fn a_421_closing_notice_to_mail_from_counts_as_closed_while_idle() {
+        fn closing(line: &str) -> Option<&'static str> {
+            match line {
+                l if l.starts_with("MAIL") => Some("421 4.4.2 idle too long, closing"),
+                l if l.starts_with("AUTH") => Some("235 ok"),
+                _ => Some("503 bad sequence"),
+            }
+        }
+        let (settings, _server) = relay("250-relay\r\n250 AUTH PLAIN", closing).await;
+        let mut conn = Connection::open(&settings).await.unwrap();
+        let envelope = Envelope {
+            from: "a@x.test",
+            to: &["b@y.test"],
+        };
+        let err = conn.send(envelope, MESSAGE).await.unwrap_err();
+        assert!(conn.closed_while_idle(&err), "{err}");
+        let refused_rcpt = SmtpError::Rejected {
+            stage: Stage::Rcpt,
+            reply: Reply {
+                code: 421,
+                text: "closing".into(),
+            },
+        };
+        assert!(
+            !conn.closed_while_idle(&refused_rcpt),
+            "only before the relay took anything"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transaction_cut_short_by_a_timeout_leaves_the_connection_unusable() {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mut io = BufReader::new(socket);
+            io.write_all(b"220 relay\r\n").await.unwrap();
+            let mut line = String::new();
+            io.read_line(&mut line).await.unwrap();
+            io.write_all(b"250 relay\r\n").await.unwrap();
+            // Then it reads the transaction and never answers it.
+            while io.read_line(&mut line).await.is_ok_and(|n| n > 0) {}
+        });
+        let settings = SessionSettings {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::Plain,
+            credentials: None,
+            hello: "client.test".into(),
+            timeout: Duration::from_secs(5),
+        };
+        let mut conn = Connection::open(&settings).await.unwrap();
+        let envelope = Envelope {
+            from: "a@x.test",
+            to: &["b@y.test"],
+        };
+        let cut = tokio::time::timeout(Duration::from_millis(100), conn.send(envelope, MESSAGE));
+        assert!(cut.await.is_err(), "the relay never answers");
+        assert!(
+            !conn.is_usable(),
+            "its late replies would belong to the next message"
+        );
     }
 
     #[tokio::test]
