@@ -237,14 +237,22 @@ pub(super) struct RawSubscriptions {
 impl RawSubscriptions {
     pub(super) fn parse(self) -> Result<SubscriptionSettings, ConfigError> {
         Ok(SubscriptionSettings {
-            confirm_link_ttl: chrono::Duration::hours(positive(
+            confirm_link_ttl: span(
                 "subscriptions.confirm_link_ttl_hours",
-                self.confirm_link_ttl_hours,
-            )?),
-            resend_cooldown: chrono::Duration::seconds(non_negative(
+                positive(
+                    "subscriptions.confirm_link_ttl_hours",
+                    self.confirm_link_ttl_hours,
+                )?,
+                3600,
+            )?,
+            resend_cooldown: span(
                 "subscriptions.resend_cooldown_secs",
-                self.resend_cooldown_secs,
-            )?),
+                non_negative(
+                    "subscriptions.resend_cooldown_secs",
+                    self.resend_cooldown_secs,
+                )?,
+                1,
+            )?,
             max_confirmations: positive("subscriptions.max_confirmations", self.max_confirmations)?,
             signups_per_hour: self.signups_per_hour,
         })
@@ -265,18 +273,24 @@ pub(super) struct RawPrivacy {
 impl RawPrivacy {
     pub(super) fn parse(&self) -> Result<PrivacySettings, ConfigError> {
         Ok(PrivacySettings {
-            link_ttl: chrono::Duration::minutes(positive(
+            link_ttl: span(
                 "privacy.link_ttl_minutes",
-                self.link_ttl_minutes,
-            )?),
-            link_cooldown: chrono::Duration::seconds(non_negative(
+                positive("privacy.link_ttl_minutes", self.link_ttl_minutes)?,
+                60,
+            )?,
+            link_cooldown: span(
                 "privacy.link_cooldown_secs",
-                self.link_cooldown_secs,
-            )?),
-            address_change_ttl: chrono::Duration::hours(positive(
+                non_negative("privacy.link_cooldown_secs", self.link_cooldown_secs)?,
+                1,
+            )?,
+            address_change_ttl: span(
                 "privacy.address_change_ttl_hours",
-                self.address_change_ttl_hours,
-            )?),
+                positive(
+                    "privacy.address_change_ttl_hours",
+                    self.address_change_ttl_hours,
+                )?,
+                3600,
+            )?,
             requests_per_hour: self.requests_per_hour,
         })
     }
@@ -428,16 +442,22 @@ impl RawDelivery {
             )?),
             batch_size: positive("delivery.batch_size", self.batch_size)?,
             concurrency: positive("delivery.concurrency", self.concurrency)?,
-            lease: chrono::Duration::seconds(positive("delivery.lease_secs", self.lease_secs)?),
+            lease: span(
+                "delivery.lease_secs",
+                positive("delivery.lease_secs", self.lease_secs)?,
+                1,
+            )?,
             max_attempts: positive("delivery.max_attempts", self.max_attempts)?,
-            backoff_base: chrono::Duration::seconds(positive(
+            backoff_base: span(
                 "delivery.backoff_base_secs",
-                self.backoff_base_secs,
-            )?),
-            backoff_max: chrono::Duration::seconds(positive(
+                positive("delivery.backoff_base_secs", self.backoff_base_secs)?,
+                1,
+            )?,
+            backoff_max: span(
                 "delivery.backoff_max_secs",
-                self.backoff_max_secs,
-            )?),
+                positive("delivery.backoff_max_secs", self.backoff_max_secs)?,
+                1,
+            )?,
             pause_after_failures: positive(
                 "delivery.pause_after_failures",
                 self.pause_after_failures,
@@ -469,10 +489,14 @@ impl RawScheduler {
         Ok(SchedulerSettings {
             enabled: self.enabled,
             start_campaigns_cron: self.start_campaigns_cron,
-            missed_start_grace: chrono::Duration::seconds(non_negative(
+            missed_start_grace: span(
                 "scheduler.missed_start_grace_secs",
-                self.missed_start_grace_secs,
-            )?),
+                non_negative(
+                    "scheduler.missed_start_grace_secs",
+                    self.missed_start_grace_secs,
+                )?,
+                1,
+            )?,
         })
     }
 }
@@ -516,6 +540,16 @@ impl RawRetention {
             purge_cron: self.purge_cron,
         })
     }
+}
+
+/// `value` units of `unit_secs` seconds, at most a century (far from date overflow).
+fn span(key: &'static str, value: i64, unit_secs: i64) -> Result<chrono::Duration, ConfigError> {
+    const CENTURY_SECS: i64 = 36_500 * 86_400;
+    value
+        .checked_mul(unit_secs)
+        .filter(|secs| *secs <= CENTURY_SECS)
+        .and_then(chrono::Duration::try_seconds)
+        .ok_or_else(|| invalid(key, "must be at most a century"))
 }
 
 /// A number of days from 1 to 36,500 (a century keeps date arithmetic far from overflow).

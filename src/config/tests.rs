@@ -105,3 +105,20 @@ fn admin_defaults_equal_the_former_constants_and_bad_values_name_their_key() {
         assert!(err.starts_with(key), "{body}: {err}");
     }
 }
+
+#[test]
+fn durations_beyond_a_century_and_leases_shorter_than_a_send_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spans.toml");
+    std::fs::write(&file, "[delivery]\nbackoff_max_secs = 100000000000000000\n").unwrap();
+    let err = Settings::load(Some(&file)).unwrap_err().to_string();
+    assert!(err.starts_with("delivery.backoff_max_secs:"), "{err}");
+    std::fs::write(
+        &file,
+        "[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtp://127.0.0.1:25\"\nsmtp_timeout_secs = 30\n\
+         [delivery]\nlease_secs = 120\n",
+    )
+    .unwrap();
+    let err = Settings::load(Some(&file)).unwrap_err().to_string();
+    assert!(err.starts_with("delivery.lease_secs:"), "{err}");
+}
