@@ -55,11 +55,26 @@ pub async fn find(
     conn: &impl ConnectionTrait,
     id: SubscriptionId,
 ) -> Result<Subscription, StoreError> {
-    table::Entity::find_by_id(id.as_uuid())
+    the_one(conn, table::Entity::find_by_id(id.as_uuid())).await
+}
+
+/// The one row `query` finds; `NotFound` when none.
+async fn the_one(
+    conn: &impl ConnectionTrait,
+    query: sea_orm::Select<table::Entity>,
+) -> Result<Subscription, StoreError> {
+    query
         .one(conn)
         .await?
         .ok_or(StoreError::NotFound)?
         .try_into()
+}
+
+/// The subscription of `subscriber` to `list`.
+fn of(subscriber: SubscriberId, list: ListId) -> sea_orm::Select<table::Entity> {
+    table::Entity::find()
+        .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
+        .filter(table::Column::ListId.eq(list.as_uuid()))
 }
 
 /// One subscription, its row locked until the transaction ends (PostgreSQL; SQLite's write
@@ -73,12 +88,11 @@ pub async fn find_for_update(
     id: SubscriptionId,
 ) -> Result<Subscription, StoreError> {
     use sea_orm::QuerySelect;
-    table::Entity::find_by_id(id.as_uuid())
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
+    the_one(
+        conn,
+        table::Entity::find_by_id(id.as_uuid()).lock_exclusive(),
+    )
+    .await
 }
 
 /// The subscription of a subscriber to a list, if any, its row locked until the transaction
@@ -92,9 +106,7 @@ pub async fn find_for_update_of(
     list: ListId,
 ) -> Result<Option<Subscription>, StoreError> {
     use sea_orm::QuerySelect;
-    table::Entity::find()
-        .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
-        .filter(table::Column::ListId.eq(list.as_uuid()))
+    of(subscriber, list)
         .lock_exclusive()
         .one(conn)
         .await?
@@ -111,9 +123,7 @@ pub async fn find_for(
     subscriber: SubscriberId,
     list: ListId,
 ) -> Result<Option<Subscription>, StoreError> {
-    table::Entity::find()
-        .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
-        .filter(table::Column::ListId.eq(list.as_uuid()))
+    of(subscriber, list)
         .one(conn)
         .await?
         .map(Subscription::try_from)

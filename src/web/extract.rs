@@ -50,9 +50,7 @@ where
         Ok(Self(Requester {
             ip: forwarded.or(peer),
             user_agent: header_text(header::USER_AGENT).map(str::to_owned),
-            locale: header_text(header::ACCEPT_LANGUAGE)
-                .map(Locale::negotiate)
-                .unwrap_or_default(),
+            locale: request_locale(&parts.headers),
         }))
     }
 }
@@ -104,6 +102,16 @@ where
         }
         Ok(Self(token))
     }
+}
+
+/// The language a request asks for (`Accept-Language`), English when it asks for none we
+/// speak.
+pub(crate) fn request_locale(headers: &axum::http::HeaderMap) -> Locale {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Locale::negotiate)
+        .unwrap_or_default()
 }
 
 /// A JSON body whose rejection is an `ApiError` (400 malformed, 415 wrong type, 422 fields).
@@ -192,12 +200,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let locale = req
-            .headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .map(Locale::negotiate)
-            .unwrap_or_default();
+        let locale = request_locale(req.headers());
         let bad = |reason: String| PageError::new(locale, PageErrorKind::BadRequest(reason));
         let refused = |status: StatusCode, reason: String| match status {
             StatusCode::PAYLOAD_TOO_LARGE => {

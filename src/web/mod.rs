@@ -21,7 +21,7 @@ use tower_http::{
     timeout::TimeoutLayer, trace::TraceLayer,
 };
 
-use crate::{domain::Locale, startup::AppState};
+use crate::startup::AppState;
 
 /// The whole application: public pages, the API, and the layers around them.
 pub fn router(state: AppState) -> Router {
@@ -77,12 +77,7 @@ pub(crate) fn body_error(err: axum::Error) -> std::io::Error {
 }
 
 async fn not_found(req: Request) -> Response {
-    let locale = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Locale::negotiate)
-        .unwrap_or_default();
+    let locale = extract::request_locale(req.headers());
     error::PageError::new(locale, error::PageErrorKind::NotFound).into_response()
 }
 
@@ -103,12 +98,7 @@ async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
         return error::ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", reason)
             .into_response();
     }
-    let locale = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(Locale::negotiate)
-        .unwrap_or_default();
+    let locale = extract::request_locale(req.headers());
     error::PageError::new(locale, error::PageErrorKind::BadRequest(reason.to_owned()))
         .into_response()
 }
