@@ -51,11 +51,21 @@ impl DrainReport {
 }
 
 /// Runs until `shutdown` turns true: drains the outbox, then sleeps until woken by an
-/// enqueue or the poll interval passes.
+/// enqueue or the poll interval passes. After a drain that settled rows it marks finished
+/// campaigns `sent` at once, as the `campaigns` job also does: a job lease left behind by a
+/// crashed instance must not hold that back.
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
-        if let Err(e) = drain(&state).await {
-            tracing::error!(error = %e, "delivery worker could not drain the outbox; will retry");
+        match drain(&state).await {
+            Ok(report) if report.sent + report.failed + report.suppressed > 0 => {
+                if let Err(e) = crate::services::campaigns::finish_done(&state).await {
+                    tracing::error!(error = %e, "could not mark finished campaigns sent; the campaigns job will");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "delivery worker could not drain the outbox; will retry");
+            }
         }
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,

@@ -306,8 +306,9 @@ async fn killing_the_server_mid_campaign_loses_nothing_and_duplicates_at_most_th
         }
         assert_eq!(now["status"], "sending", "{now}");
         if Instant::now() >= deadline {
-            // A kill during a run of the `campaigns` job leaves its 30-minute job lease
-            // behind, and no run is recorded after the restart until it lapses.
+            // A kill during a run of the `campaigns` job leaves its job lease behind, and no
+            // run is recorded after the restart until it lapses; the worker marks the campaign
+            // sent itself once its rows are final.
             let jobs: Value = app
                 .api_get("/api/v1/jobs?job=campaigns&limit=1")
                 .await
