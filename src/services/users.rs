@@ -313,6 +313,24 @@ pub struct AccessChange {
     pub disabled: Option<bool>,
 }
 
+impl AccessChange {
+    /// A change of role only.
+    pub fn role(role: Role) -> Self {
+        Self {
+            role: Some(role),
+            disabled: None,
+        }
+    }
+
+    /// Disabling (`true`) or enabling (`false`) only.
+    pub fn disabled(disabled: bool) -> Self {
+        Self {
+            role: None,
+            disabled: Some(disabled),
+        }
+    }
+}
+
 /// Changes a user's role or disables/enables them, never leaving the workspace without an
 /// active admin. Disabling ends the user's sessions at once; their API tokens are refused
 /// while they are disabled, and no token does more than its owner's current role allows.
@@ -367,18 +385,6 @@ pub fn access_summary(user: &User) -> String {
     match user.disabled_at {
         Some(_) => format!("{} as {}, disabled", user.email.as_str(), user.role),
         None => format!("{} as {}", user.email.as_str(), user.role),
-    }
-}
-
-/// One user.
-///
-/// # Errors
-/// `UnknownUser`, or a store failure.
-pub async fn find(state: &AppState, id: UserId) -> Result<User, UsersError> {
-    match store::users::find(&state.db, id).await {
-        Ok((user, _)) => Ok(user),
-        Err(StoreError::NotFound) => Err(UsersError::UnknownUser),
-        Err(e) => Err(e.into()),
     }
 }
 

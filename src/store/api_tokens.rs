@@ -69,16 +69,13 @@ pub async fn find_active(
     else {
         return Ok(None);
     };
-    let mut role = Role::parse(&row.role).map_err(corrupt)?;
-    if let Some(owner) = row.user_id {
-        let owner = users::Entity::find_by_id(owner).one(conn).await?;
-        match owner {
-            Some(owner) if owner.disabled_at.is_none() => {
-                role = role.at_most(Role::parse(&owner.role).map_err(corrupt)?);
-            }
-            _ => return Ok(None),
-        }
-    }
+    let owner = match row.user_id {
+        Some(id) => Some(users::Entity::find_by_id(id).one(conn).await?),
+        None => None,
+    };
+    let Some(role) = acting_role(&row, owner.as_ref().map(Option::as_ref))? else {
+        return Ok(None);
+    };
     if row
         .last_used_at
         .is_none_or(|used| now - used >= chrono::TimeDelta::minutes(1))
@@ -95,6 +92,23 @@ pub async fn find_active(
         role,
         user_id: row.user_id.map(UserId::from_uuid),
     }))
+}
+
+/// What the token of `row` may do now: its role capped by its owner's current one; `None`
+/// while the owner is disabled or gone. `owner` is `None` for a token without owner, and
+/// `Some(None)` when the owner's row is missing.
+fn acting_role(
+    row: &table::Model,
+    owner: Option<Option<&users::Model>>,
+) -> Result<Option<Role>, StoreError> {
+    let role = Role::parse(&row.role).map_err(corrupt)?;
+    match owner {
+        None => Ok(Some(role)),
+        Some(Some(o)) if o.disabled_at.is_none() => {
+            Ok(Some(role.at_most(Role::parse(&o.role).map_err(corrupt)?)))
+        }
+        Some(_) => Ok(None),
+    }
 }
 
 /// A token as the admin UI lists it.
@@ -169,14 +183,9 @@ async fn listings(
     rows.into_iter()
         .map(|row| {
             let role = Role::parse(&row.role).map_err(corrupt)?;
-            let owner = row.user_id.and_then(|id| owners.get(&id));
-            let effective_role = match (row.user_id, owner) {
-                (None, _) => Some(role),
-                (Some(_), Some(o)) if o.disabled_at.is_none() => {
-                    Some(role.at_most(Role::parse(&o.role).map_err(corrupt)?))
-                }
-                (Some(_), _) => None,
-            };
+            let owner = row.user_id.map(|id| owners.get(&id));
+            let effective_role = acting_role(&row, owner)?;
+            let owner = owner.flatten();
             Ok(TokenListing {
                 token: ApiToken {
                     id: ApiTokenId::from_uuid(row.id),

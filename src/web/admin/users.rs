@@ -262,10 +262,7 @@ pub(super) async fn set_role(
         let problem = format!("{:?} is not a role.", form.role);
         return problem_page(&state, &session, &problem, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let change = AccessChange {
-        role: Some(role),
-        disabled: None,
-    };
+    let change = AccessChange::role(role);
     change_access(state, session, id, change, "user.role").await
 }
 
@@ -275,10 +272,7 @@ pub(super) async fn disable(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    let change = AccessChange {
-        role: None,
-        disabled: Some(true),
-    };
+    let change = AccessChange::disabled(true);
     change_access(state, session, id, change, "user.disable").await
 }
 
@@ -288,10 +282,7 @@ pub(super) async fn enable(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    let change = AccessChange {
-        role: None,
-        disabled: Some(false),
-    };
+    let change = AccessChange::disabled(false);
     change_access(state, session, id, change, "user.enable").await
 }
 

@@ -127,6 +127,7 @@ fn users_error(e: UsersError) -> ApiError {
     }
 }
 
+/// Makes `change` for an admin `token` (checked by the caller) and notes it for the audit log.
 async fn change_access(
     state: &AppState,
     token: &crate::store::api_tokens::ApiToken,
@@ -134,7 +135,6 @@ async fn change_access(
     change: AccessChange,
     action: &'static str,
 ) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
-    admin(token)?;
     let user = users::change_access(state, token.user_id, id, change)
         .await
         .map_err(users_error)?;
@@ -165,10 +165,7 @@ pub(super) async fn set_role(
     admin(&token)?;
     let id = path_id(&id, "user", UserId::from_uuid)?;
     let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
-    let change = AccessChange {
-        role: Some(role),
-        disabled: None,
-    };
+    let change = AccessChange::role(role);
     change_access(&state, &token, id, change, "user.role").await
 }
 
@@ -182,10 +179,7 @@ pub(super) async fn disable(
 ) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
     admin(&token)?;
     let id = path_id(&id, "user", UserId::from_uuid)?;
-    let change = AccessChange {
-        role: None,
-        disabled: Some(true),
-    };
+    let change = AccessChange::disabled(true);
     change_access(&state, &token, id, change, "user.disable").await
 }
 
@@ -198,10 +192,7 @@ pub(super) async fn enable(
 ) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
     admin(&token)?;
     let id = path_id(&id, "user", UserId::from_uuid)?;
-    let change = AccessChange {
-        role: None,
-        disabled: Some(false),
-    };
+    let change = AccessChange::disabled(false);
     change_access(&state, &token, id, change, "user.enable").await
 }
 
