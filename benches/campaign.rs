@@ -25,7 +25,7 @@ use bulletin::{
     delivery,
     domain::ListSlug,
     services::{self, campaigns::CampaignDraft},
-    startup::AppState,
+    startup,
 };
 use secrecy::SecretString;
 use support::{arg, consent_list, cpu_seconds, fresh_database, status_mib, write_csv};
@@ -83,8 +83,9 @@ async fn main() -> anyhow::Result<()> {
         status.success(),
         "preparing the subscribers failed: {status}"
     );
-    let state = AppState::build(settings(dir.path(), url, port)?, Clock::System).await?;
-    let concurrency = state.settings.delivery.concurrency;
+    let ctx = startup::build_context(settings(dir.path(), url, port)?, Clock::System).await?;
+    let engine = startup::build_engine(ctx.clone())?;
+    let concurrency = ctx.settings.delivery.concurrency;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
 
     let draft = CampaignDraft {
@@ -94,17 +95,17 @@ async fn main() -> anyhow::Result<()> {
         lists: vec![slug],
         from: None,
     };
-    let campaign = services::campaigns::create(&state, draft).await?;
-    services::campaigns::schedule(&state, campaign.id, None).await?;
-    services::campaigns::start_due(&state).await?;
+    let campaign = services::campaigns::create(&ctx, draft).await?;
+    services::campaigns::schedule(&ctx, campaign.id, None).await?;
+    services::campaigns::start_due(&ctx).await?;
     let fan_out_started = Instant::now();
-    let written = delivery::fan_out::fan_out_all(&state).await?;
+    let written = delivery::fan_out_all(&ctx).await?;
     let fan_out_secs = fan_out_started.elapsed().as_secs_f64();
 
     let sink_pid = sink.0.id().to_string();
     let (own_cpu, sink_cpu) = (cpu_seconds("self")?, cpu_seconds(&sink_pid)?);
     let send_started = Instant::now();
-    let report = delivery::drain(&state).await?;
+    let report = delivery::drain(&engine).await?;
     let send_secs = send_started.elapsed().as_secs_f64();
     // CPU time per message: robust against other load on the machine, unlike the rate.
     let own_cpu_us = (cpu_seconds("self")? - own_cpu) * 1e6 / recipients as f64;
@@ -123,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
          messages_per_second={:.0} smtp_source_messages_per_second={source_rate:.0} \
          peak_rss_mib={peak:.1} cpu_us_per_message={own_cpu_us:.0} \
          sink_cpu_us_per_message={sink_cpu_us:.0}",
-        state.settings.delivery.batch_size,
+        ctx.settings.delivery.batch_size,
         recipients as f64 / send_secs,
     );
     Ok(())
@@ -133,13 +134,13 @@ async fn main() -> anyhow::Result<()> {
 async fn prepare(url: String) -> anyhow::Result<()> {
     let dir = std::path::PathBuf::from(arg::<String>("--dir")?.context("--dir")?);
     let recipients: u64 = arg("--recipients")?.context("--recipients")?;
-    let state = AppState::build(settings(&dir, url, 25)?, Clock::System).await?;
+    let ctx = startup::build_context(settings(&dir, url, 25)?, Clock::System).await?;
     let csv = dir.join("subscribers.csv");
     write_csv(&csv, recipients)?;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
-    services::lists::create(&state, consent_list(slug.clone())).await?;
+    services::lists::create(&ctx, consent_list(slug.clone())).await?;
     let imported =
-        services::imports::import_csv(&state, &slug, "bench", tokio::fs::File::open(&csv).await?)
+        services::imports::import_csv(&ctx, &slug, "bench", tokio::fs::File::open(&csv).await?)
             .await?;
     anyhow::ensure!(
         imported.imported == recipients,

@@ -18,8 +18,7 @@ use bulletin::{
     clock::Clock,
     config::{MailTransportSettings, Settings},
     domain::ListSlug,
-    services,
-    startup::AppState,
+    services, startup,
 };
 use secrecy::SecretString;
 use support::{arg, consent_list, cpu_seconds, fresh_database, status_mib, write_csv};
@@ -48,21 +47,21 @@ async fn main() -> anyhow::Result<()> {
         settings.import.batch_rows = batch_rows;
     }
     let batch = settings.import.batch_rows;
-    let state = AppState::build(settings, Clock::System).await?;
+    let ctx = startup::build_context(settings, Clock::System).await?;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
-    services::lists::create(&state, consent_list(slug.clone())).await?;
+    services::lists::create(&ctx, consent_list(slug.clone())).await?;
 
     let rss_before = status_mib("VmRSS:")?;
     let source = tokio::fs::File::open(&file).await?;
     let cpu_before = cpu_seconds("self")?;
     let started = Instant::now();
-    let report = services::imports::import_csv(&state, &slug, "bench", source).await?;
+    let report = services::imports::import_csv(&ctx, &slug, "bench", source).await?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds("self")? - cpu_before;
     // The import answers before SQLite's write-ahead log is copied into the database file;
     // this waits for that copy (the import's own, in the background, then an empty one).
     let checkpoint_started = Instant::now();
-    bulletin::store::checkpoint(&state.bulk_db).await?;
+    bulletin::store::checkpoint(&ctx.bulk_db).await?;
     let checkpoint_seconds = checkpoint_started.elapsed().as_secs_f64();
     anyhow::ensure!(
         report.imported == rows,

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod context;
 pub mod delivery;
 pub mod domain;
 pub mod mail;

@@ -1,4 +1,5 @@
-//! The `bulletin` binary: `serve` (default), `migrate`, `token create`, `import`, `purge`.
+//! The `bulletin` binary: `serve` (default), `migrate`, `token create`, `user`, `import`,
+//! `purge`, `backup`.
 
 use std::path::PathBuf;
 
@@ -9,8 +10,7 @@ use bulletin::{
     domain::{EmailAddress, ListSlug, Password, Role},
     scheduler,
     services::{self, retention::PurgeReport},
-    startup::{self, AppState},
-    telemetry,
+    startup, telemetry,
 };
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -53,6 +53,12 @@ enum Command {
         /// Check every row and write nothing: the report says what an import would do.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Write a consistent copy of the SQLite database to FILE while the server runs
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
     },
     /// Apply the retention policy now, as the daily `retention` job does; prints its report.
     Purge {
@@ -182,6 +188,7 @@ async fn main() -> anyhow::Result<()> {
             dry_run,
         } => import(settings, &file, &list, dry_run).await,
         Command::Purge { dry_run } => purge(settings, dry_run).await,
+        Command::Backup { file } => backup(settings, &file).await,
     }
 }
 
@@ -196,10 +203,10 @@ async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Res
         .context("cannot read the password from stdin")?;
     let password = Password::parse(line.trim_end_matches(['\r', '\n']))
         .map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    let state = AppState::build(settings, Clock::System).await?;
-    let user = services::users::create(&state, email, role, &password).await?;
+    let ctx = startup::build_context(settings, Clock::System).await?;
+    let user = services::users::create(&ctx, email, role, &password).await?;
     services::audit::record(
-        &state,
+        &ctx,
         "cli",
         "user.create",
         Some(user.id.to_string()),
@@ -227,12 +234,12 @@ async fn set_user(
         role.is_some() || disabled.is_some(),
         "say what to change: --role, --disable or --enable"
     );
-    let state = AppState::build(settings, Clock::System).await?;
-    let (user, _) = bulletin::store::users::find_by_email(&state.db, &email)
+    let ctx = startup::build_context(settings, Clock::System).await?;
+    let (user, _) = bulletin::store::users::find_by_email(&ctx.db, &email)
         .await?
         .context("--email: there is no such user")?;
     let change = services::users::AccessChange { role, disabled };
-    let user = services::users::change_access(&state, None, user.id, change).await?;
+    let user = services::users::change_access(&ctx, None, user.id, change).await?;
     let summary = services::users::access_summary(&user);
     let actions = [
         (role.is_some(), "user.role"),
@@ -241,7 +248,7 @@ async fn set_user(
     ];
     for (_, action) in actions.iter().filter(|(done, _)| *done) {
         let target = Some(user.id.to_string());
-        services::audit::record(&state, "cli", action, target, Some(summary.clone())).await?;
+        services::audit::record(&ctx, "cli", action, target, Some(summary.clone())).await?;
     }
     println!("{summary}");
     Ok(())
@@ -260,7 +267,7 @@ async fn import(
         .await
         .with_context(|| format!("cannot open {}", file.display()))?;
     let len = source.metadata().await?.len();
-    let state = AppState::build(settings, Clock::System).await?;
+    let ctx = startup::build_context(settings, Clock::System).await?;
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(ProgressStyle::with_template(
         "{wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
@@ -270,12 +277,12 @@ async fn import(
         progress: None,
     };
     let source = bar.wrap_async_read(source);
-    let result = services::imports::import_csv_with(&state, &slug, "cli", source, options).await;
+    let result = services::imports::import_csv_with(&ctx, &slug, "cli", source, options).await;
     bar.finish_and_clear();
     let report = result.with_context(|| format!("{} was not imported", file.display()))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     // The import is committed; copy it into the database file before the process ends.
-    bulletin::store::checkpoint(&state.bulk_db)
+    bulletin::store::checkpoint(&ctx.bulk_db)
         .await
         .context("the import is kept, but the checkpoint after it failed")?;
     Ok(())
@@ -284,17 +291,36 @@ async fn import(
 /// `bulletin purge [--dry-run]`: the retention job on the configured database, under the
 /// job's lease and recorded as a job run; a dry run only reads and prints.
 async fn purge(settings: Settings, dry_run: bool) -> anyhow::Result<()> {
-    let state = AppState::build(settings, Clock::System).await?;
+    let ctx = startup::build_context(settings, Clock::System).await?;
     if dry_run {
-        let report = services::retention::purge(&state, state.clock.now(), true).await?;
+        let report = services::retention::purge(&ctx, ctx.clock.now(), true).await?;
         print!("{}", dry_run_text(&report));
         return Ok(());
     }
-    let run = scheduler::run_job(&state, "retention")
+    let run = scheduler::run_job(&ctx, "retention")
         .await?
         .context("the retention job is running on another instance; nothing was done")?;
     anyhow::ensure!(run.status == "ok", "the purge failed: {}", run.report);
     println!("{}", serde_json::to_string_pretty(&run.report)?);
+    Ok(())
+}
+
+/// `bulletin backup FILE`: a consistent copy of the SQLite database, taken while the server
+/// may be running. The keys in the data directory are not in it: back them up once.
+async fn backup(settings: Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    // No migration here: the copy is of the database as the running server left it.
+    let url = secrecy::ExposeSecret::expose_secret(&settings.database.url);
+    let db = bulletin::store::connect(url, 1)
+        .await
+        .context("database.url: cannot connect")?;
+    bulletin::store::backup(&db, file)
+        .await
+        .with_context(|| format!("no backup was written to {}", file.display()))?;
+    println!("backup written to {}", file.display());
+    println!(
+        "keep the keys in {} with it: without them old links and suppressions stop working",
+        settings.data_dir.display()
+    );
     Ok(())
 }
 

@@ -1,130 +1,74 @@
-//! Wiring: settings → database, keys, templates, transport → `AppState`; binds the
+//! Wiring: settings → `Context` → delivery `Engine` → web `AppState`; binds the
 //! listener, spawns the delivery worker and the scheduler, serves, and shuts down gracefully.
 
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
-use anyhow::Context;
+use anyhow::Context as _;
 use lettre::message::Mailbox;
-use metrics_exporter_prometheus::PrometheusHandle;
-use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
-use tokio::{
-    net::TcpListener,
-    sync::{Notify, watch},
-    task::JoinHandle,
-};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     clock::Clock,
     config::Settings,
-    delivery,
+    context::Context,
+    delivery::{self, Engine},
     mail::{Links, Templates, Transport},
     scheduler,
     signing::{AddressHasher, Keyring, SigningKey},
-    store, telemetry, web,
+    store, telemetry,
+    web::{self, AppState},
 };
 
-/// Everything a request handler, service or worker needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// Database pool.
-    pub db: DatabaseConnection,
-    /// The connection bulk imports write through (see `store::connect_bulk`).
-    pub bulk_db: DatabaseConnection,
-    /// Parsed settings.
-    pub settings: Arc<Settings>,
-    /// Link signing keys.
-    pub keyring: Arc<Keyring>,
-    /// Keyed hash of addresses (suppressions).
-    pub address_hasher: Arc<AddressHasher>,
-    /// Time source.
-    pub clock: Clock,
-    /// System e-mail templates.
-    pub templates: Arc<Templates>,
-    /// Mail transport.
-    pub transport: Transport,
-    /// Public link builder.
-    pub links: Links,
-    /// The From mailbox.
-    pub from: Mailbox,
-    /// Wakes the delivery worker when mail was enqueued.
-    pub outbox: Arc<Notify>,
-    /// Prometheus metrics.
-    pub metrics: PrometheusHandle,
-    /// Compiled campaign templates.
-    pub campaign_cache: Arc<delivery::compose::CampaignCache>,
-    /// Temporary send failures in a row, for pausing campaigns when the relay is down.
-    pub failure_streak: Arc<std::sync::atomic::AtomicU32>,
-    /// The global send rate limit.
-    pub throttle: Arc<delivery::throttle::Throttle>,
-    /// `POST /privacy` requests per client network and hour.
-    pub privacy_limiter: Arc<web::rate_limit::RateLimiter>,
-    /// `POST /subscribe` requests per client network and hour.
-    pub signup_limiter: Arc<web::rate_limit::RateLimiter>,
-    /// Admin login attempts per account and per client address.
-    pub login_limiter: Arc<crate::services::users::LoginLimiter>,
-    /// CSV files uploaded in the admin UI for import, with their progress.
-    pub uploads: Arc<crate::services::imports::uploads::Uploads>,
-    /// The hash of the one-time set-up secret while no user exists.
-    pub setup_token: Arc<std::sync::Mutex<Option<String>>>,
+/// Connects, migrates and loads the keys and the e-mail templates: what the services need,
+/// and nothing of HTTP or SMTP.
+///
+/// # Errors
+/// Any part of the configuration that does not work (named in the message).
+pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<Context> {
+    let db = connect(&settings).await?;
+    let url = settings.database.url.expose_secret();
+    let bulk_db = store::connect_bulk(url, &db, settings.import.timeout)
+        .await
+        .context("database.url: cannot connect")?;
+    let keyring = load_keyring(&settings)?;
+    let address_hasher = AddressHasher::new(match &settings.address_hash_key {
+        Some(key) => SigningKey::parse(key.expose_secret()).context("privacy.hash_key")?,
+        None => key_from_file(&settings.data_dir.join("address-hash.key"))?,
+    });
+    let templates = Templates::load(&settings.mail.templates_dir)?;
+    let ctx = Context {
+        db,
+        bulk_db,
+        links: Links::new(settings.http.public_url.clone()),
+        settings: Arc::new(settings),
+        keyring: Arc::new(keyring),
+        address_hasher: Arc::new(address_hasher),
+        clock,
+        templates: Arc::new(templates),
+        outbox: Arc::default(),
+    };
+    ctx.refresh_templates()
+        .await
+        .context("reading the e-mail template overrides")?;
+    Ok(ctx)
 }
 
-impl AppState {
-    /// Connects, migrates and loads keys, templates and transport.
-    ///
-    /// # Errors
-    /// Any part of the configuration that does not work (named in the message).
-    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let db = connect(&settings).await?;
-        let url = settings.database.url.expose_secret();
-        let bulk_db = store::connect_bulk(url, &db, settings.import.timeout)
-            .await
-            .context("database.url: cannot connect")?;
-        let keyring = load_keyring(&settings)?;
-        let address_hasher = AddressHasher::new(match &settings.address_hash_key {
-            Some(key) => SigningKey::parse(key.expose_secret()).context("privacy.hash_key")?,
-            None => key_from_file(&settings.data_dir.join("address-hash.key"))?,
-        });
-        let templates = Templates::load(&settings.mail.templates_dir)?;
-        let transport = Transport::from_settings(&settings.mail.transport)?;
-        let from: Mailbox = settings.mail.from.parse().context("mail.from")?;
-        let settings_delivery = settings.delivery.clone();
-        let privacy_per_hour = settings.privacy.requests_per_hour;
-        let signups_per_hour = settings.subscriptions.signups_per_hour;
-        let login_limiter = crate::services::users::LoginLimiter::new(&settings.admin);
-        Ok(Self {
-            db,
-            bulk_db,
-            links: Links::new(settings.http.public_url.clone()),
-            settings: Arc::new(settings),
-            keyring: Arc::new(keyring),
-            address_hasher: Arc::new(address_hasher),
-            clock,
-            templates: Arc::new(templates),
-            transport,
-            from,
-            outbox: Arc::new(Notify::new()),
-            metrics: telemetry::metrics_handle(),
-            campaign_cache: Arc::default(),
-            failure_streak: Arc::default(),
-            throttle: Arc::new(delivery::throttle::Throttle::new(
-                settings_delivery.max_per_second,
-                settings_delivery.max_per_hour,
-            )),
-            privacy_limiter: Arc::new(web::rate_limit::RateLimiter::new(privacy_per_hour)),
-            signup_limiter: Arc::new(web::rate_limit::RateLimiter::new(signups_per_hour)),
-            login_limiter: Arc::new(login_limiter),
-            uploads: Arc::default(),
-            setup_token: Arc::default(),
-        })
-    }
+/// The delivery engine on `ctx`: the transport and sender of `[mail]`.
+///
+/// # Errors
+/// A transport or `mail.from` that does not work.
+pub fn build_engine(ctx: Context) -> anyhow::Result<Engine> {
+    let transport = Transport::from_settings(&ctx.settings.mail.transport)?;
+    let from: Mailbox = ctx.settings.mail.from.parse().context("mail.from")?;
+    Ok(Engine::new(ctx, transport, from))
 }
 
 /// Opens the database (creating the SQLite directory) and applies migrations.
 ///
 /// # Errors
 /// The database cannot be opened or migrated.
-pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(settings: &Settings) -> anyhow::Result<store::Database> {
     let url = settings.database.url.expose_secret();
     if let Some(path) = url
         .strip_prefix("sqlite://")
@@ -225,10 +169,8 @@ impl App {
         settings: Settings,
         clock: Clock,
     ) -> anyhow::Result<Self> {
-        let state = AppState::build(settings, clock).await?;
-        delivery::templates::refresh(&state)
-            .await
-            .context("reading the e-mail template overrides")?;
+        let engine = build_engine(build_context(settings, clock).await?)?;
+        let state = AppState::new(engine, telemetry::metrics_handle());
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = watch::channel(false);
         let router = web::router(state.clone());
@@ -245,17 +187,26 @@ impl App {
             .await
         });
         let worker = state
+            .ctx
             .settings
             .delivery
             .worker_enabled
-            .then(|| tokio::spawn(delivery::worker::run(state.clone(), stopped)));
-        let scheduler = match state.settings.scheduler.enabled {
-            true => Some(scheduler::start(state.clone()).await?),
+            .then(|| tokio::spawn(delivery::worker::run(state.engine.clone(), stopped)));
+        let scheduler = match state.ctx.settings.scheduler.enabled {
+            true => Some(scheduler::start(state.ctx.clone()).await?),
             false => None,
         };
-        if let Some(secret) = crate::services::users::open_setup(&state).await? {
+        let app = Self {
+            addr,
+            state,
+            server,
+            worker,
+            scheduler,
+            shutdown,
+        };
+        if let Some(secret) = app.open_setup().await? {
             let url = crate::config::join_url(
-                &state.settings.http.public_url,
+                &app.state.ctx.settings.http.public_url,
                 &format!("admin/setup/{secret}"),
             );
             // Deliberately logged (the only secret we log): with no user yet, the operator
@@ -263,14 +214,15 @@ impl App {
             tracing::warn!(%url, "no admin user yet: open this one-time set-up link");
         }
         tracing::info!(%addr, "Bulletin is serving");
-        Ok(Self {
-            addr,
-            state,
-            server,
-            worker,
-            scheduler,
-            shutdown,
-        })
+        Ok(app)
+    }
+
+    /// While no user exists: a fresh one-time set-up secret for `/admin/setup/SECRET`.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn open_setup(&self) -> anyhow::Result<Option<String>> {
+        Ok(crate::services::users::open_setup(&self.state.ctx, &self.state.setup).await?)
     }
 
     /// The bound port (useful with port 0).
@@ -283,9 +235,14 @@ impl App {
         self.addr
     }
 
-    /// The shared state.
-    pub fn state(&self) -> &AppState {
-        &self.state
+    /// What the services read.
+    pub fn context(&self) -> &Context {
+        &self.state.ctx
+    }
+
+    /// The delivery engine.
+    pub fn engine(&self) -> &Engine {
+        &self.state.engine
     }
 
     /// Serves until Ctrl-C or SIGTERM, then drains in-flight requests and stops the worker.

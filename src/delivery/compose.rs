@@ -11,6 +11,7 @@ use lettre::{Message, message::Mailbox};
 
 use super::requested;
 use crate::{
+    delivery::Engine,
     domain::{
         Campaign, CampaignId, Decision, Delivery, EmailAddress, MailingList, MessageKind,
         Subscriber, Subscription, may_send,
@@ -21,7 +22,6 @@ use crate::{
         campaign::{CampaignVars, ListVars, SubscriberVars},
     },
     signing::Purpose,
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -47,15 +47,15 @@ const CACHE_BOUND: usize = 64;
 impl CampaignCache {
     async fn get(
         &self,
-        state: &AppState,
+        engine: &Engine,
         id: CampaignId,
     ) -> Result<Result<Arc<CompiledCampaign>, String>, StoreError> {
         if let Some(hit) = self.lock().get(&id) {
             return Ok(Ok(hit.clone()));
         }
-        let campaign = store::campaigns::find(&state.db, id).await?;
-        let notice = super::notices::load(state, id).await?;
-        let compiled = match compile(state, campaign) {
+        let campaign = store::campaigns::find(&engine.ctx.db, id).await?;
+        let notice = super::notices::load(&engine.ctx, id).await?;
+        let compiled = match compile(engine, campaign) {
             Ok(compiled) => Arc::new(CompiledCampaign { notice, ..compiled }),
             Err(e) => return Ok(Err(e)),
         };
@@ -74,12 +74,12 @@ impl CampaignCache {
     }
 }
 
-fn compile(state: &AppState, campaign: Campaign) -> Result<CompiledCampaign, String> {
+fn compile(engine: &Engine, campaign: Campaign) -> Result<CompiledCampaign, String> {
     let template = CampaignTemplate::compile(&campaign.def.subject, &campaign.def.body_markdown)
         .map_err(|e| e.to_string())?;
     let from = match &campaign.def.from {
         Some(from) => from.parse().map_err(|e| format!("from: {e}"))?,
-        None => state.from.clone(),
+        None => engine.from.clone(),
     };
     Ok(CompiledCampaign {
         campaign,
@@ -145,39 +145,39 @@ impl Recipient {
 /// # Errors
 /// Store failure only; everything else is a `Verdict`.
 pub async fn prepare_batch(
-    state: &AppState,
+    engine: &Engine,
     batch: Vec<Delivery>,
 ) -> Result<Vec<(Delivery, Verdict)>, StoreError> {
-    super::templates::refresh(state).await?;
+    engine.ctx.refresh_templates().await?;
     let subscriber_ids: Vec<_> = batch.iter().map(|d| d.subscriber_id).collect();
     let subscription_ids: Vec<_> = batch.iter().filter_map(|d| d.subscription_id).collect();
-    let subscribers: HashMap<_, _> = store::subscribers::find_many(&state.db, &subscriber_ids)
+    let subscribers: HashMap<_, _> = store::subscribers::find_many(&engine.ctx.db, &subscriber_ids)
         .await?
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
     let subscriptions: HashMap<_, _> =
-        store::subscriptions::find_many(&state.db, &subscription_ids)
+        store::subscriptions::find_many(&engine.ctx.db, &subscription_ids)
             .await?
             .into_iter()
             .map(|s| (s.id, s))
             .collect();
-    let lists: HashMap<_, _> = store::lists::all(&state.db)
+    let lists: HashMap<_, _> = store::lists::all(&engine.ctx.db)
         .await?
         .into_iter()
         .map(|l| (l.id, l))
         .collect();
     let hashes: HashMap<_, _> = subscribers
         .values()
-        .map(|s| (s.id, state.address_hasher.hash(&s.email)))
+        .map(|s| (s.id, engine.ctx.address_hasher.hash(&s.email)))
         .collect();
     let wanted: Vec<String> = hashes.values().cloned().collect();
-    let suppressed = store::suppressions::among(&state.db, &wanted).await?;
+    let suppressed = store::suppressions::among(&engine.ctx.db, &wanted).await?;
     let mut prepared = Vec::with_capacity(batch.len());
     for delivery in batch {
         if delivery.kind.is_requested() {
             let subscriber = subscribers.get(&delivery.subscriber_id);
-            let verdict = requested::verdict(state, &delivery, subscriber, &suppressed).await?;
+            let verdict = requested::verdict(engine, &delivery, subscriber, &suppressed).await?;
             prepared.push((delivery, verdict));
             continue;
         }
@@ -206,7 +206,7 @@ pub async fn prepare_batch(
         );
         let verdict = match decision {
             Decision::Skip(reason) => Verdict::Skip(reason.into()),
-            Decision::Send => match campaign_of(state, &delivery).await? {
+            Decision::Send => match campaign_of(engine, &delivery).await? {
                 Ok(campaign) => Verdict::Send(Box::new(Recipient {
                     subscriber: subscriber.clone(),
                     target: Target::List {
@@ -225,12 +225,12 @@ pub async fn prepare_batch(
 }
 
 async fn campaign_of(
-    state: &AppState,
+    engine: &Engine,
     delivery: &Delivery,
 ) -> Result<Result<Option<Arc<CompiledCampaign>>, String>, StoreError> {
     match (delivery.kind, delivery.campaign_id) {
         (MessageKind::Campaign, Some(id)) => {
-            Ok(state.campaign_cache.get(state, id).await?.map(Some))
+            Ok(engine.campaign_cache.get(engine, id).await?.map(Some))
         }
         (MessageKind::Campaign, None) => Ok(Err("campaign row without a campaign".into())),
         (
@@ -248,31 +248,34 @@ async fn campaign_of(
 ///
 /// # Errors
 /// A template or build error, as text: the row cannot be sent.
-pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Message, String> {
+pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Message, String> {
     let (subscription, list, campaign) = match &r.target {
         Target::List {
             subscription,
             list,
             campaign,
         } => (subscription, list, campaign),
-        Target::Requested(mail) => return requested::build(state, delivery, &r.subscriber, mail),
+        Target::Requested(mail) => return requested::build(engine, delivery, &r.subscriber, mail),
     };
-    let unsubscribe_url = state
-        .links
-        .unsubscribe(&match (delivery.kind, delivery.campaign_id) {
-            // The campaign rides in the signed link, so an unsubscribe can be counted against it.
-            (MessageKind::Campaign, Some(campaign)) => state.keyring.sign_with_context(
-                Purpose::Unsubscribe,
-                subscription.id.as_uuid(),
-                campaign.as_uuid(),
-                None,
-            ),
-            _ => state
-                .keyring
-                .sign(Purpose::Unsubscribe, subscription.id.as_uuid(), None),
-        });
+    let unsubscribe_url =
+        engine
+            .ctx
+            .links
+            .unsubscribe(&match (delivery.kind, delivery.campaign_id) {
+                // The campaign rides in the signed link, so an unsubscribe can be counted against it.
+                (MessageKind::Campaign, Some(campaign)) => engine.ctx.keyring.sign_with_context(
+                    Purpose::Unsubscribe,
+                    subscription.id.as_uuid(),
+                    campaign.as_uuid(),
+                    None,
+                ),
+                _ => engine
+                    .ctx
+                    .keyring
+                    .sign(Purpose::Unsubscribe, subscription.id.as_uuid(), None),
+            });
     let ctx = context(
-        state,
+        engine,
         delivery,
         &r.subscriber,
         subscription,
@@ -281,18 +284,23 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
     );
     let (content, from) = match (campaign, delivery.kind) {
         (Some(compiled), _) if compiled.notice.is_some() => {
-            return build_notice(state, delivery, r, compiled, subscription);
+            return build_notice(engine, delivery, r, compiled, subscription);
         }
         (Some(compiled), _) => {
             let vars = personalisation(&compiled.campaign, &r.subscriber, list, &ctx);
             (
-                render_campaign(state, &compiled.template, &vars, r.subscriber.locale, &ctx),
+                engine.ctx.templates.render_campaign(
+                    &compiled.template,
+                    &vars,
+                    r.subscriber.locale,
+                    &ctx,
+                ),
                 &compiled.from,
             )
         }
         (None, MessageKind::Welcome) => (
-            system(state, &r.subscriber, SystemTemplate::Welcome, &ctx),
-            &state.from,
+            system(engine, &r.subscriber, SystemTemplate::Welcome, &ctx),
+            &engine.from,
         ),
         (
             None,
@@ -301,8 +309,8 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
             | MessageKind::PrivacyLink
             | MessageKind::AddressChange,
         ) => (
-            system(state, &r.subscriber, SystemTemplate::Confirmation, &ctx),
-            &state.from,
+            system(engine, &r.subscriber, SystemTemplate::Confirmation, &ctx),
+            &engine.from,
         ),
     };
     let content = content.map_err(|e| e.to_string())?;
@@ -312,36 +320,40 @@ pub fn build(state: &AppState, delivery: &Delivery, r: &Recipient) -> Result<Mes
         message_id: delivery.message_id.clone(),
         unsubscribe_url,
     };
-    build_message(from, mail, state.transport.accepts_8bit()).map_err(|e| e.to_string())
+    build_message(from, mail, engine.transport.accepts_8bit()).map_err(|e| e.to_string())
 }
 
 /// A notice row: rendered from the notice's fields, with the objection link as the
 /// `List-Unsubscribe` URL.
 fn build_notice(
-    state: &AppState,
+    engine: &Engine,
     delivery: &Delivery,
     r: &Recipient,
     compiled: &CompiledCampaign,
     subscription: &Subscription,
 ) -> Result<Message, String> {
     let notice = compiled.notice.as_ref().ok_or("not a notice")?;
-    let (content, object_url) = super::notices::render(state, notice, &r.subscriber, subscription)?;
+    let (content, object_url) =
+        super::notices::render(&engine.ctx, notice, &r.subscriber, subscription)?;
     let mail = OutgoingMail {
         to: r.subscriber.email.clone(),
         content,
         message_id: delivery.message_id.clone(),
         unsubscribe_url: object_url,
     };
-    build_message(&compiled.from, mail, state.transport.accepts_8bit()).map_err(|e| e.to_string())
+    build_message(&compiled.from, mail, engine.transport.accepts_8bit()).map_err(|e| e.to_string())
 }
 
 fn system(
-    state: &AppState,
+    engine: &Engine,
     subscriber: &Subscriber,
     template: SystemTemplate,
     ctx: &MailContext,
 ) -> Result<RenderedMail, TemplateError> {
-    state.templates.render(subscriber.locale, template, ctx)
+    engine
+        .ctx
+        .templates
+        .render(subscriber.locale, template, ctx)
 }
 
 fn personalisation(
@@ -369,40 +381,22 @@ fn personalisation(
     }
 }
 
-fn render_campaign(
-    state: &AppState,
-    template: &CampaignTemplate,
-    vars: &Personalisation,
-    locale: crate::domain::Locale,
-    ctx: &MailContext,
-) -> Result<RenderedMail, TemplateError> {
-    let body = template.render(vars)?;
-    let (text, html) =
-        state
-            .templates
-            .render_layout(locale, &body.subject, &body.text, &body.html, ctx)?;
-    Ok(RenderedMail {
-        subject: body.subject,
-        text,
-        html,
-    })
-}
-
 fn context(
-    state: &AppState,
+    engine: &Engine,
     delivery: &Delivery,
     subscriber: &Subscriber,
     subscription: &Subscription,
     list: &MailingList,
     unsubscribe_url: &str,
 ) -> MailContext {
-    let settings = &state.settings;
+    let settings = &engine.ctx.settings;
     let ttl = settings.subscriptions.confirm_link_ttl;
     let confirm_url = match delivery.kind {
         // The expiry counts from the enqueue time, so a retried message carries the same link.
-        MessageKind::Confirmation => state
+        MessageKind::Confirmation => engine
+            .ctx
             .links
-            .confirm(&state.keyring.sign(
+            .confirm(&engine.ctx.keyring.sign(
                 Purpose::Confirm,
                 subscription.id.as_uuid(),
                 Some(delivery.created_at + ttl),
@@ -413,7 +407,7 @@ fn context(
         | MessageKind::PrivacyLink
         | MessageKind::AddressChange => String::new(),
     };
-    let preferences_url = state.links.preferences(&state.keyring.sign(
+    let preferences_url = engine.ctx.links.preferences(&engine.ctx.keyring.sign(
         Purpose::Preferences,
         subscriber.id.as_uuid(),
         None,
@@ -431,60 +425,33 @@ fn context(
     }
 }
 
-fn sample_context(state: &AppState) -> MailContext {
-    let base = &state.settings.http.public_url;
-    MailContext {
-        list_name: "Sample list".into(),
-        organisation: state.settings.mail.organisation.clone(),
-        unsubscribe_url: crate::config::join_url(base, "unsubscribe/sample").to_string(),
-        preferences_url: crate::config::join_url(base, "preferences/sample").to_string(),
-        privacy_url: state.settings.privacy_notice_url.to_string(),
-        confirm_url: String::new(),
-        expires_in_days: String::new(),
-        expires_in_minutes: String::new(),
-        welcome_message: String::new(),
-    }
-}
-
-/// The campaign as a sample recipient would get it (links point nowhere).
-///
-/// # Errors
-/// A template error.
-pub fn preview(state: &AppState, campaign: &Campaign) -> Result<RenderedMail, TemplateError> {
-    let template = CampaignTemplate::compile(&campaign.def.subject, &campaign.def.body_markdown)?;
-    let ctx = sample_context(state);
-    let mut vars = Personalisation::sample(&campaign.def.name);
-    vars.unsubscribe_url = ctx.unsubscribe_url.clone();
-    vars.preferences_url = ctx.preferences_url.clone();
-    vars.organisation = ctx.organisation.clone();
-    render_campaign(state, &template, &vars, crate::domain::Locale::En, &ctx)
-}
-
 /// Sends the sample rendering to each address, subject prefixed with `[Test]`.
 ///
 /// # Errors
 /// The first template, build or transport error, as text.
 pub async fn send_test(
-    state: &AppState,
+    engine: &Engine,
     campaign: &Campaign,
     to: &[EmailAddress],
 ) -> Result<(), String> {
-    let mut content = preview(state, campaign).map_err(|e| e.to_string())?;
+    let mut content =
+        crate::mail::campaign::preview(&engine.ctx.templates, &engine.ctx.settings, campaign)
+            .map_err(|e| e.to_string())?;
     content.subject = format!("[Test] {}", content.subject);
-    let from = compile(state, campaign.clone())?.from;
+    let from = compile(engine, campaign.clone())?.from;
     let unsubscribe_url =
-        crate::config::join_url(&state.settings.http.public_url, "unsubscribe/sample");
+        crate::config::join_url(&engine.ctx.settings.http.public_url, "unsubscribe/sample");
     for address in to {
-        let domain = state.settings.mail.from_address.domain();
+        let domain = engine.ctx.settings.mail.from_address.domain();
         let mail = OutgoingMail {
             to: address.clone(),
             content: content.clone(),
             message_id: format!("test.{}@{domain}", uuid::Uuid::now_v7()),
             unsubscribe_url: unsubscribe_url.clone(),
         };
-        let message = build_message(&from, mail, state.transport.accepts_8bit())
+        let message = build_message(&from, mail, engine.transport.accepts_8bit())
             .map_err(|e| e.to_string())?;
-        state
+        engine
             .transport
             .send(message)
             .await

@@ -2,8 +2,8 @@
 //! along a keyset cursor, so memory stays flat and a crash resumes where it stopped.
 
 use crate::{
-    domain::{CampaignId, CampaignStatus},
-    startup::AppState,
+    context::Context,
+    domain::{CampaignId, CampaignStatus, DeliveryStatus},
     store::{self, StoreError},
 };
 
@@ -11,13 +11,13 @@ use crate::{
 ///
 /// # Errors
 /// Store failure.
-pub async fn fan_out_all(state: &AppState) -> Result<u64, StoreError> {
+pub async fn fan_out_all(ctx: &Context) -> Result<u64, StoreError> {
     let mut written = 0;
-    for id in store::campaigns::ids_in(&state.db, CampaignStatus::Sending, None).await? {
-        written += fan_out(state, id).await?;
+    for id in store::campaigns::ids_in(&ctx.db, CampaignStatus::Sending, None).await? {
+        written += fan_out(ctx, id).await?;
     }
     if written > 0 {
-        state.outbox.notify_one();
+        ctx.outbox.notify_one();
     }
     Ok(written)
 }
@@ -27,18 +27,18 @@ pub async fn fan_out_all(state: &AppState) -> Result<u64, StoreError> {
 ///
 /// # Errors
 /// Store failure.
-pub async fn fan_out(state: &AppState, id: CampaignId) -> Result<u64, StoreError> {
-    let campaign = store::campaigns::find(&state.db, id).await?;
+pub async fn fan_out(ctx: &Context, id: CampaignId) -> Result<u64, StoreError> {
+    let campaign = store::campaigns::find(&ctx.db, id).await?;
     if campaign.fanned_out_at.is_some() {
         return Ok(0);
     }
-    let domain = state.settings.mail.from_address.domain().to_owned();
-    let chunk = state.settings.delivery.fan_out_chunk;
-    let mut cursor = store::campaigns::fan_out_cursor(&state.db, id).await?;
+    let domain = ctx.settings.mail.from_address.domain().to_owned();
+    let chunk = ctx.settings.delivery.fan_out_chunk;
+    let mut cursor = store::campaigns::fan_out_cursor(&ctx.db, id).await?;
     let mut written = 0;
     loop {
-        let now = state.clock.now();
-        let txn = store::begin_write(&state.db).await?;
+        let now = ctx.clock.now();
+        let txn = store::begin_write(&ctx.db).await?;
         let step = store::deliveries::fan_out_chunk(
             &txn,
             id,
@@ -52,12 +52,47 @@ pub async fn fan_out(state: &AppState, id: CampaignId) -> Result<u64, StoreError
         let done = step.last.is_none();
         cursor = step.last.or(cursor);
         store::campaigns::record_fan_out(&txn, id, cursor, done, now).await?;
-        txn.commit().await?;
+        store::commit(txn).await?;
         written += step.recipients as u64;
         if done {
             tracing::info!(campaign.id = %id, recipients = written, "fan-out complete");
             return Ok(written);
         }
-        state.outbox.notify_one();
+        ctx.outbox.notify_one();
     }
+}
+
+/// Marks sending campaigns sent once their fan-out is complete and every row is final.
+/// Returns how many were finished.
+///
+/// # Errors
+/// Store failure.
+pub async fn finish_done(ctx: &Context) -> Result<usize, StoreError> {
+    let now = ctx.clock.now();
+    let mut finished = 0;
+    for id in store::campaigns::ids_in(&ctx.db, CampaignStatus::Sending, None).await? {
+        let mut campaign = store::campaigns::find(&ctx.db, id).await?;
+        if campaign.fanned_out_at.is_none() || has_open_rows(ctx, id).await? {
+            continue;
+        }
+        campaign.status = CampaignStatus::Sent;
+        campaign.finished_at = Some(now);
+        if store::campaigns::update_state(&ctx.db, &campaign, CampaignStatus::Sending, now).await? {
+            tracing::info!(campaign.id = %id, "campaign sent");
+            finished += 1;
+        }
+    }
+    Ok(finished)
+}
+
+/// Whether some row of the campaign is still to be sent (queued, sending or deferred).
+async fn has_open_rows(ctx: &Context, id: CampaignId) -> Result<bool, StoreError> {
+    let counts = store::deliveries::campaign_counts(&ctx.db, id).await?;
+    Ok(counts.iter().any(|(status, n)| {
+        *n > 0
+            && match status {
+                DeliveryStatus::Queued | DeliveryStatus::Sending | DeliveryStatus::Deferred => true,
+                DeliveryStatus::Sent | DeliveryStatus::Failed | DeliveryStatus::Suppressed => false,
+            }
+    }))
 }

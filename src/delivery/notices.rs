@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use url::Url;
 
 use crate::{
+    context::Context,
     domain::{Notice, NoticeRecipient, Subscriber, SubscriberId, Subscription},
     mail::{NoticeMailContext, RenderedMail},
     signing::Purpose,
-    startup::AppState,
     store::{self, StoreError, notices::MailingPurpose},
 };
 
@@ -32,18 +32,18 @@ pub struct NoticeMail {
 /// # Errors
 /// Store failure.
 pub async fn load(
-    state: &AppState,
+    ctx: &Context,
     campaign: crate::domain::CampaignId,
 ) -> Result<Option<NoticeMail>, StoreError> {
-    let Some((id, purpose)) = store::notices::mailing_of(&state.db, campaign).await? else {
+    let Some((id, purpose)) = store::notices::mailing_of(&ctx.db, campaign).await? else {
         return Ok(None);
     };
-    let notice = store::notices::find(&state.db, id).await?;
+    let notice = store::notices::find(&ctx.db, id).await?;
     let supersedes_revision = match notice.supersedes {
-        Some(old) => store::notices::find(&state.db, old).await?.revision,
+        Some(old) => store::notices::find(&ctx.db, old).await?.revision,
         None => 0,
     };
-    let recipients = store::notices::recipients_of(&state.db, id)
+    let recipients = store::notices::recipients_of(&ctx.db, id)
         .await?
         .into_iter()
         .map(|r| (r.subscriber_id, r))
@@ -63,7 +63,7 @@ pub async fn load(
 /// # Errors
 /// A recipient row that is missing, or a template error, as text.
 pub fn render(
-    state: &AppState,
+    ctx: &Context,
     mail: &NoticeMail,
     subscriber: &Subscriber,
     subscription: &Subscription,
@@ -73,7 +73,7 @@ pub fn render(
         .get(&subscriber.id)
         .ok_or("no recipient row for this notice")?;
     // The mailing rides in the signed link, so an objection can be counted against the notice.
-    let object_url = state.links.object(&state.keyring.sign_with_context(
+    let object_url = ctx.links.object(&ctx.keyring.sign_with_context(
         Purpose::Object,
         subscription.id.as_uuid(),
         mail.campaign.as_uuid(),
@@ -82,18 +82,17 @@ pub fn render(
     let n = &mail.notice;
     let f = &n.fields;
     let ack_url = match (f.ack_deadline, recipient.ack_status) {
-        (Some(_), Some(_)) => state
+        (Some(_), Some(_)) => ctx
             .links
             .acknowledge(
-                &state
-                    .keyring
+                &ctx.keyring
                     .sign(Purpose::Acknowledge, recipient.id.as_uuid(), None),
             )
             .to_string(),
         _ => String::new(),
     };
-    let archive_token = (!state.settings.notices.public_archive)
-        .then(|| state.keyring.sign(Purpose::Archive, n.id.as_uuid(), None));
+    let archive_token = (!ctx.settings.notices.public_archive)
+        .then(|| ctx.keyring.sign(Purpose::Archive, n.id.as_uuid(), None));
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let join = |parts: &[crate::domain::PartNumber]| {
         parts
@@ -102,8 +101,8 @@ pub fn render(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let ctx = NoticeMailContext {
-        organisation: state.settings.mail.organisation.clone(),
+    let vars = NoticeMailContext {
+        organisation: ctx.settings.mail.organisation.clone(),
         kind: n.kind.as_str().to_owned(),
         number: n.number.to_string(),
         revision: n.revision,
@@ -138,15 +137,15 @@ pub fn render(
         service_critical: f.service_critical.clone().unwrap_or_default(),
         first_notice: recipient.first_notice && mail.purpose == MailingPurpose::Notice,
         object_url: object_url.to_string(),
-        archive_url: state
+        archive_url: ctx
             .links
             .archive(&n.id.to_string(), archive_token.as_ref())
             .to_string(),
-        privacy_url: state.settings.privacy_notice_url.to_string(),
+        privacy_url: ctx.settings.privacy_notice_url.to_string(),
     };
-    let rendered = state
+    let rendered = ctx
         .templates
-        .render_notice(subscriber.locale, &ctx)
+        .render_notice(subscriber.locale, &vars)
         .map_err(|e| e.to_string())?;
     Ok((rendered, object_url))
 }

@@ -8,12 +8,12 @@ use lettre::Message;
 
 use super::compose::{Recipient, Verdict};
 use crate::{
+    delivery::Engine,
     domain::{
         Decision, Delivery, MessageKind, Subscriber, may_send_requested, privacy::AddressChange,
     },
     mail::{MailContext, OutgoingMail, SystemTemplate, build_message},
     signing::Purpose,
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -32,7 +32,7 @@ pub enum RequestedMail {
 /// # Errors
 /// Store failure only.
 pub async fn verdict(
-    state: &AppState,
+    engine: &Engine,
     delivery: &Delivery,
     subscriber: Option<&Subscriber>,
     suppressed: &HashSet<String>,
@@ -42,11 +42,12 @@ pub async fn verdict(
     };
     let (mail, address_hash) = match delivery.kind {
         MessageKind::AddressChange => {
-            let Some(change) = store::privacy::address_change_of(&state.db, subscriber.id).await?
+            let Some(change) =
+                store::privacy::address_change_of(&engine.ctx.db, subscriber.id).await?
             else {
                 return Ok(Verdict::Skip("no address change is pending".into()));
             };
-            let hash = state.address_hasher.hash(&change.new_email);
+            let hash = engine.ctx.address_hasher.hash(&change.new_email);
             (RequestedMail::AddressChange(change), hash)
         }
         MessageKind::PrivacyLink
@@ -54,13 +55,13 @@ pub async fn verdict(
         | MessageKind::Welcome
         | MessageKind::Campaign => (
             RequestedMail::PrivacyLink,
-            state.address_hasher.hash(&subscriber.email),
+            engine.ctx.address_hasher.hash(&subscriber.email),
         ),
     };
     let is_suppressed = match &mail {
         RequestedMail::PrivacyLink => suppressed.contains(&address_hash),
         RequestedMail::AddressChange(_) => {
-            store::suppressions::contains(&state.db, &address_hash).await?
+            store::suppressions::contains(&engine.ctx.db, &address_hash).await?
         }
     };
     Ok(
@@ -81,13 +82,13 @@ pub async fn verdict(
 /// # Errors
 /// A template or build error, as text.
 pub fn build(
-    state: &AppState,
+    engine: &Engine,
     delivery: &Delivery,
     subscriber: &Subscriber,
     mail: &RequestedMail,
 ) -> Result<Message, String> {
-    let settings = &state.settings;
-    let preferences_url = state.links.preferences(&state.keyring.sign(
+    let settings = &engine.ctx.settings;
+    let preferences_url = engine.ctx.links.preferences(&engine.ctx.keyring.sign(
         Purpose::Preferences,
         subscriber.id.as_uuid(),
         None,
@@ -106,24 +107,24 @@ pub fn build(
     let (template, to, unsubscribe_url) = match mail {
         RequestedMail::PrivacyLink => {
             let ttl = settings.privacy.link_ttl;
-            let token = state.keyring.sign(
+            let token = engine.ctx.keyring.sign(
                 Purpose::Privacy,
                 subscriber.id.as_uuid(),
                 Some(delivery.created_at + ttl),
             );
-            ctx.confirm_url = state.links.privacy(&token).to_string();
+            ctx.confirm_url = engine.ctx.links.privacy(&token).to_string();
             ctx.expires_in_minutes = ttl.num_minutes().to_string();
             // RFC 8058: a one-click POST to the preferences page leaves every list.
             let unsubscribe = preferences_url;
             (SystemTemplate::PrivacyLink, &subscriber.email, unsubscribe)
         }
         RequestedMail::AddressChange(change) => {
-            let token = state.keyring.sign(
+            let token = engine.ctx.keyring.sign(
                 Purpose::ChangeAddress,
                 change.id.as_uuid(),
                 Some(change.expires_at),
             );
-            let url = state.links.address_change(&token);
+            let url = engine.ctx.links.address_change(&token);
             ctx.confirm_url = url.to_string();
             let ttl = change.expires_at - change.created_at;
             ctx.expires_in_days = ttl.num_days().max(1).to_string();
@@ -134,7 +135,8 @@ pub fn build(
         }
     };
     ctx.unsubscribe_url = unsubscribe_url.to_string();
-    let content = state
+    let content = engine
+        .ctx
         .templates
         .render(subscriber.locale, template, &ctx)
         .map_err(|e| e.to_string())?;
@@ -144,5 +146,6 @@ pub fn build(
         message_id: delivery.message_id.clone(),
         unsubscribe_url,
     };
-    build_message(&state.from, outgoing, state.transport.accepts_8bit()).map_err(|e| e.to_string())
+    build_message(&engine.from, outgoing, engine.transport.accepts_8bit())
+        .map_err(|e| e.to_string())
 }

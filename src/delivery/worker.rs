@@ -19,9 +19,9 @@ use tracing::Instrument;
 
 use super::compose::{self, Verdict};
 use crate::{
+    delivery::Engine,
     domain::{CampaignStatus, Delivery, SuppressionReason, delivery::backoff},
     mail::SendError,
-    startup::AppState,
     store::{self, StoreError, deliveries::Outcome},
 };
 
@@ -54,11 +54,11 @@ impl DrainReport {
 /// enqueue or the poll interval passes. After a drain that settled rows it marks finished
 /// campaigns `sent` at once, as the `campaigns` job also does: a job lease left behind by a
 /// crashed instance must not hold that back.
-pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
     loop {
-        match drain(&state).await {
+        match drain(&engine).await {
             Ok(report) if report.sent + report.failed + report.suppressed > 0 => {
-                if let Err(e) = crate::services::campaigns::finish_done(&state).await {
+                if let Err(e) = super::finish_done(&engine.ctx).await {
                     tracing::error!(error = %e, "could not mark finished campaigns sent; the campaigns job will");
                 }
             }
@@ -69,8 +69,8 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
-            () = state.outbox.notified() => {}
-            () = tokio::time::sleep(state.settings.delivery.poll_interval) => {}
+            () = engine.ctx.outbox.notified() => {}
+            () = tokio::time::sleep(engine.ctx.settings.delivery.poll_interval) => {}
         }
     }
 }
@@ -81,12 +81,12 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
 ///
 /// # Errors
 /// A store failure while claiming or recording.
-pub async fn drain(state: &AppState) -> Result<DrainReport, StoreError> {
+pub async fn drain(engine: &Engine) -> Result<DrainReport, StoreError> {
     let mut report = DrainReport::default();
-    let mut next = claim_batch(state).await?;
+    let mut next = claim_batch(engine).await?;
     while let Some(prepared) = next.take() {
-        let prepared = release_paused(state, prepared).await?;
-        let (sent, following) = tokio::join!(send_all(state, prepared), claim_batch(state));
+        let prepared = release_paused(engine, prepared).await?;
+        let (sent, following) = tokio::join!(send_all(engine, prepared), claim_batch(engine));
         let (sent, halted) = sent?;
         for (delivery, outcome) in sent {
             report.add(&outcome);
@@ -96,7 +96,7 @@ pub async fn drain(state: &AppState) -> Result<DrainReport, StoreError> {
         if halted {
             // Campaigns paused themselves: the batch claimed meanwhile goes back, too.
             if let Some(rows) = next.take() {
-                release(state, rows.into_iter().map(|(d, _)| d).collect()).await?;
+                release(engine, rows.into_iter().map(|(d, _)| d).collect()).await?;
             }
         }
     }
@@ -104,17 +104,18 @@ pub async fn drain(state: &AppState) -> Result<DrainReport, StoreError> {
 }
 
 /// Claims the next due batch and prepares it; `None` when nothing is due.
-async fn claim_batch(state: &AppState) -> Result<Option<Vec<(Delivery, Verdict)>>, StoreError> {
-    let settings = &state.settings.delivery;
-    let now = state.clock.now();
+async fn claim_batch(engine: &Engine) -> Result<Option<Vec<(Delivery, Verdict)>>, StoreError> {
+    let settings = &engine.ctx.settings.delivery;
+    let now = engine.ctx.clock.now();
     let started = std::time::Instant::now();
     let limit = u64::from(settings.batch_size);
-    let batch = store::deliveries::claim_due(&state.db, now, now + settings.lease, limit).await?;
+    let batch =
+        store::deliveries::claim_due(&engine.ctx.db, now, now + settings.lease, limit).await?;
     if batch.is_empty() {
         return Ok(None);
     }
     let rows = batch.len();
-    let prepared = compose::prepare_batch(state, batch).await?;
+    let prepared = compose::prepare_batch(engine, batch).await?;
     tracing::debug!(
         rows,
         claim_and_prepare_us = started.elapsed().as_micros() as u64,
@@ -126,7 +127,7 @@ async fn claim_batch(state: &AppState) -> Result<Option<Vec<(Delivery, Verdict)>
 /// Gives back the rows of campaigns that were paused or cancelled after the batch was
 /// claimed (while the previous batch was sending), and returns the rest.
 async fn release_paused(
-    state: &AppState,
+    engine: &Engine,
     prepared: Vec<(Delivery, Verdict)>,
 ) -> Result<Vec<(Delivery, Verdict)>, StoreError> {
     let mut campaigns: Vec<_> = prepared.iter().filter_map(|(d, _)| d.campaign_id).collect();
@@ -134,7 +135,7 @@ async fn release_paused(
     campaigns.dedup();
     let mut stopped = Vec::new();
     for id in campaigns {
-        let campaign = store::campaigns::find(&state.db, id).await?;
+        let campaign = store::campaigns::find(&engine.ctx.db, id).await?;
         if campaign.status != CampaignStatus::Sending {
             stopped.push(id);
         }
@@ -145,16 +146,16 @@ async fn release_paused(
     let (kept, gone): (Vec<_>, Vec<_>) = prepared
         .into_iter()
         .partition(|(d, _)| !d.campaign_id.is_some_and(|id| stopped.contains(&id)));
-    release(state, gone.into_iter().map(|(d, _)| d).collect()).await?;
+    release(engine, gone.into_iter().map(|(d, _)| d).collect()).await?;
     Ok(kept)
 }
 
 /// Hands claimed rows back unsent: due again at once, the attempt not counted.
-async fn release(state: &AppState, rows: Vec<Delivery>) -> Result<(), StoreError> {
+async fn release(engine: &Engine, rows: Vec<Delivery>) -> Result<(), StoreError> {
     let released: Vec<(&Delivery, &Outcome)> =
         rows.iter().map(|d| (d, &Outcome::Released)).collect();
-    let txn = store::begin_write(&state.db).await?;
-    store::deliveries::record_batch(&txn, &released, state.clock.now()).await?;
+    let txn = store::begin_write(&engine.ctx.db).await?;
+    store::deliveries::record_batch(&txn, &released, engine.ctx.clock.now()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -176,10 +177,11 @@ type Recorded = (Attempted, oneshot::Sender<()>);
 /// repeat at most one message per lane; the recorder writes what all lanes handed in at once.
 /// Returns the outcomes and whether campaigns paused themselves meanwhile.
 async fn send_all(
-    state: &AppState,
+    engine: &Engine,
     prepared: Vec<(Delivery, Verdict)>,
 ) -> Result<(Vec<(Delivery, Outcome)>, bool), StoreError> {
-    let lanes = state
+    let lanes = engine
+        .ctx
         .settings
         .delivery
         .concurrency
@@ -188,11 +190,11 @@ async fn send_all(
     let queue = Arc::new(Mutex::new(VecDeque::from(prepared)));
     let halt = Arc::new(AtomicBool::new(false));
     let (to_recorder, inbox) = mpsc::channel::<Recorded>(lanes * 2);
-    let recorder = tokio::spawn(recorder(state.clone(), inbox, lanes));
+    let recorder = tokio::spawn(recorder(engine.clone(), inbox, lanes));
     let mut tasks = JoinSet::new();
     for _ in 0..lanes {
         tasks.spawn(lane(
-            state.clone(),
+            engine.clone(),
             queue.clone(),
             halt.clone(),
             to_recorder.clone(),
@@ -214,7 +216,7 @@ async fn send_all(
 }
 
 async fn lane(
-    state: AppState,
+    engine: Engine,
     queue: Arc<Mutex<VecDeque<(Delivery, Verdict)>>>,
     halt: Arc<AtomicBool>,
     recorder: mpsc::Sender<Recorded>,
@@ -232,7 +234,7 @@ async fn lane(
             return;
         };
         // Built while the previous outcome is being written.
-        let step = prepare(&state, delivery, verdict);
+        let step = prepare(&engine, delivery, verdict);
         // The previous outcome must be written before the next message goes out, so that a
         // crash repeats at most one message per lane.
         if let Some(previous) = recording.take()
@@ -254,12 +256,12 @@ async fn lane(
                 address_hash,
             } => {
                 let span = tracing::info_span!("delivery", delivery.id = %delivery.id, subscriber.id = %delivery.subscriber_id, kind = %delivery.kind);
-                deliver(&state, delivery, *message, address_hash)
+                deliver(&engine, delivery, *message, address_hash)
                     .instrument(span)
                     .await
             }
         };
-        if watch_streak(&state, &attempted).await {
+        if watch_streak(&engine, &attempted).await {
             halt.store(true, Ordering::Relaxed);
         }
         let (written, wait) = oneshot::channel();
@@ -277,7 +279,7 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 /// `GATHER` passed since the first), then writes them all at once: each write costs about
 /// the same whatever its size, so a few large ones leave the CPU to rendering and sending.
 async fn recorder(
-    state: AppState,
+    engine: Engine,
     mut inbox: mpsc::Receiver<Recorded>,
     lanes: usize,
 ) -> Result<Vec<(Delivery, Outcome)>, StoreError> {
@@ -295,7 +297,7 @@ async fn recorder(
         }
         let attempted: Vec<&Attempted> = pending.iter().map(|(a, _)| a).collect();
         let flush_started = std::time::Instant::now();
-        record(&state, &attempted).await?;
+        record(&engine, &attempted).await?;
         tracing::debug!(
             rows = attempted.len(),
             flush_us = flush_started.elapsed().as_micros() as u64,
@@ -313,16 +315,16 @@ async fn recorder(
 /// Writes outcomes, with hard-bounce suppressions in one transaction. When every row was
 /// sent (the common case) the outcomes are one `UPDATE`, atomic on its own, and go without
 /// a transaction: a third of the statements.
-async fn record(state: &AppState, attempted: &[&Attempted]) -> Result<(), StoreError> {
-    let now = state.clock.now();
+async fn record(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreError> {
+    let now = engine.ctx.clock.now();
     let results: Vec<(&Delivery, &Outcome)> = attempted
         .iter()
         .map(|a| (&a.delivery, &a.outcome))
         .collect();
     let written = if results.iter().all(|(_, o)| matches!(o, Outcome::Sent)) {
-        store::deliveries::record_batch(&state.db, &results, now).await?
+        store::deliveries::record_batch(&engine.ctx.db, &results, now).await?
     } else {
-        let txn = store::begin_write(&state.db).await?;
+        let txn = store::begin_write(&engine.ctx.db).await?;
         for a in attempted {
             if let (Some(hash), Outcome::Failed { error }) = (&a.hard_bounce, &a.outcome) {
                 store::suppressions::add(
@@ -360,7 +362,7 @@ enum Step {
     },
 }
 
-fn prepare(state: &AppState, delivery: Delivery, verdict: Verdict) -> Step {
+fn prepare(engine: &Engine, delivery: Delivery, verdict: Verdict) -> Step {
     let done = |delivery, outcome| {
         Step::Done(Attempted {
             delivery,
@@ -373,7 +375,7 @@ fn prepare(state: &AppState, delivery: Delivery, verdict: Verdict) -> Step {
         Verdict::Broken(error) => return done(delivery, Outcome::Failed { error }),
         Verdict::Send(recipient) => recipient,
     };
-    match compose::build(state, &delivery, &recipient) {
+    match compose::build(engine, &delivery, &recipient) {
         Ok(message) => Step::Ready {
             delivery,
             message: Box::new(message),
@@ -393,20 +395,21 @@ const FRESH_VERDICT: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 /// send it twice), its campaign was paused or cancelled, or it is no longer eligible (an
 /// unsubscribe since the batch was prepared wins). A lease with less than a whole send left
 /// is renewed first.
-async fn hold_back(state: &AppState, delivery: &mut Delivery) -> Option<Outcome> {
-    let now = state.clock.now();
-    let longest_send = state
+async fn hold_back(engine: &Engine, delivery: &mut Delivery) -> Option<Outcome> {
+    let now = engine.ctx.clock.now();
+    let longest_send = engine
+        .ctx
         .settings
         .mail
         .transport
         .longest_send()
         .and_then(|d| chrono::Duration::from_std(d).ok())
         .unwrap_or(FRESH_VERDICT);
-    let lease = state.settings.delivery.lease;
+    let lease = engine.ctx.settings.delivery.lease;
     let held = delivery.lease_until?;
     let prepared_at = held - lease;
     if now + longest_send >= held {
-        match store::deliveries::renew_lease(&state.db, delivery.id, held, now + lease).await {
+        match store::deliveries::renew_lease(&engine.ctx.db, delivery.id, held, now + lease).await {
             Ok(true) => delivery.lease_until = Some(now + lease),
             Ok(false) => {
                 tracing::info!(delivery.id = %delivery.id, "claimed by another worker meanwhile; not sent here");
@@ -423,7 +426,7 @@ async fn hold_back(state: &AppState, delivery: &mut Delivery) -> Option<Outcome>
     }
     // A campaign paused or cancelled since the batch was claimed keeps the rest back.
     if let Some(campaign) = delivery.campaign_id {
-        match store::campaigns::find(&state.db, campaign).await {
+        match store::campaigns::find(&engine.ctx.db, campaign).await {
             Ok(c) if c.status == CampaignStatus::Sending => {}
             Ok(_) => return Some(Outcome::Released),
             Err(e) => {
@@ -432,7 +435,7 @@ async fn hold_back(state: &AppState, delivery: &mut Delivery) -> Option<Outcome>
             }
         }
     }
-    match compose::prepare_batch(state, vec![delivery.clone()]).await {
+    match compose::prepare_batch(engine, vec![delivery.clone()]).await {
         Ok(mut again) => match again.pop().map(|(_, verdict)| verdict) {
             Some(Verdict::Send(_)) => None,
             Some(Verdict::Skip(reason)) => Some(Outcome::Suppressed { reason }),
@@ -447,13 +450,13 @@ async fn hold_back(state: &AppState, delivery: &mut Delivery) -> Option<Outcome>
 }
 
 async fn deliver(
-    state: &AppState,
+    engine: &Engine,
     mut delivery: Delivery,
     message: Message,
     address_hash: String,
 ) -> Attempted {
-    state.throttle.acquire().await;
-    if let Some(outcome) = hold_back(state, &mut delivery).await {
+    engine.throttle.acquire().await;
+    if let Some(outcome) = hold_back(engine, &mut delivery).await {
         return Attempted {
             delivery,
             outcome,
@@ -461,7 +464,7 @@ async fn deliver(
         };
     }
     let send_started = std::time::Instant::now();
-    let sent = state.transport.send(message).await;
+    let sent = engine.transport.send(message).await;
     tracing::trace!(
         send_us = send_started.elapsed().as_micros() as u64,
         "transport returned"
@@ -470,7 +473,7 @@ async fn deliver(
         Ok(()) => (Outcome::Sent, None),
         // A hard bounce: this address is never tried again, by any campaign.
         Err(SendError::RecipientRefused(error)) => (Outcome::Failed { error }, Some(address_hash)),
-        Err(error) => (after_failure(state, &delivery, error), None),
+        Err(error) => (after_failure(engine, &delivery, error), None),
     };
     Attempted {
         delivery,
@@ -479,8 +482,8 @@ async fn deliver(
     }
 }
 
-fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Outcome {
-    let settings = &state.settings.delivery;
+fn after_failure(engine: &Engine, delivery: &Delivery, error: SendError) -> Outcome {
+    let settings = &engine.ctx.settings.delivery;
     match error {
         SendError::Permanent(error) | SendError::RecipientRefused(error) => {
             Outcome::Failed { error }
@@ -498,7 +501,7 @@ fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Out
                 rand::random::<f64>(),
             );
             Outcome::Deferred {
-                next_attempt_at: state.clock.now() + delay,
+                next_attempt_at: engine.ctx.clock.now() + delay,
                 error,
             }
         }
@@ -508,10 +511,10 @@ fn after_failure(state: &AppState, delivery: &Delivery, error: SendError) -> Out
 /// Pauses running campaigns after `pause_after_failures` temporary failures in a row: the
 /// relay is down, and hammering it only burns attempts. Resume continues where it stopped.
 /// Returns whether campaigns were paused (the lanes then release their remaining rows).
-async fn watch_streak(state: &AppState, attempted: &Attempted) -> bool {
+async fn watch_streak(engine: &Engine, attempted: &Attempted) -> bool {
     let error = match &attempted.outcome {
         Outcome::Sent => {
-            state.failure_streak.store(0, Ordering::Relaxed);
+            engine.failure_streak.store(0, Ordering::Relaxed);
             return false;
         }
         Outcome::Deferred { error, .. } if attempted.delivery.campaign_id.is_some() => error,
@@ -522,14 +525,15 @@ async fn watch_streak(state: &AppState, attempted: &Attempted) -> bool {
             return false;
         }
     };
-    let limit = state.settings.delivery.pause_after_failures;
-    if state.failure_streak.fetch_add(1, Ordering::Relaxed) + 1 < limit {
+    let limit = engine.ctx.settings.delivery.pause_after_failures;
+    if engine.failure_streak.fetch_add(1, Ordering::Relaxed) + 1 < limit {
         return false;
     }
-    state.failure_streak.store(0, Ordering::Relaxed);
+    engine.failure_streak.store(0, Ordering::Relaxed);
     let reason =
         format!("paused after {limit} temporary send failures in a row; last error: {error}");
-    match store::campaigns::pause_all_sending(&state.db, &reason, state.clock.now()).await {
+    match store::campaigns::pause_all_sending(&engine.ctx.db, &reason, engine.ctx.clock.now()).await
+    {
         Ok(paused) => {
             tracing::error!(campaigns = paused, %reason, "campaigns paused: the mail relay keeps failing")
         }

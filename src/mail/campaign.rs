@@ -11,7 +11,45 @@
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::TemplateError;
+use super::{MailContext, RenderedMail, TemplateError, Templates};
+use crate::{
+    config::{Settings, join_url},
+    domain::{Campaign, Locale},
+};
+
+/// The campaign as a sample recipient would get it, for previews and test sends (its links
+/// point to sample pages).
+///
+/// # Errors
+/// A template error.
+pub fn preview(
+    templates: &Templates,
+    settings: &Settings,
+    campaign: &Campaign,
+) -> Result<RenderedMail, TemplateError> {
+    let template = CampaignTemplate::compile(&campaign.def.subject, &campaign.def.body_markdown)?;
+    let ctx = sample_context(settings);
+    let mut vars = Personalisation::sample(&campaign.def.name);
+    vars.unsubscribe_url = ctx.unsubscribe_url.clone();
+    vars.preferences_url = ctx.preferences_url.clone();
+    vars.organisation = ctx.organisation.clone();
+    templates.render_campaign(&template, &vars, Locale::En, &ctx)
+}
+
+fn sample_context(settings: &Settings) -> MailContext {
+    let base = &settings.http.public_url;
+    MailContext {
+        list_name: "Sample list".into(),
+        organisation: settings.mail.organisation.clone(),
+        unsubscribe_url: join_url(base, "unsubscribe/sample").to_string(),
+        preferences_url: join_url(base, "preferences/sample").to_string(),
+        privacy_url: settings.privacy_notice_url.to_string(),
+        confirm_url: String::new(),
+        expires_in_days: String::new(),
+        expires_in_minutes: String::new(),
+        welcome_message: String::new(),
+    }
+}
 
 /// Fuel for one render: bounds loops in marketer templates.
 const FUEL: u64 = 100_000;

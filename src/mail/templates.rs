@@ -372,6 +372,27 @@ impl Templates {
         compiled.sample(file.locale, file.message)
     }
 
+    /// A campaign's body for one recipient inside the layout of their language.
+    ///
+    /// # Errors
+    /// A template error.
+    pub fn render_campaign(
+        &self,
+        template: &super::CampaignTemplate,
+        vars: &super::Personalisation,
+        locale: Locale,
+        ctx: &MailContext,
+    ) -> Result<RenderedMail, TemplateError> {
+        let body = template.render(vars)?;
+        let (text, html) =
+            self.render_layout(locale, &body.subject, &body.text, &body.html, ctx)?;
+        Ok(RenderedMail {
+            subject: body.subject,
+            text,
+            html,
+        })
+    }
+
     /// Wraps a rendered campaign body in the campaign layout (`campaign.txt`, `campaign.html`):
     /// footer with unsubscribe, preferences and privacy links.
     ///

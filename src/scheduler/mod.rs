@@ -10,14 +10,14 @@
 
 use std::{future::Future, pin::Pin};
 
-use anyhow::Context;
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::{
+    context::Context,
     delivery, services,
-    startup::AppState,
     store::{self, jobs::JobRun},
 };
 
@@ -26,47 +26,47 @@ type JobFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Value>> + Send +
 /// A job: its name, its cron expression, and the function it runs.
 struct JobSpec {
     name: &'static str,
-    cron: fn(&AppState) -> String,
-    run: for<'a> fn(&'a AppState) -> JobFuture<'a>,
+    cron: fn(&Context) -> String,
+    run: for<'a> fn(&'a Context) -> JobFuture<'a>,
 }
 
 /// Every job, its schedule and what it calls.
 const JOBS: &[JobSpec] = &[
     JobSpec {
         name: "campaigns",
-        cron: |state| state.settings.scheduler.start_campaigns_cron.clone(),
-        run: |state| Box::pin(campaigns(state)),
+        cron: |ctx| ctx.settings.scheduler.start_campaigns_cron.clone(),
+        run: |ctx| Box::pin(campaigns(ctx)),
     },
     JobSpec {
         name: "retention",
-        cron: |state| state.settings.retention.purge_cron.clone(),
-        run: |state| Box::pin(retention(state)),
+        cron: |ctx| ctx.settings.retention.purge_cron.clone(),
+        run: |ctx| Box::pin(retention(ctx)),
     },
     JobSpec {
         name: "notices",
-        cron: |state| state.settings.notices.cron.clone(),
-        run: |state| Box::pin(notices(state)),
+        cron: |ctx| ctx.settings.notices.cron.clone(),
+        run: |ctx| Box::pin(notices(ctx)),
     },
 ];
 
 /// Reminds recipients of notices who have not acknowledged, and records silence as
 /// acceptance after each deadline.
-async fn notices(state: &AppState) -> anyhow::Result<Value> {
-    let report = services::notices::acknowledgements::run(state).await?;
+async fn notices(ctx: &Context) -> anyhow::Result<Value> {
+    let report = services::notices::acknowledgements::run(ctx).await?;
     Ok(serde_json::to_value(report)?)
 }
 
 /// Starts due campaigns, writes their recipients, and marks finished ones sent.
-async fn campaigns(state: &AppState) -> anyhow::Result<Value> {
-    let started = services::campaigns::start_due(state).await?;
-    let recipients = delivery::fan_out::fan_out_all(state).await?;
-    let finished = services::campaigns::finish_done(state).await?;
+async fn campaigns(ctx: &Context) -> anyhow::Result<Value> {
+    let started = services::campaigns::start_due(ctx).await?;
+    let recipients = delivery::fan_out_all(ctx).await?;
+    let finished = delivery::finish_done(ctx).await?;
     Ok(json!({ "started": started, "recipients_written": recipients, "finished": finished }))
 }
 
 /// Applies the retention policy (`bulletin purge` runs the same job).
-async fn retention(state: &AppState) -> anyhow::Result<Value> {
-    let report = services::retention::purge(state, state.clock.now(), false).await?;
+async fn retention(ctx: &Context) -> anyhow::Result<Value> {
+    let report = services::retention::purge(ctx, ctx.clock.now(), false).await?;
     Ok(serde_json::to_value(report)?)
 }
 
@@ -82,10 +82,10 @@ pub struct NextRun {
 }
 
 /// When each job fires next after `now` (whether this process runs the scheduler or not).
-pub fn next_runs(state: &AppState, now: DateTime<Utc>) -> Vec<NextRun> {
+pub fn next_runs(ctx: &Context, now: DateTime<Utc>) -> Vec<NextRun> {
     JOBS.iter()
         .map(|spec| {
-            let cron = (spec.cron)(state);
+            let cron = (spec.cron)(ctx);
             NextRun {
                 job: spec.name,
                 at: next_fire(&cron, now),
@@ -120,17 +120,17 @@ const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 ///
 /// # Errors
 /// An unknown job name, or the lease or record could not be written.
-pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobRun>> {
+pub async fn run_job(ctx: &Context, name: &str) -> anyhow::Result<Option<JobRun>> {
     let spec = JOBS
         .iter()
         .find(|j| j.name == name)
         .with_context(|| format!("no job named {name:?}"))?;
     let holder = uuid::Uuid::new_v4().to_string();
-    let started_at = state.clock.now();
-    if !store::jobs::try_lock(&state.db, name, &holder, started_at + LEASE, started_at).await? {
+    let started_at = ctx.clock.now();
+    if !store::jobs::try_lock(&ctx.db, name, &holder, started_at + LEASE, started_at).await? {
         return Ok(None);
     }
-    let job = (spec.run)(state);
+    let job = (spec.run)(ctx);
     tokio::pin!(job);
     let mut renew =
         tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
@@ -138,8 +138,8 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
         tokio::select! {
             outcome = &mut job => break outcome,
             _ = renew.tick() => {
-                let now = state.clock.now();
-                match store::jobs::try_lock(&state.db, name, &holder, now + LEASE, now).await {
+                let now = ctx.clock.now();
+                match store::jobs::try_lock(&ctx.db, name, &holder, now + LEASE, now).await {
                     Ok(true) => {}
                     Ok(false) => tracing::warn!(job = name, "the job's lease was taken over; another instance may run it too"),
                     Err(e) => tracing::warn!(job = name, error = %e, "could not renew the job's lease"),
@@ -147,8 +147,8 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
             }
         }
     };
-    let finished_at = state.clock.now();
-    store::jobs::unlock(&state.db, name, &holder, finished_at).await?;
+    let finished_at = ctx.clock.now();
+    store::jobs::unlock(&ctx.db, name, &holder, finished_at).await?;
     let (status, report) = match outcome {
         Ok(report) => ("ok", report),
         Err(e) => {
@@ -164,7 +164,7 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
         started_at,
         finished_at,
     };
-    store::jobs::record_run(&state.db, &run).await?;
+    store::jobs::record_run(&ctx.db, &run).await?;
     Ok(Some(run))
 }
 
@@ -173,8 +173,8 @@ pub async fn run_job(state: &AppState, name: &str) -> anyhow::Result<Option<JobR
 ///
 /// # Errors
 /// A cron expression the scheduler refuses, or the boot check failed.
-pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
-    let held = services::campaigns::hold_missed(&state).await?;
+pub async fn start(ctx: Context) -> anyhow::Result<JobScheduler> {
+    let held = services::campaigns::hold_missed(&ctx).await?;
     if held > 0 {
         tracing::warn!(
             campaigns = held,
@@ -183,13 +183,13 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     }
     let scheduler = JobScheduler::new().await?;
     for spec in JOBS {
-        let cron = (spec.cron)(&state);
+        let cron = (spec.cron)(&ctx);
         let name = spec.name;
-        let job_state = state.clone();
+        let job_state = ctx.clone();
         let job = Job::new_async(cron.as_str(), move |_, _| {
-            let state = job_state.clone();
+            let ctx = job_state.clone();
             Box::pin(async move {
-                if let Err(e) = run_job(&state, name).await {
+                if let Err(e) = run_job(&ctx, name).await {
                     tracing::error!(job = name, error = format!("{e:#}"), "job could not run");
                 }
             })

@@ -117,17 +117,17 @@ fn hash(secret: &str) -> String {
 /// # Errors
 /// Store failure.
 pub async fn active(
-    state: &crate::startup::AppState,
+    ctx: &crate::context::Context,
 ) -> Result<Vec<store::api_tokens::TokenListing>, StoreError> {
-    store::api_tokens::active(&state.db).await
+    store::api_tokens::active(&ctx.db).await
 }
 
 /// Revokes a token at once.
 ///
 /// # Errors
 /// `NotFound` for an unknown or revoked token; store failure.
-pub async fn revoke(state: &crate::startup::AppState, id: ApiTokenId) -> Result<(), StoreError> {
-    store::api_tokens::revoke(&state.db, id, state.clock.now()).await
+pub async fn revoke(ctx: &crate::context::Context, id: ApiTokenId) -> Result<(), StoreError> {
+    store::api_tokens::revoke(&ctx.db, id, ctx.clock.now()).await
 }
 
 /// A page of unrevoked tokens older than `before`, newest first, and the next cursor.
@@ -135,12 +135,11 @@ pub async fn revoke(state: &crate::startup::AppState, id: ApiTokenId) -> Result<
 /// # Errors
 /// Store failure.
 pub async fn page(
-    state: &crate::startup::AppState,
+    ctx: &crate::context::Context,
     before: Option<ApiTokenId>,
     limit: u64,
 ) -> Result<(Vec<store::api_tokens::TokenListing>, Option<ApiTokenId>), StoreError> {
     use super::paging;
-    let found =
-        store::api_tokens::active_page(&state.db, before, paging::fetch_size(limit)).await?;
+    let found = store::api_tokens::active_page(&ctx.db, before, paging::fetch_size(limit)).await?;
     Ok(paging::split(found, limit, |t| t.token.id))
 }

@@ -1,7 +1,7 @@
 //! The audit log of admin changes: who did what to which record, and when.
 
 use crate::{
-    startup::AppState,
+    context::Context,
     store::{self, StoreError, audit::AuditEntry},
 };
 
@@ -10,7 +10,7 @@ use crate::{
 /// # Errors
 /// Store failure.
 pub async fn record(
-    state: &AppState,
+    ctx: &Context,
     actor: &str,
     action: &str,
     target: Option<String>,
@@ -21,17 +21,17 @@ pub async fn record(
         action: action.to_owned(),
         target,
         detail,
-        occurred_at: state.clock.now(),
+        occurred_at: ctx.clock.now(),
     };
-    store::audit::append(&state.db, &entry).await
+    store::audit::append(&ctx.db, &entry).await
 }
 
 /// The latest entries, newest first.
 ///
 /// # Errors
 /// Store failure.
-pub async fn recent(state: &AppState, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
-    store::audit::recent(&state.db, limit).await
+pub async fn recent(ctx: &Context, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
+    store::audit::recent(&ctx.db, limit).await
 }
 
 /// A page of entries older than the entry `before`, newest first, and the next cursor.
@@ -39,11 +39,11 @@ pub async fn recent(state: &AppState, limit: u64) -> Result<Vec<AuditEntry>, Sto
 /// # Errors
 /// Store failure.
 pub async fn page(
-    state: &AppState,
+    ctx: &Context,
     before: Option<uuid::Uuid>,
     limit: u64,
 ) -> Result<(Vec<(uuid::Uuid, AuditEntry)>, Option<uuid::Uuid>), StoreError> {
     use super::paging;
-    let found = store::audit::page(&state.db, before, paging::fetch_size(limit)).await?;
+    let found = store::audit::page(&ctx.db, before, paging::fetch_size(limit)).await?;
     Ok(paging::split(found, limit, |(id, _)| *id))
 }

@@ -6,13 +6,12 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 
 use crate::{
-    delivery,
+    context::Context,
     domain::{
         Campaign, CampaignId, CampaignStateError, CampaignStatus, DeliveryStatus, EmailAddress,
         ListSlug, NewCampaign,
     },
     mail::{CampaignTemplate, RenderedMail},
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -70,8 +69,8 @@ pub struct CampaignDraft {
 ///
 /// # Errors
 /// `Invalid`, `UnknownList`, `Template`, or a store failure.
-pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, CampaignsError> {
-    let found = store::lists::find_by_slugs(&state.db, &draft.lists).await?;
+pub async fn create(ctx: &Context, draft: CampaignDraft) -> Result<Campaign, CampaignsError> {
+    let found = store::lists::find_by_slugs(&ctx.db, &draft.lists).await?;
     if let Some(missing) = draft
         .lists
         .iter()
@@ -100,7 +99,7 @@ pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, 
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
     CampaignTemplate::compile(&def.subject, &def.body_markdown)
         .map_err(|e| CampaignsError::Template(e.to_string()))?;
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let campaign = Campaign {
         id: CampaignId::new(),
         def,
@@ -112,9 +111,9 @@ pub async fn create(state: &AppState, draft: CampaignDraft) -> Result<Campaign, 
         finished_at: None,
         created_at: now,
     };
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     store::campaigns::insert(&txn, &campaign, now).await?;
-    txn.commit().await.map_err(StoreError::from)?;
+    store::commit(txn).await?;
     Ok(campaign)
 }
 
@@ -163,15 +162,12 @@ pub struct CampaignOverview {
 ///
 /// # Errors
 /// `NotFound`, or a store failure.
-pub async fn overview(
-    state: &AppState,
-    id: CampaignId,
-) -> Result<CampaignOverview, CampaignsError> {
-    let campaign = store::campaigns::find(&state.db, id).await?;
-    let counts = counts(state, id).await?;
-    let elapsed = campaign.started_at.map(|t| {
-        (campaign.finished_at.unwrap_or_else(|| state.clock.now()) - t).num_milliseconds()
-    });
+pub async fn overview(ctx: &Context, id: CampaignId) -> Result<CampaignOverview, CampaignsError> {
+    let campaign = store::campaigns::find(&ctx.db, id).await?;
+    let counts = counts(ctx, id).await?;
+    let elapsed = campaign
+        .started_at
+        .map(|t| (campaign.finished_at.unwrap_or_else(|| ctx.clock.now()) - t).num_milliseconds());
     let rate_per_sec = elapsed
         .filter(|ms| *ms > 0)
         .map(|ms| counts.sent as f64 * 1000.0 / ms as f64);
@@ -186,9 +182,9 @@ pub async fn overview(
     })
 }
 
-async fn counts(state: &AppState, id: CampaignId) -> Result<CampaignCounts, StoreError> {
+async fn counts(ctx: &Context, id: CampaignId) -> Result<CampaignCounts, StoreError> {
     let mut c = CampaignCounts::default();
-    for (status, n) in store::deliveries::campaign_counts(&state.db, id).await? {
+    for (status, n) in store::deliveries::campaign_counts(&ctx.db, id).await? {
         c.total += n;
         match status {
             DeliveryStatus::Queued => c.queued += n,
@@ -199,7 +195,7 @@ async fn counts(state: &AppState, id: CampaignId) -> Result<CampaignCounts, Stor
             DeliveryStatus::Suppressed => c.suppressed += n,
         }
     }
-    c.unsubscribed = store::overview::unsubscribed_by_campaign(&state.db, id).await?;
+    c.unsubscribed = store::overview::unsubscribed_by_campaign(&ctx.db, id).await?;
     Ok(c)
 }
 
@@ -228,14 +224,14 @@ const MAX_BUCKETS: i64 = 60;
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn timeline(
-    state: &AppState,
+    ctx: &Context,
     id: CampaignId,
 ) -> Result<Option<CampaignTimeline>, CampaignsError> {
-    let campaign = store::campaigns::find(&state.db, id).await?;
+    let campaign = store::campaigns::find(&ctx.db, id).await?;
     let Some(start) = campaign.started_at else {
         return Ok(None);
     };
-    let span = (state.clock.now() - start).num_seconds().max(1);
+    let span = (ctx.clock.now() - start).num_seconds().max(1);
     let bucket_secs = BUCKET_SECS
         .into_iter()
         .find(|b| span / b < MAX_BUCKETS)
@@ -252,7 +248,7 @@ pub async fn timeline(
     .zip(series.iter_mut())
     {
         let found =
-            store::overview::campaign_timeline(&state.db, id, kind, start, bucket_secs).await?;
+            store::overview::campaign_timeline(&ctx.db, id, kind, start, bucket_secs).await?;
         for (bucket, n) in found {
             // Rows after "now" (a clock moved back) go in the last bucket.
             let i = usize::try_from(bucket)
@@ -274,8 +270,8 @@ pub async fn timeline(
 ///
 /// # Errors
 /// Store failure.
-pub async fn all(state: &AppState) -> Result<Vec<Campaign>, StoreError> {
-    store::campaigns::all(&state.db).await
+pub async fn all(ctx: &Context) -> Result<Vec<Campaign>, StoreError> {
+    store::campaigns::all(&ctx.db).await
 }
 
 /// A page of campaigns older than `before`, newest first, and the cursor of the next page.
@@ -283,11 +279,11 @@ pub async fn all(state: &AppState) -> Result<Vec<Campaign>, StoreError> {
 /// # Errors
 /// Store failure.
 pub async fn page(
-    state: &AppState,
+    ctx: &Context,
     before: Option<CampaignId>,
     limit: u64,
 ) -> Result<(Vec<Campaign>, Option<CampaignId>), StoreError> {
-    let mut found = store::campaigns::page(&state.db, before, Some(limit + 1)).await?;
+    let mut found = store::campaigns::page(&ctx.db, before, Some(limit + 1)).await?;
     let next = (found.len() as u64 > limit).then(|| {
         found.truncate(limit as usize);
         found.last().map(|c| c.id)
@@ -299,33 +295,31 @@ pub async fn page(
 ///
 /// # Errors
 /// `NotFound`, `Template`, or a store failure.
-pub async fn preview(state: &AppState, id: CampaignId) -> Result<RenderedMail, CampaignsError> {
-    let campaign = store::campaigns::find(&state.db, id).await?;
-    delivery::templates::refresh(state).await?;
-    delivery::compose::preview(state, &campaign)
+pub async fn preview(ctx: &Context, id: CampaignId) -> Result<RenderedMail, CampaignsError> {
+    let campaign = store::campaigns::find(&ctx.db, id).await?;
+    ctx.refresh_templates().await?;
+    crate::mail::campaign::preview(&ctx.templates, &ctx.settings, &campaign)
         .map_err(|e| CampaignsError::Template(e.to_string()))
 }
 
-/// Sends the campaign, rendered with sample values, to the given addresses now (an operator
-/// action that answers with the relay's verdict, so it does not wait in the outbox).
+/// Checks a test send of the campaign to the given addresses and returns the campaign to
+/// send, rendered with sample values, through `delivery::send_test` (an operator action that
+/// answers with the relay's verdict, so it does not wait in the outbox).
 ///
 /// # Errors
-/// `NotFound`, `Invalid` (no or too many addresses, or the relay refused), `Template`.
-pub async fn send_test(
-    state: &AppState,
+/// `NotFound`, `Invalid` (no or too many addresses), `Template`, or a store failure.
+pub async fn test_send(
+    ctx: &Context,
     id: CampaignId,
     to: &[EmailAddress],
-) -> Result<(), CampaignsError> {
+) -> Result<Campaign, CampaignsError> {
     if to.is_empty() || to.len() > 10 {
         return Err(CampaignsError::Invalid(
             "emails must name 1 to 10 addresses".into(),
         ));
     }
-    let campaign = store::campaigns::find(&state.db, id).await?;
-    delivery::templates::refresh(state).await?;
-    delivery::compose::send_test(state, &campaign, to)
-        .await
-        .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))
+    preview(ctx, id).await?;
+    Ok(store::campaigns::find(&ctx.db, id).await?)
 }
 
 /// Schedules a draft (or reschedules a scheduled campaign) for `send_at`, or now.
@@ -333,12 +327,12 @@ pub async fn send_test(
 /// # Errors
 /// `NotFound`, `Invalid` (a time in the past), `State`, `Raced`, or a store failure.
 pub async fn schedule(
-    state: &AppState,
+    ctx: &Context,
     id: CampaignId,
     send_at: Option<DateTime<Utc>>,
 ) -> Result<Campaign, CampaignsError> {
-    let now = state.clock.now();
-    if super::notices::is_notice_campaign(state, id).await? {
+    let now = ctx.clock.now();
+    if super::notices::is_notice_campaign(ctx, id).await? {
         return Err(CampaignsError::Invalid(
             "this campaign carries a product notice: send it with POST /api/v1/notices/{id}/send"
                 .into(),
@@ -347,7 +341,7 @@ pub async fn schedule(
     if send_at.is_some_and(|t| t < now - chrono::Duration::seconds(60)) {
         return Err(CampaignsError::Invalid("send_at lies in the past".into()));
     }
-    transition(state, id, |c| {
+    transition(ctx, id, |c| {
         c.status = c.status.schedule()?;
         c.send_at = Some(send_at.unwrap_or(now));
         Ok(())
@@ -360,11 +354,11 @@ pub async fn schedule(
 /// # Errors
 /// `NotFound`, `State`, `Raced`, or a store failure.
 pub async fn pause(
-    state: &AppState,
+    ctx: &Context,
     id: CampaignId,
     reason: &str,
 ) -> Result<Campaign, CampaignsError> {
-    transition(state, id, |c| {
+    transition(ctx, id, |c| {
         c.status = c.status.pause()?;
         c.paused_reason = Some(reason.to_owned());
         Ok(())
@@ -376,14 +370,14 @@ pub async fn pause(
 ///
 /// # Errors
 /// `NotFound`, `State`, `Raced`, or a store failure.
-pub async fn resume(state: &AppState, id: CampaignId) -> Result<Campaign, CampaignsError> {
-    let campaign = transition(state, id, |c| {
+pub async fn resume(ctx: &Context, id: CampaignId) -> Result<Campaign, CampaignsError> {
+    let campaign = transition(ctx, id, |c| {
         c.status = c.status.resume(c.started_at.is_some())?;
         c.paused_reason = None;
         Ok(())
     })
     .await?;
-    state.outbox.notify_one();
+    ctx.outbox.notify_one();
     Ok(campaign)
 }
 
@@ -391,24 +385,24 @@ pub async fn resume(state: &AppState, id: CampaignId) -> Result<Campaign, Campai
 ///
 /// # Errors
 /// `NotFound`, `State`, `Raced`, or a store failure.
-pub async fn cancel(state: &AppState, id: CampaignId) -> Result<Campaign, CampaignsError> {
-    transition(state, id, |c| {
+pub async fn cancel(ctx: &Context, id: CampaignId) -> Result<Campaign, CampaignsError> {
+    transition(ctx, id, |c| {
         c.status = c.status.cancel()?;
-        c.finished_at.get_or_insert(state.clock.now());
+        c.finished_at.get_or_insert(ctx.clock.now());
         Ok(())
     })
     .await
 }
 
 async fn transition(
-    state: &AppState,
+    ctx: &Context,
     id: CampaignId,
     change: impl FnOnce(&mut Campaign) -> Result<(), CampaignStateError>,
 ) -> Result<Campaign, CampaignsError> {
-    let mut campaign = store::campaigns::find(&state.db, id).await?;
+    let mut campaign = store::campaigns::find(&ctx.db, id).await?;
     let before = campaign.status;
     change(&mut campaign)?;
-    if !store::campaigns::update_state(&state.db, &campaign, before, state.clock.now()).await? {
+    if !store::campaigns::update_state(&ctx.db, &campaign, before, ctx.clock.now()).await? {
         return Err(CampaignsError::Raced);
     }
     Ok(campaign)
@@ -419,17 +413,17 @@ async fn transition(
 ///
 /// # Errors
 /// Store failure.
-pub async fn start_due(state: &AppState) -> Result<usize, StoreError> {
-    let now = state.clock.now();
+pub async fn start_due(ctx: &Context) -> Result<usize, StoreError> {
+    let now = ctx.clock.now();
     let mut started = 0;
-    for id in store::campaigns::ids_in(&state.db, CampaignStatus::Scheduled, Some(now)).await? {
-        let mut campaign = store::campaigns::find(&state.db, id).await?;
+    for id in store::campaigns::ids_in(&ctx.db, CampaignStatus::Scheduled, Some(now)).await? {
+        let mut campaign = store::campaigns::find(&ctx.db, id).await?;
         let Ok(next) = campaign.status.start() else {
             continue;
         };
         campaign.status = next;
         campaign.started_at = Some(now);
-        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Scheduled, now)
+        if store::campaigns::update_state(&ctx.db, &campaign, CampaignStatus::Scheduled, now)
             .await?
         {
             tracing::info!(campaign.id = %id, "campaign started");
@@ -444,42 +438,17 @@ pub async fn start_due(state: &AppState) -> Result<usize, StoreError> {
 ///
 /// # Errors
 /// Store failure.
-pub async fn hold_missed(state: &AppState) -> Result<usize, StoreError> {
-    let now = state.clock.now();
-    let cutoff = now - state.settings.scheduler.missed_start_grace;
+pub async fn hold_missed(ctx: &Context) -> Result<usize, StoreError> {
+    let now = ctx.clock.now();
+    let cutoff = now - ctx.settings.scheduler.missed_start_grace;
     let mut held = 0;
-    for id in store::campaigns::ids_in(&state.db, CampaignStatus::Scheduled, Some(cutoff)).await? {
+    for id in store::campaigns::ids_in(&ctx.db, CampaignStatus::Scheduled, Some(cutoff)).await? {
         let reason = "its send time passed while Bulletin was not running; resume to send it now";
-        match pause(state, id, reason).await {
+        match pause(ctx, id, reason).await {
             Ok(_) => held += 1,
             Err(CampaignsError::Store(e)) => return Err(e),
             Err(_) => {}
         }
     }
     Ok(held)
-}
-
-/// Marks sending campaigns sent once their fan-out is complete and every row is final.
-/// Returns how many were finished.
-///
-/// # Errors
-/// Store failure.
-pub async fn finish_done(state: &AppState) -> Result<usize, StoreError> {
-    let now = state.clock.now();
-    let mut finished = 0;
-    for id in store::campaigns::ids_in(&state.db, CampaignStatus::Sending, None).await? {
-        let mut campaign = store::campaigns::find(&state.db, id).await?;
-        if campaign.fanned_out_at.is_none() || counts(state, id).await?.open() > 0 {
-            continue;
-        }
-        campaign.status = CampaignStatus::Sent;
-        campaign.finished_at = Some(now);
-        if store::campaigns::update_state(&state.db, &campaign, CampaignStatus::Sending, now)
-            .await?
-        {
-            tracing::info!(campaign.id = %id, "campaign sent");
-            finished += 1;
-        }
-    }
-    Ok(finished)
 }

@@ -11,12 +11,12 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{
+    context::Context,
     domain::{
         ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis, ListKind, Locale,
         MailingList, PartNumber, Product, Subscriber, SubscriberId, SubscriberName,
         SubscriberStatus, Subscription, SubscriptionId, SubscriptionStatus,
     },
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -82,15 +82,15 @@ pub struct CustomerOutcome {
 /// # Errors
 /// A bad field, unknown part numbers, a refused address, or a store failure.
 pub async fn add(
-    state: &AppState,
+    ctx: &Context,
     new: NewCustomer,
     actor: &str,
 ) -> Result<CustomerOutcome, CustomerError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let lists = enrolment_lists(&txn).await?;
-    let outcome = add_in(&txn, state, &new, &lists, actor, now).await?;
-    txn.commit().await?;
+    let outcome = add_in(&txn, ctx, &new, &lists, actor, now).await?;
+    store::commit(txn).await?;
     Ok(outcome)
 }
 
@@ -155,7 +155,7 @@ async fn products_named(
 /// Adds one customer inside the caller's transaction.
 pub(crate) async fn add_in(
     conn: &impl ConnectionTrait,
-    state: &AppState,
+    ctx: &Context,
     new: &NewCustomer,
     lists: &[MailingList],
     actor: &str,
@@ -164,7 +164,7 @@ pub(crate) async fn add_in(
     check(new)?;
     let products = products_named(conn, &new.products).await?;
     // An erased or bounced address stays unmailed and unrecorded: keyed hash only.
-    if store::suppressions::contains(conn, &state.address_hasher.hash(&new.email)).await? {
+    if store::suppressions::contains(conn, &ctx.address_hasher.hash(&new.email)).await? {
         return Err(CustomerError::Refused("suppressed"));
     }
     let (subscriber, created) = match store::subscribers::find_by_email(conn, &new.email).await? {
@@ -205,7 +205,7 @@ pub(crate) async fn add_in(
         objected: Vec::new(),
     };
     let enrolment = Enrolment {
-        state,
+        ctx,
         subscriber: subscriber.id,
         source,
         actor,
@@ -217,7 +217,7 @@ pub(crate) async fn add_in(
 }
 
 struct Enrolment<'a> {
-    state: &'a AppState,
+    ctx: &'a Context,
     subscriber: SubscriberId,
     source: &'a str,
     actor: &'a str,
@@ -303,7 +303,7 @@ async fn enrol_one(
         occurred_at: e.now,
         evidence: Some(json!({
             "customer_source": e.source,
-            "lia_reference": e.state.settings.notices.lia_reference,
+            "lia_reference": e.ctx.settings.notices.lia_reference,
             "products": e.parts,
         })),
         subject_hash: None,
@@ -365,7 +365,7 @@ impl From<sea_orm::DbErr> for CustomerImportError {
 /// # Errors
 /// A file that is not such a CSV file, or a store failure: nothing is kept then.
 pub async fn import_csv(
-    state: &AppState,
+    ctx: &Context,
     body: &[u8],
     actor: &str,
 ) -> Result<CustomerImportReport, CustomerImportError> {
@@ -403,8 +403,8 @@ pub async fn import_csv(
         records
             .push(record.map_err(|e| CustomerImportError::BadFile(format!("line {line}: {e}")))?);
     }
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let lists = enrolment_lists(&txn).await?;
     let mut report = CustomerImportReport::default();
     for (index, record) in records.iter().enumerate() {
@@ -421,7 +421,7 @@ pub async fn import_csv(
             source: field(cols[3]),
         };
         let result = match parse_row(&row) {
-            Ok(new) => add_in(&txn, state, &new, &lists, actor, now).await,
+            Ok(new) => add_in(&txn, ctx, &new, &lists, actor, now).await,
             Err(e) => Err(e),
         };
         match result {
@@ -441,7 +441,7 @@ pub async fn import_csv(
             }
         }
     }
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(report)
 }
 
@@ -524,7 +524,7 @@ pub struct CustomerListing {
 /// # Errors
 /// Store failure.
 pub async fn page(
-    state: &AppState,
+    ctx: &Context,
     prefix: Option<&str>,
     before: Option<SubscriberId>,
     limit: u64,
@@ -532,7 +532,7 @@ pub async fn page(
     use super::paging;
     let prefix = prefix.map(|p| p.trim().to_lowercase());
     let found = store::products::customers_page(
-        &state.db,
+        &ctx.db,
         prefix.as_deref(),
         before,
         paging::fetch_size(limit),
@@ -540,10 +540,10 @@ pub async fn page(
     .await?;
     let (rows, next) = paging::split(found, limit, |r| r.id);
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
-    let people = store::subscribers::find_many(&state.db, &ids).await?;
+    let people = store::subscribers::find_many(&ctx.db, &ids).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let products = store::products::products_of(&state.db, row.id).await?;
+        let products = store::products::products_of(&ctx.db, row.id).await?;
         out.push(CustomerListing {
             id: row.id,
             email: people

@@ -4,9 +4,9 @@
 use chrono::{Duration, NaiveDate};
 
 use crate::{
+    context::Context,
     domain::{MailingList, SubscriptionStatus},
     services::campaigns::{self, CampaignOverview, CampaignsError},
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -38,13 +38,9 @@ pub struct Dashboard {
 ///
 /// # Errors
 /// Store failure.
-pub async fn dashboard(
-    state: &AppState,
-    days: u32,
-    recent: usize,
-) -> Result<Dashboard, StoreError> {
-    let counts = store::overview::subscription_counts(&state.db).await?;
-    let lists = store::lists::all(&state.db)
+pub async fn dashboard(ctx: &Context, days: u32, recent: usize) -> Result<Dashboard, StoreError> {
+    let counts = store::overview::subscription_counts(&ctx.db).await?;
+    let lists = store::lists::all(&ctx.db)
         .await?
         .into_iter()
         .map(|list| {
@@ -63,14 +59,14 @@ pub async fn dashboard(
             }
         })
         .collect();
-    let today = state.clock.now().date_naive();
+    let today = ctx.clock.now().date_naive();
     let first = today - Duration::days(i64::from(days.saturating_sub(1)));
     let since = first.and_time(chrono::NaiveTime::MIN).and_utc();
-    let (before, per_day) = store::overview::subscribers_per_day(&state.db, since).await?;
+    let (before, per_day) = store::overview::subscribers_per_day(&ctx.db, since).await?;
     let growth = cumulative(first, today, before, &per_day);
     let mut overviews = Vec::new();
-    for campaign in campaigns::all(state).await?.into_iter().take(recent) {
-        match campaigns::overview(state, campaign.id).await {
+    for campaign in campaigns::all(ctx).await?.into_iter().take(recent) {
+        match campaigns::overview(ctx, campaign.id).await {
             Ok(o) => overviews.push(o),
             Err(CampaignsError::Store(e)) => return Err(e),
             Err(_) => {}

@@ -1,7 +1,7 @@
 //! Use cases of the scheduler's record: what the jobs did.
 
 use crate::{
-    startup::AppState,
+    context::Context,
     store::{self, StoreError, jobs::JobRun},
 };
 
@@ -11,12 +11,12 @@ use crate::{
 /// # Errors
 /// `NotFound` when `after` names no run; store failure.
 pub async fn runs_page(
-    state: &AppState,
+    ctx: &Context,
     job: Option<&str>,
     after: Option<uuid::Uuid>,
     limit: u64,
 ) -> Result<(Vec<JobRun>, Option<uuid::Uuid>), StoreError> {
-    let mut found = store::jobs::runs_page(&state.db, job, after, limit + 1).await?;
+    let mut found = store::jobs::runs_page(&ctx.db, job, after, limit + 1).await?;
     let next = (found.len() as u64 > limit).then(|| {
         found.truncate(limit as usize);
         found.last().map(|r| r.id)

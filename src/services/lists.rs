@@ -1,8 +1,8 @@
 //! Use cases of lists: create, list, and look up the lists a signup form names.
 
 use crate::{
+    context::Context,
     domain::{ListError, ListId, ListSlug, MailingList, NewList},
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -24,14 +24,14 @@ pub enum CreateListError {
 ///
 /// # Errors
 /// A rule violation, a taken slug, or a store failure.
-pub async fn create(state: &AppState, def: NewList) -> Result<MailingList, CreateListError> {
+pub async fn create(ctx: &Context, def: NewList) -> Result<MailingList, CreateListError> {
     def.validate()?;
     let list = MailingList {
         id: ListId::new(),
         def,
         archived_at: None,
     };
-    match store::lists::insert(&state.db, &list, state.clock.now()).await {
+    match store::lists::insert(&ctx.db, &list, ctx.clock.now()).await {
         Ok(()) => Ok(list),
         Err(StoreError::Conflict(_)) => Err(CreateListError::SlugTaken(
             list.def.slug.as_str().to_owned(),
@@ -58,8 +58,8 @@ pub struct ListEdit {
 ///
 /// # Errors
 /// `NotFound`, or a store failure.
-pub async fn find(state: &AppState, id: ListId) -> Result<MailingList, StoreError> {
-    store::lists::find(&state.db, id).await
+pub async fn find(ctx: &Context, id: ListId) -> Result<MailingList, StoreError> {
+    store::lists::find(&ctx.db, id).await
 }
 
 /// Changes the editable fields of a list, checked by the same rules as at creation.
@@ -67,11 +67,11 @@ pub async fn find(state: &AppState, id: ListId) -> Result<MailingList, StoreErro
 /// # Errors
 /// `Invalid` for a broken rule; `Store(NotFound)` for an unknown list; store failure.
 pub async fn update(
-    state: &AppState,
+    ctx: &Context,
     id: ListId,
     edit: ListEdit,
 ) -> Result<MailingList, CreateListError> {
-    let mut list = store::lists::find(&state.db, id)
+    let mut list = store::lists::find(&ctx.db, id)
         .await
         .map_err(CreateListError::Store)?;
     list.def.name = edit.name;
@@ -79,7 +79,7 @@ pub async fn update(
     list.def.visibility = edit.visibility;
     list.def.consent_text = edit.consent_text;
     list.def.validate()?;
-    store::lists::update(&state.db, &list, state.clock.now())
+    store::lists::update(&ctx.db, &list, ctx.clock.now())
         .await
         .map_err(CreateListError::Store)?;
     Ok(list)
@@ -91,17 +91,17 @@ pub async fn update(
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn set_archived(
-    state: &AppState,
+    ctx: &Context,
     id: ListId,
     archived: bool,
 ) -> Result<MailingList, StoreError> {
-    let mut list = store::lists::find(&state.db, id).await?;
-    let now = state.clock.now();
+    let mut list = store::lists::find(&ctx.db, id).await?;
+    let now = ctx.clock.now();
     list.archived_at = match archived {
         true => Some(list.archived_at.unwrap_or(now)),
         false => None,
     };
-    store::lists::update(&state.db, &list, now).await?;
+    store::lists::update(&ctx.db, &list, now).await?;
     Ok(list)
 }
 
@@ -110,11 +110,11 @@ pub async fn set_archived(
 /// # Errors
 /// Store failure.
 pub async fn page(
-    state: &AppState,
+    ctx: &Context,
     after: Option<&ListSlug>,
     limit: u64,
 ) -> Result<(Vec<MailingList>, Option<ListSlug>), StoreError> {
-    let mut found = store::lists::page(&state.db, after, limit + 1).await?;
+    let mut found = store::lists::page(&ctx.db, after, limit + 1).await?;
     let next = (found.len() as u64 > limit).then(|| {
         found.truncate(limit as usize);
         found.last().map(|l| l.def.slug.clone())
@@ -126,8 +126,8 @@ pub async fn page(
 ///
 /// # Errors
 /// Store failure.
-pub async fn all(state: &AppState) -> Result<Vec<MailingList>, StoreError> {
-    store::lists::all(&state.db).await
+pub async fn all(ctx: &Context) -> Result<Vec<MailingList>, StoreError> {
+    store::lists::all(&ctx.db).await
 }
 
 /// Why a signup form's lists are not acceptable.
@@ -149,13 +149,13 @@ pub enum SignupListsError {
 /// # Errors
 /// No list, an unknown or closed list, or a store failure.
 pub async fn for_signup(
-    state: &AppState,
+    ctx: &Context,
     slugs: &[ListSlug],
 ) -> Result<Vec<MailingList>, SignupListsError> {
     if slugs.is_empty() {
         return Err(SignupListsError::NoList);
     }
-    let found = store::lists::find_by_slugs(&state.db, slugs).await?;
+    let found = store::lists::find_by_slugs(&ctx.db, slugs).await?;
     for slug in slugs {
         if !found
             .iter()

@@ -13,6 +13,7 @@ pub mod notices;
 pub mod paging;
 pub mod privacy;
 pub mod products;
+pub mod rate_limit;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;

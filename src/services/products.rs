@@ -1,8 +1,8 @@
 //! Use cases of products: create one, list them.
 
 use crate::{
+    context::Context,
     domain::{PartNumber, Product, ProductError, ProductId},
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -25,7 +25,7 @@ pub enum ProductsError {
 /// # Errors
 /// A rule violation, a taken part number, or a store failure.
 pub async fn create(
-    state: &AppState,
+    ctx: &Context,
     part_number: PartNumber,
     name: &str,
     product_line: &str,
@@ -37,7 +37,7 @@ pub async fn create(
         product_line: product_line.trim().to_owned(),
     };
     product.validate()?;
-    match store::products::insert(&state.db, &product, state.clock.now()).await {
+    match store::products::insert(&ctx.db, &product, ctx.clock.now()).await {
         Ok(()) => Ok(product),
         Err(StoreError::Conflict(_)) => Err(ProductsError::Duplicate(
             product.part_number.as_str().to_owned(),
@@ -50,8 +50,8 @@ pub async fn create(
 ///
 /// # Errors
 /// Store failure.
-pub async fn all(state: &AppState) -> Result<Vec<Product>, StoreError> {
-    store::products::all(&state.db).await
+pub async fn all(ctx: &Context) -> Result<Vec<Product>, StoreError> {
+    store::products::all(&ctx.db).await
 }
 
 /// A page of products whose part number sorts after `after`, and the next cursor.
@@ -59,11 +59,11 @@ pub async fn all(state: &AppState) -> Result<Vec<Product>, StoreError> {
 /// # Errors
 /// Store failure.
 pub async fn page(
-    state: &AppState,
+    ctx: &Context,
     after: Option<&PartNumber>,
     limit: u64,
 ) -> Result<(Vec<Product>, Option<PartNumber>), StoreError> {
     use super::paging;
-    let found = store::products::page(&state.db, after, paging::fetch_size(limit)).await?;
+    let found = store::products::page(&ctx.db, after, paging::fetch_size(limit)).await?;
     Ok(paging::split(found, limit, |p| p.part_number.clone()))
 }

@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
 use crate::{
+    context::Context,
     domain::{
         ConsentAction, ConsentEvent, ConsentEventId, LegalBasis, SubscriberId, Subscription,
         SuppressionReason,
         retention::{self, ErasureReason, RetentionDecision, RetentionFate},
     },
     signing::AddressHasher,
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -113,11 +113,11 @@ fn sample(ids: &mut Vec<SubscriberId>, id: SubscriberId) {
 /// # Errors
 /// Store failure; what was done before it stays done (each subscriber commits alone).
 pub async fn purge(
-    state: &AppState,
+    ctx: &Context,
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<PurgeReport, RetentionError> {
-    let policy = state.settings.retention.policy;
+    let policy = ctx.settings.retention.policy;
     let cutoffs = policy.cutoffs(now);
     let mut report = PurgeReport {
         dry_run,
@@ -125,7 +125,7 @@ pub async fn purge(
     };
     let mut after = None;
     loop {
-        let page = store::retention::due_page(&state.db, &cutoffs, after, PAGE).await?;
+        let page = store::retention::due_page(&ctx.db, &cutoffs, after, PAGE).await?;
         for subject in &page {
             report.examined += 1;
             let decision = retention::decide(subject, &policy, now);
@@ -134,7 +134,7 @@ pub async fn purge(
             }
             let done = match dry_run {
                 true => decision,
-                false => apply(state, subject.id, now).await?,
+                false => apply(ctx, subject.id, now).await?,
             };
             report.record(subject.id, &done);
         }
@@ -147,11 +147,11 @@ pub async fn purge(
 
 /// Decides one subscriber again under lock and carries the decision out in one transaction.
 async fn apply(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     now: DateTime<Utc>,
 ) -> Result<RetentionDecision, RetentionError> {
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     let Some(subject) = store::retention::lock_subject(&txn, id).await? else {
         // Erased meanwhile (another instance, or a request of the person).
         return Ok(RetentionDecision {
@@ -159,7 +159,7 @@ async fn apply(
             fate: RetentionFate::Keep,
         });
     };
-    let decision = retention::decide(&subject, &state.settings.retention.policy, now);
+    let decision = retention::decide(&subject, &ctx.settings.retention.policy, now);
     let stale = subject
         .subscriptions
         .iter()
@@ -174,10 +174,10 @@ async fn apply(
             tracing::info!(subscriber.id = %id, "subscriber flagged for review after long inactivity");
         }
         RetentionFate::Erase(reason) => {
-            erase_in(&txn, &state.address_hasher, id, reason, SYSTEM, now).await?;
+            erase_in(&txn, &ctx.address_hasher, id, reason, SYSTEM, now).await?;
         }
     }
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(decision)
 }
 
@@ -209,12 +209,12 @@ async fn delete_request(
 /// # Errors
 /// `NotFound`, or a store failure (then nothing changed).
 pub async fn erase_subscriber(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     reason: ErasureReason,
     now: DateTime<Utc>,
 ) -> Result<(), RetentionError> {
-    erase_as(state, id, reason, SYSTEM, now).await
+    erase_as(ctx, id, reason, SYSTEM, now).await
 }
 
 /// Who erased, as the ledger's `erased` entry names them: (actor, source).
@@ -229,18 +229,18 @@ const SYSTEM: ErasedBy<'static> = (ACTOR, SOURCE);
 /// # Errors
 /// `NotFound`, or a store failure (then nothing changed).
 pub async fn erase_as(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     reason: ErasureReason,
     by: ErasedBy<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), RetentionError> {
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     store::retention::lock_subject(&txn, id)
         .await?
         .ok_or(RetentionError::NotFound)?;
-    erase_in(&txn, &state.address_hasher, id, reason, by, now).await?;
-    txn.commit().await?;
+    erase_in(&txn, &ctx.address_hasher, id, reason, by, now).await?;
+    store::commit(txn).await?;
     Ok(())
 }
 

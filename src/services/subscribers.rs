@@ -1,11 +1,11 @@
 //! Use cases of the operator's view of subscribers: look one up and read their ledger.
 
 use crate::{
+    context::Context,
     domain::{
         ConsentEvent, ConsentEventId, EmailAddress, ListSlug, Subscriber, SubscriberId,
         SubscriptionStatus,
     },
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -23,14 +23,14 @@ pub struct SubscriberOverview {
 /// # Errors
 /// Store failure.
 pub async fn find_by_email(
-    state: &AppState,
+    ctx: &Context,
     email: &EmailAddress,
 ) -> Result<Option<SubscriberOverview>, StoreError> {
-    let Some(subscriber) = store::subscribers::find_by_email(&state.db, email).await? else {
+    let Some(subscriber) = store::subscribers::find_by_email(&ctx.db, email).await? else {
         return Ok(None);
     };
-    let lists = store::lists::all(&state.db).await?;
-    let subscriptions = store::subscriptions::of_subscriber(&state.db, subscriber.id)
+    let lists = store::lists::all(&ctx.db).await?;
+    let subscriptions = store::subscriptions::of_subscriber(&ctx.db, subscriber.id)
         .await?
         .into_iter()
         .filter_map(|s| {
@@ -49,11 +49,11 @@ pub async fn find_by_email(
 /// # Errors
 /// `NotFound` for an unknown subscriber, or a store failure.
 pub async fn consent_history(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
 ) -> Result<Vec<ConsentEvent>, StoreError> {
-    store::subscribers::find(&state.db, id).await?;
-    store::consent_events::for_subscriber(&state.db, id).await
+    store::subscribers::find(&ctx.db, id).await?;
+    store::consent_events::for_subscriber(&ctx.db, id).await
 }
 
 /// A page of a subscriber's ledger after the event `after`, oldest first, and the next
@@ -62,15 +62,15 @@ pub async fn consent_history(
 /// # Errors
 /// `NotFound` for an unknown subscriber or a cursor not of theirs, or a store failure.
 pub async fn consent_history_page(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     after: Option<ConsentEventId>,
     limit: u64,
 ) -> Result<(Vec<ConsentEvent>, Option<ConsentEventId>), StoreError> {
     use super::paging;
-    store::subscribers::find(&state.db, id).await?;
+    store::subscribers::find(&ctx.db, id).await?;
     let found =
-        store::consent_events::page_for_subscriber(&state.db, id, after, paging::fetch_size(limit))
+        store::consent_events::page_for_subscriber(&ctx.db, id, after, paging::fetch_size(limit))
             .await?;
     Ok(paging::split(found, limit, |e| e.id))
 }
@@ -80,13 +80,13 @@ pub async fn consent_history_page(
 /// # Errors
 /// Store failure.
 pub async fn search(
-    state: &AppState,
+    ctx: &Context,
     filter: &store::overview::SubscriberFilter,
     before: Option<SubscriberId>,
     page_size: u64,
 ) -> Result<(Vec<Subscriber>, Option<SubscriberId>), StoreError> {
     let mut found =
-        store::overview::search_subscribers(&state.db, filter, before, page_size + 1).await?;
+        store::overview::search_subscribers(&ctx.db, filter, before, page_size + 1).await?;
     let next = match found.len() as u64 > page_size {
         true => {
             found.truncate(page_size as usize);
@@ -112,10 +112,10 @@ pub struct SubscriberDetail {
 ///
 /// # Errors
 /// `NotFound`, or a store failure.
-pub async fn detail(state: &AppState, id: SubscriberId) -> Result<SubscriberDetail, StoreError> {
-    let subscriber = store::subscribers::find(&state.db, id).await?;
-    let lists = store::lists::all(&state.db).await?;
-    let subscriptions = store::subscriptions::of_subscriber(&state.db, id)
+pub async fn detail(ctx: &Context, id: SubscriberId) -> Result<SubscriberDetail, StoreError> {
+    let subscriber = store::subscribers::find(&ctx.db, id).await?;
+    let lists = store::lists::all(&ctx.db).await?;
+    let subscriptions = store::subscriptions::of_subscriber(&ctx.db, id)
         .await?
         .into_iter()
         .filter_map(|s| {
@@ -123,7 +123,7 @@ pub async fn detail(state: &AppState, id: SubscriberId) -> Result<SubscriberDeta
             Some((list, s))
         })
         .collect();
-    let history = store::consent_events::for_subscriber(&state.db, id).await?;
+    let history = store::consent_events::for_subscriber(&ctx.db, id).await?;
     Ok(SubscriberDetail {
         subscriber,
         subscriptions,

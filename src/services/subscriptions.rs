@@ -10,13 +10,13 @@ use super::{
     lists::{self, SignupListsError},
 };
 use crate::{
+    context::Context,
     domain::{
         CampaignId, ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis,
         ListSlug, Locale, MailingList, MessageKind, Subscriber, SubscriberId, SubscriberName,
         SubscriberStatus, Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus,
         Transition,
     },
-    startup::AppState,
     store::{self, StoreError, deliveries::NewDelivery},
 };
 
@@ -89,49 +89,49 @@ impl From<sea_orm::DbErr> for LinkActionError {
 /// # Errors
 /// Missing consent, unacceptable lists, or a store failure; nothing is stored then.
 pub async fn subscribe(
-    state: &AppState,
+    ctx: &Context,
     signup: Signup,
     requester: &Requester,
 ) -> Result<(), SubscribeError> {
-    let lists = lists::for_signup(state, &signup.lists).await?;
+    let lists = lists::for_signup(ctx, &signup.lists).await?;
     if !signup.consent {
         return Err(SubscribeError::ConsentMissing);
     }
     // Two signups for a new address at once (a double click) both try to insert it on
     // PostgreSQL; the second fails on the unique address and is run once more, when it finds
     // the first's subscriber (locked, so the two take turns from there on).
-    match subscribe_once(state, &signup, &lists, requester).await {
+    match subscribe_once(ctx, &signup, &lists, requester).await {
         Err(SubscribeError::Store(StoreError::Conflict(_))) => {
-            subscribe_once(state, &signup, &lists, requester).await
+            subscribe_once(ctx, &signup, &lists, requester).await
         }
         outcome => outcome,
     }
 }
 
 async fn subscribe_once(
-    state: &AppState,
+    ctx: &Context,
     signup: &Signup,
     lists: &[MailingList],
     requester: &Requester,
 ) -> Result<(), SubscribeError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     // A suppressed address (hard bounce, erasure) is never mailed again, not even to confirm.
-    let address_hash = state.address_hasher.hash(&signup.email);
+    let address_hash = ctx.address_hasher.hash(&signup.email);
     let suppressed = store::suppressions::contains(&txn, &address_hash).await?;
     let mut enqueued = false;
     if !suppressed {
         let subscriber = find_or_create_subscriber(&txn, signup, requester, now).await?;
         if subscriber.status == SubscriberStatus::Active {
             for list in lists {
-                enqueued |= request(&txn, state, &subscriber, list, requester, now).await?;
+                enqueued |= request(&txn, ctx, &subscriber, list, requester, now).await?;
             }
         }
     }
-    txn.commit().await?;
+    store::commit(txn).await?;
     metrics::counter!("bulletin_signups_total").increment(1);
     if enqueued {
-        state.outbox.notify_one();
+        ctx.outbox.notify_one();
     }
     Ok(())
 }
@@ -163,7 +163,7 @@ async fn find_or_create_subscriber(
 /// Records one list's request; returns whether a confirmation e-mail was enqueued.
 async fn request(
     conn: &impl ConnectionTrait,
-    state: &AppState,
+    ctx: &Context,
     subscriber: &Subscriber,
     list: &MailingList,
     requester: &Requester,
@@ -202,11 +202,11 @@ async fn request(
     event.consent_text_hash = Some(text.hash().to_owned());
     stamp(&mut event, requester);
     store::consent_events::append(conn, &event).await?;
-    let settings = &state.settings.subscriptions;
+    let settings = &ctx.settings.subscriptions;
     let send =
         sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
     if send {
-        enqueue(conn, state, MessageKind::Confirmation, &sub, now).await?;
+        enqueue(conn, ctx, MessageKind::Confirmation, &sub, now).await?;
         sub.confirmations_sent += 1;
         sub.last_confirmation_at = Some(now);
     }
@@ -262,7 +262,7 @@ fn stamp(event: &mut ConsentEvent, requester: &Requester) {
 
 async fn enqueue(
     conn: &impl ConnectionTrait,
-    state: &AppState,
+    ctx: &Context,
     kind: MessageKind,
     sub: &Subscription,
     now: DateTime<Utc>,
@@ -271,7 +271,7 @@ async fn enqueue(
         "{}.{}@{}",
         kind,
         uuid::Uuid::now_v7(),
-        state.settings.mail.from_address.domain()
+        ctx.settings.mail.from_address.domain()
     );
     let delivery = NewDelivery {
         kind,
@@ -312,12 +312,12 @@ async fn summarise(
 /// # Errors
 /// `Gone` when the subscription no longer exists, or a store failure.
 pub async fn summary(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriptionId,
 ) -> Result<SubscriptionSummary, LinkActionError> {
-    let sub = store::subscriptions::find(&state.db, id).await?;
-    let list = store::lists::find(&state.db, sub.list_id).await?;
-    Ok(summarise(&state.db, &sub, list).await?)
+    let sub = store::subscriptions::find(&ctx.db, id).await?;
+    let list = store::lists::find(&ctx.db, sub.list_id).await?;
+    Ok(summarise(&ctx.db, &sub, list).await?)
 }
 
 /// Confirms a pending subscription (double opt-in); repeated confirmation is harmless.
@@ -326,12 +326,12 @@ pub async fn summary(
 /// # Errors
 /// `Gone`, `Refused` (the request was cancelled), or a store failure.
 pub async fn confirm(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriptionId,
     requester: &Requester,
 ) -> Result<SubscriptionSummary, LinkActionError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
     let list = store::lists::find(&txn, sub.list_id).await?;
     let mut welcome = false;
@@ -344,14 +344,14 @@ pub async fn confirm(
         store::consent_events::append(&txn, &event).await?;
         store::subscribers::touch(&txn, sub.subscriber_id, now).await?;
         if list.def.welcome_message.is_some() {
-            enqueue(&txn, state, MessageKind::Welcome, &sub, now).await?;
+            enqueue(&txn, ctx, MessageKind::Welcome, &sub, now).await?;
             welcome = true;
         }
     }
     let summary = summarise(&txn, &sub, list).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     if welcome {
-        state.outbox.notify_one();
+        ctx.outbox.notify_one();
     }
     Ok(summary)
 }
@@ -361,25 +361,22 @@ pub async fn confirm(
 ///
 /// # Errors
 /// `Gone`, or a store failure.
-pub async fn resend_confirmation(
-    state: &AppState,
-    id: SubscriptionId,
-) -> Result<(), LinkActionError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+pub async fn resend_confirmation(ctx: &Context, id: SubscriptionId) -> Result<(), LinkActionError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
-    let settings = &state.settings.subscriptions;
+    let settings = &ctx.settings.subscriptions;
     let send =
         sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
     if send {
-        enqueue(&txn, state, MessageKind::Confirmation, &sub, now).await?;
+        enqueue(&txn, ctx, MessageKind::Confirmation, &sub, now).await?;
         sub.confirmations_sent += 1;
         sub.last_confirmation_at = Some(now);
         store::subscriptions::update(&txn, &sub, now).await?;
     }
-    txn.commit().await?;
+    store::commit(txn).await?;
     if send {
-        state.outbox.notify_one();
+        ctx.outbox.notify_one();
     }
     Ok(())
 }
@@ -390,14 +387,14 @@ pub async fn resend_confirmation(
 /// # Errors
 /// `Gone`, or a store failure.
 pub async fn unsubscribe(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriptionId,
     requester: &Requester,
     source: &str,
     campaign: Option<CampaignId>,
 ) -> Result<SubscriptionSummary, LinkActionError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
     let list = store::lists::find(&txn, sub.list_id).await?;
     leave(
@@ -410,7 +407,7 @@ pub async fn unsubscribe(
     )
     .await?;
     let summary = summarise(&txn, &sub, list).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(summary)
 }
 
@@ -465,10 +462,10 @@ pub struct Preferences {
 /// # Errors
 /// `Gone` for an unknown subscriber, or a store failure.
 pub async fn preferences(
-    state: &AppState,
+    ctx: &Context,
     subscriber: SubscriberId,
 ) -> Result<Preferences, LinkActionError> {
-    load_preferences(&state.db, subscriber).await
+    load_preferences(&ctx.db, subscriber).await
 }
 
 async fn load_preferences(
@@ -498,13 +495,13 @@ async fn load_preferences(
 /// # Errors
 /// `Gone` for an unknown subscriber, or a store failure.
 pub async fn leave_lists(
-    state: &AppState,
+    ctx: &Context,
     subscriber: SubscriberId,
     only: Option<&[SubscriptionId]>,
     requester: &Requester,
 ) -> Result<Preferences, LinkActionError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     leave_lists_in(
         &txn,
         subscriber,
@@ -515,7 +512,7 @@ pub async fn leave_lists(
     )
     .await?;
     let updated = load_preferences(&txn, subscriber).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(updated)
 }
 

@@ -3,9 +3,8 @@
 //! the database, so every instance uses them and they survive deploys.
 
 use crate::{
-    delivery,
+    context::Context,
     mail::{RenderedMail, TemplateError, TemplateFile},
-    startup::AppState,
     store::{self, StoreError, templates::TemplateOverride},
 };
 
@@ -60,16 +59,16 @@ pub struct TemplateInfo {
 ///
 /// # Errors
 /// Store failure.
-pub async fn all(state: &AppState) -> Result<Vec<TemplateInfo>, StoreError> {
-    let overrides = store::templates::all(&state.db).await?;
+pub async fn all(ctx: &Context) -> Result<Vec<TemplateInfo>, StoreError> {
+    let overrides = store::templates::all(&ctx.db).await?;
     Ok(TemplateFile::all()
         .into_iter()
-        .map(|file| info(state, file, &overrides))
+        .map(|file| info(ctx, file, &overrides))
         .collect())
 }
 
-fn info(state: &AppState, file: TemplateFile, overrides: &[TemplateOverride]) -> TemplateInfo {
-    let builtin = state
+fn info(ctx: &Context, file: TemplateFile, overrides: &[TemplateOverride]) -> TemplateInfo {
+    let builtin = ctx
         .templates
         .builtin(file.path)
         .unwrap_or_default()
@@ -89,10 +88,10 @@ fn info(state: &AppState, file: TemplateFile, overrides: &[TemplateOverride]) ->
 ///
 /// # Errors
 /// `NotFound` for a path Bulletin does not use; store failure.
-pub async fn get(state: &AppState, path: &str) -> Result<TemplateInfo, TemplatesError> {
+pub async fn get(ctx: &Context, path: &str) -> Result<TemplateInfo, TemplatesError> {
     let file = TemplateFile::find(path).ok_or(TemplatesError::NotFound)?;
-    let overrides = store::templates::all(&state.db).await?;
-    Ok(info(state, file, &overrides))
+    let overrides = store::templates::all(&ctx.db).await?;
+    Ok(info(ctx, file, &overrides))
 }
 
 /// Saves `source` as the override of `path` after checking that it compiles and that every
@@ -102,7 +101,7 @@ pub async fn get(state: &AppState, path: &str) -> Result<TemplateInfo, Templates
 /// # Errors
 /// `NotFound`, `Invalid` (nothing is stored), store failure.
 pub async fn save(
-    state: &AppState,
+    ctx: &Context,
     path: &str,
     source: &str,
     actor: &str,
@@ -114,30 +113,30 @@ pub async fn save(
             reason: format!("the template is longer than {MAX_SOURCE_BYTES} bytes"),
         });
     }
-    state.templates.validate(file.path, source)?;
+    ctx.templates.validate(file.path, source)?;
     let saved = TemplateOverride {
         path: file.path.to_owned(),
         source: source.to_owned(),
-        updated_at: state.clock.now(),
+        updated_at: ctx.clock.now(),
         updated_by: actor.to_owned(),
     };
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     store::templates::put(&txn, &saved).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    delivery::templates::refresh(state).await?;
-    get(state, path).await
+    store::commit(txn).await?;
+    ctx.refresh_templates().await?;
+    get(ctx, path).await
 }
 
 /// Removes the override of `path`, so the built-in is used again; whether there was one.
 ///
 /// # Errors
 /// `NotFound` for a path Bulletin does not use; store failure.
-pub async fn revert(state: &AppState, path: &str) -> Result<bool, TemplatesError> {
+pub async fn revert(ctx: &Context, path: &str) -> Result<bool, TemplatesError> {
     let file = TemplateFile::find(path).ok_or(TemplatesError::NotFound)?;
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     let removed = store::templates::delete(&txn, file.path).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    delivery::templates::refresh(state).await?;
+    store::commit(txn).await?;
+    ctx.refresh_templates().await?;
     Ok(removed)
 }
 
@@ -147,7 +146,7 @@ pub async fn revert(state: &AppState, path: &str) -> Result<bool, TemplatesError
 /// # Errors
 /// `NotFound`, `Invalid` for a broken draft, store failure.
 pub async fn preview(
-    state: &AppState,
+    ctx: &Context,
     path: &str,
     draft: Option<&str>,
 ) -> Result<RenderedMail, TemplatesError> {
@@ -158,6 +157,6 @@ pub async fn preview(
             reason: format!("the template is longer than {MAX_SOURCE_BYTES} bytes"),
         });
     }
-    delivery::templates::refresh(state).await?;
-    Ok(state.templates.preview(&file, draft)?)
+    ctx.refresh_templates().await?;
+    Ok(ctx.templates.preview(&file, draft)?)
 }

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
+    context::Context,
     domain::{EmailAddress, Password, Role, User, UserId},
-    startup::AppState,
     store::{self, StoreError, users::StoredSession},
 };
 
@@ -111,7 +111,7 @@ fn sha256_hex(secret: &str) -> String {
 /// # Errors
 /// `EmailTaken`, or a store failure.
 pub async fn create(
-    state: &AppState,
+    ctx: &Context,
     email: EmailAddress,
     role: Role,
     password: &Password,
@@ -123,7 +123,7 @@ pub async fn create(
         role,
         disabled_at: None,
     };
-    match store::users::insert(&state.db, &user, &hash, state.clock.now()).await {
+    match store::users::insert(&ctx.db, &user, &hash, ctx.clock.now()).await {
         Ok(()) => Ok(user),
         Err(StoreError::Conflict(_)) => Err(UsersError::EmailTaken),
         Err(e) => Err(e.into()),
@@ -134,8 +134,8 @@ pub async fn create(
 ///
 /// # Errors
 /// Store failure.
-pub async fn all(state: &AppState) -> Result<Vec<User>, StoreError> {
-    store::users::all(&state.db).await
+pub async fn all(ctx: &Context) -> Result<Vec<User>, StoreError> {
+    store::users::all(&ctx.db).await
 }
 
 /// A page of users whose address sorts after `after`, by address, and the next cursor.
@@ -143,12 +143,12 @@ pub async fn all(state: &AppState) -> Result<Vec<User>, StoreError> {
 /// # Errors
 /// Store failure.
 pub async fn page(
-    state: &AppState,
+    ctx: &Context,
     after: Option<&str>,
     limit: u64,
 ) -> Result<(Vec<User>, Option<String>), StoreError> {
     use super::paging;
-    let found = store::users::page(&state.db, after, paging::fetch_size(limit)).await?;
+    let found = store::users::page(&ctx.db, after, paging::fetch_size(limit)).await?;
     Ok(paging::split(found, limit, |u| u.email.as_str().to_owned()))
 }
 
@@ -157,27 +157,32 @@ pub async fn page(
 ///
 /// # Errors
 /// Store failure.
-pub async fn open_setup(state: &AppState) -> Result<Option<String>, StoreError> {
-    if store::users::count(&state.db).await? > 0 {
+pub async fn open_setup(ctx: &Context, setup: &SetupSecret) -> Result<Option<String>, StoreError> {
+    if store::users::count(&ctx.db).await? > 0 {
         return Ok(None);
     }
     let secret = random_hex();
-    *state
-        .setup_token
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sha256_hex(&secret));
+    *setup.lock() = Some(sha256_hex(&secret));
     Ok(Some(secret))
 }
 
-/// Whether `secret` is the open set-up secret.
-pub fn is_setup_secret(state: &AppState, secret: &str) -> bool {
-    let guard = state
-        .setup_token
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    guard
-        .as_deref()
-        .is_some_and(|h| bool::from(h.as_bytes().ct_eq(sha256_hex(secret).as_bytes())))
+/// The hash of the one-time set-up secret while no user exists; per process, in memory.
+#[derive(Debug, Default)]
+pub struct SetupSecret(std::sync::Mutex<Option<String>>);
+
+impl SetupSecret {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `secret` is the open set-up secret.
+    pub fn matches(&self, secret: &str) -> bool {
+        self.lock()
+            .as_deref()
+            .is_some_and(|h| bool::from(h.as_bytes().ct_eq(sha256_hex(secret).as_bytes())))
+    }
 }
 
 /// Creates the first admin through the set-up link, which then closes, and logs them in.
@@ -185,20 +190,18 @@ pub fn is_setup_secret(state: &AppState, secret: &str) -> bool {
 /// # Errors
 /// `SetupClosed` for a wrong or used link or when users exist; `EmailTaken`; store failure.
 pub async fn complete_setup(
-    state: &AppState,
+    ctx: &Context,
+    setup: &SetupSecret,
     secret: &str,
     email: EmailAddress,
     password: &Password,
 ) -> Result<NewSession, UsersError> {
-    if !is_setup_secret(state, secret) || store::users::count(&state.db).await? > 0 {
+    if !setup.matches(secret) || store::users::count(&ctx.db).await? > 0 {
         return Err(UsersError::SetupClosed);
     }
-    let user = create(state, email, Role::Admin, password).await?;
-    *state
-        .setup_token
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    start_session(state, user).await
+    let user = create(ctx, email, Role::Admin, password).await?;
+    *setup.lock() = None;
+    start_session(ctx, user).await
 }
 
 /// Checks an address and password and starts a session. Unknown addresses and wrong
@@ -207,23 +210,24 @@ pub async fn complete_setup(
 /// # Errors
 /// `RateLimited`, `BadCredentials`, or a store failure.
 pub async fn log_in(
-    state: &AppState,
+    ctx: &Context,
+    limiter: &LoginLimiter,
     email_raw: &str,
     password: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<NewSession, UsersError> {
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let account_key = email_raw.trim().to_lowercase();
     let ip_key = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     // Both windows are counted on every attempt, so neither a guessed address nor a
     // rotating address list gets more than its share.
-    let account_ok = state.login_limiter.account.allow(&account_key, now);
-    let ip_ok = state.login_limiter.ip.allow(&ip_key, now);
+    let account_ok = limiter.account.allow(&account_key, now);
+    let ip_ok = limiter.ip.allow(&ip_key, now);
     if !account_ok || !ip_ok {
         return Err(UsersError::RateLimited);
     }
     let found = match EmailAddress::parse(email_raw) {
-        Ok(email) => store::users::find_by_email(&state.db, &email).await?,
+        Ok(email) => store::users::find_by_email(&ctx.db, &email).await?,
         Err(_) => None,
     };
     let (user, hash) = match found {
@@ -232,7 +236,7 @@ pub async fn log_in(
     };
     let matches = verify_password(password.to_owned(), hash).await;
     match (user, matches) {
-        (Some(user), true) if user.is_active() => start_session(state, user).await,
+        (Some(user), true) if user.is_active() => start_session(ctx, user).await,
         _ => Err(UsersError::BadCredentials),
     }
 }
@@ -240,10 +244,10 @@ pub async fn log_in(
 /// Starts a session for `user` if they are still active: their row is locked while the
 /// session is written, so a disable that commits meanwhile either waits for it (and then
 /// deletes it) or is seen here.
-async fn start_session(state: &AppState, user: User) -> Result<NewSession, UsersError> {
-    let now = state.clock.now();
+async fn start_session(ctx: &Context, user: User) -> Result<NewSession, UsersError> {
+    let now = ctx.clock.now();
     let secret = random_hex();
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     let user = match store::users::find_for_update(&txn, user.id).await {
         Ok(current) if current.is_active() => current,
         Ok(_) | Err(StoreError::NotFound) => return Err(UsersError::BadCredentials),
@@ -255,10 +259,10 @@ async fn start_session(state: &AppState, user: User) -> Result<NewSession, Users
         user.id,
         &random_hex(),
         now,
-        now + state.settings.admin.session_ttl,
+        now + ctx.settings.admin.session_ttl,
     )
     .await?;
-    txn.commit().await.map_err(StoreError::from)?;
+    store::commit(txn).await?;
     Ok(NewSession { secret, user })
 }
 
@@ -266,19 +270,19 @@ async fn start_session(state: &AppState, user: User) -> Result<NewSession, Users
 ///
 /// # Errors
 /// Store failure.
-pub async fn session(state: &AppState, secret: &str) -> Result<Option<StoredSession>, StoreError> {
+pub async fn session(ctx: &Context, secret: &str) -> Result<Option<StoredSession>, StoreError> {
     if secret.len() != 64 {
         return Ok(None);
     }
-    store::users::find_session(&state.db, &sha256_hex(secret), state.clock.now()).await
+    store::users::find_session(&ctx.db, &sha256_hex(secret), ctx.clock.now()).await
 }
 
 /// Ends a session.
 ///
 /// # Errors
 /// Store failure.
-pub async fn log_out(state: &AppState, secret: &str) -> Result<(), StoreError> {
-    store::users::delete_session(&state.db, &sha256_hex(secret)).await
+pub async fn log_out(ctx: &Context, secret: &str) -> Result<(), StoreError> {
+    store::users::delete_session(&ctx.db, &sha256_hex(secret)).await
 }
 
 /// Changes a user's password after checking the current one; ends all their sessions.
@@ -286,20 +290,20 @@ pub async fn log_out(state: &AppState, secret: &str) -> Result<(), StoreError> {
 /// # Errors
 /// `BadCredentials` for a wrong current password; store failure.
 pub async fn change_password(
-    state: &AppState,
+    ctx: &Context,
     id: UserId,
     current: &str,
     new: &Password,
 ) -> Result<(), UsersError> {
-    let (_, hash) = store::users::find(&state.db, id).await?;
+    let (_, hash) = store::users::find(&ctx.db, id).await?;
     if !verify_password(current.to_owned(), hash).await {
         return Err(UsersError::BadCredentials);
     }
     let hash = hash_password(new).await?;
-    let txn = store::begin_write(&state.db).await?;
-    store::users::set_password(&txn, id, &hash, state.clock.now()).await?;
-    store::users::delete_sessions_of(&txn, id, state.clock.now()).await?;
-    txn.commit().await.map_err(StoreError::from)?;
+    let txn = store::begin_write(&ctx.db).await?;
+    store::users::set_password(&txn, id, &hash, ctx.clock.now()).await?;
+    store::users::delete_sessions_of(&txn, id, ctx.clock.now()).await?;
+    store::commit(txn).await?;
     Ok(())
 }
 
@@ -340,13 +344,13 @@ impl AccessChange {
 /// # Errors
 /// `NotAllowed`, `UnknownUser`, `LastAdmin`, or a store failure.
 pub async fn change_access(
-    state: &AppState,
+    ctx: &Context,
     by: Option<UserId>,
     id: UserId,
     change: AccessChange,
 ) -> Result<User, UsersError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     // The admins are locked first, always in the same order, so that two admins demoting
     // each other at once are serialised and the second sees the first's change.
     let admins = store::users::active_admins_for_update(&txn).await?;
@@ -376,7 +380,7 @@ pub async fn change_access(
     if !after.is_active() {
         store::users::delete_sessions_of(&txn, id, now).await?;
     }
-    txn.commit().await.map_err(StoreError::from)?;
+    store::commit(txn).await?;
     Ok(after)
 }
 
@@ -392,15 +396,15 @@ pub fn access_summary(user: &User) -> String {
 #[derive(Debug)]
 pub struct LoginLimiter {
     /// Per account (the address typed).
-    pub account: crate::web::rate_limit::RateLimiter,
+    pub account: crate::services::rate_limit::RateLimiter,
     /// Per client address.
-    pub ip: crate::web::rate_limit::RateLimiter,
+    pub ip: crate::services::rate_limit::RateLimiter,
 }
 
 impl LoginLimiter {
     /// The limits of `[admin]`.
     pub fn new(settings: &crate::config::AdminSettings) -> Self {
-        use crate::web::rate_limit::RateLimiter;
+        use crate::services::rate_limit::RateLimiter;
         let window = settings.login_window;
         Self {
             account: RateLimiter::per_window(settings.login_attempts_per_account, window),

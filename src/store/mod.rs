@@ -28,9 +28,11 @@ pub mod users;
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbErr, SqlErr};
 
-pub use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+pub use sea_orm::{
+    ConnectionTrait, DatabaseConnection as Database, DatabaseTransaction, TransactionTrait,
+};
 
 /// What can go wrong in the store, in terms a service can act on.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +78,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // SQLite's busy handler.
         options.max_connections(max_connections.min(4));
     }
-    Database::connect(with_common(options, false)).await
+    sea_orm::Database::connect(with_common(options, false)).await
 }
 
 /// Opens the connection that bulk imports write through. On SQLite it is one connection
@@ -103,7 +105,7 @@ pub async fn connect_bulk(
         .idle_timeout(Duration::from_secs(60));
     let mut options = with_common(options, true);
     options.acquire_timeout(wait);
-    Database::connect(options).await
+    sea_orm::Database::connect(options).await
 }
 
 fn is_sqlite(url: &str) -> bool {
@@ -143,6 +145,38 @@ pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), StoreError> {
         db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
             .await?;
     }
+    Ok(())
+}
+
+/// Commits a transaction a service began with `begin_write`.
+///
+/// # Errors
+/// Database failure (nothing of the transaction is kept).
+pub async fn commit(txn: DatabaseTransaction) -> Result<(), StoreError> {
+    Ok(txn.commit().await?)
+}
+
+/// Writes a consistent copy of an SQLite database to `path` while others read and write it
+/// (`VACUUM INTO`: one read transaction, the copy compacted). PostgreSQL has `pg_dump`.
+///
+/// # Errors
+/// `Conflict` on PostgreSQL or when `path` exists; database or file failure.
+pub async fn backup(db: &DatabaseConnection, path: &std::path::Path) -> Result<(), StoreError> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Err(StoreError::Conflict(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump".into(),
+        ));
+    }
+    if path.exists() {
+        return Err(StoreError::Conflict(format!("{} exists", path.display())));
+    }
+    let target = path.to_string_lossy();
+    let statement = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Sqlite,
+        "VACUUM INTO ?",
+        [target.as_ref().into()],
+    );
+    db.execute_raw(statement).await?;
     Ok(())
 }
 

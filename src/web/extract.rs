@@ -15,8 +15,8 @@ use crate::{
     domain::Locale,
     services::{Requester, api_tokens},
     signing::{Purpose, TokenError},
-    startup::AppState,
     store::api_tokens::ApiToken,
+    web::AppState,
 };
 
 /// The client of a request: network, user agent and language.
@@ -34,6 +34,7 @@ where
         let header_text =
             |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let forwarded = state
+            .ctx
             .settings
             .http
             .trust_forwarded_for
@@ -80,7 +81,8 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(unauthorized)?;
-        let Some(token) = api_tokens::authenticate(&state.db, &state.clock, secret.trim()).await?
+        let Some(token) =
+            api_tokens::authenticate(&state.ctx.db, &state.ctx.clock, secret.trim()).await?
         else {
             return Err(unauthorized());
         };
@@ -323,8 +325,9 @@ where
             }
         };
         match app
+            .ctx
             .keyring
-            .verify_with_context(&token, P::PURPOSE, app.clock.now())
+            .verify_with_context(&token, P::PURPOSE, app.ctx.clock.now())
         {
             Ok((subject, context)) => Ok(Self {
                 subject,
@@ -334,7 +337,7 @@ where
                 _purpose: PhantomData,
             }),
             Err(TokenError::Expired { .. }) => {
-                let base = &app.settings.http.public_url;
+                let base = &app.ctx.settings.http.public_url;
                 let resend_action = match P::PURPOSE {
                     Purpose::Confirm => Some(format!("confirm/{token}/resend")),
                     // A data-page link is short-lived: the button leads to a fresh request.

@@ -6,8 +6,10 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod public;
-pub mod rate_limit;
+mod state;
 pub mod views;
+
+pub use state::AppState;
 
 use axum::{
     Router,
@@ -21,12 +23,10 @@ use tower_http::{
     timeout::TimeoutLayer, trace::TraceLayer,
 };
 
-use crate::startup::AppState;
-
 /// The whole application: public pages, the API, and the layers around them.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.http.body_limit_bytes;
-    let timeout = state.settings.http.request_timeout;
+    let body_limit = state.ctx.settings.http.body_limit_bytes;
+    let timeout = state.ctx.settings.http.request_timeout;
     let routes = Router::new()
         .merge(with_limits(public::routes(), body_limit, timeout))
         .merge(admin::routes(&state))

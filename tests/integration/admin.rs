@@ -48,7 +48,7 @@ fn csrf_in(page: &str) -> String {
 
 pub async fn create_user(app: &TestApp, email: &str, role: Role) {
     services::users::create(
-        app.app.state(),
+        app.app.context(),
         EmailAddress::parse(email).unwrap(),
         role,
         &Password::parse(PASSWORD).unwrap(),
@@ -160,10 +160,7 @@ async fn the_first_start_offers_a_one_time_setup_link_that_creates_the_first_adm
         app.get(&format!("/admin/setup/{secret}")).await.status(),
         StatusCode::NOT_FOUND
     );
-    let secret = services::users::open_setup(app.app.state())
-        .await
-        .unwrap()
-        .unwrap();
+    let secret = app.app.open_setup().await.unwrap().unwrap();
     let form = app.get(&format!("/admin/setup/{secret}")).await;
     assert_eq!(form.status(), StatusCode::OK);
     let cookie = cookie_value(&set_cookie(&form, "bulletin_login_csrf").unwrap());
@@ -215,7 +212,7 @@ async fn login_answers_the_same_for_unknown_users_and_wrong_passwords() {
 async fn login_attempts_are_limited_per_account() {
     let app = TestApp::spawn().await;
     create_user(&app, "target@staff.example.com", Role::Admin).await;
-    for _ in 0..app.app.state().settings.admin.login_attempts_per_account {
+    for _ in 0..app.app.context().settings.admin.login_attempts_per_account {
         let r = post_login(&app, "target@staff.example.com", "guess guess guess").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
@@ -334,7 +331,7 @@ async fn a_viewer_reads_everything_and_gets_403_on_every_write() {
     );
     // The API says the same to a viewer token.
     let token =
-        services::api_tokens::create(&app.app.state().db, &app.clock, "v", Role::Viewer, None)
+        services::api_tokens::create(&app.app.context().db, &app.clock, "v", Role::Viewer, None)
             .await
             .unwrap();
     let read = app
@@ -919,7 +916,7 @@ async fn the_api_blocks_and_unblocks_and_a_standing_restriction_survives_the_blo
         .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let token =
-        services::api_tokens::create(&app.app.state().db, &app.clock, "v", Role::Viewer, None)
+        services::api_tokens::create(&app.app.context().db, &app.clock, "v", Role::Viewer, None)
             .await
             .unwrap();
     let refused = app
@@ -1085,7 +1082,7 @@ async fn a_marketer_uploads_a_csv_sees_a_preview_checks_it_and_imports_it_in_the
     assert!(app.subscriber("max@example.com").await.is_none());
     // The import runs in the background; while it waits for the database the page shows
     // its progress and reloads itself.
-    let db = &app.app.state().db;
+    let db = &app.app.context().db;
     let hold = bulletin::store::begin_write(db).await.unwrap();
     if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Postgres {
         sea_orm::ConnectionTrait::execute_unprepared(
@@ -1155,7 +1152,7 @@ async fn a_marketer_uploads_a_csv_sees_a_preview_checks_it_and_imports_it_in_the
         "{audit}"
     );
     assert_eq!(
-        files_in(&app.app.state().settings.data_dir.join("imports")),
+        files_in(&app.app.context().settings.data_dir.join("imports")),
         0,
         "the imported file is deleted"
     );
@@ -1198,7 +1195,7 @@ async fn an_upload_that_cannot_be_imported_is_refused_in_place_and_nothing_is_ke
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.contains("import.max_upload_bytes"));
     assert_eq!(
-        files_in(&app.app.state().settings.data_dir.join("imports")),
+        files_in(&app.app.context().settings.data_dir.join("imports")),
         0,
         "no refused upload is kept"
     );

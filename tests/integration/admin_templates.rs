@@ -252,7 +252,7 @@ async fn an_override_saved_by_another_instance_is_used_by_the_sender_here() {
     app.create_list("weekly").await;
     app.confirmed_subscriber("jane@example.com", "weekly").await;
     // Another instance saves straight into the shared database.
-    let db = &app.app.state().db;
+    let db = &app.app.context().db;
     let layout = store::templates::TemplateOverride {
         path: "en/campaign.txt".into(),
         source:

@@ -64,7 +64,7 @@ fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
 
 /// An API token of another role.
 async fn token_of(app: &TestApp, role: Role) -> String {
-    services::api_tokens::create(&app.app.state().db, &app.clock, role.as_str(), role, None)
+    services::api_tokens::create(&app.app.context().db, &app.clock, role.as_str(), role, None)
         .await
         .unwrap()
 }

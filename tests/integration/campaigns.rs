@@ -326,7 +326,7 @@ async fn a_campaign_that_missed_its_time_while_down_waits_for_a_person() {
     let at = (app.clock.now() - chrono::Duration::seconds(30)).to_rfc3339();
     act(&app, &slightly_late, "schedule", json!({"send_at": at})).await;
     assert_eq!(
-        services::campaigns::hold_missed(app.app.state())
+        services::campaigns::hold_missed(app.app.context())
             .await
             .unwrap(),
         1

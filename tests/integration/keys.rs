@@ -9,7 +9,7 @@ use crate::support::{TestApp, link};
 
 /// Starts a second server on the same database with changed settings; returns it and its base URL.
 async fn restart(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> (App, String) {
-    let mut settings = (*app.app.state().settings).clone();
+    let mut settings = (*app.app.context().settings).clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     settings.http.public_url = base.parse().unwrap();
@@ -24,7 +24,7 @@ async fn restart(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> (App, Str
 async fn a_generated_key_is_kept_so_links_survive_a_restart() {
     let app = TestApp::spawn().await;
     assert!(
-        app.app.state().settings.signing.key.is_none(),
+        app.app.context().settings.signing.key.is_none(),
         "no key configured"
     );
     app.create_list("weekly").await;

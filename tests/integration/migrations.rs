@@ -8,7 +8,7 @@ use crate::support::TestApp;
 #[tokio::test]
 async fn migrations_go_up_down_and_up_again() {
     let mut app = TestApp::spawn().await;
-    let db = &app.app.state().db.clone();
+    let db = &app.app.context().db.clone();
     Migrator::down(db, None).await.unwrap();
     assert!(
         Migrator::get_applied_migrations(db)

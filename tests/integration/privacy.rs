@@ -633,7 +633,7 @@ async fn erasure_after_a_confirming_click_leaves_only_the_keyed_hash() {
         stored.contains(&hash),
         "the suppression and the ledger keep the hash"
     );
-    let db = &app.app.state().db;
+    let db = &app.app.context().db;
     assert!(store::suppressions::contains(db, &hash).await.unwrap());
     let events = store::consent_events::for_subscriber(
         db,
@@ -717,7 +717,7 @@ async fn the_operator_exports_erases_and_restricts_by_api_with_an_admin_token() 
     );
 
     let marketer =
-        services::api_tokens::create(&app.app.state().db, &app.clock, "m", Role::Marketer, None)
+        services::api_tokens::create(&app.app.context().db, &app.clock, "m", Role::Marketer, None)
             .await
             .unwrap();
     let forbidden = app

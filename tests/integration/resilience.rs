@@ -184,7 +184,7 @@ struct Server {
 
 impl Server {
     fn start(app: &TestApp, smtp_url: &str, dir: &Path, name: &str) -> Self {
-        let settings = &app.app.state().settings;
+        let settings = &app.app.context().settings;
         let log = dir.join(format!("{name}.log"));
         let out = File::create(&log).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_bulletin"));
@@ -364,7 +364,7 @@ async fn second_instance(app: &TestApp) -> App {
 
 /// A second server on the same database as `app`, with changed settings.
 async fn instance_with(app: &TestApp, change: impl FnOnce(&mut bulletin::config::Settings)) -> App {
-    let mut settings = (*app.app.state().settings).clone();
+    let mut settings = (*app.app.context().settings).clone();
     change(&mut settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     settings.http.public_url = format!("http://{}", listener.local_addr().unwrap())
@@ -391,7 +391,7 @@ async fn two_instances_share_a_campaign_without_sending_anything_twice() {
 
     // Claims are short single statements and sending happens outside them, so while one
     // instance sends a batch the other claims the next, on SQLite (one writer) as well.
-    let (a, b) = (app.app.state().clone(), other.state().clone());
+    let (a, b) = (app.app.engine().clone(), other.engine().clone());
     let a = tokio::spawn(async move { delivery::drain(&a).await });
     let b = tokio::spawn(async move { delivery::drain(&b).await });
     // Each instance holds at most two claimed batches: the one it sends and the next.
@@ -452,7 +452,7 @@ async fn a_pause_while_a_batch_is_sent_gives_back_the_batch_claimed_meanwhile() 
         };
     })
     .await;
-    let state = sender.state().clone();
+    let state = sender.engine().clone();
     let drain = tokio::spawn(async move { delivery::drain(&state).await });
 
     // The relay holds the first batch up; meanwhile the next one is claimed. Pause then.

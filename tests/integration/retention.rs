@@ -81,7 +81,7 @@ fn counts(report: &Value) -> (u64, u64, u64) {
 /// Every text value stored in every table (found in the catalogue, so tables added later are
 /// searched too), lower-cased.
 pub(crate) async fn stored_text(app: &TestApp) -> String {
-    let db = &app.app.state().db;
+    let db = &app.app.context().db;
     let backend = db.get_database_backend();
     let tables = match backend {
         DbBackend::Postgres => {
@@ -121,13 +121,13 @@ pub(crate) async fn stored_text(app: &TestApp) -> String {
 
 pub(crate) fn address_hash(app: &TestApp, email: &str) -> String {
     app.app
-        .state()
+        .context()
         .address_hasher
         .hash(&EmailAddress::parse(email).unwrap())
 }
 
 async fn is_suppressed(app: &TestApp, email: &str) -> bool {
-    store::suppressions::contains(&app.app.state().db, &address_hash(app, email))
+    store::suppressions::contains(&app.app.context().db, &address_hash(app, email))
         .await
         .unwrap()
 }
@@ -135,7 +135,7 @@ async fn is_suppressed(app: &TestApp, email: &str) -> bool {
 /// Checks that the ledger of an erased subscriber is pseudonymised and ends with `erased`;
 /// returns its actions.
 async fn assert_pseudonymised(app: &TestApp, id: SubscriberId, email: &str) -> Vec<ConsentAction> {
-    let events = store::consent_events::for_subscriber(&app.app.state().db, id)
+    let events = store::consent_events::for_subscriber(&app.app.context().db, id)
         .await
         .unwrap();
     let hash = address_hash(app, email);
@@ -156,7 +156,7 @@ async fn assert_pseudonymised(app: &TestApp, id: SubscriberId, email: &str) -> V
         (erased.actor.as_str(), erased.source.as_str()),
         ("system:retention", "retention")
     );
-    let db = &app.app.state().db;
+    let db = &app.app.context().db;
     assert!(
         store::subscriptions::of_subscriber(db, id)
             .await
@@ -330,7 +330,7 @@ async fn a_confirmed_active_subscriber_is_untouched() {
 
 async fn review_flagged_at(app: &TestApp, id: SubscriberId) -> Option<chrono::DateTime<Utc>> {
     subscribers::Entity::find_by_id(id.as_uuid())
-        .one(&app.app.state().db)
+        .one(&app.app.context().db)
         .await
         .unwrap()
         .expect("the subscriber row")
@@ -373,7 +373,7 @@ async fn three_years_of_inactivity_erase_when_the_policy_says_so() {
     let id = subscriber_id(&app, "gone@example.com").await;
     // A bounce message kept with a suppression may quote the address; erasure clears it.
     let bounce = "550 5.1.1 <gone@example.com>: no such user";
-    let db = &app.app.state().db;
+    let db = &app.app.context().db;
     let hash = address_hash(&app, "gone@example.com");
     store::suppressions::add(
         db,
@@ -423,7 +423,7 @@ async fn erasing_a_subscriber_directly_works_once_and_then_finds_nobody() {
     app.create_list("weekly").await;
     confirmed(&app, "asked@example.com", "Ada Asked", "weekly").await;
     let id = subscriber_id(&app, "asked@example.com").await;
-    let (state, now) = (app.app.state(), app.clock.now());
+    let (state, now) = (app.app.context(), app.clock.now());
     services::retention::erase_subscriber(state, id, ErasureReason::Lapsed, now)
         .await
         .unwrap();
@@ -446,7 +446,7 @@ async fn two_purges_at_once_do_each_thing_once() {
     }
     app.advance(days(31));
     // Straight to the service, past the job's lease: as if the lease had lapsed mid-run.
-    let state = app.app.state();
+    let state = app.app.context();
     let now = app.clock.now();
     let (a, b) = tokio::join!(
         services::retention::purge(state, now, false),
@@ -461,7 +461,7 @@ async fn two_purges_at_once_do_each_thing_once() {
 /// Stores a subscriber with a pending request made `age` ago by the system clock (the CLI
 /// reads the system clock, not the test's).
 async fn old_request(app: &TestApp, list: &Value, email: &str, age: Duration) -> SubscriberId {
-    let db = &app.app.state().db;
+    let db = &app.app.context().db;
     let then = Utc::now() - age;
     let subscriber = Subscriber {
         id: SubscriberId::new(),
@@ -503,9 +503,9 @@ async fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
         // Capturing anyhow's backtrace on the error path takes longer than the rest of the run.
         .env("RUST_LIB_BACKTRACE", "0")
         .args(args)
-        .current_dir(app.app.state().settings.data_dir.parent().unwrap())
+        .current_dir(app.app.context().settings.data_dir.parent().unwrap())
         .env("BULLETIN__DATABASE__URL", &app.database_url)
-        .env("BULLETIN__DATA__DIR", &app.app.state().settings.data_dir)
+        .env("BULLETIN__DATA__DIR", &app.app.context().settings.data_dir)
         .kill_on_drop(true)
         .output()
         .await

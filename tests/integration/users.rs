@@ -290,7 +290,7 @@ async fn an_admin_disabled_meanwhile_can_no_longer_change_users() {
         disabled: None,
     };
     for (target, change) in [(bob_id, enable_himself), (ann_id, demote_ann)] {
-        let outcome = users::change_access(app.app.state(), Some(bob_id), target, change).await;
+        let outcome = users::change_access(app.app.context(), Some(bob_id), target, change).await;
         assert!(
             matches!(outcome, Err(UsersError::NotAllowed)),
             "{outcome:?}"

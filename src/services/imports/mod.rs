@@ -14,7 +14,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    task::{Context, Poll},
+    task::{self, Poll},
     time::Instant,
 };
 
@@ -30,12 +30,12 @@ pub use self::csv::{Preview, PreviewColumn, PreviewRow};
 use self::batch::{ImportRow, Ledger, Plan, TextMemo};
 use super::subscribers::{self, SubscriberOverview};
 use crate::{
+    context::Context,
     domain::{
         ConsentProof, EmailAddress, EmailAddressError, LegalBasis, ListSlug, Locale, MailingList,
         ProofError, SubscriberName, SubscriberNameError, SubscriptionId,
     },
     signing::AddressHasher,
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -202,12 +202,12 @@ pub struct ImportOptions {
 /// An unknown list, a bad header, a syntax error or unreadable stream anywhere in the file,
 /// or a store failure; nothing is kept then.
 pub async fn import_csv<R: AsyncRead + Unpin + Send + 'static>(
-    state: &AppState,
+    ctx: &Context,
     slug: &ListSlug,
     actor: &str,
     source: R,
 ) -> Result<ImportReport, ImportError> {
-    import_csv_with(state, slug, actor, source, ImportOptions::default()).await
+    import_csv_with(ctx, slug, actor, source, ImportOptions::default()).await
 }
 
 /// `import_csv` with options: a dry run, and progress reporting.
@@ -219,14 +219,14 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send + 'static>(
 /// # Errors
 /// As `import_csv`; a dry run refuses a file exactly when an import would.
 pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
-    state: &AppState,
+    ctx: &Context,
     slug: &ListSlug,
     actor: &str,
     source: R,
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let list = store::lists::find_by_slugs(&state.db, std::slice::from_ref(slug))
+    let list = store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(slug))
         .await?
         .pop()
         .ok_or_else(|| ImportError::UnknownList(slug.as_str().to_owned()))?;
@@ -240,19 +240,19 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
         list: &list,
         actor,
         source: "import",
-        now: state.clock.now(),
+        now: ctx.clock.now(),
     };
     let checks = RowChecks {
         legal_basis: list.def.legal_basis,
         now: ledger.now,
-        hasher: state.address_hasher.clone(),
-        batch_rows: state.settings.import.batch_rows,
+        hasher: ctx.address_hasher.clone(),
+        batch_rows: ctx.settings.import.batch_rows,
     };
     let mut reader = BatchReader::spawn(rows, checks);
     let mut run = Run::new(slug, &options);
     let txn = match options.dry_run {
-        true => sea_orm::TransactionTrait::begin(&state.db).await?,
-        false => store::begin_write(&state.bulk_db).await?,
+        true => sea_orm::TransactionTrait::begin(&ctx.db).await?,
+        false => store::begin_write(&ctx.bulk_db).await?,
     };
     store::imports::widen_cache(&txn).await?;
     store::imports::open_seen(&txn).await?;
@@ -263,8 +263,8 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     match options.dry_run {
         true => txn.rollback().await?,
         false => {
-            txn.commit().await?;
-            checkpoint_in_background(state);
+            store::commit(txn).await?;
+            checkpoint_in_background(ctx);
         }
     }
     let report = run.report;
@@ -282,8 +282,8 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
 
 /// Copies the import from SQLite's write-ahead log into the database file, after the import
 /// has answered; the next import waits for it (they share one connection).
-fn checkpoint_in_background(state: &AppState) {
-    let db = state.bulk_db.clone();
+fn checkpoint_in_background(ctx: &Context) {
+    let db = ctx.bulk_db.clone();
     tokio::spawn(async move {
         let started = Instant::now();
         match store::checkpoint(&db).await {
@@ -305,7 +305,7 @@ struct Counted<R> {
 impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut task::Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
@@ -646,13 +646,13 @@ impl From<sea_orm::DbErr> for AddSubscriberError {
 /// # Errors
 /// No or unknown lists, missing evidence of consent, a refused address, or a store failure.
 pub async fn add_subscriber(
-    state: &AppState,
+    ctx: &Context,
     new: NewSubscriber,
     actor: &str,
 ) -> Result<(SubscriberOverview, bool), AddSubscriberError> {
-    let lists = lists_named(state, &new.lists).await?;
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let lists = lists_named(ctx, &new.lists).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let mut texts = TextMemo::default();
     let mut changed = false;
     for list in &lists {
@@ -662,7 +662,7 @@ pub async fn add_subscriber(
             source: "api",
             now,
         };
-        let row = row_for(state, &new, &ledger)?;
+        let row = row_for(ctx, &new, &ledger)?;
         let planned = batch::plan(&txn, list.id, vec![row], None).await?;
         for (_, plan) in &planned {
             match plan {
@@ -673,8 +673,8 @@ pub async fn add_subscriber(
         }
         batch::write(&txn, &ledger, &planned, &mut texts).await?;
     }
-    txn.commit().await?;
-    let overview = subscribers::find_by_email(state, &new.email)
+    store::commit(txn).await?;
+    let overview = subscribers::find_by_email(ctx, &new.email)
         .await?
         .ok_or(StoreError::NotFound)?;
     Ok((overview, changed))
@@ -689,13 +689,13 @@ fn refused(list: &MailingList, issue: RowIssue) -> AddSubscriberError {
 
 /// The lists named, each once; every slug must name a list.
 async fn lists_named(
-    state: &AppState,
+    ctx: &Context,
     slugs: &[ListSlug],
 ) -> Result<Vec<MailingList>, AddSubscriberError> {
     if slugs.is_empty() {
         return Err(AddSubscriberError::NoList);
     }
-    let found = store::lists::find_by_slugs(&state.db, slugs).await?;
+    let found = store::lists::find_by_slugs(&ctx.db, slugs).await?;
     let by_slug: HashMap<&ListSlug, &MailingList> =
         found.iter().map(|l| (&l.def.slug, l)).collect();
     if let Some(unknown) = slugs.iter().find(|s| !by_slug.contains_key(s)) {
@@ -705,7 +705,7 @@ async fn lists_named(
 }
 
 fn row_for(
-    state: &AppState,
+    ctx: &Context,
     new: &NewSubscriber,
     ledger: &Ledger<'_>,
 ) -> Result<ImportRow, AddSubscriberError> {
@@ -723,7 +723,7 @@ fn row_for(
     Ok(ImportRow {
         line: 0,
         email: new.email.clone(),
-        hash: state.address_hasher.hash(&new.email),
+        hash: ctx.address_hasher.hash(&new.email),
         name: new.name.clone(),
         locale: new.locale,
         proof,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::{ImportError, ImportOptions, ImportProgress, ImportReport, csv::Preview};
-use crate::{domain::ListSlug, services::audit, startup::AppState, store};
+use crate::{context::Context, domain::ListSlug, services::audit, store};
 
 /// How long an upload that was not imported is kept.
 const MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
@@ -152,10 +152,10 @@ impl Drop for StagedFile {
 /// # Errors
 /// `TooLarge` (the partial file is deleted), `Read` when the client's stream fails, `Disk`.
 pub async fn receive<R: AsyncRead + Unpin>(
-    state: &AppState,
+    ctx: &Context,
     mut source: R,
 ) -> Result<StagedFile, UploadError> {
-    let dir = state.settings.data_dir.join(DIR);
+    let dir = ctx.settings.data_dir.join(DIR);
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(UploadError::Disk)?;
@@ -169,7 +169,7 @@ pub async fn receive<R: AsyncRead + Unpin>(
     let mut file = tokio::fs::File::create(&staged.path)
         .await
         .map_err(UploadError::Disk)?;
-    let max_bytes = state.settings.import.max_upload_bytes;
+    let max_bytes = ctx.settings.import.max_upload_bytes;
     let mut buf = vec![0_u8; 64 * 1024];
     loop {
         let n = source.read(&mut buf).await.map_err(read_error(max_bytes))?;
@@ -200,13 +200,14 @@ fn read_error(max_bytes: usize) -> impl Fn(io::Error) -> UploadError {
 /// # Errors
 /// `UnknownList`, `Empty`, `Invalid`, `Disk`, or a store failure.
 pub async fn register(
-    state: &AppState,
+    ctx: &Context,
+    uploads: &Uploads,
     mut staged: StagedFile,
     list: &ListSlug,
     file_name: &str,
     actor: &str,
 ) -> Result<Arc<Upload>, UploadError> {
-    if store::lists::find_by_slugs(&state.db, std::slice::from_ref(list))
+    if store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(list))
         .await?
         .is_empty()
     {
@@ -216,25 +217,27 @@ pub async fn register(
         return Err(UploadError::Empty);
     }
     read_preview(&staged.path, 0).await?;
-    sweep(state).await;
+    sweep(ctx, uploads).await;
     let upload = Arc::new(Upload {
         id: staged.id,
         list: list.clone(),
         file_name: file_name.chars().take(200).collect(),
         size_bytes: staged.size_bytes,
         uploaded_by: actor.to_owned(),
-        uploaded_at: state.clock.now(),
+        uploaded_at: ctx.clock.now(),
         path: staged.path.clone(),
         stage: Mutex::new(Stage::Uploaded),
     });
     staged.keep = true;
-    lock(&state.uploads.0).insert(upload.id, Arc::clone(&upload));
+    lock(&uploads.0).insert(upload.id, Arc::clone(&upload));
     Ok(upload)
 }
 
-/// The upload with this id, if this process has it.
-pub fn find(state: &AppState, id: uuid::Uuid) -> Option<Arc<Upload>> {
-    lock(&state.uploads.0).get(&id).cloned()
+impl Uploads {
+    /// The upload with this id, if this process has it.
+    pub fn find(&self, id: uuid::Uuid) -> Option<Arc<Upload>> {
+        lock(&self.0).get(&id).cloned()
+    }
 }
 
 /// The header and the first `rows` rows of an upload that is not imported yet.
@@ -263,7 +266,7 @@ async fn read_preview(path: &Path, rows: usize) -> Result<Preview, UploadError> 
 /// # Errors
 /// `Busy` while a run of the file goes on, `Done` once it was imported.
 pub fn start(
-    state: &AppState,
+    ctx: &Context,
     upload: &Arc<Upload>,
     dry_run: bool,
     actor: &str,
@@ -281,7 +284,7 @@ pub fn start(
             progress: Arc::clone(&progress),
         };
     }
-    let state = state.clone();
+    let ctx = ctx.clone();
     let upload = Arc::clone(upload);
     let actor = actor.to_owned();
     tokio::spawn(async move {
@@ -289,8 +292,8 @@ pub fn start(
             dry_run,
             progress: Some(progress),
         };
-        let outcome = run(&state, &upload, &actor, options).await;
-        finish(&state, &upload, &actor, dry_run, outcome).await;
+        let outcome = run(&ctx, &upload, &actor, options).await;
+        finish(&ctx, &upload, &actor, dry_run, outcome).await;
     });
     Ok(())
 }
@@ -298,7 +301,7 @@ pub fn start(
 /// Runs the import service over the file, bounded by `import.timeout_secs` (a run that
 /// takes longer is dropped, and its transaction with it).
 async fn run(
-    state: &AppState,
+    ctx: &Context,
     upload: &Upload,
     actor: &str,
     options: ImportOptions,
@@ -307,8 +310,8 @@ async fn run(
         .await
         .map_err(|e| UploadError::Disk(e).to_string())?;
     let source = tokio::io::BufReader::with_capacity(64 * 1024, file);
-    let import = super::import_csv_with(state, &upload.list, actor, source, options);
-    match tokio::time::timeout(state.settings.import.timeout, import).await {
+    let import = super::import_csv_with(ctx, &upload.list, actor, source, options);
+    match tokio::time::timeout(ctx.settings.import.timeout, import).await {
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(_) => Err("the import took longer than import.timeout_secs; nothing was kept".into()),
     }
@@ -317,7 +320,7 @@ async fn run(
 /// Records the outcome: the stage, the audit log for an import, and the file's deletion once
 /// it is imported.
 async fn finish(
-    state: &AppState,
+    ctx: &Context,
     upload: &Upload,
     actor: &str,
     dry_run: bool,
@@ -349,7 +352,7 @@ async fn finish(
     }
     if let Some((action, detail)) = audit {
         let target = Some(upload.list.as_str().to_owned());
-        if let Err(e) = audit::record(state, actor, action, target, Some(detail)).await {
+        if let Err(e) = audit::record(ctx, actor, action, target, Some(detail)).await {
             tracing::error!(error = %e, action, "could not write the audit log");
         }
     }
@@ -357,10 +360,10 @@ async fn finish(
 
 /// Forgets uploads older than `MAX_AGE` that are not running, and deletes their files and
 /// any other file of the directory that old (left by an earlier process).
-async fn sweep(state: &AppState) {
-    let cutoff = state.clock.now() - MAX_AGE;
+async fn sweep(ctx: &Context, uploads: &Uploads) {
+    let cutoff = ctx.clock.now() - MAX_AGE;
     let stale: Vec<Arc<Upload>> = {
-        let mut uploads = lock(&state.uploads.0);
+        let mut uploads = lock(&uploads.0);
         let stale: Vec<uuid::Uuid> = uploads
             .values()
             .filter(|u| u.uploaded_at < cutoff && !matches!(u.stage(), Stage::Running { .. }))
@@ -371,7 +374,7 @@ async fn sweep(state: &AppState) {
     for upload in stale {
         let _ = tokio::fs::remove_file(&upload.path).await;
     }
-    let Ok(mut entries) = tokio::fs::read_dir(state.settings.data_dir.join(DIR)).await else {
+    let Ok(mut entries) = tokio::fs::read_dir(ctx.settings.data_dir.join(DIR)).await else {
         return;
     };
     let max_age = MAX_AGE.to_std().unwrap_or_default();

@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::{NoticesError, notice_campaign};
 use crate::{
+    context::Context,
     domain::{
         AckAnswer, AckError, AckStatus, Locale, Notice, NoticeId, NoticeRecipient,
         NoticeRecipientId, notice::reminders_due,
     },
-    startup::AppState,
     store::{self, StoreError, notices::MailingPurpose},
 };
 
@@ -105,9 +105,9 @@ fn view(
 ///
 /// # Errors
 /// `Gone`, `NotAsked`, or a store failure.
-pub async fn page(state: &AppState, id: NoticeRecipientId) -> Result<AckView, AckActionError> {
-    let now = state.clock.now();
-    let (r, notice, locale, deadline) = load(&state.db, id).await?;
+pub async fn page(ctx: &Context, id: NoticeRecipientId) -> Result<AckView, AckActionError> {
+    let now = ctx.clock.now();
+    let (r, notice, locale, deadline) = load(&ctx.db, id).await?;
     Ok(view(&r, notice, locale, deadline, now))
 }
 
@@ -117,13 +117,13 @@ pub async fn page(state: &AppState, id: NoticeRecipientId) -> Result<AckView, Ac
 /// `Gone`, `NotAsked`, `Refused` (deadline passed, comment missing), `Raced`, or a store
 /// failure.
 pub async fn answer(
-    state: &AppState,
+    ctx: &Context,
     id: NoticeRecipientId,
     answer: AckAnswer,
     comment: &str,
 ) -> Result<AckView, AckActionError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let (mut r, notice, locale, deadline) = load(&txn, id).await?;
     let before = r.ack_status;
     let comment: String = comment.trim().chars().take(2000).collect();
@@ -138,7 +138,7 @@ pub async fn answer(
     if !store::notices::update_ack(&txn, &r, before).await? {
         return Err(AckActionError::Raced);
     }
-    txn.commit().await?;
+    store::commit(txn).await?;
     tracing::info!(notice.id = %notice.id, recipient.id = %r.id, "acknowledgement recorded");
     Ok(view(&r, notice, locale, deadline, now))
 }
@@ -157,28 +157,28 @@ pub struct AckJobReport {
 ///
 /// # Errors
 /// Store failure.
-pub async fn run(state: &AppState) -> Result<AckJobReport, NoticesError> {
-    let now = state.clock.now();
+pub async fn run(ctx: &Context) -> Result<AckJobReport, NoticesError> {
+    let now = ctx.clock.now();
     let mut report = AckJobReport::default();
-    for notice in store::notices::all(&state.db).await? {
+    for notice in store::notices::all(&ctx.db).await? {
         let (Some(deadline), Some(_)) = (notice.fields.ack_deadline, notice.published_at) else {
             continue;
         };
-        let recipients = store::notices::recipients_of(&state.db, notice.id).await?;
+        let recipients = store::notices::recipients_of(&ctx.db, notice.id).await?;
         if now > deadline {
-            report.accepted_by_silence += lapse(state, &recipients, deadline, now).await?;
+            report.accepted_by_silence += lapse(ctx, &recipients, deadline, now).await?;
         } else {
-            report.reminders += remind(state, &notice, &recipients, deadline, now).await?;
+            report.reminders += remind(ctx, &notice, &recipients, deadline, now).await?;
         }
     }
     if report.reminders > 0 {
-        state.outbox.notify_one();
+        ctx.outbox.notify_one();
     }
     Ok(report)
 }
 
 async fn lapse(
-    state: &AppState,
+    ctx: &Context,
     recipients: &[NoticeRecipient],
     deadline: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -192,7 +192,7 @@ async fn lapse(
         changed.ack_status = Some(next);
         changed.ack_at = Some(deadline);
         changed.ack_source = Some("deadline".into());
-        if store::notices::update_ack(&state.db, &changed, r.ack_status).await? {
+        if store::notices::update_ack(&ctx.db, &changed, r.ack_status).await? {
             lapsed += 1;
         }
     }
@@ -200,13 +200,13 @@ async fn lapse(
 }
 
 async fn remind(
-    state: &AppState,
+    ctx: &Context,
     notice: &Notice,
     recipients: &[NoticeRecipient],
     deadline: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<u64, NoticesError> {
-    let due = reminders_due(deadline, &state.settings.notices.reminder_days_before, now);
+    let due = reminders_due(deadline, &ctx.settings.notices.reminder_days_before, now);
     let to_remind: Vec<&NoticeRecipient> = recipients
         .iter()
         .filter(|r| r.ack_status.is_some_and(AckStatus::is_outstanding) && r.reminders_sent < due)
@@ -223,7 +223,7 @@ async fn remind(
         now,
         &suffix,
     );
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     store::campaigns::insert(&txn, &campaign, now).await?;
     store::notices::insert_mailing(&txn, campaign.id, notice.id, MailingPurpose::Reminder, now)
         .await?;
@@ -236,8 +236,8 @@ async fn remind(
             to.push((r.subscriber_id, r.subscription_id));
         }
     }
-    super::start_mailing(state, &txn, &mut campaign, &to, now).await?;
-    txn.commit().await?;
+    super::start_mailing(ctx, &txn, &mut campaign, &to, now).await?;
+    store::commit(txn).await?;
     Ok(to.len() as u64)
 }
 
@@ -281,17 +281,17 @@ pub struct AckReport {
 ///
 /// # Errors
 /// `NotFound`, `Invalid` when the notice asks for no acknowledgement, or a store failure.
-pub async fn report(state: &AppState, id: NoticeId) -> Result<AckReport, NoticesError> {
-    let notice = store::notices::find(&state.db, id).await?;
+pub async fn report(ctx: &Context, id: NoticeId) -> Result<AckReport, NoticesError> {
+    let notice = store::notices::find(&ctx.db, id).await?;
     let Some(deadline) = notice.fields.ack_deadline else {
         return Err(crate::domain::NoticeError::Field(
             "this notice asks for no acknowledgement".into(),
         )
         .into());
     };
-    let recipients = store::notices::recipients_of(&state.db, id).await?;
+    let recipients = store::notices::recipients_of(&ctx.db, id).await?;
     let ids: Vec<_> = recipients.iter().map(|r| r.subscriber_id).collect();
-    let people = store::subscribers::find_many(&state.db, &ids).await?;
+    let people = store::subscribers::find_many(&ctx.db, &ids).await?;
     let mut rows = Vec::with_capacity(recipients.len());
     let mut counts = std::collections::BTreeMap::new();
     for r in recipients {
@@ -302,7 +302,7 @@ pub async fn report(state: &AppState, id: NoticeId) -> Result<AckReport, Notices
             .find(|p| p.id == r.subscriber_id)
             .map(|p| p.email.as_str().to_owned())
             .unwrap_or_default();
-        let company = store::products::find_customer(&state.db, r.subscriber_id)
+        let company = store::products::find_customer(&ctx.db, r.subscriber_id)
             .await?
             .and_then(|c| c.company);
         rows.push(AckRow {

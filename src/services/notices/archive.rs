@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::{NoticeOverview, NoticesError};
 use crate::{
+    context::Context,
     domain::{NoticeFields, NoticeId},
-    startup::AppState,
     store,
 };
 
@@ -45,10 +45,10 @@ pub struct NoticeRecord {
 ///
 /// # Errors
 /// Store failure.
-pub async fn record(state: &AppState, o: &NoticeOverview) -> Result<NoticeRecord, NoticesError> {
+pub async fn record(ctx: &Context, o: &NoticeOverview) -> Result<NoticeRecord, NoticesError> {
     let n = &o.notice;
     let mut product_lines: Vec<String> =
-        store::products::find_by_parts(&state.db, &n.fields.affected_parts)
+        store::products::find_by_parts(&ctx.db, &n.fields.affected_parts)
             .await?
             .into_iter()
             .map(|p| p.product_line)
@@ -76,15 +76,15 @@ pub async fn record(state: &AppState, o: &NoticeOverview) -> Result<NoticeRecord
 /// # Errors
 /// Store failure.
 pub async fn export(
-    state: &AppState,
+    ctx: &Context,
     published_only: bool,
 ) -> Result<Vec<NoticeRecord>, NoticesError> {
     let mut out = Vec::new();
-    for o in super::all(state).await? {
+    for o in super::all(ctx).await? {
         if published_only && o.notice.published_at.is_none() {
             continue;
         }
-        out.push(record(state, &o).await?);
+        out.push(record(ctx, &o).await?);
     }
     Ok(out)
 }
@@ -93,23 +93,23 @@ pub async fn export(
 ///
 /// # Errors
 /// `NotFound` (also for a notice not published yet), or a store failure.
-pub async fn entry(state: &AppState, id: NoticeId) -> Result<NoticeRecord, NoticesError> {
-    let o = super::get(state, id).await?;
+pub async fn entry(ctx: &Context, id: NoticeId) -> Result<NoticeRecord, NoticesError> {
+    let o = super::get(ctx, id).await?;
     if o.notice.published_at.is_none() {
         return Err(NoticesError::NotFound);
     }
-    record(state, &o).await
+    record(ctx, &o).await
 }
 
 /// The published notices about a product line, newest first.
 ///
 /// # Errors
 /// `NotFound` for a product line without products, or a store failure.
-pub async fn feed(state: &AppState, line: &str) -> Result<Vec<NoticeRecord>, NoticesError> {
-    if store::products::of_line(&state.db, line).await?.is_empty() {
+pub async fn feed(ctx: &Context, line: &str) -> Result<Vec<NoticeRecord>, NoticesError> {
+    if store::products::of_line(&ctx.db, line).await?.is_empty() {
         return Err(NoticesError::NotFound);
     }
-    Ok(export(state, true)
+    Ok(export(ctx, true)
         .await?
         .into_iter()
         .filter(|r| r.product_lines.iter().any(|l| l == line))

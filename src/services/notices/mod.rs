@@ -13,13 +13,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::{
+    context::Context,
     domain::{
         Campaign, CampaignId, CampaignStatus, Decision, MailingList, MessageKind, NewCampaign,
         Notice, NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber, NoticeRecipient,
         NoticeRecipientId, SubscriberId, SubscriptionId, SubscriptionStatus, may_send,
         notice::next_revision,
     },
-    startup::AppState,
     store::{self, StoreError, notices::MailingPurpose},
 };
 
@@ -103,18 +103,18 @@ pub struct NoticeOverview {
 /// # Errors
 /// `Invalid`, `UnknownParts`, `DuplicateNumber`, `NotServiceCritical`, `NotFound` (the
 /// superseded notice), or a store failure.
-pub async fn create(state: &AppState, draft: NoticeDraft) -> Result<NoticeOverview, NoticesError> {
-    let now = state.clock.now();
+pub async fn create(ctx: &Context, draft: NoticeDraft) -> Result<NoticeOverview, NoticesError> {
+    let now = ctx.clock.now();
     let mut fields = draft.fields.clone();
     fields.overridden_warnings.clear();
     fields.check(
         draft.kind,
         now,
-        state.settings.notices.min_pcn_notice_days,
+        ctx.settings.notices.min_pcn_notice_days,
         draft.force,
     )?;
     if fields.service_critical.is_some()
-        && !state
+        && !ctx
             .settings
             .notices
             .service_critical_kinds
@@ -122,9 +122,9 @@ pub async fn create(state: &AppState, draft: NoticeDraft) -> Result<NoticeOvervi
     {
         return Err(NoticesError::NotServiceCritical(draft.kind));
     }
-    known_parts(state, &fields).await?;
-    let (number, revision, supersedes) = numbering(state, &draft, now).await?;
-    let lists = lists_of_kind(state, draft.kind).await?;
+    known_parts(ctx, &fields).await?;
+    let (number, revision, supersedes) = numbering(ctx, &draft, now).await?;
+    let lists = lists_of_kind(ctx, draft.kind).await?;
     let campaign = notice_campaign(&number, revision, &fields.title, &lists, now, "");
     let notice = Notice {
         id: NoticeId::new(),
@@ -137,7 +137,7 @@ pub async fn create(state: &AppState, draft: NoticeDraft) -> Result<NoticeOvervi
         published_at: None,
         created_at: now,
     };
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     store::campaigns::insert(&txn, &campaign, now).await?;
     match store::notices::insert(&txn, &notice).await {
         Err(StoreError::Conflict(_)) => {
@@ -147,7 +147,7 @@ pub async fn create(state: &AppState, draft: NoticeDraft) -> Result<NoticeOvervi
     }
     store::notices::insert_mailing(&txn, campaign.id, notice.id, MailingPurpose::Notice, now)
         .await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(NoticeOverview {
         notice,
         status: CampaignStatus::Draft,
@@ -155,8 +155,8 @@ pub async fn create(state: &AppState, draft: NoticeDraft) -> Result<NoticeOvervi
     })
 }
 
-async fn known_parts(state: &AppState, fields: &NoticeFields) -> Result<(), NoticesError> {
-    let found = store::products::find_by_parts(&state.db, &fields.affected_parts).await?;
+async fn known_parts(ctx: &Context, fields: &NoticeFields) -> Result<(), NoticesError> {
+    let found = store::products::find_by_parts(&ctx.db, &fields.affected_parts).await?;
     let unknown: Vec<String> = fields
         .affected_parts
         .iter()
@@ -172,12 +172,12 @@ async fn known_parts(state: &AppState, fields: &NoticeFields) -> Result<(), Noti
 
 /// Number, revision and superseded notice of a draft.
 async fn numbering(
-    state: &AppState,
+    ctx: &Context,
     draft: &NoticeDraft,
     now: DateTime<Utc>,
 ) -> Result<(NoticeNumber, u32, Option<NoticeId>), NoticesError> {
     if let Some(old) = draft.supersedes {
-        let old = store::notices::find(&state.db, old).await?;
+        let old = store::notices::find(&ctx.db, old).await?;
         if old.kind != draft.kind {
             return Err(NoticeError::Field(format!(
                 "a revision keeps the kind of {} ({})",
@@ -188,7 +188,7 @@ async fn numbering(
         if draft.number.as_ref().is_some_and(|n| n != &old.number) {
             return Err(NoticeError::Field("a revision keeps its number".into()).into());
         }
-        let latest = store::notices::revisions(&state.db, &old.number)
+        let latest = store::notices::revisions(&ctx.db, &old.number)
             .await?
             .last()
             .map_or(old.revision, |n| n.revision);
@@ -196,23 +196,20 @@ async fn numbering(
         return Ok((old.number, revision, Some(old.id)));
     }
     if let Some(number) = &draft.number {
-        if !store::notices::revisions(&state.db, number)
-            .await?
-            .is_empty()
-        {
+        if !store::notices::revisions(&ctx.db, number).await?.is_empty() {
             return Err(NoticesError::DuplicateNumber(number.to_string()));
         }
         return Ok((number.clone(), 1, None));
     }
     let prefix = format!("{}-{}-", draft.kind.number_prefix(), now.year());
-    let mut sequence = store::notices::count_numbers_like(&state.db, &prefix).await? + 1;
+    let mut sequence = store::notices::count_numbers_like(&ctx.db, &prefix).await? + 1;
     loop {
         let number = NoticeNumber::automatic(
             draft.kind,
             now.year(),
             u32::try_from(sequence).unwrap_or(u32::MAX),
         );
-        if store::notices::revisions(&state.db, &number)
+        if store::notices::revisions(&ctx.db, &number)
             .await?
             .is_empty()
         {
@@ -223,8 +220,8 @@ async fn numbering(
 }
 
 /// The legitimate-interest lists that carry notices of `kind`.
-async fn lists_of_kind(state: &AppState, kind: NoticeKind) -> Result<Vec<MailingList>, StoreError> {
-    Ok(super::customers::enrolment_lists(&state.db)
+async fn lists_of_kind(ctx: &Context, kind: NoticeKind) -> Result<Vec<MailingList>, StoreError> {
+    Ok(super::customers::enrolment_lists(&ctx.db)
         .await?
         .into_iter()
         .filter(|l| l.def.kind == kind.list_kind())
@@ -267,16 +264,16 @@ fn notice_campaign(
 ///
 /// # Errors
 /// `NotFound`, or a store failure.
-pub async fn get(state: &AppState, id: NoticeId) -> Result<NoticeOverview, NoticesError> {
-    let notice = store::notices::find(&state.db, id).await?;
-    overview(state, notice).await
+pub async fn get(ctx: &Context, id: NoticeId) -> Result<NoticeOverview, NoticesError> {
+    let notice = store::notices::find(&ctx.db, id).await?;
+    overview(ctx, notice).await
 }
 
-async fn overview(state: &AppState, notice: Notice) -> Result<NoticeOverview, NoticesError> {
-    let status = store::campaigns::find(&state.db, notice.campaign_id)
+async fn overview(ctx: &Context, notice: Notice) -> Result<NoticeOverview, NoticesError> {
+    let status = store::campaigns::find(&ctx.db, notice.campaign_id)
         .await?
         .status;
-    let superseded_by = store::notices::revisions(&state.db, &notice.number)
+    let superseded_by = store::notices::revisions(&ctx.db, &notice.number)
         .await?
         .into_iter()
         .find(|n| n.supersedes == Some(notice.id))
@@ -292,18 +289,18 @@ async fn overview(state: &AppState, notice: Notice) -> Result<NoticeOverview, No
 ///
 /// # Errors
 /// Store failure.
-pub async fn objections(state: &AppState, id: NoticeId) -> Result<u64, NoticesError> {
-    Ok(store::notices::objections(&state.db, id).await?)
+pub async fn objections(ctx: &Context, id: NoticeId) -> Result<u64, NoticesError> {
+    Ok(store::notices::objections(&ctx.db, id).await?)
 }
 
 /// Every notice, newest first.
 ///
 /// # Errors
 /// Store failure.
-pub async fn all(state: &AppState) -> Result<Vec<NoticeOverview>, NoticesError> {
+pub async fn all(ctx: &Context) -> Result<Vec<NoticeOverview>, NoticesError> {
     let mut out = Vec::new();
-    for notice in store::notices::all(&state.db).await? {
-        out.push(overview(state, notice).await?);
+    for notice in store::notices::all(&ctx.db).await? {
+        out.push(overview(ctx, notice).await?);
     }
     Ok(out)
 }
@@ -313,16 +310,16 @@ pub async fn all(state: &AppState) -> Result<Vec<NoticeOverview>, NoticesError> 
 /// # Errors
 /// `NotFound` for an unknown cursor, or a store failure.
 pub async fn page(
-    state: &AppState,
+    ctx: &Context,
     before: Option<NoticeId>,
     limit: u64,
 ) -> Result<(Vec<NoticeOverview>, Option<NoticeId>), NoticesError> {
     use super::paging;
-    let found = store::notices::page(&state.db, before, paging::fetch_size(limit)).await?;
+    let found = store::notices::page(&ctx.db, before, paging::fetch_size(limit)).await?;
     let (found, next) = paging::split(found, limit, |n| n.id);
     let mut out = Vec::with_capacity(found.len());
     for notice in found {
-        out.push(overview(state, notice).await?);
+        out.push(overview(ctx, notice).await?);
     }
     Ok((out, next))
 }
@@ -358,26 +355,26 @@ pub struct Audience {
 ///
 /// # Errors
 /// `NotFound`, or a store failure.
-pub async fn audience(state: &AppState, id: NoticeId) -> Result<Audience, NoticesError> {
-    let notice = store::notices::find(&state.db, id).await?;
-    resolve(state, &notice).await
+pub async fn audience(ctx: &Context, id: NoticeId) -> Result<Audience, NoticesError> {
+    let notice = store::notices::find(&ctx.db, id).await?;
+    resolve(ctx, &notice).await
 }
 
-async fn resolve(state: &AppState, notice: &Notice) -> Result<Audience, NoticesError> {
-    let products = store::products::find_by_parts(&state.db, &notice.fields.affected_parts).await?;
+async fn resolve(ctx: &Context, notice: &Notice) -> Result<Audience, NoticesError> {
+    let products = store::products::find_by_parts(&ctx.db, &notice.fields.affected_parts).await?;
     let ids: Vec<_> = products.iter().map(|p| p.id).collect();
-    let customers = store::products::customers_using(&state.db, &ids).await?;
-    let lists = lists_of_kind(state, notice.kind).await?;
-    let people = store::subscribers::find_many(&state.db, &customers).await?;
+    let customers = store::products::customers_using(&ctx.db, &ids).await?;
+    let lists = lists_of_kind(ctx, notice.kind).await?;
+    let people = store::subscribers::find_many(&ctx.db, &customers).await?;
     let hashes: HashMap<_, _> = people
         .iter()
-        .map(|p| (p.id, state.address_hasher.hash(&p.email)))
+        .map(|p| (p.id, ctx.address_hasher.hash(&p.email)))
         .collect();
     let wanted: Vec<String> = hashes.values().cloned().collect();
-    let suppressed = store::suppressions::among(&state.db, &wanted).await?;
+    let suppressed = store::suppressions::among(&ctx.db, &wanted).await?;
     let mut audience = Audience::default();
     for person in people {
-        let subs = store::subscriptions::of_subscriber(&state.db, person.id).await?;
+        let subs = store::subscriptions::of_subscriber(&ctx.db, person.id).await?;
         let relevant: Vec<_> = subs
             .iter()
             .filter(|s| lists.iter().any(|l| l.id == s.list_id))
@@ -410,13 +407,13 @@ async fn resolve(state: &AppState, notice: &Notice) -> Result<Audience, NoticesE
             audience.not_mailable += 1;
             continue;
         }
-        let used = store::products::products_of(&state.db, person.id).await?;
+        let used = store::products::products_of(&ctx.db, person.id).await?;
         let parts = used
             .iter()
             .filter(|p| notice.fields.affected_parts.contains(&p.part_number))
             .map(|p| p.part_number.as_str().to_owned())
             .collect();
-        let company = store::products::find_customer(&state.db, person.id)
+        let company = store::products::find_customer(&ctx.db, person.id)
             .await?
             .and_then(|c| c.company);
         audience.recipients.push(AudienceMember {
@@ -437,10 +434,10 @@ async fn resolve(state: &AppState, notice: &Notice) -> Result<Audience, NoticesE
 /// # Errors
 /// `NotDraft`, `Invalid` (the 90-day rule or the deadline no longer hold), `NoAudience`,
 /// `Raced`, `NotFound`, or a store failure. Nothing is sent then.
-pub async fn send(state: &AppState, id: NoticeId) -> Result<NoticeOverview, NoticesError> {
-    let now = state.clock.now();
-    let mut notice = store::notices::find(&state.db, id).await?;
-    let mut campaign = store::campaigns::find(&state.db, notice.campaign_id).await?;
+pub async fn send(ctx: &Context, id: NoticeId) -> Result<NoticeOverview, NoticesError> {
+    let now = ctx.clock.now();
+    let mut notice = store::notices::find(&ctx.db, id).await?;
+    let mut campaign = store::campaigns::find(&ctx.db, notice.campaign_id).await?;
     if campaign.status != CampaignStatus::Draft {
         return Err(NoticesError::NotDraft(campaign.status));
     }
@@ -448,10 +445,10 @@ pub async fn send(state: &AppState, id: NoticeId) -> Result<NoticeOverview, Noti
     notice.fields.check(
         notice.kind,
         now,
-        state.settings.notices.min_pcn_notice_days,
+        ctx.settings.notices.min_pcn_notice_days,
         forced,
     )?;
-    let audience = resolve(state, &notice).await?;
+    let audience = resolve(ctx, &notice).await?;
     if audience.recipients.is_empty() {
         return Err(NoticesError::NoAudience);
     }
@@ -460,7 +457,7 @@ pub async fn send(state: &AppState, id: NoticeId) -> Result<NoticeOverview, Noti
         .iter()
         .map(|m| m.subscriber_id)
         .collect();
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     let before = store::notices::previously_notified(&txn, &ids).await?;
     let ack = notice
         .asks_acknowledgement()
@@ -487,24 +484,24 @@ pub async fn send(state: &AppState, id: NoticeId) -> Result<NoticeOverview, Noti
         .iter()
         .map(|r| (r.subscriber_id, r.subscription_id))
         .collect();
-    start_mailing(state, &txn, &mut campaign, &to, now).await?;
+    start_mailing(ctx, &txn, &mut campaign, &to, now).await?;
     store::notices::set_published(&txn, notice.id, now).await?;
-    txn.commit().await?;
-    state.outbox.notify_one();
+    store::commit(txn).await?;
+    ctx.outbox.notify_one();
     tracing::info!(notice.id = %notice.id, recipients = to.len(), "notice sent");
-    get(state, id).await
+    get(ctx, id).await
 }
 
 /// Writes the outbox rows of a notice mailing and moves its campaign from draft to sending
 /// with the fan-out already complete (the generic fan-out targets whole lists).
 async fn start_mailing(
-    state: &AppState,
+    ctx: &Context,
     txn: &impl sea_orm::ConnectionTrait,
     campaign: &mut Campaign,
     to: &[(SubscriberId, SubscriptionId)],
     now: DateTime<Utc>,
 ) -> Result<(), NoticesError> {
-    let domain = state.settings.mail.from_address.domain();
+    let domain = ctx.settings.mail.from_address.domain();
     store::notices::enqueue_mailing(txn, campaign.id, to, domain, now).await?;
     let before = campaign.status;
     campaign.status = CampaignStatus::Sending;
@@ -522,6 +519,6 @@ async fn start_mailing(
 ///
 /// # Errors
 /// Store failure.
-pub async fn is_notice_campaign(state: &AppState, id: CampaignId) -> Result<bool, StoreError> {
-    Ok(store::notices::mailing_of(&state.db, id).await?.is_some())
+pub async fn is_notice_campaign(ctx: &Context, id: CampaignId) -> Result<bool, StoreError> {
+    Ok(store::notices::mailing_of(&ctx.db, id).await?.is_some())
 }

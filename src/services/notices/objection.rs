@@ -3,12 +3,12 @@
 //! as `objected` in the ledger. The RFC 8058 one-click POST objects to that kind.
 
 use crate::{
+    context::Context,
     domain::{CampaignId, LegalBasis, ListKind, Locale, SubscriptionId, SubscriptionStatus},
     services::{
         Requester,
         subscriptions::{LinkActionError, leave_lists_in},
     },
-    startup::AppState,
     store,
 };
 
@@ -37,10 +37,10 @@ pub struct ObjectionSummary {
 /// # Errors
 /// `Gone` when the subscription no longer exists, or a store failure.
 pub async fn summary(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriptionId,
 ) -> Result<ObjectionSummary, LinkActionError> {
-    summarise(&state.db, id).await
+    summarise(&ctx.db, id).await
 }
 
 async fn summarise(
@@ -75,15 +75,15 @@ async fn summarise(
 /// # Errors
 /// `Gone`, or a store failure.
 pub async fn object(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriptionId,
     scope: ObjectionScope,
     requester: &Requester,
     source: &str,
     campaign: Option<CampaignId>,
 ) -> Result<ObjectionSummary, LinkActionError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let sub = store::subscriptions::find(&txn, id).await?;
     let kind = store::lists::find(&txn, sub.list_id).await?.def.kind;
     let lists = store::lists::all(&txn).await?;
@@ -109,7 +109,7 @@ pub async fn object(
     )
     .await?;
     let summary = summarise(&txn, id).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     tracing::info!(subscriber.id = %sub.subscriber_id, lists = changed, "objection recorded");
     Ok(summary)
 }

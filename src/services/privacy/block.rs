@@ -6,8 +6,8 @@ use sea_orm::ConnectionTrait;
 
 use super::{Actor, PrivacyError, event, person_basis};
 use crate::{
+    context::Context,
     domain::{ConsentAction, SubscriberId, SubscriberStatus},
-    startup::AppState,
     store::{self, StoreError},
 };
 
@@ -21,14 +21,14 @@ use crate::{
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn block(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     blocked: bool,
     actor: &Actor,
 ) -> Result<SubscriberStatus, PrivacyError> {
     use SubscriberStatus::{Active, Blocked, Erased, Restricted};
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     let (to, action) = match (subscriber.status, blocked) {
         (Active | Restricted, true) => (Blocked, ConsentAction::Blocked),
@@ -41,7 +41,7 @@ pub async fn block(
     store::privacy::set_status(&txn, id, to, now).await?;
     let basis = person_basis(&txn, id).await?;
     store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     tracing::info!(subscriber.id = %id, blocked, "block changed");
     Ok(to)
 }

@@ -21,6 +21,7 @@ use super::{
     subscriptions::{self, LinkActionError},
 };
 use crate::{
+    context::Context,
     domain::{
         AddressChangeId, CampaignId, ConsentAction, ConsentEvent, ConsentEventId, DeliveryStatus,
         EmailAddress, LegalBasis, Locale, MailingList, MessageKind, PrivacyRequestId, Subscriber,
@@ -28,7 +29,6 @@ use crate::{
         privacy::{AddressChange, PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
         retention::ErasureReason,
     },
-    startup::AppState,
     store::{self, StoreError, deliveries::NewDelivery},
 };
 
@@ -243,10 +243,10 @@ async fn campaign_name(
 ///
 /// # Errors
 /// Store failure.
-pub async fn request_link(state: &AppState, email: &EmailAddress) -> Result<(), StoreError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
-    let hash = state.address_hasher.hash(email);
+pub async fn request_link(ctx: &Context, email: &EmailAddress) -> Result<(), StoreError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let hash = ctx.address_hasher.hash(email);
     let mut enqueued = false;
     if !store::suppressions::contains(&txn, &hash).await?
         && let Some(subscriber) = store::subscribers::find_by_email(&txn, email).await?
@@ -256,21 +256,21 @@ pub async fn request_link(state: &AppState, email: &EmailAddress) -> Result<(), 
         )
     {
         let last = store::privacy::last_privacy_link_at(&txn, subscriber.id).await?;
-        if last.is_none_or(|at| now - at >= state.settings.privacy.link_cooldown) {
-            enqueue(&txn, state, MessageKind::PrivacyLink, subscriber.id, now).await?;
+        if last.is_none_or(|at| now - at >= ctx.settings.privacy.link_cooldown) {
+            enqueue(&txn, ctx, MessageKind::PrivacyLink, subscriber.id, now).await?;
             enqueued = true;
         }
     }
-    txn.commit().await?;
+    store::commit(txn).await?;
     if enqueued {
-        state.outbox.notify_one();
+        ctx.outbox.notify_one();
     }
     Ok(())
 }
 
 async fn enqueue(
     conn: &impl ConnectionTrait,
-    state: &AppState,
+    ctx: &Context,
     kind: MessageKind,
     subscriber: SubscriberId,
     now: DateTime<Utc>,
@@ -278,7 +278,7 @@ async fn enqueue(
     let message_id = format!(
         "{kind}.{}@{}",
         uuid::Uuid::now_v7(),
-        state.settings.mail.from_address.domain()
+        ctx.settings.mail.from_address.domain()
     );
     let delivery = NewDelivery {
         kind,
@@ -295,21 +295,21 @@ async fn enqueue(
 ///
 /// # Errors
 /// `NotFound`, or a store failure.
-pub async fn data(state: &AppState, id: SubscriberId) -> Result<PersonalData, PrivacyError> {
-    Ok(load(&state.db, id).await?)
+pub async fn data(ctx: &Context, id: SubscriberId) -> Result<PersonalData, PrivacyError> {
+    Ok(load(&ctx.db, id).await?)
 }
 
 /// The export document of `data`, made now, naming the published schema.
-pub fn export_document(state: &AppState, data: &PersonalData) -> ExportDocument {
+pub fn export_document(ctx: &Context, data: &PersonalData) -> ExportDocument {
     ExportDocument::new(
         data,
-        &state.settings.mail.organisation,
+        &ctx.settings.mail.organisation,
         crate::config::join_url(
-            &state.settings.http.public_url,
+            &ctx.settings.http.public_url,
             "privacy/export-schema/v1.json",
         )
         .to_string(),
-        state.clock.now(),
+        ctx.clock.now(),
     )
 }
 
@@ -318,18 +318,11 @@ pub fn export_document(state: &AppState, data: &PersonalData) -> ExportDocument 
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn access(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     actor: &Actor,
 ) -> Result<PersonalData, PrivacyError> {
-    recorded(
-        state,
-        id,
-        actor,
-        ConsentAction::Accessed,
-        RequestKind::Access,
-    )
-    .await
+    recorded(ctx, id, actor, ConsentAction::Accessed, RequestKind::Access).await
 }
 
 /// Art. 20: the person's data for download, with an `exported` ledger entry.
@@ -337,12 +330,12 @@ pub async fn access(
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn export(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     actor: &Actor,
 ) -> Result<PersonalData, PrivacyError> {
     recorded(
-        state,
+        ctx,
         id,
         actor,
         ConsentAction::Exported,
@@ -352,20 +345,20 @@ pub async fn export(
 }
 
 async fn recorded(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     actor: &Actor,
     action: ConsentAction,
     kind: RequestKind,
 ) -> Result<PersonalData, PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     store::subscribers::find(&txn, id).await?;
     let basis = person_basis(&txn, id).await?;
     store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
     answer(&txn, id, kind, actor, now).await?;
     let data = load(&txn, id).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(data)
 }
 
@@ -375,14 +368,14 @@ async fn recorded(
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn restrict(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     restricted: bool,
     actor: &Actor,
 ) -> Result<SubscriberStatus, PrivacyError> {
     use SubscriberStatus::{Active, Blocked, Erased, Restricted};
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     let (to, action) = match (subscriber.status, restricted) {
         (Active, true) => (Restricted, ConsentAction::Restricted),
@@ -395,7 +388,7 @@ pub async fn restrict(
     let basis = person_basis(&txn, id).await?;
     store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
     answer(&txn, id, RequestKind::Restriction, actor, now).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     tracing::info!(subscriber.id = %id, restricted, "processing restriction changed");
     Ok(to)
 }
@@ -406,13 +399,13 @@ pub async fn restrict(
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn withdraw(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     only: Option<&[SubscriptionId]>,
     actor: &Actor,
 ) -> Result<usize, PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let changed = subscriptions::leave_lists_in(
         &txn,
         id,
@@ -425,7 +418,7 @@ pub async fn withdraw(
     if changed > 0 {
         answer(&txn, id, RequestKind::Objection, actor, now).await?;
     }
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(changed)
 }
 
@@ -434,14 +427,14 @@ pub async fn withdraw(
 /// # Errors
 /// `NotFound`, or a store failure.
 pub async fn correct(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     name: &SubscriberName,
     locale: Locale,
     actor: &Actor,
 ) -> Result<bool, PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     let mut fields = Vec::new();
     if subscriber.name != *name {
@@ -455,7 +448,7 @@ pub async fn correct(
     }
     store::privacy::set_profile(&txn, id, name, locale, now).await?;
     rectified(&txn, id, &fields, actor, now).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(true)
 }
 
@@ -483,18 +476,18 @@ async fn rectified(
 /// # Errors
 /// `SameAddress`, `TooSoon`, `NotFound`, or a store failure.
 pub async fn request_address_change(
-    state: &AppState,
+    ctx: &Context,
     id: SubscriberId,
     new_email: &EmailAddress,
 ) -> Result<(), PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     if subscriber.email == *new_email {
         return Err(PrivacyError::SameAddress);
     }
     let previous = store::privacy::address_change_of(&txn, id).await?;
-    if previous.is_some_and(|p| now - p.created_at < state.settings.privacy.link_cooldown) {
+    if previous.is_some_and(|p| now - p.created_at < ctx.settings.privacy.link_cooldown) {
         return Err(PrivacyError::TooSoon);
     }
     let change = AddressChange {
@@ -502,12 +495,12 @@ pub async fn request_address_change(
         subscriber_id: id,
         new_email: new_email.clone(),
         created_at: now,
-        expires_at: now + state.settings.privacy.address_change_ttl,
+        expires_at: now + ctx.settings.privacy.address_change_ttl,
     };
     store::privacy::put_address_change(&txn, &change).await?;
-    enqueue(&txn, state, MessageKind::AddressChange, id, now).await?;
-    txn.commit().await?;
-    state.outbox.notify_one();
+    enqueue(&txn, ctx, MessageKind::AddressChange, id, now).await?;
+    store::commit(txn).await?;
+    ctx.outbox.notify_one();
     Ok(())
 }
 
@@ -516,13 +509,13 @@ pub async fn request_address_change(
 /// # Errors
 /// `NotFound` when it was confirmed, refused, replaced or erased; or a store failure.
 pub async fn address_change(
-    state: &AppState,
+    ctx: &Context,
     change: AddressChangeId,
 ) -> Result<(AddressChange, Locale), PrivacyError> {
-    let found = store::privacy::find_address_change(&state.db, change)
+    let found = store::privacy::find_address_change(&ctx.db, change)
         .await?
         .ok_or(PrivacyError::NotFound)?;
-    let locale = store::subscribers::find(&state.db, found.subscriber_id)
+    let locale = store::subscribers::find(&ctx.db, found.subscriber_id)
         .await?
         .locale;
     Ok((found, locale))
@@ -534,12 +527,12 @@ pub async fn address_change(
 /// # Errors
 /// `AddressInUse` (the change is dropped), `NotFound`, or a store failure.
 pub async fn confirm_address_change(
-    state: &AppState,
+    ctx: &Context,
     change: AddressChangeId,
     requester: Requester,
 ) -> Result<Locale, PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let found = store::privacy::find_address_change(&txn, change)
         .await?
         .ok_or(PrivacyError::NotFound)?;
@@ -549,7 +542,7 @@ pub async fn confirm_address_change(
         .await?
         .is_some_and(|other| other.id != subscriber.id);
     if taken {
-        txn.commit().await?;
+        store::commit(txn).await?;
         return Err(PrivacyError::AddressInUse);
     }
     match store::privacy::set_email(&txn, subscriber.id, &found.new_email, now).await {
@@ -561,7 +554,7 @@ pub async fn confirm_address_change(
         ..Actor::subject(requester)
     };
     rectified(&txn, subscriber.id, &["email"], &actor, now).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     tracing::info!(subscriber.id = %subscriber.id, "address changed");
     Ok(subscriber.locale)
 }
@@ -572,12 +565,12 @@ pub async fn confirm_address_change(
 /// # Errors
 /// Store failure.
 pub async fn refuse_address_change(
-    state: &AppState,
+    ctx: &Context,
     change: AddressChangeId,
 ) -> Result<(), PrivacyError> {
-    let txn = store::begin_write(&state.db).await?;
+    let txn = store::begin_write(&ctx.db).await?;
     store::privacy::delete_address_change(&txn, change).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(())
 }
 
@@ -587,9 +580,9 @@ pub async fn refuse_address_change(
 ///
 /// # Errors
 /// `AlreadyErased` when the ledger shows an earlier erasure, `NotFound`, or a store failure.
-pub async fn erase(state: &AppState, id: SubscriberId, actor: &Actor) -> Result<(), PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Actor) -> Result<(), PrivacyError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     if store::retention::lock_subject(&txn, id).await?.is_none() {
         let erased = store::consent_events::for_subscriber(&txn, id)
             .await?
@@ -603,7 +596,7 @@ pub async fn erase(state: &AppState, id: SubscriberId, actor: &Actor) -> Result<
     let by = (actor.name.as_str(), actor.source);
     retention::erase_in(
         &txn,
-        &state.address_hasher,
+        &ctx.address_hasher,
         id,
         ErasureReason::Request,
         by,
@@ -611,7 +604,7 @@ pub async fn erase(state: &AppState, id: SubscriberId, actor: &Actor) -> Result<
     )
     .await?;
     answer(&txn, id, RequestKind::Erasure, actor, now).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(())
 }
 
@@ -703,12 +696,12 @@ pub struct NewPrivacyRequest {
 /// # Errors
 /// `NotFound` for an unknown subscriber, or a store failure.
 pub async fn log_request(
-    state: &AppState,
+    ctx: &Context,
     new: NewPrivacyRequest,
     actor: &Actor,
 ) -> Result<PrivacyRequest, PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     if let Some(id) = new.subscriber_id {
         store::subscribers::find(&txn, id).await?;
     }
@@ -721,7 +714,7 @@ pub async fn log_request(
     );
     request.note = new.note;
     store::privacy::log_request(&txn, &request).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(request)
 }
 
@@ -732,12 +725,12 @@ pub async fn log_request(
 /// # Errors
 /// `NotFound` when `after` names no request; store failure.
 pub async fn requests(
-    state: &AppState,
+    ctx: &Context,
     status: Option<RequestStatus>,
     after: Option<PrivacyRequestId>,
     limit: u64,
 ) -> Result<(Vec<PrivacyRequest>, Option<PrivacyRequestId>), PrivacyError> {
-    let mut found = store::privacy::requests_page(&state.db, status, after, limit + 1).await?;
+    let mut found = store::privacy::requests_page(&ctx.db, status, after, limit + 1).await?;
     let next = (found.len() as u64 > limit).then(|| {
         found.truncate(limit as usize);
         found.last().map(|r| r.id)
@@ -750,13 +743,13 @@ pub async fn requests(
 /// # Errors
 /// `NotFound`, `AlreadyClosed`, or a store failure.
 pub async fn close_request(
-    state: &AppState,
+    ctx: &Context,
     id: PrivacyRequestId,
     status: RequestStatus,
     note: Option<String>,
 ) -> Result<PrivacyRequest, PrivacyError> {
-    let now = state.clock.now();
-    let txn = store::begin_write(&state.db).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
     let found = store::privacy::find_request(&txn, id).await?;
     if found.status != RequestStatus::Open {
         return Err(PrivacyError::AlreadyClosed);
@@ -766,6 +759,6 @@ pub async fn close_request(
         closed.note = note;
     }
     store::privacy::close_request(&txn, &closed).await?;
-    txn.commit().await?;
+    store::commit(txn).await?;
     Ok(closed)
 }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::PrivacyError;
 use crate::{
+    context::Context,
     domain::{ConsentAction, ConsentEvent, ListSlug, MailingList, Subscriber, Subscription},
-    startup::AppState,
     store,
 };
 
@@ -39,18 +39,18 @@ pub struct ProofOfConsent {
 /// # Errors
 /// `NotFound` for an unknown person or list, or a store failure.
 pub async fn proof_of_consent(
-    state: &AppState,
+    ctx: &Context,
     id: crate::domain::SubscriberId,
     slug: &ListSlug,
 ) -> Result<ProofOfConsent, PrivacyError> {
-    let subscriber = store::subscribers::find(&state.db, id).await?;
-    let list = store::lists::find_by_slugs(&state.db, std::slice::from_ref(slug))
+    let subscriber = store::subscribers::find(&ctx.db, id).await?;
+    let list = store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(slug))
         .await?
         .into_iter()
         .next()
         .ok_or(PrivacyError::NotFound)?;
-    let subscription = store::subscriptions::find_for(&state.db, id, list.id).await?;
-    let events: Vec<ConsentEvent> = store::consent_events::for_subscriber(&state.db, id)
+    let subscription = store::subscriptions::find_for(&ctx.db, id, list.id).await?;
+    let events: Vec<ConsentEvent> = store::consent_events::for_subscriber(&ctx.db, id)
         .await?
         .into_iter()
         .filter(|e| e.list_id.is_none_or(|l| l == list.id))
@@ -81,7 +81,7 @@ pub async fn proof_of_consent(
         .cloned();
     let withdrawn = of_list(&[ConsentAction::Unsubscribed, ConsentAction::Objected]);
     let consent_text = match requested.as_ref().and_then(|e| e.consent_text_hash.clone()) {
-        Some(hash) => store::consent_events::text_of(&state.db, &hash)
+        Some(hash) => store::consent_events::text_of(&ctx.db, &hash)
             .await?
             .map(|body| (hash, body)),
         None => None,
@@ -95,6 +95,6 @@ pub async fn proof_of_consent(
         withdrawn,
         consent_text,
         events,
-        generated_at: state.clock.now(),
+        generated_at: ctx.clock.now(),
     })
 }

@@ -5,11 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::PrivacyError;
 use crate::{
+    context::Context,
     domain::{
         SubscriberId,
         retention::{self, RetentionCutoffs, ReviewAction},
     },
-    startup::AppState,
     store,
 };
 
@@ -36,10 +36,10 @@ pub struct ReviewItem {
 /// # Errors
 /// Store failure.
 pub async fn retention_review(
-    state: &AppState,
+    ctx: &Context,
     within: Duration,
 ) -> Result<Vec<ReviewItem>, PrivacyError> {
-    let mut items = scan(state, within, None, None).await?;
+    let mut items = scan(ctx, within, None, None).await?;
     items.sort_by_key(|i| (i.review_due_at, i.subscriber_id));
     Ok(items)
 }
@@ -50,27 +50,27 @@ pub async fn retention_review(
 /// # Errors
 /// Store failure.
 pub async fn retention_review_page(
-    state: &AppState,
+    ctx: &Context,
     within: Duration,
     after: Option<SubscriberId>,
     limit: u64,
 ) -> Result<(Vec<ReviewItem>, Option<SubscriberId>), PrivacyError> {
     use crate::services::paging;
     let want = usize::try_from(paging::fetch_size(limit)).unwrap_or(usize::MAX);
-    let found = scan(state, within, after, Some(want)).await?;
+    let found = scan(ctx, within, after, Some(want)).await?;
     Ok(paging::split(found, limit, |i| i.subscriber_id))
 }
 
 /// The people the rule reaches before `now + within`, by subscriber id after `after`, at
 /// most `want` of them.
 async fn scan(
-    state: &AppState,
+    ctx: &Context,
     within: Duration,
     mut after: Option<SubscriberId>,
     want: Option<usize>,
 ) -> Result<Vec<ReviewItem>, PrivacyError> {
-    let policy = state.settings.retention.policy;
-    let horizon = state.clock.now() + within;
+    let policy = ctx.settings.retention.policy;
+    let horizon = ctx.clock.now() + within;
     // No record is older than the epoch; a far earlier bound overflows PostgreSQL.
     let never = DateTime::<Utc>::UNIX_EPOCH;
     let cutoffs = RetentionCutoffs {
@@ -81,7 +81,7 @@ async fn scan(
     };
     let mut items = Vec::new();
     loop {
-        let page = store::retention::due_page(&state.db, &cutoffs, after, PAGE).await?;
+        let page = store::retention::due_page(&ctx.db, &cutoffs, after, PAGE).await?;
         for subject in &page {
             let (review_due_at, action) = retention::review(subject, &policy);
             if review_due_at <= horizon {

@@ -15,7 +15,7 @@ use super::{AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, audited, cookie, se
 use crate::{
     domain::{EmailAddress, Password},
     services::users::{self, NewSession, UsersError},
-    startup::AppState,
+    web::AppState,
     web::{
         extract::{Client, PageForm},
         views::admin::{self as view, csrf_field, field},
@@ -78,10 +78,18 @@ pub(super) async fn log_in(
     if !login_csrf_ok(&headers, &form.csrf) {
         return view::csrf_refused();
     }
-    match users::log_in(&state, &form.email, &form.password, client.ip).await {
+    match users::log_in(
+        &state.ctx,
+        &state.login_limiter,
+        &form.email,
+        &form.password,
+        client.ip,
+    )
+    .await
+    {
         Ok(session) => {
             if let Err(e) = crate::services::audit::record(
-                &state,
+                &state.ctx,
                 &format!("user:{}", session.user.email.as_str()),
                 "session.login",
                 None,
@@ -114,7 +122,7 @@ fn start(state: &AppState, session: &NewSession) -> Response {
         state,
         SESSION_COOKIE,
         &session.secret,
-        state.settings.admin.session_ttl.num_seconds(),
+        state.ctx.settings.admin.session_ttl.num_seconds(),
     );
     let clear = set_cookie(state, LOGIN_CSRF_COOKIE, "", 0);
     // Two cookies: `AppendHeaders`, as an array would replace the first with the second.
@@ -130,7 +138,7 @@ pub(super) async fn log_out(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    if let Err(e) = users::log_out(&state, &session.secret).await {
+    if let Err(e) = users::log_out(&state.ctx, &session.secret).await {
         return view::internal(&e);
     }
     audited(&state, &session, "session.logout", None, None).await;
@@ -185,7 +193,7 @@ pub(super) async fn setup_form(
     State(state): State<AppState>,
     Path(secret): Path<String>,
 ) -> Response {
-    match users::is_setup_secret(&state, &secret) {
+    match state.setup.matches(&secret) {
         true => setup_page(&state, &secret, "", (None, None), StatusCode::OK),
         false => setup_closed(),
     }
@@ -216,11 +224,11 @@ pub(super) async fn setup(
             );
         }
     };
-    match users::complete_setup(&state, &secret, email, &password).await {
+    match users::complete_setup(&state.ctx, &state.setup, &secret, email, &password).await {
         Ok(session) => {
             let actor = format!("user:{}", session.user.email.as_str());
             if let Err(e) = crate::services::audit::record(
-                &state,
+                &state.ctx,
                 &actor,
                 "user.setup",
                 Some(session.user.id.to_string()),
@@ -294,7 +302,7 @@ pub(super) async fn change_password(
             );
         }
     };
-    match users::change_password(&state, session.user.id, &form.current, &new).await {
+    match users::change_password(&state.ctx, session.user.id, &form.current, &new).await {
         Ok(()) => {
             audited(
                 &state,

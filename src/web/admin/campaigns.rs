@@ -20,7 +20,7 @@ use crate::{
         campaigns::{self, CampaignDraft, CampaignsError},
         lists,
     },
-    startup::AppState,
+    web::AppState,
     web::{
         extract::PageForm,
         views::admin::{self as view, CampaignChart, campaign_chart, csrf_field, field, status},
@@ -36,7 +36,7 @@ pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    let all = match campaigns::all(&state).await {
+    let all = match campaigns::all(&state.ctx).await {
         Ok(a) => a,
         Err(e) => return view::internal(&e),
     };
@@ -114,7 +114,7 @@ pub(super) async fn new_form(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    match lists::all(&state).await {
+    match lists::all(&state.ctx).await {
         Ok(all) => compose_page(
             &session,
             &all,
@@ -132,7 +132,7 @@ pub(super) async fn create(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<CampaignForm>,
 ) -> Response {
-    let all = match lists::all(&state).await {
+    let all = match lists::all(&state.ctx).await {
         Ok(a) => a,
         Err(e) => return view::internal(&e),
     };
@@ -159,7 +159,7 @@ pub(super) async fn create(
         lists: slugs,
         from: None,
     };
-    match campaigns::create(&state, draft).await {
+    match campaigns::create(&state.ctx, draft).await {
         Ok(c) => {
             audited(
                 &state,
@@ -227,12 +227,12 @@ async fn show_with(
     code: StatusCode,
 ) -> Response {
     let ctx = session.ctx();
-    let o = match campaigns::overview(state, id).await {
+    let o = match campaigns::overview(&state.ctx, id).await {
         Ok(o) => o,
         Err(CampaignsError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
     };
-    let timeline = match campaigns::timeline(state, id).await {
+    let timeline = match campaigns::timeline(&state.ctx, id).await {
         Ok(t) => t,
         Err(e) => return view::internal(&e),
     };
@@ -328,7 +328,7 @@ pub(super) async fn preview(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    let html = match campaigns::preview(&state, CampaignId::from_uuid(id)).await {
+    let html = match campaigns::preview(&state.ctx, CampaignId::from_uuid(id)).await {
         Ok(m) => m.html,
         Err(CampaignsError::NotFound) => return view::not_found(&session.ctx()),
         Err(e) => html! { p { "The template does not render: " (e) } }.into_string(),
@@ -368,16 +368,16 @@ pub(super) async fn act(
     let id = CampaignId::from_uuid(id);
     let result = match verb.as_str() {
         "schedule" => match parse_send_at(&form.send_at) {
-            Ok(at) => campaigns::schedule(&state, id, at).await.map(|_| ()),
+            Ok(at) => campaigns::schedule(&state.ctx, id, at).await.map(|_| ()),
             Err(e) => Err(CampaignsError::Invalid(e)),
         },
-        "pause" => campaigns::pause(&state, id, "paused by a person")
+        "pause" => campaigns::pause(&state.ctx, id, "paused by a person")
             .await
             .map(|_| ()),
-        "resume" => campaigns::resume(&state, id).await.map(|_| ()),
-        "cancel" => campaigns::cancel(&state, id).await.map(|_| ()),
+        "resume" => campaigns::resume(&state.ctx, id).await.map(|_| ()),
+        "cancel" => campaigns::cancel(&state.ctx, id).await.map(|_| ()),
         "test" => match EmailAddress::parse(&form.to) {
-            Ok(to) => campaigns::send_test(&state, id, &[to]).await,
+            Ok(to) => state.send_test(id, &[to]).await,
             Err(e) => Err(CampaignsError::Invalid(format!("test address: {e}"))),
         },
         _ => return view::not_found(&session.ctx()),

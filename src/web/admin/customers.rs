@@ -17,7 +17,7 @@ use super::{AdminSession, audited};
 use crate::{
     domain::{EmailAddress, Locale, PartNumber, SubscriberId, SubscriberName},
     services::customers::{self, CustomerError, NewCustomer},
-    startup::AppState,
+    web::AppState,
     web::{
         extract::PageForm,
         views::admin::{self as view, csrf_field, field, select},
@@ -60,7 +60,7 @@ async fn page(
     code: StatusCode,
 ) -> Response {
     let (found, next) = match customers::page(
-        state,
+        &state.ctx,
         Some(q.q.as_str()),
         q.before.map(SubscriberId::from_uuid),
         PAGE,
@@ -184,7 +184,7 @@ pub(super) async fn add(
             .await;
         }
     };
-    match customers::add(&state, new, &session.actor()).await {
+    match customers::add(&state.ctx, new, &session.actor()).await {
         Ok(outcome) => {
             let detail = format!(
                 "products {}; enrolled {}",

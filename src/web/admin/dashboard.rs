@@ -11,8 +11,8 @@ use super::AdminSession;
 use crate::{
     scheduler,
     services::{audit, dashboard, jobs},
-    startup::AppState,
     store::StoreError,
+    web::AppState,
     web::views::admin::{self as view, growth_chart, status},
 };
 
@@ -24,7 +24,7 @@ pub(super) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    let d = match dashboard::dashboard(&state, GROWTH_DAYS, 5).await {
+    let d = match dashboard::dashboard(&state.ctx, GROWTH_DAYS, 5).await {
         Ok(d) => d,
         Err(e) => return view::internal(&e),
     };
@@ -96,20 +96,20 @@ pub(super) async fn jobs(
             Err(_) => return view::not_found(&ctx),
         },
     };
-    let (runs, next) = match jobs::runs_page(&state, None, after, JOBS_PAGE).await {
+    let (runs, next) = match jobs::runs_page(&state.ctx, None, after, JOBS_PAGE).await {
         Ok(r) => r,
         Err(StoreError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
     };
-    let now = state.clock.now();
-    let upcoming = scheduler::next_runs(&state, now);
+    let now = state.ctx.clock.now();
+    let upcoming = scheduler::next_runs(&state.ctx, now);
     view::layout(
         &ctx,
         "Job runs",
         html! {
             div.card {
                 h2 { "Next runs" }
-                @if !state.settings.scheduler.enabled {
+                @if !state.ctx.settings.scheduler.enabled {
                     p.muted { "The scheduler is off in this process (scheduler.enabled = false); another instance may run it." }
                 }
                 table {
@@ -146,7 +146,7 @@ pub(super) async fn audit(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    let entries = match audit::recent(&state, 500).await {
+    let entries = match audit::recent(&state.ctx, 500).await {
         Ok(e) => e,
         Err(e) => return view::internal(&e),
     };

@@ -29,7 +29,7 @@ use crate::{
         },
         lists,
     },
-    startup::AppState,
+    web::AppState,
     web::views::admin::{self as view, Ctx, csrf_field, select},
 };
 
@@ -55,7 +55,7 @@ pub(super) async fn form(
     if !session.user.role.may_write() {
         return view::forbidden(&session.ctx());
     }
-    match lists::all(&state).await {
+    match lists::all(&state.ctx).await {
         Ok(all) => form_page(&state, &session.ctx(), &all, &q.list, &Errors::new()),
         Err(e) => view::internal(&e),
     }
@@ -74,7 +74,7 @@ fn form_page(
         .filter(|l| l.archived_at.is_none())
         .map(|l| (l.def.slug.as_str(), l.def.name.as_str()))
         .collect();
-    let max_mib = state.settings.import.max_upload_bytes / (1024 * 1024);
+    let max_mib = state.ctx.settings.import.max_upload_bytes / (1024 * 1024);
     let markup = view::layout(
         ctx,
         "Import subscribers",
@@ -128,7 +128,7 @@ pub(super) async fn upload(
     let Ok(multipart) = multipart else {
         return bad_request(&ctx, "The form was not sent as a file upload.");
     };
-    let all = match lists::all(&state).await {
+    let all = match lists::all(&state.ctx).await {
         Ok(a) => a,
         Err(e) => return view::internal(&e),
     };
@@ -154,7 +154,16 @@ pub(super) async fn upload(
             .or_insert_with(|| "Choose a CSV file.".into());
         return form_page(&state, &ctx, &all, &received.list, &errors);
     };
-    match uploads::register(&state, staged, &slug, &file_name, &session.actor()).await {
+    match uploads::register(
+        &state.ctx,
+        &state.uploads,
+        staged,
+        &slug,
+        &file_name,
+        &session.actor(),
+    )
+    .await
+    {
         Ok(upload) => Redirect::to(&format!("/admin/import/{}", upload.id)).into_response(),
         Err(UploadError::Disk(e)) => view::internal(&e),
         Err(UploadError::Store(e)) => view::internal(&e),
@@ -174,7 +183,7 @@ async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Received,
             Some("file") => {
                 let file_name = field.file_name().unwrap_or("upload.csv").to_owned();
                 let stream = field.map_err(|e| io_error(&e));
-                let staged = uploads::receive(state, StreamReader::new(stream)).await?;
+                let staged = uploads::receive(&state.ctx, StreamReader::new(stream)).await?;
                 received.file = Some((file_name, staged));
             }
             _ => drop(small_text(field).await?),
@@ -241,7 +250,7 @@ fn upload_of(
     }
     id.parse()
         .ok()
-        .and_then(|id| uploads::find(state, id))
+        .and_then(|id| state.uploads.find(id))
         .ok_or_else(|| {
             let page = view::layout(
                 &ctx,
@@ -442,7 +451,7 @@ pub(super) async fn start(
         Ok(u) => u,
         Err(page) => return *page,
     };
-    match uploads::start(&state, &upload, dry_run, &session.actor()) {
+    match uploads::start(&state.ctx, &upload, dry_run, &session.actor()) {
         Ok(()) => {
             if !dry_run {
                 let detail = format!("{} ({} bytes)", upload.file_name, upload.size_bytes);

@@ -16,8 +16,8 @@ use super::{AdminSession, audited};
 use crate::{
     domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
     services::lists::{self, CreateListError, ListEdit},
-    startup::AppState,
     store::StoreError,
+    web::AppState,
     web::{
         extract::PageForm,
         views::admin::{self as view, csrf_field, field, select},
@@ -102,7 +102,7 @@ pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    match lists::all(&state).await {
+    match lists::all(&state.ctx).await {
         Ok(all) => {
             let form = ListForm {
                 kind: "newsletter".to_owned(),
@@ -180,7 +180,7 @@ pub(super) async fn create(
     PageForm(form): PageForm<ListForm>,
 ) -> Response {
     let result = match parse(&form) {
-        Ok(def) => lists::create(&state, def).await.map_err(|e| {
+        Ok(def) => lists::create(&state.ctx, def).await.map_err(|e| {
             let mut errors = Errors::new();
             match &e {
                 CreateListError::Invalid(rule) => errors.insert(field_of(rule), e.to_string()),
@@ -204,7 +204,7 @@ pub(super) async fn create(
             Redirect::to("/admin/lists").into_response()
         }
         Err((errors, Some(CreateListError::Store(e)))) if errors.is_empty() => view::internal(&e),
-        Err((errors, _)) => match lists::all(&state).await {
+        Err((errors, _)) => match lists::all(&state.ctx).await {
             Ok(all) => page(
                 &session,
                 &all,
@@ -282,7 +282,7 @@ pub(super) async fn edit_form(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    match lists::find(&state, ListId::from_uuid(id)).await {
+    match lists::find(&state.ctx, ListId::from_uuid(id)).await {
         Ok(list) => edit_page(
             &session,
             &list,
@@ -303,7 +303,7 @@ pub(super) async fn update(
     PageForm(form): PageForm<ListForm>,
 ) -> Response {
     let id = ListId::from_uuid(id);
-    let list = match lists::find(&state, id).await {
+    let list = match lists::find(&state.ctx, id).await {
         Ok(l) => l,
         Err(StoreError::NotFound) => return view::not_found(&session.ctx()),
         Err(e) => return view::internal(&e),
@@ -327,7 +327,7 @@ pub(super) async fn update(
         visibility,
         consent_text: (!text.is_empty()).then(|| text.to_owned()),
     };
-    match lists::update(&state, id, edit).await {
+    match lists::update(&state.ctx, id, edit).await {
         Ok(saved) => {
             audited(
                 &state,
@@ -368,7 +368,7 @@ pub(super) async fn archive(
     PageForm(form): PageForm<ArchiveForm>,
 ) -> Response {
     let archived = form.archived == "yes";
-    match lists::set_archived(&state, ListId::from_uuid(id), archived).await {
+    match lists::set_archived(&state.ctx, ListId::from_uuid(id), archived).await {
         Ok(list) => {
             let action = if archived {
                 "list.archive"

@@ -32,7 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::{
     domain::User,
     services::{audit, users as user_service},
-    startup::AppState,
+    web::AppState,
     web::{views::admin as view, with_limits},
 };
 
@@ -53,8 +53,8 @@ const UPLOAD_OVERHEAD_BYTES: usize = 64 * 1024;
 /// The admin routes, with the `[http]` body and time limits; the CSV upload gets
 /// `import.max_upload_bytes` and `import.timeout_secs`.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let http = &state.settings.http;
-    let import = &state.settings.import;
+    let http = &state.ctx.settings.http;
+    let import = &state.ctx.settings.import;
     let uploads = with_limits(
         Router::new().route(UPLOAD_PATH, post(imports::upload)),
         import
@@ -196,7 +196,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     let Some(secret) = cookie(req.headers(), SESSION_COOKIE) else {
         return unauthenticated(req.method());
     };
-    let stored = match user_service::session(&state, &secret).await {
+    let stored = match user_service::session(&state.ctx, &secret).await {
         Ok(Some(s)) => s,
         Ok(None) => return unauthenticated(req.method()),
         Err(e) => return view::internal(&e),
@@ -226,7 +226,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
         // Forms are small: never more than `http.body_limit_bytes` is read here, whatever
         // the route's own limit.
-        let limit = state.settings.http.body_limit_bytes;
+        let limit = state.ctx.settings.http.body_limit_bytes;
         let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
             return StatusCode::PAYLOAD_TOO_LARGE.into_response();
         };
@@ -281,7 +281,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, for `/admin`, Secure behind https.
 pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
-    let secure = match state.settings.http.public_url.scheme() {
+    let secure = match state.ctx.settings.http.public_url.scheme() {
         "https" => "; Secure",
         _ => "",
     };
@@ -299,7 +299,7 @@ pub(crate) async fn audited(
     target: Option<String>,
     detail: Option<String>,
 ) {
-    if let Err(e) = audit::record(state, &session.actor(), action, target, detail).await {
+    if let Err(e) = audit::record(&state.ctx, &session.actor(), action, target, detail).await {
         tracing::error!(error = %e, action, "could not write the audit log");
     }
 }

@@ -22,7 +22,7 @@ use crate::{
         notice::Impact,
     },
     services::notices::{self, NoticeDraft, NoticeOverview, NoticesError, acknowledgements},
-    startup::AppState,
+    web::AppState,
     web::{
         extract::PageForm,
         views::admin::{self as view, csrf_field, field, select, status},
@@ -46,7 +46,8 @@ pub(super) async fn index(
     Query(q): Query<IndexQuery>,
 ) -> Response {
     let ctx = session.ctx();
-    let (all, next) = match notices::page(&state, q.before.map(NoticeId::from_uuid), PAGE).await {
+    let (all, next) = match notices::page(&state.ctx, q.before.map(NoticeId::from_uuid), PAGE).await
+    {
         Ok(page) => page,
         Err(NoticesError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
@@ -361,7 +362,7 @@ pub(super) async fn create(
         }
     };
     let forced = draft.force;
-    match notices::create(&state, draft).await {
+    match notices::create(&state.ctx, draft).await {
         Ok(o) => {
             let warnings = o.notice.fields.overridden_warnings.join("; ");
             let detail = match (forced, warnings.is_empty()) {
@@ -411,21 +412,21 @@ async fn show_with(
     let Some(id) = notice_id(id) else {
         return view::not_found(&ctx);
     };
-    let o = match notices::get(state, id).await {
+    let o = match notices::get(&state.ctx, id).await {
         Ok(o) => o,
         Err(NoticesError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
     };
     let draft = o.status == crate::domain::CampaignStatus::Draft;
     let audience = match draft {
-        true => match notices::audience(state, id).await {
+        true => match notices::audience(&state.ctx, id).await {
             Ok(a) => Some(a),
             Err(e) => return view::internal(&e),
         },
         false => None,
     };
     let report = match o.notice.asks_acknowledgement() && !draft {
-        true => match acknowledgements::report(state, id).await {
+        true => match acknowledgements::report(&state.ctx, id).await {
             Ok(r) => Some(r),
             Err(e) => return view::internal(&e),
         },
@@ -433,7 +434,7 @@ async fn show_with(
     };
     let objections = match draft {
         true => None,
-        false => match notices::objections(state, id).await {
+        false => match notices::objections(&state.ctx, id).await {
             Ok(n) => Some(n),
             Err(e) => return view::internal(&e),
         },
@@ -527,7 +528,7 @@ pub(super) async fn send(
     let Some(notice) = notice_id(&id) else {
         return view::not_found(&session.ctx());
     };
-    match notices::send(&state, notice).await {
+    match notices::send(&state.ctx, notice).await {
         Ok(o) => {
             audited(
                 &state,
@@ -563,7 +564,7 @@ pub(super) async fn acknowledgements_csv(
     let Some(notice) = notice_id(&id) else {
         return view::not_found(&session.ctx());
     };
-    match acknowledgements::report(&state, notice).await {
+    match acknowledgements::report(&state.ctx, notice).await {
         Ok(report) => {
             let name = format!(
                 "attachment; filename=\"{}-rev{}-acknowledgements.csv\"",

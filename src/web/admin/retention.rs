@@ -19,7 +19,7 @@ use crate::{
         privacy::{self, PrivacyError},
         retention,
     },
-    startup::AppState,
+    web::AppState,
     web::views::{
         admin as view,
         admin_retention::{RequestsView, RetentionView, requests_page, retention_page},
@@ -56,25 +56,25 @@ pub(super) async fn show(
     let Ok(after) = cursor(&q.cursor) else {
         return view::not_found(&ctx);
     };
-    let now = state.clock.now();
-    let dry_run = match retention::purge(&state, now, true).await {
+    let now = state.ctx.clock.now();
+    let dry_run = match retention::purge(&state.ctx, now, true).await {
         Ok(r) => r,
         Err(e) => return view::internal(&e),
     };
     let within = chrono::Duration::days(REVIEW_WITHIN_DAYS);
     let after = after.map(SubscriberId::from_uuid);
     let (review, next_cursor) =
-        match privacy::retention_review_page(&state, within, after, PAGE).await {
+        match privacy::retention_review_page(&state.ctx, within, after, PAGE).await {
             Ok(page) => page,
             Err(e) => return view::internal(&e),
         };
     let v = RetentionView {
-        policy: state.settings.retention.policy,
+        policy: state.ctx.settings.retention.policy,
         dry_run,
-        next_run: scheduler::next_runs(&state, now)
+        next_run: scheduler::next_runs(&state.ctx, now)
             .into_iter()
             .find(|n| n.job == "retention"),
-        scheduler_enabled: state.settings.scheduler.enabled,
+        scheduler_enabled: state.ctx.settings.scheduler.enabled,
         review_within_days: REVIEW_WITHIN_DAYS,
         review,
         next_cursor,
@@ -98,7 +98,7 @@ pub(super) async fn requests(
         return view::not_found(&ctx);
     };
     let after = after.map(PrivacyRequestId::from_uuid);
-    let (requests, next_cursor) = match privacy::requests(&state, None, after, PAGE).await {
+    let (requests, next_cursor) = match privacy::requests(&state.ctx, None, after, PAGE).await {
         Ok(page) => page,
         Err(PrivacyError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
@@ -106,7 +106,7 @@ pub(super) async fn requests(
     let v = RequestsView {
         requests,
         next_cursor,
-        now: state.clock.now(),
+        now: state.ctx.clock.now(),
         may_close: true,
     };
     requests_page(&ctx, &v).into_response()
@@ -140,7 +140,7 @@ pub(super) async fn close_request(
         }
     };
     let id = PrivacyRequestId::from_uuid(id);
-    match privacy::close_request(&state, id, status, None).await {
+    match privacy::close_request(&state.ctx, id, status, None).await {
         Ok(_) => {
             let detail = Some(status.as_str().to_owned());
             super::audited(

@@ -20,8 +20,8 @@ use crate::{
         lists,
         privacy::{self, Actor, PrivacyError},
     },
-    startup::AppState,
     store::StoreError,
+    web::AppState,
     web::{
         extract::PageForm,
         views::admin::{self as view, csrf_field, field, select},
@@ -92,7 +92,7 @@ pub(super) async fn add_form(
     if !session.user.role.may_write() {
         return view::forbidden(&session.ctx());
     }
-    match lists::all(&state).await {
+    match lists::all(&state.ctx).await {
         Ok(all) => add_page(
             &session,
             &all,
@@ -117,7 +117,7 @@ pub(super) async fn add(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<AddForm>,
 ) -> Response {
-    let all = match lists::all(&state).await {
+    let all = match lists::all(&state.ctx).await {
         Ok(a) => a,
         Err(e) => return view::internal(&e),
     };
@@ -143,7 +143,7 @@ pub(super) async fn add(
         consent_source: some(&form.consent_source),
         consent_text: some(&form.consent_text),
     };
-    match imports::add_subscriber(&state, new, &session.actor()).await {
+    match imports::add_subscriber(&state.ctx, new, &session.actor()).await {
         Ok((found, _)) => {
             let id = found.subscriber.id;
             audited(
@@ -221,7 +221,7 @@ pub(super) async fn edit_form(
         return view::forbidden(&session.ctx());
     }
     let id = SubscriberId::from_uuid(id);
-    match crate::services::subscribers::detail(&state, id).await {
+    match crate::services::subscribers::detail(&state.ctx, id).await {
         Ok(d) => {
             let form = EditForm {
                 name: d.subscriber.name.as_str().to_owned(),
@@ -256,7 +256,7 @@ pub(super) async fn edit(
     };
     let locale = Locale::from_tag(&form.locale).unwrap_or_default();
     let actor = Actor::admin_user(session.user.email.as_str());
-    match privacy::correct(&state, id, &name, locale, &actor).await {
+    match privacy::correct(&state.ctx, id, &name, locale, &actor).await {
         Ok(_) => {
             audited(
                 &state,

@@ -14,8 +14,8 @@ use super::AdminSession;
 use crate::{
     domain::{ListId, MailingList, SubscriberId, SubscriberStatus, SubscriptionStatus},
     services::{lists, subscribers},
-    startup::AppState,
     store::{StoreError, overview::SubscriberFilter},
+    web::AppState,
     web::views::admin::{self as view, status},
 };
 
@@ -64,8 +64,8 @@ pub(super) async fn index(
 ) -> Response {
     let before = q.before.parse().ok().map(SubscriberId::from_uuid);
     let (found, all_lists) = match (
-        subscribers::search(&state, &q.filter(), before, PAGE_SIZE).await,
-        lists::all(&state).await,
+        subscribers::search(&state.ctx, &q.filter(), before, PAGE_SIZE).await,
+        lists::all(&state.ctx).await,
     ) {
         (Ok(f), Ok(l)) => (f, l),
         (Err(e), _) | (_, Err(e)) => return view::internal(&e),
@@ -143,7 +143,7 @@ pub(super) async fn show(
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
     let ctx = session.ctx();
-    let d = match subscribers::detail(&state, SubscriberId::from_uuid(id)).await {
+    let d = match subscribers::detail(&state.ctx, SubscriberId::from_uuid(id)).await {
         Ok(d) => d,
         Err(StoreError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
@@ -214,7 +214,8 @@ pub(super) async fn export(
     let mut out = String::from("id,email,name,locale,status,created_at\r\n");
     let mut before = None;
     loop {
-        let (rows, next) = match subscribers::search(&state, &filter, before, EXPORT_PAGE).await {
+        let (rows, next) = match subscribers::search(&state.ctx, &filter, before, EXPORT_PAGE).await
+        {
             Ok(r) => r,
             Err(e) => return view::internal(&e),
         };
@@ -313,7 +314,8 @@ pub(super) async fn confirm_action(
     if !ctx.role.may_write() || (admin_only && !ctx.role.is_admin()) {
         return view::forbidden(&ctx);
     }
-    let s = match crate::store::subscribers::find(&state.db, SubscriberId::from_uuid(id)).await {
+    let s = match crate::store::subscribers::find(&state.ctx.db, SubscriberId::from_uuid(id)).await
+    {
         Ok(s) => s,
         Err(StoreError::NotFound) => return view::not_found(&ctx),
         Err(e) => return view::internal(&e),
@@ -353,16 +355,16 @@ pub(super) async fn act(
     let subscriber = SubscriberId::from_uuid(id);
     let actor = Actor::admin_user(session.user.email.as_str());
     let result = match action.as_str() {
-        "unsubscribe" => privacy::withdraw(&state, subscriber, None, &actor)
+        "unsubscribe" => privacy::withdraw(&state.ctx, subscriber, None, &actor)
             .await
             .map(|_| ()),
-        "restrict" => privacy::restrict(&state, subscriber, true, &actor)
+        "restrict" => privacy::restrict(&state.ctx, subscriber, true, &actor)
             .await
             .map(|_| ()),
-        "block" | "unblock" => privacy::block(&state, subscriber, action == "block", &actor)
+        "block" | "unblock" => privacy::block(&state.ctx, subscriber, action == "block", &actor)
             .await
             .map(|_| ()),
-        "erase" => privacy::erase(&state, subscriber, &actor).await,
+        "erase" => privacy::erase(&state.ctx, subscriber, &actor).await,
         _ => return view::not_found(&ctx),
     };
     match result {

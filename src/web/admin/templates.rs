@@ -16,7 +16,7 @@ use super::{AdminSession, audited, campaigns::PREVIEW_CSP};
 use crate::{
     domain::Locale,
     services::templates::{self, TemplateInfo, TemplatesError},
-    startup::AppState,
+    web::AppState,
     web::{
         extract::PageForm,
         views::admin::{self as view, csrf_field, status},
@@ -28,7 +28,7 @@ pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    let all = match templates::all(&state).await {
+    let all = match templates::all(&state.ctx).await {
         Ok(a) => a,
         Err(e) => return view::internal(&e),
     };
@@ -132,7 +132,7 @@ pub(super) async fn edit_form(
     Extension(session): Extension<AdminSession>,
     Path((locale, file)): Path<(String, String)>,
 ) -> Response {
-    match templates::get(&state, &path_of(&locale, &file)).await {
+    match templates::get(&state.ctx, &path_of(&locale, &file)).await {
         Ok(t) => edit_page(&session, &t, &t.source.clone(), None, StatusCode::OK),
         Err(TemplatesError::NotFound) => view::not_found(&session.ctx()),
         Err(e) => view::internal(&e),
@@ -150,13 +150,13 @@ pub(super) async fn save(
     let path = path_of(&locale, &file);
     // Browsers send textarea lines with CRLF; the files have LF.
     let source = form.source.replace("\r\n", "\n");
-    match templates::save(&state, &path, &source, &session.actor()).await {
+    match templates::save(&state.ctx, &path, &source, &session.actor()).await {
         Ok(_) => {
             audited(&state, &session, "template.save", Some(path.clone()), None).await;
             Redirect::to(&format!("/admin/templates/{path}")).into_response()
         }
         Err(TemplatesError::NotFound) => view::not_found(&session.ctx()),
-        Err(e @ TemplatesError::Invalid { .. }) => match templates::get(&state, &path).await {
+        Err(e @ TemplatesError::Invalid { .. }) => match templates::get(&state.ctx, &path).await {
             Ok(t) => edit_page(
                 &session,
                 &t,
@@ -177,7 +177,7 @@ pub(super) async fn revert(
     Path((locale, file)): Path<(String, String)>,
 ) -> Response {
     let path = path_of(&locale, &file);
-    match templates::revert(&state, &path).await {
+    match templates::revert(&state.ctx, &path).await {
         Ok(removed) => {
             if removed {
                 audited(
@@ -225,7 +225,7 @@ async fn preview_page(
     path: &str,
     draft: Option<&str>,
 ) -> Response {
-    let html = match templates::preview(state, path, draft).await {
+    let html = match templates::preview(&state.ctx, path, draft).await {
         Ok(m) => {
             // Subject and text part above the HTML, escaped by maud.
             html! {

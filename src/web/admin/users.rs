@@ -18,7 +18,7 @@ use crate::{
         api_tokens,
         users::{self, AccessChange, UsersError},
     },
-    startup::AppState,
+    web::AppState,
     web::{
         extract::PageForm,
         views::admin::{self as view, csrf_field, field, select},
@@ -110,7 +110,10 @@ async fn page_with_problem(
     if !ctx.role.is_admin() {
         return view::forbidden(&ctx);
     }
-    let (all, tokens) = match (users::all(state).await, api_tokens::active(state).await) {
+    let (all, tokens) = match (
+        users::all(&state.ctx).await,
+        api_tokens::active(&state.ctx).await,
+    ) {
         (Ok(u), Ok(t)) => (u, t),
         (Err(e), _) | (_, Err(e)) => return view::internal(&e),
     };
@@ -215,7 +218,7 @@ pub(super) async fn create(
             .await;
         }
     };
-    match users::create(&state, email, role, &password).await {
+    match users::create(&state.ctx, email, role, &password).await {
         Ok(user) => {
             audited(
                 &state,
@@ -311,7 +314,7 @@ async fn change_access(
         return view::forbidden(&session.ctx());
     }
     let by = Some(session.user.id);
-    match users::change_access(&state, by, UserId::from_uuid(id), change).await {
+    match users::change_access(&state.ctx, by, UserId::from_uuid(id), change).await {
         Ok(user) => {
             let detail = users::access_summary(&user);
             audited(&state, &session, action, Some(id.to_string()), Some(detail)).await;
@@ -335,7 +338,7 @@ pub(super) async fn revoke_token(
     if !session.user.role.is_admin() {
         return view::forbidden(&session.ctx());
     }
-    match api_tokens::revoke(&state, ApiTokenId::from_uuid(id)).await {
+    match api_tokens::revoke(&state.ctx, ApiTokenId::from_uuid(id)).await {
         Ok(()) => {
             audited(&state, &session, "token.revoke", Some(id.to_string()), None).await;
             Redirect::to("/admin/users").into_response()

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{PageQuery, admin};
 use crate::{
     services::audit,
-    startup::AppState,
+    web::AppState,
     web::{
         error::{ApiError, ApiErrors},
         extract::ApiCaller,
@@ -46,7 +46,7 @@ pub(super) async fn entries(
     admin(&token)?;
     let page = PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok())?;
-    let (found, next) = audit::page(&state, before, page.limit()).await?;
+    let (found, next) = audit::page(&state.ctx, before, page.limit()).await?;
     Ok(Json(AuditResponse {
         entries: found
             .into_iter()

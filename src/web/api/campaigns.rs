@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     domain::{CampaignId, EmailAddress, ListSlug},
     services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignsError},
-    startup::AppState,
+    web::AppState,
     web::{
         error::ApiError,
         extract::{ApiCaller, ApiJson},
@@ -89,12 +89,12 @@ pub(super) struct CampaignResponse {
 }
 
 async fn respond(state: &AppState, id: CampaignId) -> Result<Json<CampaignResponse>, ApiError> {
-    let overview = campaigns::overview(state, id).await?;
+    let overview = campaigns::overview(&state.ctx, id).await?;
     Ok(Json(response(state, overview).await?))
 }
 
 async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignResponse, ApiError> {
-    let slugs = crate::services::lists::all(state).await?;
+    let slugs = crate::services::lists::all(&state.ctx).await?;
     let c = o.campaign;
     let n = o.counts;
     Ok(CampaignResponse {
@@ -168,7 +168,7 @@ pub(super) async fn create(
         lists,
         from: req.from,
     };
-    let campaign = campaigns::create(&state, draft).await?;
+    let campaign = campaigns::create(&state.ctx, draft).await?;
     let body = respond(&state, campaign.id).await?;
     Ok((StatusCode::CREATED, body))
 }
@@ -193,7 +193,7 @@ pub(super) async fn all(
         Some(c) => Some(campaign_id(c).map_err(|_| ApiError::invalid("cursor: not a cursor"))?),
         None => None,
     };
-    let (found, next) = campaigns::page(&state, before, page.limit()).await?;
+    let (found, next) = campaigns::page(&state.ctx, before, page.limit()).await?;
     let mut out = Vec::new();
     for campaign in found {
         let overview = CampaignOverview {
@@ -236,7 +236,7 @@ pub(super) async fn preview(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<PreviewResponse>, ApiError> {
-    let m = campaigns::preview(&state, campaign_id(&id)?).await?;
+    let m = campaigns::preview(&state.ctx, campaign_id(&id)?).await?;
     Ok(Json(PreviewResponse {
         subject: m.subject,
         text: m.text,
@@ -271,7 +271,7 @@ pub(super) async fn test(
             EmailAddress::parse(e).map_err(|err| ApiError::invalid(format!("emails: {e:?}: {err}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    campaigns::send_test(&state, id, &to).await?;
+    state.send_test(id, &to).await?;
     Ok(Json(TestResponse { sent: to.len() }))
 }
 
@@ -290,7 +290,7 @@ pub(super) async fn schedule(
     ApiJson(req): ApiJson<ScheduleRequest>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::schedule(&state, id, req.send_at).await?;
+    campaigns::schedule(&state.ctx, id, req.send_at).await?;
     respond(&state, id).await
 }
 
@@ -302,7 +302,7 @@ pub(super) async fn pause(
     Path(id): Path<String>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::pause(&state, id, &format!("paused by {}", caller.0.name)).await?;
+    campaigns::pause(&state.ctx, id, &format!("paused by {}", caller.0.name)).await?;
     respond(&state, id).await
 }
 
@@ -314,7 +314,7 @@ pub(super) async fn resume(
     Path(id): Path<String>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::resume(&state, id).await?;
+    campaigns::resume(&state.ctx, id).await?;
     respond(&state, id).await
 }
 
@@ -326,6 +326,6 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::cancel(&state, id).await?;
+    campaigns::cancel(&state.ctx, id).await?;
     respond(&state, id).await
 }

@@ -20,7 +20,7 @@ use crate::{
         },
         products::{self, ProductsError},
     },
-    startup::AppState,
+    web::AppState,
     web::{
         error::{ApiError, ApiErrors},
         extract::{ApiCaller, ApiJson},
@@ -91,7 +91,7 @@ pub(super) async fn create_product(
     ApiJson(req): ApiJson<CreateProductRequest>,
 ) -> Result<(StatusCode, Json<ProductResponse>), ApiError> {
     let part = PartNumber::parse(&req.part_number).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let product = products::create(&state, part, &req.name, &req.product_line).await?;
+    let product = products::create(&state.ctx, part, &req.name, &req.product_line).await?;
     Ok((StatusCode::CREATED, Json(product.into())))
 }
 
@@ -111,7 +111,7 @@ pub(super) async fn products(
 ) -> Result<Json<ProductsResponse>, ApiError> {
     let page = PageQuery::parse(raw.as_deref())?;
     let after = page.cursor(|c| PartNumber::parse(c).ok())?;
-    let (found, next) = products::page(&state, after.as_ref(), page.limit()).await?;
+    let (found, next) = products::page(&state.ctx, after.as_ref(), page.limit()).await?;
     Ok(Json(ProductsResponse {
         products: found.into_iter().map(Into::into).collect(),
         next_cursor: next.map(|p| p.to_string()),
@@ -154,7 +154,7 @@ pub(super) async fn create_customer(
             .map_err(|e| ApiError::invalid(e.to_string()))?,
         source: req.source,
     };
-    let outcome = customers::add(&state, new, &format!("api:{}", token.name)).await?;
+    let outcome = customers::add(&state.ctx, new, &format!("api:{}", token.name)).await?;
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
@@ -177,7 +177,7 @@ pub(super) async fn import_customers(
         };
         ApiError::new(e.status(), code, e.body_text())
     })?;
-    match customers::import_csv(&state, &body, &format!("api:{}", token.name)).await {
+    match customers::import_csv(&state.ctx, &body, &format!("api:{}", token.name)).await {
         Ok(report) => Ok(Json(report)),
         Err(e @ CustomerImportError::BadFile(_)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -239,7 +239,7 @@ pub(super) async fn customers(
         c.parse().ok().map(SubscriberId::from_uuid)
     })?;
     let limit = super::page_limit(q.limit);
-    let (found, next) = customers::page(&state, q.q.as_deref(), before, limit).await?;
+    let (found, next) = customers::page(&state.ctx, q.q.as_deref(), before, limit).await?;
     Ok(Json(CustomersResponse {
         customers: found.into_iter().map(CustomerResponse::from).collect(),
         next_cursor: next.map(|id| id.to_string()),

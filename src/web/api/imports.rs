@@ -16,8 +16,8 @@ use tokio_util::io::StreamReader;
 use crate::{
     domain::ListSlug,
     services::imports::{self, ImportError, ImportOptions, ImportReport},
-    startup::AppState,
     store::api_tokens::ApiToken,
+    web::AppState,
     web::{error::ApiError, extract::ApiCaller},
 };
 
@@ -48,7 +48,7 @@ pub(super) async fn import(
         progress: None,
     };
     let report = imports::import_csv_with(
-        &state,
+        &state.ctx,
         &slug,
         &actor(&token),
         StreamReader::new(stream),

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     services,
-    startup::AppState,
     store::{StoreError, jobs::JobRun},
+    web::AppState,
     web::{error::ApiError, extract::ApiCaller},
 };
 
@@ -43,7 +43,7 @@ pub(super) async fn runs(
         Some(c) => Some(c.parse().map_err(|_| not_a_cursor())?),
         None => None,
     };
-    let (runs, next) = services::jobs::runs_page(&state, query.job.as_deref(), after, limit)
+    let (runs, next) = services::jobs::runs_page(&state.ctx, query.job.as_deref(), after, limit)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => not_a_cursor(),

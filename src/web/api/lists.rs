@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
     services::lists::{self, CreateListError, ListEdit},
-    startup::AppState,
     store::StoreError,
+    web::AppState,
     web::{
         error::ApiError,
         extract::{ApiCaller, ApiJson},
@@ -105,7 +105,7 @@ pub(super) async fn create(
         consent_text: req.consent_text.filter(|t| !t.trim().is_empty()),
         welcome_message: req.welcome_message.filter(|t| !t.trim().is_empty()),
     };
-    match lists::create(&state, def).await {
+    match lists::create(&state.ctx, def).await {
         Ok(list) => Ok((StatusCode::CREATED, Json(list.into()))),
         Err(CreateListError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
         Err(e @ CreateListError::SlugTaken(_)) => Err(ApiError::new(
@@ -130,7 +130,7 @@ pub(super) async fn all(
         Some(c) => Some(ListSlug::parse(c).map_err(|_| ApiError::invalid("cursor: not a cursor"))?),
         None => None,
     };
-    let (lists, next) = lists::page(&state, after.as_ref(), page.limit()).await?;
+    let (lists, next) = lists::page(&state.ctx, after.as_ref(), page.limit()).await?;
     Ok(Json(ListsResponse {
         lists: lists.into_iter().map(ListResponse::from).collect(),
         next_cursor: next.map(|s| s.as_str().to_owned()),
@@ -155,7 +155,9 @@ pub(super) async fn get(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::find(&state, list_id(&id)?).await.map_err(found)?;
+    let list = lists::find(&state.ctx, list_id(&id)?)
+        .await
+        .map_err(found)?;
     Ok(Json(list.into()))
 }
 
@@ -190,7 +192,7 @@ pub(super) async fn update(
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty()),
     };
-    match lists::update(&state, list_id(&id)?, edit).await {
+    match lists::update(&state.ctx, list_id(&id)?, edit).await {
         Ok(list) => Ok(Json(list.into())),
         Err(CreateListError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
         Err(CreateListError::Store(e)) => Err(found(e)),
@@ -210,7 +212,7 @@ pub(super) async fn archive(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::set_archived(&state, list_id(&id)?, true)
+    let list = lists::set_archived(&state.ctx, list_id(&id)?, true)
         .await
         .map_err(found)?;
     Ok(Json(list.into()))
@@ -223,7 +225,7 @@ pub(super) async fn unarchive(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::set_archived(&state, list_id(&id)?, false)
+    let list = lists::set_archived(&state.ctx, list_id(&id)?, false)
         .await
         .map_err(found)?;
     Ok(Json(list.into()))

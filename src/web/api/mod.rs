@@ -23,12 +23,12 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{services, startup::AppState, web::with_limits};
+use crate::{services, web::AppState, web::with_limits};
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let settings = &state.settings;
+    let settings = &state.ctx.settings;
     let http = &settings.http;
     let standard = Router::new()
         .route("/lists", post(lists::create).get(lists::all))
@@ -250,7 +250,8 @@ async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Nex
             ),
             None => (action, target, None),
         };
-        if let Err(e) = services::audit::record(&state, &actor, &action, Some(target), detail).await
+        if let Err(e) =
+            services::audit::record(&state.ctx, &actor, &action, Some(target), detail).await
         {
             tracing::error!(error = %e, "could not write the audit log");
         }

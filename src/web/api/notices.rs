@@ -15,7 +15,7 @@ use crate::{
         self, NoticeDraft, NoticesError, acknowledgements,
         archive::{self, NoticeRecord},
     },
-    startup::AppState,
+    web::AppState,
     web::{
         error::{ApiError, ApiErrors},
         extract::{ApiCaller, ApiJson},
@@ -77,8 +77,8 @@ fn notice_id(raw: &str) -> Result<NoticeId, ApiError> {
 }
 
 async fn record(state: &AppState, id: NoticeId) -> Result<Json<NoticeRecord>, ApiError> {
-    let overview = notices::get(state, id).await?;
-    Ok(Json(archive::record(state, &overview).await?))
+    let overview = notices::get(&state.ctx, id).await?;
+    Ok(Json(archive::record(&state.ctx, &overview).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), request_body(content = Object, content_type = "application/json", description = "kind, number (optional), supersedes (optional), force, and the notice fields (title, description, reason, impact, affected_parts, dates, …)"), responses((status = 201, description = "the draft notice", body = Object), ApiErrors))]
@@ -101,7 +101,7 @@ pub(super) async fn create(
         fields: req.fields,
         force: req.force,
     };
-    let created = notices::create(&state, draft).await?;
+    let created = notices::create(&state.ctx, draft).await?;
     Ok((
         StatusCode::CREATED,
         record(&state, created.notice.id).await?,
@@ -125,7 +125,7 @@ pub(super) async fn all(
 ) -> Result<Json<NoticesResponse>, ApiError> {
     let page = super::PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok().map(NoticeId::from_uuid))?;
-    let (found, next) = notices::page(&state, before, page.limit())
+    let (found, next) = notices::page(&state.ctx, before, page.limit())
         .await
         .map_err(|e| match e {
             NoticesError::NotFound => super::not_a_cursor(),
@@ -133,7 +133,7 @@ pub(super) async fn all(
         })?;
     let mut records = Vec::with_capacity(found.len());
     for o in &found {
-        records.push(archive::record(&state, o).await?);
+        records.push(archive::record(&state.ctx, o).await?);
     }
     Ok(Json(NoticesResponse {
         notices: records,
@@ -148,7 +148,7 @@ pub(super) async fn export(
     _caller: ApiCaller,
 ) -> Result<Json<NoticesResponse>, ApiError> {
     Ok(Json(NoticesResponse {
-        notices: archive::export(&state, false).await?,
+        notices: archive::export(&state.ctx, false).await?,
         next_cursor: None,
     }))
 }
@@ -171,7 +171,7 @@ pub(super) async fn get(
 ) -> Result<Json<NoticeWithFigures>, ApiError> {
     let id = notice_id(&id)?;
     let Json(record) = record(&state, id).await?;
-    let objections = notices::objections(&state, id).await?;
+    let objections = notices::objections(&state.ctx, id).await?;
     Ok(Json(NoticeWithFigures { record, objections }))
 }
 
@@ -198,7 +198,7 @@ pub(super) async fn audience(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<AudienceResponse>, ApiError> {
-    let a = notices::audience(&state, notice_id(&id)?).await?;
+    let a = notices::audience(&state.ctx, notice_id(&id)?).await?;
     Ok(Json(AudienceResponse {
         total: a.recipients.len(),
         objected: a.objected,
@@ -223,8 +223,8 @@ pub(super) async fn send(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<NoticeRecord>, ApiError> {
-    let sent = notices::send(&state, notice_id(&id)?).await?;
-    Ok(Json(archive::record(&state, &sent).await?))
+    let sent = notices::send(&state.ctx, notice_id(&id)?).await?;
+    Ok(Json(archive::record(&state.ctx, &sent).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,7 +242,7 @@ pub(super) async fn acknowledgements(
 ) -> Result<Response, ApiError> {
     let q: FormatQuery = serde_html_form::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid(e.to_string()))?;
-    let report = acknowledgements::report(&state, notice_id(&id)?).await?;
+    let report = acknowledgements::report(&state.ctx, notice_id(&id)?).await?;
     if q.format.as_deref() == Some("csv") {
         let name = format!(
             "attachment; filename=\"{}-rev{}-acknowledgements.csv\"",

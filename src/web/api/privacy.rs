@@ -19,7 +19,7 @@ use crate::{
         privacy::{PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
     },
     services::privacy::{self, Actor, NewPrivacyRequest, PrivacyError, ProofOfConsent},
-    startup::AppState,
+    web::AppState,
     web::{
         error::ApiError,
         extract::{ApiCaller, ApiJson},
@@ -79,8 +79,8 @@ pub(super) async fn export(
 ) -> Result<Response, ApiError> {
     admin(&token)?;
     let q: FormatQuery = query(raw)?;
-    let data = privacy::data(&state, subscriber_id(&id)?).await?;
-    let document = privacy::export_document(&state, &data);
+    let data = privacy::data(&state.ctx, subscriber_id(&id)?).await?;
+    let document = privacy::export_document(&state.ctx, &data);
     Ok(views::privacy::export_download(
         &document,
         q.format.as_deref() == Some("csv"),
@@ -110,7 +110,7 @@ pub(super) async fn erase(
 ) -> Result<Json<EraseResponse>, ApiError> {
     admin(&token)?;
     let actor = Actor::operator(&token.name, req.request_id);
-    privacy::erase(&state, subscriber_id(&id)?, &actor).await?;
+    privacy::erase(&state.ctx, subscriber_id(&id)?, &actor).await?;
     Ok(Json(EraseResponse {
         erased: true,
         kept: [
@@ -144,7 +144,7 @@ pub(super) async fn restriction(
 ) -> Result<Json<RestrictionResponse>, ApiError> {
     admin(&token)?;
     let actor = Actor::operator(&token.name, req.request_id);
-    let status = privacy::restrict(&state, subscriber_id(&id)?, req.restricted, &actor).await?;
+    let status = privacy::restrict(&state.ctx, subscriber_id(&id)?, req.restricted, &actor).await?;
     Ok(Json(RestrictionResponse {
         status: status.as_str().to_owned(),
     }))
@@ -230,7 +230,7 @@ pub(super) async fn consent_proof(
         .list
         .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
     let slug = ListSlug::parse(&slug).map_err(|_| ApiError::not_found("list"))?;
-    let proof = privacy::proof_of_consent(&state, subscriber_id(&id)?, &slug).await?;
+    let proof = privacy::proof_of_consent(&state.ctx, subscriber_id(&id)?, &slug).await?;
     Ok(match q.format.as_deref() {
         Some("html") => views::privacy::proof_page(&proof).into_response(),
         _ => Json(ProofResponse::from(proof)).into_response(),
@@ -297,7 +297,7 @@ pub(super) async fn log_request(
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::invalid("note: at most 2000 characters"));
     }
-    if req.received_at.is_some_and(|at| at > state.clock.now()) {
+    if req.received_at.is_some_and(|at| at > state.ctx.clock.now()) {
         return Err(ApiError::invalid("received_at: must not be in the future"));
     }
     if req
@@ -313,7 +313,7 @@ pub(super) async fn log_request(
         received_at: req.received_at,
         note: req.note,
     };
-    let logged = privacy::log_request(&state, new, &Actor::operator(&token.name, None))
+    let logged = privacy::log_request(&state.ctx, new, &Actor::operator(&token.name, None))
         .await
         .map_err(|e| match e {
             PrivacyError::NotFound => ApiError::invalid("subscriber_id: no such subscriber"),
@@ -321,7 +321,7 @@ pub(super) async fn log_request(
         })?;
     Ok((
         StatusCode::CREATED,
-        Json(request_response(logged, state.clock.now())),
+        Json(request_response(logged, state.ctx.clock.now())),
     ))
 }
 
@@ -364,13 +364,13 @@ pub(super) async fn requests(
         None => None,
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let (found, next) = privacy::requests(&state, status, after, limit)
+    let (found, next) = privacy::requests(&state.ctx, status, after, limit)
         .await
         .map_err(|e| match e {
             PrivacyError::NotFound => ApiError::invalid("cursor: not a cursor"),
             other => other.into(),
         })?;
-    let now = state.clock.now();
+    let now = state.ctx.clock.now();
     Ok(Json(RequestsResponse {
         requests: found
             .into_iter()
@@ -407,8 +407,8 @@ pub(super) async fn close_request(
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::invalid("note: at most 2000 characters"));
     }
-    let closed = privacy::close_request(&state, id, req.status, req.note).await?;
-    Ok(Json(request_response(closed, state.clock.now())))
+    let closed = privacy::close_request(&state.ctx, id, req.status, req.note).await?;
+    Ok(Json(request_response(closed, state.ctx.clock.now())))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -457,7 +457,7 @@ pub(super) async fn retention_review(
     })?;
     let within = chrono::Duration::days(within_days);
     let limit = super::page_limit(q.limit);
-    let (found, next) = privacy::retention_review_page(&state, within, after, limit).await?;
+    let (found, next) = privacy::retention_review_page(&state.ctx, within, after, limit).await?;
     let items = found
         .into_iter()
         .map(|i| ReviewItemResponse {
@@ -468,7 +468,7 @@ pub(super) async fn retention_review(
             action: i.action.as_str().to_owned(),
         })
         .collect();
-    let policy = state.settings.retention.policy;
+    let policy = state.ctx.settings.retention.policy;
     Ok(Json(ReviewResponse {
         review_after_days: policy.review_after.num_days(),
         erase_after_review: policy.erase_after_review,

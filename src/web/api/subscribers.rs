@@ -19,8 +19,8 @@ use crate::{
         privacy::{self, Actor},
         subscribers::{self, SubscriberOverview},
     },
-    startup::AppState,
     store::{StoreError, overview::SubscriberFilter},
+    web::AppState,
     web::{
         error::{ApiError, ApiErrors},
         extract::{ApiCaller, ApiJson},
@@ -153,7 +153,7 @@ pub(super) async fn find(
         return search(&state, &query).await.map(Json);
     };
     let email = EmailAddress::parse(raw).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
-    let found = subscribers::find_by_email(&state, &email)
+    let found = subscribers::find_by_email(&state.ctx, &email)
         .await?
         .ok_or_else(|| ApiError::not_found("subscriber"))?;
     Ok(Json(FindResponse::One(found.into())))
@@ -183,7 +183,7 @@ async fn search(state: &AppState, query: &FindQuery) -> Result<FindResponse, Api
         c.parse().ok().map(SubscriberId::from_uuid)
     })?;
     let limit = super::page_limit(query.limit);
-    let (found, next) = subscribers::search(state, &filter, before, limit).await?;
+    let (found, next) = subscribers::search(&state.ctx, &filter, before, limit).await?;
     Ok(FindResponse::Page(SubscribersResponse {
         subscribers: found.into_iter().map(SubscriberSummary::from).collect(),
         next_cursor: next.map(|id| id.to_string()),
@@ -221,7 +221,7 @@ pub(super) async fn create(
         consent_text: req.consent_text,
     };
     let actor = super::imports::actor(&token);
-    let (found, changed) = imports::add_subscriber(&state, new, &actor).await?;
+    let (found, changed) = imports::add_subscriber(&state.ctx, new, &actor).await?;
     let status = if changed {
         StatusCode::CREATED
     } else {
@@ -265,7 +265,7 @@ pub(super) async fn consent_events(
     let id = subscriber_id(&id)?;
     let page = super::PageQuery::parse(raw.as_deref())?;
     let after = page.cursor(|c| c.parse().ok().map(ConsentEventId::from_uuid))?;
-    match subscribers::consent_history_page(&state, id, after, page.limit()).await {
+    match subscribers::consent_history_page(&state.ctx, id, after, page.limit()).await {
         Ok((events, next)) => Ok(Json(ConsentEventsResponse {
             subscriber_id: id.to_string(),
             events,
@@ -288,7 +288,7 @@ pub(super) async fn get(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<SubscriberResponse>, ApiError> {
-    match subscribers::detail(&state, subscriber_id(&id)?).await {
+    match subscribers::detail(&state.ctx, subscriber_id(&id)?).await {
         Ok(d) => Ok(Json(SubscriberResponse::from(SubscriberOverview {
             subscriber: d.subscriber,
             subscriptions: d
@@ -331,7 +331,7 @@ pub(super) async fn correct(
     let locale =
         Locale::from_tag(&req.locale).ok_or_else(|| ApiError::invalid("locale: en or de"))?;
     let actor = Actor::operator(&token.name, None);
-    let changed = privacy::correct(&state, id, &name, locale, &actor).await?;
+    let changed = privacy::correct(&state.ctx, id, &name, locale, &actor).await?;
     Ok(Json(CorrectedResponse { changed }))
 }
 
@@ -351,7 +351,7 @@ pub(super) async fn unsubscribe(
 ) -> Result<Json<UnsubscribedResponse>, ApiError> {
     let id = subscriber_id(&id)?;
     let actor = Actor::operator(&token.name, None);
-    let unsubscribed = privacy::withdraw(&state, id, None, &actor).await?;
+    let unsubscribed = privacy::withdraw(&state.ctx, id, None, &actor).await?;
     Ok(Json(UnsubscribedResponse { unsubscribed }))
 }
 
@@ -391,7 +391,7 @@ async fn set_block(
 ) -> Result<Json<BlockResponse>, ApiError> {
     let id = subscriber_id(id)?;
     let actor = Actor::operator(&token.name, None);
-    let status = privacy::block(state, id, blocked, &actor).await?;
+    let status = privacy::block(&state.ctx, id, blocked, &actor).await?;
     Ok(Json(BlockResponse {
         status: status.as_str().to_owned(),
     }))

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     services::templates::{self, TemplateInfo, TemplatesError},
-    startup::AppState,
+    web::AppState,
     web::{
         error::{ApiError, ErrorBody},
         extract::{ApiCaller, ApiJson},
@@ -79,7 +79,7 @@ pub(super) async fn all(
     State(state): State<AppState>,
     _caller: ApiCaller,
 ) -> Result<Json<TemplatesResponse>, ApiError> {
-    let all = templates::all(&state).await?;
+    let all = templates::all(&state.ctx).await?;
     Ok(Json(TemplatesResponse {
         templates: all.into_iter().map(|t| response(t, false)).collect(),
     }))
@@ -92,7 +92,7 @@ pub(super) async fn get(
     _caller: ApiCaller,
     Path((locale, file)): Path<(String, String)>,
 ) -> Result<Json<TemplateResponse>, ApiError> {
-    let t = templates::get(&state, &format!("{locale}/{file}")).await?;
+    let t = templates::get(&state.ctx, &format!("{locale}/{file}")).await?;
     Ok(Json(response(t, true)))
 }
 
@@ -112,7 +112,7 @@ pub(super) async fn put(
     ApiJson(req): ApiJson<PutTemplateRequest>,
 ) -> Result<Json<TemplateResponse>, ApiError> {
     let actor = format!("api:{}", caller.0.name);
-    let t = templates::save(&state, &format!("{locale}/{file}"), &req.source, &actor).await?;
+    let t = templates::save(&state.ctx, &format!("{locale}/{file}"), &req.source, &actor).await?;
     Ok(Json(response(t, true)))
 }
 
@@ -125,8 +125,11 @@ pub(super) async fn delete(
     Path((locale, file)): Path<(String, String)>,
 ) -> Result<Json<TemplateResponse>, ApiError> {
     let path = format!("{locale}/{file}");
-    templates::revert(&state, &path).await?;
-    Ok(Json(response(templates::get(&state, &path).await?, true)))
+    templates::revert(&state.ctx, &path).await?;
+    Ok(Json(response(
+        templates::get(&state.ctx, &path).await?,
+        true,
+    )))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -152,7 +155,12 @@ pub(super) async fn preview(
     Path((locale, file)): Path<(String, String)>,
     ApiJson(req): ApiJson<PreviewTemplateRequest>,
 ) -> Result<Json<TemplatePreviewResponse>, ApiError> {
-    let m = templates::preview(&state, &format!("{locale}/{file}"), req.source.as_deref()).await?;
+    let m = templates::preview(
+        &state.ctx,
+        &format!("{locale}/{file}"),
+        req.source.as_deref(),
+    )
+    .await?;
     Ok(Json(TemplatePreviewResponse {
         subject: m.subject,
         text: m.text,

@@ -17,8 +17,8 @@ use crate::{
         api_tokens::{self, TokenError},
         users::{self, AccessChange, UsersError},
     },
-    startup::AppState,
     store::{StoreError, api_tokens::TokenListing},
+    web::AppState,
     web::{
         error::{ApiError, ApiErrors},
         extract::{ApiCaller, ApiJson},
@@ -64,7 +64,7 @@ pub(super) async fn all(
     let page = PageQuery::parse(raw.as_deref())?;
     let after = page.cursor(|c| EmailAddress::parse(c).ok())?;
     let (found, next) = users::page(
-        &state,
+        &state.ctx,
         after.as_ref().map(EmailAddress::as_str),
         page.limit(),
     )
@@ -98,7 +98,7 @@ pub(super) async fn create(
     let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
     let password =
         Password::parse(&req.password).map_err(|e| ApiError::invalid(format!("password: {e}")))?;
-    let user = users::create(&state, email, role, &password)
+    let user = users::create(&state.ctx, email, role, &password)
         .await
         .map_err(users_error)?;
     let note = AuditNote {
@@ -135,7 +135,7 @@ async fn change_access(
     change: AccessChange,
     action: &'static str,
 ) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
-    let user = users::change_access(state, token.user_id, id, change)
+    let user = users::change_access(&state.ctx, token.user_id, id, change)
         .await
         .map_err(users_error)?;
     let note = AuditNote {
@@ -243,7 +243,7 @@ pub(super) async fn tokens(
     admin(&token)?;
     let page = PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok().map(ApiTokenId::from_uuid))?;
-    let (found, next) = api_tokens::page(&state, before, page.limit()).await?;
+    let (found, next) = api_tokens::page(&state.ctx, before, page.limit()).await?;
     Ok(Json(TokensResponse {
         tokens: found.into_iter().map(TokenResponse::from).collect(),
         next_cursor: next.map(|id| id.to_string()),
@@ -292,7 +292,7 @@ pub(super) async fn create_token(
         .map_err(|_| ApiError::invalid("user_id: not a user id"))?
         // A user's token mints tokens of that user, so disabling them stops those too.
         .or(token.user_id);
-    let (made, secret) = api_tokens::issue(&state.db, &state.clock, name, role, owner)
+    let (made, secret) = api_tokens::issue(&state.ctx.db, &state.ctx.clock, name, role, owner)
         .await
         .map_err(|e| match e {
             TokenError::UnknownOwner | TokenError::Store(StoreError::Conflict(_)) => {
@@ -338,7 +338,7 @@ pub(super) async fn revoke_token(
 ) -> Result<(Extension<AuditNote>, Json<RevokedResponse>), ApiError> {
     admin(&token)?;
     let id = path_id(&id, "token", ApiTokenId::from_uuid)?;
-    match api_tokens::revoke(&state, id).await {
+    match api_tokens::revoke(&state.ctx, id).await {
         Ok(()) => Ok((
             Extension(AuditNote {
                 action: "token.revoke",

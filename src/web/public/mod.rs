@@ -13,7 +13,7 @@ use axum::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::startup::AppState;
+use crate::web::AppState;
 
 /// The public routes.
 pub fn routes() -> Router<AppState> {

@@ -24,7 +24,7 @@ use crate::{
         subscriptions::LinkActionError,
     },
     signing::{Purpose, TokenError},
-    startup::AppState,
+    web::AppState,
     web::{
         error::{PageError, PageErrorKind},
         extract::{AckLink, Client, ObjectLink, PageForm, Verified},
@@ -48,11 +48,11 @@ pub(super) async fn object_page(
     State(state): State<AppState>,
     link: Verified<ObjectLink>,
 ) -> Result<Markup, PageError> {
-    let s = objection::summary(&state, SubscriptionId::from_uuid(link.subject))
+    let s = objection::summary(&state.ctx, SubscriptionId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
     let action = join_url(
-        &state.settings.http.public_url,
+        &state.ctx.settings.http.public_url,
         &format!("object/{}", link.token),
     );
     Ok(views::notices::object_page(
@@ -91,7 +91,7 @@ pub(super) async fn object(
         "object_page"
     };
     let s = objection::object(
-        &state,
+        &state.ctx,
         SubscriptionId::from_uuid(link.subject),
         scope,
         &client,
@@ -112,7 +112,7 @@ fn ack_view(state: &AppState, token: &str, v: &AckView, error: Option<String>) -
         comment: v.comment.clone().unwrap_or_default(),
         open: v.open,
         action: join_url(
-            &state.settings.http.public_url,
+            &state.ctx.settings.http.public_url,
             &format!("acknowledge/{token}"),
         )
         .to_string(),
@@ -139,7 +139,7 @@ pub(super) async fn ack_page(
     State(state): State<AppState>,
     link: Verified<AckLink>,
 ) -> Result<Markup, PageError> {
-    let v = acknowledgements::page(&state, NoticeRecipientId::from_uuid(link.subject))
+    let v = acknowledgements::page(&state.ctx, NoticeRecipientId::from_uuid(link.subject))
         .await
         .map_err(|e| ack_error(link.locale, e))?;
     Ok(views::notices::ack_page(
@@ -165,13 +165,13 @@ pub(super) async fn acknowledge(
     let id = NoticeRecipientId::from_uuid(link.subject);
     let bad = |m: String| PageError::new(link.locale, PageErrorKind::BadRequest(m));
     let decision = AckAnswer::parse(&form.decision).map_err(bad)?;
-    match acknowledgements::answer(&state, id, decision, &form.comment).await {
+    match acknowledgements::answer(&state.ctx, id, decision, &form.comment).await {
         Ok(v) => Ok(
             views::notices::ack_page(v.locale, &ack_view(&state, &link.token, &v, None))
                 .into_response(),
         ),
         Err(AckActionError::Refused(e)) => {
-            let v = acknowledgements::page(&state, id)
+            let v = acknowledgements::page(&state.ctx, id)
                 .await
                 .map_err(|e| ack_error(link.locale, e))?;
             let page = views::notices::ack_page(
@@ -205,19 +205,20 @@ pub(super) async fn archive_page(
 ) -> Result<Markup, PageError> {
     let nf = || PageError::new(Locale::En, PageErrorKind::NotFound);
     let id: NoticeId = id.parse().map(NoticeId::from_uuid).map_err(|_| nf())?;
-    if !state.settings.notices.public_archive {
+    if !state.ctx.settings.notices.public_archive {
         let q: KeyQuery =
             serde_html_form::from_str(raw.as_deref().unwrap_or("")).map_err(|_| nf())?;
         let key = q.key.ok_or_else(nf)?;
         let subject = state
+            .ctx
             .keyring
-            .verify(&key, Purpose::Archive, state.clock.now())
+            .verify(&key, Purpose::Archive, state.ctx.clock.now())
             .map_err(|_| nf())?;
         if subject != id.as_uuid() {
             return Err(nf());
         }
     }
-    let record = archive::entry(&state, id).await.map_err(not_found)?;
+    let record = archive::entry(&state.ctx, id).await.map_err(not_found)?;
     Ok(views::notices::archive_page(&record))
 }
 
@@ -228,16 +229,17 @@ pub(super) async fn feed(
 ) -> Result<Response, PageError> {
     let nf = || PageError::new(Locale::En, PageErrorKind::NotFound);
     let line = file.strip_suffix(".atom").ok_or_else(nf)?;
-    if !state.settings.notices.public_archive || !crate::domain::product::is_product_line(line) {
+    if !state.ctx.settings.notices.public_archive || !crate::domain::product::is_product_line(line)
+    {
         return Err(nf());
     }
-    let entries = archive::feed(&state, line).await.map_err(not_found)?;
-    let base = &state.settings.http.public_url;
+    let entries = archive::feed(&state.ctx, line).await.map_err(not_found)?;
+    let base = &state.ctx.settings.http.public_url;
     let feed_url = join_url(base, &format!("feeds/{line}.atom")).to_string();
     let body = views::notices::atom_feed(
         &feed_url,
         line,
-        &state.settings.mail.organisation,
+        &state.ctx.settings.mail.organisation,
         &entries,
         |e: &NoticeRecord| join_url(base, &format!("notices/{}", e.id)).to_string(),
     );
@@ -250,9 +252,9 @@ pub(super) async fn feed(
 
 /// `GET /notices.json`: every published notice (public archive only).
 pub(super) async fn export(State(state): State<AppState>) -> Result<Response, PageError> {
-    if !state.settings.notices.public_archive {
+    if !state.ctx.settings.notices.public_archive {
         return Err(PageError::new(Locale::En, PageErrorKind::NotFound));
     }
-    let records = archive::export(&state, true).await.map_err(not_found)?;
+    let records = archive::export(&state.ctx, true).await.map_err(not_found)?;
     Ok(Json(serde_json::json!({ "notices": records })).into_response())
 }

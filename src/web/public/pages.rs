@@ -9,9 +9,8 @@ use maud::Markup;
 
 use crate::{
     config::join_url,
-    services,
-    startup::AppState,
-    store,
+    services, store,
+    web::AppState,
     web::{
         error::PageError,
         extract::Client,
@@ -24,14 +23,14 @@ pub(super) async fn index(
     State(state): State<AppState>,
     Client(client): Client,
 ) -> Result<Markup, PageError> {
-    let lists = services::lists::all(&state)
+    let lists = services::lists::all(&state.ctx)
         .await
         .map_err(|e| PageError::internal(client.locale, &e))?;
     let items: Vec<(String, String, String)> = lists
         .into_iter()
         .filter(|l| l.is_open_for_signup())
         .map(|l| {
-            let mut url = join_url(&state.settings.http.public_url, "subscribe");
+            let mut url = join_url(&state.ctx.settings.http.public_url, "subscribe");
             url.query_pairs_mut()
                 .append_pair("list", l.def.slug.as_str());
             (url.to_string(), l.def.name, l.def.description)
@@ -42,7 +41,7 @@ pub(super) async fn index(
 
 /// `GET /healthz`: 200 while the database answers, 503 otherwise.
 pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    if store::ping(&state.db).await {
+    if store::ping(&state.ctx.db).await {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
@@ -77,10 +76,10 @@ pub(super) async fn privacy_notice(
     State(state): State<AppState>,
     Client(client): Client,
 ) -> Markup {
-    let manage_url = join_url(&state.settings.http.public_url, "privacy");
+    let manage_url = join_url(&state.ctx.settings.http.public_url, "privacy");
     views::privacy_notice_page(
         client.locale,
-        &state.settings.mail.organisation,
+        &state.ctx.settings.mail.organisation,
         manage_url.as_str(),
     )
 }

@@ -21,7 +21,7 @@ use crate::{
         privacy::{self, Actor, EXPORT_SCHEMA, PersonalData, PrivacyError},
     },
     signing::TokenError,
-    startup::AppState,
+    web::AppState,
     web::{
         error::{PageError, PageErrorKind},
         extract::{AddressLink, Client, PageForm, PrivacyLink, Verified},
@@ -34,7 +34,7 @@ use crate::{
 };
 
 fn url(state: &AppState, path: &str) -> String {
-    join_url(&state.settings.http.public_url, path).to_string()
+    join_url(&state.ctx.settings.http.public_url, path).to_string()
 }
 
 fn failed(locale: Locale, e: PrivacyError) -> PageError {
@@ -67,7 +67,7 @@ pub(super) async fn request_link(
     let locale = client.locale;
     let p = privacy_text(locale);
     let network = client.ip_anon().unwrap_or_default();
-    if !state.privacy_limiter.allow(&network, state.clock.now()) {
+    if !state.privacy_limiter.allow(&network, state.ctx.clock.now()) {
         let page = views::message_page(locale, p.too_many_title, p.too_many_body);
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
@@ -84,7 +84,7 @@ pub(super) async fn request_link(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    privacy::request_link(&state, &email)
+    privacy::request_link(&state.ctx, &email)
         .await
         .map_err(|e| PageError::internal(locale, &e))?;
     Ok(views::message_page(locale, p.sent_title, p.sent_body).into_response())
@@ -111,7 +111,7 @@ pub(super) async fn landing(
     State(state): State<AppState>,
     link: Verified<PrivacyLink>,
 ) -> Result<Markup, PageError> {
-    let data = privacy::data(&state, subject(&link))
+    let data = privacy::data(&state.ctx, subject(&link))
         .await
         .map_err(|e| failed(link.locale, e))?;
     Ok(views::privacy::landing_page(
@@ -126,7 +126,7 @@ pub(super) async fn access(
     Client(client): Client,
     link: Verified<PrivacyLink>,
 ) -> Result<Markup, PageError> {
-    let data = privacy::access(&state, subject(&link), &Actor::subject(client))
+    let data = privacy::access(&state.ctx, subject(&link), &Actor::subject(client))
         .await
         .map_err(|e| failed(link.locale, e))?;
     Ok(render(&state, &link, &data, None))
@@ -139,7 +139,7 @@ async fn page_after(
     notice: Option<&str>,
     errors: (Option<String>, Option<String>),
 ) -> Result<Response, PageError> {
-    let data = privacy::data(state, subject(link))
+    let data = privacy::data(&state.ctx, subject(link))
         .await
         .map_err(|e| failed(link.locale, e))?;
     let mut view = data_view(state, link, &data, notice);
@@ -262,10 +262,10 @@ pub(super) async fn export(
     link: Verified<PrivacyLink>,
     PageForm(form): PageForm<ExportForm>,
 ) -> Result<Response, PageError> {
-    let data = privacy::export(&state, subject(&link), &Actor::subject(client))
+    let data = privacy::export(&state.ctx, subject(&link), &Actor::subject(client))
         .await
         .map_err(|e| failed(link.locale, e))?;
-    let document = privacy::export_document(&state, &data);
+    let document = privacy::export_document(&state.ctx, &data);
     Ok(views::privacy::export_download(
         &document,
         form.format.as_deref() == Some("csv"),
@@ -295,9 +295,14 @@ pub(super) async fn restrict(
             ));
         }
     };
-    let status = privacy::restrict(&state, subject(&link), restricted, &Actor::subject(client))
-        .await
-        .map_err(|e| failed(link.locale, e))?;
+    let status = privacy::restrict(
+        &state.ctx,
+        subject(&link),
+        restricted,
+        &Actor::subject(client),
+    )
+    .await
+    .map_err(|e| failed(link.locale, e))?;
     let p = privacy_text(link.locale);
     let notice = match status {
         SubscriberStatus::Restricted => p.done_restricted,
@@ -327,7 +332,7 @@ pub(super) async fn withdraw(
         .filter_map(|id| id.parse().ok().map(SubscriptionId::from_uuid))
         .collect();
     let only = (form.all.as_deref() != Some("yes")).then_some(chosen.as_slice());
-    let changed = privacy::withdraw(&state, subject(&link), only, &Actor::subject(client))
+    let changed = privacy::withdraw(&state.ctx, subject(&link), only, &Actor::subject(client))
         .await
         .map_err(|e| failed(link.locale, e))?;
     let p = privacy_text(link.locale);
@@ -357,7 +362,7 @@ pub(super) async fn correct(
         Ok(name) => name,
         Err(e) => return page_after(&state, &link, None, (Some(e.to_string()), None)).await,
     };
-    let current = privacy::data(&state, subject(&link))
+    let current = privacy::data(&state.ctx, subject(&link))
         .await
         .map_err(|e| failed(link.locale, e))?
         .subscriber
@@ -368,7 +373,7 @@ pub(super) async fn correct(
         .and_then(|l| Locale::parse(l).ok())
         .unwrap_or(current);
     let changed = privacy::correct(
-        &state,
+        &state.ctx,
         subject(&link),
         &name,
         locale,
@@ -402,7 +407,7 @@ pub(super) async fn change_address(
         Ok(email) => email,
         Err(e) => return page_after(&state, &link, None, (None, Some(e.to_string()))).await,
     };
-    match privacy::request_address_change(&state, subject(&link), &email).await {
+    match privacy::request_address_change(&state.ctx, subject(&link), &email).await {
         Ok(()) => page_after(&state, &link, Some(p.done_address), (None, None)).await,
         Err(PrivacyError::SameAddress) => {
             page_after(&state, &link, None, (None, Some(p.same_address.into()))).await
@@ -429,7 +434,7 @@ pub(super) async fn erase(
 ) -> Result<Response, PageError> {
     let locale = link.locale;
     if form.confirm.as_deref() != Some("yes") {
-        let data = privacy::data(&state, subject(&link)).await;
+        let data = privacy::data(&state.ctx, subject(&link)).await;
         return match data {
             Ok(data) => Ok(views::privacy::erase_confirm_page(
                 data.subscriber.locale,
@@ -439,7 +444,7 @@ pub(super) async fn erase(
             Err(e) => Err(erase_failed(locale, e)),
         };
     }
-    privacy::erase(&state, subject(&link), &Actor::subject(client))
+    privacy::erase(&state.ctx, subject(&link), &Actor::subject(client))
         .await
         .map_err(|e| erase_failed(locale, e))?;
     Ok(views::privacy::erased_page(locale).into_response())
@@ -471,7 +476,7 @@ pub(super) async fn address_page(
     State(state): State<AppState>,
     link: Verified<AddressLink>,
 ) -> Result<Markup, PageError> {
-    let (change, locale) = privacy::address_change(&state, change_id(&link))
+    let (change, locale) = privacy::address_change(&state.ctx, change_id(&link))
         .await
         .map_err(|e| failed(link.locale, e))?;
     let action = url(&state, &format!("privacy/address/{}", link.token));
@@ -497,14 +502,14 @@ pub(super) async fn address_decision(
 ) -> Result<Markup, PageError> {
     let locale = link.locale;
     if form.decision.as_deref() != Some("confirm") {
-        privacy::refuse_address_change(&state, change_id(&link))
+        privacy::refuse_address_change(&state.ctx, change_id(&link))
             .await
             .map_err(|e| failed(locale, e))?;
         let p = privacy_text(locale);
         return Ok(views::message_page(locale, p.refused_title, p.refused_body));
     }
     let requester: Requester = client;
-    match privacy::confirm_address_change(&state, change_id(&link), requester).await {
+    match privacy::confirm_address_change(&state.ctx, change_id(&link), requester).await {
         Ok(locale) => {
             let p = privacy_text(locale);
             Ok(views::message_page(locale, p.changed_title, p.changed_body))

@@ -19,7 +19,7 @@ use crate::{
         subscriptions::{self, LinkActionError, Signup, SubscribeError},
     },
     signing::{Purpose, TokenError},
-    startup::AppState,
+    web::AppState,
     web::{
         error::{PageError, PageErrorKind},
         extract::{Client, ConfirmLink, PageForm, PreferencesLink, UnsubscribeLink, Verified},
@@ -59,17 +59,19 @@ async fn signup_lists(
         .map(|s| ListSlug::parse(s))
         .collect::<Result<_, _>>()
         .map_err(|_| PageError::new(locale, PageErrorKind::NotFound))?;
-    lists::for_signup(state, &slugs).await.map_err(|e| match e {
-        SignupListsError::NoList | SignupListsError::Unknown(_) => {
-            PageError::new(locale, PageErrorKind::NotFound)
-        }
-        SignupListsError::Store(e) => PageError::internal(locale, &e),
-    })
+    lists::for_signup(&state.ctx, &slugs)
+        .await
+        .map_err(|e| match e {
+            SignupListsError::NoList | SignupListsError::Unknown(_) => {
+                PageError::new(locale, PageErrorKind::NotFound)
+            }
+            SignupListsError::Store(e) => PageError::internal(locale, &e),
+        })
 }
 
 fn signup_view(state: &AppState, lists: &[MailingList], locale: Locale) -> SignupView {
     SignupView {
-        action: join_url(&state.settings.http.public_url, "subscribe").to_string(),
+        action: join_url(&state.ctx.settings.http.public_url, "subscribe").to_string(),
         lists: lists
             .iter()
             .map(|l| SignupListView {
@@ -79,7 +81,7 @@ fn signup_view(state: &AppState, lists: &[MailingList], locale: Locale) -> Signu
                 consent_text: l.consent_text(locale).body().to_owned(),
             })
             .collect(),
-        privacy_url: state.settings.privacy_notice_url.to_string(),
+        privacy_url: state.ctx.settings.privacy_notice_url.to_string(),
         ..SignupView::default()
     }
 }
@@ -105,7 +107,7 @@ pub(super) async fn subscribe(
 ) -> Result<Response, PageError> {
     let locale = client.locale;
     let network = client.ip_anon().unwrap_or_default();
-    if !state.signup_limiter.allow(&network, state.clock.now()) {
+    if !state.signup_limiter.allow(&network, state.ctx.clock.now()) {
         let p = crate::web::views::text::privacy_text(locale);
         let page = views::message_page(locale, p.too_many_title, p.too_many_body);
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
@@ -121,7 +123,7 @@ pub(super) async fn subscribe(
                 .into_response());
         }
     };
-    match subscriptions::subscribe(&state, signup, &client).await {
+    match subscriptions::subscribe(&state.ctx, signup, &client).await {
         Ok(()) => {
             let t = text(locale);
             Ok(
@@ -177,7 +179,7 @@ fn link_error(locale: Locale, e: LinkActionError) -> PageError {
 }
 
 fn link_action(state: &AppState, path: &str) -> String {
-    join_url(&state.settings.http.public_url, path).to_string()
+    join_url(&state.ctx.settings.http.public_url, path).to_string()
 }
 
 /// `GET /confirm/{token}`: a page with a button; changes nothing (mail scanners follow links).
@@ -198,7 +200,7 @@ async fn button_page_for<P>(
     path: &str,
     words: fn(&Text) -> [&'static str; 3],
 ) -> Result<Markup, PageError> {
-    let summary = subscriptions::summary(state, SubscriptionId::from_uuid(link.subject))
+    let summary = subscriptions::summary(&state.ctx, SubscriptionId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
     let [title, lead, button] = words(text(summary.locale));
@@ -220,7 +222,8 @@ pub(super) async fn confirm(
     link: Verified<ConfirmLink>,
 ) -> Result<Markup, PageError> {
     let t = text(link.locale);
-    match subscriptions::confirm(&state, SubscriptionId::from_uuid(link.subject), &client).await {
+    match subscriptions::confirm(&state.ctx, SubscriptionId::from_uuid(link.subject), &client).await
+    {
         Ok(summary) => {
             let t = text(summary.locale);
             Ok(views::outcome_page(
@@ -248,13 +251,14 @@ pub(super) async fn resend(
 ) -> Result<Markup, PageError> {
     let locale = client.locale;
     let subject = match state
+        .ctx
         .keyring
-        .verify(&token, Purpose::Confirm, state.clock.now())
+        .verify(&token, Purpose::Confirm, state.ctx.clock.now())
     {
         Ok(subject) | Err(TokenError::Expired { subject }) => subject,
         Err(reason) => return Err(PageError::new(locale, PageErrorKind::LinkInvalid(reason))),
     };
-    subscriptions::resend_confirmation(&state, SubscriptionId::from_uuid(subject))
+    subscriptions::resend_confirmation(&state.ctx, SubscriptionId::from_uuid(subject))
         .await
         .map_err(|e| link_error(locale, e))?;
     let t = text(locale);
@@ -299,7 +303,7 @@ pub(super) async fn unsubscribe(
         "unsubscribe_page"
     };
     let summary = subscriptions::unsubscribe(
-        &state,
+        &state.ctx,
         SubscriptionId::from_uuid(link.subject),
         &client,
         source,
@@ -321,7 +325,7 @@ pub(super) async fn preferences_page(
     State(state): State<AppState>,
     link: Verified<PreferencesLink>,
 ) -> Result<Markup, PageError> {
-    let prefs = subscriptions::preferences(&state, SubscriberId::from_uuid(link.subject))
+    let prefs = subscriptions::preferences(&state.ctx, SubscriberId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("preferences/{}", link.token));
@@ -359,10 +363,14 @@ pub(super) async fn leave(
         .collect();
     let all = form.all.as_deref() == Some("yes") || form.one_click.as_deref() == Some("One-Click");
     let only = (!all).then_some(chosen.as_slice());
-    let prefs =
-        subscriptions::leave_lists(&state, SubscriberId::from_uuid(link.subject), only, &client)
-            .await
-            .map_err(|e| link_error(link.locale, e))?;
+    let prefs = subscriptions::leave_lists(
+        &state.ctx,
+        SubscriberId::from_uuid(link.subject),
+        only,
+        &client,
+    )
+    .await
+    .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("preferences/{}", link.token));
     Ok(views::preferences_page(
         prefs.locale,

@@ -64,7 +64,7 @@ impl TestApp {
             .await
             .unwrap();
         let token =
-            services::api_tokens::create(&app.state().db, &clock, "tests", Role::Admin, None)
+            services::api_tokens::create(&app.context().db, &clock, "tests", Role::Admin, None)
                 .await
                 .unwrap();
         let http = reqwest::Client::builder()
@@ -130,12 +130,12 @@ impl TestApp {
 
     /// Runs the delivery worker until nothing is due.
     pub async fn deliver_all(&self) -> DrainReport {
-        delivery::drain(self.app.state()).await.unwrap()
+        delivery::drain(self.app.engine()).await.unwrap()
     }
 
     /// Runs a scheduler job now, as its cron trigger would.
     pub async fn run_job(&self, name: &str) -> bulletin::store::jobs::JobRun {
-        bulletin::scheduler::run_job(self.app.state(), name)
+        bulletin::scheduler::run_job(self.app.context(), name)
             .await
             .unwrap()
             .expect("the job ran")
