@@ -1,7 +1,6 @@
 //! Use cases of API tokens: create one (CLI) and authenticate a bearer token.
 
 use rand::RngCore;
-use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -40,7 +39,7 @@ const PREFIX: &str = "blt_";
 /// # Errors
 /// As `issue`.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &store::Database,
     clock: &Clock,
     name: &str,
     role: Role,
@@ -55,7 +54,7 @@ pub async fn create(
 /// # Errors
 /// `UnknownOwner`, `OwnerDisabled`, `AboveOwner`, or a store failure.
 pub async fn issue(
-    db: &DatabaseConnection,
+    db: &store::Database,
     clock: &Clock,
     name: &str,
     role: Role,
@@ -96,7 +95,7 @@ pub async fn issue(
 /// # Errors
 /// Store failure.
 pub async fn authenticate(
-    db: &DatabaseConnection,
+    db: &store::Database,
     clock: &Clock,
     secret: &str,
 ) -> Result<Option<ApiToken>, StoreError> {

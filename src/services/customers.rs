@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{
@@ -54,12 +53,6 @@ pub enum CustomerError {
     Store(#[from] StoreError),
 }
 
-impl From<sea_orm::DbErr> for CustomerError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// What adding a customer did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CustomerOutcome {
@@ -96,7 +89,7 @@ pub async fn add(
 
 /// The legitimate-interest lists a customer is enrolled in.
 pub(crate) async fn enrolment_lists(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
 ) -> Result<Vec<MailingList>, StoreError> {
     Ok(store::lists::all(conn)
         .await?
@@ -137,7 +130,7 @@ fn check(new: &NewCustomer) -> Result<(), CustomerError> {
 
 /// The products named, or the part numbers that name none.
 async fn products_named(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     parts: &[PartNumber],
 ) -> Result<Vec<Product>, CustomerError> {
     let found = store::products::find_by_parts(conn, parts).await?;
@@ -154,7 +147,7 @@ async fn products_named(
 
 /// Adds one customer inside the caller's transaction.
 pub(crate) async fn add_in(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     ctx: &Context,
     new: &NewCustomer,
     lists: &[MailingList],
@@ -228,7 +221,7 @@ struct Enrolment<'a> {
 /// Enrols into every list the person has not objected to. An objection to one list of a
 /// kind counts for every list of that kind, so a new list never brings an objector back.
 async fn enrol(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     e: &Enrolment<'_>,
     lists: &[MailingList],
     outcome: &mut CustomerOutcome,
@@ -263,7 +256,7 @@ async fn enrol(
 }
 
 async fn enrol_one(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     e: &Enrolment<'_>,
     list: &MailingList,
     existing: Option<&Subscription>,
@@ -350,12 +343,6 @@ pub enum CustomerImportError {
     /// Store failure.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<sea_orm::DbErr> for CustomerImportError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Store(e.into())
-    }
 }
 
 /// Imports customers from CSV (`email`, `products` — part numbers separated by `;` — and

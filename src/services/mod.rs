@@ -6,6 +6,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
+pub mod health;
 pub mod imports;
 pub mod jobs;
 pub mod lists;

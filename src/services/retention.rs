@@ -3,7 +3,6 @@
 //! their own locked transaction, so a purge is safe beside requests and beside another purge.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 
 use crate::{
     context::Context,
@@ -42,12 +41,6 @@ impl From<StoreError> for RetentionError {
             StoreError::NotFound => Self::NotFound,
             other => Self::Store(other),
         }
-    }
-}
-
-impl From<sea_orm::DbErr> for RetentionError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        StoreError::from(e).into()
     }
 }
 
@@ -183,7 +176,7 @@ async fn apply(
 
 /// Deletes a stale pending request, with a `purged` ledger entry.
 async fn delete_request(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     subscription: &Subscription,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -247,7 +240,7 @@ pub async fn erase_as(
 /// Erases inside the caller's transaction (which must hold the subject's lock, see
 /// `store::retention::lock_subject`).
 pub(super) async fn erase_in(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     hasher: &AddressHasher,
     id: SubscriberId,
     reason: ErasureReason,

@@ -18,6 +18,14 @@ pub struct SubscriberOverview {
     pub subscriptions: Vec<(ListSlug, SubscriptionStatus)>,
 }
 
+/// The subscriber with this id.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn find(ctx: &Context, id: SubscriberId) -> Result<Subscriber, StoreError> {
+    store::subscribers::find(&ctx.db, id).await
+}
+
 /// The subscriber with this address and their subscriptions.
 ///
 /// # Errors

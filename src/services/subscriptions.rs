@@ -3,7 +3,6 @@
 //! welcome e-mails are enqueued in it too, and sent by the delivery worker.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 
 use super::{
     Requester,
@@ -47,12 +46,6 @@ pub enum SubscribeError {
     Store(#[from] StoreError),
 }
 
-impl From<sea_orm::DbErr> for SubscribeError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// Why an e-mailed link's action could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkActionError {
@@ -73,12 +66,6 @@ impl From<StoreError> for LinkActionError {
             StoreError::NotFound => Self::Gone,
             other => Self::Store(other),
         }
-    }
-}
-
-impl From<sea_orm::DbErr> for LinkActionError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        StoreError::from(e).into()
     }
 }
 
@@ -137,7 +124,7 @@ async fn subscribe_once(
 }
 
 async fn find_or_create_subscriber(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     signup: &Signup,
     requester: &Requester,
     now: DateTime<Utc>,
@@ -162,7 +149,7 @@ async fn find_or_create_subscriber(
 
 /// Records one list's request; returns whether a confirmation e-mail was enqueued.
 async fn request(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     ctx: &Context,
     subscriber: &Subscriber,
     list: &MailingList,
@@ -261,7 +248,7 @@ fn stamp(event: &mut ConsentEvent, requester: &Requester) {
 }
 
 async fn enqueue(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     ctx: &Context,
     kind: MessageKind,
     sub: &Subscription,
@@ -295,7 +282,7 @@ pub struct SubscriptionSummary {
 }
 
 async fn summarise(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     sub: &Subscription,
     list: MailingList,
 ) -> Result<SubscriptionSummary, StoreError> {
@@ -412,7 +399,7 @@ pub async fn unsubscribe(
 }
 
 async fn leave(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     sub: &mut Subscription,
     list: &MailingList,
     requester: &Requester,
@@ -469,7 +456,7 @@ pub async fn preferences(
 }
 
 async fn load_preferences(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     subscriber: SubscriberId,
 ) -> Result<Preferences, LinkActionError> {
     let locale = store::subscribers::find(conn, subscriber).await?.locale;
@@ -520,7 +507,7 @@ pub async fn leave_lists(
 /// transaction, each with a ledger entry of `actor` and `source` (and the campaign whose link
 /// the person left by, if any); returns how many changed.
 pub(super) async fn leave_lists_in(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     subscriber: SubscriberId,
     only: Option<&[SubscriptionId]>,
     requester: &Requester,

@@ -148,6 +148,28 @@ pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A database connection or an open transaction: what every query takes, so that services
+/// can run several queries in one transaction without naming sea-orm.
+pub trait Connection: ConnectionTrait {}
+
+impl<T: ConnectionTrait> Connection for T {}
+
+/// Starts a read transaction (a dry run that rolls back).
+///
+/// # Errors
+/// Database failure.
+pub async fn begin_read(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
+    Ok(db.begin().await?)
+}
+
+/// Rolls a transaction back: nothing of it is kept.
+///
+/// # Errors
+/// Database failure.
+pub async fn roll_back(txn: DatabaseTransaction) -> Result<(), StoreError> {
+    Ok(txn.rollback().await?)
+}
+
 /// Commits a transaction a service began with `begin_write`.
 ///
 /// # Errors

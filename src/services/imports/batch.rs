@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 
 use super::RowIssue;
 use crate::{
@@ -71,7 +70,7 @@ pub(super) struct Ledger<'a> {
 /// # Errors
 /// Store failure.
 pub(super) async fn plan(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     list: ListId,
     rows: Vec<ImportRow>,
     this_run: Option<SubscriptionId>,
@@ -150,7 +149,7 @@ struct Writes {
 /// # Errors
 /// Store failure (`Conflict` when a concurrent signup took an address meanwhile).
 pub(super) async fn write(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     ledger: &Ledger<'_>,
     planned: &[(ImportRow, Plan)],
     texts: &mut TextMemo,
@@ -289,7 +288,7 @@ impl TextMemo {
     /// Store failure.
     async fn remember(
         &mut self,
-        conn: &impl ConnectionTrait,
+        conn: &impl store::Connection,
         text: &ConsentText,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {

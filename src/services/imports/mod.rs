@@ -19,7 +19,6 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 use tokio::{
     io::{AsyncRead, ReadBuf},
     sync::mpsc,
@@ -159,12 +158,6 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-impl From<sea_orm::DbErr> for ImportError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// How far a running import is, for a progress bar: bytes of the file read and data rows
 /// checked so far. Shared with whoever shows it.
 #[derive(Debug, Default)]
@@ -251,7 +244,7 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     let mut reader = BatchReader::spawn(rows, checks);
     let mut run = Run::new(slug, &options);
     let txn = match options.dry_run {
-        true => sea_orm::TransactionTrait::begin(&ctx.db).await?,
+        true => store::begin_read(&ctx.db).await?,
         false => store::begin_write(&ctx.bulk_db).await?,
     };
     store::imports::widen_cache(&txn).await?;
@@ -261,7 +254,7 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     store::imports::narrow_cache(&txn).await?;
     let ending = Instant::now();
     match options.dry_run {
-        true => txn.rollback().await?,
+        true => store::roll_back(txn).await?,
         false => {
             store::commit(txn).await?;
             checkpoint_in_background(ctx);
@@ -321,7 +314,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
 
 /// Writes the batches the reader hands over, in file order, until the last one.
 async fn import_batches(
-    txn: &impl ConnectionTrait,
+    txn: &impl store::Connection,
     reader: &mut BatchReader,
     ledger: &Ledger<'_>,
     run: &mut Run,
@@ -512,7 +505,7 @@ fn parse_row(raw: &csv::RawRow<'_>, checks: &RowChecks) -> Result<ImportRow, Row
 
 /// Drops repeated addresses, plans and writes one batch; returns the problems of its rows.
 async fn apply_batch(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     ledger: &Ledger<'_>,
     batch: Vec<ImportRow>,
     run: &mut Run,
@@ -565,7 +558,7 @@ fn problem_of(row: &ImportRow, issue: &RowIssue) -> RowProblem {
 /// Drops rows whose address an earlier batch left unchanged or skipped (the scratch table,
 /// asked only when it has rows); the batch itself holds each address once.
 async fn drop_repeated(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     batch: Vec<ImportRow>,
     seen: u64,
 ) -> Result<(Vec<ImportRow>, Vec<RowProblem>), StoreError> {
@@ -632,12 +625,6 @@ pub enum AddSubscriberError {
     /// Store failure.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<sea_orm::DbErr> for AddSubscriberError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::Store(e.into())
-    }
 }
 
 /// Adds one subscriber to lists by the rules of an import row, all lists or none. Returns the

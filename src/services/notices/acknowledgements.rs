@@ -45,12 +45,6 @@ impl From<StoreError> for AckActionError {
     }
 }
 
-impl From<sea_orm::DbErr> for AckActionError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
 /// What the acknowledgement page shows.
 #[derive(Debug, Clone)]
 pub struct AckView {
@@ -69,7 +63,7 @@ pub struct AckView {
 }
 
 async fn load(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &impl store::Connection,
     id: NoticeRecipientId,
 ) -> Result<(NoticeRecipient, Notice, Locale, DateTime<Utc>), AckActionError> {
     let recipient = store::notices::find_recipient(conn, id).await?;

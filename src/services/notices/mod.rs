@@ -66,12 +66,6 @@ impl From<StoreError> for NoticesError {
     }
 }
 
-impl From<sea_orm::DbErr> for NoticesError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
 /// A notice as the API receives it.
 #[derive(Debug, Clone)]
 pub struct NoticeDraft {
@@ -496,7 +490,7 @@ pub async fn send(ctx: &Context, id: NoticeId) -> Result<NoticeOverview, Notices
 /// with the fan-out already complete (the generic fan-out targets whole lists).
 async fn start_mailing(
     ctx: &Context,
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &impl store::Connection,
     campaign: &mut Campaign,
     to: &[(SubscriberId, SubscriptionId)],
     now: DateTime<Utc>,

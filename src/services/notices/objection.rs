@@ -44,7 +44,7 @@ pub async fn summary(
 }
 
 async fn summarise(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &impl store::Connection,
     id: SubscriptionId,
 ) -> Result<ObjectionSummary, LinkActionError> {
     let sub = store::subscriptions::find(conn, id).await?;

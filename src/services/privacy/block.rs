@@ -2,8 +2,6 @@
 //! signup, import, API call or customer sync), until the block is lifted. The data stays as
 //! it was, subscriptions included, so that lifting the block restores the person's state.
 
-use sea_orm::ConnectionTrait;
-
 use super::{Actor, PrivacyError, event, person_basis};
 use crate::{
     context::Context,
@@ -48,7 +46,7 @@ pub async fn block(
 
 /// `Restricted` when the person's latest restriction entry is `restricted`, else `Active`.
 async fn status_before_block(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     id: SubscriberId,
 ) -> Result<SubscriberStatus, StoreError> {
     let latest = store::consent_events::for_subscriber(conn, id)

@@ -14,7 +14,6 @@ pub use proof::{ProofOfConsent, proof_of_consent};
 pub use review::{ReviewItem, retention_review, retention_review_page};
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 
 use super::{
     Requester, retention,
@@ -64,12 +63,6 @@ impl From<StoreError> for PrivacyError {
             StoreError::NotFound => Self::NotFound,
             other => Self::Store(other),
         }
-    }
-}
-
-impl From<sea_orm::DbErr> for PrivacyError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        StoreError::from(e).into()
     }
 }
 
@@ -187,7 +180,7 @@ impl PersonalData {
     }
 }
 
-async fn load(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<PersonalData, StoreError> {
+async fn load(conn: &impl store::Connection, id: SubscriberId) -> Result<PersonalData, StoreError> {
     let subscriber = store::subscribers::find(conn, id).await?;
     let lists = store::lists::all(conn).await?;
     let subscriptions = store::subscriptions::of_subscriber(conn, id)
@@ -225,7 +218,7 @@ async fn load(conn: &impl ConnectionTrait, id: SubscriberId) -> Result<PersonalD
 }
 
 async fn campaign_name(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     known: &mut Vec<(CampaignId, String)>,
     id: CampaignId,
 ) -> Result<String, StoreError> {
@@ -269,7 +262,7 @@ pub async fn request_link(ctx: &Context, email: &EmailAddress) -> Result<(), Sto
 }
 
 async fn enqueue(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     ctx: &Context,
     kind: MessageKind,
     subscriber: SubscriberId,
@@ -455,7 +448,7 @@ pub async fn correct(
 /// A `rectified` ledger entry naming the fields (never their values: the ledger outlives
 /// the profile) and the answered request.
 async fn rectified(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     id: SubscriberId,
     fields: &[&str],
     actor: &Actor,
@@ -611,7 +604,7 @@ pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Actor) -> Result<(),
 /// The basis the person's data was last held on, for ledger entries about the person as a
 /// whole (as erasure records it).
 async fn person_basis(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     id: SubscriberId,
 ) -> Result<LegalBasis, StoreError> {
     Ok(store::consent_events::for_subscriber(conn, id)
@@ -648,7 +641,7 @@ fn event(
 /// Records in the request log that `kind` was answered: a self-service request is logged
 /// as received and completed at once; an operator's action closes the request it answers.
 async fn answer(
-    conn: &impl ConnectionTrait,
+    conn: &impl store::Connection,
     id: SubscriberId,
     kind: RequestKind,
     actor: &Actor,

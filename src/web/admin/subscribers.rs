@@ -314,7 +314,7 @@ pub(super) async fn confirm_action(
     if !ctx.role.may_write() || (admin_only && !ctx.role.is_admin()) {
         return view::forbidden(&ctx);
     }
-    let s = match crate::store::subscribers::find(&state.ctx.db, SubscriberId::from_uuid(id)).await
+    let s = match crate::services::subscribers::find(&state.ctx, SubscriberId::from_uuid(id)).await
     {
         Ok(s) => s,
         Err(StoreError::NotFound) => return view::not_found(&ctx),

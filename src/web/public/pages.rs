@@ -9,7 +9,7 @@ use maud::Markup;
 
 use crate::{
     config::join_url,
-    services, store,
+    services,
     web::AppState,
     web::{
         error::PageError,
@@ -41,7 +41,7 @@ pub(super) async fn index(
 
 /// `GET /healthz`: 200 while the database answers, 503 otherwise.
 pub(super) async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    if store::ping(&state.ctx.db).await {
+    if services::health::is_healthy(&state.ctx).await {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
