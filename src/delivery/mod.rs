@@ -41,7 +41,11 @@ impl Engine {
     /// An engine sending through `transport` from `from`, throttled by `[delivery]`.
     pub fn new(ctx: Context, transport: Transport, from: Mailbox) -> Self {
         let delivery = &ctx.settings.delivery;
-        let throttle = throttle::Throttle::new(delivery.max_per_second, delivery.max_per_hour);
+        let throttle = throttle::Throttle::new(
+            delivery.max_per_second,
+            delivery.max_per_hour,
+            ctx.clock.clone(),
+        );
         Self {
             ctx,
             transport,
