@@ -25,7 +25,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "delivery",
-        &["config", "context", "domain", "mail", "signing", "store"],
+        &[
+            "clock", "config", "context", "domain", "mail", "signing", "store",
+        ],
     ),
     ("scheduler", &["context", "delivery", "services", "store"]),
     (
