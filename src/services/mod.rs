@@ -4,6 +4,7 @@
 pub mod api_tokens;
 pub mod audit;
 pub mod campaigns;
+pub mod csv_export;
 pub mod customers;
 pub mod dashboard;
 pub mod health;

@@ -13,6 +13,7 @@ use crate::{
         AckAnswer, AckError, AckStatus, Locale, Notice, NoticeId, NoticeRecipient,
         NoticeRecipientId, notice::reminders_due,
     },
+    services::csv_export::CsvTable,
     store::{self, StoreError, notices::MailingPurpose},
 };
 
@@ -321,11 +322,19 @@ pub async fn report(ctx: &Context, id: NoticeId) -> Result<AckReport, NoticesErr
 
 /// The report as CSV: one line per recipient.
 pub fn report_csv(report: &AckReport) -> String {
-    let mut out = String::from(
-        "number,revision,subscriber_id,email,company,status,comment,answered_at,reminders_sent\r\n",
-    );
+    let mut table = CsvTable::new([
+        "number",
+        "revision",
+        "subscriber_id",
+        "email",
+        "company",
+        "status",
+        "comment",
+        "answered_at",
+        "reminders_sent",
+    ]);
     for r in &report.recipients {
-        let cells = [
+        table.row([
             report.number.clone(),
             report.revision.to_string(),
             r.subscriber_id.clone(),
@@ -335,25 +344,7 @@ pub fn report_csv(report: &AckReport) -> String {
             r.comment.clone().unwrap_or_default(),
             r.answered_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
             r.reminders_sent.to_string(),
-        ];
-        let line: Vec<String> = cells.iter().map(|c| cell(c)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        ]);
     }
-    out
-}
-
-/// One CSV cell (RFC 4180 quoting). A cell starting with = + - @ gets a leading `'` against
-/// spreadsheet formula injection (CWE-1236).
-fn cell(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
+    table.into_string()
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::PersonalData;
-use crate::domain::privacy::EXPORT_SCHEMA_VERSION;
+use crate::{domain::privacy::EXPORT_SCHEMA_VERSION, services::csv_export::CsvTable};
 
 /// The JSON Schema (draft 2020-12) of export version [`EXPORT_SCHEMA_VERSION`], served at
 /// `/privacy/export-schema/v1.json`.
@@ -248,27 +248,34 @@ impl ExportDocument {
 }
 
 /// The export as CSV: header `section,item,field,value`, then one row per value of the JSON
-/// document (`item` numbers the entries of a section from 1). RFC 4180 quoting, CRLF lines.
+/// document (`item` numbers the entries of a section from 1), written by [`CsvTable`]
+/// (RFC 4180 quoting, CRLF lines, formulas defused).
 pub fn export_csv(document: &ExportDocument) -> String {
-    let mut out = String::from("section,item,field,value\r\n");
+    let mut table = CsvTable::new(["section", "item", "field", "value"]);
     let Ok(serde_json::Value::Object(root)) = serde_json::to_value(document) else {
-        return out;
+        return table.into_string();
     };
     for (section, value) in &root {
         match value {
             serde_json::Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    flatten(&mut out, section, &(i + 1).to_string(), "", item);
+                    flatten(&mut table, section, &(i + 1).to_string(), "", item);
                 }
             }
-            serde_json::Value::Object(_) => flatten(&mut out, section, "", "", value),
-            scalar => row(&mut out, "document", "", section, scalar),
+            serde_json::Value::Object(_) => flatten(&mut table, section, "", "", value),
+            scalar => row(&mut table, "document", "", section, scalar),
         }
     }
-    out
+    table.into_string()
 }
 
-fn flatten(out: &mut String, section: &str, item: &str, prefix: &str, value: &serde_json::Value) {
+fn flatten(
+    table: &mut CsvTable<4>,
+    section: &str,
+    item: &str,
+    prefix: &str,
+    value: &serde_json::Value,
+) {
     match value {
         serde_json::Value::Object(fields) => {
             for (key, inner) in fields {
@@ -276,35 +283,20 @@ fn flatten(out: &mut String, section: &str, item: &str, prefix: &str, value: &se
                     "" => key.clone(),
                     p => format!("{p}.{key}"),
                 };
-                flatten(out, section, item, &name, inner);
+                flatten(table, section, item, &name, inner);
             }
         }
-        other => row(out, section, item, prefix, other),
+        other => row(table, section, item, prefix, other),
     }
 }
 
-fn row(out: &mut String, section: &str, item: &str, field: &str, value: &serde_json::Value) {
+fn row(table: &mut CsvTable<4>, section: &str, item: &str, field: &str, value: &serde_json::Value) {
     let text = match value {
         serde_json::Value::Null => String::new(),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    for (i, cell) in [section, item, field, text.as_str()].iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&quote(cell));
-    }
-    out.push_str("\r\n");
-}
-
-/// RFC 4180 §2: a field with a comma, quote or line break is quoted, quotes doubled.
-fn quote(cell: &str) -> String {
-    if cell.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
-    } else {
-        cell.to_owned()
-    }
+    table.row([section, item, field, text.as_str()]);
 }
 
 #[cfg(test)]
@@ -312,19 +304,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_are_quoted_as_rfc_4180_says() {
-        assert_eq!(quote("plain"), "plain");
-        assert_eq!(quote("a,b"), "\"a,b\"");
-        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(quote("two\nlines"), "\"two\nlines\"");
-    }
-
-    #[test]
     fn nested_values_become_dotted_fields() {
-        let mut out = String::new();
+        let mut table = CsvTable::new(["section", "item", "field", "value"]);
         let value =
             serde_json::json!({"list": {"slug": "weekly"}, "status": "confirmed", "at": null});
-        flatten(&mut out, "subscriptions", "1", "", &value);
+        flatten(&mut table, "subscriptions", "1", "", &value);
+        let out = table.into_string();
         assert!(
             out.contains("subscriptions,1,list.slug,weekly\r\n"),
             "{out}"
