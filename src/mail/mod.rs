@@ -5,7 +5,6 @@ pub mod campaign;
 pub mod links;
 pub mod message;
 pub mod notice;
-pub mod smtp;
 pub mod templates;
 pub mod transport;
 

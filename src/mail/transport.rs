@@ -1,7 +1,7 @@
 //! Where messages go: an SMTP relay over reused connections, or `.eml` files in a directory.
 //! An enum, not a trait: these are the two transports, and tests use a real SMTP listener.
 //!
-//! SMTP connections are Bulletin's own client's ([`super::smtp`]): pipelined transactions,
+//! SMTP connections are Bulletin's own client's ([`bulletin_smtp`]): pipelined transactions,
 //! TCP_NODELAY, and a connection that failed is dropped, so the next transaction starts on a
 //! fresh one (after a 4xx, some relays keep a broken state on the old connection).
 
@@ -13,13 +13,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bulletin_smtp::{
+    Connection, Envelope, Security, SessionSettings, SmtpError, Stage, TlsSettings,
+};
 use lettre::{
     AsyncFileTransport, AsyncTransport, Message, Tokio1Executor,
     transport::smtp::extension::ClientId,
 };
 use secrecy::ExposeSecret;
-
-use super::smtp::{Connection, Envelope, Security, SessionSettings, SmtpError, Stage, TlsSettings};
 use url::Url;
 
 use crate::config::MailTransportSettings;
@@ -275,7 +276,7 @@ fn classify(error: &SmtpError) -> SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::smtp::Reply;
+    use bulletin_smtp::Reply;
 
     fn rejected(stage: Stage, code: u16) -> SendError {
         classify(&SmtpError::Rejected {

@@ -1,14 +1,16 @@
 //! Bulletin's SMTP client (RFC 5321) for the relay: plain, STARTTLS or implicit TLS, AUTH
 //! PLAIN or LOGIN, 8BITMIME and SMTPUTF8 (RFC 6152, 6531), and PIPELINING (RFC 2920).
 //!
-//! lettre builds the messages; this client only carries them, because lettre's client sends
-//! each command and waits for its reply (four round trips per message) and dot-stuffs the
-//! message one byte at a time. Here a transaction is two writes and two waits: `MAIL`,
-//! `RCPT` and `DATA` together, then the dot-stuffed message with its final `.` line.
-//! Without PIPELINING on offer the commands go one by one.
+//! The caller builds the message (Bulletin uses lettre); this client only carries it, because
+//! lettre's client sends each command and waits for its reply (four round trips per message)
+//! and dot-stuffs the message one byte at a time. Here a transaction is two writes and two
+//! waits: `MAIL`, `RCPT` and `DATA` together, then the dot-stuffed message with its final `.`
+//! line. Without PIPELINING on offer the commands go one by one.
 //!
 //! A connection on which anything failed is not used again: after a 4xx some relays keep a
-//! broken state, so the next transaction starts on a fresh connection.
+//! broken state, so the next transaction starts on a fresh connection. Keeping idle
+//! connections is the caller's: [`Connection::is_usable`] says whether one may be kept, and
+//! [`Connection::closed_while_idle`] whether a failed message may be retried on a new one.
 
 use std::{fmt, io, sync::Arc, time::Duration};
 
@@ -549,6 +551,11 @@ fn push_line(line: &[u8], out: &mut Vec<u8>) {
     }
     out.extend_from_slice(line);
 }
+
+/// The README's example, compiled by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {
