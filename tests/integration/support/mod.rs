@@ -18,7 +18,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use smtp::{ReceivedMail, TestSmtp};
 
-/// A running Bulletin with its own database, SMTP listener and manual clock.
+/// A running Bulletin with its own database, SMTP listener and manual clock. A PostgreSQL
+/// test database is dropped with it, also when the test fails.
 pub struct TestApp {
     pub app: App,
     pub smtp: TestSmtp,
@@ -28,6 +29,8 @@ pub struct TestApp {
     pub token: String,
     pub database_url: String,
     _dir: tempfile::TempDir,
+    /// Last, so that it is dropped after the server: the database goes when the test ends.
+    _database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -43,7 +46,8 @@ impl TestApp {
         let smtp = TestSmtp::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let database_url = fresh_database(dir.path()).await;
+        // Held from here on, so that a failure while starting drops the database as well.
+        let (database_url, database) = fresh_database(dir.path()).await;
         let mut settings = Settings::load(None).unwrap();
         settings.http.public_url = base.parse().unwrap();
         settings.privacy_notice_url = format!("{base}/privacy-notice").parse().unwrap();
@@ -80,6 +84,7 @@ impl TestApp {
             token,
             database_url,
             _dir: dir,
+            _database: database,
         }
     }
 
@@ -298,11 +303,12 @@ pub fn has_header(response: &Response, name: header::HeaderName) -> bool {
     response.headers().contains_key(name)
 }
 
-/// A fresh SQLite file, or a fresh database on the PostgreSQL server named by
-/// `BULLETIN_TEST_DATABASE_URL`.
-async fn fresh_database(dir: &std::path::Path) -> String {
+/// A fresh SQLite file (removed with the temp dir), or a fresh database on the PostgreSQL
+/// server named by `BULLETIN_TEST_DATABASE_URL` with the guard that drops it.
+async fn fresh_database(dir: &std::path::Path) -> (String, Option<TestDatabase>) {
     let Ok(server) = std::env::var("BULLETIN_TEST_DATABASE_URL") else {
-        return format!("sqlite://{}/bulletin.db?mode=rwc", dir.display());
+        let url = format!("sqlite://{}/bulletin.db?mode=rwc", dir.display());
+        return (url, None);
     };
     use sea_orm::ConnectionTrait;
     let name = format!("bulletin_test_{}", uuid::Uuid::new_v4().simple());
@@ -314,7 +320,73 @@ async fn fresh_database(dir: &std::path::Path) -> String {
     admin.close().await.unwrap();
     let mut url = url::Url::parse(&server).unwrap();
     url.set_path(&name);
-    url.to_string()
+    (url.to_string(), Some(TestDatabase { server, name }))
+}
+
+/// A PostgreSQL database made for one test; dropping this drops the database.
+struct TestDatabase {
+    /// The server URL from `BULLETIN_TEST_DATABASE_URL` (its maintenance database).
+    server: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // `drop` runs on the test's runtime (also while a failed test unwinds), which cannot
+        // wait for a future: the drop gets a thread and a runtime of its own.
+        let outcome = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?
+                .block_on(drop_database(&server, &name))
+                .map_err(|e| e.to_string())
+        })
+        .join();
+        // Never panic here: a panic while a failed test unwinds would abort the whole run.
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
+            Err(_) => eprintln!("dropping test database {} panicked", self.name),
+        }
+    }
+}
+
+/// Drops `name`, ending the sessions the test's server still holds: its pool lives in tasks
+/// of the test's runtime, which cannot close it any more.
+async fn drop_database(server: &str, name: &str) -> Result<(), sea_orm::DbErr> {
+    let admin = sea_orm::Database::connect(server).await?;
+    let mut attempt = 1;
+    // A pooled connection opened while the drop runs makes it fail: try again.
+    let dropped = loop {
+        match force_drop(&admin, name).await {
+            Err(_) if attempt < 3 => attempt += 1,
+            done => break done,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    admin.close().await?;
+    dropped
+}
+
+async fn force_drop(admin: &sea_orm::DatabaseConnection, name: &str) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    // PostgreSQL 13+ ends the database's sessions itself.
+    let forced = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    if admin.execute_unprepared(&forced).await.is_ok() {
+        return Ok(());
+    }
+    // Older servers: end the sessions, then drop.
+    let terminate = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    );
+    admin.execute_unprepared(&terminate).await?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await?;
+    Ok(())
 }
 
 fn init_test_logging() {
