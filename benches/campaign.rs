@@ -23,7 +23,7 @@ use bulletin::{
     clock::Clock,
     config::{MailTransportSettings, Settings},
     delivery,
-    domain::ListSlug,
+    domain::{Actor, ListSlug},
     services::{self, campaigns::CampaignDraft},
     startup,
 };
@@ -95,8 +95,8 @@ async fn main() -> anyhow::Result<()> {
         lists: vec![slug],
         from: None,
     };
-    let campaign = services::campaigns::create(&ctx, draft).await?;
-    services::campaigns::schedule(&ctx, campaign.id, None).await?;
+    let campaign = services::campaigns::create(&ctx, &Actor::Cli, draft).await?;
+    services::campaigns::schedule(&ctx, &Actor::Cli, campaign.id, None).await?;
     services::campaigns::start_due(&ctx).await?;
     let fan_out_started = Instant::now();
     let written = delivery::fan_out_all(&ctx).await?;
@@ -138,9 +138,9 @@ async fn prepare(url: String) -> anyhow::Result<()> {
     let csv = dir.join("subscribers.csv");
     write_csv(&csv, recipients)?;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
-    services::lists::create(&ctx, consent_list(slug.clone())).await?;
+    services::lists::create(&ctx, &Actor::Cli, consent_list(slug.clone())).await?;
     let imported =
-        services::imports::import_csv(&ctx, &slug, "bench", tokio::fs::File::open(&csv).await?)
+        services::imports::import_csv(&ctx, &Actor::Cli, &slug, tokio::fs::File::open(&csv).await?)
             .await?;
     anyhow::ensure!(
         imported.imported == recipients,

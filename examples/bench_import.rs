@@ -17,7 +17,7 @@ use std::time::Instant;
 use bulletin::{
     clock::Clock,
     config::{MailTransportSettings, Settings},
-    domain::ListSlug,
+    domain::{Actor, ListSlug},
     services, startup,
 };
 use secrecy::SecretString;
@@ -49,13 +49,13 @@ async fn main() -> anyhow::Result<()> {
     let batch = settings.import.batch_rows;
     let ctx = startup::build_context(settings, Clock::System).await?;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
-    services::lists::create(&ctx, consent_list(slug.clone())).await?;
+    services::lists::create(&ctx, &Actor::Cli, consent_list(slug.clone())).await?;
 
     let rss_before = status_mib("VmRSS:")?;
     let source = tokio::fs::File::open(&file).await?;
     let cpu_before = cpu_seconds("self")?;
     let started = Instant::now();
-    let report = services::imports::import_csv(&ctx, &slug, "bench", source).await?;
+    let report = services::imports::import_csv(&ctx, &Actor::Cli, &slug, source).await?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds("self")? - cpu_before;
     // The import answers before SQLite's write-ahead log is copied into the database file;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use bulletin::{
     clock::Clock,
     config::Settings,
-    domain::{EmailAddress, ListSlug, Password, Role},
+    domain::{Actor, EmailAddress, ListSlug, Password, Role},
     scheduler,
     services::{self, retention::PurgeReport},
     startup, telemetry,
@@ -145,20 +145,20 @@ async fn main() -> anyhow::Result<()> {
                 !name.is_empty() && name.len() <= 200,
                 "--name must be 1 to 200 characters"
             );
-            let db = startup::connect(&settings).await?;
+            let ctx = startup::build_context(settings, Clock::System).await?;
             let owner = match user {
                 Some(raw) => {
                     let email =
                         EmailAddress::parse(&raw).map_err(|e| anyhow::anyhow!("--user: {e}"))?;
-                    let (owner, _) = bulletin::store::users::find_by_email(&db, &email)
+                    let (owner, _) = bulletin::store::users::find_by_email(&ctx.db, &email)
                         .await?
                         .context("--user: there is no such user")?;
                     Some(owner.id)
                 }
                 None => None,
             };
-            let token =
-                services::api_tokens::create(&db, &Clock::System, name, role, owner).await?;
+            let (_, token) =
+                services::api_tokens::issue(&ctx, &Actor::Cli, name, role, owner).await?;
             println!("Created {role} token {name:?}. Keep it secret; it is shown only once:");
             println!("{token}");
             Ok(())
@@ -204,15 +204,7 @@ async fn create_user(settings: Settings, email: &str, role: &str) -> anyhow::Res
     let password = Password::parse(line.trim_end_matches(['\r', '\n']))
         .map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let ctx = startup::build_context(settings, Clock::System).await?;
-    let user = services::users::create(&ctx, email, role, &password).await?;
-    services::audit::record(
-        &ctx,
-        "cli",
-        "user.create",
-        Some(user.id.to_string()),
-        Some(format!("{} as {role}", user.email.as_str())),
-    )
-    .await?;
+    let user = services::users::create(&ctx, &Actor::Cli, email, role, &password).await?;
     println!("Created {role} user {}", user.email.as_str());
     Ok(())
 }
@@ -239,18 +231,8 @@ async fn set_user(
         .await?
         .context("--email: there is no such user")?;
     let change = services::users::AccessChange { role, disabled };
-    let user = services::users::change_access(&ctx, None, user.id, change).await?;
-    let summary = services::users::access_summary(&user);
-    let actions = [
-        (role.is_some(), "user.role"),
-        (disabled == Some(true), "user.disable"),
-        (disabled == Some(false), "user.enable"),
-    ];
-    for (_, action) in actions.iter().filter(|(done, _)| *done) {
-        let target = Some(user.id.to_string());
-        services::audit::record(&ctx, "cli", action, target, Some(summary.clone())).await?;
-    }
-    println!("{summary}");
+    let user = services::users::change_access(&ctx, &Actor::Cli, user.id, change).await?;
+    println!("{}", services::users::access_summary(&user));
     Ok(())
 }
 
@@ -277,7 +259,8 @@ async fn import(
         progress: None,
     };
     let source = bar.wrap_async_read(source);
-    let result = services::imports::import_csv_with(&ctx, &slug, "cli", source, options).await;
+    let result =
+        services::imports::import_csv_with(&ctx, &Actor::Cli, &slug, source, options).await;
     bar.finish_and_clear();
     let report = result.with_context(|| format!("{} was not imported", file.display()))?;
     println!("{}", serde_json::to_string_pretty(&report)?);

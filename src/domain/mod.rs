@@ -12,6 +12,7 @@ pub mod list;
 pub mod list_slug;
 pub mod locale;
 pub mod notice;
+pub mod permission;
 pub mod privacy;
 pub mod product;
 pub mod retention;
@@ -39,6 +40,7 @@ pub use notice::{
     AckAnswer, AckError, AckStatus, ChangeCategory, Notice, NoticeError, NoticeFields, NoticeKind,
     NoticeNumber, NoticeRecipient,
 };
+pub use permission::{Action, Actor, Forbidden, may};
 pub use product::{PartNumber, Product, ProductError};
 pub use role::Role;
 pub use subscriber::{Subscriber, SubscriberStatus};

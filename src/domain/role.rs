@@ -14,14 +14,6 @@ pub enum Role {
 super::text_enum!(Role, "role", { Admin => "admin", Marketer => "marketer", Viewer => "viewer" });
 
 impl Role {
-    /// Whether the role may change anything (lists, subscribers, campaigns).
-    pub fn may_write(self) -> bool {
-        match self {
-            Self::Admin | Self::Marketer => true,
-            Self::Viewer => false,
-        }
-    }
-
     /// The lesser of two roles: what a token may do when its owner's role is `cap`.
     pub fn at_most(self, cap: Role) -> Role {
         if self.rank() <= cap.rank() { self } else { cap }
@@ -35,7 +27,8 @@ impl Role {
         }
     }
 
-    /// Whether the role may manage users and answer data-subject requests.
+    /// Whether the role is the admin role (the workspace must keep an active one; what each
+    /// role may do is `permission::may`'s table).
     pub fn is_admin(self) -> bool {
         match self {
             Self::Admin => true,
@@ -47,13 +40,6 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_admins_administer_and_viewers_never_write() {
-        assert!(Role::Admin.may_write() && Role::Admin.is_admin());
-        assert!(Role::Marketer.may_write() && !Role::Marketer.is_admin());
-        assert!(!Role::Viewer.may_write() && !Role::Viewer.is_admin());
-    }
 
     #[test]
     fn a_role_capped_by_another_is_the_lesser_of_the_two() {

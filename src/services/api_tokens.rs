@@ -1,17 +1,21 @@
-//! Use cases of API tokens: create one (CLI) and authenticate a bearer token.
+//! Use cases of API tokens: issue, list and revoke them, and authenticate a bearer token.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::audit::{self, Change};
 use crate::{
-    clock::Clock,
-    domain::{ApiTokenId, Role, UserId},
+    context::Context,
+    domain::{Action, Actor, ApiTokenId, Forbidden, Role, UserId},
     store::{self, StoreError, api_tokens::ApiToken},
 };
 
 /// Why a token was not issued.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// The owner named does not exist.
     #[error("there is no such user")]
     UnknownOwner,
@@ -34,34 +38,21 @@ pub enum TokenError {
 /// Prefix of every token, so that leaked tokens are recognisable by secret scanners.
 const PREFIX: &str = "blt_";
 
-/// Creates a token and returns its secret, which is shown once and stored only hashed.
-///
-/// # Errors
-/// As `issue`.
-pub async fn create(
-    db: &store::Database,
-    clock: &Clock,
-    name: &str,
-    role: Role,
-    user_id: Option<UserId>,
-) -> Result<String, TokenError> {
-    Ok(issue(db, clock, name, role, user_id).await?.1)
-}
-
 /// Creates a token and returns it with its secret, which is shown once and stored only
 /// hashed. A token with an owner may not have more rights than the owner.
 ///
 /// # Errors
-/// `UnknownOwner`, `OwnerDisabled`, `AboveOwner`, or a store failure.
+/// `Forbidden`, `UnknownOwner`, `OwnerDisabled`, `AboveOwner`, or a store failure.
 pub async fn issue(
-    db: &store::Database,
-    clock: &Clock,
+    ctx: &Context,
+    actor: &Actor,
     name: &str,
     role: Role,
     user_id: Option<UserId>,
 ) -> Result<(ApiToken, String), TokenError> {
+    actor.authorize(Action::ManageAccess)?;
     if let Some(owner) = user_id {
-        let owner = match store::users::find(db, owner).await {
+        let owner = match store::users::find(&ctx.db, owner).await {
             Ok((owner, _)) => owner,
             Err(StoreError::NotFound) => return Err(TokenError::UnknownOwner),
             Err(e) => return Err(e.into()),
@@ -85,7 +76,21 @@ pub async fn issue(
         role,
         user_id,
     };
-    store::api_tokens::insert(db, &token, &hash(&secret), clock.now()).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    store::api_tokens::insert(&txn, &token, &hash(&secret), now).await?;
+    let owner = token
+        .user_id
+        .map_or_else(|| "without owner".to_owned(), |u| format!("of user {u}"));
+    let detail = format!("{:?} as {}, {owner}", token.name, token.role);
+    audit::append(
+        &txn,
+        actor,
+        Change::of("token.create", token.id).detail(detail),
+        now,
+    )
+    .await?;
+    store::commit(txn).await?;
     Ok((token, secret))
 }
 
@@ -94,17 +99,13 @@ pub async fn issue(
 ///
 /// # Errors
 /// Store failure.
-pub async fn authenticate(
-    db: &store::Database,
-    clock: &Clock,
-    secret: &str,
-) -> Result<Option<ApiToken>, StoreError> {
+pub async fn authenticate(ctx: &Context, secret: &str) -> Result<Option<ApiToken>, StoreError> {
     if !secret.starts_with(PREFIX) || secret.len() > 100 {
         return Ok(None);
     }
     // Looked up by a SHA-256 of a 256-bit random secret: the lookup reveals nothing usable
     // by timing, and a database leak does not reveal usable tokens.
-    store::api_tokens::find_active(db, &hash(secret), clock.now()).await
+    store::api_tokens::find_active(&ctx.db, &hash(secret), ctx.clock.now()).await
 }
 
 fn hash(secret: &str) -> String {
@@ -114,19 +115,27 @@ fn hash(secret: &str) -> String {
 /// Every unrevoked token, newest first (never their secrets).
 ///
 /// # Errors
-/// Store failure.
+/// `Forbidden`, or a store failure.
 pub async fn active(
-    ctx: &crate::context::Context,
-) -> Result<Vec<store::api_tokens::TokenListing>, StoreError> {
-    store::api_tokens::active(&ctx.db).await
+    ctx: &Context,
+    actor: &Actor,
+) -> Result<Vec<store::api_tokens::TokenListing>, TokenError> {
+    actor.authorize(Action::ManageAccess)?;
+    Ok(store::api_tokens::active(&ctx.db).await?)
 }
 
 /// Revokes a token at once.
 ///
 /// # Errors
-/// `NotFound` for an unknown or revoked token; store failure.
-pub async fn revoke(ctx: &crate::context::Context, id: ApiTokenId) -> Result<(), StoreError> {
-    store::api_tokens::revoke(&ctx.db, id, ctx.clock.now()).await
+/// `Forbidden`; `Store(NotFound)` for an unknown or revoked token; store failure.
+pub async fn revoke(ctx: &Context, actor: &Actor, id: ApiTokenId) -> Result<(), TokenError> {
+    actor.authorize(Action::ManageAccess)?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    store::api_tokens::revoke(&txn, id, now).await?;
+    audit::append(&txn, actor, Change::of("token.revoke", id), now).await?;
+    store::commit(txn).await?;
+    Ok(())
 }
 
 /// A page of unrevoked tokens older than `before`, newest first, and the next cursor.
@@ -134,11 +143,13 @@ pub async fn revoke(ctx: &crate::context::Context, id: ApiTokenId) -> Result<(),
 /// # Errors
 /// Store failure.
 pub async fn page(
-    ctx: &crate::context::Context,
+    ctx: &Context,
+    actor: &Actor,
     before: Option<ApiTokenId>,
     limit: u64,
-) -> Result<(Vec<store::api_tokens::TokenListing>, Option<ApiTokenId>), StoreError> {
+) -> Result<(Vec<store::api_tokens::TokenListing>, Option<ApiTokenId>), TokenError> {
     use super::paging;
+    actor.authorize(Action::ManageAccess)?;
     let found = store::api_tokens::active_page(&ctx.db, before, paging::fetch_size(limit)).await?;
     Ok(paging::split(found, limit, |t| t.token.id))
 }

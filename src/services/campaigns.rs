@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 
+use super::audit::{self, Change};
 use crate::{
     context::Context,
     domain::{
-        Campaign, CampaignId, CampaignStateError, CampaignStatus, DeliveryStatus, EmailAddress,
-        ListSlug, NewCampaign,
+        Action, Actor, Campaign, CampaignId, CampaignStateError, CampaignStatus, DeliveryStatus,
+        EmailAddress, Forbidden, ListSlug, NewCampaign,
     },
     mail::{CampaignTemplate, RenderedMail},
     store::{self, StoreError},
@@ -18,6 +19,9 @@ use crate::{
 /// Why a campaign action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignsError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A field breaks a rule.
     #[error("{0}")]
     Invalid(String),
@@ -68,8 +72,13 @@ pub struct CampaignDraft {
 /// Creates a draft after checking every field and compiling both templates.
 ///
 /// # Errors
-/// `Invalid`, `UnknownList`, `Template`, or a store failure.
-pub async fn create(ctx: &Context, draft: CampaignDraft) -> Result<Campaign, CampaignsError> {
+/// `Forbidden`, `Invalid`, `UnknownList`, `Template`, or a store failure.
+pub async fn create(
+    ctx: &Context,
+    actor: &Actor,
+    draft: CampaignDraft,
+) -> Result<Campaign, CampaignsError> {
+    actor.authorize(Action::ManageCampaigns)?;
     let found = store::lists::find_by_slugs(&ctx.db, &draft.lists).await?;
     if let Some(missing) = draft
         .lists
@@ -113,6 +122,8 @@ pub async fn create(ctx: &Context, draft: CampaignDraft) -> Result<Campaign, Cam
     };
     let txn = store::begin_write(&ctx.db).await?;
     store::campaigns::insert(&txn, &campaign, now).await?;
+    let change = Change::of("campaign.create", campaign.id).detail(campaign.def.name.clone());
+    audit::append(&txn, actor, change, now).await?;
     store::commit(txn).await?;
     Ok(campaign)
 }
@@ -310,15 +321,19 @@ pub async fn preview(ctx: &Context, id: CampaignId) -> Result<RenderedMail, Camp
 /// `NotFound`, `Invalid` (no or too many addresses), `Template`, or a store failure.
 pub async fn test_send(
     ctx: &Context,
+    actor: &Actor,
     id: CampaignId,
     to: &[EmailAddress],
 ) -> Result<Campaign, CampaignsError> {
+    actor.authorize(Action::ManageCampaigns)?;
     if to.is_empty() || to.len() > 10 {
         return Err(CampaignsError::Invalid(
             "emails must name 1 to 10 addresses".into(),
         ));
     }
     preview(ctx, id).await?;
+    let change = Change::of("campaign.test", id).detail(format!("{} addresses", to.len()));
+    audit::record(ctx, actor, change).await?;
     Ok(store::campaigns::find(&ctx.db, id).await?)
 }
 
@@ -328,9 +343,11 @@ pub async fn test_send(
 /// `NotFound`, `Invalid` (a time in the past), `State`, `Raced`, or a store failure.
 pub async fn schedule(
     ctx: &Context,
+    actor: &Actor,
     id: CampaignId,
     send_at: Option<DateTime<Utc>>,
 ) -> Result<Campaign, CampaignsError> {
+    actor.authorize(Action::ManageCampaigns)?;
     let now = ctx.clock.now();
     if super::notices::is_notice_campaign(ctx, id).await? {
         return Err(CampaignsError::Invalid(
@@ -341,7 +358,7 @@ pub async fn schedule(
     if send_at.is_some_and(|t| t < now - chrono::Duration::seconds(60)) {
         return Err(CampaignsError::Invalid("send_at lies in the past".into()));
     }
-    transition(ctx, id, |c| {
+    transition(ctx, actor, id, "campaign.schedule", |c| {
         c.status = c.status.schedule()?;
         c.send_at = Some(send_at.unwrap_or(now));
         Ok(())
@@ -355,10 +372,11 @@ pub async fn schedule(
 /// `NotFound`, `State`, `Raced`, or a store failure.
 pub async fn pause(
     ctx: &Context,
+    actor: &Actor,
     id: CampaignId,
     reason: &str,
 ) -> Result<Campaign, CampaignsError> {
-    transition(ctx, id, |c| {
+    transition(ctx, actor, id, "campaign.pause", |c| {
         c.status = c.status.pause()?;
         c.paused_reason = Some(reason.to_owned());
         Ok(())
@@ -370,8 +388,12 @@ pub async fn pause(
 ///
 /// # Errors
 /// `NotFound`, `State`, `Raced`, or a store failure.
-pub async fn resume(ctx: &Context, id: CampaignId) -> Result<Campaign, CampaignsError> {
-    let campaign = transition(ctx, id, |c| {
+pub async fn resume(
+    ctx: &Context,
+    actor: &Actor,
+    id: CampaignId,
+) -> Result<Campaign, CampaignsError> {
+    let campaign = transition(ctx, actor, id, "campaign.resume", |c| {
         c.status = c.status.resume(c.started_at.is_some())?;
         c.paused_reason = None;
         Ok(())
@@ -385,8 +407,12 @@ pub async fn resume(ctx: &Context, id: CampaignId) -> Result<Campaign, Campaigns
 ///
 /// # Errors
 /// `NotFound`, `State`, `Raced`, or a store failure.
-pub async fn cancel(ctx: &Context, id: CampaignId) -> Result<Campaign, CampaignsError> {
-    transition(ctx, id, |c| {
+pub async fn cancel(
+    ctx: &Context,
+    actor: &Actor,
+    id: CampaignId,
+) -> Result<Campaign, CampaignsError> {
+    transition(ctx, actor, id, "campaign.cancel", |c| {
         c.status = c.status.cancel()?;
         c.finished_at.get_or_insert(ctx.clock.now());
         Ok(())
@@ -394,17 +420,25 @@ pub async fn cancel(ctx: &Context, id: CampaignId) -> Result<Campaign, Campaigns
     .await
 }
 
+/// Moves a campaign by `change` and records `action` of `actor`, in one transaction.
 async fn transition(
     ctx: &Context,
+    actor: &Actor,
     id: CampaignId,
+    action: &'static str,
     change: impl FnOnce(&mut Campaign) -> Result<(), CampaignStateError>,
 ) -> Result<Campaign, CampaignsError> {
-    let mut campaign = store::campaigns::find(&ctx.db, id).await?;
+    actor.authorize(Action::ManageCampaigns)?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let mut campaign = store::campaigns::find(&txn, id).await?;
     let before = campaign.status;
     change(&mut campaign)?;
-    if !store::campaigns::update_state(&ctx.db, &campaign, before, ctx.clock.now()).await? {
+    if !store::campaigns::update_state(&txn, &campaign, before, now).await? {
         return Err(CampaignsError::Raced);
     }
+    audit::append(&txn, actor, Change::of(action, id), now).await?;
+    store::commit(txn).await?;
     Ok(campaign)
 }
 
@@ -444,7 +478,7 @@ pub async fn hold_missed(ctx: &Context) -> Result<usize, StoreError> {
     let mut held = 0;
     for id in store::campaigns::ids_in(&ctx.db, CampaignStatus::Scheduled, Some(cutoff)).await? {
         let reason = "its send time passed while Bulletin was not running; resume to send it now";
-        match pause(ctx, id, reason).await {
+        match pause(ctx, &Actor::System, id, reason).await {
             Ok(_) => held += 1,
             Err(CampaignsError::Store(e)) => return Err(e),
             Err(_) => {}

@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::audit::{self, Change};
 use crate::{
     context::Context,
     domain::{
-        ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis, ListKind, Locale,
-        MailingList, PartNumber, Product, Subscriber, SubscriberId, SubscriberName,
-        SubscriberStatus, Subscription, SubscriptionId, SubscriptionStatus,
+        Action, Actor, ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, Forbidden,
+        LegalBasis, ListKind, Locale, MailingList, PartNumber, Product, Subscriber, SubscriberId,
+        SubscriberName, SubscriberStatus, Subscription, SubscriptionId, SubscriptionStatus,
     },
     store::{self, StoreError},
 };
@@ -39,6 +40,9 @@ pub struct NewCustomer {
 /// Why a customer was not added; nothing is kept then.
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A field breaks a rule.
     #[error("{0}")]
     Invalid(String),
@@ -76,13 +80,26 @@ pub struct CustomerOutcome {
 /// A bad field, unknown part numbers, a refused address, or a store failure.
 pub async fn add(
     ctx: &Context,
+    actor: &Actor,
     new: NewCustomer,
-    actor: &str,
 ) -> Result<CustomerOutcome, CustomerError> {
+    actor.authorize(Action::ManageNotices)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let lists = enrolment_lists(&txn).await?;
-    let outcome = add_in(&txn, ctx, &new, &lists, actor, now).await?;
+    let outcome = add_in(&txn, ctx, &new, &lists, &actor.name(), now).await?;
+    let detail = format!(
+        "products {}; enrolled {}",
+        outcome.products.join(","),
+        outcome.enrolled.join(",")
+    );
+    audit::append(
+        &txn,
+        actor,
+        Change::of("customer.add", outcome.id).detail(detail),
+        now,
+    )
+    .await?;
     store::commit(txn).await?;
     Ok(outcome)
 }
@@ -337,6 +354,9 @@ pub struct CustomerImportReport {
 /// Why a customer file was refused as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerImportError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// Not a CSV file with an `email` and a `products` column.
     #[error("{0}")]
     BadFile(String),
@@ -353,9 +373,11 @@ pub enum CustomerImportError {
 /// A file that is not such a CSV file, or a store failure: nothing is kept then.
 pub async fn import_csv(
     ctx: &Context,
+    actor: &Actor,
     body: &[u8],
-    actor: &str,
 ) -> Result<CustomerImportReport, CustomerImportError> {
+    actor.authorize(Action::ManageNotices)?;
+    let actor_name = actor.name();
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut reader = csv_async::AsyncReaderBuilder::new()
         .flexible(false)
@@ -408,7 +430,7 @@ pub async fn import_csv(
             source: field(cols[3]),
         };
         let result = match parse_row(&row) {
-            Ok(new) => add_in(&txn, ctx, &new, &lists, actor, now).await,
+            Ok(new) => add_in(&txn, ctx, &new, &lists, &actor_name, now).await,
             Err(e) => Err(e),
         };
         match result {
@@ -428,6 +450,16 @@ pub async fn import_csv(
             }
         }
     }
+    let detail = format!(
+        "{} rows, {} imported, {} skipped",
+        report.rows, report.imported, report.skipped
+    );
+    let change = Change {
+        action: "customers.import",
+        target: None,
+        detail: Some(detail),
+    };
+    audit::append(&txn, actor, change, now).await?;
     store::commit(txn).await?;
     Ok(report)
 }
@@ -486,6 +518,7 @@ fn row_code(e: &CustomerError) -> &'static str {
         CustomerError::Invalid(_) => "invalid_field",
         CustomerError::UnknownParts(_) => "unknown_part",
         CustomerError::Refused(code) => code,
+        CustomerError::Forbidden(_) => "forbidden",
         CustomerError::Store(_) => "internal",
     }
 }

@@ -1,14 +1,18 @@
 //! Use cases of lists: create, list, and look up the lists a signup form names.
 
+use super::audit::{self, Change};
 use crate::{
     context::Context,
-    domain::{ListError, ListId, ListSlug, MailingList, NewList},
+    domain::{Action, Actor, Forbidden, ListError, ListId, ListSlug, MailingList, NewList},
     store::{self, StoreError},
 };
 
-/// Why a list could not be created.
+/// Why a list could not be created or changed.
 #[derive(Debug, thiserror::Error)]
-pub enum CreateListError {
+pub enum ListsError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// The definition breaks a rule.
     #[error(transparent)]
     Invalid(#[from] ListError),
@@ -20,24 +24,37 @@ pub enum CreateListError {
     Store(StoreError),
 }
 
+impl From<StoreError> for ListsError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
 /// Creates a list.
 ///
 /// # Errors
-/// A rule violation, a taken slug, or a store failure.
-pub async fn create(ctx: &Context, def: NewList) -> Result<MailingList, CreateListError> {
+/// `Forbidden`, a rule violation, a taken slug, or a store failure.
+pub async fn create(ctx: &Context, actor: &Actor, def: NewList) -> Result<MailingList, ListsError> {
+    actor.authorize(Action::ManageLists)?;
     def.validate()?;
     let list = MailingList {
         id: ListId::new(),
         def,
         archived_at: None,
     };
-    match store::lists::insert(&ctx.db, &list, ctx.clock.now()).await {
-        Ok(()) => Ok(list),
-        Err(StoreError::Conflict(_)) => Err(CreateListError::SlugTaken(
-            list.def.slug.as_str().to_owned(),
-        )),
-        Err(e) => Err(CreateListError::Store(e)),
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    match store::lists::insert(&txn, &list, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(ListsError::SlugTaken(list.def.slug.as_str().to_owned()));
+        }
+        Err(e) => return Err(e.into()),
     }
+    let change = Change::of("list.create", list.id).detail(list.def.slug.as_str());
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(list)
 }
 
 /// What an operator may change on a list after creating it.
@@ -65,23 +82,27 @@ pub async fn find(ctx: &Context, id: ListId) -> Result<MailingList, StoreError> 
 /// Changes the editable fields of a list, checked by the same rules as at creation.
 ///
 /// # Errors
-/// `Invalid` for a broken rule; `Store(NotFound)` for an unknown list; store failure.
+/// `Forbidden`; `Invalid` for a broken rule; `Store(NotFound)` for an unknown list; store
+/// failure.
 pub async fn update(
     ctx: &Context,
+    actor: &Actor,
     id: ListId,
     edit: ListEdit,
-) -> Result<MailingList, CreateListError> {
-    let mut list = store::lists::find(&ctx.db, id)
-        .await
-        .map_err(CreateListError::Store)?;
+) -> Result<MailingList, ListsError> {
+    actor.authorize(Action::ManageLists)?;
+    let mut list = store::lists::find(&ctx.db, id).await?;
     list.def.name = edit.name;
     list.def.description = edit.description;
     list.def.visibility = edit.visibility;
     list.def.consent_text = edit.consent_text;
     list.def.validate()?;
-    store::lists::update(&ctx.db, &list, ctx.clock.now())
-        .await
-        .map_err(CreateListError::Store)?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    store::lists::update(&txn, &list, now).await?;
+    let change = Change::of("list.update", list.id).detail(list.def.slug.as_str());
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
     Ok(list)
 }
 
@@ -89,19 +110,34 @@ pub async fn update(
 /// brings it back.
 ///
 /// # Errors
-/// `NotFound`, or a store failure.
+/// `Forbidden`, `Store(NotFound)`, or a store failure.
 pub async fn set_archived(
     ctx: &Context,
+    actor: &Actor,
     id: ListId,
     archived: bool,
-) -> Result<MailingList, StoreError> {
-    let mut list = store::lists::find(&ctx.db, id).await?;
+) -> Result<MailingList, ListsError> {
+    actor.authorize(Action::ManageLists)?;
     let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let mut list = store::lists::find(&txn, id).await?;
     list.archived_at = match archived {
         true => Some(list.archived_at.unwrap_or(now)),
         false => None,
     };
-    store::lists::update(&ctx.db, &list, now).await?;
+    store::lists::update(&txn, &list, now).await?;
+    let action = match archived {
+        true => "list.archive",
+        false => "list.unarchive",
+    };
+    audit::append(
+        &txn,
+        actor,
+        Change::of(action, list.id).detail(list.def.slug.as_str()),
+        now,
+    )
+    .await?;
+    store::commit(txn).await?;
     Ok(list)
 }
 

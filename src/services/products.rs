@@ -1,14 +1,18 @@
 //! Use cases of products: create one, list them.
 
+use super::audit::{self, Change};
 use crate::{
     context::Context,
-    domain::{PartNumber, Product, ProductError, ProductId},
+    domain::{Action, Actor, PartNumber, Product, ProductError, ProductId},
     store::{self, StoreError},
 };
 
 /// Why a product could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum ProductsError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] crate::domain::Forbidden),
     /// A field breaks a rule.
     #[error(transparent)]
     Invalid(#[from] ProductError),
@@ -26,10 +30,12 @@ pub enum ProductsError {
 /// A rule violation, a taken part number, or a store failure.
 pub async fn create(
     ctx: &Context,
+    actor: &Actor,
     part_number: PartNumber,
     name: &str,
     product_line: &str,
 ) -> Result<Product, ProductsError> {
+    actor.authorize(Action::ManageNotices)?;
     let product = Product {
         id: ProductId::new(),
         part_number,
@@ -37,13 +43,25 @@ pub async fn create(
         product_line: product_line.trim().to_owned(),
     };
     product.validate()?;
-    match store::products::insert(&ctx.db, &product, ctx.clock.now()).await {
-        Ok(()) => Ok(product),
-        Err(StoreError::Conflict(_)) => Err(ProductsError::Duplicate(
-            product.part_number.as_str().to_owned(),
-        )),
-        Err(e) => Err(ProductsError::Store(e)),
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db)
+        .await
+        .map_err(ProductsError::Store)?;
+    match store::products::insert(&txn, &product, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(ProductsError::Duplicate(
+                product.part_number.as_str().to_owned(),
+            ));
+        }
+        Err(e) => return Err(ProductsError::Store(e)),
     }
+    let change = Change::of("product.create", product.id).detail(product.part_number.as_str());
+    audit::append(&txn, actor, change, now)
+        .await
+        .map_err(ProductsError::Store)?;
+    store::commit(txn).await.map_err(ProductsError::Store)?;
+    Ok(product)
 }
 
 /// Every product.

@@ -2,8 +2,10 @@
 //! checking it, revert to the built-in, and preview with sample values. Overrides live in
 //! the database, so every instance uses them and they survive deploys.
 
+use super::audit::{self, Change};
 use crate::{
     context::Context,
+    domain::{Action, Actor},
     mail::{RenderedMail, TemplateError, TemplateFile},
     store::{self, StoreError, templates::TemplateOverride},
 };
@@ -14,6 +16,9 @@ pub const MAX_SOURCE_BYTES: usize = 60_000;
 /// Why a template request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplatesError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] crate::domain::Forbidden),
     /// No template file has this path.
     #[error("there is no such e-mail template")]
     NotFound,
@@ -99,13 +104,14 @@ pub async fn get(ctx: &Context, path: &str) -> Result<TemplateInfo, TemplatesErr
 /// outbox batch.
 ///
 /// # Errors
-/// `NotFound`, `Invalid` (nothing is stored), store failure.
+/// `Forbidden`, `NotFound`, `Invalid` (nothing is stored), store failure.
 pub async fn save(
     ctx: &Context,
+    actor: &Actor,
     path: &str,
     source: &str,
-    actor: &str,
 ) -> Result<TemplateInfo, TemplatesError> {
+    actor.authorize(Action::ManageTemplates)?;
     let file = TemplateFile::find(path).ok_or(TemplatesError::NotFound)?;
     if source.len() > MAX_SOURCE_BYTES {
         return Err(TemplatesError::Invalid {
@@ -118,10 +124,17 @@ pub async fn save(
         path: file.path.to_owned(),
         source: source.to_owned(),
         updated_at: ctx.clock.now(),
-        updated_by: actor.to_owned(),
+        updated_by: actor.name(),
     };
     let txn = store::begin_write(&ctx.db).await?;
     store::templates::put(&txn, &saved).await?;
+    audit::append(
+        &txn,
+        actor,
+        Change::of("template.save", file.path),
+        saved.updated_at,
+    )
+    .await?;
     store::commit(txn).await?;
     ctx.refresh_templates().await?;
     get(ctx, path).await
@@ -130,11 +143,16 @@ pub async fn save(
 /// Removes the override of `path`, so the built-in is used again; whether there was one.
 ///
 /// # Errors
-/// `NotFound` for a path Bulletin does not use; store failure.
-pub async fn revert(ctx: &Context, path: &str) -> Result<bool, TemplatesError> {
+/// `Forbidden`; `NotFound` for a path Bulletin does not use; store failure.
+pub async fn revert(ctx: &Context, actor: &Actor, path: &str) -> Result<bool, TemplatesError> {
+    actor.authorize(Action::ManageTemplates)?;
     let file = TemplateFile::find(path).ok_or(TemplatesError::NotFound)?;
     let txn = store::begin_write(&ctx.db).await?;
     let removed = store::templates::delete(&txn, file.path).await?;
+    if removed {
+        let change = Change::of("template.revert", file.path);
+        audit::append(&txn, actor, change, ctx.clock.now()).await?;
+    }
     store::commit(txn).await?;
     ctx.refresh_templates().await?;
     Ok(removed)
@@ -144,12 +162,19 @@ pub async fn revert(ctx: &Context, path: &str) -> Result<bool, TemplatesError> {
 /// file's current source when given.
 ///
 /// # Errors
-/// `NotFound`, `Invalid` for a broken draft, store failure.
+/// `Forbidden` (a draft is part of editing), `NotFound`, `Invalid` for a broken draft, store
+/// failure.
 pub async fn preview(
     ctx: &Context,
+    actor: &Actor,
     path: &str,
     draft: Option<&str>,
 ) -> Result<RenderedMail, TemplatesError> {
+    let needs = match draft {
+        Some(_) => Action::ManageTemplates,
+        None => Action::Read,
+    };
+    actor.authorize(needs)?;
     let file = TemplateFile::find(path).ok_or(TemplatesError::NotFound)?;
     if draft.is_some_and(|d| d.len() > MAX_SOURCE_BYTES) {
         return Err(TemplatesError::Invalid {

@@ -12,15 +12,19 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::audit::{self, Change};
 use crate::{
     context::Context,
-    domain::{EmailAddress, Password, Role, User, UserId},
+    domain::{Action, Actor, EmailAddress, Forbidden, Password, Role, User, UserId},
     store::{self, StoreError, users::StoredSession},
 };
 
 /// Why a user action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// Unknown address or wrong password: the same answer for both.
     #[error("wrong address or password")]
     BadCredentials,
@@ -106,12 +110,26 @@ fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Creates a user (CLI, set-up, the users page).
+/// Creates a user (CLI, the users page, the API).
 ///
 /// # Errors
-/// `EmailTaken`, or a store failure.
+/// `Forbidden`, `EmailTaken`, or a store failure.
 pub async fn create(
     ctx: &Context,
+    actor: &Actor,
+    email: EmailAddress,
+    role: Role,
+    password: &Password,
+) -> Result<User, UsersError> {
+    actor.authorize(Action::ManageAccess)?;
+    insert(ctx, actor, "user.create", email, role, password).await
+}
+
+/// Stores a new user with the audit entry `action` of `actor`.
+async fn insert(
+    ctx: &Context,
+    actor: &Actor,
+    action: &'static str,
     email: EmailAddress,
     role: Role,
     password: &Password,
@@ -123,19 +141,26 @@ pub async fn create(
         role,
         disabled_at: None,
     };
-    match store::users::insert(&ctx.db, &user, &hash, ctx.clock.now()).await {
-        Ok(()) => Ok(user),
-        Err(StoreError::Conflict(_)) => Err(UsersError::EmailTaken),
-        Err(e) => Err(e.into()),
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    match store::users::insert(&txn, &user, &hash, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(UsersError::EmailTaken),
+        Err(e) => return Err(e.into()),
     }
+    let change = Change::of(action, user.id).detail(access_summary(&user));
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(user)
 }
 
 /// Every user.
 ///
 /// # Errors
-/// Store failure.
-pub async fn all(ctx: &Context) -> Result<Vec<User>, StoreError> {
-    store::users::all(&ctx.db).await
+/// `Forbidden`, or a store failure.
+pub async fn all(ctx: &Context, actor: &Actor) -> Result<Vec<User>, UsersError> {
+    actor.authorize(Action::ManageAccess)?;
+    Ok(store::users::all(&ctx.db).await?)
 }
 
 /// A page of users whose address sorts after `after`, by address, and the next cursor.
@@ -144,10 +169,12 @@ pub async fn all(ctx: &Context) -> Result<Vec<User>, StoreError> {
 /// Store failure.
 pub async fn page(
     ctx: &Context,
+    actor: &Actor,
     after: Option<&str>,
     limit: u64,
-) -> Result<(Vec<User>, Option<String>), StoreError> {
+) -> Result<(Vec<User>, Option<String>), UsersError> {
     use super::paging;
+    actor.authorize(Action::ManageAccess)?;
     let found = store::users::page(&ctx.db, after, paging::fetch_size(limit)).await?;
     Ok(paging::split(found, limit, |u| u.email.as_str().to_owned()))
 }
@@ -199,7 +226,13 @@ pub async fn complete_setup(
     if !setup.matches(secret) || store::users::count(&ctx.db).await? > 0 {
         return Err(UsersError::SetupClosed);
     }
-    let user = create(ctx, email, Role::Admin, password).await?;
+    // The first admin creates themselves: the set-up link is their authority.
+    let first = Actor::User {
+        id: UserId::new(),
+        email: email.clone(),
+        role: Role::Admin,
+    };
+    let user = insert(ctx, &first, "user.setup", email, Role::Admin, password).await?;
     *setup.lock() = None;
     start_session(ctx, user).await
 }
@@ -262,6 +295,13 @@ async fn start_session(ctx: &Context, user: User) -> Result<NewSession, UsersErr
         now + ctx.settings.admin.session_ttl,
     )
     .await?;
+    audit::append(
+        &txn,
+        &as_actor(&user),
+        Change::of("session.login", user.id),
+        now,
+    )
+    .await?;
     store::commit(txn).await?;
     Ok(NewSession { secret, user })
 }
@@ -277,32 +317,57 @@ pub async fn session(ctx: &Context, secret: &str) -> Result<Option<StoredSession
     store::users::find_session(&ctx.db, &sha256_hex(secret), ctx.clock.now()).await
 }
 
-/// Ends a session.
+/// The user as the actor of their own session.
+fn as_actor(user: &User) -> Actor {
+    Actor::User {
+        id: user.id,
+        email: user.email.clone(),
+        role: user.role,
+    }
+}
+
+/// Ends the session of `actor` with this cookie secret.
 ///
 /// # Errors
 /// Store failure.
-pub async fn log_out(ctx: &Context, secret: &str) -> Result<(), StoreError> {
-    store::users::delete_session(&ctx.db, &sha256_hex(secret)).await
+pub async fn log_out(ctx: &Context, actor: &Actor, secret: &str) -> Result<(), StoreError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    store::users::delete_session(&txn, &sha256_hex(secret)).await?;
+    let target = actor.user().map(|id| id.to_string());
+    let change = Change {
+        action: "session.logout",
+        target,
+        detail: None,
+    };
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await
 }
 
-/// Changes a user's password after checking the current one; ends all their sessions.
+/// Changes the password of `actor`, a user, after checking the current one; ends all their
+/// sessions.
 ///
 /// # Errors
-/// `BadCredentials` for a wrong current password; store failure.
+/// `BadCredentials` for a wrong current password or an actor that is no user; store failure.
 pub async fn change_password(
     ctx: &Context,
-    id: UserId,
+    actor: &Actor,
     current: &str,
     new: &Password,
 ) -> Result<(), UsersError> {
+    let Actor::User { id, .. } = *actor else {
+        return Err(UsersError::BadCredentials);
+    };
     let (_, hash) = store::users::find(&ctx.db, id).await?;
     if !verify_password(current.to_owned(), hash).await {
         return Err(UsersError::BadCredentials);
     }
     let hash = hash_password(new).await?;
     let txn = store::begin_write(&ctx.db).await?;
-    store::users::set_password(&txn, id, &hash, ctx.clock.now()).await?;
-    store::users::delete_sessions_of(&txn, id, ctx.clock.now()).await?;
+    let now = ctx.clock.now();
+    store::users::set_password(&txn, id, &hash, now).await?;
+    store::users::delete_sessions_of(&txn, id, now).await?;
+    audit::append(&txn, actor, Change::of("user.password", id), now).await?;
     store::commit(txn).await?;
     Ok(())
 }
@@ -338,17 +403,19 @@ impl AccessChange {
 /// Changes a user's role or disables/enables them, never leaving the workspace without an
 /// active admin. Disabling ends the user's sessions at once; their API tokens are refused
 /// while they are disabled, and no token does more than its owner's current role allows.
-/// `by` is the user asking (the session's user or the token's owner; `None` for a token
-/// without owner): they must still be an active admin when the change is made.
+/// The user behind `actor` (the session's user or the token's owner) must still be an
+/// active admin when the change is made. Each part of the change is audited.
 ///
 /// # Errors
-/// `NotAllowed`, `UnknownUser`, `LastAdmin`, or a store failure.
+/// `Forbidden`, `NotAllowed`, `UnknownUser`, `LastAdmin`, or a store failure.
 pub async fn change_access(
     ctx: &Context,
-    by: Option<UserId>,
+    actor: &Actor,
     id: UserId,
     change: AccessChange,
 ) -> Result<User, UsersError> {
+    actor.authorize(Action::ManageAccess)?;
+    let by = actor.user();
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     // The admins are locked first, always in the same order, so that two admins demoting
@@ -379,6 +446,15 @@ pub async fn change_access(
     store::users::set_access(&txn, id, after.role, after.disabled_at).await?;
     if !after.is_active() {
         store::users::delete_sessions_of(&txn, id, now).await?;
+    }
+    let actions = [
+        (change.role.is_some(), "user.role"),
+        (change.disabled == Some(true), "user.disable"),
+        (change.disabled == Some(false), "user.enable"),
+    ];
+    for (_, action) in actions.iter().filter(|(done, _)| *done) {
+        let entry = Change::of(action, id).detail(access_summary(&after));
+        audit::append(&txn, actor, entry, now).await?;
     }
     store::commit(txn).await?;
     Ok(after)

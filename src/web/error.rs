@@ -157,6 +157,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::domain::Forbidden> for ApiError {
+    fn from(e: crate::domain::Forbidden) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

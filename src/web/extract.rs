@@ -60,6 +60,18 @@ where
 #[derive(Debug, Clone)]
 pub struct ApiCaller(pub ApiToken);
 
+impl ApiCaller {
+    /// The token as the services see it: its name, and the role it acts with.
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::Token {
+            id: self.0.id,
+            name: self.0.name.clone(),
+            role: self.0.role,
+            owner: self.0.user_id,
+        }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ApiCaller
 where
     AppState: FromRef<S>,
@@ -81,27 +93,9 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(unauthorized)?;
-        let Some(token) =
-            api_tokens::authenticate(&state.ctx.db, &state.ctx.clock, secret.trim()).await?
-        else {
+        let Some(token) = api_tokens::authenticate(&state.ctx, secret.trim()).await? else {
             return Err(unauthorized());
         };
-        // One place for the viewer rule: a viewer token reads, and every write is refused.
-        let reads =
-            parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
-        if !reads && !token.role.may_write() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "a viewer token may only read",
-            ));
-        }
-        if let Some(slot) = parts.extensions.get::<super::api::CallerSlot>() {
-            *slot
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.name.clone());
-        }
         Ok(Self(token))
     }
 }

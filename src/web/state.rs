@@ -8,7 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::{
     context::Context,
     delivery::{self, Engine},
-    domain::{CampaignId, EmailAddress},
+    domain::{Actor, CampaignId, EmailAddress},
     services::{
         campaigns::{self, CampaignsError},
         imports::uploads::Uploads,
@@ -63,10 +63,11 @@ impl AppState {
     /// What `campaigns::test_send` refuses, or `Invalid` with the relay's answer.
     pub async fn send_test(
         &self,
+        actor: &Actor,
         id: CampaignId,
         to: &[EmailAddress],
     ) -> Result<(), CampaignsError> {
-        let campaign = campaigns::test_send(&self.ctx, id, to).await?;
+        let campaign = campaigns::test_send(&self.ctx, actor, id, to).await?;
         delivery::send_test(&self.engine, &campaign, to)
             .await
             .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))

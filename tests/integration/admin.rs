@@ -49,6 +49,7 @@ fn csrf_in(page: &str) -> String {
 pub async fn create_user(app: &TestApp, email: &str, role: Role) {
     services::users::create(
         app.app.context(),
+        &bulletin::domain::Actor::Cli,
         EmailAddress::parse(email).unwrap(),
         role,
         &Password::parse(PASSWORD).unwrap(),
@@ -330,10 +331,16 @@ async fn a_viewer_reads_everything_and_gets_403_on_every_write() {
         StatusCode::FORBIDDEN
     );
     // The API says the same to a viewer token.
-    let token =
-        services::api_tokens::create(&app.app.context().db, &app.clock, "v", Role::Viewer, None)
-            .await
-            .unwrap();
+    let token = services::api_tokens::issue(
+        app.app.context(),
+        &bulletin::domain::Actor::Cli,
+        "v",
+        Role::Viewer,
+        None,
+    )
+    .await
+    .unwrap()
+    .1;
     let read = app
         .http
         .get(app.url("/api/v1/lists"))
@@ -546,7 +553,7 @@ async fn changes_through_the_api_are_in_the_audit_log_too() {
     let admin = Admin::with_role(&app, Role::Viewer).await;
     let (_, audit) = body(admin.get("/admin/audit").await).await;
     assert!(
-        audit.contains("api:tests") && audit.contains("api.POST /api/v1/lists"),
+        audit.contains("api:tests") && audit.contains("list.create"),
         "{audit}"
     );
 }
@@ -915,10 +922,16 @@ async fn the_api_blocks_and_unblocks_and_a_standing_restriction_survives_the_blo
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    let token =
-        services::api_tokens::create(&app.app.context().db, &app.clock, "v", Role::Viewer, None)
-            .await
-            .unwrap();
+    let token = services::api_tokens::issue(
+        app.app.context(),
+        &bulletin::domain::Actor::Cli,
+        "v",
+        Role::Viewer,
+        None,
+    )
+    .await
+    .unwrap()
+    .1;
     let refused = app
         .http
         .post(app.url(&format!("/api/v1/subscribers/{id}/block")))

@@ -21,9 +21,11 @@ async fn migrations_go_up_down_and_up_again() {
         Migrator::get_applied_migrations(db).await.unwrap().len(),
         Migrator::migrations().len()
     );
-    app.token = services::api_tokens::create(db, &app.clock, "again", Role::Admin, None)
+    let cli = bulletin::domain::Actor::Cli;
+    app.token = services::api_tokens::issue(app.app.context(), &cli, "again", Role::Admin, None)
         .await
-        .unwrap();
+        .unwrap()
+        .1;
     app.create_list("weekly").await;
     assert_eq!(
         app.sign_up("jane@example.com", "weekly").await.status(),

@@ -716,10 +716,16 @@ async fn the_operator_exports_erases_and_restricts_by_api_with_an_admin_token() 
         (Some("restricted"), Some("api:tests"))
     );
 
-    let marketer =
-        services::api_tokens::create(&app.app.context().db, &app.clock, "m", Role::Marketer, None)
-            .await
-            .unwrap();
+    let marketer = services::api_tokens::issue(
+        app.app.context(),
+        &bulletin::domain::Actor::Cli,
+        "m",
+        Role::Marketer,
+        None,
+    )
+    .await
+    .unwrap()
+    .1;
     let forbidden = app
         .http
         .get(app.url(&format!("/api/v1/subscribers/{id}/export")))

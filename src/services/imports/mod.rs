@@ -27,12 +27,16 @@ use tokio::{
 pub use self::csv::{Preview, PreviewColumn, PreviewRow};
 
 use self::batch::{ImportRow, Ledger, Plan, TextMemo};
-use super::subscribers::{self, SubscriberOverview};
+use super::{
+    audit::{self, Change},
+    subscribers::{self, SubscriberOverview},
+};
 use crate::{
     context::Context,
     domain::{
-        ConsentProof, EmailAddress, EmailAddressError, LegalBasis, ListSlug, Locale, MailingList,
-        ProofError, SubscriberName, SubscriberNameError, SubscriptionId,
+        Action, Actor, ConsentProof, EmailAddress, EmailAddressError, Forbidden, LegalBasis,
+        ListSlug, Locale, MailingList, ProofError, SubscriberName, SubscriberNameError,
+        SubscriptionId,
     },
     signing::AddressHasher,
     store::{self, StoreError},
@@ -136,6 +140,9 @@ impl RowIssue {
 /// Why an import was refused as a whole; nothing of it is kept.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// No list has this slug.
     #[error("there is no list {0:?}")]
     UnknownList(String),
@@ -196,11 +203,11 @@ pub struct ImportOptions {
 /// or a store failure; nothing is kept then.
 pub async fn import_csv<R: AsyncRead + Unpin + Send + 'static>(
     ctx: &Context,
+    actor: &Actor,
     slug: &ListSlug,
-    actor: &str,
     source: R,
 ) -> Result<ImportReport, ImportError> {
-    import_csv_with(ctx, slug, actor, source, ImportOptions::default()).await
+    import_csv_with(ctx, actor, slug, source, ImportOptions::default()).await
 }
 
 /// `import_csv` with options: a dry run, and progress reporting.
@@ -213,12 +220,14 @@ pub async fn import_csv<R: AsyncRead + Unpin + Send + 'static>(
 /// As `import_csv`; a dry run refuses a file exactly when an import would.
 pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     ctx: &Context,
+    actor: &Actor,
     slug: &ListSlug,
-    actor: &str,
     source: R,
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    actor.authorize(Action::ManageSubscribers)?;
     let started = Instant::now();
+    let actor_name = actor.name();
     let list = store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(slug))
         .await?
         .pop()
@@ -231,7 +240,7 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     let rows = csv::CsvRows::open(source).await?;
     let ledger = Ledger {
         list: &list,
-        actor,
+        actor: &actor_name,
         source: "import",
         now: ctx.clock.now(),
     };
@@ -253,14 +262,20 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     store::imports::close_seen(&txn).await?;
     store::imports::narrow_cache(&txn).await?;
     let ending = Instant::now();
+    let report = run.report;
     match options.dry_run {
         true => store::roll_back(txn).await?,
         false => {
+            let detail = format!(
+                "{} rows, {} imported, {} unchanged, {} skipped",
+                report.rows, report.imported, report.unchanged, report.skipped
+            );
+            let change = Change::of("subscribers.import", slug.as_str()).detail(detail);
+            audit::append(&txn, actor, change, ledger.now).await?;
             store::commit(txn).await?;
             checkpoint_in_background(ctx);
         }
     }
-    let report = run.report;
     tracing::info!(
         list = slug.as_str(),
         dry_run = report.dry_run,
@@ -600,6 +615,9 @@ pub struct NewSubscriber {
 /// Why one subscriber was not added; nothing is kept then.
 #[derive(Debug, thiserror::Error)]
 pub enum AddSubscriberError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// No list was named.
     #[error("lists: name at least one list")]
     NoList,
@@ -634,10 +652,12 @@ pub enum AddSubscriberError {
 /// No or unknown lists, missing evidence of consent, a refused address, or a store failure.
 pub async fn add_subscriber(
     ctx: &Context,
+    actor: &Actor,
     new: NewSubscriber,
-    actor: &str,
 ) -> Result<(SubscriberOverview, bool), AddSubscriberError> {
+    actor.authorize(Action::ManageSubscribers)?;
     let lists = lists_named(ctx, &new.lists).await?;
+    let actor_name = actor.name();
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let mut texts = TextMemo::default();
@@ -645,7 +665,7 @@ pub async fn add_subscriber(
     for list in &lists {
         let ledger = Ledger {
             list,
-            actor,
+            actor: &actor_name,
             source: "api",
             now,
         };
@@ -659,6 +679,15 @@ pub async fn add_subscriber(
             }
         }
         batch::write(&txn, &ledger, &planned, &mut texts).await?;
+    }
+    if changed {
+        let slugs: Vec<&str> = lists.iter().map(|l| l.def.slug.as_str()).collect();
+        let change = Change {
+            action: "subscriber.add",
+            target: None,
+            detail: Some(format!("to {}", slugs.join(", "))),
+        };
+        audit::append(&txn, actor, change, now).await?;
     }
     store::commit(txn).await?;
     let overview = subscribers::find_by_email(ctx, &new.email)

@@ -14,7 +14,12 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::{ImportError, ImportOptions, ImportProgress, ImportReport, csv::Preview};
-use crate::{context::Context, domain::ListSlug, services::audit, store};
+use crate::{
+    context::Context,
+    domain::{Action, Actor, Forbidden, ListSlug},
+    services::audit::{self, Change},
+    store,
+};
 
 /// How long an upload that was not imported is kept.
 const MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
@@ -24,6 +29,9 @@ const DIR: &str = "imports";
 /// Why an upload or a run was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// No list has this slug.
     #[error("there is no list {0:?}")]
     UnknownList(String),
@@ -205,8 +213,9 @@ pub async fn register(
     mut staged: StagedFile,
     list: &ListSlug,
     file_name: &str,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<Arc<Upload>, UploadError> {
+    actor.authorize(Action::ManageSubscribers)?;
     if store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(list))
         .await?
         .is_empty()
@@ -223,7 +232,7 @@ pub async fn register(
         list: list.clone(),
         file_name: file_name.chars().take(200).collect(),
         size_bytes: staged.size_bytes,
-        uploaded_by: actor.to_owned(),
+        uploaded_by: actor.name(),
         uploaded_at: ctx.clock.now(),
         path: staged.path.clone(),
         stage: Mutex::new(Stage::Uploaded),
@@ -265,12 +274,13 @@ async fn read_preview(path: &Path, rows: usize) -> Result<Preview, UploadError> 
 ///
 /// # Errors
 /// `Busy` while a run of the file goes on, `Done` once it was imported.
-pub fn start(
+pub async fn start(
     ctx: &Context,
     upload: &Arc<Upload>,
     dry_run: bool,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<(), UploadError> {
+    actor.authorize(Action::ManageSubscribers)?;
     let progress = Arc::new(ImportProgress::default());
     {
         let mut stage = lock(&upload.stage);
@@ -284,9 +294,14 @@ pub fn start(
             progress: Arc::clone(&progress),
         };
     }
+    if !dry_run {
+        let detail = format!("{} ({} bytes)", upload.file_name, upload.size_bytes);
+        let change = Change::of("subscribers.import_start", upload.list.as_str()).detail(detail);
+        audit::record(ctx, actor, change).await?;
+    }
     let ctx = ctx.clone();
     let upload = Arc::clone(upload);
-    let actor = actor.to_owned();
+    let actor = actor.clone();
     tokio::spawn(async move {
         let options = ImportOptions {
             dry_run,
@@ -303,41 +318,32 @@ pub fn start(
 async fn run(
     ctx: &Context,
     upload: &Upload,
-    actor: &str,
+    actor: &Actor,
     options: ImportOptions,
 ) -> Result<ImportReport, String> {
     let file = tokio::fs::File::open(&upload.path)
         .await
         .map_err(|e| UploadError::Disk(e).to_string())?;
     let source = tokio::io::BufReader::with_capacity(64 * 1024, file);
-    let import = super::import_csv_with(ctx, &upload.list, actor, source, options);
+    let import = super::import_csv_with(ctx, actor, &upload.list, source, options);
     match tokio::time::timeout(ctx.settings.import.timeout, import).await {
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(_) => Err("the import took longer than import.timeout_secs; nothing was kept".into()),
     }
 }
 
-/// Records the outcome: the stage, the audit log for an import, and the file's deletion once
-/// it is imported.
+/// Records the outcome: the stage, the audit log for a failed import (the import writes its
+/// own entry when it is kept), and the file's deletion once it is imported.
 async fn finish(
     ctx: &Context,
     upload: &Upload,
-    actor: &str,
+    actor: &Actor,
     dry_run: bool,
     outcome: Result<ImportReport, String>,
 ) {
     let (stage, audit) = match outcome {
         Ok(report) if dry_run => (Stage::Checked(report), None),
-        Ok(report) => {
-            let detail = format!(
-                "{}: {} rows, {} imported, {} unchanged, {} skipped",
-                upload.file_name, report.rows, report.imported, report.unchanged, report.skipped
-            );
-            (
-                Stage::Imported(report),
-                Some(("subscribers.import", detail)),
-            )
-        }
+        Ok(report) => (Stage::Imported(report), None),
         Err(message) => {
             tracing::warn!(upload.id = %upload.id, dry_run, error = %message, "import of an upload failed");
             let detail = format!("{}: {message}", upload.file_name);
@@ -351,8 +357,8 @@ async fn finish(
         tracing::warn!(upload.id = %upload.id, error = %e, "could not delete an imported upload");
     }
     if let Some((action, detail)) = audit {
-        let target = Some(upload.list.as_str().to_owned());
-        if let Err(e) = audit::record(ctx, actor, action, target, Some(detail)).await {
+        let change = Change::of(action, upload.list.as_str()).detail(detail);
+        if let Err(e) = audit::record(ctx, actor, change).await {
             tracing::error!(error = %e, action, "could not write the audit log");
         }
     }

@@ -12,13 +12,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Utc};
 
+use super::audit::{self, Change};
 use crate::{
     context::Context,
     domain::{
-        Campaign, CampaignId, CampaignStatus, Decision, MailingList, MessageKind, NewCampaign,
-        Notice, NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber, NoticeRecipient,
-        NoticeRecipientId, SubscriberId, SubscriptionId, SubscriptionStatus, may_send,
-        notice::next_revision,
+        Action, Actor, Campaign, CampaignId, CampaignStatus, Decision, Forbidden, MailingList,
+        MessageKind, NewCampaign, Notice, NoticeError, NoticeFields, NoticeId, NoticeKind,
+        NoticeNumber, NoticeRecipient, NoticeRecipientId, SubscriberId, SubscriptionId,
+        SubscriptionStatus, may_send, notice::next_revision,
     },
     store::{self, StoreError, notices::MailingPurpose},
 };
@@ -26,6 +27,9 @@ use crate::{
 /// Why a notice action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum NoticesError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A field breaks a rule (also the 90-day rule and a deadline in the past).
     #[error(transparent)]
     Invalid(#[from] NoticeError),
@@ -97,8 +101,14 @@ pub struct NoticeOverview {
 /// # Errors
 /// `Invalid`, `UnknownParts`, `DuplicateNumber`, `NotServiceCritical`, `NotFound` (the
 /// superseded notice), or a store failure.
-pub async fn create(ctx: &Context, draft: NoticeDraft) -> Result<NoticeOverview, NoticesError> {
+pub async fn create(
+    ctx: &Context,
+    actor: &Actor,
+    draft: NoticeDraft,
+) -> Result<NoticeOverview, NoticesError> {
+    actor.authorize(Action::ManageNotices)?;
     let now = ctx.clock.now();
+    let forced = draft.force;
     let mut fields = draft.fields.clone();
     fields.overridden_warnings.clear();
     fields.check(
@@ -141,6 +151,18 @@ pub async fn create(ctx: &Context, draft: NoticeDraft) -> Result<NoticeOverview,
     }
     store::notices::insert_mailing(&txn, campaign.id, notice.id, MailingPurpose::Notice, now)
         .await?;
+    let warnings = notice.fields.overridden_warnings.join("; ");
+    let detail = match (forced, warnings.is_empty()) {
+        (true, false) => format!("{} forced: {warnings}", notice.number.as_str()),
+        _ => notice.number.as_str().to_owned(),
+    };
+    audit::append(
+        &txn,
+        actor,
+        Change::of("notice.create", notice.id).detail(detail),
+        now,
+    )
+    .await?;
     store::commit(txn).await?;
     Ok(NoticeOverview {
         notice,
@@ -428,7 +450,12 @@ async fn resolve(ctx: &Context, notice: &Notice) -> Result<Audience, NoticesErro
 /// # Errors
 /// `NotDraft`, `Invalid` (the 90-day rule or the deadline no longer hold), `NoAudience`,
 /// `Raced`, `NotFound`, or a store failure. Nothing is sent then.
-pub async fn send(ctx: &Context, id: NoticeId) -> Result<NoticeOverview, NoticesError> {
+pub async fn send(
+    ctx: &Context,
+    actor: &Actor,
+    id: NoticeId,
+) -> Result<NoticeOverview, NoticesError> {
+    actor.authorize(Action::ManageNotices)?;
     let now = ctx.clock.now();
     let mut notice = store::notices::find(&ctx.db, id).await?;
     let mut campaign = store::campaigns::find(&ctx.db, notice.campaign_id).await?;
@@ -480,6 +507,8 @@ pub async fn send(ctx: &Context, id: NoticeId) -> Result<NoticeOverview, Notices
         .collect();
     start_mailing(ctx, &txn, &mut campaign, &to, now).await?;
     store::notices::set_published(&txn, notice.id, now).await?;
+    let change = Change::of("notice.send", notice.id).detail(notice.number.as_str());
+    audit::append(&txn, actor, change, now).await?;
     store::commit(txn).await?;
     ctx.outbox.notify_one();
     tracing::info!(notice.id = %notice.id, recipients = to.len(), "notice sent");

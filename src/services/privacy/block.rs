@@ -2,10 +2,10 @@
 //! signup, import, API call or customer sync), until the block is lifted. The data stays as
 //! it was, subscriptions included, so that lifting the block restores the person's state.
 
-use super::{Actor, PrivacyError, event, person_basis};
+use super::{Party, PrivacyError, event, person_basis};
 use crate::{
     context::Context,
-    domain::{ConsentAction, SubscriberId, SubscriberStatus},
+    domain::{Action, ConsentAction, SubscriberId, SubscriberStatus},
     store::{self, StoreError},
 };
 
@@ -22,9 +22,10 @@ pub async fn block(
     ctx: &Context,
     id: SubscriberId,
     blocked: bool,
-    actor: &Actor,
+    actor: &Party,
 ) -> Result<SubscriberStatus, PrivacyError> {
     use SubscriberStatus::{Active, Blocked, Erased, Restricted};
+    actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
@@ -39,6 +40,11 @@ pub async fn block(
     store::privacy::set_status(&txn, id, to, now).await?;
     let basis = person_basis(&txn, id).await?;
     store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
+    let change = match blocked {
+        true => "subscriber.block",
+        false => "subscriber.unblock",
+    };
+    actor.audit(&txn, change, id, now).await?;
     store::commit(txn).await?;
     tracing::info!(subscriber.id = %id, blocked, "block changed");
     Ok(to)

@@ -16,15 +16,18 @@ pub use review::{ReviewItem, retention_review, retention_review_page};
 use chrono::{DateTime, Utc};
 
 use super::{
-    Requester, retention,
+    Requester,
+    audit::{self, Change},
+    retention,
     subscriptions::{self, LinkActionError},
 };
 use crate::{
     context::Context,
     domain::{
-        AddressChangeId, CampaignId, ConsentAction, ConsentEvent, ConsentEventId, DeliveryStatus,
-        EmailAddress, LegalBasis, Locale, MailingList, MessageKind, PrivacyRequestId, Subscriber,
-        SubscriberId, SubscriberName, SubscriberStatus, Subscription, SubscriptionId,
+        Action, Actor, AddressChangeId, CampaignId, ConsentAction, ConsentEvent, ConsentEventId,
+        DeliveryStatus, EmailAddress, Forbidden, LegalBasis, Locale, MailingList, MessageKind,
+        PrivacyRequestId, Subscriber, SubscriberId, SubscriberName, SubscriberStatus, Subscription,
+        SubscriptionId,
         privacy::{AddressChange, PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
         retention::ErasureReason,
     },
@@ -34,6 +37,9 @@ use crate::{
 /// Why a data-subject action could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum PrivacyError {
+    /// The operator's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// The person (or the pending change, or the logged request) does not exist.
     #[error("not found")]
     NotFound,
@@ -84,12 +90,14 @@ impl From<retention::RetentionError> for PrivacyError {
     }
 }
 
-/// Who acts on a person's data, as the ledger and the request log name them.
+/// Who acts on a person's data: the person themselves (authorised by their signed link) or
+/// an operator (authorised by the permission table), as the ledger and the request log name
+/// them. Only an operator's actions go to the audit log.
 #[derive(Debug, Clone)]
-pub struct Actor {
-    /// `subscriber`, or `api:<token name>`.
-    pub name: String,
-    /// Through what: `privacy_page` or `api`.
+pub struct Party {
+    /// The operator; `None` when the person acts themselves.
+    pub operator: Option<Actor>,
+    /// Through what: `privacy_page`, `address_link`, `admin`, `api`, `cli`.
     pub source: &'static str,
     /// The person's client (network, user agent, language) when they act themselves.
     pub requester: Requester,
@@ -97,40 +105,66 @@ pub struct Actor {
     pub answers: Option<PrivacyRequestId>,
 }
 
-impl Actor {
+impl Party {
     /// The person themselves, on their data page: each action is logged as a self-service
     /// request answered at once.
     pub fn subject(requester: Requester) -> Self {
         Self {
-            name: "subscriber".into(),
+            operator: None,
             source: "privacy_page",
             requester,
             answers: None,
         }
     }
 
-    /// The operator through the API, optionally answering a logged request.
-    pub fn operator(token_name: &str, answers: Option<PrivacyRequestId>) -> Self {
+    /// An operator, optionally answering a logged request.
+    pub fn operator(actor: &Actor, answers: Option<PrivacyRequestId>) -> Self {
+        let source = match actor {
+            Actor::User { .. } => "admin",
+            Actor::Token { .. } => "api",
+            Actor::Cli => "cli",
+            Actor::System => "system",
+        };
         Self {
-            name: format!("api:{token_name}").chars().take(200).collect(),
-            source: "api",
+            operator: Some(actor.clone()),
+            source,
             requester: Requester::default(),
             answers,
         }
     }
 
-    /// A user of the admin UI (`user:EMAIL`, source `admin`).
-    pub fn admin_user(email: &str) -> Self {
-        Self {
-            name: format!("user:{email}").chars().take(200).collect(),
-            source: "admin",
-            requester: Requester::default(),
-            answers: None,
+    /// `subscriber`, or the operator's name (`user:EMAIL`, `api:TOKEN-NAME`, `cli`).
+    pub fn name(&self) -> String {
+        match &self.operator {
+            Some(actor) => actor.name().chars().take(200).collect(),
+            None => "subscriber".into(),
         }
     }
 
     fn is_subject(&self) -> bool {
-        self.name == "subscriber"
+        self.operator.is_none()
+    }
+
+    /// Checks an operator against the permission table; the person themselves holds a link.
+    fn authorize(&self, action: Action) -> Result<(), Forbidden> {
+        match &self.operator {
+            Some(actor) => actor.authorize(action),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes an operator's change to the audit log, on the change's transaction.
+    async fn audit(
+        &self,
+        conn: &impl store::Connection,
+        action: &'static str,
+        id: SubscriberId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match &self.operator {
+            Some(actor) => audit::append(conn, actor, Change::of(action, id), now).await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -292,6 +326,20 @@ pub async fn data(ctx: &Context, id: SubscriberId) -> Result<PersonalData, Priva
     Ok(load(&ctx.db, id).await?)
 }
 
+/// Everything stored about a person, for an operator who may handle personal data; reads
+/// only.
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, or a store failure.
+pub async fn read(
+    ctx: &Context,
+    actor: &Actor,
+    id: SubscriberId,
+) -> Result<PersonalData, PrivacyError> {
+    actor.authorize(Action::HandlePersonalData)?;
+    data(ctx, id).await
+}
+
 /// The export document of `data`, made now, naming the published schema.
 pub fn export_document(ctx: &Context, data: &PersonalData) -> ExportDocument {
     ExportDocument::new(
@@ -313,7 +361,7 @@ pub fn export_document(ctx: &Context, data: &PersonalData) -> ExportDocument {
 pub async fn access(
     ctx: &Context,
     id: SubscriberId,
-    actor: &Actor,
+    actor: &Party,
 ) -> Result<PersonalData, PrivacyError> {
     recorded(ctx, id, actor, ConsentAction::Accessed, RequestKind::Access).await
 }
@@ -325,7 +373,7 @@ pub async fn access(
 pub async fn export(
     ctx: &Context,
     id: SubscriberId,
-    actor: &Actor,
+    actor: &Party,
 ) -> Result<PersonalData, PrivacyError> {
     recorded(
         ctx,
@@ -340,16 +388,18 @@ pub async fn export(
 async fn recorded(
     ctx: &Context,
     id: SubscriberId,
-    actor: &Actor,
+    actor: &Party,
     action: ConsentAction,
     kind: RequestKind,
 ) -> Result<PersonalData, PrivacyError> {
+    actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     store::subscribers::find(&txn, id).await?;
     let basis = person_basis(&txn, id).await?;
     store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
     answer(&txn, id, kind, actor, now).await?;
+    actor.audit(&txn, "subscriber.export", id, now).await?;
     let data = load(&txn, id).await?;
     store::commit(txn).await?;
     Ok(data)
@@ -364,9 +414,10 @@ pub async fn restrict(
     ctx: &Context,
     id: SubscriberId,
     restricted: bool,
-    actor: &Actor,
+    actor: &Party,
 ) -> Result<SubscriberStatus, PrivacyError> {
     use SubscriberStatus::{Active, Blocked, Erased, Restricted};
+    actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
@@ -381,6 +432,11 @@ pub async fn restrict(
     let basis = person_basis(&txn, id).await?;
     store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
     answer(&txn, id, RequestKind::Restriction, actor, now).await?;
+    let change = match restricted {
+        true => "subscriber.restrict",
+        false => "subscriber.unrestrict",
+    };
+    actor.audit(&txn, change, id, now).await?;
     store::commit(txn).await?;
     tracing::info!(subscriber.id = %id, restricted, "processing restriction changed");
     Ok(to)
@@ -395,8 +451,9 @@ pub async fn withdraw(
     ctx: &Context,
     id: SubscriberId,
     only: Option<&[SubscriptionId]>,
-    actor: &Actor,
+    actor: &Party,
 ) -> Result<usize, PrivacyError> {
+    actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let changed = subscriptions::leave_lists_in(
@@ -404,12 +461,13 @@ pub async fn withdraw(
         id,
         only,
         &actor.requester,
-        (&actor.name, actor.source),
+        (&actor.name(), actor.source),
         (now, None),
     )
     .await?;
     if changed > 0 {
         answer(&txn, id, RequestKind::Objection, actor, now).await?;
+        actor.audit(&txn, "subscriber.unsubscribe", id, now).await?;
     }
     store::commit(txn).await?;
     Ok(changed)
@@ -424,8 +482,9 @@ pub async fn correct(
     id: SubscriberId,
     name: &SubscriberName,
     locale: Locale,
-    actor: &Actor,
+    actor: &Party,
 ) -> Result<bool, PrivacyError> {
+    actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
@@ -441,6 +500,7 @@ pub async fn correct(
     }
     store::privacy::set_profile(&txn, id, name, locale, now).await?;
     rectified(&txn, id, &fields, actor, now).await?;
+    actor.audit(&txn, "subscriber.edit", id, now).await?;
     store::commit(txn).await?;
     Ok(true)
 }
@@ -451,7 +511,7 @@ async fn rectified(
     conn: &impl store::Connection,
     id: SubscriberId,
     fields: &[&str],
-    actor: &Actor,
+    actor: &Party,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let basis = person_basis(conn, id).await?;
@@ -542,9 +602,9 @@ pub async fn confirm_address_change(
         Err(StoreError::Conflict(_)) => return Err(PrivacyError::AddressInUse),
         other => other?,
     }
-    let actor = Actor {
+    let actor = Party {
         source: "address_link",
-        ..Actor::subject(requester)
+        ..Party::subject(requester)
     };
     rectified(&txn, subscriber.id, &["email"], &actor, now).await?;
     store::commit(txn).await?;
@@ -573,7 +633,8 @@ pub async fn refuse_address_change(
 ///
 /// # Errors
 /// `AlreadyErased` when the ledger shows an earlier erasure, `NotFound`, or a store failure.
-pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Actor) -> Result<(), PrivacyError> {
+pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Party) -> Result<(), PrivacyError> {
+    actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     if store::retention::lock_subject(&txn, id).await?.is_none() {
@@ -586,7 +647,8 @@ pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Actor) -> Result<(),
             false => PrivacyError::NotFound,
         });
     }
-    let by = (actor.name.as_str(), actor.source);
+    let name = actor.name();
+    let by = (name.as_str(), actor.source);
     retention::erase_in(
         &txn,
         &ctx.address_hasher,
@@ -597,6 +659,7 @@ pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Actor) -> Result<(),
     )
     .await?;
     answer(&txn, id, RequestKind::Erasure, actor, now).await?;
+    actor.audit(&txn, "subscriber.erase", id, now).await?;
     store::commit(txn).await?;
     Ok(())
 }
@@ -617,7 +680,7 @@ fn event(
     subscriber: SubscriberId,
     action: ConsentAction,
     legal_basis: LegalBasis,
-    actor: &Actor,
+    actor: &Party,
     now: DateTime<Utc>,
 ) -> ConsentEvent {
     ConsentEvent {
@@ -629,7 +692,7 @@ fn event(
         consent_text_hash: None,
         ip_anon: actor.requester.ip_anon(),
         user_agent: actor.requester.user_agent(),
-        actor: actor.name.clone(),
+        actor: actor.name(),
         source: actor.source.to_owned(),
         occurred_at: now,
         evidence: None,
@@ -644,7 +707,7 @@ async fn answer(
     conn: &impl store::Connection,
     id: SubscriberId,
     kind: RequestKind,
-    actor: &Actor,
+    actor: &Party,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     if let Some(request) = actor.answers {
@@ -660,7 +723,7 @@ async fn answer(
             Some(id),
             kind,
             RequestChannel::SelfService,
-            actor.name.clone(),
+            actor.name(),
             now,
         )
         .closed(RequestStatus::Completed, now);
@@ -691,8 +754,9 @@ pub struct NewPrivacyRequest {
 pub async fn log_request(
     ctx: &Context,
     new: NewPrivacyRequest,
-    actor: &Actor,
+    actor: &Party,
 ) -> Result<PrivacyRequest, PrivacyError> {
+    actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     if let Some(id) = new.subscriber_id {
@@ -702,11 +766,15 @@ pub async fn log_request(
         new.subscriber_id,
         new.kind,
         new.channel,
-        actor.name.clone(),
+        actor.name(),
         new.received_at.unwrap_or(now),
     );
     request.note = new.note;
     store::privacy::log_request(&txn, &request).await?;
+    if let Some(operator) = &actor.operator {
+        let change = Change::of("privacy_request.log", request.id).detail(request.kind.as_str());
+        audit::append(&txn, operator, change, now).await?;
+    }
     store::commit(txn).await?;
     Ok(request)
 }
@@ -719,10 +787,12 @@ pub async fn log_request(
 /// `NotFound` when `after` names no request; store failure.
 pub async fn requests(
     ctx: &Context,
+    actor: &Actor,
     status: Option<RequestStatus>,
     after: Option<PrivacyRequestId>,
     limit: u64,
 ) -> Result<(Vec<PrivacyRequest>, Option<PrivacyRequestId>), PrivacyError> {
+    actor.authorize(Action::HandlePersonalData)?;
     let mut found = store::privacy::requests_page(&ctx.db, status, after, limit + 1).await?;
     let next = (found.len() as u64 > limit).then(|| {
         found.truncate(limit as usize);
@@ -737,10 +807,12 @@ pub async fn requests(
 /// `NotFound`, `AlreadyClosed`, or a store failure.
 pub async fn close_request(
     ctx: &Context,
+    actor: &Actor,
     id: PrivacyRequestId,
     status: RequestStatus,
     note: Option<String>,
 ) -> Result<PrivacyRequest, PrivacyError> {
+    actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let found = store::privacy::find_request(&txn, id).await?;
@@ -752,6 +824,8 @@ pub async fn close_request(
         closed.note = note;
     }
     store::privacy::close_request(&txn, &closed).await?;
+    let change = Change::of("privacy_request.close", id).detail(status.as_str());
+    audit::append(&txn, actor, change, now).await?;
     store::commit(txn).await?;
     Ok(closed)
 }

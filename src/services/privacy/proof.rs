@@ -40,9 +40,11 @@ pub struct ProofOfConsent {
 /// `NotFound` for an unknown person or list, or a store failure.
 pub async fn proof_of_consent(
     ctx: &Context,
+    actor: &crate::domain::Actor,
     id: crate::domain::SubscriberId,
     slug: &ListSlug,
 ) -> Result<ProofOfConsent, PrivacyError> {
+    actor.authorize(crate::domain::Action::HandlePersonalData)?;
     let subscriber = store::subscribers::find(&ctx.db, id).await?;
     let list = store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(slug))
         .await?

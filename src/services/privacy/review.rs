@@ -37,8 +37,10 @@ pub struct ReviewItem {
 /// Store failure.
 pub async fn retention_review(
     ctx: &Context,
+    actor: &crate::domain::Actor,
     within: Duration,
 ) -> Result<Vec<ReviewItem>, PrivacyError> {
+    actor.authorize(crate::domain::Action::Read)?;
     let mut items = scan(ctx, within, None, None).await?;
     items.sort_by_key(|i| (i.review_due_at, i.subscriber_id));
     Ok(items)
@@ -51,11 +53,13 @@ pub async fn retention_review(
 /// Store failure.
 pub async fn retention_review_page(
     ctx: &Context,
+    actor: &crate::domain::Actor,
     within: Duration,
     after: Option<SubscriberId>,
     limit: u64,
 ) -> Result<(Vec<ReviewItem>, Option<SubscriberId>), PrivacyError> {
     use crate::services::paging;
+    actor.authorize(crate::domain::Action::Read)?;
     let want = usize::try_from(paging::fetch_size(limit)).unwrap_or(usize::MAX);
     let found = scan(ctx, within, after, Some(want)).await?;
     Ok(paging::split(found, limit, |i| i.subscriber_id))

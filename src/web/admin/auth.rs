@@ -11,7 +11,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::{AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, audited, cookie, set_cookie};
+use super::{AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, set_cookie};
 use crate::{
     domain::{EmailAddress, Password},
     services::users::{self, NewSession, UsersError},
@@ -87,20 +87,7 @@ pub(super) async fn log_in(
     )
     .await
     {
-        Ok(session) => {
-            if let Err(e) = crate::services::audit::record(
-                &state.ctx,
-                &format!("user:{}", session.user.email.as_str()),
-                "session.login",
-                None,
-                None,
-            )
-            .await
-            {
-                tracing::error!(error = %e, "could not write the audit log");
-            }
-            start(&state, &session)
-        }
+        Ok(session) => start(&state, &session),
         Err(UsersError::BadCredentials) => login_page(
             &state,
             &form.email,
@@ -138,10 +125,9 @@ pub(super) async fn log_out(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    if let Err(e) = users::log_out(&state.ctx, &session.secret).await {
+    if let Err(e) = users::log_out(&state.ctx, &session.actor(), &session.secret).await {
         return view::internal(&e);
     }
-    audited(&state, &session, "session.logout", None, None).await;
     let clear = set_cookie(&state, SESSION_COOKIE, "", 0);
     ([(header::SET_COOKIE, clear)], Redirect::to("/admin/login")).into_response()
 }
@@ -225,21 +211,7 @@ pub(super) async fn setup(
         }
     };
     match users::complete_setup(&state.ctx, &state.setup, &secret, email, &password).await {
-        Ok(session) => {
-            let actor = format!("user:{}", session.user.email.as_str());
-            if let Err(e) = crate::services::audit::record(
-                &state.ctx,
-                &actor,
-                "user.setup",
-                Some(session.user.id.to_string()),
-                Some("admin".to_owned()),
-            )
-            .await
-            {
-                tracing::error!(error = %e, "could not write the audit log");
-            }
-            start(&state, &session)
-        }
+        Ok(session) => start(&state, &session),
         Err(UsersError::SetupClosed) => setup_closed(),
         Err(e) => view::internal(&e),
     }
@@ -302,16 +274,8 @@ pub(super) async fn change_password(
             );
         }
     };
-    match users::change_password(&state.ctx, session.user.id, &form.current, &new).await {
+    match users::change_password(&state.ctx, &session.actor(), &form.current, &new).await {
         Ok(()) => {
-            audited(
-                &state,
-                &session,
-                "user.password",
-                Some(session.user.id.to_string()),
-                None,
-            )
-            .await;
             let clear = set_cookie(&state, SESSION_COOKIE, "", 0);
             ([(header::SET_COOKIE, clear)], Redirect::to("/admin/login")).into_response()
         }

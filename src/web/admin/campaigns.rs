@@ -13,9 +13,9 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use maud::{PreEscaped, html};
 use serde::Deserialize;
 
-use super::{AdminSession, audited};
+use super::AdminSession;
 use crate::{
-    domain::{CampaignId, EmailAddress, ListSlug, MailingList},
+    domain::{Action, CampaignId, EmailAddress, ListSlug, MailingList},
     services::{
         campaigns::{self, CampaignDraft, CampaignsError},
         lists,
@@ -45,7 +45,7 @@ pub(super) async fn index(
         &ctx,
         "Campaigns",
         html! {
-            @if ctx.role.may_write() { p { a.button href="/admin/campaigns/new" { "New campaign" } } }
+            @if ctx.may(Action::ManageCampaigns) { p { a.button href="/admin/campaigns/new" { "New campaign" } } }
             table {
                 tr { th { "Name" } th { "Subject" } th { "Status" } th { "Send at" } }
                 @for c in &all {
@@ -132,6 +132,9 @@ pub(super) async fn create(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<CampaignForm>,
 ) -> Response {
+    if let Err(e) = session.authorize(Action::ManageCampaigns) {
+        return e.into_response();
+    }
     let all = match lists::all(&state.ctx).await {
         Ok(a) => a,
         Err(e) => return view::internal(&e),
@@ -159,18 +162,9 @@ pub(super) async fn create(
         lists: slugs,
         from: None,
     };
-    match campaigns::create(&state.ctx, draft).await {
-        Ok(c) => {
-            audited(
-                &state,
-                &session,
-                "campaign.create",
-                Some(c.id.to_string()),
-                Some(c.def.name.clone()),
-            )
-            .await;
-            Redirect::to(&format!("/admin/campaigns/{}", c.id)).into_response()
-        }
+    match campaigns::create(&state.ctx, &session.actor(), draft).await {
+        Ok(c) => Redirect::to(&format!("/admin/campaigns/{}", c.id)).into_response(),
+        Err(CampaignsError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(e @ (CampaignsError::Invalid(_) | CampaignsError::UnknownList(_))) => {
             let text = e.to_string();
             let key = match () {
@@ -264,7 +258,7 @@ async fn show_with(
                     p.muted { "Blue: messages sent per " (bucket_label(t.bucket_secs)) "; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content." }
                 }
             }
-            @if ctx.role.may_write() {
+            @if ctx.may(Action::ManageCampaigns) {
                 div.card {
                     form.inline method="post" action=(action("schedule")) {
                         (csrf_field(&ctx.csrf))
@@ -365,35 +359,30 @@ pub(super) async fn act(
     Path((id, verb)): Path<(uuid::Uuid, String)>,
     PageForm(form): PageForm<ActForm>,
 ) -> Response {
+    if let Err(e) = session.authorize(Action::ManageCampaigns) {
+        return e.into_response();
+    }
     let id = CampaignId::from_uuid(id);
+    let (ctx, actor) = (&state.ctx, session.actor());
     let result = match verb.as_str() {
         "schedule" => match parse_send_at(&form.send_at) {
-            Ok(at) => campaigns::schedule(&state.ctx, id, at).await.map(|_| ()),
+            Ok(at) => campaigns::schedule(ctx, &actor, id, at).await.map(|_| ()),
             Err(e) => Err(CampaignsError::Invalid(e)),
         },
-        "pause" => campaigns::pause(&state.ctx, id, "paused by a person")
+        "pause" => campaigns::pause(ctx, &actor, id, "paused by a person")
             .await
             .map(|_| ()),
-        "resume" => campaigns::resume(&state.ctx, id).await.map(|_| ()),
-        "cancel" => campaigns::cancel(&state.ctx, id).await.map(|_| ()),
+        "resume" => campaigns::resume(ctx, &actor, id).await.map(|_| ()),
+        "cancel" => campaigns::cancel(ctx, &actor, id).await.map(|_| ()),
         "test" => match EmailAddress::parse(&form.to) {
-            Ok(to) => state.send_test(id, &[to]).await,
+            Ok(to) => state.send_test(&actor, id, &[to]).await,
             Err(e) => Err(CampaignsError::Invalid(format!("test address: {e}"))),
         },
         _ => return view::not_found(&session.ctx()),
     };
     match result {
-        Ok(()) => {
-            audited(
-                &state,
-                &session,
-                &format!("campaign.{verb}"),
-                Some(id.to_string()),
-                None,
-            )
-            .await;
-            Redirect::to(&format!("/admin/campaigns/{id}")).into_response()
-        }
+        Ok(()) => Redirect::to(&format!("/admin/campaigns/{id}")).into_response(),
+        Err(CampaignsError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(CampaignsError::NotFound) => view::not_found(&session.ctx()),
         Err(CampaignsError::Store(e)) => view::internal(&e),
         Err(e) => {

@@ -13,9 +13,9 @@ use axum::{
 use maud::html;
 use serde::Deserialize;
 
-use super::{AdminSession, audited};
+use super::AdminSession;
 use crate::{
-    domain::{EmailAddress, Locale, PartNumber, SubscriberId, SubscriberName},
+    domain::{Action, EmailAddress, Locale, PartNumber, SubscriberId, SubscriberName},
     services::customers::{self, CustomerError, NewCustomer},
     web::AppState,
     web::{
@@ -93,7 +93,7 @@ async fn page(
             @if let Some(last) = next {
                 p.pager { a href={ "/admin/customers?q=" (q.q) "&before=" (last) } { "Older →" } }
             }
-            @if ctx.role.may_write() {
+            @if ctx.may(Action::ManageNotices) {
                 h2 { "Add a customer" }
                 @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below. Nothing was saved." } }
                 form.card method="post" action="/admin/customers" {
@@ -169,6 +169,9 @@ pub(super) async fn add(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<CustomerForm>,
 ) -> Response {
+    if let Err(e) = session.authorize(Action::ManageNotices) {
+        return e.into_response();
+    }
     let q = ListQuery::default();
     let new = match new_customer(&form) {
         Ok(n) => n,
@@ -184,23 +187,9 @@ pub(super) async fn add(
             .await;
         }
     };
-    match customers::add(&state.ctx, new, &session.actor()).await {
-        Ok(outcome) => {
-            let detail = format!(
-                "products {}; enrolled {}",
-                outcome.products.join(","),
-                outcome.enrolled.join(",")
-            );
-            audited(
-                &state,
-                &session,
-                "customer.add",
-                Some(outcome.id.to_string()),
-                Some(detail),
-            )
-            .await;
-            Redirect::to("/admin/customers").into_response()
-        }
+    match customers::add(&state.ctx, &session.actor(), new).await {
+        Ok(_) => Redirect::to("/admin/customers").into_response(),
+        Err(CustomerError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(CustomerError::Store(e)) => view::internal(&e),
         Err(e) => {
             let key = match e {

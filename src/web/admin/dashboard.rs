@@ -146,9 +146,10 @@ pub(super) async fn audit(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    let entries = match audit::recent(&state.ctx, 500).await {
+    let entries = match audit::recent(&state.ctx, &session.actor(), 500).await {
         Ok(e) => e,
-        Err(e) => return view::internal(&e),
+        Err(audit::AuditError::Forbidden(_)) => return view::forbidden(&session.ctx()),
+        Err(audit::AuditError::Store(e)) => return view::internal(&e),
     };
     view::layout(
         &session.ctx(),

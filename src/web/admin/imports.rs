@@ -19,9 +19,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 
-use super::{AdminSession, audited};
+use super::AdminSession;
 use crate::{
-    domain::{ListSlug, MailingList},
+    domain::{Action, ListSlug, MailingList},
     services::{
         imports::{
             ImportProgress, ImportReport, Preview,
@@ -52,7 +52,11 @@ pub(super) async fn form(
     Extension(session): Extension<AdminSession>,
     Query(q): Query<FormQuery>,
 ) -> Response {
-    if !session.user.role.may_write() {
+    if session
+        .actor()
+        .authorize(Action::ManageSubscribers)
+        .is_err()
+    {
         return view::forbidden(&session.ctx());
     }
     match lists::all(&state.ctx).await {
@@ -165,6 +169,7 @@ pub(super) async fn upload(
     .await
     {
         Ok(upload) => Redirect::to(&format!("/admin/import/{}", upload.id)).into_response(),
+        Err(UploadError::Forbidden(_)) => view::forbidden(&ctx),
         Err(UploadError::Disk(e)) => view::internal(&e),
         Err(UploadError::Store(e)) => view::internal(&e),
         Err(e) => {
@@ -245,7 +250,11 @@ fn upload_of(
     id: &str,
 ) -> Result<std::sync::Arc<Upload>, Box<Response>> {
     let ctx = session.ctx();
-    if !session.user.role.may_write() {
+    if session
+        .actor()
+        .authorize(Action::ManageSubscribers)
+        .is_err()
+    {
         return Err(Box::new(view::forbidden(&ctx)));
     }
     id.parse()
@@ -451,22 +460,9 @@ pub(super) async fn start(
         Ok(u) => u,
         Err(page) => return *page,
     };
-    match uploads::start(&state.ctx, &upload, dry_run, &session.actor()) {
-        Ok(()) => {
-            if !dry_run {
-                let detail = format!("{} ({} bytes)", upload.file_name, upload.size_bytes);
-                let target = Some(upload.list.as_str().to_owned());
-                audited(
-                    &state,
-                    &session,
-                    "subscribers.import_start",
-                    target,
-                    Some(detail),
-                )
-                .await;
-            }
-            Redirect::to(&format!("/admin/import/{}", upload.id)).into_response()
-        }
+    match uploads::start(&state.ctx, &upload, dry_run, &session.actor()).await {
+        Ok(()) => Redirect::to(&format!("/admin/import/{}", upload.id)).into_response(),
+        Err(UploadError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(e @ (UploadError::Busy | UploadError::Done)) => {
             let page = view::layout(
                 &session.ctx(),

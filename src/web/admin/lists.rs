@@ -12,10 +12,12 @@ use axum::{
 use maud::html;
 use serde::Deserialize;
 
-use super::{AdminSession, audited};
+use super::{AdminError, AdminSession};
 use crate::{
-    domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
-    services::lists::{self, CreateListError, ListEdit},
+    domain::{
+        Action, LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn,
+    },
+    services::lists::{self, ListEdit, ListsError},
     store::StoreError,
     web::AppState,
     web::{
@@ -72,7 +74,7 @@ fn page(
                 }
             }
             @if lists.is_empty() { p.muted { "No lists yet." } }
-            @if ctx.role.may_write() {
+            @if ctx.may(Action::ManageLists) {
                 div.card {
                     h2 { "New list" }
                     @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
@@ -179,31 +181,26 @@ pub(super) async fn create(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<ListForm>,
 ) -> Response {
+    if let Err(e) = session.authorize(Action::ManageLists) {
+        return e.into_response();
+    }
     let result = match parse(&form) {
-        Ok(def) => lists::create(&state.ctx, def).await.map_err(|e| {
-            let mut errors = Errors::new();
-            match &e {
-                CreateListError::Invalid(rule) => errors.insert(field_of(rule), e.to_string()),
-                CreateListError::SlugTaken(_) => errors.insert("slug", e.to_string()),
-                CreateListError::Store(_) => None,
-            };
-            (errors, Some(e))
-        }),
+        Ok(def) => lists::create(&state.ctx, &session.actor(), def)
+            .await
+            .map_err(|e| {
+                let mut errors = Errors::new();
+                match &e {
+                    ListsError::Invalid(rule) => errors.insert(field_of(rule), e.to_string()),
+                    ListsError::SlugTaken(_) => errors.insert("slug", e.to_string()),
+                    ListsError::Forbidden(_) | ListsError::Store(_) => None,
+                };
+                (errors, Some(e))
+            }),
         Err(errors) => Err((errors, None)),
     };
     match result {
-        Ok(list) => {
-            audited(
-                &state,
-                &session,
-                "list.create",
-                Some(list.id.to_string()),
-                Some(list.def.slug.as_str().to_owned()),
-            )
-            .await;
-            Redirect::to("/admin/lists").into_response()
-        }
-        Err((errors, Some(CreateListError::Store(e)))) if errors.is_empty() => view::internal(&e),
+        Ok(_) => Redirect::to("/admin/lists").into_response(),
+        Err((errors, Some(e))) if errors.is_empty() => AdminError::from(e).into_response(),
         Err((errors, _)) => match lists::all(&state.ctx).await {
             Ok(all) => page(
                 &session,
@@ -236,7 +233,7 @@ fn edit_page(
                     @if let Some(t) = list.archived_at { " · archived " (t.format("%Y-%m-%d")) } }
                 p { a href={ "/admin/subscribers?list=" (list.id) } { "Subscribers of this list" } }
             }
-            @if ctx.role.may_write() {
+            @if ctx.may(Action::ManageLists) {
                 form.card method="post" action={ "/admin/lists/" (list.id) } {
                     @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
                     (csrf_field(&ctx.csrf))
@@ -302,6 +299,9 @@ pub(super) async fn update(
     Path(id): Path<uuid::Uuid>,
     PageForm(form): PageForm<ListForm>,
 ) -> Response {
+    if let Err(e) = session.authorize(Action::ManageLists) {
+        return e.into_response();
+    }
     let id = ListId::from_uuid(id);
     let list = match lists::find(&state.ctx, id).await {
         Ok(l) => l,
@@ -327,19 +327,9 @@ pub(super) async fn update(
         visibility,
         consent_text: (!text.is_empty()).then(|| text.to_owned()),
     };
-    match lists::update(&state.ctx, id, edit).await {
-        Ok(saved) => {
-            audited(
-                &state,
-                &session,
-                "list.update",
-                Some(id.to_string()),
-                Some(saved.def.slug.as_str().to_owned()),
-            )
-            .await;
-            Redirect::to(&format!("/admin/lists/{id}")).into_response()
-        }
-        Err(CreateListError::Invalid(rule)) => {
+    match lists::update(&state.ctx, &session.actor(), id, edit).await {
+        Ok(_) => Redirect::to(&format!("/admin/lists/{id}")).into_response(),
+        Err(ListsError::Invalid(rule)) => {
             errors.insert(field_of(&rule), rule.to_string());
             edit_page(
                 &session,
@@ -349,8 +339,7 @@ pub(super) async fn update(
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
         }
-        Err(CreateListError::Store(StoreError::NotFound)) => view::not_found(&session.ctx()),
-        Err(e) => view::internal(&e),
+        Err(e) => AdminError::from(e).into_response(),
     }
 }
 
@@ -366,26 +355,24 @@ pub(super) async fn archive(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
     PageForm(form): PageForm<ArchiveForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     let archived = form.archived == "yes";
-    match lists::set_archived(&state.ctx, ListId::from_uuid(id), archived).await {
-        Ok(list) => {
-            let action = if archived {
-                "list.archive"
-            } else {
-                "list.unarchive"
-            };
-            audited(
-                &state,
-                &session,
-                action,
-                Some(id.to_string()),
-                Some(list.def.slug.as_str().to_owned()),
-            )
-            .await;
-            Redirect::to(&format!("/admin/lists/{id}")).into_response()
+    lists::set_archived(
+        &state.ctx,
+        &session.actor(),
+        ListId::from_uuid(id),
+        archived,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/admin/lists/{id}")).into_response())
+}
+
+impl From<ListsError> for AdminError {
+    fn from(e: ListsError) -> Self {
+        match e {
+            ListsError::Forbidden(e) => e.into(),
+            ListsError::Store(e) => e.into(),
+            e @ (ListsError::Invalid(_) | ListsError::SlugTaken(_)) => AdminError::internal(&e),
         }
-        Err(StoreError::NotFound) => view::not_found(&session.ctx()),
-        Err(e) => view::internal(&e),
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod campaigns;
 mod customers;
 mod dashboard;
+mod error;
 mod imports;
 mod lists;
 mod notices;
@@ -16,6 +17,8 @@ mod subscriber_forms;
 mod subscribers;
 mod templates;
 mod users;
+
+pub(crate) use error::AdminError;
 
 use axum::{
     Router,
@@ -31,7 +34,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
     domain::User,
-    services::{audit, users as user_service},
+    services::users as user_service,
     web::AppState,
     web::{views::admin as view, with_limits},
 };
@@ -175,8 +178,21 @@ pub struct AdminSession {
 
 impl AdminSession {
     /// The audit log's name for this user.
-    pub fn actor(&self) -> String {
-        format!("user:{}", self.user.email.as_str())
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::User {
+            id: self.user.id,
+            email: self.user.email.clone(),
+            role: self.user.role,
+        }
+    }
+
+    /// Whether the user may do `action`, asked before a form is read so that a refusal comes
+    /// before complaints about the form; the service asks the same table again.
+    ///
+    /// # Errors
+    /// `Forbidden`.
+    pub fn authorize(&self, action: crate::domain::Action) -> Result<(), AdminError> {
+        Ok(self.actor().authorize(action)?)
     }
 
     /// The page context for views.
@@ -188,9 +204,6 @@ impl AdminSession {
         }
     }
 }
-
-/// Routes a viewer may POST to: they change only the user's own session or password.
-const OWN_ACCOUNT_WRITES: [&str; 2] = ["/admin/logout", "/admin/account"];
 
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(secret) = cookie(req.headers(), SESSION_COOKIE) else {
@@ -211,9 +224,6 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         Request::from_parts(parts, body)
     } else {
         let path = parts.uri.path().to_owned();
-        if !session.user.role.may_write() && !OWN_ACCOUNT_WRITES.contains(&path.as_str()) {
-            return view::forbidden(&session.ctx());
-        }
         if path == UPLOAD_PATH && is_multipart(&parts.headers) {
             // An upload: the token is in the query; the body streams on to the handler.
             let query = parts.uri.query().unwrap_or_default().as_bytes();
@@ -221,8 +231,9 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
                 return view::csrf_refused();
             }
             let mut req = Request::from_parts(parts, body);
+            let ctx = session.ctx();
             req.extensions_mut().insert(session);
-            return next.run(req).await;
+            return error::render(next.run(req).await, &ctx);
         }
         // Forms are small: never more than `http.body_limit_bytes` is read here, whatever
         // the route's own limit.
@@ -235,8 +246,9 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
         Request::from_parts(parts, Body::from(bytes))
     };
+    let ctx = session.ctx();
     req.extensions_mut().insert(session);
-    next.run(req).await
+    error::render(next.run(req).await, &ctx)
 }
 
 fn unauthenticated(method: &Method) -> Response {
@@ -288,20 +300,6 @@ pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs
     format!(
         "{name}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
     )
-}
-
-/// Writes an audit entry for a change `session` made; a failure is logged, not shown, as
-/// the change itself is done.
-pub(crate) async fn audited(
-    state: &AppState,
-    session: &AdminSession,
-    action: &str,
-    target: Option<String>,
-    detail: Option<String>,
-) {
-    if let Err(e) = audit::record(&state.ctx, &session.actor(), action, target, detail).await {
-        tracing::error!(error = %e, action, "could not write the audit log");
-    }
 }
 
 async fn stylesheet() -> impl IntoResponse {

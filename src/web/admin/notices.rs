@@ -15,11 +15,11 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{AdminSession, audited};
+use super::AdminSession;
 use crate::{
     domain::{
-        ChangeCategory, NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber, PartNumber,
-        notice::Impact,
+        Action, ChangeCategory, NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber,
+        PartNumber, notice::Impact,
     },
     services::notices::{self, NoticeDraft, NoticeOverview, NoticesError, acknowledgements},
     web::AppState,
@@ -57,7 +57,7 @@ pub(super) async fn index(
         "Notices",
         html! {
             p {
-                @if ctx.role.may_write() { a.button href="/admin/notices/new" { "New notice" } " " }
+                @if ctx.may(Action::ManageNotices) { a.button href="/admin/notices/new" { "New notice" } " " }
                 a href="/admin/customers" { "Customers" }
             }
             table {
@@ -355,30 +355,18 @@ pub(super) async fn create(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<NoticeForm>,
 ) -> Response {
+    if let Err(e) = session.authorize(Action::ManageNotices) {
+        return e.into_response();
+    }
     let draft = match draft_of(&form) {
         Ok(d) => d,
         Err(errors) => {
             return form_page(&session, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let forced = draft.force;
-    match notices::create(&state.ctx, draft).await {
-        Ok(o) => {
-            let warnings = o.notice.fields.overridden_warnings.join("; ");
-            let detail = match (forced, warnings.is_empty()) {
-                (true, false) => format!("{} forced: {warnings}", o.notice.number.as_str()),
-                _ => o.notice.number.as_str().to_owned(),
-            };
-            audited(
-                &state,
-                &session,
-                "notice.create",
-                Some(o.notice.id.to_string()),
-                Some(detail),
-            )
-            .await;
-            Redirect::to(&format!("/admin/notices/{}", o.notice.id)).into_response()
-        }
+    match notices::create(&state.ctx, &session.actor(), draft).await {
+        Ok(o) => Redirect::to(&format!("/admin/notices/{}", o.notice.id)).into_response(),
+        Err(NoticesError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(e @ NoticesError::Store(_)) => view::internal(&e),
         Err(e) => {
             let mut errors = Errors::new();
@@ -460,7 +448,7 @@ async fn show_with(
                         }
                     }
                     @if a.recipients.len() > 100 { p.muted { "The first 100 of " (a.recipients.len()) "." } }
-                    @if ctx.role.may_write() {
+                    @if ctx.may(Action::ManageNotices) {
                         form method="post" action={ "/admin/notices/" (n.id) "/send" } {
                             (csrf_field(&ctx.csrf))
                             p { button type="submit" { "Send now to " (a.recipients.len()) " recipients" } }
@@ -528,18 +516,9 @@ pub(super) async fn send(
     let Some(notice) = notice_id(&id) else {
         return view::not_found(&session.ctx());
     };
-    match notices::send(&state.ctx, notice).await {
-        Ok(o) => {
-            audited(
-                &state,
-                &session,
-                "notice.send",
-                Some(id.clone()),
-                Some(o.notice.number.as_str().to_owned()),
-            )
-            .await;
-            Redirect::to(&format!("/admin/notices/{id}")).into_response()
-        }
+    match notices::send(&state.ctx, &session.actor(), notice).await {
+        Ok(_) => Redirect::to(&format!("/admin/notices/{id}")).into_response(),
+        Err(NoticesError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(NoticesError::NotFound) => view::not_found(&session.ctx()),
         Err(e @ NoticesError::Store(_)) => view::internal(&e),
         Err(e) => {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::AdminSession;
 use crate::{
-    domain::{PrivacyRequestId, SubscriberId, privacy::RequestStatus},
+    domain::{Action, PrivacyRequestId, SubscriberId, privacy::RequestStatus},
     scheduler,
     services::{
         privacy::{self, PrivacyError},
@@ -64,7 +64,9 @@ pub(super) async fn show(
     let within = chrono::Duration::days(REVIEW_WITHIN_DAYS);
     let after = after.map(SubscriberId::from_uuid);
     let (review, next_cursor) =
-        match privacy::retention_review_page(&state.ctx, within, after, PAGE).await {
+        match privacy::retention_review_page(&state.ctx, &session.actor(), within, after, PAGE)
+            .await
+        {
             Ok(page) => page,
             Err(e) => return view::internal(&e),
         };
@@ -91,18 +93,18 @@ pub(super) async fn requests(
     Query(q): Query<CursorQuery>,
 ) -> Response {
     let ctx = session.ctx();
-    if !ctx.role.is_admin() {
-        return view::forbidden(&ctx);
-    }
     let Ok(after) = cursor(&q.cursor) else {
         return view::not_found(&ctx);
     };
     let after = after.map(PrivacyRequestId::from_uuid);
-    let (requests, next_cursor) = match privacy::requests(&state.ctx, None, after, PAGE).await {
-        Ok(page) => page,
-        Err(PrivacyError::NotFound) => return view::not_found(&ctx),
-        Err(e) => return view::internal(&e),
-    };
+    let actor = session.actor();
+    let (requests, next_cursor) =
+        match privacy::requests(&state.ctx, &actor, None, after, PAGE).await {
+            Ok(page) => page,
+            Err(PrivacyError::Forbidden(_)) => return view::forbidden(&ctx),
+            Err(PrivacyError::NotFound) => return view::not_found(&ctx),
+            Err(e) => return view::internal(&e),
+        };
     let v = RequestsView {
         requests,
         next_cursor,
@@ -126,7 +128,8 @@ pub(super) async fn close_request(
     Form(form): Form<CloseForm>,
 ) -> Response {
     let ctx = session.ctx();
-    if !ctx.role.is_admin() {
+    let actor = session.actor();
+    if actor.authorize(Action::HandlePersonalData).is_err() {
         return view::forbidden(&ctx);
     }
     let status = match RequestStatus::parse(&form.status) {
@@ -140,19 +143,9 @@ pub(super) async fn close_request(
         }
     };
     let id = PrivacyRequestId::from_uuid(id);
-    match privacy::close_request(&state.ctx, id, status, None).await {
-        Ok(_) => {
-            let detail = Some(status.as_str().to_owned());
-            super::audited(
-                &state,
-                &session,
-                "privacy_request.close",
-                Some(id.to_string()),
-                detail,
-            )
-            .await;
-            Redirect::to("/admin/privacy-requests").into_response()
-        }
+    match privacy::close_request(&state.ctx, &actor, id, status, None).await {
+        Ok(_) => Redirect::to("/admin/privacy-requests").into_response(),
+        Err(PrivacyError::Forbidden(_)) => view::forbidden(&ctx),
         Err(PrivacyError::NotFound) => view::not_found(&ctx),
         Err(PrivacyError::AlreadyClosed) => {
             let page = view::layout(

@@ -12,13 +12,13 @@ use axum::{
 use maud::html;
 use serde::Deserialize;
 
-use super::{AdminSession, audited};
+use super::AdminSession;
 use crate::{
-    domain::{EmailAddress, ListSlug, Locale, MailingList, SubscriberId, SubscriberName},
+    domain::{Action, EmailAddress, ListSlug, Locale, MailingList, SubscriberId, SubscriberName},
     services::{
         imports::{self, AddSubscriberError, NewSubscriber},
         lists,
-        privacy::{self, Actor, PrivacyError},
+        privacy::{self, Party, PrivacyError},
     },
     store::StoreError,
     web::AppState,
@@ -89,7 +89,11 @@ pub(super) async fn add_form(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
 ) -> Response {
-    if !session.user.role.may_write() {
+    if session
+        .actor()
+        .authorize(Action::ManageSubscribers)
+        .is_err()
+    {
         return view::forbidden(&session.ctx());
     }
     match lists::all(&state.ctx).await {
@@ -143,19 +147,12 @@ pub(super) async fn add(
         consent_source: some(&form.consent_source),
         consent_text: some(&form.consent_text),
     };
-    match imports::add_subscriber(&state.ctx, new, &session.actor()).await {
+    match imports::add_subscriber(&state.ctx, &session.actor(), new).await {
         Ok((found, _)) => {
             let id = found.subscriber.id;
-            audited(
-                &state,
-                &session,
-                "subscriber.add",
-                Some(id.to_string()),
-                Some(form.list.clone()),
-            )
-            .await;
             Redirect::to(&format!("/admin/subscribers/{id}")).into_response()
         }
+        Err(AddSubscriberError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(AddSubscriberError::Store(e)) => view::internal(&e),
         Err(e @ AddSubscriberError::Invalid { .. }) => {
             errors.insert("consent", e.to_string());
@@ -217,7 +214,11 @@ pub(super) async fn edit_form(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    if !session.user.role.may_write() {
+    if session
+        .actor()
+        .authorize(Action::ManageSubscribers)
+        .is_err()
+    {
         return view::forbidden(&session.ctx());
     }
     let id = SubscriberId::from_uuid(id);
@@ -255,19 +256,10 @@ pub(super) async fn edit(
         }
     };
     let locale = Locale::from_tag(&form.locale).unwrap_or_default();
-    let actor = Actor::admin_user(session.user.email.as_str());
+    let actor = Party::operator(&session.actor(), None);
     match privacy::correct(&state.ctx, id, &name, locale, &actor).await {
-        Ok(_) => {
-            audited(
-                &state,
-                &session,
-                "subscriber.edit",
-                Some(id.to_string()),
-                None,
-            )
-            .await;
-            Redirect::to(&format!("/admin/subscribers/{id}")).into_response()
-        }
+        Ok(_) => Redirect::to(&format!("/admin/subscribers/{id}")).into_response(),
+        Err(PrivacyError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(PrivacyError::NotFound) => view::not_found(&session.ctx()),
         Err(e) => view::internal(&e),
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::AdminSession;
 use crate::{
-    domain::{ListId, MailingList, SubscriberId, SubscriberStatus, SubscriptionStatus},
+    domain::{Action, ListId, MailingList, SubscriberId, SubscriberStatus, SubscriptionStatus},
     services::{csv_export::CsvTable, lists, subscribers},
     store::{StoreError, overview::SubscriberFilter},
     web::AppState,
@@ -99,7 +99,7 @@ pub(super) async fn index(
                     }
                 }
                 div { button type="submit" { "Search" } " " a.button href=(export) { "Export CSV" }
-                    @if session.user.role.may_write() {
+                    @if session.ctx().may(Action::ManageSubscribers) {
                         " " a.button href="/admin/subscribers/new" { "Add…" }
                         " " a.button href={ "/admin/import?list=" (list_slug(&all_lists, &q.list)) } { "Import CSV…" }
                     } }
@@ -158,7 +158,7 @@ pub(super) async fn show(
                 p { "Name: " (s.name.as_str()) " · language " (s.locale.as_str()) " · " (status(s.status.as_str()))
                     " · since " (s.created_at.format("%Y-%m-%d %H:%M")) }
             }
-            @if ctx.role.may_write() {
+            @if ctx.may(Action::ManageSubscribers) {
                 p {
                     a.button href={ "/admin/subscribers/" (s.id) "/edit" } { "Correct…" } " "
                     a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
@@ -167,7 +167,7 @@ pub(super) async fn show(
                     } @else {
                         a.button href={ "/admin/subscribers/" (s.id) "/block" } { "Block…" } " "
                     }
-                    @if ctx.role.is_admin() {
+                    @if ctx.may(Action::HandlePersonalData) {
                         a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
                         a.button href={ "/admin/subscribers/" (s.id) "/erase" } { "Erase…" }
                     }
@@ -248,33 +248,34 @@ pub(super) async fn export(
 }
 
 /// What a subscriber action does, for the confirmation page.
-fn action_text(action: &str) -> Option<(&'static str, &'static str, bool)> {
-    // (title, explanation, admins only)
+/// The confirmation page's title and explanation of a subscriber action, and what the
+/// permission table calls it.
+fn action_text(action: &str) -> Option<(&'static str, &'static str, Action)> {
     match action {
         "unsubscribe" => Some((
             "Unsubscribe from every list",
             "Every subscription of this person ends now; the ledger records it with your name.",
-            false,
+            Action::ManageSubscribers,
         )),
         "restrict" => Some((
             "Restrict processing",
             "Nothing is sent to this person until the restriction is lifted (GDPR Art. 18).",
-            true,
+            Action::HandlePersonalData,
         )),
         "block" => Some((
             "Block this person",
             "Nothing is sent to this person and no signup, import or API call adds them again until you lift the block. Their data and subscriptions stay as they are; the ledger records the block with your name.",
-            false,
+            Action::ManageSubscribers,
         )),
         "unblock" => Some((
             "Lift the block",
             "The person returns to the state before the block (restricted, if they asked for a restriction, else active) and receives their confirmed subscriptions again.",
-            false,
+            Action::ManageSubscribers,
         )),
         "erase" => Some((
             "Erase this person",
             "The profile is deleted, the ledger is pseudonymised and the address stays suppressed. This cannot be undone.",
-            true,
+            Action::HandlePersonalData,
         )),
         _ => None,
     }
@@ -287,10 +288,10 @@ pub(super) async fn confirm_action(
     Path((id, action)): Path<(uuid::Uuid, String)>,
 ) -> Response {
     let ctx = session.ctx();
-    let Some((title, text, admin_only)) = action_text(&action) else {
+    let Some((title, text, needs)) = action_text(&action) else {
         return view::not_found(&ctx);
     };
-    if !ctx.role.may_write() || (admin_only && !ctx.role.is_admin()) {
+    if session.actor().authorize(needs).is_err() {
         return view::forbidden(&ctx);
     }
     let s = match crate::services::subscribers::find(&state.ctx, SubscriberId::from_uuid(id)).await
@@ -323,16 +324,13 @@ pub(super) async fn act(
     Extension(session): Extension<AdminSession>,
     Path((id, action)): Path<(uuid::Uuid, String)>,
 ) -> Response {
-    use crate::services::privacy::{self, Actor, PrivacyError};
+    use crate::services::privacy::{self, Party, PrivacyError};
     let ctx = session.ctx();
-    let Some((_, _, admin_only)) = action_text(&action) else {
+    if action_text(&action).is_none() {
         return view::not_found(&ctx);
-    };
-    if admin_only && !ctx.role.is_admin() {
-        return view::forbidden(&ctx);
     }
     let subscriber = SubscriberId::from_uuid(id);
-    let actor = Actor::admin_user(session.user.email.as_str());
+    let actor = Party::operator(&session.actor(), None);
     let result = match action.as_str() {
         "unsubscribe" => privacy::withdraw(&state.ctx, subscriber, None, &actor)
             .await
@@ -348,20 +346,13 @@ pub(super) async fn act(
     };
     match result {
         Ok(()) => {
-            super::audited(
-                &state,
-                &session,
-                &format!("subscriber.{action}"),
-                Some(id.to_string()),
-                None,
-            )
-            .await;
             let to = match action.as_str() {
                 "erase" => "/admin/subscribers".to_owned(),
                 _ => format!("/admin/subscribers/{id}"),
             };
             axum::response::Redirect::to(&to).into_response()
         }
+        Err(PrivacyError::Forbidden(_)) => view::forbidden(&ctx),
         Err(PrivacyError::NotFound | PrivacyError::AlreadyErased) => view::not_found(&ctx),
         Err(e) => view::internal(&e),
     }

@@ -12,9 +12,9 @@ use axum::{
 use maud::{PreEscaped, html};
 use serde::Deserialize;
 
-use super::{AdminSession, audited, campaigns::PREVIEW_CSP};
+use super::{AdminSession, campaigns::PREVIEW_CSP};
 use crate::{
-    domain::Locale,
+    domain::{Action, Locale},
     services::templates::{self, TemplateInfo, TemplatesError},
     web::AppState,
     web::{
@@ -92,7 +92,7 @@ fn edit_page(
                         None => { (status("built-in")) }
                     }
                 }
-                @if ctx.role.may_write() {
+                @if ctx.may(Action::ManageTemplates) {
                     form method="post" action=(action) {
                         (csrf_field(&ctx.csrf))
                         label for="source" { "Source (minijinja; variables as in the built-in below)" }
@@ -150,12 +150,10 @@ pub(super) async fn save(
     let path = path_of(&locale, &file);
     // Browsers send textarea lines with CRLF; the files have LF.
     let source = form.source.replace("\r\n", "\n");
-    match templates::save(&state.ctx, &path, &source, &session.actor()).await {
-        Ok(_) => {
-            audited(&state, &session, "template.save", Some(path.clone()), None).await;
-            Redirect::to(&format!("/admin/templates/{path}")).into_response()
-        }
+    match templates::save(&state.ctx, &session.actor(), &path, &source).await {
+        Ok(_) => Redirect::to(&format!("/admin/templates/{path}")).into_response(),
         Err(TemplatesError::NotFound) => view::not_found(&session.ctx()),
+        Err(TemplatesError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(e @ TemplatesError::Invalid { .. }) => match templates::get(&state.ctx, &path).await {
             Ok(t) => edit_page(
                 &session,
@@ -177,21 +175,10 @@ pub(super) async fn revert(
     Path((locale, file)): Path<(String, String)>,
 ) -> Response {
     let path = path_of(&locale, &file);
-    match templates::revert(&state.ctx, &path).await {
-        Ok(removed) => {
-            if removed {
-                audited(
-                    &state,
-                    &session,
-                    "template.revert",
-                    Some(path.clone()),
-                    None,
-                )
-                .await;
-            }
-            Redirect::to(&format!("/admin/templates/{path}")).into_response()
-        }
+    match templates::revert(&state.ctx, &session.actor(), &path).await {
+        Ok(_) => Redirect::to(&format!("/admin/templates/{path}")).into_response(),
         Err(TemplatesError::NotFound) => view::not_found(&session.ctx()),
+        Err(TemplatesError::Forbidden(_)) => view::forbidden(&session.ctx()),
         Err(e) => view::internal(&e),
     }
 }
@@ -225,7 +212,7 @@ async fn preview_page(
     path: &str,
     draft: Option<&str>,
 ) -> Response {
-    let html = match templates::preview(&state.ctx, path, draft).await {
+    let html = match templates::preview(&state.ctx, &session.actor(), path, draft).await {
         Ok(m) => {
             // Subject and text part above the HTML, escaped by maud.
             html! {
@@ -237,6 +224,7 @@ async fn preview_page(
                 + &m.html
         }
         Err(TemplatesError::NotFound) => return view::not_found(&session.ctx()),
+        Err(TemplatesError::Forbidden(_)) => return view::forbidden(&session.ctx()),
         Err(e) => html! { p { "The template does not render: " (e) } }.into_string(),
     };
     (

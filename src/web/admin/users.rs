@@ -11,11 +11,11 @@ use axum::{
 use maud::html;
 use serde::Deserialize;
 
-use super::{AdminSession, audited};
+use super::{AdminError, AdminSession};
 use crate::{
-    domain::{ApiTokenId, EmailAddress, Password, Role, User, UserId},
+    domain::{Action, ApiTokenId, EmailAddress, Password, Role, User, UserId},
     services::{
-        api_tokens,
+        api_tokens::{self, TokenError},
         users::{self, AccessChange, UsersError},
     },
     web::AppState,
@@ -107,15 +107,14 @@ async fn page_with_problem(
     status: StatusCode,
 ) -> Response {
     let ctx = session.ctx();
-    if !ctx.role.is_admin() {
-        return view::forbidden(&ctx);
-    }
-    let (all, tokens) = match (
-        users::all(&state.ctx).await,
-        api_tokens::active(&state.ctx).await,
-    ) {
-        (Ok(u), Ok(t)) => (u, t),
-        (Err(e), _) | (_, Err(e)) => return view::internal(&e),
+    let actor = session.actor();
+    let all = match users::all(&state.ctx, &actor).await {
+        Ok(all) => all,
+        Err(e) => return AdminError::from(e).into_response(),
+    };
+    let tokens = match api_tokens::active(&state.ctx, &actor).await {
+        Ok(tokens) => tokens,
+        Err(e) => return AdminError::from(e).into_response(),
     };
     let markup = view::layout(
         &ctx,
@@ -194,8 +193,8 @@ pub(super) async fn create(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<UserForm>,
 ) -> Response {
-    if !session.user.role.is_admin() {
-        return view::forbidden(&session.ctx());
+    if let Err(e) = session.actor().authorize(Action::ManageAccess) {
+        return AdminError::from(e).into_response();
     }
     let email = EmailAddress::parse(&form.email).map_err(|e| e.to_string());
     let role = Role::parse(&form.role);
@@ -218,18 +217,8 @@ pub(super) async fn create(
             .await;
         }
     };
-    match users::create(&state.ctx, email, role, &password).await {
-        Ok(user) => {
-            audited(
-                &state,
-                &session,
-                "user.create",
-                Some(user.id.to_string()),
-                Some(users::access_summary(&user)),
-            )
-            .await;
-            Redirect::to("/admin/users").into_response()
-        }
+    match users::create(&state.ctx, &session.actor(), email, role, &password).await {
+        Ok(_) => Redirect::to("/admin/users").into_response(),
         Err(e @ UsersError::EmailTaken) => {
             let errors = UserErrors {
                 email: Some(e.to_string()),
@@ -244,7 +233,7 @@ pub(super) async fn create(
             )
             .await
         }
-        Err(e) => view::internal(&e),
+        Err(e) => AdminError::from(e).into_response(),
     }
 }
 
@@ -265,8 +254,7 @@ pub(super) async fn set_role(
         let problem = format!("{:?} is not a role.", form.role);
         return problem_page(&state, &session, &problem, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let change = AccessChange::role(role);
-    change_access(state, session, id, change, "user.role").await
+    change_access(state, session, id, AccessChange::role(role)).await
 }
 
 /// `POST /admin/users/{id}/disable`: the user can no longer log in; sessions end.
@@ -275,8 +263,7 @@ pub(super) async fn disable(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    let change = AccessChange::disabled(true);
-    change_access(state, session, id, change, "user.disable").await
+    change_access(state, session, id, AccessChange::disabled(true)).await
 }
 
 /// `POST /admin/users/{id}/enable`: the user may log in again.
@@ -285,8 +272,7 @@ pub(super) async fn enable(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
 ) -> Response {
-    let change = AccessChange::disabled(false);
-    change_access(state, session, id, change, "user.enable").await
+    change_access(state, session, id, AccessChange::disabled(false)).await
 }
 
 async fn problem_page(
@@ -308,24 +294,14 @@ async fn change_access(
     session: AdminSession,
     id: uuid::Uuid,
     change: AccessChange,
-    action: &str,
 ) -> Response {
-    if !session.user.role.is_admin() {
-        return view::forbidden(&session.ctx());
-    }
-    let by = Some(session.user.id);
-    match users::change_access(&state.ctx, by, UserId::from_uuid(id), change).await {
-        Ok(user) => {
-            let detail = users::access_summary(&user);
-            audited(&state, &session, action, Some(id.to_string()), Some(detail)).await;
-            Redirect::to("/admin/users").into_response()
-        }
-        Err(UsersError::UnknownUser) => view::not_found(&session.ctx()),
-        Err(UsersError::NotAllowed) => view::forbidden(&session.ctx()),
+    let id = UserId::from_uuid(id);
+    match users::change_access(&state.ctx, &session.actor(), id, change).await {
+        Ok(_) => Redirect::to("/admin/users").into_response(),
         Err(e @ UsersError::LastAdmin) => {
             problem_page(&state, &session, &e.to_string(), StatusCode::CONFLICT).await
         }
-        Err(e) => view::internal(&e),
+        Err(e) => AdminError::from(e).into_response(),
     }
 }
 
@@ -334,16 +310,28 @@ pub(super) async fn revoke_token(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
-) -> Response {
-    if !session.user.role.is_admin() {
-        return view::forbidden(&session.ctx());
-    }
-    match api_tokens::revoke(&state.ctx, ApiTokenId::from_uuid(id)).await {
-        Ok(()) => {
-            audited(&state, &session, "token.revoke", Some(id.to_string()), None).await;
-            Redirect::to("/admin/users").into_response()
+) -> Result<Response, AdminError> {
+    api_tokens::revoke(&state.ctx, &session.actor(), ApiTokenId::from_uuid(id)).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+impl From<UsersError> for AdminError {
+    fn from(e: UsersError) -> Self {
+        match e {
+            UsersError::Forbidden(_) | UsersError::NotAllowed => Self::Forbidden,
+            UsersError::UnknownUser => Self::NotFound,
+            UsersError::Store(e) => e.into(),
+            e => Self::internal(&e),
         }
-        Err(crate::store::StoreError::NotFound) => view::not_found(&session.ctx()),
-        Err(e) => view::internal(&e),
+    }
+}
+
+impl From<TokenError> for AdminError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Forbidden(_) => Self::Forbidden,
+            TokenError::Store(e) => e.into(),
+            e => Self::internal(&e),
+        }
     }
 }

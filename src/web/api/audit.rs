@@ -7,7 +7,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{PageQuery, admin};
+use super::PageQuery;
 use crate::{
     services::audit,
     web::AppState,
@@ -40,13 +40,17 @@ pub(super) struct AuditResponse {
 /// `GET /api/v1/audit[?cursor=C][&limit=N]` → entries, newest first, a page at a time.
 pub(super) async fn entries(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<AuditResponse>, ApiError> {
-    admin(&token)?;
     let page = PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok())?;
-    let (found, next) = audit::page(&state.ctx, before, page.limit()).await?;
+    let (found, next) = audit::page(&state.ctx, &caller.actor(), before, page.limit())
+        .await
+        .map_err(|e| match e {
+            audit::AuditError::Forbidden(e) => ApiError::from(e),
+            audit::AuditError::Store(e) => ApiError::from(e),
+        })?;
     Ok(Json(AuditResponse {
         entries: found
             .into_iter()

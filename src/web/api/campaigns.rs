@@ -22,6 +22,7 @@ use crate::{
 impl From<CampaignsError> for ApiError {
     fn from(e: CampaignsError) -> Self {
         match e {
+            CampaignsError::Forbidden(e) => e.into(),
             CampaignsError::Invalid(m) => ApiError::invalid(m),
             CampaignsError::Template(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_error", m)
@@ -145,7 +146,7 @@ fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
 /// `POST /api/v1/campaigns` → 201 with the draft.
 pub(super) async fn create(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateCampaignRequest>,
 ) -> Result<(StatusCode, Json<CampaignResponse>), ApiError> {
     let lists = req
@@ -168,7 +169,7 @@ pub(super) async fn create(
         lists,
         from: req.from,
     };
-    let campaign = campaigns::create(&state.ctx, draft).await?;
+    let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;
     Ok((StatusCode::CREATED, body))
 }
@@ -259,7 +260,7 @@ pub(super) struct TestResponse {
 /// `POST /api/v1/campaigns/{id}/test` `{"emails":[…]}` → sends the sample rendering.
 pub(super) async fn test(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TestRequest>,
 ) -> Result<Json<TestResponse>, ApiError> {
@@ -271,7 +272,7 @@ pub(super) async fn test(
             EmailAddress::parse(e).map_err(|err| ApiError::invalid(format!("emails: {e:?}: {err}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    state.send_test(id, &to).await?;
+    state.send_test(&caller.actor(), id, &to).await?;
     Ok(Json(TestResponse { sent: to.len() }))
 }
 
@@ -285,12 +286,12 @@ pub(super) struct ScheduleRequest {
 /// `POST /api/v1/campaigns/{id}/schedule` `{"send_at": RFC 3339 | null}` (null: now).
 pub(super) async fn schedule(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ScheduleRequest>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::schedule(&state.ctx, id, req.send_at).await?;
+    campaigns::schedule(&state.ctx, &caller.actor(), id, req.send_at).await?;
     respond(&state, id).await
 }
 
@@ -302,7 +303,8 @@ pub(super) async fn pause(
     Path(id): Path<String>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::pause(&state.ctx, id, &format!("paused by {}", caller.0.name)).await?;
+    let reason = format!("paused by {}", caller.0.name);
+    campaigns::pause(&state.ctx, &caller.actor(), id, &reason).await?;
     respond(&state, id).await
 }
 
@@ -310,11 +312,11 @@ pub(super) async fn pause(
 /// `POST /api/v1/campaigns/{id}/resume`.
 pub(super) async fn resume(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::resume(&state.ctx, id).await?;
+    campaigns::resume(&state.ctx, &caller.actor(), id).await?;
     respond(&state, id).await
 }
 
@@ -322,10 +324,10 @@ pub(super) async fn resume(
 /// `POST /api/v1/campaigns/{id}/cancel`.
 pub(super) async fn cancel(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
-    campaigns::cancel(&state.ctx, id).await?;
+    campaigns::cancel(&state.ctx, &caller.actor(), id).await?;
     respond(&state, id).await
 }

@@ -30,6 +30,7 @@ use crate::{
 impl From<ProductsError> for ApiError {
     fn from(e: ProductsError) -> Self {
         match e {
+            ProductsError::Forbidden(e) => e.into(),
             ProductsError::Invalid(e) => ApiError::invalid(e.to_string()),
             e @ ProductsError::Duplicate(_) => {
                 ApiError::new(StatusCode::CONFLICT, "duplicate_part_number", e.to_string())
@@ -42,6 +43,7 @@ impl From<ProductsError> for ApiError {
 impl From<CustomerError> for ApiError {
     fn from(e: CustomerError) -> Self {
         match e {
+            CustomerError::Forbidden(e) => e.into(),
             CustomerError::Invalid(m) => ApiError::invalid(m),
             e @ CustomerError::UnknownParts(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -87,11 +89,18 @@ impl From<Product> for ProductResponse {
 /// `POST /api/v1/products` → 201 with the product; 409 for a taken part number.
 pub(super) async fn create_product(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateProductRequest>,
 ) -> Result<(StatusCode, Json<ProductResponse>), ApiError> {
     let part = PartNumber::parse(&req.part_number).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let product = products::create(&state.ctx, part, &req.name, &req.product_line).await?;
+    let product = products::create(
+        &state.ctx,
+        &caller.actor(),
+        part,
+        &req.name,
+        &req.product_line,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(product.into())))
 }
 
@@ -134,7 +143,7 @@ pub(super) struct CreateCustomerRequest {
 /// `POST /api/v1/customers` → 201 (new subscriber) or 200 with what was enrolled.
 pub(super) async fn create_customer(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateCustomerRequest>,
 ) -> Result<(StatusCode, Json<CustomerOutcome>), ApiError> {
     let new = NewCustomer {
@@ -154,7 +163,7 @@ pub(super) async fn create_customer(
             .map_err(|e| ApiError::invalid(e.to_string()))?,
         source: req.source,
     };
-    let outcome = customers::add(&state.ctx, new, &format!("api:{}", token.name)).await?;
+    let outcome = customers::add(&state.ctx, &caller.actor(), new).await?;
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
@@ -167,7 +176,7 @@ pub(super) async fn create_customer(
 /// `POST /api/v1/customers/import` (CSV body) → the report; a bad file is 422, nothing kept.
 pub(super) async fn import_customers(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<CustomerImportReport>, ApiError> {
     let body = body.map_err(|e| {
@@ -177,13 +186,14 @@ pub(super) async fn import_customers(
         };
         ApiError::new(e.status(), code, e.body_text())
     })?;
-    match customers::import_csv(&state.ctx, &body, &format!("api:{}", token.name)).await {
+    match customers::import_csv(&state.ctx, &caller.actor(), &body).await {
         Ok(report) => Ok(Json(report)),
         Err(e @ CustomerImportError::BadFile(_)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_csv",
             e.to_string(),
         )),
+        Err(CustomerImportError::Forbidden(e)) => Err(e.into()),
         Err(CustomerImportError::Store(e)) => Err(e.into()),
     }
 }

@@ -16,7 +16,6 @@ use tokio_util::io::StreamReader;
 use crate::{
     domain::ListSlug,
     services::imports::{self, ImportError, ImportOptions, ImportReport},
-    store::api_tokens::ApiToken,
     web::AppState,
     web::{error::ApiError, extract::ApiCaller},
 };
@@ -32,7 +31,7 @@ struct ImportQuery {
 /// report (of a dry run: what an import would do; nothing is written).
 pub(super) async fn import(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
@@ -49,18 +48,13 @@ pub(super) async fn import(
     };
     let report = imports::import_csv_with(
         &state.ctx,
+        &caller.actor(),
         &slug,
-        &actor(&token),
         StreamReader::new(stream),
         options,
     )
     .await?;
     Ok(Json(report))
-}
-
-/// The ledger's actor for an API caller: `api:<token name>`.
-pub(super) fn actor(token: &ApiToken) -> String {
-    format!("api:{}", token.name).chars().take(200).collect()
 }
 
 fn unknown_list(slug: &str) -> ApiError {
@@ -74,6 +68,7 @@ fn unknown_list(slug: &str) -> ApiError {
 impl From<ImportError> for ApiError {
     fn from(e: ImportError) -> Self {
         match e {
+            ImportError::Forbidden(e) => e.into(),
             ImportError::UnknownList(slug) => unknown_list(&slug),
             ImportError::MissingEmailColumn | ImportError::Malformed { .. } => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
-    services::lists::{self, CreateListError, ListEdit},
+    services::lists::{self, ListEdit, ListsError},
     store::StoreError,
     web::AppState,
     web::{
@@ -90,7 +90,7 @@ pub(super) struct ListsResponse {
 /// `POST /api/v1/lists` → 201 with the list.
 pub(super) async fn create(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateListRequest>,
 ) -> Result<(StatusCode, Json<ListResponse>), ApiError> {
     let slug = ListSlug::parse(&req.slug).map_err(|e| ApiError::invalid(format!("slug: {e}")))?;
@@ -105,15 +105,20 @@ pub(super) async fn create(
         consent_text: req.consent_text.filter(|t| !t.trim().is_empty()),
         welcome_message: req.welcome_message.filter(|t| !t.trim().is_empty()),
     };
-    match lists::create(&state.ctx, def).await {
-        Ok(list) => Ok((StatusCode::CREATED, Json(list.into()))),
-        Err(CreateListError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
-        Err(e @ CreateListError::SlugTaken(_)) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "slug_taken",
-            e.to_string(),
-        )),
-        Err(CreateListError::Store(e)) => Err(e.into()),
+    let list = lists::create(&state.ctx, &caller.actor(), def).await?;
+    Ok((StatusCode::CREATED, Json(list.into())))
+}
+
+impl From<ListsError> for ApiError {
+    fn from(e: ListsError) -> Self {
+        match e {
+            ListsError::Forbidden(e) => e.into(),
+            ListsError::Invalid(e) => ApiError::invalid(e.to_string()),
+            e @ ListsError::SlugTaken(_) => {
+                ApiError::new(StatusCode::CONFLICT, "slug_taken", e.to_string())
+            }
+            ListsError::Store(e) => found(e),
+        }
     }
 }
 
@@ -179,7 +184,7 @@ pub(super) struct UpdateListRequest {
 /// consent text (slug, kind, legal basis and opt-in stay; the same rules as at creation).
 pub(super) async fn update(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateListRequest>,
 ) -> Result<Json<ListResponse>, ApiError> {
@@ -192,16 +197,8 @@ pub(super) async fn update(
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty()),
     };
-    match lists::update(&state.ctx, list_id(&id)?, edit).await {
-        Ok(list) => Ok(Json(list.into())),
-        Err(CreateListError::Invalid(e)) => Err(ApiError::invalid(e.to_string())),
-        Err(CreateListError::Store(e)) => Err(found(e)),
-        Err(e @ CreateListError::SlugTaken(_)) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "slug_taken",
-            e.to_string(),
-        )),
-    }
+    let list = lists::update(&state.ctx, &caller.actor(), list_id(&id)?, edit).await?;
+    Ok(Json(list.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/lists/{id}/archive", tag = "lists", security(("bearer" = [])), params(("id" = String, Path, description = "the list id")), responses((status = 200, body = ListResponse), ApiErrors))]
@@ -209,12 +206,10 @@ pub(super) async fn update(
 /// new campaigns; subscriptions and history stay.
 pub(super) async fn archive(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::set_archived(&state.ctx, list_id(&id)?, true)
-        .await
-        .map_err(found)?;
+    let list = lists::set_archived(&state.ctx, &caller.actor(), list_id(&id)?, true).await?;
     Ok(Json(list.into()))
 }
 
@@ -222,11 +217,9 @@ pub(super) async fn archive(
 /// `POST /api/v1/lists/{id}/unarchive` → the list, back from the archive (idempotent).
 pub(super) async fn unarchive(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::set_archived(&state.ctx, list_id(&id)?, false)
-        .await
-        .map_err(found)?;
+    let list = lists::set_archived(&state.ctx, &caller.actor(), list_id(&id)?, false).await?;
     Ok(Json(list.into()))
 }

@@ -12,18 +12,12 @@ mod subscribers;
 mod templates;
 mod users;
 
-use std::sync::{Arc, Mutex};
-
 use axum::{
     Router,
-    extract::{MatchedPath, Request, State},
-    http::Method,
-    middleware::{self, Next},
-    response::Response,
     routing::{get, post},
 };
 
-use crate::{services, web::AppState, web::with_limits};
+use crate::{web::AppState, web::with_limits};
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
@@ -119,7 +113,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             settings.import.max_body_bytes,
             settings.import.timeout,
         ))
-        .route_layer(middleware::from_fn_with_state(state.clone(), audit_writes))
         .fallback(not_found)
 }
 
@@ -148,20 +141,6 @@ impl PageQuery {
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Result<Option<T>, crate::web::error::ApiError> {
         cursor(self.cursor.as_deref(), parse)
-    }
-}
-
-/// Personal data, users, tokens and the audit log are for admin tokens only.
-fn admin(token: &crate::store::api_tokens::ApiToken) -> Result<(), crate::web::error::ApiError> {
-    match token.role {
-        crate::domain::Role::Admin => Ok(()),
-        crate::domain::Role::Marketer | crate::domain::Role::Viewer => {
-            Err(crate::web::error::ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "forbidden",
-                "this needs an admin token",
-            ))
-        }
     }
 }
 
@@ -200,63 +179,6 @@ fn path_id<T>(
     raw.parse()
         .map(from)
         .map_err(|_| crate::web::error::ApiError::not_found(what))
-}
-
-/// Where the `ApiCaller` extractor leaves the token's name for `audit_writes`.
-#[derive(Debug, Clone, Default)]
-pub struct CallerSlot(pub Arc<Mutex<Option<String>>>);
-
-/// What a handler tells the audit log about its write, in place of the generic
-/// `api.METHOD PATH` entry: the same action names, targets and details as the admin UI.
-#[derive(Debug, Clone)]
-pub(super) struct AuditNote {
-    /// The action, e.g. `user.disable`.
-    pub action: &'static str,
-    /// The record changed.
-    pub target: String,
-    /// What changed, in words.
-    pub detail: Option<String>,
-}
-
-/// Records every successful API write in the audit log as `api:TOKEN-NAME`.
-async fn audit_writes(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
-    if !writes {
-        return next.run(req).await;
-    }
-    let action = format!(
-        "api.{} {}",
-        req.method(),
-        req.extensions()
-            .get::<MatchedPath>()
-            .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned())
-    );
-    let target = req.uri().path().to_owned();
-    let slot = CallerSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let response = next.run(req).await;
-    let caller = slot
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take();
-    if let (true, Some(name)) = (response.status().is_success(), caller) {
-        let actor = format!("api:{name}");
-        let (action, target, detail) = match response.extensions().get::<AuditNote>() {
-            Some(note) => (
-                note.action.to_owned(),
-                note.target.clone(),
-                note.detail.clone(),
-            ),
-            None => (action, target, None),
-        };
-        if let Err(e) =
-            services::audit::record(&state.ctx, &actor, &action, Some(target), detail).await
-        {
-            tracing::error!(error = %e, "could not write the audit log");
-        }
-    }
-    response
 }
 
 async fn not_found() -> crate::web::error::ApiError {

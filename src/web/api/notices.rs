@@ -52,6 +52,7 @@ impl From<NoticesError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string())
             }
             NoticesError::Raced => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            NoticesError::Forbidden(e) => e.into(),
             NoticesError::NotFound => ApiError::not_found("notice"),
             NoticesError::Store(e) => e.into(),
         }
@@ -85,7 +86,7 @@ async fn record(state: &AppState, id: NoticeId) -> Result<Json<NoticeRecord>, Ap
 /// `POST /api/v1/notices` → 201 with the draft notice.
 pub(super) async fn create(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateNoticeRequest>,
 ) -> Result<(StatusCode, Json<NoticeRecord>), ApiError> {
     let number = req
@@ -101,7 +102,7 @@ pub(super) async fn create(
         fields: req.fields,
         force: req.force,
     };
-    let created = notices::create(&state.ctx, draft).await?;
+    let created = notices::create(&state.ctx, &caller.actor(), draft).await?;
     Ok((
         StatusCode::CREATED,
         record(&state, created.notice.id).await?,
@@ -220,10 +221,10 @@ pub(super) async fn audience(
 /// `POST /api/v1/notices/{id}/send` → the notice, now sending.
 pub(super) async fn send(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<NoticeRecord>, ApiError> {
-    let sent = notices::send(&state.ctx, notice_id(&id)?).await?;
+    let sent = notices::send(&state.ctx, &caller.actor(), notice_id(&id)?).await?;
     Ok(Json(archive::record(&state.ctx, &sent).await?))
 }
 

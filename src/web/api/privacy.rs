@@ -2,7 +2,6 @@
 //! restriction of a subscriber, proof of consent (JSON or printable HTML), the
 //! data-subject-request log with its deadlines, and the retention review listing.
 
-use super::admin;
 use crate::web::error::{ApiErrors, ErrorBody};
 use axum::{
     Json,
@@ -15,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{
-        ConsentEvent, ListSlug, PrivacyRequestId, SubscriberId,
+        Action, ConsentEvent, ListSlug, PrivacyRequestId, SubscriberId,
         privacy::{PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
     },
-    services::privacy::{self, Actor, NewPrivacyRequest, PrivacyError, ProofOfConsent},
+    services::privacy::{self, NewPrivacyRequest, Party, PrivacyError, ProofOfConsent},
     web::AppState,
     web::{
         error::ApiError,
@@ -30,6 +29,7 @@ use crate::{
 impl From<PrivacyError> for ApiError {
     fn from(e: PrivacyError) -> Self {
         match e {
+            PrivacyError::Forbidden(e) => e.into(),
             PrivacyError::NotFound => Self::not_found("record"),
             PrivacyError::AlreadyErased => Self::new(
                 StatusCode::GONE,
@@ -73,13 +73,13 @@ struct FormatQuery {
 /// `GET /api/v1/subscribers/{id}/export[?format=csv]` → the person's export (reads only).
 pub(super) async fn export(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    admin(&token)?;
+    caller.actor().authorize(Action::HandlePersonalData)?;
     let q: FormatQuery = query(raw)?;
-    let data = privacy::data(&state.ctx, subscriber_id(&id)?).await?;
+    let data = privacy::read(&state.ctx, &caller.actor(), subscriber_id(&id)?).await?;
     let document = privacy::export_document(&state.ctx, &data);
     Ok(views::privacy::export_download(
         &document,
@@ -104,12 +104,12 @@ pub(super) struct EraseResponse {
 /// `POST /api/v1/subscribers/{id}/erase` `{"request_id"?}` → erased (410 the second time).
 pub(super) async fn erase(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<EraseRequest>,
 ) -> Result<Json<EraseResponse>, ApiError> {
-    admin(&token)?;
-    let actor = Actor::operator(&token.name, req.request_id);
+    caller.actor().authorize(Action::HandlePersonalData)?;
+    let actor = Party::operator(&caller.actor(), req.request_id);
     privacy::erase(&state.ctx, subscriber_id(&id)?, &actor).await?;
     Ok(Json(EraseResponse {
         erased: true,
@@ -138,12 +138,12 @@ pub(super) struct RestrictionResponse {
 /// `POST /api/v1/subscribers/{id}/restriction` `{"restricted": bool, "request_id"?}`.
 pub(super) async fn restriction(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RestrictionRequest>,
 ) -> Result<Json<RestrictionResponse>, ApiError> {
-    admin(&token)?;
-    let actor = Actor::operator(&token.name, req.request_id);
+    caller.actor().authorize(Action::HandlePersonalData)?;
+    let actor = Party::operator(&caller.actor(), req.request_id);
     let status = privacy::restrict(&state.ctx, subscriber_id(&id)?, req.restricted, &actor).await?;
     Ok(Json(RestrictionResponse {
         status: status.as_str().to_owned(),
@@ -220,17 +220,18 @@ impl From<ProofOfConsent> for ProofResponse {
 /// consent as JSON, or as a printable page.
 pub(super) async fn consent_proof(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    admin(&token)?;
+    caller.actor().authorize(Action::HandlePersonalData)?;
     let q: FormatQuery = query(raw)?;
     let slug = q
         .list
         .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
     let slug = ListSlug::parse(&slug).map_err(|_| ApiError::not_found("list"))?;
-    let proof = privacy::proof_of_consent(&state.ctx, subscriber_id(&id)?, &slug).await?;
+    let proof =
+        privacy::proof_of_consent(&state.ctx, &caller.actor(), subscriber_id(&id)?, &slug).await?;
     Ok(match q.format.as_deref() {
         Some("html") => views::privacy::proof_page(&proof).into_response(),
         _ => Json(ProofResponse::from(proof)).into_response(),
@@ -290,10 +291,10 @@ fn request_response(r: PrivacyRequest, now: DateTime<Utc>) -> RequestResponse {
 /// `POST /api/v1/privacy-requests` → 201 with the logged request and its deadline.
 pub(super) async fn log_request(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<LogRequest>,
 ) -> Result<(StatusCode, Json<RequestResponse>), ApiError> {
-    admin(&token)?;
+    caller.actor().authorize(Action::HandlePersonalData)?;
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::invalid("note: at most 2000 characters"));
     }
@@ -313,7 +314,7 @@ pub(super) async fn log_request(
         received_at: req.received_at,
         note: req.note,
     };
-    let logged = privacy::log_request(&state.ctx, new, &Actor::operator(&token.name, None))
+    let logged = privacy::log_request(&state.ctx, new, &Party::operator(&caller.actor(), None))
         .await
         .map_err(|e| match e {
             PrivacyError::NotFound => ApiError::invalid("subscriber_id: no such subscriber"),
@@ -344,10 +345,10 @@ pub(super) struct RequestsResponse {
 /// earliest deadline first, a page at a time.
 pub(super) async fn requests(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<RequestsResponse>, ApiError> {
-    admin(&token)?;
+    caller.actor().authorize(Action::HandlePersonalData)?;
     let q: RequestsQuery = query(raw)?;
     let status = q
         .status
@@ -364,7 +365,7 @@ pub(super) async fn requests(
         None => None,
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let (found, next) = privacy::requests(&state.ctx, status, after, limit)
+    let (found, next) = privacy::requests(&state.ctx, &caller.actor(), status, after, limit)
         .await
         .map_err(|e| match e {
             PrivacyError::NotFound => ApiError::invalid("cursor: not a cursor"),
@@ -392,11 +393,11 @@ pub(super) struct CloseRequest {
 /// `POST /api/v1/privacy-requests/{id}/close` `{"status":"completed"|"rejected","note"?}`.
 pub(super) async fn close_request(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CloseRequest>,
 ) -> Result<Json<RequestResponse>, ApiError> {
-    admin(&token)?;
+    caller.actor().authorize(Action::HandlePersonalData)?;
     let id = id
         .parse()
         .map(PrivacyRequestId::from_uuid)
@@ -407,7 +408,8 @@ pub(super) async fn close_request(
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::invalid("note: at most 2000 characters"));
     }
-    let closed = privacy::close_request(&state.ctx, id, req.status, req.note).await?;
+    let closed =
+        privacy::close_request(&state.ctx, &caller.actor(), id, req.status, req.note).await?;
     Ok(Json(request_response(closed, state.ctx.clock.now())))
 }
 
@@ -443,10 +445,9 @@ struct ReviewItemResponse {
 /// a time.
 pub(super) async fn retention_review(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ReviewResponse>, ApiError> {
-    admin(&token)?;
     let q: ReviewQuery = query(raw)?;
     let within_days = q.within_days.unwrap_or(30);
     if !(0..=3650).contains(&within_days) {
@@ -457,7 +458,8 @@ pub(super) async fn retention_review(
     })?;
     let within = chrono::Duration::days(within_days);
     let limit = super::page_limit(q.limit);
-    let (found, next) = privacy::retention_review_page(&state.ctx, within, after, limit).await?;
+    let (found, next) =
+        privacy::retention_review_page(&state.ctx, &caller.actor(), within, after, limit).await?;
     let items = found
         .into_iter()
         .map(|i| ReviewItemResponse {

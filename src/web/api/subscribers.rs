@@ -16,7 +16,7 @@ use crate::{
     },
     services::{
         imports::{self, AddSubscriberError, NewSubscriber},
-        privacy::{self, Actor},
+        privacy::{self, Party},
         subscribers::{self, SubscriberOverview},
     },
     store::{StoreError, overview::SubscriberFilter},
@@ -195,7 +195,7 @@ async fn search(state: &AppState, query: &FindQuery) -> Result<FindResponse, Api
 /// rules of one import row, for each list named.
 pub(super) async fn create(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateSubscriberRequest>,
 ) -> Result<(StatusCode, Json<SubscriberResponse>), ApiError> {
     let email =
@@ -220,8 +220,7 @@ pub(super) async fn create(
         consent_source: req.consent_source,
         consent_text: req.consent_text,
     };
-    let actor = super::imports::actor(&token);
-    let (found, changed) = imports::add_subscriber(&state.ctx, new, &actor).await?;
+    let (found, changed) = imports::add_subscriber(&state.ctx, &caller.actor(), new).await?;
     let status = if changed {
         StatusCode::CREATED
     } else {
@@ -241,6 +240,7 @@ fn no_list(slug: &str) -> ApiError {
 impl From<AddSubscriberError> for ApiError {
     fn from(e: AddSubscriberError) -> Self {
         match e {
+            AddSubscriberError::Forbidden(e) => e.into(),
             AddSubscriberError::UnknownList(slug) => no_list(&slug),
             AddSubscriberError::NoList | AddSubscriberError::Invalid { .. } => {
                 Self::invalid(e.to_string())
@@ -321,7 +321,7 @@ pub(super) struct CorrectedResponse {
 /// in the ledger.
 pub(super) async fn correct(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CorrectSubscriberRequest>,
 ) -> Result<Json<CorrectedResponse>, ApiError> {
@@ -330,7 +330,7 @@ pub(super) async fn correct(
         SubscriberName::parse(&req.name).map_err(|e| ApiError::invalid(format!("name: {e}")))?;
     let locale =
         Locale::from_tag(&req.locale).ok_or_else(|| ApiError::invalid("locale: en or de"))?;
-    let actor = Actor::operator(&token.name, None);
+    let actor = Party::operator(&caller.actor(), None);
     let changed = privacy::correct(&state.ctx, id, &name, locale, &actor).await?;
     Ok(Json(CorrectedResponse { changed }))
 }
@@ -346,11 +346,11 @@ pub(super) struct UnsubscribedResponse {
 /// (idempotent); the ledger records it with the token's name.
 pub(super) async fn unsubscribe(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<UnsubscribedResponse>, ApiError> {
     let id = subscriber_id(&id)?;
-    let actor = Actor::operator(&token.name, None);
+    let actor = Party::operator(&caller.actor(), None);
     let unsubscribed = privacy::withdraw(&state.ctx, id, None, &actor).await?;
     Ok(Json(UnsubscribedResponse { unsubscribed }))
 }
@@ -366,10 +366,10 @@ pub(super) struct BlockResponse {
 /// person and nothing adds them until the block is lifted (idempotent).
 pub(super) async fn block(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<BlockResponse>, ApiError> {
-    set_block(&state, &token, &id, true).await
+    set_block(&state, &caller, &id, true).await
 }
 
 #[utoipa::path(post, path = "/api/v1/subscribers/{id}/unblock", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = BlockResponse), ApiErrors))]
@@ -377,20 +377,20 @@ pub(super) async fn block(
 /// `restricted` when the person's restriction still stands); idempotent.
 pub(super) async fn unblock(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<BlockResponse>, ApiError> {
-    set_block(&state, &token, &id, false).await
+    set_block(&state, &caller, &id, false).await
 }
 
 async fn set_block(
     state: &AppState,
-    token: &crate::store::api_tokens::ApiToken,
+    caller: &ApiCaller,
     id: &str,
     blocked: bool,
 ) -> Result<Json<BlockResponse>, ApiError> {
     let id = subscriber_id(id)?;
-    let actor = Actor::operator(&token.name, None);
+    let actor = Party::operator(&caller.actor(), None);
     let status = privacy::block(&state.ctx, id, blocked, &actor).await?;
     Ok(Json(BlockResponse {
         status: status.as_str().to_owned(),

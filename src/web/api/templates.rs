@@ -20,6 +20,7 @@ use crate::{
 impl From<TemplatesError> for ApiError {
     fn from(e: TemplatesError) -> Self {
         match e {
+            TemplatesError::Forbidden(e) => e.into(),
             TemplatesError::NotFound => ApiError::not_found("template"),
             e @ TemplatesError::Invalid { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -111,8 +112,8 @@ pub(super) async fn put(
     Path((locale, file)): Path<(String, String)>,
     ApiJson(req): ApiJson<PutTemplateRequest>,
 ) -> Result<Json<TemplateResponse>, ApiError> {
-    let actor = format!("api:{}", caller.0.name);
-    let t = templates::save(&state.ctx, &format!("{locale}/{file}"), &req.source, &actor).await?;
+    let path = format!("{locale}/{file}");
+    let t = templates::save(&state.ctx, &caller.actor(), &path, &req.source).await?;
     Ok(Json(response(t, true)))
 }
 
@@ -121,11 +122,11 @@ pub(super) async fn put(
 /// overridden).
 pub(super) async fn delete(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path((locale, file)): Path<(String, String)>,
 ) -> Result<Json<TemplateResponse>, ApiError> {
     let path = format!("{locale}/{file}");
-    templates::revert(&state.ctx, &path).await?;
+    templates::revert(&state.ctx, &caller.actor(), &path).await?;
     Ok(Json(response(
         templates::get(&state.ctx, &path).await?,
         true,
@@ -151,12 +152,13 @@ pub(super) struct TemplatePreviewResponse {
 /// belongs to, rendered with sample values (with the draft, if given). Stores nothing.
 pub(super) async fn preview(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Path((locale, file)): Path<(String, String)>,
     ApiJson(req): ApiJson<PreviewTemplateRequest>,
 ) -> Result<Json<TemplatePreviewResponse>, ApiError> {
     let m = templates::preview(
         &state.ctx,
+        &caller.actor(),
         &format!("{locale}/{file}"),
         req.source.as_deref(),
     )

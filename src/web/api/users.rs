@@ -3,16 +3,16 @@
 //! list, create (the secret is shown once), revoke.
 
 use axum::{
-    Extension, Json,
+    Json,
     extract::{Path, RawQuery, State},
     http::StatusCode,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AuditNote, PageQuery, admin, path_id};
+use super::{PageQuery, path_id};
 use crate::{
-    domain::{ApiTokenId, EmailAddress, Password, Role, User, UserId},
+    domain::{Action, ApiTokenId, EmailAddress, Password, Role, User, UserId},
     services::{
         api_tokens::{self, TokenError},
         users::{self, AccessChange, UsersError},
@@ -57,14 +57,14 @@ pub(super) struct UsersResponse {
 /// `GET /api/v1/users[?cursor=C][&limit=N]` → users by address, a page at a time.
 pub(super) async fn all(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<UsersResponse>, ApiError> {
-    admin(&token)?;
     let page = PageQuery::parse(raw.as_deref())?;
     let after = page.cursor(|c| EmailAddress::parse(c).ok())?;
     let (found, next) = users::page(
         &state.ctx,
+        &caller.actor(),
         after.as_ref().map(EmailAddress::as_str),
         page.limit(),
     )
@@ -89,29 +89,29 @@ pub(super) struct CreateUserRequest {
 /// `POST /api/v1/users` → 201 with the user; 409 `email_taken`.
 pub(super) async fn create(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateUserRequest>,
-) -> Result<(StatusCode, Extension<AuditNote>, Json<UserResponse>), ApiError> {
-    admin(&token)?;
+) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
+    caller.actor().authorize(Action::ManageAccess)?;
     let email =
         EmailAddress::parse(&req.email).map_err(|e| ApiError::invalid(format!("email: {e}")))?;
     let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
     let password =
         Password::parse(&req.password).map_err(|e| ApiError::invalid(format!("password: {e}")))?;
-    let user = users::create(&state.ctx, email, role, &password)
-        .await
-        .map_err(users_error)?;
-    let note = AuditNote {
-        action: "user.create",
-        target: user.id.to_string(),
-        detail: Some(users::access_summary(&user)),
-    };
-    Ok((StatusCode::CREATED, Extension(note), Json(user.into())))
+    let user = users::create(&state.ctx, &caller.actor(), email, role, &password).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+impl From<UsersError> for ApiError {
+    fn from(e: UsersError) -> Self {
+        users_error(e)
+    }
 }
 
 /// The answer to a refused change of a user, as an API error.
 fn users_error(e: UsersError) -> ApiError {
     match e {
+        UsersError::Forbidden(e) => e.into(),
         UsersError::UnknownUser => ApiError::not_found("user"),
         e @ UsersError::LastAdmin => {
             ApiError::new(StatusCode::CONFLICT, "last_admin", e.to_string())
@@ -127,23 +127,16 @@ fn users_error(e: UsersError) -> ApiError {
     }
 }
 
-/// Makes `change` for an admin `token` (checked by the caller) and notes it for the audit log.
+/// Makes `change` of the user `id` for `caller`.
 async fn change_access(
     state: &AppState,
-    token: &crate::store::api_tokens::ApiToken,
-    id: UserId,
+    caller: &ApiCaller,
+    id: &str,
     change: AccessChange,
-    action: &'static str,
-) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
-    let user = users::change_access(&state.ctx, token.user_id, id, change)
-        .await
-        .map_err(users_error)?;
-    let note = AuditNote {
-        action,
-        target: id.to_string(),
-        detail: Some(users::access_summary(&user)),
-    };
-    Ok((Extension(note), Json(user.into())))
+) -> Result<Json<UserResponse>, ApiError> {
+    let id = path_id(id, "user", UserId::from_uuid)?;
+    let user = users::change_access(&state.ctx, &caller.actor(), id, change).await?;
+    Ok(Json(user.into()))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -158,15 +151,13 @@ pub(super) struct RoleRequest {
 /// sessions and tokens; 409 `last_admin` when it would leave no active admin.
 pub(super) async fn set_role(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RoleRequest>,
-) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
-    admin(&token)?;
-    let id = path_id(&id, "user", UserId::from_uuid)?;
+) -> Result<Json<UserResponse>, ApiError> {
+    caller.actor().authorize(Action::ManageAccess)?;
     let role = Role::parse(&req.role).map_err(|e| ApiError::invalid(format!("role: {e}")))?;
-    let change = AccessChange::role(role);
-    change_access(&state, &token, id, change, "user.role").await
+    change_access(&state, &caller, &id, AccessChange::role(role)).await
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the user id")), responses((status = 200, body = UserResponse), ApiErrors))]
@@ -174,26 +165,20 @@ pub(super) async fn set_role(
 /// their tokens are refused; 409 `last_admin` for the last active admin.
 pub(super) async fn disable(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
-    admin(&token)?;
-    let id = path_id(&id, "user", UserId::from_uuid)?;
-    let change = AccessChange::disabled(true);
-    change_access(&state, &token, id, change, "user.disable").await
+) -> Result<Json<UserResponse>, ApiError> {
+    change_access(&state, &caller, &id, AccessChange::disabled(true)).await
 }
 
 #[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the user id")), responses((status = 200, body = UserResponse), ApiErrors))]
 /// `POST /api/v1/users/{id}/enable` → the user may log in again and their tokens work again.
 pub(super) async fn enable(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<(Extension<AuditNote>, Json<UserResponse>), ApiError> {
-    admin(&token)?;
-    let id = path_id(&id, "user", UserId::from_uuid)?;
-    let change = AccessChange::disabled(false);
-    change_access(&state, &token, id, change, "user.enable").await
+) -> Result<Json<UserResponse>, ApiError> {
+    change_access(&state, &caller, &id, AccessChange::disabled(false)).await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -237,13 +222,12 @@ pub(super) struct TokensResponse {
 /// secrets.
 pub(super) async fn tokens(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<TokensResponse>, ApiError> {
-    admin(&token)?;
     let page = PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok().map(ApiTokenId::from_uuid))?;
-    let (found, next) = api_tokens::page(&state.ctx, before, page.limit()).await?;
+    let (found, next) = api_tokens::page(&state.ctx, &caller.actor(), before, page.limit()).await?;
     Ok(Json(TokensResponse {
         tokens: found.into_iter().map(TokenResponse::from).collect(),
         next_cursor: next.map(|id| id.to_string()),
@@ -275,10 +259,10 @@ pub(super) struct CreatedTokenResponse {
 /// `POST /api/v1/tokens` → 201 with the token and its secret (shown once).
 pub(super) async fn create_token(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     ApiJson(req): ApiJson<CreateTokenRequest>,
-) -> Result<(StatusCode, Extension<AuditNote>, Json<CreatedTokenResponse>), ApiError> {
-    admin(&token)?;
+) -> Result<(StatusCode, Json<CreatedTokenResponse>), ApiError> {
+    caller.actor().authorize(Action::ManageAccess)?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid("name: 1 to 100 characters"));
@@ -291,28 +275,10 @@ pub(super) async fn create_token(
         .transpose()
         .map_err(|_| ApiError::invalid("user_id: not a user id"))?
         // A user's token mints tokens of that user, so disabling them stops those too.
-        .or(token.user_id);
-    let (made, secret) = api_tokens::issue(&state.ctx.db, &state.ctx.clock, name, role, owner)
-        .await
-        .map_err(|e| match e {
-            TokenError::UnknownOwner | TokenError::Store(StoreError::Conflict(_)) => {
-                ApiError::invalid("user_id: there is no such user")
-            }
-            e @ TokenError::OwnerDisabled => ApiError::invalid(format!("user_id: {e}")),
-            e @ TokenError::AboveOwner { .. } => ApiError::invalid(format!("role: {e}")),
-            TokenError::Store(e) => e.into(),
-        })?;
-    let owner = made
-        .user_id
-        .map_or_else(|| "without owner".to_owned(), |u| format!("of user {u}"));
-    let note = AuditNote {
-        action: "token.create",
-        target: made.id.to_string(),
-        detail: Some(format!("{:?} as {}, {owner}", made.name, made.role)),
-    };
+        .or(caller.0.user_id);
+    let (made, secret) = api_tokens::issue(&state.ctx, &caller.actor(), name, role, owner).await?;
     Ok((
         StatusCode::CREATED,
-        Extension(note),
         Json(CreatedTokenResponse {
             id: made.id.to_string(),
             name: made.name,
@@ -333,24 +299,31 @@ pub(super) struct RevokedResponse {
 /// or already revoked.
 pub(super) async fn revoke_token(
     State(state): State<AppState>,
-    ApiCaller(token): ApiCaller,
+    caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<(Extension<AuditNote>, Json<RevokedResponse>), ApiError> {
-    admin(&token)?;
+) -> Result<Json<RevokedResponse>, ApiError> {
+    caller.actor().authorize(Action::ManageAccess)?;
     let id = path_id(&id, "token", ApiTokenId::from_uuid)?;
-    match api_tokens::revoke(&state.ctx, id).await {
-        Ok(()) => Ok((
-            Extension(AuditNote {
-                action: "token.revoke",
-                target: id.to_string(),
-                detail: None,
-            }),
-            Json(RevokedResponse {
-                id: id.to_string(),
-                revoked: true,
-            }),
-        )),
-        Err(StoreError::NotFound) => Err(ApiError::not_found("token")),
+    match api_tokens::revoke(&state.ctx, &caller.actor(), id).await {
+        Ok(()) => Ok(Json(RevokedResponse {
+            id: id.to_string(),
+            revoked: true,
+        })),
+        Err(TokenError::Store(StoreError::NotFound)) => Err(ApiError::not_found("token")),
         Err(e) => Err(e.into()),
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Forbidden(e) => e.into(),
+            TokenError::UnknownOwner | TokenError::Store(StoreError::Conflict(_)) => {
+                ApiError::invalid("user_id: there is no such user")
+            }
+            e @ TokenError::OwnerDisabled => ApiError::invalid(format!("user_id: {e}")),
+            e @ TokenError::AboveOwner { .. } => ApiError::invalid(format!("role: {e}")),
+            TokenError::Store(e) => e.into(),
+        }
     }
 }

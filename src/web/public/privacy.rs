@@ -18,7 +18,7 @@ use crate::{
     },
     services::{
         Requester,
-        privacy::{self, Actor, EXPORT_SCHEMA, PersonalData, PrivacyError},
+        privacy::{self, EXPORT_SCHEMA, Party, PersonalData, PrivacyError},
     },
     signing::TokenError,
     web::AppState,
@@ -126,7 +126,7 @@ pub(super) async fn access(
     Client(client): Client,
     link: Verified<PrivacyLink>,
 ) -> Result<Markup, PageError> {
-    let data = privacy::access(&state.ctx, subject(&link), &Actor::subject(client))
+    let data = privacy::access(&state.ctx, subject(&link), &Party::subject(client))
         .await
         .map_err(|e| failed(link.locale, e))?;
     Ok(render(&state, &link, &data, None))
@@ -262,7 +262,7 @@ pub(super) async fn export(
     link: Verified<PrivacyLink>,
     PageForm(form): PageForm<ExportForm>,
 ) -> Result<Response, PageError> {
-    let data = privacy::export(&state.ctx, subject(&link), &Actor::subject(client))
+    let data = privacy::export(&state.ctx, subject(&link), &Party::subject(client))
         .await
         .map_err(|e| failed(link.locale, e))?;
     let document = privacy::export_document(&state.ctx, &data);
@@ -299,7 +299,7 @@ pub(super) async fn restrict(
         &state.ctx,
         subject(&link),
         restricted,
-        &Actor::subject(client),
+        &Party::subject(client),
     )
     .await
     .map_err(|e| failed(link.locale, e))?;
@@ -332,7 +332,7 @@ pub(super) async fn withdraw(
         .filter_map(|id| id.parse().ok().map(SubscriptionId::from_uuid))
         .collect();
     let only = (form.all.as_deref() != Some("yes")).then_some(chosen.as_slice());
-    let changed = privacy::withdraw(&state.ctx, subject(&link), only, &Actor::subject(client))
+    let changed = privacy::withdraw(&state.ctx, subject(&link), only, &Party::subject(client))
         .await
         .map_err(|e| failed(link.locale, e))?;
     let p = privacy_text(link.locale);
@@ -377,7 +377,7 @@ pub(super) async fn correct(
         subject(&link),
         &name,
         locale,
-        &Actor::subject(client),
+        &Party::subject(client),
     )
     .await
     .map_err(|e| failed(link.locale, e))?;
@@ -444,7 +444,7 @@ pub(super) async fn erase(
             Err(e) => Err(erase_failed(locale, e)),
         };
     }
-    privacy::erase(&state.ctx, subject(&link), &Actor::subject(client))
+    privacy::erase(&state.ctx, subject(&link), &Party::subject(client))
         .await
         .map_err(|e| erase_failed(locale, e))?;
     Ok(views::privacy::erased_page(locale).into_response())

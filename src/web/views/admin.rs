@@ -8,7 +8,7 @@ use axum::{
 use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::domain::Role;
+use crate::domain::{Action, Role};
 
 /// Who is looking at a page, and the CSRF token their forms carry.
 #[derive(Debug, Clone)]
@@ -19,6 +19,14 @@ pub struct Ctx {
     pub role: Role,
     /// The session's CSRF token.
     pub csrf: String,
+}
+
+impl Ctx {
+    /// Whether the user may do `action`: the permission table the services check, so a page
+    /// offers only the controls that work.
+    pub fn may(&self, action: Action) -> bool {
+        crate::domain::may(self.role, action)
+    }
 }
 
 /// The admin stylesheet (served at `/admin/assets/admin.css`; no inline styles: the CSP
@@ -95,9 +103,9 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
                     a href="/admin/templates" { "Templates" }
                     a href="/admin/jobs" { "Jobs" }
                     a href="/admin/retention" { "Retention" }
-                    @if ctx.role.is_admin() { a href="/admin/privacy-requests" { "Requests" } }
+                    @if ctx.may(Action::HandlePersonalData) { a href="/admin/privacy-requests" { "Requests" } }
                     a href="/admin/audit" { "Audit" }
-                    @if ctx.role.is_admin() { a href="/admin/users" { "Users" } }
+                    @if ctx.may(Action::ManageAccess) { a href="/admin/users" { "Users" } }
                     form.inline method="post" action="/admin/logout" {
                         span.who { a href="/admin/account" { (ctx.email) } " (" (ctx.role) ") " }
                         (csrf_field(&ctx.csrf))
@@ -346,6 +354,11 @@ pub fn not_found(ctx: &Ctx) -> Response {
 /// 500: logged once here, answered generically.
 pub fn internal(err: &dyn std::error::Error) -> Response {
     tracing::error!(error = %err, "admin request failed");
+    failed()
+}
+
+/// 500 for a failure logged where it happened.
+pub fn failed() -> Response {
     let page = bare_layout(
         "Something went wrong",
         html! { p { "The request failed. Please try again." } },

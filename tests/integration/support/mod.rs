@@ -67,10 +67,16 @@ impl TestApp {
         let app = App::build_on(listener, settings, clock.clone())
             .await
             .unwrap();
-        let token =
-            services::api_tokens::create(&app.context().db, &clock, "tests", Role::Admin, None)
-                .await
-                .unwrap();
+        let token = services::api_tokens::issue(
+            app.context(),
+            &bulletin::domain::Actor::Cli,
+            "tests",
+            Role::Admin,
+            None,
+        )
+        .await
+        .unwrap()
+        .1;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

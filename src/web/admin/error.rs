@@ -1,0 +1,65 @@
+//! The admin UI's one error type: handlers return `Result<Response, AdminError>` and use `?`
+//! on the services' errors; the session guard turns a refusal into its page inside the
+//! layout, and an unexpected failure is logged once, where it is converted.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+
+use super::view;
+use crate::{domain::Forbidden, store::StoreError};
+
+/// Why an admin request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminError {
+    /// The user's role may not do this (403).
+    Forbidden,
+    /// No such record (404).
+    NotFound,
+    /// Unexpected; already logged (500).
+    Internal,
+}
+
+impl AdminError {
+    /// An unexpected failure: logged here, once.
+    pub fn internal(err: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %err, "admin request failed");
+        Self::Internal
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        match self {
+            // The guard, which holds the session, renders these inside the layout.
+            Self::Forbidden => (StatusCode::FORBIDDEN, axum::Extension(self)).into_response(),
+            Self::NotFound => (StatusCode::NOT_FOUND, axum::Extension(self)).into_response(),
+            Self::Internal => view::failed(),
+        }
+    }
+}
+
+impl From<Forbidden> for AdminError {
+    fn from(_: Forbidden) -> Self {
+        Self::Forbidden
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// The page for a refusal the guard found on a handler's answer, or the answer itself.
+pub(super) fn render(response: Response, ctx: &view::Ctx) -> Response {
+    match response.extensions().get::<AdminError>() {
+        Some(AdminError::Forbidden) => view::forbidden(ctx),
+        Some(AdminError::NotFound) => view::not_found(ctx),
+        Some(AdminError::Internal) | None => response,
+    }
+}
