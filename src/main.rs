@@ -126,10 +126,9 @@ async fn main() -> anyhow::Result<()> {
     }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            startup::App::build(settings, Clock::System)
-                .await?
-                .run_until_stopped()
-                .await
+            let app = startup::App::build(settings, Clock::System).await?;
+            print!("{}", app.banner().await?);
+            app.run_until_stopped().await
         }
         Command::Migrate => {
             startup::connect(&settings).await?;

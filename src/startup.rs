@@ -196,25 +196,51 @@ impl App {
             true => Some(scheduler::start(state.ctx.clone()).await?),
             false => None,
         };
-        let app = Self {
+        tracing::info!(%addr, "Bulletin is serving");
+        Ok(Self {
             addr,
             state,
             server,
             worker,
             scheduler,
             shutdown,
+        })
+    }
+
+    /// What a person starting the server needs to read, on standard output: where it serves,
+    /// where the database is and where mail goes (credentials left out), and while no user
+    /// exists a fresh one-time set-up link.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn banner(&self) -> anyhow::Result<String> {
+        let settings = &self.state.ctx.settings;
+        let base = &settings.http.public_url;
+        let mail = match &settings.mail.transport {
+            crate::config::MailTransportSettings::File { outbox_dir } => format!(
+                "written as .eml files to {} (BULLETIN__MAIL__TRANSPORT=smtp sends them)",
+                outbox_dir.display()
+            ),
+            crate::config::MailTransportSettings::Smtp { url, .. } => {
+                format!("sent through {}", without_credentials(url.expose_secret()))
+            }
         };
-        if let Some(secret) = app.open_setup().await? {
-            let url = crate::config::join_url(
-                &app.state.ctx.settings.http.public_url,
-                &format!("admin/setup/{secret}"),
-            );
-            // Deliberately logged (the only secret we log): with no user yet, the operator
-            // reads this one-time link from the log to create the first admin.
-            tracing::warn!(%url, "no admin user yet: open this one-time set-up link");
+        let database = without_credentials(settings.database.url.expose_secret());
+        let mut text = format!(
+            "Bulletin {} is serving at {base} (listening on {})\n  database  {database}\n  mail      {mail}\n  admin     {}\n",
+            env!("CARGO_PKG_VERSION"),
+            self.addr,
+            crate::config::join_url(base, "admin/"),
+        );
+        if let Some(secret) = self.open_setup().await? {
+            let url = crate::config::join_url(base, &format!("admin/setup/{secret}"));
+            // The one secret Bulletin shows: with no user yet, the operator opens this link
+            // once to create the first admin. It lives in memory only, until used or restart.
+            text.push_str(&format!(
+                "  set-up    {url}\n            (one-time link: creates the first admin)\n"
+            ));
         }
-        tracing::info!(%addr, "Bulletin is serving");
-        Ok(app)
+        Ok(text)
     }
 
     /// While no user exists: a fresh one-time set-up secret for `/admin/setup/SECRET`.
@@ -272,6 +298,19 @@ impl App {
         }
         self.server.await.context("server task panicked")??;
         Ok(())
+    }
+}
+
+/// A database or relay URL without user name and password, for showing.
+fn without_credentials(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.has_host() => {
+            // Setting them fails only for URLs without a host, excluded above.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => raw.to_owned(),
     }
 }
 

@@ -7,14 +7,17 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::LogSettings;
 
-/// Installs the global tracing subscriber (once per process; later calls do nothing).
+/// Installs the global tracing subscriber (once per process; later calls do nothing). The
+/// log goes to standard error; standard output is for what a command prints (the server's
+/// banner, the import's report, a new token).
 pub fn init_logging(settings: &LogSettings) {
     let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
+    let layer = fmt::layer().with_writer(std::io::stderr);
     let result = if settings.json {
-        registry.with(fmt::layer().json()).try_init()
+        registry.with(layer.json()).try_init()
     } else {
-        registry.with(fmt::layer()).try_init()
+        registry.with(layer).try_init()
     };
     // A second init (tests start many apps in one process) keeps the first subscriber.
     drop(result);

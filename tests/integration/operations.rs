@@ -178,6 +178,86 @@ async fn migrate_with_the_default_configuration_creates_data_bulletin_db_in_the_
     );
 }
 
+#[tokio::test]
+async fn backup_copies_the_database_of_a_running_server_and_never_overwrites() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_arg = copy.display().to_string();
+    let env = [("BULLETIN__DATABASE__URL", app.database_url.as_str())];
+    let output = bulletin(dir.path(), &["backup", &copy_arg], &env).await;
+    if !app.database_url.starts_with("sqlite:") {
+        assert!(!output.status.success(), "{}", describe(&output));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"));
+        return;
+    }
+    assert!(output.status.success(), "{}", describe(&output));
+    // The copy is a database of its own: the server started from it knows Jane.
+    let url = format!("sqlite://{}?mode=rw", copy.display());
+    let db = bulletin::store::connect(&url, 1).await.unwrap();
+    let email = bulletin::domain::EmailAddress::parse("jane@example.com").unwrap();
+    assert!(
+        bulletin::store::subscribers::find_by_email(&db, &email)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let again = bulletin(dir.path(), &["backup", &copy_arg], &env).await;
+    assert!(!again.status.success(), "an existing file is kept");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+}
+
+#[tokio::test]
+async fn the_first_start_ends_with_a_banner_and_keeps_the_libraries_quiet() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BULLETIN") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .env("BULLETIN__HTTP__BIND", "127.0.0.1:0")
+        .env("BULLETIN__SCHEDULER__ENABLED", "true")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.contains("one-time link");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the banner within a minute");
+    child.kill().await.unwrap();
+    let stderr = child.wait_with_output().await.unwrap().stderr;
+    let log = String::from_utf8_lossy(&stderr);
+    let banner = banner.join("\n");
+    assert!(banner.starts_with("Bulletin "), "{banner}");
+    assert!(
+        banner.contains("written as .eml files to outbox"),
+        "{banner}"
+    );
+    assert!(banner.contains("/admin/setup/"), "{banner}");
+    assert!(
+        !log.contains("Applying migration") && !log.contains("Job creator"),
+        "the libraries' start-up chatter stays out of the log: {log}"
+    );
+}
+
 /// A hostile request: method, path, and an optional content type and body.
 type Nasty = (Method, String, Option<(&'static str, Vec<u8>)>);
 
