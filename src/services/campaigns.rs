@@ -294,12 +294,9 @@ pub async fn page(
     before: Option<CampaignId>,
     limit: u64,
 ) -> Result<(Vec<Campaign>, Option<CampaignId>), StoreError> {
-    let mut found = store::campaigns::page(&ctx.db, before, Some(limit + 1)).await?;
-    let next = (found.len() as u64 > limit).then(|| {
-        found.truncate(limit as usize);
-        found.last().map(|c| c.id)
-    });
-    Ok((found, next.flatten()))
+    let fetch = Some(super::paging::fetch_size(limit));
+    let found = store::campaigns::page(&ctx.db, before, fetch).await?;
+    Ok(super::paging::split(found, limit, |c| c.id))
 }
 
 /// The message as a sample recipient would get it.

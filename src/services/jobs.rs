@@ -16,10 +16,7 @@ pub async fn runs_page(
     after: Option<uuid::Uuid>,
     limit: u64,
 ) -> Result<(Vec<JobRun>, Option<uuid::Uuid>), StoreError> {
-    let mut found = store::jobs::runs_page(&ctx.db, job, after, limit + 1).await?;
-    let next = (found.len() as u64 > limit).then(|| {
-        found.truncate(limit as usize);
-        found.last().map(|r| r.id)
-    });
-    Ok((found, next.flatten()))
+    let found =
+        store::jobs::runs_page(&ctx.db, job, after, super::paging::fetch_size(limit)).await?;
+    Ok(super::paging::split(found, limit, |r| r.id))
 }

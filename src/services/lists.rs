@@ -150,12 +150,8 @@ pub async fn page(
     after: Option<&ListSlug>,
     limit: u64,
 ) -> Result<(Vec<MailingList>, Option<ListSlug>), StoreError> {
-    let mut found = store::lists::page(&ctx.db, after, limit + 1).await?;
-    let next = (found.len() as u64 > limit).then(|| {
-        found.truncate(limit as usize);
-        found.last().map(|l| l.def.slug.clone())
-    });
-    Ok((found, next.flatten()))
+    let found = store::lists::page(&ctx.db, after, super::paging::fetch_size(limit)).await?;
+    Ok(super::paging::split(found, limit, |l| l.def.slug.clone()))
 }
 
 /// Every list.

@@ -93,16 +93,9 @@ pub async fn search(
     before: Option<SubscriberId>,
     page_size: u64,
 ) -> Result<(Vec<Subscriber>, Option<SubscriberId>), StoreError> {
-    let mut found =
-        store::overview::search_subscribers(&ctx.db, filter, before, page_size + 1).await?;
-    let next = match found.len() as u64 > page_size {
-        true => {
-            found.truncate(page_size as usize);
-            found.last().map(|s| s.id)
-        }
-        false => None,
-    };
-    Ok((found, next))
+    let fetch = super::paging::fetch_size(page_size);
+    let found = store::overview::search_subscribers(&ctx.db, filter, before, fetch).await?;
+    Ok(super::paging::split(found, page_size, |s| s.id))
 }
 
 /// A subscriber with every subscription (and its list) and the whole consent ledger.

@@ -793,12 +793,9 @@ pub async fn requests(
     limit: u64,
 ) -> Result<(Vec<PrivacyRequest>, Option<PrivacyRequestId>), PrivacyError> {
     actor.authorize(Action::HandlePersonalData)?;
-    let mut found = store::privacy::requests_page(&ctx.db, status, after, limit + 1).await?;
-    let next = (found.len() as u64 > limit).then(|| {
-        found.truncate(limit as usize);
-        found.last().map(|r| r.id)
-    });
-    Ok((found, next.flatten()))
+    let fetch = super::paging::fetch_size(limit);
+    let found = store::privacy::requests_page(&ctx.db, status, after, fetch).await?;
+    Ok(super::paging::split(found, limit, |r| r.id))
 }
 
 /// Records the answer to an open request (`Completed` or `Rejected`), with an optional note.
