@@ -74,6 +74,7 @@ pub struct Settings {
 
 /// `[http]`
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct HttpSettings {
     /// Listen address.
     pub bind: SocketAddr,
@@ -81,7 +82,6 @@ pub struct HttpSettings {
     pub public_url: Url,
     /// Whether to trust `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
-    /// Request timeout.
     pub request_timeout: Duration,
     /// Largest request body.
     pub body_limit_bytes: usize,
@@ -137,8 +137,8 @@ impl MailTransportSettings {
 
 /// `[mail]`
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct MailSettings {
-    /// Transport.
     pub transport: MailTransportSettings,
     /// From header value (display name and address).
     pub from: String,

@@ -170,8 +170,8 @@ impl NewCampaign {
 
 /// A stored campaign.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Campaign {
-    /// Its id.
     pub id: CampaignId,
     /// Its content and targets.
     pub def: NewCampaign,

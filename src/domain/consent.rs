@@ -97,8 +97,8 @@ impl ConsentText {
 
 /// One entry of the append-only consent ledger.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ConsentEvent {
-    /// Its id.
     pub id: super::ConsentEventId,
     /// Whose consent.
     pub subscriber_id: super::SubscriberId,

@@ -31,8 +31,8 @@ super::text_enum!(DeliveryStatus, "status", {
 
 /// One outbox row.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Delivery {
-    /// Its id.
     pub id: DeliveryId,
     /// What kind of message.
     pub kind: MessageKind,

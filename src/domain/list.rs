@@ -110,8 +110,8 @@ impl NewList {
 
 /// A stored list.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct MailingList {
-    /// Its id.
     pub id: ListId,
     /// Its definition.
     pub def: NewList,

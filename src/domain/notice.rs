@@ -134,6 +134,7 @@ pub fn next_revision(latest: u32, supersedes: u32) -> Result<u32, NoticeError> {
 /// each a short statement such as "none".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Impact {
     /// Form (dimensions, marking).
     pub form: String,
@@ -141,9 +142,7 @@ pub struct Impact {
     pub fit: String,
     /// Function (electrical behaviour).
     pub function: String,
-    /// Quality.
     pub quality: String,
-    /// Reliability.
     pub reliability: String,
 }
 
@@ -383,14 +382,13 @@ impl NoticeFields {
 
 /// One stored revision of a notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Notice {
-    /// Its id.
     pub id: NoticeId,
     /// The campaign that carries it through the delivery engine.
     pub campaign_id: CampaignId,
     /// What it announces.
     pub kind: NoticeKind,
-    /// Its number.
     pub number: NoticeNumber,
     /// Its revision (1 for the first).
     pub revision: u32,
@@ -413,10 +411,10 @@ impl Notice {
 
 /// One recipient of a notice, and their acknowledgement if one is asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct NoticeRecipient {
     /// Its id (the subject of the acknowledgement link).
     pub id: super::NoticeRecipientId,
-    /// The notice.
     pub notice_id: NoticeId,
     /// The customer.
     pub subscriber_id: super::SubscriberId,

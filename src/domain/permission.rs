@@ -55,6 +55,7 @@ pub fn may(role: Role, action: Action) -> bool {
 /// Who acts on Bulletin's records, with the role the permission table is asked for, and the
 /// name the audit log keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub enum Actor {
     /// A user of the admin UI.
     User {
@@ -69,7 +70,6 @@ pub enum Actor {
     Token {
         /// The token.
         id: ApiTokenId,
-        /// Its name.
         name: String,
         /// Its effective role.
         role: Role,

@@ -82,8 +82,8 @@ super::text_enum!(RequestStatus, "status", {
 
 /// One entry of the data-subject-request log.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct PrivacyRequest {
-    /// Its id.
     pub id: PrivacyRequestId,
     /// Whose request, when the person is known (the id survives erasure; the profile not).
     pub subscriber_id: Option<SubscriberId>,

@@ -68,8 +68,8 @@ impl std::fmt::Display for PartNumber {
 
 /// A product.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Product {
-    /// Its id.
     pub id: ProductId,
     /// Its part number (unique).
     pub part_number: PartNumber,

@@ -26,8 +26,8 @@ super::text_enum!(SubscriberStatus, "status", {
 
 /// A stored subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Subscriber {
-    /// Its id.
     pub id: SubscriberId,
     /// Normalised address.
     pub email: EmailAddress,

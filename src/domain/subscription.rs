@@ -89,8 +89,8 @@ impl SubscriptionStatus {
 
 /// A stored subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Subscription {
-    /// Its id.
     pub id: SubscriptionId,
     /// Who.
     pub subscriber_id: SubscriberId,

@@ -6,8 +6,8 @@ use super::{EmailAddress, Role, ids::UserId};
 
 /// A user of the admin UI.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct User {
-    /// Its id.
     pub id: UserId,
     /// The login address.
     pub email: EmailAddress,

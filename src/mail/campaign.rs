@@ -84,10 +84,10 @@ pub struct SubscriberVars {
 
 /// `list.*`
 #[derive(Debug, Clone, Serialize)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ListVars {
     /// Display name.
     pub name: String,
-    /// Slug.
     pub slug: String,
 }
 

@@ -5,32 +5,26 @@ use serde::Serialize;
 
 /// Everything a notice e-mail shows. Dates are ISO 8601 (`2026-05-01`), empty when unset.
 #[derive(Debug, Clone, Default, Serialize)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct NoticeMailContext {
     /// The operator's organisation.
     pub organisation: String,
     /// `pcn`, `pdn` or `tech_news`.
     pub kind: String,
-    /// The number.
     pub number: String,
-    /// The revision.
     pub revision: u32,
     /// The revision this one supersedes (0: none).
     pub supersedes_revision: u32,
     /// Whether this is a reminder to acknowledge.
     pub reminder: bool,
-    /// Title.
     pub title: String,
     /// Introduction / Tech News body.
     pub summary: String,
     /// Affected part numbers, comma-separated.
     pub affected_parts: String,
-    /// Change category.
     pub change_category: String,
-    /// Before.
     pub description_before: String,
-    /// After.
     pub description_after: String,
-    /// Reason.
     pub reason: String,
     /// Impact on form.
     pub impact_form: String,
@@ -42,15 +36,10 @@ pub struct NoticeMailContext {
     pub impact_quality: String,
     /// Impact on reliability.
     pub impact_reliability: String,
-    /// Qualification summary.
     pub qualification_summary: String,
-    /// Sample availability date.
     pub sample_availability_date: String,
-    /// Effective date.
     pub effective_date: String,
-    /// Last-time-buy date.
     pub last_time_buy_date: String,
-    /// Last-time-ship date.
     pub last_time_ship_date: String,
     /// Replacement parts, comma-separated.
     pub replacement_parts: String,

@@ -94,8 +94,8 @@ const DEFAULTS: &[(&str, &str)] = embedded!(
 /// The variables every system template gets. Only operator-controlled text and links:
 /// nothing a subscriber typed (their name is a known spam-relay vector).
 #[derive(Debug, Clone, Serialize)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct MailContext {
-    /// The list's name.
     pub list_name: String,
     /// The operator's organisation.
     pub organisation: String,

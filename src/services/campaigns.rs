@@ -158,8 +158,8 @@ impl CampaignCounts {
 
 /// A campaign with its figures.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct CampaignOverview {
-    /// The campaign.
     pub campaign: Campaign,
     /// Its delivery figures.
     pub counts: CampaignCounts,

@@ -22,12 +22,12 @@ use crate::{
 
 /// A customer as an ERP or CRM sends it.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct NewCustomer {
     /// The address.
     pub email: EmailAddress,
     /// The name (kept only for a new subscriber).
     pub name: SubscriberName,
-    /// The company.
     pub company: Option<String>,
     /// The language (kept only for a new subscriber).
     pub locale: Locale,
@@ -525,12 +525,12 @@ fn row_code(e: &CustomerError) -> &'static str {
 
 /// One customer on the admin list.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct CustomerListing {
     /// The subscriber.
     pub id: SubscriberId,
     /// Their address.
     pub email: String,
-    /// Their company.
     pub company: Option<String>,
     /// Where the relation comes from.
     pub source: String,

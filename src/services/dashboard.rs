@@ -12,14 +12,11 @@ use crate::{
 
 /// Subscriptions of one list per state.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ListCounts {
-    /// The list.
     pub list: MailingList,
-    /// Pending.
     pub pending: u64,
-    /// Confirmed.
     pub confirmed: u64,
-    /// Unsubscribed.
     pub unsubscribed: u64,
 }
 

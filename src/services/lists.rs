@@ -59,10 +59,10 @@ pub async fn create(ctx: &Context, actor: &Actor, def: NewList) -> Result<Mailin
 
 /// What an operator may change on a list after creating it.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ListEdit {
     /// Display name.
     pub name: String,
-    /// Description.
     pub description: String,
     /// Whether the public signup page offers it.
     pub visibility: crate::domain::ListVisibility,

@@ -11,8 +11,8 @@ use crate::{
 
 /// A subscriber with each subscription's list slug and status.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct SubscriberOverview {
-    /// The subscriber.
     pub subscriber: Subscriber,
     /// (list slug, status) per subscription.
     pub subscriptions: Vec<(ListSlug, SubscriptionStatus)>,
@@ -100,8 +100,8 @@ pub async fn search(
 
 /// A subscriber with every subscription (and its list) and the whole consent ledger.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct SubscriberDetail {
-    /// The subscriber.
     pub subscriber: Subscriber,
     /// Subscriptions with their lists.
     pub subscriptions: Vec<(crate::domain::MailingList, crate::domain::Subscription)>,

@@ -272,8 +272,8 @@ async fn enqueue(
 
 /// A subscription and its list, for pages that show what a link will do.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct SubscriptionSummary {
-    /// The list.
     pub list: MailingList,
     /// Where the subscription stands.
     pub status: SubscriptionStatus,
@@ -426,10 +426,9 @@ async fn leave(
 
 /// One line of the preferences page.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Preference {
-    /// The subscription.
     pub subscription_id: SubscriptionId,
-    /// Its list.
     pub list: MailingList,
     /// Where it stands.
     pub status: SubscriptionStatus,

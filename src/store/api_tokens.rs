@@ -13,8 +13,8 @@ use crate::domain::{ApiTokenId, Role, UserId};
 
 /// A stored, unrevoked API token (without its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ApiToken {
-    /// Its id.
     pub id: ApiTokenId,
     /// The name given at creation.
     pub name: String,
@@ -113,8 +113,8 @@ fn acting_role(
 
 /// A token as the admin UI lists it.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct TokenListing {
-    /// The token.
     pub token: ApiToken,
     /// When it was made.
     pub created_at: DateTime<Utc>,

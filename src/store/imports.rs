@@ -331,8 +331,8 @@ pub(super) async fn held_text(
 
 /// A stored subscriber, as far as an import needs to know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct KnownSubscriber {
-    /// Its id.
     pub id: SubscriberId,
     /// Its normalised address.
     pub email: String,
@@ -371,8 +371,8 @@ pub async fn subscribers_by_email(
 
 /// A stored subscription, as far as an import needs to know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct KnownSubscription {
-    /// Its id.
     pub id: SubscriptionId,
     /// Where it stands.
     pub status: SubscriptionStatus,

@@ -126,8 +126,8 @@ pub async fn of_line(conn: &impl ConnectionTrait, line: &str) -> Result<Vec<Prod
 
 /// A customer's own data besides the subscriber record.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct CustomerRecord {
-    /// The subscriber.
     pub subscriber_id: SubscriberId,
     /// Company, if given.
     pub company: Option<String>,
@@ -276,10 +276,10 @@ pub async fn customers_using(
 
 /// One customer as the admin list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct CustomerRow {
     /// The subscriber.
     pub id: SubscriberId,
-    /// Their company.
     pub company: Option<String>,
     /// Where the relation comes from.
     pub source: String,

@@ -198,8 +198,8 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// The one error shape of the JSON API, for the OpenAPI document.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ErrorBody {
-    /// The error.
     pub error: ErrorDetail,
 }
 

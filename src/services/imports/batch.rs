@@ -53,7 +53,6 @@ pub(super) enum Plan {
 /// Who imports into which list and when: what every written row shares.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ledger<'a> {
-    /// The list.
     pub list: &'a MailingList,
     /// The ledger's actor: `api:<token name>` or `cli`.
     pub actor: &'a str,

@@ -139,6 +139,7 @@ impl RowIssue {
 
 /// Why an import was refused as a whole; nothing of it is kept.
 #[derive(Debug, thiserror::Error)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub enum ImportError {
     /// The actor's role does not allow it.
     #[error(transparent)]
@@ -152,7 +153,6 @@ pub enum ImportError {
     /// The file is not well-formed CSV (or not UTF-8) at this line.
     #[error("line {line}: {reason}")]
     Malformed {
-        /// The line.
         line: u64,
         /// What is wrong.
         reason: String,

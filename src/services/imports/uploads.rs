@@ -94,6 +94,7 @@ pub enum Stage {
 
 /// One uploaded file and what was done with it.
 #[derive(Debug)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct Upload {
     /// Its id (in the page's URL).
     pub id: uuid::Uuid,
@@ -101,7 +102,6 @@ pub struct Upload {
     pub list: ListSlug,
     /// The file's name as the browser gave it (for display only).
     pub file_name: String,
-    /// Its size.
     pub size_bytes: u64,
     /// Who uploaded it (`user:EMAIL`).
     pub uploaded_by: String,

@@ -48,16 +48,14 @@ impl From<StoreError> for AckActionError {
 
 /// What the acknowledgement page shows.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct AckView {
     /// The recipient's language.
     pub locale: Locale,
-    /// The notice.
     pub notice: Notice,
     /// The recipient's acknowledgement.
     pub status: AckStatus,
-    /// Their comment.
     pub comment: Option<String>,
-    /// The deadline.
     pub deadline: DateTime<Utc>,
     /// Whether an answer can still be given.
     pub open: bool,
@@ -238,12 +236,12 @@ async fn remind(
 
 /// One line of the acknowledgement report.
 #[derive(Debug, Clone, Serialize)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct AckRow {
     /// The recipient.
     pub subscriber_id: String,
     /// Their address.
     pub email: String,
-    /// Their company.
     pub company: Option<String>,
     /// Where their acknowledgement stands.
     pub status: AckStatus,
@@ -251,18 +249,16 @@ pub struct AckRow {
     pub comment: Option<String>,
     /// When answered (or when silence became acceptance).
     pub answered_at: Option<DateTime<Utc>>,
-    /// Reminders sent.
     pub reminders_sent: u32,
 }
 
 /// The acknowledgement report of a notice.
 #[derive(Debug, Clone, Serialize)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct AckReport {
     /// The notice number.
     pub number: String,
-    /// Its revision.
     pub revision: u32,
-    /// The deadline.
     pub deadline: DateTime<Utc>,
     /// Counts per status.
     pub counts: std::collections::BTreeMap<&'static str, u64>,

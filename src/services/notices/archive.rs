@@ -13,16 +13,14 @@ use crate::{
 
 /// A notice as the API, the archive and the export show it.
 #[derive(Debug, Clone, Serialize)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct NoticeRecord {
-    /// Its id.
     pub id: String,
     /// The campaign that carries it.
     pub campaign_id: String,
     /// `pcn`, `pdn` or `tech_news`.
     pub kind: String,
-    /// Its number.
     pub number: String,
-    /// Its revision.
     pub revision: u32,
     /// Its campaign's status (`draft`, `sending`, `sent`, …).
     pub status: String,

@@ -87,8 +87,8 @@ pub struct NoticeDraft {
 
 /// A notice with where its campaign stands.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct NoticeOverview {
-    /// The notice.
     pub notice: Notice,
     /// Its campaign's status.
     pub status: CampaignStatus,
@@ -342,12 +342,12 @@ pub async fn page(
 
 /// One customer the notice would reach.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct AudienceMember {
     /// The customer.
     pub subscriber_id: SubscriberId,
     /// Their address.
     pub email: String,
-    /// Their company.
     pub company: Option<String>,
     /// The affected parts they use.
     pub parts: Vec<String>,

@@ -43,7 +43,6 @@ pub struct ExportDocument {
 /// The profile.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportSubscriber {
-    /// Id.
     pub id: String,
     /// Address.
     pub email: String,
@@ -60,9 +59,7 @@ pub struct ExportSubscriber {
 /// A list as named in the export.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportList {
-    /// Slug.
     pub slug: String,
-    /// Name.
     pub name: String,
     /// `newsletter`, `tech_news` or `product_notices`.
     pub kind: String,
@@ -73,7 +70,6 @@ pub struct ExportList {
 /// One subscription.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportSubscription {
-    /// The list.
     pub list: ExportList,
     /// `pending`, `confirmed` or `unsubscribed`.
     pub status: String,

@@ -13,10 +13,10 @@ use crate::{
 
 /// The proof of one person's consent to one list.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ProofOfConsent {
     /// The person.
     pub subscriber: Subscriber,
-    /// The list.
     pub list: MailingList,
     /// The subscription as it stands, if it still exists.
     pub subscription: Option<Subscription>,
