@@ -20,9 +20,9 @@ use crate::{
         retention,
     },
     web::AppState,
-    web::views::{
-        admin as view,
-        admin_retention::{RequestsView, RetentionView, requests_page, retention_page},
+    web::views::admin::{
+        self as view,
+        retention::{RequestsView, RetentionView, requests_page, retention_page},
     },
 };
 

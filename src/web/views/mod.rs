@@ -2,7 +2,6 @@
 //! used only for markup we rendered ourselves.
 
 pub mod admin;
-pub mod admin_retention;
 pub mod notices;
 pub mod privacy;
 pub mod text;

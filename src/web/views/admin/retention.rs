@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
-use super::admin::{Ctx, csrf_field, layout, status};
+use super::{Ctx, csrf_field, layout, status};
 use crate::{
     domain::{
         PrivacyRequestId, SubscriberId,

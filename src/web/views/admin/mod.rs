@@ -1,5 +1,8 @@
-//! The admin UI's shell and shared pieces: layout with navigation, form fields with their
-//! errors in place, the CSRF field, and the server-drawn growth chart (SVG, no script).
+//! The admin UI's pages: here the shell and shared pieces (layout with navigation, form
+//! fields with their errors in place, the CSRF field, the server-drawn charts, the error
+//! pages); one module per admin area beside it. Render only: no I/O, no HTTP decisions.
+
+pub mod retention;
 
 use axum::{
     http::StatusCode,
