@@ -6,19 +6,21 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
-use maud::html;
 use rand::RngCore;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::{AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, set_cookie};
+use super::{AdminError, AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, set_cookie};
 use crate::{
     domain::{EmailAddress, Password},
     services::users::{self, NewSession, UsersError},
     web::AppState,
     web::{
         extract::{Client, PageForm},
-        views::admin::{self as view, csrf_field, field},
+        views::admin::{
+            self as view,
+            auth::{account_page, login_page, setup_closed_page, setup_page},
+        },
     },
 };
 
@@ -45,27 +47,17 @@ pub(super) struct LoginForm {
     csrf: String,
 }
 
-fn login_page(state: &AppState, email: &str, error: Option<&str>, status: StatusCode) -> Response {
+/// The login page with a fresh double-submit token, set as a cookie too.
+fn login(state: &AppState, email: &str, error: Option<&str>, status: StatusCode) -> Response {
     let token = random_token();
-    let page = view::bare_layout(
-        "Log in",
-        html! {
-            @if let Some(e) = error { p.error role="alert" { (e) } }
-            form method="post" action="/admin/login" {
-                (csrf_field(&token))
-                (field("email", "E-mail address", "email", email, None))
-                (field("password", "Password", "password", "", None))
-                p { button type="submit" { "Log in" } }
-            }
-        },
-    );
+    let page = login_page(&token, email, error);
     let cookie = set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600);
     (status, [(header::SET_COOKIE, cookie)], page).into_response()
 }
 
 /// `GET /admin/login`.
 pub(super) async fn login_form(State(state): State<AppState>) -> Response {
-    login_page(&state, "", None, StatusCode::OK)
+    login(&state, "", None, StatusCode::OK)
 }
 
 /// `POST /admin/login`: the same answer for an unknown address and a wrong password.
@@ -74,11 +66,11 @@ pub(super) async fn log_in(
     Client(client): Client,
     headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     if !login_csrf_ok(&headers, &form.csrf) {
-        return view::csrf_refused();
+        return Ok(view::csrf_refused());
     }
-    match users::log_in(
+    let answer = match users::log_in(
         &state.ctx,
         &state.login_limiter,
         &form.email,
@@ -88,20 +80,22 @@ pub(super) async fn log_in(
     .await
     {
         Ok(session) => start(&state, &session),
-        Err(UsersError::BadCredentials) => login_page(
+        Err(UsersError::BadCredentials) => login(
             &state,
             &form.email,
             Some("Wrong e-mail address or password."),
             StatusCode::UNAUTHORIZED,
         ),
-        Err(UsersError::RateLimited) => login_page(
+        Err(UsersError::RateLimited) => login(
             &state,
             &form.email,
             Some("Too many login attempts. Please wait and try again later."),
             StatusCode::TOO_MANY_REQUESTS,
         ),
-        Err(e) => view::internal(&e),
-    }
+        // Before login there is no session to show a refusal in: anything else is a failure.
+        Err(e) => return Err(AdminError::internal(&e)),
+    };
+    Ok(answer)
 }
 
 fn start(state: &AppState, session: &NewSession) -> Response {
@@ -124,12 +118,10 @@ fn start(state: &AppState, session: &NewSession) -> Response {
 pub(super) async fn log_out(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
-) -> Response {
-    if let Err(e) = users::log_out(&state.ctx, &session.actor(), &session.secret).await {
-        return view::internal(&e);
-    }
+) -> Result<Response, AdminError> {
+    users::log_out(&state.ctx, &session.actor(), &session.secret).await?;
     let clear = set_cookie(&state, SESSION_COOKIE, "", 0);
-    ([(header::SET_COOKIE, clear)], Redirect::to("/admin/login")).into_response()
+    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/admin/login")).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,7 +134,8 @@ pub(super) struct SetupForm {
     csrf: String,
 }
 
-fn setup_page(
+/// The set-up page with a fresh double-submit token, set as a cookie too.
+fn setup_form_page(
     state: &AppState,
     secret: &str,
     email: &str,
@@ -150,28 +143,13 @@ fn setup_page(
     status: StatusCode,
 ) -> Response {
     let token = random_token();
-    let page = view::bare_layout(
-        "Create the first admin",
-        html! {
-            p.muted { "This one-time link creates the first administrator of this Bulletin." }
-            form method="post" action={ "/admin/setup/" (secret) } {
-                (csrf_field(&token))
-                (field("email", "E-mail address", "email", email, errors.0.as_ref()))
-                (field("password", "Password (at least 12 characters)", "password", "", errors.1.as_ref()))
-                p { button type="submit" { "Create admin and log in" } }
-            }
-        },
-    );
+    let page = setup_page(&token, secret, email, errors.0.as_ref(), errors.1.as_ref());
     let cookie = set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600);
     (status, [(header::SET_COOKIE, cookie)], page).into_response()
 }
 
 fn setup_closed() -> Response {
-    let page = view::bare_layout(
-        "Link not valid",
-        html! { p { "This set-up link is not valid (any more). " a href="/admin/login" { "Log in" } } },
-    );
-    (StatusCode::NOT_FOUND, page).into_response()
+    (StatusCode::NOT_FOUND, setup_closed_page()).into_response()
 }
 
 /// `GET /admin/setup/{secret}`.
@@ -180,7 +158,7 @@ pub(super) async fn setup_form(
     Path(secret): Path<String>,
 ) -> Response {
     match state.setup.matches(&secret) {
-        true => setup_page(&state, &secret, "", (None, None), StatusCode::OK),
+        true => setup_form_page(&state, &secret, "", (None, None), StatusCode::OK),
         false => setup_closed(),
     }
 }
@@ -191,9 +169,9 @@ pub(super) async fn setup(
     Path(secret): Path<String>,
     headers: HeaderMap,
     PageForm(form): PageForm<SetupForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     if !login_csrf_ok(&headers, &form.csrf) {
-        return view::csrf_refused();
+        return Ok(view::csrf_refused());
     }
     let email = EmailAddress::parse(&form.email).map_err(|e| e.to_string());
     let password = Password::parse(&form.password).map_err(|e| e.to_string());
@@ -201,19 +179,15 @@ pub(super) async fn setup(
         (Ok(e), Ok(p)) => (e, p),
         (e, p) => {
             let errors = (e.err(), p.err());
-            return setup_page(
-                &state,
-                &secret,
-                &form.email,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let code = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(setup_form_page(&state, &secret, &form.email, errors, code));
         }
     };
     match users::complete_setup(&state.ctx, &state.setup, &secret, email, &password).await {
-        Ok(session) => start(&state, &session),
-        Err(UsersError::SetupClosed) => setup_closed(),
-        Err(e) => view::internal(&e),
+        Ok(session) => Ok(start(&state, &session)),
+        Err(UsersError::SetupClosed) => Ok(setup_closed()),
+        // Before set-up there is no session to show a refusal in: anything else is a failure.
+        Err(e) => Err(AdminError::internal(&e)),
     }
 }
 
@@ -227,35 +201,9 @@ pub(super) struct PasswordForm {
     _csrf: String,
 }
 
-fn account_page(
-    session: &AdminSession,
-    errors: (Option<String>, Option<String>),
-    status: StatusCode,
-) -> Response {
-    let ctx = session.ctx();
-    let page = view::layout(
-        &ctx,
-        "Your account",
-        html! {
-            div.card {
-                p { "Logged in as " strong { (ctx.email) } " with the role " (ctx.role) "." }
-                h2 { "Change password" }
-                p.muted { "Changing the password ends all your sessions, this one too." }
-                form method="post" action="/admin/account" {
-                    (csrf_field(&ctx.csrf))
-                    (field("current", "Current password", "password", "", errors.0.as_ref()))
-                    (field("new", "New password (at least 12 characters)", "password", "", errors.1.as_ref()))
-                    p { button type="submit" { "Change password" } }
-                }
-            }
-        },
-    );
-    (status, page).into_response()
-}
-
 /// `GET /admin/account`.
 pub(super) async fn account_form(Extension(session): Extension<AdminSession>) -> Response {
-    account_page(&session, (None, None), StatusCode::OK)
+    account_page(&session.ctx(), None, None).into_response()
 }
 
 /// `POST /admin/account`: changes the password and ends every session of the user.
@@ -263,27 +211,25 @@ pub(super) async fn change_password(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<PasswordForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let new = match Password::parse(&form.new) {
         Ok(p) => p,
         Err(e) => {
-            return account_page(
-                &session,
-                (None, Some(e.to_string())),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let page = account_page(&session.ctx(), None, Some(&e.to_string()));
+            return Ok((refused, page).into_response());
         }
     };
     match users::change_password(&state.ctx, &session.actor(), &form.current, &new).await {
         Ok(()) => {
             let clear = set_cookie(&state, SESSION_COOKIE, "", 0);
-            ([(header::SET_COOKIE, clear)], Redirect::to("/admin/login")).into_response()
+            Ok(([(header::SET_COOKIE, clear)], Redirect::to("/admin/login")).into_response())
         }
-        Err(UsersError::BadCredentials) => account_page(
-            &session,
-            (Some("The current password is wrong.".to_owned()), None),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Err(e) => view::internal(&e),
+        Err(UsersError::BadCredentials) => {
+            let wrong = "The current password is wrong.".to_owned();
+            let page = account_page(&session.ctx(), Some(&wrong), None);
+            Ok((refused, page).into_response())
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,11 @@ use axum::{
 };
 
 use super::view;
-use crate::{domain::Forbidden, store::StoreError};
+use crate::{
+    domain::Forbidden,
+    services::{privacy::PrivacyError, users::UsersError},
+    store::StoreError,
+};
 
 /// Why an admin request failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +55,32 @@ impl From<StoreError> for AdminError {
         match e {
             StoreError::NotFound => Self::NotFound,
             other => Self::internal(&other),
+        }
+    }
+}
+
+/// The users service's errors that no page shows in place (the session pages and the users
+/// page share them).
+impl From<UsersError> for AdminError {
+    fn from(e: UsersError) -> Self {
+        match e {
+            UsersError::Forbidden(_) | UsersError::NotAllowed => Self::Forbidden,
+            UsersError::UnknownUser => Self::NotFound,
+            UsersError::Store(e) => e.into(),
+            e => Self::internal(&e),
+        }
+    }
+}
+
+/// The privacy service's errors that no page shows in place (subscriber actions, requests,
+/// retention); nothing is left of an erased person to act on.
+impl From<PrivacyError> for AdminError {
+    fn from(e: PrivacyError) -> Self {
+        match e {
+            PrivacyError::Forbidden(_) => Self::Forbidden,
+            PrivacyError::NotFound | PrivacyError::AlreadyErased => Self::NotFound,
+            PrivacyError::Store(e) => e.into(),
+            e => Self::internal(&e),
         }
     }
 }

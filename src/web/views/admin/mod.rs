@@ -2,7 +2,12 @@
 //! fields with their errors in place, the CSRF field, the server-drawn charts, the error
 //! pages); one module per admin area beside it. Render only: no I/O, no HTTP decisions.
 
+pub mod auth;
+pub mod dashboard;
 pub mod retention;
+pub mod users;
+
+use std::collections::HashMap;
 
 use axum::{
     http::StatusCode,
@@ -71,6 +76,9 @@ svg.chart{width:100%;height:auto}
 .login{max-width:380px;margin:4rem auto}
 .pager{margin-top:.8rem}
 "#;
+
+/// A form's errors: the message to show at each field, by the field's name.
+pub type Errors = HashMap<&'static str, String>;
 
 /// The admin page shell: navigation, the user, and a logout button.
 pub fn layout(ctx: &Ctx, title: &str, body: Markup) -> Markup {
@@ -324,6 +332,11 @@ pub fn campaign_chart(c: &CampaignChart) -> Markup {
             text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { "now" }
         }
     }
+}
+
+/// The text a preview frame shows when the template does not render.
+pub fn preview_failed(problem: &str) -> Markup {
+    html! { p { "The template does not render: " (problem) } }
 }
 
 /// 403 for a write the role may not make.

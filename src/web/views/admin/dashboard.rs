@@ -1,0 +1,129 @@
+//! The admin pages that only read: the dashboard, the job runs with the next runs, and the
+//! audit log. Render only.
+
+use maud::{Markup, html};
+
+use super::{Ctx, growth_chart, layout, status};
+use crate::{
+    scheduler::NextRun,
+    services::dashboard::Dashboard,
+    store::{audit::AuditEntry, jobs::JobRun},
+};
+
+/// `/admin/`: subscribers per list, growth over `growth_days` days, and recent campaigns.
+pub fn dashboard_page(ctx: &Ctx, d: &Dashboard, growth_days: u32) -> Markup {
+    layout(
+        ctx,
+        "Dashboard",
+        html! {
+            div.grid {
+                div.card {
+                    h2 { "Subscribers per list" }
+                    table {
+                        tr { th { "List" } th.num { "Confirmed" } th.num { "Pending" } th.num { "Unsubscribed" } }
+                        @for l in &d.lists {
+                            tr {
+                                td { a href={ "/admin/subscribers?list=" (l.list.id) } { (l.list.def.name) } }
+                                td.num { (l.confirmed) } td.num { (l.pending) } td.num { (l.unsubscribed) }
+                            }
+                        }
+                    }
+                    @if d.lists.is_empty() { p.muted { "No lists yet. " a href="/admin/lists" { "Create one" } } }
+                }
+                div.card {
+                    h2 { "Growth, last " (growth_days) " days" }
+                    (growth_chart(&d.growth))
+                }
+            }
+            div.card {
+                h2 { "Recent campaigns" }
+                table {
+                    tr { th { "Campaign" } th { "Status" } th.num { "Recipients" } th.num { "Sent" } th.num { "Deferred" } th.num { "Failed" } th.num { "Suppressed" } }
+                    @for o in &d.campaigns {
+                        tr {
+                            td { a href={ "/admin/campaigns/" (o.campaign.id) } { (o.campaign.def.name) } }
+                            td { (status(o.campaign.status.as_str())) }
+                            td.num { (o.counts.total) } td.num.sent { (o.counts.sent) }
+                            td.num { (o.counts.deferred) } td.num { (o.counts.failed) } td.num { (o.counts.suppressed) }
+                        }
+                    }
+                }
+                @if d.campaigns.is_empty() { p.muted { "No campaigns yet." } }
+            }
+        },
+    )
+}
+
+/// What `/admin/jobs` shows.
+#[derive(Debug, Clone)]
+pub struct JobsView {
+    /// When each job runs next.
+    pub upcoming: Vec<NextRun>,
+    /// Whether this process runs the scheduler.
+    pub scheduler_enabled: bool,
+    /// A page of runs, newest first.
+    pub runs: Vec<JobRun>,
+    /// The cursor of the next page.
+    pub next_cursor: Option<uuid::Uuid>,
+}
+
+/// `/admin/jobs`: the next run of each job and a page of what the scheduler did.
+pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
+    layout(
+        ctx,
+        "Job runs",
+        html! {
+            div.card {
+                h2 { "Next runs" }
+                @if !v.scheduler_enabled {
+                    p.muted { "The scheduler is off in this process (scheduler.enabled = false); another instance may run it." }
+                }
+                table {
+                    tr { th { "Job" } th { "Schedule (UTC)" } th { "Next run (UTC)" } }
+                    @for n in &v.upcoming {
+                        tr {
+                            td { (n.job) } td { code { (n.cron) } }
+                            td.next-run { (n.at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "never".to_owned())) }
+                        }
+                    }
+                }
+            }
+            h2 { "Runs" }
+            table {
+                tr { th { "Job" } th { "Status" } th { "Started" } th { "Finished" } th { "Report" } }
+                @for r in &v.runs {
+                    tr {
+                        td { (r.job) } td { (status(&r.status)) }
+                        td { (r.started_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (r.finished_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { code { (r.report) } }
+                    }
+                }
+            }
+            @if v.runs.is_empty() { p.muted { "No job has run yet." } }
+            @if let Some(next) = v.next_cursor { p.pager { a.button rel="next" href={ "/admin/jobs?cursor=" (next) } { "Older →" } } }
+        },
+    )
+}
+
+/// `/admin/audit`: the audit log, newest first.
+pub fn audit_page(ctx: &Ctx, entries: &[AuditEntry]) -> Markup {
+    layout(
+        ctx,
+        "Audit log",
+        html! {
+            table {
+                tr { th { "When" } th { "Who" } th { "Action" } th { "Record" } th { "Detail" } }
+                @for e in entries {
+                    tr {
+                        td { (e.occurred_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (e.actor) } td { code { (e.action) } }
+                        td { (e.target.as_deref().unwrap_or("")) }
+                        td { (e.detail.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+            @if entries.is_empty() { p.muted { "Nothing yet." } }
+        },
+    )
+}

@@ -1,0 +1,141 @@
+//! The admin page of users and API tokens: each user with forms to change the role and to
+//! disable or enable them, the form that adds a user, and the tokens with Revoke. Render only.
+
+use maud::{Markup, html};
+
+use super::{Ctx, csrf_field, field, layout, select};
+use crate::{domain::User, store::api_tokens::TokenListing};
+
+/// The roles a user can have, as form values and their explanation.
+const ROLES: [(&str, &str); 3] = [
+    ("viewer", "Viewer (reads only)"),
+    ("marketer", "Marketer (lists, subscribers, campaigns)"),
+    ("admin", "Admin (everything)"),
+];
+
+/// The errors of the add-a-user form, at their fields.
+#[derive(Debug, Default, Clone)]
+pub struct UserErrors {
+    /// At the address.
+    pub email: Option<String>,
+    /// At the role.
+    pub role: Option<String>,
+    /// At the initial password.
+    pub password: Option<String>,
+}
+
+/// What `/admin/users` shows.
+#[derive(Debug, Clone)]
+pub struct UsersView {
+    /// Every user.
+    pub users: Vec<User>,
+    /// The API tokens not revoked.
+    pub tokens: Vec<TokenListing>,
+    /// Why the last change was refused, shown above everything.
+    pub problem: Option<String>,
+    /// The address typed into the add-a-user form.
+    pub email: String,
+    /// The role chosen in the add-a-user form.
+    pub role: String,
+    /// The add-a-user form's errors.
+    pub errors: UserErrors,
+}
+
+/// `/admin/users`: users, the add-a-user form and the API tokens.
+pub fn users_page(ctx: &Ctx, v: &UsersView) -> Markup {
+    let errors = &v.errors;
+    layout(
+        ctx,
+        "Users",
+        html! {
+            @if let Some(problem) = &v.problem { p.error role="alert" { (problem) } }
+            p.muted { "A role change takes effect at once. A disabled user cannot log in, their sessions end, and their API tokens are refused until they are enabled again. No API token does more than its owner's current role allows." }
+            table {
+                tr { th { "E-mail" } th { "Role" } th { "Status" } th {} }
+                @for u in &v.users { (user_row(u, &ctx.csrf)) }
+            }
+            div.card {
+                h2 { "Add a user" }
+                form method="post" action="/admin/users" {
+                    (csrf_field(&ctx.csrf))
+                    (field("email", "E-mail address", "email", &v.email, errors.email.as_ref()))
+                    (select("role", "Role", &ROLES, &v.role, errors.role.as_ref()))
+                    (field("password", "Initial password (at least 12 characters)", "password", "", errors.password.as_ref()))
+                    p { button type="submit" { "Add user" } }
+                }
+            }
+            h2 { "API tokens" }
+            p.muted { "Create tokens with " code { "bulletin token create --name N --role R [--user E]" } "." }
+            table {
+                tr { th { "Name" } th { "Role" } th { "Owner" } th { "Created" } th { "Last used" } th {} }
+                @for t in &v.tokens { (token_row(t, &ctx.csrf)) }
+            }
+        },
+    )
+}
+
+/// One user's row: their role with a form to change it, and a button to disable or enable.
+fn user_row(u: &User, csrf: &str) -> Markup {
+    html! {
+        tr {
+            td { (u.email.as_str()) }
+            td {
+                form.inline method="post" action={ "/admin/users/" (u.id) "/role" } {
+                    (csrf_field(csrf))
+                    select name="role" aria-label={ "Role of " (u.email.as_str()) } {
+                        @for (value, _) in ROLES {
+                            option value=(value) selected[value == u.role.as_str()] { (value) }
+                        }
+                    }
+                    " "
+                    button type="submit" { "Change role" }
+                }
+            }
+            td {
+                @match u.disabled_at {
+                    Some(at) => { "disabled since " (at.format("%Y-%m-%d %H:%M")) }
+                    None => { "active" }
+                }
+            }
+            td {
+                @if u.is_active() {
+                    form.inline method="post" action={ "/admin/users/" (u.id) "/disable" } {
+                        (csrf_field(csrf))
+                        button.danger type="submit" { "Disable" }
+                    }
+                } @else {
+                    form.inline method="post" action={ "/admin/users/" (u.id) "/enable" } {
+                        (csrf_field(csrf))
+                        button type="submit" { "Enable" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One API token's row, with the role it acts as and a button to revoke it.
+fn token_row(t: &TokenListing, csrf: &str) -> Markup {
+    html! {
+        tr {
+            td { (t.token.name) }
+            td {
+                (t.token.role)
+                @match t.effective_role {
+                    Some(r) if r != t.token.role => { " (acts as " (r) ", its owner's role)" }
+                    Some(_) => {}
+                    None => { " (refused: its owner is disabled)" }
+                }
+            }
+            td { (t.owner_email.as_deref().unwrap_or("—")) }
+            td { (t.created_at.format("%Y-%m-%d %H:%M")) }
+            td { (t.last_used_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+            td {
+                form.inline method="post" action={ "/admin/tokens/" (t.token.id) "/revoke" } {
+                    (csrf_field(csrf))
+                    button.danger type="submit" { "Revoke" }
+                }
+            }
+        }
+    }
+}
