@@ -124,6 +124,22 @@ fn first_ident(text: &str) -> Option<String> {
     (!ident.is_empty()).then_some(ident)
 }
 
+/// The code of every file of a top-level module (a folder or a single file), with its path.
+fn module_code(module: &str) -> Vec<(PathBuf, String)> {
+    let dir = src_dir().join(module);
+    let root = match dir.is_dir() {
+        true => dir,
+        false => src_dir().join(format!("{module}.rs")),
+    };
+    rust_files(&root)
+        .into_iter()
+        .map(|file| {
+            let code = code_of(&std::fs::read_to_string(&file).unwrap());
+            (file, code)
+        })
+        .collect()
+}
+
 fn relative(path: &Path) -> String {
     path.strip_prefix(src_dir()).unwrap().display().to_string()
 }
@@ -132,13 +148,7 @@ fn relative(path: &Path) -> String {
 fn every_module_names_only_the_modules_below_it() {
     let mut broken = Vec::new();
     for (module, allowed) in ALLOWED {
-        let dir = src_dir().join(module);
-        let root = match dir.is_dir() {
-            true => dir,
-            false => src_dir().join(format!("{module}.rs")),
-        };
-        for file in rust_files(&root) {
-            let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        for (file, code) in module_code(module) {
             for named in crate_modules(&code) {
                 if named != *module && !allowed.contains(&named.as_str()) {
                     broken.push(format!("{} names crate::{named}", relative(&file)));
@@ -168,13 +178,7 @@ fn every_top_level_module_has_a_place_in_the_table() {
 fn frameworks_stay_in_their_layers() {
     let mut broken = Vec::new();
     for (module, crates) in FORBIDDEN_CRATES {
-        let dir = src_dir().join(module);
-        let root = match dir.is_dir() {
-            true => dir,
-            false => src_dir().join(format!("{module}.rs")),
-        };
-        for file in rust_files(&root) {
-            let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        for (file, code) in module_code(module) {
             for name in *crates {
                 if code.contains(&format!("{name}::")) {
                     broken.push(format!("{} names {name}", relative(&file)));
@@ -188,8 +192,7 @@ fn frameworks_stay_in_their_layers() {
 #[test]
 fn handlers_run_no_queries() {
     let mut broken = Vec::new();
-    for file in rust_files(&src_dir().join("web")) {
-        let code = code_of(&std::fs::read_to_string(&file).unwrap());
+    for (file, code) in module_code("web") {
         for (at, _) in code.match_indices("store::") {
             let path: String = code[at..]
                 .chars()

@@ -331,16 +331,7 @@ async fn a_viewer_reads_everything_and_gets_403_on_every_write() {
         StatusCode::FORBIDDEN
     );
     // The API says the same to a viewer token.
-    let token = services::api_tokens::issue(
-        app.app.context(),
-        &bulletin::domain::Actor::Cli,
-        "v",
-        Role::Viewer,
-        None,
-    )
-    .await
-    .unwrap()
-    .1;
+    let token = app.token_of(Role::Viewer).await;
     let read = app
         .http
         .get(app.url("/api/v1/lists"))
@@ -922,16 +913,7 @@ async fn the_api_blocks_and_unblocks_and_a_standing_restriction_survives_the_blo
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    let token = services::api_tokens::issue(
-        app.app.context(),
-        &bulletin::domain::Actor::Cli,
-        "v",
-        Role::Viewer,
-        None,
-    )
-    .await
-    .unwrap()
-    .1;
+    let token = app.token_of(Role::Viewer).await;
     let refused = app
         .http
         .post(app.url(&format!("/api/v1/subscribers/{id}/block")))

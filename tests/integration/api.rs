@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use bulletin::{domain::Role, services};
+use bulletin::domain::Role;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -60,20 +60,6 @@ fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
         }
     }
     found
-}
-
-/// An API token of another role.
-async fn token_of(app: &TestApp, role: Role) -> String {
-    services::api_tokens::issue(
-        app.app.context(),
-        &bulletin::domain::Actor::Cli,
-        role.as_str(),
-        role,
-        None,
-    )
-    .await
-    .unwrap()
-    .1
 }
 
 /// A request with `token`, and a JSON body unless it is `Value::Null`.
@@ -677,7 +663,7 @@ async fn a_list_is_edited_archived_and_brought_back_through_the_api() {
     let list = app.create_list("weekly").await;
     let id = list["id"].as_str().unwrap();
     let path = format!("/api/v1/lists/{id}");
-    let viewer = token_of(&app, Role::Viewer).await;
+    let viewer = app.token_of(Role::Viewer).await;
     let edit = json!({"name": "Weekly news", "description": "Every Monday",
         "visibility": "private", "consent_text": "Yes, send me the weekly news."});
     let r = call(&app, &viewer, Method::PUT, &path, &edit).await;
@@ -759,7 +745,7 @@ async fn a_subscriber_is_read_corrected_and_unsubscribed_from_every_list_through
     assert_eq!(one["email"], "ann@example.com");
     assert_eq!(one["subscriptions"].as_array().unwrap().len(), 2);
 
-    let viewer = token_of(&app, Role::Viewer).await;
+    let viewer = app.token_of(Role::Viewer).await;
     let r = call(
         &app,
         &viewer,
@@ -832,7 +818,7 @@ async fn a_subscriber_is_read_corrected_and_unsubscribed_from_every_list_through
 #[tokio::test]
 async fn users_and_tokens_are_managed_with_admin_tokens_only() {
     let app = TestApp::spawn().await;
-    let marketer = token_of(&app, Role::Marketer).await;
+    let marketer = app.token_of(Role::Marketer).await;
     let r = call(&app, &marketer, Method::GET, "/api/v1/users", &Value::Null).await;
     api_error(r, StatusCode::FORBIDDEN).await;
     let new_user = json!({"email": "mia@example.com", "role": "marketer", "password": "correct horse battery"});
@@ -1077,7 +1063,7 @@ async fn the_api_and_the_admin_ui_answer_each_role_alike() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;
     for role in [Role::Viewer, Role::Marketer] {
-        let token = token_of(&app, role).await;
+        let token = app.token_of(role).await;
         let session = Admin::with_role(&app, role).await;
         let api = call(&app, &token, Method::GET, "/api/v1/audit", &Value::Null).await;
         let page = session.get("/admin/audit").await;
@@ -1094,7 +1080,7 @@ async fn the_api_and_the_admin_ui_answer_each_role_alike() {
             "{role} manages no users"
         );
     }
-    let marketer = token_of(&app, Role::Marketer).await;
+    let marketer = app.token_of(Role::Marketer).await;
     let body = json!({"slug": "autumn", "name": "Autumn", "kind": "newsletter",
         "legal_basis": "consent", "opt_in": "double"});
     let r = call(&app, &marketer, Method::POST, "/api/v1/lists", &body).await;

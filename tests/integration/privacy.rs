@@ -4,7 +4,7 @@
 //! the keyed hash, and the operator's API (export, erasure, restriction, proof of consent,
 //! the request log with its deadlines, the retention review).
 
-use bulletin::{domain::Role, services, store};
+use bulletin::{domain::Role, store};
 use chrono::Duration;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
@@ -716,16 +716,7 @@ async fn the_operator_exports_erases_and_restricts_by_api_with_an_admin_token() 
         (Some("restricted"), Some("api:tests"))
     );
 
-    let marketer = services::api_tokens::issue(
-        app.app.context(),
-        &bulletin::domain::Actor::Cli,
-        "m",
-        Role::Marketer,
-        None,
-    )
-    .await
-    .unwrap()
-    .1;
+    let marketer = app.token_of(Role::Marketer).await;
     let forbidden = app
         .http
         .get(app.url(&format!("/api/v1/subscribers/{id}/export")))

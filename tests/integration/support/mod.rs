@@ -67,16 +67,7 @@ impl TestApp {
         let app = App::build_on(listener, settings, clock.clone())
             .await
             .unwrap();
-        let token = services::api_tokens::issue(
-            app.context(),
-            &bulletin::domain::Actor::Cli,
-            "tests",
-            Role::Admin,
-            None,
-        )
-        .await
-        .unwrap()
-        .1;
+        let token = issue_token(&app, "tests", Role::Admin).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -126,6 +117,11 @@ impl TestApp {
     /// `POST /subscribe` with the given form fields.
     pub async fn subscribe(&self, form: &[(&str, &str)]) -> Response {
         self.post_form("/subscribe", form).await
+    }
+
+    /// A new API token of `role`, named after it, made as `bulletin token create` does.
+    pub async fn token_of(&self, role: Role) -> String {
+        issue_token(&self.app, role.as_str(), role).await
     }
 
     /// A complete, valid signup for one list.
@@ -402,4 +398,13 @@ fn init_test_logging() {
             .with_test_writer()
             .try_init();
     }
+}
+
+/// A token made by the CLI's path (the CLI acts as an admin): the secret.
+async fn issue_token(app: &App, name: &str, role: Role) -> String {
+    let cli = bulletin::domain::Actor::Cli;
+    services::api_tokens::issue(app.context(), &cli, name, role, None)
+        .await
+        .unwrap()
+        .1
 }
