@@ -122,7 +122,13 @@ pub async fn create(
     password: &Password,
 ) -> Result<User, UsersError> {
     actor.authorize(Action::ManageAccess)?;
-    insert(ctx, actor, "user.create", email, role, password).await
+    let user = User {
+        id: UserId::new(),
+        email,
+        role,
+        disabled_at: None,
+    };
+    insert(ctx, actor, "user.create", user, password).await
 }
 
 /// Stores a new user with the audit entry `action` of `actor`.
@@ -130,17 +136,10 @@ async fn insert(
     ctx: &Context,
     actor: &Actor,
     action: &'static str,
-    email: EmailAddress,
-    role: Role,
+    user: User,
     password: &Password,
 ) -> Result<User, UsersError> {
     let hash = hash_password(password).await?;
-    let user = User {
-        id: UserId::new(),
-        email,
-        role,
-        disabled_at: None,
-    };
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     match store::users::insert(&txn, &user, &hash, now).await {
@@ -226,13 +225,14 @@ pub async fn complete_setup(
     if !setup.matches(secret) || store::users::count(&ctx.db).await? > 0 {
         return Err(UsersError::SetupClosed);
     }
-    // The first admin creates themselves: the set-up link is their authority.
-    let first = Actor::User {
+    let user = User {
         id: UserId::new(),
-        email: email.clone(),
+        email,
         role: Role::Admin,
+        disabled_at: None,
     };
-    let user = insert(ctx, &first, "user.setup", email, Role::Admin, password).await?;
+    // The first admin creates themselves: the set-up link is their authority.
+    let user = insert(ctx, &as_actor(&user), "user.setup", user, password).await?;
     *setup.lock() = None;
     start_session(ctx, user).await
 }
