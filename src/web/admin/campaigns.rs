@@ -1,8 +1,6 @@
 //! Campaigns: the list, compose (Markdown), the page of one campaign with its figures and a
 //! preview in a sandboxed iframe, and the moves: test send, schedule, pause, resume, cancel.
 
-use std::collections::HashMap;
-
 use axum::{
     Extension,
     extract::{Path, State},
@@ -10,10 +8,10 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{NaiveDateTime, TimeZone, Utc};
-use maud::{PreEscaped, html};
+use maud::Markup;
 use serde::Deserialize;
 
-use super::AdminSession;
+use super::{AdminError, AdminSession};
 use crate::{
     domain::{Action, CampaignId, EmailAddress, ListSlug, MailingList},
     services::{
@@ -23,7 +21,12 @@ use crate::{
     web::AppState,
     web::{
         extract::PageForm,
-        views::admin::{self as view, CampaignChart, campaign_chart, csrf_field, field, status},
+        views::admin::{
+            self as view, Errors,
+            campaigns::{
+                CampaignView, ComposeFormView, campaign_page, campaigns_page, compose_page,
+            },
+        },
     },
 };
 
@@ -35,31 +38,9 @@ pub(super) const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'un
 pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
-) -> Response {
-    let all = match campaigns::all(&state.ctx).await {
-        Ok(a) => a,
-        Err(e) => return view::internal(&e),
-    };
-    let ctx = session.ctx();
-    view::layout(
-        &ctx,
-        "Campaigns",
-        html! {
-            @if ctx.may(Action::ManageCampaigns) { p { a.button href="/admin/campaigns/new" { "New campaign" } } }
-            table {
-                tr { th { "Name" } th { "Subject" } th { "Status" } th { "Send at" } }
-                @for c in &all {
-                    tr {
-                        td { a href={ "/admin/campaigns/" (c.id) } { (c.def.name) } }
-                        td { (c.def.subject) } td { (status(c.status.as_str())) }
-                        td { (c.send_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()) }
-                    }
-                }
-            }
-            @if all.is_empty() { p.muted { "No campaigns yet." } }
-        },
-    )
-    .into_response()
+) -> Result<Response, AdminError> {
+    let all = campaigns::all(&state.ctx).await?;
+    Ok(campaigns_page(&session.ctx(), &all).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,55 +55,48 @@ pub(super) struct CampaignForm {
     list: Vec<String>,
 }
 
-type Errors = HashMap<&'static str, String>;
-
-fn compose_page(
+/// The compose page with the form as typed.
+fn compose(
     session: &AdminSession,
     all: &[MailingList],
     form: &CampaignForm,
     errors: &Errors,
     code: StatusCode,
 ) -> Response {
-    let ctx = session.ctx();
-    let e = |k: &str| errors.get(k);
-    let markup = view::layout(
-        &ctx,
-        "New campaign",
-        html! {
-            @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
-            form.card method="post" action="/admin/campaigns" {
-                (csrf_field(&ctx.csrf))
-                (field("name", "Internal name", "text", &form.name, e("name")))
-                (field("subject", "Subject", "text", &form.subject, e("subject")))
-                label { "Lists" }
-                @for l in all {
-                    label.check { input type="checkbox" name="list" value=(l.def.slug.as_str()) checked[form.list.iter().any(|s| s == l.def.slug.as_str())]; " " (l.def.name) }
-                }
-                @if let Some(err) = e("list") { p.field-error { (err) } }
-                label for="body_markdown" { "Body (Markdown; variables such as " code { "{{ subscriber.name }}" } ")" }
-                textarea id="body_markdown" name="body_markdown" aria-invalid=[e("body_markdown").map(|_| "true")] { (form.body_markdown) }
-                @if let Some(err) = e("body_markdown") { p.field-error { (err) } }
-                p { button type="submit" { "Save draft and preview" } }
-            }
-        },
-    );
-    (code, markup).into_response()
+    let values = ComposeFormView {
+        name: &form.name,
+        subject: &form.subject,
+        body_markdown: &form.body_markdown,
+        lists: &form.list,
+    };
+    (code, compose_page(&session.ctx(), all, &values, errors)).into_response()
 }
 
 /// `GET /admin/campaigns/new`.
 pub(super) async fn new_form(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
-) -> Response {
-    match lists::all(&state.ctx).await {
-        Ok(all) => compose_page(
-            &session,
-            &all,
-            &CampaignForm::default(),
-            &Errors::new(),
-            StatusCode::OK,
-        ),
-        Err(e) => view::internal(&e),
+) -> Result<Response, AdminError> {
+    let all = lists::all(&state.ctx).await?;
+    let form = CampaignForm::default();
+    Ok(compose(
+        &session,
+        &all,
+        &form,
+        &Errors::new(),
+        StatusCode::OK,
+    ))
+}
+
+/// The form field a refusal of the service is about.
+fn field_of(e: &CampaignsError) -> &'static str {
+    let text = e.to_string();
+    match e {
+        _ if text.starts_with("lists:") => "list",
+        _ if text.contains("subject") => "subject",
+        _ if text.contains("name") => "name",
+        CampaignsError::UnknownList(_) => "list",
+        _ => "body_markdown",
     }
 }
 
@@ -131,29 +105,18 @@ pub(super) async fn create(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<CampaignForm>,
-) -> Response {
-    if let Err(e) = session.authorize(Action::ManageCampaigns) {
-        return e.into_response();
-    }
-    let all = match lists::all(&state.ctx).await {
-        Ok(a) => a,
-        Err(e) => return view::internal(&e),
-    };
-    let mut errors = Errors::new();
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageCampaigns)?;
+    let all = lists::all(&state.ctx).await?;
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let slugs: Vec<ListSlug> = form
         .list
         .iter()
         .filter_map(|s| ListSlug::parse(s).ok())
         .collect();
     if slugs.is_empty() {
-        errors.insert("list", "choose at least one list".to_owned());
-        return compose_page(
-            &session,
-            &all,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        let errors = Errors::from([("list", "choose at least one list".to_owned())]);
+        return Ok(compose(&session, &all, &form, &errors, refused));
     }
     let draft = CampaignDraft {
         name: form.name.clone(),
@@ -162,39 +125,15 @@ pub(super) async fn create(
         lists: slugs,
         from: None,
     };
-    match campaigns::create(&state.ctx, &session.actor(), draft).await {
-        Ok(c) => Redirect::to(&format!("/admin/campaigns/{}", c.id)).into_response(),
-        Err(CampaignsError::Forbidden(_)) => view::forbidden(&session.ctx()),
+    let errors = match campaigns::create(&state.ctx, &session.actor(), draft).await {
+        Ok(c) => return Ok(Redirect::to(&format!("/admin/campaigns/{}", c.id)).into_response()),
         Err(e @ (CampaignsError::Invalid(_) | CampaignsError::UnknownList(_))) => {
-            let text = e.to_string();
-            let key = match () {
-                () if text.starts_with("lists:") => "list",
-                () if text.contains("subject") => "subject",
-                () if text.contains("name") => "name",
-                () if matches!(e, CampaignsError::UnknownList(_)) => "list",
-                () => "body_markdown",
-            };
-            errors.insert(key, text);
-            compose_page(
-                &session,
-                &all,
-                &form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            Errors::from([(field_of(&e), e.to_string())])
         }
-        Err(e @ CampaignsError::Template(_)) => {
-            errors.insert("body_markdown", e.to_string());
-            compose_page(
-                &session,
-                &all,
-                &form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
-        Err(e) => view::internal(&e),
-    }
+        Err(e @ CampaignsError::Template(_)) => Errors::from([("body_markdown", e.to_string())]),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(compose(&session, &all, &form, &errors, refused))
 }
 
 /// `GET /admin/campaigns/{id}`: figures, progress, preview and the moves.
@@ -202,131 +141,45 @@ pub(super) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
-) -> Response {
-    show_with(
-        &state,
-        &session,
-        CampaignId::from_uuid(id),
-        None,
-        StatusCode::OK,
-    )
-    .await
+) -> Result<Response, AdminError> {
+    let id = CampaignId::from_uuid(id);
+    show_with(&state, &session, id, None, StatusCode::OK).await
 }
 
+/// The campaign's page, with `error` above it when a move was refused.
 async fn show_with(
     state: &AppState,
     session: &AdminSession,
     id: CampaignId,
     error: Option<String>,
     code: StatusCode,
-) -> Response {
-    let ctx = session.ctx();
-    let o = match campaigns::overview(&state.ctx, id).await {
-        Ok(o) => o,
-        Err(CampaignsError::NotFound) => return view::not_found(&ctx),
-        Err(e) => return view::internal(&e),
+) -> Result<Response, AdminError> {
+    let overview = campaigns::overview(&state.ctx, id).await?;
+    let timeline = campaigns::timeline(&state.ctx, id).await?;
+    let v = CampaignView {
+        overview,
+        timeline,
+        error,
     };
-    let timeline = match campaigns::timeline(&state.ctx, id).await {
-        Ok(t) => t,
-        Err(e) => return view::internal(&e),
-    };
-    let c = &o.campaign;
-    let n = &o.counts;
-    let done = n.sent + n.failed + n.suppressed;
-    let action = |verb: &str| format!("/admin/campaigns/{}/{verb}", c.id);
-    let markup = view::layout(
-        &ctx,
-        &c.def.name,
-        html! {
-            @if let Some(e) = &error { p.error role="alert" { (e) } }
-            div.card {
-                p { "Status: " (status(c.status.as_str()))
-                    @if let Some(t) = c.send_at { " · send at " (t.format("%Y-%m-%d %H:%M UTC")) }
-                    @if let Some(r) = &c.paused_reason { " · paused: " (r) } }
-                @if n.total > 0 {
-                    progress max=(n.total) value=(done) { (done) " of " (n.total) }
-                }
-                table.figures {
-                    tr { th.num { "Recipients" } th.num { "Sent" } th.num { "Queued" } th.num { "Deferred" } th.num { "Failed" } th.num { "Suppressed" } th.num { "Unsubscribed because of it" } }
-                    tr { td.num { (n.total) } td.num #sent { (n.sent) } td.num { (n.queued + n.sending) } td.num { (n.deferred) } td.num { (n.failed) } td.num { (n.suppressed) } td.num #unsubscribed { (n.unsubscribed) } }
-                }
-            }
-            @if let Some(t) = &timeline {
-                div.card {
-                    h2 { "Over time" }
-                    (campaign_chart(&chart(n, t)))
-                    p.muted { "Blue: messages sent per " (bucket_label(t.bucket_secs)) "; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content." }
-                }
-            }
-            @if ctx.may(Action::ManageCampaigns) {
-                div.card {
-                    form.inline method="post" action=(action("schedule")) {
-                        (csrf_field(&ctx.csrf))
-                        label for="send_at" { "Send at (UTC; empty: now)" }
-                        input #send_at type="datetime-local" name="send_at";
-                        " " button type="submit" { "Schedule" }
-                    }
-                    p {
-                        @for (verb, label) in [("pause", "Pause"), ("resume", "Resume"), ("cancel", "Cancel")] {
-                            form.inline method="post" action=(action(verb)) {
-                                (csrf_field(&ctx.csrf))
-                                button.secondary type="submit" { (label) } " "
-                            }
-                        }
-                    }
-                    form method="post" action=(action("test")) {
-                        (csrf_field(&ctx.csrf))
-                        label for="to" { "Send a test to" }
-                        input #to type="email" name="to";
-                        " " button.secondary type="submit" { "Send test" }
-                    }
-                }
-            }
-            h2 { "Preview" }
-            p.muted { "Subject: " (c.def.subject) }
-            iframe.preview sandbox="" src=(action("preview")) title="Preview of the e-mail" {}
-        },
-    );
-    (code, markup).into_response()
-}
-
-fn bucket_label(secs: i64) -> String {
-    match secs {
-        604_800 => "week".to_owned(),
-        86_400 => "day".to_owned(),
-        3600 => "hour".to_owned(),
-        s if s % 3600 == 0 => format!("{} hours", s / 3600),
-        s => format!("{} min", s / 60),
-    }
-}
-
-fn chart(n: &campaigns::CampaignCounts, t: &campaigns::CampaignTimeline) -> CampaignChart {
-    CampaignChart {
-        outcomes: vec![
-            ("sent", n.sent, "#3aa76d"),
-            ("waiting", n.queued + n.sending + n.deferred, "#f2c14e"),
-            ("failed", n.failed, "#c0392b"),
-            ("suppressed", n.suppressed, "#9aa5bd"),
-        ],
-        start: t.start.format("%Y-%m-%d %H:%M UTC").to_string(),
-        bucket: bucket_label(t.bucket_secs),
-        sent: t.sent.clone(),
-        unsubscribed: t.unsubscribed.clone(),
-    }
+    Ok((code, campaign_page(&session.ctx(), &v)).into_response())
 }
 
 /// `GET /admin/campaigns/{id}/preview`: the HTML as a sample recipient would get it, under a
 /// sandboxing CSP of its own.
 pub(super) async fn preview(
     State(state): State<AppState>,
-    Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
-) -> Response {
-    let html = match campaigns::preview(&state.ctx, CampaignId::from_uuid(id)).await {
-        Ok(m) => m.html,
-        Err(CampaignsError::NotFound) => return view::not_found(&session.ctx()),
-        Err(e) => html! { p { "The template does not render: " (e) } }.into_string(),
+) -> Result<Response, AdminError> {
+    let page = match campaigns::preview(&state.ctx, CampaignId::from_uuid(id)).await {
+        Ok(m) => view::campaigns::preview(m.html),
+        Err(CampaignsError::NotFound) => return Err(AdminError::NotFound),
+        Err(e) => view::preview_failed(&e.to_string()),
     };
+    Ok(sandboxed(page))
+}
+
+/// A preview frame's document under the sandboxing CSP, framed only by our own pages.
+pub(super) fn sandboxed(page: Markup) -> Response {
     (
         [
             (
@@ -338,8 +191,7 @@ pub(super) async fn preview(
                 HeaderValue::from_static("SAMEORIGIN"),
             ),
         ],
-        // Rendered by our campaign template engine; the CSP sandbox contains it.
-        axum::response::Html(PreEscaped(html).into_string()),
+        axum::response::Html(page.into_string()),
     )
         .into_response()
 }
@@ -358,10 +210,8 @@ pub(super) async fn act(
     Extension(session): Extension<AdminSession>,
     Path((id, verb)): Path<(uuid::Uuid, String)>,
     PageForm(form): PageForm<ActForm>,
-) -> Response {
-    if let Err(e) = session.authorize(Action::ManageCampaigns) {
-        return e.into_response();
-    }
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageCampaigns)?;
     let id = CampaignId::from_uuid(id);
     let (ctx, actor) = (&state.ctx, session.actor());
     let result = match verb.as_str() {
@@ -378,22 +228,17 @@ pub(super) async fn act(
             Ok(to) => state.send_test(&actor, id, &[to]).await,
             Err(e) => Err(CampaignsError::Invalid(format!("test address: {e}"))),
         },
-        _ => return view::not_found(&session.ctx()),
+        _ => return Err(AdminError::NotFound),
     };
     match result {
-        Ok(()) => Redirect::to(&format!("/admin/campaigns/{id}")).into_response(),
-        Err(CampaignsError::Forbidden(_)) => view::forbidden(&session.ctx()),
-        Err(CampaignsError::NotFound) => view::not_found(&session.ctx()),
-        Err(CampaignsError::Store(e)) => view::internal(&e),
+        Ok(()) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
+        Err(
+            e
+            @ (CampaignsError::Forbidden(_) | CampaignsError::NotFound | CampaignsError::Store(_)),
+        ) => Err(e.into()),
         Err(e) => {
-            show_with(
-                &state,
-                &session,
-                id,
-                Some(e.to_string()),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let code = StatusCode::UNPROCESSABLE_ENTITY;
+            show_with(&state, &session, id, Some(e.to_string()), code).await
         }
     }
 }
@@ -409,4 +254,15 @@ fn parse_send_at(raw: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
         .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
         .map(|t| Some(Utc.from_utc_datetime(&t)))
         .ok_or_else(|| format!("send at: {raw:?} is not a date and time"))
+}
+
+impl From<CampaignsError> for AdminError {
+    fn from(e: CampaignsError) -> Self {
+        match e {
+            CampaignsError::Forbidden(_) => Self::Forbidden,
+            CampaignsError::NotFound => Self::NotFound,
+            CampaignsError::Store(e) => e.into(),
+            e => Self::internal(&e),
+        }
+    }
 }

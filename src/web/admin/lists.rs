@@ -1,15 +1,12 @@
 //! Lists: the table of lists and the form that creates one (the same service as
 //! `POST /api/v1/lists`).
 
-use std::collections::HashMap;
-
 use axum::{
     Extension,
     extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use maud::html;
 use serde::Deserialize;
 
 use super::{AdminError, AdminSession};
@@ -18,11 +15,13 @@ use crate::{
         Action, LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn,
     },
     services::lists::{self, ListEdit, ListsError},
-    store::StoreError,
     web::AppState,
     web::{
         extract::PageForm,
-        views::admin::{self as view, csrf_field, field, select},
+        views::admin::{
+            Errors,
+            lists::{ListFormView, list_page, lists_page},
+        },
     },
 };
 
@@ -46,8 +45,23 @@ pub(super) struct ListForm {
     consent_text: String,
 }
 
-type Errors = HashMap<&'static str, String>;
+impl ListForm {
+    /// The values as the page shows them.
+    fn view(&self) -> ListFormView<'_> {
+        ListFormView {
+            slug: &self.slug,
+            name: &self.name,
+            description: &self.description,
+            kind: &self.kind,
+            legal_basis: &self.legal_basis,
+            opt_in: &self.opt_in,
+            visibility: &self.visibility,
+            consent_text: &self.consent_text,
+        }
+    }
+}
 
+/// The lists page with the new-list form as typed.
 fn page(
     session: &AdminSession,
     lists: &[MailingList],
@@ -55,47 +69,7 @@ fn page(
     errors: &Errors,
     status: StatusCode,
 ) -> Response {
-    let ctx = session.ctx();
-    let e = |k: &str| errors.get(k);
-    let markup = view::layout(
-        &ctx,
-        "Lists",
-        html! {
-            table {
-                tr { th { "Name" } th { "Slug" } th { "Kind" } th { "Legal basis" } th { "Visibility" } th { "Signup page" } }
-                @for l in lists {
-                    tr {
-                        td { a href={ "/admin/lists/" (l.id) } { (l.def.name) }
-                            @if l.archived_at.is_some() { " " (view::status("archived")) } }
-                        td { code { (l.def.slug.as_str()) } }
-                        td { (l.def.kind) } td { (l.def.legal_basis) } td { (l.def.visibility) }
-                        td { @if l.is_open_for_signup() { a href={ "/subscribe?list=" (l.def.slug.as_str()) } { "open" } } }
-                    }
-                }
-            }
-            @if lists.is_empty() { p.muted { "No lists yet." } }
-            @if ctx.may(Action::ManageLists) {
-                div.card {
-                    h2 { "New list" }
-                    @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
-                    form method="post" action="/admin/lists" {
-                        (csrf_field(&ctx.csrf))
-                        (field("name", "Name", "text", &form.name, e("name")))
-                        (field("slug", "Slug (a-z, 0-9, -)", "text", &form.slug, e("slug")))
-                        (field("description", "Description", "text", &form.description, e("description")))
-                        (select("kind", "Kind", &[("newsletter", "Newsletter"), ("tech_news", "Tech News"), ("product_notices", "Product notices")], &form.kind, e("kind")))
-                        (select("legal_basis", "Legal basis", &[("consent", "Consent (Art. 6(1)(a))"), ("legitimate_interest", "Legitimate interest (Art. 6(1)(f))")], &form.legal_basis, e("legal_basis")))
-                        (select("opt_in", "Opt-in", &[("double", "Double opt-in"), ("none", "None")], &form.opt_in, e("opt_in")))
-                        (select("visibility", "Visibility", &[("public", "Public signup page"), ("private", "Private")], &form.visibility, e("visibility")))
-                        label for="consent_text" { "Consent text (empty: the default wording)" }
-                        textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
-                        @if let Some(err) = e("consent_text") { p.field-error { (err) } }
-                        p { button type="submit" { "Create list" } }
-                    }
-                }
-            }
-        },
-    );
+    let markup = lists_page(&session.ctx(), lists, &form.view(), errors);
     (status, markup).into_response()
 }
 
@@ -103,20 +77,16 @@ fn page(
 pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
-) -> Response {
-    match lists::all(&state.ctx).await {
-        Ok(all) => {
-            let form = ListForm {
-                kind: "newsletter".to_owned(),
-                legal_basis: "consent".to_owned(),
-                opt_in: "double".to_owned(),
-                visibility: "public".to_owned(),
-                ..ListForm::default()
-            };
-            page(&session, &all, &form, &Errors::new(), StatusCode::OK)
-        }
-        Err(e) => view::internal(&e),
-    }
+) -> Result<Response, AdminError> {
+    let all = lists::all(&state.ctx).await?;
+    let form = ListForm {
+        kind: "newsletter".to_owned(),
+        legal_basis: "consent".to_owned(),
+        opt_in: "double".to_owned(),
+        visibility: "public".to_owned(),
+        ..ListForm::default()
+    };
+    Ok(page(&session, &all, &form, &Errors::new(), StatusCode::OK))
 }
 
 /// Parses the form into a list definition, or the errors per field.
@@ -180,40 +150,23 @@ pub(super) async fn create(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<ListForm>,
-) -> Response {
-    if let Err(e) = session.authorize(Action::ManageLists) {
-        return e.into_response();
-    }
-    let result = match parse(&form) {
-        Ok(def) => lists::create(&state.ctx, &session.actor(), def)
-            .await
-            .map_err(|e| {
-                let mut errors = Errors::new();
-                match &e {
-                    ListsError::Invalid(rule) => errors.insert(field_of(rule), e.to_string()),
-                    ListsError::SlugTaken(_) => errors.insert("slug", e.to_string()),
-                    ListsError::Forbidden(_) | ListsError::Store(_) => None,
-                };
-                (errors, Some(e))
-            }),
-        Err(errors) => Err((errors, None)),
-    };
-    match result {
-        Ok(_) => Redirect::to("/admin/lists").into_response(),
-        Err((errors, Some(e))) if errors.is_empty() => AdminError::from(e).into_response(),
-        Err((errors, _)) => match lists::all(&state.ctx).await {
-            Ok(all) => page(
-                &session,
-                &all,
-                &form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            Err(e) => view::internal(&e),
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageLists)?;
+    let errors = match parse(&form) {
+        Ok(def) => match lists::create(&state.ctx, &session.actor(), def).await {
+            Ok(_) => return Ok(Redirect::to("/admin/lists").into_response()),
+            Err(ListsError::Invalid(rule)) => Errors::from([(field_of(&rule), rule.to_string())]),
+            Err(e @ ListsError::SlugTaken(_)) => Errors::from([("slug", e.to_string())]),
+            Err(e) => return Err(e.into()),
         },
-    }
+        Err(errors) => errors,
+    };
+    let all = lists::all(&state.ctx).await?;
+    let code = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(page(&session, &all, &form, &errors, code))
 }
 
+/// One list's page with the edit form as typed.
 fn edit_page(
     session: &AdminSession,
     list: &MailingList,
@@ -221,45 +174,7 @@ fn edit_page(
     errors: &Errors,
     code: StatusCode,
 ) -> Response {
-    let ctx = session.ctx();
-    let e = |k: &str| errors.get(k);
-    let d = &list.def;
-    let markup = view::layout(
-        &ctx,
-        &d.name,
-        html! {
-            div.card {
-                p { "Slug " code { (d.slug.as_str()) } " · " (d.kind) " · " (d.legal_basis) " · opt-in " (d.opt_in)
-                    @if let Some(t) = list.archived_at { " · archived " (t.format("%Y-%m-%d")) } }
-                p { a href={ "/admin/subscribers?list=" (list.id) } { "Subscribers of this list" } }
-            }
-            @if ctx.may(Action::ManageLists) {
-                form.card method="post" action={ "/admin/lists/" (list.id) } {
-                    @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
-                    (csrf_field(&ctx.csrf))
-                    (field("name", "Name", "text", &form.name, e("name")))
-                    (field("description", "Description", "text", &form.description, e("description")))
-                    (select("visibility", "Visibility", &[("public", "Public signup page"), ("private", "Private")], &form.visibility, e("visibility")))
-                    label for="consent_text" { "Consent text (empty: the default wording)" }
-                    p.muted { "A change is a new version: the ledger keeps which version each person saw." }
-                    textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
-                    @if let Some(err) = e("consent_text") { p.field-error { (err) } }
-                    p { button type="submit" { "Save" } }
-                }
-                form.card method="post" action={ "/admin/lists/" (list.id) "/archive" } {
-                    (csrf_field(&ctx.csrf))
-                    @if list.archived_at.is_some() {
-                        input type="hidden" name="archived" value="no";
-                        button.secondary type="submit" { "Bring back from the archive" }
-                    } @else {
-                        p.muted { "An archived list takes no signups and no new campaigns; its subscribers and history stay." }
-                        input type="hidden" name="archived" value="yes";
-                        button.danger type="submit" { "Archive" }
-                    }
-                }
-            }
-        },
-    );
+    let markup = list_page(&session.ctx(), list, &form.view(), errors);
     (code, markup).into_response()
 }
 
@@ -278,18 +193,16 @@ pub(super) async fn edit_form(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
-) -> Response {
-    match lists::find(&state.ctx, ListId::from_uuid(id)).await {
-        Ok(list) => edit_page(
-            &session,
-            &list,
-            &form_of(&list),
-            &Errors::new(),
-            StatusCode::OK,
-        ),
-        Err(StoreError::NotFound) => view::not_found(&session.ctx()),
-        Err(e) => view::internal(&e),
-    }
+) -> Result<Response, AdminError> {
+    let list = lists::find(&state.ctx, ListId::from_uuid(id)).await?;
+    let form = form_of(&list);
+    Ok(edit_page(
+        &session,
+        &list,
+        &form,
+        &Errors::new(),
+        StatusCode::OK,
+    ))
 }
 
 /// `POST /admin/lists/{id}`: saves name, description, visibility and consent text.
@@ -298,27 +211,17 @@ pub(super) async fn update(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
     PageForm(form): PageForm<ListForm>,
-) -> Response {
-    if let Err(e) = session.authorize(Action::ManageLists) {
-        return e.into_response();
-    }
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageLists)?;
     let id = ListId::from_uuid(id);
-    let list = match lists::find(&state.ctx, id).await {
-        Ok(l) => l,
-        Err(StoreError::NotFound) => return view::not_found(&session.ctx()),
-        Err(e) => return view::internal(&e),
-    };
-    let mut errors = Errors::new();
-    let Ok(visibility) =
-        ListVisibility::parse(&form.visibility).map_err(|e| errors.insert("visibility", e))
-    else {
-        return edit_page(
-            &session,
-            &list,
-            &form,
-            &errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+    let list = lists::find(&state.ctx, id).await?;
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
+    let visibility = match ListVisibility::parse(&form.visibility) {
+        Ok(v) => v,
+        Err(e) => {
+            let errors = Errors::from([("visibility", e)]);
+            return Ok(edit_page(&session, &list, &form, &errors, refused));
+        }
     };
     let text = form.consent_text.trim();
     let edit = ListEdit {
@@ -328,18 +231,12 @@ pub(super) async fn update(
         consent_text: (!text.is_empty()).then(|| text.to_owned()),
     };
     match lists::update(&state.ctx, &session.actor(), id, edit).await {
-        Ok(_) => Redirect::to(&format!("/admin/lists/{id}")).into_response(),
+        Ok(_) => Ok(Redirect::to(&format!("/admin/lists/{id}")).into_response()),
         Err(ListsError::Invalid(rule)) => {
-            errors.insert(field_of(&rule), rule.to_string());
-            edit_page(
-                &session,
-                &list,
-                &form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let errors = Errors::from([(field_of(&rule), rule.to_string())]);
+            Ok(edit_page(&session, &list, &form, &errors, refused))
         }
-        Err(e) => AdminError::from(e).into_response(),
+        Err(e) => Err(e.into()),
     }
 }
 

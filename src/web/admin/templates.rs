@@ -6,20 +6,21 @@
 use axum::{
     Extension,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use maud::{PreEscaped, html};
 use serde::Deserialize;
 
-use super::{AdminSession, campaigns::PREVIEW_CSP};
+use super::{AdminError, AdminSession, campaigns::sandboxed};
 use crate::{
-    domain::{Action, Locale},
-    services::templates::{self, TemplateInfo, TemplatesError},
+    services::templates::{self, TemplatesError},
     web::AppState,
     web::{
         extract::PageForm,
-        views::admin::{self as view, csrf_field, status},
+        views::admin::{
+            self as view,
+            templates::{template_page, templates_page},
+        },
     },
 };
 
@@ -27,99 +28,15 @@ use crate::{
 pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
-) -> Response {
-    let all = match templates::all(&state.ctx).await {
-        Ok(a) => a,
-        Err(e) => return view::internal(&e),
-    };
-    let mut messages: Vec<&str> = all.iter().map(|t| t.file.message).collect();
-    messages.dedup();
-    messages.sort_unstable();
-    messages.dedup();
-    let ctx = session.ctx();
-    view::layout(
-        &ctx,
-        "E-mail templates",
-        html! {
-            p.muted { "The messages Bulletin sends, per language. An override saved here is used by every instance at once and survives deploys; revert goes back to the built-in." }
-            table {
-                tr { th { "Message" } @for l in Locale::ALL { th { (l.as_str()) } } }
-                @for m in &messages {
-                    tr {
-                        td { (m) }
-                        @for l in Locale::ALL {
-                            td {
-                                @for t in all.iter().filter(|t| t.file.message == *m && t.file.locale == l) {
-                                    a href={ "/admin/templates/" (t.file.path) } { (t.file.part) }
-                                    @if t.saved.is_some() { " " (status("overridden")) }
-                                    br;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
-    .into_response()
+) -> Result<Response, AdminError> {
+    let all = templates::all(&state.ctx).await?;
+    Ok(templates_page(&session.ctx(), &all).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct SourceForm {
     #[serde(default)]
     source: String,
-}
-
-fn edit_page(
-    session: &AdminSession,
-    t: &TemplateInfo,
-    typed: &str,
-    error: Option<&TemplatesError>,
-    code: StatusCode,
-) -> Response {
-    let ctx = session.ctx();
-    let action = format!("/admin/templates/{}", t.file.path);
-    let markup = view::layout(
-        &ctx,
-        &format!("Template {}", t.file.path),
-        html! {
-            p { a href="/admin/templates" { "← all templates" } }
-            div.card {
-                p {
-                    "Message " strong { (t.file.message) } ", part " code { (t.file.part) } ", language " (t.file.locale.as_str()) ". "
-                    @match &t.saved {
-                        Some(o) => { (status("overridden")) " saved by " (o.updated_by) " at " (o.updated_at.format("%Y-%m-%d %H:%M UTC")) }
-                        None => { (status("built-in")) }
-                    }
-                }
-                @if ctx.may(Action::ManageTemplates) {
-                    form method="post" action=(action) {
-                        (csrf_field(&ctx.csrf))
-                        label for="source" { "Source (minijinja; variables as in the built-in below)" }
-                        textarea id="source" name="source" aria-invalid=[error.map(|_| "true")] { (typed) }
-                        @if let Some(e) = error { p.field-error role="alert" { (e) } }
-                        p {
-                            button type="submit" { "Save override" } " "
-                            button.secondary type="submit" formaction={ (action) "/preview" } formtarget="template-preview" { "Preview without saving" }
-                        }
-                    }
-                    @if t.saved.is_some() {
-                        form method="post" action={ (action) "/revert" } {
-                            (csrf_field(&ctx.csrf))
-                            button.secondary type="submit" { "Revert to the built-in" }
-                        }
-                    }
-                } @else {
-                    pre { (typed) }
-                }
-            }
-            details { summary { "Built-in source" } pre { (t.builtin) } }
-            h2 { "Preview with sample values" }
-            p.muted { "As saved; “Preview without saving” shows what is typed above instead." }
-            iframe.preview sandbox="" name="template-preview" src={ (action) "/preview" } title="Preview of the e-mail" {}
-        },
-    );
-    (code, markup).into_response()
 }
 
 fn path_of(locale: &str, file: &str) -> String {
@@ -131,12 +48,9 @@ pub(super) async fn edit_form(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path((locale, file)): Path<(String, String)>,
-) -> Response {
-    match templates::get(&state.ctx, &path_of(&locale, &file)).await {
-        Ok(t) => edit_page(&session, &t, &t.source.clone(), None, StatusCode::OK),
-        Err(TemplatesError::NotFound) => view::not_found(&session.ctx()),
-        Err(e) => view::internal(&e),
-    }
+) -> Result<Response, AdminError> {
+    let t = templates::get(&state.ctx, &path_of(&locale, &file)).await?;
+    Ok(template_page(&session.ctx(), &t, &t.source, None).into_response())
 }
 
 /// `POST /admin/templates/{locale}/{file}`: saves an override, or shows the problem with
@@ -146,25 +60,18 @@ pub(super) async fn save(
     Extension(session): Extension<AdminSession>,
     Path((locale, file)): Path<(String, String)>,
     PageForm(form): PageForm<SourceForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     let path = path_of(&locale, &file);
     // Browsers send textarea lines with CRLF; the files have LF.
     let source = form.source.replace("\r\n", "\n");
     match templates::save(&state.ctx, &session.actor(), &path, &source).await {
-        Ok(_) => Redirect::to(&format!("/admin/templates/{path}")).into_response(),
-        Err(TemplatesError::NotFound) => view::not_found(&session.ctx()),
-        Err(TemplatesError::Forbidden(_)) => view::forbidden(&session.ctx()),
-        Err(e @ TemplatesError::Invalid { .. }) => match templates::get(&state.ctx, &path).await {
-            Ok(t) => edit_page(
-                &session,
-                &t,
-                &source,
-                Some(&e),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            Err(e) => view::internal(&e),
-        },
-        Err(e) => view::internal(&e),
+        Ok(_) => Ok(Redirect::to(&format!("/admin/templates/{path}")).into_response()),
+        Err(e @ TemplatesError::Invalid { .. }) => {
+            let t = templates::get(&state.ctx, &path).await?;
+            let page = template_page(&session.ctx(), &t, &source, Some(&e.to_string()));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -173,14 +80,10 @@ pub(super) async fn revert(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path((locale, file)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, AdminError> {
     let path = path_of(&locale, &file);
-    match templates::revert(&state.ctx, &session.actor(), &path).await {
-        Ok(_) => Redirect::to(&format!("/admin/templates/{path}")).into_response(),
-        Err(TemplatesError::NotFound) => view::not_found(&session.ctx()),
-        Err(TemplatesError::Forbidden(_)) => view::forbidden(&session.ctx()),
-        Err(e) => view::internal(&e),
-    }
+    templates::revert(&state.ctx, &session.actor(), &path).await?;
+    Ok(Redirect::to(&format!("/admin/templates/{path}")).into_response())
 }
 
 /// `GET /admin/templates/{locale}/{file}/preview`: the HTML of the message the file belongs
@@ -189,7 +92,7 @@ pub(super) async fn preview(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path((locale, file)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, AdminError> {
     preview_page(&state, &session, &path_of(&locale, &file), None).await
 }
 
@@ -201,7 +104,7 @@ pub(super) async fn preview_draft(
     Extension(session): Extension<AdminSession>,
     Path((locale, file)): Path<(String, String)>,
     PageForm(form): PageForm<SourceForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     let source = form.source.replace("\r\n", "\n");
     preview_page(&state, &session, &path_of(&locale, &file), Some(&source)).await
 }
@@ -211,35 +114,22 @@ async fn preview_page(
     session: &AdminSession,
     path: &str,
     draft: Option<&str>,
-) -> Response {
-    let html = match templates::preview(&state.ctx, &session.actor(), path, draft).await {
-        Ok(m) => {
-            // Subject and text part above the HTML, escaped by maud.
-            html! {
-                p { strong { "Subject: " } (m.subject) }
-                details { summary { "Text part" } pre { (m.text) } }
-                hr;
-            }
-            .into_string()
-                + &m.html
-        }
-        Err(TemplatesError::NotFound) => return view::not_found(&session.ctx()),
-        Err(TemplatesError::Forbidden(_)) => return view::forbidden(&session.ctx()),
-        Err(e) => html! { p { "The template does not render: " (e) } }.into_string(),
+) -> Result<Response, AdminError> {
+    let page = match templates::preview(&state.ctx, &session.actor(), path, draft).await {
+        Ok(m) => view::templates::preview(&m.subject, &m.text, m.html),
+        Err(e @ (TemplatesError::NotFound | TemplatesError::Forbidden(_))) => return Err(e.into()),
+        Err(e) => view::preview_failed(&e.to_string()),
     };
-    (
-        [
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(PREVIEW_CSP),
-            ),
-            (
-                header::X_FRAME_OPTIONS,
-                HeaderValue::from_static("SAMEORIGIN"),
-            ),
-        ],
-        // Rendered by our template engine from operator templates; the CSP sandbox contains it.
-        axum::response::Html(PreEscaped(html).into_string()),
-    )
-        .into_response()
+    Ok(sandboxed(page))
+}
+
+impl From<TemplatesError> for AdminError {
+    fn from(e: TemplatesError) -> Self {
+        match e {
+            TemplatesError::Forbidden(_) => Self::Forbidden,
+            TemplatesError::NotFound => Self::NotFound,
+            TemplatesError::Store(e) => e.into(),
+            e @ TemplatesError::Invalid { .. } => Self::internal(&e),
+        }
+    }
 }

@@ -3,8 +3,11 @@
 //! pages); one module per admin area beside it. Render only: no I/O, no HTTP decisions.
 
 pub mod auth;
+pub mod campaigns;
 pub mod dashboard;
+pub mod lists;
 pub mod retention;
+pub mod templates;
 pub mod users;
 
 use std::collections::HashMap;

@@ -1,0 +1,122 @@
+//! The admin pages of lists: the table of lists with the form that creates one, and one
+//! list's page with its edit and archive forms. Render only.
+
+use maud::{Markup, html};
+
+use super::{Ctx, Errors, csrf_field, field, layout, select, status};
+use crate::domain::{Action, MailingList};
+
+/// The values typed into a list form (the edit form uses a part of them).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ListFormView<'a> {
+    /// The slug.
+    pub slug: &'a str,
+    /// The name.
+    pub name: &'a str,
+    /// The description.
+    pub description: &'a str,
+    /// The kind, as its form value.
+    pub kind: &'a str,
+    /// The legal basis, as its form value.
+    pub legal_basis: &'a str,
+    /// The opt-in, as its form value.
+    pub opt_in: &'a str,
+    /// The visibility, as its form value.
+    pub visibility: &'a str,
+    /// The consent text (empty: the default wording).
+    pub consent_text: &'a str,
+}
+
+const VISIBILITIES: [(&str, &str); 2] = [("public", "Public signup page"), ("private", "Private")];
+
+/// `/admin/lists`: every list, and the form that creates one with its errors in place.
+pub fn lists_page(
+    ctx: &Ctx,
+    lists: &[MailingList],
+    form: &ListFormView,
+    errors: &Errors,
+) -> Markup {
+    let e = |k: &str| errors.get(k);
+    layout(
+        ctx,
+        "Lists",
+        html! {
+            table {
+                tr { th { "Name" } th { "Slug" } th { "Kind" } th { "Legal basis" } th { "Visibility" } th { "Signup page" } }
+                @for l in lists {
+                    tr {
+                        td { a href={ "/admin/lists/" (l.id) } { (l.def.name) }
+                            @if l.archived_at.is_some() { " " (status("archived")) } }
+                        td { code { (l.def.slug.as_str()) } }
+                        td { (l.def.kind) } td { (l.def.legal_basis) } td { (l.def.visibility) }
+                        td { @if l.is_open_for_signup() { a href={ "/subscribe?list=" (l.def.slug.as_str()) } { "open" } } }
+                    }
+                }
+            }
+            @if lists.is_empty() { p.muted { "No lists yet." } }
+            @if ctx.may(Action::ManageLists) {
+                div.card {
+                    h2 { "New list" }
+                    @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
+                    form method="post" action="/admin/lists" {
+                        (csrf_field(&ctx.csrf))
+                        (field("name", "Name", "text", form.name, e("name")))
+                        (field("slug", "Slug (a-z, 0-9, -)", "text", form.slug, e("slug")))
+                        (field("description", "Description", "text", form.description, e("description")))
+                        (select("kind", "Kind", &[("newsletter", "Newsletter"), ("tech_news", "Tech News"), ("product_notices", "Product notices")], form.kind, e("kind")))
+                        (select("legal_basis", "Legal basis", &[("consent", "Consent (Art. 6(1)(a))"), ("legitimate_interest", "Legitimate interest (Art. 6(1)(f))")], form.legal_basis, e("legal_basis")))
+                        (select("opt_in", "Opt-in", &[("double", "Double opt-in"), ("none", "None")], form.opt_in, e("opt_in")))
+                        (select("visibility", "Visibility", &VISIBILITIES, form.visibility, e("visibility")))
+                        label for="consent_text" { "Consent text (empty: the default wording)" }
+                        textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
+                        @if let Some(err) = e("consent_text") { p.field-error { (err) } }
+                        p { button type="submit" { "Create list" } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `/admin/lists/{id}`: the list, the form that edits it with its errors in place, and the
+/// archive button.
+pub fn list_page(ctx: &Ctx, list: &MailingList, form: &ListFormView, errors: &Errors) -> Markup {
+    let e = |k: &str| errors.get(k);
+    let d = &list.def;
+    layout(
+        ctx,
+        &d.name,
+        html! {
+            div.card {
+                p { "Slug " code { (d.slug.as_str()) } " · " (d.kind) " · " (d.legal_basis) " · opt-in " (d.opt_in)
+                    @if let Some(t) = list.archived_at { " · archived " (t.format("%Y-%m-%d")) } }
+                p { a href={ "/admin/subscribers?list=" (list.id) } { "Subscribers of this list" } }
+            }
+            @if ctx.may(Action::ManageLists) {
+                form.card method="post" action={ "/admin/lists/" (list.id) } {
+                    @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
+                    (csrf_field(&ctx.csrf))
+                    (field("name", "Name", "text", form.name, e("name")))
+                    (field("description", "Description", "text", form.description, e("description")))
+                    (select("visibility", "Visibility", &VISIBILITIES, form.visibility, e("visibility")))
+                    label for="consent_text" { "Consent text (empty: the default wording)" }
+                    p.muted { "A change is a new version: the ledger keeps which version each person saw." }
+                    textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
+                    @if let Some(err) = e("consent_text") { p.field-error { (err) } }
+                    p { button type="submit" { "Save" } }
+                }
+                form.card method="post" action={ "/admin/lists/" (list.id) "/archive" } {
+                    (csrf_field(&ctx.csrf))
+                    @if list.archived_at.is_some() {
+                        input type="hidden" name="archived" value="no";
+                        button.secondary type="submit" { "Bring back from the archive" }
+                    } @else {
+                        p.muted { "An archived list takes no signups and no new campaigns; its subscribers and history stay." }
+                        input type="hidden" name="archived" value="yes";
+                        button.danger type="submit" { "Archive" }
+                    }
+                }
+            }
+        },
+    )
+}
