@@ -2,25 +2,25 @@
 //! and enrols them on the basis of legitimate interest (the same service as
 //! `POST /api/v1/customers`).
 
-use std::collections::HashMap;
-
 use axum::{
     Extension,
     extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use maud::html;
 use serde::Deserialize;
 
-use super::AdminSession;
+use super::{AdminError, AdminSession};
 use crate::{
     domain::{Action, EmailAddress, Locale, PartNumber, SubscriberId, SubscriberName},
     services::customers::{self, CustomerError, NewCustomer},
     web::AppState,
     web::{
         extract::PageForm,
-        views::admin::{self as view, csrf_field, field, select},
+        views::admin::{
+            Errors,
+            customers::{CustomerFormView, CustomersView, customers_page},
+        },
     },
 };
 
@@ -49,8 +49,21 @@ pub(super) struct CustomerForm {
     source: String,
 }
 
-type Errors = HashMap<&'static str, String>;
+impl CustomerForm {
+    /// The values as the page shows them.
+    fn view(&self) -> CustomerFormView<'_> {
+        CustomerFormView {
+            email: &self.email,
+            name: &self.name,
+            company: &self.company,
+            locale: &self.locale,
+            products: &self.products,
+            source: &self.source,
+        }
+    }
+}
 
+/// The customers page of the query `q`, with the add-a-customer form as typed.
 async fn page(
     state: &AppState,
     session: &AdminSession,
@@ -58,58 +71,18 @@ async fn page(
     form: &CustomerForm,
     errors: &Errors,
     code: StatusCode,
-) -> Response {
-    let (found, next) = match customers::page(
-        &state.ctx,
-        Some(q.q.as_str()),
-        q.before.map(SubscriberId::from_uuid),
-        PAGE,
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(e) => return view::internal(&e),
+) -> Result<Response, AdminError> {
+    let before = q.before.map(SubscriberId::from_uuid);
+    let (found, next_cursor) =
+        customers::page(&state.ctx, Some(q.q.as_str()), before, PAGE).await?;
+    let v = CustomersView {
+        query: &q.q,
+        found: &found,
+        next_cursor,
+        form: form.view(),
+        errors,
     };
-    let ctx = session.ctx();
-    let e = |k: &str| errors.get(k);
-    let markup = view::layout(
-        &ctx,
-        "Customers",
-        html! {
-            form.filters method="get" action="/admin/customers" {
-                div { label for="q" { "Address starts with" } input #q type="search" name="q" value=(q.q); }
-                div { button type="submit" { "Search" } }
-            }
-            table {
-                tr { th { "Address" } th { "Company" } th { "Products" } th { "Source" } }
-                @for c in &found {
-                    tr {
-                        td { a href={ "/admin/subscribers/" (c.id) } { (c.email) } }
-                        td { (c.company.as_deref().unwrap_or("")) } td { (c.products.join(", ")) } td { (c.source) }
-                    }
-                }
-            }
-            @if found.is_empty() { p.muted { "No customers found." } }
-            @if let Some(last) = next {
-                p.pager { a href={ "/admin/customers?q=" (q.q) "&before=" (last) } { "Older →" } }
-            }
-            @if ctx.may(Action::ManageNotices) {
-                h2 { "Add a customer" }
-                @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below. Nothing was saved." } }
-                form.card method="post" action="/admin/customers" {
-                    (csrf_field(&ctx.csrf))
-                    (field("email", "E-mail", "email", &form.email, e("email")))
-                    (field("name", "Name", "text", &form.name, e("name")))
-                    (field("company", "Company", "text", &form.company, e("company")))
-                    (select("locale", "Language", &[("en", "English"), ("de", "Deutsch")], &form.locale, None))
-                    (field("products", "Part numbers they use (separated by commas or spaces)", "text", &form.products, e("products")))
-                    (field("source", "Source of the customer relation (e.g. order:12345)", "text", &form.source, e("source")))
-                    p { button type="submit" { "Add and enrol" } }
-                }
-            }
-        },
-    );
-    (code, markup).into_response()
+    Ok((code, customers_page(&session.ctx(), &v)).into_response())
 }
 
 /// `GET /admin/customers`.
@@ -117,16 +90,9 @@ pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Query(q): Query<ListQuery>,
-) -> Response {
-    page(
-        &state,
-        &session,
-        &q,
-        &CustomerForm::default(),
-        &Errors::new(),
-        StatusCode::OK,
-    )
-    .await
+) -> Result<Response, AdminError> {
+    let form = CustomerForm::default();
+    page(&state, &session, &q, &form, &Errors::new(), StatusCode::OK).await
 }
 
 fn new_customer(f: &CustomerForm) -> Result<NewCustomer, Errors> {
@@ -163,53 +129,43 @@ fn new_customer(f: &CustomerForm) -> Result<NewCustomer, Errors> {
     }
 }
 
+/// The form field a refusal of the service is about.
+fn field_of(e: &CustomerError) -> &'static str {
+    match e {
+        CustomerError::UnknownParts(_) => "products",
+        CustomerError::Refused(_) => "email",
+        _ if e.to_string().contains("source") => "source",
+        _ if e.to_string().contains("company") => "company",
+        _ => "email",
+    }
+}
+
 /// `POST /admin/customers`: adds (or updates) a customer and enrols them.
 pub(super) async fn add(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<CustomerForm>,
-) -> Response {
-    if let Err(e) = session.authorize(Action::ManageNotices) {
-        return e.into_response();
-    }
-    let q = ListQuery::default();
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageNotices)?;
+    let (q, refused) = (ListQuery::default(), StatusCode::UNPROCESSABLE_ENTITY);
     let new = match new_customer(&form) {
         Ok(n) => n,
-        Err(errors) => {
-            return page(
-                &state,
-                &session,
-                &q,
-                &form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+        Err(errors) => return page(&state, &session, &q, &form, &errors, refused).await,
     };
-    match customers::add(&state.ctx, &session.actor(), new).await {
-        Ok(_) => Redirect::to("/admin/customers").into_response(),
-        Err(CustomerError::Forbidden(_)) => view::forbidden(&session.ctx()),
-        Err(CustomerError::Store(e)) => view::internal(&e),
-        Err(e) => {
-            let key = match e {
-                CustomerError::UnknownParts(_) => "products",
-                CustomerError::Refused(_) => "email",
-                _ if e.to_string().contains("source") => "source",
-                _ if e.to_string().contains("company") => "company",
-                _ => "email",
-            };
-            let mut errors = Errors::new();
-            errors.insert(key, e.to_string());
-            page(
-                &state,
-                &session,
-                &q,
-                &form,
-                &errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+    let errors = match customers::add(&state.ctx, &session.actor(), new).await {
+        Ok(_) => return Ok(Redirect::to("/admin/customers").into_response()),
+        Err(e @ (CustomerError::Forbidden(_) | CustomerError::Store(_))) => return Err(e.into()),
+        Err(e) => Errors::from([(field_of(&e), e.to_string())]),
+    };
+    page(&state, &session, &q, &form, &errors, refused).await
+}
+
+impl From<CustomerError> for AdminError {
+    fn from(e: CustomerError) -> Self {
+        match e {
+            CustomerError::Forbidden(_) => Self::Forbidden,
+            CustomerError::Store(e) => e.into(),
+            e => Self::internal(&e),
         }
     }
 }

@@ -8,21 +8,19 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use maud::html;
 use serde::Deserialize;
 
-use super::AdminSession;
+use super::{AdminError, AdminSession};
 use crate::{
     domain::{Action, PrivacyRequestId, SubscriberId, privacy::RequestStatus},
     scheduler,
     services::{
         privacy::{self, PrivacyError},
-        retention,
+        retention::{self, RetentionError},
     },
     web::AppState,
-    web::views::admin::{
-        self as view,
-        retention::{RequestsView, RetentionView, requests_page, retention_page},
+    web::views::admin::retention::{
+        RequestsView, RetentionView, already_answered_page, requests_page, retention_page,
     },
 };
 
@@ -37,11 +35,11 @@ pub(super) struct CursorQuery {
     cursor: String,
 }
 
-/// The cursor as a UUID: `Ok(None)` without one, `Err(())` for garbage.
-fn cursor(raw: &str) -> Result<Option<uuid::Uuid>, ()> {
+/// The cursor as a UUID: `None` without one; garbage names nothing, so it is not found.
+fn cursor(raw: &str) -> Result<Option<uuid::Uuid>, AdminError> {
     match raw {
         "" => Ok(None),
-        raw => raw.parse().map(Some).map_err(|_| ()),
+        raw => raw.parse().map(Some).map_err(|_| AdminError::NotFound),
     }
 }
 
@@ -51,25 +49,13 @@ pub(super) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Query(q): Query<CursorQuery>,
-) -> Response {
-    let ctx = session.ctx();
-    let Ok(after) = cursor(&q.cursor) else {
-        return view::not_found(&ctx);
-    };
+) -> Result<Response, AdminError> {
+    let after = cursor(&q.cursor)?.map(SubscriberId::from_uuid);
     let now = state.ctx.clock.now();
-    let dry_run = match retention::purge(&state.ctx, now, true).await {
-        Ok(r) => r,
-        Err(e) => return view::internal(&e),
-    };
+    let dry_run = retention::purge(&state.ctx, now, true).await?;
     let within = chrono::Duration::days(REVIEW_WITHIN_DAYS);
-    let after = after.map(SubscriberId::from_uuid);
     let (review, next_cursor) =
-        match privacy::retention_review_page(&state.ctx, &session.actor(), within, after, PAGE)
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => return view::internal(&e),
-        };
+        privacy::retention_review_page(&state.ctx, &session.actor(), within, after, PAGE).await?;
     let v = RetentionView {
         policy: state.ctx.settings.retention.policy,
         dry_run,
@@ -81,7 +67,7 @@ pub(super) async fn show(
         review,
         next_cursor,
     };
-    retention_page(&ctx, &v).into_response()
+    Ok(retention_page(&session.ctx(), &v).into_response())
 }
 
 /// `GET /admin/privacy-requests[?cursor=ID]`: the request log, earliest deadline first.
@@ -91,27 +77,17 @@ pub(super) async fn requests(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Query(q): Query<CursorQuery>,
-) -> Response {
-    let ctx = session.ctx();
-    let Ok(after) = cursor(&q.cursor) else {
-        return view::not_found(&ctx);
-    };
-    let after = after.map(PrivacyRequestId::from_uuid);
-    let actor = session.actor();
+) -> Result<Response, AdminError> {
+    let after = cursor(&q.cursor)?.map(PrivacyRequestId::from_uuid);
     let (requests, next_cursor) =
-        match privacy::requests(&state.ctx, &actor, None, after, PAGE).await {
-            Ok(page) => page,
-            Err(PrivacyError::Forbidden(_)) => return view::forbidden(&ctx),
-            Err(PrivacyError::NotFound) => return view::not_found(&ctx),
-            Err(e) => return view::internal(&e),
-        };
+        privacy::requests(&state.ctx, &session.actor(), None, after, PAGE).await?;
     let v = RequestsView {
         requests,
         next_cursor,
         now: state.ctx.clock.now(),
         may_close: true,
     };
-    requests_page(&ctx, &v).into_response()
+    Ok(requests_page(&session.ctx(), &v).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,38 +102,31 @@ pub(super) async fn close_request(
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
     Form(form): Form<CloseForm>,
-) -> Response {
-    let ctx = session.ctx();
-    let actor = session.actor();
-    if actor.authorize(Action::HandlePersonalData).is_err() {
-        return view::forbidden(&ctx);
-    }
+) -> Result<Response, AdminError> {
+    session.authorize(Action::HandlePersonalData)?;
     let status = match RequestStatus::parse(&form.status) {
         Ok(s) if s != RequestStatus::Open => s,
         _ => {
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "status: completed or rejected",
-            )
-                .into_response();
+            let problem = "status: completed or rejected";
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, problem).into_response());
         }
     };
     let id = PrivacyRequestId::from_uuid(id);
-    match privacy::close_request(&state.ctx, &actor, id, status, None).await {
-        Ok(_) => Redirect::to("/admin/privacy-requests").into_response(),
-        Err(PrivacyError::Forbidden(_)) => view::forbidden(&ctx),
-        Err(PrivacyError::NotFound) => view::not_found(&ctx),
+    match privacy::close_request(&state.ctx, &session.actor(), id, status, None).await {
+        Ok(_) => Ok(Redirect::to("/admin/privacy-requests").into_response()),
         Err(PrivacyError::AlreadyClosed) => {
-            let page = view::layout(
-                &ctx,
-                "Already answered",
-                html! {
-                    p.error { "This request was already closed." }
-                    p { a href="/admin/privacy-requests" { "Back to the requests" } }
-                },
-            );
-            (StatusCode::CONFLICT, page).into_response()
+            let page = already_answered_page(&session.ctx());
+            Ok((StatusCode::CONFLICT, page).into_response())
         }
-        Err(e) => view::internal(&e),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl From<RetentionError> for AdminError {
+    fn from(e: RetentionError) -> Self {
+        match e {
+            RetentionError::NotFound => Self::NotFound,
+            RetentionError::Store(e) => e.into(),
+        }
     }
 }

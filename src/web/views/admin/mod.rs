@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod customers;
 pub mod dashboard;
 pub mod lists;
 pub mod retention;

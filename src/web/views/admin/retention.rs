@@ -155,3 +155,15 @@ fn request_row(ctx: &Ctx, v: &RequestsView, r: &PrivacyRequest) -> Markup {
         }
     }
 }
+
+/// The answer to closing a request that was closed already.
+pub fn already_answered_page(ctx: &Ctx) -> Markup {
+    layout(
+        ctx,
+        "Already answered",
+        html! {
+            p.error { "This request was already closed." }
+            p { a href="/admin/privacy-requests" { "Back to the requests" } }
+        },
+    )
+}
