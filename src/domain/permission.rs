@@ -7,8 +7,8 @@ use super::{ApiTokenId, EmailAddress, Role, UserId};
 /// Something an operator asks Bulletin to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Read lists, subscribers, campaigns, notices, customers, templates, figures, job runs
-    /// and the audit log.
+    /// Read lists, subscribers, campaigns, notices, customers, templates, figures and job
+    /// runs.
     Read,
     /// Create, change and archive lists.
     ManageLists,
@@ -26,6 +26,8 @@ pub enum Action {
     ManageAccess,
     /// Run the retention purge.
     RunRetention,
+    /// Read the audit log: who did what, the admins' own changes included.
+    ReadAudit,
 }
 
 /// Whether `role` may do `action`. Every case is spelled out: a new action or role must be
@@ -33,7 +35,7 @@ pub enum Action {
 pub fn may(role: Role, action: Action) -> bool {
     use Action::{
         HandlePersonalData, ManageAccess, ManageCampaigns, ManageLists, ManageNotices,
-        ManageSubscribers, ManageTemplates, Read, RunRetention,
+        ManageSubscribers, ManageTemplates, Read, ReadAudit, RunRetention,
     };
     match (role, action) {
         (Role::Admin, _) => true,
@@ -42,12 +44,12 @@ pub fn may(role: Role, action: Action) -> bool {
             Role::Marketer,
             ManageLists | ManageSubscribers | ManageCampaigns | ManageNotices | ManageTemplates,
         ) => true,
-        (Role::Marketer, HandlePersonalData | ManageAccess | RunRetention) => false,
+        (Role::Marketer, HandlePersonalData | ManageAccess | RunRetention | ReadAudit) => false,
         (Role::Viewer, Read) => true,
         (
             Role::Viewer,
             ManageLists | ManageSubscribers | ManageCampaigns | ManageNotices | ManageTemplates
-            | HandlePersonalData | ManageAccess | RunRetention,
+            | HandlePersonalData | ManageAccess | RunRetention | ReadAudit,
         ) => false,
     }
 }
@@ -137,7 +139,7 @@ mod tests {
     use super::*;
     use Action::*;
 
-    const ACTIONS: [Action; 9] = [
+    const ACTIONS: [Action; 10] = [
         Read,
         ManageLists,
         ManageSubscribers,
@@ -147,6 +149,7 @@ mod tests {
         HandlePersonalData,
         ManageAccess,
         RunRetention,
+        ReadAudit,
     ];
 
     #[test]
@@ -158,7 +161,10 @@ mod tests {
                 action == Read,
                 "viewer {action:?}"
             );
-            let marketer = !matches!(action, HandlePersonalData | ManageAccess | RunRetention);
+            let marketer = !matches!(
+                action,
+                HandlePersonalData | ManageAccess | RunRetention | ReadAudit
+            );
             assert_eq!(may(Role::Marketer, action), marketer, "marketer {action:?}");
         }
     }

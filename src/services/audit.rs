@@ -87,7 +87,7 @@ pub async fn recent(
     actor: &Actor,
     limit: u64,
 ) -> Result<Vec<AuditEntry>, AuditError> {
-    actor.authorize(Action::Read)?;
+    actor.authorize(Action::ReadAudit)?;
     Ok(store::audit::recent(&ctx.db, limit).await?)
 }
 
@@ -102,7 +102,7 @@ pub async fn page(
     limit: u64,
 ) -> Result<(Vec<(uuid::Uuid, AuditEntry)>, Option<uuid::Uuid>), AuditError> {
     use super::paging;
-    actor.authorize(Action::Read)?;
+    actor.authorize(Action::ReadAudit)?;
     let found = store::audit::page(&ctx.db, before, paging::fetch_size(limit)).await?;
     Ok(paging::split(found, limit, |(id, _)| *id))
 }

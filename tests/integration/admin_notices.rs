@@ -143,7 +143,7 @@ async fn a_marketer_creates_previews_and_sends_a_pcn_and_reads_the_acknowledgeme
     let csv = csv.text().await.unwrap();
     assert!(csv.contains("yes@example.com") && csv.contains("quiet@example.com"));
 
-    let audit = body(marketer.get("/admin/audit").await).await.1;
+    let audit = app.audit_text().await;
     assert!(audit.contains("notice.create") && audit.contains("notice.send"));
     assert!(audit.contains("forced"), "the override is recorded");
 }
@@ -239,12 +239,7 @@ async fn a_marketer_adds_a_customer_who_is_enrolled_and_found_by_address() {
             .all(|e| e["action"] == "enrolled" && e["actor"] == "user:marketer@staff.example.com"),
         "{ledger:?}"
     );
-    assert!(
-        body(marketer.get("/admin/audit").await)
-            .await
-            .1
-            .contains("customer.add")
-    );
+    assert!(app.audit_text().await.contains("customer.add"));
 }
 
 #[tokio::test]

@@ -79,7 +79,7 @@ async fn a_marketer_overrides_the_confirmation_subject_and_the_next_signup_gets_
         "Please confirm your subscription to List weekly"
     );
 
-    let audit = audit_actions(&marketer).await;
+    let audit = app.audit_text().await;
     assert!(
         audit.contains("template.save") && audit.contains("template.revert"),
         "{audit}"

@@ -1065,19 +1065,25 @@ async fn the_api_and_the_admin_ui_answer_each_role_alike() {
     for role in [Role::Viewer, Role::Marketer] {
         let token = app.token_of(role).await;
         let session = Admin::with_role(&app, role).await;
-        let api = call(&app, &token, Method::GET, "/api/v1/audit", &Value::Null).await;
-        let page = session.get("/admin/audit").await;
+        for (api_path, ui_path) in [
+            ("/api/v1/audit", "/admin/audit"),
+            ("/api/v1/users", "/admin/users"),
+            ("/api/v1/privacy-requests", "/admin/privacy-requests"),
+        ] {
+            let api = call(&app, &token, Method::GET, api_path, &Value::Null).await;
+            let page = session.get(ui_path).await;
+            assert_eq!(
+                (api.status(), page.status()),
+                (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
+                "{role}: {api_path} and {ui_path} are for admins"
+            );
+        }
+        let api = call(&app, &token, Method::GET, "/api/v1/lists", &Value::Null).await;
+        let page = session.get("/admin/lists").await;
         assert_eq!(
             (api.status(), page.status()),
             (StatusCode::OK, StatusCode::OK),
-            "{role} reads the audit log"
-        );
-        let api = call(&app, &token, Method::GET, "/api/v1/users", &Value::Null).await;
-        let page = session.get("/admin/users").await;
-        assert_eq!(
-            (api.status(), page.status()),
-            (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
-            "{role} manages no users"
+            "{role} reads the lists"
         );
     }
     let marketer = app.token_of(Role::Marketer).await;

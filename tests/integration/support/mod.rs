@@ -124,6 +124,11 @@ impl TestApp {
         issue_token(&self.app, role.as_str(), role).await
     }
 
+    /// The audit log as an admin reads it (`GET /api/v1/audit`), as text.
+    pub async fn audit_text(&self) -> String {
+        self.api_get("/api/v1/audit").await.text().await.unwrap()
+    }
+
     /// A complete, valid signup for one list.
     pub async fn sign_up(&self, email: &str, list: &str) -> Response {
         self.subscribe(&[
