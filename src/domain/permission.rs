@@ -24,8 +24,6 @@ pub enum Action {
     HandlePersonalData,
     /// Users, roles and API tokens.
     ManageAccess,
-    /// Run the retention purge.
-    RunRetention,
     /// Read the audit log: who did what, the admins' own changes included.
     ReadAudit,
 }
@@ -35,7 +33,7 @@ pub enum Action {
 pub fn may(role: Role, action: Action) -> bool {
     use Action::{
         HandlePersonalData, ManageAccess, ManageCampaigns, ManageLists, ManageNotices,
-        ManageSubscribers, ManageTemplates, Read, ReadAudit, RunRetention,
+        ManageSubscribers, ManageTemplates, Read, ReadAudit,
     };
     match (role, action) {
         (Role::Admin, _) => true,
@@ -44,12 +42,12 @@ pub fn may(role: Role, action: Action) -> bool {
             Role::Marketer,
             ManageLists | ManageSubscribers | ManageCampaigns | ManageNotices | ManageTemplates,
         ) => true,
-        (Role::Marketer, HandlePersonalData | ManageAccess | RunRetention | ReadAudit) => false,
+        (Role::Marketer, HandlePersonalData | ManageAccess | ReadAudit) => false,
         (Role::Viewer, Read) => true,
         (
             Role::Viewer,
             ManageLists | ManageSubscribers | ManageCampaigns | ManageNotices | ManageTemplates
-            | HandlePersonalData | ManageAccess | RunRetention | ReadAudit,
+            | HandlePersonalData | ManageAccess | ReadAudit,
         ) => false,
     }
 }
@@ -139,7 +137,7 @@ mod tests {
     use super::*;
     use Action::*;
 
-    const ACTIONS: [Action; 10] = [
+    const ACTIONS: [Action; 9] = [
         Read,
         ManageLists,
         ManageSubscribers,
@@ -148,7 +146,6 @@ mod tests {
         ManageTemplates,
         HandlePersonalData,
         ManageAccess,
-        RunRetention,
         ReadAudit,
     ];
 
@@ -161,10 +158,7 @@ mod tests {
                 action == Read,
                 "viewer {action:?}"
             );
-            let marketer = !matches!(
-                action,
-                HandlePersonalData | ManageAccess | RunRetention | ReadAudit
-            );
+            let marketer = !matches!(action, HandlePersonalData | ManageAccess | ReadAudit);
             assert_eq!(may(Role::Marketer, action), marketer, "marketer {action:?}");
         }
     }
@@ -172,7 +166,7 @@ mod tests {
     #[test]
     fn the_cli_and_the_jobs_act_as_admins_and_tokens_with_their_role() {
         assert_eq!(Actor::Cli.authorize(ManageAccess), Ok(()));
-        assert_eq!(Actor::System.authorize(RunRetention), Ok(()));
+        assert_eq!(Actor::System.authorize(HandlePersonalData), Ok(()));
         let token = Actor::Token {
             id: ApiTokenId::from_uuid(uuid::Uuid::nil()),
             name: "ci".into(),
