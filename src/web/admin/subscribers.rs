@@ -5,18 +5,24 @@ use axum::{
     Extension,
     extract::{Path, Query, State},
     http::header,
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
 };
-use maud::html;
 use serde::Deserialize;
 
-use super::AdminSession;
+use super::{AdminError, AdminSession};
 use crate::{
-    domain::{Action, ListId, MailingList, SubscriberId, SubscriberStatus, SubscriptionStatus},
-    services::{csv_export::CsvTable, lists, subscribers},
-    store::{StoreError, overview::SubscriberFilter},
+    domain::{Action, ListId, SubscriberId, SubscriptionStatus},
+    services::{
+        csv_export::CsvTable,
+        lists,
+        privacy::{self, Party},
+        subscribers,
+    },
+    store::overview::SubscriberFilter,
     web::AppState,
-    web::views::admin::{self as view, status},
+    web::views::admin::subscribers::{
+        ConfirmView, SearchView, confirm_page, search_page, subscriber_page,
+    },
 };
 
 /// Rows per page.
@@ -45,6 +51,17 @@ impl SearchQuery {
         }
     }
 
+    /// The CSV export of the same filter.
+    fn export_link(&self) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &self.q)
+            .append_pair("list", &self.list)
+            .append_pair("status", &self.status)
+            .finish();
+        format!("/admin/subscribers.csv?{query}")
+    }
+
+    /// The page of the same filter after `before`.
     fn link(&self, before: SubscriberId) -> String {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("q", &self.q)
@@ -61,79 +78,22 @@ pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Query(q): Query<SearchQuery>,
-) -> Response {
+) -> Result<Response, AdminError> {
     let before = q.before.parse().ok().map(SubscriberId::from_uuid);
-    let (found, all_lists) = match (
-        subscribers::search(&state.ctx, &q.filter(), before, PAGE_SIZE).await,
-        lists::all(&state.ctx).await,
-    ) {
-        (Ok(f), Ok(l)) => (f, l),
-        (Err(e), _) | (_, Err(e)) => return view::internal(&e),
+    let (rows, next) = subscribers::search(&state.ctx, &q.filter(), before, PAGE_SIZE).await?;
+    let all_lists = lists::all(&state.ctx).await?;
+    let export = q.export_link();
+    let next = next.map(|n| q.link(n));
+    let v = SearchView {
+        q: &q.q,
+        list: &q.list,
+        status: &q.status,
+        lists: &all_lists,
+        rows: &rows,
+        export_href: &export,
+        next_href: next.as_deref(),
     };
-    let (rows, next) = found;
-    let export = format!(
-        "/admin/subscribers.csv?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("q", &q.q)
-            .append_pair("list", &q.list)
-            .append_pair("status", &q.status)
-            .finish()
-    );
-    view::layout(
-        &session.ctx(),
-        "Subscribers",
-        html! {
-            form.filters.card method="get" action="/admin/subscribers" {
-                div { label for="q" { "Address or name" } input #q type="search" name="q" value=(q.q); }
-                div { label for="list" { "List" }
-                    select #list name="list" {
-                        option value="" { "any list" }
-                        @for l in &all_lists { option value=(l.id) selected[l.id.to_string() == q.list] { (l.def.name) } }
-                    }
-                }
-                div { label for="status" { "Status" }
-                    select #status name="status" {
-                        @for (v, t) in [("", "any"), ("pending", "pending"), ("confirmed", "confirmed"), ("unsubscribed", "unsubscribed")] {
-                            option value=(v) selected[v == q.status] { (t) }
-                        }
-                    }
-                }
-                div { button type="submit" { "Search" } " " a.button href=(export) { "Export CSV" }
-                    @if session.ctx().may(Action::ManageSubscribers) {
-                        " " a.button href="/admin/subscribers/new" { "Add…" }
-                        " " a.button href={ "/admin/import?list=" (list_slug(&all_lists, &q.list)) } { "Import CSV…" }
-                    } }
-            }
-            table {
-                tr { th { "Address" } th { "Name" } th { "Status" } th { "Since" } }
-                @for s in &rows {
-                    tr {
-                        td { a href={ "/admin/subscribers/" (s.id) } { (s.email.as_str()) } }
-                        td { (s.name.as_str()) } td { (status(s.status.as_str())) }
-                        td { (s.created_at.format("%Y-%m-%d")) }
-                    }
-                }
-            }
-            @if rows.is_empty() { p.muted { "No subscriber matches." } }
-            @if let Some(next) = next { p.pager { a.button href=(q.link(next)) { "Older →" } } }
-        },
-    )
-    .into_response()
-}
-
-/// The slug of the list with this id (as text), or empty.
-fn list_slug(lists: &[MailingList], id: &str) -> String {
-    lists
-        .iter()
-        .find(|l| l.id.to_string() == id)
-        .map(|l| l.def.slug.as_str().to_owned())
-        .unwrap_or_default()
-}
-
-fn list_name(lists: &[MailingList], id: Option<ListId>) -> String {
-    id.and_then(|id| lists.iter().find(|l| l.id == id))
-        .map(|l| l.def.slug.as_str().to_owned())
-        .unwrap_or_default()
+    Ok(search_page(&session.ctx(), &v).into_response())
 }
 
 /// `GET /admin/subscribers/{id}`.
@@ -141,66 +101,9 @@ pub(super) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
-) -> Response {
-    let ctx = session.ctx();
-    let d = match subscribers::detail(&state.ctx, SubscriberId::from_uuid(id)).await {
-        Ok(d) => d,
-        Err(StoreError::NotFound) => return view::not_found(&ctx),
-        Err(e) => return view::internal(&e),
-    };
-    let all_lists: Vec<MailingList> = d.subscriptions.iter().map(|(l, _)| l.clone()).collect();
-    let s = &d.subscriber;
-    view::layout(
-        &ctx,
-        s.email.as_str(),
-        html! {
-            div.card {
-                p { "Name: " (s.name.as_str()) " · language " (s.locale.as_str()) " · " (status(s.status.as_str()))
-                    " · since " (s.created_at.format("%Y-%m-%d %H:%M")) }
-            }
-            @if ctx.may(Action::ManageSubscribers) {
-                p {
-                    a.button href={ "/admin/subscribers/" (s.id) "/edit" } { "Correct…" } " "
-                    a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
-                    @if s.status == SubscriberStatus::Blocked {
-                        a.button href={ "/admin/subscribers/" (s.id) "/unblock" } { "Unblock…" } " "
-                    } @else {
-                        a.button href={ "/admin/subscribers/" (s.id) "/block" } { "Block…" } " "
-                    }
-                    @if ctx.may(Action::HandlePersonalData) {
-                        a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
-                        a.button href={ "/admin/subscribers/" (s.id) "/erase" } { "Erase…" }
-                    }
-                }
-            }
-            h2 { "Subscriptions" }
-            table {
-                tr { th { "List" } th { "Status" } th { "Source" } th { "Requested" } th { "Confirmed" } th { "Left" } }
-                @for (l, sub) in &d.subscriptions {
-                    tr {
-                        td { (l.def.name) } td { (status(sub.status.as_str())) } td { (sub.source) }
-                        td { (sub.requested_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
-                        td { (sub.confirmed_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
-                        td { (sub.unsubscribed_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
-                    }
-                }
-            }
-            h2 { "Consent history" }
-            table {
-                tr { th { "When" } th { "List" } th { "Action" } th { "Basis" } th { "Actor" } th { "Source" } th { "Network" } }
-                @for e in &d.history {
-                    tr {
-                        td { (e.occurred_at.format("%Y-%m-%d %H:%M:%S")) }
-                        td { (list_name(&all_lists, e.list_id)) }
-                        td { (e.action.as_str()) } td { (e.legal_basis.as_str()) }
-                        td { (e.actor) } td { (e.source) }
-                        td { (e.ip_anon.as_deref().unwrap_or("")) }
-                    }
-                }
-            }
-        },
-    )
-    .into_response()
+) -> Result<Response, AdminError> {
+    let d = subscribers::detail(&state.ctx, SubscriberId::from_uuid(id)).await?;
+    Ok(subscriber_page(&session.ctx(), &d).into_response())
 }
 
 /// `GET /admin/subscribers.csv`: the filtered set as CSV (id, email, name, locale, status,
@@ -209,16 +112,12 @@ pub(super) async fn export(
     State(state): State<AppState>,
     Extension(_session): Extension<AdminSession>,
     Query(q): Query<SearchQuery>,
-) -> Response {
+) -> Result<Response, AdminError> {
     let filter = q.filter();
     let mut table = CsvTable::new(["id", "email", "name", "locale", "status", "created_at"]);
     let mut before = None;
     loop {
-        let (rows, next) = match subscribers::search(&state.ctx, &filter, before, EXPORT_PAGE).await
-        {
-            Ok(r) => r,
-            Err(e) => return view::internal(&e),
-        };
+        let (rows, next) = subscribers::search(&state.ctx, &filter, before, EXPORT_PAGE).await?;
         for s in &rows {
             table.row([
                 s.id.to_string(),
@@ -234,7 +133,7 @@ pub(super) async fn export(
             None => break,
         }
     }
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -244,10 +143,9 @@ pub(super) async fn export(
         ],
         table.into_string(),
     )
-        .into_response()
+        .into_response())
 }
 
-/// What a subscriber action does, for the confirmation page.
 /// The confirmation page's title and explanation of a subscriber action, and what the
 /// permission table calls it.
 fn action_text(action: &str) -> Option<(&'static str, &'static str, Action)> {
@@ -286,36 +184,17 @@ pub(super) async fn confirm_action(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path((id, action)): Path<(uuid::Uuid, String)>,
-) -> Response {
-    let ctx = session.ctx();
-    let Some((title, text, needs)) = action_text(&action) else {
-        return view::not_found(&ctx);
-    };
-    if session.actor().authorize(needs).is_err() {
-        return view::forbidden(&ctx);
-    }
-    let s = match crate::services::subscribers::find(&state.ctx, SubscriberId::from_uuid(id)).await
-    {
-        Ok(s) => s,
-        Err(StoreError::NotFound) => return view::not_found(&ctx),
-        Err(e) => return view::internal(&e),
-    };
-    view::layout(
-        &ctx,
+) -> Result<Response, AdminError> {
+    let (title, text, needs) = action_text(&action).ok_or(AdminError::NotFound)?;
+    session.authorize(needs)?;
+    let subscriber = subscribers::find(&state.ctx, SubscriberId::from_uuid(id)).await?;
+    let v = ConfirmView {
+        subscriber: &subscriber,
+        action: &action,
         title,
-        html! {
-            div.card {
-                p { strong { (s.email.as_str()) } }
-                p { (text) }
-                form method="post" action={ "/admin/subscribers/" (id) "/" (action) } {
-                    (view::csrf_field(&ctx.csrf))
-                    button.danger type="submit" { (title) }
-                    " " a href={ "/admin/subscribers/" (id) } { "Back" }
-                }
-            }
-        },
-    )
-    .into_response()
+        text,
+    };
+    Ok(confirm_page(&session.ctx(), &v).into_response())
 }
 
 /// `POST /admin/subscribers/{id}/{action}`: the same privacy services the API calls.
@@ -323,37 +202,25 @@ pub(super) async fn act(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path((id, action)): Path<(uuid::Uuid, String)>,
-) -> Response {
-    use crate::services::privacy::{self, Party, PrivacyError};
-    let ctx = session.ctx();
-    if action_text(&action).is_none() {
-        return view::not_found(&ctx);
-    }
-    let subscriber = SubscriberId::from_uuid(id);
+) -> Result<Response, AdminError> {
+    let (ctx, subscriber) = (&state.ctx, SubscriberId::from_uuid(id));
     let actor = Party::operator(&session.actor(), None);
-    let result = match action.as_str() {
-        "unsubscribe" => privacy::withdraw(&state.ctx, subscriber, None, &actor)
+    match action.as_str() {
+        "unsubscribe" => privacy::withdraw(ctx, subscriber, None, &actor)
             .await
             .map(|_| ()),
-        "restrict" => privacy::restrict(&state.ctx, subscriber, true, &actor)
+        "restrict" => privacy::restrict(ctx, subscriber, true, &actor)
             .await
             .map(|_| ()),
-        "block" | "unblock" => privacy::block(&state.ctx, subscriber, action == "block", &actor)
+        "block" | "unblock" => privacy::block(ctx, subscriber, action == "block", &actor)
             .await
             .map(|_| ()),
-        "erase" => privacy::erase(&state.ctx, subscriber, &actor).await,
-        _ => return view::not_found(&ctx),
+        "erase" => privacy::erase(ctx, subscriber, &actor).await,
+        _ => return Err(AdminError::NotFound),
+    }?;
+    let to = match action.as_str() {
+        "erase" => "/admin/subscribers".to_owned(),
+        _ => format!("/admin/subscribers/{id}"),
     };
-    match result {
-        Ok(()) => {
-            let to = match action.as_str() {
-                "erase" => "/admin/subscribers".to_owned(),
-                _ => format!("/admin/subscribers/{id}"),
-            };
-            axum::response::Redirect::to(&to).into_response()
-        }
-        Err(PrivacyError::Forbidden(_)) => view::forbidden(&ctx),
-        Err(PrivacyError::NotFound | PrivacyError::AlreadyErased) => view::not_found(&ctx),
-        Err(e) => view::internal(&e),
-    }
+    Ok(Redirect::to(&to).into_response())
 }

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod lists;
 pub mod retention;
+pub mod subscribers;
 pub mod templates;
 pub mod users;
 

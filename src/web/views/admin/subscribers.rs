@@ -1,0 +1,250 @@
+//! The admin pages of subscribers: the search with its pages, one subscriber's page with
+//! subscriptions and consent history, the confirmation of an action, and the forms that add
+//! a subscriber and correct one. Render only.
+
+use maud::{Markup, html};
+
+use super::{Ctx, Errors, csrf_field, field, layout, select, status};
+use crate::{
+    domain::{Action, ListId, MailingList, Subscriber, SubscriberId, SubscriberStatus},
+    services::subscribers::SubscriberDetail,
+};
+
+/// What `/admin/subscribers` shows.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchView<'a> {
+    /// The address or name searched for.
+    pub q: &'a str,
+    /// The id of the list filtered by, or empty.
+    pub list: &'a str,
+    /// The status filtered by, or empty.
+    pub status: &'a str,
+    /// Every list, for the filter.
+    pub lists: &'a [MailingList],
+    /// A page of matches.
+    pub rows: &'a [Subscriber],
+    /// The CSV export of the same filter.
+    pub export_href: &'a str,
+    /// The next page, if there is one.
+    pub next_href: Option<&'a str>,
+}
+
+/// `/admin/subscribers`: the filters, a page of matches, and the links to add and import.
+pub fn search_page(ctx: &Ctx, v: &SearchView) -> Markup {
+    layout(
+        ctx,
+        "Subscribers",
+        html! {
+            form.filters.card method="get" action="/admin/subscribers" {
+                div { label for="q" { "Address or name" } input #q type="search" name="q" value=(v.q); }
+                div { label for="list" { "List" }
+                    select #list name="list" {
+                        option value="" { "any list" }
+                        @for l in v.lists { option value=(l.id) selected[l.id.to_string() == v.list] { (l.def.name) } }
+                    }
+                }
+                div { label for="status" { "Status" }
+                    select #status name="status" {
+                        @for (value, t) in [("", "any"), ("pending", "pending"), ("confirmed", "confirmed"), ("unsubscribed", "unsubscribed")] {
+                            option value=(value) selected[value == v.status] { (t) }
+                        }
+                    }
+                }
+                div { button type="submit" { "Search" } " " a.button href=(v.export_href) { "Export CSV" }
+                    @if ctx.may(Action::ManageSubscribers) {
+                        " " a.button href="/admin/subscribers/new" { "Add…" }
+                        " " a.button href={ "/admin/import?list=" (list_slug(v.lists, v.list)) } { "Import CSV…" }
+                    } }
+            }
+            table {
+                tr { th { "Address" } th { "Name" } th { "Status" } th { "Since" } }
+                @for s in v.rows {
+                    tr {
+                        td { a href={ "/admin/subscribers/" (s.id) } { (s.email.as_str()) } }
+                        td { (s.name.as_str()) } td { (status(s.status.as_str())) }
+                        td { (s.created_at.format("%Y-%m-%d")) }
+                    }
+                }
+            }
+            @if v.rows.is_empty() { p.muted { "No subscriber matches." } }
+            @if let Some(next) = v.next_href { p.pager { a.button href=(next) { "Older →" } } }
+        },
+    )
+}
+
+/// The slug of the list with this id (as text), or empty.
+fn list_slug(lists: &[MailingList], id: &str) -> String {
+    lists
+        .iter()
+        .find(|l| l.id.to_string() == id)
+        .map(|l| l.def.slug.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+fn list_name(lists: &[MailingList], id: Option<ListId>) -> String {
+    id.and_then(|id| lists.iter().find(|l| l.id == id))
+        .map(|l| l.def.slug.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// `/admin/subscribers/{id}`: the person, the actions the viewer may take, the
+/// subscriptions and the whole consent history.
+pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
+    let all_lists: Vec<MailingList> = d.subscriptions.iter().map(|(l, _)| l.clone()).collect();
+    let s = &d.subscriber;
+    layout(
+        ctx,
+        s.email.as_str(),
+        html! {
+            div.card {
+                p { "Name: " (s.name.as_str()) " · language " (s.locale.as_str()) " · " (status(s.status.as_str()))
+                    " · since " (s.created_at.format("%Y-%m-%d %H:%M")) }
+            }
+            @if ctx.may(Action::ManageSubscribers) {
+                p {
+                    a.button href={ "/admin/subscribers/" (s.id) "/edit" } { "Correct…" } " "
+                    a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
+                    @if s.status == SubscriberStatus::Blocked {
+                        a.button href={ "/admin/subscribers/" (s.id) "/unblock" } { "Unblock…" } " "
+                    } @else {
+                        a.button href={ "/admin/subscribers/" (s.id) "/block" } { "Block…" } " "
+                    }
+                    @if ctx.may(Action::HandlePersonalData) {
+                        a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
+                        a.button href={ "/admin/subscribers/" (s.id) "/erase" } { "Erase…" }
+                    }
+                }
+            }
+            h2 { "Subscriptions" }
+            table {
+                tr { th { "List" } th { "Status" } th { "Source" } th { "Requested" } th { "Confirmed" } th { "Left" } }
+                @for (l, sub) in &d.subscriptions {
+                    tr {
+                        td { (l.def.name) } td { (status(sub.status.as_str())) } td { (sub.source) }
+                        td { (sub.requested_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+                        td { (sub.confirmed_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+                        td { (sub.unsubscribed_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+                    }
+                }
+            }
+            h2 { "Consent history" }
+            table {
+                tr { th { "When" } th { "List" } th { "Action" } th { "Basis" } th { "Actor" } th { "Source" } th { "Network" } }
+                @for e in &d.history {
+                    tr {
+                        td { (e.occurred_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (list_name(&all_lists, e.list_id)) }
+                        td { (e.action.as_str()) } td { (e.legal_basis.as_str()) }
+                        td { (e.actor) } td { (e.source) }
+                        td { (e.ip_anon.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// What the confirmation of a subscriber action shows.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfirmView<'a> {
+    /// Whom it concerns.
+    pub subscriber: &'a Subscriber,
+    /// The action, as its path segment (`erase`).
+    pub action: &'a str,
+    /// The page's title, also the button's label.
+    pub title: &'a str,
+    /// What the action does.
+    pub text: &'a str,
+}
+
+/// `/admin/subscribers/{id}/{action}`: what the action does, and the button that does it.
+pub fn confirm_page(ctx: &Ctx, v: &ConfirmView) -> Markup {
+    let id = v.subscriber.id;
+    layout(
+        ctx,
+        v.title,
+        html! {
+            div.card {
+                p { strong { (v.subscriber.email.as_str()) } }
+                p { (v.text) }
+                form method="post" action={ "/admin/subscribers/" (id) "/" (v.action) } {
+                    (csrf_field(&ctx.csrf))
+                    button.danger type="submit" { (v.title) }
+                    " " a href={ "/admin/subscribers/" (id) } { "Back" }
+                }
+            }
+        },
+    )
+}
+
+/// The values typed into the add-a-subscriber form.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AddFormView<'a> {
+    /// The address.
+    pub email: &'a str,
+    /// The name.
+    pub name: &'a str,
+    /// The language tag.
+    pub locale: &'a str,
+    /// The slug of the list.
+    pub list: &'a str,
+    /// When the person consented, as typed.
+    pub consent_at: &'a str,
+    /// Where they consented.
+    pub consent_source: &'a str,
+    /// The wording they agreed to.
+    pub consent_text: &'a str,
+}
+
+/// `/admin/subscribers/new`: the form that adds a subscriber to one of the open `lists`,
+/// with its errors in place.
+pub fn add_page(ctx: &Ctx, lists: &[MailingList], form: &AddFormView, errors: &Errors) -> Markup {
+    let e = |k: &str| errors.get(k);
+    let options: Vec<(&str, &str)> = lists
+        .iter()
+        .filter(|l| l.archived_at.is_none())
+        .map(|l| (l.def.slug.as_str(), l.def.name.as_str()))
+        .collect();
+    layout(
+        ctx,
+        "Add a subscriber",
+        html! {
+            @if let Some(err) = e("form") { p.error role="alert" { (err) } }
+            form.card method="post" action="/admin/subscribers/new" {
+                (csrf_field(&ctx.csrf))
+                (field("email", "E-mail address", "email", form.email, e("email")))
+                (field("name", "Name (optional)", "text", form.name, e("name")))
+                (select("locale", "Language", &[("en", "English"), ("de", "German")], form.locale, None))
+                (select("list", "List", &options, form.list, e("list")))
+                p.muted { "For a consent list, the evidence is required (GDPR Art. 7(1)): when and where the person agreed, and to what wording. No confirmation e-mail is sent." }
+                (field("consent_at", "Consented at (RFC 3339 or 2025-05-01 08:30:00 UTC)", "text", form.consent_at, e("consent")))
+                (field("consent_source", "Where", "text", form.consent_source, None))
+                (field("consent_text", "The wording they agreed to", "text", form.consent_text, None))
+                p { button type="submit" { "Add subscriber" } }
+            }
+        },
+    )
+}
+
+/// `/admin/subscribers/{id}/edit`: the form that corrects name and language, with the
+/// name's error in place.
+pub fn edit_page(
+    ctx: &Ctx,
+    id: SubscriberId,
+    name: &str,
+    locale: &str,
+    error: Option<&String>,
+) -> Markup {
+    layout(
+        ctx,
+        "Correct a subscriber",
+        html! {
+            form.card method="post" action={ "/admin/subscribers/" (id) "/edit" } {
+                (csrf_field(&ctx.csrf))
+                (field("name", "Name", "text", name, error))
+                (select("locale", "Language", &[("en", "English"), ("de", "German")], locale, None))
+                p { button type="submit" { "Save" } " " a href={ "/admin/subscribers/" (id) } { "Back" } }
+            }
+        },
+    )
+}
