@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
 pub mod lists;
+pub mod notices;
 pub mod retention;
 pub mod subscribers;
 pub mod templates;
