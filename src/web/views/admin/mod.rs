@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
+pub mod imports;
 pub mod lists;
 pub mod notices;
 pub mod retention;
