@@ -212,7 +212,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     let stored = match user_service::session(&state.ctx, &secret).await {
         Ok(Some(s)) => s,
         Ok(None) => return unauthenticated(req.method()),
-        Err(e) => return view::internal(&e),
+        Err(e) => return AdminError::internal(&e).into_response(),
     };
     let session = AdminSession {
         user: stored.user,
