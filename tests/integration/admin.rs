@@ -469,12 +469,24 @@ async fn subscribers_are_found_by_address_list_and_status_page_by_page_and_expor
     assert!(page.contains("jane@example.com") && !page.contains("john@example.com"));
     let (_, page) = body(admin.get("/admin/subscribers?status=pending").await).await;
     assert!(page.contains("john@example.com") && !page.contains("jane@example.com"));
-    let (_, csv) = body(admin.get("/admin/subscribers.csv?status=confirmed").await).await;
+    assert_eq!(
+        admin.get("/admin/subscribers.csv").await.status(),
+        StatusCode::FORBIDDEN,
+        "a viewer reads records, but does not copy every address out"
+    );
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    let (_, csv) = body(
+        marketer
+            .get("/admin/subscribers.csv?status=confirmed")
+            .await,
+    )
+    .await;
     assert!(
         csv.starts_with("id,email,name")
             && csv.contains("jane@example.com")
             && !csv.contains("john@")
     );
+    assert!(app.audit_text().await.contains("subscribers.export"));
     let id = app.subscriber("jane@example.com").await.unwrap()["id"]
         .as_str()
         .unwrap()

@@ -13,7 +13,6 @@ use super::{AdminError, AdminSession};
 use crate::{
     domain::{Action, ListId, SubscriberId, SubscriptionStatus},
     services::{
-        csv_export::CsvTable,
         lists,
         privacy::{self, Party},
         subscribers,
@@ -27,8 +26,6 @@ use crate::{
 
 /// Rows per page.
 const PAGE_SIZE: u64 = 50;
-/// Rows per CSV export (read in pages of this size until the end).
-const EXPORT_PAGE: u64 = 1000;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct SearchQuery {
@@ -110,29 +107,10 @@ pub(super) async fn show(
 /// created_at), read page by page along the same keyset.
 pub(super) async fn export(
     State(state): State<AppState>,
-    Extension(_session): Extension<AdminSession>,
+    Extension(session): Extension<AdminSession>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, AdminError> {
-    let filter = q.filter();
-    let mut table = CsvTable::new(["id", "email", "name", "locale", "status", "created_at"]);
-    let mut before = None;
-    loop {
-        let (rows, next) = subscribers::search(&state.ctx, &filter, before, EXPORT_PAGE).await?;
-        for s in &rows {
-            table.row([
-                s.id.to_string(),
-                s.email.as_str().to_owned(),
-                s.name.as_str().to_owned(),
-                s.locale.as_str().to_owned(),
-                s.status.as_str().to_owned(),
-                s.created_at.to_rfc3339(),
-            ]);
-        }
-        match next {
-            Some(n) => before = Some(n),
-            None => break,
-        }
-    }
+    let csv = subscribers::export_csv(&state.ctx, &session.actor(), &q.filter()).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -141,7 +119,7 @@ pub(super) async fn export(
                 "attachment; filename=\"subscribers.csv\"",
             ),
         ],
-        table.into_string(),
+        csv,
     )
         .into_response())
 }
@@ -223,4 +201,13 @@ pub(super) async fn act(
         _ => format!("/admin/subscribers/{id}"),
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+impl From<subscribers::ExportError> for AdminError {
+    fn from(e: subscribers::ExportError) -> Self {
+        match e {
+            subscribers::ExportError::Forbidden(e) => e.into(),
+            subscribers::ExportError::Store(e) => e.into(),
+        }
+    }
 }

@@ -122,7 +122,7 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
                     a href="/admin/jobs" { "Jobs" }
                     a href="/admin/retention" { "Retention" }
                     @if ctx.may(Action::HandlePersonalData) { a href="/admin/privacy-requests" { "Requests" } }
-                    a href="/admin/audit" { "Audit" }
+                    @if ctx.may(Action::ReadAudit) { a href="/admin/audit" { "Audit" } }
                     @if ctx.may(Action::ManageAccess) { a href="/admin/users" { "Users" } }
                     form.inline method="post" action="/admin/logout" {
                         span.who { a href="/admin/account" { (ctx.email) } " (" (ctx.role) ") " }

@@ -50,8 +50,9 @@ pub fn search_page(ctx: &Ctx, v: &SearchView) -> Markup {
                         }
                     }
                 }
-                div { button type="submit" { "Search" } " " a.button href=(v.export_href) { "Export CSV" }
+                div { button type="submit" { "Search" }
                     @if ctx.may(Action::ManageSubscribers) {
+                        " " a.button href=(v.export_href) { "Export CSV" }
                         " " a.button href="/admin/subscribers/new" { "Add…" }
                         " " a.button href={ "/admin/import?list=" (list_slug(v.lists, v.list)) } { "Import CSV…" }
                     } }
