@@ -4,6 +4,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Change};
+use super::paging::Page;
 use crate::{
     context::Context,
     domain::{Action, Actor, ApiTokenId, Forbidden, Role, UserId},
@@ -147,9 +148,9 @@ pub async fn page(
     actor: &Actor,
     before: Option<ApiTokenId>,
     limit: u64,
-) -> Result<(Vec<store::api_tokens::TokenListing>, Option<ApiTokenId>), TokenError> {
+) -> Result<Page<store::api_tokens::TokenListing, ApiTokenId>, TokenError> {
     use super::paging;
     actor.authorize(Action::ManageAccess)?;
     let found = store::api_tokens::active_page(&ctx.db, before, paging::fetch_size(limit)).await?;
-    Ok(paging::split(found, limit, |t| t.token.id))
+    Ok(Page::cut(found, limit, |t| t.token.id))
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::paging::Page;
 use crate::{
     context::Context,
     domain::{Action, Actor, Forbidden},
@@ -100,9 +101,9 @@ pub async fn page(
     actor: &Actor,
     before: Option<uuid::Uuid>,
     limit: u64,
-) -> Result<(Vec<(uuid::Uuid, AuditEntry)>, Option<uuid::Uuid>), AuditError> {
+) -> Result<Page<(uuid::Uuid, AuditEntry), uuid::Uuid>, AuditError> {
     use super::paging;
     actor.authorize(Action::ReadAudit)?;
     let found = store::audit::page(&ctx.db, before, paging::fetch_size(limit)).await?;
-    Ok(paging::split(found, limit, |(id, _)| *id))
+    Ok(Page::cut(found, limit, |(id, _)| *id))
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 
 use super::audit::{self, Change};
+use super::paging::Page;
 use crate::{
     context::Context,
     domain::{
@@ -293,10 +294,10 @@ pub async fn page(
     ctx: &Context,
     before: Option<CampaignId>,
     limit: u64,
-) -> Result<(Vec<Campaign>, Option<CampaignId>), StoreError> {
+) -> Result<Page<Campaign, CampaignId>, StoreError> {
     let fetch = Some(super::paging::fetch_size(limit));
     let found = store::campaigns::page(&ctx.db, before, fetch).await?;
-    Ok(super::paging::split(found, limit, |c| c.id))
+    Ok(Page::cut(found, limit, |c| c.id))
 }
 
 /// The message as a sample recipient would get it.

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::audit::{self, Change};
+use super::paging::Page;
 use crate::{
     context::Context,
     domain::{
@@ -548,7 +549,7 @@ pub async fn page(
     prefix: Option<&str>,
     before: Option<SubscriberId>,
     limit: u64,
-) -> Result<(Vec<CustomerListing>, Option<SubscriberId>), StoreError> {
+) -> Result<Page<CustomerListing, SubscriberId>, StoreError> {
     use super::paging;
     let prefix = prefix.map(|p| p.trim().to_lowercase());
     let found = store::products::customers_page(
@@ -558,7 +559,7 @@ pub async fn page(
         paging::fetch_size(limit),
     )
     .await?;
-    let (rows, next) = paging::split(found, limit, |r| r.id);
+    let Page { items: rows, next } = Page::cut(found, limit, |r| r.id);
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let people = store::subscribers::find_many(&ctx.db, &ids).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -579,5 +580,5 @@ pub async fn page(
                 .collect(),
         });
     }
-    Ok((out, next))
+    Ok(Page { items: out, next })
 }

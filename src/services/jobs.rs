@@ -1,5 +1,6 @@
 //! Use cases of the scheduler's record: what the jobs did.
 
+use super::paging::Page;
 use crate::{
     context::Context,
     store::{self, StoreError, jobs::JobRun},
@@ -15,8 +16,8 @@ pub async fn runs_page(
     job: Option<&str>,
     after: Option<uuid::Uuid>,
     limit: u64,
-) -> Result<(Vec<JobRun>, Option<uuid::Uuid>), StoreError> {
+) -> Result<Page<JobRun, uuid::Uuid>, StoreError> {
     let found =
         store::jobs::runs_page(&ctx.db, job, after, super::paging::fetch_size(limit)).await?;
-    Ok(super::paging::split(found, limit, |r| r.id))
+    Ok(Page::cut(found, limit, |r| r.id))
 }

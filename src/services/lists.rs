@@ -1,6 +1,7 @@
 //! Use cases of lists: create, list, and look up the lists a signup form names.
 
 use super::audit::{self, Change};
+use super::paging::Page;
 use crate::{
     context::Context,
     domain::{Action, Actor, Forbidden, ListError, ListId, ListSlug, MailingList, NewList},
@@ -149,9 +150,9 @@ pub async fn page(
     ctx: &Context,
     after: Option<&ListSlug>,
     limit: u64,
-) -> Result<(Vec<MailingList>, Option<ListSlug>), StoreError> {
+) -> Result<Page<MailingList, ListSlug>, StoreError> {
     let found = store::lists::page(&ctx.db, after, super::paging::fetch_size(limit)).await?;
-    Ok(super::paging::split(found, limit, |l| l.def.slug.clone()))
+    Ok(Page::cut(found, limit, |l| l.def.slug.clone()))
 }
 
 /// Every list.

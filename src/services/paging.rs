@@ -6,30 +6,60 @@ pub fn fetch_size(limit: u64) -> u64 {
     limit.saturating_add(1)
 }
 
-/// Cuts `found` (fetched with [`fetch_size`]) to `limit` rows, and gives the key of the last
-/// row kept when more rows follow.
-pub fn split<T, K>(mut found: Vec<T>, limit: u64, key: impl Fn(&T) -> K) -> (Vec<T>, Option<K>) {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if found.len() <= limit {
-        return (found, None);
+/// One page of a keyset-paged listing: its items, and the cursor of the next page (the key
+/// of this page's last item) when more follow. Every service that lists answers with one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T, C> {
+    /// The items, in the listing's order.
+    pub items: Vec<T>,
+    /// The cursor to ask for the next page with; `None` on the last page.
+    pub next: Option<C>,
+}
+
+impl<T, C> Page<T, C> {
+    /// The page of at most `limit` items among `found` (fetched with [`fetch_size`]), with
+    /// the key of its last item when more rows follow.
+    pub fn cut(mut found: Vec<T>, limit: u64, key: impl Fn(&T) -> C) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        if found.len() <= limit {
+            return Self {
+                items: found,
+                next: None,
+            };
+        }
+        found.truncate(limit);
+        let next = found.last().map(key);
+        Self { items: found, next }
     }
-    found.truncate(limit);
-    let next = found.last().map(key);
-    (found, next)
+
+    /// The same page with each item turned into another.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U, C> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::Page;
+
+    fn page(items: Vec<u8>, next: Option<u8>) -> Page<u8, u8> {
+        Page { items, next }
+    }
 
     #[test]
     fn a_full_page_with_more_rows_gives_the_last_key() {
-        assert_eq!(split(vec![1, 2, 3], 2, |n| *n), (vec![1, 2], Some(2)));
+        assert_eq!(
+            Page::cut(vec![1, 2, 3], 2, |n| *n),
+            page(vec![1, 2], Some(2))
+        );
     }
 
     #[test]
     fn the_last_page_has_no_cursor() {
-        assert_eq!(split(vec![1, 2], 2, |n| *n), (vec![1, 2], None));
-        assert_eq!(split(Vec::<u8>::new(), 2, |n| *n), (vec![], None));
+        assert_eq!(Page::cut(vec![1, 2], 2, |n| *n), page(vec![1, 2], None));
+        assert_eq!(Page::cut(vec![], 2, |n| *n), page(vec![], None));
     }
 }

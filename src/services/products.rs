@@ -1,6 +1,7 @@
 //! Use cases of products: create one, list them.
 
 use super::audit::{self, Change};
+use super::paging::Page;
 use crate::{
     context::Context,
     domain::{Action, Actor, PartNumber, Product, ProductError, ProductId},
@@ -80,8 +81,8 @@ pub async fn page(
     ctx: &Context,
     after: Option<&PartNumber>,
     limit: u64,
-) -> Result<(Vec<Product>, Option<PartNumber>), StoreError> {
+) -> Result<Page<Product, PartNumber>, StoreError> {
     use super::paging;
     let found = store::products::page(&ctx.db, after, paging::fetch_size(limit)).await?;
-    Ok(paging::split(found, limit, |p| p.part_number.clone()))
+    Ok(Page::cut(found, limit, |p| p.part_number.clone()))
 }

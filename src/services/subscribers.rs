@@ -1,5 +1,6 @@
 //! Use cases of the operator's view of subscribers: look one up and read their ledger.
 
+use super::paging::Page;
 use super::{
     audit::{self, Change},
     csv_export::CsvTable,
@@ -78,13 +79,13 @@ pub async fn consent_history_page(
     id: SubscriberId,
     after: Option<ConsentEventId>,
     limit: u64,
-) -> Result<(Vec<ConsentEvent>, Option<ConsentEventId>), StoreError> {
+) -> Result<Page<ConsentEvent, ConsentEventId>, StoreError> {
     use super::paging;
     store::subscribers::find(&ctx.db, id).await?;
     let found =
         store::consent_events::page_for_subscriber(&ctx.db, id, after, paging::fetch_size(limit))
             .await?;
-    Ok(paging::split(found, limit, |e| e.id))
+    Ok(Page::cut(found, limit, |e| e.id))
 }
 
 /// One page of a subscriber search, newest first, and the cursor of the next page.
@@ -96,10 +97,10 @@ pub async fn search(
     filter: &store::overview::SubscriberFilter,
     before: Option<SubscriberId>,
     page_size: u64,
-) -> Result<(Vec<Subscriber>, Option<SubscriberId>), StoreError> {
+) -> Result<Page<Subscriber, SubscriberId>, StoreError> {
     let fetch = super::paging::fetch_size(page_size);
     let found = store::overview::search_subscribers(&ctx.db, filter, before, fetch).await?;
-    Ok(super::paging::split(found, page_size, |s| s.id))
+    Ok(Page::cut(found, page_size, |s| s.id))
 }
 
 /// Rows read per page while exporting.
@@ -131,7 +132,7 @@ pub async fn export_csv(
     let mut table = CsvTable::new(["id", "email", "name", "locale", "status", "created_at"]);
     let (mut before, mut rows) = (None, 0_u64);
     loop {
-        let (found, next) = search(ctx, filter, before, EXPORT_PAGE).await?;
+        let Page { items: found, next } = search(ctx, filter, before, EXPORT_PAGE).await?;
         for s in &found {
             table.row([
                 s.id.to_string(),

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::audit::{self, Change};
+use super::paging::Page;
 use crate::{
     context::Context,
     domain::{Action, Actor, EmailAddress, Forbidden, Password, Role, User, UserId},
@@ -171,11 +172,11 @@ pub async fn page(
     actor: &Actor,
     after: Option<&str>,
     limit: u64,
-) -> Result<(Vec<User>, Option<String>), UsersError> {
+) -> Result<Page<User, String>, UsersError> {
     use super::paging;
     actor.authorize(Action::ManageAccess)?;
     let found = store::users::page(&ctx.db, after, paging::fetch_size(limit)).await?;
-    Ok(paging::split(found, limit, |u| u.email.as_str().to_owned()))
+    Ok(Page::cut(found, limit, |u| u.email.as_str().to_owned()))
 }
 
 /// On a start without users: a fresh one-time set-up secret (only its hash is kept, in

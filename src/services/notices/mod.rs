@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Utc};
 
 use super::audit::{self, Change};
+use crate::services::paging::Page;
 use crate::{
     context::Context,
     domain::{
@@ -329,15 +330,15 @@ pub async fn page(
     ctx: &Context,
     before: Option<NoticeId>,
     limit: u64,
-) -> Result<(Vec<NoticeOverview>, Option<NoticeId>), NoticesError> {
+) -> Result<Page<NoticeOverview, NoticeId>, NoticesError> {
     use super::paging;
     let found = store::notices::page(&ctx.db, before, paging::fetch_size(limit)).await?;
-    let (found, next) = paging::split(found, limit, |n| n.id);
-    let mut out = Vec::with_capacity(found.len());
-    for notice in found {
+    let Page { items, next } = Page::cut(found, limit, |n| n.id);
+    let mut out = Vec::with_capacity(items.len());
+    for notice in items {
         out.push(overview(ctx, notice).await?);
     }
-    Ok((out, next))
+    Ok(Page { items: out, next })
 }
 
 /// One customer the notice would reach.

@@ -21,6 +21,7 @@ use super::{
     retention,
     subscriptions::{self, LinkActionError},
 };
+use crate::services::paging::Page;
 use crate::{
     context::Context,
     domain::{
@@ -791,11 +792,11 @@ pub async fn requests(
     status: Option<RequestStatus>,
     after: Option<PrivacyRequestId>,
     limit: u64,
-) -> Result<(Vec<PrivacyRequest>, Option<PrivacyRequestId>), PrivacyError> {
+) -> Result<Page<PrivacyRequest, PrivacyRequestId>, PrivacyError> {
     actor.authorize(Action::HandlePersonalData)?;
     let fetch = super::paging::fetch_size(limit);
     let found = store::privacy::requests_page(&ctx.db, status, after, fetch).await?;
-    Ok(super::paging::split(found, limit, |r| r.id))
+    Ok(Page::cut(found, limit, |r| r.id))
 }
 
 /// Records the answer to an open request (`Completed` or `Rejected`), with an optional note.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::PrivacyError;
+use crate::services::paging::Page;
 use crate::{
     context::Context,
     domain::{
@@ -57,12 +58,12 @@ pub async fn retention_review_page(
     within: Duration,
     after: Option<SubscriberId>,
     limit: u64,
-) -> Result<(Vec<ReviewItem>, Option<SubscriberId>), PrivacyError> {
+) -> Result<Page<ReviewItem, SubscriberId>, PrivacyError> {
     use crate::services::paging;
     actor.authorize(crate::domain::Action::Read)?;
     let want = usize::try_from(paging::fetch_size(limit)).unwrap_or(usize::MAX);
     let found = scan(ctx, within, after, Some(want)).await?;
-    Ok(paging::split(found, limit, |i| i.subscriber_id))
+    Ok(Page::cut(found, limit, |i| i.subscriber_id))
 }
 
 /// The people the rule reaches before `now + within`, by subscriber id after `after`, at

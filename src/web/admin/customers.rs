@@ -11,6 +11,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{AdminError, AdminSession};
+use crate::services::paging::Page;
 use crate::{
     domain::{Action, EmailAddress, Locale, PartNumber, SubscriberId, SubscriberName},
     services::customers::{self, CustomerError, NewCustomer},
@@ -73,8 +74,10 @@ async fn page(
     code: StatusCode,
 ) -> Result<Response, AdminError> {
     let before = q.before.map(SubscriberId::from_uuid);
-    let (found, next_cursor) =
-        customers::page(&state.ctx, Some(q.q.as_str()), before, PAGE).await?;
+    let Page {
+        items: found,
+        next: next_cursor,
+    } = customers::page(&state.ctx, Some(q.q.as_str()), before, PAGE).await?;
     let v = CustomersView {
         query: &q.q,
         found: &found,

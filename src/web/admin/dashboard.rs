@@ -7,6 +7,7 @@ use axum::{
 };
 
 use super::{AdminError, AdminSession};
+use crate::services::paging::Page;
 use crate::{
     scheduler,
     services::{
@@ -49,7 +50,10 @@ pub(super) async fn jobs(
         "" => None,
         raw => Some(raw.parse().map_err(|_| AdminError::NotFound)?),
     };
-    let (runs, next_cursor) = jobs::runs_page(&state.ctx, None, after, JOBS_PAGE).await?;
+    let Page {
+        items: runs,
+        next: next_cursor,
+    } = jobs::runs_page(&state.ctx, None, after, JOBS_PAGE).await?;
     let v = JobsView {
         upcoming: scheduler::next_runs(&state.ctx, state.ctx.clock.now()),
         scheduler_enabled: state.ctx.settings.scheduler.enabled,

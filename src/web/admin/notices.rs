@@ -13,6 +13,7 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::{AdminError, AdminSession};
+use crate::services::paging::Page;
 use crate::{
     domain::{
         Action, CampaignStatus, ChangeCategory, NoticeError, NoticeFields, NoticeId, NoticeKind,
@@ -44,7 +45,7 @@ pub(super) async fn index(
     Query(q): Query<IndexQuery>,
 ) -> Result<Response, AdminError> {
     let before = q.before.map(NoticeId::from_uuid);
-    let (all, next) = notices::page(&state.ctx, before, PAGE).await?;
+    let Page { items: all, next } = notices::page(&state.ctx, before, PAGE).await?;
     Ok(notices_page(&session.ctx(), &all, next).into_response())
 }
 

@@ -11,6 +11,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{AdminError, AdminSession};
+use crate::services::paging::Page;
 use crate::{
     domain::{Action, PrivacyRequestId, SubscriberId, privacy::RequestStatus},
     scheduler,
@@ -54,8 +55,10 @@ pub(super) async fn show(
     let now = state.ctx.clock.now();
     let dry_run = retention::purge(&state.ctx, now, true).await?;
     let within = chrono::Duration::days(REVIEW_WITHIN_DAYS);
-    let (review, next_cursor) =
-        privacy::retention_review_page(&state.ctx, &session.actor(), within, after, PAGE).await?;
+    let Page {
+        items: review,
+        next: next_cursor,
+    } = privacy::retention_review_page(&state.ctx, &session.actor(), within, after, PAGE).await?;
     let v = RetentionView {
         policy: state.ctx.settings.retention.policy,
         dry_run,
@@ -79,8 +82,10 @@ pub(super) async fn requests(
     Query(q): Query<CursorQuery>,
 ) -> Result<Response, AdminError> {
     let after = cursor(&q.cursor)?.map(PrivacyRequestId::from_uuid);
-    let (requests, next_cursor) =
-        privacy::requests(&state.ctx, &session.actor(), None, after, PAGE).await?;
+    let Page {
+        items: requests,
+        next: next_cursor,
+    } = privacy::requests(&state.ctx, &session.actor(), None, after, PAGE).await?;
     let v = RequestsView {
         requests,
         next_cursor,

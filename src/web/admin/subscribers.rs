@@ -10,6 +10,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{AdminError, AdminSession};
+use crate::services::paging::Page;
 use crate::{
     domain::{Action, ListId, SubscriberId, SubscriptionStatus},
     services::{
@@ -77,7 +78,8 @@ pub(super) async fn index(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, AdminError> {
     let before = q.before.parse().ok().map(SubscriberId::from_uuid);
-    let (rows, next) = subscribers::search(&state.ctx, &q.filter(), before, PAGE_SIZE).await?;
+    let Page { items: rows, next } =
+        subscribers::search(&state.ctx, &q.filter(), before, PAGE_SIZE).await?;
     let all_lists = lists::all(&state.ctx).await?;
     let export = q.export_link();
     let next = next.map(|n| q.link(n));

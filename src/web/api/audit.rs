@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::PageQuery;
+use crate::services::paging::Page;
 use crate::{
     services::audit,
     web::AppState,
@@ -45,12 +46,13 @@ pub(super) async fn entries(
 ) -> Result<Json<AuditResponse>, ApiError> {
     let page = PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok())?;
-    let (found, next) = audit::page(&state.ctx, &caller.actor(), before, page.limit())
-        .await
-        .map_err(|e| match e {
-            audit::AuditError::Forbidden(e) => ApiError::from(e),
-            audit::AuditError::Store(e) => ApiError::from(e),
-        })?;
+    let Page { items: found, next } =
+        audit::page(&state.ctx, &caller.actor(), before, page.limit())
+            .await
+            .map_err(|e| match e {
+                audit::AuditError::Forbidden(e) => ApiError::from(e),
+                audit::AuditError::Store(e) => ApiError::from(e),
+            })?;
     Ok(Json(AuditResponse {
         entries: found
             .into_iter()

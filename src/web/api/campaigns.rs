@@ -1,5 +1,6 @@
 //! `/api/v1/campaigns`: create, read, preview, test, schedule, pause, resume, cancel.
 
+use crate::services::paging::Page;
 use crate::web::error::ApiErrors;
 use axum::{
     Json,
@@ -194,7 +195,7 @@ pub(super) async fn all(
         Some(c) => Some(campaign_id(c).map_err(|_| ApiError::invalid("cursor: not a cursor"))?),
         None => None,
     };
-    let (found, next) = campaigns::page(&state.ctx, before, page.limit()).await?;
+    let Page { items: found, next } = campaigns::page(&state.ctx, before, page.limit()).await?;
     let mut out = Vec::new();
     for campaign in found {
         let overview = CampaignOverview {

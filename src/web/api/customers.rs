@@ -11,6 +11,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::PageQuery;
+use crate::services::paging::Page;
 use crate::{
     domain::{EmailAddress, Locale, PartNumber, Product, SubscriberId, SubscriberName},
     services::{
@@ -120,7 +121,8 @@ pub(super) async fn products(
 ) -> Result<Json<ProductsResponse>, ApiError> {
     let page = PageQuery::parse(raw.as_deref())?;
     let after = page.cursor(|c| PartNumber::parse(c).ok())?;
-    let (found, next) = products::page(&state.ctx, after.as_ref(), page.limit()).await?;
+    let Page { items: found, next } =
+        products::page(&state.ctx, after.as_ref(), page.limit()).await?;
     Ok(Json(ProductsResponse {
         products: found.into_iter().map(Into::into).collect(),
         next_cursor: next.map(|p| p.to_string()),
@@ -249,7 +251,8 @@ pub(super) async fn customers(
         c.parse().ok().map(SubscriberId::from_uuid)
     })?;
     let limit = super::page_limit(q.limit);
-    let (found, next) = customers::page(&state.ctx, q.q.as_deref(), before, limit).await?;
+    let Page { items: found, next } =
+        customers::page(&state.ctx, q.q.as_deref(), before, limit).await?;
     Ok(Json(CustomersResponse {
         customers: found.into_iter().map(CustomerResponse::from).collect(),
         next_cursor: next.map(|id| id.to_string()),

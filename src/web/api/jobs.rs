@@ -1,5 +1,6 @@
 //! `/api/v1/jobs`: what the scheduler's jobs did, in cursor pages.
 
+use crate::services::paging::Page;
 use crate::web::error::ApiErrors;
 use axum::{
     Json,
@@ -43,12 +44,13 @@ pub(super) async fn runs(
         Some(c) => Some(c.parse().map_err(|_| not_a_cursor())?),
         None => None,
     };
-    let (runs, next) = services::jobs::runs_page(&state.ctx, query.job.as_deref(), after, limit)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => not_a_cursor(),
-            other => other.into(),
-        })?;
+    let Page { items: runs, next } =
+        services::jobs::runs_page(&state.ctx, query.job.as_deref(), after, limit)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => not_a_cursor(),
+                other => other.into(),
+            })?;
     Ok(Json(JobsResponse {
         runs,
         next_cursor: next.map(|id| id.to_string()),

@@ -1,6 +1,7 @@
 //! `/api/v1/lists`: create, list, read, edit (the consent text is versioned) and archive
 //! mailing lists.
 
+use crate::services::paging::Page;
 use crate::web::error::ApiErrors;
 use axum::{
     Json,
@@ -135,7 +136,7 @@ pub(super) async fn all(
         Some(c) => Some(ListSlug::parse(c).map_err(|_| ApiError::invalid("cursor: not a cursor"))?),
         None => None,
     };
-    let (lists, next) = lists::page(&state.ctx, after.as_ref(), page.limit()).await?;
+    let Page { items: lists, next } = lists::page(&state.ctx, after.as_ref(), page.limit()).await?;
     Ok(Json(ListsResponse {
         lists: lists.into_iter().map(ListResponse::from).collect(),
         next_cursor: next.map(|s| s.as_str().to_owned()),

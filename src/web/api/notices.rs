@@ -9,6 +9,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::services::paging::Page;
 use crate::{
     domain::{NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber},
     services::notices::{
@@ -126,7 +127,7 @@ pub(super) async fn all(
 ) -> Result<Json<NoticesResponse>, ApiError> {
     let page = super::PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok().map(NoticeId::from_uuid))?;
-    let (found, next) = notices::page(&state.ctx, before, page.limit())
+    let Page { items: found, next } = notices::page(&state.ctx, before, page.limit())
         .await
         .map_err(|e| match e {
             NoticesError::NotFound => super::not_a_cursor(),

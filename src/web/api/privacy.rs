@@ -2,6 +2,7 @@
 //! restriction of a subscriber, proof of consent (JSON or printable HTML), the
 //! data-subject-request log with its deadlines, and the retention review listing.
 
+use crate::services::paging::Page;
 use crate::web::error::{ApiErrors, ErrorBody};
 use axum::{
     Json,
@@ -364,13 +365,14 @@ pub(super) async fn requests(
         ),
         None => None,
     };
-    let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let (found, next) = privacy::requests(&state.ctx, &caller.actor(), status, after, limit)
-        .await
-        .map_err(|e| match e {
-            PrivacyError::NotFound => ApiError::invalid("cursor: not a cursor"),
-            other => other.into(),
-        })?;
+    let limit = super::page_limit(q.limit);
+    let Page { items: found, next } =
+        privacy::requests(&state.ctx, &caller.actor(), status, after, limit)
+            .await
+            .map_err(|e| match e {
+                PrivacyError::NotFound => ApiError::invalid("cursor: not a cursor"),
+                other => other.into(),
+            })?;
     let now = state.ctx.clock.now();
     Ok(Json(RequestsResponse {
         requests: found
@@ -458,7 +460,7 @@ pub(super) async fn retention_review(
     })?;
     let within = chrono::Duration::days(within_days);
     let limit = super::page_limit(q.limit);
-    let (found, next) =
+    let Page { items: found, next } =
         privacy::retention_review_page(&state.ctx, &caller.actor(), within, after, limit).await?;
     let items = found
         .into_iter()

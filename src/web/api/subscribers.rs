@@ -9,6 +9,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::services::paging::Page;
 use crate::{
     domain::{
         ConsentEvent, ConsentEventId, EmailAddress, ListId, ListSlug, Locale, Subscriber,
@@ -183,7 +184,8 @@ async fn search(state: &AppState, query: &FindQuery) -> Result<FindResponse, Api
         c.parse().ok().map(SubscriberId::from_uuid)
     })?;
     let limit = super::page_limit(query.limit);
-    let (found, next) = subscribers::search(&state.ctx, &filter, before, limit).await?;
+    let Page { items: found, next } =
+        subscribers::search(&state.ctx, &filter, before, limit).await?;
     Ok(FindResponse::Page(SubscribersResponse {
         subscribers: found.into_iter().map(SubscriberSummary::from).collect(),
         next_cursor: next.map(|id| id.to_string()),
@@ -266,7 +268,10 @@ pub(super) async fn consent_events(
     let page = super::PageQuery::parse(raw.as_deref())?;
     let after = page.cursor(|c| c.parse().ok().map(ConsentEventId::from_uuid))?;
     match subscribers::consent_history_page(&state.ctx, id, after, page.limit()).await {
-        Ok((events, next)) => Ok(Json(ConsentEventsResponse {
+        Ok(Page {
+            items: events,
+            next,
+        }) => Ok(Json(ConsentEventsResponse {
             subscriber_id: id.to_string(),
             events,
             next_cursor: next.map(|e| e.to_string()),

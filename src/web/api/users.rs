@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{PageQuery, path_id};
+use crate::services::paging::Page;
 use crate::{
     domain::{Action, ApiTokenId, EmailAddress, Password, Role, User, UserId},
     services::{
@@ -62,7 +63,7 @@ pub(super) async fn all(
 ) -> Result<Json<UsersResponse>, ApiError> {
     let page = PageQuery::parse(raw.as_deref())?;
     let after = page.cursor(|c| EmailAddress::parse(c).ok())?;
-    let (found, next) = users::page(
+    let Page { items: found, next } = users::page(
         &state.ctx,
         &caller.actor(),
         after.as_ref().map(EmailAddress::as_str),
@@ -227,7 +228,8 @@ pub(super) async fn tokens(
 ) -> Result<Json<TokensResponse>, ApiError> {
     let page = PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse().ok().map(ApiTokenId::from_uuid))?;
-    let (found, next) = api_tokens::page(&state.ctx, &caller.actor(), before, page.limit()).await?;
+    let Page { items: found, next } =
+        api_tokens::page(&state.ctx, &caller.actor(), before, page.limit()).await?;
     Ok(Json(TokensResponse {
         tokens: found.into_iter().map(TokenResponse::from).collect(),
         next_cursor: next.map(|id| id.to_string()),
