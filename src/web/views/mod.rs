@@ -59,12 +59,12 @@ pub struct SignupView {
 
 /// One list on the signup form.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct SignupListView {
     /// Slug (form value).
     pub slug: String,
     /// Display name.
     pub name: String,
-    /// Description.
     pub description: String,
     /// The consent text shown for it.
     pub consent_text: String,
@@ -139,10 +139,10 @@ pub fn outcome_page(locale: Locale, title: &str, lead: &str, subject: &str) -> M
 
 /// One line of the preferences page.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct PreferenceView {
     /// Subscription id (form value).
     pub id: String,
-    /// List name.
     pub list_name: String,
     /// Where it stands.
     pub status: SubscriptionStatus,

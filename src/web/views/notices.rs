@@ -65,10 +65,10 @@ pub fn objected_page(locale: Locale) -> Markup {
 
 /// What the acknowledgement page shows.
 #[derive(Debug)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct AckPageView {
     /// Notice number and revision, e.g. `PCN-2026-0001 rev 1`.
     pub label: String,
-    /// Its title.
     pub title: String,
     /// Deadline, as text.
     pub deadline: String,

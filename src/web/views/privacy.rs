@@ -57,10 +57,10 @@ pub fn request_page(locale: Locale, action: &str, email_error: Option<&str>) -> 
 
 /// One subscription on the data page.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct SubscriptionRow {
     /// Subscription id (form value).
     pub id: String,
-    /// List name.
     pub list_name: String,
     /// Where it stands.
     pub status: SubscriptionStatus,
@@ -104,6 +104,7 @@ pub struct EntryRow {
 
 /// Everything the data page shows.
 #[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct DataView {
     /// The page's own URL; each form posts below it.
     pub action: String,
@@ -111,7 +112,6 @@ pub struct DataView {
     pub notice: Option<String>,
     /// The address.
     pub email: String,
-    /// The name.
     pub name: String,
     /// The language.
     pub locale: Locale,
@@ -121,11 +121,9 @@ pub struct DataView {
     pub created_at: String,
     /// A new address waiting for confirmation.
     pub pending_address: Option<String>,
-    /// Subscriptions.
     pub subscriptions: Vec<SubscriptionRow>,
     /// Consent history.
     pub history: Vec<HistoryRow>,
-    /// Messages.
     pub messages: Vec<EntryRow>,
     /// Data-subject requests.
     pub requests: Vec<EntryRow>,

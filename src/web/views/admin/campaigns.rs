@@ -33,12 +33,11 @@ pub fn campaigns_page(ctx: &Ctx, all: &[Campaign]) -> Markup {
 
 /// The values typed into the compose form.
 #[derive(Debug, Default, Clone, Copy)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ComposeFormView<'a> {
     /// The internal name.
     pub name: &'a str,
-    /// The subject.
     pub subject: &'a str,
-    /// The Markdown body.
     pub body_markdown: &'a str,
     /// The slugs of the lists ticked.
     pub lists: &'a [String],

@@ -11,12 +11,11 @@ use crate::{
 
 /// The values typed into the add-a-customer form.
 #[derive(Debug, Default, Clone, Copy)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct CustomerFormView<'a> {
     /// The address.
     pub email: &'a str,
-    /// The name.
     pub name: &'a str,
-    /// The company.
     pub company: &'a str,
     /// The language tag.
     pub locale: &'a str,
@@ -28,6 +27,7 @@ pub struct CustomerFormView<'a> {
 
 /// What `/admin/customers` shows.
 #[derive(Debug, Clone, Copy)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct CustomersView<'a> {
     /// The address prefix searched for.
     pub query: &'a str,
@@ -37,7 +37,6 @@ pub struct CustomersView<'a> {
     pub next_cursor: Option<SubscriberId>,
     /// The add-a-customer form as typed.
     pub form: CustomerFormView<'a>,
-    /// Its errors.
     pub errors: &'a Errors,
 }
 

@@ -8,12 +8,10 @@ use crate::domain::{Action, MailingList};
 
 /// The values typed into a list form (the edit form uses a part of them).
 #[derive(Debug, Default, Clone, Copy)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct ListFormView<'a> {
-    /// The slug.
     pub slug: &'a str,
-    /// The name.
     pub name: &'a str,
-    /// The description.
     pub description: &'a str,
     /// The kind, as its form value.
     pub kind: &'a str,

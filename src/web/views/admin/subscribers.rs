@@ -180,10 +180,10 @@ pub fn confirm_page(ctx: &Ctx, v: &ConfirmView) -> Markup {
 
 /// The values typed into the add-a-subscriber form.
 #[derive(Debug, Default, Clone, Copy)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct AddFormView<'a> {
     /// The address.
     pub email: &'a str,
-    /// The name.
     pub name: &'a str,
     /// The language tag.
     pub locale: &'a str,
