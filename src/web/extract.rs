@@ -33,17 +33,10 @@ where
         let state = AppState::from_ref(state);
         let header_text =
             |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let forwarded = state
-            .ctx
-            .settings
-            .http
-            .trust_forwarded_for
-            .then(|| header_text(header::HeaderName::from_static("x-forwarded-for")))
-            .flatten()
-            // The last entry is the one the trusted proxy appended; earlier ones are whatever
-            // the client wrote into the header.
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|ip| ip.trim().parse().ok());
+        let forwarded = match state.ctx.settings.http.trust_forwarded_for {
+            true => last_forwarded(&parts.headers),
+            false => None,
+        };
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -54,6 +47,18 @@ where
             locale: request_locale(&parts.headers),
         }))
     }
+}
+
+/// The address the trusted proxy appended to `X-Forwarded-For`: the last entry of all the
+/// header's lines read as one list (RFC 9110 §5.3), since a proxy may add its own line after
+/// the ones the client wrote. `None` when that entry is not an address.
+fn last_forwarded(headers: &header::HeaderMap) -> Option<std::net::IpAddr> {
+    let last_line = headers
+        .get_all(header::HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .next_back()?;
+    let last = last_line.to_str().ok()?.rsplit(',').next()?;
+    last.trim().parse().ok()
 }
 
 /// An authenticated API caller (`Authorization: Bearer <token>`).
@@ -351,5 +356,40 @@ where
             }
             Err(reason) => Err(PageError::new(locale, PageErrorKind::LinkInvalid(reason))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::last_forwarded;
+
+    fn headers(lines: &[&'static str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for line in lines {
+            map.append("x-forwarded-for", HeaderValue::from_static(line));
+        }
+        map
+    }
+
+    #[test]
+    fn the_proxy_s_entry_is_the_last_of_all_lines() {
+        let ip = |s: &str| s.parse().ok();
+        assert_eq!(last_forwarded(&headers(&["192.0.2.1"])), ip("192.0.2.1"));
+        assert_eq!(
+            last_forwarded(&headers(&["198.51.100.7, 203.0.113.9"])),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            last_forwarded(&headers(&["198.51.100.7", "203.0.113.9"])),
+            ip("203.0.113.9"),
+            "a second line is the same list"
+        );
+        assert_eq!(
+            last_forwarded(&headers(&["203.0.113.9", "2001:db8::1, not-an-address"])),
+            None
+        );
+        assert_eq!(last_forwarded(&headers(&[])), None);
     }
 }

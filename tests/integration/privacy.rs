@@ -153,6 +153,36 @@ async fn behind_a_proxy_the_limit_counts_the_address_the_proxy_saw_not_what_the_
 }
 
 #[tokio::test]
+async fn a_client_cannot_pick_its_address_with_its_own_x_forwarded_for_line() {
+    let app = TestApp::spawn_with(|s| {
+        s.privacy.requests_per_hour = 2;
+        s.http.trust_forwarded_for = true;
+    })
+    .await;
+    // The client sends its own header line each time; the proxy adds a line of its own.
+    let ask_as = |client_line: &'static str, email: &'static str| {
+        app.http
+            .post(app.url("/privacy"))
+            .header("X-Forwarded-For", client_line)
+            .header("X-Forwarded-For", "203.0.113.9")
+            .form(&[("email", email)])
+            .send()
+    };
+    for (line, email) in [
+        ("198.51.100.1", "a@example.com"),
+        ("198.51.100.2", "b@example.com"),
+    ] {
+        assert_eq!(ask_as(line, email).await.unwrap().status(), StatusCode::OK);
+    }
+    let r = ask_as("198.51.100.3", "c@example.com").await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the proxy's address is counted, whatever the client's line says"
+    );
+}
+
+#[tokio::test]
 async fn the_privacy_link_expires_after_an_hour_and_a_forged_one_never_works() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;
