@@ -105,6 +105,41 @@ async fn every_page_carries_the_security_headers() {
 }
 
 #[tokio::test]
+async fn a_page_opened_by_a_link_is_neither_cached_nor_passed_on_as_referrer() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.sign_up("jane@example.com", "weekly").await;
+    let mails = app.deliver_and_take().await;
+    let confirm = crate::support::link(&mails[0], "/confirm/");
+    let pages = [
+        confirm,
+        "/unsubscribe/xyz".to_owned(),
+        "/preferences/xyz".to_owned(),
+        "/object/xyz".to_owned(),
+        "/acknowledge/xyz".to_owned(),
+        "/privacy/xyz".to_owned(),
+    ];
+    for page in pages {
+        let response = app.get(&page).await;
+        let headers = response.headers();
+        assert_eq!(
+            headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{page}"
+        );
+        assert_eq!(
+            headers
+                .get(header::REFERRER_POLICY)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-referrer"),
+            "{page}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_bad_configuration_stops_the_start_with_a_message_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}/x.db?mode=rwc", dir.path().display());

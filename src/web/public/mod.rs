@@ -28,6 +28,22 @@ pub fn routes() -> Router<AppState> {
             get(subscriptions::signup_form).post(subscriptions::subscribe),
         )
         .route(
+            "/privacy/export-schema/v1.json",
+            get(privacy::export_schema),
+        )
+        .route("/notices.json", get(notices::export))
+        .route("/notices/{id}", get(notices::archive_page))
+        .route("/feeds/{file}", get(notices::feed))
+        .merge(link_routes())
+        .merge(privacy_routes())
+}
+
+/// The pages a signed link opens: the link is a secret, so neither the page nor its address
+/// is kept by a browser cache or a proxy (the `Referrer-Policy: no-referrer` of every page
+/// keeps it out of other sites' logs).
+fn link_routes() -> Router<AppState> {
+    Router::new()
+        .route(
             "/confirm/{token}",
             get(subscriptions::confirm_page).post(subscriptions::confirm),
         )
@@ -41,10 +57,6 @@ pub fn routes() -> Router<AppState> {
             get(subscriptions::preferences_page).post(subscriptions::leave),
         )
         .route(
-            "/privacy/export-schema/v1.json",
-            get(privacy::export_schema),
-        )
-        .route(
             "/object/{token}",
             get(notices::object_page).post(notices::object),
         )
@@ -52,10 +64,12 @@ pub fn routes() -> Router<AppState> {
             "/acknowledge/{token}",
             get(notices::ack_page).post(notices::acknowledge),
         )
-        .route("/notices.json", get(notices::export))
-        .route("/notices/{id}", get(notices::archive_page))
-        .route("/feeds/{file}", get(notices::feed))
-        .merge(privacy_routes())
+        .layer(no_store())
+}
+
+/// `Cache-Control: no-store`, whatever the handler set.
+fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
 }
 
 /// "Manage my data": pages with personal data are never stored by a browser or proxy.
@@ -79,8 +93,5 @@ fn privacy_routes() -> Router<AppState> {
             "/privacy/address/{token}",
             get(privacy::address_page).post(privacy::address_decision),
         )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(no_store())
 }
