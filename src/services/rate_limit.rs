@@ -1,12 +1,18 @@
 //! A fixed-window limit of requests per key and window: per client network (IPv4 /24, IPv6
 //! /48) and hour for public forms that make Bulletin send e-mail (`POST /privacy`), per
-//! account and per client address for admin logins. Per process, in memory.
+//! account and per client address for admin logins. Per process, in memory, and bounded
+//! whatever the input: a key is kept as a 64-bit keyed hash, never as the text a client sent,
+//! and at most `MAX_KEYS` windows are kept.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    hash::{BuildHasher, RandomState},
+    sync::Mutex,
+};
 
 use chrono::{DateTime, Duration, Utc};
 
-/// Networks remembered at most; older windows are dropped beyond this.
+/// Windows kept at most (about 40 bytes each); beyond, the oldest goes.
 const MAX_KEYS: usize = 10_000;
 
 /// Counts requests per key in fixed windows.
@@ -14,7 +20,10 @@ const MAX_KEYS: usize = 10_000;
 pub struct RateLimiter {
     per_window: u32,
     window: Duration,
-    windows: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+    /// Keys the hashes of the map with a secret of this process, so that nobody can make
+    /// many keys collide on purpose.
+    hasher: RandomState,
+    windows: Mutex<HashMap<u64, (DateTime<Utc>, u32)>>,
 }
 
 impl RateLimiter {
@@ -28,6 +37,7 @@ impl RateLimiter {
         Self {
             per_window: limit,
             window,
+            hasher: RandomState::new(),
             windows: Mutex::new(HashMap::new()),
         }
     }
@@ -37,15 +47,19 @@ impl RateLimiter {
         if self.per_window == 0 {
             return true;
         }
+        let key = self.hasher.hash_one(key);
         let window_len = self.window;
         let mut windows = self
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() >= MAX_KEYS {
+        if windows.len() >= MAX_KEYS && !windows.contains_key(&key) {
             windows.retain(|_, (start, _)| now - *start < window_len);
+            if windows.len() >= MAX_KEYS {
+                evict_oldest(&mut windows);
+            }
         }
-        let window = windows.entry(key.to_owned()).or_insert((now, 0));
+        let window = windows.entry(key).or_insert((now, 0));
         if now - window.0 >= window_len {
             *window = (now, 0);
         }
@@ -54,6 +68,37 @@ impl RateLimiter {
         }
         window.1 += 1;
         true
+    }
+
+    /// Whether `key` has used up its window at `now`, without counting a request.
+    pub fn is_exhausted(&self, key: &str, now: DateTime<Utc>) -> bool {
+        let key = self.hasher.hash_one(key);
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        windows.get(&key).is_some_and(|(start, used)| {
+            self.per_window > 0 && now - *start < self.window && *used >= self.per_window
+        })
+    }
+
+    /// How many windows are kept now.
+    pub fn tracked(&self) -> usize {
+        self.windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// Drops the window that started first (every window is live when this runs).
+fn evict_oldest(windows: &mut HashMap<u64, (DateTime<Utc>, u32)>) {
+    if let Some(oldest) = windows
+        .iter()
+        .min_by_key(|(_, (start, _))| *start)
+        .map(|(key, _)| *key)
+    {
+        windows.remove(&oldest);
     }
 }
 
@@ -73,6 +118,39 @@ mod tests {
             "other networks are not affected"
         );
         assert!(limiter.allow("203.0.113.0", now + Duration::minutes(61)));
+    }
+
+    #[test]
+    fn memory_stays_bounded_however_many_and_long_the_keys() {
+        let limiter = RateLimiter::new(5);
+        let now = Utc::now();
+        let long = "x".repeat(4 * 1024);
+        for n in 0..(MAX_KEYS + 100) {
+            limiter.allow(&format!("{long}{n}"), now);
+        }
+        assert_eq!(limiter.tracked(), MAX_KEYS);
+    }
+
+    #[test]
+    fn a_full_table_first_drops_the_lapsed_windows() {
+        let limiter = RateLimiter::new(1);
+        let start = Utc::now();
+        for n in 0..MAX_KEYS {
+            limiter.allow(&n.to_string(), start);
+        }
+        let later = start + Duration::hours(2);
+        assert!(limiter.allow("new", later));
+        assert_eq!(limiter.tracked(), 1, "every old window had lapsed");
+    }
+
+    #[test]
+    fn exhausted_is_asked_without_counting() {
+        let limiter = RateLimiter::new(1);
+        let now = Utc::now();
+        assert!(!limiter.is_exhausted("a", now));
+        assert!(limiter.allow("a", now));
+        assert!(limiter.is_exhausted("a", now));
+        assert_eq!(limiter.tracked(), 1);
     }
 
     #[test]

@@ -251,18 +251,22 @@ pub async fn log_in(
     client: Option<std::net::IpAddr>,
 ) -> Result<NewSession, UsersError> {
     let now = ctx.clock.now();
-    let account_key = email_raw.trim().to_lowercase();
-    let ip_key = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    // Both windows are counted on every attempt, so neither a guessed address nor a
-    // rotating address list gets more than its share.
-    let account_ok = limiter.account.allow(&account_key, now);
-    let ip_ok = limiter.ip.allow(&ip_key, now);
-    if !account_ok || !ip_ok {
+    // The client's network is counted first; an attempt it refuses leaves nothing more
+    // behind, so a flood from one network cannot grow the per-account table.
+    if !limiter.ip.allow(&login_network(client), now) {
         return Err(UsersError::RateLimited);
     }
-    let found = match EmailAddress::parse(email_raw) {
-        Ok(email) => store::users::find_by_email(&ctx.db, &email).await?,
-        Err(_) => None,
+    // Only a well-formed address has an account window (normalised, at most 254 bytes);
+    // anything else cannot be an account and is counted by its network alone.
+    let email = EmailAddress::parse(email_raw).ok();
+    if let Some(email) = &email
+        && !limiter.account.allow(email.as_str(), now)
+    {
+        return Err(UsersError::RateLimited);
+    }
+    let found = match &email {
+        Some(email) => store::users::find_by_email(&ctx.db, email).await?,
+        None => None,
     };
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -469,6 +473,19 @@ pub fn access_summary(user: &User) -> String {
     }
 }
 
+/// The network a login attempt is counted by: an IPv4 address, or the /64 of an IPv6 one
+/// (which a client may rotate within at will).
+fn login_network(client: Option<std::net::IpAddr>) -> String {
+    match client {
+        Some(std::net::IpAddr::V6(ip)) => {
+            let [a, b, c, d, ..] = ip.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Some(ip @ std::net::IpAddr::V4(_)) => ip.to_string(),
+        None => "unknown".to_owned(),
+    }
+}
+
 /// The two login rate limits of a process.
 #[derive(Debug)]
 pub struct LoginLimiter {
@@ -487,5 +504,19 @@ impl LoginLimiter {
             account: RateLimiter::per_window(settings.login_attempts_per_account, window),
             ip: RateLimiter::per_window(settings.login_attempts_per_ip, window),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::login_network;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let net = |ip: &str| login_network(ip.parse().ok());
+        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:2:ffff::9"));
+        assert_ne!(net("2001:db8:1:2::1"), net("2001:db8:1:3::1"));
+        assert_eq!(net("203.0.113.7"), "203.0.113.7");
+        assert_ne!(net("203.0.113.7"), net("203.0.113.8"));
     }
 }

@@ -293,6 +293,83 @@ async fn the_first_start_ends_with_a_banner_and_keeps_the_libraries_quiet() {
     );
 }
 
+/// `bulletin serve` as users run it, in `dir` on a free port with the defaults: the child and
+/// the address it listens on (read from its banner).
+async fn serve(dir: &Path, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BULLETIN") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .env("BULLETIN__HTTP__BIND", "127.0.0.1:0")
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let find = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                return rest.trim_end_matches(')').to_owned();
+            }
+        }
+        panic!("no banner");
+    };
+    let addr = tokio::time::timeout(Duration::from_secs(60), find)
+        .await
+        .expect("the server starts within a minute");
+    // Keep reading, so that the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("http://{addr}"))
+}
+
+/// The resident set of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_flood_of_logins_with_huge_addresses_does_not_grow_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = [("BULLETIN__ADMIN__LOGIN_ATTEMPTS_PER_IP", "5")];
+    let (child, base) = serve(dir.path(), &limit).await;
+    let pid = child.id().unwrap();
+    let http = reqwest::Client::new();
+    let attempt = |n: usize| {
+        // Just under the body limit: an address of 60 KiB, new each time.
+        let email = format!("{n}{}@example.com", "a".repeat(60 * 1024));
+        http.post(format!("{base}/admin/login"))
+            .header(header::COOKIE, "bulletin_login_csrf=t")
+            .form(&[("email", email.as_str()), ("password", "x"), ("csrf", "t")])
+            .send()
+    };
+    // The first attempts use up the network's share (and warm the allocator).
+    for n in 0..20 {
+        attempt(n).await.unwrap();
+    }
+    let before = rss_kib(pid);
+    for chunk in (20..1_020).collect::<Vec<_>>().chunks(16) {
+        let answers = futures_util::future::join_all(chunk.iter().map(|n| attempt(*n))).await;
+        for answer in answers {
+            assert_eq!(answer.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
+    let grown_mib = rss_kib(pid).saturating_sub(before) / 1024;
+    println!("1,000 refused logins with 60 KiB addresses grew the server by {grown_mib} MiB");
+    assert!(grown_mib < 24, "grew by {grown_mib} MiB");
+}
+
 /// A hostile request: method, path, and an optional content type and body.
 type Nasty = (Method, String, Option<(&'static str, Vec<u8>)>);
 
