@@ -70,14 +70,19 @@ pub fn build_engine(ctx: Context) -> anyhow::Result<Engine> {
 /// The database cannot be opened or migrated.
 pub async fn connect(settings: &Settings) -> anyhow::Result<store::Database> {
     let url = settings.database.url.expose_secret();
-    if let Some(path) = url
+    if let Some(file) = url
         .strip_prefix("sqlite://")
         .and_then(|p| p.split('?').next())
-        && let Some(parent) = Path::new(path).parent()
-        && !parent.as_os_str().is_empty()
+        .filter(|p| !p.is_empty())
     {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("database.url: cannot create {}", parent.display()))?;
+        let path = Path::new(file);
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("database.url: cannot create {}", parent.display()))?;
+        }
+        create_private(path).with_context(|| format!("database.url: cannot create {file}"))?;
     }
     let db = store::connect(url, settings.database.max_connections)
         .await
@@ -124,6 +129,20 @@ fn key_from_file(path: &Path) -> anyhow::Result<SigningKey> {
             Ok(key)
         }
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Creates an empty file readable by its owner only, unless it exists: SQLite then opens it,
+/// and gives its `-wal` and `-shm` files the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -297,6 +316,11 @@ impl App {
             worker.await.context("delivery worker panicked")?;
         }
         self.server.await.context("server task panicked")??;
+        // Leave no write-ahead log behind: what it held is in the database file, where
+        // erased rows were overwritten.
+        store::truncate_log(&self.state.ctx.db)
+            .await
+            .context("emptying the write-ahead log at shutdown")?;
         Ok(())
     }
 }

@@ -133,9 +133,13 @@ pub async fn purge(
         }
         match page.last() {
             Some(last) if page.len() as u64 == PAGE => after = Some(last.id),
-            _ => return Ok(report),
+            _ => break,
         }
     }
+    if !dry_run && report.erased + report.pending_deleted > 0 {
+        forget_in_files(ctx).await;
+    }
+    Ok(report)
 }
 
 /// Decides one subscriber again under lock and carries the decision out in one transaction.
@@ -234,7 +238,16 @@ pub async fn erase_as(
         .ok_or(RetentionError::NotFound)?;
     erase_in(&txn, &ctx.address_hasher, id, reason, by, now).await?;
     store::commit(txn).await?;
+    forget_in_files(ctx).await;
     Ok(())
+}
+
+/// After an erasure: empties SQLite's write-ahead log, whose older frames still hold the
+/// erased rows. A failure is logged; the next erasure or the shutdown tries again.
+pub(super) async fn forget_in_files(ctx: &Context) {
+    if let Err(e) = store::truncate_log(&ctx.db).await {
+        tracing::warn!(error = %e, "could not empty the write-ahead log after an erasure");
+    }
 }
 
 /// Erases inside the caller's transaction (which must hold the subject's lock, see

@@ -996,3 +996,60 @@ async fn a_restricted_person_is_kept_by_the_retention_policy_until_they_lift_it(
         "erased once lifted"
     );
 }
+
+#[tokio::test]
+async fn an_erased_person_leaves_nothing_readable_in_the_database_files() {
+    let app = TestApp::spawn().await;
+    let Some(file) = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .and_then(|p| p.split('?').next())
+        .map(std::path::PathBuf::from)
+    else {
+        return; // PostgreSQL: its files are the server's, not Bulletin's.
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the database file is its owner's only: {mode:o}"
+        );
+    }
+    app.create_list("weekly").await;
+    let address = "zebedee.quux@example.com";
+    app.confirmed_subscriber(address, "weekly").await;
+    let id = app.subscriber(address).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .api_post(
+            &format!("/api/v1/subscribers/{id}/erase"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let contains = |haystack: &[u8], needle: &str| {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    };
+    let mut files = vec![file.clone()];
+    for suffix in ["-wal", "-shm"] {
+        files.push(std::path::PathBuf::from(format!(
+            "{}{suffix}",
+            file.display()
+        )));
+    }
+    for path in files.iter().filter(|p| p.exists()) {
+        let bytes = std::fs::read(path).unwrap();
+        assert!(
+            !contains(&bytes, address) && !contains(&bytes, "zebedee.quux"),
+            "{} still holds the erased address",
+            path.display()
+        );
+    }
+}

@@ -662,6 +662,7 @@ pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Party) -> Result<(),
     answer(&txn, id, RequestKind::Erasure, actor, now).await?;
     actor.audit(&txn, "subscriber.erase", id, now).await?;
     store::commit(txn).await?;
+    retention::forget_in_files(ctx).await;
     Ok(())
 }
 
