@@ -193,18 +193,19 @@ impl App {
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = watch::channel(false);
         let router = web::router(state.clone());
-        let mut stop = stopped.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                // An error means the sender is gone: stop as well.
-                drop(stop.wait_for(|s| *s).await);
-            })
-            .await
-        });
+        let http = &state.ctx.settings.http;
+        let limits = web::server::ConnectionLimits {
+            header_timeout: http.header_timeout,
+            max_connections: http.max_connections,
+            max_connections_per_client: http.max_connections_per_client,
+            shutdown_grace: http.request_timeout,
+        };
+        let server = tokio::spawn(web::server::serve(
+            listener,
+            router,
+            limits,
+            stopped.clone(),
+        ));
         let worker = state
             .ctx
             .settings

@@ -85,6 +85,12 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Largest request body.
     pub body_limit_bytes: usize,
+    /// Time for a request's headers, and for an idle connection's next request.
+    pub header_timeout: Duration,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Open connections at most from one client address (0: no such limit).
+    pub max_connections_per_client: usize,
 }
 
 /// `[database]`

@@ -67,6 +67,9 @@ pub(super) struct RawHttp {
     trust_forwarded_for: bool,
     request_timeout_secs: u64,
     body_limit_bytes: usize,
+    header_timeout_secs: u64,
+    max_connections: usize,
+    max_connections_per_client: usize,
 }
 
 impl RawHttp {
@@ -103,6 +106,15 @@ impl RawHttp {
                 self.request_timeout_secs,
             )?),
             body_limit_bytes: self.body_limit_bytes,
+            header_timeout: Duration::from_secs(positive(
+                "http.header_timeout_secs",
+                self.header_timeout_secs,
+            )?),
+            max_connections: match self.max_connections {
+                0 => return Err(invalid("http.max_connections", "must be at least 1")),
+                n => n,
+            },
+            max_connections_per_client: self.max_connections_per_client,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod public;
+pub mod server;
 mod state;
 pub mod views;
 

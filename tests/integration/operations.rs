@@ -296,8 +296,25 @@ async fn the_first_start_ends_with_a_banner_and_keeps_the_libraries_quiet() {
 /// `bulletin serve` as users run it, in `dir` on a free port with the defaults: the child and
 /// the address it listens on (read from its banner).
 async fn serve(dir: &Path, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
+    serve_with_fd_limit(dir, env, None).await
+}
+
+/// `serve`, with at most `fd_limit` open file descriptors for the server (`ulimit -n`).
+async fn serve_with_fd_limit(
+    dir: &Path,
+    env: &[(&str, &str)],
+    fd_limit: Option<u32>,
+) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+    let bin = env!("CARGO_BIN_EXE_bulletin");
+    let mut command = match fd_limit {
+        Some(n) => {
+            let mut sh = tokio::process::Command::new("sh");
+            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\""), bin]);
+            sh
+        }
+        None => tokio::process::Command::new(bin),
+    };
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("BULLETIN") {
             command.env_remove(key);
@@ -368,6 +385,48 @@ async fn a_flood_of_logins_with_huge_addresses_does_not_grow_the_server() {
     let grown_mib = rss_kib(pid).saturating_sub(before) / 1024;
     println!("1,000 refused logins with 60 KiB addresses grew the server by {grown_mib} MiB");
     assert!(grown_mib < 24, "grew by {grown_mib} MiB");
+}
+
+#[tokio::test]
+async fn half_sent_requests_neither_take_the_server_nor_stop_healthz() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("BULLETIN__HTTP__HEADER_TIMEOUT_SECS", "2")];
+    // Few descriptors, so that the attack below would use them all up.
+    let (_child, base) = serve_with_fd_limit(dir.path(), &env, Some(200)).await;
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    // Slowloris from 127.0.0.2: 300 connections, each sending half a request, then nothing.
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        if let Ok(mut stream) = socket.connect(addr).await {
+            let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
+            held.push(stream);
+        }
+    }
+    let health = reqwest::Client::new()
+        .get(format!("{base}/healthz"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert_eq!(
+        health.map(|r| r.status()).ok(),
+        Some(StatusCode::OK),
+        "healthz answers another client during the attack"
+    );
+    // Every half-sent request is cut off: at once beyond the client's share of connections,
+    // after the header timeout within it.
+    let cut_off = futures_util::future::join_all(held.iter_mut().map(|stream| async move {
+        let mut buf = [0_u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf)).await;
+        matches!(read, Ok(Ok(0) | Err(_)))
+    }))
+    .await;
+    assert!(
+        cut_off.iter().all(|c| *c),
+        "a half-sent request stayed open"
+    );
 }
 
 /// A hostile request: method, path, and an optional content type and body.
