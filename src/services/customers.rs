@@ -483,10 +483,25 @@ fn parse_row(row: &RawRow<'_>) -> Result<NewCustomer, CustomerError> {
         row.locale,
         row.source,
     ];
-    if fields.iter().any(|f| f.contains('\0')) {
-        return Err(CustomerError::Invalid(
-            "the row contains a NUL character".to_owned(),
-        ));
+    // Control characters break the notice feeds' XML and fool the eye; NUL breaks
+    // PostgreSQL's text columns.
+    let control = fields
+        .iter()
+        .flat_map(|f| f.chars())
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    match control {
+        Some('\0') => {
+            return Err(CustomerError::Invalid(
+                "the row contains a NUL character".to_owned(),
+            ));
+        }
+        Some(c) => {
+            return Err(CustomerError::Invalid(format!(
+                "the row contains a control character (U+{:04X})",
+                u32::from(c)
+            )));
+        }
+        None => {}
     }
     let email =
         EmailAddress::parse(row.email).map_err(|e| CustomerError::Invalid(e.to_string()))?;

@@ -154,6 +154,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "text may not contain NUL characters (\\u0000)",
             ));
         }
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let Some(c) = control_in_json(&value)
+        {
+            return Err(ApiError::invalid(format!(
+                "text may not contain control characters (U+{:04X})",
+                u32::from(c)
+            )));
+        }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::invalid(e.body_text())),
@@ -229,9 +237,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
         if super::has_nul(&bytes) {
             return Err(bad("The form contains a NUL character.".to_owned()));
         }
+        if url::form_urlencoded::parse(&bytes)
+            .any(|(_, value)| super::control_char(&value).is_some())
+        {
+            return Err(bad("The form contains a control character.".to_owned()));
+        }
         serde_html_form::from_bytes(&bytes)
             .map(Self)
             .map_err(|e| bad(format!("The form could not be read: {e}")))
+    }
+}
+
+/// The first control character in any string (or key) of a JSON document.
+fn control_in_json(value: &serde_json::Value) -> Option<char> {
+    match value {
+        serde_json::Value::String(s) => super::control_char(s),
+        serde_json::Value::Array(items) => items.iter().find_map(control_in_json),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| super::control_char(k).or_else(|| control_in_json(v))),
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => None,
     }
 }
 

@@ -88,6 +88,14 @@ pub(crate) fn has_nul(bytes: &[u8]) -> bool {
     bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
 }
 
+/// The first control character in `text` other than tab, line feed and carriage return (C0,
+/// DEL and C1): none may enter what Bulletin keeps, since one breaks the XML of the notice
+/// feeds and fools the eye in the admin UI.
+pub(crate) fn control_char(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 /// Answers 400 to a path or query with a NUL character (`%00`), before any handler.
 async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
     let uri = req.uri();

@@ -100,3 +100,48 @@ async fn csv_rows_with_a_nul_are_reported_and_the_others_imported() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn a_bell_character_cannot_slip_into_a_notice_a_list_or_a_product() {
+    let app = TestApp::spawn().await;
+    let bell = "Recall\u{7} of the LM317";
+    let list = serde_json::json!({"slug": "news", "name": bell, "kind": "newsletter",
+        "legal_basis": "consent", "opt_in": "double"});
+    let r = app.api_post("/api/v1/lists", &list).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("U+0007"),
+        "{body}"
+    );
+    let product =
+        serde_json::json!({"part_number": "LM317", "name": bell, "product_line": "power"});
+    let r = app.api_post("/api/v1/products", &product).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let lists: Value = app.api_get("/api/v1/lists").await.json().await.unwrap();
+    assert_eq!(
+        lists["lists"].as_array().unwrap().len(),
+        0,
+        "nothing was kept"
+    );
+    // A line break in a text area stays allowed.
+    let mut ok = list.clone();
+    ok["name"] = "Recall".into();
+    ok["description"] = "Line one\r\nLine two\tand a tab".into();
+    assert_eq!(
+        app.api_post("/api/v1/lists", &ok).await.status(),
+        StatusCode::CREATED
+    );
+    // A form says the same as the API.
+    let r = app
+        .subscribe(&[
+            ("email", "a@example.com"),
+            ("name", "A\u{1b}[31m"),
+            ("list", "news"),
+        ])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

@@ -69,7 +69,14 @@ pub async fn record(ctx: &Context, o: &NoticeOverview) -> Result<NoticeRecord, N
     })
 }
 
-/// Every notice, newest first, as records (the JSON export).
+/// The record as the public sees it: without the operator's notes on overridden warnings.
+fn for_the_public(mut record: NoticeRecord) -> NoticeRecord {
+    record.fields.overridden_warnings.clear();
+    record
+}
+
+/// Every notice, newest first, as records (the JSON export); only the published ones, as the
+/// public sees them, with `published_only`.
 ///
 /// # Errors
 /// Store failure.
@@ -82,7 +89,11 @@ pub async fn export(
         if published_only && o.notice.published_at.is_none() {
             continue;
         }
-        out.push(record(ctx, &o).await?);
+        let r = record(ctx, &o).await?;
+        out.push(match published_only {
+            true => for_the_public(r),
+            false => r,
+        });
     }
     Ok(out)
 }
@@ -96,7 +107,7 @@ pub async fn entry(ctx: &Context, id: NoticeId) -> Result<NoticeRecord, NoticesE
     if o.notice.published_at.is_none() {
         return Err(NoticesError::NotFound);
     }
-    record(ctx, &o).await
+    Ok(for_the_public(record(ctx, &o).await?))
 }
 
 /// The published notices about a product line, newest first.
