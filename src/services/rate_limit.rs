@@ -82,6 +82,21 @@ impl RateLimiter {
         })
     }
 
+    /// Whole seconds until `key`'s window ends at `now` (at least 1): what a 429 answer's
+    /// `Retry-After` says.
+    pub fn retry_after_secs(&self, key: &str, now: DateTime<Utc>) -> u64 {
+        let key = self.hasher.hash_one(key);
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let left = match windows.get(&key) {
+            Some((start, _)) => *start + self.window - now,
+            None => self.window,
+        };
+        u64::try_from(left.num_seconds()).unwrap_or(0).max(1)
+    }
+
     /// How many windows are kept now.
     pub fn tracked(&self) -> usize {
         self.windows
@@ -151,6 +166,22 @@ mod tests {
         assert!(limiter.allow("a", now));
         assert!(limiter.is_exhausted("a", now));
         assert_eq!(limiter.tracked(), 1);
+    }
+
+    #[test]
+    fn a_refused_key_learns_when_its_window_ends() {
+        let limiter = RateLimiter::new(1);
+        let now = Utc::now();
+        assert!(limiter.allow("a", now));
+        assert!(!limiter.allow("a", now + Duration::minutes(20)));
+        assert_eq!(
+            limiter.retry_after_secs("a", now + Duration::minutes(20)),
+            40 * 60
+        );
+        assert_eq!(
+            limiter.retry_after_secs("a", now + Duration::minutes(60)),
+            1
+        );
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub enum UsersError {
     BadCredentials,
     /// Too many attempts for this account or from this address.
     #[error("too many login attempts; try again later")]
-    RateLimited,
+    RateLimited {
+        /// Seconds until the refusing window ends.
+        retry_after_secs: u64,
+    },
     /// The address is taken by another user.
     #[error("a user with this address already exists")]
     EmailTaken,
@@ -253,8 +256,10 @@ pub async fn log_in(
     let now = ctx.clock.now();
     // The client's network is counted first; an attempt it refuses leaves nothing more
     // behind, so a flood from one network cannot grow the per-account table.
-    if !limiter.ip.allow(&login_network(client), now) {
-        return Err(UsersError::RateLimited);
+    let network = login_network(client);
+    if !limiter.ip.allow(&network, now) {
+        let retry_after_secs = limiter.ip.retry_after_secs(&network, now);
+        return Err(UsersError::RateLimited { retry_after_secs });
     }
     // Only a well-formed address has an account window (normalised, at most 254 bytes);
     // anything else cannot be an account and is counted by its network alone.
@@ -262,7 +267,8 @@ pub async fn log_in(
     if let Some(email) = &email
         && !limiter.account.allow(email.as_str(), now)
     {
-        return Err(UsersError::RateLimited);
+        let retry_after_secs = limiter.account.retry_after_secs(email.as_str(), now);
+        return Err(UsersError::RateLimited { retry_after_secs });
     }
     let found = match &email {
         Some(email) => store::users::find_by_email(&ctx.db, email).await?,

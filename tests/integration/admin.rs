@@ -219,6 +219,11 @@ async fn login_attempts_are_limited_per_account() {
     }
     let r = post_login(&app, "target@staff.example.com", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("3600"),
+        "the window ends in an hour (the clock stood still)"
+    );
     app.advance(chrono::Duration::hours(1));
     let r = post_login(&app, "target@staff.example.com", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

@@ -382,8 +382,15 @@ async fn signups_are_limited_per_network_and_the_refused_one_stores_nothing() {
     for email in ["a@example.com", "b@example.com"] {
         assert_eq!(app.sign_up(email, "weekly").await.status(), StatusCode::OK);
     }
-    let (status, page) = body(app.sign_up("c@example.com", "weekly").await).await;
+    let refused = app.sign_up("c@example.com", "weekly").await;
+    let retry_after = refused.headers().get("retry-after").cloned();
+    let (status, page) = body(refused).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let secs: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+    assert!(
+        (1..=3600).contains(&secs),
+        "Retry-After says when the hour ends: {secs}"
+    );
     assert!(page.contains("Too many requests"), "{page}");
     assert!(app.subscriber("c@example.com").await.is_none());
     app.advance(chrono::Duration::minutes(61));

@@ -86,12 +86,17 @@ pub(super) async fn log_in(
             Some("Wrong e-mail address or password."),
             StatusCode::UNAUTHORIZED,
         ),
-        Err(UsersError::RateLimited) => login(
-            &state,
-            &form.email,
-            Some("Too many login attempts. Please wait and try again later."),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        Err(UsersError::RateLimited { retry_after_secs }) => {
+            let mut page = login(
+                &state,
+                &form.email,
+                Some("Too many login attempts. Please wait and try again later."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            let value = axum::http::HeaderValue::from(retry_after_secs);
+            page.headers_mut().insert(header::RETRY_AFTER, value);
+            page
+        }
         // Before login there is no session to show a refusal in: anything else is a failure.
         Err(e) => return Err(AdminError::internal(&e)),
     };

@@ -67,9 +67,12 @@ pub(super) async fn request_link(
     let locale = client.locale;
     let p = privacy_text(locale);
     let network = client.ip_anon().unwrap_or_default();
-    if !state.privacy_limiter.allow(&network, state.ctx.clock.now()) {
+    let now = state.ctx.clock.now();
+    if !state.privacy_limiter.allow(&network, now) {
         let page = views::message_page(locale, p.too_many_title, p.too_many_body);
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        let retry = state.privacy_limiter.retry_after_secs(&network, now);
+        let header = [(axum::http::header::RETRY_AFTER, retry.to_string())];
+        return Ok((StatusCode::TOO_MANY_REQUESTS, header, page).into_response());
     }
     let Some(raw) = form.email else {
         return Ok(request_form(State(state), Client(client))

@@ -107,10 +107,13 @@ pub(super) async fn subscribe(
 ) -> Result<Response, PageError> {
     let locale = client.locale;
     let network = client.ip_anon().unwrap_or_default();
-    if !state.signup_limiter.allow(&network, state.ctx.clock.now()) {
+    let now = state.ctx.clock.now();
+    if !state.signup_limiter.allow(&network, now) {
         let p = crate::web::views::text::privacy_text(locale);
         let page = views::message_page(locale, p.too_many_title, p.too_many_body);
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        let retry = state.signup_limiter.retry_after_secs(&network, now);
+        let header = [(axum::http::header::RETRY_AFTER, retry.to_string())];
+        return Ok((StatusCode::TOO_MANY_REQUESTS, header, page).into_response());
     }
     let lists = signup_lists(&state, &form.list, locale).await?;
     let signup = match parse_signup(&state, &form, &lists, locale) {
