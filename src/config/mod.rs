@@ -222,6 +222,8 @@ pub struct DeliverySettings {
     pub max_per_second: u32,
     /// Messages per hour at most (0: no limit).
     pub max_per_hour: u32,
+    /// Test messages one user or token may send per hour (0: no limit).
+    pub test_sends_per_hour: u32,
 }
 
 /// `[privacy]`: links and limits of the "manage my data" flow.

@@ -442,6 +442,7 @@ pub(super) struct RawDelivery {
     fan_out_chunk: u64,
     max_per_second: u32,
     max_per_hour: u32,
+    test_sends_per_hour: u32,
 }
 
 impl RawDelivery {
@@ -477,6 +478,7 @@ impl RawDelivery {
             fan_out_chunk: positive("delivery.fan_out_chunk", self.fan_out_chunk)?,
             max_per_second: self.max_per_second,
             max_per_hour: self.max_per_hour,
+            test_sends_per_hour: self.test_sends_per_hour,
         })
     }
 }

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 
 use super::audit::{self, Change};
-use super::paging::Page;
+use super::{paging::Page, rate_limit::RateLimiter};
 use crate::{
     context::Context,
     domain::{
         Action, Actor, Campaign, CampaignId, CampaignStateError, CampaignStatus, DeliveryStatus,
-        EmailAddress, Forbidden, ListSlug, NewCampaign,
+        EmailAddress, Forbidden, ListSlug, NewCampaign, SubscriberStatus,
     },
     mail::{CampaignTemplate, RenderedMail},
     store::{self, StoreError},
@@ -20,6 +20,12 @@ use crate::{
 /// Why a campaign action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignsError {
+    /// Too many test messages from this actor; try again in `retry_after_secs`.
+    #[error("too many test messages; try again later")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_secs: u64,
+    },
     /// The actor's role does not allow it.
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
@@ -319,6 +325,7 @@ pub async fn preview(ctx: &Context, id: CampaignId) -> Result<RenderedMail, Camp
 /// `NotFound`, `Invalid` (no or too many addresses), `Template`, or a store failure.
 pub async fn test_send(
     ctx: &Context,
+    limiter: &RateLimiter,
     actor: &Actor,
     id: CampaignId,
     to: &[EmailAddress],
@@ -329,10 +336,35 @@ pub async fn test_send(
             "emails must name 1 to 10 addresses".into(),
         ));
     }
+    for address in to {
+        refuse_unmailable(ctx, address).await?;
+    }
     preview(ctx, id).await?;
+    let (key, now) = (actor.name(), ctx.clock.now());
+    if !to.iter().all(|_| limiter.allow(&key, now)) {
+        let retry_after_secs = limiter.retry_after_secs(&key, now);
+        return Err(CampaignsError::RateLimited { retry_after_secs });
+    }
     let change = Change::of("campaign.test", id).detail(format!("{} addresses", to.len()));
     audit::record(ctx, actor, change).await?;
     Ok(store::campaigns::find(&ctx.db, id).await?)
+}
+
+/// A test goes only where a campaign may go: not to a suppressed address (a bounce, a
+/// complaint, an erased person) nor to a blocked or restricted person.
+async fn refuse_unmailable(ctx: &Context, address: &EmailAddress) -> Result<(), CampaignsError> {
+    let hash = ctx.address_hasher.hash(address);
+    let suppressed = store::suppressions::contains(&ctx.db, &hash).await?;
+    let held_back = store::subscribers::find_by_email(&ctx.db, address)
+        .await?
+        .is_some_and(|s| s.status != SubscriberStatus::Active);
+    match suppressed || held_back {
+        true => Err(CampaignsError::Invalid(format!(
+            "{}: this address may not be mailed (suppressed, blocked or restricted)",
+            address.as_str()
+        ))),
+        false => Ok(()),
+    }
 }
 
 /// Schedules a draft (or reschedules a scheduled campaign) for `send_at`, or now.

@@ -30,6 +30,8 @@ pub struct AppState {
     pub privacy_limiter: Arc<RateLimiter>,
     /// `POST /subscribe` requests per client network and hour.
     pub signup_limiter: Arc<RateLimiter>,
+    /// Test messages per user or token and hour.
+    pub test_send_limiter: Arc<RateLimiter>,
     /// Admin login attempts per account and per client address.
     pub login_limiter: Arc<LoginLimiter>,
     /// CSV files uploaded in the admin UI for import, with their progress.
@@ -47,6 +49,7 @@ impl AppState {
             metrics,
             privacy_limiter: Arc::new(RateLimiter::new(settings.privacy.requests_per_hour)),
             signup_limiter: Arc::new(RateLimiter::new(settings.subscriptions.signups_per_hour)),
+            test_send_limiter: Arc::new(RateLimiter::new(settings.delivery.test_sends_per_hour)),
             login_limiter: Arc::new(LoginLimiter::new(&settings.admin)),
             uploads: Arc::default(),
             setup: Arc::default(),
@@ -67,7 +70,8 @@ impl AppState {
         id: CampaignId,
         to: &[EmailAddress],
     ) -> Result<(), CampaignsError> {
-        let campaign = campaigns::test_send(&self.ctx, actor, id, to).await?;
+        let limiter = &self.test_send_limiter;
+        let campaign = campaigns::test_send(&self.ctx, limiter, actor, id, to).await?;
         delivery::send_test(&self.engine, &campaign, to)
             .await
             .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))

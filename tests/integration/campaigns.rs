@@ -477,3 +477,51 @@ async fn a_pause_stops_a_batch_that_waits_for_the_rate_limit_and_resume_sends_th
     assert_eq!(received.len(), 4, "everyone once");
     assert_eq!(app.mailbox().len(), 4, "nobody twice");
 }
+
+#[tokio::test]
+async fn test_sends_are_limited_and_never_reach_a_suppressed_or_blocked_person() {
+    let app = TestApp::spawn_with(|s| s.delivery.test_sends_per_hour = 3).await;
+    app.create_list("weekly").await;
+    let id = simple_campaign(&app, &["weekly"]).await;
+    for email in ["blocked@example.com", "gone@example.com"] {
+        app.confirmed_subscriber(email, "weekly").await;
+    }
+    let app = &app;
+    let person = |email: &'static str| async move {
+        app.subscriber(email).await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let blocked = person("blocked@example.com").await;
+    let r = app
+        .api_post(
+            &format!("/api/v1/subscribers/{blocked}/block"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let gone = person("gone@example.com").await;
+    let r = app
+        .api_post(&format!("/api/v1/subscribers/{gone}/erase"), &json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    for email in ["blocked@example.com", "gone@example.com"] {
+        let (status, body) = act(app, &id, "test", json!({ "emails": [email] })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{email}: {body}");
+    }
+    assert!(app.smtp.take_messages().is_empty(), "nothing reached them");
+    for _ in 0..3 {
+        let (status, body) = act(app, &id, "test", json!({"emails": ["qa@example.com"]})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let refused = app
+        .api_post(
+            &format!("/api/v1/campaigns/{id}/test"),
+            &json!({"emails": ["qa@example.com"]}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().get("retry-after").is_some());
+    assert_eq!(app.smtp.take_messages().len(), 3);
+}

@@ -237,7 +237,10 @@ pub(super) async fn act(
             @ (CampaignsError::Forbidden(_) | CampaignsError::NotFound | CampaignsError::Store(_)),
         ) => Err(e.into()),
         Err(e) => {
-            let code = StatusCode::UNPROCESSABLE_ENTITY;
+            let code = match e {
+                CampaignsError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
             show_with(&state, &session, id, Some(e.to_string()), code).await
         }
     }

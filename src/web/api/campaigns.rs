@@ -24,6 +24,9 @@ impl From<CampaignsError> for ApiError {
     fn from(e: CampaignsError) -> Self {
         match e {
             CampaignsError::Forbidden(e) => e.into(),
+            e @ CampaignsError::RateLimited { retry_after_secs } => {
+                ApiError::too_many(e.to_string(), retry_after_secs)
+            }
             CampaignsError::Invalid(m) => ApiError::invalid(m),
             CampaignsError::Template(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_error", m)
