@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, layout, refreshing_layout, select};
+use super::{Ctx, Errors, csrf_field, layout, open_list_options, refreshing_layout, select};
 use crate::{
     domain::MailingList,
     services::imports::{
@@ -26,11 +26,7 @@ pub fn upload_form_page(
     max_mib: usize,
 ) -> Markup {
     let e = |k: &str| errors.get(k);
-    let options: Vec<(&str, &str)> = lists
-        .iter()
-        .filter(|l| l.archived_at.is_none())
-        .map(|l| (l.def.slug.as_str(), l.def.name.as_str()))
-        .collect();
+    let options = open_list_options(lists);
     layout(
         ctx,
         "Import subscribers",

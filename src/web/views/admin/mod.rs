@@ -23,7 +23,7 @@ use axum::{
 use chrono::NaiveDate;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::domain::{Action, Role};
+use crate::domain::{Action, MailingList, Role};
 
 /// Who is looking at a page, and the CSRF token their forms carry.
 #[derive(Debug, Clone)]
@@ -156,6 +156,15 @@ pub fn bare_layout(title: &str, body: Markup) -> Markup {
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// The lists a form may choose, as (slug, name) options: the ones not archived.
+pub fn open_list_options(lists: &[MailingList]) -> Vec<(&str, &str)> {
+    lists
+        .iter()
+        .filter(|l| l.archived_at.is_none())
+        .map(|l| (l.def.slug.as_str(), l.def.name.as_str()))
+        .collect()
 }
 
 /// A labelled input with its error in place and the typed value kept.

@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, field, layout, select, status};
+use super::{Ctx, Errors, csrf_field, field, layout, open_list_options, select, status};
 use crate::{
     domain::{Action, ListId, MailingList, Subscriber, SubscriberId, SubscriberStatus},
     services::subscribers::SubscriberDetail,
@@ -201,11 +201,7 @@ pub struct AddFormView<'a> {
 /// with its errors in place.
 pub fn add_page(ctx: &Ctx, lists: &[MailingList], form: &AddFormView, errors: &Errors) -> Markup {
     let e = |k: &str| errors.get(k);
-    let options: Vec<(&str, &str)> = lists
-        .iter()
-        .filter(|l| l.archived_at.is_none())
-        .map(|l| (l.def.slug.as_str(), l.def.name.as_str()))
-        .collect();
+    let options = open_list_options(lists);
     layout(
         ctx,
         "Add a subscriber",
