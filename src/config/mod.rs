@@ -189,6 +189,10 @@ pub struct ImportSettings {
     pub max_body_bytes: usize,
     /// Largest CSV file uploaded in the admin UI (kept on disk until imported).
     pub max_upload_bytes: usize,
+    /// Uploads waiting on disk at most per user.
+    pub uploads_per_user: usize,
+    /// Bytes of the uploads waiting on disk at most in all.
+    pub uploads_total_bytes: u64,
     /// Longest import request.
     pub timeout: Duration,
     /// Rows read, looked up and inserted at a time (an import is one transaction).

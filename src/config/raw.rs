@@ -412,6 +412,8 @@ fn attempts(key: &'static str, value: i64) -> Result<u32, ConfigError> {
 pub(super) struct RawImport {
     max_body_bytes: usize,
     max_upload_bytes: usize,
+    uploads_per_user: usize,
+    uploads_total_bytes: u64,
     timeout_secs: u64,
     batch_rows: usize,
 }
@@ -421,6 +423,8 @@ impl RawImport {
         Ok(ImportSettings {
             max_body_bytes: positive("import.max_body_bytes", self.max_body_bytes)?,
             max_upload_bytes: positive("import.max_upload_bytes", self.max_upload_bytes)?,
+            uploads_per_user: positive("import.uploads_per_user", self.uploads_per_user)?,
+            uploads_total_bytes: positive("import.uploads_total_bytes", self.uploads_total_bytes)?,
             timeout: Duration::from_secs(positive("import.timeout_secs", self.timeout_secs)?),
             batch_rows: positive("import.batch_rows", self.batch_rows)?,
         })

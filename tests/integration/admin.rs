@@ -1247,3 +1247,22 @@ async fn an_upload_that_cannot_be_imported_is_refused_in_place_and_nothing_is_ke
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn uploads_cannot_pile_up_on_the_disk() {
+    let app = TestApp::spawn_with(|s| s.import.uploads_per_user = 2).await;
+    app.create_list("weekly").await;
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    for _ in 0..2 {
+        let r = marketer.upload("weekly", IMPORT_CSV, &marketer.csrf).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let (status, page) = body(marketer.upload("weekly", IMPORT_CSV, &marketer.csrf).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("too many uploads"), "{page}");
+    assert_eq!(
+        files_in(&app.app.context().settings.data_dir.join("imports")),
+        2,
+        "the refused file is not kept"
+    );
+}

@@ -59,6 +59,9 @@ pub enum UploadError {
     /// A check or import of this file is running.
     #[error("a check or import of this file is running")]
     Busy,
+    /// Too many uploads wait on disk, this user's or all together.
+    #[error("too many uploads are waiting to be imported ({0}); import or wait for earlier ones")]
+    Quota(&'static str),
     /// The file was imported already.
     #[error("this file was imported already")]
     Done,
@@ -227,6 +230,7 @@ pub async fn register(
     }
     read_preview(&staged.path, 0).await?;
     sweep(ctx, uploads).await;
+    uploads.check_quota(&actor.name(), staged.size_bytes, &ctx.settings.import)?;
     let upload = Arc::new(Upload {
         id: staged.id,
         list: list.clone(),
@@ -243,6 +247,30 @@ pub async fn register(
 }
 
 impl Uploads {
+    /// Refuses one more waiting file of `size_bytes` from `owner` beyond `import`'s quotas:
+    /// files a stranger with a marketer's password could otherwise pile up for a day.
+    fn check_quota(
+        &self,
+        owner: &str,
+        size_bytes: u64,
+        import: &crate::config::ImportSettings,
+    ) -> Result<(), UploadError> {
+        let uploads = lock(&self.0);
+        let waiting = || {
+            uploads
+                .values()
+                .filter(|u| !matches!(u.stage(), Stage::Imported(_)))
+        };
+        if waiting().filter(|u| u.uploaded_by == owner).count() >= import.uploads_per_user {
+            return Err(UploadError::Quota("import.uploads_per_user"));
+        }
+        let total: u64 = waiting().map(|u| u.size_bytes).sum();
+        if total.saturating_add(size_bytes) > import.uploads_total_bytes {
+            return Err(UploadError::Quota("import.uploads_total_bytes"));
+        }
+        Ok(())
+    }
+
     /// The upload with this id, if this process has it.
     pub fn find(&self, id: uuid::Uuid) -> Option<Arc<Upload>> {
         lock(&self.0).get(&id).cloned()
