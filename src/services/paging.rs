@@ -31,14 +31,6 @@ impl<T, C> Page<T, C> {
         let next = found.last().map(key);
         Self { items: found, next }
     }
-
-    /// The same page with each item turned into another.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U, C> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -70,18 +70,6 @@ impl RateLimiter {
         true
     }
 
-    /// Whether `key` has used up its window at `now`, without counting a request.
-    pub fn is_exhausted(&self, key: &str, now: DateTime<Utc>) -> bool {
-        let key = self.hasher.hash_one(key);
-        let windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        windows.get(&key).is_some_and(|(start, used)| {
-            self.per_window > 0 && now - *start < self.window && *used >= self.per_window
-        })
-    }
-
     /// Whole seconds until `key`'s window ends at `now` (at least 1): what a 429 answer's
     /// `Retry-After` says.
     pub fn retry_after_secs(&self, key: &str, now: DateTime<Utc>) -> u64 {
@@ -98,7 +86,8 @@ impl RateLimiter {
     }
 
     /// How many windows are kept now.
-    pub fn tracked(&self) -> usize {
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
         self.windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -156,16 +145,6 @@ mod tests {
         let later = start + Duration::hours(2);
         assert!(limiter.allow("new", later));
         assert_eq!(limiter.tracked(), 1, "every old window had lapsed");
-    }
-
-    #[test]
-    fn exhausted_is_asked_without_counting() {
-        let limiter = RateLimiter::new(1);
-        let now = Utc::now();
-        assert!(!limiter.is_exhausted("a", now));
-        assert!(limiter.allow("a", now));
-        assert!(limiter.is_exhausted("a", now));
-        assert_eq!(limiter.tracked(), 1);
     }
 
     #[test]

@@ -7,22 +7,40 @@ use reqwest::{Method, StatusCode, header};
 
 use crate::support::TestApp;
 
-/// Runs the `bulletin` binary in `dir` with `args` and `env`, and no `BULLETIN*` variable
-/// inherited from the test's own environment.
-async fn bulletin(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+/// The `bulletin` binary to run in `dir` with `env` and no `BULLETIN*` variable inherited
+/// from the test's own environment; with `fd_limit`, allowed that many open descriptors.
+fn bulletin_command(
+    dir: &Path,
+    env: &[(&str, &str)],
+    fd_limit: Option<u32>,
+) -> tokio::process::Command {
+    let bin = env!("CARGO_BIN_EXE_bulletin");
+    let mut command = match fd_limit {
+        Some(n) => {
+            let mut sh = tokio::process::Command::new("sh");
+            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), bin]);
+            sh
+        }
+        None => tokio::process::Command::new(bin),
+    };
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("BULLETIN") {
             command.env_remove(key);
         }
     }
     // Capturing anyhow's backtrace on the error path takes longer than the rest of the run.
-    command.env("RUST_LIB_BACKTRACE", "0");
     command
-        .args(args)
+        .env("RUST_LIB_BACKTRACE", "0")
         .envs(env.iter().copied())
         .current_dir(dir)
-        .kill_on_drop(true)
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs the `bulletin` binary in `dir` with `args` and `env` until it ends.
+async fn bulletin(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    bulletin_command(dir, env, None)
+        .args(args)
         .output()
         .await
         .unwrap()
@@ -248,19 +266,13 @@ async fn backup_copies_the_database_of_a_running_server_and_never_overwrites() {
 async fn the_first_start_ends_with_a_banner_and_keeps_the_libraries_quiet() {
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("BULLETIN") {
-            command.env_remove(key);
-        }
-    }
-    let mut child = command
-        .env("BULLETIN__HTTP__BIND", "127.0.0.1:0")
-        .env("BULLETIN__SCHEDULER__ENABLED", "true")
-        .current_dir(dir.path())
+    let env = [
+        ("BULLETIN__HTTP__BIND", "127.0.0.1:0"),
+        ("BULLETIN__SCHEDULER__ENABLED", "true"),
+    ];
+    let mut child = bulletin_command(dir.path(), &env, None)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
@@ -306,27 +318,10 @@ async fn serve_with_fd_limit(
     fd_limit: Option<u32>,
 ) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
-    let bin = env!("CARGO_BIN_EXE_bulletin");
-    let mut command = match fd_limit {
-        Some(n) => {
-            let mut sh = tokio::process::Command::new("sh");
-            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\""), bin]);
-            sh
-        }
-        None => tokio::process::Command::new(bin),
-    };
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("BULLETIN") {
-            command.env_remove(key);
-        }
-    }
-    let mut child = command
+    let mut child = bulletin_command(dir, env, fd_limit)
         .env("BULLETIN__HTTP__BIND", "127.0.0.1:0")
-        .envs(env.iter().copied())
-        .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
