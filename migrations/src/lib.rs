@@ -14,6 +14,7 @@ mod m20261201_000008_create_template_overrides;
 mod m20261201_000009_add_consent_event_campaign;
 mod m20261202_000010_partial_ledger_indexes;
 mod m20261203_000011_add_user_disabled_at;
+mod m20261203_000012_create_rate_limits;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_add_consent_event_campaign::Migration),
             Box::new(m20261202_000010_partial_ledger_indexes::Migration),
             Box::new(m20261203_000011_add_user_disabled_at::Migration),
+            Box::new(m20261203_000012_create_rate_limits::Migration),
         ]
     }
 }

@@ -58,6 +58,8 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     /// `[admin]`
     pub admin: AdminSettings,
+    /// `[limits]`: the e-mails strangers can trigger.
+    pub limits: LimitSettings,
     /// `[import]`
     pub import: ImportSettings,
     /// `[delivery]`
@@ -180,6 +182,8 @@ pub struct AdminSettings {
     pub login_attempts_per_ip: u32,
     /// The window the attempts are counted in.
     pub login_window: chrono::Duration,
+    /// Whether admins must log in with a second factor (TOTP).
+    pub require_2fa: bool,
 }
 
 /// `[import]`
@@ -228,6 +232,16 @@ pub struct DeliverySettings {
     pub max_per_hour: u32,
     /// Test messages one user or token may send per hour (0: no limit).
     pub test_sends_per_hour: u32,
+}
+
+/// `[limits]`: how many e-mails strangers can make Bulletin send (confirmations, privacy
+/// links, address changes), whatever the path.
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Such e-mails per recipient address and day (0: no limit).
+    pub mails_per_recipient_per_day: u32,
+    /// Such e-mails asked for from one client network per hour (0: no limit).
+    pub mails_per_network_per_hour: u32,
 }
 
 /// `[privacy]`: links and limits of the "manage my data" flow.
@@ -332,6 +346,7 @@ impl RawSettings {
             retention: self.retention.parse(&subscriptions)?,
             subscriptions,
             admin: self.admin.parse()?,
+            limits: self.limits.parse(),
             import: self.import.parse()?,
             delivery,
             scheduler: self.scheduler.parse()?,

@@ -8,8 +8,9 @@ use url::Url;
 
 use super::{
     AdminSettings, ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings,
-    LogSettings, MailSettings, MailTransportSettings, NoticeSettings, PrivacySettings,
-    RetentionSettings, SchedulerSettings, SigningSettings, SubscriptionSettings, invalid,
+    LimitSettings, LogSettings, MailSettings, MailTransportSettings, NoticeSettings,
+    PrivacySettings, RetentionSettings, SchedulerSettings, SigningSettings, SubscriptionSettings,
+    invalid,
 };
 use crate::domain::{EmailAddress, NoticeKind};
 
@@ -28,6 +29,7 @@ pub struct RawSettings {
     pub(super) subscriptions: RawSubscriptions,
     pub(super) privacy: RawPrivacy,
     pub(super) admin: RawAdmin,
+    pub(super) limits: RawLimits,
     pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
     pub(super) scheduler: RawScheduler,
@@ -365,6 +367,23 @@ pub(super) struct RawAdmin {
     login_attempts_per_account: i64,
     login_attempts_per_ip: i64,
     login_window_secs: i64,
+    require_2fa: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    mails_per_recipient_per_day: u32,
+    mails_per_network_per_hour: u32,
+}
+
+impl RawLimits {
+    pub(super) fn parse(self) -> LimitSettings {
+        LimitSettings {
+            mails_per_recipient_per_day: self.mails_per_recipient_per_day,
+            mails_per_network_per_hour: self.mails_per_network_per_hour,
+        }
+    }
 }
 
 impl RawAdmin {
@@ -394,6 +413,7 @@ impl RawAdmin {
                 self.login_attempts_per_ip,
             )?,
             login_window: chrono::Duration::seconds(window),
+            require_2fa: self.require_2fa,
         })
     }
 }

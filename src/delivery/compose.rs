@@ -13,7 +13,7 @@ use super::requested;
 use crate::{
     delivery::Engine,
     domain::{
-        Campaign, CampaignId, Decision, Delivery, EmailAddress, MailingList, MessageKind,
+        Campaign, CampaignId, Decision, Delivery, EmailAddress, ListId, MailingList, MessageKind,
         Subscriber, Subscription, may_send,
     },
     mail::{
@@ -120,6 +120,9 @@ enum Target {
         subscription: Subscription,
         list: MailingList,
         campaign: Option<Arc<CompiledCampaign>>,
+        /// The names of every list a confirmation is for (one e-mail confirms all the lists
+        /// of a signup); otherwise the list's own name.
+        list_names: String,
     },
     Requested(requested::RequestedMail),
 }
@@ -213,6 +216,7 @@ pub async fn prepare_batch(
                         subscription: subscription.clone(),
                         list: list.clone(),
                         campaign,
+                        list_names: list_names(engine, &delivery, subscription, &lists).await?,
                     },
                     address_hash,
                 })),
@@ -222,6 +226,27 @@ pub async fn prepare_batch(
         prepared.push((delivery, verdict));
     }
     Ok(prepared)
+}
+
+/// The names of the lists a message is about: for a confirmation, its list and the others
+/// asked for in the same signup.
+async fn list_names(
+    engine: &Engine,
+    delivery: &Delivery,
+    subscription: &Subscription,
+    lists: &HashMap<ListId, MailingList>,
+) -> Result<String, StoreError> {
+    let mut names: Vec<&str> = lists
+        .get(&subscription.list_id)
+        .map(|l| l.def.name.as_str())
+        .into_iter()
+        .collect();
+    if delivery.kind == MessageKind::Confirmation {
+        for companion in store::subscriptions::companions(&engine.ctx.db, subscription).await? {
+            names.extend(lists.get(&companion.list_id).map(|l| l.def.name.as_str()));
+        }
+    }
+    Ok(names.join(", "))
 }
 
 async fn campaign_of(
@@ -249,12 +274,13 @@ async fn campaign_of(
 /// # Errors
 /// A template or build error, as text: the row cannot be sent.
 pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Message, String> {
-    let (subscription, list, campaign) = match &r.target {
+    let (subscription, list, campaign, list_names) = match &r.target {
         Target::List {
             subscription,
             list,
             campaign,
-        } => (subscription, list, campaign),
+            list_names,
+        } => (subscription, list, campaign, list_names),
         Target::Requested(mail) => return requested::build(engine, delivery, &r.subscriber, mail),
     };
     let unsubscribe_url =
@@ -278,8 +304,7 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
         engine,
         delivery,
         &r.subscriber,
-        subscription,
-        list,
+        (subscription, list, list_names),
         unsubscribe_url.as_str(),
     );
     let (content, from) = match (campaign, delivery.kind) {
@@ -385,8 +410,7 @@ fn context(
     engine: &Engine,
     delivery: &Delivery,
     subscriber: &Subscriber,
-    subscription: &Subscription,
-    list: &MailingList,
+    (subscription, list, list_names): (&Subscription, &MailingList, &str),
     unsubscribe_url: &str,
 ) -> MailContext {
     let settings = &engine.ctx.settings;
@@ -413,7 +437,7 @@ fn context(
         None,
     ));
     MailContext {
-        list_name: list.def.name.clone(),
+        list_name: list_names.to_owned(),
         organisation: settings.mail.organisation.clone(),
         unsubscribe_url: unsubscribe_url.to_owned(),
         preferences_url: preferences_url.to_string(),

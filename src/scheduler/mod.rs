@@ -64,10 +64,14 @@ async fn campaigns(ctx: &Context) -> anyhow::Result<Value> {
     Ok(json!({ "started": started, "recipients_written": recipients, "finished": finished }))
 }
 
-/// Applies the retention policy (`bulletin purge` runs the same job).
+/// Applies the retention policy (`bulletin purge` runs the same job), and deletes the
+/// rate-limit windows that have ended.
 async fn retention(ctx: &Context) -> anyhow::Result<Value> {
     let report = services::retention::purge(ctx, ctx.clock.now(), false).await?;
-    Ok(serde_json::to_value(report)?)
+    let windows = services::rate_limit::delete_ended(ctx, ctx.clock.now()).await?;
+    let mut value = serde_json::to_value(report)?;
+    value["rate_limit_windows_deleted"] = json!(windows);
+    Ok(value)
 }
 
 /// When a job runs next, as its cron trigger computes it.

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 
 use super::audit::{self, Change};
-use super::{paging::Page, rate_limit::RateLimiter};
+use super::{
+    paging::Page,
+    rate_limit::{Limit, Scope},
+};
 use crate::{
     context::Context,
     domain::{
@@ -325,7 +328,6 @@ pub async fn preview(ctx: &Context, id: CampaignId) -> Result<RenderedMail, Camp
 /// `NotFound`, `Invalid` (no or too many addresses), `Template`, or a store failure.
 pub async fn test_send(
     ctx: &Context,
-    limiter: &RateLimiter,
     actor: &Actor,
     id: CampaignId,
     to: &[EmailAddress],
@@ -341,9 +343,13 @@ pub async fn test_send(
     }
     preview(ctx, id).await?;
     let (key, now) = (actor.name(), ctx.clock.now());
-    if !to.iter().all(|_| limiter.allow(&key, now)) {
-        let retry_after_secs = limiter.retry_after_secs(&key, now);
-        return Err(CampaignsError::RateLimited { retry_after_secs });
+    let limit = Limit::of(Scope::TestSends, &ctx.settings);
+    for _ in to {
+        if let Err(refused) = limit.hit(ctx, &ctx.db, &key, now).await? {
+            return Err(CampaignsError::RateLimited {
+                retry_after_secs: refused.retry_after_secs,
+            });
+        }
     }
     let change = Change::of("campaign.test", id).detail(format!("{} addresses", to.len()));
     audit::record(ctx, actor, change).await?;

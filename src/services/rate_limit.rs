@@ -1,171 +1,231 @@
-//! A fixed-window limit of requests per key and window: per client network (IPv4 /24, IPv6
-//! /48) and hour for public forms that make Bulletin send e-mail (`POST /privacy`), per
-//! account and per client address for admin logins. Per process, in memory, and bounded
-//! whatever the input: a key is kept as a 64-bit keyed hash, never as the text a client sent,
-//! and at most `MAX_KEYS` windows are kept.
-
-use std::{
-    collections::HashMap,
-    hash::{BuildHasher, RandomState},
-    sync::Mutex,
-};
+//! Fixed-window limits on what strangers and users can make Bulletin do: signups and privacy
+//! requests per client network, e-mails a stranger can trigger per recipient and per network,
+//! test sends per user, login attempts. The windows live in the database (`rate_limits`), so a
+//! limit survives a restart and is shared by every instance; a key is stored only as a keyed
+//! hash, never as the text a client sent, and only once a hit is counted (a refused request
+//! adds no row). The retention job deletes ended windows.
 
 use chrono::{DateTime, Duration, Utc};
 
-/// Windows kept at most (about 40 bytes each); beyond, the oldest goes.
-const MAX_KEYS: usize = 10_000;
+use crate::{
+    config::Settings,
+    context::Context,
+    domain::EmailAddress,
+    store::{self, StoreError},
+};
 
-/// Counts requests per key in fixed windows.
-#[derive(Debug)]
-pub struct RateLimiter {
+/// What a limit counts; its name is the `scope` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `POST /subscribe` per client network.
+    Signups,
+    /// `POST /privacy` per client network.
+    PrivacyRequests,
+    /// E-mails a stranger can trigger (confirmations, privacy links, address changes) per
+    /// recipient address.
+    MailsToRecipient,
+    /// The same e-mails per client network that asked for them.
+    MailsFromNetwork,
+    /// Test sends per user or API token.
+    TestSends,
+    /// Login attempts per client network.
+    LoginsFromNetwork,
+    /// Failed logins per account and client network.
+    LoginFailuresFromNetwork,
+    /// Failed logins per account, from anywhere (they slow logins down, never refuse them).
+    LoginFailures,
+}
+
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Signups => "signups",
+            Self::PrivacyRequests => "privacy_requests",
+            Self::MailsToRecipient => "mails_to_recipient",
+            Self::MailsFromNetwork => "mails_from_network",
+            Self::TestSends => "test_sends",
+            Self::LoginsFromNetwork => "logins_from_network",
+            Self::LoginFailuresFromNetwork => "login_failures_from_network",
+            Self::LoginFailures => "login_failures",
+        }
+    }
+}
+
+/// A limit: at most `per_window` hits per key in each window (0: no limit).
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    scope: Scope,
     per_window: u32,
     window: Duration,
-    /// Keys the hashes of the map with a secret of this process, so that nobody can make
-    /// many keys collide on purpose.
-    hasher: RandomState,
-    windows: Mutex<HashMap<u64, (DateTime<Utc>, u32)>>,
 }
 
-impl RateLimiter {
-    /// A limiter that allows `per_hour` requests per key and hour (0: no limit).
-    pub fn new(per_hour: u32) -> Self {
-        Self::per_window(per_hour, Duration::hours(1))
-    }
+/// A refused hit and when its window ends: what a 429 answer's `Retry-After` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    /// Whole seconds until the window ends (at least 1).
+    pub retry_after_secs: u64,
+}
 
-    /// A limiter that allows `limit` requests per key in each `window` (0: no limit).
-    pub fn per_window(limit: u32, window: Duration) -> Self {
+impl Limit {
+    /// `per_window` hits of `scope` per key and `window`.
+    pub fn new(scope: Scope, per_window: u32, window: Duration) -> Self {
         Self {
-            per_window: limit,
+            scope,
+            per_window,
             window,
-            hasher: RandomState::new(),
-            windows: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts a request of `key` at `now`; `false` when the key has used up its window.
-    pub fn allow(&self, key: &str, now: DateTime<Utc>) -> bool {
-        if self.per_window == 0 {
-            return true;
-        }
-        let key = self.hasher.hash_one(key);
-        let window_len = self.window;
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() >= MAX_KEYS && !windows.contains_key(&key) {
-            windows.retain(|_, (start, _)| now - *start < window_len);
-            if windows.len() >= MAX_KEYS {
-                evict_oldest(&mut windows);
+    /// The limit of `scope` as configured.
+    pub fn of(scope: Scope, settings: &Settings) -> Self {
+        let hour = Duration::hours(1);
+        let admin = &settings.admin;
+        match scope {
+            Scope::Signups => Self::new(scope, settings.subscriptions.signups_per_hour, hour),
+            Scope::PrivacyRequests => Self::new(scope, settings.privacy.requests_per_hour, hour),
+            Scope::MailsToRecipient => Self::new(
+                scope,
+                settings.limits.mails_per_recipient_per_day,
+                Duration::days(1),
+            ),
+            Scope::MailsFromNetwork => {
+                Self::new(scope, settings.limits.mails_per_network_per_hour, hour)
+            }
+            Scope::TestSends => Self::new(scope, settings.delivery.test_sends_per_hour, hour),
+            Scope::LoginsFromNetwork => {
+                Self::new(scope, admin.login_attempts_per_ip, admin.login_window)
+            }
+            Scope::LoginFailuresFromNetwork | Scope::LoginFailures => {
+                Self::new(scope, admin.login_attempts_per_account, admin.login_window)
             }
         }
-        let window = windows.entry(key).or_insert((now, 0));
-        if now - window.0 >= window_len {
-            *window = (now, 0);
-        }
-        if window.1 >= self.per_window {
-            return false;
-        }
-        window.1 += 1;
-        true
     }
 
-    /// Whole seconds until `key`'s window ends at `now` (at least 1): what a 429 answer's
-    /// `Retry-After` says.
-    pub fn retry_after_secs(&self, key: &str, now: DateTime<Utc>) -> u64 {
-        let key = self.hasher.hash_one(key);
-        let windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let left = match windows.get(&key) {
-            Some((start, _)) => *start + self.window - now,
-            None => self.window,
-        };
-        u64::try_from(left.num_seconds()).unwrap_or(0).max(1)
+    /// Counts a hit of `key` at `now`; `Err(Refused)` when the key had used up its window.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn hit(
+        &self,
+        ctx: &Context,
+        conn: &impl store::Connection,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Refused>, StoreError> {
+        if self.per_window == 0 {
+            return Ok(Ok(()));
+        }
+        let key_hash = ctx.address_hasher.hash_limit_key(self.scope.as_str(), key);
+        let now_secs = now.timestamp();
+        let window = store::rate_limits::hit(
+            conn,
+            self.scope.as_str(),
+            &key_hash,
+            self.window.num_seconds(),
+            now_secs,
+        )
+        .await?;
+        Ok(match window.hits > self.per_window {
+            true => Err(refused(window.ends, now_secs)),
+            false => Ok(()),
+        })
     }
 
-    /// How many windows are kept now.
-    #[cfg(test)]
-    fn tracked(&self) -> usize {
-        self.windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+    /// Whether `key` still has hits left at `now`, counting nothing.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn check(
+        &self,
+        ctx: &Context,
+        conn: &impl store::Connection,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Refused>, StoreError> {
+        let hits = self.counted(ctx, conn, key, now).await?;
+        Ok(match hits {
+            Some((hits, ends)) if self.per_window > 0 && hits >= self.per_window => {
+                Err(refused(ends, now.timestamp()))
+            }
+            _ => Ok(()),
+        })
+    }
+
+    /// How far `key` is beyond its share at `now`: 0 within it, 1 for the first hit over it.
+    ///
+    /// # Errors
+    /// Store failure.
+    pub async fn excess(
+        &self,
+        ctx: &Context,
+        conn: &impl store::Connection,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        if self.per_window == 0 {
+            return Ok(0);
+        }
+        let hits = self.counted(ctx, conn, key, now).await?;
+        Ok(hits.map_or(0, |(hits, _)| hits.saturating_sub(self.per_window)))
+    }
+
+    async fn counted(
+        &self,
+        ctx: &Context,
+        conn: &impl store::Connection,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(u32, i64)>, StoreError> {
+        let key_hash = ctx.address_hasher.hash_limit_key(self.scope.as_str(), key);
+        let window =
+            store::rate_limits::look(conn, self.scope.as_str(), &key_hash, now.timestamp()).await?;
+        Ok(window.map(|w| (w.hits, w.ends)))
     }
 }
 
-/// Drops the window that started first (every window is live when this runs).
-fn evict_oldest(windows: &mut HashMap<u64, (DateTime<Utc>, u32)>) {
-    if let Some(oldest) = windows
-        .iter()
-        .min_by_key(|(_, (start, _))| *start)
-        .map(|(key, _)| *key)
-    {
-        windows.remove(&oldest);
+fn refused(ends: i64, now: i64) -> Refused {
+    Refused {
+        retry_after_secs: u64::try_from(ends - now).unwrap_or(0).max(1),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_network_gets_its_hourly_share_and_then_waits_for_the_next_hour() {
-        let limiter = RateLimiter::new(2);
-        let now = Utc::now();
-        assert!(limiter.allow("203.0.113.0", now));
-        assert!(limiter.allow("203.0.113.0", now));
-        assert!(!limiter.allow("203.0.113.0", now + Duration::minutes(59)));
-        assert!(
-            limiter.allow("198.51.100.0", now),
-            "other networks are not affected"
-        );
-        assert!(limiter.allow("203.0.113.0", now + Duration::minutes(61)));
-    }
-
-    #[test]
-    fn memory_stays_bounded_however_many_and_long_the_keys() {
-        let limiter = RateLimiter::new(5);
-        let now = Utc::now();
-        let long = "x".repeat(4 * 1024);
-        for n in 0..(MAX_KEYS + 100) {
-            limiter.allow(&format!("{long}{n}"), now);
+/// Whether an e-mail a stranger asked for may go to `to`: counts it against the client
+/// network that asked (`network`, if known) and then against the recipient. `false` (and
+/// the mail is not sent, with the same answer to the client) when either has had its share,
+/// so that nobody can flood an address by any path or any number of paths.
+///
+/// # Errors
+/// Store failure.
+pub async fn may_mail_stranger(
+    ctx: &Context,
+    conn: &impl store::Connection,
+    to: &EmailAddress,
+    network: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if let Some(network) = network {
+        let limit = Limit::of(Scope::MailsFromNetwork, &ctx.settings);
+        if limit.hit(ctx, conn, network, now).await?.is_err() {
+            tracing::info!(
+                "an e-mail a stranger asked for was not sent: the network's share is used up"
+            );
+            return Ok(false);
         }
-        assert_eq!(limiter.tracked(), MAX_KEYS);
     }
-
-    #[test]
-    fn a_full_table_first_drops_the_lapsed_windows() {
-        let limiter = RateLimiter::new(1);
-        let start = Utc::now();
-        for n in 0..MAX_KEYS {
-            limiter.allow(&n.to_string(), start);
-        }
-        let later = start + Duration::hours(2);
-        assert!(limiter.allow("new", later));
-        assert_eq!(limiter.tracked(), 1, "every old window had lapsed");
-    }
-
-    #[test]
-    fn a_refused_key_learns_when_its_window_ends() {
-        let limiter = RateLimiter::new(1);
-        let now = Utc::now();
-        assert!(limiter.allow("a", now));
-        assert!(!limiter.allow("a", now + Duration::minutes(20)));
-        assert_eq!(
-            limiter.retry_after_secs("a", now + Duration::minutes(20)),
-            40 * 60
+    let limit = Limit::of(Scope::MailsToRecipient, &ctx.settings);
+    if limit.hit(ctx, conn, to.as_str(), now).await?.is_err() {
+        tracing::info!(
+            "an e-mail a stranger asked for was not sent: the recipient's share is used up"
         );
-        assert_eq!(
-            limiter.retry_after_secs("a", now + Duration::minutes(60)),
-            1
-        );
+        return Ok(false);
     }
+    Ok(true)
+}
 
-    #[test]
-    fn zero_means_no_limit() {
-        let limiter = RateLimiter::new(0);
-        assert!((0..1000).all(|_| limiter.allow("x", Utc::now())));
-    }
+/// Deletes the windows that have ended; returns how many.
+///
+/// # Errors
+/// Store failure.
+pub async fn delete_ended(ctx: &Context, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    store::rate_limits::delete_ended(&ctx.db, now.timestamp()).await
 }

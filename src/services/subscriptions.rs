@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{
     Requester,
     lists::{self, SignupListsError},
+    rate_limit::{self, Limit, Scope},
 };
 use crate::{
     context::Context,
@@ -41,6 +42,12 @@ pub enum SubscribeError {
     /// GDPR Art. 7: no subscription without an explicit consent.
     #[error("consent was not given")]
     ConsentMissing,
+    /// The client's network has used up its signups for the hour.
+    #[error("too many signups from this network; try again later")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_secs: u64,
+    },
     /// Store failure.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -69,12 +76,14 @@ impl From<StoreError> for LinkActionError {
     }
 }
 
-/// Handles a signup form: creates or renews pending subscriptions and enqueues at most one
-/// confirmation e-mail per list within the cooldown and cap. The outcome is the same
-/// whether the address was new, pending, confirmed, unsubscribed or blocked.
+/// Handles a signup form: creates or renews pending subscriptions and enqueues one
+/// confirmation e-mail for all the lists of the request, within each list's cooldown and cap
+/// and the limits on e-mails strangers can trigger. The outcome is the same whether the
+/// address was new, pending, confirmed, unsubscribed or blocked.
 ///
 /// # Errors
-/// Missing consent, unacceptable lists, or a store failure; nothing is stored then.
+/// Missing consent, unacceptable lists, the client network's hourly share used up
+/// (`RateLimited`), or a store failure; nothing is stored then.
 pub async fn subscribe(
     ctx: &Context,
     signup: Signup,
@@ -103,6 +112,17 @@ async fn subscribe_once(
 ) -> Result<(), SubscribeError> {
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
+    let network = requester.ip_anon();
+    let limit = Limit::of(Scope::Signups, &ctx.settings);
+    if let Err(refused) = limit
+        .hit(ctx, &txn, network.as_deref().unwrap_or_default(), now)
+        .await?
+    {
+        store::roll_back(txn).await?;
+        return Err(SubscribeError::RateLimited {
+            retry_after_secs: refused.retry_after_secs,
+        });
+    }
     // A suppressed address (hard bounce, erasure) is never mailed again, not even to confirm.
     let address_hash = ctx.address_hasher.hash(&signup.email);
     let suppressed = store::suppressions::contains(&txn, &address_hash).await?;
@@ -110,9 +130,15 @@ async fn subscribe_once(
     if !suppressed {
         let subscriber = find_or_create_subscriber(&txn, signup, requester, now).await?;
         if subscriber.status == SubscriberStatus::Active {
+            let mut due = Vec::new();
             for list in lists {
-                enqueued |= request(&txn, ctx, &subscriber, list, requester, now).await?;
+                match request(&txn, ctx, &subscriber, list, requester, now).await? {
+                    Some((sub, true)) => due.push(sub),
+                    Some((sub, false)) => store::subscriptions::update(&txn, &sub, now).await?,
+                    None => {}
+                }
             }
+            enqueued = confirm_by_mail(&txn, ctx, &subscriber.email, due, network, now).await?;
         }
     }
     store::commit(txn).await?;
@@ -121,6 +147,34 @@ async fn subscribe_once(
         ctx.outbox.notify_one();
     }
     Ok(())
+}
+
+/// Enqueues one confirmation e-mail for the subscriptions `due` (all of one request; the
+/// link confirms them together), if a stranger may make Bulletin mail `to` now, and stores
+/// the subscriptions with their counts. Returns whether the e-mail was enqueued.
+async fn confirm_by_mail(
+    conn: &impl store::Connection,
+    ctx: &Context,
+    to: &EmailAddress,
+    mut due: Vec<Subscription>,
+    network: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let send = match due.first() {
+        Some(_) => rate_limit::may_mail_stranger(ctx, conn, to, network.as_deref(), now).await?,
+        None => false,
+    };
+    if let (true, Some(first)) = (send, due.first()) {
+        enqueue(conn, ctx, MessageKind::Confirmation, first, now).await?;
+    }
+    for sub in &mut due {
+        if send {
+            sub.confirmations_sent += 1;
+            sub.last_confirmation_at = Some(now);
+        }
+        store::subscriptions::update(conn, sub, now).await?;
+    }
+    Ok(send)
 }
 
 async fn find_or_create_subscriber(
@@ -147,7 +201,9 @@ async fn find_or_create_subscriber(
     Ok(subscriber)
 }
 
-/// Records one list's request; returns whether a confirmation e-mail was enqueued.
+/// Records one list's request; returns the subscription for the caller to store and whether
+/// it is due a confirmation e-mail by its cooldown and cap, or `None` when it was confirmed
+/// already (nothing changes).
 async fn request(
     conn: &impl store::Connection,
     ctx: &Context,
@@ -155,7 +211,7 @@ async fn request(
     list: &MailingList,
     requester: &Requester,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<(Subscription, bool)>, StoreError> {
     let text = list.consent_text(requester.locale);
     store::consent_events::remember_text(conn, &text, now).await?;
     let mut sub =
@@ -167,15 +223,23 @@ async fn request(
                 fresh
             }
         };
+    let settings = &ctx.settings.subscriptions;
     match sub.status.request() {
         Transition::Changed { to, .. } => {
-            // A new request after leaving starts a new confirmation cycle.
+            // A new request after leaving is answered at once, but the cap counts on until
+            // the last cycle's links have expired: cancelling and asking again cannot be
+            // used to mail an address without end.
             sub.status = to;
             sub.requested_at = Some(now);
-            sub.confirmations_sent = 0;
+            if sub
+                .last_confirmation_at
+                .is_none_or(|last| now - last >= settings.confirm_link_ttl)
+            {
+                sub.confirmations_sent = 0;
+            }
             sub.last_confirmation_at = None;
         }
-        Transition::Unchanged if sub.status == SubscriptionStatus::Confirmed => return Ok(false),
+        Transition::Unchanged if sub.status == SubscriptionStatus::Confirmed => return Ok(None),
         Transition::Unchanged => sub.requested_at = Some(now),
     }
     let mut event = ledger_entry(
@@ -189,16 +253,9 @@ async fn request(
     event.consent_text_hash = Some(text.hash().to_owned());
     stamp(&mut event, requester);
     store::consent_events::append(conn, &event).await?;
-    let settings = &ctx.settings.subscriptions;
-    let send =
+    let due =
         sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
-    if send {
-        enqueue(conn, ctx, MessageKind::Confirmation, &sub, now).await?;
-        sub.confirmations_sent += 1;
-        sub.last_confirmation_at = Some(now);
-    }
-    store::subscriptions::update(conn, &sub, now).await?;
-    Ok(send)
+    Ok(Some((sub, due)))
 }
 
 fn new_pending(subscriber: SubscriberId, list: &MailingList, now: DateTime<Utc>) -> Subscription {
@@ -275,20 +332,36 @@ async fn enqueue(
 #[expect(missing_docs, reason = "the fields' names say what they hold")]
 pub struct SubscriptionSummary {
     pub list: MailingList,
+    /// The lists asked for in the same request, whose link also acts on them (confirming or
+    /// cancelling a pending signup for several lists).
+    pub companions: Vec<MailingList>,
     /// Where the subscription stands.
     pub status: SubscriptionStatus,
     /// The subscriber's language, for the page.
     pub locale: Locale,
 }
 
+impl SubscriptionSummary {
+    /// The names of the list and its companions, for a page: "News, Offers".
+    pub fn list_names(&self) -> String {
+        std::iter::once(&self.list)
+            .chain(&self.companions)
+            .map(|l| l.def.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 async fn summarise(
     conn: &impl store::Connection,
     sub: &Subscription,
     list: MailingList,
+    companions: Vec<MailingList>,
 ) -> Result<SubscriptionSummary, StoreError> {
     let subscriber = store::subscribers::find(conn, sub.subscriber_id).await?;
     Ok(SubscriptionSummary {
         list,
+        companions,
         status: sub.status,
         locale: subscriber.locale,
     })
@@ -304,11 +377,20 @@ pub async fn summary(
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let sub = store::subscriptions::find(&ctx.db, id).await?;
     let list = store::lists::find(&ctx.db, sub.list_id).await?;
-    Ok(summarise(&ctx.db, &sub, list).await?)
+    let companions = match sub.status {
+        SubscriptionStatus::Pending => store::subscriptions::companions(&ctx.db, &sub).await?,
+        _ => Vec::new(),
+    };
+    let mut companion_lists = Vec::with_capacity(companions.len());
+    for companion in &companions {
+        companion_lists.push(store::lists::find(&ctx.db, companion.list_id).await?);
+    }
+    Ok(summarise(&ctx.db, &sub, list, companion_lists).await?)
 }
 
-/// Confirms a pending subscription (double opt-in); repeated confirmation is harmless.
-/// Enqueues the welcome e-mail when the list has one.
+/// Confirms a pending subscription (double opt-in), and the other lists asked for in the
+/// same request, each with its own ledger entry; repeated confirmation is harmless.
+/// Enqueues the welcome e-mail of each list that has one.
 ///
 /// # Errors
 /// `Gone`, `Refused` (the request was cancelled), or a store failure.
@@ -320,22 +402,21 @@ pub async fn confirm(
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
-    let list = store::lists::find(&txn, sub.list_id).await?;
-    let mut welcome = false;
-    if let Transition::Changed { to, action } = sub.status.confirm()? {
-        sub.status = to;
-        sub.confirmed_at = Some(now);
-        store::subscriptions::update(&txn, &sub, now).await?;
-        let mut event = ledger_entry(&sub, &list, action, now, "subscriber", "email_link");
-        stamp(&mut event, requester);
-        store::consent_events::append(&txn, &event).await?;
-        store::subscribers::touch(&txn, sub.subscriber_id, now).await?;
-        if list.def.welcome_message.is_some() {
-            enqueue(&txn, ctx, MessageKind::Welcome, &sub, now).await?;
-            welcome = true;
+    let companions = match sub.status {
+        SubscriptionStatus::Pending => {
+            store::subscriptions::companions_for_update(&txn, &sub).await?
         }
+        _ => Vec::new(),
+    };
+    let list = store::lists::find(&txn, sub.list_id).await?;
+    let mut welcome = confirm_one(&txn, ctx, &mut sub, &list, requester, now).await?;
+    let mut companion_lists = Vec::with_capacity(companions.len());
+    for mut companion in companions {
+        let list = store::lists::find(&txn, companion.list_id).await?;
+        welcome |= confirm_one(&txn, ctx, &mut companion, &list, requester, now).await?;
+        companion_lists.push(list);
     }
-    let summary = summarise(&txn, &sub, list).await?;
+    let summary = summarise(&txn, &sub, list, companion_lists).await?;
     store::commit(txn).await?;
     if welcome {
         ctx.outbox.notify_one();
@@ -343,23 +424,53 @@ pub async fn confirm(
     Ok(summary)
 }
 
-/// Sends a fresh confirmation link for a still-pending subscription, within the cooldown
-/// and cap; otherwise does nothing. The caller shows the same page either way.
+/// Confirms one subscription; returns whether a welcome e-mail was enqueued.
+async fn confirm_one(
+    conn: &impl store::Connection,
+    ctx: &Context,
+    sub: &mut Subscription,
+    list: &MailingList,
+    requester: &Requester,
+    now: DateTime<Utc>,
+) -> Result<bool, LinkActionError> {
+    let Transition::Changed { to, action } = sub.status.confirm()? else {
+        return Ok(false);
+    };
+    sub.status = to;
+    sub.confirmed_at = Some(now);
+    store::subscriptions::update(conn, sub, now).await?;
+    let mut event = ledger_entry(sub, list, action, now, "subscriber", "email_link");
+    stamp(&mut event, requester);
+    store::consent_events::append(conn, &event).await?;
+    store::subscribers::touch(conn, sub.subscriber_id, now).await?;
+    if list.def.welcome_message.is_some() {
+        enqueue(conn, ctx, MessageKind::Welcome, sub, now).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Sends a fresh confirmation link for a still-pending subscription (and the lists asked for
+/// with it), within the cooldown and cap and the limits on e-mails strangers can trigger;
+/// otherwise does nothing. The caller shows the same page either way.
 ///
 /// # Errors
 /// `Gone`, or a store failure.
-pub async fn resend_confirmation(ctx: &Context, id: SubscriptionId) -> Result<(), LinkActionError> {
+pub async fn resend_confirmation(
+    ctx: &Context,
+    id: SubscriptionId,
+    requester: &Requester,
+) -> Result<(), LinkActionError> {
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
-    let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
+    let sub = store::subscriptions::find_for_update(&txn, id).await?;
     let settings = &ctx.settings.subscriptions;
-    let send =
-        sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations);
-    if send {
-        enqueue(&txn, ctx, MessageKind::Confirmation, &sub, now).await?;
-        sub.confirmations_sent += 1;
-        sub.last_confirmation_at = Some(now);
-        store::subscriptions::update(&txn, &sub, now).await?;
+    let mut send = false;
+    if sub.may_resend_confirmation(now, settings.resend_cooldown, settings.max_confirmations) {
+        let subscriber = store::subscribers::find(&txn, sub.subscriber_id).await?;
+        let mut due = store::subscriptions::companions_for_update(&txn, &sub).await?;
+        due.insert(0, sub);
+        send = confirm_by_mail(&txn, ctx, &subscriber.email, due, requester.ip_anon(), now).await?;
     }
     store::commit(txn).await?;
     if send {
@@ -383,17 +494,24 @@ pub async fn unsubscribe(
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
+    // Cancelling a pending signup cancels the lists asked for with it (one e-mail confirmed
+    // them together).
+    let companions = match sub.status {
+        SubscriptionStatus::Pending => {
+            store::subscriptions::companions_for_update(&txn, &sub).await?
+        }
+        _ => Vec::new(),
+    };
     let list = store::lists::find(&txn, sub.list_id).await?;
-    leave(
-        &txn,
-        &mut sub,
-        &list,
-        requester,
-        ("subscriber", source),
-        (now, campaign),
-    )
-    .await?;
-    let summary = summarise(&txn, &sub, list).await?;
+    let how = ("subscriber", source);
+    leave(&txn, &mut sub, &list, requester, how, (now, campaign)).await?;
+    let mut companion_lists = Vec::with_capacity(companions.len());
+    for mut companion in companions {
+        let list = store::lists::find(&txn, companion.list_id).await?;
+        leave(&txn, &mut companion, &list, requester, how, (now, campaign)).await?;
+        companion_lists.push(list);
+    }
+    let summary = summarise(&txn, &sub, list, companion_lists).await?;
     store::commit(txn).await?;
     Ok(summary)
 }

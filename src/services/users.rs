@@ -14,11 +14,20 @@ use subtle::ConstantTimeEq;
 
 use super::audit::{self, Change};
 use super::paging::Page;
+use super::rate_limit::{Limit, Refused, Scope};
 use crate::{
     context::Context,
     domain::{Action, Actor, EmailAddress, Forbidden, Password, Role, User, UserId},
     store::{self, StoreError, users::StoredSession},
 };
+
+impl From<Refused> for UsersError {
+    fn from(refused: Refused) -> Self {
+        Self::RateLimited {
+            retry_after_secs: refused.retry_after_secs,
+        }
+    }
+}
 
 /// Why a user action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -244,31 +253,49 @@ pub async fn complete_setup(
 /// Checks an address and password and starts a session. Unknown addresses and wrong
 /// passwords get the same error after the same work (one argon2id verification).
 ///
+/// Three limits, kept in the database: attempts per client network (429 beyond), wrong
+/// passwords per account from one network (429 beyond, for that network only), and wrong
+/// passwords per account from everywhere, beyond which each attempt waits a second more (up
+/// to `MAX_LOGIN_DELAY_SECS`) but is never refused: nobody without the password can lock
+/// the owner out.
+///
 /// # Errors
 /// `RateLimited`, `BadCredentials`, or a store failure.
 pub async fn log_in(
     ctx: &Context,
-    limiter: &LoginLimiter,
     email_raw: &str,
     password: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<NewSession, UsersError> {
     let now = ctx.clock.now();
+    let limit = |scope| Limit::of(scope, &ctx.settings);
     // The client's network is counted first; an attempt it refuses leaves nothing more
-    // behind, so a flood from one network cannot grow the per-account table.
+    // behind, so a flood from one network cannot grow the per-account windows.
     let network = login_network(client);
-    if !limiter.ip.allow(&network, now) {
-        let retry_after_secs = limiter.ip.retry_after_secs(&network, now);
-        return Err(UsersError::RateLimited { retry_after_secs });
+    if let Err(refused) = limit(Scope::LoginsFromNetwork)
+        .hit(ctx, &ctx.db, &network, now)
+        .await?
+    {
+        return Err(refused.into());
     }
-    // Only a well-formed address has an account window (normalised, at most 254 bytes);
+    // Only a well-formed address has account windows (normalised, at most 254 bytes);
     // anything else cannot be an account and is counted by its network alone.
     let email = EmailAddress::parse(email_raw).ok();
-    if let Some(email) = &email
-        && !limiter.account.allow(email.as_str(), now)
-    {
-        let retry_after_secs = limiter.account.retry_after_secs(email.as_str(), now);
-        return Err(UsersError::RateLimited { retry_after_secs });
+    if let Some(email) = &email {
+        let pair = format!("{}|{network}", email.as_str());
+        if let Err(refused) = limit(Scope::LoginFailuresFromNetwork)
+            .check(ctx, &ctx.db, &pair, now)
+            .await?
+        {
+            return Err(refused.into());
+        }
+        let excess = limit(Scope::LoginFailures)
+            .excess(ctx, &ctx.db, email.as_str(), now)
+            .await?;
+        if excess > 0 {
+            let secs = u64::from(excess.min(MAX_LOGIN_DELAY_SECS));
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+        }
     }
     let found = match &email {
         Some(email) => store::users::find_by_email(&ctx.db, email).await?,
@@ -281,9 +308,25 @@ pub async fn log_in(
     let matches = verify_password(password.to_owned(), hash).await;
     match (user, matches) {
         (Some(user), true) if user.is_active() => start_session(ctx, user).await,
-        _ => Err(UsersError::BadCredentials),
+        _ => {
+            if let Some(email) = &email {
+                let pair = format!("{}|{network}", email.as_str());
+                // The attempt was refused already: whether these windows are full now
+                // matters only to the next attempt.
+                let _ = limit(Scope::LoginFailuresFromNetwork)
+                    .hit(ctx, &ctx.db, &pair, now)
+                    .await?;
+                let _ = limit(Scope::LoginFailures)
+                    .hit(ctx, &ctx.db, email.as_str(), now)
+                    .await?;
+            }
+            Err(UsersError::BadCredentials)
+        }
     }
 }
+
+/// The longest a login attempt waits for the wrong passwords before it.
+const MAX_LOGIN_DELAY_SECS: u32 = 8;
 
 /// Starts a session for `user` if they are still active: their row is locked while the
 /// session is written, so a disable that commits meanwhile either waits for it (and then
@@ -489,27 +532,6 @@ fn login_network(client: Option<std::net::IpAddr>) -> String {
         }
         Some(ip @ std::net::IpAddr::V4(_)) => ip.to_string(),
         None => "unknown".to_owned(),
-    }
-}
-
-/// The two login rate limits of a process.
-#[derive(Debug)]
-pub struct LoginLimiter {
-    /// Per account (the address typed).
-    pub account: crate::services::rate_limit::RateLimiter,
-    /// Per client address.
-    pub ip: crate::services::rate_limit::RateLimiter,
-}
-
-impl LoginLimiter {
-    /// The limits of `[admin]`.
-    pub fn new(settings: &crate::config::AdminSettings) -> Self {
-        use crate::services::rate_limit::RateLimiter;
-        let window = settings.login_window;
-        Self {
-            account: RateLimiter::per_window(settings.login_attempts_per_account, window),
-            ip: RateLimiter::per_window(settings.login_attempts_per_ip, window),
-        }
     }
 }
 

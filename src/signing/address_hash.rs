@@ -7,6 +7,9 @@ use crate::domain::EmailAddress;
 /// Domain separation: these hashes can never collide with link-token MACs.
 const DOMAIN: &[u8] = b"bulletin-address-hash:";
 
+/// Domain separation of the rate-limit keys.
+const LIMIT_DOMAIN: &[u8] = b"bulletin-rate-limit:";
+
 /// HMAC-SHA-256 of addresses under a key that must never change (changing it forgets every
 /// suppression).
 #[derive(Clone, Debug)]
@@ -26,6 +29,13 @@ impl AddressHasher {
         payload.extend_from_slice(DOMAIN);
         payload.extend_from_slice(email.as_str().as_bytes());
         hex::encode(self.key.tag(&payload))
+    }
+
+    /// Hex of the keyed hash of what a rate limit counts (a network, an address, an account),
+    /// so that the limits table never holds the text itself.
+    pub fn hash_limit_key(&self, scope: &str, key: &str) -> String {
+        let payload = [LIMIT_DOMAIN, scope.as_bytes(), b"\0", key.as_bytes()].concat();
+        hex::encode(&self.key.tag(&payload)[..16])
     }
 }
 

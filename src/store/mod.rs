@@ -18,6 +18,7 @@ pub mod notices;
 pub mod overview;
 pub mod privacy;
 pub mod products;
+pub mod rate_limits;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;

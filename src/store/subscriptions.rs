@@ -148,6 +148,55 @@ pub async fn of_subscriber(
         .collect()
 }
 
+/// The other pending subscriptions of the same request as `sub` (its subscriber's, requested
+/// at the same instant, which one signup gives all its lists).
+///
+/// # Errors
+/// Database failure.
+pub async fn companions(
+    conn: &impl ConnectionTrait,
+    sub: &Subscription,
+) -> Result<Vec<Subscription>, StoreError> {
+    companions_locked(conn, sub, false).await
+}
+
+/// `companions`, their rows locked until the transaction ends (see `find_for_update`).
+///
+/// # Errors
+/// Database failure.
+pub async fn companions_for_update(
+    conn: &impl ConnectionTrait,
+    sub: &Subscription,
+) -> Result<Vec<Subscription>, StoreError> {
+    companions_locked(conn, sub, true).await
+}
+
+async fn companions_locked(
+    conn: &impl ConnectionTrait,
+    sub: &Subscription,
+    lock: bool,
+) -> Result<Vec<Subscription>, StoreError> {
+    use sea_orm::QuerySelect;
+    let Some(requested_at) = sub.requested_at else {
+        return Ok(Vec::new());
+    };
+    let mut query = table::Entity::find()
+        .filter(table::Column::SubscriberId.eq(sub.subscriber_id.as_uuid()))
+        .filter(table::Column::Id.ne(sub.id.as_uuid()))
+        .filter(table::Column::Status.eq(SubscriptionStatus::Pending.as_str()))
+        .filter(table::Column::RequestedAt.eq(requested_at))
+        .order_by_asc(table::Column::Id);
+    if lock {
+        query = query.lock_exclusive();
+    }
+    query
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(Subscription::try_from)
+        .collect()
+}
+
 /// Stores a new subscription.
 ///
 /// # Errors

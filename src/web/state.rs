@@ -12,8 +12,7 @@ use crate::{
     services::{
         campaigns::{self, CampaignsError},
         imports::uploads::Uploads,
-        rate_limit::RateLimiter,
-        users::{LoginLimiter, SetupSecret},
+        users::SetupSecret,
     },
 };
 
@@ -26,14 +25,6 @@ pub struct AppState {
     pub engine: Engine,
     /// The Prometheus registry that `/metrics` renders.
     pub metrics: PrometheusHandle,
-    /// `POST /privacy` requests per client network and hour.
-    pub privacy_limiter: Arc<RateLimiter>,
-    /// `POST /subscribe` requests per client network and hour.
-    pub signup_limiter: Arc<RateLimiter>,
-    /// Test messages per user or token and hour.
-    pub test_send_limiter: Arc<RateLimiter>,
-    /// Admin login attempts per account and per client address.
-    pub login_limiter: Arc<LoginLimiter>,
     /// CSV files uploaded in the admin UI for import, with their progress.
     pub uploads: Arc<Uploads>,
     /// The one-time set-up secret while no user exists.
@@ -41,16 +32,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a server sending through `engine`, with the limits of its settings.
+    /// The state of a server sending through `engine`.
     pub fn new(engine: Engine, metrics: PrometheusHandle) -> Self {
-        let settings = &engine.ctx.settings;
         Self {
             ctx: engine.ctx.clone(),
             metrics,
-            privacy_limiter: Arc::new(RateLimiter::new(settings.privacy.requests_per_hour)),
-            signup_limiter: Arc::new(RateLimiter::new(settings.subscriptions.signups_per_hour)),
-            test_send_limiter: Arc::new(RateLimiter::new(settings.delivery.test_sends_per_hour)),
-            login_limiter: Arc::new(LoginLimiter::new(&settings.admin)),
             uploads: Arc::default(),
             setup: Arc::default(),
             engine,
@@ -70,8 +56,7 @@ impl AppState {
         id: CampaignId,
         to: &[EmailAddress],
     ) -> Result<(), CampaignsError> {
-        let limiter = &self.test_send_limiter;
-        let campaign = campaigns::test_send(&self.ctx, limiter, actor, id, to).await?;
+        let campaign = campaigns::test_send(&self.ctx, actor, id, to).await?;
         delivery::send_test(&self.engine, &campaign, to)
             .await
             .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))

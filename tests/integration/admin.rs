@@ -60,11 +60,22 @@ pub async fn create_user(app: &TestApp, email: &str, role: Role) {
 
 /// Posts the login form as a browser does (with the form's token and cookie).
 pub async fn post_login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    post_login_from(app, "127.0.0.1", email, password).await
+}
+
+/// `post_login` as a client at `ip` (the server must trust X-Forwarded-For).
+pub async fn post_login_from(
+    app: &TestApp,
+    ip: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     let form = app.get("/admin/login").await;
     let login_cookie = set_cookie(&form, "bulletin_login_csrf").unwrap();
     let page = form.text().await.unwrap();
     app.http
         .post(app.url("/admin/login"))
+        .header("X-Forwarded-For", ip)
         .header(
             header::COOKIE,
             format!("bulletin_login_csrf={}", cookie_value(&login_cookie)),
@@ -950,6 +961,26 @@ async fn the_api_blocks_and_unblocks_and_a_standing_restriction_survives_the_blo
 }
 
 #[tokio::test]
+async fn an_attacker_without_the_password_cannot_lock_the_owner_out() {
+    let app = TestApp::spawn_with(|s| {
+        s.admin.login_attempts_per_account = 1;
+        s.http.trust_forwarded_for = true;
+    })
+    .await;
+    create_user(&app, "owner@staff.example.com", Role::Admin).await;
+    // Wrong passwords from two networks: each network's share for the account runs out.
+    for ip in ["198.51.100.1", "203.0.113.1"] {
+        let r = post_login_from(&app, ip, "owner@staff.example.com", "guess guess").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = post_login_from(&app, ip, "owner@staff.example.com", PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{ip}");
+    }
+    // The owner, from their own network, is slowed down a little but gets in.
+    let r = post_login_from(&app, "192.0.2.10", "owner@staff.example.com", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn session_lifetime_and_login_limits_follow_the_admin_settings() {
     let app = TestApp::spawn_with(|s| {
         s.admin.session_ttl = chrono::Duration::hours(1);
@@ -960,15 +991,16 @@ async fn session_lifetime_and_login_limits_follow_the_admin_settings() {
     .await;
     create_user(&app, "a@staff.example.com", Role::Admin).await;
     let admin = Admin::log_in(&app, "a@staff.example.com").await;
-    let r = post_login(&app, "a@staff.example.com", "guess guess guess").await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    // Two attempts for the account (one login, one guess): the third waits for the window.
+    // Two wrong passwords for the account from this network: the third attempt from it,
+    // even with the right password, waits for the window.
+    for _ in 0..2 {
+        let r = post_login(&app, "a@staff.example.com", "guess guess guess").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
     let r = post_login(&app, "a@staff.example.com", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    // Every attempt counts for the client address too: one is left, for any account.
+    // Every attempt counts for the client address too (four so far): none is left.
     let r = post_login(&app, "b@staff.example.com", PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = post_login(&app, "c@staff.example.com", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     app.advance(chrono::Duration::minutes(10));
     let r = post_login(&app, "a@staff.example.com", PASSWORD).await;

@@ -17,6 +17,7 @@ mod customers;
 mod delivery;
 mod import;
 mod keys;
+mod mail_bombing;
 mod migrations;
 mod notices;
 mod nul;

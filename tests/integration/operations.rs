@@ -552,3 +552,34 @@ async fn the_background_worker_sends_the_confirmation_without_being_driven() {
     assert_eq!(mails[0].rcpt_to, vec!["jane@example.com".to_owned()]);
     assert!(mails[0].text_body().contains("/confirm/"));
 }
+
+#[tokio::test]
+async fn a_restart_or_a_second_instance_does_not_reset_a_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = [("BULLETIN__PRIVACY__REQUESTS_PER_HOUR", "1")];
+    let http = reqwest::Client::new();
+    let ask = |base: &str| {
+        http.post(format!("{base}/privacy"))
+            .form(&[("email", "jane@example.com")])
+            .send()
+    };
+    let (mut first, base) = serve(dir.path(), &limit).await;
+    assert_eq!(ask(&base).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        ask(&base).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A second instance on the same database counts against the same window ...
+    let (mut second, other) = serve(dir.path(), &limit).await;
+    assert_eq!(
+        ask(&other).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ... and so does a fresh start of both.
+    first.kill().await.unwrap();
+    second.kill().await.unwrap();
+    let (_third, base) = serve(dir.path(), &limit).await;
+    let refused = ask(&base).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key(header::RETRY_AFTER));
+}

@@ -353,26 +353,51 @@ async fn bad_signups_get_a_clear_4xx_and_store_and_send_nothing() {
 }
 
 #[tokio::test]
-async fn signup_for_several_lists_sends_one_confirmation_per_list() {
+async fn signup_for_several_lists_sends_one_confirmation_for_all_of_them() {
     let app = TestApp::spawn().await;
-    app.create_list("weekly").await;
-    app.create_list("monthly").await;
+    for slug in ["weekly", "monthly", "yearly"] {
+        app.create_list(slug).await;
+    }
     let response = app
         .subscribe(&[
             ("email", "jane@example.com"),
             ("list", "weekly"),
             ("list", "monthly"),
+            ("list", "yearly"),
             ("consent", "yes"),
         ])
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(app.deliver_and_take().await.len(), 2);
-    assert_eq!(
-        app.subscription_status("jane@example.com", "monthly")
-            .await
-            .as_deref(),
-        Some("pending")
-    );
+    let mut mails = app.deliver_and_take().await;
+    assert_eq!(mails.len(), 1, "one request, one e-mail");
+    let mail = mails.pop().unwrap();
+    let text = mail.text_body();
+    for name in ["List weekly", "List monthly", "List yearly"] {
+        assert!(text.contains(name), "the e-mail names {name}: {text}");
+    }
+    let confirm = link(&mail, "/confirm/");
+    let (status, page) = body(app.get(&confirm).await).await;
+    assert_eq!(status, StatusCode::OK);
+    for name in ["List weekly", "List monthly", "List yearly"] {
+        assert!(page.contains(name), "the page names {name}: {page}");
+    }
+    assert_eq!(app.post_form(&confirm, &[]).await.status(), StatusCode::OK);
+    for slug in ["weekly", "monthly", "yearly"] {
+        assert_eq!(
+            app.subscription_status("jane@example.com", slug)
+                .await
+                .as_deref(),
+            Some("confirmed"),
+            "{slug}"
+        );
+    }
+    let confirmed = app
+        .ledger("jane@example.com")
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "confirmed")
+        .count();
+    assert_eq!(confirmed, 3, "each list has its own ledger entry");
 }
 
 #[tokio::test]

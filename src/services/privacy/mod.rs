@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use super::{
     Requester,
     audit::{self, Change},
+    rate_limit::{Limit, Refused, Scope, may_mail_stranger},
     retention,
     subscriptions::{self, LinkActionError},
 };
@@ -53,6 +54,10 @@ pub enum PrivacyError {
     /// An address-change link was sent within `privacy.link_cooldown`: no more e-mail yet.
     #[error("an address-change link was sent a moment ago")]
     TooSoon,
+    /// The new address, or the client's network, has had its share of e-mails that
+    /// strangers can trigger (`[limits]`).
+    #[error("no more e-mail may go to this address or from this network today")]
+    TooManyMails,
     /// Another subscriber has the new address.
     #[error("another subscriber uses this address")]
     AddressInUse,
@@ -270,10 +275,24 @@ async fn campaign_name(
 /// outcome is the same in every case, so the answer reveals nothing about the address.
 ///
 /// # Errors
-/// Store failure.
-pub async fn request_link(ctx: &Context, email: &EmailAddress) -> Result<(), StoreError> {
+/// `RateLimited` when the client's network has used up its hourly requests (counted whatever
+/// the address, so that the answer still says nothing about it); store failure.
+pub async fn request_link(
+    ctx: &Context,
+    email: &EmailAddress,
+    requester: &Requester,
+) -> Result<(), RequestLinkError> {
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
+    let network = requester.ip_anon();
+    let limit = Limit::of(Scope::PrivacyRequests, &ctx.settings);
+    if let Err(refused) = limit
+        .hit(ctx, &txn, network.as_deref().unwrap_or_default(), now)
+        .await?
+    {
+        store::roll_back(txn).await?;
+        return Err(RequestLinkError::RateLimited(refused));
+    }
     let hash = ctx.address_hasher.hash(email);
     let mut enqueued = false;
     if !store::suppressions::contains(&txn, &hash).await?
@@ -284,7 +303,9 @@ pub async fn request_link(ctx: &Context, email: &EmailAddress) -> Result<(), Sto
         )
     {
         let last = store::privacy::last_privacy_link_at(&txn, subscriber.id).await?;
-        if last.is_none_or(|at| now - at >= ctx.settings.privacy.link_cooldown) {
+        if last.is_none_or(|at| now - at >= ctx.settings.privacy.link_cooldown)
+            && may_mail_stranger(ctx, &txn, email, network.as_deref(), now).await?
+        {
             enqueue(&txn, ctx, MessageKind::PrivacyLink, subscriber.id, now).await?;
             enqueued = true;
         }
@@ -294,6 +315,17 @@ pub async fn request_link(ctx: &Context, email: &EmailAddress) -> Result<(), Sto
         ctx.outbox.notify_one();
     }
     Ok(())
+}
+
+/// Why `request_link` did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestLinkError {
+    /// The client's network has used up its requests for the hour.
+    #[error("too many requests from this network; try again later")]
+    RateLimited(Refused),
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 async fn enqueue(
@@ -533,6 +565,7 @@ pub async fn request_address_change(
     ctx: &Context,
     id: SubscriberId,
     new_email: &EmailAddress,
+    requester: &Requester,
 ) -> Result<(), PrivacyError> {
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
@@ -543,6 +576,9 @@ pub async fn request_address_change(
     let previous = store::privacy::address_change_of(&txn, id).await?;
     if previous.is_some_and(|p| now - p.created_at < ctx.settings.privacy.link_cooldown) {
         return Err(PrivacyError::TooSoon);
+    }
+    if !may_mail_stranger(ctx, &txn, new_email, requester.ip_anon().as_deref(), now).await? {
+        return Err(PrivacyError::TooManyMails);
     }
     let change = AddressChange {
         id: AddressChangeId::new(),

@@ -18,6 +18,7 @@ pub mod notice_recipients;
 pub mod notices;
 pub mod privacy_requests;
 pub mod products;
+pub mod rate_limits;
 pub mod sessions;
 pub mod subscribers;
 pub mod subscriptions;

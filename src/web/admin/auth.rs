@@ -70,15 +70,7 @@ pub(super) async fn log_in(
     if !login_csrf_ok(&headers, &form.csrf) {
         return Ok(view::csrf_refused());
     }
-    let answer = match users::log_in(
-        &state.ctx,
-        &state.login_limiter,
-        &form.email,
-        &form.password,
-        client.ip,
-    )
-    .await
-    {
+    let answer = match users::log_in(&state.ctx, &form.email, &form.password, client.ip).await {
         Ok(session) => start(&state, &session),
         Err(UsersError::BadCredentials) => login(
             &state,

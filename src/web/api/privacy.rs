@@ -45,7 +45,7 @@ impl From<PrivacyError> for ApiError {
             PrivacyError::SameAddress | PrivacyError::AddressInUse => {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
-            PrivacyError::TooSoon => {
+            PrivacyError::TooSoon | PrivacyError::TooManyMails => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
             }
             PrivacyError::Store(e) => e.into(),

@@ -18,7 +18,7 @@ use crate::{
     },
     services::{
         Requester,
-        privacy::{self, EXPORT_SCHEMA, Party, PersonalData, PrivacyError},
+        privacy::{self, EXPORT_SCHEMA, Party, PersonalData, PrivacyError, RequestLinkError},
     },
     signing::TokenError,
     web::AppState,
@@ -66,14 +66,6 @@ pub(super) async fn request_link(
 ) -> Result<Response, PageError> {
     let locale = client.locale;
     let p = privacy_text(locale);
-    let network = client.ip_anon().unwrap_or_default();
-    let now = state.ctx.clock.now();
-    if !state.privacy_limiter.allow(&network, now) {
-        let page = views::message_page(locale, p.too_many_title, p.too_many_body);
-        let retry = state.privacy_limiter.retry_after_secs(&network, now);
-        let header = [(axum::http::header::RETRY_AFTER, retry.to_string())];
-        return Ok((StatusCode::TOO_MANY_REQUESTS, header, page).into_response());
-    }
     let Some(raw) = form.email else {
         return Ok(request_form(State(state), Client(client))
             .await
@@ -87,10 +79,15 @@ pub(super) async fn request_link(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    privacy::request_link(&state.ctx, &email)
-        .await
-        .map_err(|e| PageError::internal(locale, &e))?;
-    Ok(views::message_page(locale, p.sent_title, p.sent_body).into_response())
+    match privacy::request_link(&state.ctx, &email, &client).await {
+        Ok(()) => Ok(views::message_page(locale, p.sent_title, p.sent_body).into_response()),
+        Err(RequestLinkError::RateLimited(refused)) => {
+            let page = views::message_page(locale, p.too_many_title, p.too_many_body);
+            let header = [(header::RETRY_AFTER, refused.retry_after_secs.to_string())];
+            Ok((StatusCode::TOO_MANY_REQUESTS, header, page).into_response())
+        }
+        Err(RequestLinkError::Store(e)) => Err(PageError::internal(locale, &e)),
+    }
 }
 
 /// `GET /privacy/export-schema/v1.json`: the JSON Schema of the export.
@@ -402,6 +399,7 @@ pub(super) struct AddressForm {
 /// `POST /privacy/{token}/address` (`email`): Art. 16; a link goes to the new address.
 pub(super) async fn change_address(
     State(state): State<AppState>,
+    Client(client): Client,
     link: Verified<PrivacyLink>,
     PageForm(form): PageForm<AddressForm>,
 ) -> Result<Response, PageError> {
@@ -410,13 +408,16 @@ pub(super) async fn change_address(
         Ok(email) => email,
         Err(e) => return page_after(&state, &link, None, (None, Some(e.to_string()))).await,
     };
-    match privacy::request_address_change(&state.ctx, subject(&link), &email).await {
+    match privacy::request_address_change(&state.ctx, subject(&link), &email, &client).await {
         Ok(()) => page_after(&state, &link, Some(p.done_address), (None, None)).await,
         Err(PrivacyError::SameAddress) => {
             page_after(&state, &link, None, (None, Some(p.same_address.into()))).await
         }
         Err(PrivacyError::TooSoon) => {
             page_after(&state, &link, None, (None, Some(p.address_too_soon.into()))).await
+        }
+        Err(PrivacyError::TooManyMails) => {
+            page_after(&state, &link, None, (None, Some(p.address_too_many.into()))).await
         }
         Err(e) => Err(failed(link.locale, e)),
     }

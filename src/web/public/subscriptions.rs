@@ -106,15 +106,6 @@ pub(super) async fn subscribe(
     PageForm(form): PageForm<SignupForm>,
 ) -> Result<Response, PageError> {
     let locale = client.locale;
-    let network = client.ip_anon().unwrap_or_default();
-    let now = state.ctx.clock.now();
-    if !state.signup_limiter.allow(&network, now) {
-        let p = crate::web::views::text::privacy_text(locale);
-        let page = views::message_page(locale, p.too_many_title, p.too_many_body);
-        let retry = state.signup_limiter.retry_after_secs(&network, now);
-        let header = [(axum::http::header::RETRY_AFTER, retry.to_string())];
-        return Ok((StatusCode::TOO_MANY_REQUESTS, header, page).into_response());
-    }
     let lists = signup_lists(&state, &form.list, locale).await?;
     let signup = match parse_signup(&state, &form, &lists, locale) {
         Ok(signup) => signup,
@@ -133,6 +124,15 @@ pub(super) async fn subscribe(
                 views::message_page(locale, t.check_inbox_title, t.check_inbox_body)
                     .into_response(),
             )
+        }
+        Err(SubscribeError::RateLimited { retry_after_secs }) => {
+            let p = crate::web::views::text::privacy_text(locale);
+            let page = views::message_page(locale, p.too_many_title, p.too_many_body);
+            let header = [(
+                axum::http::header::RETRY_AFTER,
+                retry_after_secs.to_string(),
+            )];
+            Ok((StatusCode::TOO_MANY_REQUESTS, header, page).into_response())
         }
         Err(SubscribeError::Lists(_)) => Err(PageError::new(locale, PageErrorKind::NotFound)),
         Err(SubscribeError::ConsentMissing) => Err(PageError::new(
@@ -212,7 +212,7 @@ async fn button_page_for<P>(
         summary.locale,
         title,
         lead,
-        &summary.list.def.name,
+        &summary.list_names(),
         &action,
         button,
     ))
@@ -233,7 +233,7 @@ pub(super) async fn confirm(
                 summary.locale,
                 t.confirmed_title,
                 t.confirmed_body,
-                &summary.list.def.name,
+                &summary.list_names(),
             ))
         }
         Err(LinkActionError::Refused(_)) => Ok(views::message_page(
@@ -261,7 +261,7 @@ pub(super) async fn resend(
         Ok(subject) | Err(TokenError::Expired { subject }) => subject,
         Err(reason) => return Err(PageError::new(locale, PageErrorKind::LinkInvalid(reason))),
     };
-    subscriptions::resend_confirmation(&state.ctx, SubscriptionId::from_uuid(subject))
+    subscriptions::resend_confirmation(&state.ctx, SubscriptionId::from_uuid(subject), &client)
         .await
         .map_err(|e| link_error(locale, e))?;
     let t = text(locale);
@@ -319,7 +319,7 @@ pub(super) async fn unsubscribe(
         summary.locale,
         t.unsubscribed_title,
         t.unsubscribed_body,
-        &summary.list.def.name,
+        &summary.list_names(),
     ))
 }
 
