@@ -84,9 +84,13 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<store::Database> {
         }
         create_private(path).with_context(|| format!("database.url: cannot create {file}"))?;
     }
-    let db = store::connect(url, settings.database.max_connections)
-        .await
-        .context("database.url: cannot connect")?;
+    let db = store::connect_waiting(
+        url,
+        settings.database.max_connections,
+        settings.database.busy_timeout,
+    )
+    .await
+    .context("database.url: cannot connect")?;
     store::migrate(&db)
         .await
         .context("database migrations failed")?;

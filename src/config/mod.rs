@@ -102,6 +102,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     /// Pool size.
     pub max_connections: u32,
+    /// How long a statement waits for a lock before the request is answered 503.
+    pub busy_timeout: Duration,
 }
 
 /// `[signing]`

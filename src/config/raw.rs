@@ -126,6 +126,7 @@ impl RawHttp {
 pub(super) struct RawDatabase {
     url: String,
     max_connections: u32,
+    busy_timeout_secs: u64,
 }
 
 impl RawDatabase {
@@ -142,6 +143,10 @@ impl RawDatabase {
         Ok(DatabaseSettings {
             url: SecretString::from(self.url),
             max_connections: positive("database.max_connections", self.max_connections)?,
+            busy_timeout: Duration::from_secs(positive(
+                "database.busy_timeout_secs",
+                self.busy_timeout_secs,
+            )?),
         })
     }
 }

@@ -178,6 +178,7 @@ impl CampaignTemplate {
                 AutoEscape::None
             }
         });
+        env.set_formatter(mark_values);
         env.add_template_owned("subject", subject.to_owned())?;
         env.add_template_owned("body", body_markdown.to_owned())?;
         env.add_template_owned("body.html", body_markdown.to_owned())?;
@@ -228,13 +229,106 @@ impl CampaignTemplate {
         };
         let subject = one_line(&render("subject")?);
         let text = render("body")?;
-        let escaped_markdown = render("body.html")?;
+        // The values go in after the Markdown is converted, as in `Substitution`: nothing a
+        // subscriber typed is ever read as Markdown, whatever logic the template has.
+        let inline = [vars.unsubscribe_url.clone(), vars.preferences_url.clone()];
+        VALUES.with(|v| {
+            *v.borrow_mut() = Some(Marked {
+                inline,
+                values: Vec::new(),
+            });
+        });
+        let marked_markdown = render("body.html");
+        let marked = VALUES.with(|v| v.borrow_mut().take());
+        let html = markdown_to_html(&marked_markdown?);
         Ok(RenderedCampaign {
             subject,
             text,
-            html: markdown_to_html(&escaped_markdown),
+            html: fill_marks(&html, &marked.map(|m| m.values).unwrap_or_default()),
         })
     }
+}
+
+/// The values of one rendering of `body.html`, by mark number, while it renders.
+struct Marked {
+    /// Values written in place (the signed links, so that `<{{ unsubscribe_url }}>` stays an
+    /// autolink): Bulletin made them, and they hold no Markdown.
+    inline: [String; 2],
+    /// The HTML of each marked value.
+    values: Vec<String>,
+}
+
+thread_local! {
+    /// The values of the rendering on this thread. minijinja's formatter sees only the value,
+    /// and a render runs on one thread from start to end, so this is where they are kept.
+    static VALUES: std::cell::RefCell<Option<Marked>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The formatter of every template: in `body.html` each value becomes a mark (the value is
+/// kept, HTML-escaped unless marked safe, for `fill_marks`); elsewhere minijinja's own.
+fn mark_values(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if state.name() != "body.html" {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = value.to_string();
+    let mark = VALUES.with(|v| {
+        let mut v = v.borrow_mut();
+        let marked = v.as_mut()?;
+        if !value.is_safe() && marked.inline.contains(&text) {
+            // As written, for the Markdown converter to escape (HTML escaping would turn
+            // its slashes into entities, which an autolink does not decode).
+            return Some(None);
+        }
+        let html = match value.is_safe() {
+            true => text.clone(),
+            false => {
+                let mut escaped = String::with_capacity(text.len());
+                escape_html(&mut escaped, &text);
+                escaped
+            }
+        };
+        marked.values.push(html);
+        Some(Some(marked.values.len() - 1))
+    });
+    let written = match mark {
+        Some(Some(n)) => write!(out, "{MARK}{n}Z"),
+        Some(None) => out.write_str(&text),
+        None => return minijinja::escape_formatter(out, state, value),
+    };
+    written.map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+}
+
+/// The converted HTML with each mark replaced by its value; text that only looks like a mark
+/// (a number out of range) is left as it is.
+fn fill_marks(html: &str, values: &[String]) -> String {
+    let mut out = String::with_capacity(html.len() + values.iter().map(String::len).sum::<usize>());
+    let mut rest = html;
+    while let Some(start) = rest.find(MARK) {
+        let after = &rest[start + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let value = after[..digits]
+            .parse::<usize>()
+            .ok()
+            .filter(|_| after[digits..].starts_with('Z'))
+            .and_then(|n| values.get(n));
+        match value {
+            Some(value) => {
+                out.push_str(&rest[..start]);
+                out.push_str(value);
+                rest = &after[digits + 1..];
+            }
+            None => {
+                out.push_str(&rest[..start + MARK.len()]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whitespace runs (line breaks included) as single spaces, trimmed: a subject is one line.
@@ -464,6 +558,42 @@ mod tests {
             r.html
                 .contains(r#"href="https://example.com/unsubscribe/sample""#)
         );
+    }
+
+    #[test]
+    fn a_name_is_never_read_as_markdown_also_in_a_template_with_logic() {
+        let body = "{% if subscriber.name %}Dear {{ subscriber.name }},{% endif %}\n\n\
+            [leave]({{ unsubscribe_url }}) <{{ unsubscribe_url }}>";
+        let t = CampaignTemplate::compile("s", body).unwrap();
+        assert!(!t.is_substituted());
+        let mut vars = Personalisation::sample("c");
+        vars.subscriber.name =
+            "[win](https://evil.example) **now** <i>x</i> ![p](https://evil.example/p.png)".into();
+        let html = t.render(&vars).unwrap().html;
+        assert!(!html.contains("evil.example\""), "no link or image: {html}");
+        assert!(
+            !html.contains("<strong>") && !html.contains("<i>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("[win](https://evil.example) **now** &lt;i&gt;x&lt;/i&gt;"),
+            "{html}"
+        );
+        let link = r#"<a href="https://example.com/unsubscribe/sample">"#;
+        assert_eq!(
+            html.matches(link).count(),
+            2,
+            "the link and the autolink: {html}"
+        );
+    }
+
+    #[test]
+    fn text_that_only_looks_like_a_mark_is_kept() {
+        let filled = fill_marks(
+            "a QXBULLETINVAR0Z b QXBULLETINVAR7Z c QXBULLETINVARx",
+            &["v".into()],
+        );
+        assert_eq!(filled, "a v b QXBULLETINVAR7Z c QXBULLETINVARx");
     }
 
     #[test]

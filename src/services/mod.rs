@@ -37,6 +37,15 @@ pub struct Requester {
     pub locale: Locale,
 }
 
+/// Whether `err` comes from a busy database: nothing was changed and the request may be
+/// repeated shortly (the web layer answers 503 with `Retry-After`).
+pub fn database_busy(err: &(dyn std::error::Error + 'static)) -> bool {
+    crate::store::is_busy(err)
+}
+
+/// Seconds a client is asked to wait when the database was busy.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
 impl Requester {
     /// The network of the client, never the full address.
     pub fn ip_anon(&self) -> Option<String> {

@@ -47,6 +47,11 @@ pub enum StoreError {
     /// A stored value could not be read back into a domain type.
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    /// The database is busy (SQLite's write lock held past the busy timeout, no pooled
+    /// connection free in time, a PostgreSQL lock or serialization conflict): nothing was
+    /// changed, and the same request may succeed a moment later.
+    #[error("the database is busy: {0}")]
+    Busy(#[source] DbErr),
     /// Any other database error.
     #[error(transparent)]
     Db(DbErr),
@@ -54,12 +59,52 @@ pub enum StoreError {
 
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
+        if is_busy_error(&err) {
+            return Self::Busy(err);
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(m)) => Self::Conflict(m),
             Some(SqlErr::ForeignKeyConstraintViolation(m)) => Self::Conflict(m),
             _ => Self::Db(err),
         }
     }
+}
+
+/// Whether a database error says "busy, try again" rather than "broken".
+fn is_busy_error(err: &DbErr) -> bool {
+    use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+    let sqlx_error = match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_error.as_ref() {
+        sqlx::Error::PoolTimedOut => true,
+        // SQLite: BUSY (5) and LOCKED (6) with their extended codes; PostgreSQL:
+        // lock_not_available, serialization_failure, deadlock_detected, query_canceled.
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            Some("5" | "6" | "261" | "262" | "517" | "773" | "55P03" | "40001" | "40P01" | "57014")
+        ),
+        _ => false,
+    }
+}
+
+/// Whether `err`, or an error it was caused by, is a busy database (`StoreError::Busy`):
+/// what the web layer answers with 503 and `Retry-After` instead of 500.
+pub fn is_busy(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Busy(_)))
+            || e.downcast_ref::<DbErr>().is_some_and(is_busy_error)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Turns a parse failure of a stored value into `StoreError::Corrupt`.
@@ -72,6 +117,23 @@ pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
 /// # Errors
 /// The database cannot be reached or opened.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_waiting(url, max_connections, DEFAULT_LOCK_WAIT).await
+}
+
+/// How long a statement waits for a lock before the database is called busy, unless
+/// `database.busy_timeout_secs` says otherwise.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// `connect`, where a statement waits at most `lock_wait` for a lock (SQLite's busy timeout,
+/// PostgreSQL's `lock_timeout`) before it fails as `StoreError::Busy`.
+///
+/// # Errors
+/// The database cannot be reached or opened.
+pub async fn connect_waiting(
+    url: &str,
+    max_connections: u32,
+    lock_wait: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.max_connections(max_connections).min_connections(1);
     if is_sqlite(url) {
@@ -79,7 +141,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // SQLite's busy handler.
         options.max_connections(max_connections.min(4));
     }
-    sea_orm::Database::connect(with_common(options, false)).await
+    sea_orm::Database::connect(with_common(options, false, lock_wait)).await
 }
 
 /// Opens the connection that bulk imports write through. On SQLite it is one connection
@@ -104,7 +166,7 @@ pub async fn connect_bulk(
         .max_connections(1)
         .min_connections(0)
         .idle_timeout(Duration::from_secs(60));
-    let mut options = with_common(options, true);
+    let mut options = with_common(options, true, DEFAULT_LOCK_WAIT);
     options.acquire_timeout(wait);
     sea_orm::Database::connect(options).await
 }
@@ -114,7 +176,7 @@ fn is_sqlite(url: &str) -> bool {
 }
 
 /// The options every connection shares; `bulk` turns SQLite's automatic checkpoints off.
-fn with_common(mut options: ConnectOptions, bulk: bool) -> ConnectOptions {
+fn with_common(mut options: ConnectOptions, bulk: bool, lock_wait: Duration) -> ConnectOptions {
     options
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
@@ -124,7 +186,7 @@ fn with_common(mut options: ConnectOptions, bulk: bool) -> ConnectOptions {
             let o = o
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(lock_wait)
                 .foreign_keys(true)
                 // Deleted rows are overwritten with zeros, so an erased person's address and
                 // name are not left behind in freed pages (GDPR Art. 17).
@@ -135,6 +197,12 @@ fn with_common(mut options: ConnectOptions, bulk: bool) -> ConnectOptions {
                 o
             }
         });
+    } else {
+        // Without it a statement would wait for a lock for ever; with it, the request is
+        // answered "busy" (503) like on SQLite.
+        let lock_timeout = format!("{}ms", lock_wait.as_millis());
+        options
+            .map_sqlx_postgres_opts(move |o| o.options([("lock_timeout", lock_timeout.clone())]));
     }
     options
 }

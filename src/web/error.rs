@@ -3,13 +3,18 @@
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
 use super::views::{self, text};
-use crate::{domain::Locale, signing::TokenError, store::StoreError};
+use crate::{
+    domain::Locale,
+    services::{BUSY_RETRY_AFTER_SECS, database_busy},
+    signing::TokenError,
+    store::StoreError,
+};
 
 /// An error answered with an HTML page.
 #[derive(Debug)]
@@ -48,6 +53,8 @@ pub enum PageErrorKind {
         /// The explanation.
         body: &'static str,
     },
+    /// 503 with `Retry-After`: the database was busy and nothing was changed.
+    Busy,
     /// 500: logged with its cause, answered generically.
     Internal(String),
 }
@@ -58,8 +65,13 @@ impl PageError {
         Self { locale, kind }
     }
 
-    /// An unexpected failure: logged here, once, and answered generically.
-    pub fn internal(locale: Locale, err: &dyn std::error::Error) -> Self {
+    /// An unexpected failure: logged here, once, and answered generically; a busy database
+    /// is answered 503 with `Retry-After`.
+    pub fn internal(locale: Locale, err: &(dyn std::error::Error + 'static)) -> Self {
+        if database_busy(err) {
+            tracing::warn!(error = %error_chain(err), "the database was busy; answered 503");
+            return Self::new(locale, PageErrorKind::Busy);
+        }
         Self::new(locale, PageErrorKind::Internal(error_chain(err)))
     }
 }
@@ -102,6 +114,11 @@ impl IntoResponse for PageError {
                 StatusCode::GONE,
                 views::message_page(self.locale, title, body),
             ),
+            PageErrorKind::Busy => {
+                let page = views::message_page(self.locale, t.busy_title, t.busy_body);
+                let retry = [(header::RETRY_AFTER, BUSY_RETRY_AFTER_SECS.to_string())];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry, page).into_response();
+            }
             PageErrorKind::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 (
@@ -157,8 +174,20 @@ impl ApiError {
         )
     }
 
-    /// An unexpected failure: logged here, once, and answered generically.
-    pub fn internal(err: &dyn std::error::Error) -> Self {
+    /// An unexpected failure: logged here, once, and answered generically; a busy database
+    /// is answered 503 `busy` with `Retry-After`.
+    pub fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
+        if database_busy(err) {
+            tracing::warn!(error = %error_chain(err), "the database was busy; answered 503");
+            return Self {
+                retry_after_secs: Some(BUSY_RETRY_AFTER_SECS),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the database is busy; nothing was changed, try again in a moment",
+                )
+            };
+        }
         tracing::error!(error = %error_chain(err), "API request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -251,4 +280,10 @@ pub enum ApiErrors {
     /// 422.
     #[response(status = 422, description = "a field breaks a rule")]
     Invalid(#[to_schema] ErrorBody),
+    /// 503.
+    #[response(
+        status = 503,
+        description = "the database is busy: nothing was changed; retry after `Retry-After` seconds"
+    )]
+    Busy(#[to_schema] ErrorBody),
 }

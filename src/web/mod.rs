@@ -21,7 +21,7 @@ use axum::{
 };
 use tower_http::{
     catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer,
-    timeout::TimeoutLayer, trace::TraceLayer,
+    trace::TraceLayer,
 };
 
 /// The whole application: public pages, the API, and the layers around them.
@@ -48,19 +48,52 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Bounds the body size (413 beyond) and the time (408 beyond) of every route in `router`.
+/// Bounds the body of every route in `router`: its size (413 beyond) and the time it takes
+/// to arrive (408 beyond). The body is read in whole before the handler runs, and the handler
+/// is never cut off: a change that commits must not be answered 408. A handler's own time is
+/// bounded by the database's timeouts (then 503) and the relay's.
 pub(crate) fn with_limits(
     router: Router<AppState>,
     body_limit_bytes: usize,
     timeout: std::time::Duration,
 ) -> Router<AppState> {
+    let read_body = middleware::from_fn(move |req: Request, next: Next| {
+        read_body_within(req, next, timeout, body_limit_bytes)
+    });
+    with_body_limit(router.layer(read_body), body_limit_bytes)
+}
+
+/// Bounds the size of every body in `router` (413 beyond), for routes that stream their body
+/// (to disk) and bound its time themselves.
+pub(crate) fn with_body_limit(
+    router: Router<AppState>,
+    body_limit_bytes: usize,
+) -> Router<AppState> {
     router
         .layer(DefaultBodyLimit::max(body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
+}
+
+/// Reads the whole body within `timeout` (408 beyond, 413 past `limit`), then runs the
+/// handler on it.
+async fn read_body_within(
+    req: Request,
+    next: Next,
+    timeout: std::time::Duration,
+    limit: usize,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+        Ok(Err(e)) => match body_error(e).kind() {
+            std::io::ErrorKind::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+            _ => StatusCode::BAD_REQUEST.into_response(),
+        },
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+    }
 }
 
 /// A failing body stream as an I/O error; an exceeded body limit is `FileTooLarge`, so that

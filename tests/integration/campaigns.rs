@@ -525,3 +525,40 @@ async fn test_sends_are_limited_and_never_reach_a_suppressed_or_blocked_person()
     assert!(refused.headers().get("retry-after").is_some());
     assert_eq!(app.smtp.take_messages().len(), 3);
 }
+
+#[tokio::test]
+async fn a_name_typed_as_markdown_stays_text_in_a_campaign_whose_template_has_logic() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let name = "[Claim your prize](https://evil.example) **now**";
+    confirmed(&app, "mallory@example.com", name, "weekly").await;
+    let campaign = create_campaign(
+        &app,
+        json!({
+            "name": "Logic",
+            "subject": "News",
+            "body_markdown": "{% if subscriber.name %}Dear {{ subscriber.name }},{% else %}Hello,{% endif %}\n\n[Leave]({{ unsubscribe_url }})",
+            "lists": ["weekly"],
+        }),
+    )
+    .await;
+    let id = campaign["id"].as_str().unwrap();
+    let (status, _) = act(&app, id, "schedule", json!({"send_at": null})).await;
+    assert_eq!(status, StatusCode::OK);
+    app.run_job("campaigns").await;
+    let mail = app.deliver_and_take().await.pop().expect("the campaign");
+    let html = mail.html_body();
+    assert!(
+        !html.contains("evil.example\""),
+        "no link from the name: {html}"
+    );
+    assert!(!html.contains("<strong>now</strong>"), "{html}");
+    assert!(
+        html.contains("Dear [Claim your prize](https://evil.example) **now**,"),
+        "{html}"
+    );
+    assert!(
+        html.contains("/unsubscribe/"),
+        "the template's own link stays: {html}"
+    );
+}

@@ -645,3 +645,91 @@ async fn two_imports_at_once_take_turns_and_both_succeed() {
     assert_eq!(counts(&a), [1000, 1000, 0, 0]);
     assert_eq!(counts(&b), [1000, 1000, 0, 0]);
 }
+
+#[tokio::test]
+async fn a_csv_trickled_into_the_import_holds_up_no_signup() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app =
+        TestApp::spawn_with(|s| s.database.busy_timeout = std::time::Duration::from_secs(1)).await;
+    app.create_list("weekly").await;
+    let rows: String = (0..200)
+        .map(|n| format!("p{n}@example.com,P {n},en,{PROOF}\n"))
+        .collect();
+    let csv = format!("{HEADER}{rows}");
+    let (first, rest) = csv.split_at(csv.len() / 2);
+    // A client that sends the head and half the file, then stalls.
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut client = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/subscribers/import?list=weekly HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{first}",
+        app.token,
+        csv.len()
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Signups go on meanwhile, also after the database's busy timeout.
+    for email in ["jane@example.com", "john@example.com"] {
+        assert_eq!(app.sign_up(email, "weekly").await.status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    }
+    client.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""imported":200"#), "{answer}");
+}
+
+#[tokio::test]
+async fn a_busy_database_is_answered_503_with_retry_after_and_changes_nothing() {
+    let app =
+        TestApp::spawn_with(|s| s.database.busy_timeout = std::time::Duration::from_secs(1)).await;
+    app.create_list("weekly").await;
+    // Something else holds the write lock (SQLite) or the subscribers table (PostgreSQL)
+    // for longer than the busy timeout.
+    let holder = app.hold_write_lock().await;
+    let page = app.sign_up("jane@example.com", "weekly").await;
+    let retry_after = page.headers().get("retry-after").cloned();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after.is_some(), "the page says when to retry");
+    let api = app
+        .api_post(
+            "/api/v1/subscribers",
+            &json!({"email": "john@example.com", "lists": ["weekly"],
+                "consent_at": "2025-05-01T08:30:00Z", "consent_source": "shop", "consent_text": "Yes"}),
+        )
+        .await;
+    assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(api.headers().contains_key("retry-after"));
+    let body: Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "busy");
+    holder.release().await;
+    assert!(app.subscriber("jane@example.com").await.is_none());
+    assert!(app.subscriber("john@example.com").await.is_none());
+    assert_eq!(
+        app.sign_up("jane@example.com", "weekly").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_signup_that_waits_for_the_lock_past_the_request_timeout_is_answered_as_it_ended() {
+    let app = TestApp::spawn_with(|s| {
+        s.http.request_timeout = std::time::Duration::from_secs(1);
+        s.database.busy_timeout = std::time::Duration::from_secs(10);
+    })
+    .await;
+    app.create_list("weekly").await;
+    let holder = app.hold_write_lock().await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        holder.release().await;
+    });
+    // The body arrived at once; the handler then waits two seconds for the lock. The answer
+    // says what happened, never 408 for a change that commits.
+    let answer = app.sign_up("jane@example.com", "weekly").await;
+    release.await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(app.subscriber("jane@example.com").await.is_some());
+}

@@ -288,6 +288,50 @@ pub async fn import_csv_with<R: AsyncRead + Unpin + Send + 'static>(
     Ok(report)
 }
 
+/// What an import checks before it reads the file: that `actor` may import and that the
+/// list exists; run before a body is spooled, so that a refused import costs no disk.
+///
+/// # Errors
+/// `Forbidden`, `UnknownList`, or a store failure.
+pub async fn check(ctx: &Context, actor: &Actor, slug: &ListSlug) -> Result<(), ImportError> {
+    actor.authorize(Action::ManageSubscribers)?;
+    store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(slug))
+        .await?
+        .pop()
+        .ok_or_else(|| ImportError::UnknownList(slug.as_str().to_owned()))?;
+    Ok(())
+}
+
+/// Copies a CSV that arrives over the network into an anonymous file under
+/// `<data.dir>/imports/` (it has no name, so it is gone once dropped, even after a crash) and
+/// returns it rewound: the import's transaction then opens only once the whole file is here,
+/// so a client that sends slowly cannot hold the database's write lock.
+///
+/// # Errors
+/// The stream fails (`Read`; `FileTooLarge` past the body limit), or the disk does.
+pub async fn spool<R: AsyncRead + Unpin>(
+    ctx: &Context,
+    mut source: R,
+) -> Result<tokio::fs::File, ImportError> {
+    use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+    let dir = ctx.settings.data_dir.join(uploads::DIR);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(ImportError::Read)?;
+    let file = tokio::task::spawn_blocking(move || tempfile::tempfile_in(dir))
+        .await
+        .map_err(std::io::Error::other)
+        .flatten()
+        .map_err(ImportError::Read)?;
+    let mut file = tokio::fs::File::from_std(file);
+    tokio::io::copy(&mut source, &mut file)
+        .await
+        .map_err(ImportError::Read)?;
+    file.flush().await.map_err(ImportError::Read)?;
+    file.rewind().await.map_err(ImportError::Read)?;
+    Ok(file)
+}
+
 /// Copies the import from SQLite's write-ahead log into the database file, after the import
 /// has answered; the next import waits for it (they share one connection).
 fn checkpoint_in_background(ctx: &Context) {

@@ -21,13 +21,19 @@ pub enum AdminError {
     Forbidden,
     /// No such record (404).
     NotFound,
+    /// The database was busy and nothing was changed (503 with `Retry-After`).
+    Busy,
     /// Unexpected; already logged (500).
     Internal,
 }
 
 impl AdminError {
-    /// An unexpected failure: logged here, once.
-    pub fn internal(err: &dyn std::error::Error) -> Self {
+    /// An unexpected failure: logged here, once; a busy database is `Busy`.
+    pub fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
+        if crate::services::database_busy(err) {
+            tracing::warn!(error = %err, "the database was busy; answered 503");
+            return Self::Busy;
+        }
         tracing::error!(error = %err, "admin request failed");
         Self::Internal
     }
@@ -39,6 +45,7 @@ impl IntoResponse for AdminError {
             // The guard, which holds the session, renders these inside the layout.
             Self::Forbidden => (StatusCode::FORBIDDEN, axum::Extension(self)).into_response(),
             Self::NotFound => (StatusCode::NOT_FOUND, axum::Extension(self)).into_response(),
+            Self::Busy => view::busy(),
             Self::Internal => view::failed(),
         }
     }
@@ -90,6 +97,6 @@ pub(super) fn render(response: Response, ctx: &view::Ctx) -> Response {
     match response.extensions().get::<AdminError>() {
         Some(AdminError::Forbidden) => view::forbidden(ctx),
         Some(AdminError::NotFound) => view::not_found(ctx),
-        Some(AdminError::Internal) | None => response,
+        Some(AdminError::Internal | AdminError::Busy) | None => response,
     }
 }

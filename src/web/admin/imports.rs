@@ -98,7 +98,18 @@ pub(super) async fn upload(
     };
     let all = lists::all(&state.ctx).await?;
     let mut errors = Errors::new();
-    let received = match receive(&state, multipart).await {
+    // The file must arrive within `import.timeout_secs`; a partial file is deleted.
+    let receiving = receive(&state, multipart);
+    let Ok(received) = tokio::time::timeout(state.ctx.settings.import.timeout, receiving).await
+    else {
+        let message = "The upload took longer than import.timeout_secs allows; nothing was kept.";
+        return Ok((
+            StatusCode::REQUEST_TIMEOUT,
+            upload_refused_page(&ctx, message),
+        )
+            .into_response());
+    };
+    let received = match received {
         Ok(r) => r,
         Err(UploadError::Read(_)) => return Ok(bad_request(&ctx, "The upload could not be read.")),
         Err(e @ UploadError::Disk(_)) => return Err(e.into()),

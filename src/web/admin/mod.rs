@@ -36,7 +36,7 @@ use crate::{
     domain::User,
     services::users as user_service,
     web::AppState,
-    web::{views::admin as view, with_limits},
+    web::{views::admin as view, with_body_limit, with_limits},
 };
 
 /// Name of the session cookie.
@@ -58,12 +58,11 @@ const UPLOAD_OVERHEAD_BYTES: usize = 64 * 1024;
 pub fn routes(state: &AppState) -> Router<AppState> {
     let http = &state.ctx.settings.http;
     let import = &state.ctx.settings.import;
-    let uploads = with_limits(
+    let uploads = with_body_limit(
         Router::new().route(UPLOAD_PATH, post(imports::upload)),
         import
             .max_upload_bytes
             .saturating_add(UPLOAD_OVERHEAD_BYTES),
-        import.timeout,
     );
     let standard = Router::new()
         .route("/admin/", get(dashboard::show))

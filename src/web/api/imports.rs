@@ -41,19 +41,27 @@ pub(super) async fn import(
         .list
         .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
     let slug = ListSlug::parse(&raw).map_err(|_| unknown_list(&raw))?;
+    imports::check(&state.ctx, &caller.actor(), &slug).await?;
     let stream = body.into_data_stream().map_err(crate::web::body_error);
+    // The whole body is on disk before the import's transaction opens; it must arrive
+    // within `import.timeout_secs`.
+    let spooled = imports::spool(&state.ctx, StreamReader::new(stream));
+    let file = tokio::time::timeout(state.ctx.settings.import.timeout, spooled)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the body did not arrive within import.timeout_secs; nothing was imported",
+            )
+        })??;
     let options = ImportOptions {
         dry_run: query.dry_run.unwrap_or(false),
         progress: None,
     };
-    let report = imports::import_csv_with(
-        &state.ctx,
-        &caller.actor(),
-        &slug,
-        StreamReader::new(stream),
-        options,
-    )
-    .await?;
+    let source = tokio::io::BufReader::with_capacity(64 * 1024, file);
+    let report =
+        imports::import_csv_with(&state.ctx, &caller.actor(), &slug, source, options).await?;
     Ok(Json(report))
 }
 

@@ -17,7 +17,7 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{web::AppState, web::with_limits};
+use crate::web::{AppState, with_body_limit, with_limits};
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
@@ -108,11 +108,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/audit", get(audit::entries));
     let bulk = Router::new().route("/subscribers/import", post(imports::import));
     with_limits(standard, http.body_limit_bytes, http.request_timeout)
-        .merge(with_limits(
-            bulk,
-            settings.import.max_body_bytes,
-            settings.import.timeout,
-        ))
+        .merge(with_body_limit(bulk, settings.import.max_body_bytes))
         .fallback(not_found)
 }
 

@@ -330,6 +330,44 @@ async fn fresh_database(dir: &std::path::Path) -> (String, Option<TestDatabase>)
     (url.to_string(), Some(TestDatabase { server, name }))
 }
 
+/// A transaction of another client that holds what a write needs: SQLite's write lock, or
+/// PostgreSQL's `subscribers` table. `release` ends it.
+pub struct HeldLock {
+    db: sea_orm::DatabaseConnection,
+    txn: sea_orm::DatabaseTransaction,
+}
+
+impl HeldLock {
+    /// Rolls the holding transaction back and closes its connection.
+    pub async fn release(self) {
+        self.txn.rollback().await.unwrap();
+        self.db.close().await.unwrap();
+    }
+}
+
+impl TestApp {
+    /// Takes the database's write lock (SQLite) or locks `subscribers` (PostgreSQL) from a
+    /// connection of its own, as a long import or a stuck tool would.
+    pub async fn hold_write_lock(&self) -> HeldLock {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let db = sea_orm::Database::connect(&self.database_url)
+            .await
+            .unwrap();
+        let sqlite = self.database_url.starts_with("sqlite:");
+        let options = sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = db.begin_with_options(options).await.unwrap();
+        if !sqlite {
+            txn.execute_unprepared("LOCK TABLE subscribers IN ACCESS EXCLUSIVE MODE")
+                .await
+                .unwrap();
+        }
+        HeldLock { db, txn }
+    }
+}
+
 /// A PostgreSQL database made for one test; dropping this drops the database.
 struct TestDatabase {
     /// The server URL from `BULLETIN_TEST_DATABASE_URL` (its maintenance database).

@@ -383,10 +383,27 @@ pub fn not_found(ctx: &Ctx) -> Response {
     (StatusCode::NOT_FOUND, page).into_response()
 }
 
-/// 500: logged once here, answered generically.
-pub fn internal(err: &dyn std::error::Error) -> Response {
+/// 500: logged once here, answered generically; a busy database is 503 (`busy`).
+pub fn internal(err: &(dyn std::error::Error + 'static)) -> Response {
+    if crate::services::database_busy(err) {
+        tracing::warn!(error = %err, "the database was busy; answered 503");
+        return busy();
+    }
     tracing::error!(error = %err, "admin request failed");
     failed()
+}
+
+/// The page of a request the busy database could not serve: 503 with `Retry-After`.
+pub fn busy() -> Response {
+    let page = bare_layout(
+        "Busy right now",
+        html! { p { "The database is busy; nothing was changed. Please try again in a moment." } },
+    );
+    let retry = [(
+        axum::http::header::RETRY_AFTER,
+        crate::services::BUSY_RETRY_AFTER_SECS.to_string(),
+    )];
+    (StatusCode::SERVICE_UNAVAILABLE, retry, page).into_response()
 }
 
 /// 500 for a failure logged where it happened.
