@@ -110,6 +110,9 @@ enum UserCommand {
         /// Enable a disabled user again.
         #[arg(long)]
         enable: bool,
+        /// Remove the user's one-time codes (a lost phone); their sessions end.
+        #[arg(long)]
+        remove_two_factor: bool,
     },
 }
 
@@ -172,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
                     role,
                     disable,
                     enable,
+                    remove_two_factor,
                 },
         } => {
             let disabled = match (disable, enable) {
@@ -179,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
                 (_, true) => Some(false),
                 _ => None,
             };
-            set_user(settings, &email, role.as_deref(), disabled).await
+            set_user(settings, &email, role.as_deref(), disabled, remove_two_factor).await
         }
         Command::Import {
             file,
@@ -215,6 +219,7 @@ async fn set_user(
     email: &str,
     role: Option<&str>,
     disabled: Option<bool>,
+    remove_two_factor: bool,
 ) -> anyhow::Result<()> {
     let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
     let role = role
@@ -222,16 +227,22 @@ async fn set_user(
         .transpose()
         .map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
-        role.is_some() || disabled.is_some(),
-        "say what to change: --role, --disable or --enable"
+        role.is_some() || disabled.is_some() || remove_two_factor,
+        "say what to change: --role, --disable, --enable or --remove-two-factor"
     );
     let ctx = startup::build_context(settings, Clock::System).await?;
     let (user, _) = bulletin::store::users::find_by_email(&ctx.db, &email)
         .await?
         .context("--email: there is no such user")?;
-    let change = services::users::AccessChange { role, disabled };
-    let user = services::users::change_access(&ctx, &Actor::Cli, user.id, change).await?;
-    println!("{}", services::users::access_summary(&user));
+    if remove_two_factor {
+        services::two_factor::remove(&ctx, &Actor::Cli, user.id).await?;
+        println!("{}: one-time codes removed", user.email.as_str());
+    }
+    if role.is_some() || disabled.is_some() {
+        let change = services::users::AccessChange { role, disabled };
+        let user = services::users::change_access(&ctx, &Actor::Cli, user.id, change).await?;
+        println!("{}", services::users::access_summary(&user));
+    }
     Ok(())
 }
 

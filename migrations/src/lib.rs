@@ -15,6 +15,7 @@ mod m20261201_000009_add_consent_event_campaign;
 mod m20261202_000010_partial_ledger_indexes;
 mod m20261203_000011_add_user_disabled_at;
 mod m20261203_000012_create_rate_limits;
+mod m20261203_000013_add_user_two_factor;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_partial_ledger_indexes::Migration),
             Box::new(m20261203_000011_add_user_disabled_at::Migration),
             Box::new(m20261203_000012_create_rate_limits::Migration),
+            Box::new(m20261203_000013_add_user_two_factor::Migration),
         ]
     }
 }

@@ -483,3 +483,31 @@ pub async fn send_test(
     }
     Ok(())
 }
+
+/// Sends a plain-text message that belongs to no list (a password reset) now, from the
+/// configured sender, without unsubscribe headers: it is what the person asked for.
+///
+/// # Errors
+/// A build error or the relay's refusal, as text.
+pub async fn send_plain(
+    engine: &Engine,
+    to: &EmailAddress,
+    subject: &str,
+    text: String,
+) -> Result<(), String> {
+    let domain = engine.ctx.settings.mail.from_address.domain();
+    let to: Mailbox = to.as_str().parse().map_err(|e| format!("recipient: {e}"))?;
+    let message = Message::builder()
+        .from(engine.from.clone())
+        .to(to)
+        .subject(subject)
+        .message_id(Some(format!("<system.{}@{domain}>", uuid::Uuid::now_v7())))
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(text)
+        .map_err(|e| e.to_string())?;
+    engine
+        .transport
+        .send(message)
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -13,7 +13,7 @@ use std::sync::{Arc, atomic::AtomicU32};
 
 use lettre::message::Mailbox;
 
-pub use compose::send_test;
+pub use compose::{send_plain, send_test};
 pub use fan_out::{fan_out, fan_out_all, finish_done};
 pub use worker::{DrainReport, drain};
 

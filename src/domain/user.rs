@@ -15,6 +15,8 @@ pub struct User {
     pub role: Role,
     /// Since when the user may not log in or use their tokens; `None` while active.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Whether the user logs in with a one-time code (TOTP) besides the password.
+    pub two_factor: bool,
 }
 
 impl User {

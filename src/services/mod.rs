@@ -20,6 +20,7 @@ pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod templates;
+pub mod two_factor;
 pub mod users;
 
 use std::net::IpAddr;

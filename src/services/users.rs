@@ -18,6 +18,7 @@ use super::rate_limit::{Limit, Refused, Scope};
 use crate::{
     context::Context,
     domain::{Action, Actor, EmailAddress, Forbidden, Password, Role, User, UserId},
+    signing::Purpose,
     store::{self, StoreError, users::StoredSession},
 };
 
@@ -59,6 +60,12 @@ pub enum UsersError {
     /// The set-up link is unknown or used, or users exist already.
     #[error("this set-up link is not valid (any more)")]
     SetupClosed,
+    /// Admins must keep a second factor (`admin.require_2fa`).
+    #[error("admins must log in with a one-time code here")]
+    TwoFactorRequired,
+    /// A password-reset link that is forged, expired or used.
+    #[error("this password-reset link is not valid (any more)")]
+    ResetLinkInvalid,
     /// Hashing failed (not expected).
     #[error("password hashing failed: {0}")]
     Hashing(String),
@@ -90,7 +97,7 @@ async fn hash_password(password: &Password) -> Result<String, UsersError> {
 }
 
 /// Whether `password` matches `hash`; costs the same for a malformed or dummy hash.
-async fn verify_password(password: String, hash: String) -> bool {
+pub(super) async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             Argon2::default()
@@ -119,6 +126,15 @@ fn random_hex() -> String {
     hex::encode(bytes)
 }
 
+/// A short fingerprint of a password hash, for links that must end when the password
+/// changes (a login ticket, a reset link): never the hash itself.
+pub(super) fn password_fingerprint(hash: &str) -> uuid::Uuid {
+    let digest = Sha256::digest(hash.as_bytes());
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::from_bytes(bytes)
+}
+
 fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -140,6 +156,7 @@ pub async fn create(
         email,
         role,
         disabled_at: None,
+        two_factor: false,
     };
     insert(ctx, actor, "user.create", user, password).await
 }
@@ -243,6 +260,7 @@ pub async fn complete_setup(
         email,
         role: Role::Admin,
         disabled_at: None,
+        two_factor: false,
     };
     // The first admin creates themselves: the set-up link is their authority.
     let user = insert(ctx, &as_actor(&user), "user.setup", user, password).await?;
@@ -259,6 +277,9 @@ pub async fn complete_setup(
 /// to `MAX_LOGIN_DELAY_SECS`) but is never refused: nobody without the password can lock
 /// the owner out.
 ///
+/// A user with two-factor login (or an admin who must have it) gets a ticket for the code
+/// instead of a session.
+///
 /// # Errors
 /// `RateLimited`, `BadCredentials`, or a store failure.
 pub async fn log_in(
@@ -266,7 +287,7 @@ pub async fn log_in(
     email_raw: &str,
     password: &str,
     client: Option<std::net::IpAddr>,
-) -> Result<NewSession, UsersError> {
+) -> Result<LoginOutcome, UsersError> {
     let now = ctx.clock.now();
     let limit = |scope| Limit::of(scope, &ctx.settings);
     // The client's network is counted first; an attempt it refuses leaves nothing more
@@ -305,9 +326,14 @@ pub async fn log_in(
         Some((user, hash)) => (Some(user), hash),
         None => (None, dummy_hash().to_owned()),
     };
-    let matches = verify_password(password.to_owned(), hash).await;
+    let matches = verify_password(password.to_owned(), hash.clone()).await;
     match (user, matches) {
-        (Some(user), true) if user.is_active() => start_session(ctx, user).await,
+        (Some(user), true) if user.is_active() && user.two_factor => Ok(LoginOutcome::NeedsCode(
+            super::two_factor::ticket(ctx, &user, &hash),
+        )),
+        (Some(user), true) if user.is_active() => {
+            Ok(LoginOutcome::Session(start_session(ctx, user).await?))
+        }
         _ => {
             if let Some(email) = &email {
                 let pair = format!("{}|{network}", email.as_str());
@@ -325,13 +351,22 @@ pub async fn log_in(
     }
 }
 
+/// What a right password leads to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// Logged in.
+    Session(NewSession),
+    /// The one-time code is still needed: the ticket the code form carries.
+    NeedsCode(super::two_factor::Ticket),
+}
+
 /// The longest a login attempt waits for the wrong passwords before it.
 const MAX_LOGIN_DELAY_SECS: u32 = 8;
 
 /// Starts a session for `user` if they are still active: their row is locked while the
 /// session is written, so a disable that commits meanwhile either waits for it (and then
 /// deletes it) or is seen here.
-async fn start_session(ctx: &Context, user: User) -> Result<NewSession, UsersError> {
+pub(super) async fn start_session(ctx: &Context, user: User) -> Result<NewSession, UsersError> {
     let now = ctx.clock.now();
     let secret = random_hex();
     let txn = store::begin_write(&ctx.db).await?;
@@ -524,7 +559,7 @@ pub fn access_summary(user: &User) -> String {
 
 /// The network a login attempt is counted by: an IPv4 address, or the /64 of an IPv6 one
 /// (which a client may rotate within at will).
-fn login_network(client: Option<std::net::IpAddr>) -> String {
+pub(super) fn login_network(client: Option<std::net::IpAddr>) -> String {
     match client {
         Some(std::net::IpAddr::V6(ip)) => {
             let [a, b, c, d, ..] = ip.segments();
@@ -547,4 +582,113 @@ mod tests {
         assert_eq!(net("203.0.113.7"), "203.0.113.7");
         assert_ne!(net("203.0.113.7"), net("203.0.113.8"));
     }
+}
+
+/// How long an e-mailed password-reset link works.
+const RESET_LINK_MINUTES: i64 = 30;
+
+/// The e-mail a password reset sends: to whom, and the link.
+#[derive(Debug, Clone)]
+pub struct ResetMail {
+    /// The user's address.
+    pub to: EmailAddress,
+    /// The signed link to the new-password form.
+    pub link: String,
+    /// How long the link works, in minutes.
+    pub minutes: i64,
+}
+
+/// Asks for a password-reset link for `email`. The answer is the same whether or not a user
+/// has the address: `Some` only when one does (active), and the e-mail is within the limits
+/// on e-mails strangers can trigger; the caller sends it. Counted as a login attempt of the
+/// client's network.
+///
+/// # Errors
+/// `RateLimited` (the network's attempts), or a store failure.
+pub async fn request_password_reset(
+    ctx: &Context,
+    email: &EmailAddress,
+    client: Option<std::net::IpAddr>,
+) -> Result<Option<ResetMail>, UsersError> {
+    let now = ctx.clock.now();
+    let network = login_network(client);
+    Limit::of(Scope::LoginsFromNetwork, &ctx.settings)
+        .hit(ctx, &ctx.db, &network, now)
+        .await??;
+    let Some((user, hash)) = store::users::find_by_email(&ctx.db, email).await? else {
+        return Ok(None);
+    };
+    let mail_network = client.map(crate::domain::privacy::anonymise_ip);
+    if !user.is_active()
+        || !super::rate_limit::may_mail_stranger(ctx, &ctx.db, email, mail_network.as_deref(), now)
+            .await?
+    {
+        return Ok(None);
+    }
+    let token = ctx.keyring.sign_with_context(
+        Purpose::PasswordReset,
+        user.id.as_uuid(),
+        password_fingerprint(&hash),
+        Some(now + chrono::Duration::minutes(RESET_LINK_MINUTES)),
+    );
+    let link = crate::config::join_url(
+        &ctx.settings.http.public_url,
+        &format!("admin/password-reset/{token}"),
+    );
+    Ok(Some(ResetMail {
+        to: user.email,
+        link: link.to_string(),
+        minutes: RESET_LINK_MINUTES,
+    }))
+}
+
+/// Whether a password-reset link is still good (to show its form); the user's address.
+///
+/// # Errors
+/// `ResetLinkInvalid`, or a store failure.
+pub async fn password_reset_link(ctx: &Context, token: &str) -> Result<User, UsersError> {
+    let (user, _) = reset_link_user(ctx, token).await?;
+    Ok(user)
+}
+
+/// Sets a new password from a reset link; the link is spent with it (it names the old
+/// password) and every session of the user ends. A second factor stays as it was.
+///
+/// # Errors
+/// `ResetLinkInvalid`, or a store failure.
+pub async fn reset_password(ctx: &Context, token: &str, new: &Password) -> Result<(), UsersError> {
+    let (user, _) = reset_link_user(ctx, token).await?;
+    let hash = hash_password(new).await?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    // The link is checked again under the row lock: two uses at once, one wins.
+    let (_, current) = store::users::find(&txn, user.id).await?;
+    let (_, context) = ctx
+        .keyring
+        .verify_with_context(token, Purpose::PasswordReset, now)
+        .map_err(|_| UsersError::ResetLinkInvalid)?;
+    if context != Some(password_fingerprint(&current)) {
+        return Err(UsersError::ResetLinkInvalid);
+    }
+    store::users::set_password(&txn, user.id, &hash, now).await?;
+    store::users::delete_sessions_of(&txn, user.id, now).await?;
+    audit::append(&txn, &as_actor(&user), Change::of("user.password_reset", user.id), now).await?;
+    store::commit(txn).await?;
+    Ok(())
+}
+
+async fn reset_link_user(ctx: &Context, token: &str) -> Result<(User, String), UsersError> {
+    let (subject, context) = ctx
+        .keyring
+        .verify_with_context(token, Purpose::PasswordReset, ctx.clock.now())
+        .map_err(|_| UsersError::ResetLinkInvalid)?;
+    let (user, hash) = match store::users::find(&ctx.db, UserId::from_uuid(subject)).await {
+        Ok(found) => found,
+        Err(StoreError::NotFound) => return Err(UsersError::ResetLinkInvalid),
+        Err(e) => return Err(e.into()),
+    };
+    if context != Some(password_fingerprint(&hash)) || !user.is_active() {
+        return Err(UsersError::ResetLinkInvalid);
+    }
+    Ok((user, hash))
 }

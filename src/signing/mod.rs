@@ -59,6 +59,10 @@ pub enum Purpose {
     Acknowledge,
     /// Open a notice's archive page when the archive is not public.
     Archive,
+    /// Finish an admin login with a one-time code, after the password (short-lived).
+    LoginTicket,
+    /// Set a new admin password from an e-mailed link (short-lived, good once).
+    PasswordReset,
 }
 
 impl Purpose {
@@ -72,6 +76,8 @@ impl Purpose {
             Self::Object => 6,
             Self::Acknowledge => 7,
             Self::Archive => 8,
+            Self::LoginTicket => 9,
+            Self::PasswordReset => 10,
         }
     }
 
@@ -85,6 +91,8 @@ impl Purpose {
             6 => Some(Self::Object),
             7 => Some(Self::Acknowledge),
             8 => Some(Self::Archive),
+            9 => Some(Self::LoginTicket),
+            10 => Some(Self::PasswordReset),
             _ => None,
         }
     }
@@ -436,7 +444,7 @@ mod tests {
     use proptest::prelude::*;
     use proptest::sample::Index;
 
-    const ALL_PURPOSES: [Purpose; 8] = [
+    const ALL_PURPOSES: [Purpose; 10] = [
         Purpose::Confirm,
         Purpose::Unsubscribe,
         Purpose::Preferences,
@@ -445,6 +453,8 @@ mod tests {
         Purpose::Object,
         Purpose::Acknowledge,
         Purpose::Archive,
+        Purpose::LoginTicket,
+        Purpose::PasswordReset,
     ];
     const URL_SAFE_ALPHABET: &str =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -22,6 +22,7 @@ impl TryFrom<table::Model> for User {
             email: EmailAddress::parse(&m.email).map_err(corrupt)?,
             role: Role::parse(&m.role).map_err(corrupt)?,
             disabled_at: m.disabled_at,
+            two_factor: m.totp_secret.is_some(),
         })
     }
 }
@@ -52,6 +53,9 @@ pub async fn insert(
         created_at: Set(now),
         password_changed_at: Set(now),
         disabled_at: Set(user.disabled_at),
+        totp_secret: Set(None),
+        totp_pending: Set(None),
+        totp_last_step: Set(None),
     };
     table::Entity::insert(row)
         .exec_without_returning(conn)
@@ -302,4 +306,90 @@ pub async fn delete_sessions_of(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// A user's one-time-code secrets (base32): the confirmed one and one being set up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TotpSecrets {
+    /// The secret codes are checked against, once set up.
+    pub secret: Option<String>,
+    /// A secret shown for setting up, until a code of it confirms it.
+    pub pending: Option<String>,
+}
+
+/// The one-time-code secrets of a user.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn totp_secrets(conn: &impl ConnectionTrait, id: UserId) -> Result<TotpSecrets, StoreError> {
+    let row = table::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(TotpSecrets {
+        secret: row.totp_secret,
+        pending: row.totp_pending,
+    })
+}
+
+/// Sets (or clears) the secret being set up.
+///
+/// # Errors
+/// Database failure.
+pub async fn set_totp_pending(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    pending: Option<&str>,
+) -> Result<(), StoreError> {
+    table::Entity::update_many()
+        .col_expr(table::Column::TotpPending, Expr::value(pending.map(str::to_owned)))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes `secret` the user's (or removes it with `None`), clearing the pending one; `step`
+/// is the time step of the code that confirmed it.
+///
+/// # Errors
+/// Database failure.
+pub async fn set_totp(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    secret: Option<&str>,
+    step: Option<i64>,
+) -> Result<(), StoreError> {
+    table::Entity::update_many()
+        .col_expr(table::Column::TotpSecret, Expr::value(secret.map(str::to_owned)))
+        .col_expr(table::Column::TotpPending, Expr::value(Option::<String>::None))
+        .col_expr(table::Column::TotpLastStep, Expr::value(step))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records that a code of time step `step` was used, unless one of that step or a later
+/// one was used before: `false` then (the code is spent). One statement, so two logins
+/// racing with the same code cannot both win.
+///
+/// # Errors
+/// Database failure.
+pub async fn use_totp_step(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    step: i64,
+) -> Result<bool, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::TotpLastStep, Expr::value(step))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .filter(
+            table::Column::TotpLastStep
+                .is_null()
+                .or(table::Column::TotpLastStep.lt(step)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

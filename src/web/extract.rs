@@ -371,7 +371,9 @@ where
                     | Purpose::ChangeAddress
                     | Purpose::Object
                     | Purpose::Acknowledge
-                    | Purpose::Archive => None,
+                    | Purpose::Archive
+                    | Purpose::LoginTicket
+                    | Purpose::PasswordReset => None,
                 }
                 .map(|path| crate::config::join_url(base, &path).to_string());
                 Err(PageError::new(

@@ -12,7 +12,7 @@ use crate::{
     services::{
         campaigns::{self, CampaignsError},
         imports::uploads::Uploads,
-        users::SetupSecret,
+        users::{ResetMail, SetupSecret},
     },
 };
 
@@ -60,5 +60,26 @@ impl AppState {
         delivery::send_test(&self.engine, &campaign, to)
             .await
             .map_err(|e| CampaignsError::Invalid(format!("the test message was not sent: {e}")))
+    }
+
+    /// Sends a password-reset e-mail in the background: the page answers at once, whether
+    /// or not a user had the address. A failure is logged.
+    pub fn send_password_reset(&self, mail: ResetMail) {
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            let organisation = &engine.ctx.settings.mail.organisation;
+            let subject = format!("Set a new password for {organisation}");
+            let text = format!(
+                "Someone asked to set a new password for the Bulletin account {}.\n\n\
+                 To set one, open this link within {} minutes (it works once):\n\n{}\n\n\
+                 If it was not you, ignore this e-mail: your password stays as it is.\n",
+                mail.to.as_str(),
+                mail.minutes,
+                mail.link
+            );
+            if let Err(e) = delivery::send_plain(&engine, &mail.to, &subject, text).await {
+                tracing::warn!(error = %e, "the password-reset e-mail was not sent");
+            }
+        });
     }
 }

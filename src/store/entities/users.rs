@@ -15,6 +15,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub password_changed_at: DateTimeUtc,
     pub disabled_at: Option<DateTimeUtc>,
+    pub totp_secret: Option<String>,
+    pub totp_pending: Option<String>,
+    pub totp_last_step: Option<i64>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -135,6 +135,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/users/{id}/role", post(users::set_role))
         .route("/admin/users/{id}/disable", post(users::disable))
         .route("/admin/users/{id}/enable", post(users::enable))
+        .route(
+            "/admin/users/{id}/two-factor/remove",
+            post(auth::remove_two_factor),
+        )
+        .route(
+            "/admin/account/two-factor",
+            get(auth::enrol_form).post(auth::enrol),
+        )
+        .route("/admin/account/two-factor/off", post(auth::turn_off))
         .route("/admin/tokens/{id}/revoke", post(users::revoke_token))
         .route(
             "/admin/account",
@@ -147,6 +156,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let open = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/") }))
         .route("/admin/login", get(auth::login_form).post(auth::log_in))
+        .route("/admin/login/code", post(auth::log_in_with_code))
+        .route(
+            "/admin/password-reset",
+            get(auth::reset_request_form).post(auth::request_reset),
+        )
+        .route(
+            "/admin/password-reset/{token}",
+            get(auth::reset_link_form).post(auth::reset_password),
+        )
         .route(
             "/admin/setup/{secret}",
             get(auth::setup_form).post(auth::setup),
@@ -218,6 +236,13 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         csrf: stored.csrf_token,
         secret,
     };
+    // An admin who must log in with one-time codes sets them up before anything else.
+    if !session.user.two_factor
+        && crate::services::two_factor::is_required(&state.ctx, &session.user)
+        && !matches!(req.uri().path(), "/admin/account/two-factor" | "/admin/logout")
+    {
+        return Redirect::to("/admin/account/two-factor").into_response();
+    }
     let (parts, body) = req.into_parts();
     let mut req = if parts.method == Method::GET || parts.method == Method::HEAD {
         Request::from_parts(parts, body)
@@ -237,7 +262,12 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         // Forms are small: never more than `http.body_limit_bytes` is read here, whatever
         // the route's own limit.
         let limit = state.ctx.settings.http.body_limit_bytes;
-        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        let timeout = state.ctx.settings.http.request_timeout;
+        let Ok(read) = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await
+        else {
+            return StatusCode::REQUEST_TIMEOUT.into_response();
+        };
+        let Ok(bytes) = read else {
             return StatusCode::PAYLOAD_TOO_LARGE.into_response();
         };
         if !csrf_matches(&bytes, &session.csrf) {

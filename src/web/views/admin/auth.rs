@@ -18,6 +18,97 @@ pub fn login_page(token: &str, email: &str, error: Option<&str>) -> Markup {
                 (field("password", "Password", "password", "", None))
                 p { button type="submit" { "Log in" } }
             }
+            p { a href="/admin/password-reset" { "Forgot your password?" } }
+        },
+    )
+}
+
+/// The second step of a login with one-time codes: the code form, carrying the ticket the
+/// right password earned.
+pub fn code_page(token: &str, ticket: &str, error: Option<&str>) -> Markup {
+    bare_layout(
+        "One-time code",
+        html! {
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action="/admin/login/code" {
+                (csrf_field(token))
+                input type="hidden" name="ticket" value=(ticket);
+                p {
+                    label for="code" { "The six-digit code from your authenticator app" }
+                    input #code name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus;
+                }
+                p { button type="submit" { "Log in" } }
+            }
+            p.muted { "Lost your phone? An admin can remove your one-time codes on the users page." }
+        },
+    )
+}
+
+/// `/admin/password-reset`: the form that asks for a link, or after it, the same answer
+/// whatever the address.
+pub fn reset_request_page(token: &str, sent: bool, error: Option<&str>) -> Markup {
+    bare_layout(
+        "Reset your password",
+        html! {
+            @if sent {
+                p role="status" { "If a user has this address, a link to set a new password is on its way. It works for 30 minutes." }
+            }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action="/admin/password-reset" {
+                (csrf_field(token))
+                (field("email", "E-mail address", "email", "", None))
+                p { button type="submit" { "Send a link" } }
+            }
+            p { a href="/admin/login" { "Back to log in" } }
+        },
+    )
+}
+
+/// The new-password form of a reset link.
+pub fn reset_form_page(token: &str, email: &str, error: Option<&String>) -> Markup {
+    bare_layout(
+        "Set a new password",
+        html! {
+            p { "For " strong { (email) } ". Every session of this user ends." }
+            form method="post" {
+                (csrf_field(token))
+                (field("new", "New password (at least 12 characters)", "password", "", error))
+                p { button type="submit" { "Set password" } }
+            }
+        },
+    )
+}
+
+/// A reset link that is forged, expired or used.
+pub fn reset_invalid_page() -> Markup {
+    bare_layout(
+        "Link not valid",
+        html! {
+            p { "This link is not valid (any more): links work for 30 minutes, and once. " a href="/admin/password-reset" { "Ask for a new one" } }
+        },
+    )
+}
+
+/// `/admin/account/two-factor`: setting up one-time codes: the secret, its `otpauth://`
+/// URI, and the form for a first code.
+pub fn enrol_page(ctx: &Ctx, secret: &str, uri: &str, required: bool, error: Option<&String>) -> Markup {
+    layout(
+        ctx,
+        "Set up one-time codes",
+        html! {
+            div.card {
+                @if required {
+                    p role="status" { "Admins must log in with a one-time code here. Set it up to go on." }
+                }
+                p { "Add this account to an authenticator app (any TOTP app: andOTP, Aegis, Google Authenticator, 1Password …) with the key below, then type the code it shows." }
+                p { "Key: " code { (secret) } }
+                p.muted { "Or open this link on the phone: " a href=(uri) { "otpauth link" } }
+                form method="post" action="/admin/account/two-factor" {
+                    (csrf_field(&ctx.csrf))
+                    (field("code", "Code from the app", "text", "", error))
+                    p { button type="submit" { "Turn on one-time codes" } }
+                }
+            }
         },
     )
 }
@@ -57,6 +148,7 @@ pub fn account_page(
     ctx: &Ctx,
     current_error: Option<&String>,
     new_error: Option<&String>,
+    two_factor: TwoFactorView<'_>,
 ) -> Markup {
     layout(
         ctx,
@@ -73,6 +165,33 @@ pub fn account_page(
                     p { button type="submit" { "Change password" } }
                 }
             }
+            div.card {
+                h2 { "One-time codes" }
+                @if two_factor.on {
+                    p { "Logging in asks for a code from your authenticator app after the password." }
+                    @if !two_factor.required {
+                        form method="post" action="/admin/account/two-factor/off" {
+                            (csrf_field(&ctx.csrf))
+                            (field("password", "Password, to turn codes off", "password", "", two_factor.error))
+                            p { button.danger type="submit" { "Turn off one-time codes" } }
+                        }
+                    }
+                } @else {
+                    p { "Logging in asks only for the password. A code from an authenticator app keeps a stolen password from being enough." }
+                    p { a href="/admin/account/two-factor" { "Set up one-time codes" } }
+                }
+            }
         },
     )
+}
+
+/// The one-time-code part of the account page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TwoFactorView<'a> {
+    /// Whether the user has codes on.
+    pub on: bool,
+    /// Whether they must keep them (`admin.require_2fa`).
+    pub required: bool,
+    /// The error of the turn-off form.
+    pub error: Option<&'a String>,
 }

@@ -96,6 +96,7 @@ fn user_row(u: &User, csrf: &str) -> Markup {
                     Some(at) => { "disabled since " (at.format("%Y-%m-%d %H:%M")) }
                     None => { "active" }
                 }
+                @if u.two_factor { ", one-time codes" }
             }
             td {
                 @if u.is_active() {
@@ -107,6 +108,13 @@ fn user_row(u: &User, csrf: &str) -> Markup {
                     form.inline method="post" action={ "/admin/users/" (u.id) "/enable" } {
                         (csrf_field(csrf))
                         button type="submit" { "Enable" }
+                    }
+                }
+                @if u.two_factor {
+                    " "
+                    form.inline method="post" action={ "/admin/users/" (u.id) "/two-factor/remove" } {
+                        (csrf_field(csrf))
+                        button.danger type="submit" title="For a lost phone: the user logs in with the password alone, or sets codes up again if they must" { "Remove one-time codes" }
                     }
                 }
             }
