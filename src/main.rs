@@ -183,7 +183,14 @@ async fn main() -> anyhow::Result<()> {
                 (_, true) => Some(false),
                 _ => None,
             };
-            set_user(settings, &email, role.as_deref(), disabled, remove_two_factor).await
+            set_user(
+                settings,
+                &email,
+                role.as_deref(),
+                disabled,
+                remove_two_factor,
+            )
+            .await
         }
         Command::Import {
             file,

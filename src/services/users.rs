@@ -672,7 +672,13 @@ pub async fn reset_password(ctx: &Context, token: &str, new: &Password) -> Resul
     }
     store::users::set_password(&txn, user.id, &hash, now).await?;
     store::users::delete_sessions_of(&txn, user.id, now).await?;
-    audit::append(&txn, &as_actor(&user), Change::of("user.password_reset", user.id), now).await?;
+    audit::append(
+        &txn,
+        &as_actor(&user),
+        Change::of("user.password_reset", user.id),
+        now,
+    )
+    .await?;
     store::commit(txn).await?;
     Ok(())
 }

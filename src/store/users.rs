@@ -321,7 +321,10 @@ pub struct TotpSecrets {
 ///
 /// # Errors
 /// `NotFound`, or database failure.
-pub async fn totp_secrets(conn: &impl ConnectionTrait, id: UserId) -> Result<TotpSecrets, StoreError> {
+pub async fn totp_secrets(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+) -> Result<TotpSecrets, StoreError> {
     let row = table::Entity::find_by_id(id.as_uuid())
         .one(conn)
         .await?
@@ -342,7 +345,10 @@ pub async fn set_totp_pending(
     pending: Option<&str>,
 ) -> Result<(), StoreError> {
     table::Entity::update_many()
-        .col_expr(table::Column::TotpPending, Expr::value(pending.map(str::to_owned)))
+        .col_expr(
+            table::Column::TotpPending,
+            Expr::value(pending.map(str::to_owned)),
+        )
         .filter(table::Column::Id.eq(id.as_uuid()))
         .exec(conn)
         .await?;
@@ -361,8 +367,14 @@ pub async fn set_totp(
     step: Option<i64>,
 ) -> Result<(), StoreError> {
     table::Entity::update_many()
-        .col_expr(table::Column::TotpSecret, Expr::value(secret.map(str::to_owned)))
-        .col_expr(table::Column::TotpPending, Expr::value(Option::<String>::None))
+        .col_expr(
+            table::Column::TotpSecret,
+            Expr::value(secret.map(str::to_owned)),
+        )
+        .col_expr(
+            table::Column::TotpPending,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(table::Column::TotpLastStep, Expr::value(step))
         .filter(table::Column::Id.eq(id.as_uuid()))
         .exec(conn)

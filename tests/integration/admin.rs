@@ -18,7 +18,7 @@ pub struct Admin<'a> {
 }
 
 /// The value of `name=` in the response's Set-Cookie headers.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -28,7 +28,7 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn cookie_value(set_cookie: &str) -> String {
+pub fn cookie_value(set_cookie: &str) -> String {
     set_cookie
         .split(';')
         .next()
@@ -40,7 +40,7 @@ fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// The value of the first hidden `csrf` field in a page.
-fn csrf_in(page: &str) -> String {
+pub fn csrf_in(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a csrf field");
     let rest = &page[at + "name=\"csrf\" value=\"".len()..];
     rest[..rest.find('"').unwrap()].to_owned()

@@ -12,8 +12,8 @@ use subtle::ConstantTimeEq;
 
 use super::{AdminError, AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, set_cookie};
 use crate::{
-    domain::{EmailAddress, Password},
     domain::UserId,
+    domain::{EmailAddress, Password},
     services::{
         two_factor,
         users::{self, LoginOutcome, NewSession, UsersError},
@@ -298,7 +298,9 @@ pub(super) async fn log_in_with_code(
         Err(UsersError::BadCredentials) => Ok(code_form(
             &state,
             &form.ticket,
-            Some("Wrong or used code, or the login took too long: try the next code, or log in again."),
+            Some(
+                "Wrong or used code, or the login took too long: try the next code, or log in again.",
+            ),
             StatusCode::UNAUTHORIZED,
         )),
         Err(UsersError::RateLimited { retry_after_secs }) => {
@@ -320,7 +322,13 @@ pub(super) async fn enrol_form(
     }
     let enrolment = two_factor::enrol(&state.ctx, &session.actor()).await?;
     let required = two_factor::is_required(&state.ctx, &session.user);
-    let page = enrol_page(&session.ctx(), &enrolment.secret, &enrolment.uri, required, None);
+    let page = enrol_page(
+        &session.ctx(),
+        &enrolment.secret,
+        &enrolment.uri,
+        required,
+        None,
+    );
     Ok(page.into_response())
 }
 
@@ -345,7 +353,13 @@ pub(super) async fn enrol(
             let enrolment = two_factor::enrol(&state.ctx, &session.actor()).await?;
             let required = two_factor::is_required(&state.ctx, &session.user);
             let error = "The code did not match: add the new key below and try again.".to_owned();
-            let page = enrol_page(&session.ctx(), &enrolment.secret, &enrolment.uri, required, Some(&error));
+            let page = enrol_page(
+                &session.ctx(),
+                &enrolment.secret,
+                &enrolment.uri,
+                required,
+                Some(&error),
+            );
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),
@@ -388,7 +402,12 @@ pub(super) async fn remove_two_factor(
 }
 
 /// The password-reset request page with a fresh double-submit token.
-fn reset_request(state: &AppState, sent: bool, error: Option<&str>, status: StatusCode) -> Response {
+fn reset_request(
+    state: &AppState,
+    sent: bool,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let token = random_token();
     let page = reset_request_page(&token, sent, error);
     let cookie = set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600);
@@ -421,7 +440,12 @@ pub(super) async fn request_reset(
     }
     let Ok(email) = EmailAddress::parse(&form.email) else {
         let error = Some("Enter an e-mail address.");
-        return Ok(reset_request(&state, false, error, StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(reset_request(
+            &state,
+            false,
+            error,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
     };
     match users::request_password_reset(&state.ctx, &email, client.ip).await {
         Ok(mail) => {
@@ -440,7 +464,12 @@ pub(super) async fn request_reset(
 }
 
 /// The new-password page of a reset link with a fresh double-submit token.
-fn reset_form(state: &AppState, email: &str, error: Option<&String>, status: StatusCode) -> Response {
+fn reset_form(
+    state: &AppState,
+    email: &str,
+    error: Option<&String>,
+    status: StatusCode,
+) -> Response {
     let token = random_token();
     let page = reset_form_page(&token, email, error);
     let cookie = set_cookie(state, LOGIN_CSRF_COOKIE, &token, 3600);
@@ -457,7 +486,12 @@ pub(super) async fn reset_link_form(
     Path(token): Path<String>,
 ) -> Result<Response, AdminError> {
     match users::password_reset_link(&state.ctx, &token).await {
-        Ok(user) => Ok(reset_form(&state, user.email.as_str(), None, StatusCode::OK)),
+        Ok(user) => Ok(reset_form(
+            &state,
+            user.email.as_str(),
+            None,
+            StatusCode::OK,
+        )),
         Err(UsersError::ResetLinkInvalid) => Ok(reset_invalid()),
         Err(e) => Err(AdminError::internal(&e)),
     }
@@ -491,7 +525,12 @@ pub(super) async fn reset_password(
             };
             let error = e.to_string();
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(reset_form(&state, user.email.as_str(), Some(&error), status));
+            return Ok(reset_form(
+                &state,
+                user.email.as_str(),
+                Some(&error),
+                status,
+            ));
         }
     };
     match users::reset_password(&state.ctx, &token, &new).await {

@@ -239,7 +239,10 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     // An admin who must log in with one-time codes sets them up before anything else.
     if !session.user.two_factor
         && crate::services::two_factor::is_required(&state.ctx, &session.user)
-        && !matches!(req.uri().path(), "/admin/account/two-factor" | "/admin/logout")
+        && !matches!(
+            req.uri().path(),
+            "/admin/account/two-factor" | "/admin/logout"
+        )
     {
         return Redirect::to("/admin/account/two-factor").into_response();
     }

@@ -91,7 +91,13 @@ pub fn reset_invalid_page() -> Markup {
 
 /// `/admin/account/two-factor`: setting up one-time codes: the secret, its `otpauth://`
 /// URI, and the form for a first code.
-pub fn enrol_page(ctx: &Ctx, secret: &str, uri: &str, required: bool, error: Option<&String>) -> Markup {
+pub fn enrol_page(
+    ctx: &Ctx,
+    secret: &str,
+    uri: &str,
+    required: bool,
+    error: Option<&String>,
+) -> Markup {
     layout(
         ctx,
         "Set up one-time codes",
