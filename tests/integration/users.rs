@@ -537,7 +537,7 @@ async fn bulletin_user_set_changes_a_role_and_disables_but_keeps_the_last_admin(
     assert!(!ok && err.contains("no such user"), "{err}");
     let (ok, _, err) = cli(&app, &["user", "set", "--email", mia]).await;
     assert!(
-        !ok && err.contains("--role, --disable or --enable"),
+        !ok && err.contains("--role, --disable, --enable or --remove-two-factor"),
         "{err}"
     );
     let (ok, _, _) = cli(
