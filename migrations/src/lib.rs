@@ -16,6 +16,7 @@ mod m20261202_000010_partial_ledger_indexes;
 mod m20261203_000011_add_user_disabled_at;
 mod m20261203_000012_create_rate_limits;
 mod m20261203_000013_add_user_two_factor;
+mod m20261203_000014_add_delivery_bounce;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_add_user_disabled_at::Migration),
             Box::new(m20261203_000012_create_rate_limits::Migration),
             Box::new(m20261203_000013_add_user_two_factor::Migration),
+            Box::new(m20261203_000014_add_delivery_bounce::Migration),
         ]
     }
 }

@@ -60,6 +60,8 @@ pub struct Settings {
     pub admin: AdminSettings,
     /// `[limits]`: the e-mails strangers can trigger.
     pub limits: LimitSettings,
+    /// `[bounces]`: what refusals and complaints do.
+    pub bounces: BounceSettings,
     /// `[import]`
     pub import: ImportSettings,
     /// `[delivery]`
@@ -236,6 +238,15 @@ pub struct DeliverySettings {
     pub test_sends_per_hour: u32,
 }
 
+/// `[bounces]`: when soft bounces suppress an address.
+#[derive(Debug, Clone)]
+pub struct BounceSettings {
+    /// Soft bounces in a row (no delivery between) that suppress an address.
+    pub soft_limit: u32,
+    /// How far back the soft bounces in a row are counted.
+    pub soft_window: chrono::Duration,
+}
+
 /// `[limits]`: how many e-mails strangers can make Bulletin send (confirmations, privacy
 /// links, address changes), whatever the path.
 #[derive(Debug, Clone)]
@@ -349,6 +360,7 @@ impl RawSettings {
             subscriptions,
             admin: self.admin.parse()?,
             limits: self.limits.parse(),
+            bounces: self.bounces.parse()?,
             import: self.import.parse()?,
             delivery,
             scheduler: self.scheduler.parse()?,

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    AdminSettings, ConfigError, DatabaseSettings, DeliverySettings, HttpSettings, ImportSettings,
-    LimitSettings, LogSettings, MailSettings, MailTransportSettings, NoticeSettings,
-    PrivacySettings, RetentionSettings, SchedulerSettings, SigningSettings, SubscriptionSettings,
-    invalid,
+    AdminSettings, BounceSettings, ConfigError, DatabaseSettings, DeliverySettings, HttpSettings,
+    ImportSettings, LimitSettings, LogSettings, MailSettings, MailTransportSettings,
+    NoticeSettings, PrivacySettings, RetentionSettings, SchedulerSettings, SigningSettings,
+    SubscriptionSettings, invalid,
 };
 use crate::domain::{EmailAddress, NoticeKind};
 
@@ -30,6 +30,7 @@ pub struct RawSettings {
     pub(super) privacy: RawPrivacy,
     pub(super) admin: RawAdmin,
     pub(super) limits: RawLimits,
+    pub(super) bounces: RawBounces,
     pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
     pub(super) scheduler: RawScheduler,
@@ -373,6 +374,27 @@ pub(super) struct RawAdmin {
     login_attempts_per_ip: i64,
     login_window_secs: i64,
     require_2fa: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBounces {
+    soft_limit: i64,
+    soft_window_days: i64,
+}
+
+impl RawBounces {
+    pub(super) fn parse(self) -> Result<BounceSettings, ConfigError> {
+        Ok(BounceSettings {
+            soft_limit: u32::try_from(positive("bounces.soft_limit", self.soft_limit)?)
+                .map_err(|_| invalid("bounces.soft_limit", "is too large"))?,
+            soft_window: span(
+                "bounces.soft_window_days",
+                positive("bounces.soft_window_days", self.soft_window_days)?,
+                24 * 3600,
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::compose::{self, Verdict};
 use crate::{
     delivery::Engine,
-    domain::{CampaignStatus, Delivery, SuppressionReason, delivery::backoff},
+    domain::{Bounce, CampaignStatus, Delivery, SuppressionReason, delivery::backoff},
     mail::SendError,
     store::{self, StoreError, deliveries::Outcome},
 };
@@ -164,8 +164,8 @@ async fn release(engine: &Engine, rows: Vec<Delivery>) -> Result<(), StoreError>
 struct Attempted {
     delivery: Delivery,
     outcome: Outcome,
-    /// The address hash to suppress after a hard bounce.
-    hard_bounce: Option<String>,
+    /// What the relay's refusal says about the address, and the address's hash.
+    bounce: Option<(Bounce, String)>,
 }
 
 /// An attempted row on its way to the recorder, with the lane waiting for it to be written.
@@ -248,7 +248,7 @@ async fn lane(
             Step::Ready { delivery, .. } if halt.load(Ordering::Relaxed) => Attempted {
                 delivery,
                 outcome: Outcome::Released,
-                hard_bounce: None,
+                bounce: None,
             },
             Step::Ready {
                 delivery,
@@ -325,19 +325,12 @@ async fn record(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreEr
         store::deliveries::record_batch(&engine.ctx.db, &results, now).await?
     } else {
         let txn = store::begin_write(&engine.ctx.db).await?;
+        let written = store::deliveries::record_batch(&txn, &results, now).await?;
         for a in attempted {
-            if let (Some(hash), Outcome::Failed { error }) = (&a.hard_bounce, &a.outcome) {
-                store::suppressions::add(
-                    &txn,
-                    hash,
-                    SuppressionReason::HardBounce,
-                    Some(error),
-                    now,
-                )
-                .await?;
+            if let (Some((bounce, hash)), Outcome::Failed { error }) = (&a.bounce, &a.outcome) {
+                bounced(engine, &txn, &a.delivery, (*bounce, hash), error, now).await?;
             }
         }
-        let written = store::deliveries::record_batch(&txn, &results, now).await?;
         txn.commit().await?;
         written
     };
@@ -348,6 +341,36 @@ async fn record(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreEr
         );
     }
     Ok(())
+}
+
+/// Records what a refusal says about the address: the delivery's bounce, a hard bounce's
+/// suppression, and a soft bounce's suppression once `bounces.soft_limit` came in a row
+/// within `bounces.soft_window_days`. A blocked message suppresses nothing.
+async fn bounced(
+    engine: &Engine,
+    conn: &impl store::Connection,
+    delivery: &Delivery,
+    (bounce, hash): (Bounce, &str),
+    error: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    store::deliveries::mark_bounce(conn, delivery.id, bounce).await?;
+    let settings = &engine.ctx.settings.bounces;
+    let reason = match bounce {
+        Bounce::Hard => SuppressionReason::HardBounce,
+        Bounce::Soft => {
+            let since = now - settings.soft_window;
+            let in_a_row =
+                store::deliveries::soft_bounces_in_a_row(conn, delivery.subscriber_id, since)
+                    .await?;
+            if in_a_row < settings.soft_limit {
+                return Ok(());
+            }
+            SuppressionReason::SoftBounceLimit
+        }
+        Bounce::Blocked => return Ok(()),
+    };
+    store::suppressions::add(conn, hash, reason, Some(error), now).await
 }
 
 /// A claimed row after the CPU work: its message built, or its outcome already known.
@@ -367,7 +390,7 @@ fn prepare(engine: &Engine, delivery: Delivery, verdict: Verdict) -> Step {
         Step::Done(Attempted {
             delivery,
             outcome,
-            hard_bounce: None,
+            bounce: None,
         })
     };
     let recipient = match verdict {
@@ -460,7 +483,7 @@ async fn deliver(
         return Attempted {
             delivery,
             outcome,
-            hard_bounce: None,
+            bounce: None,
         };
     }
     let send_started = std::time::Instant::now();
@@ -469,25 +492,25 @@ async fn deliver(
         send_us = send_started.elapsed().as_micros() as u64,
         "transport returned"
     );
-    let (outcome, hard_bounce) = match sent {
+    let (outcome, bounce) = match sent {
         Ok(()) => (Outcome::Sent, None),
-        // A hard bounce: this address is never tried again, by any campaign.
-        Err(SendError::RecipientRefused(error)) => (Outcome::Failed { error }, Some(address_hash)),
+        // Final for this message; a hard bounce also for the address, by any campaign.
+        Err(SendError::Bounced { bounce, error }) => {
+            (Outcome::Failed { error }, Some((bounce, address_hash)))
+        }
         Err(error) => (after_failure(engine, &delivery, error), None),
     };
     Attempted {
         delivery,
         outcome,
-        hard_bounce,
+        bounce,
     }
 }
 
 fn after_failure(engine: &Engine, delivery: &Delivery, error: SendError) -> Outcome {
     let settings = &engine.ctx.settings.delivery;
     match error {
-        SendError::Permanent(error) | SendError::RecipientRefused(error) => {
-            Outcome::Failed { error }
-        }
+        SendError::Permanent(error) | SendError::Bounced { error, .. } => Outcome::Failed { error },
         SendError::Transient(error) if delivery.attempts >= settings.max_attempts => {
             Outcome::Failed {
                 error: format!("gave up after {} attempts: {error}", delivery.attempts),
@@ -518,6 +541,13 @@ async fn watch_streak(engine: &Engine, attempted: &Attempted) -> bool {
             return false;
         }
         Outcome::Deferred { error, .. } if attempted.delivery.campaign_id.is_some() => error,
+        // Policy refusals in a row: a reputation problem, not the addresses.
+        Outcome::Failed { error }
+            if attempted.delivery.campaign_id.is_some()
+                && matches!(attempted.bounce, Some((Bounce::Blocked, _))) =>
+        {
+            error
+        }
         Outcome::Deferred { .. }
         | Outcome::Failed { .. }
         | Outcome::Suppressed { .. }
@@ -530,8 +560,9 @@ async fn watch_streak(engine: &Engine, attempted: &Attempted) -> bool {
         return false;
     }
     engine.failure_streak.store(0, Ordering::Relaxed);
-    let reason =
-        format!("paused after {limit} temporary send failures in a row; last error: {error}");
+    let reason = format!(
+        "paused after {limit} temporary send failures or policy refusals in a row; last error: {error}"
+    );
     match store::campaigns::pause_all_sending(&engine.ctx.db, &reason, engine.ctx.clock.now()).await
     {
         Ok(paused) => {

@@ -1,6 +1,7 @@
 //! Pure domain types and rules: parsing at the boundary, subscription state machine,
 //! consent ledger vocabulary and the one eligibility check. No I/O here.
 
+pub mod bounce;
 pub mod campaign;
 pub mod consent;
 pub mod consent_proof;
@@ -23,6 +24,7 @@ pub mod subscription;
 pub mod suppression;
 pub mod user;
 
+pub use bounce::{Bounce, EnhancedStatus};
 pub use campaign::{Campaign, CampaignError, CampaignStateError, CampaignStatus, NewCampaign};
 pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
 pub use consent_proof::{ConsentProof, ProofError};

@@ -11,6 +11,8 @@ pub enum SuppressionReason {
     Erased,
     /// The operator suppressed the address.
     Manual,
+    /// Soft bounces (a full mailbox, 4xx) kept coming with no delivery in between.
+    SoftBounceLimit,
 }
 
 super::text_enum!(SuppressionReason, "reason", {
@@ -18,4 +20,5 @@ super::text_enum!(SuppressionReason, "reason", {
     Complaint => "complaint",
     Erased => "erased",
     Manual => "manual",
+    SoftBounceLimit => "soft_bounce_limit",
 });

@@ -13,6 +13,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::domain::{
+    Bounce, EnhancedStatus,
+    bounce::{self},
+};
 use bulletin_smtp::{
     Connection, Envelope, Security, SessionSettings, SmtpError, Stage, TlsSettings,
 };
@@ -52,10 +56,15 @@ pub enum SendError {
     /// Not worth retrying: 5xx reply for this message.
     #[error("permanent failure: {0}")]
     Permanent(String),
-    /// The relay says the recipient does not exist or cannot receive mail (550, 551, 553):
-    /// a hard bounce.
-    #[error("recipient refused: {0}")]
-    RecipientRefused(String),
+    /// The relay refused the recipient or the message (5xx to `RCPT` or `DATA`), and what
+    /// that says about the address (RFC 3463).
+    #[error("refused ({bounce}): {error}")]
+    Bounced {
+        /// Hard, soft or blocked.
+        bounce: Bounce,
+        /// The reply.
+        error: String,
+    },
 }
 
 /// The transport cannot be set up from the configuration.
@@ -249,23 +258,24 @@ impl SmtpRelay {
     }
 }
 
-/// 550, 551 and 553 in answer to `RCPT` refuse the recipient (a hard bounce); other 5xx to
-/// `RCPT` or to the message are permanent for that message. The rest are worth retrying: 4xx,
-/// connection and I/O errors, and any refusal of the session or the sender (a greeting 554,
-/// AUTH 535, STARTTLS required, a sender not allowed): those say nothing about the message
-/// but about the relay or Bulletin's settings, so they defer and, repeated, pause campaigns
-/// instead of failing every recipient.
+/// A 5xx to `RCPT` or to the message is final for that message, and its enhanced status
+/// code says what it means for the address (`bounce::classify`: `5.1.x` hard, `5.2.2` soft,
+/// `5.7.x` and other policy refusals blocked; without a code 550/551/553 to `RCPT` hard). The
+/// rest are worth retrying: 4xx, connection and I/O errors, and any refusal of the session or
+/// the sender (a greeting 554, AUTH 535, STARTTLS required, a sender not allowed): those say
+/// nothing about the message but about the relay or Bulletin's settings, so they defer and,
+/// repeated, pause campaigns instead of failing every recipient.
 fn classify(error: &SmtpError) -> SendError {
     match error {
         SmtpError::Rejected { stage, reply } => {
-            if *stage == Stage::Rcpt && matches!(reply.code, 550 | 551 | 553) {
-                SendError::RecipientRefused(error.to_string())
-            } else if matches!(stage, Stage::Session | Stage::Mail) {
+            if matches!(stage, Stage::Session | Stage::Mail) || reply.code < 500 {
                 SendError::Transient(error.to_string())
-            } else if reply.code >= 500 {
-                SendError::Permanent(error.to_string())
             } else {
-                SendError::Transient(error.to_string())
+                let status = EnhancedStatus::in_reply(&reply.text);
+                SendError::Bounced {
+                    bounce: bounce::classify(Some(reply.code), status, *stage == Stage::Rcpt),
+                    error: error.to_string(),
+                }
             }
         }
         SmtpError::Unsendable(_) => SendError::Permanent(error.to_string()),
@@ -279,13 +289,24 @@ mod tests {
     use bulletin_smtp::Reply;
 
     fn rejected(stage: Stage, code: u16) -> SendError {
+        rejected_with(stage, code, "no")
+    }
+
+    fn rejected_with(stage: Stage, code: u16, text: &str) -> SendError {
         classify(&SmtpError::Rejected {
             stage,
             reply: Reply {
                 code,
-                text: "no".into(),
+                text: text.into(),
             },
         })
+    }
+
+    fn bounce_of(error: SendError) -> Option<Bounce> {
+        match error {
+            SendError::Bounced { bounce, .. } => Some(bounce),
+            _ => None,
+        }
     }
 
     #[test]
@@ -302,22 +323,23 @@ mod tests {
             rejected(Stage::Mail, 553),
             SendError::Transient(_)
         ));
-        assert!(matches!(
-            rejected(Stage::Rcpt, 550),
-            SendError::RecipientRefused(_)
-        ));
-        assert!(matches!(
-            rejected(Stage::Rcpt, 554),
-            SendError::Permanent(_)
-        ));
+        assert_eq!(bounce_of(rejected(Stage::Rcpt, 550)), Some(Bounce::Hard));
+        assert_eq!(bounce_of(rejected(Stage::Rcpt, 554)), Some(Bounce::Blocked));
+        let policy = rejected_with(Stage::Rcpt, 550, "5.7.1 Relaying denied");
+        assert_eq!(
+            bounce_of(policy),
+            Some(Bounce::Blocked),
+            "a policy refusal is no bounce"
+        );
+        let full = rejected_with(Stage::Rcpt, 552, "5.2.2 Mailbox full");
+        assert_eq!(bounce_of(full), Some(Bounce::Soft));
         assert!(matches!(
             rejected(Stage::Rcpt, 450),
             SendError::Transient(_)
         ));
-        assert!(matches!(
-            rejected(Stage::Data, 554),
-            SendError::Permanent(_)
-        ));
+        assert_eq!(bounce_of(rejected(Stage::Data, 554)), Some(Bounce::Blocked));
+        let unknown = rejected_with(Stage::Data, 550, "5.1.1 no such user");
+        assert_eq!(bounce_of(unknown), Some(Bounce::Hard));
         assert!(matches!(
             rejected(Stage::Data, 451),
             SendError::Transient(_)

@@ -3,6 +3,8 @@
 //! campaigns, fan out, and mark finished ones sent.
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::Bounce;
 use lettre::message::Mailbox;
 
 use super::audit::{self, Change};
@@ -155,6 +157,10 @@ pub struct CampaignCounts {
     pub failed: u64,
     /// Not sent: the recipient was no longer eligible.
     pub suppressed: u64,
+    /// Of the failed: refused for the address (hard or soft bounces).
+    pub bounced: u64,
+    /// Of the failed: refused by policy (`5.7.x` and the like), nothing about the address.
+    pub blocked: u64,
     /// People who left a list by the unsubscribe link in this campaign's e-mails.
     pub unsubscribed: u64,
 }
@@ -214,6 +220,12 @@ async fn counts(ctx: &Context, id: CampaignId) -> Result<CampaignCounts, StoreEr
             DeliveryStatus::Deferred => c.deferred += n,
             DeliveryStatus::Failed => c.failed += n,
             DeliveryStatus::Suppressed => c.suppressed += n,
+        }
+    }
+    for (bounce, n) in store::deliveries::campaign_bounce_counts(&ctx.db, id).await? {
+        match bounce {
+            Bounce::Hard | Bounce::Soft => c.bounced += n,
+            Bounce::Blocked => c.blocked += n,
         }
     }
     c.unsubscribed = store::overview::unsubscribed_by_campaign(&ctx.db, id).await?;

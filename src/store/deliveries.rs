@@ -15,7 +15,7 @@ use super::{
     entities::{campaigns, deliveries as table, subscriptions},
 };
 use crate::domain::{
-    CampaignId, CampaignStatus, Delivery, DeliveryId, DeliveryStatus, ListId, MessageKind,
+    Bounce, CampaignId, CampaignStatus, Delivery, DeliveryId, DeliveryStatus, ListId, MessageKind,
     SubscriberId, SubscriptionId, SubscriptionStatus,
 };
 
@@ -76,6 +76,7 @@ pub async fn enqueue(
         sent_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        bounce: Set(None),
     };
     table::Entity::insert(row)
         .exec_without_returning(conn)
@@ -468,6 +469,7 @@ fn campaign_row(
         sent_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        bounce: Set(None),
     }
 }
 
@@ -492,6 +494,34 @@ pub async fn campaign_counts(
         .map(|(status, n)| {
             Ok((
                 DeliveryStatus::parse(&status).map_err(corrupt)?,
+                u64::try_from(n).map_err(corrupt)?,
+            ))
+        })
+        .collect()
+}
+
+/// A campaign's refused deliveries by what the refusal said (`hard`, `soft`, `blocked`).
+///
+/// # Errors
+/// Database failure.
+pub async fn campaign_bounce_counts(
+    conn: &impl ConnectionTrait,
+    campaign: CampaignId,
+) -> Result<Vec<(Bounce, u64)>, StoreError> {
+    let rows: Vec<(String, i64)> = table::Entity::find()
+        .select_only()
+        .column(table::Column::Bounce)
+        .column_as(Expr::col(table::Column::Id).count(), "n")
+        .filter(table::Column::CampaignId.eq(campaign.as_uuid()))
+        .filter(table::Column::Bounce.is_not_null())
+        .group_by(table::Column::Bounce)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(bounce, n)| {
+            Ok((
+                Bounce::parse(&bounce).map_err(corrupt)?,
                 u64::try_from(n).map_err(corrupt)?,
             ))
         })
@@ -577,4 +607,56 @@ pub async fn record_batch(
         }
     }
     Ok(written)
+}
+
+/// Records what the refusal of a delivery said about its address.
+///
+/// # Errors
+/// Database failure.
+pub async fn mark_bounce(
+    conn: &impl ConnectionTrait,
+    id: DeliveryId,
+    bounce: Bounce,
+) -> Result<(), StoreError> {
+    table::Entity::update_many()
+        .col_expr(table::Column::Bounce, Expr::value(bounce.as_str()))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many of a subscriber's latest final deliveries since `since` were soft bounces, up to
+/// the last one that was sent.
+///
+/// # Errors
+/// Database failure.
+pub async fn soft_bounces_in_a_row(
+    conn: &impl ConnectionTrait,
+    subscriber: SubscriberId,
+    since: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let rows: Vec<(String, Option<String>)> = table::Entity::find()
+        .select_only()
+        .column(table::Column::Status)
+        .column(table::Column::Bounce)
+        .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
+        .filter(table::Column::UpdatedAt.gte(since))
+        .filter(table::Column::Status.is_in([
+            DeliveryStatus::Sent.as_str(),
+            DeliveryStatus::Failed.as_str(),
+        ]))
+        .order_by_desc(table::Column::UpdatedAt)
+        // Rows are created in time order (UUIDv7): the later of two written at once first.
+        .order_by_desc(table::Column::Id)
+        .limit(100)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let soft = rows
+        .iter()
+        .take_while(|(status, _)| status != DeliveryStatus::Sent.as_str())
+        .filter(|(_, bounce)| bounce.as_deref() == Some(Bounce::Soft.as_str()))
+        .count();
+    Ok(u32::try_from(soft).unwrap_or(u32::MAX))
 }

@@ -454,6 +454,7 @@ pub async fn enqueue_mailing(
                 sent_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
+                bounce: Set(None),
             });
         deliveries::Entity::insert_many(rows)
             .on_conflict(

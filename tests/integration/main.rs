@@ -11,6 +11,7 @@ mod admin_notices;
 mod admin_retention;
 mod admin_templates;
 mod api;
+mod bounces;
 mod browser;
 mod campaigns;
 mod confirm;

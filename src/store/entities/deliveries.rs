@@ -21,6 +21,7 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub bounce: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

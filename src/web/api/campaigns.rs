@@ -67,6 +67,10 @@ pub(super) struct CountsResponse {
     deferred: u64,
     failed: u64,
     suppressed: u64,
+    /// Of the failed: hard or soft bounces.
+    bounced: u64,
+    /// Of the failed: policy refusals (nothing about the address).
+    blocked: u64,
     /// People who left a list by this campaign's unsubscribe link.
     unsubscribed: u64,
 }
@@ -133,6 +137,8 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
             deferred: n.deferred,
             failed: n.failed,
             suppressed: n.suppressed,
+            bounced: n.bounced,
+            blocked: n.blocked,
             unsubscribed: n.unsubscribed,
         }),
         rate_per_sec: o.rate_per_sec,
