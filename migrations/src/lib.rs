@@ -17,6 +17,7 @@ mod m20261203_000011_add_user_disabled_at;
 mod m20261203_000012_create_rate_limits;
 mod m20261203_000013_add_user_two_factor;
 mod m20261203_000014_add_delivery_bounce;
+mod m20261203_000015_add_suppression_subscriber;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_create_rate_limits::Migration),
             Box::new(m20261203_000013_add_user_two_factor::Migration),
             Box::new(m20261203_000014_add_delivery_bounce::Migration),
+            Box::new(m20261203_000015_add_suppression_subscriber::Migration),
         ]
     }
 }

@@ -370,7 +370,8 @@ async fn bounced(
         }
         Bounce::Blocked => return Ok(()),
     };
-    store::suppressions::add(conn, hash, reason, Some(error), now).await
+    let subscriber = Some(delivery.subscriber_id);
+    store::suppressions::add(conn, hash, (reason, Some(error)), subscriber, now).await
 }
 
 /// A claimed row after the CPU work: its message built, or its outcome already known.

@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod retention;
 pub mod subscribers;
 pub mod subscriptions;
+pub mod suppressions;
 pub mod templates;
 pub mod two_factor;
 pub mod users;

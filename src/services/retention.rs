@@ -266,8 +266,8 @@ pub(super) async fn erase_in(
     store::retention::forget_suppression_detail(conn, &hash).await?;
     if reason.suppresses() {
         let detail = format!("erased: {reason}");
-        store::suppressions::add(conn, &hash, SuppressionReason::Erased, Some(&detail), now)
-            .await?;
+        let why = (SuppressionReason::Erased, Some(detail.as_str()));
+        store::suppressions::add(conn, &hash, why, None, now).await?;
     }
     // The erasure is recorded under the basis the person's data was last held on.
     let basis = store::consent_events::for_subscriber(conn, id)

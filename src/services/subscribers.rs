@@ -21,6 +21,11 @@ pub struct SubscriberOverview {
     pub subscriber: Subscriber,
     /// (list slug, status) per subscription.
     pub subscriptions: Vec<(ListSlug, SubscriptionStatus)>,
+    /// Why and since when the address is never mailed, if it is suppressed.
+    pub suppressed: Option<(
+        crate::domain::SuppressionReason,
+        chrono::DateTime<chrono::Utc>,
+    )>,
 }
 
 /// The subscriber with this id.
@@ -51,9 +56,11 @@ pub async fn find_by_email(
             Some((list.def.slug.clone(), s.status))
         })
         .collect();
+    let suppressed = super::suppressions::of(ctx, &subscriber).await?;
     Ok(Some(SubscriberOverview {
         subscriber,
         subscriptions,
+        suppressed,
     }))
 }
 
@@ -167,6 +174,11 @@ pub struct SubscriberDetail {
     pub subscriptions: Vec<(crate::domain::MailingList, crate::domain::Subscription)>,
     /// The ledger, oldest first.
     pub history: Vec<ConsentEvent>,
+    /// Why and since when the address is never mailed, if it is suppressed.
+    pub suppressed: Option<(
+        crate::domain::SuppressionReason,
+        chrono::DateTime<chrono::Utc>,
+    )>,
 }
 
 /// Everything the subscriber page shows.
@@ -185,9 +197,11 @@ pub async fn detail(ctx: &Context, id: SubscriberId) -> Result<SubscriberDetail,
         })
         .collect();
     let history = store::consent_events::for_subscriber(&ctx.db, id).await?;
+    let suppressed = super::suppressions::of(ctx, &subscriber).await?;
     Ok(SubscriberDetail {
         subscriber,
         subscriptions,
         history,
+        suppressed,
     })
 }

@@ -295,8 +295,8 @@ pub async fn pseudonymise_ledger(
     Ok(result.rows_affected)
 }
 
-/// Clears the free-text detail of a suppression (a bounce message may quote the address);
-/// the hash and the reason stay.
+/// Clears the free-text detail of a suppression (a bounce message may quote the address) and
+/// the person it names; the hash and the reason stay.
 ///
 /// # Errors
 /// Database failure.
@@ -308,6 +308,10 @@ pub async fn forget_suppression_detail(
         .col_expr(
             suppressions::Column::Detail,
             Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            suppressions::Column::SubscriberId,
+            Expr::value(Option::<uuid::Uuid>::None),
         )
         .filter(suppressions::Column::AddressHash.eq(address_hash))
         .exec(conn)

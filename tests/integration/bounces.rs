@@ -144,3 +144,97 @@ async fn policy_refusals_in_a_row_pause_the_campaign() {
         "{c}"
     );
 }
+
+/// `DELETE /api/v1/suppressions/{id}` with `token` and `body`.
+async fn lift(app: &TestApp, token: &str, id: &str, body: Option<Value>) -> StatusCode {
+    let mut request = app
+        .http
+        .delete(app.url(&format!("/api/v1/suppressions/{id}")))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn suppressions_can_be_seen_added_and_lifted_by_an_admin_with_a_note() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "gone@example.com", "weekly").await;
+    app.smtp.fail_next_rcpt(1, "550 5.1.1 User unknown");
+    start_campaign(&app, "weekly").await;
+    app.deliver_all().await;
+
+    let listing: Value = app
+        .api_get("/api/v1/suppressions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let all = listing["suppressions"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{listing}");
+    let bounce = &all[0];
+    assert_eq!(bounce["reason"], "hard_bounce");
+    assert_eq!(bounce["email"], "gone@example.com");
+    assert!(
+        bounce["detail"].as_str().unwrap().contains("5.1.1"),
+        "{bounce}"
+    );
+    let person = app.subscriber("gone@example.com").await.unwrap();
+    assert_eq!(person["suppressed"]["reason"], "hard_bounce");
+    assert_eq!(bounce["subscriber_id"], person["id"]);
+
+    let added = app
+        .api_post(
+            "/api/v1/suppressions",
+            &json!({"email": "Stranger@Example.com", "reason": "manual", "note": "asked by phone"}),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(
+        (added["reason"].as_str(), added["email"].as_str()),
+        (Some("manual"), None)
+    );
+    let manual: Value = app
+        .api_get("/api/v1/suppressions?reason=manual")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(manual["suppressions"].as_array().unwrap().len(), 1);
+    let bad = app.api_get("/api/v1/suppressions?reason=nonsense").await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let id = bounce["id"].as_str().unwrap();
+    let marketer = app.token_of(bulletin::domain::Role::Marketer).await;
+    let note = Some(json!({"note": "the mailbox exists again"}));
+    assert_eq!(
+        lift(&app, &marketer, id, note.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        lift(&app, &app.token, id, None).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        lift(&app, &app.token, id, Some(json!({"note": " "}))).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        lift(&app, &app.token, &"0".repeat(64), note.clone()).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        lift(&app, &app.token, id, note).await,
+        StatusCode::NO_CONTENT
+    );
+    assert!(app.audit_text().await.contains("suppression.lift"));
+    assert_eq!(
+        app.subscriber("gone@example.com").await.unwrap()["suppressed"],
+        Value::Null
+    );
+    start_campaign(&app, "weekly").await;
+    assert_eq!(app.deliver_all().await.sent, 1, "mailable again");
+}

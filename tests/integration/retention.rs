@@ -378,8 +378,8 @@ async fn three_years_of_inactivity_erase_when_the_policy_says_so() {
     store::suppressions::add(
         db,
         &hash,
-        SuppressionReason::HardBounce,
-        Some(bounce),
+        (SuppressionReason::HardBounce, Some(bounce)),
+        None,
         app.clock.now(),
     )
     .await

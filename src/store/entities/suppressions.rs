@@ -11,6 +11,7 @@ pub struct Model {
     pub reason: String,
     pub detail: Option<String>,
     pub created_at: DateTimeUtc,
+    pub subscriber_id: Option<Uuid>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

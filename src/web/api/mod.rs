@@ -9,12 +9,13 @@ mod lists;
 mod notices;
 mod privacy;
 mod subscribers;
+mod suppressions;
 mod templates;
 mod users;
 
 use axum::{
     Router,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 
 use crate::web::{AppState, with_body_limit, with_limits};
@@ -85,6 +86,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(subscribers::consent_events),
         )
         .route("/subscribers/{id}/block", post(subscribers::block))
+        .route(
+            "/suppressions",
+            get(suppressions::all).post(suppressions::create),
+        )
+        .route("/suppressions/{id}", delete(suppressions::lift))
         .route("/subscribers/{id}/unblock", post(subscribers::unblock))
         .route("/subscribers/{id}/export", get(privacy::export))
         .route("/subscribers/{id}/erase", post(privacy::erase))
@@ -199,6 +205,7 @@ async fn not_found() -> crate::web::error::ApiError {
         subscribers::find, subscribers::create, subscribers::get, subscribers::correct,
         subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
+        suppressions::all, suppressions::create, suppressions::lift,
         imports::import,
         privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
         privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,

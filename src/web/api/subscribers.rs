@@ -94,6 +94,15 @@ pub(super) struct SubscriberResponse {
     status: String,
     created_at: DateTime<Utc>,
     subscriptions: Vec<SubscriptionResponse>,
+    /// `null`, or why and since when the address is never mailed.
+    suppressed: Option<SuppressedResponse>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct SuppressedResponse {
+    /// `hard_bounce`, `soft_bounce_limit`, `complaint`, `erased` or `manual`.
+    reason: String,
+    at: DateTime<Utc>,
 }
 
 impl From<SubscriberOverview> for SubscriberResponse {
@@ -106,6 +115,10 @@ impl From<SubscriberOverview> for SubscriberResponse {
             locale: s.locale.as_str().to_owned(),
             status: s.status.as_str().to_owned(),
             created_at: s.created_at,
+            suppressed: found.suppressed.map(|(reason, at)| SuppressedResponse {
+                reason: reason.as_str().to_owned(),
+                at,
+            }),
             subscriptions: found
                 .subscriptions
                 .into_iter()
@@ -301,6 +314,7 @@ pub(super) async fn get(
                 .into_iter()
                 .map(|(list, sub)| (list.def.slug, sub.status))
                 .collect(),
+            suppressed: d.suppressed,
         }))),
         Err(StoreError::NotFound) => Err(ApiError::not_found("subscriber")),
         Err(e) => Err(e.into()),

@@ -1,0 +1,167 @@
+//! The suppression list as people see it: who may never be mailed again and why, an
+//! operator's own additions, and lifting one (admins only, with a note, audited).
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    audit::{self, Change},
+    paging::{Page, fetch_size},
+};
+use crate::{
+    context::Context,
+    domain::{Action, Actor, EmailAddress, Forbidden, Subscriber, SubscriberId, SuppressionReason},
+    store::{self, StoreError, suppressions::StoredSuppression},
+};
+
+/// A suppression with the person it names, where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// Opaque and stable: the keyed hash of the address.
+    pub id: String,
+    /// Why.
+    pub reason: SuppressionReason,
+    /// The refusal's status line, the note, or what else was recorded.
+    pub detail: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// The person, while they exist (not after an erasure; not for suppressions from before
+    /// Bulletin kept it).
+    pub subscriber: Option<(SubscriberId, EmailAddress)>,
+}
+
+/// Why a suppression change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SuppressionsError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No suppression has this id.
+    #[error("there is no such suppression")]
+    NotFound,
+    /// Lifting needs a note saying why.
+    #[error("note: say why the suppression is lifted")]
+    NoteMissing,
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A page of suppressions (of one reason, or all), by id.
+///
+/// # Errors
+/// `Forbidden`, or a store failure.
+pub async fn page(
+    ctx: &Context,
+    actor: &Actor,
+    reason: Option<SuppressionReason>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Page<Suppression, String>, SuppressionsError> {
+    actor.authorize(Action::Read)?;
+    let found = store::suppressions::page(&ctx.db, reason, after, fetch_size(limit)).await?;
+    let page = Page::cut(found, limit, |s| s.address_hash.clone());
+    let ids: Vec<SubscriberId> = page.items.iter().filter_map(|s| s.subscriber_id).collect();
+    let people = store::subscribers::find_many(&ctx.db, &ids).await?;
+    let named = |s: StoredSuppression| {
+        let subscriber = s.subscriber_id.and_then(|id| {
+            people
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| (p.id, p.email.clone()))
+        });
+        Suppression {
+            id: s.address_hash,
+            reason: s.reason,
+            detail: s.detail,
+            created_at: s.created_at,
+            subscriber,
+        }
+    };
+    Ok(Page {
+        items: page.items.into_iter().map(named).collect(),
+        next: page.next,
+    })
+}
+
+/// Suppresses an address by hand (`manual`, with the note as detail); a no-op when it is
+/// suppressed already. The address need not belong to anyone.
+///
+/// # Errors
+/// `Forbidden`, or a store failure.
+pub async fn add(
+    ctx: &Context,
+    actor: &Actor,
+    email: &EmailAddress,
+    note: Option<&str>,
+) -> Result<Suppression, SuppressionsError> {
+    actor.authorize(Action::ManageSubscribers)?;
+    let now = ctx.clock.now();
+    let hash = ctx.address_hasher.hash(email);
+    let txn = store::begin_write(&ctx.db).await?;
+    let subscriber = store::subscribers::find_by_email(&txn, email).await?;
+    if store::suppressions::find(&txn, &hash).await?.is_none() {
+        let why = (SuppressionReason::Manual, note);
+        store::suppressions::add(&txn, &hash, why, subscriber.as_ref().map(|s| s.id), now).await?;
+        let change = Change::of("suppression.add", &hash).detail(note.unwrap_or_default());
+        audit::append(&txn, actor, change, now).await?;
+    }
+    let stored = store::suppressions::find(&txn, &hash)
+        .await?
+        .ok_or(SuppressionsError::NotFound)?;
+    store::commit(txn).await?;
+    Ok(Suppression {
+        id: stored.address_hash,
+        reason: stored.reason,
+        detail: stored.detail,
+        created_at: stored.created_at,
+        subscriber: subscriber.map(|s| (s.id, s.email)),
+    })
+}
+
+/// Lifts a suppression: the address may be mailed again. Admins only, with a note saying
+/// why; the audit log keeps the reason it had and the note.
+///
+/// # Errors
+/// `Forbidden`, `NoteMissing`, `NotFound`, or a store failure.
+pub async fn lift(
+    ctx: &Context,
+    actor: &Actor,
+    id: &str,
+    note: &str,
+) -> Result<(), SuppressionsError> {
+    actor.authorize(Action::HandlePersonalData)?;
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(SuppressionsError::NoteMissing);
+    }
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let Some(stored) = store::suppressions::find(&txn, id).await? else {
+        return Err(SuppressionsError::NotFound);
+    };
+    store::suppressions::remove(&txn, id).await?;
+    let detail = format!("was {}: {note}", stored.reason);
+    audit::append(
+        &txn,
+        actor,
+        Change::of("suppression.lift", id).detail(detail),
+        now,
+    )
+    .await?;
+    store::commit(txn).await?;
+    Ok(())
+}
+
+/// Whether a person's address is suppressed: the reason and since when.
+///
+/// # Errors
+/// Store failure.
+pub async fn of(
+    ctx: &Context,
+    subscriber: &Subscriber,
+) -> Result<Option<(SuppressionReason, DateTime<Utc>)>, StoreError> {
+    let hash = ctx.address_hasher.hash(&subscriber.email);
+    Ok(store::suppressions::find(&ctx.db, &hash)
+        .await?
+        .map(|s| (s.reason, s.created_at)))
+}
