@@ -238,3 +238,77 @@ async fn suppressions_can_be_seen_added_and_lifted_by_an_admin_with_a_note() {
     start_campaign(&app, "weekly").await;
     assert_eq!(app.deliver_all().await.sent, 1, "mailable again");
 }
+
+#[tokio::test]
+async fn the_admin_ui_shows_suppressions_on_their_page_and_the_person() {
+    use crate::admin::Admin;
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "gone@example.com", "weekly").await;
+    app.smtp.fail_next_rcpt(1, "550 5.1.1 User unknown");
+    start_campaign(&app, "weekly").await;
+    app.deliver_all().await;
+    let admin = Admin::with_role(&app, bulletin::domain::Role::Admin).await;
+    let page = admin.get("/admin/suppressions").await.text().await.unwrap();
+    assert!(
+        page.contains("gone@example.com") && page.contains("hard_bounce"),
+        "{page}"
+    );
+    let id = app.subscriber("gone@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let person = admin
+        .get(&format!("/admin/subscribers/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(person.contains("the address is suppressed"), "{person}");
+    // Lifting needs a note.
+    let listing: Value = app
+        .api_get("/api/v1/suppressions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sid = listing["suppressions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/admin/suppressions/{sid}/lift");
+    assert_eq!(
+        admin.post(&path, &[("note", "")]).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        admin
+            .post(&path, &[("note", "exists again")])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let after: Value = app
+        .api_get("/api/v1/suppressions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(after["suppressions"].as_array().unwrap().is_empty());
+    // A marketer adds one by hand, and sees no lift button.
+    let marketer = Admin::with_role(&app, bulletin::domain::Role::Marketer).await;
+    let added = marketer
+        .post(
+            "/admin/suppressions",
+            &[("email", "x@example.com"), ("note", "asked")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let page = marketer
+        .get("/admin/suppressions")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("manual") && !page.contains("/lift"), "{page}");
+}

@@ -15,6 +15,7 @@ mod notices;
 mod retention;
 mod subscriber_forms;
 mod subscribers;
+mod suppressions;
 mod templates;
 mod users;
 
@@ -131,6 +132,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/admin/privacy-requests/{id}/close",
             post(retention::close_request),
         )
+        .route(
+            "/admin/suppressions",
+            get(suppressions::index).post(suppressions::add),
+        )
+        .route("/admin/suppressions/{id}/lift", post(suppressions::lift))
         .route("/admin/users", get(users::index).post(users::create))
         .route("/admin/users/{id}/role", post(users::set_role))
         .route("/admin/users/{id}/disable", post(users::disable))

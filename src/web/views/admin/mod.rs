@@ -11,6 +11,7 @@ pub mod lists;
 pub mod notices;
 pub mod retention;
 pub mod subscribers;
+pub mod suppressions;
 pub mod templates;
 pub mod users;
 
@@ -121,6 +122,7 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
                     a href="/admin/templates" { "Templates" }
                     a href="/admin/jobs" { "Jobs" }
                     a href="/admin/retention" { "Retention" }
+                    a href="/admin/suppressions" { "Suppressions" }
                     @if ctx.may(Action::HandlePersonalData) { a href="/admin/privacy-requests" { "Requests" } }
                     @if ctx.may(Action::ReadAudit) { a href="/admin/audit" { "Audit" } }
                     @if ctx.may(Action::ManageAccess) { a href="/admin/users" { "Users" } }

@@ -100,6 +100,10 @@ pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
             div.card {
                 p { "Name: " (s.name.as_str()) " · language " (s.locale.as_str()) " · " (status(s.status.as_str()))
                     " · since " (s.created_at.format("%Y-%m-%d %H:%M")) }
+                @if let Some((reason, at)) = d.suppressed {
+                    p role="status" { "Never mailed: the address is suppressed (" (status(reason.as_str())) ") since "
+                        (at.format("%Y-%m-%d %H:%M")) ". " a href="/admin/suppressions" { "Suppressions" } }
+                }
             }
             @if ctx.may(Action::ManageSubscribers) {
                 p {

@@ -1,0 +1,92 @@
+//! `/admin/suppressions`: the addresses never mailed again, with why and since when, a form
+//! to add one, and (for admins) lifting one with a note. Render only.
+
+use maud::{Markup, html};
+
+use super::{Ctx, csrf_field, field, layout, status};
+use crate::{
+    domain::{Action, SuppressionReason},
+    services::suppressions::Suppression,
+};
+
+/// What the page shows.
+#[derive(Debug)]
+pub struct SuppressionsView<'a> {
+    /// This page of suppressions.
+    pub items: &'a [Suppression],
+    /// The cursor of the next page.
+    pub next_cursor: Option<&'a str>,
+    /// The reason shown, or all.
+    pub reason: Option<SuppressionReason>,
+    /// A problem with the last form, shown above the forms.
+    pub problem: Option<&'a str>,
+}
+
+const REASONS: [SuppressionReason; 5] = [
+    SuppressionReason::HardBounce,
+    SuppressionReason::SoftBounceLimit,
+    SuppressionReason::Complaint,
+    SuppressionReason::Erased,
+    SuppressionReason::Manual,
+];
+
+/// The suppressions page.
+pub fn suppressions_page(ctx: &Ctx, v: &SuppressionsView<'_>) -> Markup {
+    let filter = v.reason.map(|r| format!("reason={r}&")).unwrap_or_default();
+    layout(
+        ctx,
+        "Suppressions",
+        html! {
+            p.muted { "Bulletin never mails these addresses again: not campaigns, notices, confirmations nor test sends. It keeps only a keyed hash of each; the person is named while they exist." }
+            @if let Some(problem) = v.problem { p.error role="alert" { (problem) } }
+            p {
+                a href="/admin/suppressions" { "All" }
+                @for r in REASONS { " · " a href={ "/admin/suppressions?reason=" (r) } { (r) } }
+            }
+            table.suppressions {
+                tr { th { "Person" } th { "Reason" } th { "Since" } th { "Detail" } th {} }
+                @for s in v.items { (row(ctx, s)) }
+            }
+            @if v.items.is_empty() { p.muted { "No suppressions." } }
+            @if let Some(next) = v.next_cursor {
+                p.pager { a.button rel="next" href={ "/admin/suppressions?" (filter) "cursor=" (next) } { "More →" } }
+            }
+            @if ctx.may(Action::ManageSubscribers) {
+                div.card {
+                    h2 { "Suppress an address" }
+                    form method="post" action="/admin/suppressions" {
+                        (csrf_field(&ctx.csrf))
+                        (field("email", "E-mail address", "email", "", None))
+                        (field("note", "Note (why)", "text", "", None))
+                        p { button.danger type="submit" { "Never mail it again" } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn row(ctx: &Ctx, s: &Suppression) -> Markup {
+    html! {
+        tr {
+            td {
+                @match &s.subscriber {
+                    Some((id, email)) => a href={ "/admin/subscribers/" (id) } { (email.as_str()) },
+                    None => span.muted { "not known or erased" },
+                }
+            }
+            td { (status(s.reason.as_str())) }
+            td { (s.created_at.format("%Y-%m-%d %H:%M")) }
+            td { @if let Some(d) = &s.detail { (d) } }
+            td {
+                @if ctx.may(Action::HandlePersonalData) {
+                    form.inline method="post" action={ "/admin/suppressions/" (s.id) "/lift" } {
+                        (csrf_field(&ctx.csrf))
+                        input name="note" type="text" required placeholder="why" aria-label="Why lift it";
+                        " " button type="submit" { "Lift" }
+                    }
+                }
+            }
+        }
+    }
+}
