@@ -160,6 +160,9 @@ pub struct MailSettings {
     pub organisation: String,
     /// Operator template overrides.
     pub templates_dir: PathBuf,
+    /// The domain of the per-message envelope senders (VERP) that bounces come back to;
+    /// `None`: the envelope sender is `from_address`.
+    pub bounce_domain: Option<String>,
 }
 
 /// `[subscriptions]`

@@ -192,6 +192,7 @@ pub(super) struct RawMail {
     templates_dir: String,
     smtp_pool_max: u32,
     smtp_timeout_secs: u64,
+    bounce_domain: String,
 }
 
 impl RawMail {
@@ -235,12 +236,20 @@ impl RawMail {
         })?;
         let from_address = EmailAddress::parse(mailbox.email.as_ref())
             .map_err(|e| invalid("mail.from", e.to_string()))?;
+        let bounce_domain = Some(self.bounce_domain.trim().to_ascii_lowercase())
+            .filter(|d| !d.is_empty());
+        if let Some(domain) = &bounce_domain
+            && EmailAddress::parse(&format!("b@{domain}")).is_err()
+        {
+            return Err(invalid("mail.bounce_domain", "must be a domain name, e.g. bounces.example.com"));
+        }
         Ok(MailSettings {
             transport,
             from: mailbox.to_string(),
             from_address,
             organisation: self.organisation,
             templates_dir: self.templates_dir.into(),
+            bounce_domain,
         })
     }
 }

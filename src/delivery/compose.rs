@@ -339,11 +339,14 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
         ),
     };
     let content = content.map_err(|e| e.to_string())?;
+    let (reference, envelope_from) = tracing_refs(engine, delivery);
     let mail = OutgoingMail {
         to: r.subscriber.email.clone(),
         content,
         message_id: delivery.message_id.clone(),
         unsubscribe_url,
+        reference,
+        envelope_from,
     };
     build_message(from, mail, engine.transport.accepts_8bit()).map_err(|e| e.to_string())
 }
@@ -360,13 +363,33 @@ fn build_notice(
     let notice = compiled.notice.as_ref().ok_or("not a notice")?;
     let (content, object_url) =
         super::notices::render(&engine.ctx, notice, &r.subscriber, subscription)?;
+    let (reference, envelope_from) = tracing_refs(engine, delivery);
     let mail = OutgoingMail {
         to: r.subscriber.email.clone(),
         content,
         message_id: delivery.message_id.clone(),
         unsubscribe_url: object_url,
+        reference,
+        envelope_from,
     };
     build_message(&compiled.from, mail, engine.transport.accepts_8bit()).map_err(|e| e.to_string())
+}
+
+/// The signed reference of a delivery (`X-Bulletin-Ref`), and with `mail.bounce_domain` the
+/// envelope sender at that domain that carries it (VERP: `b-<reference>@<bounce domain>`).
+pub(super) fn tracing_refs(
+    engine: &Engine,
+    delivery: &Delivery,
+) -> (Option<String>, Option<EmailAddress>) {
+    let reference = engine.ctx.address_hasher.delivery_ref(delivery.id.as_uuid());
+    let envelope_from = engine
+        .ctx
+        .settings
+        .mail
+        .bounce_domain
+        .as_ref()
+        .and_then(|domain| EmailAddress::parse(&format!("b-{reference}@{domain}")).ok());
+    (Some(reference), envelope_from)
 }
 
 fn system(
@@ -472,6 +495,8 @@ pub async fn send_test(
             content: content.clone(),
             message_id: format!("test.{}@{domain}", uuid::Uuid::now_v7()),
             unsubscribe_url: unsubscribe_url.clone(),
+            reference: None,
+            envelope_from: None,
         };
         let message = build_message(&from, mail, engine.transport.accepts_8bit())
             .map_err(|e| e.to_string())?;

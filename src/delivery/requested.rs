@@ -140,11 +140,14 @@ pub fn build(
         .templates
         .render(subscriber.locale, template, &ctx)
         .map_err(|e| e.to_string())?;
+    let (reference, envelope_from) = super::compose::tracing_refs(engine, delivery);
     let outgoing = OutgoingMail {
         to: to.clone(),
         content,
         message_id: delivery.message_id.clone(),
         unsubscribe_url,
+        reference,
+        envelope_from,
     };
     build_message(&engine.from, outgoing, engine.transport.accepts_8bit())
         .map_err(|e| e.to_string())

@@ -25,6 +25,29 @@ pub struct OutgoingMail {
     pub message_id: String,
     /// The one-click unsubscribe URL.
     pub unsubscribe_url: Url,
+    /// The signed reference of the delivery (`X-Bulletin-Ref`), which a bounce or complaint
+    /// quoting the message names it by.
+    pub reference: Option<String>,
+    /// The envelope sender, when it is not the From address (VERP).
+    pub envelope_from: Option<EmailAddress>,
+}
+
+/// `X-Bulletin-Ref: <signed delivery reference>`.
+#[derive(Debug, Clone)]
+struct BulletinRef(String);
+
+impl Header for BulletinRef {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Bulletin-Ref")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
 }
 
 /// `List-Unsubscribe: <URL>` (RFC 2369 §3.2).
@@ -83,13 +106,26 @@ pub fn build_message(
         .as_str()
         .parse()
         .map_err(|e| BuildError(format!("recipient: {e}")))?;
-    Message::builder()
+    let mut builder = Message::builder()
         .from(from.clone())
-        .to(to)
+        .to(to.clone())
         .subject(mail.content.subject.clone())
         .message_id(Some(format!("<{}>", mail.message_id)))
         .header(ListUnsubscribe(format!("<{}>", mail.unsubscribe_url)))
-        .header(ListUnsubscribePost)
+        .header(ListUnsubscribePost);
+    if let Some(reference) = mail.reference {
+        builder = builder.header(BulletinRef(reference));
+    }
+    if let Some(sender) = &mail.envelope_from {
+        let sender: lettre::Address = sender
+            .as_str()
+            .parse()
+            .map_err(|e| BuildError(format!("envelope sender: {e}")))?;
+        let envelope = lettre::address::Envelope::new(Some(sender), vec![to.email])
+            .map_err(|e| BuildError(e.to_string()))?;
+        builder = builder.envelope(envelope);
+    }
+    builder
         .multipart(MultiPart::alternative_plain_html(
             encode_body(mail.content.text, eight_bit),
             encode_body(mail.content.html, eight_bit),
@@ -154,6 +190,8 @@ mod tests {
             },
             message_id: "abc@example.com".into(),
             unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
+            reference: None,
+            envelope_from: None,
         };
         let raw = String::from_utf8(build_message(&from, mail, true).unwrap().formatted()).unwrap();
         assert!(

@@ -7,6 +7,9 @@ use crate::domain::EmailAddress;
 /// Domain separation: these hashes can never collide with link-token MACs.
 const DOMAIN: &[u8] = b"bulletin-address-hash:";
 
+/// Domain separation of the delivery references.
+const REF_DOMAIN: &[u8] = b"bulletin-delivery-ref:";
+
 /// Domain separation of the rate-limit keys.
 const LIMIT_DOMAIN: &[u8] = b"bulletin-rate-limit:";
 
@@ -31,6 +34,34 @@ impl AddressHasher {
         hex::encode(self.key.tag(&payload))
     }
 
+    /// The signed reference of a delivery, `<32 hex id>-<16 hex tag>`: what the envelope
+    /// sender (VERP) and `X-Bulletin-Ref` carry, so that a bounce or complaint names its
+    /// delivery and nobody can name another. Short enough for an address's local part.
+    pub fn delivery_ref(&self, id: uuid::Uuid) -> String {
+        let id = id.simple().to_string();
+        format!("{id}-{}", self.ref_tag(&id))
+    }
+
+    /// The delivery a reference names, if its tag is right (compared in constant time).
+    pub fn check_delivery_ref(&self, reference: &str) -> Option<uuid::Uuid> {
+        use subtle::ConstantTimeEq;
+        let (id, tag) = reference.trim().split_once('-')?;
+        if id.len() != 32 || tag.len() != 16 {
+            return None;
+        }
+        let id = id.to_ascii_lowercase();
+        let expected = self.ref_tag(&id);
+        if !bool::from(expected.as_bytes().ct_eq(tag.to_ascii_lowercase().as_bytes())) {
+            return None;
+        }
+        uuid::Uuid::parse_str(&id).ok()
+    }
+
+    fn ref_tag(&self, id: &str) -> String {
+        let payload = [REF_DOMAIN, id.as_bytes()].concat();
+        hex::encode(&self.key.tag(&payload)[..8])
+    }
+
     /// Hex of the keyed hash of what a rate limit counts (a network, an address, an account),
     /// so that the limits table never holds the text itself.
     pub fn hash_limit_key(&self, scope: &str, key: &str) -> String {
@@ -42,6 +73,24 @@ impl AddressHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_reference_checks_only_with_its_own_tag_and_key() {
+        let a = AddressHasher::new(SigningKey::generate());
+        let b = AddressHasher::new(SigningKey::generate());
+        let id = uuid::Uuid::now_v7();
+        let reference = a.delivery_ref(id);
+        assert_eq!(reference.len(), 49);
+        assert_eq!(a.check_delivery_ref(&reference), Some(id));
+        assert_eq!(a.check_delivery_ref(&reference.to_uppercase()), Some(id));
+        assert_eq!(b.check_delivery_ref(&reference), None);
+        let other = a.delivery_ref(uuid::Uuid::now_v7());
+        let forged = format!("{}-{}", &other[..32], &reference[33..]);
+        assert_eq!(a.check_delivery_ref(&forged), None);
+        for junk in ["", "-", "x-y", &reference[..48]] {
+            assert_eq!(a.check_delivery_ref(junk), None);
+        }
+    }
 
     #[test]
     fn the_same_address_hashes_the_same_and_keys_differ() {
