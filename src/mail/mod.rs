@@ -4,6 +4,7 @@
 pub mod campaign;
 pub mod links;
 pub mod message;
+pub mod reports;
 pub mod notice;
 pub mod templates;
 pub mod transport;
