@@ -67,6 +67,15 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Read one message for the bounce domain (a bounce or a complaint) from standard input,
+    /// as an MTA pipes it, and act on it. Exits 0 when it was handled or ignored, 75
+    /// (EX_TEMPFAIL) when the MTA should offer it again later.
+    Inbound {
+        /// The address the message was delivered to (Postfix: `${recipient}`; Exim:
+        /// `$local_part@$domain`), which names the message it is about.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +208,36 @@ async fn main() -> anyhow::Result<()> {
         } => import(settings, &file, &list, dry_run).await,
         Command::Purge { dry_run } => purge(settings, dry_run).await,
         Command::Backup { file } => backup(settings, &file).await,
+        Command::Inbound { recipient } => inbound(settings, recipient.as_deref()).await,
+    }
+}
+
+/// `bulletin inbound [--recipient ADDR]`: one message from standard input, acted on. A
+/// store failure exits 75, so that the MTA keeps the message and offers it again.
+async fn inbound(settings: Settings, recipient: Option<&str>) -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let limit = bulletin::mail::reports::MAX_REPORT_BYTES;
+    let mut raw = Vec::new();
+    tokio::io::stdin()
+        .take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut raw)
+        .await
+        .context("reading the message from standard input")?;
+    let outcome = match startup::build_context(settings, Clock::System).await {
+        Ok(ctx) => services::inbound::handle(&ctx, &raw, recipient)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(handled) => {
+            println!("{handled:?}");
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("bulletin inbound: {e:#}; the MTA should try again later");
+            std::process::exit(75);
+        }
     }
 }
 

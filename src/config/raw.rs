@@ -236,12 +236,15 @@ impl RawMail {
         })?;
         let from_address = EmailAddress::parse(mailbox.email.as_ref())
             .map_err(|e| invalid("mail.from", e.to_string()))?;
-        let bounce_domain = Some(self.bounce_domain.trim().to_ascii_lowercase())
-            .filter(|d| !d.is_empty());
+        let bounce_domain =
+            Some(self.bounce_domain.trim().to_ascii_lowercase()).filter(|d| !d.is_empty());
         if let Some(domain) = &bounce_domain
             && EmailAddress::parse(&format!("b@{domain}")).is_err()
         {
-            return Err(invalid("mail.bounce_domain", "must be a domain name, e.g. bounces.example.com"));
+            return Err(invalid(
+                "mail.bounce_domain",
+                "must be a domain name, e.g. bounces.example.com",
+            ));
         }
         Ok(MailSettings {
             transport,

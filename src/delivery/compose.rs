@@ -381,7 +381,10 @@ pub(super) fn tracing_refs(
     engine: &Engine,
     delivery: &Delivery,
 ) -> (Option<String>, Option<EmailAddress>) {
-    let reference = engine.ctx.address_hasher.delivery_ref(delivery.id.as_uuid());
+    let reference = engine
+        .ctx
+        .address_hasher
+        .delivery_ref(delivery.id.as_uuid());
     let envelope_from = engine
         .ctx
         .settings

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::compose::{self, Verdict};
 use crate::{
     delivery::Engine,
-    domain::{Bounce, CampaignStatus, Delivery, SuppressionReason, delivery::backoff},
+    domain::{Bounce, CampaignStatus, Delivery, bounce, delivery::backoff},
     mail::SendError,
     store::{self, StoreError, deliveries::Outcome},
 };
@@ -354,21 +354,17 @@ async fn bounced(
     error: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), StoreError> {
-    store::deliveries::mark_bounce(conn, delivery.id, bounce).await?;
+    store::deliveries::mark_bounce(conn, delivery.id, bounce.as_str()).await?;
     let settings = &engine.ctx.settings.bounces;
-    let reason = match bounce {
-        Bounce::Hard => SuppressionReason::HardBounce,
+    let in_a_row = match bounce {
         Bounce::Soft => {
             let since = now - settings.soft_window;
-            let in_a_row =
-                store::deliveries::soft_bounces_in_a_row(conn, delivery.subscriber_id, since)
-                    .await?;
-            if in_a_row < settings.soft_limit {
-                return Ok(());
-            }
-            SuppressionReason::SoftBounceLimit
+            store::deliveries::soft_bounces_in_a_row(conn, delivery.subscriber_id, since).await?
         }
-        Bounce::Blocked => return Ok(()),
+        Bounce::Hard | Bounce::Blocked => 0,
+    };
+    let Some(reason) = bounce::suppression_for(bounce, in_a_row, settings.soft_limit) else {
+        return Ok(());
     };
     let subscriber = Some(delivery.subscriber_id);
     store::suppressions::add(conn, hash, (reason, Some(error)), subscriber, now).await

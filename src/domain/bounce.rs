@@ -97,6 +97,22 @@ pub fn classify(code: Option<u16>, status: Option<EnhancedStatus>, at_rcpt: bool
     }
 }
 
+/// Whether a bounce suppresses its address: a hard one always, a soft one when it makes
+/// `soft_limit` in a row (`soft_in_a_row` counts it), a blocked one never.
+pub fn suppression_for(
+    bounce: Bounce,
+    soft_in_a_row: u32,
+    soft_limit: u32,
+) -> Option<super::SuppressionReason> {
+    match bounce {
+        Bounce::Hard => Some(super::SuppressionReason::HardBounce),
+        Bounce::Soft if soft_in_a_row >= soft_limit => {
+            Some(super::SuppressionReason::SoftBounceLimit)
+        }
+        Bounce::Soft | Bounce::Blocked => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,8 @@
 pub mod campaign;
 pub mod links;
 pub mod message;
-pub mod reports;
 pub mod notice;
+pub mod reports;
 pub mod templates;
 pub mod transport;
 

@@ -68,7 +68,10 @@ pub fn read(raw: &[u8]) -> Report {
         let contents = String::from_utf8_lossy(part.contents());
         collect_references(&contents, &mut references);
         if let Some(nested) = part.message() {
-            collect_references(&String::from_utf8_lossy(nested.raw_message()), &mut references);
+            collect_references(
+                &String::from_utf8_lossy(nested.raw_message()),
+                &mut references,
+            );
         }
         match (ctype.as_str(), subtype.as_str()) {
             ("message", "delivery-status" | "global-delivery-status") if kind.is_none() => {
@@ -91,7 +94,9 @@ fn delivery_status(body: &str) -> ReportKind {
     let mut delayed = false;
     // The first group is about the message; the others are one per recipient.
     for group in field_groups(body).into_iter().skip(1) {
-        let action = field(&group, "action").unwrap_or_default().to_ascii_lowercase();
+        let action = field(&group, "action")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         match action.trim() {
             "failed" => {
                 let status = field(&group, "status").and_then(|s| EnhancedStatus::in_reply(&s));
@@ -134,9 +139,17 @@ fn plain_bounce(message: &mail_parser::Message<'_>) -> ReportKind {
         .and_then(|a| a.address())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let says_so = ["undeliver", "delivery status notification (failure)", "delivery failure", "returned mail", "failure notice", "mail delivery failed", "delivery has failed"]
-        .iter()
-        .any(|w| subject.contains(w));
+    let says_so = [
+        "undeliver",
+        "delivery status notification (failure)",
+        "delivery failure",
+        "returned mail",
+        "failure notice",
+        "mail delivery failed",
+        "delivery has failed",
+    ]
+    .iter()
+    .any(|w| subject.contains(w));
     let daemon = from.starts_with("mailer-daemon@") || from.starts_with("postmaster@");
     if !says_so && !daemon {
         return ReportKind::Other;
@@ -187,7 +200,10 @@ fn field_groups(body: &str) -> Vec<Vec<(String, String)>> {
 }
 
 fn field(group: &[(String, String)], name: &str) -> Option<String> {
-    group.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    group
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
 }
 
 /// At most 300 characters of a remote server's words.
@@ -259,8 +275,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(read(dsn("delayed", "4.4.7").as_bytes()).kind, ReportKind::Delayed);
-        assert_eq!(read(dsn("delivered", "2.0.0").as_bytes()).kind, ReportKind::Other);
+        assert_eq!(
+            read(dsn("delayed", "4.4.7").as_bytes()).kind,
+            ReportKind::Delayed
+        );
+        assert_eq!(
+            read(dsn("delivered", "2.0.0").as_bytes()).kind,
+            ReportKind::Other
+        );
     }
 
     #[test]
@@ -298,7 +320,9 @@ mod tests {
             ReportKind::Failed { status: Some(s), .. } if s.to_string() == "5.1.1"
         ));
         // An ordinary message is nothing, even if it quotes a reference.
-        let reply = format!("From: jane@example.org\r\nSubject: Re: News\r\n\r\nThanks! X-Bulletin-Ref: {REF}\r\n");
+        let reply = format!(
+            "From: jane@example.org\r\nSubject: Re: News\r\n\r\nThanks! X-Bulletin-Ref: {REF}\r\n"
+        );
         assert_eq!(read(reply.as_bytes()).kind, ReportKind::Other);
     }
 

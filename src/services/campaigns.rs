@@ -161,6 +161,8 @@ pub struct CampaignCounts {
     pub bounced: u64,
     /// Of the failed: refused by policy (`5.7.x` and the like), nothing about the address.
     pub blocked: u64,
+    /// Recipients who reported it as spam.
+    pub complaints: u64,
     /// People who left a list by the unsubscribe link in this campaign's e-mails.
     pub unsubscribed: u64,
 }
@@ -209,6 +211,9 @@ pub async fn overview(ctx: &Context, id: CampaignId) -> Result<CampaignOverview,
     })
 }
 
+/// What a delivery's `bounce` column holds after a complaint about it.
+pub const COMPLAINT: &str = "complaint";
+
 async fn counts(ctx: &Context, id: CampaignId) -> Result<CampaignCounts, StoreError> {
     let mut c = CampaignCounts::default();
     for (status, n) in store::deliveries::campaign_counts(&ctx.db, id).await? {
@@ -222,10 +227,12 @@ async fn counts(ctx: &Context, id: CampaignId) -> Result<CampaignCounts, StoreEr
             DeliveryStatus::Suppressed => c.suppressed += n,
         }
     }
-    for (bounce, n) in store::deliveries::campaign_bounce_counts(&ctx.db, id).await? {
-        match bounce {
-            Bounce::Hard | Bounce::Soft => c.bounced += n,
-            Bounce::Blocked => c.blocked += n,
+    for (came_back, n) in store::deliveries::campaign_bounce_counts(&ctx.db, id).await? {
+        match Bounce::parse(&came_back) {
+            Ok(Bounce::Hard | Bounce::Soft) => c.bounced += n,
+            Ok(Bounce::Blocked) => c.blocked += n,
+            Err(_) if came_back == COMPLAINT => c.complaints += n,
+            Err(_) => {}
         }
     }
     c.unsubscribed = store::overview::unsubscribed_by_campaign(&ctx.db, id).await?;

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod health;
 pub mod imports;
+pub mod inbound;
 pub mod jobs;
 pub mod lists;
 pub mod notices;

@@ -51,7 +51,11 @@ impl AddressHasher {
         }
         let id = id.to_ascii_lowercase();
         let expected = self.ref_tag(&id);
-        if !bool::from(expected.as_bytes().ct_eq(tag.to_ascii_lowercase().as_bytes())) {
+        if !bool::from(
+            expected
+                .as_bytes()
+                .ct_eq(tag.to_ascii_lowercase().as_bytes()),
+        ) {
             return None;
         }
         uuid::Uuid::parse_str(&id).ok()

@@ -500,14 +500,15 @@ pub async fn campaign_counts(
         .collect()
 }
 
-/// A campaign's refused deliveries by what the refusal said (`hard`, `soft`, `blocked`).
+/// A campaign's deliveries by what came back for them (`hard`, `soft`, `blocked`,
+/// `complaint`).
 ///
 /// # Errors
 /// Database failure.
 pub async fn campaign_bounce_counts(
     conn: &impl ConnectionTrait,
     campaign: CampaignId,
-) -> Result<Vec<(Bounce, u64)>, StoreError> {
+) -> Result<Vec<(String, u64)>, StoreError> {
     let rows: Vec<(String, i64)> = table::Entity::find()
         .select_only()
         .column(table::Column::Bounce)
@@ -519,13 +520,23 @@ pub async fn campaign_bounce_counts(
         .all(conn)
         .await?;
     rows.into_iter()
-        .map(|(bounce, n)| {
-            Ok((
-                Bounce::parse(&bounce).map_err(corrupt)?,
-                u64::try_from(n).map_err(corrupt)?,
-            ))
-        })
+        .map(|(bounce, n)| Ok((bounce, u64::try_from(n).map_err(corrupt)?)))
         .collect()
+}
+
+/// One delivery by id, if it exists.
+///
+/// # Errors
+/// Database failure, or a row that cannot be read.
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: DeliveryId,
+) -> Result<Option<Delivery>, StoreError> {
+    table::Entity::find_by_id(id.as_uuid())
+        .one(conn)
+        .await?
+        .map(Delivery::try_from)
+        .transpose()
 }
 
 /// `status = 'sending'`, written for SQLite as `+status` so that its planner looks the rows
@@ -609,17 +620,18 @@ pub async fn record_batch(
     Ok(written)
 }
 
-/// Records what the refusal of a delivery said about its address.
+/// Records what came back for a delivery: `hard`, `soft` or `blocked` (what a refusal said
+/// about the address), or `complaint`.
 ///
 /// # Errors
 /// Database failure.
 pub async fn mark_bounce(
     conn: &impl ConnectionTrait,
     id: DeliveryId,
-    bounce: Bounce,
+    bounce: &str,
 ) -> Result<(), StoreError> {
     table::Entity::update_many()
-        .col_expr(table::Column::Bounce, Expr::value(bounce.as_str()))
+        .col_expr(table::Column::Bounce, Expr::value(bounce))
         .filter(table::Column::Id.eq(id.as_uuid()))
         .exec(conn)
         .await?;

@@ -312,3 +312,194 @@ async fn the_admin_ui_shows_suppressions_on_their_page_and_the_person() {
         .unwrap();
     assert!(page.contains("manual") && !page.contains("/lift"), "{page}");
 }
+
+/// Runs `bulletin inbound` on the test server's database and keys with `message` on stdin.
+async fn inbound_cli(
+    app: &TestApp,
+    database_url: &str,
+    recipient: Option<&str>,
+    message: &str,
+) -> (Option<i32>, String) {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bulletin"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BULLETIN") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .arg("inbound")
+        .env("BULLETIN__DATABASE__URL", database_url)
+        .env("BULLETIN__DATA__DIR", &app.app.context().settings.data_dir)
+        .env("RUST_LIB_BACKTRACE", "0")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(recipient) = recipient {
+        command.args(["--recipient", recipient]);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(message.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// A delivery status notification for a message, quoting `reference`.
+fn dsn(reference: &str, status: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@example.com\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; mx.example.net\r\n\r\n\
+         Final-Recipient: rfc822; someone-else@example.org\r\nAction: failed\r\n\
+         Status: {status}\r\nDiagnostic-Code: smtp; 550 {status} refused\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\n\
+         From: news@example.com\r\nX-Bulletin-Ref: {reference}\r\n\r\n--B--\r\n"
+    )
+}
+
+/// A complaint (ARF) quoting the original message's headers.
+fn arf(original_headers: &str) -> String {
+    format!(
+        "From: fbl@isp.example\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\r\n\r\n\
+         --F\r\nContent-Type: text/plain\r\n\r\nThis is a complaint.\r\n\
+         --F\r\nContent-Type: message/feedback-report\r\n\r\n\
+         Feedback-Type: abuse\r\nUser-Agent: FBL/1.0\r\nVersion: 1\r\n\r\n\
+         --F\r\nContent-Type: text/rfc822-headers\r\n\r\n{original_headers}\r\n--F--\r\n"
+    )
+}
+
+#[tokio::test]
+async fn a_later_hard_bounce_piped_to_bulletin_inbound_suppresses_the_address() {
+    let app =
+        TestApp::spawn_with(|s| s.mail.bounce_domain = Some("bounces.example.com".into())).await;
+    app.create_list("weekly").await;
+    confirmed(&app, "gone@example.com", "weekly").await;
+    let id = start_campaign(&app, "weekly").await;
+    app.deliver_all().await;
+    let mail = app.smtp.take_messages().pop().unwrap();
+    // The envelope sender is unique to the message and signed (VERP).
+    assert!(
+        mail.mail_from.starts_with("b-") && mail.mail_from.ends_with("@bounces.example.com"),
+        "{}",
+        mail.mail_from
+    );
+    let reference = mail.header("X-Bulletin-Ref").unwrap();
+    assert!(mail.mail_from.contains(reference.trim()));
+
+    // The relay accepted it; the mailbox provider bounced it later, to the VERP address.
+    let report = dsn("not-quoted", "5.1.1");
+    let (code, out) = inbound_cli(&app, &app.database_url, Some(&mail.mail_from), &report).await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Bounce(Hard)"), "{out}");
+    assert_eq!(campaign(&app, &id).await["counts"]["bounced"], 1);
+    assert_eq!(
+        app.subscriber("gone@example.com").await.unwrap()["suppressed"]["reason"],
+        "hard_bounce"
+    );
+    start_campaign(&app, "weekly").await;
+    assert_eq!(app.deliver_all().await.suppressed, 1, "never mailed again");
+
+    // A database that cannot be reached: 75, so the MTA offers the message again.
+    let (code, _) = inbound_cli(&app, "postgres://nobody@127.0.0.1:9/none", None, &report).await;
+    assert_eq!(code, Some(75));
+}
+
+#[tokio::test]
+async fn a_policy_refusal_reported_later_or_a_forged_report_leaves_the_subscriber_mailable() {
+    use bulletin::services::inbound::{Handled, handle};
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "jane@example.com", "weekly").await;
+    start_campaign(&app, "weekly").await;
+    app.deliver_all().await;
+    let mail = app.smtp.take_messages().pop().unwrap();
+    let reference = mail.header("X-Bulletin-Ref").unwrap().trim().to_owned();
+    let ctx = app.app.context();
+
+    let blocked = handle(ctx, dsn(&reference, "5.7.1").as_bytes(), None)
+        .await
+        .unwrap();
+    assert_eq!(blocked, Handled::Bounce(bulletin::domain::Bounce::Blocked));
+    // An altered reference, a made-up one, garbage and a huge message change nothing.
+    let altered = format!(
+        "{}{}",
+        &reference[..48],
+        if reference.ends_with('0') { '1' } else { '0' }
+    );
+    let made_up = format!("{}-0123456789abcdef", "ab".repeat(16));
+    for report in [
+        dsn(&altered, "5.1.1"),
+        dsn(&made_up, "5.1.1"),
+        "garbage\r\n\r\n".into(),
+    ] {
+        let handled = handle(ctx, report.as_bytes(), None).await.unwrap();
+        assert!(matches!(handled, Handled::Ignored(_)), "{handled:?}");
+    }
+    let huge = "x".repeat(5 * 1024 * 1024);
+    assert!(matches!(
+        handle(ctx, huge.as_bytes(), Some("b-x@y")).await.unwrap(),
+        Handled::Ignored(_)
+    ));
+    assert_eq!(
+        app.subscriber("jane@example.com").await.unwrap()["suppressed"],
+        Value::Null
+    );
+    start_campaign(&app, "weekly").await;
+    assert_eq!(app.deliver_all().await.sent, 1, "still mailable");
+}
+
+#[tokio::test]
+async fn a_complaint_suppresses_the_address_and_ends_every_subscription() {
+    use bulletin::services::inbound::{Handled, handle};
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    confirmed(&app, "angry@example.com", "weekly").await;
+    confirmed(&app, "angry@example.com", "monthly").await;
+    let id = start_campaign(&app, "weekly").await;
+    app.deliver_all().await;
+    let mail = app.smtp.take_messages().pop().unwrap();
+    let headers = mail.data.split("\r\n\r\n").next().unwrap().to_owned();
+
+    // The provider's feedback loop sends the report to any address: the quoted headers name
+    // the message.
+    let handled = handle(
+        app.app.context(),
+        arf(&headers).as_bytes(),
+        Some("abuse@example.com"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(handled, Handled::Complaint);
+    assert_eq!(campaign(&app, &id).await["counts"]["complaints"], 1);
+    let person = app.subscriber("angry@example.com").await.unwrap();
+    assert_eq!(person["suppressed"]["reason"], "complaint");
+    for list in ["weekly", "monthly"] {
+        assert_eq!(
+            app.subscription_status("angry@example.com", list)
+                .await
+                .as_deref(),
+            Some("unsubscribed"),
+            "{list}"
+        );
+    }
+    let from_complaint = app
+        .ledger("angry@example.com")
+        .await
+        .into_iter()
+        .filter(|e| e["source"] == "complaint")
+        .count();
+    assert_eq!(from_complaint, 2, "a ledger entry per list");
+}

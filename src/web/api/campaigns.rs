@@ -71,6 +71,8 @@ pub(super) struct CountsResponse {
     bounced: u64,
     /// Of the failed: policy refusals (nothing about the address).
     blocked: u64,
+    /// Recipients who reported it as spam.
+    complaints: u64,
     /// People who left a list by this campaign's unsubscribe link.
     unsubscribed: u64,
 }
@@ -139,6 +141,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
             suppressed: n.suppressed,
             bounced: n.bounced,
             blocked: n.blocked,
+            complaints: n.complaints,
             unsubscribed: n.unsubscribed,
         }),
         rate_per_sec: o.rate_per_sec,

@@ -1,0 +1,157 @@
+//! What comes back to the bounce domain, acted on: a bounce marks its delivery and, by its
+//! status, suppresses the address (hard at once, soft after several in a row; a policy
+//! refusal never); a complaint suppresses the address and ends every subscription of the
+//! person, each with a ledger entry. The delivery is the one a signed reference names (the
+//! VERP recipient, or one quoted from the original message): a forged or altered report
+//! changes nothing, and no address in a report's text is ever suppressed.
+
+use super::{
+    Requester,
+    campaigns::COMPLAINT,
+    subscriptions::{LinkActionError, leave_lists_in},
+};
+use crate::{
+    context::Context,
+    domain::{Bounce, Delivery, DeliveryId, SuppressionReason, bounce},
+    mail::reports::{self, ReportKind},
+    store::{self, StoreError},
+};
+
+/// What was done with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// A bounce of a delivery, and what it said about the address.
+    Bounce(Bounce),
+    /// A complaint about a delivery.
+    Complaint,
+    /// Nothing to do: why.
+    Ignored(&'static str),
+}
+
+/// Acts on one message that came to the bounce domain; `recipient` is the address it was
+/// delivered to, when known (the VERP address names the delivery).
+///
+/// # Errors
+/// Store failure (the message should be offered again later).
+pub async fn handle(
+    ctx: &Context,
+    raw: &[u8],
+    recipient: Option<&str>,
+) -> Result<Handled, StoreError> {
+    if raw.len() > reports::MAX_REPORT_BYTES {
+        return Ok(Handled::Ignored("larger than a report may be"));
+    }
+    let report = reports::read(raw);
+    if matches!(report.kind, ReportKind::Other | ReportKind::Delayed) {
+        return Ok(Handled::Ignored("not a bounce or complaint"));
+    }
+    let verp = recipient
+        .and_then(|r| r.trim().trim_matches(['<', '>']).split_once('@'))
+        .and_then(|(local, _)| local.strip_prefix("b-").or(local.strip_prefix("B-")))
+        .map(str::to_owned);
+    let mut delivery = None;
+    for candidate in verp.iter().chain(&report.references) {
+        let Some(id) = ctx.address_hasher.check_delivery_ref(candidate) else {
+            continue;
+        };
+        if let Some(found) = store::deliveries::find(&ctx.db, DeliveryId::from_uuid(id)).await? {
+            delivery = Some(found);
+            break;
+        }
+    }
+    let Some(delivery) = delivery else {
+        tracing::info!("a report that names no delivery of Bulletin's was ignored");
+        return Ok(Handled::Ignored("names no delivery of Bulletin's"));
+    };
+    match report.kind {
+        ReportKind::Failed { status, diagnostic } => {
+            let kind = bounce::classify(None, status, false);
+            let detail = match (status, diagnostic) {
+                (_, Some(d)) => d,
+                (Some(s), None) => s.to_string(),
+                (None, None) => "a bounce without a status".to_owned(),
+            };
+            bounced(ctx, &delivery, kind, &detail).await?;
+            metrics::counter!("bulletin_bounces_total", "kind" => kind.as_str()).increment(1);
+            Ok(Handled::Bounce(kind))
+        }
+        ReportKind::Complaint => {
+            complained(ctx, &delivery).await?;
+            metrics::counter!("bulletin_complaints_total").increment(1);
+            Ok(Handled::Complaint)
+        }
+        ReportKind::Delayed | ReportKind::Other => {
+            Ok(Handled::Ignored("not a bounce or complaint"))
+        }
+    }
+}
+
+/// A later bounce: marks the delivery and suppresses by the rules of `bounce::suppression_for`.
+async fn bounced(
+    ctx: &Context,
+    delivery: &Delivery,
+    kind: Bounce,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    store::deliveries::mark_bounce(&txn, delivery.id, kind.as_str()).await?;
+    let settings = &ctx.settings.bounces;
+    let in_a_row = match kind {
+        Bounce::Soft => {
+            let since = now - settings.soft_window;
+            store::deliveries::soft_bounces_in_a_row(&txn, delivery.subscriber_id, since).await?
+        }
+        Bounce::Hard | Bounce::Blocked => 0,
+    };
+    if let Some(reason) = bounce::suppression_for(kind, in_a_row, settings.soft_limit)
+        && let Some(hash) = address_hash(ctx, &txn, delivery).await?
+    {
+        let why = (reason, Some(detail));
+        store::suppressions::add(&txn, &hash, why, Some(delivery.subscriber_id), now).await?;
+    }
+    store::commit(txn).await
+}
+
+/// A complaint: the address is suppressed, and the person leaves every list (a complaint
+/// about a notice is an objection), each with a ledger entry.
+async fn complained(ctx: &Context, delivery: &Delivery) -> Result<(), StoreError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    store::deliveries::mark_bounce(&txn, delivery.id, COMPLAINT).await?;
+    if let Some(hash) = address_hash(ctx, &txn, delivery).await? {
+        let why = (SuppressionReason::Complaint, Some("reported as spam"));
+        store::suppressions::add(&txn, &hash, why, Some(delivery.subscriber_id), now).await?;
+        let how = ("subscriber", "complaint");
+        match leave_lists_in(
+            &txn,
+            delivery.subscriber_id,
+            None,
+            &Requester::default(),
+            how,
+            (now, delivery.campaign_id),
+        )
+        .await
+        {
+            Ok(_) | Err(LinkActionError::Gone) => {}
+            Err(LinkActionError::Store(e)) => return Err(e),
+            Err(LinkActionError::Refused(e)) => {
+                tracing::warn!(error = %e, "a complaint could not end a subscription");
+            }
+        }
+    }
+    store::commit(txn).await
+}
+
+/// The keyed hash of the delivery's recipient, while the person exists.
+async fn address_hash(
+    ctx: &Context,
+    conn: &impl store::Connection,
+    delivery: &Delivery,
+) -> Result<Option<String>, StoreError> {
+    match store::subscribers::find(conn, delivery.subscriber_id).await {
+        Ok(subscriber) => Ok(Some(ctx.address_hasher.hash(&subscriber.email))),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
