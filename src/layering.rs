@@ -30,6 +30,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("scheduler", &["context", "delivery", "services", "store"]),
+    ("inbound", &["context", "services"]),
     (
         "web",
         &[
@@ -51,6 +52,7 @@ const FORBIDDEN_CRATES: &[(&str, &[&str])] = &[
     ("services", &["sea_orm", "axum", "maud"]),
     ("delivery", &["sea_orm", "axum", "maud"]),
     ("scheduler", &["sea_orm", "axum", "maud"]),
+    ("inbound", &["sea_orm", "axum", "maud"]),
     ("context", &["sea_orm", "axum", "maud"]),
     ("mail", &["sea_orm", "axum"]),
     ("web", &["sea_orm"]),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod delivery;
 pub mod domain;
+pub mod inbound;
 #[cfg(test)]
 mod layering;
 pub mod mail;

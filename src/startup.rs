@@ -166,6 +166,8 @@ pub struct App {
     server: JoinHandle<std::io::Result<()>>,
     worker: Option<JoinHandle<()>>,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+    /// The bounce receiver's address and task, when `inbound.bind` is set.
+    inbound: Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -210,6 +212,13 @@ impl App {
             limits,
             stopped.clone(),
         ));
+        let inbound = match start_inbound(&state.ctx, stopped.clone()).await {
+            Ok(inbound) => inbound,
+            Err(e) => {
+                shutdown.send_replace(true);
+                return Err(e);
+            }
+        };
         let worker = state
             .ctx
             .settings
@@ -227,8 +236,14 @@ impl App {
             server,
             worker,
             scheduler,
+            inbound,
             shutdown,
         })
+    }
+
+    /// Where the bounce receiver listens, when it runs.
+    pub fn inbound_addr(&self) -> Option<SocketAddr> {
+        self.inbound.as_ref().map(|(addr, _)| *addr)
     }
 
     /// What a person starting the server needs to read, on standard output: where it serves,
@@ -256,6 +271,12 @@ impl App {
             self.addr,
             crate::config::join_url(base, "admin/"),
         );
+        if let (Some(addr), Some(domain)) = (self.inbound_addr(), &settings.mail.bounce_domain) {
+            text.push_str(&format!(
+                "  bounces   {}\n",
+                crate::inbound::describe(addr, domain)
+            ));
+        }
         if let Some(secret) = self.open_setup().await? {
             let url = crate::config::join_url(base, &format!("admin/setup/{secret}"));
             // The one secret Bulletin shows: with no user yet, the operator opens this link
@@ -320,6 +341,9 @@ impl App {
         if let Some(worker) = self.worker {
             worker.await.context("delivery worker panicked")?;
         }
+        if let Some((_, inbound)) = self.inbound {
+            inbound.await.context("bounce receiver panicked")??;
+        }
         self.server.await.context("server task panicked")??;
         // Leave no write-ahead log behind: what it held is in the database file, where
         // erased rows were overwritten.
@@ -328,6 +352,34 @@ impl App {
             .context("emptying the write-ahead log at shutdown")?;
         Ok(())
     }
+}
+
+/// Binds `inbound.bind` and starts the bounce receiver on it, when set.
+async fn start_inbound(
+    ctx: &Context,
+    stopped: watch::Receiver<bool>,
+) -> anyhow::Result<Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>> {
+    let settings = &ctx.settings;
+    let (Some(bind), Some(domain)) = (settings.inbound.bind, &settings.mail.bounce_domain) else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("inbound.bind: cannot listen on {bind}"))?;
+    let addr = listener.local_addr()?;
+    let limits = crate::inbound::ReceiverLimits {
+        max_message_bytes: settings.inbound.max_message_bytes,
+        max_connections: settings.inbound.max_connections,
+        domain: domain.clone(),
+    };
+    tracing::info!(%addr, "the bounce receiver is listening");
+    let task = tokio::spawn(crate::inbound::serve(
+        listener,
+        ctx.clone(),
+        limits,
+        stopped,
+    ));
+    Ok(Some((addr, task)))
 }
 
 /// A database or relay URL without user name and password, for showing.

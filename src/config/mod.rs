@@ -62,6 +62,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// `[bounces]`: what refusals and complaints do.
     pub bounces: BounceSettings,
+    /// `[inbound]`: the SMTP receiver for the bounce domain.
+    pub inbound: InboundSettings,
     /// `[import]`
     pub import: ImportSettings,
     /// `[delivery]`
@@ -241,6 +243,17 @@ pub struct DeliverySettings {
     pub test_sends_per_hour: u32,
 }
 
+/// `[inbound]`: the built-in SMTP receiver for the bounce domain.
+#[derive(Debug, Clone)]
+pub struct InboundSettings {
+    /// Where it listens; `None`: off.
+    pub bind: Option<SocketAddr>,
+    /// Largest message it takes.
+    pub max_message_bytes: usize,
+    /// Connections at once.
+    pub max_connections: usize,
+}
+
 /// `[bounces]`: when soft bounces suppress an address.
 #[derive(Debug, Clone)]
 pub struct BounceSettings {
@@ -354,6 +367,7 @@ impl RawSettings {
                 "must be longer than 4 × mail.smtp_timeout_secs (the longest send)",
             ));
         }
+        let inbound = self.inbound.parse(mail.bounce_domain.is_some())?;
         Ok(Settings {
             database: self.database.parse()?,
             data_dir: PathBuf::from(self.data.dir),
@@ -364,6 +378,7 @@ impl RawSettings {
             admin: self.admin.parse()?,
             limits: self.limits.parse(),
             bounces: self.bounces.parse()?,
+            inbound,
             import: self.import.parse()?,
             delivery,
             scheduler: self.scheduler.parse()?,

@@ -8,9 +8,9 @@ use url::Url;
 
 use super::{
     AdminSettings, BounceSettings, ConfigError, DatabaseSettings, DeliverySettings, HttpSettings,
-    ImportSettings, LimitSettings, LogSettings, MailSettings, MailTransportSettings,
-    NoticeSettings, PrivacySettings, RetentionSettings, SchedulerSettings, SigningSettings,
-    SubscriptionSettings, invalid,
+    ImportSettings, InboundSettings, LimitSettings, LogSettings, MailSettings,
+    MailTransportSettings, NoticeSettings, PrivacySettings, RetentionSettings, SchedulerSettings,
+    SigningSettings, SubscriptionSettings, invalid,
 };
 use crate::domain::{EmailAddress, NoticeKind};
 
@@ -31,6 +31,7 @@ pub struct RawSettings {
     pub(super) admin: RawAdmin,
     pub(super) limits: RawLimits,
     pub(super) bounces: RawBounces,
+    pub(super) inbound: RawInbound,
     pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
     pub(super) scheduler: RawScheduler,
@@ -386,6 +387,46 @@ pub(super) struct RawAdmin {
     login_attempts_per_ip: i64,
     login_window_secs: i64,
     require_2fa: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInbound {
+    bind: String,
+    max_message_bytes: usize,
+    max_connections: usize,
+}
+
+impl RawInbound {
+    pub(super) fn parse(self, has_bounce_domain: bool) -> Result<InboundSettings, ConfigError> {
+        let bind = match self.bind.trim() {
+            "" => None,
+            raw => Some(
+                raw.parse()
+                    .map_err(|e| invalid("inbound.bind", format!("{e}")))?,
+            ),
+        };
+        if bind.is_some() && !has_bounce_domain {
+            return Err(invalid(
+                "inbound.bind",
+                "needs mail.bounce_domain: the receiver takes mail for that domain only",
+            ));
+        }
+        // The largest report `mail::reports` reads.
+        let max = 4 * 1024 * 1024;
+        let max_message_bytes = positive("inbound.max_message_bytes", self.max_message_bytes)?;
+        if max_message_bytes > max {
+            return Err(invalid(
+                "inbound.max_message_bytes",
+                format!("must be at most {max}"),
+            ));
+        }
+        Ok(InboundSettings {
+            bind,
+            max_message_bytes,
+            max_connections: positive("inbound.max_connections", self.max_connections)?,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

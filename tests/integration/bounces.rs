@@ -503,3 +503,86 @@ async fn a_complaint_suppresses_the_address_and_ends_every_subscription() {
         .count();
     assert_eq!(from_complaint, 2, "a ledger entry per list");
 }
+
+/// Speaks SMTP to the bounce receiver at `addr`: each command and the reply's first line.
+async fn smtp_talk(addr: std::net::SocketAddr, commands: &[&str]) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let mut replies = vec![lines.next_line().await.unwrap().unwrap()];
+    for command in commands {
+        write.write_all(command.as_bytes()).await.unwrap();
+        write.write_all(b"\r\n").await.unwrap();
+        // The last line of a multi-line reply has a space after the code.
+        loop {
+            let line = lines.next_line().await.unwrap().unwrap_or_default();
+            if line.len() < 4 || line.as_bytes()[3] == b' ' {
+                replies.push(line);
+                break;
+            }
+        }
+    }
+    replies
+}
+
+#[tokio::test]
+async fn the_bounce_receiver_takes_a_bounce_for_its_domain_only_and_acts_on_it() {
+    let app = TestApp::spawn_with(|s| {
+        s.mail.bounce_domain = Some("bounces.example.com".into());
+        s.inbound.bind = Some("127.0.0.1:0".parse().unwrap());
+        s.inbound.max_message_bytes = 16 * 1024;
+    })
+    .await;
+    let addr = app.app.inbound_addr().expect("the receiver runs");
+    app.create_list("weekly").await;
+    confirmed(&app, "gone@example.com", "weekly").await;
+    start_campaign(&app, "weekly").await;
+    app.deliver_all().await;
+    let verp = app.smtp.take_messages().pop().unwrap().mail_from;
+
+    // Never a relay.
+    let relay = smtp_talk(
+        addr,
+        &[
+            "EHLO mx.example.net",
+            "MAIL FROM:<>",
+            "RCPT TO:<someone@example.org>",
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(relay[3].starts_with("550 5.7.1"), "{relay:?}");
+
+    let message = dsn("none", "5.1.1").replace("\r\n.", "\r\n..");
+    let data = format!("{message}\r\n.");
+    let rcpt = format!("RCPT TO:<{verp}>");
+    let replies = smtp_talk(
+        addr,
+        &[
+            "EHLO mx.example.net",
+            "MAIL FROM:<>",
+            &rcpt,
+            "DATA",
+            &data,
+            "QUIT",
+        ],
+    )
+    .await;
+    assert!(
+        replies[5].starts_with("250"),
+        "accepted once acted on: {replies:?}"
+    );
+    let lines = vec!["y".repeat(900); 20].join("\r\n");
+    let huge = format!("Subject: x\r\n\r\n{lines}\r\n.");
+    let replies = smtp_talk(
+        addr,
+        &["HELO mx", "MAIL FROM:<>", &rcpt, "DATA", &huge, "QUIT"],
+    )
+    .await;
+    assert!(replies[5].starts_with("552"), "too big: {replies:?}");
+    assert_eq!(
+        app.subscriber("gone@example.com").await.unwrap()["suppressed"]["reason"],
+        "hard_bounce"
+    );
+}
