@@ -261,6 +261,8 @@ pub struct BounceSettings {
     pub soft_limit: u32,
     /// How far back the soft bounces in a row are counted.
     pub soft_window: chrono::Duration,
+    /// The complaint and hard-bounce rates that pause a campaign.
+    pub pause_rates: crate::domain::bounce::PauseRates,
 }
 
 /// `[limits]`: how many e-mails strangers can make Bulletin send (confirmations, privacy

@@ -434,6 +434,16 @@ impl RawInbound {
 pub(super) struct RawBounces {
     soft_limit: i64,
     soft_window_days: i64,
+    pause_complaint_rate: f64,
+    pause_bounce_rate: f64,
+}
+
+/// A rate between 0 and 1.
+fn rate(key: &'static str, value: f64) -> Result<f64, ConfigError> {
+    match (0.0..=1.0).contains(&value) {
+        true => Ok(value),
+        false => Err(invalid(key, "must be between 0 and 1 (0.003 is 0.3 %)")),
+    }
 }
 
 impl RawBounces {
@@ -446,6 +456,11 @@ impl RawBounces {
                 positive("bounces.soft_window_days", self.soft_window_days)?,
                 24 * 3600,
             )?,
+            pause_rates: crate::domain::bounce::PauseRates {
+                complaint_rate: rate("bounces.pause_complaint_rate", self.pause_complaint_rate)?,
+                bounce_rate: rate("bounces.pause_bounce_rate", self.pause_bounce_rate)?,
+                min_delivered: 500,
+            },
         })
     }
 }

@@ -332,6 +332,7 @@ async fn record(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreEr
             }
         }
         txn.commit().await?;
+        watch_rates(engine, attempted).await?;
         written
     };
     if written < results.len() as u64 {
@@ -339,6 +340,29 @@ async fn record(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreEr
             lost = results.len() as u64 - written,
             "leases lapsed before outcomes were recorded; other workers own those rows"
         );
+    }
+    Ok(())
+}
+
+/// Pauses the campaigns of this batch's hard bounces whose hard-bounce rate has grown too
+/// high (`bounces.pause_bounce_rate`, after 500 delivered).
+async fn watch_rates(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreError> {
+    let mut campaigns: Vec<_> = attempted
+        .iter()
+        .filter(|a| matches!(a.bounce, Some((Bounce::Hard, _))))
+        .filter_map(|a| a.delivery.campaign_id)
+        .collect();
+    campaigns.dedup();
+    let rates = engine.ctx.settings.bounces.pause_rates;
+    for campaign in campaigns {
+        let (delivered, complaints, hard) =
+            store::deliveries::campaign_rates(&engine.ctx.db, campaign).await?;
+        let now = engine.ctx.clock.now();
+        if let Some(reason) = bounce::pause_for_rates(delivered, complaints, hard, rates)
+            && store::campaigns::pause_sending(&engine.ctx.db, campaign, &reason, now).await?
+        {
+            tracing::error!(%campaign, %reason, "a campaign paused itself");
+        }
     }
     Ok(())
 }

@@ -113,6 +113,45 @@ pub fn suppression_for(
     }
 }
 
+/// A campaign's rates that make it pause itself, and the least it must have delivered first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PauseRates {
+    /// Complaints per delivered message (0.003: Gmail's and Yahoo's 0.3 %).
+    pub complaint_rate: f64,
+    /// Hard bounces per delivered message.
+    pub bounce_rate: f64,
+    /// Delivered messages before the rates count.
+    pub min_delivered: u64,
+}
+
+/// Why a campaign should pause itself, if its complaint or hard-bounce rate is too high.
+pub fn pause_for_rates(
+    delivered: u64,
+    complaints: u64,
+    bounced: u64,
+    rates: PauseRates,
+) -> Option<String> {
+    if delivered < rates.min_delivered || delivered == 0 {
+        return None;
+    }
+    let per = |n: u64| n as f64 / delivered as f64;
+    if per(complaints) > rates.complaint_rate {
+        return Some(format!(
+            "paused: {complaints} complaints in {delivered} delivered ({:.2} %, above {:.2} %)",
+            per(complaints) * 100.0,
+            rates.complaint_rate * 100.0
+        ));
+    }
+    if per(bounced) > rates.bounce_rate {
+        return Some(format!(
+            "paused: {bounced} hard bounces in {delivered} delivered ({:.2} %, above {:.2} %)",
+            per(bounced) * 100.0,
+            rates.bounce_rate * 100.0
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +201,31 @@ mod tests {
         assert_eq!(
             EnhancedStatus::parse("5.1.1").map(|s| s.to_string()),
             Some("5.1.1".to_owned())
+        );
+    }
+
+    #[test]
+    fn rates_pause_only_after_enough_deliveries_and_above_the_threshold() {
+        let rates = PauseRates {
+            complaint_rate: 0.003,
+            bounce_rate: 0.05,
+            min_delivered: 500,
+        };
+        assert_eq!(pause_for_rates(499, 100, 100, rates), None, "too few yet");
+        assert_eq!(
+            pause_for_rates(1000, 3, 50, rates),
+            None,
+            "at the thresholds"
+        );
+        assert!(
+            pause_for_rates(1000, 4, 0, rates)
+                .unwrap()
+                .contains("complaints")
+        );
+        assert!(
+            pause_for_rates(1000, 0, 51, rates)
+                .unwrap()
+                .contains("hard bounces")
         );
     }
 

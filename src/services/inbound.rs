@@ -72,11 +72,13 @@ pub async fn handle(
                 (None, None) => "a bounce without a status".to_owned(),
             };
             bounced(ctx, &delivery, kind, &detail).await?;
+            watch_rates(ctx, &delivery).await?;
             metrics::counter!("bulletin_bounces_total", "kind" => kind.as_str()).increment(1);
             Ok(Handled::Bounce(kind))
         }
         ReportKind::Complaint => {
             complained(ctx, &delivery).await?;
+            watch_rates(ctx, &delivery).await?;
             metrics::counter!("bulletin_complaints_total").increment(1);
             Ok(Handled::Complaint)
         }
@@ -141,6 +143,23 @@ async fn complained(ctx: &Context, delivery: &Delivery) -> Result<(), StoreError
         }
     }
     store::commit(txn).await
+}
+
+/// Pauses the delivery's campaign when its complaint or hard-bounce rate has grown too high
+/// (`bounces.pause_complaint_rate`, `pause_bounce_rate`).
+async fn watch_rates(ctx: &Context, delivery: &Delivery) -> Result<(), StoreError> {
+    let Some(campaign) = delivery.campaign_id else {
+        return Ok(());
+    };
+    let (delivered, complaints, hard) =
+        store::deliveries::campaign_rates(&ctx.db, campaign).await?;
+    let rates = ctx.settings.bounces.pause_rates;
+    if let Some(reason) = bounce::pause_for_rates(delivered, complaints, hard, rates)
+        && store::campaigns::pause_sending(&ctx.db, campaign, &reason, ctx.clock.now()).await?
+    {
+        tracing::error!(%campaign, %reason, "a campaign paused itself");
+    }
+    Ok(())
 }
 
 /// The keyed hash of the delivery's recipient, while the person exists.

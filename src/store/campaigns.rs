@@ -219,7 +219,31 @@ pub async fn record_fan_out(
     Ok(())
 }
 
-/// Pauses every sending campaign with `reason`; returns how many.
+/// Pauses one campaign that is sending, with the reason; `false` when it was not sending.
+///
+/// # Errors
+/// Database failure.
+pub async fn pause_sending(
+    conn: &impl ConnectionTrait,
+    id: CampaignId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(
+            table::Column::Status,
+            Expr::value(CampaignStatus::Paused.as_str()),
+        )
+        .col_expr(table::Column::PausedReason, Expr::value(reason))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .filter(table::Column::Status.eq(CampaignStatus::Sending.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Pauses every campaign that is sending, with the reason; returns how many.
 ///
 /// # Errors
 /// Database failure.

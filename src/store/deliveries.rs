@@ -672,3 +672,29 @@ pub async fn soft_bounces_in_a_row(
         .count();
     Ok(u32::try_from(soft).unwrap_or(u32::MAX))
 }
+
+/// A campaign's delivered messages (accepted by the relay), complaints and hard bounces:
+/// what its self-pause looks at.
+///
+/// # Errors
+/// Database failure.
+pub async fn campaign_rates(
+    conn: &impl ConnectionTrait,
+    campaign: CampaignId,
+) -> Result<(u64, u64, u64), StoreError> {
+    let (mut delivered, mut complaints, mut hard) = (0, 0, 0);
+    for (status, n) in campaign_counts(conn, campaign).await? {
+        if status == DeliveryStatus::Sent {
+            delivered += n;
+        }
+    }
+    for (came_back, n) in campaign_bounce_counts(conn, campaign).await? {
+        match came_back.as_str() {
+            "complaint" => complaints += n,
+            "hard" => hard += n,
+            _ => {}
+        }
+    }
+    // A hard bounce at the relay fails the row; a later one follows a delivery.
+    Ok((delivered, complaints, hard))
+}

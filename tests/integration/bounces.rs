@@ -586,3 +586,46 @@ async fn the_bounce_receiver_takes_a_bounce_for_its_domain_only_and_acts_on_it()
         "hard_bounce"
     );
 }
+
+#[tokio::test]
+async fn a_campaign_pauses_itself_when_its_complaint_rate_passes_the_limit() {
+    use bulletin::services::inbound::{Handled, handle};
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let rows: String = (0..510)
+        .map(|n| format!("p{n}@example.com,P,en,2025-05-01T08:30:00Z,shop,Yes\n"))
+        .collect();
+    let csv = format!("email,name,locale,consent_at,consent_source,consent_text\n{rows}");
+    let imported = app
+        .api_post_csv("/api/v1/subscribers/import?list=weekly", csv)
+        .await;
+    assert_eq!(imported.status(), StatusCode::OK);
+    let id = start_campaign(&app, "weekly").await;
+    assert_eq!(app.deliver_all().await.sent, 510);
+    let mails = app.smtp.take_messages();
+    let complain = |n: usize| {
+        let headers = mails[n].data.split("\r\n\r\n").next().unwrap().to_owned();
+        arf(&headers)
+    };
+    // One complaint in 510 (0.2 %) is below the limit; two (0.39 %) are above.
+    let ctx = app.app.context();
+    assert_eq!(
+        handle(ctx, complain(0).as_bytes(), None).await.unwrap(),
+        Handled::Complaint
+    );
+    assert_eq!(campaign(&app, &id).await["status"], "sending");
+    assert_eq!(
+        handle(ctx, complain(1).as_bytes(), None).await.unwrap(),
+        Handled::Complaint
+    );
+    let paused = campaign(&app, &id).await;
+    assert_eq!(paused["status"], "paused", "{paused}");
+    assert!(
+        paused["paused_reason"]
+            .as_str()
+            .unwrap()
+            .contains("complaints"),
+        "{paused}"
+    );
+    assert_eq!(paused["counts"]["complaints"], 2);
+}
