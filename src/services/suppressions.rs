@@ -165,3 +165,140 @@ pub async fn of(
         .await?
         .map(|s| (s.reason, s.created_at)))
 }
+
+/// What an import of a suppression list did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: u64,
+    /// Addresses suppressed now.
+    pub added: u64,
+    /// Addresses that were suppressed already.
+    pub already: u64,
+    /// Rows that were not taken, by line (at most 100 listed).
+    pub errors: Vec<ImportRowError>,
+}
+
+/// A row of a suppression list that was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportRowError {
+    /// The line in the file.
+    pub line: u64,
+    /// Why.
+    pub message: String,
+}
+
+/// Why a suppression list was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// Not a CSV with an `email` column.
+    #[error("{0}")]
+    BadFile(String),
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports another provider's suppression list: a CSV with an `email` column and optionally
+/// `reason` (a bounce becomes `hard_bounce`, a complaint, spam or abuse report `complaint`,
+/// anything else `manual`). One transaction; bad rows are reported by line and skipped.
+///
+/// # Errors
+/// `Forbidden`, `BadFile` (no header with `email`, or not CSV), or a store failure.
+pub async fn import(
+    ctx: &Context,
+    actor: &Actor,
+    file: std::fs::File,
+) -> Result<ImportReport, ImportError> {
+    actor.authorize(Action::ManageSubscribers)?;
+    let (rows, mut report) = tokio::task::spawn_blocking(move || read_list(file))
+        .await
+        .map_err(|e| ImportError::BadFile(e.to_string()))??;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    for (email, reason) in rows {
+        let hash = ctx.address_hasher.hash(&email);
+        if store::suppressions::find(&txn, &hash).await?.is_some() {
+            report.already += 1;
+            continue;
+        }
+        let subscriber = store::subscribers::find_by_email(&txn, &email).await?;
+        let why = (reason, Some("imported from a suppression list"));
+        store::suppressions::add(&txn, &hash, why, subscriber.map(|s| s.id), now).await?;
+        report.added += 1;
+    }
+    let detail = format!(
+        "{} rows, {} added, {} already",
+        report.rows, report.added, report.already
+    );
+    audit::append(
+        &txn,
+        actor,
+        Change::of("suppression.import", "csv").detail(detail),
+        now,
+    )
+    .await?;
+    store::commit(txn).await?;
+    Ok(report)
+}
+
+type ListRows = Vec<(EmailAddress, SuppressionReason)>;
+
+fn read_list(file: std::fs::File) -> Result<(ListRows, ImportReport), ImportError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let header = reader
+        .headers()
+        .map_err(|e| ImportError::BadFile(format!("line 1: {e}")))?
+        .clone();
+    let column = |name: &str| {
+        header.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(name)
+        })
+    };
+    let Some(email_col) = column("email") else {
+        return Err(ImportError::BadFile(
+            "line 1: the header must name an email column".into(),
+        ));
+    };
+    let reason_col = column("reason");
+    let mut rows = Vec::new();
+    let mut report = ImportReport::default();
+    for (n, record) in reader.records().enumerate() {
+        let line = u64::try_from(n).unwrap_or(u64::MAX).saturating_add(2);
+        report.rows += 1;
+        let record = record.map_err(|e| ImportError::BadFile(format!("line {line}: {e}")))?;
+        let raw = record.get(email_col).unwrap_or_default();
+        match EmailAddress::parse(raw) {
+            Ok(email) => {
+                let reason = reason_col.and_then(|c| record.get(c)).unwrap_or_default();
+                rows.push((email, reason_of(reason)));
+            }
+            Err(e) if report.errors.len() < 100 => report.errors.push(ImportRowError {
+                line,
+                message: format!("email: {e}"),
+            }),
+            Err(_) => {}
+        }
+    }
+    Ok((rows, report))
+}
+
+/// Another provider's words for why an address is suppressed, as Bulletin's reasons.
+fn reason_of(theirs: &str) -> SuppressionReason {
+    let theirs = theirs.to_ascii_lowercase();
+    if theirs.contains("bounce") {
+        SuppressionReason::HardBounce
+    } else if ["complaint", "spam", "abuse"]
+        .iter()
+        .any(|w| theirs.contains(w))
+    {
+        SuppressionReason::Complaint
+    } else {
+        SuppressionReason::Manual
+    }
+}

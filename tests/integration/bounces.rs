@@ -629,3 +629,39 @@ async fn a_campaign_pauses_itself_when_its_complaint_rate_passes_the_limit() {
     );
     assert_eq!(paused["counts"]["complaints"], 2);
 }
+
+#[tokio::test]
+async fn another_providers_suppression_list_is_imported_and_its_people_are_not_mailed() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    confirmed(&app, "left-elsewhere@example.com", "weekly").await;
+    let csv = "Email,Reason,Created\nleft-elsewhere@example.com,spam complaint,2025-01-01\n\
+               bounced@example.com,hard bounce,2025-01-01\nnot an address,bounce,x\n\
+               quiet@example.com,unsubscribed,2025-01-01\n";
+    let response = app.api_post_csv("/api/v1/suppressions/import", csv).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(
+        (report["rows"].as_u64(), report["added"].as_u64()),
+        (Some(4), Some(3)),
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["line"], 4);
+    let again: Value = app
+        .api_post_csv("/api/v1/suppressions/import", csv)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["already"], 3);
+    assert_eq!(
+        app.subscriber("left-elsewhere@example.com").await.unwrap()["suppressed"]["reason"],
+        "complaint"
+    );
+    let no_header = app
+        .api_post_csv("/api/v1/suppressions/import", "address\nx@y.z\n")
+        .await;
+    assert_eq!(no_header.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    start_campaign(&app, "weekly").await;
+    assert_eq!(app.deliver_all().await.suppressed, 1);
+}

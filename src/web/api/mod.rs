@@ -112,7 +112,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/tokens", get(users::tokens).post(users::create_token))
         .route("/tokens/{id}/revoke", post(users::revoke_token))
         .route("/audit", get(audit::entries));
-    let bulk = Router::new().route("/subscribers/import", post(imports::import));
+    let bulk = Router::new()
+        .route("/subscribers/import", post(imports::import))
+        .route("/suppressions/import", post(suppressions::import));
     with_limits(standard, http.body_limit_bytes, http.request_timeout)
         .merge(with_body_limit(bulk, settings.import.max_body_bytes))
         .fallback(not_found)
@@ -205,7 +207,7 @@ async fn not_found() -> crate::web::error::ApiError {
         subscribers::find, subscribers::create, subscribers::get, subscribers::correct,
         subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
-        suppressions::all, suppressions::create, suppressions::lift,
+        suppressions::all, suppressions::create, suppressions::lift, suppressions::import,
         imports::import,
         privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
         privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,

@@ -156,6 +156,43 @@ pub(super) async fn lift(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/suppressions/import", tag = "suppressions", security(("bearer" = [])), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "what the import did: rows, added, already, errors by line", body = Object), ApiErrors))]
+/// `POST /api/v1/suppressions/import` with another provider's suppression list as CSV (an
+/// `email` column, optionally `reason`) → the report. The body is written to disk first
+/// (within `import.timeout_secs`), at most `import.max_body_bytes`.
+pub(super) async fn import(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: axum::body::Body,
+) -> Result<Json<suppressions::ImportReport>, ApiError> {
+    use futures_util::TryStreamExt;
+    caller
+        .actor()
+        .authorize(crate::domain::Action::ManageSubscribers)?;
+    let stream = body.into_data_stream().map_err(crate::web::body_error);
+    let spooled =
+        crate::services::imports::spool(&state.ctx, tokio_util::io::StreamReader::new(stream));
+    let file = tokio::time::timeout(state.ctx.settings.import.timeout, spooled)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the body did not arrive within import.timeout_secs; nothing was imported",
+            )
+        })??;
+    let report = suppressions::import(&state.ctx, &caller.actor(), file.into_std().await)
+        .await
+        .map_err(|e| match e {
+            suppressions::ImportError::Forbidden(e) => e.into(),
+            suppressions::ImportError::BadFile(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv", m)
+            }
+            suppressions::ImportError::Store(e) => e.into(),
+        })?;
+    Ok(Json(report))
+}
+
 impl From<SuppressionsError> for ApiError {
     fn from(e: SuppressionsError) -> Self {
         match e {
