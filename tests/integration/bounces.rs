@@ -412,7 +412,8 @@ async fn a_later_hard_bounce_piped_to_bulletin_inbound_suppresses_the_address() 
     assert_eq!(app.deliver_all().await.suppressed, 1, "never mailed again");
 
     // A database that cannot be reached: 75, so the MTA offers the message again.
-    let (code, _) = inbound_cli(&app, "postgres://nobody@127.0.0.1:9/none", None, &report).await;
+    let unreachable = "sqlite:///proc/bulletin-nowhere/bulletin.db?mode=rwc";
+    let (code, _) = inbound_cli(&app, unreachable, None, &report).await;
     assert_eq!(code, Some(75));
 }
 
