@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::compose::{self, Verdict};
 use crate::{
     delivery::Engine,
-    domain::{Bounce, CampaignStatus, Delivery, bounce, delivery::backoff},
+    domain::{Bounce, CampaignStatus, Delivery, delivery::backoff},
     mail::SendError,
     store::{self, StoreError, deliveries::Outcome},
 };
@@ -328,7 +328,10 @@ async fn record(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreEr
         let written = store::deliveries::record_batch(&txn, &results, now).await?;
         for a in attempted {
             if let (Some((bounce, hash)), Outcome::Failed { error }) = (&a.bounce, &a.outcome) {
-                bounced(engine, &txn, &a.delivery, (*bounce, hash), error, now).await?;
+                let settings = &engine.ctx.settings.bounces;
+                let soft = (now - settings.soft_window, settings.soft_limit);
+                let what = (*bounce, Some(hash.as_str()), error.as_str());
+                store::deliveries::record_bounce(&txn, &a.delivery, what, soft, now).await?;
             }
         }
         txn.commit().await?;
@@ -352,46 +355,18 @@ async fn watch_rates(engine: &Engine, attempted: &[&Attempted]) -> Result<(), St
         .filter(|a| matches!(a.bounce, Some((Bounce::Hard, _))))
         .filter_map(|a| a.delivery.campaign_id)
         .collect();
+    campaigns.sort_unstable();
     campaigns.dedup();
     let rates = engine.ctx.settings.bounces.pause_rates;
     for campaign in campaigns {
-        let (delivered, complaints, hard) =
-            store::deliveries::campaign_rates(&engine.ctx.db, campaign).await?;
         let now = engine.ctx.clock.now();
-        if let Some(reason) = bounce::pause_for_rates(delivered, complaints, hard, rates)
-            && store::campaigns::pause_sending(&engine.ctx.db, campaign, &reason, now).await?
+        if let Some(reason) =
+            store::campaigns::pause_for_rates(&engine.ctx.db, campaign, rates, now).await?
         {
             tracing::error!(%campaign, %reason, "a campaign paused itself");
         }
     }
     Ok(())
-}
-
-/// Records what a refusal says about the address: the delivery's bounce, a hard bounce's
-/// suppression, and a soft bounce's suppression once `bounces.soft_limit` came in a row
-/// within `bounces.soft_window_days`. A blocked message suppresses nothing.
-async fn bounced(
-    engine: &Engine,
-    conn: &impl store::Connection,
-    delivery: &Delivery,
-    (bounce, hash): (Bounce, &str),
-    error: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), StoreError> {
-    store::deliveries::mark_bounce(conn, delivery.id, bounce.as_str()).await?;
-    let settings = &engine.ctx.settings.bounces;
-    let in_a_row = match bounce {
-        Bounce::Soft => {
-            let since = now - settings.soft_window;
-            store::deliveries::soft_bounces_in_a_row(conn, delivery.subscriber_id, since).await?
-        }
-        Bounce::Hard | Bounce::Blocked => 0,
-    };
-    let Some(reason) = bounce::suppression_for(bounce, in_a_row, settings.soft_limit) else {
-        return Ok(());
-    };
-    let subscriber = Some(delivery.subscriber_id);
-    store::suppressions::add(conn, hash, (reason, Some(error)), subscriber, now).await
 }
 
 /// A claimed row after the CPU work: its message built, or its outcome already known.

@@ -96,22 +96,12 @@ async fn bounced(
     detail: &str,
 ) -> Result<(), StoreError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
-    store::deliveries::mark_bounce(&txn, delivery.id, kind.as_str()).await?;
     let settings = &ctx.settings.bounces;
-    let in_a_row = match kind {
-        Bounce::Soft => {
-            let since = now - settings.soft_window;
-            store::deliveries::soft_bounces_in_a_row(&txn, delivery.subscriber_id, since).await?
-        }
-        Bounce::Hard | Bounce::Blocked => 0,
-    };
-    if let Some(reason) = bounce::suppression_for(kind, in_a_row, settings.soft_limit)
-        && let Some(hash) = address_hash(ctx, &txn, delivery).await?
-    {
-        let why = (reason, Some(detail));
-        store::suppressions::add(&txn, &hash, why, Some(delivery.subscriber_id), now).await?;
-    }
+    let soft = (now - settings.soft_window, settings.soft_limit);
+    let txn = store::begin_write(&ctx.db).await?;
+    let hash = address_hash(ctx, &txn, delivery).await?;
+    let what = (kind, hash.as_deref(), detail);
+    store::deliveries::record_bounce(&txn, delivery, what, soft, now).await?;
     store::commit(txn).await
 }
 
@@ -151,12 +141,9 @@ async fn watch_rates(ctx: &Context, delivery: &Delivery) -> Result<(), StoreErro
     let Some(campaign) = delivery.campaign_id else {
         return Ok(());
     };
-    let (delivered, complaints, hard) =
-        store::deliveries::campaign_rates(&ctx.db, campaign).await?;
     let rates = ctx.settings.bounces.pause_rates;
-    if let Some(reason) = bounce::pause_for_rates(delivered, complaints, hard, rates)
-        && store::campaigns::pause_sending(&ctx.db, campaign, &reason, ctx.clock.now()).await?
-    {
+    let now = ctx.clock.now();
+    if let Some(reason) = store::campaigns::pause_for_rates(&ctx.db, campaign, rates, now).await? {
         tracing::error!(%campaign, %reason, "a campaign paused itself");
     }
     Ok(())

@@ -243,6 +243,24 @@ pub async fn pause_sending(
     Ok(result.rows_affected == 1)
 }
 
+/// Pauses a sending campaign whose complaint or hard-bounce rate passed `rates`
+/// (`bounce::pause_for_rates`); returns the reason when it paused it now.
+///
+/// # Errors
+/// Database failure.
+pub async fn pause_for_rates(
+    conn: &impl ConnectionTrait,
+    id: CampaignId,
+    rates: crate::domain::bounce::PauseRates,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let (delivered, complaints, hard) = super::deliveries::campaign_rates(conn, id).await?;
+    match crate::domain::bounce::pause_for_rates(delivered, complaints, hard, rates) {
+        Some(reason) if pause_sending(conn, id, &reason, now).await? => Ok(Some(reason)),
+        _ => Ok(None),
+    }
+}
+
 /// Pauses every campaign that is sending, with the reason; returns how many.
 ///
 /// # Errors

@@ -698,3 +698,32 @@ pub async fn campaign_rates(
     // A hard bounce at the relay fails the row; a later one follows a delivery.
     Ok((delivered, complaints, hard))
 }
+
+/// Records a bounce of `delivery`: marks it, and suppresses its address (`hash`, when the
+/// person still exists) as `bounce::suppression_for` says, the soft bounces in a row counted
+/// since `soft.0` against the limit `soft.1`. The one place both the worker (refusals at the
+/// relay) and the inbound reports record bounces.
+///
+/// # Errors
+/// Database failure.
+pub async fn record_bounce(
+    conn: &impl ConnectionTrait,
+    delivery: &Delivery,
+    (bounce, hash, detail): (Bounce, Option<&str>, &str),
+    soft: (DateTime<Utc>, u32),
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    mark_bounce(conn, delivery.id, bounce.as_str()).await?;
+    let in_a_row = match bounce {
+        Bounce::Soft => soft_bounces_in_a_row(conn, delivery.subscriber_id, soft.0).await?,
+        Bounce::Hard | Bounce::Blocked => 0,
+    };
+    if let (Some(reason), Some(hash)) = (
+        crate::domain::bounce::suppression_for(bounce, in_a_row, soft.1),
+        hash,
+    ) {
+        let why = (reason, Some(detail));
+        super::suppressions::add(conn, hash, why, Some(delivery.subscriber_id), now).await?;
+    }
+    Ok(())
+}
