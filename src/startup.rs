@@ -195,7 +195,9 @@ impl App {
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let engine = build_engine(build_context(settings, clock).await?)?;
-        let state = AppState::new(engine, telemetry::metrics_handle());
+        let webhooks =
+            crate::services::webhooks::Webhooks::new(&engine.ctx).map_err(anyhow::Error::msg)?;
+        let state = AppState::new(engine, telemetry::metrics_handle(), webhooks);
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = watch::channel(false);
         let router = web::router(state.clone());

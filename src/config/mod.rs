@@ -64,6 +64,8 @@ pub struct Settings {
     pub bounces: BounceSettings,
     /// `[inbound]`: the SMTP receiver for the bounce domain.
     pub inbound: InboundSettings,
+    /// `[webhooks]`: the e-mail providers whose bounce and complaint calls are taken.
+    pub webhooks: WebhookSettings,
     /// `[import]`
     pub import: ImportSettings,
     /// `[delivery]`
@@ -254,6 +256,29 @@ pub struct InboundSettings {
     pub max_connections: usize,
 }
 
+/// `[webhooks]`: the providers whose calls are taken, with what proves a call is theirs.
+/// `None`: that provider's webhook is off (404).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Amazon SES through SNS.
+    pub ses: Option<SesWebhook>,
+    /// Postmark: the basic-authentication user name and password.
+    pub postmark: Option<(String, SecretString)>,
+    /// Mailgun: the webhook signing key.
+    pub mailgun: Option<SecretString>,
+    /// SendGrid: the uncompressed P-256 point of the Event Webhook's verification key.
+    pub sendgrid: Option<Vec<u8>>,
+}
+
+/// Amazon SES notifications through SNS.
+#[derive(Debug, Clone)]
+pub struct SesWebhook {
+    /// The SNS topics whose messages are taken.
+    pub topic_arns: Vec<String>,
+    /// SNS's signing certificate (PEM) when it is pinned instead of fetched.
+    pub certificate_pem: Option<Vec<u8>>,
+}
+
 /// `[bounces]`: when soft bounces suppress an address.
 #[derive(Debug, Clone)]
 pub struct BounceSettings {
@@ -381,6 +406,7 @@ impl RawSettings {
             limits: self.limits.parse(),
             bounces: self.bounces.parse()?,
             inbound,
+            webhooks: self.webhooks.parse()?,
             import: self.import.parse()?,
             delivery,
             scheduler: self.scheduler.parse()?,

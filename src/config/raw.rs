@@ -10,7 +10,7 @@ use super::{
     AdminSettings, BounceSettings, ConfigError, DatabaseSettings, DeliverySettings, HttpSettings,
     ImportSettings, InboundSettings, LimitSettings, LogSettings, MailSettings,
     MailTransportSettings, NoticeSettings, PrivacySettings, RetentionSettings, SchedulerSettings,
-    SigningSettings, SubscriptionSettings, invalid,
+    SesWebhook, SigningSettings, SubscriptionSettings, WebhookSettings, invalid,
 };
 use crate::domain::{EmailAddress, NoticeKind};
 
@@ -32,6 +32,7 @@ pub struct RawSettings {
     pub(super) limits: RawLimits,
     pub(super) bounces: RawBounces,
     pub(super) inbound: RawInbound,
+    pub(super) webhooks: RawWebhooks,
     pub(super) import: RawImport,
     pub(super) delivery: RawDelivery,
     pub(super) scheduler: RawScheduler,
@@ -56,6 +57,7 @@ impl RawSettings {
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("signing.previous_keys")
+            .with_list_parse_key("webhooks.ses.topic_arns")
             .with_list_parse_key("notices.reminder_days_before")
             .with_list_parse_key("notices.service_critical_kinds")
             .try_parsing(true);
@@ -738,5 +740,121 @@ fn non_negative<T: PartialOrd + Default + Copy>(
         Ok(value)
     } else {
         Err(invalid(key, "must not be negative"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhooks {
+    ses: RawSes,
+    postmark: RawPostmark,
+    mailgun: RawMailgun,
+    sendgrid: RawSendgrid,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSes {
+    topic_arns: Vec<String>,
+    certificate_file: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPostmark {
+    username: String,
+    password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailgun {
+    signing_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSendgrid {
+    public_key: String,
+}
+
+/// The DER prefix of every P-256 public key in SubjectPublicKeyInfo form: the algorithm
+/// (id-ecPublicKey, prime256v1) and the bit string header of the 65-byte uncompressed point.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+impl RawWebhooks {
+    pub(super) fn parse(self) -> Result<WebhookSettings, ConfigError> {
+        let topic_arns: Vec<String> = self
+            .ses
+            .topic_arns
+            .iter()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if let Some(bad) = topic_arns.iter().find(|a| !a.starts_with("arn:")) {
+            return Err(invalid(
+                "webhooks.ses.topic_arns",
+                format!("{bad:?} is not an ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)"),
+            ));
+        }
+        let certificate_pem =
+            match self.ses.certificate_file.trim() {
+                "" => None,
+                path => Some(std::fs::read(path).map_err(|e| {
+                    invalid("webhooks.ses.certificate_file", format!("{path}: {e}"))
+                })?),
+            };
+        let ses = (!topic_arns.is_empty()).then_some(SesWebhook {
+            topic_arns,
+            certificate_pem,
+        });
+        let postmark = match (
+            self.postmark.username.trim(),
+            self.postmark.password.as_str(),
+        ) {
+            ("", "") => None,
+            ("", _) | (_, "") => {
+                return Err(invalid(
+                    "webhooks.postmark",
+                    "set both username and password, or neither",
+                ));
+            }
+            (user, password) => Some((user.to_owned(), SecretString::from(password.to_owned()))),
+        };
+        let mailgun = Some(self.mailgun.signing_key.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .map(SecretString::from);
+        let sendgrid = match self.sendgrid.public_key.trim() {
+            "" => None,
+            key => Some(sendgrid_key(key)?),
+        };
+        Ok(WebhookSettings {
+            ses,
+            postmark,
+            mailgun,
+            sendgrid,
+        })
+    }
+}
+
+/// The uncompressed P-256 point of SendGrid's verification key (base64 of its
+/// SubjectPublicKeyInfo, the only form SendGrid shows).
+fn sendgrid_key(key: &str) -> Result<Vec<u8>, ConfigError> {
+    use base64::Engine as _;
+    let bad = || {
+        invalid(
+            "webhooks.sendgrid.public_key",
+            "is not a P-256 verification key in base64 (copy it from SendGrid's Mail Settings)",
+        )
+    };
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map_err(|_| bad())?;
+    match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
+        Some(point) if point.len() == 65 && point[0] == 4 => Ok(point.to_vec()),
+        _ => Err(bad()),
     }
 }

@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod links;
 pub mod message;
 pub mod notice;
+pub mod providers;
 pub mod reports;
 pub mod templates;
 pub mod transport;

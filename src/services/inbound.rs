@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     context::Context,
-    domain::{Bounce, Delivery, DeliveryId, SuppressionReason, bounce},
+    domain::{Bounce, Delivery, DeliveryId, SubscriberId, SuppressionReason, bounce},
     mail::reports::{self, ReportKind},
     store::{self, StoreError},
 };
@@ -63,6 +63,7 @@ pub async fn handle(
         tracing::info!("a report that names no delivery of Bulletin's was ignored");
         return Ok(Handled::Ignored("names no delivery of Bulletin's"));
     };
+    let target = Target::Delivery(delivery);
     match report.kind {
         ReportKind::Failed { status, diagnostic } => {
             let kind = bounce::classify(None, status, false);
@@ -71,27 +72,83 @@ pub async fn handle(
                 (Some(s), None) => s.to_string(),
                 (None, None) => "a bounce without a status".to_owned(),
             };
-            bounced(ctx, &delivery, kind, &detail).await?;
-            watch_rates(ctx, &delivery).await?;
-            metrics::counter!("bulletin_bounces_total", "kind" => kind.as_str()).increment(1);
-            Ok(Handled::Bounce(kind))
+            act(ctx, &target, Act::Bounce(kind, &detail)).await
         }
-        ReportKind::Complaint => {
-            complained(ctx, &delivery).await?;
-            watch_rates(ctx, &delivery).await?;
-            metrics::counter!("bulletin_complaints_total").increment(1);
-            Ok(Handled::Complaint)
-        }
+        ReportKind::Complaint => act(ctx, &target, Act::Complaint).await,
         ReportKind::Delayed | ReportKind::Other => {
             Ok(Handled::Ignored("not a bounce or complaint"))
         }
     }
 }
 
+/// Who a report is about: one delivery of Bulletin's, or, for a provider's authenticated
+/// report that names only the address, the person when no delivery to them was ever sent.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// The delivery the report is about.
+    Delivery(Delivery),
+    /// The person, with no delivery to mark.
+    Person(SubscriberId),
+}
+
+impl Target {
+    fn subscriber_id(&self) -> SubscriberId {
+        match self {
+            Self::Delivery(d) => d.subscriber_id,
+            Self::Person(id) => *id,
+        }
+    }
+
+    fn delivery(&self) -> Option<&Delivery> {
+        match self {
+            Self::Delivery(d) => Some(d),
+            Self::Person(_) => None,
+        }
+    }
+}
+
+/// What a report says happened.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Act<'a> {
+    /// A bounce of this kind, with the remote server's words.
+    Bounce(Bounce, &'a str),
+    /// A spam complaint.
+    Complaint,
+}
+
+/// Acts on a report about `target`: marks, suppresses, ends subscriptions, counts, and
+/// pauses the campaign when its rates grew too high.
+///
+/// # Errors
+/// Store failure.
+pub(crate) async fn act(
+    ctx: &Context,
+    target: &Target,
+    what: Act<'_>,
+) -> Result<Handled, StoreError> {
+    let handled = match what {
+        Act::Bounce(kind, detail) => {
+            bounced(ctx, target, kind, detail).await?;
+            metrics::counter!("bulletin_bounces_total", "kind" => kind.as_str()).increment(1);
+            Handled::Bounce(kind)
+        }
+        Act::Complaint => {
+            complained(ctx, target).await?;
+            metrics::counter!("bulletin_complaints_total").increment(1);
+            Handled::Complaint
+        }
+    };
+    if let Some(delivery) = target.delivery() {
+        watch_rates(ctx, delivery).await?;
+    }
+    Ok(handled)
+}
+
 /// A later bounce: marks the delivery and suppresses by the rules of `bounce::suppression_for`.
+/// Without a delivery only a hard bounce acts (a soft one has nothing to count against).
 async fn bounced(
     ctx: &Context,
-    delivery: &Delivery,
+    target: &Target,
     kind: Bounce,
     detail: &str,
 ) -> Result<(), StoreError> {
@@ -99,29 +156,43 @@ async fn bounced(
     let settings = &ctx.settings.bounces;
     let soft = (now - settings.soft_window, settings.soft_limit);
     let txn = store::begin_write(&ctx.db).await?;
-    let hash = address_hash(ctx, &txn, delivery).await?;
-    let what = (kind, hash.as_deref(), detail);
-    store::deliveries::record_bounce(&txn, delivery, what, soft, now).await?;
+    let hash = address_hash(ctx, &txn, target.subscriber_id()).await?;
+    match target {
+        Target::Delivery(delivery) => {
+            let what = (kind, hash.as_deref(), detail);
+            store::deliveries::record_bounce(&txn, delivery, what, soft, now).await?;
+        }
+        Target::Person(id) => {
+            if let (Bounce::Hard, Some(hash)) = (kind, hash) {
+                let why = (SuppressionReason::HardBounce, Some(detail));
+                store::suppressions::add(&txn, &hash, why, Some(*id), now).await?;
+            }
+        }
+    }
     store::commit(txn).await
 }
 
 /// A complaint: the address is suppressed, and the person leaves every list (a complaint
 /// about a notice is an objection), each with a ledger entry.
-async fn complained(ctx: &Context, delivery: &Delivery) -> Result<(), StoreError> {
+async fn complained(ctx: &Context, target: &Target) -> Result<(), StoreError> {
     let now = ctx.clock.now();
+    let subscriber_id = target.subscriber_id();
+    let campaign_id = target.delivery().and_then(|d| d.campaign_id);
     let txn = store::begin_write(&ctx.db).await?;
-    store::deliveries::mark_bounce(&txn, delivery.id, COMPLAINT).await?;
-    if let Some(hash) = address_hash(ctx, &txn, delivery).await? {
+    if let Some(delivery) = target.delivery() {
+        store::deliveries::mark_bounce(&txn, delivery.id, COMPLAINT).await?;
+    }
+    if let Some(hash) = address_hash(ctx, &txn, subscriber_id).await? {
         let why = (SuppressionReason::Complaint, Some("reported as spam"));
-        store::suppressions::add(&txn, &hash, why, Some(delivery.subscriber_id), now).await?;
+        store::suppressions::add(&txn, &hash, why, Some(subscriber_id), now).await?;
         let how = ("subscriber", "complaint");
         match leave_lists_in(
             &txn,
-            delivery.subscriber_id,
+            subscriber_id,
             None,
             &Requester::default(),
             how,
-            (now, delivery.campaign_id),
+            (now, campaign_id),
         )
         .await
         {
@@ -149,13 +220,13 @@ async fn watch_rates(ctx: &Context, delivery: &Delivery) -> Result<(), StoreErro
     Ok(())
 }
 
-/// The keyed hash of the delivery's recipient, while the person exists.
+/// The keyed hash of the person's address, while the person exists.
 async fn address_hash(
     ctx: &Context,
     conn: &impl store::Connection,
-    delivery: &Delivery,
+    subscriber: SubscriberId,
 ) -> Result<Option<String>, StoreError> {
-    match store::subscribers::find(conn, delivery.subscriber_id).await {
+    match store::subscribers::find(conn, subscriber).await {
         Ok(subscriber) => Ok(Some(ctx.address_hasher.hash(&subscriber.email))),
         Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(e),

@@ -24,6 +24,7 @@ pub mod suppressions;
 pub mod templates;
 pub mod two_factor;
 pub mod users;
+pub mod webhooks;
 
 use std::net::IpAddr;
 

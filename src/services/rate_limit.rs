@@ -34,6 +34,8 @@ pub enum Scope {
     LoginFailuresFromNetwork,
     /// Failed logins per account, from anywhere (they slow logins down, never refuse them).
     LoginFailures,
+    /// Mailgun's webhook tokens: each is taken once while its signature is fresh.
+    WebhookTokens,
 }
 
 impl Scope {
@@ -47,6 +49,7 @@ impl Scope {
             Self::LoginsFromNetwork => "logins_from_network",
             Self::LoginFailuresFromNetwork => "login_failures_from_network",
             Self::LoginFailures => "login_failures",
+            Self::WebhookTokens => "webhook_tokens",
         }
     }
 }
@@ -98,6 +101,7 @@ impl Limit {
             Scope::LoginFailuresFromNetwork | Scope::LoginFailures => {
                 Self::new(scope, admin.login_attempts_per_account, admin.login_window)
             }
+            Scope::WebhookTokens => Self::new(scope, 1, crate::mail::providers::TOKEN_MEMORY),
         }
     }
 

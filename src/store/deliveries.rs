@@ -539,6 +539,25 @@ pub async fn find(
         .transpose()
 }
 
+/// The last delivery sent to a person: what a provider's report naming only the address is
+/// taken to be about.
+///
+/// # Errors
+/// Database failure.
+pub async fn last_sent_to(
+    conn: &impl ConnectionTrait,
+    subscriber: SubscriberId,
+) -> Result<Option<Delivery>, StoreError> {
+    table::Entity::find()
+        .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
+        .filter(table::Column::SentAt.is_not_null())
+        .order_by_desc(table::Column::SentAt)
+        .one(conn)
+        .await?
+        .map(Delivery::try_from)
+        .transpose()
+}
+
 /// `status = 'sending'`, written for SQLite as `+status` so that its planner looks the rows
 /// up by id: it prefers the status index over a list of ids, and walked every claimed row
 /// for each write. PostgreSQL plans by its statistics and gets the plain comparison.

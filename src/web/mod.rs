@@ -9,6 +9,7 @@ pub mod public;
 pub mod server;
 mod state;
 pub mod views;
+pub mod webhooks;
 
 pub use state::AppState;
 
@@ -31,6 +32,11 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(with_limits(public::routes(), body_limit, timeout))
         .merge(admin::routes(&state))
+        .merge(with_limits(
+            webhooks::routes(),
+            crate::services::webhooks::MAX_BODY_BYTES,
+            timeout,
+        ))
         .nest("/api/v1", api::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(refuse_nul_in_uri))

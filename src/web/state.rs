@@ -29,14 +29,21 @@ pub struct AppState {
     pub uploads: Arc<Uploads>,
     /// The one-time set-up secret while no user exists.
     pub setup: Arc<SetupSecret>,
+    /// The e-mail providers' webhook verifiers.
+    pub webhooks: Arc<crate::services::webhooks::Webhooks>,
 }
 
 impl AppState {
-    /// The state of a server sending through `engine`.
-    pub fn new(engine: Engine, metrics: PrometheusHandle) -> Self {
+    /// The state of a server sending through `engine`, taking webhook calls with `webhooks`.
+    pub fn new(
+        engine: Engine,
+        metrics: PrometheusHandle,
+        webhooks: crate::services::webhooks::Webhooks,
+    ) -> Self {
         Self {
             ctx: engine.ctx.clone(),
             metrics,
+            webhooks: Arc::new(webhooks),
             uploads: Arc::default(),
             setup: Arc::default(),
             engine,
