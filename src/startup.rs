@@ -26,6 +26,9 @@ use crate::{
 /// # Errors
 /// Any part of the configuration that does not work (named in the message).
 pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<Context> {
+    // One TLS provider in the whole process, ring; reqwest (provider webhooks) is built
+    // without one of its own. Already installed (a second App in one process) is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let db = connect(&settings).await?;
     let url = settings.database.url.expose_secret();
     let bulk_db = store::connect_bulk(url, &db, settings.import.timeout)

@@ -122,3 +122,53 @@ fn durations_beyond_a_century_and_leases_shorter_than_a_send_are_refused() {
     let err = Settings::load(Some(&file)).unwrap_err().to_string();
     assert!(err.starts_with("delivery.lease_secs:"), "{err}");
 }
+
+#[test]
+fn webhooks_are_off_by_default_and_their_keys_are_checked() {
+    let s = RawSettings::load(None).unwrap().parse().unwrap();
+    let w = &s.webhooks;
+    assert!(w.ses.is_none() && w.postmark.is_none() && w.mailgun.is_none() && w.sendgrid.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hooks.toml");
+    // A P-256 key as SendGrid shows it: base64 of its SubjectPublicKeyInfo.
+    let point = [[4u8].as_slice(), &[7u8; 64]].concat();
+    let spki = [raw::P256_SPKI_PREFIX.as_slice(), &point].concat();
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode(spki);
+    std::fs::write(
+        &file,
+        format!(
+            "[webhooks.sendgrid]\npublic_key = \"{key}\"\n[webhooks.ses]\n\
+             topic_arns = [\"arn:aws:sns:eu-west-1:1:t\"]\n"
+        ),
+    )
+    .unwrap();
+    let s = Settings::load(Some(&file)).unwrap();
+    assert_eq!(s.webhooks.sendgrid.as_deref(), Some(point.as_slice()));
+    assert_eq!(
+        s.webhooks.ses.unwrap().topic_arns,
+        ["arn:aws:sns:eu-west-1:1:t"]
+    );
+    for (toml, key) in [
+        (
+            "[webhooks.sendgrid]\npublic_key = \"bm90IGEga2V5\"\n",
+            "webhooks.sendgrid.public_key:",
+        ),
+        (
+            "[webhooks.ses]\ntopic_arns = [\"my-topic\"]\n",
+            "webhooks.ses.topic_arns:",
+        ),
+        (
+            "[webhooks.ses]\ntopic_arns = [\"arn:x\"]\ncertificate_file = \"/nonexistent.pem\"\n",
+            "webhooks.ses.certificate_file:",
+        ),
+        (
+            "[webhooks.postmark]\nusername = \"hook\"\n",
+            "webhooks.postmark:",
+        ),
+    ] {
+        std::fs::write(&file, toml).unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.starts_with(key), "{err}");
+    }
+}

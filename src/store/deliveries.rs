@@ -552,6 +552,8 @@ pub async fn last_sent_to(
         .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
         .filter(table::Column::SentAt.is_not_null())
         .order_by_desc(table::Column::SentAt)
+        // Ids are UUIDv7, in the order they were made: the later of two sent at once.
+        .order_by_desc(table::Column::Id)
         .one(conn)
         .await?
         .map(Delivery::try_from)

@@ -30,3 +30,4 @@ mod retention;
 mod subscribe;
 mod unsubscribe;
 mod users;
+mod webhooks;

@@ -357,7 +357,7 @@ async fn a_flood_of_logins_with_huge_addresses_does_not_grow_the_server() {
     let limit = [("BULLETIN__ADMIN__LOGIN_ATTEMPTS_PER_IP", "5")];
     let (child, base) = serve(dir.path(), &limit).await;
     let pid = child.id().unwrap();
-    let http = reqwest::Client::new();
+    let http = crate::support::client();
     let attempt = |n: usize| {
         // Just under the body limit: an address of 60 KiB, new each time.
         let email = format!("{n}{}@example.com", "a".repeat(60 * 1024));
@@ -400,7 +400,7 @@ async fn half_sent_requests_neither_take_the_server_nor_stop_healthz() {
             held.push(stream);
         }
     }
-    let health = reqwest::Client::new()
+    let health = crate::support::client()
         .get(format!("{base}/healthz"))
         .timeout(Duration::from_secs(5))
         .send()
@@ -557,7 +557,7 @@ async fn the_background_worker_sends_the_confirmation_without_being_driven() {
 async fn a_restart_or_a_second_instance_does_not_reset_a_rate_limit() {
     let dir = tempfile::tempdir().unwrap();
     let limit = [("BULLETIN__PRIVACY__REQUESTS_PER_HOUR", "1")];
-    let http = reqwest::Client::new();
+    let http = crate::support::client();
     let ask = |base: &str| {
         http.post(format!("{base}/privacy"))
             .form(&[("email", "jane@example.com")])

@@ -106,7 +106,7 @@ impl Sns {
     pub async fn verify(&self, body: &[u8], now: DateTime<Utc>) -> Result<Message, Refused> {
         let envelope: Envelope = serde_json::from_slice(body)
             .map_err(|_| Refused::Unauthenticated("not an SNS message"))?;
-        if !self.topic_arns.iter().any(|t| *t == envelope.topic_arn) {
+        if !self.topic_arns.contains(&envelope.topic_arn) {
             return Err(Refused::Unauthenticated("a topic that is not configured"));
         }
         if !is_sns_url(&envelope.signing_cert_url, ".pem") {
@@ -419,6 +419,60 @@ fn notification(message: &str) -> Result<Vec<Event>, Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/fixtures/webhooks/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(path).unwrap()
+    }
+
+    fn pinned() -> Sns {
+        Sns::new(&SesWebhook {
+            topic_arns: vec!["arn:aws:sns:eu-west-1:123456789012:ses-feedback".to_owned()],
+            certificate_pem: Some(fixture("sns-test-certificate.pem")),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_version_1_signature_made_by_openssl_is_accepted_and_any_change_refused() {
+        let body = fixture("sns-v1-complaint.json");
+        let at = DateTime::parse_from_rfc3339("2026-12-03T10:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let sns = pinned();
+        match sns.verify(&body, at).await.unwrap() {
+            Message::Events(events) => {
+                assert_eq!(events.len(), 1);
+                assert_eq!(events[0].outcome, Outcome::Complaint);
+                assert_eq!(events[0].recipient.as_deref(), Some("jane@example.org"));
+                assert_eq!(events[0].references.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = String::from_utf8(body.clone()).unwrap();
+        let altered = text.replace("jane@example.org", "john@example.org");
+        assert_eq!(
+            sns.verify(altered.as_bytes(), at).await,
+            Err(Refused::Unauthenticated("wrong signature"))
+        );
+        let later = at + chrono::Duration::days(3);
+        assert!(
+            sns.verify(&body, later).await.is_err(),
+            "a replay days later"
+        );
+        let elsewhere = text.replace("sns.eu-west-1.amazonaws.com", "sns.eu-west-1.evil.example");
+        assert!(sns.verify(elsewhere.as_bytes(), at).await.is_err());
+        let other_topic = Sns::new(&SesWebhook {
+            topic_arns: vec!["arn:aws:sns:eu-west-1:123456789012:other".to_owned()],
+            certificate_pem: Some(fixture("sns-test-certificate.pem")),
+        })
+        .unwrap();
+        assert!(other_topic.verify(&body, at).await.is_err());
+        assert!(sns.verify(b"\x00garbage", at).await.is_err());
+    }
 
     #[test]
     fn only_sns_own_https_urls_are_trusted() {

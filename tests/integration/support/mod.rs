@@ -434,7 +434,15 @@ async fn force_drop(admin: &sea_orm::DatabaseConnection, name: &str) -> Result<(
     Ok(())
 }
 
+/// A plain HTTP client. Bulletin's reqwest carries rustls without a crypto provider (ring is
+/// chosen in code), so the process-wide provider is installed first.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 fn init_test_logging() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("info")
