@@ -18,6 +18,8 @@ mod m20261203_000012_create_rate_limits;
 mod m20261203_000013_add_user_two_factor;
 mod m20261203_000014_add_delivery_bounce;
 mod m20261203_000015_add_suppression_subscriber;
+mod m20261204_000016_index_suppression_subscriber;
+mod m20261204_000017_create_backfills;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -41,6 +43,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_add_user_two_factor::Migration),
             Box::new(m20261203_000014_add_delivery_bounce::Migration),
             Box::new(m20261203_000015_add_suppression_subscriber::Migration),
+            Box::new(m20261204_000016_index_suppression_subscriber::Migration),
+            Box::new(m20261204_000017_create_backfills::Migration),
         ]
     }
 }

@@ -205,7 +205,7 @@ pub async fn prepare_batch(
             list.def.legal_basis,
             subscription.status,
             subscriber.status,
-            suppressed.contains(&address_hash),
+            suppressed.get(&address_hash).copied(),
         );
         let verdict = match decision {
             Decision::Skip(reason) => Verdict::Skip(reason.into()),

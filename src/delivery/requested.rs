@@ -2,7 +2,7 @@
 //! page and the confirmation of a new address. Eligibility is `may_send_requested`; the
 //! address change goes to the new address, which is checked against the suppressions too.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use lettre::Message;
 
@@ -10,7 +10,8 @@ use super::compose::{Recipient, Verdict};
 use crate::{
     delivery::Engine,
     domain::{
-        Decision, Delivery, MessageKind, Subscriber, may_send_requested, privacy::AddressChange,
+        Decision, Delivery, MessageKind, Subscriber, SuppressionReason, may_send_requested,
+        privacy::AddressChange,
     },
     mail::{MailContext, OutgoingMail, SystemTemplate, build_message},
     signing::Purpose,
@@ -27,7 +28,7 @@ pub enum RequestedMail {
 }
 
 /// Re-checks a requested message just before it is sent. `suppressed` holds the suppressed
-/// hashes among the batch's current addresses.
+/// hashes among the batch's current addresses, with their reasons.
 ///
 /// # Errors
 /// Store failure only.
@@ -35,7 +36,7 @@ pub async fn verdict(
     engine: &Engine,
     delivery: &Delivery,
     subscriber: Option<&Subscriber>,
-    suppressed: &HashSet<String>,
+    suppressed: &HashMap<String, SuppressionReason>,
 ) -> Result<Verdict, StoreError> {
     let Some(subscriber) = subscriber else {
         return Ok(Verdict::Skip("recipient no longer exists".into()));
@@ -59,7 +60,7 @@ pub async fn verdict(
         ),
     };
     let is_suppressed = match &mail {
-        RequestedMail::PrivacyLink => suppressed.contains(&address_hash),
+        RequestedMail::PrivacyLink => suppressed.contains_key(&address_hash),
         RequestedMail::AddressChange(_) => {
             store::suppressions::contains(&engine.ctx.db, &address_hash).await?
         }

@@ -3,7 +3,7 @@
 //! themselves (their privacy link, the confirmation of a new address) through
 //! `may_send_requested`.
 
-use super::{LegalBasis, SubscriberStatus, SubscriptionStatus};
+use super::{LegalBasis, SubscriberStatus, SubscriptionStatus, SuppressionReason};
 
 /// What kind of message is about to be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,19 +47,31 @@ pub enum Decision {
     Skip(&'static str),
 }
 
-/// Whether a list message of `kind` may go to a subscriber now; `suppressed` says whether the
-/// address is on the suppression list. Pure; matches every case.
+/// Whether a list message of `kind` may go to a subscriber now; `suppression` is why the
+/// address is on the suppression list, if it is. Pure; matches every case.
 pub fn may_send(
     kind: MessageKind,
     basis: LegalBasis,
     subscription: SubscriptionStatus,
     subscriber: SubscriberStatus,
-    suppressed: bool,
+    suppression: Option<SuppressionReason>,
 ) -> Decision {
     use Decision::{Send, Skip};
     use SubscriptionStatus::{Confirmed, Pending, Unsubscribed};
-    if suppressed {
-        return Skip("address is suppressed");
+    if let Some(reason) = suppression {
+        let gives_way = match kind {
+            // A complaint or an erasure gives way to the person's own new double opt-in: its
+            // confirmation request may go out (the rules below still apply), and confirming
+            // lifts the suppression.
+            MessageKind::Confirmation => reason.is_lifted_by_opt_in(),
+            MessageKind::Welcome
+            | MessageKind::Campaign
+            | MessageKind::PrivacyLink
+            | MessageKind::AddressChange => false,
+        };
+        if !gives_way {
+            return Skip("address is suppressed");
+        }
     }
     match subscriber {
         SubscriberStatus::Active => {}
@@ -131,6 +143,14 @@ mod tests {
         SubscriberStatus::Restricted,
         SubscriberStatus::Erased,
     ];
+    const SUPPRESSIONS: [Option<SuppressionReason>; 6] = [
+        None,
+        Some(SuppressionReason::HardBounce),
+        Some(SuppressionReason::Complaint),
+        Some(SuppressionReason::Erased),
+        Some(SuppressionReason::Manual),
+        Some(SuppressionReason::SoftBounceLimit),
+    ];
 
     #[test]
     fn may_send_over_every_combination() {
@@ -142,19 +162,32 @@ mod tests {
             for basis in [Consent, LegitimateInterest] {
                 for sub in [Pending, Confirmed, Unsubscribed] {
                     for person in PEOPLE {
-                        for suppressed in [false, true] {
+                        for suppression in SUPPRESSIONS {
+                            // Only the confirmation of a new opt-in passes a complaint or an
+                            // erasure; nothing passes any other suppression.
+                            let passes = match suppression {
+                                None => true,
+                                Some(r) => {
+                                    kind == Confirmation
+                                        && matches!(
+                                            r,
+                                            SuppressionReason::Complaint
+                                                | SuppressionReason::Erased
+                                        )
+                                }
+                            };
                             let expected = person == Active
-                                && !suppressed
+                                && passes
                                 && match kind {
                                     Confirmation => basis == Consent && sub == Pending,
                                     Welcome | Campaign => sub == Confirmed,
                                     PrivacyLink | AddressChange => false,
                                 };
                             let got =
-                                may_send(kind, basis, sub, person, suppressed) == Decision::Send;
+                                may_send(kind, basis, sub, person, suppression) == Decision::Send;
                             assert_eq!(
                                 got, expected,
-                                "{kind:?} {basis:?} {sub:?} {person:?} {suppressed}"
+                                "{kind:?} {basis:?} {sub:?} {person:?} {suppression:?}"
                             );
                         }
                     }
@@ -172,7 +205,7 @@ mod tests {
                     SubscriptionStatus::Confirmed,
                     SubscriptionStatus::Unsubscribed,
                 ] {
-                    let decision = may_send(kind, basis, sub, SubscriberStatus::Restricted, false);
+                    let decision = may_send(kind, basis, sub, SubscriberStatus::Restricted, None);
                     assert!(matches!(decision, Decision::Skip(_)), "{kind:?} {sub:?}");
                 }
             }

@@ -91,7 +91,8 @@ impl ErasureReason {
         match self {
             Self::UnconfirmedSignup => false,
             // Art. 17(3)(e) and Art. 21(3): the hash is what keeps an erased person from
-            // being mailed again by a later import, signup or customer sync.
+            // being mailed again by a later import or customer sync, and a signup from
+            // getting more than the confirmation request (confirming lifts it).
             Self::Lapsed | Self::Inactive | Self::Request => true,
         }
     }

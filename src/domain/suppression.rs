@@ -22,3 +22,33 @@ super::text_enum!(SuppressionReason, "reason", {
     Manual => "manual",
     SoftBounceLimit => "soft_bounce_limit",
 });
+
+impl SuppressionReason {
+    /// Whether the person's own new, confirmed double opt-in lifts this suppression. A
+    /// complaint and an erasure were the person's own wish, which a later confirmed wish
+    /// replaces (GDPR Art. 7: consent given again); a bounce says the address does not work,
+    /// and a manual suppression is the operator's decision, so those stay.
+    pub fn is_lifted_by_opt_in(self) -> bool {
+        match self {
+            Self::Complaint | Self::Erased => true,
+            Self::HardBounce | Self::Manual | Self::SoftBounceLimit => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_persons_own_wishes_are_lifted_by_their_opt_in() {
+        use SuppressionReason::*;
+        for reason in [HardBounce, Complaint, Erased, Manual, SoftBounceLimit] {
+            assert_eq!(
+                reason.is_lifted_by_opt_in(),
+                matches!(reason, Complaint | Erased),
+                "{reason:?}"
+            );
+        }
+    }
+}

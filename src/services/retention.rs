@@ -2,6 +2,8 @@
 //! erasure, which the data-subject-rights work reuses. Each subscriber is decided again in
 //! their own locked transaction, so a purge is safe beside requests and beside another purge.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::{
@@ -309,4 +311,70 @@ fn system_event(
         subject_hash: None,
         campaign_id: None,
     }
+}
+
+/// The name under which the backfill of suppressions' people is recorded as done.
+const LINK_BACKFILL: &str = "suppression_subscribers";
+/// Subscribers read per statement of that backfill.
+const LINK_PAGE: u64 = 1000;
+
+/// Names the person of every suppression from before suppressions kept it, where the person
+/// still exists; returns how many it named. Runs to its end once and is then recorded as done:
+/// since then every new suppression names its person and every new person is named by a
+/// suppression of their address, so what stays unnamed (a stranger's address, an erasure)
+/// could never be named by another pass, and a daily pass over every subscriber would be
+/// wasted. With nothing to name it only records that.
+///
+/// # Errors
+/// Store failure; the pages done stay done, and the next run starts again from the first.
+pub async fn link_suppressions(ctx: &Context, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    if store::backfills::is_done(&ctx.db, LINK_BACKFILL).await? {
+        return Ok(0);
+    }
+    let mut linked = 0;
+    if store::suppressions::any_unlinked(&ctx.db).await? {
+        let mut after = None;
+        loop {
+            let (page_linked, last) = link_page(ctx, after).await?;
+            linked += page_linked;
+            match last {
+                Some(last) => after = Some(last),
+                None => break,
+            }
+        }
+    }
+    store::backfills::mark_done(&ctx.db, LINK_BACKFILL, now).await?;
+    tracing::info!(
+        suppressions.linked = linked,
+        "suppressions now name their people"
+    );
+    Ok(linked)
+}
+
+/// One page of the backfill, in its own transaction: the subscribers after `after`, and the
+/// suppressions of their addresses that name nobody. Returns how many it named and the last
+/// subscriber when the page was full.
+async fn link_page(
+    ctx: &Context,
+    after: Option<SubscriberId>,
+) -> Result<(u64, Option<SubscriberId>), StoreError> {
+    let txn = store::begin_write(&ctx.db).await?;
+    let people = store::subscribers::addresses_page(&txn, after, LINK_PAGE).await?;
+    let by_hash: HashMap<String, SubscriberId> = people
+        .iter()
+        .map(|(id, email)| (ctx.address_hasher.hash(email), *id))
+        .collect();
+    let wanted: Vec<String> = by_hash.keys().cloned().collect();
+    let mut linked = 0;
+    for hash in store::suppressions::unlinked_among(&txn, &wanted).await? {
+        if let Some(id) = by_hash.get(&hash) {
+            linked += u64::from(store::suppressions::link(&txn, &hash, *id).await?);
+        }
+    }
+    store::commit(txn).await?;
+    let last = match people.len() as u64 == LINK_PAGE {
+        true => people.last().map(|(id, _)| *id),
+        false => None,
+    };
+    Ok((linked, last))
 }

@@ -17,7 +17,7 @@ use crate::{
         SubscriberStatus, Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus,
         Transition,
     },
-    store::{self, StoreError, deliveries::NewDelivery},
+    store::{self, StoreError, deliveries::NewDelivery, suppressions::StoredSuppression},
 };
 
 /// A signup form, parsed.
@@ -79,7 +79,7 @@ impl From<StoreError> for LinkActionError {
 /// Handles a signup form: creates or renews pending subscriptions and enqueues one
 /// confirmation e-mail for all the lists of the request, within each list's cooldown and cap
 /// and the limits on e-mails strangers can trigger. The outcome is the same whether the
-/// address was new, pending, confirmed, unsubscribed or blocked.
+/// address was new, pending, confirmed, unsubscribed, blocked or suppressed.
 ///
 /// # Errors
 /// Missing consent, unacceptable lists, the client network's hourly share used up
@@ -123,12 +123,20 @@ async fn subscribe_once(
             retry_after_secs: refused.retry_after_secs,
         });
     }
-    // A suppressed address (hard bounce, erasure) is never mailed again, not even to confirm.
+    // A suppressed address (a bounce, the operator's) is never mailed again, not even to
+    // confirm. A complaint or an erasure was the person's own wish and gives way to a new one:
+    // the confirmation request goes out within the same caps, and confirming lifts it.
     let address_hash = ctx.address_hasher.hash(&signup.email);
-    let suppressed = store::suppressions::contains(&txn, &address_hash).await?;
+    let suppression = store::suppressions::find(&txn, &address_hash).await?;
     let mut enqueued = false;
-    if !suppressed {
+    if suppression
+        .as_ref()
+        .is_none_or(|s| s.reason.is_lifted_by_opt_in())
+    {
         let subscriber = find_or_create_subscriber(&txn, signup, requester, now).await?;
+        if suppression.is_some_and(|s| s.subscriber_id.is_none()) {
+            store::suppressions::link(&txn, &address_hash, subscriber.id).await?;
+        }
         if subscriber.status == SubscriberStatus::Active {
             let mut due = Vec::new();
             for list in lists {
@@ -390,7 +398,9 @@ pub async fn summary(
 
 /// Confirms a pending subscription (double opt-in), and the other lists asked for in the
 /// same request, each with its own ledger entry; repeated confirmation is harmless.
-/// Enqueues the welcome e-mail of each list that has one.
+/// Enqueues the welcome e-mail of each list that has one. The person's own confirmed opt-in
+/// lifts a complaint or erasure suppression of their address; the ledger entry of the
+/// confirmation says so.
 ///
 /// # Errors
 /// `Gone`, `Refused` (the request was cancelled), or a store failure.
@@ -408,12 +418,17 @@ pub async fn confirm(
         }
         _ => Vec::new(),
     };
+    let lifted = match sub.status {
+        SubscriptionStatus::Pending => lift_by_opt_in(&txn, ctx, sub.subscriber_id).await?,
+        SubscriptionStatus::Confirmed | SubscriptionStatus::Unsubscribed => None,
+    };
     let list = store::lists::find(&txn, sub.list_id).await?;
-    let mut welcome = confirm_one(&txn, ctx, &mut sub, &list, requester, now).await?;
+    let how = (requester, lifted.as_ref(), now);
+    let mut welcome = confirm_one(&txn, ctx, &mut sub, &list, how).await?;
     let mut companion_lists = Vec::with_capacity(companions.len());
     for mut companion in companions {
         let list = store::lists::find(&txn, companion.list_id).await?;
-        welcome |= confirm_one(&txn, ctx, &mut companion, &list, requester, now).await?;
+        welcome |= confirm_one(&txn, ctx, &mut companion, &list, (requester, None, now)).await?;
         companion_lists.push(list);
     }
     let summary = summarise(&txn, &sub, list, companion_lists).await?;
@@ -424,14 +439,35 @@ pub async fn confirm(
     Ok(summary)
 }
 
-/// Confirms one subscription; returns whether a welcome e-mail was enqueued.
+/// A suppression of the person's address that their own confirmed double opt-in replaces (a
+/// complaint, an erasure): lifts it inside the confirmation's transaction and returns it, for
+/// the confirmation's ledger entry. Any other suppression stays.
+async fn lift_by_opt_in(
+    conn: &impl store::Connection,
+    ctx: &Context,
+    subscriber: SubscriberId,
+) -> Result<Option<StoredSuppression>, StoreError> {
+    let person = store::subscribers::find(conn, subscriber).await?;
+    let hash = ctx.address_hasher.hash(&person.email);
+    let Some(found) = store::suppressions::find(conn, &hash).await? else {
+        return Ok(None);
+    };
+    if !found.reason.is_lifted_by_opt_in() {
+        return Ok(None);
+    }
+    store::suppressions::remove(conn, &hash).await?;
+    tracing::info!(subscriber.id = %subscriber, reason = %found.reason, "suppression lifted by the person's own confirmed opt-in");
+    Ok(Some(found))
+}
+
+/// Confirms one subscription, at the request of `requester` at `now`, noting a suppression
+/// the confirmation lifted in its ledger entry; returns whether a welcome e-mail was enqueued.
 async fn confirm_one(
     conn: &impl store::Connection,
     ctx: &Context,
     sub: &mut Subscription,
     list: &MailingList,
-    requester: &Requester,
-    now: DateTime<Utc>,
+    (requester, lifted, now): (&Requester, Option<&StoredSuppression>, DateTime<Utc>),
 ) -> Result<bool, LinkActionError> {
     let Transition::Changed { to, action } = sub.status.confirm()? else {
         return Ok(false);
@@ -441,6 +477,12 @@ async fn confirm_one(
     store::subscriptions::update(conn, sub, now).await?;
     let mut event = ledger_entry(sub, list, action, now, "subscriber", "email_link");
     stamp(&mut event, requester);
+    // GDPR Art. 7(1): the record of the new consent shows what it replaced.
+    event.evidence = lifted.map(|s| {
+        serde_json::json!({
+            "suppression_lifted": { "reason": s.reason.as_str(), "suppressed_at": s.created_at }
+        })
+    });
     store::consent_events::append(conn, &event).await?;
     store::subscribers::touch(conn, sub.subscriber_id, now).await?;
     if list.def.welcome_message.is_some() {

@@ -9,7 +9,7 @@
 //! times as RFC 3339 text on SQLite), so every other query reads them alike. The column lists
 //! here must follow the entities: a new column of these tables needs a line here too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
@@ -303,27 +303,28 @@ fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
-/// The values among `keys` that `column` of `table` holds (text), many per statement.
+/// The rows among `keys` that `key` of `table` holds, as `key → value` (both text), many per
+/// statement.
 ///
 /// # Errors
 /// Database failure.
-pub(super) async fn held_text(
+pub(super) async fn held_text_pairs(
     conn: &impl ConnectionTrait,
     table: &str,
-    column: &str,
+    (key, value): (&str, &str),
     keys: &[&str],
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<HashMap<String, String>, StoreError> {
     let sql = lookup_sql(
         conn.get_database_backend(),
-        column,
+        &format!("{key}, {value}"),
         table,
         "",
-        (column, Kind::Text),
+        (key, Kind::Text),
     );
-    let mut found = HashSet::new();
+    let mut found = HashMap::new();
     for chunk in keys.chunks(ROWS_PER_STATEMENT) {
         for row in query_json(conn, &sql, Vec::new(), chunk).await? {
-            found.insert(row.try_get_by_index(0)?);
+            found.insert(row.try_get_by_index(0)?, row.try_get_by_index(1)?);
         }
     }
     Ok(found)

@@ -3,6 +3,7 @@
 
 pub mod api_tokens;
 pub mod audit;
+pub mod backfills;
 pub mod campaigns;
 pub mod consent_events;
 pub mod deliveries;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     StoreError, corrupt,
-    entities::{consent_events, subscribers, subscriptions},
+    entities::{consent_events, subscribers, subscriptions, suppressions},
 };
 use crate::domain::{CampaignId, ListId, Subscriber, SubscriberId, SubscriptionStatus};
 
@@ -24,6 +24,9 @@ pub struct SubscriberFilter {
     pub list: Option<ListId>,
     /// Only people with a subscription in this state (on `list`, if given).
     pub status: Option<SubscriptionStatus>,
+    /// Only people whose address is suppressed (`true`) or is not (`false`): a suppression
+    /// that names them.
+    pub suppressed: Option<bool>,
 }
 
 /// One page of subscribers, newest first, after the keyset cursor `before` (an id: ids are
@@ -79,6 +82,22 @@ fn search_query(
             sub.and_where(Expr::col(subscriptions::Column::Status).eq(status.as_str()));
         }
         query = query.filter(subscribers::Column::Id.in_subquery(sub));
+    }
+    if let Some(suppressed) = filter.suppressed {
+        // One look-up per person on the index of `suppressions.subscriber_id`.
+        let mut named = Query::select();
+        named
+            .expr(Expr::val(1))
+            .from(suppressions::Entity)
+            .and_where(
+                Expr::col((suppressions::Entity, suppressions::Column::SubscriberId))
+                    .equals((subscribers::Entity, subscribers::Column::Id)),
+            );
+        let exists = Expr::exists(named);
+        query = query.filter(match suppressed {
+            true => exists,
+            false => exists.not(),
+        });
     }
     let by_address = filter.query.as_deref().is_some_and(|q| q.contains('@'));
     if by_address && backend == DbBackend::Sqlite {
@@ -289,7 +308,16 @@ mod tests {
             status: Some(SubscriptionStatus::Confirmed),
             ..SubscriberFilter::default()
         };
-        for filter in [SubscriberFilter::default(), list] {
+        let suppressed = |yes| SubscriberFilter {
+            suppressed: Some(yes),
+            ..SubscriberFilter::default()
+        };
+        for filter in [
+            SubscriberFilter::default(),
+            list,
+            suppressed(true),
+            suppressed(false),
+        ] {
             let plan = plan(&db, &filter).await;
             // The keyset (`id < ?` newest first) is read along the primary key: a page costs
             // the same on the first and on the millionth row.
@@ -298,6 +326,12 @@ mod tests {
                 plan.contains("USING INDEX") || plan.contains("USING PRIMARY KEY"),
                 "{plan}"
             );
+        }
+        for yes in [true, false] {
+            let plan = plan(&db, &suppressed(yes)).await;
+            // Whether a person is suppressed is one look-up on the index of the person a
+            // suppression names, not a scan of the suppressions.
+            assert!(plan.contains("idx_suppressions_subscriber_id"), "{plan}");
         }
         let by_address = SubscriberFilter {
             query: Some("user123@".to_owned()),

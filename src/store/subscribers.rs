@@ -147,3 +147,36 @@ pub async fn find_many(
     }
     Ok(found)
 }
+
+/// Up to `limit` subscribers' ids and addresses after the id `after`, by id.
+///
+/// # Errors
+/// Database failure, or a stored address that is not valid.
+pub async fn addresses_page(
+    conn: &impl ConnectionTrait,
+    after: Option<SubscriberId>,
+    limit: u64,
+) -> Result<Vec<(SubscriberId, EmailAddress)>, StoreError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut query = table::Entity::find()
+        .select_only()
+        .column(table::Column::Id)
+        .column(table::Column::Email);
+    if let Some(after) = after {
+        query = query.filter(table::Column::Id.gt(after.as_uuid()));
+    }
+    let rows: Vec<(uuid::Uuid, String)> = query
+        .order_by_asc(table::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(id, email)| {
+            Ok((
+                SubscriberId::from_uuid(id),
+                EmailAddress::parse(&email).map_err(corrupt)?,
+            ))
+        })
+        .collect()
+}

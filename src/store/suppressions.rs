@@ -1,9 +1,13 @@
 //! The suppression list: keyed hashes of addresses that must never be mailed again.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, OnConflict},
+};
 
 use super::{StoreError, entities::suppressions as table};
 use crate::domain::{SubscriberId, SuppressionReason};
@@ -48,17 +52,111 @@ pub async fn contains(conn: &impl ConnectionTrait, address_hash: &str) -> Result
         .is_some())
 }
 
-/// The suppressed hashes among `hashes`, looked up many per statement with the hashes as one
-/// JSON parameter (not one bind parameter each).
+/// The suppressed hashes among `hashes`, each with its reason, looked up many per statement
+/// with the hashes as one JSON parameter (not one bind parameter each).
 ///
 /// # Errors
-/// Database failure.
+/// Database failure, or a stored reason that is not valid.
 pub async fn among(
     conn: &impl ConnectionTrait,
     hashes: &[impl AsRef<str>],
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<HashMap<String, SuppressionReason>, StoreError> {
     let hashes: Vec<&str> = hashes.iter().map(AsRef::as_ref).collect();
-    super::imports::held_text(conn, "suppressions", "address_hash", &hashes).await
+    let pairs =
+        super::imports::held_text_pairs(conn, "suppressions", ("address_hash", "reason"), &hashes)
+            .await?;
+    pairs
+        .into_iter()
+        .map(|(hash, reason)| {
+            Ok((
+                hash,
+                SuppressionReason::parse(&reason).map_err(super::corrupt)?,
+            ))
+        })
+        .collect()
+}
+
+/// Names `subscriber` as the person of the suppression of `address_hash`, unless it names
+/// someone already (a no-op when the hash is not suppressed). Returns whether it changed.
+///
+/// # Errors
+/// Database failure.
+pub async fn link(
+    conn: &impl ConnectionTrait,
+    address_hash: &str,
+    subscriber: SubscriberId,
+) -> Result<bool, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(
+            table::Column::SubscriberId,
+            Expr::value(subscriber.as_uuid()),
+        )
+        .filter(table::Column::AddressHash.eq(address_hash))
+        .filter(table::Column::SubscriberId.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// After `subscriber`'s address changed to the one of `address_hash`: the suppression of
+/// their old address no longer names them, and that of the new one does, if it names nobody.
+///
+/// # Errors
+/// Database failure.
+pub async fn relink(
+    conn: &impl ConnectionTrait,
+    subscriber: SubscriberId,
+    address_hash: &str,
+) -> Result<(), StoreError> {
+    table::Entity::update_many()
+        .col_expr(
+            table::Column::SubscriberId,
+            Expr::value(Option::<uuid::Uuid>::None),
+        )
+        .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
+        .filter(table::Column::AddressHash.ne(address_hash))
+        .exec(conn)
+        .await?;
+    link(conn, address_hash, subscriber).await?;
+    Ok(())
+}
+
+/// The hashes among `hashes` (at most a few thousand) that are suppressed without naming a
+/// person.
+///
+/// # Errors
+/// Database failure.
+pub async fn unlinked_among(
+    conn: &impl ConnectionTrait,
+    hashes: &[String],
+) -> Result<Vec<String>, StoreError> {
+    Ok(table::Entity::find()
+        .select_only()
+        .column(table::Column::AddressHash)
+        .filter(table::Column::AddressHash.is_in(hashes.iter().map(String::as_str)))
+        .filter(table::Column::SubscriberId.is_null())
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Whether any suppression of another reason than an erasure names no person: the rows from
+/// before suppressions named their person may wait for the backfill (an erasure never names
+/// one).
+///
+/// # Errors
+/// Database failure.
+pub async fn any_unlinked(conn: &impl ConnectionTrait) -> Result<bool, StoreError> {
+    Ok(table::Entity::find()
+        .select_only()
+        .column(table::Column::AddressHash)
+        .filter(table::Column::SubscriberId.is_null())
+        .filter(table::Column::Reason.ne(SuppressionReason::Erased.as_str()))
+        .limit(1)
+        .into_tuple::<String>()
+        .one(conn)
+        .await?
+        .is_some())
 }
 
 /// One suppression as stored.
@@ -100,7 +198,7 @@ pub async fn page(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<StoredSuppression>, StoreError> {
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    use sea_orm::QueryOrder;
     let mut query = table::Entity::find();
     if let Some(reason) = reason {
         query = query.filter(table::Column::Reason.eq(reason.as_str()));

@@ -28,6 +28,7 @@ mod privacy;
 mod resilience;
 mod retention;
 mod subscribe;
+mod suppressions;
 mod unsubscribe;
 mod users;
 mod webhooks;

@@ -97,7 +97,7 @@ pub(super) async fn plan(
                 {
                     Plan::Skip(RowIssue::Duplicate(None))
                 }
-                _ => decide(suppressed.contains(&row.hash), known, existing),
+                _ => decide(suppressed.contains_key(&row.hash), known, existing),
             };
             (row, plan)
         })

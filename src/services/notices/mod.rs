@@ -410,15 +410,16 @@ async fn resolve(ctx: &Context, notice: &Notice) -> Result<Audience, NoticesErro
             }
             continue;
         };
-        let is_suppressed = hashes
+        let suppression = hashes
             .get(&person.id)
-            .is_some_and(|h| suppressed.contains(h));
+            .and_then(|h| suppressed.get(h))
+            .copied();
         let decision = may_send(
             MessageKind::Campaign,
             crate::domain::LegalBasis::LegitimateInterest,
             sub.status,
             person.status,
-            is_suppressed,
+            suppression,
         );
         if decision != Decision::Send {
             audience.not_mailable += 1;

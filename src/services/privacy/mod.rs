@@ -639,6 +639,9 @@ pub async fn confirm_address_change(
         Err(StoreError::Conflict(_)) => return Err(PrivacyError::AddressInUse),
         other => other?,
     }
+    // A suppression names the person whose address it is: now the new one's, not the old's.
+    let hash = ctx.address_hasher.hash(&found.new_email);
+    store::suppressions::relink(&txn, subscriber.id, &hash).await?;
     let actor = Party {
         source: "address_link",
         ..Party::subject(requester)

@@ -1,5 +1,6 @@
-//! Subscribers: search by address, name, list and status (keyset pages, newest first), the
-//! subscriber's page with subscriptions and the whole consent history, and CSV export.
+//! Subscribers: search by address, name, list, status and suppression (keyset pages, newest
+//! first), the subscriber's page with subscriptions and the whole consent history, and CSV
+//! export.
 
 use axum::{
     Extension,
@@ -36,6 +37,9 @@ pub(super) struct SearchQuery {
     list: String,
     #[serde(default)]
     status: String,
+    /// `true`, `false`, or empty for everyone.
+    #[serde(default)]
+    suppressed: String,
     #[serde(default)]
     before: String,
 }
@@ -46,6 +50,11 @@ impl SearchQuery {
             query: Some(self.q.clone()).filter(|q| !q.trim().is_empty()),
             list: self.list.parse().ok().map(ListId::from_uuid),
             status: SubscriptionStatus::parse(&self.status).ok(),
+            suppressed: match self.suppressed.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
         }
     }
 
@@ -55,6 +64,7 @@ impl SearchQuery {
             .append_pair("q", &self.q)
             .append_pair("list", &self.list)
             .append_pair("status", &self.status)
+            .append_pair("suppressed", &self.suppressed)
             .finish();
         format!("/admin/subscribers.csv?{query}")
     }
@@ -65,6 +75,7 @@ impl SearchQuery {
             .append_pair("q", &self.q)
             .append_pair("list", &self.list)
             .append_pair("status", &self.status)
+            .append_pair("suppressed", &self.suppressed)
             .append_pair("before", &before.to_string())
             .finish();
         format!("/admin/subscribers?{query}")
@@ -87,6 +98,7 @@ pub(super) async fn index(
         q: &q.q,
         list: &q.list,
         status: &q.status,
+        suppressed: &q.suppressed,
         lists: &all_lists,
         rows: &rows,
         export_href: &export,

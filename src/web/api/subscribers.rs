@@ -34,6 +34,7 @@ struct FindQuery {
     q: Option<String>,
     list: Option<String>,
     status: Option<String>,
+    suppressed: Option<String>,
     cursor: Option<String>,
     limit: Option<u64>,
 }
@@ -153,10 +154,10 @@ pub(super) struct ConsentEventsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = Option<String>, Query, description = "the exact address: answers that one subscriber, or 404"), ("q" = Option<String>, Query, description = "with @: an address prefix; else an address prefix or part of the name"), ("list" = Option<String>, Query, description = "a list id: only people with a subscription to it"), ("status" = Option<String>, Query, description = "pending, confirmed or unsubscribed (on list, if given)"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = FindResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = Option<String>, Query, description = "the exact address: answers that one subscriber, or 404"), ("q" = Option<String>, Query, description = "with @: an address prefix; else an address prefix or part of the name"), ("list" = Option<String>, Query, description = "a list id: only people with a subscription to it"), ("status" = Option<String>, Query, description = "pending, confirmed or unsubscribed (on list, if given)"), ("suppressed" = Option<bool>, Query, description = "true: only people whose address is suppressed; false: only people whose address is not"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = FindResponse), ApiErrors))]
 /// `GET /api/v1/subscribers?email=ADDR` → the subscriber and their subscriptions;
-/// `GET /api/v1/subscribers[?q=][&list=][&status=][&cursor=][&limit=]` → a page of the
-/// search, newest first.
+/// `GET /api/v1/subscribers[?q=][&list=][&status=][&suppressed=][&cursor=][&limit=]` → a page
+/// of the search, newest first.
 pub(super) async fn find(
     State(state): State<AppState>,
     _caller: ApiCaller,
@@ -188,10 +189,17 @@ async fn search(state: &AppState, query: &FindQuery) -> Result<FindResponse, Api
         ),
         None => None,
     };
+    let suppressed = match query.suppressed.as_deref() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::invalid("suppressed: true or false")),
+        None => None,
+    };
     let filter = SubscriberFilter {
         query: query.q.clone().filter(|q| !q.trim().is_empty()),
         list,
         status,
+        suppressed,
     };
     let before = super::cursor(query.cursor.as_deref(), |c| {
         c.parse().ok().map(SubscriberId::from_uuid)

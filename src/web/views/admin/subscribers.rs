@@ -19,6 +19,8 @@ pub struct SearchView<'a> {
     pub list: &'a str,
     /// The status filtered by, or empty.
     pub status: &'a str,
+    /// `true` (only suppressed addresses), `false` (only the others), or empty.
+    pub suppressed: &'a str,
     /// Every list, for the filter.
     pub lists: &'a [MailingList],
     /// A page of matches.
@@ -47,6 +49,13 @@ pub fn search_page(ctx: &Ctx, v: &SearchView) -> Markup {
                     select #status name="status" {
                         @for (value, t) in [("", "any"), ("pending", "pending"), ("confirmed", "confirmed"), ("unsubscribed", "unsubscribed")] {
                             option value=(value) selected[value == v.status] { (t) }
+                        }
+                    }
+                }
+                div { label for="suppressed" { "Suppression" }
+                    select #suppressed name="suppressed" {
+                        @for (value, t) in [("", "all"), ("true", "suppressed"), ("false", "not suppressed")] {
+                            option value=(value) selected[value == v.suppressed] { (t) }
                         }
                     }
                 }
