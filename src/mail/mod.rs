@@ -2,6 +2,7 @@
 //! the transport (SMTP pool or `.eml` files). It renders and sends; it decides nothing.
 
 pub mod campaign;
+pub mod dkim;
 pub mod links;
 pub mod message;
 pub mod notice;
