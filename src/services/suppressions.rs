@@ -99,7 +99,9 @@ pub async fn add(
     let hash = ctx.address_hasher.hash(email);
     let txn = store::begin_write(&ctx.db).await?;
     let subscriber = store::subscribers::find_by_email(&txn, email).await?;
-    if store::suppressions::find(&txn, &hash).await?.is_none() {
+    // A complaint or erasure gives way to the operator's block, which only an admin lifts.
+    let existing = store::suppressions::find(&txn, &hash).await?;
+    if existing.is_none_or(|e| e.reason.is_lifted_by_opt_in()) {
         let why = (SuppressionReason::Manual, note);
         store::suppressions::add(&txn, &hash, why, subscriber.as_ref().map(|s| s.id), now).await?;
         let change = Change::of("suppression.add", &hash).detail(note.unwrap_or_default());

@@ -129,6 +129,8 @@ pub async fn receive(
 ) -> Result<Received, WebhookError> {
     let settings = &ctx.settings.webhooks;
     let now = ctx.clock.now();
+    let once = Limit::of(Scope::WebhookTokens, &ctx.settings);
+    let mut token_used = None;
     let events = match provider {
         Provider::Ses => {
             let sns = hooks.sns.as_ref().ok_or(WebhookError::Off)?;
@@ -156,10 +158,12 @@ pub async fn receive(
         Provider::Mailgun => {
             let key = settings.mailgun.as_ref().ok_or(WebhookError::Off)?;
             let (token, events) = mailgun::read(key.expose_secret().as_bytes(), call.body, now)?;
-            let once = Limit::of(Scope::WebhookTokens, &ctx.settings);
-            if once.hit(ctx, &ctx.db, &token, now).await?.is_err() {
+            if once.check(ctx, &ctx.db, &token, now).await?.is_err() {
                 return Err(Refused::Unauthenticated("a token that was used before").into());
             }
+            // Taken only once its events are acted on: a busy database answers 503 and
+            // Mailgun's retry, with the same token, must still be taken.
+            token_used = Some(token);
             events
         }
         Provider::Sendgrid => {
@@ -180,6 +184,11 @@ pub async fn receive(
             }
             Handled::Bounce(_) | Handled::Complaint => received.acted += 1,
         }
+    }
+    if let Some(token) = token_used {
+        // A second call with the same token in between has acted the same way (the effects
+        // are idempotent); from here on the token is refused.
+        let _ = once.hit(ctx, &ctx.db, &token, now).await?;
     }
     Ok(received)
 }

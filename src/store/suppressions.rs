@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 
@@ -30,12 +30,24 @@ pub async fn add(
         created_at: Set(now),
         subscriber_id: Set(subscriber.map(|s| s.as_uuid())),
     };
+    // A suppression the person can lift by opting in again (a complaint, an erasure) gives
+    // way to one they cannot (a bounce, an operator's): otherwise a later opt-in would lift
+    // the stronger block too. Any other existing suppression stays as it is.
+    let liftable = [SuppressionReason::Complaint, SuppressionReason::Erased].map(|r| r.as_str());
+    let mut on_conflict = OnConflict::column(table::Column::AddressHash);
+    if reason.is_lifted_by_opt_in() {
+        on_conflict.do_nothing();
+    } else {
+        on_conflict
+            .update_columns([
+                table::Column::Reason,
+                table::Column::Detail,
+                table::Column::CreatedAt,
+            ])
+            .action_and_where(Expr::col((table::Entity, table::Column::Reason)).is_in(liftable));
+    }
     table::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(table::Column::AddressHash)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(on_conflict)
         .exec_without_returning(conn)
         .await?;
     Ok(())

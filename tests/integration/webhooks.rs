@@ -382,3 +382,41 @@ async fn a_provider_that_is_not_configured_is_not_found() {
         assert_eq!(answer["error"]["code"], "not_found");
     }
 }
+
+#[tokio::test]
+async fn an_operator_block_replaces_a_complaint_so_a_later_opt_in_cannot_lift_it() {
+    let (app, _, _) = app_with_mailed(&["jane@example.com"]).await;
+    let auth = [(
+        "authorization",
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("hook:pm-secret")
+        ),
+    )];
+    let spam = json!({"RecordType": "SpamComplaint", "Type": "SpamComplaint",
+        "Email": "jane@example.com"});
+    let (status, _) = post(&app, "postmark", spam.to_string().into_bytes(), &auth).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        suppressed(&app, "jane@example.com").await["reason"],
+        "complaint"
+    );
+    let response = app
+        .api_post(
+            "/api/v1/suppressions",
+            &json!({"email": "jane@example.com", "reason": "manual", "note": "legal asked"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        suppressed(&app, "jane@example.com").await["reason"],
+        "manual"
+    );
+    // A hard bounce does not give way to a later complaint either.
+    let (status, _) = post(&app, "postmark", spam.to_string().into_bytes(), &auth).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        suppressed(&app, "jane@example.com").await["reason"],
+        "manual"
+    );
+}

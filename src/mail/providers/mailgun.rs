@@ -72,7 +72,12 @@ pub fn read(key: &[u8], body: &[u8], now: DateTime<Utc>) -> Result<(String, Vec<
     if !fresh(at, now) {
         return Err(Refused::Unauthenticated("the signature is too old"));
     }
-    let data: EventData = serde_json::from_value(call.event_data)
+    Ok((call.signature.token, event(call.event_data)?))
+}
+
+/// The event of an authenticated call, if it is a failure or a complaint.
+pub(super) fn event(event_data: serde_json::Value) -> Result<Vec<Event>, Refused> {
+    let data: EventData = serde_json::from_value(event_data)
         .map_err(|_| Refused::Malformed("not a Mailgun event"))?;
     let outcome = match data.event.as_deref().unwrap_or_default() {
         "complained" => Outcome::Complaint,
@@ -98,14 +103,14 @@ pub fn read(key: &[u8], body: &[u8], now: DateTime<Utc>) -> Result<(String, Vec<
                 diagnostic: text.map(cut),
             }
         }
-        _ => return Ok((call.signature.token, Vec::new())),
+        _ => return Ok(Vec::new()),
     };
     let event = Event {
         outcome,
         recipient: data.recipient,
         references: references(data.user_variables.values().filter_map(|v| v.as_str())),
     };
-    Ok((call.signature.token, vec![event]))
+    Ok(vec![event])
 }
 
 #[cfg(test)]

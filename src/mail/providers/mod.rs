@@ -20,7 +20,7 @@ const FRESH_FOR: chrono::Duration = chrono::Duration::days(2);
 
 /// How long a single-use token must be remembered: past its signature's freshness on
 /// either side.
-pub const TOKEN_MEMORY: chrono::Duration = chrono::Duration::days(4);
+pub const TOKEN_MEMORY: chrono::Duration = chrono::Duration::hours(4 * 24 + 1);
 
 /// What a provider says happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,5 +147,85 @@ mod tests {
             ]),
             vec![good.to_owned()]
         );
+    }
+
+    /// JSON values of any shape, nested a few levels, with the field names providers use.
+    fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let names = prop::sample::select(vec![
+            "RecordType",
+            "Type",
+            "Email",
+            "Details",
+            "Metadata",
+            "event",
+            "severity",
+            "recipient",
+            "delivery-status",
+            "code",
+            "message",
+            "enhanced-code",
+            "status",
+            "reason",
+            "email",
+            "type",
+            "bulletin_ref",
+            "notificationType",
+            "bounce",
+            "bounceType",
+            "bouncedRecipients",
+            "emailAddress",
+            "complaint",
+            "mail",
+            "headers",
+            "name",
+            "value",
+            "signature",
+            "event-data",
+            "user-variables",
+        ]);
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::from),
+            prop::sample::select(vec![
+                "Bounce",
+                "HardBounce",
+                "failed",
+                "permanent",
+                "bounce",
+                "spamreport",
+                "Permanent",
+                "5.1.1",
+                "550 5.1.1 x",
+                "X-Bulletin-Ref"
+            ])
+            .prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 40, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::vec((names.clone(), inner), 0..6).prop_map(|fields| {
+                    serde_json::Value::Object(
+                        fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100_000))]
+        #[test]
+        fn any_call_body_is_read_without_panic(value in json(), raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let body = value.to_string();
+            let _ = postmark::read(body.as_bytes());
+            let _ = postmark::read(&raw);
+            let _ = ses::notification(&body);
+            let _ = sendgrid::events(body.as_bytes());
+            let _ = mailgun::event(value);
+            let _ = best_status(None, Some(&body));
+        }
     }
 }

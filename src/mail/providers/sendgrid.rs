@@ -57,6 +57,11 @@ pub fn read(
     if !fresh(at, now) {
         return Err(Refused::Unauthenticated("the signature is too old"));
     }
+    events(body)
+}
+
+/// The bounces and spam reports of an authenticated body.
+pub(super) fn events(body: &[u8]) -> Result<Vec<Event>, Refused> {
     let calls: Vec<Call> = serde_json::from_slice(body)
         .map_err(|_| Refused::Malformed("not a SendGrid event array"))?;
     Ok(calls.into_iter().filter_map(event).collect())

@@ -109,10 +109,12 @@ impl Sns {
         if !self.topic_arns.contains(&envelope.topic_arn) {
             return Err(Refused::Unauthenticated("a topic that is not configured"));
         }
-        if !is_sns_url(&envelope.signing_cert_url, ".pem") {
+        // Everything that can be checked without the certificate is checked first, so that
+        // a forged call makes Bulletin fetch nothing.
+        let region = envelope.topic_arn.split(':').nth(3).unwrap_or_default();
+        if !is_sns_certificate_url(&envelope.signing_cert_url, region) {
             return Err(Refused::Unauthenticated("a certificate that is not SNS's"));
         }
-        let certificate = self.certificate(&envelope.signing_cert_url).await?;
         let signature = base64::engine::general_purpose::STANDARD
             .decode(envelope.signature.trim())
             .map_err(|_| Refused::Unauthenticated("the signature is not base64"))?;
@@ -122,16 +124,17 @@ impl Sns {
                 "2" => webpki::ring::RSA_PKCS1_2048_8192_SHA256,
                 _ => return Err(Refused::Unauthenticated("an unknown signature version")),
             };
-        let signed = string_to_sign(&envelope)?;
-        let cert = webpki::EndEntityCert::try_from(&certificate)
-            .map_err(|_| Refused::Unauthenticated("an unreadable certificate"))?;
-        cert.verify_signature(algorithm, signed.as_bytes(), &signature)
-            .map_err(|_| Refused::Unauthenticated("wrong signature"))?;
         let at = DateTime::parse_from_rfc3339(&envelope.timestamp)
             .map_err(|_| Refused::Unauthenticated("no timestamp"))?;
         if !fresh(at.with_timezone(&Utc), now) {
             return Err(Refused::Unauthenticated("the message is too old"));
         }
+        let signed = string_to_sign(&envelope)?;
+        let certificate = self.certificate(&envelope.signing_cert_url).await?;
+        let cert = webpki::EndEntityCert::try_from(&certificate)
+            .map_err(|_| Refused::Unauthenticated("an unreadable certificate"))?;
+        cert.verify_signature(algorithm, signed.as_bytes(), &signature)
+            .map_err(|_| Refused::Unauthenticated("wrong signature"))?;
         match envelope.kind.as_str() {
             "Notification" => Ok(Message::Events(notification(&envelope.message)?)),
             "SubscriptionConfirmation" => match envelope.subscribe_url {
@@ -224,6 +227,36 @@ fn http_client() -> Result<reqwest::Client, String> {
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// Whether `url` is SNS's signing certificate for `region` (the topic's): an HTTPS URL of
+/// `sns.REGION.amazonaws.com` whose path is `/SimpleNotificationService-….pem`, with no
+/// query, so that a forged call cannot make Bulletin fetch, or keep, anything else.
+fn is_sns_certificate_url(url: &str, region: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    is_sns_url(url, ".pem")
+        && parsed.query().is_none()
+        && parsed.fragment().is_none()
+        && parsed.path().starts_with("/SimpleNotificationService-")
+        && is_region(region)
+        && (host == format!("sns.{region}.amazonaws.com")
+            || host == format!("sns.{region}.amazonaws.com.cn"))
+}
+
+/// Whether `name` has the shape of an AWS region (`eu-west-1`, `us-gov-west-1`): never an
+/// S3 host label such as `s3` or `s3-accelerate`.
+fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
 }
 
 /// Whether `url` is an HTTPS URL of SNS itself (`sns.REGION.amazonaws.com`, or `.com.cn`),
@@ -365,7 +398,7 @@ struct Header {
 /// The bounces and complaints of an SES notification (an SNS `Message`), one event per
 /// recipient. SES passes the original headers back when "Include original headers" is on;
 /// their `X-Bulletin-Ref` then names the delivery.
-fn notification(message: &str) -> Result<Vec<Event>, Refused> {
+pub(super) fn notification(message: &str) -> Result<Vec<Event>, Refused> {
     let n: Notification =
         serde_json::from_str(message).map_err(|_| Refused::Malformed("not an SES notification"))?;
     let refs = n.mail.as_ref().map_or_else(Vec::new, |m| {
@@ -472,6 +505,18 @@ mod tests {
         .unwrap();
         assert!(other_topic.verify(&body, at).await.is_err());
         assert!(sns.verify(b"\x00garbage", at).await.is_err());
+    }
+
+    #[test]
+    fn only_the_topic_regions_certificate_is_fetched() {
+        let good = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem";
+        assert!(is_sns_certificate_url(good, "eu-west-1"));
+        assert!(!is_sns_certificate_url(good, "us-east-1"));
+        assert!(!is_sns_certificate_url(&format!("{good}?r=1"), "eu-west-1"));
+        let other = "https://sns.eu-west-1.amazonaws.com/other.pem";
+        assert!(!is_sns_certificate_url(other, "eu-west-1"));
+        let bucket = "https://sns.s3.amazonaws.com/SimpleNotificationService-abc.pem";
+        assert!(!is_sns_certificate_url(bucket, "s3"), "not a region");
     }
 
     #[test]
