@@ -822,6 +822,12 @@ impl RawWebhooks {
                     "set both username and password, or neither",
                 ));
             }
+            (_, password) if password.chars().count() < 16 => {
+                return Err(invalid(
+                    "webhooks.postmark.password",
+                    "must have at least 16 characters: it is the webhook's only protection",
+                ));
+            }
             (user, password) => Some((user.to_owned(), SecretString::from(password.to_owned()))),
         };
         let mailgun = Some(self.mailgun.signing_key.trim().to_owned())

@@ -166,6 +166,10 @@ fn webhooks_are_off_by_default_and_their_keys_are_checked() {
             "[webhooks.postmark]\nusername = \"hook\"\n",
             "webhooks.postmark:",
         ),
+        (
+            "[webhooks.postmark]\nusername = \"hook\"\npassword = \"short\"\n",
+            "webhooks.postmark.password:",
+        ),
     ] {
         std::fs::write(&file, toml).unwrap();
         let err = Settings::load(Some(&file)).unwrap_err().to_string();

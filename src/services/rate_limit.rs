@@ -34,7 +34,8 @@ pub enum Scope {
     LoginFailuresFromNetwork,
     /// Failed logins per account, from anywhere (they slow logins down, never refuse them).
     LoginFailures,
-    /// Mailgun's webhook tokens: each is taken once while its signature is fresh.
+    /// Signed webhook calls (Mailgun's tokens, SNS message ids, SendGrid bodies): each is
+    /// taken once while its signature is fresh.
     WebhookTokens,
 }
 

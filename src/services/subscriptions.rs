@@ -15,7 +15,7 @@ use crate::{
         CampaignId, ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis,
         ListSlug, Locale, MailingList, MessageKind, Subscriber, SubscriberId, SubscriberName,
         SubscriberStatus, Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus,
-        Transition,
+        SuppressionReason, Transition,
     },
     store::{self, StoreError, deliveries::NewDelivery, suppressions::StoredSuppression},
 };
@@ -134,7 +134,11 @@ async fn subscribe_once(
         .is_none_or(|s| s.reason.is_lifted_by_opt_in())
     {
         let subscriber = find_or_create_subscriber(&txn, signup, requester, now).await?;
-        if suppression.is_some_and(|s| s.subscriber_id.is_none()) {
+        // An erasure stays unlinked until the owner confirms: naming the new, unconfirmed
+        // person on it would show "erased" on someone a stranger may have typed in.
+        if suppression
+            .is_some_and(|s| s.subscriber_id.is_none() && s.reason != SuppressionReason::Erased)
+        {
             store::suppressions::link(&txn, &address_hash, subscriber.id).await?;
         }
         if subscriber.status == SubscriberStatus::Active {
@@ -419,7 +423,9 @@ pub async fn confirm(
         _ => Vec::new(),
     };
     let lifted = match sub.status {
-        SubscriptionStatus::Pending => lift_by_opt_in(&txn, ctx, sub.subscriber_id).await?,
+        SubscriptionStatus::Pending => {
+            lift_by_opt_in(&txn, ctx, sub.subscriber_id, sub.requested_at).await?
+        }
         SubscriptionStatus::Confirmed | SubscriptionStatus::Unsubscribed => None,
     };
     let list = store::lists::find(&txn, sub.list_id).await?;
@@ -441,18 +447,21 @@ pub async fn confirm(
 
 /// A suppression of the person's address that their own confirmed double opt-in replaces (a
 /// complaint, an erasure): lifts it inside the confirmation's transaction and returns it, for
-/// the confirmation's ledger entry. Any other suppression stays.
+/// the confirmation's ledger entry. Any other suppression stays, and so does one that came
+/// after the request being confirmed (its link was mailed before the person objected).
 async fn lift_by_opt_in(
     conn: &impl store::Connection,
     ctx: &Context,
     subscriber: SubscriberId,
+    requested_at: Option<DateTime<Utc>>,
 ) -> Result<Option<StoredSuppression>, StoreError> {
     let person = store::subscribers::find(conn, subscriber).await?;
     let hash = ctx.address_hasher.hash(&person.email);
     let Some(found) = store::suppressions::find(conn, &hash).await? else {
         return Ok(None);
     };
-    if !found.reason.is_lifted_by_opt_in() {
+    let asked_after = requested_at.is_some_and(|at| at >= found.created_at);
+    if !found.reason.is_lifted_by_opt_in() || !asked_after {
         return Ok(None);
     }
     store::suppressions::remove(conn, &hash).await?;

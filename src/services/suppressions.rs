@@ -223,7 +223,11 @@ pub async fn import(
     let txn = store::begin_write(&ctx.db).await?;
     for (email, reason) in rows {
         let hash = ctx.address_hasher.hash(&email);
-        if store::suppressions::find(&txn, &hash).await?.is_some() {
+        // An existing complaint or erasure gives way to an imported block the person cannot
+        // lift (a bounce, a manual entry); anything else existing stays.
+        let existing = store::suppressions::find(&txn, &hash).await?;
+        if existing.is_some_and(|e| !e.reason.is_lifted_by_opt_in() || reason.is_lifted_by_opt_in())
+        {
             report.already += 1;
             continue;
         }

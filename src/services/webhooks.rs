@@ -15,6 +15,7 @@ use crate::{
     store::{self, StoreError},
 };
 use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
 
 pub use crate::mail::providers::Refused;
 
@@ -130,12 +131,15 @@ pub async fn receive(
     let settings = &ctx.settings.webhooks;
     let now = ctx.clock.now();
     let once = Limit::of(Scope::WebhookTokens, &ctx.settings);
-    let mut token_used = None;
+    let mut nonce = None;
     let events = match provider {
         Provider::Ses => {
             let sns = hooks.sns.as_ref().ok_or(WebhookError::Off)?;
             match sns.verify(call.body, now).await? {
-                ses::Message::Events(events) => events,
+                ses::Message::Events(id, events) => {
+                    nonce = Some(format!("sns:{id}"));
+                    events
+                }
                 ses::Message::Subscribe { topic, url } => {
                     match sns.confirm(&url).await {
                         Ok(()) => tracing::info!(%topic, "the SNS subscription is confirmed"),
@@ -158,19 +162,27 @@ pub async fn receive(
         Provider::Mailgun => {
             let key = settings.mailgun.as_ref().ok_or(WebhookError::Off)?;
             let (token, events) = mailgun::read(key.expose_secret().as_bytes(), call.body, now)?;
-            if once.check(ctx, &ctx.db, &token, now).await?.is_err() {
-                return Err(Refused::Unauthenticated("a token that was used before").into());
-            }
-            // Taken only once its events are acted on: a busy database answers 503 and
-            // Mailgun's retry, with the same token, must still be taken.
-            token_used = Some(token);
+            nonce = Some(format!("mailgun:{token}"));
             events
         }
         Provider::Sendgrid => {
             let point = settings.sendgrid.as_ref().ok_or(WebhookError::Off)?;
-            sendgrid::read(point, call.signature, call.timestamp, call.body, now)?
+            let events = sendgrid::read(point, call.signature, call.timestamp, call.body, now)?;
+            nonce = Some(format!(
+                "sendgrid:{}",
+                hex::encode(Sha256::digest(call.body))
+            ));
+            events
         }
     };
+    // Each signed call is taken once: Mailgun's signature does not cover the body, and an
+    // SNS or SendGrid call replayed within its freshness would act again. Taken only after
+    // its events are acted on, so that a provider's retry after a 503 still goes through.
+    if let Some(key) = &nonce
+        && once.check(ctx, &ctx.db, key, now).await?.is_err()
+    {
+        return Err(Refused::Unauthenticated("a call that was taken before").into());
+    }
     let mut received = Received::default();
     for event in events {
         match act_on(ctx, event).await? {
@@ -185,10 +197,10 @@ pub async fn receive(
             Handled::Bounce(_) | Handled::Complaint => received.acted += 1,
         }
     }
-    if let Some(token) = token_used {
-        // A second call with the same token in between has acted the same way (the effects
-        // are idempotent); from here on the token is refused.
-        let _ = once.hit(ctx, &ctx.db, &token, now).await?;
+    if let Some(key) = nonce {
+        // A second call with the same key in between has acted the same way (the effects
+        // are idempotent); from here on the key is refused.
+        let _ = once.hit(ctx, &ctx.db, &key, now).await?;
     }
     Ok(received)
 }
@@ -219,8 +231,12 @@ async fn act_on(ctx: &Context, event: Event) -> Result<Handled, StoreError> {
     }
 }
 
-/// The delivery a signed reference names, else the last one sent to the person the address
-/// names, else that person.
+/// How long after a message a provider's report naming only the address is taken to be
+/// about it.
+const REPORTS_COME_WITHIN: chrono::Duration = chrono::Duration::days(7);
+
+/// The delivery a signed reference names, else the last one sent in the past week to the
+/// person the address names, else that person.
 async fn target_of(ctx: &Context, event: &Event) -> Result<Option<Target>, StoreError> {
     for reference in &event.references {
         let Some(id) = ctx.address_hasher.check_delivery_ref(reference) else {
@@ -240,8 +256,11 @@ async fn target_of(ctx: &Context, event: &Event) -> Result<Option<Target>, Store
     let Some(person) = store::subscribers::find_by_email(&ctx.db, &email).await? else {
         return Ok(None);
     };
+    // A report about an older message is the person's, not a campaign's: it must not count
+    // against, or pause, a newer campaign.
+    let since = ctx.clock.now() - REPORTS_COME_WITHIN;
     Ok(Some(
-        match store::deliveries::last_sent_to(&ctx.db, person.id).await? {
+        match store::deliveries::last_sent_to(&ctx.db, person.id, since).await? {
             Some(delivery) => Target::Delivery(delivery),
             None => Target::Person(person.id),
         },

@@ -539,18 +539,19 @@ pub async fn find(
         .transpose()
 }
 
-/// The last delivery sent to a person: what a provider's report naming only the address is
-/// taken to be about.
+/// The last delivery sent to a person since `since`: what a provider's report naming only
+/// the address is taken to be about.
 ///
 /// # Errors
 /// Database failure.
 pub async fn last_sent_to(
     conn: &impl ConnectionTrait,
     subscriber: SubscriberId,
+    since: DateTime<Utc>,
 ) -> Result<Option<Delivery>, StoreError> {
     table::Entity::find()
         .filter(table::Column::SubscriberId.eq(subscriber.as_uuid()))
-        .filter(table::Column::SentAt.is_not_null())
+        .filter(table::Column::SentAt.gte(since))
         .order_by_desc(table::Column::SentAt)
         // Ids are UUIDv7, in the order they were made: the later of two sent at once.
         .order_by_desc(table::Column::Id)

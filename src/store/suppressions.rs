@@ -134,7 +134,7 @@ pub async fn relink(
 }
 
 /// The hashes among `hashes` (at most a few thousand) that are suppressed without naming a
-/// person.
+/// person, erasures left out (an erasure names no one until its owner opts in again).
 ///
 /// # Errors
 /// Database failure.
@@ -147,6 +147,7 @@ pub async fn unlinked_among(
         .column(table::Column::AddressHash)
         .filter(table::Column::AddressHash.is_in(hashes.iter().map(String::as_str)))
         .filter(table::Column::SubscriberId.is_null())
+        .filter(table::Column::Reason.ne(SuppressionReason::Erased.as_str()))
         .into_tuple()
         .all(conn)
         .await?)

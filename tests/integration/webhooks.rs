@@ -43,7 +43,10 @@ async fn app_with_mailed(people: &[&str]) -> (TestApp, String, EcdsaKeyPair) {
             topic_arns: vec![TOPIC.to_owned()],
             certificate_pem: Some(fixture("sns-test-certificate.pem")),
         });
-        s.webhooks.postmark = Some(("hook".to_owned(), SecretString::from("pm-secret")));
+        s.webhooks.postmark = Some((
+            "hook".to_owned(),
+            SecretString::from("pm-secret-0123456789"),
+        ));
         s.webhooks.mailgun = Some(SecretString::from("mg-key"));
         s.webhooks.sendgrid = Some(point);
     })
@@ -252,7 +255,7 @@ async fn postmark_needs_its_basic_authentication() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(suppressed(&app, "john@example.com").await, Value::Null);
 
-    let auth = [("authorization", basic("hook:pm-secret"))];
+    let auth = [("authorization", basic("hook:pm-secret-0123456789"))];
     let (status, answer) = post(&app, "postmark", hard("jane@example.com"), &auth).await;
     assert_eq!(
         (status, answer["acted"].as_u64()),
@@ -366,6 +369,9 @@ async fn sendgrid_batches_must_carry_a_valid_signature() {
         suppressed(&app, "john@example.com").await["reason"],
         "complaint"
     );
+    // The same signed batch again: refused, even though its signature is fresh.
+    let (status, _) = post(&app, "sendgrid", body.clone(), &headers(sign(&body))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let figures = counts(&app, &id).await;
     assert_eq!(
         (figures["bounced"].as_u64(), figures["complaints"].as_u64()),
@@ -390,7 +396,7 @@ async fn an_operator_block_replaces_a_complaint_so_a_later_opt_in_cannot_lift_it
         "authorization",
         format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("hook:pm-secret")
+            base64::engine::general_purpose::STANDARD.encode("hook:pm-secret-0123456789")
         ),
     )];
     let spam = json!({"RecordType": "SpamComplaint", "Type": "SpamComplaint",

@@ -28,8 +28,9 @@ const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
 /// What an authentic SNS message asks of Bulletin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    /// An SES notification: its bounces and complaints.
-    Events(Vec<Event>),
+    /// An SES notification: its SNS message id (the same on SNS's retries) and its bounces
+    /// and complaints.
+    Events(String, Vec<Event>),
     /// SNS asks to confirm the subscription of this endpoint by fetching `url`.
     Subscribe {
         /// The topic.
@@ -136,7 +137,10 @@ impl Sns {
         cert.verify_signature(algorithm, signed.as_bytes(), &signature)
             .map_err(|_| Refused::Unauthenticated("wrong signature"))?;
         match envelope.kind.as_str() {
-            "Notification" => Ok(Message::Events(notification(&envelope.message)?)),
+            "Notification" => Ok(Message::Events(
+                envelope.message_id,
+                notification(&envelope.message)?,
+            )),
             "SubscriptionConfirmation" => match envelope.subscribe_url {
                 Some(url) if is_sns_url(&url, "") => Ok(Message::Subscribe {
                     topic: envelope.topic_arn,
@@ -477,7 +481,7 @@ mod tests {
             .with_timezone(&Utc);
         let sns = pinned();
         match sns.verify(&body, at).await.unwrap() {
-            Message::Events(events) => {
+            Message::Events(_, events) => {
                 assert_eq!(events.len(), 1);
                 assert_eq!(events[0].outcome, Outcome::Complaint);
                 assert_eq!(events[0].recipient.as_deref(), Some("jane@example.org"));
