@@ -62,7 +62,8 @@ pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<C
 /// # Errors
 /// A transport or `mail.from` that does not work.
 pub fn build_engine(ctx: Context) -> anyhow::Result<Engine> {
-    let transport = Transport::from_settings(&ctx.settings.mail.transport)?;
+    let mail = &ctx.settings.mail;
+    let transport = Transport::from_settings(&mail.transport, mail.dkim.as_ref())?;
     let from: Mailbox = ctx.settings.mail.from.parse().context("mail.from")?;
     Ok(Engine::new(ctx, transport, from))
 }

@@ -167,6 +167,19 @@ pub struct MailSettings {
     /// The domain of the per-message envelope senders (VERP) that bounces come back to;
     /// `None`: the envelope sender is `from_address`.
     pub bounce_domain: Option<String>,
+    /// `[mail.dkim]`: Bulletin's own DKIM signature; `None`: the relay signs.
+    pub dkim: Option<DkimSettings>,
+}
+
+/// `[mail.dkim]`: the key and names of Bulletin's DKIM signature.
+#[derive(Debug, Clone)]
+pub struct DkimSettings {
+    /// The signing domain (`d=`).
+    pub domain: String,
+    /// The selector (`s=`): the key is published at `SELECTOR._domainkey.DOMAIN`.
+    pub selector: String,
+    /// The private key, PEM.
+    pub key_pem: SecretString,
 }
 
 /// `[subscriptions]`

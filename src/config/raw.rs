@@ -7,8 +7,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    AdminSettings, BounceSettings, ConfigError, DatabaseSettings, DeliverySettings, HttpSettings,
-    ImportSettings, InboundSettings, LimitSettings, LogSettings, MailSettings,
+    AdminSettings, BounceSettings, ConfigError, DatabaseSettings, DeliverySettings, DkimSettings,
+    HttpSettings, ImportSettings, InboundSettings, LimitSettings, LogSettings, MailSettings,
     MailTransportSettings, NoticeSettings, PrivacySettings, RetentionSettings, SchedulerSettings,
     SesWebhook, SigningSettings, SubscriptionSettings, WebhookSettings, invalid,
 };
@@ -196,6 +196,55 @@ pub(super) struct RawMail {
     smtp_pool_max: u32,
     smtp_timeout_secs: u64,
     bounce_domain: String,
+    dkim: RawDkim,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDkim {
+    domain: String,
+    selector: String,
+    key_file: String,
+}
+
+impl RawDkim {
+    /// All three set: signing; none: the relay signs; anything else is an error.
+    fn parse(self) -> Result<Option<DkimSettings>, ConfigError> {
+        let domain = self.domain.trim().to_ascii_lowercase();
+        let selector = self.selector.trim().to_owned();
+        let key_file = self.key_file.trim();
+        match (domain.is_empty(), selector.is_empty(), key_file.is_empty()) {
+            (true, true, true) => return Ok(None),
+            (false, false, false) => {}
+            _ => {
+                return Err(invalid(
+                    "mail.dkim",
+                    "set domain, selector and key_file together, or none of them",
+                ));
+            }
+        }
+        if EmailAddress::parse(&format!("x@{domain}")).is_err() {
+            return Err(invalid("mail.dkim.domain", "must be a domain name"));
+        }
+        let label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if !selector.split('.').all(label) {
+            return Err(invalid(
+                "mail.dkim.selector",
+                "must be a DNS label such as \"bulletin2026\"",
+            ));
+        }
+        let key_pem = std::fs::read_to_string(key_file)
+            .map_err(|e| invalid("mail.dkim.key_file", format!("{key_file}: {e}")))?;
+        Ok(Some(DkimSettings {
+            domain,
+            selector,
+            key_pem: SecretString::from(key_pem),
+        }))
+    }
 }
 
 impl RawMail {
@@ -256,6 +305,7 @@ impl RawMail {
             organisation: self.organisation,
             templates_dir: self.templates_dir.into(),
             bounce_domain,
+            dkim: self.dkim.parse()?,
         })
     }
 }

@@ -149,7 +149,11 @@ impl DkimSigner {
             names.join(":"),
             b64(body_hash.as_ref()),
         );
-        signed.extend_from_slice(relaxed_header("dkim-signature", &unsigned).as_bytes());
+        // The verifier canonicalises the field as it arrives, folded, with the value of b=
+        // left out: so it is folded first, and what is signed is that folded text.
+        let mut field = fold(&format!("DKIM-Signature: {unsigned}"));
+        let value = field.split_once(':').map_or("", |(_, v)| v);
+        signed.extend_from_slice(relaxed_header("dkim-signature", value).as_bytes());
         let signature = match &self.key {
             Key::Rsa(pair) => {
                 let mut out = vec![0; pair.public().modulus_len()];
@@ -164,10 +168,9 @@ impl DkimSigner {
                     .to_vec()
             }
         };
-        Ok(fold(&format!(
-            "DKIM-Signature: {unsigned}{}",
-            b64(&signature)
-        )))
+        append_folded(&mut field, &b64(&signature));
+        field.push_str("\r\n");
+        Ok(field)
     }
 }
 
@@ -250,31 +253,44 @@ fn relaxed_body(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Folds a long field after its `;` separators and inside its base64 runs, lines of at
-/// most 78 characters, ending in CRLF.
+/// Folds a long field after its `; ` separators, lines of at most 78 characters where the
+/// parts allow (a part longer than a line is cut only where it may take white space: the
+/// base64 of bh=); no final CRLF.
 fn fold(field: &str) -> String {
-    let mut out = String::with_capacity(field.len() + field.len() / 70 * 3 + 2);
-    let mut line = 0;
+    let mut out = String::with_capacity(field.len() + field.len() / 70 * 3);
     for (i, part) in field.split_inclusive("; ").enumerate() {
-        let mut rest = part;
-        if i > 0 && line + rest.len() > 78 {
+        if i > 0 && line_length(&out) + part.len() > 78 {
             out.push_str("\r\n\t");
-            line = 1;
         }
-        while line + rest.len() > 78 {
-            let take = (78 - line).max(1).min(rest.len());
-            // Every character of a DKIM-Signature value is ASCII, so any index is a boundary.
-            let (head, tail) = rest.split_at(take);
-            out.push_str(head);
-            out.push_str("\r\n\t");
-            line = 1;
-            rest = tail;
+        if part.starts_with("bh=") {
+            append_folded(&mut out, part);
+        } else {
+            out.push_str(part);
         }
-        out.push_str(rest);
-        line += rest.len();
     }
-    out.push_str("\r\n");
     out
+}
+
+/// Appends `text` (base64, in which white space is ignored) to `field`, breaking lines at 78
+/// characters.
+fn append_folded(field: &mut String, text: &str) {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let room = 78usize.saturating_sub(line_length(field));
+        if room == 0 {
+            field.push_str("\r\n\t");
+            continue;
+        }
+        // Base64 and tag text are ASCII, so any index is a character boundary.
+        let (head, tail) = rest.split_at(room.min(rest.len()));
+        field.push_str(head);
+        rest = tail;
+    }
+}
+
+/// The length of the last line of `text`.
+fn line_length(text: &str) -> usize {
+    text.rsplit("\r\n").next().map_or(0, str::len)
 }
 
 /// An RSA public key (PKCS#1 `RSAPublicKey`) wrapped as a SubjectPublicKeyInfo, the form
@@ -327,13 +343,13 @@ mod tests {
     #[test]
     fn folded_lines_stay_short_and_unfold_to_the_original() {
         let long = format!(
-            "DKIM-Signature: v=1; a=rsa-sha256; h=from:to; b={}",
-            "A".repeat(344)
+            "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=bulletin; h=from:to:subject; bh={}; b=",
+            "B".repeat(44)
         );
-        let folded = fold(&long);
-        assert!(folded.ends_with("\r\n"));
+        let mut folded = fold(&long);
+        append_folded(&mut folded, &"A".repeat(344));
         assert!(folded.split("\r\n").all(|l| l.len() <= 78), "{folded}");
-        let unfolded = folded.trim_end().replace("\r\n\t", "");
-        assert_eq!(unfolded, long);
+        let unfolded = folded.replace("\r\n\t", "");
+        assert_eq!(unfolded, format!("{long}{}", "A".repeat(344)));
     }
 }

@@ -27,22 +27,23 @@ use lettre::{
 use secrecy::ExposeSecret;
 use url::Url;
 
-use crate::config::MailTransportSettings;
+use super::dkim::DkimSigner;
+use crate::config::{DkimSettings, MailTransportSettings};
 
 /// The configured transport.
 #[derive(Clone)]
 pub enum Transport {
     /// An SMTP relay.
     Smtp(Arc<SmtpRelay>),
-    /// One `.eml` file per message.
-    File(AsyncFileTransport<Tokio1Executor>),
+    /// One `.eml` file per message, signed as it would be sent.
+    File(AsyncFileTransport<Tokio1Executor>, Option<Arc<DkimSigner>>),
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Smtp(_) => "Transport::Smtp",
-            Self::File(_) => "Transport::File",
+            Self::File(..) => "Transport::File",
         })
     }
 }
@@ -82,6 +83,31 @@ pub struct SmtpRelay {
     idle: Mutex<Vec<(Connection, Instant)>>,
     /// Whether the relay offered 8BITMIME when last connected to (false until then).
     eight_bit: AtomicBool,
+    /// Signs each message before it leaves, when Bulletin signs.
+    dkim: Option<Arc<DkimSigner>>,
+}
+
+/// `bytes` with a DKIM signature in front when there is a signer. A message that cannot be
+/// signed (none of Bulletin's) goes out unsigned, with an error in the log.
+fn signed(dkim: Option<&DkimSigner>, bytes: Vec<u8>) -> Vec<u8> {
+    let Some(signer) = dkim else {
+        return bytes;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match signer.sign(&bytes, now) {
+        Ok(header) => {
+            let mut out = Vec::with_capacity(header.len() + bytes.len());
+            out.extend_from_slice(header.as_bytes());
+            out.extend_from_slice(&bytes);
+            out
+        }
+        Err(error) => {
+            tracing::error!(%error, "a message could not be DKIM-signed and goes out unsigned");
+            bytes
+        }
+    }
 }
 
 /// An idle connection older than this is not reused (relays close idle sessions).
@@ -92,26 +118,39 @@ impl Transport {
     ///
     /// # Errors
     /// A bad SMTP URL or an outbox directory that cannot be created.
-    pub fn from_settings(settings: &MailTransportSettings) -> Result<Self, TransportError> {
+    pub fn from_settings(
+        settings: &MailTransportSettings,
+        dkim: Option<&DkimSettings>,
+    ) -> Result<Self, TransportError> {
+        let signer = match dkim {
+            Some(d) => Some(Arc::new(
+                DkimSigner::from_pem(&d.domain, &d.selector, d.key_pem.expose_secret().as_bytes())
+                    .map_err(|message| TransportError {
+                        key: "dkim.key_file",
+                        message,
+                    })?,
+            )),
+            None => None,
+        };
         match settings {
             MailTransportSettings::File { outbox_dir } => {
                 std::fs::create_dir_all(outbox_dir).map_err(|e| TransportError {
                     key: "outbox_dir",
                     message: format!("{}: {e}", outbox_dir.display()),
                 })?;
-                Ok(Self::File(AsyncFileTransport::new(outbox_dir)))
+                Ok(Self::File(AsyncFileTransport::new(outbox_dir), signer))
             }
             MailTransportSettings::Smtp {
                 url,
                 pool_max,
                 timeout,
             } => {
-                let relay = SmtpRelay::from_url(url.expose_secret(), *pool_max, *timeout).map_err(
-                    |message| TransportError {
+                let mut relay = SmtpRelay::from_url(url.expose_secret(), *pool_max, *timeout)
+                    .map_err(|message| TransportError {
                         key: "smtp_url",
                         message,
-                    },
-                )?;
+                    })?;
+                relay.dkim = signer;
                 Ok(Self::Smtp(Arc::new(relay)))
             }
         }
@@ -122,7 +161,7 @@ impl Transport {
     pub fn accepts_8bit(&self) -> bool {
         match self {
             Self::Smtp(relay) => relay.eight_bit.load(Ordering::Relaxed),
-            Self::File(_) => true,
+            Self::File(..) => true,
         }
     }
 
@@ -133,11 +172,13 @@ impl Transport {
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
             Self::Smtp(relay) => relay.send(&message).await,
-            Self::File(file) => file
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| SendError::Transient(e.to_string())),
+            Self::File(file, dkim) => {
+                let bytes = signed(dkim.as_deref(), message.formatted());
+                file.send_raw(message.envelope(), &bytes)
+                    .await
+                    .map(drop)
+                    .map_err(|e| SendError::Transient(e.to_string()))
+            }
         }
     }
 }
@@ -179,6 +220,7 @@ impl SmtpRelay {
             max_idle: usize::try_from(pool_max).unwrap_or(usize::MAX),
             idle: Mutex::new(Vec::new()),
             eight_bit: AtomicBool::new(false),
+            dkim: None,
         })
     }
 
@@ -187,7 +229,7 @@ impl SmtpRelay {
         let to: Vec<&str> = envelope.to().iter().map(AsRef::as_ref).collect();
         let from = envelope.from().map_or("", AsRef::as_ref);
         let envelope = Envelope { from, to: &to };
-        let bytes = message.formatted();
+        let bytes = signed(self.dkim.as_deref(), message.formatted());
         if let Some(mut conn) = self.checkout() {
             match self.transact(&mut conn, envelope, &bytes).await {
                 Ok(()) => {

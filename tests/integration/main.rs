@@ -16,7 +16,9 @@ mod browser;
 mod campaigns;
 mod confirm;
 mod customers;
+
 mod delivery;
+mod dkim;
 mod import;
 mod keys;
 mod mail_bombing;

@@ -1,0 +1,180 @@
+//! Bulletin's DKIM signatures, checked by an independent verifier: dkimpy (Debian
+//! `python3-dkim`, which `.ci/run` installs), against the DNS record Bulletin prints, for
+//! each kind of message. Without dkimpy the test says SKIPPED and passes.
+
+use std::{io::Write, process::Stdio};
+
+use base64::Engine as _;
+use ring::{rand::SystemRandom, signature::Ed25519KeyPair};
+use serde_json::json;
+
+use crate::support::{TestApp, link};
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The verifier: reads a message on standard input, answers DNS from `DKIM_RECORD`.
+const VERIFY: &str = r#"
+import os, sys, dkim
+record = os.environ["DKIM_RECORD"].encode()
+message = sys.stdin.buffer.read()
+def dns(name, timeout=5):
+    return record if name == os.environ["DKIM_NAME"].encode() + b"." or name == os.environ["DKIM_NAME"].encode() else None
+print("pass" if dkim.verify(message, dnsfunc=dns) else "fail")
+"#;
+
+fn dkimpy_missing() -> bool {
+    !std::process::Command::new(PYTHON)
+        .args(["-c", "import dkim, nacl"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// dkimpy's verdict on `message` with `record` published at `name`.
+fn verify(message: &str, (name, record): (&str, &str)) -> String {
+    let mut child = std::process::Command::new(PYTHON)
+        .args(["-c", VERIFY])
+        .env("DKIM_RECORD", record)
+        .env("DKIM_NAME", name)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(message.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// Sends a confirmation, a welcome and a campaign mail through a server signing with
+/// `key_pem`; checks every message with dkimpy against `record`.
+async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("dkim.pem");
+    std::fs::write(&key_file, key_pem).unwrap();
+    let app = TestApp::spawn_with(|s| {
+        s.mail.dkim = Some(bulletin::config::DkimSettings {
+            domain: "example.com".to_owned(),
+            selector: "bulletin".to_owned(),
+            key_pem: std::fs::read_to_string(&key_file).unwrap().into(),
+        });
+    })
+    .await;
+    app.create_list("weekly").await;
+    assert_eq!(
+        app.sign_up("jane@example.com", "weekly").await.status(),
+        reqwest::StatusCode::OK
+    );
+    let confirmation = app.deliver_and_take().await.pop().unwrap();
+    app.post_form(&link(&confirmation, "/confirm/"), &[]).await;
+    let welcome = app.deliver_and_take().await;
+    let response = app
+        .api_post(
+            "/api/v1/campaigns",
+            &json!({"name": "News", "subject": "Grüße aus Köln", "body_markdown": "Hello *there*, with a line long enough to be folded by quoted-printable or base64 encoding in the message body, and non-ASCII: äöü ß €.", "lists": ["weekly"]}),
+        )
+        .await;
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.api_post(
+        &format!("/api/v1/campaigns/{id}/schedule"),
+        &json!({"send_at": null}),
+    )
+    .await;
+    app.run_job("campaigns").await;
+    app.deliver_all().await;
+    let campaign = app.smtp.take_messages();
+    let mut all = vec![confirmation];
+    all.extend(welcome);
+    all.extend(campaign);
+    assert!(
+        all.len() >= 2,
+        "a confirmation and a campaign mail: {}",
+        all.len()
+    );
+    for mail in &all {
+        let signature = mail.header("DKIM-Signature").expect("signed");
+        assert!(signature.contains(&format!("a={algorithm}")), "{signature}");
+        assert!(signature.contains("c=relaxed/relaxed"), "{signature}");
+        assert!(signature.contains("d=example.com"), "{signature}");
+        for field in [
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "mime-version",
+        ] {
+            assert!(signature.contains(field), "{field} not signed: {signature}");
+        }
+        if mail.header("List-Unsubscribe").is_some() {
+            assert!(signature.contains("list-unsubscribe"), "{signature}");
+        }
+        assert_eq!(verify(&mail.data, record), "pass", "{}", mail.data);
+        // Any change to a signed header breaks it.
+        let altered = mail.data.replacen("Subject: ", "Subject: Re: ", 1);
+        assert_eq!(verify(&altered, record), "fail");
+    }
+}
+
+#[tokio::test]
+async fn ed25519_and_rsa_signatures_verify_with_an_independent_verifier() {
+    if dkimpy_missing() {
+        eprintln!(
+            "SKIPPED dkim test: {PYTHON} with the dkim and nacl modules (Debian python3-dkim) is missing"
+        );
+        return;
+    }
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+    let signer = bulletin::mail::dkim::DkimSigner::from_pem(
+        "example.com",
+        "bulletin",
+        pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes(),
+    )
+    .unwrap();
+    let (name, record) = signer.dns_record();
+    assert_eq!(name, "bulletin._domainkey.example.com");
+    assert!(record.starts_with("v=DKIM1; k=ed25519; p="));
+    every_kind_verifies(
+        pem("PRIVATE KEY", pkcs8.as_ref()),
+        (&name, &record),
+        "ed25519-sha256",
+    )
+    .await;
+
+    let rsa_der = std::fs::read(format!(
+        "{}/tests/fixtures/webhooks/sns-test-key.pk8",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let rsa_pem = pem("PRIVATE KEY", &rsa_der);
+    let signer =
+        bulletin::mail::dkim::DkimSigner::from_pem("example.com", "bulletin", rsa_pem.as_bytes())
+            .unwrap();
+    let (name, record) = signer.dns_record();
+    assert!(record.starts_with("v=DKIM1; k=rsa; p=MIIBIjAN"), "{record}");
+    every_kind_verifies(rsa_pem, (&name, &record), "rsa-sha256").await;
+}
