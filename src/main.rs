@@ -67,6 +67,11 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// DKIM keys: make one, or print the DNS record of one.
+    Dkim {
+        #[command(subcommand)]
+        command: DkimCommand,
+    },
     /// Read one message for the bounce domain (a bounce or a complaint) from standard input,
     /// as an MTA pipes it, and act on it. Exits 0 when it was handled or ignored, 75
     /// (EX_TEMPFAIL) when the MTA should offer it again later.
@@ -75,6 +80,38 @@ enum Command {
         /// `$local_part@$domain`), which names the message it is about.
         #[arg(long)]
         recipient: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DkimCommand {
+    /// Write a new private key (PEM, readable by its owner only) and print the DNS TXT
+    /// record to publish; then set `mail.dkim.*`.
+    Keygen {
+        /// The signing domain: that of `mail.from`, or a parent of it.
+        #[arg(long)]
+        domain: String,
+        /// The selector, e.g. `bulletin2026`: the record goes to SELECTOR._domainkey.DOMAIN.
+        #[arg(long)]
+        selector: String,
+        /// RSA (2048 bits, read everywhere) or Ed25519 (RFC 8463).
+        #[arg(long, default_value = "rsa", value_parser = ["rsa", "ed25519"])]
+        algorithm: String,
+        /// Where to write the key; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the DNS TXT record of an existing key.
+    Record {
+        /// The signing domain.
+        #[arg(long)]
+        domain: String,
+        /// The selector.
+        #[arg(long)]
+        selector: String,
+        /// The PEM private key.
+        #[arg(long)]
+        key: PathBuf,
     },
 }
 
@@ -209,6 +246,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Purge { dry_run } => purge(settings, dry_run).await,
         Command::Backup { file } => backup(settings, &file).await,
         Command::Inbound { recipient } => inbound(settings, recipient.as_deref()).await,
+        Command::Dkim { command } => dkim(command),
     }
 }
 
@@ -385,4 +423,57 @@ fn dry_run_text(report: &PurgeReport) -> String {
         }
     }
     text
+}
+
+/// `bulletin dkim keygen` and `bulletin dkim record`.
+fn dkim(command: DkimCommand) -> anyhow::Result<()> {
+    use bulletin::mail::dkim::{self, Algorithm, DkimSigner};
+    let (domain, selector, pem) = match command {
+        DkimCommand::Keygen {
+            domain,
+            selector,
+            algorithm,
+            out,
+        } => {
+            let algorithm = match algorithm.as_str() {
+                "ed25519" => Algorithm::Ed25519,
+                _ => Algorithm::Rsa,
+            };
+            let pem = dkim::generate(algorithm).map_err(anyhow::Error::msg)?;
+            // Checked before it is written: a key that does not sign is never left behind.
+            DkimSigner::from_pem(&domain, &selector, pem.as_bytes()).map_err(anyhow::Error::msg)?;
+            write_private(&out, &pem)?;
+            eprintln!("wrote {} (mode 0600)", out.display());
+            (domain, selector, pem)
+        }
+        DkimCommand::Record {
+            domain,
+            selector,
+            key,
+        } => {
+            let pem = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            (domain, selector, pem)
+        }
+    };
+    let signer =
+        DkimSigner::from_pem(&domain, &selector, pem.as_bytes()).map_err(anyhow::Error::msg)?;
+    let (name, value) = signer.dns_record();
+    println!("{name}. IN TXT {}", dkim::zone_strings(&value));
+    Ok(())
+}
+
+/// Writes `text` to a new file that only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
 }

@@ -174,6 +174,59 @@ impl DkimSigner {
     }
 }
 
+/// The kinds of key `generate` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// RSA, 2048 bits: what every verifier reads.
+    Rsa,
+    /// Ed25519 (RFC 8463): short, but not read by every verifier; publish it beside an RSA
+    /// key, not instead.
+    Ed25519,
+}
+
+/// A new private key, PEM (PKCS#8).
+///
+/// # Errors
+/// The system's random source failed.
+pub fn generate(algorithm: Algorithm) -> Result<String, String> {
+    match algorithm {
+        Algorithm::Rsa => {
+            use rsa::pkcs8::EncodePrivateKey as _;
+            let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
+                .map_err(|e| format!("RSA key generation failed: {e}"))?;
+            let pem = key
+                .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+                .map_err(|e| format!("RSA key encoding failed: {e}"))?;
+            Ok(pem.as_str().to_owned())
+        }
+        Algorithm::Ed25519 => {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|_| "the system's random source failed".to_owned())?;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(64)
+                .filter_map(|c| std::str::from_utf8(c).ok())
+                .collect();
+            Ok(format!(
+                "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+                lines.join("\n")
+            ))
+        }
+    }
+}
+
+/// A TXT record value as a zone file writes it: quoted strings of at most 255 characters.
+pub fn zone_strings(value: &str) -> String {
+    value
+        .as_bytes()
+        .chunks(255)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The header block and the body (after the empty line).
 fn split(message: &[u8]) -> Option<(&[u8], &[u8])> {
     let at = message.windows(4).position(|w| w == b"\r\n\r\n")?;
@@ -328,6 +381,22 @@ fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_keys_sign_and_publish() {
+        for algorithm in [Algorithm::Ed25519, Algorithm::Rsa] {
+            let pem = generate(algorithm).unwrap();
+            let signer = DkimSigner::from_pem("example.com", "s1", pem.as_bytes()).unwrap();
+            let (name, value) = signer.dns_record();
+            assert_eq!(name, "s1._domainkey.example.com");
+            assert!(value.starts_with("v=DKIM1; k="), "{value}");
+            let field = signer
+                .sign(b"From: a@example.com\r\nSubject: x\r\n\r\nHello\r\n", 1)
+                .unwrap();
+            assert!(field.starts_with("DKIM-Signature: v=1;"), "{field}");
+            assert!(zone_strings(&value).split("\" \"").all(|s| s.len() <= 257));
+        }
+    }
 
     #[test]
     fn relaxed_canonicalisation_follows_rfc_6376() {

@@ -4,8 +4,6 @@
 
 use std::{io::Write, process::Stdio};
 
-use base64::Engine as _;
-use ring::{rand::SystemRandom, signature::Ed25519KeyPair};
 use serde_json::json;
 
 use crate::support::{TestApp, link};
@@ -51,19 +49,6 @@ fn verify(message: &str, (name, record): (&str, &str)) -> String {
         "{}{}",
         String::from_utf8_lossy(&out.stdout).trim(),
         String::from_utf8_lossy(&out.stderr).trim()
-    )
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
     )
 }
 
@@ -140,41 +125,65 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
     }
 }
 
+/// `bulletin dkim keygen`: the key it wrote and the record it printed (name, value).
+fn keygen(dir: &std::path::Path, algorithm: &str) -> (String, String, String) {
+    let out = dir.join(format!("{algorithm}.pem"));
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bulletin"))
+            .args([
+                "dkim",
+                "keygen",
+                "--domain",
+                "example.com",
+                "--selector",
+                "bulletin",
+            ])
+            .args(["--algorithm", algorithm, "--out"])
+            .arg(&out)
+            .env("BULLETIN__DATA__DIR", dir)
+            .output()
+            .unwrap()
+    };
+    let made = run();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&out).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "only its owner may read the key");
+    assert!(
+        !run().status.success(),
+        "an existing key is never overwritten"
+    );
+    // `NAME. IN TXT "part" "part"`: the parts joined are the record.
+    let printed = String::from_utf8(made.stdout).unwrap();
+    let (name, rest) = printed.trim().split_once(". IN TXT ").unwrap();
+    let value: String = rest.split('"').skip(1).step_by(2).collect();
+    (
+        std::fs::read_to_string(&out).unwrap(),
+        name.to_owned(),
+        value,
+    )
+}
+
 #[tokio::test]
-async fn ed25519_and_rsa_signatures_verify_with_an_independent_verifier() {
+async fn keys_from_bulletin_dkim_keygen_sign_every_kind_as_an_independent_verifier_checks() {
     if dkimpy_missing() {
         eprintln!(
             "SKIPPED dkim test: {PYTHON} with the dkim and nacl modules (Debian python3-dkim) is missing"
         );
         return;
     }
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
-    let signer = bulletin::mail::dkim::DkimSigner::from_pem(
-        "example.com",
-        "bulletin",
-        pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes(),
-    )
-    .unwrap();
-    let (name, record) = signer.dns_record();
-    assert_eq!(name, "bulletin._domainkey.example.com");
-    assert!(record.starts_with("v=DKIM1; k=ed25519; p="));
-    every_kind_verifies(
-        pem("PRIVATE KEY", pkcs8.as_ref()),
-        (&name, &record),
-        "ed25519-sha256",
-    )
-    .await;
-
-    let rsa_der = std::fs::read(format!(
-        "{}/tests/fixtures/webhooks/sns-test-key.pk8",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let rsa_pem = pem("PRIVATE KEY", &rsa_der);
-    let signer =
-        bulletin::mail::dkim::DkimSigner::from_pem("example.com", "bulletin", rsa_pem.as_bytes())
-            .unwrap();
-    let (name, record) = signer.dns_record();
-    assert!(record.starts_with("v=DKIM1; k=rsa; p=MIIBIjAN"), "{record}");
-    every_kind_verifies(rsa_pem, (&name, &record), "rsa-sha256").await;
+    let dir = tempfile::tempdir().unwrap();
+    for (algorithm, tag) in [("ed25519", "ed25519-sha256"), ("rsa", "rsa-sha256")] {
+        let (key, name, record) = keygen(dir.path(), algorithm);
+        assert_eq!(name, "bulletin._domainkey.example.com");
+        assert!(
+            record.starts_with(&format!("v=DKIM1; k={algorithm}; p=")),
+            "{record}"
+        );
+        every_kind_verifies(key, (&name, &record), tag).await;
+    }
 }
