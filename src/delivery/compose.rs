@@ -17,8 +17,8 @@ use crate::{
         Subscriber, Subscription, may_send,
     },
     mail::{
-        CampaignTemplate, MailContext, OutgoingMail, Personalisation, RenderedMail, SystemTemplate,
-        TemplateError, build_message,
+        CampaignTemplate, KindHeaders, MailContext, OutgoingMail, Personalisation, RenderedMail,
+        SystemTemplate, TemplateError, build_message,
         campaign::{CampaignVars, ListVars, SubscriberVars},
     },
     signing::Purpose,
@@ -340,6 +340,15 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
     };
     let content = content.map_err(|e| e.to_string())?;
     let (reference, envelope_from) = tracing_refs(engine, delivery);
+    let domain = engine.ctx.settings.mail.from_address.domain();
+    let list_id = KindHeaders::list_id(&list.def.name, list.def.slug.as_str(), domain);
+    let kind = match (campaign, delivery.kind) {
+        (Some(compiled), _) => {
+            let id = compiled.campaign.id.to_string();
+            KindHeaders::bulk(list_id, [&id, list.def.slug.as_str(), "campaign", domain])
+        }
+        (None, _) => KindHeaders::automatic(Some(list_id)),
+    };
     let mail = OutgoingMail {
         to: r.subscriber.email.clone(),
         content,
@@ -347,6 +356,7 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
         unsubscribe_url,
         reference,
         envelope_from,
+        kind,
     };
     build_message(from, mail, engine.transport.accepts_8bit()).map_err(|e| e.to_string())
 }
@@ -364,6 +374,14 @@ fn build_notice(
     let (content, object_url) =
         super::notices::render(&engine.ctx, notice, &r.subscriber, subscription)?;
     let (reference, envelope_from) = tracing_refs(engine, delivery);
+    let domain = engine.ctx.settings.mail.from_address.domain();
+    let list = match &r.target {
+        Target::List { list, .. } => list,
+        Target::Requested(_) => return Err("a notice row without its list".to_owned()),
+    };
+    let list_id = KindHeaders::list_id(&list.def.name, list.def.slug.as_str(), domain);
+    let id = compiled.campaign.id.to_string();
+    let kind = KindHeaders::bulk(list_id, [&id, list.def.slug.as_str(), "notice", domain]);
     let mail = OutgoingMail {
         to: r.subscriber.email.clone(),
         content,
@@ -371,6 +389,7 @@ fn build_notice(
         unsubscribe_url: object_url,
         reference,
         envelope_from,
+        kind,
     };
     build_message(&compiled.from, mail, engine.transport.accepts_8bit()).map_err(|e| e.to_string())
 }
@@ -500,6 +519,11 @@ pub async fn send_test(
             unsubscribe_url: unsubscribe_url.clone(),
             reference: None,
             envelope_from: None,
+            kind: KindHeaders {
+                bulk: true,
+                feedback_id: Some(format!("{}:test:campaign:{domain}", campaign.id)),
+                ..KindHeaders::default()
+            },
         };
         let message = build_message(&from, mail, engine.transport.accepts_8bit())
             .map_err(|e| e.to_string())?;
@@ -530,7 +554,9 @@ pub async fn send_plain(
         .to(to)
         .subject(subject)
         .message_id(Some(format!("<system.{}@{domain}>", uuid::Uuid::now_v7())))
-        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN);
+    let message = KindHeaders::automatic(None)
+        .apply(message)
         .body(text)
         .map_err(|e| e.to_string())?;
     engine

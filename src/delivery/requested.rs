@@ -13,7 +13,7 @@ use crate::{
         Decision, Delivery, MessageKind, Subscriber, SuppressionReason, may_send_requested,
         privacy::AddressChange,
     },
-    mail::{MailContext, OutgoingMail, SystemTemplate, build_message},
+    mail::{KindHeaders, MailContext, OutgoingMail, SystemTemplate, build_message},
     signing::Purpose,
     store::{self, StoreError},
 };
@@ -149,6 +149,7 @@ pub fn build(
         unsubscribe_url,
         reference,
         envelope_from,
+        kind: KindHeaders::automatic(None),
     };
     build_message(&engine.from, outgoing, engine.transport.accepts_8bit())
         .map_err(|e| e.to_string())

@@ -30,6 +30,79 @@ pub struct OutgoingMail {
     pub reference: Option<String>,
     /// The envelope sender, when it is not the From address (VERP).
     pub envelope_from: Option<EmailAddress>,
+    /// What kind of mail it is, for mailbox providers and auto-responders.
+    pub kind: KindHeaders,
+}
+
+/// The headers that say what kind of mail a message is: list mail in bulk (RFC 2919
+/// `List-Id`, `Precedence: bulk`, Gmail's and Yahoo's `Feedback-ID`) or a message sent by
+/// itself at the person's request (RFC 3834 `Auto-Submitted`). Every message also asks
+/// Exchange not to answer it with out-of-office replies (`X-Auto-Response-Suppress`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindHeaders {
+    /// `List-Id`: the list's name and id.
+    pub list_id: Option<String>,
+    /// `Precedence: bulk`.
+    pub bulk: bool,
+    /// `Auto-Submitted: auto-generated`.
+    pub auto_generated: bool,
+    /// `Feedback-ID`: `campaign:list:kind:sender`.
+    pub feedback_id: Option<String>,
+}
+
+impl KindHeaders {
+    /// `"Name" <slug.domain>`: a list's `List-Id` under the sender's domain (RFC 2919 §2).
+    pub fn list_id(name: &str, slug: &str, domain: &str) -> String {
+        let name: String = name
+            .chars()
+            .filter(|c| !matches!(c, '"' | '\\') && !c.is_control())
+            .collect();
+        format!("\"{}\" <{slug}.{domain}>", name.trim())
+    }
+
+    /// A campaign's or notice's headers: bulk, with its list and feedback id.
+    pub fn bulk(list_id: String, feedback: [&str; 4]) -> Self {
+        Self {
+            list_id: Some(list_id),
+            bulk: true,
+            auto_generated: false,
+            feedback_id: Some(feedback.join(":")),
+        }
+    }
+
+    /// The headers of a message sent by itself: a confirmation request, a welcome, a privacy
+    /// or address-change link, a password reset.
+    pub fn automatic(list_id: Option<String>) -> Self {
+        Self {
+            list_id,
+            bulk: false,
+            auto_generated: true,
+            feedback_id: None,
+        }
+    }
+
+    /// Adds the headers to `builder`.
+    pub fn apply(
+        &self,
+        mut builder: lettre::message::MessageBuilder,
+    ) -> lettre::message::MessageBuilder {
+        let raw = |name: &'static str, value: String| {
+            HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+        };
+        if let Some(list_id) = &self.list_id {
+            builder = builder.raw_header(raw("List-Id", list_id.clone()));
+        }
+        if self.bulk {
+            builder = builder.raw_header(raw("Precedence", "bulk".to_owned()));
+        }
+        if self.auto_generated {
+            builder = builder.raw_header(raw("Auto-Submitted", "auto-generated".to_owned()));
+        }
+        if let Some(feedback) = &self.feedback_id {
+            builder = builder.raw_header(raw("Feedback-ID", feedback.clone()));
+        }
+        builder.raw_header(raw("X-Auto-Response-Suppress", "OOF, AutoReply".to_owned()))
+    }
 }
 
 /// `X-Bulletin-Ref: <signed delivery reference>`.
@@ -116,6 +189,7 @@ pub fn build_message(
     if let Some(reference) = mail.reference {
         builder = builder.header(BulletinRef(reference));
     }
+    builder = mail.kind.apply(builder);
     if let Some(sender) = &mail.envelope_from {
         let sender: lettre::Address = sender
             .as_str()
@@ -192,12 +266,24 @@ mod tests {
             unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
             reference: None,
             envelope_from: None,
+            kind: KindHeaders::bulk(
+                KindHeaders::list_id("Weekly \"News\"", "weekly", "example.com"),
+                ["c1", "weekly", "campaign", "example.com"],
+            ),
         };
         let raw = String::from_utf8(build_message(&from, mail, true).unwrap().formatted()).unwrap();
         assert!(
             raw.contains("List-Unsubscribe: <https://x.test/unsubscribe/T>\r\n"),
             "{raw}"
         );
+        assert!(
+            raw.contains("List-Id: \"Weekly News\" <weekly.example.com>\r\n"),
+            "{raw}"
+        );
+        assert!(raw.contains("Precedence: bulk\r\n"));
+        assert!(raw.contains("Feedback-ID: c1:weekly:campaign:example.com\r\n"));
+        assert!(raw.contains("X-Auto-Response-Suppress: OOF, AutoReply\r\n"));
+        assert!(!raw.contains("Auto-Submitted"));
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(raw.contains("Message-ID: <abc@example.com>\r\n"));
         assert!(raw.contains("multipart/alternative"));

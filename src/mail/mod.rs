@@ -13,7 +13,7 @@ pub mod transport;
 
 pub use campaign::{CampaignTemplate, Personalisation, RenderedCampaign};
 pub use links::Links;
-pub use message::{OutgoingMail, build_message};
+pub use message::{KindHeaders, OutgoingMail, build_message};
 pub use notice::NoticeMailContext;
 pub use templates::{
     MailContext, RenderedMail, SystemTemplate, TemplateError, TemplateFile, Templates,

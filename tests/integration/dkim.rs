@@ -115,8 +115,18 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
         ] {
             assert!(signature.contains(field), "{field} not signed: {signature}");
         }
-        if mail.header("List-Unsubscribe").is_some() {
-            assert!(signature.contains("list-unsubscribe"), "{signature}");
+        for (header, signed) in [
+            ("List-Unsubscribe", "list-unsubscribe"),
+            ("List-Unsubscribe-Post", "list-unsubscribe-post"),
+            ("List-Id", "list-id"),
+            ("Feedback-ID", "feedback-id"),
+        ] {
+            if mail.header(header).is_some() {
+                assert!(
+                    signature.contains(signed),
+                    "{signed} not signed: {signature}"
+                );
+            }
         }
         assert_eq!(verify(&mail.data, record), "pass", "{}", mail.data);
         // Any change to a signed header breaks it.

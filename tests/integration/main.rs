@@ -19,6 +19,7 @@ mod customers;
 
 mod delivery;
 mod dkim;
+mod headers;
 mod import;
 mod keys;
 mod mail_bombing;

@@ -1,0 +1,72 @@
+//! The headers that say what kind of mail a message is, per kind: list mail carries
+//! `List-Id`; campaigns and notices are bulk with a `Feedback-ID`; confirmations, welcomes
+//! and privacy links are `Auto-Submitted`; nothing invites an out-of-office reply.
+
+use serde_json::json;
+
+use crate::support::{TestApp, link};
+
+#[tokio::test]
+async fn each_kind_of_mail_says_what_it_is() {
+    let app = TestApp::spawn().await;
+    app.create_list_with(json!({
+        "slug": "weekly", "name": "Weekly \"News\"", "kind": "newsletter",
+        "legal_basis": "consent", "opt_in": "double"
+    }))
+    .await;
+    app.sign_up("jane@example.com", "weekly").await;
+    let confirmation = app.deliver_and_take().await.pop().unwrap();
+    app.post_form(&link(&confirmation, "/confirm/"), &[]).await;
+    app.deliver_and_take().await;
+    let response = app
+        .api_post(
+            "/api/v1/campaigns",
+            &json!({"name": "News", "subject": "News", "body_markdown": "Hello", "lists": ["weekly"]}),
+        )
+        .await;
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.api_post(
+        &format!("/api/v1/campaigns/{id}/schedule"),
+        &json!({"send_at": null}),
+    )
+    .await;
+    app.run_job("campaigns").await;
+    app.deliver_all().await;
+    let campaign = app.smtp.take_messages().pop().unwrap();
+    app.post_form("/privacy", &[("email", "jane@example.com")])
+        .await;
+    let privacy = app.deliver_and_take().await.pop().unwrap();
+
+    let domain = "bulletin.localhost";
+    let list_id = format!("\"Weekly News\" <weekly.{domain}>");
+    assert_eq!(confirmation.header("List-Id"), Some(list_id.clone()));
+    assert_eq!(
+        confirmation.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert_eq!(confirmation.header("Precedence"), None);
+    assert_eq!(confirmation.header("Feedback-ID"), None);
+
+    assert_eq!(campaign.header("List-Id"), Some(list_id));
+    assert_eq!(campaign.header("Precedence").as_deref(), Some("bulk"));
+    assert_eq!(
+        campaign.header("Feedback-ID"),
+        Some(format!("{id}:weekly:campaign:{domain}"))
+    );
+    assert_eq!(campaign.header("Auto-Submitted"), None);
+
+    assert_eq!(privacy.header("List-Id"), None);
+    assert_eq!(
+        privacy.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    for mail in [&confirmation, &campaign, &privacy] {
+        assert_eq!(
+            mail.header("X-Auto-Response-Suppress").as_deref(),
+            Some("OOF, AutoReply")
+        );
+    }
+}
