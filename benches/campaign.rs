@@ -119,12 +119,13 @@ async fn main() -> anyhow::Result<()> {
 
     let source_rate = smtp_source_rate(port, concurrency, recipients.min(50_000))?;
     println!(
-        "backend={backend} recipients={recipients} concurrency={concurrency} batch_size={} \
+        "backend={backend} recipients={recipients} concurrency={concurrency} batch_size={} dkim={} \
          fan_out_rows={written} fan_out_seconds={fan_out_secs:.2} send_seconds={send_secs:.2} \
          messages_per_second={:.0} smtp_source_messages_per_second={source_rate:.0} \
          peak_rss_mib={peak:.1} cpu_us_per_message={own_cpu_us:.0} \
          sink_cpu_us_per_message={sink_cpu_us:.0}",
         ctx.settings.delivery.batch_size,
+        ctx.settings.mail.dkim.as_ref().map_or("none", |_| "on"),
         recipients as f64 / send_secs,
     );
     Ok(())
@@ -163,6 +164,20 @@ fn settings(dir: &std::path::Path, url: String, port: u16) -> anyhow::Result<Set
     }
     if let Some(batch) = arg("--batch-size")? {
         settings.delivery.batch_size = batch;
+    }
+    // `--dkim rsa|ed25519`: every message signed with a new key, to measure what signing costs.
+    if let Some(algorithm) = arg::<String>("--dkim")? {
+        let algorithm = match algorithm.as_str() {
+            "rsa" => bulletin::mail::dkim::Algorithm::Rsa,
+            "ed25519" => bulletin::mail::dkim::Algorithm::Ed25519,
+            other => anyhow::bail!("--dkim {other}: rsa or ed25519"),
+        };
+        let pem = bulletin::mail::dkim::generate(algorithm).map_err(anyhow::Error::msg)?;
+        settings.mail.dkim = Some(bulletin::config::DkimSettings {
+            domain: "example.com".into(),
+            selector: "bench".into(),
+            key_pem: pem.into(),
+        });
     }
     settings.mail.transport = MailTransportSettings::Smtp {
         url: SecretString::from(format!("smtp://127.0.0.1:{port}")),
