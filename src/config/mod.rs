@@ -169,6 +169,8 @@ pub struct MailSettings {
     pub bounce_domain: Option<String>,
     /// `[mail.dkim]`: Bulletin's own DKIM signature; `None`: the relay signs.
     pub dkim: Option<DkimSettings>,
+    /// The domains a campaign's From may use: that of `from`, then the configured ones.
+    pub allowed_from_domains: Vec<String>,
 }
 
 /// `[mail.dkim]`: the key and names of Bulletin's DKIM signature.

@@ -58,6 +58,7 @@ impl RawSettings {
             .list_separator(",")
             .with_list_parse_key("signing.previous_keys")
             .with_list_parse_key("webhooks.ses.topic_arns")
+            .with_list_parse_key("mail.allowed_from_domains")
             .with_list_parse_key("notices.reminder_days_before")
             .with_list_parse_key("notices.service_critical_kinds")
             .try_parsing(true);
@@ -196,6 +197,7 @@ pub(super) struct RawMail {
     smtp_pool_max: u32,
     smtp_timeout_secs: u64,
     bounce_domain: String,
+    allowed_from_domains: Vec<String>,
     dkim: RawDkim,
 }
 
@@ -298,7 +300,22 @@ impl RawMail {
                 "must be a domain name, e.g. bounces.example.com",
             ));
         }
+        let mut allowed_from_domains = vec![from_address.domain().to_owned()];
+        for domain in &self.allowed_from_domains {
+            let domain = domain.trim().to_ascii_lowercase();
+            if domain.is_empty() || allowed_from_domains.contains(&domain) {
+                continue;
+            }
+            if EmailAddress::parse(&format!("x@{domain}")).is_err() {
+                return Err(invalid(
+                    "mail.allowed_from_domains",
+                    format!("{domain:?} is not a domain name"),
+                ));
+            }
+            allowed_from_domains.push(domain);
+        }
         Ok(MailSettings {
+            allowed_from_domains,
             transport,
             from: mailbox.to_string(),
             from_address,

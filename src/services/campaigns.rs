@@ -40,6 +40,9 @@ pub enum CampaignsError {
     /// A target list does not exist.
     #[error("there is no list {0:?}")]
     UnknownList(String),
+    /// The From address is at a domain Bulletin does not send for.
+    #[error("{0}")]
+    FromNotAllowed(String),
     /// The subject or body template does not compile or uses an unknown variable.
     #[error("{0}")]
     Template(String),
@@ -106,8 +109,17 @@ pub async fn create(
         )));
     }
     if let Some(from) = &draft.from {
-        from.parse::<Mailbox>()
+        let mailbox = from
+            .parse::<Mailbox>()
             .map_err(|e| CampaignsError::Invalid(format!("from: {e}")))?;
+        let domain = mailbox.email.domain().to_ascii_lowercase();
+        let allowed = &ctx.settings.mail.allowed_from_domains;
+        if !allowed.contains(&domain) {
+            return Err(CampaignsError::FromNotAllowed(format!(
+                "from: {domain} is not a domain Bulletin sends for ({}; mail.allowed_from_domains)",
+                allowed.join(", ")
+            )));
+        }
     }
     let def = NewCampaign {
         name: draft.name.trim().to_owned(),

@@ -1,6 +1,7 @@
-//! The headers that say what kind of mail a message is, per kind: list mail carries
-//! `List-Id`; campaigns and notices are bulk with a `Feedback-ID`; confirmations, welcomes
-//! and privacy links are `Auto-Submitted`; nothing invites an out-of-office reply.
+//! The sender's identity as mailbox providers read it: the headers that say what kind of
+//! mail a message is (list mail carries `List-Id`; campaigns and notices are bulk with a
+//! `Feedback-ID`; confirmations, welcomes and privacy links are `Auto-Submitted`; nothing
+//! invites an out-of-office reply), and the domains a campaign may send from.
 
 use serde_json::json;
 
@@ -68,5 +69,38 @@ async fn each_kind_of_mail_says_what_it_is() {
             mail.header("X-Auto-Response-Suppress").as_deref(),
             Some("OOF, AutoReply")
         );
+    }
+}
+
+#[tokio::test]
+async fn a_campaign_may_send_only_from_the_domains_bulletin_sends_for() {
+    let app = TestApp::spawn_with(|s| {
+        s.mail
+            .allowed_from_domains
+            .push("news.example.com".to_owned());
+    })
+    .await;
+    app.create_list("weekly").await;
+    let create = |from: &str| json!({"name": "N", "subject": "S", "body_markdown": "B", "lists": ["weekly"], "from": from});
+    let refused = app
+        .api_post("/api/v1/campaigns", &create("CEO <ceo@bank.example>"))
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "from_not_allowed");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bank.example")
+    );
+    let listed = app.api_get("/api/v1/campaigns").await.text().await.unwrap();
+    assert!(!listed.contains("ceo@bank.example"), "nothing was created");
+    for from in [
+        "News <news@bulletin.localhost>",
+        "Product <product@news.example.com>",
+    ] {
+        let created = app.api_post("/api/v1/campaigns", &create(from)).await;
+        assert_eq!(created.status(), reqwest::StatusCode::CREATED, "{from}");
     }
 }

@@ -28,6 +28,9 @@ impl From<CampaignsError> for ApiError {
                 ApiError::too_many(e.to_string(), retry_after_secs)
             }
             CampaignsError::Invalid(m) => ApiError::invalid(m),
+            CampaignsError::FromNotAllowed(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "from_not_allowed", m)
+            }
             CampaignsError::Template(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_error", m)
             }
