@@ -63,9 +63,45 @@ pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<C
 /// A transport or `mail.from` that does not work.
 pub fn build_engine(ctx: Context) -> anyhow::Result<Engine> {
     let mail = &ctx.settings.mail;
-    let transport = Transport::from_settings(&mail.transport, mail.dkim.as_ref())?;
+    let transport = Transport::from_settings(&mail.transport, &mail.helo_name, mail.dkim.as_ref())?;
+    warn_of_a_test_set_up(&ctx.settings);
     let from: Mailbox = ctx.settings.mail.from.parse().context("mail.from")?;
     Ok(Engine::new(ctx, transport, from))
+}
+
+/// Warns when a server that sends real mail (SMTP) still has settings only fit for trying it
+/// out: links to `http://` or a loopback host, or the default From address.
+fn warn_of_a_test_set_up(settings: &Settings) {
+    if !matches!(
+        settings.mail.transport,
+        crate::config::MailTransportSettings::Smtp { .. }
+    ) {
+        return;
+    }
+    let url = &settings.http.public_url;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => true,
+    };
+    if url.scheme() != "https" || loopback {
+        tracing::warn!(
+            public_url = %url,
+            "links in e-mails point to a non-HTTPS or loopback address: set http.public_url"
+        );
+    }
+    if settings
+        .mail
+        .from_address
+        .domain()
+        .ends_with("bulletin.localhost")
+    {
+        tracing::warn!(
+            from = %settings.mail.from,
+            "mail goes out from the default address: set mail.from"
+        );
+    }
 }
 
 /// Opens the database (creating the SQLite directory) and applies migrations.

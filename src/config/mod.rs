@@ -171,6 +171,8 @@ pub struct MailSettings {
     pub dkim: Option<DkimSettings>,
     /// The domains a campaign's From may use: that of `from`, then the configured ones.
     pub allowed_from_domains: Vec<String>,
+    /// The name Bulletin gives in EHLO: `helo_name`, or the host of `http.public_url`.
+    pub helo_name: String,
 }
 
 /// `[mail.dkim]`: the key and names of Bulletin's DKIM signature.
@@ -397,7 +399,7 @@ impl RawSettings {
             "" => join_url(&http.public_url, "privacy-notice"),
             raw => Url::parse(raw).map_err(|e| invalid("privacy.notice_url", e.to_string()))?,
         };
-        let mail = self.mail.parse()?;
+        let mail = self.mail.parse(&http.public_url)?;
         let delivery = self.delivery.parse()?;
         // A claimed message is sent only while its lease has a whole send left (see
         // `delivery::worker`), so the lease must be longer than one.

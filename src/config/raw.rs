@@ -198,6 +198,7 @@ pub(super) struct RawMail {
     smtp_timeout_secs: u64,
     bounce_domain: String,
     allowed_from_domains: Vec<String>,
+    helo_name: String,
     dkim: RawDkim,
 }
 
@@ -250,7 +251,7 @@ impl RawDkim {
 }
 
 impl RawMail {
-    pub(super) fn parse(self) -> Result<MailSettings, ConfigError> {
+    pub(super) fn parse(self, public_url: &Url) -> Result<MailSettings, ConfigError> {
         let transport = match self.transport.as_str() {
             "file" => MailTransportSettings::File {
                 outbox_dir: self.outbox_dir.into(),
@@ -314,7 +315,30 @@ impl RawMail {
             }
             allowed_from_domains.push(domain);
         }
+        // EHLO names this host as the world knows it: the public URL's, never the machine's
+        // own name (`localhost`, `ip-10-0-0-1`), which relays and receivers distrust.
+        let helo_name = match self.helo_name.trim() {
+            "" => match public_url.host() {
+                Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+                Some(url::Host::Ipv4(ip)) => format!("[{ip}]"),
+                Some(url::Host::Ipv6(ip)) => format!("[IPv6:{ip}]"),
+                None => "localhost".to_owned(),
+            },
+            name if name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b)) =>
+            {
+                name.to_ascii_lowercase()
+            }
+            _ => {
+                return Err(invalid(
+                    "mail.helo_name",
+                    "must be a host name such as mail.example.com",
+                ));
+            }
+        };
         Ok(MailSettings {
+            helo_name,
             allowed_from_domains,
             transport,
             from: mailbox.to_string(),

@@ -120,6 +120,7 @@ impl Transport {
     /// A bad SMTP URL or an outbox directory that cannot be created.
     pub fn from_settings(
         settings: &MailTransportSettings,
+        helo_name: &str,
         dkim: Option<&DkimSettings>,
     ) -> Result<Self, TransportError> {
         let signer = match dkim {
@@ -151,6 +152,7 @@ impl Transport {
                         message,
                     })?;
                 relay.dkim = signer;
+                helo_name.clone_into(&mut relay.session.hello);
                 Ok(Self::Smtp(Arc::new(relay)))
             }
         }

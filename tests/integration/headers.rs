@@ -104,3 +104,26 @@ async fn a_campaign_may_send_only_from_the_domains_bulletin_sends_for() {
         assert_eq!(created.status(), reqwest::StatusCode::CREATED, "{from}");
     }
 }
+
+#[tokio::test]
+async fn bulletin_greets_the_relay_with_its_public_name() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.sign_up("jane@example.com", "weekly").await;
+    app.deliver_and_take().await;
+    // The default public URL is http://127.0.0.1:8080: its host as an address literal, never
+    // the machine's own name.
+    assert_eq!(
+        app.smtp.greetings().first().map(String::as_str),
+        Some("[127.0.0.1]")
+    );
+
+    let named = TestApp::spawn_with(|s| s.mail.helo_name = "mail.example.com".to_owned()).await;
+    named.create_list("weekly").await;
+    named.sign_up("jane@example.com", "weekly").await;
+    named.deliver_and_take().await;
+    assert_eq!(
+        named.smtp.greetings().first().map(String::as_str),
+        Some("mail.example.com")
+    );
+}

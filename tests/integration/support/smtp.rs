@@ -173,6 +173,8 @@ struct State {
     fail_rcpt: Fault,
     fail_data: Fault,
     refuse: bool,
+    /// The name each `EHLO` gave, in order.
+    greetings: Vec<String>,
 }
 
 #[derive(Default)]
@@ -302,6 +304,11 @@ impl TestSmtp {
     pub fn connections_accepted(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
     }
+
+    /// The names clients gave in `EHLO`, in order.
+    pub fn greetings(&self) -> Vec<String> {
+        self.shared.lock().greetings.clone()
+    }
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
@@ -380,6 +387,7 @@ where
             "EHLO" => {
                 session.reset();
                 session.greeted = true;
+                shared.lock().greetings.push(args.to_owned());
                 EHLO_REPLY.to_owned()
             }
             "HELO" => {
