@@ -91,6 +91,12 @@ fn warn_of_a_test_set_up(settings: &Settings) {
             "links in e-mails point to a non-HTTPS or loopback address: set http.public_url"
         );
     }
+    if settings.mail.postal_address.is_empty() {
+        tracing::warn!(
+            "e-mails carry no postal address: set mail.postal_address (CAN-SPAM and imprint \
+             duties ask for it)"
+        );
+    }
     if settings
         .mail
         .from_address

@@ -173,6 +173,8 @@ pub struct MailSettings {
     pub allowed_from_domains: Vec<String>,
     /// The name Bulletin gives in EHLO: `helo_name`, or the host of `http.public_url`.
     pub helo_name: String,
+    /// The sender's postal address and imprint, one line each, in every mail's footer.
+    pub postal_address: String,
 }
 
 /// `[mail.dkim]`: the key and names of Bulletin's DKIM signature.

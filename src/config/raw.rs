@@ -199,6 +199,7 @@ pub(super) struct RawMail {
     bounce_domain: String,
     allowed_from_domains: Vec<String>,
     helo_name: String,
+    postal_address: String,
     dkim: RawDkim,
 }
 
@@ -337,7 +338,21 @@ impl RawMail {
                 ));
             }
         };
+        let postal_address: String = self
+            .postal_address
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if postal_address.chars().count() > 500 {
+            return Err(invalid(
+                "mail.postal_address",
+                "must be at most 500 characters",
+            ));
+        }
         Ok(MailSettings {
+            postal_address,
             helo_name,
             allowed_from_domains,
             transport,

@@ -484,6 +484,7 @@ fn context(
     MailContext {
         list_name: list_names.to_owned(),
         organisation: settings.mail.organisation.clone(),
+        postal_address: settings.mail.postal_address.clone(),
         unsubscribe_url: unsubscribe_url.to_owned(),
         preferences_url: preferences_url.to_string(),
         privacy_url: settings.privacy_notice_url.to_string(),

@@ -103,6 +103,7 @@ pub fn render(
     };
     let vars = NoticeMailContext {
         organisation: ctx.settings.mail.organisation.clone(),
+        postal_address: ctx.settings.mail.postal_address.clone(),
         kind: n.kind.as_str().to_owned(),
         number: n.number.to_string(),
         revision: n.revision,

@@ -97,6 +97,7 @@ pub fn build(
     let mut ctx = MailContext {
         list_name: String::new(),
         organisation: settings.mail.organisation.clone(),
+        postal_address: settings.mail.postal_address.clone(),
         unsubscribe_url: String::new(),
         preferences_url: preferences_url.to_string(),
         privacy_url: settings.privacy_notice_url.to_string(),

@@ -41,6 +41,7 @@ fn sample_context(settings: &Settings) -> MailContext {
     MailContext {
         list_name: "Sample list".into(),
         organisation: settings.mail.organisation.clone(),
+        postal_address: settings.mail.postal_address.clone(),
         unsubscribe_url: join_url(base, "unsubscribe/sample").to_string(),
         preferences_url: join_url(base, "preferences/sample").to_string(),
         privacy_url: settings.privacy_notice_url.to_string(),

@@ -9,6 +9,8 @@ use serde::Serialize;
 pub struct NoticeMailContext {
     /// The operator's organisation.
     pub organisation: String,
+    /// The sender's postal address and imprint (may be empty).
+    pub postal_address: String,
     /// `pcn`, `pdn` or `tech_news`.
     pub kind: String,
     pub number: String,
@@ -66,6 +68,7 @@ impl NoticeMailContext {
         let text = |s: &str| s.to_owned();
         Self {
             organisation: text("Sample Org"),
+            postal_address: text("Sample Org, 1 Main Street, 12345 Sample Town"),
             kind: text("pcn"),
             number: text("PCN-2026-0001"),
             revision: 2,

@@ -99,6 +99,8 @@ pub struct MailContext {
     pub list_name: String,
     /// The operator's organisation.
     pub organisation: String,
+    /// The sender's postal address and imprint, shown in every footer (may be empty).
+    pub postal_address: String,
     /// One-click unsubscribe / cancel link.
     pub unsubscribe_url: String,
     /// Preferences page link.
@@ -440,6 +442,7 @@ fn sample_context() -> MailContext {
     MailContext {
         list_name: "Sample".into(),
         organisation: "Sample Org".into(),
+        postal_address: "Sample Org, 1 Main Street, 12345 Sample Town".into(),
         unsubscribe_url: "https://example.com/u".into(),
         preferences_url: "https://example.com/p".into(),
         privacy_url: "https://example.com/privacy".into(),
@@ -508,6 +511,7 @@ impl Compiled {
                 content => content,
                 list_name => &ctx.list_name,
                 organisation => &ctx.organisation,
+                postal_address => &ctx.postal_address,
                 unsubscribe_url => &ctx.unsubscribe_url,
                 preferences_url => &ctx.preferences_url,
                 privacy_url => &ctx.privacy_url,
@@ -603,6 +607,7 @@ mod tests {
         MailContext {
             list_name: "Weekly <News>".into(),
             organisation: "ACME".into(),
+            postal_address: String::new(),
             unsubscribe_url: "https://x.test/unsubscribe/T?a=1&b=2".into(),
             preferences_url: "https://x.test/preferences/P".into(),
             privacy_url: "https://x.test/privacy".into(),

@@ -9,7 +9,10 @@ use crate::support::{TestApp, link};
 
 #[tokio::test]
 async fn each_kind_of_mail_says_what_it_is() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| {
+        s.mail.postal_address = "ACME GmbH\nHauptstraße 1\n50667 Köln".to_owned();
+    })
+    .await;
     app.create_list_with(json!({
         "slug": "weekly", "name": "Weekly \"News\"", "kind": "newsletter",
         "legal_basis": "consent", "opt_in": "double"
@@ -68,6 +71,19 @@ async fn each_kind_of_mail_says_what_it_is() {
         assert_eq!(
             mail.header("X-Auto-Response-Suppress").as_deref(),
             Some("OOF, AutoReply")
+        );
+        // The sender's postal address and imprint, in both parts of every mail.
+        assert!(
+            mail.text_body()
+                .replace("\r\n", "\n")
+                .contains("ACME GmbH\nHauptstraße 1\n50667 Köln"),
+            "{}",
+            mail.text_body()
+        );
+        assert!(
+            mail.html_body().contains("Hauptstraße 1"),
+            "{}",
+            mail.html_body()
         );
     }
 }
