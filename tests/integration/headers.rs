@@ -143,3 +143,17 @@ async fn bulletin_greets_the_relay_with_its_public_name() {
         Some("mail.example.com")
     );
 }
+
+#[tokio::test]
+async fn the_links_of_a_test_send_answer_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    for path in ["/unsubscribe/sample", "/preferences/sample"] {
+        let page = app.get(path).await;
+        assert_eq!(page.status(), reqwest::StatusCode::OK, "{path}");
+        assert!(page.text().await.unwrap().contains("sample link"));
+        let one_click = app
+            .post_form(path, &[("List-Unsubscribe", "One-Click")])
+            .await;
+        assert_eq!(one_click.status(), reqwest::StatusCode::OK, "{path}");
+    }
+}

@@ -43,6 +43,15 @@ pub fn routes() -> Router<AppState> {
 /// keeps it out of other sites' logs).
 fn link_routes() -> Router<AppState> {
     Router::new()
+        // The links of previews and test sends, which stand for a recipient's own.
+        .route(
+            "/unsubscribe/sample",
+            get(pages::sample_link).post(pages::sample_link),
+        )
+        .route(
+            "/preferences/sample",
+            get(pages::sample_link).post(pages::sample_link),
+        )
         .route(
             "/confirm/{token}",
             get(subscriptions::confirm_page).post(subscriptions::confirm),

@@ -83,3 +83,20 @@ pub(super) async fn privacy_notice(
         manage_url.as_str(),
     )
 }
+
+/// `/unsubscribe/sample`, `/preferences/sample`: the links of a preview or test send, which
+/// stand for each recipient's own. They say so and change nothing.
+pub(super) async fn sample_link(headers: axum::http::HeaderMap) -> maud::Markup {
+    let locale = crate::web::extract::request_locale(&headers);
+    let (title, lead) = match locale {
+        crate::domain::Locale::De => (
+            "Beispiellink",
+            "Dies ist der Link einer Vorschau oder Testnachricht. In der echten E-Mail führt er jede Empfängerin und jeden Empfänger zur eigenen Abmeldung oder zu den eigenen Einstellungen. Es wurde nichts geändert.",
+        ),
+        _ => (
+            "A sample link",
+            "This is the link of a preview or test message. In the real e-mail it takes each recipient to their own unsubscribe or preferences page. Nothing was changed.",
+        ),
+    };
+    crate::web::views::layout(locale, title, maud::html! { p { (lead) } })
+}
