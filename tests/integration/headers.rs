@@ -63,6 +63,11 @@ async fn each_kind_of_mail_says_what_it_is() {
     assert_eq!(campaign.header("Auto-Submitted"), None);
 
     assert_eq!(privacy.header("List-Id"), None);
+    // The HTML part has the links its text part promises.
+    for part in [privacy.text_body(), privacy.html_body()] {
+        assert!(part.contains("/preferences/"), "{part}");
+        assert!(part.contains("/privacy-notice"), "{part}");
+    }
     assert_eq!(
         privacy.header("Auto-Submitted").as_deref(),
         Some("auto-generated")
