@@ -13,30 +13,6 @@ async fn confirmed(app: &TestApp, email: &str, list: &str) {
     app.deliver_and_take().await;
 }
 
-/// Creates and starts a campaign to `list`; returns its id.
-async fn start_campaign(app: &TestApp, list: &str) -> String {
-    let response = app
-        .api_post(
-            "/api/v1/campaigns",
-            &json!({"name": "News", "subject": "News", "body_markdown": "Hello", "lists": [list]}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let scheduled = app
-        .api_post(
-            &format!("/api/v1/campaigns/{id}/schedule"),
-            &json!({"send_at": null}),
-        )
-        .await;
-    assert_eq!(scheduled.status(), StatusCode::OK);
-    app.run_job("campaigns").await;
-    id
-}
-
 async fn campaign(app: &TestApp, id: &str) -> Value {
     app.api_get(&format!("/api/v1/campaigns/{id}"))
         .await
@@ -51,7 +27,7 @@ async fn a_policy_refusal_is_counted_as_blocked_and_leaves_the_subscriber_mailab
     app.create_list("weekly").await;
     confirmed(&app, "jane@example.com", "weekly").await;
     app.smtp.fail_next_rcpt(1, "550 5.7.1 Relaying denied");
-    let id = start_campaign(&app, "weekly").await;
+    let id = app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.failed, 1);
     let counts = &campaign(&app, &id).await["counts"];
     assert_eq!(
@@ -59,7 +35,7 @@ async fn a_policy_refusal_is_counted_as_blocked_and_leaves_the_subscriber_mailab
         (Some(1), Some(0))
     );
     // Still mailable: the next campaign reaches her.
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.sent, 1);
 }
 
@@ -70,10 +46,10 @@ async fn an_unknown_mailbox_is_a_hard_bounce_counted_and_suppressed() {
     confirmed(&app, "gone@example.com", "weekly").await;
     app.smtp
         .fail_next_rcpt(1, "550 5.1.1 <gone@example.com>: User unknown");
-    let id = start_campaign(&app, "weekly").await;
+    let id = app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.failed, 1);
     assert_eq!(campaign(&app, &id).await["counts"]["bounced"], 1);
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.suppressed, 1, "never mailed again");
 }
 
@@ -84,14 +60,14 @@ async fn a_full_mailbox_suppresses_only_after_three_soft_bounces_in_a_row() {
     confirmed(&app, "full@example.com", "weekly").await;
     for round in 1..=3 {
         app.smtp.fail_next_rcpt(1, "552 5.2.2 Mailbox full");
-        start_campaign(&app, "weekly").await;
+        app.start_campaign("weekly").await;
         assert_eq!(
             app.deliver_all().await.failed,
             1,
             "round {round}: still tried"
         );
     }
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(
         app.deliver_all().await.suppressed,
         1,
@@ -107,15 +83,15 @@ async fn a_delivery_between_soft_bounces_starts_the_count_again() {
     for fail in [true, true, false, true, true] {
         if fail {
             app.smtp.fail_next_rcpt(1, "552 5.2.2 Mailbox full");
-            start_campaign(&app, "weekly").await;
+            app.start_campaign("weekly").await;
             assert_eq!(app.deliver_all().await.failed, 1);
         } else {
-            start_campaign(&app, "weekly").await;
+            app.start_campaign("weekly").await;
             assert_eq!(app.deliver_all().await.sent, 1);
         }
         app.advance(chrono::Duration::minutes(1));
     }
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(
         app.deliver_all().await.sent,
         1,
@@ -132,7 +108,7 @@ async fn policy_refusals_in_a_row_pause_the_campaign() {
     }
     app.smtp
         .fail_next_rcpt(5, "554 5.7.1 Service unavailable; client host blocked");
-    let id = start_campaign(&app, "weekly").await;
+    let id = app.start_campaign("weekly").await;
     app.deliver_all().await;
     let c = campaign(&app, &id).await;
     assert_eq!(c["status"], "paused", "{c}");
@@ -163,7 +139,7 @@ async fn suppressions_can_be_seen_added_and_lifted_by_an_admin_with_a_note() {
     app.create_list("weekly").await;
     confirmed(&app, "gone@example.com", "weekly").await;
     app.smtp.fail_next_rcpt(1, "550 5.1.1 User unknown");
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     app.deliver_all().await;
 
     let listing: Value = app
@@ -235,7 +211,7 @@ async fn suppressions_can_be_seen_added_and_lifted_by_an_admin_with_a_note() {
         app.subscriber("gone@example.com").await.unwrap()["suppressed"],
         Value::Null
     );
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.sent, 1, "mailable again");
 }
 
@@ -246,7 +222,7 @@ async fn the_admin_ui_shows_suppressions_on_their_page_and_the_person() {
     app.create_list("weekly").await;
     confirmed(&app, "gone@example.com", "weekly").await;
     app.smtp.fail_next_rcpt(1, "550 5.1.1 User unknown");
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     app.deliver_all().await;
     let admin = Admin::with_role(&app, bulletin::domain::Role::Admin).await;
     let page = admin.get("/admin/suppressions").await.text().await.unwrap();
@@ -386,7 +362,7 @@ async fn a_later_hard_bounce_piped_to_bulletin_inbound_suppresses_the_address() 
         TestApp::spawn_with(|s| s.mail.bounce_domain = Some("bounces.example.com".into())).await;
     app.create_list("weekly").await;
     confirmed(&app, "gone@example.com", "weekly").await;
-    let id = start_campaign(&app, "weekly").await;
+    let id = app.start_campaign("weekly").await;
     app.deliver_all().await;
     let mail = app.smtp.take_messages().pop().unwrap();
     // The envelope sender is unique to the message and signed (VERP).
@@ -408,7 +384,7 @@ async fn a_later_hard_bounce_piped_to_bulletin_inbound_suppresses_the_address() 
         app.subscriber("gone@example.com").await.unwrap()["suppressed"]["reason"],
         "hard_bounce"
     );
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.suppressed, 1, "never mailed again");
 
     // A database that cannot be reached: 75, so the MTA offers the message again.
@@ -423,7 +399,7 @@ async fn a_policy_refusal_reported_later_or_a_forged_report_leaves_the_subscribe
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;
     confirmed(&app, "jane@example.com", "weekly").await;
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     app.deliver_all().await;
     let mail = app.smtp.take_messages().pop().unwrap();
     let reference = mail.header("X-Bulletin-Ref").unwrap().trim().to_owned();
@@ -457,7 +433,7 @@ async fn a_policy_refusal_reported_later_or_a_forged_report_leaves_the_subscribe
         app.subscriber("jane@example.com").await.unwrap()["suppressed"],
         Value::Null
     );
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.sent, 1, "still mailable");
 }
 
@@ -469,7 +445,7 @@ async fn a_complaint_suppresses_the_address_and_ends_every_subscription() {
     app.create_list("monthly").await;
     confirmed(&app, "angry@example.com", "weekly").await;
     confirmed(&app, "angry@example.com", "monthly").await;
-    let id = start_campaign(&app, "weekly").await;
+    let id = app.start_campaign("weekly").await;
     app.deliver_all().await;
     let mail = app.smtp.take_messages().pop().unwrap();
     let headers = mail.data.split("\r\n\r\n").next().unwrap().to_owned();
@@ -538,7 +514,7 @@ async fn the_bounce_receiver_takes_a_bounce_for_its_domain_only_and_acts_on_it()
     let addr = app.app.inbound_addr().expect("the receiver runs");
     app.create_list("weekly").await;
     confirmed(&app, "gone@example.com", "weekly").await;
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     app.deliver_all().await;
     let verp = app.smtp.take_messages().pop().unwrap().mail_from;
 
@@ -601,7 +577,7 @@ async fn a_campaign_pauses_itself_when_its_complaint_rate_passes_the_limit() {
         .api_post_csv("/api/v1/subscribers/import?list=weekly", csv)
         .await;
     assert_eq!(imported.status(), StatusCode::OK);
-    let id = start_campaign(&app, "weekly").await;
+    let id = app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.sent, 510);
     let mails = app.smtp.take_messages();
     let complain = |n: usize| {
@@ -663,6 +639,6 @@ async fn another_providers_suppression_list_is_imported_and_its_people_are_not_m
         .api_post_csv("/api/v1/suppressions/import", "address\nx@y.z\n")
         .await;
     assert_eq!(no_header.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.suppressed, 1);
 }

@@ -22,22 +22,7 @@ async fn each_kind_of_mail_says_what_it_is() {
     let confirmation = app.deliver_and_take().await.pop().unwrap();
     app.post_form(&link(&confirmation, "/confirm/"), &[]).await;
     app.deliver_and_take().await;
-    let response = app
-        .api_post(
-            "/api/v1/campaigns",
-            &json!({"name": "News", "subject": "News", "body_markdown": "Hello", "lists": ["weekly"]}),
-        )
-        .await;
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.api_post(
-        &format!("/api/v1/campaigns/{id}/schedule"),
-        &json!({"send_at": null}),
-    )
-    .await;
-    app.run_job("campaigns").await;
+    let id = app.start_campaign("weekly").await;
     app.deliver_all().await;
     let campaign = app.smtp.take_messages().pop().unwrap();
     app.post_form("/privacy", &[("email", "jane@example.com")])

@@ -8,29 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, body, link};
 
-/// Creates and starts a campaign to `list`, fanned out.
-async fn start_campaign(app: &TestApp, list: &str) {
-    let response = app
-        .api_post(
-            "/api/v1/campaigns",
-            &json!({"name": "News", "subject": "News", "body_markdown": "Hello", "lists": [list]}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let scheduled = app
-        .api_post(
-            &format!("/api/v1/campaigns/{id}/schedule"),
-            &json!({"send_at": null}),
-        )
-        .await;
-    assert_eq!(scheduled.status(), StatusCode::OK);
-    app.run_job("campaigns").await;
-}
-
 /// A complaint (ARF) quoting the original message's headers.
 fn arf(original_headers: &str) -> String {
     format!(
@@ -48,7 +25,7 @@ async fn complained(app: &TestApp, email: &str, list: &str) {
     use bulletin::services::inbound::{Handled, handle};
     app.confirmed_subscriber(email, list).await;
     app.deliver_and_take().await;
-    start_campaign(app, list).await;
+    app.start_campaign(list).await;
     app.deliver_all().await;
     let mail = app.smtp.take_messages().pop().unwrap();
     let headers = mail.data.split("\r\n\r\n").next().unwrap().to_owned();
@@ -248,7 +225,7 @@ async fn a_complaint_is_lifted_by_the_persons_own_new_confirmed_opt_in() {
             .contains(&"angry@example.com".into())
     );
 
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     let report = app.deliver_all().await;
     assert_eq!(
         (report.sent, report.suppressed),
@@ -306,7 +283,7 @@ async fn a_hard_bounced_or_manually_suppressed_address_gets_no_mail_by_signing_u
     app.deliver_and_take().await;
     app.smtp
         .fail_next_rcpt(1, "550 5.1.1 <bounced@example.com>: User unknown");
-    start_campaign(&app, "weekly").await;
+    app.start_campaign("weekly").await;
     app.deliver_all().await;
     app.smtp.take_messages();
     assert_eq!(

@@ -55,22 +55,7 @@ async fn app_with_mailed(people: &[&str]) -> (TestApp, String, EcdsaKeyPair) {
     for email in people {
         app.confirmed_subscriber(email, "weekly").await;
     }
-    let response = app
-        .api_post(
-            "/api/v1/campaigns",
-            &json!({"name": "News", "subject": "News", "body_markdown": "Hello", "lists": ["weekly"]}),
-        )
-        .await;
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.api_post(
-        &format!("/api/v1/campaigns/{id}/schedule"),
-        &json!({"send_at": null}),
-    )
-    .await;
-    app.run_job("campaigns").await;
+    let id = app.start_campaign("weekly").await;
     assert_eq!(app.deliver_all().await.sent, people.len());
     (app, id, sendgrid)
 }

@@ -263,6 +263,34 @@ impl TestApp {
         body["events"].as_array().unwrap().clone()
     }
 
+    /// Creates a campaign "News" with a short body to `list`, starts it now and fans it out;
+    /// returns its id.
+    pub async fn start_campaign(&self, list: &str) -> String {
+        let campaign =
+            json!({"name": "News", "subject": "News", "body_markdown": "Hello", "lists": [list]});
+        self.start_campaign_with(campaign).await
+    }
+
+    /// Creates the campaign `campaign` (the API's JSON), starts it now and fans it out;
+    /// returns its id.
+    pub async fn start_campaign_with(&self, campaign: Value) -> String {
+        let response = self.api_post("/api/v1/campaigns", &campaign).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let id = response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let scheduled = self
+            .api_post(
+                &format!("/api/v1/campaigns/{id}/schedule"),
+                &json!({"send_at": null}),
+            )
+            .await;
+        assert_eq!(scheduled.status(), StatusCode::OK);
+        self.run_job("campaigns").await;
+        id
+    }
+
     /// Signs up, follows the e-mailed link and presses the button: a confirmed subscriber.
     pub async fn confirmed_subscriber(&self, email: &str, list: &str) -> ReceivedMail {
         assert_eq!(self.sign_up(email, list).await.status(), StatusCode::OK);
