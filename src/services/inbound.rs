@@ -4,18 +4,29 @@
 //! person, each with a ledger entry. The delivery is the one a signed reference names (the
 //! VERP recipient, or one quoted from the original message): a forged or altered report
 //! changes nothing, and no address in a report's text is ever suppressed.
+//!
+//! A message to a delivery's signed `mailto:` unsubscribe address (`u-<reference>@<bounce
+//! domain>`, RFC 2369) is no report: it leaves the delivery's list exactly as the message's
+//! one-click link does, whatever the message says.
 
 use super::{
     Requester,
     campaigns::COMPLAINT,
-    subscriptions::{LinkActionError, leave_lists_in},
+    notices::objection::{self, ObjectionScope},
+    subscriptions::{self, LinkActionError, leave_lists_in},
 };
 use crate::{
     context::Context,
-    domain::{Bounce, Delivery, DeliveryId, SubscriberId, SuppressionReason, bounce},
-    mail::reports::{self, ReportKind},
+    domain::{Bounce, Delivery, DeliveryId, LegalBasis, SubscriberId, SuppressionReason, bounce},
+    mail::{
+        UNSUBSCRIBE_PREFIX,
+        reports::{self, ReportKind},
+    },
     store::{self, StoreError},
 };
+
+/// The consent ledger's source of a leave by the `mailto:` unsubscribe address.
+pub const MAILTO_SOURCE: &str = "mailto";
 
 /// What was done with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +35,8 @@ pub enum Handled {
     Bounce(Bounce),
     /// A complaint about a delivery.
     Complaint,
+    /// A mail to a delivery's unsubscribe address: the person left its list.
+    Unsubscribed,
     /// Nothing to do: why.
     Ignored(&'static str),
 }
@@ -38,6 +51,12 @@ pub async fn handle(
     raw: &[u8],
     recipient: Option<&str>,
 ) -> Result<Handled, StoreError> {
+    let local = recipient
+        .and_then(|r| r.trim().trim_matches(['<', '>']).rsplit_once('@'))
+        .map(|(local, _)| local);
+    if let Some(reference) = local.and_then(|l| strip_prefix_ignore_case(l, UNSUBSCRIBE_PREFIX)) {
+        return unsubscribe_by_mail(ctx, reference).await;
+    }
     if raw.len() > reports::MAX_REPORT_BYTES {
         return Ok(Handled::Ignored("larger than a report may be"));
     }
@@ -45,9 +64,8 @@ pub async fn handle(
     if matches!(report.kind, ReportKind::Other | ReportKind::Delayed) {
         return Ok(Handled::Ignored("not a bounce or complaint"));
     }
-    let verp = recipient
-        .and_then(|r| r.trim().trim_matches(['<', '>']).split_once('@'))
-        .and_then(|(local, _)| local.strip_prefix("b-").or(local.strip_prefix("B-")))
+    let verp = local
+        .and_then(|l| strip_prefix_ignore_case(l, "b-"))
         .map(str::to_owned);
     let mut delivery = None;
     for candidate in verp.iter().chain(&report.references) {
@@ -78,6 +96,72 @@ pub async fn handle(
         ReportKind::Delayed | ReportKind::Other => {
             Ok(Handled::Ignored("not a bounce or complaint"))
         }
+    }
+}
+
+/// `text` without `prefix`, whatever the case of either (mail systems may change a local
+/// part's case).
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// A mail to the unsubscribe address of the delivery `reference` names: the person leaves the
+/// delivery's list as its one-click link would have them (a newsletter is left, a notice kind
+/// objected to), counted against its campaign. A reference that does not check changes
+/// nothing.
+async fn unsubscribe_by_mail(ctx: &Context, reference: &str) -> Result<Handled, StoreError> {
+    let Some(id) = ctx.address_hasher.check_unsubscribe_ref(reference) else {
+        tracing::info!("a mail to an unsigned unsubscribe address was ignored");
+        return Ok(Handled::Ignored("names no delivery of Bulletin's"));
+    };
+    let Some(delivery) = store::deliveries::find(&ctx.db, DeliveryId::from_uuid(id)).await? else {
+        return Ok(Handled::Ignored("names no delivery of Bulletin's"));
+    };
+    let Some(subscription) = delivery.subscription_id else {
+        return Ok(Handled::Ignored("the delivery belongs to no list"));
+    };
+    let basis = match store::subscriptions::find(&ctx.db, subscription).await {
+        Ok(sub) => {
+            store::lists::find(&ctx.db, sub.list_id)
+                .await?
+                .def
+                .legal_basis
+        }
+        Err(StoreError::NotFound) => return Ok(Handled::Ignored("the subscription is gone")),
+        Err(e) => return Err(e),
+    };
+    let requester = Requester::default();
+    let campaign = delivery.campaign_id;
+    let left = match basis {
+        LegalBasis::Consent => {
+            subscriptions::unsubscribe(ctx, subscription, &requester, MAILTO_SOURCE, campaign)
+                .await
+                .map(drop)
+        }
+        LegalBasis::LegitimateInterest => objection::object(
+            ctx,
+            subscription,
+            ObjectionScope::Kind,
+            &requester,
+            MAILTO_SOURCE,
+            campaign,
+        )
+        .await
+        .map(drop),
+    };
+    match left {
+        Ok(()) => {
+            metrics::counter!("bulletin_mailto_unsubscribes_total").increment(1);
+            Ok(Handled::Unsubscribed)
+        }
+        Err(LinkActionError::Gone) => Ok(Handled::Ignored("the subscription is gone")),
+        Err(LinkActionError::Refused(e)) => {
+            tracing::info!(error = %e, "a mail to an unsubscribe address changed nothing");
+            Ok(Handled::Ignored("the subscription cannot be left"))
+        }
+        Err(LinkActionError::Store(e)) => Err(e),
     }
 }
 

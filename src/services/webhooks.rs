@@ -194,7 +194,7 @@ pub async fn receive(
                 );
                 received.ignored += 1;
             }
-            Handled::Bounce(_) | Handled::Complaint => received.acted += 1,
+            Handled::Bounce(_) | Handled::Complaint | Handled::Unsubscribed => received.acted += 1,
         }
     }
     if let Some(key) = nonce {

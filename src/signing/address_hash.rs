@@ -10,6 +10,9 @@ const DOMAIN: &[u8] = b"bulletin-address-hash:";
 /// Domain separation of the delivery references.
 const REF_DOMAIN: &[u8] = b"bulletin-delivery-ref:";
 
+/// Domain separation of the unsubscribe references.
+const UNSUBSCRIBE_DOMAIN: &[u8] = b"bulletin-unsubscribe-ref:";
+
 /// Domain separation of the rate-limit keys.
 const LIMIT_DOMAIN: &[u8] = b"bulletin-rate-limit:";
 
@@ -38,19 +41,40 @@ impl AddressHasher {
     /// sender (VERP) and `X-Bulletin-Ref` carry, so that a bounce or complaint names its
     /// delivery and nobody can name another. Short enough for an address's local part.
     pub fn delivery_ref(&self, id: uuid::Uuid) -> String {
-        let id = id.simple().to_string();
-        format!("{id}-{}", self.ref_tag(&id))
+        self.reference(REF_DOMAIN, id)
     }
 
     /// The delivery a reference names, if its tag is right (compared in constant time).
     pub fn check_delivery_ref(&self, reference: &str) -> Option<uuid::Uuid> {
+        self.check_reference(REF_DOMAIN, reference)
+    }
+
+    /// The signed reference of a delivery's `mailto:` unsubscribe address (RFC 2369), shaped
+    /// like [`Self::delivery_ref`] but under its own tag, so that a bounce reference never
+    /// unsubscribes anyone.
+    pub fn unsubscribe_ref(&self, id: uuid::Uuid) -> String {
+        self.reference(UNSUBSCRIBE_DOMAIN, id)
+    }
+
+    /// The delivery an unsubscribe reference names, if its tag is right.
+    pub fn check_unsubscribe_ref(&self, reference: &str) -> Option<uuid::Uuid> {
+        self.check_reference(UNSUBSCRIBE_DOMAIN, reference)
+    }
+
+    fn reference(&self, domain: &[u8], id: uuid::Uuid) -> String {
+        let id = id.simple().to_string();
+        format!("{id}-{}", self.ref_tag(domain, &id))
+    }
+
+    /// Lower-case input too: mail systems may change the case of a local part.
+    fn check_reference(&self, domain: &[u8], reference: &str) -> Option<uuid::Uuid> {
         use subtle::ConstantTimeEq;
         let (id, tag) = reference.trim().split_once('-')?;
         if id.len() != 32 || tag.len() != 16 {
             return None;
         }
         let id = id.to_ascii_lowercase();
-        let expected = self.ref_tag(&id);
+        let expected = self.ref_tag(domain, &id);
         if !bool::from(
             expected
                 .as_bytes()
@@ -61,8 +85,8 @@ impl AddressHasher {
         uuid::Uuid::parse_str(&id).ok()
     }
 
-    fn ref_tag(&self, id: &str) -> String {
-        let payload = [REF_DOMAIN, id.as_bytes()].concat();
+    fn ref_tag(&self, domain: &[u8], id: &str) -> String {
+        let payload = [domain, id.as_bytes()].concat();
         hex::encode(&self.key.tag(&payload)[..8])
     }
 
@@ -94,6 +118,21 @@ mod tests {
         for junk in ["", "-", "x-y", &reference[..48]] {
             assert_eq!(a.check_delivery_ref(junk), None);
         }
+    }
+
+    #[test]
+    fn an_unsubscribe_reference_is_never_a_delivery_reference() {
+        let a = AddressHasher::new(SigningKey::generate());
+        let id = uuid::Uuid::now_v7();
+        let unsubscribe = a.unsubscribe_ref(id);
+        assert_eq!(unsubscribe.len(), 49);
+        assert_eq!(a.check_unsubscribe_ref(&unsubscribe), Some(id));
+        assert_eq!(
+            a.check_unsubscribe_ref(&unsubscribe.to_uppercase()),
+            Some(id)
+        );
+        assert_eq!(a.check_delivery_ref(&unsubscribe), None);
+        assert_eq!(a.check_unsubscribe_ref(&a.delivery_ref(id)), None);
     }
 
     #[test]

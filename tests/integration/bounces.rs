@@ -482,7 +482,7 @@ async fn a_complaint_suppresses_the_address_and_ends_every_subscription() {
 }
 
 /// Speaks SMTP to the bounce receiver at `addr`: each command and the reply's first line.
-async fn smtp_talk(addr: std::net::SocketAddr, commands: &[&str]) -> Vec<String> {
+pub async fn smtp_talk(addr: std::net::SocketAddr, commands: &[&str]) -> Vec<String> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (read, mut write) = stream.into_split();

@@ -23,6 +23,7 @@ mod headers;
 mod import;
 mod keys;
 mod mail_bombing;
+mod mailto;
 mod migrations;
 mod notices;
 mod nul;

@@ -317,16 +317,25 @@ pub fn link(mail: &ReceivedMail, marker: &str) -> String {
         .unwrap_or_else(|| panic!("no {marker} link in {}", mail.text_body()))
 }
 
-/// The URL in `<…>` of the List-Unsubscribe header.
+/// The first URI of the List-Unsubscribe header: the one-click HTTPS URL.
 pub fn list_unsubscribe_url(mail: &ReceivedMail) -> String {
+    list_unsubscribe(mail).remove(0)
+}
+
+/// Every URI of the message's `List-Unsubscribe` header (RFC 2369: `<a>, <b>`), in order.
+pub fn list_unsubscribe(mail: &ReceivedMail) -> Vec<String> {
     let header = mail
         .header("List-Unsubscribe")
         .expect("List-Unsubscribe header");
     header
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .to_owned()
+        .split(',')
+        .map(|uri| {
+            uri.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+        .collect()
 }
 
 pub async fn body(response: Response) -> (StatusCode, String) {
