@@ -162,7 +162,7 @@ async fn an_admin_removes_the_codes_of_a_user_who_lost_their_phone() {
 }
 
 /// Asks for a reset link of `email` as a browser does.
-async fn ask_reset(app: &TestApp, email: &str) -> (StatusCode, String) {
+pub async fn ask_reset(app: &TestApp, email: &str) -> (StatusCode, String) {
     let form = app.get("/admin/password-reset").await;
     let login_cookie = cookie_value(&set_cookie(&form, "bulletin_login_csrf").unwrap());
     let page = form.text().await.unwrap();

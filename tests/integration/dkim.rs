@@ -6,7 +6,15 @@ use std::{io::Write, process::Stdio};
 
 use serde_json::json;
 
-use crate::support::{TestApp, link};
+use bulletin::domain::Role;
+use reqwest::StatusCode;
+
+use crate::{
+    admin::create_user,
+    admin_login::ask_reset,
+    customers::{catalogue, customer},
+    support::{TestApp, link, smtp::ReceivedMail},
+};
 
 const PYTHON: &str = "/usr/bin/python3";
 
@@ -64,6 +72,8 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
             selector: "bulletin".to_owned(),
             key_pem: std::fs::read_to_string(&key_file).unwrap().into(),
         });
+        // The mailto: in List-Unsubscribe is signed with the rest.
+        s.mail.bounce_domain = Some("bounces.example.com".to_owned());
     })
     .await;
     app.create_list("weekly").await;
@@ -84,10 +94,13 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
     let mut all = vec![confirmation];
     all.extend(welcome);
     all.extend(campaign);
-    assert!(
-        all.len() >= 2,
-        "a confirmation and a campaign mail: {}",
-        all.len()
+    all.extend(other_kinds(&app).await);
+    let kinds: Vec<String> = all.iter().map(|m| m.header("Subject").unwrap()).collect();
+    assert_eq!(
+        all.len(),
+        7,
+        "confirmation, campaign, test send, privacy link, address change, notice, password \
+         reset: {kinds:?}"
     );
     for mail in &all {
         let signature = mail.header("DKIM-Signature").expect("signed");
@@ -122,6 +135,71 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
         let altered = mail.data.replacen("Subject: ", "Subject: Re: ", 1);
         assert_eq!(verify(&altered, record), "fail");
     }
+}
+
+/// One message of each remaining kind: a test send, the privacy link, an address change, a
+/// product change notice and a password reset.
+async fn other_kinds(app: &TestApp) -> Vec<ReceivedMail> {
+    let mut mails = Vec::new();
+    let draft = app
+        .api_post(
+            "/api/v1/campaigns",
+            &json!({"name": "Draft", "subject": "Draft", "body_markdown": "Hi",
+                    "lists": ["weekly"]}),
+        )
+        .await;
+    let id = draft.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let test = app
+        .api_post(
+            &format!("/api/v1/campaigns/{id}/test"),
+            &json!({"emails": ["qa@example.com"]}),
+        )
+        .await;
+    assert_eq!(test.status(), StatusCode::OK);
+    mails.extend(app.smtp.take_messages());
+
+    app.post_form("/privacy", &[("email", "jane@example.com")])
+        .await;
+    let privacy = app.deliver_and_take().await.pop().unwrap();
+    let page = link(&privacy, "/privacy/");
+    mails.push(privacy);
+    app.post_form(&format!("{page}/address"), &[("email", "jane@example.net")])
+        .await;
+    mails.extend(app.deliver_and_take().await);
+
+    catalogue(app).await;
+    customer(app, "buyer@example.com", &["LM317"], "en").await;
+    let notice = json!({
+        "kind": "pcn", "title": "New mould compound", "affected_parts": ["LM317"],
+        "change_category": "material", "description_before": "A", "description_after": "B",
+        "reason": "Supplier change",
+        "impact": {"form": "none", "fit": "none", "function": "none", "quality": "none",
+                   "reliability": "none"},
+        "effective_date": (app.clock.now().date_naive() + chrono::Duration::days(120)).to_string(),
+    });
+    let created = app.api_post("/api/v1/notices", &notice).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = app
+        .api_post(&format!("/api/v1/notices/{id}/send"), &json!({}))
+        .await;
+    assert!(sent.status().is_success());
+    mails.extend(app.deliver_and_take().await);
+
+    create_user(app, "owner@staff.example.com", Role::Admin).await;
+    ask_reset(app, "owner@staff.example.com").await;
+    mails.extend(
+        app.smtp
+            .wait_for_messages(1, std::time::Duration::from_secs(10))
+            .await,
+    );
+    mails
 }
 
 /// `bulletin dkim keygen`: the key it wrote and the record it printed (name, value).
