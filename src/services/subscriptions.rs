@@ -671,6 +671,41 @@ pub async fn leave_lists(
     Ok(updated)
 }
 
+/// The RFC 8058 one-click POST to the preferences page (the `List-Unsubscribe` of a message
+/// that belongs to no list, the privacy link): withdraws every consent (Art. 7(3)), recorded
+/// as `one_click`. Product notices (legitimate interest) stay: the objection to them is the
+/// notice's own link (Art. 21). Returns the updated preferences.
+///
+/// # Errors
+/// `Gone` for an unknown subscriber, or a store failure.
+pub async fn leave_newsletters(
+    ctx: &Context,
+    subscriber: SubscriberId,
+    requester: &Requester,
+) -> Result<Preferences, LinkActionError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let consents: Vec<SubscriptionId> = load_preferences(&txn, subscriber)
+        .await?
+        .items
+        .into_iter()
+        .filter(|p| p.list.def.legal_basis == LegalBasis::Consent)
+        .map(|p| p.subscription_id)
+        .collect();
+    leave_lists_in(
+        &txn,
+        subscriber,
+        Some(&consents),
+        requester,
+        ("subscriber", "one_click"),
+        (now, None),
+    )
+    .await?;
+    let updated = load_preferences(&txn, subscriber).await?;
+    store::commit(txn).await?;
+    Ok(updated)
+}
+
 /// Leaves the chosen subscriptions (all when `only` is `None`) inside the caller's
 /// transaction, each with a ledger entry of `actor` and `source` (and the campaign whose link
 /// the person left by, if any); returns how many changed.

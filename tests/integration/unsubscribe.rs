@@ -370,7 +370,8 @@ async fn a_multipart_one_click_post_works_like_the_url_encoded_one() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0]["source"], "one_click");
 
-    // The privacy e-mail's List-Unsubscribe is the preferences page: one click leaves all.
+    // The privacy e-mail's List-Unsubscribe is the preferences page: one click leaves every
+    // newsletter.
     app.confirmed_subscriber("joe@example.com", "weekly").await;
     app.confirmed_subscriber("joe@example.com", "monthly").await;
     let r = app
@@ -397,4 +398,50 @@ async fn a_multipart_one_click_post_works_like_the_url_encoded_one() {
             "{slug}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_privacy_mails_one_click_leaves_the_newsletters_but_not_the_product_notices() {
+    let app = TestApp::spawn().await;
+    crate::customers::catalogue(&app).await;
+    let weekly = app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    crate::customers::customer(&app, "jane@example.com", &["LM317"], "en").await;
+    app.deliver_and_take().await;
+    let r = app
+        .post_form("/privacy", &[("email", "jane@example.com")])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mails = app.deliver_and_take().await;
+    let privacy = mails
+        .iter()
+        .find(|m| m.text_body().contains("/privacy/"))
+        .expect("the privacy e-mail");
+
+    let r = one_click(&app, &list_unsubscribe_url(privacy)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("unsubscribed")
+    );
+    // Art. 21: the objection to product notices is the notice's own link.
+    for slug in ["pcn", "tech"] {
+        assert_eq!(
+            app.subscription_status("jane@example.com", slug)
+                .await
+                .as_deref(),
+            Some("confirmed"),
+            "{slug}"
+        );
+    }
+    let left = events(&app, "jane@example.com", "unsubscribed", &weekly).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["source"], "one_click");
+    let ledger = app.ledger("jane@example.com").await;
+    assert!(
+        !ledger.iter().any(|e| e["action"] == "objected"),
+        "{ledger:?}"
+    );
 }

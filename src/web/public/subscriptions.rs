@@ -346,33 +346,31 @@ pub(super) struct LeaveForm {
     #[serde(default)]
     all: Option<String>,
     /// RFC 8058 one-click, when this page is the `List-Unsubscribe` URL of a message that
-    /// belongs to no list (the privacy link): it leaves every list.
+    /// belongs to no list (the privacy link): it leaves every newsletter.
     #[serde(default, rename = "List-Unsubscribe")]
     one_click: Option<String>,
 }
 
 /// `POST /preferences/{token}`: leaves the chosen subscriptions (`subscription`, repeatable)
-/// or all of them (`all=yes`).
+/// or all of them (`all=yes`); the RFC 8058 one-click leaves the newsletters only.
 pub(super) async fn leave(
     State(state): State<AppState>,
     Client(client): Client,
     link: Verified<PreferencesLink>,
     PageForm(form): PageForm<LeaveForm>,
 ) -> Result<Markup, PageError> {
+    let subscriber = SubscriberId::from_uuid(link.subject);
     let chosen: Vec<SubscriptionId> = form
         .subscription
         .iter()
         .filter_map(|id| id.parse().ok().map(SubscriptionId::from_uuid))
         .collect();
-    let all = form.all.as_deref() == Some("yes") || form.one_click.as_deref() == Some("One-Click");
-    let only = (!all).then_some(chosen.as_slice());
-    let prefs = subscriptions::leave_lists(
-        &state.ctx,
-        SubscriberId::from_uuid(link.subject),
-        only,
-        &client,
-    )
-    .await
+    let only = (form.all.as_deref() != Some("yes")).then_some(chosen.as_slice());
+    let prefs = if form.one_click.as_deref() == Some("One-Click") {
+        subscriptions::leave_newsletters(&state.ctx, subscriber, &client).await
+    } else {
+        subscriptions::leave_lists(&state.ctx, subscriber, only, &client).await
+    }
     .map_err(|e| link_error(link.locale, e))?;
     let action = link_action(&state, &format!("preferences/{}", link.token));
     Ok(views::preferences_page(
