@@ -116,7 +116,7 @@ pub fn build(
             );
             ctx.confirm_url = engine.ctx.links.privacy(&token).to_string();
             ctx.expires_in_minutes = ttl.num_minutes().to_string();
-            // RFC 8058: a one-click POST to the preferences page leaves every list.
+            // RFC 8058: a one-click POST to the preferences page leaves every newsletter.
             let unsubscribe = preferences_url;
             (SystemTemplate::PrivacyLink, &subscriber.email, unsubscribe)
         }
