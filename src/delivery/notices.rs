@@ -114,7 +114,7 @@ pub fn render(
         affected_parts: join(&f.affected_parts),
         change_category: f
             .change_category
-            .map(|c| c.as_str().to_owned())
+            .map(|c| c.label(subscriber.locale).to_owned())
             .unwrap_or_default(),
         description_before: f.description_before.clone(),
         description_after: f.description_after.clone(),

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignId, ListKind, NoticeId, PartNumber};
+use super::{CampaignId, ListKind, Locale, NoticeId, PartNumber};
 
 /// What a notice announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +74,43 @@ super::text_enum!(ChangeCategory, "change_category", {
     Process => "process",
     Other => "other",
 });
+
+impl ChangeCategory {
+    /// Every category, in the order forms offer them.
+    pub const ALL: [Self; 8] = [
+        Self::Material,
+        Self::Site,
+        Self::Design,
+        Self::Datasheet,
+        Self::Packing,
+        Self::Firmware,
+        Self::Process,
+        Self::Other,
+    ];
+
+    /// What people read for this category in `locale` (e-mails, pages, the admin UI); the
+    /// stable key (`as_str`) is for the database and the API only.
+    pub fn label(self, locale: Locale) -> &'static str {
+        match (self, locale) {
+            (Self::Material, Locale::En) => "Material",
+            (Self::Material, Locale::De) => "Material",
+            (Self::Site, Locale::En) => "Manufacturing site",
+            (Self::Site, Locale::De) => "Fertigungsstandort",
+            (Self::Design, Locale::En) => "Design",
+            (Self::Design, Locale::De) => "Design",
+            (Self::Datasheet, Locale::En) => "Datasheet",
+            (Self::Datasheet, Locale::De) => "Datenblatt",
+            (Self::Packing, Locale::En) => "Packing and labelling",
+            (Self::Packing, Locale::De) => "Verpackung und Kennzeichnung",
+            (Self::Firmware, Locale::En) => "Firmware",
+            (Self::Firmware, Locale::De) => "Firmware",
+            (Self::Process, Locale::En) => "Manufacturing process",
+            (Self::Process, Locale::De) => "Fertigungsprozess",
+            (Self::Other, Locale::En) => "Other",
+            (Self::Other, Locale::De) => "Sonstiges",
+        }
+    }
+}
 
 /// A notice number: 1 to 64 letters, digits and `-_./`; unique together with the revision.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -547,6 +584,18 @@ pub fn reminders_due(deadline: DateTime<Utc>, days_before: &[u32], now: DateTime
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_change_category_reads_as_words_in_every_language_not_as_its_key() {
+        for category in ChangeCategory::ALL {
+            assert_eq!(ChangeCategory::parse(category.as_str()), Ok(category));
+            for locale in Locale::ALL {
+                let label = category.label(locale);
+                assert!(!label.is_empty() && label != category.as_str(), "{label}");
+            }
+        }
+        assert_eq!(ChangeCategory::Site.label(Locale::De), "Fertigungsstandort");
+    }
 
     fn now() -> DateTime<Utc> {
         "2026-01-10T12:00:00Z".parse().unwrap()

@@ -24,6 +24,7 @@ pub struct NoticeMailContext {
     pub summary: String,
     /// Affected part numbers, comma-separated.
     pub affected_parts: String,
+    /// The change category, in the recipient's language (`Manufacturing site`).
     pub change_category: String,
     pub description_before: String,
     pub description_after: String,
@@ -77,7 +78,7 @@ impl NoticeMailContext {
             title: text("Title"),
             summary: text("Summary"),
             affected_parts: text("A1, B2"),
-            change_category: text("material"),
+            change_category: text("Manufacturing site"),
             description_before: text("before"),
             description_after: text("after"),
             reason: text("reason"),

@@ -562,3 +562,34 @@ async fn the_privacy_export_lists_the_products_a_customer_uses() {
         .unwrap();
     assert_eq!(export["products"], json!(["LM317", "NE555"]));
 }
+
+#[tokio::test]
+async fn a_pcn_names_its_change_category_in_words_in_the_readers_language_not_by_its_key() {
+    let app = TestApp::spawn().await;
+    catalogue(&app).await;
+    customer(&app, "en@example.com", &["LM317"], "en").await;
+    customer(&app, "de@example.com", &["LM317"], "de").await;
+    let mut site = pcn(&app, &["LM317"], None);
+    site["change_category"] = json!("site");
+    let id = create(&app, &site).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&app, &id).await;
+    let mails = app.deliver_and_take().await;
+    for (to, label, caption) in [
+        ("en@example.com", "Manufacturing site", "Change category:"),
+        ("de@example.com", "Fertigungsstandort", "Art der Änderung:"),
+    ] {
+        let mail = mails.iter().find(|m| m.rcpt_to[0] == to).unwrap();
+        let text = mail.text_body();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(caption))
+            .unwrap_or_else(|| panic!("{caption} in {text}"));
+        assert_eq!(line[caption.len()..].trim(), label, "{to}");
+        let html = mail.html_body();
+        assert!(html.contains(&format!(">{label}<")), "{to}: {html}");
+        assert!(!html.contains(">site<"), "{to}: {html}");
+    }
+}

@@ -137,7 +137,7 @@ pub fn archive_page(r: &NoticeRecord) -> Markup {
             table {
                 (row("Kind", r.kind.clone()))
                 (row("Affected parts", parts(&f.affected_parts)))
-                (row("Change category", f.change_category.map(|c| c.as_str().to_owned()).unwrap_or_default()))
+                (row("Change category", f.change_category.map(|c| c.label(Locale::En).to_owned()).unwrap_or_default()))
                 (row("Before", f.description_before.clone()))
                 (row("After", f.description_after.clone()))
                 (row("Reason", f.reason.clone()))

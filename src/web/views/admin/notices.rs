@@ -6,7 +6,7 @@ use maud::{Markup, html};
 
 use super::{Ctx, Errors, csrf_field, field, layout, select, status};
 use crate::{
-    domain::{Action, NoticeId, PartNumber},
+    domain::{Action, ChangeCategory, Locale, NoticeId, PartNumber},
     services::notices::{Audience, NoticeOverview, acknowledgements::AckReport},
 };
 
@@ -76,17 +76,13 @@ const KINDS: [(&str, &str); 3] = [
     ("pdn", "PDN: discontinuation notice"),
     ("tech_news", "Tech News"),
 ];
-const CATEGORIES: [(&str, &str); 9] = [
-    ("", "(PCN only)"),
-    ("material", "material"),
-    ("site", "site"),
-    ("design", "design"),
-    ("datasheet", "datasheet"),
-    ("packing", "packing"),
-    ("firmware", "firmware"),
-    ("process", "process"),
-    ("other", "other"),
-];
+/// The change categories as the form offers them: the key, and its label.
+fn categories() -> Vec<(&'static str, &'static str)> {
+    let labelled = ChangeCategory::ALL.map(|c| (c.as_str(), c.label(Locale::En)));
+    std::iter::once(("", "(PCN only)"))
+        .chain(labelled)
+        .collect()
+}
 
 fn area(name: &str, label: &str, value: &str, error: Option<&String>) -> Markup {
     html! {
@@ -112,7 +108,7 @@ pub fn notice_form_page(ctx: &Ctx, f: &NoticeFormView, errors: &Errors) -> Marku
                 (area("summary", "Summary (the body of Tech News)", f.summary, e("summary")))
                 (field("affected_parts", "Affected part numbers (separated by commas or spaces)", "text", f.affected_parts, e("affected_parts")))
                 h2 { "Change (PCN)" }
-                (select("change_category", "Change category", &CATEGORIES, f.change_category, e("change_category")))
+                (select("change_category", "Change category", &categories(), f.change_category, e("change_category")))
                 (area("description_before", "Before", f.description_before, e("description_before")))
                 (area("description_after", "After", f.description_after, e("description_after")))
                 (area("reason", "Reason (PCN and PDN)", f.reason, e("reason")))
@@ -227,7 +223,7 @@ fn details(o: &NoticeOverview) -> Markup {
             table {
                 tr { th { "Affected parts" } td { (f.affected_parts.iter().map(PartNumber::as_str).collect::<Vec<_>>().join(", ")) } }
                 @if !f.summary.is_empty() { tr { th { "Summary" } td { (f.summary) } } }
-                @if let Some(c) = f.change_category { tr { th { "Change" } td { (c.as_str()) ": " (f.description_before) " → " (f.description_after) } } }
+                @if let Some(c) = f.change_category { tr { th { "Change" } td { (c.label(Locale::En)) ": " (f.description_before) " → " (f.description_after) } } }
                 @if !f.reason.is_empty() { tr { th { "Reason" } td { (f.reason) } } }
                 @if f.effective_date.is_some() { tr { th { "Effective" } td { (date(f.effective_date)) } } }
                 @if f.last_time_buy_date.is_some() { tr { th { "Last-time buy / ship" } td { (date(f.last_time_buy_date)) " / " (date(f.last_time_ship_date)) } } }
