@@ -110,6 +110,47 @@ pub async fn search(
     Ok(Page::cut(found, page_size, |s| s.id))
 }
 
+/// A page of a search as the admin UI shows it: how many match in all, and, when the search
+/// is for one list, each person's status on that list.
+#[derive(Debug, Clone)]
+pub struct Browse {
+    /// The page of people.
+    pub page: Page<Subscriber, SubscriberId>,
+    /// How many people match, on every page together.
+    pub total: u64,
+    /// Each person's subscription status on the list searched for (empty without a list).
+    pub on_list: std::collections::HashMap<SubscriberId, SubscriptionStatus>,
+}
+
+/// A page of people `filter` finds, with the total and their status on its list.
+///
+/// # Errors
+/// Store failure.
+pub async fn browse(
+    ctx: &Context,
+    filter: &store::overview::SubscriberFilter,
+    before: Option<SubscriberId>,
+    page_size: u64,
+) -> Result<Browse, StoreError> {
+    let page = search(ctx, filter, before, page_size).await?;
+    let total = store::overview::count_subscribers(&ctx.db, filter).await?;
+    let on_list = match filter.list {
+        Some(list) => {
+            let people: Vec<SubscriberId> = page.items.iter().map(|s| s.id).collect();
+            store::overview::statuses_on_list(&ctx.db, list, &people)
+                .await?
+                .into_iter()
+                .collect()
+        }
+        None => std::collections::HashMap::new(),
+    };
+    Ok(Browse {
+        page,
+        total,
+        on_list,
+    })
+}
+
 /// Rows read per page while exporting.
 const EXPORT_PAGE: u64 = 1000;
 

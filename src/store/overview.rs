@@ -48,12 +48,71 @@ pub async fn search_subscribers(
         .collect()
 }
 
+/// How many subscribers the filter finds, on every page together.
+///
+/// # Errors
+/// Database failure.
+pub async fn count_subscribers(
+    conn: &impl ConnectionTrait,
+    filter: &SubscriberFilter,
+) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(filtered(filter).count(conn).await?)
+}
+
+/// The status of each of these people's subscription to `list`, where they have one.
+///
+/// # Errors
+/// Database failure.
+pub async fn statuses_on_list(
+    conn: &impl ConnectionTrait,
+    list: ListId,
+    people: &[SubscriberId],
+) -> Result<Vec<(SubscriberId, SubscriptionStatus)>, StoreError> {
+    let rows: Vec<(Uuid, String)> = subscriptions::Entity::find()
+        .select_only()
+        .column(subscriptions::Column::SubscriberId)
+        .column(subscriptions::Column::Status)
+        .filter(subscriptions::Column::ListId.eq(list.as_uuid()))
+        .filter(subscriptions::Column::SubscriberId.is_in(people.iter().map(|p| p.as_uuid())))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(person, status)| {
+            let status = SubscriptionStatus::parse(&status).map_err(corrupt)?;
+            Ok((SubscriberId::from_uuid(person), status))
+        })
+        .collect()
+}
+
 fn search_query(
     backend: DbBackend,
     filter: &SubscriberFilter,
     before: Option<SubscriberId>,
     limit: u64,
 ) -> sea_orm::Select<subscribers::Entity> {
+    let query = filtered(filter);
+    let by_address = filter.query.as_deref().is_some_and(|q| q.contains('@'));
+    if by_address && backend == DbBackend::Sqlite {
+        // An address prefix matches few rows: SQLite must take them from the address index
+        // and sort them, not walk every id looking for matches. `+id` keeps it off the id
+        // index (PostgreSQL decides by its statistics and has no unary + for uuid).
+        let query = match before {
+            Some(before) => query.filter(Expr::cust_with_values("+\"id\" < ?", [before.as_uuid()])),
+            None => query,
+        };
+        return query.order_by_desc(Expr::cust("+\"id\"")).limit(limit);
+    }
+    let query = match before {
+        Some(before) => query.filter(subscribers::Column::Id.lt(before.as_uuid())),
+        None => query,
+    };
+    query.order_by_desc(subscribers::Column::Id).limit(limit)
+}
+
+/// Every subscriber the filter finds, in no order.
+fn filtered(filter: &SubscriberFilter) -> sea_orm::Select<subscribers::Entity> {
     let mut query = subscribers::Entity::find();
     if let Some(q) = filter
         .query
@@ -99,20 +158,7 @@ fn search_query(
             false => exists.not(),
         });
     }
-    let by_address = filter.query.as_deref().is_some_and(|q| q.contains('@'));
-    if by_address && backend == DbBackend::Sqlite {
-        // An address prefix matches few rows: SQLite must take them from the address index
-        // and sort them, not walk every id looking for matches. `+id` keeps it off the id
-        // index (PostgreSQL decides by its statistics and has no unary + for uuid).
-        if let Some(before) = before {
-            query = query.filter(Expr::cust_with_values("+\"id\" < ?", [before.as_uuid()]));
-        }
-        return query.order_by_desc(Expr::cust("+\"id\"")).limit(limit);
-    }
-    if let Some(before) = before {
-        query = query.filter(subscribers::Column::Id.lt(before.as_uuid()));
-    }
-    query.order_by_desc(subscribers::Column::Id).limit(limit)
+    query
 }
 
 /// Subscriptions per list and state.

@@ -513,6 +513,62 @@ async fn subscribers_are_found_by_address_list_and_status_page_by_page_and_expor
 }
 
 #[tokio::test]
+async fn filtered_by_list_each_row_shows_its_status_on_that_list_and_the_total_is_counted() {
+    let app = TestApp::spawn().await;
+    let weekly = app.create_list("weekly").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.create_list("monthly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    app.confirmed_subscriber("jane@example.com", "monthly")
+        .await;
+    app.confirmed_subscriber("bob@example.com", "weekly").await;
+    app.deliver_and_take().await;
+    app.start_campaign("weekly").await;
+    let mails = app.deliver_and_take().await;
+    let to_jane = mails
+        .iter()
+        .find(|m| m.rcpt_to == ["jane@example.com".to_owned()])
+        .unwrap();
+    app.post_form(
+        &crate::support::list_unsubscribe_url(to_jane),
+        &[("List-Unsubscribe", "One-Click")],
+    )
+    .await;
+    let admin = Admin::with_role(&app, Role::Viewer).await;
+
+    let (_, page) = body(
+        admin
+            .get(&format!(
+                "/admin/subscribers?list={weekly}&status=unsubscribed"
+            ))
+            .await,
+    )
+    .await;
+    assert!(page.contains("1 subscriber matches."), "{page}");
+    assert!(page.contains("jane@example.com") && !page.contains("bob@example.com"));
+    assert!(page.contains("Status on List weekly"), "{page}");
+    assert!(
+        page.contains("<span class=\"status unsubscribed\">unsubscribed</span>"),
+        "jane's status on weekly, not her person status (active): {page}"
+    );
+    assert!(!page.contains("<span class=\"status active\">"), "{page}");
+
+    let (_, page) = body(
+        admin
+            .get(&format!("/admin/subscribers?list={weekly}"))
+            .await,
+    )
+    .await;
+    assert!(page.contains("2 subscribers match."), "{page}");
+    assert!(page.contains("<span class=\"status confirmed\">confirmed</span>"));
+    let (_, page) = body(admin.get("/admin/subscribers").await).await;
+    assert!(page.contains("2 subscribers match."), "{page}");
+    assert!(page.contains("<span class=\"status active\">active</span>"));
+}
+
+#[tokio::test]
 async fn an_admin_unsubscribes_and_erases_a_person_after_confirming_and_a_marketer_may_not_erase() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;

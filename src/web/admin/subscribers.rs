@@ -89,8 +89,8 @@ pub(super) async fn index(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, AdminError> {
     let before = q.before.parse().ok().map(SubscriberId::from_uuid);
-    let Page { items: rows, next } =
-        subscribers::search(&state.ctx, &q.filter(), before, PAGE_SIZE).await?;
+    let found = subscribers::browse(&state.ctx, &q.filter(), before, PAGE_SIZE).await?;
+    let Page { items: rows, next } = found.page;
     let all_lists = lists::all(&state.ctx).await?;
     let export = q.export_link();
     let next = next.map(|n| q.link(n));
@@ -101,6 +101,8 @@ pub(super) async fn index(
         suppressed: &q.suppressed,
         lists: &all_lists,
         rows: &rows,
+        total: found.total,
+        on_list: &found.on_list,
         export_href: &export,
         next_href: next.as_deref(),
     };

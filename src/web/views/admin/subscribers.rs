@@ -2,11 +2,15 @@
 //! subscriptions and consent history, the confirmation of an action, and the forms that add
 //! a subscriber and correct one. Render only.
 
+use std::collections::HashMap;
+
 use maud::{Markup, html};
 
 use super::{Ctx, Errors, csrf_field, field, layout, open_list_options, select, status};
 use crate::{
-    domain::{Action, ListId, MailingList, Subscriber, SubscriberId, SubscriberStatus},
+    domain::{
+        Action, ListId, MailingList, Subscriber, SubscriberId, SubscriberStatus, SubscriptionStatus,
+    },
     services::subscribers::SubscriberDetail,
 };
 
@@ -25,6 +29,10 @@ pub struct SearchView<'a> {
     pub lists: &'a [MailingList],
     /// A page of matches.
     pub rows: &'a [Subscriber],
+    /// How many match on every page together.
+    pub total: u64,
+    /// Each row's status on the list filtered by (empty without one).
+    pub on_list: &'a HashMap<SubscriberId, SubscriptionStatus>,
     /// The CSV export of the same filter.
     pub export_href: &'a str,
     /// The next page, if there is one.
@@ -66,12 +74,24 @@ pub fn search_page(ctx: &Ctx, v: &SearchView) -> Markup {
                         " " a.button href={ "/admin/import?list=" (list_slug(v.lists, v.list)) } { "Import CSV…" }
                     } }
             }
+            p #total role="status" {
+                (v.total) @if v.total == 1 { " subscriber matches." } @else { " subscribers match." }
+            }
+            @let list = v.lists.iter().find(|l| l.id.to_string() == v.list);
             table {
-                tr { th { "Address" } th { "Name" } th { "Status" } th { "Since" } }
+                tr { th { "Address" } th { "Name" }
+                    th { @if let Some(l) = list { "Status on " (l.def.name) } @else { "Status" } }
+                    th { "Since" } }
                 @for s in v.rows {
                     tr {
                         td { a href={ "/admin/subscribers/" (s.id) } { (s.email.as_str()) } }
-                        td { (s.name.as_str()) } td { (status(s.status.as_str())) }
+                        td { (s.name.as_str()) }
+                        td {
+                            @match (list, v.on_list.get(&s.id)) {
+                                (Some(_), Some(on_list)) => (status(on_list.as_str())),
+                                _ => (status(s.status.as_str())),
+                            }
+                        }
                         td { (s.created_at.format("%Y-%m-%d")) }
                     }
                 }
