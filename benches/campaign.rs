@@ -94,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
         body_markdown: body_markdown(),
         lists: vec![slug],
         from: None,
+        reply_to: None,
     };
     let campaign = services::campaigns::create(&ctx, &Actor::Cli, draft).await?;
     services::campaigns::schedule(&ctx, &Actor::Cli, campaign.id, None).await?;

@@ -34,6 +34,7 @@ pub fn consent_list(slug: ListSlug) -> NewList {
         visibility: ListVisibility::Public,
         consent_text: None,
         welcome_message: None,
+        reply_to: None,
     }
 }
 

@@ -175,6 +175,9 @@ pub struct MailSettings {
     pub helo_name: String,
     /// The sender's postal address and imprint, one line each, in every mail's footer.
     pub postal_address: String,
+    /// Where replies go when neither the campaign nor the list names an address
+    /// (`Reply-To`); `None`: no `Reply-To`, replies go to `from`.
+    pub reply_to: Option<EmailAddress>,
 }
 
 /// `[mail.dkim]`: the key and names of Bulletin's DKIM signature.

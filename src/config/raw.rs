@@ -200,6 +200,7 @@ pub(super) struct RawMail {
     allowed_from_domains: Vec<String>,
     helo_name: String,
     postal_address: String,
+    reply_to: String,
     dkim: RawDkim,
 }
 
@@ -351,7 +352,17 @@ impl RawMail {
                 "must be at most 500 characters",
             ));
         }
+        let reply_to = match self.reply_to.trim() {
+            "" => None,
+            raw => Some(EmailAddress::parse(raw).map_err(|e| {
+                invalid(
+                    "mail.reply_to",
+                    format!("{e} Expected an address such as help@example.com."),
+                )
+            })?),
+        };
         Ok(MailSettings {
+            reply_to,
             postal_address,
             helo_name,
             allowed_from_domains,

@@ -176,3 +176,23 @@ fn webhooks_are_off_by_default_and_their_keys_are_checked() {
         assert!(err.starts_with(key), "{err}");
     }
 }
+
+#[test]
+fn mail_reply_to_is_optional_may_be_at_any_domain_and_must_be_an_address() {
+    let s = RawSettings::load(None).unwrap().parse().unwrap();
+    assert_eq!(s.mail.reply_to, None);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reply.toml");
+    // A helpdesk elsewhere: not one of the domains Bulletin sends from.
+    std::fs::write(&file, "[mail]\nreply_to = \" Help@Desk.example \"\n").unwrap();
+    let s = Settings::load(Some(&file)).unwrap();
+    assert_eq!(
+        s.mail.reply_to.as_ref().map(EmailAddress::as_str),
+        Some("help@desk.example")
+    );
+    for bad in ["not an address", "Help <help@desk.example>", "a@b@c"] {
+        std::fs::write(&file, format!("[mail]\nreply_to = \"{bad}\"\n")).unwrap();
+        let err = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.starts_with("mail.reply_to:"), "{bad}: {err}");
+    }
+}

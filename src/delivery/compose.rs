@@ -18,8 +18,9 @@ use crate::{
     },
     mail::{
         CampaignTemplate, KindHeaders, MailContext, OutgoingMail, Personalisation, RenderedMail,
-        SystemTemplate, TemplateError, build_message,
+        SystemTemplate, TemplateError, UNSUBSCRIBE_PREFIX, build_message,
         campaign::{CampaignVars, ListVars, SubscriberVars},
+        mailbox,
     },
     signing::Purpose,
     store::{self, StoreError},
@@ -342,6 +343,7 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
     let (reference, envelope_from) = tracing_refs(engine, delivery);
     let domain = engine.ctx.settings.mail.from_address.domain();
     let list_id = KindHeaders::list_id(&list.def.name, list.def.slug.as_str(), domain);
+    let reply_to = reply_address(engine, campaign.as_deref().map(|c| &c.campaign), Some(list));
     let kind = match (campaign, delivery.kind) {
         (Some(compiled), _) => {
             let id = compiled.campaign.id.to_string();
@@ -351,9 +353,11 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
     };
     let mail = OutgoingMail {
         to: r.subscriber.email.clone(),
+        reply_to,
         content,
         message_id: delivery.message_id.clone(),
         unsubscribe_url,
+        unsubscribe_mailto: unsubscribe_mailto(engine, delivery),
         reference,
         envelope_from,
         kind,
@@ -382,16 +386,33 @@ fn build_notice(
     let list_id = KindHeaders::list_id(&list.def.name, list.def.slug.as_str(), domain);
     let id = compiled.campaign.id.to_string();
     let kind = KindHeaders::bulk(list_id, [&id, list.def.slug.as_str(), "notice", domain]);
+    let reply_to = reply_address(engine, None, Some(list));
     let mail = OutgoingMail {
         to: r.subscriber.email.clone(),
+        reply_to,
         content,
         message_id: delivery.message_id.clone(),
         unsubscribe_url: object_url,
+        unsubscribe_mailto: unsubscribe_mailto(engine, delivery),
         reference,
         envelope_from,
         kind,
     };
     build_message(&compiled.from, mail, engine.transport.accepts_8bit()).map_err(|e| e.to_string())
+}
+
+/// Where replies go (`Reply-To`): the campaign's address, else the list's, else
+/// `mail.reply_to`; `None`: to the From address.
+fn reply_address(
+    engine: &Engine,
+    campaign: Option<&Campaign>,
+    list: Option<&MailingList>,
+) -> Option<EmailAddress> {
+    campaign
+        .and_then(|c| c.def.reply_to.as_ref())
+        .or_else(|| list.and_then(|l| l.def.reply_to.as_ref()))
+        .or(engine.ctx.settings.mail.reply_to.as_ref())
+        .cloned()
 }
 
 /// The signed reference of a delivery (`X-Bulletin-Ref`), and with `mail.bounce_domain` the
@@ -412,6 +433,22 @@ pub(super) fn tracing_refs(
         .as_ref()
         .and_then(|domain| EmailAddress::parse(&format!("b-{reference}@{domain}")).ok());
     (Some(reference), envelope_from)
+}
+
+/// With `mail.bounce_domain`, the signed `mailto:` address at that domain that unsubscribes
+/// from the delivery's list like its one-click link (`u-<reference>@<bounce domain>`, acted on
+/// by `services::inbound`). Only a delivery to a list has one.
+fn unsubscribe_mailto(engine: &Engine, delivery: &Delivery) -> Option<String> {
+    let domain = engine.ctx.settings.mail.bounce_domain.as_ref()?;
+    delivery.subscription_id?;
+    let reference = engine
+        .ctx
+        .address_hasher
+        .unsubscribe_ref(delivery.id.as_uuid());
+    Some(format!(
+        "mailto:{}{reference}@{domain}?subject=unsubscribe",
+        UNSUBSCRIBE_PREFIX
+    ))
 }
 
 fn system(
@@ -495,7 +532,8 @@ fn context(
     }
 }
 
-/// Sends the sample rendering to each address, subject prefixed with `[Test]`.
+/// Sends the sample rendering to each address, subject prefixed with `[Test]`, with the
+/// `Reply-To` a recipient would get (of several lists, the first by slug that names one).
 ///
 /// # Errors
 /// The first template, build or transport error, as text.
@@ -509,15 +547,24 @@ pub async fn send_test(
             .map_err(|e| e.to_string())?;
     content.subject = format!("[Test] {}", content.subject);
     let from = compile(engine, campaign.clone())?.from;
+    let lists = store::lists::all(&engine.ctx.db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let list = lists
+        .iter()
+        .find(|l| campaign.def.lists.contains(&l.id) && l.def.reply_to.is_some());
+    let reply_to = reply_address(engine, Some(campaign), list);
     let unsubscribe_url =
         crate::config::join_url(&engine.ctx.settings.http.public_url, "unsubscribe/sample");
     for address in to {
         let domain = engine.ctx.settings.mail.from_address.domain();
         let mail = OutgoingMail {
             to: address.clone(),
+            reply_to: reply_to.clone(),
             content: content.clone(),
             message_id: format!("test.{}@{domain}", uuid::Uuid::now_v7()),
             unsubscribe_url: unsubscribe_url.clone(),
+            unsubscribe_mailto: None,
             reference: None,
             envelope_from: None,
             kind: KindHeaders {
@@ -538,7 +585,8 @@ pub async fn send_test(
 }
 
 /// Sends a plain-text message that belongs to no list (a password reset) now, from the
-/// configured sender, without unsubscribe headers: it is what the person asked for.
+/// configured sender (replies to `mail.reply_to`, if set), without unsubscribe headers: it
+/// is what the person asked for.
 ///
 /// # Errors
 /// A build error or the relay's refusal, as text.
@@ -549,13 +597,20 @@ pub async fn send_plain(
     text: String,
 ) -> Result<(), String> {
     let domain = engine.ctx.settings.mail.from_address.domain();
-    let to: Mailbox = to.as_str().parse().map_err(|e| format!("recipient: {e}"))?;
+    let to = mailbox(to, "recipient").map_err(|e| e.to_string())?;
     let message = Message::builder()
         .from(engine.from.clone())
         .to(to)
         .subject(subject)
         .message_id(Some(format!("<system.{}@{domain}>", uuid::Uuid::now_v7())))
+        .header(lettre::message::header::MIME_VERSION_1_0)
         .header(lettre::message::header::ContentType::TEXT_PLAIN);
+    let message = match &engine.ctx.settings.mail.reply_to {
+        Some(reply_to) => {
+            message.reply_to(mailbox(reply_to, "reply-to").map_err(|e| e.to_string())?)
+        }
+        None => message,
+    };
     let message = KindHeaders::automatic(None)
         .apply(message)
         .body(text)

@@ -145,9 +145,12 @@ pub fn build(
     let (reference, envelope_from) = super::compose::tracing_refs(engine, delivery);
     let outgoing = OutgoingMail {
         to: to.clone(),
+        // Not about a list: replies go where the operator's go.
+        reply_to: settings.mail.reply_to.clone(),
         content,
         message_id: delivery.message_id.clone(),
         unsubscribe_url,
+        unsubscribe_mailto: None,
         reference,
         envelope_from,
         kind: KindHeaders::automatic(None),

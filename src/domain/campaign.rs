@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{CampaignId, ListId};
+use super::{CampaignId, EmailAddress, ListId};
 
 /// Where a campaign stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -129,6 +129,8 @@ pub struct NewCampaign {
     pub lists: Vec<ListId>,
     /// From header, if not the configured default.
     pub from: Option<String>,
+    /// Where replies go (`Reply-To`); `None`: where the list's go.
+    pub reply_to: Option<EmailAddress>,
 }
 
 /// Why a campaign definition was refused.

@@ -1,6 +1,6 @@
 //! Mailing lists: kind, legal basis, opt-in rule and visibility, and the rule that ties them.
 
-use super::{ConsentText, LegalBasis, ListId, ListSlug, Locale};
+use super::{ConsentText, EmailAddress, LegalBasis, ListId, ListSlug, Locale};
 
 /// What a list is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +77,8 @@ pub struct NewList {
     pub consent_text: Option<String>,
     /// Operator-written welcome paragraph; `None` sends no welcome e-mail.
     pub welcome_message: Option<String>,
+    /// Where replies to the list's mail go (`Reply-To`); `None`: `mail.reply_to`, if set.
+    pub reply_to: Option<EmailAddress>,
 }
 
 const MAX_TEXT: usize = 10_000;
@@ -161,6 +163,7 @@ mod tests {
             visibility: ListVisibility::Public,
             consent_text: None,
             welcome_message: None,
+            reply_to: None,
         }
     }
 

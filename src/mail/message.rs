@@ -19,12 +19,16 @@ use crate::domain::EmailAddress;
 pub struct OutgoingMail {
     /// Recipient address (never with a display name: the name is subscriber-typed text).
     pub to: EmailAddress,
+    /// Where replies go (`Reply-To`), if not to the From address.
+    pub reply_to: Option<EmailAddress>,
     /// Rendered content.
     pub content: RenderedMail,
     /// Message-ID without angle brackets.
     pub message_id: String,
     /// The one-click unsubscribe URL.
     pub unsubscribe_url: Url,
+    /// A `mailto:` URI that unsubscribes too (RFC 2369), offered after the URL.
+    pub unsubscribe_mailto: Option<String>,
     /// The signed reference of the delivery (`X-Bulletin-Ref`), which a bounce or complaint
     /// quoting the message names it by.
     pub reference: Option<String>,
@@ -123,7 +127,7 @@ impl Header for BulletinRef {
     }
 }
 
-/// `List-Unsubscribe: <URL>` (RFC 2369 §3.2).
+/// `List-Unsubscribe: <URL>` or `<URL>, <mailto:…>` (RFC 2369 §3.2).
 #[derive(Debug, Clone)]
 struct ListUnsubscribe(String);
 
@@ -159,6 +163,10 @@ impl Header for ListUnsubscribePost {
     }
 }
 
+/// The local part's prefix of a `mailto:` unsubscribe address at the bounce domain; the
+/// signed reference follows it.
+pub const UNSUBSCRIBE_PREFIX: &str = "u-";
+
 /// Why a message could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build message: {0}")]
@@ -174,22 +182,24 @@ pub fn build_message(
     mail: OutgoingMail,
     eight_bit: bool,
 ) -> Result<Message, BuildError> {
-    let to: Mailbox = mail
-        .to
-        .as_str()
-        .parse()
-        .map_err(|e| BuildError(format!("recipient: {e}")))?;
+    let to = mailbox(&mail.to, "recipient")?;
     let mut builder = Message::builder()
         .from(from.clone())
         .to(to.clone())
         .subject(mail.content.subject.clone())
         .message_id(Some(format!("<{}>", mail.message_id)))
-        .header(ListUnsubscribe(format!("<{}>", mail.unsubscribe_url)))
+        .header(ListUnsubscribe(match &mail.unsubscribe_mailto {
+            Some(mailto) => format!("<{}>, <{mailto}>", mail.unsubscribe_url),
+            None => format!("<{}>", mail.unsubscribe_url),
+        }))
         .header(ListUnsubscribePost);
     if let Some(reference) = mail.reference {
         builder = builder.header(BulletinRef(reference));
     }
     builder = mail.kind.apply(builder);
+    if let Some(reply_to) = &mail.reply_to {
+        builder = builder.reply_to(mailbox(reply_to, "reply-to")?);
+    }
     if let Some(sender) = &mail.envelope_from {
         let sender: lettre::Address = sender
             .as_str()
@@ -205,6 +215,17 @@ pub fn build_message(
             encode_body(mail.content.html, eight_bit),
         ))
         .map_err(|e| BuildError(e.to_string()))
+}
+
+/// `address` as a lettre mailbox, without a display name; `what` names it in the error.
+///
+/// # Errors
+/// An address lettre refuses (cannot happen for a parsed `EmailAddress`).
+pub fn mailbox(address: &EmailAddress, what: &str) -> Result<Mailbox, BuildError> {
+    address
+        .as_str()
+        .parse()
+        .map_err(|e| BuildError(format!("{what}: {e}")))
 }
 
 /// The longest line RFC 5322 §2.1.1 allows, without its CRLF.
@@ -257,6 +278,7 @@ mod tests {
         let from: Mailbox = "News <news@example.com>".parse().unwrap();
         let mail = OutgoingMail {
             to: EmailAddress::parse("jane@example.org").unwrap(),
+            reply_to: None,
             content: RenderedMail {
                 subject: "Hello".into(),
                 text: "Hi".into(),
@@ -264,6 +286,7 @@ mod tests {
             },
             message_id: "abc@example.com".into(),
             unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
+            unsubscribe_mailto: None,
             reference: None,
             envelope_from: None,
             kind: KindHeaders::bulk(
@@ -287,6 +310,33 @@ mod tests {
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(raw.contains("Message-ID: <abc@example.com>\r\n"));
         assert!(raw.contains("multipart/alternative"));
+    }
+
+    #[test]
+    fn a_reply_to_address_becomes_the_reply_to_header() {
+        let from: Mailbox = "News <news@example.com>".parse().unwrap();
+        let mail = |reply_to: Option<&str>| OutgoingMail {
+            to: EmailAddress::parse("jane@example.org").unwrap(),
+            reply_to: reply_to.map(|r| EmailAddress::parse(r).unwrap()),
+            content: RenderedMail {
+                subject: "Hello".into(),
+                text: "Hi".into(),
+                html: "<p>Hi</p>".into(),
+            },
+            message_id: "abc@example.com".into(),
+            unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
+            unsubscribe_mailto: None,
+            reference: None,
+            envelope_from: None,
+            kind: KindHeaders::automatic(None),
+        };
+        let raw = |m| String::from_utf8(build_message(&from, m, true).unwrap().formatted());
+        // A helpdesk at another domain than the From address's.
+        let with = raw(mail(Some("help@desk.example"))).unwrap();
+        assert!(with.contains("Reply-To: help@desk.example\r\n"), "{with}");
+        assert!(with.contains("From: News <news@example.com>\r\n"), "{with}");
+        let without = raw(mail(None)).unwrap();
+        assert!(!without.contains("Reply-To"), "{without}");
     }
 
     fn encoded(text: &str, eight_bit: bool) -> (ContentTransferEncoding, String) {

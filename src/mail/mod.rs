@@ -13,7 +13,7 @@ pub mod transport;
 
 pub use campaign::{CampaignTemplate, Personalisation, RenderedCampaign};
 pub use links::Links;
-pub use message::{KindHeaders, OutgoingMail, build_message};
+pub use message::{KindHeaders, OutgoingMail, UNSUBSCRIBE_PREFIX, build_message, mailbox};
 pub use notice::NoticeMailContext;
 pub use templates::{
     MailContext, RenderedMail, SystemTemplate, TemplateError, TemplateFile, Templates,

@@ -82,6 +82,9 @@ pub struct CampaignDraft {
     pub lists: Vec<ListSlug>,
     /// From header, if not the default.
     pub from: Option<String>,
+    /// Where replies go, if not where the lists' go. Any domain: a reply may go to a
+    /// helpdesk that Bulletin does not send for.
+    pub reply_to: Option<EmailAddress>,
 }
 
 /// Creates a draft after checking every field and compiling both templates.
@@ -127,6 +130,7 @@ pub async fn create(
         body_markdown: draft.body_markdown,
         lists: found.iter().map(|l| l.id).collect(),
         from: draft.from,
+        reply_to: draft.reply_to,
     };
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;

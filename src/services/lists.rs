@@ -70,6 +70,8 @@ pub struct ListEdit {
     /// The consent text (`None`: the default wording). A change is a new version: the ledger
     /// keeps the hash, and `consent_texts` the text, of the version each person saw.
     pub consent_text: Option<String>,
+    /// Where replies to the list's mail go (`None`: `mail.reply_to`, if set).
+    pub reply_to: Option<crate::domain::EmailAddress>,
 }
 
 /// One list.
@@ -97,6 +99,7 @@ pub async fn update(
     list.def.description = edit.description;
     list.def.visibility = edit.visibility;
     list.def.consent_text = edit.consent_text;
+    list.def.reply_to = edit.reply_to;
     list.def.validate()?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;

@@ -11,7 +11,7 @@ use super::{
     StoreError, corrupt,
     entities::{campaign_lists, campaigns as table},
 };
-use crate::domain::{Campaign, CampaignId, CampaignStatus, ListId, NewCampaign};
+use crate::domain::{Campaign, CampaignId, CampaignStatus, EmailAddress, ListId, NewCampaign};
 
 fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError> {
     Ok(Campaign {
@@ -22,6 +22,12 @@ fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError>
             body_markdown: m.body_markdown,
             lists,
             from: m.from_header,
+            reply_to: m
+                .reply_to
+                .as_deref()
+                .map(EmailAddress::parse)
+                .transpose()
+                .map_err(corrupt)?,
         },
         status: CampaignStatus::parse(&m.status).map_err(corrupt)?,
         send_at: m.send_at,
@@ -48,6 +54,7 @@ pub async fn insert(
         subject: Set(c.def.subject.clone()),
         body_markdown: Set(c.def.body_markdown.clone()),
         from_header: Set(c.def.from.clone()),
+        reply_to: Set(c.def.reply_to.as_ref().map(|a| a.as_str().to_owned())),
         status: Set(c.status.as_str().to_owned()),
         send_at: Set(c.send_at),
         paused_reason: Set(None),

@@ -7,7 +7,8 @@ use sea_orm::{
 
 use super::{StoreError, corrupt, entities::lists as table};
 use crate::domain::{
-    LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn,
+    EmailAddress, LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList,
+    OptIn,
 };
 
 impl TryFrom<table::Model> for MailingList {
@@ -26,6 +27,12 @@ impl TryFrom<table::Model> for MailingList {
                 visibility: ListVisibility::parse(&m.visibility).map_err(corrupt)?,
                 consent_text: m.consent_text,
                 welcome_message: m.welcome_message,
+                reply_to: m
+                    .reply_to
+                    .as_deref()
+                    .map(EmailAddress::parse)
+                    .transpose()
+                    .map_err(corrupt)?,
             },
             archived_at: m.archived_at,
         })
@@ -63,11 +70,16 @@ fn model_of(list: &MailingList, now: DateTime<Utc>) -> table::ActiveModel {
         created_at: Set(now),
         updated_at: Set(now),
         archived_at: Set(list.archived_at),
+        reply_to: Set(reply_to_of(d)),
     }
 }
 
-/// Writes the editable fields of a list (name, description, visibility, texts) and its
-/// archive time; slug, kind, legal basis and opt-in never change after creation.
+fn reply_to_of(d: &NewList) -> Option<String> {
+    d.reply_to.as_ref().map(|a| a.as_str().to_owned())
+}
+
+/// Writes the editable fields of a list (name, description, visibility, texts, reply-to) and
+/// its archive time; slug, kind, legal basis and opt-in never change after creation.
 ///
 /// # Errors
 /// `NotFound`, or database failure.
@@ -96,6 +108,7 @@ pub async fn update(
             table::Column::WelcomeMessage,
             Expr::value(d.welcome_message.clone()),
         )
+        .col_expr(table::Column::ReplyTo, Expr::value(reply_to_of(d)))
         .col_expr(table::Column::ArchivedAt, Expr::value(list.archived_at))
         .col_expr(table::Column::UpdatedAt, Expr::value(now))
         .filter(table::Column::Id.eq(list.id.as_uuid()))

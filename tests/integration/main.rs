@@ -29,6 +29,7 @@ mod notices;
 mod nul;
 mod operations;
 mod privacy;
+mod reply_to;
 mod resilience;
 mod retention;
 mod subscribe;

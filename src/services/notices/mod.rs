@@ -266,6 +266,8 @@ fn notice_campaign(
             body_markdown: format!("Product notice {label}, rendered from its fields."),
             lists: lists.iter().map(|l| l.id).collect(),
             from: None,
+            // Replies to a notice go where its list's go.
+            reply_to: None,
         },
         status: CampaignStatus::Draft,
         send_at: None,

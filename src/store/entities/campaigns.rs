@@ -21,6 +21,8 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Where replies go (`Reply-To`), if not where the list's go.
+    pub reply_to: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

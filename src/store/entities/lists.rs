@@ -22,6 +22,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// When the list was archived (no signups, no new campaigns), if it is.
     pub archived_at: Option<DateTimeUtc>,
+    /// Where replies to the list's mail go (`Reply-To`), if not `mail.reply_to`.
+    pub reply_to: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -53,6 +53,8 @@ pub(super) struct CampaignForm {
     body_markdown: String,
     #[serde(default)]
     list: Vec<String>,
+    #[serde(default)]
+    reply_to: String,
 }
 
 /// The compose page with the form as typed.
@@ -68,6 +70,7 @@ fn compose(
         subject: &form.subject,
         body_markdown: &form.body_markdown,
         lists: &form.list,
+        reply_to: &form.reply_to,
     };
     (code, compose_page(&session.ctx(), all, &values, errors)).into_response()
 }
@@ -118,12 +121,23 @@ pub(super) async fn create(
         let errors = Errors::from([("list", "choose at least one list".to_owned())]);
         return Ok(compose(&session, &all, &form, &errors, refused));
     }
+    let reply_to = match form.reply_to.trim() {
+        "" => None,
+        raw => match EmailAddress::parse(raw) {
+            Ok(address) => Some(address),
+            Err(e) => {
+                let errors = Errors::from([("reply_to", e.to_string())]);
+                return Ok(compose(&session, &all, &form, &errors, refused));
+            }
+        },
+    };
     let draft = CampaignDraft {
         name: form.name.clone(),
         subject: form.subject.clone(),
         body_markdown: form.body_markdown.clone(),
         lists: slugs,
         from: None,
+        reply_to,
     };
     let errors = match campaigns::create(&state.ctx, &session.actor(), draft).await {
         Ok(c) => return Ok(Redirect::to(&format!("/admin/campaigns/{}", c.id)).into_response()),

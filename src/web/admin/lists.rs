@@ -12,7 +12,8 @@ use serde::Deserialize;
 use super::{AdminError, AdminSession};
 use crate::{
     domain::{
-        Action, LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn,
+        Action, EmailAddress, LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList,
+        NewList, OptIn,
     },
     services::lists::{self, ListEdit, ListsError},
     web::AppState,
@@ -43,6 +44,8 @@ pub(super) struct ListForm {
     visibility: String,
     #[serde(default)]
     consent_text: String,
+    #[serde(default)]
+    reply_to: String,
 }
 
 impl ListForm {
@@ -57,6 +60,7 @@ impl ListForm {
             opt_in: &self.opt_in,
             visibility: &self.visibility,
             consent_text: &self.consent_text,
+            reply_to: &self.reply_to,
         }
     }
 }
@@ -113,8 +117,13 @@ fn parse(form: &ListForm) -> Result<NewList, Errors> {
         "visibility",
         visibility.as_ref().map(|_| ()).map_err(Clone::clone),
     );
-    let (Ok(slug), Ok(kind), Ok(legal_basis), Ok(opt_in), Ok(visibility)) =
-        (slug, kind, legal_basis, opt_in, visibility)
+    let reply_to = reply_to(&form.reply_to);
+    check(
+        "reply_to",
+        reply_to.as_ref().map(|_| ()).map_err(Clone::clone),
+    );
+    let (Ok(slug), Ok(kind), Ok(legal_basis), Ok(opt_in), Ok(visibility), Ok(reply_to)) =
+        (slug, kind, legal_basis, opt_in, visibility, reply_to)
     else {
         return Err(errors);
     };
@@ -129,7 +138,18 @@ fn parse(form: &ListForm) -> Result<NewList, Errors> {
         visibility,
         consent_text: (!text.is_empty()).then(|| text.to_owned()),
         welcome_message: None,
+        reply_to,
     })
+}
+
+/// The reply-to field: empty is none, else an address at any domain.
+fn reply_to(raw: &str) -> Result<Option<EmailAddress>, String> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => EmailAddress::parse(raw)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// The field a rule of the list definition is about.
@@ -184,6 +204,12 @@ fn form_of(list: &MailingList) -> ListForm {
         description: list.def.description.clone(),
         visibility: list.def.visibility.as_str().to_owned(),
         consent_text: list.def.consent_text.clone().unwrap_or_default(),
+        reply_to: list
+            .def
+            .reply_to
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
         ..ListForm::default()
     }
 }
@@ -205,7 +231,7 @@ pub(super) async fn edit_form(
     ))
 }
 
-/// `POST /admin/lists/{id}`: saves name, description, visibility and consent text.
+/// `POST /admin/lists/{id}`: saves name, description, visibility, consent text and reply-to.
 pub(super) async fn update(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
@@ -216,10 +242,19 @@ pub(super) async fn update(
     let id = ListId::from_uuid(id);
     let list = lists::find(&state.ctx, id).await?;
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let visibility = match ListVisibility::parse(&form.visibility) {
-        Ok(v) => v,
-        Err(e) => {
-            let errors = Errors::from([("visibility", e)]);
+    let (visibility, reply_to) = match (
+        ListVisibility::parse(&form.visibility),
+        reply_to(&form.reply_to),
+    ) {
+        (Ok(visibility), Ok(reply_to)) => (visibility, reply_to),
+        (visibility, reply_to) => {
+            let errors = [
+                ("visibility", visibility.err()),
+                ("reply_to", reply_to.err()),
+            ]
+            .into_iter()
+            .filter_map(|(field, e)| Some((field, e?)))
+            .collect();
             return Ok(edit_page(&session, &list, &form, &errors, refused));
         }
     };
@@ -229,6 +264,7 @@ pub(super) async fn update(
         description: form.description.trim().to_owned(),
         visibility,
         consent_text: (!text.is_empty()).then(|| text.to_owned()),
+        reply_to,
     };
     match lists::update(&state.ctx, &session.actor(), id, edit).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/lists/{id}")).into_response()),

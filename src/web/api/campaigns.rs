@@ -59,6 +59,10 @@ pub(super) struct CreateCampaignRequest {
     body_markdown: String,
     lists: Vec<String>,
     from: Option<String>,
+    /// Where replies go (`Reply-To`), at any domain (a helpdesk, say: it need not be one of
+    /// `mail.allowed_from_domains`); `null` or empty: the list's `reply_to`, else
+    /// `mail.reply_to`, else none.
+    reply_to: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -88,6 +92,8 @@ pub(super) struct CampaignResponse {
     body_markdown: String,
     lists: Vec<String>,
     from: Option<String>,
+    /// The campaign's own reply-to address; `null`: the list's, else `mail.reply_to`.
+    reply_to: Option<String>,
     status: String,
     send_at: Option<DateTime<Utc>>,
     paused_reason: Option<String>,
@@ -128,6 +134,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
         subject: c.def.subject,
         body_markdown: c.def.body_markdown,
         from: c.def.from,
+        reply_to: c.def.reply_to.map(String::from),
         status: c.status.as_str().to_owned(),
         send_at: c.send_at,
         paused_reason: c.paused_reason,
@@ -178,12 +185,14 @@ pub(super) async fn create(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let reply_to = super::reply_to(req.reply_to.as_deref())?;
     let draft = CampaignDraft {
         name: req.name,
         subject: req.subject,
         body_markdown: req.body_markdown,
         lists,
         from: req.from,
+        reply_to,
     };
     let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;

@@ -39,6 +39,9 @@ pub(super) struct CreateListRequest {
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
+    /// Where replies to the list's mail go (`Reply-To`), at any domain; `null` or empty:
+    /// `mail.reply_to`, if set. A campaign's own `reply_to` wins.
+    reply_to: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -57,6 +60,8 @@ pub(super) struct ListResponse {
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
+    /// Where replies to the list's mail go; `null`: `mail.reply_to`, if set.
+    reply_to: Option<String>,
     /// When the list was archived (no signups, no new campaigns); `null` when it is not.
     archived_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -76,6 +81,7 @@ impl From<MailingList> for ListResponse {
             visibility: d.visibility,
             consent_text: d.consent_text,
             welcome_message: d.welcome_message,
+            reply_to: d.reply_to.map(String::from),
         }
     }
 }
@@ -105,6 +111,7 @@ pub(super) async fn create(
         visibility: req.visibility,
         consent_text: req.consent_text.filter(|t| !t.trim().is_empty()),
         welcome_message: req.welcome_message.filter(|t| !t.trim().is_empty()),
+        reply_to: super::reply_to(req.reply_to.as_deref())?,
     };
     let list = lists::create(&state.ctx, &caller.actor(), def).await?;
     Ok((StatusCode::CREATED, Json(list.into())))
@@ -178,11 +185,14 @@ pub(super) struct UpdateListRequest {
     /// `null` or empty: the default wording. A change is a new version; the ledger keeps
     /// which version each person saw.
     consent_text: Option<String>,
+    /// Where replies to the list's mail go, at any domain; absent, `null` or empty:
+    /// `mail.reply_to`, if set.
+    reply_to: Option<String>,
 }
 
 #[utoipa::path(put, path = "/api/v1/lists/{id}", tag = "lists", security(("bearer" = [])), params(("id" = String, Path, description = "the list id")), request_body = UpdateListRequest, responses((status = 200, body = ListResponse), ApiErrors))]
-/// `PUT /api/v1/lists/{id}` → the list with its new name, description, visibility and
-/// consent text (slug, kind, legal basis and opt-in stay; the same rules as at creation).
+/// `PUT /api/v1/lists/{id}` → the list with its new name, description, visibility, consent
+/// text and reply-to address (slug, kind, legal basis and opt-in stay; the same rules as at creation).
 pub(super) async fn update(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -197,6 +207,7 @@ pub(super) async fn update(
             .consent_text
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty()),
+        reply_to: super::reply_to(req.reply_to.as_deref())?,
     };
     let list = lists::update(&state.ctx, &caller.actor(), list_id(&id)?, edit).await?;
     Ok(Json(list.into()))

@@ -185,6 +185,18 @@ fn path_id<T>(
         .map_err(|_| crate::web::error::ApiError::not_found(what))
 }
 
+/// A `reply_to` field: `None` when absent or empty, else an address at any domain.
+fn reply_to(
+    raw: Option<&str>,
+) -> Result<Option<crate::domain::EmailAddress>, crate::web::error::ApiError> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(raw) => crate::domain::EmailAddress::parse(raw)
+            .map(Some)
+            .map_err(|e| crate::web::error::ApiError::invalid(format!("reply_to: {e}"))),
+    }
+}
+
 async fn not_found() -> crate::web::error::ApiError {
     crate::web::error::ApiError::not_found("route")
 }

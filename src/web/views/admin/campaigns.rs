@@ -41,6 +41,8 @@ pub struct ComposeFormView<'a> {
     pub body_markdown: &'a str,
     /// The slugs of the lists ticked.
     pub lists: &'a [String],
+    /// Where replies go (empty: the list's address, else `mail.reply_to`).
+    pub reply_to: &'a str,
 }
 
 /// `/admin/campaigns/new`: the compose form over `all` lists, with its errors in place.
@@ -65,6 +67,7 @@ pub fn compose_page(
                     label.check { input type="checkbox" name="list" value=(l.def.slug.as_str()) checked[form.lists.iter().any(|s| s == l.def.slug.as_str())]; " " (l.def.name) }
                 }
                 @if let Some(err) = e("list") { p.field-error { (err) } }
+                (field("reply_to", "Replies go to (any address, e.g. a helpdesk; empty: the list's, else mail.reply_to)", "email", form.reply_to, e("reply_to")))
                 label for="body_markdown" { "Body (Markdown; variables such as " code { "{{ subscriber.name }}" } ")" }
                 textarea id="body_markdown" name="body_markdown" aria-invalid=[e("body_markdown").map(|_| "true")] { (form.body_markdown) }
                 @if let Some(err) = e("body_markdown") { p.field-error { (err) } }
@@ -100,6 +103,7 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                 p { "Status: " (status(c.status.as_str()))
                     @if let Some(t) = c.send_at { " · send at " (t.format("%Y-%m-%d %H:%M UTC")) }
                     @if let Some(r) = &c.paused_reason { " · paused: " (r) } }
+                @if let Some(r) = &c.def.reply_to { p { "Replies go to " code { (r.as_str()) } } }
                 @if n.total > 0 {
                     progress max=(n.total) value=(done) { (done) " of " (n.total) }
                 }

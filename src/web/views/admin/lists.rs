@@ -23,7 +23,12 @@ pub struct ListFormView<'a> {
     pub visibility: &'a str,
     /// The consent text (empty: the default wording).
     pub consent_text: &'a str,
+    /// Where replies go (empty: `mail.reply_to`, if set).
+    pub reply_to: &'a str,
 }
+
+/// The label of the reply-to field.
+const REPLY_TO: &str = "Replies go to (any address, e.g. a helpdesk; empty: mail.reply_to)";
 
 const VISIBILITIES: [(&str, &str); 2] = [("public", "Public signup page"), ("private", "Private")];
 
@@ -65,6 +70,7 @@ pub fn lists_page(
                         (select("legal_basis", "Legal basis", &[("consent", "Consent (Art. 6(1)(a))"), ("legitimate_interest", "Legitimate interest (Art. 6(1)(f))")], form.legal_basis, e("legal_basis")))
                         (select("opt_in", "Opt-in", &[("double", "Double opt-in"), ("none", "None")], form.opt_in, e("opt_in")))
                         (select("visibility", "Visibility", &VISIBILITIES, form.visibility, e("visibility")))
+                        (field("reply_to", REPLY_TO, "email", form.reply_to, e("reply_to")))
                         label for="consent_text" { "Consent text (empty: the default wording)" }
                         textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
                         @if let Some(err) = e("consent_text") { p.field-error { (err) } }
@@ -97,6 +103,7 @@ pub fn list_page(ctx: &Ctx, list: &MailingList, form: &ListFormView, errors: &Er
                     (field("name", "Name", "text", form.name, e("name")))
                     (field("description", "Description", "text", form.description, e("description")))
                     (select("visibility", "Visibility", &VISIBILITIES, form.visibility, e("visibility")))
+                    (field("reply_to", REPLY_TO, "email", form.reply_to, e("reply_to")))
                     label for="consent_text" { "Consent text (empty: the default wording)" }
                     p.muted { "A change is a new version: the ledger keeps which version each person saw." }
                     textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
