@@ -74,6 +74,8 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
         });
         // The mailto: in List-Unsubscribe is signed with the rest.
         s.mail.bounce_domain = Some("bounces.example.com".to_owned());
+        // A Reply-To (not among the signed fields) leaves every signature valid.
+        s.mail.reply_to = bulletin::domain::EmailAddress::parse("help@desk.example").ok();
     })
     .await;
     app.create_list("weekly").await;
@@ -104,6 +106,10 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
     );
     for mail in &all {
         let signature = mail.header("DKIM-Signature").expect("signed");
+        assert_eq!(
+            mail.header("Reply-To").as_deref(),
+            Some("help@desk.example")
+        );
         assert!(signature.contains(&format!("a={algorithm}")), "{signature}");
         assert!(signature.contains("c=relaxed/relaxed"), "{signature}");
         assert!(signature.contains("d=example.com"), "{signature}");
