@@ -356,3 +356,23 @@ async fn the_admin_forms_set_change_and_show_a_reply_to() {
     let confirmation = app.deliver_and_take().await.pop().unwrap();
     assert_eq!(confirmation.header("Reply-To"), None);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_reply_to_on_lists_and_campaigns() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    for schema in [
+        "CreateListRequest",
+        "UpdateListRequest",
+        "ListResponse",
+        "CreateCampaignRequest",
+        "CampaignResponse",
+    ] {
+        let field = &doc["components"]["schemas"][schema]["properties"]["reply_to"];
+        assert!(field.is_object(), "{schema}: {field}");
+        assert!(
+            field["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{schema}: {field}"
+        );
+    }
+}
