@@ -122,6 +122,26 @@ impl<'a> Admin<'a> {
             .unwrap()
     }
 
+    /// Follows the redirect `response` as a browser does, with the message cookie it set.
+    pub async fn follow(&self, response: reqwest::Response) -> reqwest::Response {
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let location = response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let mut cookies = format!("bulletin_session={}", self.cookie);
+        if let Some(flash) = set_cookie(&response, "bulletin_flash") {
+            cookies.push_str(&format!("; bulletin_flash={}", cookie_value(&flash)));
+        }
+        self.app
+            .http
+            .get(self.app.url(&location))
+            .header(header::COOKIE, cookies)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Posts a form with this session's CSRF token.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut fields = form.to_vec();
@@ -566,6 +586,65 @@ async fn filtered_by_list_each_row_shows_its_status_on_that_list_and_the_total_i
     let (_, page) = body(admin.get("/admin/subscribers").await).await;
     assert!(page.contains("2 subscribers match."), "{page}");
     assert!(page.contains("<span class=\"status active\">active</span>"));
+}
+
+#[tokio::test]
+async fn an_action_says_what_it_did_on_the_next_page_once_and_the_navigation_marks_the_page() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let id = app.subscriber("jane@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = Admin::with_role(&app, Role::Admin).await;
+    let done = admin
+        .post(&format!("/admin/subscribers/{id}/block"), &[])
+        .await;
+    let flash = set_cookie(&done, "bulletin_flash").expect("a message for the next page");
+    assert!(flash.contains("HttpOnly") && flash.contains("SameSite=Strict"));
+    let next = admin.follow(done).await;
+    let cleared = set_cookie(&next, "bulletin_flash").expect("cleared once shown");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let page = next.text().await.unwrap();
+    assert!(
+        page.contains("<p class=\"notice flash\" role=\"status\">The person is blocked.</p>"),
+        "{page}"
+    );
+    // Without the cookie, or with one not made for this session, nothing is said.
+    let (_, page) = body(admin.get(&format!("/admin/subscribers/{id}")).await).await;
+    assert!(!page.contains("flash"));
+    let forged = app
+        .http
+        .get(app.url(&format!("/admin/subscribers/{id}")))
+        .header(
+            header::COOKIE,
+            format!(
+                "bulletin_session={}; bulletin_flash=00.Your+session+expired%2C+log+in+at+evil",
+                admin.cookie
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(!forged.text().await.unwrap().contains("evil"));
+
+    // The page's section is marked; Customers and Import are in the navigation; a skip link
+    // leads past it; on a phone the same links sit in a menu.
+    assert!(
+        page.contains("<a href=\"#main\" class=\"skip\">")
+            || page.contains("class=\"skip\" href=\"#main\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"/admin/subscribers\" aria-current=\"page\">Subscribers</a>"),
+        "{page}"
+    );
+    assert!(!page.contains("<a href=\"/admin/\" aria-current"));
+    for link in ["/admin/customers", "/admin/import"] {
+        assert!(page.contains(&format!("href=\"{link}\"")), "{link}");
+    }
+    assert!(page.contains("<summary>Menu</summary>"));
 }
 
 #[tokio::test]

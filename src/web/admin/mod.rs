@@ -9,6 +9,7 @@ mod campaigns;
 mod customers;
 mod dashboard;
 mod error;
+mod flash;
 mod imports;
 mod lists;
 mod notices;
@@ -20,6 +21,7 @@ mod templates;
 mod users;
 
 pub(crate) use error::AdminError;
+pub(crate) use flash::redirect_with;
 
 use axum::{
     Router,
@@ -197,6 +199,10 @@ pub struct AdminSession {
     pub csrf: String,
     /// The cookie secret (to end this session).
     pub secret: String,
+    /// What the last action did, to say on this page.
+    pub flash: Option<String>,
+    /// The path of the page asked for.
+    pub path: String,
 }
 
 impl AdminSession {
@@ -224,6 +230,8 @@ impl AdminSession {
             email: self.user.email.as_str().to_owned(),
             role: self.user.role,
             csrf: self.csrf.clone(),
+            flash: self.flash.clone(),
+            path: self.path.clone(),
         }
     }
 }
@@ -237,10 +245,14 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         Ok(None) => return unauthenticated(req.method()),
         Err(e) => return AdminError::internal(&e).into_response(),
     };
+    let flash = flash::read(req.headers(), &stored.csrf_token);
+    let had_flash = flash.is_some();
     let session = AdminSession {
         user: stored.user,
         csrf: stored.csrf_token,
         secret,
+        flash,
+        path: req.uri().path().to_owned(),
     };
     // An admin who must log in with one-time codes sets them up before anything else.
     if !session.user.two_factor
@@ -286,7 +298,9 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     };
     let ctx = session.ctx();
     req.extensions_mut().insert(session);
-    error::render(next.run(req).await, &ctx)
+    let mut response = error::render(next.run(req).await, &ctx);
+    flash::clear_if_shown(&state, had_flash, &mut response);
+    response
 }
 
 fn unauthenticated(method: &Method) -> Response {

@@ -6,7 +6,7 @@ use axum::{
     Extension,
     extract::{Path, Query, State},
     http::header,
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 
@@ -212,11 +212,20 @@ pub(super) async fn act(
         "erase" => privacy::erase(ctx, subscriber, &actor).await,
         _ => return Err(AdminError::NotFound),
     }?;
-    let to = match action.as_str() {
-        "erase" => "/admin/subscribers".to_owned(),
-        _ => format!("/admin/subscribers/{id}"),
+    let (to, done) = match action.as_str() {
+        "erase" => ("/admin/subscribers".to_owned(), "The person was erased."),
+        "unsubscribe" => (
+            format!("/admin/subscribers/{id}"),
+            "Every subscription of this person has ended.",
+        ),
+        "restrict" => (
+            format!("/admin/subscribers/{id}"),
+            "Processing is restricted: nothing is sent to this person.",
+        ),
+        "block" => (format!("/admin/subscribers/{id}"), "The person is blocked."),
+        _ => (format!("/admin/subscribers/{id}"), "The block is lifted."),
     };
-    Ok(Redirect::to(&to).into_response())
+    Ok(super::redirect_with(&state, &session, &to, done))
 }
 
 impl From<subscribers::ExportError> for AdminError {

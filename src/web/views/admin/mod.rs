@@ -35,6 +35,10 @@ pub struct Ctx {
     pub role: Role,
     /// The session's CSRF token.
     pub csrf: String,
+    /// What the last action did, shown once at the top of the page.
+    pub flash: Option<String>,
+    /// The path of the page, to mark its place in the navigation.
+    pub path: String,
 }
 
 impl Ctx {
@@ -50,10 +54,17 @@ impl Ctx {
 pub const STYLESHEET: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#1d2330;background:#f4f6fa}
-header.top{display:flex;gap:1.5rem;align-items:center;background:#1f2a44;color:#fff;padding:.6rem 1.5rem}
+header.top{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;background:#1f2a44;color:#fff;padding:.6rem 1.5rem}
 header.top a{color:#dfe6f5;text-decoration:none}header.top a:hover{color:#fff}
-header.top .brand{font-weight:700;color:#fff;margin-right:1rem}
+header.top a[aria-current=page]{color:#fff;font-weight:600;border-bottom:2px solid #8fb0ff}
+header.top .brand{font-weight:700;color:#fff;margin-right:.5rem}
+header.top nav{display:flex;flex-wrap:wrap;gap:.4rem 1.1rem}
+header.top details.narrow{display:none}header.top summary{cursor:pointer;color:#fff}
 header.top form{margin-left:auto}header.top .who{font-size:.85rem;color:#aab6d0}
+.skip{position:absolute;left:-999px;top:0;background:#fff;color:#1d2330;padding:.4rem .8rem;z-index:9}.skip:focus{left:.5rem}
+@media (max-width:900px){header.top{padding:.6rem 1rem}header.top nav.wide{display:none}header.top details.narrow{display:block}
+header.top details.narrow nav{flex-direction:column;padding:.5rem 0}main{padding:0 .8rem;margin-top:1rem}
+table{display:block;overflow-x:auto}.filters>div{min-width:0;flex:1 1 140px}iframe.preview{height:360px}}
 main{max-width:1100px;margin:1.5rem auto;padding:0 1.5rem}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 .card{background:#fff;border:1px solid #dde3ee;border-radius:8px;padding:1rem 1.25rem;margin-bottom:1rem}
@@ -112,28 +123,78 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
                 link rel="stylesheet" href="/admin/assets/admin.css";
             }
             body {
+                a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/admin/" { "Bulletin" }
-                    a href="/admin/" { "Dashboard" }
-                    a href="/admin/lists" { "Lists" }
-                    a href="/admin/subscribers" { "Subscribers" }
-                    a href="/admin/campaigns" { "Campaigns" }
-                    a href="/admin/notices" { "Notices" }
-                    a href="/admin/templates" { "Templates" }
-                    a href="/admin/jobs" { "Jobs" }
-                    a href="/admin/retention" { "Retention" }
-                    a href="/admin/suppressions" { "Suppressions" }
-                    @if ctx.may(Action::HandlePersonalData) { a href="/admin/privacy-requests" { "Requests" } }
-                    @if ctx.may(Action::ReadAudit) { a href="/admin/audit" { "Audit" } }
-                    @if ctx.may(Action::ManageAccess) { a href="/admin/users" { "Users" } }
+                    nav.wide aria-label="Main" { (nav_links(ctx)) }
+                    details.narrow { summary { "Menu" } nav aria-label="Main" { (nav_links(ctx)) } }
                     form.inline method="post" action="/admin/logout" {
                         span.who { a href="/admin/account" { (ctx.email) } " (" (ctx.role) ") " }
                         (csrf_field(&ctx.csrf))
                         button.secondary type="submit" { "Log out" }
                     }
                 }
-                main { h1 { (title) } (body) }
+                main #main {
+                    @if let Some(message) = &ctx.flash { p.notice.flash role="status" { (message) } }
+                    h1 { (title) }
+                    (body)
+                }
             }
+        }
+    }
+}
+
+/// The navigation's links, the current section marked (`aria-current`).
+fn nav_links(ctx: &Ctx) -> Markup {
+    let sections: [(&str, &str, bool); 15] = [
+        ("/admin/", "Dashboard", true),
+        ("/admin/lists", "Lists", true),
+        ("/admin/subscribers", "Subscribers", true),
+        (
+            "/admin/import",
+            "Import",
+            ctx.may(Action::ManageSubscribers),
+        ),
+        ("/admin/campaigns", "Campaigns", true),
+        ("/admin/notices", "Notices", true),
+        ("/admin/customers", "Customers", true),
+        ("/admin/templates", "Templates", true),
+        ("/admin/jobs", "Jobs", true),
+        ("/admin/retention", "Retention", true),
+        ("/admin/suppressions", "Suppressions", true),
+        (
+            "/admin/privacy-requests",
+            "Requests",
+            ctx.may(Action::HandlePersonalData),
+        ),
+        ("/admin/audit", "Audit", ctx.may(Action::ReadAudit)),
+        ("/admin/users", "Users", ctx.may(Action::ManageAccess)),
+        ("/admin/account", "Account", false),
+    ];
+    let current = sections
+        .iter()
+        .filter(|(href, ..)| is_within(&ctx.path, href))
+        .map(|(href, ..)| href.len())
+        .max();
+    html! {
+        @for (href, name, shown) in sections {
+            @if shown {
+                @let here = is_within(&ctx.path, href) && Some(href.len()) == current;
+                a href=(href) aria-current=[here.then_some("page")] { (name) }
+            }
+        }
+    }
+}
+
+/// Whether `path` is the section `href` or a page under it.
+fn is_within(path: &str, href: &str) -> bool {
+    match href {
+        "/admin/" => path == "/admin/" || path == "/admin",
+        _ => {
+            path == href
+                || path
+                    .strip_prefix(href)
+                    .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('.'))
         }
     }
 }
