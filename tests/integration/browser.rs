@@ -1,7 +1,9 @@
 //! End to end in headless Chromium (WebDriver via chromedriver): a marketer logs in, creates
 //! a list; a person signs up on the public page and confirms from the e-mail; the marketer
 //! composes and schedules a campaign, sees it delivered on the dashboard; the person
-//! unsubscribes from the received e-mail. Screenshots go to `target/screenshots/`.
+//! unsubscribes from the received e-mail. And every kind of mail, in English and German, fits
+//! a phone (375 px) and a desktop column (600 px) without sideways scrolling.
+//! Screenshots go to `target/screenshots/`.
 //! Skips (with a message) when `chromium` or `chromedriver` is not installed.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
@@ -12,7 +14,7 @@ use serde_json::json;
 
 use crate::{
     admin::create_user,
-    support::{TestApp, link, list_unsubscribe_url},
+    support::{TestApp, link, list_unsubscribe_url, smtp::ReceivedMail},
 };
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -235,5 +237,242 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
         .unwrap();
     wait_for_text(&c, "unsubscribed").await;
     shot(&c, "08-subscriber").await;
+    c.close().await.unwrap();
+}
+
+/// A Markdown body that tries every way a campaign can outgrow a phone: a long paragraph,
+/// long unbroken URLs (bare, autolinked, as a link), a remote image, an image 1200 px wide,
+/// a table, inline code and a code block with a long line.
+const WIDE_MARKDOWN: &str = "# Our November news, with a heading long enough to wrap on a phone\n\n\
+Hello {{ subscriber.name }}, this month brings a long paragraph that has to wrap nicely on a \
+small screen and on a large one alike, without sideways scrolling, because nobody reads a \
+newsletter that they have to pan across like a map. It goes on for a while to be sure.\n\n\
+Bare: https://example.com/a/very/long/unbroken/path/that/never/ends/and/keeps/going/on/and/on/without/any/break?query=parameters&and=more\n\n\
+Autolink: <https://example.com/another/very/long/unbroken/path/that/never/ends/and/keeps/going/on/and/on>\n\n\
+[A link whose text is a long word: Donaudampfschifffahrtsgesellschaftskapitänsmützenabzeichen](https://example.com/x)\n\n\
+![x](https://example.com/wide.png)\n\n\
+![a wide picture](data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%20width%3D%221200%22%20height%3D%22300%22%3E%3Crect%20width%3D%221200%22%20height%3D%22300%22%20fill%3D%22%2393c5fd%22%2F%3E%3C%2Fsvg%3E)\n\n\
+| Part number | Description | Replacement | Notes |\n\
+|---|---|---|---|\n\
+| LM317-XYZ-1234567890 | Adjustable regulator, long description | LM317-ABC-0987654321 | https://example.com/datasheets/lm317-abc-0987654321.pdf |\n\n\
+Call `configure_the_frobnicator_with_a_very_long_identifier_name_that_does_not_break()` first.\n\n\
+```\nbulletin --config /etc/bulletin/production.toml serve --and-a-very-long-argument-list-that-goes-on-and-on\n```\n";
+
+/// Signs `email` up for `list` in `language` (its `Accept-Language`).
+async fn sign_up_in(app: &TestApp, email: &str, list: &str, language: &str) {
+    let r = app
+        .http
+        .post(app.url("/subscribe"))
+        .header("accept-language", language)
+        .form(&[
+            ("email", email),
+            ("name", "Jane Doe"),
+            ("list", list),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+}
+
+/// The one mail delivered to `address` among `mails`.
+fn mail_to(mails: &[ReceivedMail], address: &str) -> ReceivedMail {
+    mails
+        .iter()
+        .find(|m| m.rcpt_to == [address.to_owned()])
+        .unwrap_or_else(|| panic!("a mail to {address}"))
+        .clone()
+}
+
+/// The newsletter mails of one person in `language`: confirmation, welcome, privacy link and
+/// address change (the campaign comes later, to everybody at once).
+async fn newsletter_mails(app: &TestApp, language: &str) -> Vec<(String, ReceivedMail)> {
+    let email = format!("reader.{language}@example.com");
+    sign_up_in(app, &email, "weekly", language).await;
+    let confirmation = mail_to(&app.deliver_and_take().await, &email);
+    app.post_form(&link(&confirmation, "/confirm/"), &[]).await;
+    let welcome = mail_to(&app.deliver_and_take().await, &email);
+    app.post_form("/privacy", &[("email", &email)]).await;
+    let privacy = mail_to(&app.deliver_and_take().await, &email);
+    let new = format!("reader.{language}.with.a.rather.long.new.address@example.com");
+    let form = [("email", new.as_str())];
+    app.post_form(&format!("{}/address", link(&privacy, "/privacy/")), &form)
+        .await;
+    let address = mail_to(&app.deliver_and_take().await, &new);
+    [
+        ("confirmation", confirmation),
+        ("welcome", welcome),
+        ("privacy_link", privacy),
+        ("address_change", address),
+    ]
+    .into_iter()
+    .map(|(kind, mail)| (format!("{kind}-{language}"), mail))
+    .collect()
+}
+
+/// Creates and sends a notice; returns the mails delivered, by recipient.
+async fn notice_mails(app: &TestApp, notice: serde_json::Value) -> Vec<ReceivedMail> {
+    let r = app.api_post("/api/v1/notices", &notice).await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .api_post(&format!("/api/v1/notices/{id}/send"), &json!({}))
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    app.deliver_and_take().await
+}
+
+/// PCN (with an acknowledgement, and its reminder), PDN and Tech News, in English and German.
+async fn product_notice_mails(app: &TestApp) -> Vec<(String, ReceivedMail)> {
+    crate::customers::catalogue(app).await;
+    for language in ["en", "de"] {
+        let email = format!("buyer.{language}@example.com");
+        crate::customers::customer(app, &email, &["LM317", "NE555"], language).await;
+    }
+    let today = app.clock.now().date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    let long = "Moulding compound Sumitomo EME-G700-LTD-REV-C-0123456789 replaces compound \
+                Hitachi CEL-9240HF10-REV-B-9876543210 on every assembly line";
+    let pcn = json!({
+        "kind": "pcn", "title": "New mould compound for the LM317 family of regulators",
+        "affected_parts": ["LM317", "NE555"], "change_category": "site",
+        "description_before": "Assembly in plant A", "description_after": long,
+        "reason": "Supplier change", "qualification_summary": "JEDEC JESD47 qualified",
+        "impact": {"form": "none", "fit": "none", "function": "none", "quality": "none",
+                   "reliability": "none"},
+        "effective_date": day(120),
+        "ack_deadline": (app.clock.now() + chrono::Duration::days(10)).to_rfc3339(),
+    });
+    let pdn = json!({
+        "kind": "pdn", "title": "End of life of the NE555 in DIP-8", "affected_parts": ["NE555"],
+        "reason": "Demand", "last_time_buy_date": day(180), "last_time_ship_date": day(360),
+        "replacement_parts": ["LM317"],
+    });
+    let tech = json!({"kind": "tech_news", "title": "Release 2.1", "affected_parts": ["NE555"],
+                      "summary": format!("New timer modes. {long}")});
+    let mut kinds = Vec::new();
+    for (kind, notice) in [("pcn", pcn), ("pdn", pdn), ("tech_news", tech)] {
+        let mails = notice_mails(app, notice).await;
+        kinds.push((kind, mails));
+    }
+    app.advance(chrono::Duration::days(4));
+    app.run_job("notices").await;
+    kinds.push(("pcn_reminder", app.deliver_and_take().await));
+    let mut out = Vec::new();
+    for (kind, mails) in kinds {
+        for language in ["en", "de"] {
+            let mail = mail_to(&mails, &format!("buyer.{language}@example.com"));
+            out.push((format!("{kind}-{language}"), mail));
+        }
+    }
+    out
+}
+
+/// One mail of every kind the server sends, each named `kind-language`.
+async fn one_mail_of_each_kind(app: &TestApp) -> Vec<(String, ReceivedMail)> {
+    app.create_list_with(json!({
+        "slug": "weekly", "name": "Weekly News from the Research and Development Department",
+        "kind": "newsletter", "legal_basis": "consent", "opt_in": "double",
+        "welcome_message": "Welcome! Our archive: https://example.com/archive/of/every/issue/we/ever/sent/since/the/very/beginning/of/time"
+    }))
+    .await;
+    let mut mails = newsletter_mails(app, "en").await;
+    mails.extend(newsletter_mails(app, "de").await);
+    let r = app
+        .api_post(
+            "/api/v1/campaigns",
+            &json!({"name": "November", "subject": "Our November news",
+                    "body_markdown": WIDE_MARKDOWN, "lists": ["weekly"]}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let test = json!({"emails": ["qa@example.com"]});
+    let r = app
+        .api_post(&format!("/api/v1/campaigns/{id}/test"), &test)
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    mails.push((
+        "test_send-en".to_owned(),
+        mail_to(&app.smtp.take_messages(), "qa@example.com"),
+    ));
+    let now = json!({"send_at": null});
+    app.api_post(&format!("/api/v1/campaigns/{id}/schedule"), &now)
+        .await;
+    app.run_job("campaigns").await;
+    let sent = app.deliver_and_take().await;
+    for language in ["en", "de"] {
+        let reader = format!("reader.{language}@example.com");
+        mails.push((format!("campaign-{language}"), mail_to(&sent, &reader)));
+    }
+    mails.extend(product_notice_mails(app).await);
+    mails
+}
+
+/// Sets the window so that the page's viewport (`innerWidth`) is `width` CSS pixels wide.
+async fn set_viewport_width(c: &Client, width: u32) {
+    let mut window = width;
+    for _ in 0..3 {
+        c.set_window_size(window, 2000).await.unwrap();
+        let inner = c.execute("return window.innerWidth", vec![]).await.unwrap();
+        let inner = u32::try_from(inner.as_u64().unwrap()).unwrap();
+        if inner == width {
+            return;
+        }
+        // The window's frame, if any, takes the difference.
+        window = u32::try_from(i64::from(window) + i64::from(width) - i64::from(inner)).unwrap();
+    }
+    panic!("could not make the viewport {width} px wide");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_mail_fits_a_phone_and_a_desktop_column() {
+    let Some((_driver, c)) = start_driver().await else {
+        return;
+    };
+    let app = TestApp::spawn_with(|s| {
+        s.mail.postal_address = "ACME Research GmbH\nHauptstraße 1\n50667 Köln".to_owned();
+    })
+    .await;
+    let mails = one_mail_of_each_kind(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut too_wide = Vec::new();
+    for width in [375, 600] {
+        set_viewport_width(&c, width).await;
+        for (kind, mail) in &mails {
+            let html = mail.html_body();
+            let language = &kind[kind.len() - 2..];
+            let lang = format!("<html lang=\"{language}\">");
+            assert!(
+                html.contains(&lang),
+                "{kind} has an HTML part in its language"
+            );
+            let file = dir.path().join(format!("{kind}.html"));
+            std::fs::write(&file, html).unwrap();
+            c.goto(&format!("file://{}", file.display())).await.unwrap();
+            let measured = c
+                .execute(
+                    "return [document.documentElement.scrollWidth, window.innerWidth]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let (content, viewport) =
+                (measured[0].as_u64().unwrap(), measured[1].as_u64().unwrap());
+            eprintln!("{kind} at {width} px: content {content} px, viewport {viewport} px");
+            if content > viewport {
+                too_wide.push(format!("{kind} at {viewport} px is {content} px wide"));
+            }
+            shot(&c, &format!("mail-{kind}-{width}")).await;
+        }
+    }
+    assert!(too_wide.is_empty(), "wider than the screen: {too_wide:#?}");
     c.close().await.unwrap();
 }
