@@ -24,6 +24,7 @@ pub const SIGNED_HEADERS: &[&str] = &[
     "message-id",
     "mime-version",
     "content-type",
+    "reply-to",
     "list-unsubscribe",
     "list-unsubscribe-post",
     "list-id",

@@ -128,6 +128,7 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
             ("List-Unsubscribe-Post", "list-unsubscribe-post"),
             ("List-Id", "list-id"),
             ("Feedback-ID", "feedback-id"),
+            ("Reply-To", "reply-to"),
         ] {
             if mail.header(header).is_some() {
                 assert!(
