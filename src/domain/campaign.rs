@@ -114,6 +114,33 @@ impl CampaignStatus {
     pub fn is_editable(self) -> bool {
         self == Self::Draft
     }
+
+    /// Change the content: a draft stays one, a scheduled campaign returns to draft (it is
+    /// reviewed and scheduled again).
+    ///
+    /// # Errors
+    /// A campaign that is sending, paused, sent or cancelled.
+    pub fn edit(self) -> Result<Self, CampaignStateError> {
+        match self {
+            Self::Draft | Self::Scheduled => Ok(Self::Draft),
+            Self::Sending | Self::Paused | Self::Sent | Self::Cancelled => {
+                Err(self.refuse("edited"))
+            }
+        }
+    }
+
+    /// Delete it (only if it sent nothing, which the caller checks).
+    ///
+    /// # Errors
+    /// Anything but a draft or a cancelled campaign.
+    pub fn delete(self) -> Result<(), CampaignStateError> {
+        match self {
+            Self::Draft | Self::Cancelled => Ok(()),
+            Self::Scheduled | Self::Sending | Self::Paused | Self::Sent => {
+                Err(self.refuse("deleted"))
+            }
+        }
+    }
 }
 
 /// A campaign as the marketer writes it.

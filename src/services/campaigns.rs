@@ -16,7 +16,7 @@ use crate::{
     context::Context,
     domain::{
         Action, Actor, Campaign, CampaignId, CampaignStateError, CampaignStatus, DeliveryStatus,
-        EmailAddress, Forbidden, ListSlug, NewCampaign, SubscriberStatus,
+        EmailAddress, Forbidden, LegalBasis, ListSlug, MailingList, NewCampaign, SubscriberStatus,
     },
     mail::{CampaignTemplate, RenderedMail},
     store::{self, StoreError},
@@ -43,6 +43,12 @@ pub enum CampaignsError {
     /// The From address is at a domain Bulletin does not send for.
     #[error("{0}")]
     FromNotAllowed(String),
+    /// A target list rests on legitimate interest: marketing needs consent.
+    #[error("{0}")]
+    WrongLegalBasis(String),
+    /// The campaign sent messages and stays on record.
+    #[error("{0}")]
+    HasSent(String),
     /// The subject or body template does not compile or uses an unknown variable.
     #[error("{0}")]
     Template(String),
@@ -97,33 +103,8 @@ pub async fn create(
     draft: CampaignDraft,
 ) -> Result<Campaign, CampaignsError> {
     actor.authorize(Action::ManageCampaigns)?;
-    let found = store::lists::find_by_slugs(&ctx.db, &draft.lists).await?;
-    if let Some(missing) = draft
-        .lists
-        .iter()
-        .find(|s| !found.iter().any(|l| &l.def.slug == *s))
-    {
-        return Err(CampaignsError::UnknownList(missing.as_str().to_owned()));
-    }
-    if let Some(archived) = found.iter().find(|l| l.archived_at.is_some()) {
-        return Err(CampaignsError::Invalid(format!(
-            "lists: {} is archived",
-            archived.def.slug.as_str()
-        )));
-    }
-    if let Some(from) = &draft.from {
-        let mailbox = from
-            .parse::<Mailbox>()
-            .map_err(|e| CampaignsError::Invalid(format!("from: {e}")))?;
-        let domain = mailbox.email.domain().to_ascii_lowercase();
-        let allowed = &ctx.settings.mail.allowed_from_domains;
-        if !allowed.contains(&domain) {
-            return Err(CampaignsError::FromNotAllowed(format!(
-                "from: {domain} is not a domain Bulletin sends for ({}; mail.allowed_from_domains)",
-                allowed.join(", ")
-            )));
-        }
-    }
+    let found = target_lists(ctx, &draft.lists).await?;
+    check_from(ctx, draft.from.as_deref())?;
     let def = NewCampaign {
         name: draft.name.trim().to_owned(),
         subject: draft.subject,
@@ -154,6 +135,236 @@ pub async fn create(
     audit::append(&txn, actor, change, now).await?;
     store::commit(txn).await?;
     Ok(campaign)
+}
+
+/// The lists a campaign may target, by slug: each must exist, be open and rest on consent
+/// (a campaign is marketing; legitimate-interest lists carry only the notices of their kind).
+async fn target_lists(
+    ctx: &Context,
+    slugs: &[ListSlug],
+) -> Result<Vec<MailingList>, CampaignsError> {
+    let found = store::lists::find_by_slugs(&ctx.db, slugs).await?;
+    if let Some(missing) = slugs
+        .iter()
+        .find(|s| !found.iter().any(|l| &l.def.slug == *s))
+    {
+        return Err(CampaignsError::UnknownList(missing.as_str().to_owned()));
+    }
+    if let Some(archived) = found.iter().find(|l| l.archived_at.is_some()) {
+        return Err(CampaignsError::Invalid(format!(
+            "lists: {} is archived",
+            archived.def.slug.as_str()
+        )));
+    }
+    if let Some(list) = found
+        .iter()
+        .find(|l| l.def.legal_basis != LegalBasis::Consent)
+    {
+        return Err(CampaignsError::WrongLegalBasis(format!(
+            "lists: {} rests on legitimate interest; a campaign may go only to lists people \
+             consented to (send product notices as notices)",
+            list.def.slug.as_str()
+        )));
+    }
+    Ok(found)
+}
+
+/// A campaign's own From must be at a domain Bulletin sends for.
+fn check_from(ctx: &Context, from: Option<&str>) -> Result<(), CampaignsError> {
+    let Some(from) = from else {
+        return Ok(());
+    };
+    let mailbox = from
+        .parse::<Mailbox>()
+        .map_err(|e| CampaignsError::Invalid(format!("from: {e}")))?;
+    let domain = mailbox.email.domain().to_ascii_lowercase();
+    let allowed = &ctx.settings.mail.allowed_from_domains;
+    if !allowed.contains(&domain) {
+        return Err(CampaignsError::FromNotAllowed(format!(
+            "from: {domain} is not a domain Bulletin sends for ({}; mail.allowed_from_domains)",
+            allowed.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// What a PATCH changes; `None`: leave as it is. `from` and `reply_to` may be cleared.
+#[derive(Debug, Clone, Default)]
+#[expect(missing_docs, reason = "the fields are the campaign's, by name")]
+pub struct CampaignPatch {
+    pub name: Option<String>,
+    pub subject: Option<String>,
+    pub body_markdown: Option<String>,
+    pub lists: Option<Vec<ListSlug>>,
+    pub from: Option<Option<String>>,
+    pub reply_to: Option<Option<EmailAddress>>,
+}
+
+/// Changes a draft, or a scheduled campaign, which returns to draft (it is reviewed and
+/// scheduled again). Every field is checked as on create; all or nothing.
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, `State` (sending, paused, sent, cancelled), `Invalid`,
+/// `UnknownList`, `WrongLegalBasis`, `FromNotAllowed`, `Template`, `Raced`, or a store
+/// failure.
+pub async fn update(
+    ctx: &Context,
+    actor: &Actor,
+    id: CampaignId,
+    patch: CampaignPatch,
+) -> Result<Campaign, CampaignsError> {
+    actor.authorize(Action::ManageCampaigns)?;
+    refuse_notice(ctx, id, "changed").await?;
+    let mut campaign = store::campaigns::find(&ctx.db, id).await?;
+    let before = campaign.status;
+    campaign.status = campaign.status.edit()?;
+    if before == CampaignStatus::Scheduled {
+        campaign.send_at = None;
+    }
+    let def = &mut campaign.def;
+    if let Some(name) = patch.name {
+        def.name = name.trim().to_owned();
+    }
+    if let Some(subject) = patch.subject {
+        def.subject = subject;
+    }
+    if let Some(body) = patch.body_markdown {
+        def.body_markdown = body;
+    }
+    if let Some(slugs) = &patch.lists {
+        def.lists = target_lists(ctx, slugs)
+            .await?
+            .iter()
+            .map(|l| l.id)
+            .collect();
+    }
+    if let Some(from) = patch.from {
+        check_from(ctx, from.as_deref())?;
+        def.from = from;
+    }
+    if let Some(reply_to) = patch.reply_to {
+        def.reply_to = reply_to;
+    }
+    def.validate()
+        .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
+    CampaignTemplate::compile(&def.subject, &def.body_markdown)
+        .map_err(|e| CampaignsError::Template(e.to_string()))?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    if !store::campaigns::update_content(&txn, &campaign, before, now).await? {
+        return Err(CampaignsError::Raced);
+    }
+    let change = Change::of("campaign.update", id).detail(campaign.def.name.clone());
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(campaign)
+}
+
+/// A new draft with the content and targets of campaign `id`, named "… (copy)".
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, the refusals of `create` (a target list archived since), or a
+/// store failure.
+pub async fn duplicate(
+    ctx: &Context,
+    actor: &Actor,
+    id: CampaignId,
+) -> Result<Campaign, CampaignsError> {
+    actor.authorize(Action::ManageCampaigns)?;
+    refuse_notice(ctx, id, "copied").await?;
+    let source = store::campaigns::find(&ctx.db, id).await?;
+    let lists = store::lists::all(&ctx.db).await?;
+    let slugs = source
+        .def
+        .lists
+        .iter()
+        .filter_map(|l| lists.iter().find(|found| found.id == *l))
+        .map(|l| l.def.slug.clone())
+        .collect();
+    let name: String = format!("{} (copy)", source.def.name)
+        .chars()
+        .take(200)
+        .collect();
+    let draft = CampaignDraft {
+        name,
+        subject: source.def.subject,
+        body_markdown: source.def.body_markdown,
+        lists: slugs,
+        from: source.def.from,
+        reply_to: source.def.reply_to,
+    };
+    create(ctx, actor, draft).await
+}
+
+/// Deletes a draft, or a cancelled campaign that sent nothing, with its queued rows.
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, `State` (not a draft or cancelled), `HasSent`, `Raced`, or a
+/// store failure.
+pub async fn delete(ctx: &Context, actor: &Actor, id: CampaignId) -> Result<(), CampaignsError> {
+    actor.authorize(Action::ManageCampaigns)?;
+    refuse_notice(ctx, id, "deleted").await?;
+    let campaign = store::campaigns::find(&ctx.db, id).await?;
+    campaign.status.delete()?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let sent = store::campaigns::sent_count(&txn, id).await?;
+    if sent > 0 {
+        return Err(CampaignsError::HasSent(format!(
+            "the campaign sent {sent} messages and stays on record"
+        )));
+    }
+    if !store::campaigns::delete(&txn, id, campaign.status).await? {
+        return Err(CampaignsError::Raced);
+    }
+    let change = Change::of("campaign.delete", id).detail(campaign.def.name);
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(())
+}
+
+/// A notice's campaign changes only through its notice.
+async fn refuse_notice(ctx: &Context, id: CampaignId, what: &str) -> Result<(), CampaignsError> {
+    match super::notices::is_notice_campaign(ctx, id).await? {
+        true => Err(CampaignsError::Invalid(format!(
+            "this campaign carries a product notice and is {what} with its notice"
+        ))),
+        false => Ok(()),
+    }
+}
+
+/// Who a campaign would reach if it were sent now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    /// People, each once.
+    pub total: u64,
+    /// People per target list (someone on two lists counts in both).
+    pub by_list: Vec<(ListSlug, u64)>,
+}
+
+/// The audience of campaign `id` now: confirmed subscribers of its lists who are active and
+/// not suppressed (the worker checks each again before sending).
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn audience(ctx: &Context, id: CampaignId) -> Result<Audience, CampaignsError> {
+    let campaign = store::campaigns::find(&ctx.db, id).await?;
+    let (total, counts) = store::campaigns::audience(&ctx.db, &campaign.def.lists).await?;
+    let lists = store::lists::all(&ctx.db).await?;
+    let by_list = campaign
+        .def
+        .lists
+        .iter()
+        .filter_map(|id| lists.iter().find(|l| l.id == *id))
+        .map(|l| {
+            let n = counts
+                .iter()
+                .find(|(list, _)| *list == l.id)
+                .map_or(0, |(_, n)| *n);
+            (l.def.slug.clone(), n)
+        })
+        .collect();
+    Ok(Audience { total, by_list })
 }
 
 /// Delivery figures of a campaign.
@@ -455,7 +666,7 @@ pub async fn pause(
     .await
 }
 
-/// Resumes a paused campaign where it stopped.
+/// Resumes a paused campaign where it stopped; its deferred messages are due at once.
 ///
 /// # Errors
 /// `NotFound`, `State`, `Raced`, or a store failure.
@@ -470,6 +681,10 @@ pub async fn resume(
         Ok(())
     })
     .await?;
+    let due = store::deliveries::retry_deferred_now(&ctx.db, id, ctx.clock.now()).await?;
+    if due > 0 {
+        tracing::info!(campaign.id = %id, due, "deferred messages of a resumed campaign are due now");
+    }
     ctx.outbox.notify_one();
     Ok(campaign)
 }

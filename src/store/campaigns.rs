@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, Statement, sea_query::Expr,
 };
 
 use super::{
     StoreError, corrupt,
-    entities::{campaign_lists, campaigns as table},
+    entities::{campaign_lists, campaigns as table, deliveries},
 };
 use crate::domain::{Campaign, CampaignId, CampaignStatus, EmailAddress, ListId, NewCampaign};
 
@@ -288,4 +288,144 @@ pub async fn pause_all_sending(
         .exec(conn)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// Writes the content and targets of `c` (name, subject, body, From, Reply-To, lists) and its
+/// status and send time, if its stored status is still `expected`; returns whether it was
+/// written.
+///
+/// # Errors
+/// Database failure (`Conflict` if a list vanished meanwhile).
+pub async fn update_content(
+    conn: &impl ConnectionTrait,
+    c: &Campaign,
+    expected: CampaignStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::Name, Expr::value(c.def.name.clone()))
+        .col_expr(table::Column::Subject, Expr::value(c.def.subject.clone()))
+        .col_expr(
+            table::Column::BodyMarkdown,
+            Expr::value(c.def.body_markdown.clone()),
+        )
+        .col_expr(table::Column::FromHeader, Expr::value(c.def.from.clone()))
+        .col_expr(
+            table::Column::ReplyTo,
+            Expr::value(c.def.reply_to.as_ref().map(|a| a.as_str().to_owned())),
+        )
+        .col_expr(table::Column::Status, Expr::value(c.status.as_str()))
+        .col_expr(table::Column::SendAt, Expr::value(c.send_at))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(c.id.as_uuid()))
+        .filter(table::Column::Status.eq(expected.as_str()))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Ok(false);
+    }
+    campaign_lists::Entity::delete_many()
+        .filter(campaign_lists::Column::CampaignId.eq(c.id.as_uuid()))
+        .exec(conn)
+        .await?;
+    let links = c.def.lists.iter().map(|l| campaign_lists::ActiveModel {
+        campaign_id: Set(c.id.as_uuid()),
+        list_id: Set(l.as_uuid()),
+    });
+    campaign_lists::Entity::insert_many(links)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(true)
+}
+
+/// How many of the campaign's messages the relay accepted.
+///
+/// # Errors
+/// Database failure.
+pub async fn sent_count(conn: &impl ConnectionTrait, id: CampaignId) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(deliveries::Entity::find()
+        .filter(deliveries::Column::CampaignId.eq(id.as_uuid()))
+        .filter(deliveries::Column::SentAt.is_not_null())
+        .count(conn)
+        .await?)
+}
+
+/// Deletes the campaign, its target lists and its outbox rows, if its stored status is still
+/// `expected`; returns whether it was deleted.
+///
+/// # Errors
+/// Database failure.
+pub async fn delete(
+    conn: &impl ConnectionTrait,
+    id: CampaignId,
+    expected: CampaignStatus,
+) -> Result<bool, StoreError> {
+    deliveries::Entity::delete_many()
+        .filter(deliveries::Column::CampaignId.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    campaign_lists::Entity::delete_many()
+        .filter(campaign_lists::Column::CampaignId.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    let result = table::Entity::delete_many()
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .filter(table::Column::Status.eq(expected.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Who a campaign to `lists` would reach now: people with a confirmed subscription to one of
+/// them who are active and whose address no suppression names (each person once), and the
+/// same per list.
+///
+/// # Errors
+/// Database failure.
+pub async fn audience(
+    conn: &impl ConnectionTrait,
+    lists: &[ListId],
+) -> Result<(u64, Vec<(ListId, u64)>), StoreError> {
+    if lists.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let backend = conn.get_database_backend();
+    let marks: Vec<String> = (1..=lists.len())
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${i}"),
+            _ => "?".to_owned(),
+        })
+        .collect();
+    let from = format!(
+        "FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id \
+         WHERE s.list_id IN ({}) AND s.status = 'confirmed' AND p.status = 'active' \
+         AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = p.id)",
+        marks.join(", ")
+    );
+    let values: Vec<sea_orm::Value> = lists.iter().map(|l| l.as_uuid().into()).collect();
+    let total = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT COUNT(DISTINCT s.subscriber_id) AS n {from}"),
+            values.clone(),
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT s.list_id AS list, COUNT(*) AS n {from} GROUP BY s.list_id"),
+            values,
+        ))
+        .await?;
+    let mut by_list = Vec::with_capacity(rows.len());
+    for row in rows {
+        let list: uuid::Uuid = row.try_get("", "list")?;
+        let n: i64 = row.try_get("", "n")?;
+        by_list.push((ListId::from_uuid(list), u64::try_from(n).map_err(corrupt)?));
+    }
+    Ok((u64::try_from(total).map_err(corrupt)?, by_list))
 }

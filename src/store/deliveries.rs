@@ -749,3 +749,24 @@ pub async fn record_bounce(
     }
     Ok(())
 }
+
+/// Makes the campaign's deferred messages due at `now` (a person resumed it: the relay is
+/// back, and waiting out each message's backoff would only delay the send). Returns how many.
+///
+/// # Errors
+/// Database failure.
+pub async fn retry_deferred_now(
+    conn: &impl ConnectionTrait,
+    campaign: CampaignId,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::CampaignId.eq(campaign.as_uuid()))
+        .filter(table::Column::Status.eq(DeliveryStatus::Deferred.as_str()))
+        .filter(table::Column::NextAttemptAt.gt(now))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -417,7 +417,7 @@ async fn a_campaign_pauses_itself_when_the_relay_keeps_failing_and_resumes_later
 
     app.smtp.refuse_connections(false);
     act(&app, &id, "resume", json!({})).await;
-    app.advance(chrono::Duration::hours(1));
+    // The deferred messages go at once, without waiting out their backoff.
     assert_eq!(app.deliver_all().await.sent, 5);
     app.run_job("campaigns").await;
     assert_eq!(campaign(&app, &id).await["counts"]["sent"], 5);
@@ -560,5 +560,201 @@ async fn a_name_typed_as_markdown_stays_text_in_a_campaign_whose_template_has_lo
     assert!(
         html.contains("/unsubscribe/"),
         "the template's own link stays: {html}"
+    );
+}
+
+async fn patch(app: &TestApp, id: &str, body: Value) -> (StatusCode, Value) {
+    let r = app
+        .api_send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/campaigns/{id}"),
+            Some(&body),
+        )
+        .await;
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn delete(app: &TestApp, id: &str) -> StatusCode {
+    app.api_send(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/campaigns/{id}"),
+        None,
+    )
+    .await
+    .status()
+}
+
+#[tokio::test]
+async fn a_draft_is_edited_duplicated_and_deleted_and_a_sent_campaign_is_not() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    confirmed(&app, "jane@example.com", "Jane", "weekly").await;
+    let id = simple_campaign(&app, &["weekly"]).await;
+
+    // Partial changes; absent fields stay, null clears.
+    let (status, body) = patch(
+        &app,
+        &id,
+        json!({"subject": "Better subject", "reply_to": "help@desk.example"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["subject"], "Better subject");
+    assert_eq!(body["name"], "November news");
+    assert_eq!(body["reply_to"], "help@desk.example");
+    let (_, body) = patch(
+        &app,
+        &id,
+        json!({"reply_to": null, "lists": ["weekly", "monthly"]}),
+    )
+    .await;
+    assert_eq!(body["reply_to"], Value::Null);
+    assert_eq!(body["lists"], json!(["weekly", "monthly"]));
+
+    // Bad input changes nothing.
+    for (bad, code) in [
+        (json!({"subject": ""}), "invalid_field"),
+        (json!({"lists": ["nope"]}), "unknown_list"),
+        (json!({"lists": []}), "invalid_field"),
+        (json!({"body_markdown": "{{ nope("}), "template_error"),
+        (
+            json!({"from": "CEO <ceo@bank.example>"}),
+            "from_not_allowed",
+        ),
+    ] {
+        let (status, body) = patch(&app, &id, bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], code, "{bad}: {body}");
+    }
+    let (status, _) = patch(&app, &id, json!({"colour": "red"})).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown fields are refused"
+    );
+    let unchanged = campaign(&app, &id).await;
+    assert_eq!(unchanged["subject"], "Better subject");
+    assert_eq!(unchanged["lists"], json!(["weekly", "monthly"]));
+
+    // A scheduled campaign returns to draft when changed.
+    let later = (app.clock.now() + chrono::Duration::days(1)).to_rfc3339();
+    act(&app, &id, "schedule", json!({"send_at": later})).await;
+    let (_, body) = patch(&app, &id, json!({"name": "Renamed"})).await;
+    assert_eq!(body["status"], "draft");
+    assert_eq!(body["send_at"], Value::Null);
+
+    // A copy is a new draft with the same content.
+    let r = app
+        .api_post(&format!("/api/v1/campaigns/{id}/duplicate"), &json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let copy: Value = r.json().await.unwrap();
+    assert_ne!(copy["id"], json!(id));
+    assert_eq!(copy["name"], "Renamed (copy)");
+    assert_eq!(copy["status"], "draft");
+    assert_eq!(copy["subject"], "Better subject");
+    assert_eq!(copy["lists"], json!(["weekly", "monthly"]));
+
+    // Sent: no change, no deletion; its copy can go.
+    act(&app, &id, "schedule", json!({"send_at": null})).await;
+    app.run_job("campaigns").await;
+    app.deliver_all().await;
+    let (status, body) = patch(&app, &id, json!({"subject": "Too late"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+    assert_eq!(delete(&app, &id).await, StatusCode::CONFLICT);
+    act(&app, &id, "cancel", json!({})).await;
+    assert_eq!(
+        delete(&app, &id).await,
+        StatusCode::CONFLICT,
+        "a cancelled campaign that sent messages stays on record"
+    );
+    let copy_id = copy["id"].as_str().unwrap();
+    assert_eq!(delete(&app, copy_id).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.api_get(&format!("/api/v1/campaigns/{copy_id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(delete(&app, copy_id).await, StatusCode::NOT_FOUND);
+    let audit = app.audit_text().await;
+    for action in ["campaign.update", "campaign.delete"] {
+        assert!(audit.contains(action), "{action}");
+    }
+}
+
+#[tokio::test]
+async fn a_campaign_never_targets_a_legitimate_interest_list() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    crate::customers::catalogue(&app).await;
+    let r = app
+        .api_post(
+            "/api/v1/campaigns",
+            &json!({"name": "Promo", "subject": "Buy", "body_markdown": "Now", "lists": ["weekly", "pcn"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "wrong_legal_basis", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("pcn"));
+    let id = simple_campaign(&app, &["weekly"]).await;
+    let (status, body) = patch(&app, &id, json!({"lists": ["tech"]})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_legal_basis"))
+    );
+    let listed: Value = app.api_get("/api/v1/campaigns").await.json().await.unwrap();
+    assert_eq!(listed["campaigns"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_audience_counts_who_would_be_reached_now_per_list() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    for who in ["a", "b", "c"] {
+        confirmed(&app, &format!("{who}@example.com"), "X", "weekly").await;
+    }
+    confirmed(&app, "a@example.com", "A", "monthly").await;
+    confirmed(&app, "d@example.com", "D", "monthly").await;
+    // Pending, blocked and suppressed people are not counted.
+    app.sign_up("pending@example.com", "weekly").await;
+    app.deliver_and_take().await;
+    let b = app.subscriber("b@example.com").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .api_post(&format!("/api/v1/subscribers/{b}/block"), &json!({}))
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = app
+        .api_post(
+            "/api/v1/suppressions",
+            &json!({"email": "c@example.com", "note": "asked by phone"}),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let id = simple_campaign(&app, &["weekly", "monthly"]).await;
+    let audience: Value = app
+        .api_get(&format!("/api/v1/campaigns/{id}/audience"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        audience,
+        json!({"total": 2, "by_list": {"weekly": 1, "monthly": 2}})
+    );
+    assert_eq!(
+        app.api_get("/api/v1/campaigns/00000000-0000-0000-0000-000000000000/audience")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
     );
 }

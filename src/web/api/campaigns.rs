@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{CampaignId, EmailAddress, ListSlug},
-    services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignsError},
+    services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignPatch, CampaignsError},
     web::AppState,
     web::{
         error::ApiError,
@@ -31,6 +31,10 @@ impl From<CampaignsError> for ApiError {
             CampaignsError::FromNotAllowed(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "from_not_allowed", m)
             }
+            CampaignsError::WrongLegalBasis(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_legal_basis", m)
+            }
+            CampaignsError::HasSent(m) => ApiError::new(StatusCode::CONFLICT, "invalid_state", m),
             CampaignsError::Template(m) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "template_error", m)
             }
@@ -172,19 +176,7 @@ pub(super) async fn create(
     caller: ApiCaller,
     ApiJson(req): ApiJson<CreateCampaignRequest>,
 ) -> Result<(StatusCode, Json<CampaignResponse>), ApiError> {
-    let lists = req
-        .lists
-        .iter()
-        .map(|s| {
-            ListSlug::parse(s).map_err(|_| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unknown_list",
-                    format!("there is no list {s:?}"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let lists = slugs(&req.lists)?;
     let reply_to = super::reply_to(req.reply_to.as_deref())?;
     let draft = CampaignDraft {
         name: req.name,
@@ -197,6 +189,123 @@ pub(super) async fn create(
     let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;
     Ok((StatusCode::CREATED, body))
+}
+
+/// Target lists by slug; one that cannot be a slug names no list.
+fn slugs(raw: &[String]) -> Result<Vec<ListSlug>, ApiError> {
+    raw.iter()
+        .map(|s| {
+            ListSlug::parse(s).map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_list",
+                    format!("there is no list {s:?}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A field that may be absent (unchanged), `null` (cleared) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `PATCH /api/v1/campaigns/{id}`: the fields to change; absent ones stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UpdateCampaignRequest {
+    name: Option<String>,
+    subject: Option<String>,
+    body_markdown: Option<String>,
+    lists: Option<Vec<String>>,
+    /// `null`: back to `mail.from`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    from: Option<Option<String>>,
+    /// `null`: back to the list's, else `mail.reply_to`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    reply_to: Option<Option<String>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = UpdateCampaignRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
+/// `PATCH /api/v1/campaigns/{id}` → 200: changes a draft; a scheduled campaign returns to
+/// draft; sending, paused, sent or cancelled → 409 `invalid_state`.
+pub(super) async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateCampaignRequest>,
+) -> Result<Json<CampaignResponse>, ApiError> {
+    let id = campaign_id(&id)?;
+    let patch = CampaignPatch {
+        name: req.name,
+        subject: req.subject,
+        body_markdown: req.body_markdown,
+        lists: req.lists.as_deref().map(slugs).transpose()?,
+        from: req.from.map(|f| f.filter(|f| !f.trim().is_empty())),
+        reply_to: req
+            .reply_to
+            .map(|r| super::reply_to(r.as_deref()))
+            .transpose()?,
+    };
+    campaigns::update(&state.ctx, &caller.actor(), id, patch).await?;
+    respond(&state, id).await
+}
+
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/duplicate", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 201, body = CampaignResponse), ApiErrors))]
+/// `POST /api/v1/campaigns/{id}/duplicate` → 201: a new draft with the same content.
+pub(super) async fn duplicate(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<CampaignResponse>), ApiError> {
+    let copy = campaigns::duplicate(&state.ctx, &caller.actor(), campaign_id(&id)?).await?;
+    Ok((StatusCode::CREATED, respond(&state, copy.id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 204, description = "deleted"), ApiErrors))]
+/// `DELETE /api/v1/campaigns/{id}` → 204: a draft, or a cancelled campaign that sent nothing;
+/// otherwise 409.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    campaigns::delete(&state.ctx, &caller.actor(), campaign_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct AudienceResponse {
+    /// People the campaign would reach now, each once.
+    total: u64,
+    /// People per target list, by slug (someone on two lists counts in both).
+    by_list: std::collections::BTreeMap<String, u64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/audience", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = AudienceResponse), ApiErrors))]
+/// `GET /api/v1/campaigns/{id}/audience` → who it would reach now: confirmed, active, not
+/// suppressed.
+pub(super) async fn audience(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<AudienceResponse>, ApiError> {
+    let a = campaigns::audience(&state.ctx, campaign_id(&id)?).await?;
+    Ok(Json(AudienceResponse {
+        total: a.total,
+        by_list: a
+            .by_list
+            .into_iter()
+            .map(|(slug, n)| (slug.as_str().to_owned(), n))
+            .collect(),
+    }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

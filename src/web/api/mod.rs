@@ -31,7 +31,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/lists/{id}/archive", post(lists::archive))
         .route("/lists/{id}/unarchive", post(lists::unarchive))
         .route("/campaigns", post(campaigns::create).get(campaigns::all))
-        .route("/campaigns/{id}", get(campaigns::get))
+        .route(
+            "/campaigns/{id}",
+            get(campaigns::get)
+                .patch(campaigns::update)
+                .delete(campaigns::delete),
+        )
+        .route("/campaigns/{id}/duplicate", post(campaigns::duplicate))
+        .route("/campaigns/{id}/audience", get(campaigns::audience))
         .route("/campaigns/{id}/preview", get(campaigns::preview))
         .route("/campaigns/{id}/test", post(campaigns::test))
         .route("/campaigns/{id}/schedule", post(campaigns::schedule))
@@ -210,6 +217,7 @@ async fn not_found() -> crate::web::error::ApiError {
         lists::create, lists::all, lists::get, lists::update, lists::archive, lists::unarchive,
         campaigns::create, campaigns::all, campaigns::get, campaigns::preview, campaigns::test,
         campaigns::schedule, campaigns::pause, campaigns::resume, campaigns::cancel,
+        campaigns::update, campaigns::duplicate, campaigns::delete, campaigns::audience,
         jobs::runs,
         templates::all, templates::get, templates::put, templates::delete, templates::preview,
         customers::create_product, customers::products, customers::create_customer,

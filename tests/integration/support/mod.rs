@@ -187,6 +187,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Calls an API path with `method` and, if given, a JSON body.
+    pub async fn api_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let request = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
     /// `POST`s a CSV body to an API path.
     pub async fn api_post_csv(&self, path: &str, csv: impl Into<reqwest::Body>) -> Response {
         self.http
