@@ -21,7 +21,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub struct Driver {
     child: tokio::process::Child,
     url: String,
     _profile: tempfile::TempDir,
@@ -33,7 +33,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Option<(Driver, Client)> {
+pub async fn start_driver() -> Option<(Driver, Client)> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
         eprintln!(
             "SKIPPED browser test: {CHROMIUM} or {CHROMEDRIVER} is missing \
@@ -93,18 +93,18 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-async fn shot(c: &Client, name: &str) {
+pub async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub async fn fill(c: &Client, css: &str, text: &str) {
     let el = c.find(Locator::Css(css)).await.unwrap();
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap()
@@ -115,7 +115,7 @@ async fn click(c: &Client, css: &str) {
 
 /// The page's text once it contains `needle` (a click starts a navigation that the
 /// WebDriver does not wait for; bounded polling, 10 s at most).
-async fn wait_for_text(c: &Client, needle: &str) -> String {
+pub async fn wait_for_text(c: &Client, needle: &str) -> String {
     let mut last = String::new();
     for _ in 0..200 {
         if let Ok(body) = c.find(Locator::Css("body")).await
@@ -417,7 +417,7 @@ async fn one_mail_of_each_kind(app: &TestApp) -> Vec<(String, ReceivedMail)> {
 }
 
 /// Sets the window so that the page's viewport (`innerWidth`) is `width` CSS pixels wide.
-async fn set_viewport_width(c: &Client, width: u32) {
+pub async fn set_viewport_width(c: &Client, width: u32) {
     let mut window = width;
     for _ in 0..3 {
         c.set_window_size(window, 2000).await.unwrap();

@@ -6,9 +6,11 @@ mod support;
 
 mod admin;
 mod admin_campaign_figures;
+mod admin_watching;
 mod admin_login;
 mod admin_notices;
 mod admin_retention;
+mod accessibility;
 mod admin_templates;
 mod api;
 mod bounces;

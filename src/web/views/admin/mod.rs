@@ -3,6 +3,7 @@
 //! pages); one module per admin area beside it. Render only: no I/O, no HTTP decisions.
 
 pub mod auth;
+pub mod campaign_forms;
 pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
@@ -22,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::NaiveDate;
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::{Action, MailingList, Role};
 
@@ -64,7 +65,7 @@ header.top form{margin-left:auto}header.top .who{font-size:.85rem;color:#aab6d0}
 .skip{position:absolute;left:-999px;top:0;background:#fff;color:#1d2330;padding:.4rem .8rem;z-index:9}.skip:focus{left:.5rem}
 @media (max-width:900px){header.top{padding:.6rem 1rem}header.top nav.wide{display:none}header.top details.narrow{display:block}
 header.top details.narrow nav{flex-direction:column;padding:.5rem 0}main{padding:0 .8rem;margin-top:1rem}
-table{display:block;overflow-x:auto}.filters>div{min-width:0;flex:1 1 140px}iframe.preview{height:360px}}
+th,td{padding:.35rem .3rem;overflow-wrap:anywhere}th{letter-spacing:0}.filters>div{min-width:0;flex:1 1 140px}iframe.preview{height:360px}}
 main{max-width:1100px;margin:1.5rem auto;padding:0 1.5rem}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 .card{background:#fff;border:1px solid #dde3ee;border-radius:8px;padding:1rem 1.25rem;margin-bottom:1rem}
@@ -89,6 +90,12 @@ form.inline{display:inline}
 .status.confirmed,.status.sent,.status.active,.status.completed{background:#d7f0df}.status.pending,.status.scheduled,.status.sending,.status.open{background:#fff2cc}
 .status.unsubscribed,.status.cancelled,.status.failed,.status.blocked,.status.erased,.status.overdue{background:#f8d9d6}
 iframe.preview{width:100%;height:420px;border:1px solid #dde3ee;border-radius:6px;background:#fff}
+.composer{display:block}.compose-preview iframe.preview{height:600px}
+@media (min-width:1000px){.composer{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem;align-items:start}.compose-preview{position:sticky;top:1rem}.compose-preview iframe.preview{height:calc(100vh - 2rem);min-height:600px}}
+fieldset{border:0;padding:0;margin:.7rem 0 0}legend{font-weight:600;padding:0}fieldset[aria-invalid=true]{border-left:3px solid #c0392b;padding-left:.6rem}
+label.check{font-weight:400;margin:.2rem 0}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.8rem 0 0}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
+.moves p{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
 progress{width:100%;height:1rem}
 svg.chart{width:100%;height:auto}
 .muted{color:#5b6785}
@@ -413,9 +420,49 @@ pub fn campaign_chart(c: &CampaignChart) -> Markup {
     }
 }
 
-/// The text a preview frame shows when the template does not render.
+/// The text a preview frame shows when the template does not render: one whole document.
 pub fn preview_failed(problem: &str) -> Markup {
-    html! { p { "The template does not render: " (problem) } }
+    let said = html! { p { "The template does not render: " (problem) } };
+    preview_document(None, &said.into_string())
+}
+
+/// A preview frame's document: `html` (a rendered e-mail, or a fragment of one) as one whole
+/// HTML document, with `header` (escaped by us) at the top of its body. A whole e-mail keeps
+/// its own head and doctype, so it renders in standards mode as it would in a mail client.
+pub fn preview_document(header: Option<Markup>, html: &str) -> Markup {
+    let header = header.map(Markup::into_string).unwrap_or_default();
+    let lower = html.to_ascii_lowercase();
+    let body_open = lower
+        .find("<body")
+        .and_then(|at| lower[at..].find('>').map(|end| at + end + 1));
+    // Rendered by our template engines from operator and marketer templates (and `header`
+    // by maud); the sandboxing CSP the handler sets contains it.
+    match body_open {
+        Some(at) if lower.trim_start().starts_with("<!doctype html") => {
+            PreEscaped(format!("{}{header}{}", &html[..at], &html[at..]))
+        }
+        _ => html! {
+            (DOCTYPE)
+            html lang="en" {
+                head { meta charset="utf-8"; title { "Preview" } }
+                body { (PreEscaped(header)) (PreEscaped(body_fragment(html, &lower))) }
+            }
+        },
+    }
+}
+
+/// The content of `html` that may stand inside a `<body>`: a whole document without its own
+/// doctype loses everything outside its body.
+fn body_fragment<'a>(html: &'a str, lower: &str) -> &'a str {
+    let start = lower
+        .find("<body")
+        .and_then(|at| lower[at..].find('>').map(|end| at + end + 1));
+    let end = lower.rfind("</body>");
+    match (start, end) {
+        (Some(s), Some(e)) if s <= e => &html[s..e],
+        (Some(s), None) => &html[s..],
+        _ => html,
+    }
 }
 
 /// 403 for a write the role may not make.
