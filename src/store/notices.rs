@@ -161,6 +161,43 @@ pub async fn count_numbers_like(
         .await?)
 }
 
+/// Writes the fields (and the acknowledgement deadline they hold) of a notice.
+///
+/// # Errors
+/// Database failure.
+pub async fn update_fields(conn: &impl ConnectionTrait, n: &Notice) -> Result<(), StoreError> {
+    table::Entity::update_many()
+        .col_expr(
+            table::Column::Fields,
+            Expr::value(serde_json::to_string(&n.fields).map_err(corrupt)?),
+        )
+        .col_expr(
+            table::Column::AckDeadline,
+            Expr::value(n.fields.ack_deadline),
+        )
+        .filter(table::Column::Id.eq(n.id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a notice and the record of the mailings that carry it (its campaign stays for
+/// the caller to delete).
+///
+/// # Errors
+/// Database failure.
+pub async fn delete(conn: &impl ConnectionTrait, id: NoticeId) -> Result<(), StoreError> {
+    notice_mailings::Entity::delete_many()
+        .filter(notice_mailings::Column::NoticeId.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    table::Entity::delete_many()
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Stamps the publication time.
 ///
 /// # Errors

@@ -273,3 +273,64 @@ async fn the_notices_index_comes_in_pages_newest_first() {
     let unknown = format!("/admin/notices?before={}", uuid::Uuid::now_v7());
     assert_eq!(marketer.get(&unknown).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_marketer_edits_and_deletes_a_draft_notice_with_a_message_after_each() {
+    let app = TestApp::spawn().await;
+    catalogue(&app).await;
+    let marketer = Admin::with_role(&app, Role::Marketer).await;
+    let later = (app.clock.now().date_naive() + chrono::Duration::days(120)).to_string();
+    let response = post(&marketer, "/admin/notices", &pcn_form(&later, "")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let (_, page) = body(marketer.get(&location).await).await;
+    assert!(
+        page.contains(&format!("{location}/edit")) && page.contains(&format!("{location}/delete"))
+    );
+
+    // The form comes filled; a bad value is shown in place and nothing changes.
+    let (status, form) = body(marketer.get(&format!("{location}/edit")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("value=\"New mould compound\""), "{form}");
+    let mut bad = pcn_form(&later, "");
+    bad[1].1 = "Changed title".into();
+    bad[2].1 = "NOPE99".into();
+    let (status, page) = body(post(&marketer, &format!("{location}/edit"), &bad).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("unknown part") && page.contains("value=\"Changed title\""));
+    let id = location.trim_start_matches("/admin/notices/");
+    let notice: serde_json::Value = app
+        .api_get(&format!("/api/v1/notices/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notice["title"], "New mould compound");
+
+    let mut good = pcn_form(&later, "");
+    good[1].1 = "Changed title".into();
+    let done = post(&marketer, &format!("{location}/edit"), &good).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let (_, page) = body(marketer.follow(done).await).await;
+    assert!(
+        page.contains("The draft is saved.") && page.contains("Changed title"),
+        "{page}"
+    );
+
+    // Delete asks first, then says what it did.
+    let (status, ask) = body(marketer.get(&format!("{location}/delete")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ask.contains("Delete the draft"));
+    assert_eq!(
+        app.api_get(&format!("/api/v1/notices/{id}")).await.status(),
+        StatusCode::OK
+    );
+    let done = marketer.post(&format!("{location}/delete"), &[]).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let (_, page) = body(marketer.follow(done).await).await;
+    assert!(page.contains("is deleted."), "{page}");
+    assert_eq!(
+        app.api_get(&format!("/api/v1/notices/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

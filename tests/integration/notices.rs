@@ -593,3 +593,85 @@ async fn a_pcn_names_its_change_category_in_words_in_the_readers_language_not_by
         assert!(!html.contains(">site<"), "{to}: {html}");
     }
 }
+
+#[tokio::test]
+async fn a_draft_notice_is_changed_all_or_nothing_and_deleted_but_a_sent_one_is_not() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    catalogue(&app).await;
+    customer(&app, "user@example.com", &["LM317"], "en").await;
+    let (status, created) = create(&app, &pcn(&app, &["LM317"], None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/notices/{id}");
+
+    // All or nothing: one bad field and nothing changes.
+    let bad = json!({"title": "Better title", "affected_parts": ["NOPE99"]});
+    let r = app.api_send(Method::PATCH, &path, Some(&bad)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_part", "{body}");
+    let short = json!({"effective_date": app.clock.now().date_naive().to_string()});
+    let r = app.api_send(Method::PATCH, &path, Some(&short)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .api_send(Method::PATCH, &path, Some(&json!({"kind": "pdn"})))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .api_send(Method::PATCH, &path, Some(&json!({"colour": "red"})))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let now: Value = app.api_get(&path).await.json().await.unwrap();
+    assert_eq!(now["title"], "New mould compound");
+
+    // A good change: only the fields sent change.
+    let good = json!({"title": "Better title", "reason": "Second source"});
+    let r = app.api_send(Method::PATCH, &path, Some(&good)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let changed: Value = r.json().await.unwrap();
+    assert_eq!(changed["title"], "Better title");
+    assert_eq!(changed["reason"], "Second source");
+    assert_eq!(changed["description_after"], "Compound B");
+    assert!(app.audit_text().await.contains("notice.update"));
+
+    // Delete a draft → 204, then 404.
+    let (_, other) = create(&app, &pcn(&app, &["LM317"], None)).await;
+    let other_path = format!("/api/v1/notices/{}", other["id"].as_str().unwrap());
+    let r = app.api_send(Method::DELETE, &other_path, None).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.api_get(&other_path).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(app.audit_text().await.contains("notice.delete"));
+
+    // Once sent: neither changes nor goes.
+    let (status, _) = send(&app, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    app.deliver_and_take().await;
+    let r = app.api_send(Method::PATCH, &path, Some(&good)).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_state", "{body}");
+    let r = app.api_send(Method::DELETE, &path, None).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(app.api_get(&path).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_draft_that_a_later_revision_supersedes_is_not_deleted() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    catalogue(&app).await;
+    let (_, first) = create(&app, &pcn(&app, &["LM317"], None)).await;
+    let id = first["id"].as_str().unwrap();
+    let mut revision = pcn(&app, &["LM317"], None);
+    revision["supersedes"] = json!(id);
+    let (status, _) = create(&app, &revision).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let r = app
+        .api_send(Method::DELETE, &format!("/api/v1/notices/{id}"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+}

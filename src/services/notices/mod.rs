@@ -51,6 +51,9 @@ pub enum NoticesError {
     /// The notice was sent already (or is no longer a draft).
     #[error("the notice is {0}, not a draft")]
     NotDraft(CampaignStatus),
+    /// A later revision supersedes this draft, so it stays (delete that one first).
+    #[error("revision {0} supersedes this draft; delete that revision first")]
+    HasRevision(u32),
     /// No such notice.
     #[error("notice not found")]
     NotFound,
@@ -110,24 +113,7 @@ pub async fn create(
     actor.authorize(Action::ManageNotices)?;
     let now = ctx.clock.now();
     let forced = draft.force;
-    let mut fields = draft.fields.clone();
-    fields.overridden_warnings.clear();
-    fields.check(
-        draft.kind,
-        now,
-        ctx.settings.notices.min_pcn_notice_days,
-        draft.force,
-    )?;
-    if fields.service_critical.is_some()
-        && !ctx
-            .settings
-            .notices
-            .service_critical_kinds
-            .contains(&draft.kind)
-    {
-        return Err(NoticesError::NotServiceCritical(draft.kind));
-    }
-    known_parts(ctx, &fields).await?;
+    let fields = checked(ctx, draft.kind, draft.fields.clone(), draft.force, now).await?;
     let (number, revision, supersedes) = numbering(ctx, &draft, now).await?;
     let lists = lists_of_kind(ctx, draft.kind).await?;
     let campaign = notice_campaign(&number, revision, &fields.title, &lists, now, "");
@@ -152,11 +138,7 @@ pub async fn create(
     }
     store::notices::insert_mailing(&txn, campaign.id, notice.id, MailingPurpose::Notice, now)
         .await?;
-    let warnings = notice.fields.overridden_warnings.join("; ");
-    let detail = match (forced, warnings.is_empty()) {
-        (true, false) => format!("{} forced: {warnings}", notice.number.as_str()),
-        _ => notice.number.as_str().to_owned(),
-    };
+    let detail = audit_detail(&notice, forced);
     audit::append(
         &txn,
         actor,
@@ -170,6 +152,113 @@ pub async fn create(
         status: CampaignStatus::Draft,
         superseded_by: None,
     })
+}
+
+/// The fields of a notice of `kind` after every check of `create`; the warnings `force`
+/// overrides are recorded afresh.
+async fn checked(
+    ctx: &Context,
+    kind: NoticeKind,
+    mut fields: NoticeFields,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<NoticeFields, NoticesError> {
+    fields.overridden_warnings.clear();
+    fields.check(kind, now, ctx.settings.notices.min_pcn_notice_days, force)?;
+    if fields.service_critical.is_some()
+        && !ctx.settings.notices.service_critical_kinds.contains(&kind)
+    {
+        return Err(NoticesError::NotServiceCritical(kind));
+    }
+    known_parts(ctx, &fields).await?;
+    Ok(fields)
+}
+
+/// The audit detail of a notice: its number, and the warnings `force` overrode.
+fn audit_detail(notice: &Notice, forced: bool) -> String {
+    let warnings = notice.fields.overridden_warnings.join("; ");
+    match (forced, warnings.is_empty()) {
+        (true, false) => format!("{} forced: {warnings}", notice.number.as_str()),
+        _ => notice.number.as_str().to_owned(),
+    }
+}
+
+/// Replaces the fields of a draft notice, checked as on `create` (all or nothing); its kind,
+/// number and revision stay.
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, `NotDraft` (sent), the refusals of `create`, `Raced`, or a store
+/// failure.
+pub async fn update(
+    ctx: &Context,
+    actor: &Actor,
+    id: NoticeId,
+    fields: NoticeFields,
+    force: bool,
+) -> Result<NoticeOverview, NoticesError> {
+    actor.authorize(Action::ManageNotices)?;
+    let now = ctx.clock.now();
+    let mut notice = store::notices::find(&ctx.db, id).await?;
+    let mut campaign = store::campaigns::find(&ctx.db, notice.campaign_id).await?;
+    if campaign.status != CampaignStatus::Draft {
+        return Err(NoticesError::NotDraft(campaign.status));
+    }
+    notice.fields = checked(ctx, notice.kind, fields, force, now).await?;
+    let lists = lists_of_kind(ctx, notice.kind).await?;
+    let shape = notice_campaign(
+        &notice.number,
+        notice.revision,
+        &notice.fields.title,
+        &lists,
+        now,
+        "",
+    );
+    campaign.def.name = shape.def.name;
+    let txn = store::begin_write(&ctx.db).await?;
+    if !store::campaigns::update_content(&txn, &campaign, CampaignStatus::Draft, now).await? {
+        return Err(NoticesError::Raced);
+    }
+    store::notices::update_fields(&txn, &notice).await?;
+    let change = Change::of("notice.update", id).detail(audit_detail(&notice, force));
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    get(ctx, id).await
+}
+
+/// Deletes a notice that was never sent, with its campaign and that campaign's rows.
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, `NotDraft` (sent), `HasRevision` (a later revision supersedes
+/// it), `Raced`, or a store failure.
+pub async fn delete(ctx: &Context, actor: &Actor, id: NoticeId) -> Result<(), NoticesError> {
+    actor.authorize(Action::ManageNotices)?;
+    let now = ctx.clock.now();
+    let notice = store::notices::find(&ctx.db, id).await?;
+    let campaign = store::campaigns::find(&ctx.db, notice.campaign_id).await?;
+    if campaign.status != CampaignStatus::Draft {
+        return Err(NoticesError::NotDraft(campaign.status));
+    }
+    if let Some(later) = store::notices::revisions(&ctx.db, &notice.number)
+        .await?
+        .into_iter()
+        .find(|n| n.supersedes == Some(id))
+    {
+        return Err(NoticesError::HasRevision(later.revision));
+    }
+    let txn = store::begin_write(&ctx.db).await?;
+    store::notices::delete(&txn, id).await?;
+    if !store::campaigns::delete(&txn, campaign.id, CampaignStatus::Draft).await? {
+        return Err(NoticesError::Raced);
+    }
+    let change = Change::of("notice.delete", id).detail(format!(
+        "{} rev {}: {}",
+        notice.number.as_str(),
+        notice.revision,
+        notice.fields.title
+    ));
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(())
 }
 
 async fn known_parts(ctx: &Context, fields: &NoticeFields) -> Result<(), NoticesError> {

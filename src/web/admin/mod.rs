@@ -110,6 +110,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/notices/{id}", get(notices::show))
         .route("/admin/notices/{id}/send", post(notices::send))
         .route(
+            "/admin/notices/{id}/edit",
+            get(notices::edit_form).post(notices::edit),
+        )
+        .route(
+            "/admin/notices/{id}/delete",
+            get(notices::confirm_delete).post(notices::delete),
+        )
+        .route(
             "/admin/notices/{id}/acknowledgements.csv",
             get(notices::acknowledgements_csv),
         )

@@ -1,6 +1,6 @@
-//! Product notices (PCN, PDN, Tech News): the list, the form that creates a draft (field
-//! errors in place; the PCN 90-day rule overridden only by an explicit, recorded `force`),
-//! the audience preview, sending, and the acknowledgement report with its CSV. The same
+//! Product notices (PCN, PDN, Tech News): the list, the form that creates or changes a draft
+//! (field errors in place; the PCN 90-day rule overridden only by an explicit, recorded
+//! `force`), deleting a draft (asked first), the audience preview, sending, and the acknowledgement report with its CSV. The same
 //! services as `/api/v1/notices`.
 
 use axum::{
@@ -25,7 +25,10 @@ use crate::{
         extract::PageForm,
         views::admin::{
             Errors,
-            notices::{NoticeFormView, NoticeView, notice_form_page, notice_page, notices_page},
+            notices::{
+                Editing, NoticeFormView, NoticeView, delete_page, notice_form_page, notice_page,
+                notices_page,
+            },
         },
     },
 };
@@ -100,6 +103,52 @@ pub(super) struct NoticeForm {
 }
 
 impl NoticeForm {
+    /// The form filled with a stored notice's values.
+    fn of(n: &crate::domain::Notice) -> Self {
+        let f = &n.fields;
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        let parts = |p: &[PartNumber]| {
+            p.iter()
+                .map(PartNumber::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Self {
+            kind: n.kind.as_str().to_owned(),
+            number: n.number.as_str().to_owned(),
+            title: f.title.clone(),
+            summary: f.summary.clone(),
+            affected_parts: parts(&f.affected_parts),
+            change_category: f
+                .change_category
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+            description_before: f.description_before.clone(),
+            description_after: f.description_after.clone(),
+            reason: f.reason.clone(),
+            impact_form: f.impact.form.clone(),
+            impact_fit: f.impact.fit.clone(),
+            impact_function: f.impact.function.clone(),
+            impact_quality: f.impact.quality.clone(),
+            impact_reliability: f.impact.reliability.clone(),
+            qualification_summary: f.qualification_summary.clone(),
+            sample_availability_date: date(f.sample_availability_date),
+            effective_date: date(f.effective_date),
+            ack_deadline: f
+                .ack_deadline
+                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default(),
+            last_time_buy_date: date(f.last_time_buy_date),
+            last_time_ship_date: date(f.last_time_ship_date),
+            replacement_parts: parts(&f.replacement_parts),
+            service_critical: f.service_critical.clone().unwrap_or_default(),
+            force: match f.overridden_warnings.is_empty() {
+                true => String::new(),
+                false => "yes".to_owned(),
+            },
+        }
+    }
+
     /// The values as the page shows them.
     fn view(&self) -> NoticeFormView<'_> {
         NoticeFormView {
@@ -130,14 +179,16 @@ impl NoticeForm {
     }
 }
 
-/// The new-notice page with the form as typed.
+/// The notice form (new, or changing a draft) as typed.
 fn form_page(
     session: &AdminSession,
     f: &NoticeForm,
     errors: &Errors,
     code: StatusCode,
+    editing: Editing,
 ) -> Response {
-    (code, notice_form_page(&session.ctx(), &f.view(), errors)).into_response()
+    let page = notice_form_page(&session.ctx(), &f.view(), errors, editing);
+    (code, page).into_response()
 }
 
 /// `GET /admin/notices/new`.
@@ -147,6 +198,7 @@ pub(super) async fn new_form(Extension(session): Extension<AdminSession>) -> Res
         &NoticeForm::default(),
         &Errors::new(),
         StatusCode::OK,
+        None,
     )
 }
 
@@ -293,7 +345,7 @@ pub(super) async fn create(
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let draft = match draft_of(&form) {
         Ok(d) => d,
-        Err(errors) => return Ok(form_page(&session, &form, &errors, refused)),
+        Err(errors) => return Ok(form_page(&session, &form, &errors, refused, None)),
     };
     let errors = match notices::create(&state.ctx, &session.actor(), draft).await {
         Ok(o) => {
@@ -302,7 +354,148 @@ pub(super) async fn create(
         Err(e @ (NoticesError::Forbidden(_) | NoticesError::Store(_))) => return Err(e.into()),
         Err(e) => Errors::from([(field_of(&e), e.to_string())]),
     };
-    Ok(form_page(&session, &form, &errors, refused))
+    Ok(form_page(&session, &form, &errors, refused, None))
+}
+
+/// The draft of a path, or the notice's page saying why it can no longer change.
+async fn draft_or_refusal(
+    state: &AppState,
+    session: &AdminSession,
+    id: &str,
+) -> Result<Result<notices::NoticeOverview, Response>, AdminError> {
+    let o = notices::get(&state.ctx, notice_id(id)?).await?;
+    if o.status == CampaignStatus::Draft {
+        return Ok(Ok(o));
+    }
+    let why = NoticesError::NotDraft(o.status).to_string();
+    Ok(Err(show_with(
+        state,
+        session,
+        id,
+        Some(why),
+        StatusCode::CONFLICT,
+    )
+    .await?))
+}
+
+/// `GET /admin/notices/{id}/edit`: the form filled with the draft.
+pub(super) async fn edit_form(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageNotices)?;
+    let o = match draft_or_refusal(&state, &session, &id).await? {
+        Ok(o) => o,
+        Err(refused) => return Ok(refused),
+    };
+    let label = format!("{} rev. {}", o.notice.number.as_str(), o.notice.revision);
+    let editing = Some((o.notice.id, label.as_str()));
+    let form = NoticeForm::of(&o.notice);
+    Ok(form_page(
+        &session,
+        &form,
+        &Errors::new(),
+        StatusCode::OK,
+        editing,
+    ))
+}
+
+/// `POST /admin/notices/{id}/edit`: changes the draft (all or nothing), or shows the form
+/// again with the errors in place.
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<String>,
+    PageForm(mut form): PageForm<NoticeForm>,
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageNotices)?;
+    let o = match draft_or_refusal(&state, &session, &id).await? {
+        Ok(o) => o,
+        Err(refused) => return Ok(refused),
+    };
+    form.kind = o.notice.kind.as_str().to_owned();
+    form.number = o.notice.number.as_str().to_owned();
+    let label = format!("{} rev. {}", o.notice.number.as_str(), o.notice.revision);
+    let editing = Some((o.notice.id, label.as_str()));
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
+    let draft = match draft_of(&form) {
+        Ok(d) => d,
+        Err(errors) => return Ok(form_page(&session, &form, &errors, refused, editing)),
+    };
+    let errors = match notices::update(
+        &state.ctx,
+        &session.actor(),
+        o.notice.id,
+        draft.fields,
+        draft.force,
+    )
+    .await
+    {
+        Ok(_) => {
+            let to = format!("/admin/notices/{id}");
+            return Ok(super::redirect_with(
+                &state,
+                &session,
+                &to,
+                "The draft is saved.",
+            ));
+        }
+        Err(e @ (NoticesError::Forbidden(_) | NoticesError::Store(_))) => return Err(e.into()),
+        Err(e) => Errors::from([(field_of(&e), e.to_string())]),
+    };
+    Ok(form_page(&session, &form, &errors, refused, editing))
+}
+
+/// `GET /admin/notices/{id}/delete`: asks first (a GET changes nothing).
+pub(super) async fn confirm_delete(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageNotices)?;
+    match draft_or_refusal(&state, &session, &id).await? {
+        Ok(o) => Ok(delete_page(&session.ctx(), &o).into_response()),
+        Err(refused) => Ok(refused),
+    }
+}
+
+/// `POST /admin/notices/{id}/delete`: deletes a draft; back to the list with a message.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let notice = notice_id(&id)?;
+    let o = notices::get(&state.ctx, notice).await?;
+    match notices::delete(&state.ctx, &session.actor(), notice).await {
+        Ok(()) => {
+            let done = format!(
+                "The draft {} rev. {} is deleted.",
+                o.notice.number.as_str(),
+                o.notice.revision
+            );
+            Ok(super::redirect_with(
+                &state,
+                &session,
+                "/admin/notices",
+                &done,
+            ))
+        }
+        Err(e @ (NoticesError::Forbidden(_) | NoticesError::NotFound | NoticesError::Store(_))) => {
+            Err(e.into())
+        }
+        Err(e) => {
+            show_with(
+                &state,
+                &session,
+                &id,
+                Some(e.to_string()),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+    }
 }
 
 /// The notice of a path; a malformed id names no notice.

@@ -69,7 +69,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/customers/import", post(customers::import_customers))
         .route("/notices", post(notices::create).get(notices::all))
         .route("/notices/export", get(notices::export))
-        .route("/notices/{id}", get(notices::get))
+        .route(
+            "/notices/{id}",
+            get(notices::get)
+                .patch(notices::update)
+                .delete(notices::delete),
+        )
         .route("/notices/{id}/audience", get(notices::audience))
         .route("/notices/{id}/send", post(notices::send))
         .route(
@@ -223,7 +228,7 @@ async fn not_found() -> crate::web::error::ApiError {
         customers::create_product, customers::products, customers::create_customer,
         customers::customers, customers::import_customers,
         notices::create, notices::all, notices::export, notices::get, notices::audience,
-        notices::send, notices::acknowledgements,
+        notices::send, notices::acknowledgements, notices::update, notices::delete,
         subscribers::find, subscribers::create, subscribers::get, subscribers::correct,
         subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,

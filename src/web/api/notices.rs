@@ -1,5 +1,5 @@
-//! `/api/v1/notices`: create (typed fields, numbering, revisions), read, audience preview,
-//! send, the acknowledgement report (JSON or CSV) and the JSON export of every notice.
+//! `/api/v1/notices`: create (typed fields, numbering, revisions), change or delete a draft,
+//! read, audience preview, send, the acknowledgement report (JSON or CSV) and the JSON export of every notice.
 
 use axum::{
     Json,
@@ -50,6 +50,9 @@ impl From<NoticesError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "no_audience", e.to_string())
             }
             NoticesError::NotDraft(_) => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string())
+            }
+            NoticesError::HasRevision(_) => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string())
             }
             NoticesError::Raced => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
@@ -108,6 +111,65 @@ pub(super) async fn create(
         StatusCode::CREATED,
         record(&state, created.notice.id).await?,
     ))
+}
+
+/// Keys a PATCH may not change: they fix the notice's identity.
+const FIXED_KEYS: [&str; 3] = ["kind", "number", "supersedes"];
+
+/// The fields of `current` with those of a PATCH body laid over them, and its `force`.
+fn patched(
+    current: &NoticeFields,
+    mut body: serde_json::Map<String, serde_json::Value>,
+) -> Result<(NoticeFields, bool), ApiError> {
+    if let Some(key) = FIXED_KEYS.iter().find(|k| body.contains_key(**k)) {
+        return Err(ApiError::invalid(format!(
+            "{key}: a notice keeps its {key}; to change it, delete the draft and create another"
+        )));
+    }
+    let force = match body.remove("force") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(b)) => b,
+        Some(_) => return Err(ApiError::invalid("force: true or false")),
+    };
+    let mut merged = match serde_json::to_value(current) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => return Err(ApiError::invalid("the stored notice could not be read")),
+    };
+    merged.extend(body);
+    let fields = serde_json::from_value(serde_json::Value::Object(merged))
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    Ok((fields, force))
+}
+
+#[utoipa::path(patch, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), request_body(content = Object, content_type = "application/json", description = "any of the notice fields (title, summary, affected_parts, dates, …; absent ones stay), and force; kind, number and supersedes stay"), responses((status = 200, description = "the changed draft", body = Object), ApiErrors))]
+/// `PATCH /api/v1/notices/{id}` → 200: changes the fields of a draft, checked as on create
+/// (all or nothing); a sent notice → 409 `invalid_state`.
+pub(super) async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<NoticeRecord>, ApiError> {
+    let id = notice_id(&id)?;
+    let current = notices::get(&state.ctx, id).await?;
+    if current.status != crate::domain::CampaignStatus::Draft {
+        return Err(NoticesError::NotDraft(current.status).into());
+    }
+    let (fields, force) = patched(&current.notice.fields, body)?;
+    notices::update(&state.ctx, &caller.actor(), id, fields, force).await?;
+    record(&state, id).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 204, description = "deleted"), ApiErrors))]
+/// `DELETE /api/v1/notices/{id}` → 204: a notice never sent, with its campaign; a sent one
+/// (or one a later revision supersedes) → 409 `invalid_state`.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    notices::delete(&state.ctx, &caller.actor(), notice_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -1,5 +1,6 @@
-//! The admin pages of product notices: the list, the form that creates a draft, and one
-//! notice's page with its audience (a draft) or its acknowledgements. Render only.
+//! The admin pages of product notices: the list, the form that creates or changes a draft,
+//! the question before a draft is deleted, and one notice's page with its audience (a draft)
+//! or its acknowledgements. Render only.
 
 use chrono::NaiveDate;
 use maud::{Markup, html};
@@ -92,18 +93,36 @@ fn area(name: &str, label: &str, value: &str, error: Option<&String>) -> Markup 
     }
 }
 
-/// `/admin/notices/new`: the form that creates a draft, with its errors in place.
-pub fn notice_form_page(ctx: &Ctx, f: &NoticeFormView, errors: &Errors) -> Markup {
+/// Which draft the notice form changes: `None` for a new one, else its id and its number
+/// and revision (which stay, as does its kind).
+pub type Editing<'a> = Option<(NoticeId, &'a str)>;
+
+/// `/admin/notices/new` (or `/admin/notices/{id}/edit`): the form that creates (or changes)
+/// a draft, with its errors in place.
+pub fn notice_form_page(
+    ctx: &Ctx,
+    f: &NoticeFormView,
+    errors: &Errors,
+    editing: Editing,
+) -> Markup {
     let e = |k: &str| errors.get(k);
+    let (title, action) = match editing {
+        Some((id, label)) => (format!("Edit {label}"), format!("/admin/notices/{id}/edit")),
+        None => ("New notice".to_owned(), "/admin/notices".to_owned()),
+    };
     layout(
         ctx,
-        "New notice",
+        &title,
         html! {
             @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below. Nothing was saved." } }
-            form.card method="post" action="/admin/notices" {
+            form.card method="post" action=(action) {
                 (csrf_field(&ctx.csrf))
-                (select("kind", "Kind", &KINDS, f.kind, e("kind")))
-                (field("number", "Number (empty: the next PCN-YYYY-NNNN)", "text", f.number, e("number")))
+                @if editing.is_some() {
+                    p { "Kind: " (KINDS.iter().find(|(k, _)| *k == f.kind).map_or(f.kind, |(_, l)| *l)) ". The kind and the number stay; to change them, delete this draft and create another." }
+                } @else {
+                    (select("kind", "Kind", &KINDS, f.kind, e("kind")))
+                    (field("number", "Number (empty: the next PCN-YYYY-NNNN)", "text", f.number, e("number")))
+                }
                 (field("title", "Title", "text", f.title, e("title")))
                 (area("summary", "Summary (the body of Tech News)", f.summary, e("summary")))
                 (field("affected_parts", "Affected part numbers (separated by commas or spaces)", "text", f.affected_parts, e("affected_parts")))
@@ -131,7 +150,30 @@ pub fn notice_form_page(ctx: &Ctx, f: &NoticeFormView, errors: &Errors) -> Marku
                 (field("replacement_parts", "Replacement part numbers", "text", f.replacement_parts, e("replacement_parts")))
                 h2 { "Marking" }
                 (field("service_critical", "Service-critical because (empty: not service-critical)", "text", f.service_critical, e("service_critical")))
-                p { button type="submit" { "Save draft" } }
+                p {
+                    button type="submit" { "Save draft" }
+                    @if let Some((id, _)) = editing { " " a href={ "/admin/notices/" (id) } { "Cancel" } }
+                }
+            }
+        },
+    )
+}
+
+/// `/admin/notices/{id}/delete`: asks before a draft is deleted (a GET changes nothing).
+pub fn delete_page(ctx: &Ctx, o: &NoticeOverview) -> Markup {
+    let n = &o.notice;
+    layout(
+        ctx,
+        &format!("Delete {} rev. {}", n.number.as_str(), n.revision),
+        html! {
+            div.card {
+                p { strong { (n.fields.title) } }
+                p { "This draft was never sent. Deleting it removes it for good; the audit log keeps its number and title." }
+                form method="post" action={ "/admin/notices/" (n.id) "/delete" } {
+                    (csrf_field(&ctx.csrf))
+                    button.danger type="submit" { "Delete the draft" }
+                    " " a href={ "/admin/notices/" (n.id) } { "Back" }
+                }
             }
         },
     )
@@ -176,6 +218,10 @@ pub fn notice_page(ctx: &Ctx, v: &NoticeView) -> Markup {
                     }
                     @if a.recipients.len() > 100 { p.muted { "The first 100 of " (a.recipients.len()) "." } }
                     @if ctx.may(Action::ManageNotices) {
+                        p {
+                            a.button href={ "/admin/notices/" (n.id) "/edit" } { "Edit" } " "
+                            a href={ "/admin/notices/" (n.id) "/delete" } { "Delete" }
+                        }
                         form method="post" action={ "/admin/notices/" (n.id) "/send" } {
                             (csrf_field(&ctx.csrf))
                             p { button type="submit" { "Send now to " (a.recipients.len()) " recipients" } }
