@@ -2,6 +2,8 @@
 //! schedule, pause, resume, cancel, and the moves the scheduler and worker make: start due
 //! campaigns, fan out, and mark finished ones sent.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::domain::Bounce;
@@ -412,6 +414,8 @@ pub struct CampaignOverview {
     pub rate_per_sec: Option<f64>,
     /// Seconds until the open rows are done at that rate.
     pub eta_secs: Option<u64>,
+    /// When the figures were read.
+    pub as_of: DateTime<Utc>,
 }
 
 /// A campaign and its figures.
@@ -435,6 +439,7 @@ pub async fn overview(ctx: &Context, id: CampaignId) -> Result<CampaignOverview,
         counts,
         rate_per_sec,
         eta_secs,
+        as_of: ctx.clock.now(),
     })
 }
 
@@ -442,8 +447,24 @@ pub async fn overview(ctx: &Context, id: CampaignId) -> Result<CampaignOverview,
 pub const COMPLAINT: &str = "complaint";
 
 async fn counts(ctx: &Context, id: CampaignId) -> Result<CampaignCounts, StoreError> {
-    let mut c = CampaignCounts::default();
-    for (status, n) in store::deliveries::campaign_counts(&ctx.db, id).await? {
+    Ok(counts_of(ctx, &[id]).await?.remove(&id).unwrap_or_default())
+}
+
+/// The delivery figures of each of `ids` (every id present), in two grouped queries
+/// whatever their number.
+///
+/// # Errors
+/// Store failure.
+pub async fn counts_of(
+    ctx: &Context,
+    ids: &[CampaignId],
+) -> Result<HashMap<CampaignId, CampaignCounts>, StoreError> {
+    let mut all: HashMap<CampaignId, CampaignCounts> = ids
+        .iter()
+        .map(|id| (*id, CampaignCounts::default()))
+        .collect();
+    for (id, status, came_back, n) in store::deliveries::counts_of_campaigns(&ctx.db, ids).await? {
+        let c = all.entry(id).or_default();
         c.total += n;
         match status {
             DeliveryStatus::Queued => c.queued += n,
@@ -453,8 +474,7 @@ async fn counts(ctx: &Context, id: CampaignId) -> Result<CampaignCounts, StoreEr
             DeliveryStatus::Failed => c.failed += n,
             DeliveryStatus::Suppressed => c.suppressed += n,
         }
-    }
-    for (came_back, n) in store::deliveries::campaign_bounce_counts(&ctx.db, id).await? {
+        let Some(came_back) = came_back else { continue };
         match Bounce::parse(&came_back) {
             Ok(Bounce::Hard | Bounce::Soft) => c.bounced += n,
             Ok(Bounce::Blocked) => c.blocked += n,
@@ -462,8 +482,41 @@ async fn counts(ctx: &Context, id: CampaignId) -> Result<CampaignCounts, StoreEr
             Err(_) => {}
         }
     }
-    c.unsubscribed = store::overview::unsubscribed_by_campaign(&ctx.db, id).await?;
-    Ok(c)
+    for (id, n) in store::overview::unsubscribed_by_campaigns(&ctx.db, ids).await? {
+        all.entry(id).or_default().unsubscribed = n;
+    }
+    Ok(all)
+}
+
+/// A campaign in a listing, with its delivery figures.
+#[derive(Debug, Clone)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
+pub struct CampaignFigures {
+    pub campaign: Campaign,
+    pub counts: CampaignCounts,
+}
+
+/// A page of campaigns older than `before`, newest first, each with its figures: a fixed
+/// number of queries per page, not one per campaign.
+///
+/// # Errors
+/// Store failure.
+pub async fn page_with_counts(
+    ctx: &Context,
+    before: Option<CampaignId>,
+    limit: u64,
+) -> Result<Page<CampaignFigures, CampaignId>, StoreError> {
+    let Page { items, next } = page(ctx, before, limit).await?;
+    let ids: Vec<CampaignId> = items.iter().map(|c| c.id).collect();
+    let mut counts = counts_of(ctx, &ids).await?;
+    let items = items
+        .into_iter()
+        .map(|campaign| CampaignFigures {
+            counts: counts.remove(&campaign.id).unwrap_or_default(),
+            campaign,
+        })
+        .collect();
+    Ok(Page { items, next })
 }
 
 /// A campaign's sends and unsubscribes over time, in equal buckets from its start.
@@ -533,6 +586,14 @@ pub async fn timeline(
     }))
 }
 
+/// One campaign.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn find(ctx: &Context, id: CampaignId) -> Result<Campaign, CampaignsError> {
+    Ok(store::campaigns::find(&ctx.db, id).await?)
+}
+
 /// Every campaign, newest first.
 ///
 /// # Errors
@@ -564,6 +625,167 @@ pub async fn preview(ctx: &Context, id: CampaignId) -> Result<RenderedMail, Camp
     ctx.refresh_templates().await?;
     crate::mail::campaign::preview(&ctx.templates, &ctx.settings, &campaign)
         .map_err(|e| CampaignsError::Template(e.to_string()))
+}
+
+/// An unsaved draft as a sample recipient would get it (the composer's "Preview"), through
+/// the same rendering as `preview`; stores nothing.
+///
+/// # Errors
+/// `Forbidden`, `Invalid` (a body over 1 MB), `Template`, or a store failure.
+pub async fn preview_draft(
+    ctx: &Context,
+    actor: &Actor,
+    draft: &CampaignDraft,
+) -> Result<RenderedMail, CampaignsError> {
+    actor.authorize(Action::ManageCampaigns)?;
+    if draft.body_markdown.len() > crate::domain::campaign::MAX_BODY_BYTES {
+        return Err(CampaignsError::Invalid(
+            "the body is longer than 1 MB".into(),
+        ));
+    }
+    let campaign = Campaign {
+        id: CampaignId::new(),
+        def: NewCampaign {
+            name: draft.name.trim().to_owned(),
+            subject: draft.subject.clone(),
+            body_markdown: draft.body_markdown.clone(),
+            lists: Vec::new(),
+            from: draft.from.clone(),
+            reply_to: draft.reply_to.clone(),
+        },
+        status: CampaignStatus::Draft,
+        send_at: None,
+        paused_reason: None,
+        started_at: None,
+        fanned_out_at: None,
+        finished_at: None,
+        created_at: ctx.clock.now(),
+    };
+    ctx.refresh_templates().await?;
+    crate::mail::campaign::preview(&ctx.templates, &ctx.settings, &campaign)
+        .map_err(|e| CampaignsError::Template(e.to_string()))
+}
+
+/// A field of a campaign (`name`, `subject`, `body_markdown`, `lists`, `from`) and what is
+/// wrong with it, in words a marketer reads without the manual.
+pub type FieldProblem = (&'static str, String);
+
+/// Every problem of `draft` at once, by field, for a form that shows each beside its field;
+/// empty when `create` (and `update`) would accept its content. The same rules as theirs.
+///
+/// # Errors
+/// A store failure.
+pub async fn problems(
+    ctx: &Context,
+    draft: &CampaignDraft,
+) -> Result<Vec<FieldProblem>, CampaignsError> {
+    let mut found = Vec::new();
+    let name = draft.name.trim().chars().count();
+    if name == 0 || name > 200 {
+        found.push((
+            "name",
+            "Give the campaign a name of up to 200 characters.".into(),
+        ));
+    }
+    let subject = draft.subject.trim().chars().count();
+    if subject == 0 || subject > 300 || draft.subject.contains(['\r', '\n']) {
+        found.push((
+            "subject",
+            "Write a subject of one line, up to 300 characters.".into(),
+        ));
+    }
+    if draft.body_markdown.trim().is_empty() {
+        found.push(("body_markdown", "Write the message.".into()));
+    } else if draft.body_markdown.len() > crate::domain::campaign::MAX_BODY_BYTES {
+        found.push(("body_markdown", "The message is longer than 1 MB.".into()));
+    }
+    if let Some(problem) = list_problem(ctx, &draft.lists).await? {
+        found.push(("lists", problem));
+    }
+    if let Some(problem) = from_problem(ctx, draft.from.as_deref()) {
+        found.push(("from", problem));
+    }
+    if !found
+        .iter()
+        .any(|(f, _)| *f == "subject" || *f == "body_markdown")
+        && let Err(e) = CampaignTemplate::compile(&draft.subject, &draft.body_markdown)
+    {
+        found.push(template_problem(&e));
+    }
+    Ok(found)
+}
+
+/// What is wrong with a campaign's choice of lists, in plain words.
+async fn list_problem(ctx: &Context, slugs: &[ListSlug]) -> Result<Option<String>, StoreError> {
+    if slugs.is_empty() {
+        return Ok(Some("Choose at least one list.".into()));
+    }
+    let found = store::lists::find_by_slugs(&ctx.db, slugs).await?;
+    for slug in slugs {
+        let Some(list) = found.iter().find(|l| &l.def.slug == slug) else {
+            return Ok(Some(format!(
+                "There is no list \u{201c}{}\u{201d}.",
+                slug.as_str()
+            )));
+        };
+        let name = &list.def.name;
+        if list.archived_at.is_some() {
+            return Ok(Some(format!(
+                "The list \u{201c}{name}\u{201d} is archived and takes no campaigns."
+            )));
+        }
+        if list.def.legal_basis != LegalBasis::Consent {
+            return Ok(Some(format!(
+                "The list \u{201c}{name}\u{201d} is for product notices to customers, who did \
+                 not sign up for marketing: a campaign may go only to lists people asked for. \
+                 Send product notices as notices."
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// What is wrong with a campaign's own From, in plain words.
+fn from_problem(ctx: &Context, from: Option<&str>) -> Option<String> {
+    let mailbox = from?.parse::<Mailbox>().ok();
+    let Some(mailbox) = mailbox else {
+        return Some(
+            "Write the sender as an address (news@example.com) or as a name and address \
+             (Example News <news@example.com>)."
+                .into(),
+        );
+    };
+    let domain = mailbox.email.domain().to_ascii_lowercase();
+    let allowed = &ctx.settings.mail.allowed_from_domains;
+    (!allowed.contains(&domain)).then(|| {
+        format!(
+            "Bulletin does not send from {domain}. Use an address at {}.",
+            allowed.join(" or ")
+        )
+    })
+}
+
+/// The field a template error is in, and the error in plain words.
+fn template_problem(e: &crate::mail::TemplateError) -> FieldProblem {
+    let crate::mail::TemplateError::Template(e) = e else {
+        return ("body_markdown", e.to_string());
+    };
+    let (field, part) = match e.name() {
+        Some("subject") => ("subject", "The subject"),
+        _ => ("body_markdown", "The message"),
+    };
+    let at = e
+        .line()
+        .map(|l| format!(" on line {l}"))
+        .unwrap_or_default();
+    let what = match (e.kind(), e.detail()) {
+        (minijinja::ErrorKind::UndefinedError, _) => {
+            "uses a variable that does not exist (see the list of variables)".to_owned()
+        }
+        (kind, Some(detail)) => format!("cannot be filled in ({kind}: {detail})"),
+        (kind, None) => format!("cannot be filled in ({kind})"),
+    };
+    (field, format!("{part} {what}{at}."))
 }
 
 /// Checks a test send of the campaign to the given addresses and returns the campaign to

@@ -1,11 +1,13 @@
-//! Campaigns: the list, compose (Markdown), the page of one campaign with its figures and a
-//! preview in a sandboxed iframe, and the moves: test send, schedule, pause, resume, cancel.
+//! Campaigns: the list, the page of one campaign with its figures and a preview in a
+//! sandboxed iframe, and the moves: test send, schedule, pause, resume, cancel, duplicate,
+//! delete, each saying what it did on the next page (composing and reviewing are in
+//! `campaign_forms`).
 
 use axum::{
     Extension,
     extract::{Path, State},
     http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use maud::Markup;
@@ -13,19 +15,14 @@ use serde::Deserialize;
 
 use super::{AdminError, AdminSession};
 use crate::{
-    domain::{Action, CampaignId, EmailAddress, ListSlug, MailingList},
-    services::{
-        campaigns::{self, CampaignDraft, CampaignsError},
-        lists,
-    },
+    domain::{Action, CampaignId, CampaignStatus, EmailAddress},
+    services::campaigns::{self, CampaignsError},
     web::AppState,
     web::{
         extract::PageForm,
         views::admin::{
-            self as view, Errors,
-            campaigns::{
-                CampaignView, ComposeFormView, campaign_page, campaigns_page, compose_page,
-            },
+            self as view,
+            campaigns::{CampaignView, campaign_page, campaigns_page},
         },
     },
 };
@@ -34,120 +31,29 @@ use crate::{
 /// anything but our own pages.
 pub(super) const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'";
 
-/// `GET /admin/campaigns`.
+/// Campaigns per page of the list.
+const CAMPAIGNS_PAGE: u64 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct IndexQuery {
+    #[serde(default)]
+    before: String,
+}
+
+/// `GET /admin/campaigns[?before=ID]`: a page of campaigns, newest first, with their figures.
 pub(super) async fn index(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
+    axum::extract::Query(q): axum::extract::Query<IndexQuery>,
 ) -> Result<Response, AdminError> {
-    let all = campaigns::all(&state.ctx).await?;
-    Ok(campaigns_page(&session.ctx(), &all).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct CampaignForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    subject: String,
-    #[serde(default)]
-    body_markdown: String,
-    #[serde(default)]
-    list: Vec<String>,
-    #[serde(default)]
-    reply_to: String,
-}
-
-/// The compose page with the form as typed.
-fn compose(
-    session: &AdminSession,
-    all: &[MailingList],
-    form: &CampaignForm,
-    errors: &Errors,
-    code: StatusCode,
-) -> Response {
-    let values = ComposeFormView {
-        name: &form.name,
-        subject: &form.subject,
-        body_markdown: &form.body_markdown,
-        lists: &form.list,
-        reply_to: &form.reply_to,
-    };
-    (code, compose_page(&session.ctx(), all, &values, errors)).into_response()
-}
-
-/// `GET /admin/campaigns/new`.
-pub(super) async fn new_form(
-    State(state): State<AppState>,
-    Extension(session): Extension<AdminSession>,
-) -> Result<Response, AdminError> {
-    let all = lists::all(&state.ctx).await?;
-    let form = CampaignForm::default();
-    Ok(compose(
-        &session,
-        &all,
-        &form,
-        &Errors::new(),
-        StatusCode::OK,
-    ))
-}
-
-/// The form field a refusal of the service is about.
-fn field_of(e: &CampaignsError) -> &'static str {
-    let text = e.to_string();
-    match e {
-        _ if text.starts_with("lists:") => "list",
-        _ if text.contains("subject") => "subject",
-        _ if text.contains("name") => "name",
-        CampaignsError::UnknownList(_) => "list",
-        _ => "body_markdown",
-    }
-}
-
-/// `POST /admin/campaigns`: saves a draft through the same service as the API.
-pub(super) async fn create(
-    State(state): State<AppState>,
-    Extension(session): Extension<AdminSession>,
-    PageForm(form): PageForm<CampaignForm>,
-) -> Result<Response, AdminError> {
-    session.authorize(Action::ManageCampaigns)?;
-    let all = lists::all(&state.ctx).await?;
-    let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let slugs: Vec<ListSlug> = form
-        .list
-        .iter()
-        .filter_map(|s| ListSlug::parse(s).ok())
-        .collect();
-    if slugs.is_empty() {
-        let errors = Errors::from([("list", "choose at least one list".to_owned())]);
-        return Ok(compose(&session, &all, &form, &errors, refused));
-    }
-    let reply_to = match form.reply_to.trim() {
+    let before = match q.before.as_str() {
         "" => None,
-        raw => match EmailAddress::parse(raw) {
-            Ok(address) => Some(address),
-            Err(e) => {
-                let errors = Errors::from([("reply_to", e.to_string())]);
-                return Ok(compose(&session, &all, &form, &errors, refused));
-            }
-        },
+        raw => Some(CampaignId::from_uuid(
+            raw.parse().map_err(|_| AdminError::NotFound)?,
+        )),
     };
-    let draft = CampaignDraft {
-        name: form.name.clone(),
-        subject: form.subject.clone(),
-        body_markdown: form.body_markdown.clone(),
-        lists: slugs,
-        from: None,
-        reply_to,
-    };
-    let errors = match campaigns::create(&state.ctx, &session.actor(), draft).await {
-        Ok(c) => return Ok(Redirect::to(&format!("/admin/campaigns/{}", c.id)).into_response()),
-        Err(e @ (CampaignsError::Invalid(_) | CampaignsError::UnknownList(_))) => {
-            Errors::from([(field_of(&e), e.to_string())])
-        }
-        Err(e @ CampaignsError::Template(_)) => Errors::from([("body_markdown", e.to_string())]),
-        Err(e) => return Err(e.into()),
-    };
-    Ok(compose(&session, &all, &form, &errors, refused))
+    let found = campaigns::page_with_counts(&state.ctx, before, CAMPAIGNS_PAGE).await?;
+    Ok(campaigns_page(&session.ctx(), &found.items, found.next).into_response())
 }
 
 /// `GET /admin/campaigns/{id}`: figures, progress, preview and the moves.
@@ -170,10 +76,17 @@ async fn show_with(
 ) -> Result<Response, AdminError> {
     let overview = campaigns::overview(&state.ctx, id).await?;
     let timeline = campaigns::timeline(&state.ctx, id).await?;
+    let audience = match overview.campaign.status {
+        CampaignStatus::Draft | CampaignStatus::Scheduled => {
+            Some(campaigns::audience(&state.ctx, id).await?)
+        }
+        _ => None,
+    };
     let v = CampaignView {
         overview,
         timeline,
         error,
+        audience,
     };
     Ok((code, campaign_page(&session.ctx(), &v)).into_response())
 }
@@ -185,7 +98,7 @@ pub(super) async fn preview(
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Response, AdminError> {
     let page = match campaigns::preview(&state.ctx, CampaignId::from_uuid(id)).await {
-        Ok(m) => view::campaigns::preview(m.html),
+        Ok(m) => view::campaigns::preview(&m.html),
         Err(CampaignsError::NotFound) => return Err(AdminError::NotFound),
         Err(e) => view::preview_failed(&e.to_string()),
     };
@@ -214,11 +127,18 @@ pub(super) fn sandboxed(page: Markup) -> Response {
 pub(super) struct ActForm {
     #[serde(default)]
     send_at: String,
+    /// `now` or `at` (the review's choice); absent: an empty `send_at` means now.
+    #[serde(default)]
+    when: String,
     #[serde(default)]
     to: String,
+    /// The page the form is on: `review` answers a refusal there, beside its field.
+    #[serde(default)]
+    page: String,
 }
 
-/// `POST /admin/campaigns/{id}/{schedule|pause|resume|cancel|test}`.
+/// `POST /admin/campaigns/{id}/{schedule|pause|resume|cancel|test|duplicate|delete}`: each
+/// move says what it did on the next page.
 pub(super) async fn act(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
@@ -227,37 +147,171 @@ pub(super) async fn act(
 ) -> Result<Response, AdminError> {
     session.authorize(Action::ManageCampaigns)?;
     let id = CampaignId::from_uuid(id);
+    let here = format!("/admin/campaigns/{id}");
+    let done = match verb.as_str() {
+        "duplicate" | "delete" => return copy_or_delete(&state, &session, id, &verb).await,
+        _ => do_move(&state, &session, id, &verb, &form).await?,
+    };
+    let said = match done {
+        Ok(said) => said,
+        Err(
+            e
+            @ (CampaignsError::Forbidden(_) | CampaignsError::NotFound | CampaignsError::Store(_)),
+        ) => {
+            return Err(e.into());
+        }
+        Err(e) => return refused(&state, &session, id, &verb, &form, e).await,
+    };
+    let to = match (verb.as_str(), form.page.as_str()) {
+        ("test", "review") => format!("{here}/review"),
+        _ => here,
+    };
+    Ok(super::redirect_with(&state, &session, &to, &said))
+}
+
+/// Makes move `verb` and says what it did; `Err(NotFound)` (outer) for an unknown verb.
+async fn do_move(
+    state: &AppState,
+    session: &AdminSession,
+    id: CampaignId,
+    verb: &str,
+    form: &ActForm,
+) -> Result<Result<String, CampaignsError>, AdminError> {
     let (ctx, actor) = (&state.ctx, session.actor());
-    let result = match verb.as_str() {
-        "schedule" => match parse_send_at(&form.send_at) {
-            Ok(at) => campaigns::schedule(ctx, &actor, id, at).await.map(|_| ()),
+    Ok(match verb {
+        "schedule" => match parse_when(&form.when, &form.send_at) {
+            Ok(at) => {
+                campaigns::schedule(ctx, &actor, id, at)
+                    .await
+                    .map(|c| match (at, c.send_at) {
+                        (Some(_), Some(t)) => {
+                            format!("Scheduled for {}.", t.format("%Y-%m-%d %H:%M UTC"))
+                        }
+                        _ => "Sending now: the campaign starts within a minute.".to_owned(),
+                    })
+            }
             Err(e) => Err(CampaignsError::Invalid(e)),
         },
         "pause" => campaigns::pause(ctx, &actor, id, "paused by a person")
             .await
-            .map(|_| ()),
-        "resume" => campaigns::resume(ctx, &actor, id).await.map(|_| ()),
-        "cancel" => campaigns::cancel(ctx, &actor, id).await.map(|_| ()),
-        "test" => match EmailAddress::parse(&form.to) {
-            Ok(to) => state.send_test(&actor, id, &[to]).await,
-            Err(e) => Err(CampaignsError::Invalid(format!("test address: {e}"))),
+            .map(|_| "Paused: nothing more is sent until you resume.".to_owned()),
+        "resume" => campaigns::resume(ctx, &actor, id)
+            .await
+            .map(|c| match c.status {
+                CampaignStatus::Scheduled => "Resumed: it is scheduled again.".to_owned(),
+                _ => "Resumed: sending continues, messages that waited go out at once.".to_owned(),
+            }),
+        "cancel" => campaigns::cancel(ctx, &actor, id)
+            .await
+            .map(|_| "Cancelled: messages not sent yet will never be sent.".to_owned()),
+        "test" => match parse_addresses(&form.to) {
+            Ok(to) => state
+                .send_test(&actor, id, &to)
+                .await
+                .map(|()| match to.len() {
+                    1 => "Test sent to 1 address.".to_owned(),
+                    n => format!("Test sent to {n} addresses."),
+                }),
+            Err(e) => Err(CampaignsError::Invalid(e)),
         },
         _ => return Err(AdminError::NotFound),
+    })
+}
+
+/// Duplicate (to the copy's composer) or delete (to the list), each with its message; a
+/// refusal is shown on the campaign's page.
+async fn copy_or_delete(
+    state: &AppState,
+    session: &AdminSession,
+    id: CampaignId,
+    verb: &str,
+) -> Result<Response, AdminError> {
+    let (ctx, actor) = (&state.ctx, session.actor());
+    let result = match verb {
+        "duplicate" => campaigns::duplicate(ctx, &actor, id).await.map(|copy| {
+            let said = format!(
+                "Copied into a new draft, \u{201c}{}\u{201d}: change it here.",
+                copy.def.name
+            );
+            (format!("/admin/campaigns/{}/edit", copy.id), said)
+        }),
+        _ => {
+            let name = campaigns::find(ctx, id).await?.def.name;
+            campaigns::delete(ctx, &actor, id).await.map(|()| {
+                let said = format!("The campaign \u{201c}{name}\u{201d} is deleted.");
+                ("/admin/campaigns".to_owned(), said)
+            })
+        }
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response()),
+        Ok((to, said)) => Ok(super::redirect_with(state, session, &to, &said)),
         Err(
             e
             @ (CampaignsError::Forbidden(_) | CampaignsError::NotFound | CampaignsError::Store(_)),
         ) => Err(e.into()),
         Err(e) => {
-            let code = match e {
-                CampaignsError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            show_with(&state, &session, id, Some(e.to_string()), code).await
+            show_with(
+                state,
+                session,
+                id,
+                Some(e.to_string()),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
     }
+}
+
+/// A refused move: on the review page beside its field when it came from there, else above
+/// the campaign's page.
+async fn refused(
+    state: &AppState,
+    session: &AdminSession,
+    id: CampaignId,
+    verb: &str,
+    form: &ActForm,
+    e: CampaignsError,
+) -> Result<Response, AdminError> {
+    let code = match e {
+        CampaignsError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        CampaignsError::State(_) | CampaignsError::Raced => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    if form.page == "review" {
+        let field = if verb == "test" { "to" } else { "send_at" };
+        let error = Some((field, e.to_string()));
+        return super::campaign_forms::review_with(state, session, id, error, &form.send_at, code)
+            .await;
+    }
+    show_with(state, session, id, Some(e.to_string()), code).await
+}
+
+/// The review's choice: `now`, or `at` the typed time (which must be given); without a
+/// choice an empty time means now.
+fn parse_when(when: &str, send_at: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
+    match (when, send_at.trim()) {
+        ("now", _) => Ok(None),
+        ("at", "") => Err("Choose the date and time to send it at, or send it now.".into()),
+        _ => parse_send_at(send_at),
+    }
+}
+
+/// Test addresses as typed: up to 10, separated by commas, semicolons or spaces.
+fn parse_addresses(raw: &str) -> Result<Vec<EmailAddress>, String> {
+    let typed: Vec<&str> = raw
+        .split([',', ';', ' ', '\n', '\r', '\t'])
+        .filter(|s| !s.is_empty())
+        .collect();
+    if typed.is_empty() {
+        return Err("Write the address to send the test to.".into());
+    }
+    typed
+        .iter()
+        .map(|a| {
+            EmailAddress::parse(a)
+                .map_err(|_| format!("\u{201c}{a}\u{201d} is not an e-mail address."))
+        })
+        .collect()
 }
 
 /// A `datetime-local` value read as UTC; empty means now.

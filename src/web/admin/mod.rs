@@ -5,6 +5,7 @@
 //! the guard never reads a large body; every other form carries it in its body.
 
 mod auth;
+mod campaign_forms;
 mod campaigns;
 mod customers;
 mod dashboard;
@@ -95,12 +96,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/admin/campaigns",
-            get(campaigns::index).post(campaigns::create),
+            get(campaigns::index).post(campaign_forms::create),
         )
-        .route("/admin/campaigns/new", get(campaigns::new_form))
+        .route("/admin/campaigns/new", get(campaign_forms::new_form))
+        .route(
+            "/admin/campaigns/preview-draft",
+            get(campaign_forms::blank_preview).post(campaign_forms::preview_draft),
+        )
         .route("/admin/campaigns/{id}", get(campaigns::show))
         .route("/admin/campaigns/{id}/preview", get(campaigns::preview))
-        .route("/admin/campaigns/{id}/{action}", post(campaigns::act))
+        .route(
+            "/admin/campaigns/{id}/edit",
+            get(campaign_forms::edit_form).post(campaign_forms::update),
+        )
+        .route("/admin/campaigns/{id}/review", get(campaign_forms::review))
+        .route(
+            "/admin/campaigns/{id}/{action}",
+            get(campaign_forms::confirm).post(campaigns::act),
+        )
         .route("/admin/notices", get(notices::index).post(notices::create))
         .route("/admin/notices/new", get(notices::new_form))
         .route(

@@ -116,7 +116,7 @@ async fn preview_page(
     draft: Option<&str>,
 ) -> Result<Response, AdminError> {
     let page = match templates::preview(&state.ctx, &session.actor(), path, draft).await {
-        Ok(m) => view::templates::preview(&m.subject, &m.text, m.html),
+        Ok(m) => view::templates::preview(&m.subject, &m.text, &m.html),
         Err(e @ (TemplatesError::NotFound | TemplatesError::Forbidden(_))) => return Err(e.into()),
         Err(e) => view::preview_failed(&e.to_string()),
     };

@@ -1,78 +1,44 @@
-//! The admin pages of campaigns: the list, the compose form, one campaign's page with its
-//! figures, chart, moves and preview frame, and the preview itself. Render only.
+//! The admin pages of campaigns: the list, one campaign's page with its figures, chart,
+//! moves and preview frame, and the preview itself (the composer and the review are in
+//! `campaign_forms`). Render only.
 
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 
-use super::{CampaignChart, Ctx, Errors, campaign_chart, csrf_field, field, layout, status};
+use super::campaign_forms::{audience_card, moves};
+use super::{CampaignChart, Ctx, campaign_chart, layout, refreshing_layout, status};
 use crate::{
-    domain::{Action, Campaign, MailingList},
-    services::campaigns::{CampaignCounts, CampaignOverview, CampaignTimeline},
+    domain::{Action, CampaignId, CampaignStatus},
+    services::campaigns::{
+        Audience, CampaignCounts, CampaignFigures, CampaignOverview, CampaignTimeline,
+    },
 };
 
-/// `/admin/campaigns`: every campaign with its status.
-pub fn campaigns_page(ctx: &Ctx, all: &[Campaign]) -> Markup {
+/// `/admin/campaigns`: a page of campaigns with their status and figures, `next` the cursor
+/// of the older ones.
+pub fn campaigns_page(ctx: &Ctx, rows: &[CampaignFigures], next: Option<CampaignId>) -> Markup {
     layout(
         ctx,
         "Campaigns",
         html! {
             @if ctx.may(Action::ManageCampaigns) { p { a.button href="/admin/campaigns/new" { "New campaign" } } }
-            table {
-                tr { th { "Name" } th { "Subject" } th { "Status" } th { "Send at" } }
-                @for c in all {
+            table.campaigns {
+                tr {
+                    th { "Name" } th { "Status" } th { "Send at" }
+                    th.num { "Sent" } th.num { "Bounced" } th.num { "Complaints" } th.num { "Unsubscribes" }
+                }
+                @for r in rows {
+                    @let (c, n) = (&r.campaign, &r.counts);
                     tr {
-                        td { a href={ "/admin/campaigns/" (c.id) } { (c.def.name) } }
-                        td { (c.def.subject) } td { (status(c.status.as_str())) }
+                        td { a href={ "/admin/campaigns/" (c.id) } { (c.def.name) } br; span.muted { (c.def.subject) } }
+                        td { (status(c.status.as_str())) }
                         td { (c.send_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()) }
+                        td.num.sent { (n.sent) } td.num.bounced { (n.bounced) }
+                        td.num.complaints { (n.complaints) } td.num.unsubscribes { (n.unsubscribed) }
                     }
                 }
             }
-            @if all.is_empty() { p.muted { "No campaigns yet." } }
-        },
-    )
-}
-
-/// The values typed into the compose form.
-#[derive(Debug, Default, Clone, Copy)]
-#[expect(missing_docs, reason = "the fields' names say what they hold")]
-pub struct ComposeFormView<'a> {
-    /// The internal name.
-    pub name: &'a str,
-    pub subject: &'a str,
-    pub body_markdown: &'a str,
-    /// The slugs of the lists ticked.
-    pub lists: &'a [String],
-    /// Where replies go (empty: the list's address, else `mail.reply_to`).
-    pub reply_to: &'a str,
-}
-
-/// `/admin/campaigns/new`: the compose form over `all` lists, with its errors in place.
-pub fn compose_page(
-    ctx: &Ctx,
-    all: &[MailingList],
-    form: &ComposeFormView,
-    errors: &Errors,
-) -> Markup {
-    let e = |k: &str| errors.get(k);
-    layout(
-        ctx,
-        "New campaign",
-        html! {
-            @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
-            form.card method="post" action="/admin/campaigns" {
-                (csrf_field(&ctx.csrf))
-                (field("name", "Internal name", "text", form.name, e("name")))
-                (field("subject", "Subject", "text", form.subject, e("subject")))
-                label { "Lists" }
-                @for l in all {
-                    label.check { input type="checkbox" name="list" value=(l.def.slug.as_str()) checked[form.lists.iter().any(|s| s == l.def.slug.as_str())]; " " (l.def.name) }
-                }
-                @if let Some(err) = e("list") { p.field-error { (err) } }
-                (field("reply_to", "Replies go to (any address, e.g. a helpdesk; empty: the list's, else mail.reply_to)", "email", form.reply_to, e("reply_to")))
-                label for="body_markdown" { "Body (Markdown; variables such as " code { "{{ subscriber.name }}" } ")" }
-                textarea id="body_markdown" name="body_markdown" aria-invalid=[e("body_markdown").map(|_| "true")] { (form.body_markdown) }
-                @if let Some(err) = e("body_markdown") { p.field-error { (err) } }
-                p { button type="submit" { "Save draft and preview" } }
-            }
+            @if rows.is_empty() { p.muted { "No campaigns yet." } }
+            @if let Some(next) = next { p.pager { a.button rel="next" href={ "/admin/campaigns?before=" (next) } { "Older →" } } }
         },
     )
 }
@@ -86,6 +52,8 @@ pub struct CampaignView {
     pub timeline: Option<CampaignTimeline>,
     /// Why the last move was refused, shown above everything.
     pub error: Option<String>,
+    /// Who it would reach now, before it has delivery figures (a draft or a scheduled one).
+    pub audience: Option<Audience>,
 }
 
 /// `/admin/campaigns/{id}`: figures, progress, chart, the moves and the preview frame.
@@ -94,8 +62,14 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
     let n = &v.overview.counts;
     let done = n.sent + n.failed + n.suppressed;
     let action = |verb: &str| format!("/admin/campaigns/{}/{verb}", c.id);
-    layout(
-        ctx,
+    let shell = |title: &str, body| {
+        if is_moving(&v.overview) {
+            refreshing_layout(ctx, title, REFRESH_SECS, body)
+        } else {
+            layout(ctx, title, body)
+        }
+    };
+    shell(
         &c.def.name,
         html! {
             @if let Some(e) = &v.error { p.error role="alert" { (e) } }
@@ -107,9 +81,16 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                 @if n.total > 0 {
                     progress max=(n.total) value=(done) { (done) " of " (n.total) }
                 }
+                @if c.status == CampaignStatus::Sending {
+                    p.pace { (pace(v.overview.rate_per_sec, v.overview.eta_secs)) }
+                }
+                @if let Some(a) = v.audience.as_ref().filter(|_| n.total == 0) {
+                    (audience_card(a))
+                } @else {
                 table.figures {
                     tr { th.num { "Recipients" } th.num { "Sent" } th.num { "Queued" } th.num { "Deferred" } th.num { "Failed" } th.num { "Suppressed" } th.num { "Unsubscribed because of it" } }
                     tr { td.num { (n.total) } td.num #sent { (n.sent) } td.num { (n.queued + n.sending) } td.num { (n.deferred) } td.num { (n.failed) } td.num { (n.suppressed) } td.num #unsubscribed { (n.unsubscribed) } }
+                }
                 }
             }
             @if let Some(t) = &v.timeline {
@@ -119,35 +100,57 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                     p.muted { "Blue: messages sent per " (bucket_label(t.bucket_secs)) "; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content." }
                 }
             }
-            @if ctx.may(Action::ManageCampaigns) {
-                div.card {
-                    form.inline method="post" action=(action("schedule")) {
-                        (csrf_field(&ctx.csrf))
-                        label for="send_at" { "Send at (UTC; empty: now)" }
-                        input #send_at type="datetime-local" name="send_at";
-                        " " button type="submit" { "Schedule" }
-                    }
-                    p {
-                        @for (verb, label) in [("pause", "Pause"), ("resume", "Resume"), ("cancel", "Cancel")] {
-                            form.inline method="post" action=(action(verb)) {
-                                (csrf_field(&ctx.csrf))
-                                button.secondary type="submit" { (label) } " "
-                            }
-                        }
-                    }
-                    form method="post" action=(action("test")) {
-                        (csrf_field(&ctx.csrf))
-                        label for="to" { "Send a test to" }
-                        input #to type="email" name="to";
-                        " " button.secondary type="submit" { "Send test" }
-                    }
-                }
-            }
+            (moves(ctx, c, n))
             h2 { "Preview" }
             p.muted { "Subject: " (c.def.subject) }
             iframe.preview sandbox="" src=(action("preview")) title="Preview of the e-mail" {}
         },
     )
+}
+
+/// How often a campaign's page reloads itself while it sends.
+const REFRESH_SECS: u32 = 5;
+
+/// Whether the campaign is sending, or starts within ten minutes: its page then reloads
+/// itself until it is sent, paused or cancelled.
+fn is_moving(o: &CampaignOverview) -> bool {
+    let c = &o.campaign;
+    match c.status {
+        CampaignStatus::Sending => true,
+        CampaignStatus::Scheduled => c
+            .send_at
+            .is_none_or(|t| t - o.as_of <= chrono::Duration::minutes(10)),
+        _ => false,
+    }
+}
+
+/// The sending rate and the time left, in words: "12.5 messages/s · about 3 minutes left".
+fn pace(rate_per_sec: Option<f64>, eta_secs: Option<u64>) -> String {
+    let rate = match rate_per_sec {
+        Some(r) if r >= 10.0 => format!("{r:.0} messages/s"),
+        Some(r) if r >= 1.0 => format!("{r:.1} messages/s"),
+        Some(r) if r > 0.0 => format!("{:.1} messages/min", r * 60.0),
+        _ => return "Starting: no message sent yet.".to_owned(),
+    };
+    match eta_secs {
+        Some(secs) => format!("{rate} · {}", time_left(secs)),
+        None => rate,
+    }
+}
+
+/// `secs` as "about 3 minutes left".
+fn time_left(secs: u64) -> String {
+    let about = |n: u64, unit: &str| match n {
+        1 => format!("about 1 {unit} left"),
+        n => format!("about {n} {unit}s left"),
+    };
+    match secs {
+        0 => "almost done".to_owned(),
+        1..60 => "less than a minute left".to_owned(),
+        60..5400 => about(secs.div_ceil(60), "minute"),
+        5400..172_800 => about((secs + 1800) / 3600, "hour"),
+        _ => about((secs + 43_200) / 86_400, "day"),
+    }
 }
 
 fn bucket_label(secs: i64) -> String {
@@ -175,9 +178,43 @@ fn chart(n: &CampaignCounts, t: &CampaignTimeline) -> CampaignChart {
     }
 }
 
-/// The preview frame's document: the campaign's HTML as a sample recipient would get it.
-pub fn preview(html: String) -> Markup {
-    // Rendered by our campaign template engine; the sandboxing CSP the handler sets
-    // contains it.
-    PreEscaped(html)
+/// The preview frame's document: the campaign's HTML as a sample recipient would get it,
+/// one whole HTML document.
+pub fn preview(html: &str) -> Markup {
+    super::preview_document(None, html)
+}
+
+/// The preview of an unsaved draft: its subject (escaped) at the top of its HTML.
+pub fn preview_with_subject(subject: &str, html: &str) -> Markup {
+    let header = html! { p { strong { "Subject: " } (subject) } hr; };
+    super::preview_document(Some(header), html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_left_reads_as_words() {
+        assert_eq!(time_left(0), "almost done");
+        assert_eq!(time_left(42), "less than a minute left");
+        assert_eq!(time_left(150), "about 3 minutes left");
+        assert_eq!(time_left(60), "about 1 minute left");
+        assert_eq!(time_left(2 * 3600 + 100), "about 2 hours left");
+        assert_eq!(time_left(3 * 86_400), "about 3 days left");
+    }
+
+    #[test]
+    fn pace_names_the_rate_and_the_time_left() {
+        assert_eq!(
+            pace(Some(12.34), Some(150)),
+            "12 messages/s · about 3 minutes left"
+        );
+        assert_eq!(pace(Some(2.5), None), "2.5 messages/s");
+        assert_eq!(
+            pace(Some(0.05), Some(20)),
+            "3.0 messages/min · less than a minute left"
+        );
+        assert_eq!(pace(None, None), "Starting: no message sent yet.");
+    }
 }

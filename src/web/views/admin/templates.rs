@@ -1,7 +1,7 @@
 //! The admin pages of e-mail templates: the files per message and language, one file's
 //! editor with its preview frame, and the preview itself. Render only.
 
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 
 use super::{Ctx, csrf_field, layout, status};
 use crate::{
@@ -87,15 +87,15 @@ pub fn template_page(ctx: &Ctx, t: &TemplateInfo, typed: &str, error: Option<&st
     )
 }
 
-/// The preview frame's document: the subject and text part (escaped) above the message's
-/// HTML as rendered with sample values.
-pub fn preview(subject: &str, text: &str, html: String) -> Markup {
-    html! {
-        p { strong { "Subject: " } (subject) }
-        details { summary { "Text part" } pre { (text) } }
-        hr;
-        // Rendered by our template engine from operator templates; the sandboxing CSP the
-        // handler sets contains it.
-        (PreEscaped(html))
-    }
+/// The preview frame's document: the subject and text part (escaped) at the top of the
+/// message's HTML as rendered with sample values, all one HTML document.
+pub fn preview(subject: &str, text: &str, html: &str) -> Markup {
+    let header = html! {
+        div {
+            p { strong { "Subject: " } (subject) }
+            details { summary { "Text part" } pre { (text) } }
+            hr;
+        }
+    };
+    super::preview_document(Some(header), html)
 }

@@ -1,0 +1,410 @@
+//! A campaign's content and the way to its send: compose and edit (every field's problem at
+//! once, beside its field), the preview of what is typed without saving, the review before
+//! sending, and the questions before cancel and delete. The same services as the API.
+
+use axum::{
+    Extension,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use super::{AdminError, AdminSession, campaigns::sandboxed};
+use crate::{
+    domain::{Action, Campaign, CampaignId, EmailAddress, ListSlug, MailingList},
+    services::{
+        campaigns::{self, CampaignDraft, CampaignPatch, CampaignsError},
+        lists,
+    },
+    web::AppState,
+    web::{
+        extract::PageForm,
+        views::admin::{
+            self as view, Errors,
+            campaign_forms::{
+                ComposeFormView, ConfirmView, ReviewView, compose_page, confirm_page,
+                nothing_to_preview, refused_page, review_page,
+            },
+        },
+    },
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct CampaignForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body_markdown: String,
+    #[serde(default)]
+    list: Vec<String>,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    reply_to: String,
+}
+
+impl CampaignForm {
+    /// The form of a stored campaign, its lists by slug.
+    fn of(c: &Campaign, all: &[MailingList]) -> Self {
+        Self {
+            name: c.def.name.clone(),
+            subject: c.def.subject.clone(),
+            body_markdown: c.def.body_markdown.clone(),
+            list: all
+                .iter()
+                .filter(|l| c.def.lists.contains(&l.id))
+                .map(|l| l.def.slug.as_str().to_owned())
+                .collect(),
+            from: c.def.from.clone().unwrap_or_default(),
+            reply_to: c
+                .def
+                .reply_to
+                .as_ref()
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The draft the form describes, and the problems of the fields it could not read.
+    fn read(&self) -> (CampaignDraft, Errors) {
+        let mut errors = Errors::new();
+        let mut lists = Vec::new();
+        for raw in &self.list {
+            match ListSlug::parse(raw) {
+                Ok(slug) => lists.push(slug),
+                Err(_) => {
+                    errors.insert("list", format!("There is no list \u{201c}{raw}\u{201d}."));
+                }
+            }
+        }
+        let reply_to = match self.reply_to.trim() {
+            "" => None,
+            raw => EmailAddress::parse(raw).map_or_else(
+                |_| {
+                    let text =
+                        "Write one e-mail address, such as help@example.com, or leave this empty.";
+                    errors.insert("reply_to", text.to_owned());
+                    None
+                },
+                Some,
+            ),
+        };
+        let from = Some(self.from.trim())
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned);
+        let draft = CampaignDraft {
+            name: self.name.clone(),
+            subject: self.subject.clone(),
+            body_markdown: self.body_markdown.clone(),
+            lists,
+            from,
+            reply_to,
+        };
+        (draft, errors)
+    }
+}
+
+/// The draft of `form` and every problem of its fields, by the form's field names.
+async fn checked(
+    state: &AppState,
+    form: &CampaignForm,
+) -> Result<(CampaignDraft, Errors), AdminError> {
+    let (draft, mut errors) = form.read();
+    for (field, problem) in campaigns::problems(&state.ctx, &draft).await? {
+        let field = if field == "lists" { "list" } else { field };
+        errors.entry(field).or_insert(problem);
+    }
+    Ok((draft, errors))
+}
+
+/// The composer with the form as typed.
+async fn compose(
+    state: &AppState,
+    session: &AdminSession,
+    form: &CampaignForm,
+    errors: &Errors,
+    editing: Option<CampaignId>,
+) -> Result<Response, AdminError> {
+    let all = lists::all(&state.ctx).await?;
+    let values = ComposeFormView {
+        name: &form.name,
+        subject: &form.subject,
+        body_markdown: &form.body_markdown,
+        lists: &form.list,
+        from: &form.from,
+        reply_to: &form.reply_to,
+    };
+    let code = match errors.is_empty() {
+        true => StatusCode::OK,
+        false => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let from = &state.ctx.settings.mail.from;
+    let page = compose_page(&session.ctx(), &all, &values, errors, editing, from);
+    Ok((code, page).into_response())
+}
+
+/// A refusal of the service as the composer's errors; `Err` for what no field is about.
+fn field_errors(e: CampaignsError) -> Result<Errors, CampaignsError> {
+    let field = match &e {
+        CampaignsError::UnknownList(_) | CampaignsError::WrongLegalBasis(_) => "list",
+        CampaignsError::FromNotAllowed(_) => "from",
+        CampaignsError::Template(_) => "body_markdown",
+        CampaignsError::Invalid(text) if text.starts_with("lists:") => "list",
+        CampaignsError::Invalid(text) if text.starts_with("from:") => "from",
+        CampaignsError::Invalid(text) if text.starts_with("subject") => "subject",
+        CampaignsError::Invalid(text) if text.starts_with("name") => "name",
+        CampaignsError::Invalid(_) => "body_markdown",
+        _ => return Err(e),
+    };
+    Ok(Errors::from([(field, e.to_string())]))
+}
+
+/// `GET /admin/campaigns/new`.
+pub(super) async fn new_form(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+) -> Result<Response, AdminError> {
+    let form = CampaignForm::default();
+    compose(&state, &session, &form, &Errors::new(), None).await
+}
+
+/// `POST /admin/campaigns`: saves a draft through the same service as the API.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    PageForm(form): PageForm<CampaignForm>,
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageCampaigns)?;
+    let (draft, errors) = checked(&state, &form).await?;
+    if !errors.is_empty() {
+        return compose(&state, &session, &form, &errors, None).await;
+    }
+    let errors = match campaigns::create(&state.ctx, &session.actor(), draft).await {
+        Ok(c) => {
+            let to = format!("/admin/campaigns/{}", c.id);
+            let said = "The draft is saved. Review it before sending.";
+            return Ok(super::redirect_with(&state, &session, &to, said));
+        }
+        Err(e) => field_errors(e)?,
+    };
+    compose(&state, &session, &form, &errors, None).await
+}
+
+/// `GET /admin/campaigns/{id}/edit`: the composer with the campaign in it, or why it can no
+/// longer change (409).
+pub(super) async fn edit_form(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageCampaigns)?;
+    let campaign = campaigns::find(&state.ctx, CampaignId::from_uuid(id)).await?;
+    if campaign.status.edit().is_err() {
+        return Ok(cannot_change(&session, &campaign));
+    }
+    let all = lists::all(&state.ctx).await?;
+    let form = CampaignForm::of(&campaign, &all);
+    compose(&state, &session, &form, &Errors::new(), Some(campaign.id)).await
+}
+
+/// `POST /admin/campaigns/{id}/edit`: saves the changes (a scheduled campaign returns to
+/// draft).
+pub(super) async fn update(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<uuid::Uuid>,
+    PageForm(form): PageForm<CampaignForm>,
+) -> Result<Response, AdminError> {
+    session.authorize(Action::ManageCampaigns)?;
+    let id = CampaignId::from_uuid(id);
+    let (draft, errors) = checked(&state, &form).await?;
+    if !errors.is_empty() {
+        return compose(&state, &session, &form, &errors, Some(id)).await;
+    }
+    let patch = CampaignPatch {
+        name: Some(draft.name),
+        subject: Some(draft.subject),
+        body_markdown: Some(draft.body_markdown),
+        lists: Some(draft.lists),
+        from: Some(draft.from),
+        reply_to: Some(draft.reply_to),
+    };
+    let errors = match campaigns::update(&state.ctx, &session.actor(), id, patch).await {
+        Ok(c) => {
+            let to = format!("/admin/campaigns/{}", c.id);
+            let said = "The changes are saved. The campaign is a draft: review it before sending.";
+            return Ok(super::redirect_with(&state, &session, &to, said));
+        }
+        Err(CampaignsError::State(_) | CampaignsError::Raced) => {
+            let campaign = campaigns::find(&state.ctx, id).await?;
+            return Ok(cannot_change(&session, &campaign));
+        }
+        Err(e) => field_errors(e)?,
+    };
+    compose(&state, &session, &form, &errors, Some(id)).await
+}
+
+/// 409: the campaign is past the point where its content may change.
+fn cannot_change(session: &AdminSession, c: &Campaign) -> Response {
+    let why = format!(
+        "This campaign is {} and can no longer be changed.",
+        c.status.as_str()
+    );
+    (StatusCode::CONFLICT, refused_page(&session.ctx(), c, &why)).into_response()
+}
+
+/// `GET /admin/campaigns/preview-draft`: the preview frame before anything is typed.
+pub(super) async fn blank_preview() -> Response {
+    sandboxed(nothing_to_preview())
+}
+
+/// `POST /admin/campaigns/preview-draft`: what is typed in the composer, rendered as a
+/// sample recipient would get it, in the preview frame (`formtarget`); saves nothing.
+pub(super) async fn preview_draft(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    PageForm(form): PageForm<CampaignForm>,
+) -> Result<Response, AdminError> {
+    let (draft, _) = form.read();
+    let page = match campaigns::preview_draft(&state.ctx, &session.actor(), &draft).await {
+        Ok(m) => view::campaigns::preview_with_subject(&m.subject, &m.html),
+        Err(e @ (CampaignsError::Forbidden(_) | CampaignsError::Store(_))) => {
+            return Err(e.into());
+        }
+        Err(e) => view::preview_failed(&e.to_string()),
+    };
+    Ok(sandboxed(page))
+}
+
+/// `GET /admin/campaigns/{id}/review`: who it reaches, from whom, the preview, a test send
+/// and the one confirmation that schedules it.
+pub(super) async fn review(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AdminError> {
+    let id = CampaignId::from_uuid(id);
+    review_with(&state, &session, id, None, "", StatusCode::OK).await
+}
+
+/// The review page, with `error` beside its form (`send_at` or `to`) after a refused try.
+pub(super) async fn review_with(
+    state: &AppState,
+    session: &AdminSession,
+    id: CampaignId,
+    error: Option<(&'static str, String)>,
+    send_at: &str,
+    code: StatusCode,
+) -> Result<Response, AdminError> {
+    let campaign = campaigns::find(&state.ctx, id).await?;
+    if campaign.status.schedule().is_err() {
+        let why = format!(
+            "This campaign is {}: there is nothing left to review or schedule.",
+            campaign.status.as_str()
+        );
+        let page = refused_page(&session.ctx(), &campaign, &why);
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let audience = campaigns::audience(&state.ctx, id).await?;
+    let all = lists::all(&state.ctx).await?;
+    let targets: Vec<&MailingList> = all
+        .iter()
+        .filter(|l| campaign.def.lists.contains(&l.id))
+        .collect();
+    let mail = &state.ctx.settings.mail;
+    let from = campaign.def.from.as_deref().unwrap_or(&mail.from);
+    let v = ReviewView {
+        campaign: &campaign,
+        audience: &audience,
+        list_names: targets
+            .iter()
+            .map(|l| (l.def.slug.as_str().to_owned(), l.def.name.clone()))
+            .collect(),
+        from,
+        reply_to: reply_to_words(&campaign, &targets, mail.reply_to.as_ref()),
+        error,
+        send_at,
+    };
+    Ok((code, review_page(&session.ctx(), &v)).into_response())
+}
+
+/// Where replies to the campaign go, in words: its own address wins over its lists', theirs
+/// over `mail.reply_to`.
+fn reply_to_words(
+    c: &Campaign,
+    targets: &[&MailingList],
+    default: Option<&EmailAddress>,
+) -> String {
+    if let Some(own) = &c.def.reply_to {
+        return own.as_str().to_owned();
+    }
+    let fallback = default.map_or_else(|| "the From address".to_owned(), |a| a.as_str().to_owned());
+    let by_list: Vec<String> = targets
+        .iter()
+        .filter_map(|l| {
+            l.def
+                .reply_to
+                .as_ref()
+                .map(|a| format!("{} for {}", a.as_str(), l.def.name))
+        })
+        .collect();
+    match by_list.is_empty() {
+        true => fallback,
+        false => format!("{}; else {fallback}", by_list.join(", ")),
+    }
+}
+
+/// What the question before `verb` says: title, text and the button's words.
+fn question(verb: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match verb {
+        "cancel" => Some((
+            "Cancel this campaign?",
+            "Messages not sent yet are never sent. This cannot be undone; a copy can be sent later.",
+            "Cancel the campaign",
+        )),
+        "delete" => Some((
+            "Delete this campaign?",
+            "The campaign and its content are removed for good. The audit log keeps that you deleted it.",
+            "Delete the campaign",
+        )),
+        _ => None,
+    }
+}
+
+/// `GET /admin/campaigns/{id}/{cancel|delete}`: asks first (a GET changes nothing).
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path((id, verb)): Path<(uuid::Uuid, String)>,
+) -> Result<Response, AdminError> {
+    let (title, text, button) = question(&verb).ok_or(AdminError::NotFound)?;
+    session.authorize(Action::ManageCampaigns)?;
+    let campaign = campaigns::find(&state.ctx, CampaignId::from_uuid(id)).await?;
+    let works = match verb.as_str() {
+        "cancel" => campaign.status.cancel().is_ok(),
+        _ => campaign.status.delete().is_ok(),
+    };
+    if !works {
+        let why = format!(
+            "A {} campaign cannot be {}.",
+            campaign.status.as_str(),
+            match verb.as_str() {
+                "cancel" => "cancelled",
+                _ => "deleted",
+            }
+        );
+        let page = refused_page(&session.ctx(), &campaign, &why);
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let v = ConfirmView {
+        campaign: &campaign,
+        verb: &verb,
+        title,
+        text,
+        button,
+    };
+    Ok(confirm_page(&session.ctx(), &v).into_response())
+}

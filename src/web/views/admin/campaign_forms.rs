@@ -1,0 +1,335 @@
+//! The admin pages around a campaign's content and its send: the composer (new and edit, with
+//! the preview beside the text), the review before sending, the questions before cancel and
+//! delete, the refusal of a move the campaign's state does not allow, and the campaign
+//! page's controls. Render only.
+
+use maud::{Markup, html};
+
+use super::{Ctx, Errors, csrf_field, layout, status};
+use crate::{
+    domain::{Action, Campaign, CampaignId, CampaignStatus, LegalBasis, MailingList},
+    services::campaigns::{Audience, CampaignCounts},
+};
+
+/// The values typed into the compose form.
+#[derive(Debug, Default, Clone, Copy)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
+pub struct ComposeFormView<'a> {
+    /// The internal name.
+    pub name: &'a str,
+    pub subject: &'a str,
+    pub body_markdown: &'a str,
+    /// The slugs of the lists ticked.
+    pub lists: &'a [String],
+    /// The sender (empty: `mail.from`).
+    pub from: &'a str,
+    /// Where replies go (empty: the list's address, else `mail.reply_to`).
+    pub reply_to: &'a str,
+}
+
+/// The fields of the composer in the order they appear: the first with an error gets focus.
+const FIELD_ORDER: [&str; 6] = [
+    "name",
+    "subject",
+    "from",
+    "reply_to",
+    "list",
+    "body_markdown",
+];
+
+/// The composer: `editing` names the campaign being changed (`None`: a new one). Only
+/// consent-based lists that are not archived are offered; every field's error is shown beside
+/// it, and the first invalid field has the focus.
+pub fn compose_page(
+    ctx: &Ctx,
+    all: &[MailingList],
+    form: &ComposeFormView,
+    errors: &Errors,
+    editing: Option<CampaignId>,
+    default_from: &str,
+) -> Markup {
+    let first = FIELD_ORDER.into_iter().find(|f| errors.contains_key(f));
+    let at = |name: &'static str| FieldAt {
+        name,
+        error: errors.get(name),
+        focus: first == Some(name),
+    };
+    let (title, action) = match editing {
+        Some(id) => ("Edit campaign", format!("/admin/campaigns/{id}/edit")),
+        None => ("New campaign", "/admin/campaigns".to_owned()),
+    };
+    let offered = all
+        .iter()
+        .filter(|l| l.archived_at.is_none() && l.def.legal_basis == LegalBasis::Consent);
+    layout(
+        ctx,
+        title,
+        html! {
+            @if let Some(id) = editing { p { a href={ "/admin/campaigns/" (id) } { "← back to the campaign" } } }
+            @if !errors.is_empty() { p.error role="alert" { "The campaign was not saved. Please correct the fields marked below." } }
+            div.composer {
+                form.card.compose-text method="post" action=(action) {
+                    (csrf_field(&ctx.csrf))
+                    (input(&at("name"), "Internal name (only you see it)", "text", form.name))
+                    (input(&at("subject"), "Subject", "text", form.subject))
+                    (input(&at("from"), &format!("From (empty: {default_from})"), "text", form.from))
+                    (input(&at("reply_to"), "Replies go to (any address, e.g. a helpdesk; empty: the list's, else mail.reply_to)", "email", form.reply_to))
+                    fieldset.lists aria-invalid=[at("list").error.map(|_| "true")] {
+                        legend { "Lists (only lists people consented to)" }
+                        @for (i, l) in offered.enumerate() {
+                            @let slug = l.def.slug.as_str();
+                            label.check {
+                                input type="checkbox" name="list" value=(slug)
+                                    autofocus[i == 0 && at("list").focus]
+                                    checked[form.lists.iter().any(|s| s == slug)];
+                                " " (l.def.name)
+                            }
+                        }
+                        @if let Some(err) = at("list").error { p.field-error { (err) } }
+                    }
+                    @let body = at("body_markdown");
+                    label for="body_markdown" { "Body (Markdown; variables such as " code { "{{ subscriber.name }}" } ")" }
+                    textarea id="body_markdown" name="body_markdown" aria-invalid=[body.error.map(|_| "true")] autofocus[body.focus] { (form.body_markdown) }
+                    @if let Some(err) = body.error { p.field-error { (err) } }
+                    p {
+                        button type="submit" { "Save draft" } " "
+                        button.secondary type="submit" formaction="/admin/campaigns/preview-draft" formtarget="preview" { "Preview" }
+                    }
+                    p.muted { "Preview shows what is typed, with sample values, without saving it." }
+                }
+                div.compose-preview {
+                    @match editing {
+                        Some(id) => { iframe.preview sandbox="" name="preview" src={ "/admin/campaigns/" (id) "/preview" } title="Preview of the e-mail" {} }
+                        None => { iframe.preview sandbox="" name="preview" src="/admin/campaigns/preview-draft" title="Preview of the e-mail" {} }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// A field of the composer: its name, its error and whether it has the focus.
+struct FieldAt<'a> {
+    name: &'static str,
+    error: Option<&'a String>,
+    focus: bool,
+}
+
+/// A labelled input with its error in place, the typed value kept.
+fn input(f: &FieldAt, label: &str, kind: &str, value: &str) -> Markup {
+    html! {
+        label for=(f.name) { (label) }
+        input id=(f.name) name=(f.name) type=(kind) value=(value)
+            aria-invalid=[f.error.map(|_| "true")] autofocus[f.focus];
+        @if let Some(e) = f.error { p.field-error { (e) } }
+    }
+}
+
+/// The empty preview frame of a campaign not written yet.
+pub fn nothing_to_preview() -> Markup {
+    super::preview_document(
+        None,
+        "<p>Write the message, then press \u{201c}Preview\u{201d} to see it here.</p>",
+    )
+}
+
+/// What the review before sending shows.
+#[derive(Debug, Clone)]
+pub struct ReviewView<'a> {
+    /// The campaign.
+    pub campaign: &'a Campaign,
+    /// Who it reaches now.
+    pub audience: &'a Audience,
+    /// The target lists' names by slug.
+    pub list_names: Vec<(String, String)>,
+    /// The From it is sent with.
+    pub from: &'a str,
+    /// Where replies go, in words.
+    pub reply_to: String,
+    /// A refusal of the last try, shown beside its form (`send_at` or `to`).
+    pub error: Option<(&'static str, String)>,
+    /// The time typed, kept after an error.
+    pub send_at: &'a str,
+}
+
+/// `/admin/campaigns/{id}/review`: audience, lists, From, Reply-To, subject, the preview, a
+/// test send and the one confirmation that schedules it.
+pub fn review_page(ctx: &Ctx, v: &ReviewView) -> Markup {
+    let c = v.campaign;
+    let base = format!("/admin/campaigns/{}", c.id);
+    let err = |k: &str| v.error.as_ref().filter(|(f, _)| *f == k).map(|(_, e)| e);
+    let people = |n: u64| match n {
+        1 => "1 person".to_owned(),
+        n => format!("{n} people"),
+    };
+    layout(
+        ctx,
+        &format!("Review \u{201c}{}\u{201d}", c.def.name),
+        html! {
+            p { a href=(base) { "← back to the campaign" } }
+            div.card.review {
+                p.audience { "It goes to " strong #audience-total { (people(v.audience.total)) } " now (confirmed, active, not suppressed; each person once)." }
+                @if v.audience.total == 0 { p.error role="alert" { "Nobody would receive it: its lists have no confirmed subscribers who may be mailed." } }
+                table.figures {
+                    tr { th { "List" } th.num { "People" } }
+                    @for (slug, n) in &v.audience.by_list {
+                        @let name = v.list_names.iter().find(|(s, _)| s == slug.as_str()).map_or(slug.as_str(), |(_, n)| n.as_str());
+                        tr { td { (name) " " code { (slug.as_str()) } } td.num data-list=(slug.as_str()) { (n) } }
+                    }
+                }
+                dl.facts {
+                    dt { "From" } dd { (v.from) }
+                    dt { "Replies go to" } dd { (v.reply_to) }
+                    dt { "Subject" } dd { (c.def.subject) }
+                    dt { "Status" } dd { (status(c.status.as_str()))
+                        @if let Some(t) = c.send_at { " for " (t.format("%Y-%m-%d %H:%M UTC")) } }
+                }
+            }
+            @if ctx.may(Action::ManageCampaigns) {
+                div.card {
+                    h2 { "Send a test" }
+                    (test_form(ctx, &base, "review", err("to")))
+                }
+                form.card.confirm method="post" action={ (base) "/schedule" } {
+                    (csrf_field(&ctx.csrf))
+                    input type="hidden" name="page" value="review";
+                    h2 { "Send it" }
+                    fieldset {
+                        legend { "When" }
+                        label.check { input type="radio" name="when" value="now" checked[v.send_at.is_empty()]; " Now" }
+                        label.check { input type="radio" name="when" value="at" checked[!v.send_at.is_empty()]; " At this time (UTC):" }
+                        input #send_at type="datetime-local" name="send_at" value=(v.send_at)
+                            aria-label="Send at (UTC)" aria-invalid=[err("send_at").map(|_| "true")] autofocus[err("send_at").is_some()];
+                        @if let Some(e) = err("send_at") { p.field-error { (e) } }
+                    }
+                    p { button type="submit" { "Confirm: send to " (people(v.audience.total)) } }
+                    p.muted { "Until it starts you can edit it (it returns to draft), pause or cancel it." }
+                }
+            }
+            h2 { "Preview" }
+            iframe.preview sandbox="" src={ (base) "/preview" } title="Preview of the e-mail" {}
+        },
+    )
+}
+
+/// The test-send form; `page` is where the answer comes back (`review` or the campaign page).
+fn test_form(ctx: &Ctx, base: &str, page: &str, error: Option<&String>) -> Markup {
+    html! {
+        form method="post" action={ (base) "/test" } {
+            (csrf_field(&ctx.csrf))
+            input type="hidden" name="page" value=(page);
+            label for="to" { "Send a test to (up to 10 addresses, separated by commas)" }
+            input #to type="text" name="to" inputmode="email" autocomplete="email"
+                aria-invalid=[error.map(|_| "true")] autofocus[error.is_some()];
+            @if let Some(e) = error { p.field-error { (e) } }
+            " " button.secondary type="submit" { "Send test" }
+        }
+    }
+}
+
+/// The controls of a campaign's page, each only in the states where it works.
+pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts) -> Markup {
+    if !ctx.may(Action::ManageCampaigns) {
+        return html! {};
+    }
+    let base = format!("/admin/campaigns/{}", c.id);
+    let s = c.status;
+    let editable = matches!(s, CampaignStatus::Draft | CampaignStatus::Scheduled);
+    let pausable = matches!(s, CampaignStatus::Scheduled | CampaignStatus::Sending);
+    let cancellable = matches!(
+        s,
+        CampaignStatus::Scheduled | CampaignStatus::Sending | CampaignStatus::Paused
+    );
+    let deletable = s == CampaignStatus::Draft || (s == CampaignStatus::Cancelled && n.sent == 0);
+    let post = |verb: &str, label: &str| {
+        html! {
+            form.inline method="post" action={ (base) "/" (verb) } {
+                (csrf_field(&ctx.csrf))
+                button.secondary type="submit" { (label) }
+            } " "
+        }
+    };
+    html! {
+        div.card.moves {
+            p {
+                @if editable {
+                    a.button href={ (base) "/review" } { @if s == CampaignStatus::Draft { "Review and send" } @else { "Review and reschedule" } } " "
+                    a.button href={ (base) "/edit" } { "Edit" } " "
+                }
+                @if pausable { (post("pause", "Pause")) }
+                @if s == CampaignStatus::Paused { (post("resume", "Resume")) }
+                @if cancellable { a.button href={ (base) "/cancel" } { "Cancel…" } " " }
+                (post("duplicate", "Duplicate"))
+                @if deletable { a.button href={ (base) "/delete" } { "Delete…" } }
+            }
+            @if s == CampaignStatus::Scheduled { p.muted { "Editing a scheduled campaign returns it to draft: review and schedule it again after." } }
+            (test_form(ctx, &base, "campaign", None))
+        }
+    }
+}
+
+/// Who a draft would reach now, in place of delivery figures it does not have yet.
+pub fn audience_card(a: &Audience) -> Markup {
+    html! {
+        p.audience { "Would go to " strong #audience-total { (a.total) } " people now"
+            @if !a.by_list.is_empty() {
+                " (" @for (i, (slug, n)) in a.by_list.iter().enumerate() { @if i > 0 { ", " } (slug.as_str()) ": " (n) } ")"
+            } "." }
+    }
+}
+
+/// A question before a move that cannot be undone (`cancel`, `delete`).
+#[derive(Debug, Clone, Copy)]
+pub struct ConfirmView<'a> {
+    /// The campaign.
+    pub campaign: &'a Campaign,
+    /// The move's path segment.
+    pub verb: &'a str,
+    /// The question, as the page title.
+    pub title: &'a str,
+    /// What happens.
+    pub text: &'a str,
+    /// The button's words.
+    pub button: &'a str,
+}
+
+/// `GET /admin/campaigns/{id}/{cancel|delete}`: asks first; the button POSTs.
+pub fn confirm_page(ctx: &Ctx, v: &ConfirmView) -> Markup {
+    let base = format!("/admin/campaigns/{}", v.campaign.id);
+    layout(
+        ctx,
+        v.title,
+        html! {
+            div.card {
+                p { strong { (v.campaign.def.name) } " " (status(v.campaign.status.as_str())) }
+                p { (v.text) }
+                form method="post" action={ (base) "/" (v.verb) } {
+                    (csrf_field(&ctx.csrf))
+                    button.danger type="submit" { (v.button) }
+                    " " a href=(base) { "No, go back" }
+                }
+            }
+        },
+    )
+}
+
+/// A move the campaign's state does not allow (409): why, and what can be done instead.
+pub fn refused_page(ctx: &Ctx, c: &Campaign, why: &str) -> Markup {
+    let base = format!("/admin/campaigns/{}", c.id);
+    layout(
+        ctx,
+        &c.def.name,
+        html! {
+            p.error role="alert" { (why) }
+            p { "It is " (status(c.status.as_str())) ". To send its content again, duplicate it and edit the copy." }
+            @if ctx.may(Action::ManageCampaigns) {
+                form.inline method="post" action={ (base) "/duplicate" } {
+                    (csrf_field(&ctx.csrf))
+                    button type="submit" { "Duplicate" }
+                }
+                " "
+            }
+            a href=(base) { "Back to the campaign" }
+        },
+    )
+}
