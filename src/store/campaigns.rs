@@ -128,12 +128,27 @@ pub async fn page(
     let rows = sea_orm::QuerySelect::limit(query.order_by_desc(table::Column::Id), limit)
         .all(conn)
         .await?;
-    let mut campaigns = Vec::with_capacity(rows.len());
-    for row in rows {
-        let lists = lists_of(conn, CampaignId::from_uuid(row.id)).await?;
-        campaigns.push(from_row(row, lists)?);
+    // The lists of the whole page in one query, not one per campaign.
+    let mut lists: std::collections::HashMap<uuid::Uuid, Vec<ListId>> =
+        std::collections::HashMap::new();
+    if !rows.is_empty() {
+        let links = campaign_lists::Entity::find()
+            .filter(campaign_lists::Column::CampaignId.is_in(rows.iter().map(|r| r.id)))
+            .all(conn)
+            .await?;
+        for link in links {
+            lists
+                .entry(link.campaign_id)
+                .or_default()
+                .push(ListId::from_uuid(link.list_id));
+        }
     }
-    Ok(campaigns)
+    rows.into_iter()
+        .map(|row| {
+            let of_row = lists.remove(&row.id).unwrap_or_default();
+            from_row(row, of_row)
+        })
+        .collect()
 }
 
 /// The ids of campaigns in `status` whose send time (if any) is at or before `now`.

@@ -500,6 +500,43 @@ pub async fn campaign_counts(
         .collect()
 }
 
+/// Rows of each of `campaigns` per status and what came back for them, in one grouped
+/// query whatever their number: (campaign, status, bounce, count).
+///
+/// # Errors
+/// Database failure, or a row that cannot be read.
+pub async fn counts_of_campaigns(
+    conn: &impl ConnectionTrait,
+    campaigns: &[CampaignId],
+) -> Result<Vec<(CampaignId, DeliveryStatus, Option<String>, u64)>, StoreError> {
+    if campaigns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(uuid::Uuid, String, Option<String>, i64)> = table::Entity::find()
+        .select_only()
+        .column(table::Column::CampaignId)
+        .column(table::Column::Status)
+        .column(table::Column::Bounce)
+        .column_as(Expr::col(table::Column::Id).count(), "n")
+        .filter(table::Column::CampaignId.is_in(campaigns.iter().map(|c| c.as_uuid())))
+        .group_by(table::Column::CampaignId)
+        .group_by(table::Column::Status)
+        .group_by(table::Column::Bounce)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(campaign, status, bounce, n)| {
+            Ok((
+                CampaignId::from_uuid(campaign),
+                DeliveryStatus::parse(&status).map_err(corrupt)?,
+                bounce,
+                u64::try_from(n).map_err(corrupt)?,
+            ))
+        })
+        .collect()
+}
+
 /// A campaign's deliveries by what came back for them (`hard`, `soft`, `blocked`,
 /// `complaint`).
 ///

@@ -232,23 +232,35 @@ pub async fn subscribers_per_day(
     Ok((u64::try_from(before).map_err(corrupt)?, days))
 }
 
-/// How many people left a list by the unsubscribe link of `campaign`'s e-mails.
+/// How many people left a list by the unsubscribe link of each of `campaigns`, in one
+/// grouped query; campaigns without any are left out.
 ///
 /// # Errors
 /// Database failure.
-pub async fn unsubscribed_by_campaign(
+pub async fn unsubscribed_by_campaigns(
     conn: &impl ConnectionTrait,
-    campaign: CampaignId,
-) -> Result<u64, StoreError> {
-    let n: i64 = consent_events::Entity::find()
+    campaigns: &[CampaignId],
+) -> Result<Vec<(CampaignId, u64)>, StoreError> {
+    if campaigns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Uuid, i64)> = consent_events::Entity::find()
         .select_only()
+        .column(consent_events::Column::CampaignId)
         .column_as(Expr::col(consent_events::Column::Id).count(), "n")
-        .filter(consent_events::Column::CampaignId.eq(campaign.as_uuid()))
+        .filter(consent_events::Column::CampaignId.is_in(campaigns.iter().map(|c| c.as_uuid())))
+        .group_by(consent_events::Column::CampaignId)
         .into_tuple()
-        .one(conn)
-        .await?
-        .unwrap_or(0);
-    u64::try_from(n).map_err(corrupt)
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(campaign, n)| {
+            Ok((
+                CampaignId::from_uuid(campaign),
+                u64::try_from(n).map_err(corrupt)?,
+            ))
+        })
+        .collect()
 }
 
 /// What a campaign timeline counts per time bucket.

@@ -328,18 +328,18 @@ pub(super) async fn all(
         Some(c) => Some(campaign_id(c).map_err(|_| ApiError::invalid("cursor: not a cursor"))?),
         None => None,
     };
-    let Page { items: found, next } = campaigns::page(&state.ctx, before, page.limit()).await?;
+    let Page { items: found, next } =
+        campaigns::page_with_counts(&state.ctx, before, page.limit()).await?;
     let mut out = Vec::new();
-    for campaign in found {
+    for row in found {
         let overview = CampaignOverview {
-            campaign,
-            counts: Default::default(),
+            campaign: row.campaign,
+            counts: row.counts,
             rate_per_sec: None,
             eta_secs: None,
+            as_of: state.ctx.clock.now(),
         };
-        let mut r = response(&state, overview).await?;
-        r.counts = None;
-        out.push(r);
+        out.push(response(&state, overview).await?);
     }
     Ok(Json(CampaignsResponse {
         campaigns: out,
