@@ -131,6 +131,26 @@ pub async fn wait_for_text(c: &Client, needle: &str) -> String {
     panic!("the page never showed {needle:?}; it shows:\n{last}");
 }
 
+/// The text of the page's first frame once it contains `needle` (bounded polling, 10 s).
+pub async fn wait_for_frame_text(c: &Client, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        if c.enter_frame(0).await.is_ok() {
+            if let Ok(body) = c.find(Locator::Css("body")).await
+                && let Ok(text) = body.text().await
+            {
+                last = text;
+            }
+            c.enter_parent_frame().await.unwrap();
+            if last.contains(needle) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the frame never showed {needle:?}; it shows:\n{last}");
+}
+
 /// Waits (bounded) until the API shows `email`'s subscription to `list` in `status`.
 async fn wait_for_status(app: &TestApp, email: &str, list: &str, status: &str) {
     for _ in 0..200 {
@@ -182,7 +202,7 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
     click(&c, "button[type=submit]").await;
     wait_for_status(&app, "jane@example.com", "weekly", "confirmed").await;
 
-    // Compose, preview and schedule a campaign.
+    // Compose with the preview of the unsaved text beside it, save, review and send.
     c.goto(&app.url("/admin/campaigns/new")).await.unwrap();
     fill(&c, "#name", "November issue").await;
     fill(&c, "#subject", "Our November news").await;
@@ -193,13 +213,29 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
         "Hello {{ subscriber.name }},\n\n**Big news** this month.",
     )
     .await;
+    click(&c, "button[formaction='/admin/campaigns/preview-draft']").await;
+    wait_for_frame_text(&c, "Big news").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/campaigns/new"),
+        "the preview leaves the composer where it is"
+    );
     shot(&c, "03-compose").await;
-    click(&c, "form[action='/admin/campaigns'] button[type=submit]").await;
-    wait_for_text(&c, "Send a test to").await;
+    click(
+        &c,
+        "form[action='/admin/campaigns'] button[type=submit]:not([formaction])",
+    )
+    .await;
+    wait_for_text(&c, "The draft is saved").await;
     let campaign_url = c.current_url().await.unwrap().to_string();
+    click(&c, "a[href$='/review']").await;
+    wait_for_text(&c, "It goes to 1 person").await;
+    shot(&c, "04-review").await;
     click(&c, "form[action$='/schedule'] button[type=submit]").await;
-    wait_for_text(&c, "send at").await;
-    shot(&c, "04-campaign-scheduled").await;
+    wait_for_text(&c, "Sending now").await;
 
     // The scheduler starts it, the worker delivers it: the figures show it.
     app.run_job("campaigns").await;
@@ -215,6 +251,18 @@ async fn a_marketer_runs_a_campaign_end_to_end_in_a_real_browser() {
         .unwrap();
     assert_eq!(sent, "1");
     shot(&c, "05-campaign-sent").await;
+
+    // The next issue starts as a copy of this one, edited in the composer.
+    click(&c, "form[action$='/duplicate'] button[type=submit]").await;
+    wait_for_text(&c, "Copied into a new draft").await;
+    fill(&c, "#subject", "Our December news").await;
+    click(
+        &c,
+        "form[action$='/edit'] button[type=submit]:not([formaction])",
+    )
+    .await;
+    wait_for_text(&c, "The changes are saved").await;
+    c.goto(&campaign_url).await.unwrap();
     c.goto(&app.url("/admin/")).await.unwrap();
     let dashboard = wait_for_text(&c, "November issue").await;
     assert!(dashboard.contains("Weekly News"));
