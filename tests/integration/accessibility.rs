@@ -131,6 +131,15 @@ async fn admin_pages(app: &TestApp) -> Vec<String> {
         .to_owned();
     let campaigns: Value = app.api_get("/api/v1/campaigns").await.json().await.unwrap();
     let campaign = campaigns["campaigns"][0]["id"].as_str().unwrap().to_owned();
+    let draft =
+        json!({"name": "Draft", "subject": "Soon", "body_markdown": "Hello", "lists": ["weekly"]});
+    let draft: Value = app
+        .api_post("/api/v1/campaigns", &draft)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let draft = draft["id"].as_str().unwrap().to_owned();
     let notices: Value = app.api_get("/api/v1/notices").await.json().await.unwrap();
     let notice = notices["notices"][0]["id"]
         .as_str()
@@ -154,6 +163,11 @@ async fn admin_pages(app: &TestApp) -> Vec<String> {
         "/admin/campaigns".to_owned(),
         "/admin/campaigns/new".to_owned(),
         format!("/admin/campaigns/{campaign}"),
+        format!("/admin/campaigns/{campaign}/edit"),
+        format!("/admin/campaigns/{draft}"),
+        format!("/admin/campaigns/{draft}/edit"),
+        format!("/admin/campaigns/{draft}/review"),
+        format!("/admin/campaigns/{draft}/delete"),
         "/admin/notices".to_owned(),
         "/admin/notices/new".to_owned(),
         format!("/admin/notices/{notice}"),

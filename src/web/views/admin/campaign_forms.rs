@@ -74,7 +74,7 @@ pub fn compose_page(
                     (input(&at("subject"), "Subject", "text", form.subject))
                     (input(&at("from"), &format!("From (empty: {default_from})"), "text", form.from))
                     (input(&at("reply_to"), "Replies go to (any address, e.g. a helpdesk; empty: the list's, else mail.reply_to)", "email", form.reply_to))
-                    fieldset.lists aria-invalid=[at("list").error.map(|_| "true")] {
+                    fieldset.lists.invalid[at("list").error.is_some()] {
                         legend { "Lists (only lists people consented to)" }
                         @for (i, l) in offered.enumerate() {
                             @let slug = l.def.slug.as_str();

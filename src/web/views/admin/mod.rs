@@ -92,7 +92,7 @@ form.inline{display:inline}
 iframe.preview{width:100%;height:420px;border:1px solid #dde3ee;border-radius:6px;background:#fff}
 .composer{display:block}.compose-preview iframe.preview{height:600px}
 @media (min-width:1000px){.composer{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem;align-items:start}.compose-preview{position:sticky;top:1rem}.compose-preview iframe.preview{height:calc(100vh - 2rem);min-height:600px}}
-fieldset{border:0;padding:0;margin:.7rem 0 0}legend{font-weight:600;padding:0}fieldset[aria-invalid=true]{border-left:3px solid #c0392b;padding-left:.6rem}
+fieldset{border:0;padding:0;margin:.7rem 0 0}legend{font-weight:600;padding:0}fieldset.invalid{border-left:3px solid #c0392b;padding-left:.6rem}
 label.check{font-weight:400;margin:.2rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.8rem 0 0}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
 .moves p{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
@@ -101,6 +101,9 @@ svg.chart{width:100%;height:auto}
 .muted{color:#5b6785}
 .login{max-width:380px;margin:4rem auto}
 .pager{margin-top:.8rem}
+.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:1rem;margin-bottom:1rem}
+.headline .card{margin:0}.headline h2{margin:0;font-size:.85rem;text-transform:uppercase;color:#5b6785}
+.figure{font-size:1.7rem;font-weight:700;margin:.2rem 0;font-variant-numeric:tabular-nums}.headline p.muted{margin:0;font-size:.85rem}
 "#;
 
 /// A form's errors: the message to show at each field, by the field's name.
