@@ -128,7 +128,30 @@ pub async fn page(
     let rows = sea_orm::QuerySelect::limit(query.order_by_desc(table::Column::Id), limit)
         .all(conn)
         .await?;
-    // The lists of the whole page in one query, not one per campaign.
+    with_lists(conn, rows).await
+}
+
+/// The `limit` newest campaigns in `status`, newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn newest_in(
+    conn: &impl ConnectionTrait,
+    status: CampaignStatus,
+    limit: u64,
+) -> Result<Vec<Campaign>, StoreError> {
+    let query = table::Entity::find()
+        .filter(table::Column::Status.eq(status.as_str()))
+        .order_by_desc(table::Column::Id);
+    let rows = sea_orm::QuerySelect::limit(query, limit).all(conn).await?;
+    with_lists(conn, rows).await
+}
+
+/// Campaigns of `rows` with their lists, read in one query for all of them.
+async fn with_lists(
+    conn: &impl ConnectionTrait,
+    rows: Vec<table::Model>,
+) -> Result<Vec<Campaign>, StoreError> {
     let mut lists: std::collections::HashMap<uuid::Uuid, Vec<ListId>> =
         std::collections::HashMap::new();
     if !rows.is_empty() {

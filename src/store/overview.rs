@@ -13,7 +13,9 @@ use super::{
     StoreError, corrupt,
     entities::{consent_events, subscribers, subscriptions, suppressions},
 };
-use crate::domain::{CampaignId, ListId, Subscriber, SubscriberId, SubscriptionStatus};
+use crate::domain::{
+    CampaignId, ListId, Subscriber, SubscriberId, SubscriberStatus, SubscriptionStatus,
+};
 
 /// What to look for among subscribers.
 #[derive(Debug, Clone, Default)]
@@ -230,6 +232,55 @@ pub async fn subscribers_per_day(
         days.push((day, u64::try_from(n).map_err(corrupt)?));
     }
     Ok((u64::try_from(before).map_err(corrupt)?, days))
+}
+
+/// People who receive campaigns: active, with at least one confirmed subscription.
+///
+/// # Errors
+/// Database failure.
+pub async fn active_people(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    let active = Query::select()
+        .column(subscribers::Column::Id)
+        .from(subscribers::Entity)
+        .and_where(subscribers::Column::Status.eq(SubscriberStatus::Active.as_str()))
+        .to_owned();
+    let n: i64 = subscriptions::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::expr(sea_orm::sea_query::Func::count_distinct(Expr::col(
+                subscriptions::Column::SubscriberId,
+            ))),
+            "n",
+        )
+        .filter(subscriptions::Column::Status.eq(SubscriptionStatus::Confirmed.as_str()))
+        .filter(subscriptions::Column::SubscriberId.in_subquery(active))
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0);
+    u64::try_from(n).map_err(corrupt)
+}
+
+/// Consent ledger entries per action from `since` on: (action, count).
+///
+/// # Errors
+/// Database failure.
+pub async fn consent_actions_since(
+    conn: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, u64)>, StoreError> {
+    let rows: Vec<(String, i64)> = consent_events::Entity::find()
+        .select_only()
+        .column(consent_events::Column::Action)
+        .column_as(Expr::col(consent_events::Column::Id).count(), "n")
+        .filter(consent_events::Column::OccurredAt.gte(since))
+        .group_by(consent_events::Column::Action)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(action, n)| Ok((action, u64::try_from(n).map_err(corrupt)?)))
+        .collect()
 }
 
 /// How many people left a list by the unsubscribe link of each of `campaigns`, in one

@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod admin_campaign_figures;
+mod admin_dashboard;
 mod admin_campaigns;
 mod admin_watching;
 mod admin_login;

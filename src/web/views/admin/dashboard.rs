@@ -6,16 +6,18 @@ use maud::{Markup, html};
 use super::{Ctx, growth_chart, layout, status};
 use crate::{
     scheduler::NextRun,
-    services::dashboard::Dashboard,
+    services::dashboard::{Dashboard, GROWTH_WINDOW_DAYS, Headline, percent},
     store::{audit::AuditEntry, jobs::JobRun},
 };
 
-/// `/admin/`: subscribers per list, growth over `growth_days` days, and recent campaigns.
+/// `/admin/`: the headline figures, subscribers per list, growth over `growth_days` days, and
+/// recent campaigns.
 pub fn dashboard_page(ctx: &Ctx, d: &Dashboard, growth_days: u32) -> Markup {
     layout(
         ctx,
         "Dashboard",
         html! {
+            (headline(&d.headline))
             div.grid {
                 div.card {
                     h2 { "Subscribers per list" }
@@ -52,6 +54,54 @@ pub fn dashboard_page(ctx: &Ctx, d: &Dashboard, growth_days: u32) -> Markup {
             }
         },
     )
+}
+
+/// A per cent figure as text: "1.25 %", or "–" without a base.
+fn percent_text(p: Option<f64>) -> String {
+    p.map_or_else(|| "–".to_owned(), |p| format!("{p:.2} %"))
+}
+
+/// The figures the dashboard leads with: people, growth over 30 days, and the unsubscribe,
+/// bounce and complaint rates of the last sent campaigns.
+fn headline(h: &Headline) -> Markup {
+    let net = h.net();
+    let growth = match h.growth_percent {
+        Some(p) => format!("{net:+} ({p:+.1} %)"),
+        None => format!("{net:+}"),
+    };
+    let rated = h.campaigns.len();
+    let over = format!(
+        "of {} delivered, last {rated} sent campaign{}",
+        h.delivered,
+        if rated == 1 { "" } else { "s" }
+    );
+    html! {
+        section.headline aria-label="Headline figures" {
+            div.card { h2 { "People" } p.figure #people { (h.people) } p.muted { "active, with a confirmed subscription" } }
+            div.card { h2 { "Growth, " (GROWTH_WINDOW_DAYS) " days" } p.figure #growth { (growth) } p.muted { (h.joined) " subscriptions confirmed, " (h.left) " left" } }
+            div.card { h2 { "Unsubscribes" } p.figure #unsubscribe-rate { (percent_text(h.unsubscribe_percent)) } p.muted { (over) } }
+            div.card { h2 { "Bounces" } p.figure #bounce-rate { (percent_text(h.bounce_percent)) } p.muted { (over) } }
+            div.card { h2 { "Complaints" } p.figure #complaint-rate { (percent_text(h.complaint_percent)) } p.muted { (over) } }
+        }
+        @if !h.campaigns.is_empty() {
+            div.card {
+                h2 { "Last sent campaigns" }
+                table {
+                    tr { th { "Campaign" } th.num { "Delivered" } th.num { "Unsubscribes" } th.num { "Bounces" } th.num { "Complaints" } }
+                    @for c in &h.campaigns {
+                        @let n = &c.counts;
+                        tr {
+                            td { a href={ "/admin/campaigns/" (c.campaign.id) } { (c.campaign.def.name) } }
+                            td.num { (n.sent) }
+                            td.num { (percent_text(percent(n.unsubscribed, n.sent))) }
+                            td.num { (percent_text(percent(n.bounced, n.sent))) }
+                            td.num { (percent_text(percent(n.complaints, n.sent))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// What `/admin/jobs` shows.

@@ -104,6 +104,9 @@ svg.chart{width:100%;height:auto}
 .headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:1rem;margin-bottom:1rem}
 .headline .card{margin:0}.headline h2{margin:0;font-size:.85rem;text-transform:uppercase;color:#5b6785}
 .figure{font-size:1.7rem;font-weight:700;margin:.2rem 0;font-variant-numeric:tabular-nums}.headline p.muted{margin:0;font-size:.85rem}
+.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:1rem;margin-bottom:1rem}
+.headline .card{margin:0}.headline h2{margin:0;font-size:.85rem;text-transform:uppercase;color:#5b6785}
+.figure{font-size:1.7rem;font-weight:700;margin:.2rem 0;font-variant-numeric:tabular-nums}.headline p.muted{margin:0;font-size:.85rem}
 "#;
 
 /// A form's errors: the message to show at each field, by the field's name.
