@@ -610,6 +610,9 @@ pub struct Preferences {
     pub locale: Locale,
     /// One line per subscription.
     pub items: Vec<Preference>,
+    /// The lists open for signup (public, consent, not archived) the person is not on
+    /// (never subscribed, or left): the page offers them, through double opt-in.
+    pub offered: Vec<MailingList>,
 }
 
 /// A subscriber's subscriptions, for the preferences page.
@@ -629,7 +632,7 @@ async fn load_preferences(
 ) -> Result<Preferences, LinkActionError> {
     let locale = store::subscribers::find(conn, subscriber).await?.locale;
     let lists = store::lists::all(conn).await?;
-    let items = store::subscriptions::of_subscriber(conn, subscriber)
+    let items: Vec<Preference> = store::subscriptions::of_subscriber(conn, subscriber)
         .await?
         .into_iter()
         .filter_map(|s| {
@@ -641,7 +644,48 @@ async fn load_preferences(
             })
         })
         .collect();
-    Ok(Preferences { locale, items })
+    let offered = lists
+        .into_iter()
+        .filter(|l| l.is_open_for_signup())
+        .filter(|l| {
+            !items
+                .iter()
+                .any(|p| p.list.id == l.id && p.status != SubscriptionStatus::Unsubscribed)
+        })
+        .collect();
+    Ok(Preferences {
+        locale,
+        items,
+        offered,
+    })
+}
+
+/// From the preferences page: asks to join more lists, by the same double opt-in as the
+/// signup form (a pending subscription and a confirmation e-mail, never a silent
+/// subscription). The consent text is recorded in the person's language, the one the page
+/// showed it in.
+///
+/// # Errors
+/// `Lists` (a list not open for signup), `RateLimited`, `Store` (`NotFound` for an unknown
+/// subscriber), as `subscribe`.
+pub async fn request_more(
+    ctx: &Context,
+    subscriber: SubscriberId,
+    lists: Vec<ListSlug>,
+    requester: &Requester,
+) -> Result<(), SubscribeError> {
+    let person = store::subscribers::find(&ctx.db, subscriber).await?;
+    let requester = Requester {
+        locale: person.locale,
+        ..requester.clone()
+    };
+    let signup = Signup {
+        email: person.email,
+        name: person.name,
+        lists,
+        consent: true,
+    };
+    subscribe(ctx, signup, &requester).await
 }
 
 /// Leaves the chosen subscriptions of a subscriber (all of them when `only` is `None`);

@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.ctx.settings.http.body_limit_bytes;
     let timeout = state.ctx.settings.http.request_timeout;
     let routes = Router::new()
-        .merge(with_limits(public::routes(), body_limit, timeout))
+        .merge(with_limits(public::routes(&state), body_limit, timeout))
         .merge(admin::routes(&state))
         .merge(with_limits(
             webhooks::routes(),

@@ -675,3 +675,42 @@ async fn a_draft_that_a_later_revision_supersedes_is_not_deleted() {
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_acknowledgement_page_preselects_nothing_and_keeps_the_choice_after_a_german_error() {
+    let app = TestApp::spawn().await;
+    catalogue(&app).await;
+    customer(&app, "kunde@example.com", &["LM317"], "de").await;
+    let id = create(&app, &pcn(&app, &["LM317"], Some(10))).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&app, &id).await;
+    let mails = app.deliver_and_take().await;
+    let ack = link(&mails[0], "/acknowledge/");
+    let page = app.get(&ack).await.text().await.unwrap();
+    assert!(
+        !page.contains("checked"),
+        "no decision pre-selected: {page}"
+    );
+
+    let r = app.post_form(&ack, &[("comment", "")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Bitte wählen Sie eine Antwort."), "{page}");
+
+    let r = app
+        .post_form(&ack, &[("decision", "reject"), ("comment", "  ")])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Bitte nennen Sie Ihre Auflagen oder Gründe."),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"value="reject" required checked"#),
+        "the choice is kept: {page}"
+    );
+    assert!(!page.contains(r#"value="approve" required checked"#));
+}

@@ -21,8 +21,8 @@ async fn signup_page_shows_the_consent_text_an_unticked_box_and_the_privacy_link
         "consent text, escaped"
     );
     assert!(
-        page.contains(r#"<input type="checkbox" name="consent" value="yes">"#),
-        "unticked box"
+        page.contains(r#"<input type="checkbox" name="consent" value="weekly">"#),
+        "an unticked box of its own"
     );
     assert!(!page.contains("checked"));
     assert!(page.contains(r#"name="email""#) && page.contains(r#"name="name""#));
@@ -422,5 +422,135 @@ async fn signups_are_limited_per_network_and_the_refused_one_stores_nothing() {
     assert_eq!(
         app.sign_up("c@example.com", "weekly").await.status(),
         StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_signup_for_several_lists_asks_consent_per_list_and_records_each_lists_text() {
+    let app = TestApp::spawn().await;
+    for (slug, text) in [
+        ("weekly", "Weekly, yes please."),
+        ("monthly", "Monthly, yes please."),
+    ] {
+        app.create_list_with(json!({
+            "slug": slug, "name": format!("List {slug}"), "kind": "newsletter",
+            "legal_basis": "consent", "opt_in": "double", "consent_text": text
+        }))
+        .await;
+    }
+    let (_, page) = body(app.get("/subscribe?list=weekly&list=monthly").await).await;
+    for slug in ["weekly", "monthly"] {
+        assert!(
+            page.contains(&format!(r#"name="consent" value="{slug}""#)),
+            "a box per list: {page}"
+        );
+    }
+    // No box ticked: refused, in place, nothing stored.
+    let form = [
+        ("email", "jane@example.com"),
+        ("list", "weekly"),
+        ("list", "monthly"),
+    ];
+    let (status, page) = body(app.subscribe(&form).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("each newsletter"), "{page}");
+    assert!(app.subscriber("jane@example.com").await.is_none());
+    // Only monthly ticked: only monthly is requested, with its own text's hash.
+    let mut ticked = form.to_vec();
+    ticked.push(("consent", "monthly"));
+    assert_eq!(app.subscribe(&ticked).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.subscription_status("jane@example.com", "monthly")
+            .await
+            .as_deref(),
+        Some("pending")
+    );
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly").await,
+        None
+    );
+    let requested: Vec<_> = app
+        .ledger("jane@example.com")
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "requested")
+        .collect();
+    assert_eq!(requested.len(), 1, "{requested:?}");
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest("Monthly, yes please."));
+    assert_eq!(
+        requested[0]["consent_text_hash"],
+        hash.as_str(),
+        "{requested:?}"
+    );
+}
+
+#[tokio::test]
+async fn public_pages_name_the_organisation() {
+    let app = TestApp::spawn_with(|s| s.mail.organisation = "Acme <Parts> GmbH".into()).await;
+    app.create_list("weekly").await;
+    for path in [
+        "/",
+        "/subscribe?list=weekly",
+        "/privacy",
+        "/no-such-page-here",
+    ] {
+        let (_, page) = body(app.get(path).await).await;
+        if path.starts_with("/no-such") {
+            continue;
+        }
+        assert!(
+            page.contains(r#"<footer class="site"><p>Acme &lt;Parts&gt; GmbH</p></footer>"#),
+            "{path}: {page}"
+        );
+    }
+    let bad = app.get("/confirm/not-a-token").await;
+    let (_, page) = body(bad).await;
+    assert!(
+        page.contains("Acme &lt;Parts&gt; GmbH"),
+        "error pages too: {page}"
+    );
+}
+
+#[tokio::test]
+async fn the_lists_admin_page_offers_a_signup_form_that_works_from_another_site() {
+    let app = TestApp::spawn().await;
+    let list = app.create_list("weekly").await;
+    let admin = crate::admin::Admin::with_role(&app, bulletin::domain::Role::Admin).await;
+    let (status, page) = body(
+        admin
+            .get(&format!("/admin/lists/{}", list["id"].as_str().unwrap()))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<textarea") && page.contains("readonly"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("{}/subscribe", app.base)), "{page}");
+    assert!(
+        page.contains(r#"name=&quot;consent&quot; value=&quot;weekly&quot;"#),
+        "{page}"
+    );
+    // The snippet's form, posted cross-site (another Origin, no cookie, no token).
+    let response = crate::support::client()
+        .post(app.url("/subscribe"))
+        .header("Origin", "https://www.example.org")
+        .form(&[
+            ("list", "weekly"),
+            ("email", "jane@example.com"),
+            ("name", ""),
+            ("consent", "weekly"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        app.subscription_status("jane@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("pending")
     );
 }

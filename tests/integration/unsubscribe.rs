@@ -445,3 +445,54 @@ async fn the_privacy_mails_one_click_leaves_the_newsletters_but_not_the_product_
         "{ledger:?}"
     );
 }
+
+#[tokio::test]
+async fn the_preferences_page_adds_lists_by_double_opt_in_and_says_nothing_odd_when_empty() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    let mail = app.confirmed_subscriber("jane@example.com", "weekly").await;
+    app.deliver_and_take().await;
+    let preferences = link(&mail, "/preferences/");
+    let (_, page) = body(app.get(&preferences).await).await;
+    assert!(page.contains(r#"name="list" value="monthly""#), "{page}");
+    assert!(
+        !page.contains(r#"name="list" value="weekly""#),
+        "not offered twice"
+    );
+
+    let add = format!("{preferences}/add");
+    let (status, page) = body(app.post_form(&add, &[]).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Please tick"), "{page}");
+
+    let (status, page) = body(app.post_form(&add, &[("list", "monthly")]).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("check your inbox"), "{page}");
+    assert_eq!(
+        app.subscription_status("jane@example.com", "monthly")
+            .await
+            .as_deref(),
+        Some("pending"),
+        "never a silent subscription"
+    );
+    let mails = app.deliver_and_take().await;
+    assert_eq!(mails.len(), 1);
+    let confirm = link(&mails[0], "/confirm/");
+    assert_eq!(app.post_form(&confirm, &[]).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.subscription_status("jane@example.com", "monthly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+
+    // Leaving everything: "no subscriptions", and no "unsubscribed" beside it.
+    let (_, page) = body(app.post_form(&preferences, &[("all", "yes")]).await).await;
+    assert!(page.contains("There are no subscriptions"), "{page}");
+    assert!(!page.contains("— unsubscribed"), "{page}");
+    assert!(
+        page.contains(r#"name="list" value="weekly""#),
+        "can join again"
+    );
+}

@@ -21,7 +21,7 @@ use crate::{
         extract::PageForm,
         views::admin::{
             Errors,
-            lists::{ListFormView, list_page, lists_page},
+            lists::{EmbedView, ListFormView, list_page, lists_page},
         },
     },
 };
@@ -186,15 +186,21 @@ pub(super) async fn create(
     Ok(page(&session, &all, &form, &errors, code))
 }
 
-/// One list's page with the edit form as typed.
+/// One list's page with the edit form as typed, and the signup form to embed elsewhere.
 fn edit_page(
+    state: &AppState,
     session: &AdminSession,
     list: &MailingList,
     form: &ListForm,
     errors: &Errors,
     code: StatusCode,
 ) -> Response {
-    let markup = list_page(&session.ctx(), list, &form.view(), errors);
+    let settings = &state.ctx.settings;
+    let embed = EmbedView {
+        subscribe_url: crate::config::join_url(&settings.http.public_url, "subscribe").to_string(),
+        privacy_url: settings.privacy_notice_url.to_string(),
+    };
+    let markup = list_page(&session.ctx(), list, &form.view(), errors, &embed);
     (code, markup).into_response()
 }
 
@@ -223,6 +229,7 @@ pub(super) async fn edit_form(
     let list = lists::find(&state.ctx, ListId::from_uuid(id)).await?;
     let form = form_of(&list);
     Ok(edit_page(
+        &state,
         &session,
         &list,
         &form,
@@ -255,7 +262,7 @@ pub(super) async fn update(
             .into_iter()
             .filter_map(|(field, e)| Some((field, e?)))
             .collect();
-            return Ok(edit_page(&session, &list, &form, &errors, refused));
+            return Ok(edit_page(&state, &session, &list, &form, &errors, refused));
         }
     };
     let text = form.consent_text.trim();
@@ -270,7 +277,7 @@ pub(super) async fn update(
         Ok(_) => Ok(Redirect::to(&format!("/admin/lists/{id}")).into_response()),
         Err(ListsError::Invalid(rule)) => {
             let errors = Errors::from([(field_of(&rule), rule.to_string())]);
-            Ok(edit_page(&session, &list, &form, &errors, refused))
+            Ok(edit_page(&state, &session, &list, &form, &errors, refused))
         }
         Err(e) => Err(e.into()),
     }

@@ -8,15 +8,56 @@ mod subscriptions;
 
 use axum::{
     Router,
-    http::{HeaderValue, header},
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::web::AppState;
+use crate::web::{AppState, views::SITE_FOOTER};
 
-/// The public routes.
-pub fn routes() -> Router<AppState> {
+/// The largest page the organisation's name is written into (every public page is far
+/// smaller).
+const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The public routes; every HTML page names the organisation (`mail.organisation`).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    pages_and_links().layer(middleware::from_fn_with_state(
+        state.clone(),
+        name_organisation,
+    ))
+}
+
+/// Fills the empty footer the public layout leaves with the organisation's name. Views are
+/// pure functions of their view structs and some 40 pages (error pages too) share the one
+/// layout, so the name is written in here, once, from the settings.
+async fn name_organisation(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let page = String::from_utf8_lossy(&bytes);
+    let organisation = &state.ctx.settings.mail.organisation;
+    // maud escapes the name: it is configuration, but still text, not markup.
+    let filled = maud::html! { footer.site { p { (organisation) } } }.into_string();
+    let page = page.replacen(SITE_FOOTER, &filled, 1);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(page))
+}
+
+/// The public pages and the pages signed links open.
+fn pages_and_links() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::index))
         .route("/healthz", get(pages::healthz))
@@ -65,6 +106,7 @@ fn link_routes() -> Router<AppState> {
             "/preferences/{token}",
             get(subscriptions::preferences_page).post(subscriptions::leave),
         )
+        .route("/preferences/{token}/add", post(subscriptions::add))
         .route(
             "/object/{token}",
             get(notices::object_page).post(notices::object),

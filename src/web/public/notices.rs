@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     config::join_url,
-    domain::{AckAnswer, Locale, NoticeId, NoticeRecipientId, SubscriptionId},
+    domain::{AckAnswer, AckStatus, Locale, NoticeId, NoticeRecipientId, SubscriptionId},
     services::{
         notices::{
             NoticesError,
@@ -110,6 +110,12 @@ fn ack_view(state: &AppState, token: &str, v: &AckView, error: Option<String>) -
         deadline: v.deadline.format("%Y-%m-%d %H:%M UTC").to_string(),
         status: v.status,
         comment: v.comment.clone().unwrap_or_default(),
+        chosen: match v.status {
+            AckStatus::Approved => Some(AckAnswer::Approve),
+            AckStatus::ApprovedWithConditions => Some(AckAnswer::ApproveWithConditions),
+            AckStatus::Rejected => Some(AckAnswer::Reject),
+            AckStatus::Pending | AckStatus::AcceptedBySilence => None,
+        },
         open: v.open,
         action: join_url(
             &state.ctx.settings.http.public_url,
@@ -156,32 +162,35 @@ pub(super) struct AckForm {
     comment: String,
 }
 
-/// `POST /acknowledge/{token}`: records the answer (`decision`, `comment`).
+/// `POST /acknowledge/{token}`: records the answer (`decision`, `comment`); a refusal shows
+/// the form again, in the reader's language, with what they chose and typed.
 pub(super) async fn acknowledge(
     State(state): State<AppState>,
     link: Verified<AckLink>,
     PageForm(form): PageForm<AckForm>,
 ) -> Result<Response, PageError> {
     let id = NoticeRecipientId::from_uuid(link.subject);
-    let bad = |m: String| PageError::new(link.locale, PageErrorKind::BadRequest(m));
-    let decision = AckAnswer::parse(&form.decision).map_err(bad)?;
-    match acknowledgements::answer(&state.ctx, id, decision, &form.comment).await {
-        Ok(v) => Ok(
-            views::notices::ack_page(v.locale, &ack_view(&state, &link.token, &v, None))
-                .into_response(),
-        ),
-        Err(AckActionError::Refused(e)) => {
-            let v = acknowledgements::page(&state.ctx, id)
-                .await
-                .map_err(|e| ack_error(link.locale, e))?;
-            let page = views::notices::ack_page(
-                v.locale,
-                &ack_view(&state, &link.token, &v, Some(e.to_string())),
-            );
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
-        Err(e) => Err(ack_error(link.locale, e)),
-    }
+    let decision = AckAnswer::parse(&form.decision).ok();
+    let refusal = match decision {
+        None => None,
+        Some(d) => match acknowledgements::answer(&state.ctx, id, d, &form.comment).await {
+            Ok(v) => {
+                let view = ack_view(&state, &link.token, &v, None);
+                return Ok(views::notices::ack_page(v.locale, &view).into_response());
+            }
+            Err(AckActionError::Refused(e)) => Some(e),
+            Err(e) => return Err(ack_error(link.locale, e)),
+        },
+    };
+    let v = acknowledgements::page(&state.ctx, id)
+        .await
+        .map_err(|e| ack_error(link.locale, e))?;
+    let error = views::notices::ack_refusal(v.locale, refusal).to_owned();
+    let mut view = ack_view(&state, &link.token, &v, Some(error));
+    view.chosen = decision;
+    view.comment = form.comment;
+    let page = views::notices::ack_page(v.locale, &view);
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 fn not_found(e: NoticesError) -> PageError {

@@ -19,11 +19,12 @@ use crate::{
         subscriptions::{self, LinkActionError, Signup, SubscribeError},
     },
     signing::{Purpose, TokenError},
+    store::StoreError,
     web::AppState,
     web::{
         error::{PageError, PageErrorKind},
         extract::{Client, ConfirmLink, PageForm, PreferencesLink, UnsubscribeLink, Verified},
-        views::{self, PreferenceView, SignupListView, SignupView, Text, text},
+        views::{self, PreferenceView, PreferencesView, SignupListView, SignupView, Text, text},
     },
 };
 
@@ -72,18 +73,24 @@ async fn signup_lists(
 fn signup_view(state: &AppState, lists: &[MailingList], locale: Locale) -> SignupView {
     SignupView {
         action: join_url(&state.ctx.settings.http.public_url, "subscribe").to_string(),
-        lists: lists
-            .iter()
-            .map(|l| SignupListView {
-                slug: l.def.slug.as_str().to_owned(),
-                name: l.def.name.clone(),
-                description: l.def.description.clone(),
-                consent_text: l.consent_text(locale).body().to_owned(),
-            })
-            .collect(),
+        lists: list_views(lists, locale, &[]),
         privacy_url: state.ctx.settings.privacy_notice_url.to_string(),
         ..SignupView::default()
     }
+}
+
+/// The signup form's lists, each with its consent text in `locale`.
+fn list_views(lists: &[MailingList], locale: Locale, checked: &[String]) -> Vec<SignupListView> {
+    lists
+        .iter()
+        .map(|l| SignupListView {
+            slug: l.def.slug.as_str().to_owned(),
+            name: l.def.name.clone(),
+            description: l.def.description.clone(),
+            consent_text: l.consent_text(locale).body().to_owned(),
+            checked: checked.iter().any(|c| c == l.def.slug.as_str()),
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,8 +101,21 @@ pub(super) struct SignupForm {
     name: String,
     #[serde(default)]
     list: Vec<String>,
+    /// The slug of each list consented to (one box per list); `yes` (the single box of
+    /// older forms) consents to every list the form names.
     #[serde(default)]
-    consent: Option<String>,
+    consent: Vec<String>,
+}
+
+impl SignupForm {
+    /// The lists of `lists` the person consented to, each by its own box.
+    fn consented<'a>(&self, lists: &'a [MailingList]) -> Vec<&'a MailingList> {
+        let all = self.consent.iter().any(|c| c == "yes");
+        lists
+            .iter()
+            .filter(|l| all || self.consent.iter().any(|c| c == l.def.slug.as_str()))
+            .collect()
+    }
 }
 
 /// `POST /subscribe`: the same "check your inbox" page whether or not the address is known;
@@ -152,21 +172,29 @@ fn parse_signup(
 ) -> Result<Signup, Box<SignupView>> {
     let email = EmailAddress::parse(&form.email);
     let name = SubscriberName::parse(&form.name);
-    let consent = form.consent.as_deref() == Some("yes");
+    // Only the lists whose own consent box is ticked are requested (GDPR Art. 7(2)).
+    let consented = form.consented(lists);
+    let consent = !consented.is_empty();
     if let (Ok(email), Ok(name), true) = (&email, &name, consent) {
         return Ok(Signup {
             email: email.clone(),
             name: name.clone(),
-            lists: lists.iter().map(|l| l.def.slug.clone()).collect(),
+            lists: consented.iter().map(|l| l.def.slug.clone()).collect(),
             consent,
         });
     }
+    let t = text(locale);
+    let missing = match lists.len() {
+        1 => t.consent_missing,
+        _ => t.consent_per_list,
+    };
     Err(Box::new(SignupView {
         email: form.email.chars().take(254).collect(),
         name: form.name.chars().take(100).collect(),
         email_error: email.err().map(|e| e.to_string()),
         name_error: name.err().map(|e| e.to_string()),
-        consent_error: (!consent).then(|| text(locale).consent_missing.to_owned()),
+        consent_error: (!consent).then(|| missing.to_owned()),
+        lists: list_views(lists, locale, &form.consent),
         ..signup_view(state, lists, locale)
     }))
 }
@@ -323,7 +351,8 @@ pub(super) async fn unsubscribe(
     ))
 }
 
-/// `GET /preferences/{token}`: the person's subscriptions, with forms to leave.
+/// `GET /preferences/{token}`: the person's subscriptions, with forms to leave them and to
+/// ask for the lists they are not on.
 pub(super) async fn preferences_page(
     State(state): State<AppState>,
     link: Verified<PreferencesLink>,
@@ -331,12 +360,88 @@ pub(super) async fn preferences_page(
     let prefs = subscriptions::preferences(&state.ctx, SubscriberId::from_uuid(link.subject))
         .await
         .map_err(|e| link_error(link.locale, e))?;
-    let action = link_action(&state, &format!("preferences/{}", link.token));
+    let locale = prefs.locale;
     Ok(views::preferences_page(
-        prefs.locale,
-        &action,
-        &preference_views(prefs.items),
+        locale,
+        &preferences_view(&state, &link.token, prefs, &[], None),
     ))
+}
+
+/// The preferences page's view; `checked` keeps the boxes ticked after a refusal.
+fn preferences_view(
+    state: &AppState,
+    token: &str,
+    prefs: subscriptions::Preferences,
+    checked: &[String],
+    add_error: Option<String>,
+) -> PreferencesView {
+    PreferencesView {
+        action: link_action(state, &format!("preferences/{token}")),
+        add_action: link_action(state, &format!("preferences/{token}/add")),
+        offered: list_views(&prefs.offered, prefs.locale, checked),
+        items: preference_views(prefs.items),
+        add_error,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AddForm {
+    /// The slug of each list whose consent box is ticked.
+    #[serde(default)]
+    list: Vec<String>,
+}
+
+/// `POST /preferences/{token}/add`: asks to join the ticked lists by double opt-in (a
+/// confirmation e-mail, as from the signup form), then says to check the inbox.
+pub(super) async fn add(
+    State(state): State<AppState>,
+    Client(client): Client,
+    link: Verified<PreferencesLink>,
+    PageForm(form): PageForm<AddForm>,
+) -> Result<Response, PageError> {
+    let subscriber = SubscriberId::from_uuid(link.subject);
+    let prefs = subscriptions::preferences(&state.ctx, subscriber)
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    let locale = prefs.locale;
+    let chosen: Vec<ListSlug> = prefs
+        .offered
+        .iter()
+        .filter(|l| form.list.iter().any(|s| s == l.def.slug.as_str()))
+        .map(|l| l.def.slug.clone())
+        .collect();
+    if chosen.is_empty() {
+        let error = Some(text(locale).add_none_chosen.to_owned());
+        let v = preferences_view(&state, &link.token, prefs, &form.list, error);
+        let page = views::preferences_page(locale, &v);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    match subscriptions::request_more(&state.ctx, subscriber, chosen, &client).await {
+        Ok(()) => {
+            let t = text(locale);
+            Ok(
+                views::message_page(locale, t.check_inbox_title, t.check_inbox_body)
+                    .into_response(),
+            )
+        }
+        Err(e) => Err(subscribe_error(locale, e)),
+    }
+}
+
+/// The page of a refused signup that is not a field error.
+fn subscribe_error(locale: Locale, e: SubscribeError) -> PageError {
+    match e {
+        SubscribeError::RateLimited { .. } => PageError::new(locale, PageErrorKind::Busy),
+        SubscribeError::Lists(_) => PageError::new(locale, PageErrorKind::NotFound),
+        SubscribeError::ConsentMissing => PageError::new(
+            locale,
+            PageErrorKind::BadRequest(text(locale).consent_missing.into()),
+        ),
+        SubscribeError::Store(StoreError::NotFound) => {
+            PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::BadSignature))
+        }
+        SubscribeError::Store(e) => PageError::internal(locale, &e),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -372,11 +477,10 @@ pub(super) async fn leave(
         subscriptions::leave_lists(&state.ctx, subscriber, only, &client).await
     }
     .map_err(|e| link_error(link.locale, e))?;
-    let action = link_action(&state, &format!("preferences/{}", link.token));
+    let locale = prefs.locale;
     Ok(views::preferences_page(
-        prefs.locale,
-        &action,
-        &preference_views(prefs.items),
+        locale,
+        &preferences_view(&state, &link.token, prefs, &[], None),
     ))
 }
 

@@ -11,6 +11,10 @@ use maud::{DOCTYPE, Markup, html};
 use crate::domain::{Locale, SubscriptionStatus};
 pub use text::{PrivacyText, Text, privacy_text, text};
 
+/// The empty footer of every public page, which the public router fills with the
+/// organisation's name (`mail.organisation`).
+pub const SITE_FOOTER: &str = r#"<footer class="site"></footer>"#;
+
 /// The shared page shell.
 pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
     let t = text(locale);
@@ -26,6 +30,8 @@ pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
             }
             body {
                 main { h1 { (title) } (body) }
+                // Filled with the organisation's name by the public router.
+                footer.site {}
             }
         }
     }
@@ -66,8 +72,10 @@ pub struct SignupListView {
     /// Display name.
     pub name: String,
     pub description: String,
-    /// The consent text shown for it.
+    /// The consent text shown for it, beside its own box.
     pub consent_text: String,
+    /// Whether its consent box is ticked (kept after an error).
+    pub checked: bool,
 }
 
 /// The signup page.
@@ -85,6 +93,12 @@ pub fn signup_page(locale: Locale, v: &SignupView) -> Markup {
                     section.list {
                         h2 { (list.name) }
                         @if !list.description.is_empty() { p { (list.description) } }
+                        // GDPR Art. 7(2): consent to each list is asked, and recorded, apart.
+                        label.consent {
+                            input type="checkbox" name="consent" value=(list.slug) checked[list.checked]
+                                aria-invalid=[v.consent_error.as_ref().map(|_| "true")];
+                            " " (list.consent_text)
+                        }
                     }
                 }
                 label for="email" { (t.email) }
@@ -95,10 +109,6 @@ pub fn signup_page(locale: Locale, v: &SignupView) -> Markup {
                 input #name type="text" name="name" maxlength="100" autocomplete="name" value=(v.name)
                     aria-invalid=[v.name_error.as_ref().map(|_| "true")];
                 @if let Some(e) = &v.name_error { p.field-error { (e) } }
-                label.consent {
-                    input type="checkbox" name="consent" value="yes";
-                    @for list in &v.lists { " " (list.consent_text) }
-                }
                 @if let Some(e) = &v.consent_error { p.field-error { (e) } }
                 p.hint { (t.privacy_hint) " " a href=(v.privacy_url) { (t.privacy_notice) } "." }
                 button type="submit" { (t.subscribe) }
@@ -148,8 +158,24 @@ pub struct PreferenceView {
     pub status: SubscriptionStatus,
 }
 
+/// What the preferences page shows and where its forms post.
+#[derive(Debug, Clone, Default)]
+pub struct PreferencesView {
+    /// Where the leave forms post.
+    pub action: String,
+    /// Where the add form posts.
+    pub add_action: String,
+    /// The subscriptions.
+    pub items: Vec<PreferenceView>,
+    /// Lists the person may ask to join, each with its consent box.
+    pub offered: Vec<SignupListView>,
+    /// Why the add form was refused.
+    pub add_error: Option<String>,
+}
+
 /// The preferences page.
-pub fn preferences_page(locale: Locale, action: &str, items: &[PreferenceView]) -> Markup {
+pub fn preferences_page(locale: Locale, v: &PreferencesView) -> Markup {
+    let (action, items) = (v.action.as_str(), v.items.as_slice());
     let t = text(locale);
     let status = |s: SubscriptionStatus| match s {
         SubscriptionStatus::Pending => t.status_pending,
@@ -164,8 +190,12 @@ pub fn preferences_page(locale: Locale, action: &str, items: &[PreferenceView]) 
         locale,
         t.preferences_title,
         html! {
-            ul.subscriptions {
-                @for item in items { li { strong { (item.list_name) } " — " (status(item.status)) } }
+            // Left lists are not listed: "unsubscribed" beside "no subscriptions" reads as
+            // a contradiction. They can be joined again below.
+            @if !active.is_empty() {
+                ul.subscriptions {
+                    @for item in &active { li { strong { (item.list_name) } " — " (status(item.status)) } }
+                }
             }
             @if active.is_empty() {
                 p { (t.no_subscriptions) }
@@ -180,6 +210,24 @@ pub fn preferences_page(locale: Locale, action: &str, items: &[PreferenceView]) 
                 form method="post" action=(action) {
                     input type="hidden" name="all" value="yes";
                     button.secondary type="submit" { (t.leave_all) }
+                }
+            }
+            @if !v.offered.is_empty() {
+                h2 #add { (t.add_title) }
+                p { (t.add_body) }
+                @if let Some(e) = &v.add_error { p.error role="alert" { (e) } }
+                form method="post" action=(v.add_action) {
+                    @for list in &v.offered {
+                        section.list {
+                            h3 { (list.name) }
+                            @if !list.description.is_empty() { p { (list.description) } }
+                            label.consent {
+                                input type="checkbox" name="list" value=(list.slug) checked[list.checked];
+                                " " (list.consent_text)
+                            }
+                        }
+                    }
+                    button type="submit" { (t.add_button) }
                 }
             }
         },
@@ -245,6 +293,7 @@ pub const STYLESHEET: &str = "\
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--bg:#0d1117;--muted:#9198a1;--accent:#6ea8fe;--err:#ff8a80}}\
 body{font:16px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg);margin:0}\
 main{max-width:36rem;margin:3rem auto;padding:0 1rem}\
+footer.site{max-width:36rem;margin:0 auto 2rem;padding:0 1rem;color:var(--muted);font-size:.9rem}\
 h1{font-size:1.6rem}h2{font-size:1.15rem;margin:.5rem 0}\
 label{display:block;margin-top:1rem;font-weight:600}label.consent,form label:has(input[type=checkbox]){font-weight:400}\
 input[type=email],input[type=text]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid var(--muted);border-radius:6px}\

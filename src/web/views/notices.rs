@@ -5,7 +5,7 @@ use maud::{Markup, html};
 
 use super::layout;
 use crate::{
-    domain::{AckStatus, ListKind, Locale},
+    domain::{AckAnswer, AckError, AckStatus, ListKind, Locale},
     services::notices::archive::NoticeRecord,
 };
 
@@ -74,8 +74,11 @@ pub struct AckPageView {
     pub deadline: String,
     /// The current answer.
     pub status: AckStatus,
-    /// The comment given.
+    /// The comment given (or, after a refusal, the one typed).
     pub comment: String,
+    /// The decision the form shows selected: the one typed before a refusal, else the
+    /// recorded answer; none while nothing was chosen.
+    pub chosen: Option<AckAnswer>,
     /// Whether an answer can still be given.
     pub open: bool,
     /// Where the form posts.
@@ -97,13 +100,17 @@ pub fn ack_page(locale: Locale, v: &AckPageView) -> Markup {
         html! {
             p { strong { (v.label) } ": " (v.title) }
             p { (pick(locale, "Deadline:", "Frist:")) " " (v.deadline) }
-            p { (pick(locale, "Your answer:", "Ihre Antwort:")) " " strong { (v.status.as_str()) } }
-            @if let Some(error) = &v.error { p role="alert" { (error) } }
+            p { (pick(locale, "Your answer:", "Ihre Antwort:")) " " strong { (status_label(locale, v.status)) } }
+            @if let Some(error) = &v.error { p.error role="alert" { (error) } }
             @if v.open {
                 form method="post" action=(v.action) {
-                    label { input type="radio" name="decision" value="approve" checked; " " (pick(locale, "Approve", "Zustimmen")) } br;
-                    label { input type="radio" name="decision" value="approve_with_conditions"; " " (pick(locale, "Approve with conditions", "Mit Auflagen zustimmen")) } br;
-                    label { input type="radio" name="decision" value="reject"; " " (pick(locale, "Reject", "Ablehnen")) } br;
+                    @for (answer, en, de) in [
+                        (AckAnswer::Approve, "Approve", "Zustimmen"),
+                        (AckAnswer::ApproveWithConditions, "Approve with conditions", "Mit Auflagen zustimmen"),
+                        (AckAnswer::Reject, "Reject", "Ablehnen"),
+                    ] {
+                        label { input type="radio" name="decision" value=(answer.as_str()) required checked[v.chosen == Some(answer)]; " " (pick(locale, en, de)) } br;
+                    }
                     label { (pick(locale, "Conditions or reasons", "Auflagen oder Gründe")) br;
                         textarea name="comment" maxlength="2000" { (v.comment) } }
                     br;
@@ -114,6 +121,46 @@ pub fn ack_page(locale: Locale, v: &AckPageView) -> Markup {
             }
         },
     )
+}
+
+/// An acknowledgement status in the reader's words.
+fn status_label(locale: Locale, status: AckStatus) -> &'static str {
+    match status {
+        AckStatus::Pending => pick(locale, "none yet", "noch keine"),
+        AckStatus::Approved => pick(locale, "approved", "zugestimmt"),
+        AckStatus::ApprovedWithConditions => pick(
+            locale,
+            "approved with conditions",
+            "mit Auflagen zugestimmt",
+        ),
+        AckStatus::Rejected => pick(locale, "rejected", "abgelehnt"),
+        AckStatus::AcceptedBySilence => pick(
+            locale,
+            "accepted (no answer by the deadline)",
+            "angenommen (keine Antwort bis zur Frist)",
+        ),
+    }
+}
+
+/// Why an answer was not recorded, in the reader's words; `None`: no decision was chosen.
+pub fn ack_refusal(locale: Locale, e: Option<AckError>) -> &'static str {
+    match e {
+        None => pick(
+            locale,
+            "Please choose an answer.",
+            "Bitte wählen Sie eine Antwort.",
+        ),
+        Some(AckError::CommentRequired) => pick(
+            locale,
+            "Please say what your conditions or reasons are.",
+            "Bitte nennen Sie Ihre Auflagen oder Gründe.",
+        ),
+        Some(AckError::DeadlinePassed) => pick(
+            locale,
+            "The acknowledgement deadline has passed.",
+            "Die Frist für die Bestätigung ist abgelaufen.",
+        ),
+    }
 }
 
 /// The archive page of a notice.

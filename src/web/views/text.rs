@@ -52,6 +52,11 @@ pub struct Text {
     pub(crate) fix_errors: &'static str,
     pub(crate) index_title: &'static str,
     pub(crate) index_empty: &'static str,
+    pub(crate) add_title: &'static str,
+    pub(crate) add_body: &'static str,
+    pub(crate) add_button: &'static str,
+    pub(crate) add_none_chosen: &'static str,
+    pub(crate) consent_per_list: &'static str,
 }
 
 /// The words for `locale`.
@@ -111,6 +116,11 @@ static EN: Text = Text {
     fix_errors: "Please correct the marked fields.",
     index_title: "Our newsletters",
     index_empty: "There are no newsletters to sign up for yet.",
+    add_title: "Add newsletters",
+    add_body: "Tick each newsletter you want to receive. We send a link to confirm; nothing is sent until you confirm.",
+    add_button: "Subscribe to the ticked ones",
+    add_none_chosen: "Please tick the newsletters you want to receive.",
+    consent_per_list: "Please tick the consent of each newsletter you want to receive.",
 };
 
 static DE: Text = Text {
@@ -162,6 +172,11 @@ static DE: Text = Text {
     fix_errors: "Bitte korrigieren Sie die markierten Felder.",
     index_title: "Unsere Newsletter",
     index_empty: "Noch gibt es keine Newsletter zum Anmelden.",
+    add_title: "Newsletter hinzufügen",
+    add_body: "Setzen Sie bei jedem Newsletter, den Sie erhalten möchten, ein Häkchen. Wir senden Ihnen einen Link zur Bestätigung; bis dahin senden wir Ihnen nichts.",
+    add_button: "Angekreuzte abonnieren",
+    add_none_chosen: "Bitte kreuzen Sie die Newsletter an, die Sie erhalten möchten.",
+    consent_per_list: "Bitte erteilen Sie Ihre Einwilligung für jeden Newsletter, den Sie erhalten möchten.",
 };
 
 /// Every string of the "manage my data" pages.

@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::{Ctx, Errors, csrf_field, field, layout, select, status};
-use crate::domain::{Action, MailingList};
+use crate::domain::{Action, Locale, MailingList};
 
 /// The values typed into a list form (the edit form uses a part of them).
 #[derive(Debug, Default, Clone, Copy)]
@@ -82,9 +82,59 @@ pub fn lists_page(
     )
 }
 
-/// `/admin/lists/{id}`: the list, the form that edits it with its errors in place, and the
-/// archive button.
-pub fn list_page(ctx: &Ctx, list: &MailingList, form: &ListFormView, errors: &Errors) -> Markup {
+/// Where an embedded signup form posts and links.
+#[derive(Debug, Clone)]
+pub struct EmbedView {
+    /// The public `/subscribe` URL.
+    pub subscribe_url: String,
+    /// The privacy notice.
+    pub privacy_url: String,
+}
+
+/// The signup form of one list, as HTML to paste into another site: it posts to the public
+/// `/subscribe` (which takes cross-site posts; double opt-in and the per-network limits are
+/// its protection), with the list's consent text beside its own box. Plain markup, no
+/// script or style, so it fits any site's CSP that allows `form-action` to Bulletin.
+pub fn embed_snippet(list: &MailingList, locale: Locale, e: &EmbedView) -> String {
+    let slug = list.def.slug.as_str();
+    let (email, name, subscribe, privacy) = match locale {
+        Locale::En => (
+            "E-mail address",
+            "Name (optional)",
+            "Subscribe",
+            "Privacy notice",
+        ),
+        Locale::De => (
+            "E-Mail-Adresse",
+            "Name (freiwillig)",
+            "Anmelden",
+            "Datenschutzhinweise",
+        ),
+    };
+    let consent = list.consent_text(locale);
+    let form = html! {
+        form method="post" action=(e.subscribe_url) accept-charset="utf-8" {
+            "\n  " input type="hidden" name="list" value=(slug);
+            "\n  " label { (email) " " input type="email" name="email" required maxlength="254" autocomplete="email"; }
+            "\n  " label { (name) " " input type="text" name="name" maxlength="100" autocomplete="name"; }
+            "\n  " label { input type="checkbox" name="consent" value=(slug) required; " " (consent.body()) }
+            "\n  " a href=(e.privacy_url) { (privacy) }
+            "\n  " button type="submit" { (subscribe) }
+            "\n"
+        }
+    };
+    form.into_string()
+}
+
+/// `/admin/lists/{id}`: the list, the form that edits it with its errors in place, the
+/// archive button, and (for a list open for signup) its signup form to embed elsewhere.
+pub fn list_page(
+    ctx: &Ctx,
+    list: &MailingList,
+    form: &ListFormView,
+    errors: &Errors,
+    embed: &EmbedView,
+) -> Markup {
     let e = |k: &str| errors.get(k);
     let d = &list.def;
     layout(
@@ -119,6 +169,16 @@ pub fn list_page(ctx: &Ctx, list: &MailingList, form: &ListFormView, errors: &Er
                         p.muted { "An archived list takes no signups and no new campaigns; its subscribers and history stay." }
                         input type="hidden" name="archived" value="yes";
                         button.danger type="submit" { "Archive" }
+                    }
+                }
+            }
+            @if list.is_open_for_signup() {
+                div.card #embed {
+                    h2 { "Signup form for your site" }
+                    p { "Copy this HTML into a page of your site. It posts to Bulletin's public signup, which sends the confirmation e-mail (double opt-in) and records the consent text shown. No token or script is needed; your site's Content-Security-Policy must allow " code { "form-action " (embed.subscribe_url) } "." }
+                    @for locale in [Locale::En, Locale::De] {
+                        label for={ "embed-" (locale.as_str()) } { "HTML (" (locale.as_str()) ")" }
+                        textarea.code id={ "embed-" (locale.as_str()) } readonly rows="9" { (embed_snippet(list, locale, embed)) }
                     }
                 }
             }
