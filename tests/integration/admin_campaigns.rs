@@ -53,6 +53,81 @@ fn is_one_document(html: &str) -> bool {
         && html.to_ascii_lowercase().matches("<body").count() == 1
 }
 
+/// Whether an admin page is one document whose paragraphs hold no block (a `<form>` or
+/// `<div>` inside a `<p>` closes the paragraph early: the parser rebuilds the page).
+fn is_well_formed_page(html: &str) -> Result<(), String> {
+    if !is_one_document(html) {
+        return Err("not one HTML document".into());
+    }
+    let mut rest = html;
+    while let Some(at) = rest.find("<p") {
+        let after = &rest[at + 2..];
+        if !after.starts_with(['>', ' ']) {
+            rest = after;
+            continue;
+        }
+        let end = after.find("</p>").ok_or("a paragraph is not closed")?;
+        let inside = &after[..end];
+        for block in [
+            "<form",
+            "<div",
+            "<table",
+            "<fieldset",
+            "<dl",
+            "<ul",
+            "<p ",
+            "<p>",
+            "<h2",
+        ] {
+            if inside.contains(block) {
+                return Err(format!(
+                    "{block} inside a paragraph: <p{}",
+                    &inside[..inside.len().min(300)]
+                ));
+            }
+        }
+        rest = &after[end..];
+    }
+    Ok(())
+}
+
+async fn assert_well_formed(admin: &Admin<'_>, path: &str) {
+    let (_, page) = body(admin.get(path).await).await;
+    if let Err(e) = is_well_formed_page(&page) {
+        panic!("{path}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn every_campaign_page_is_a_well_formed_document_in_every_state() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.confirmed_subscriber("jane@example.com", "weekly").await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    assert_well_formed(&admin, "/admin/campaigns/new").await;
+    let page = draft(&admin, "November").await;
+    for path in ["", "/edit", "/review", "/delete"] {
+        assert_well_formed(&admin, &format!("{page}{path}")).await;
+    }
+    admin
+        .post(
+            &format!("{page}/schedule"),
+            &[("send_at", "2099-01-02T10:30")],
+        )
+        .await;
+    for path in ["", "/review", "/cancel"] {
+        assert_well_formed(&admin, &format!("{page}{path}")).await;
+    }
+    admin.post(&format!("{page}/pause"), &[]).await;
+    assert_well_formed(&admin, &page).await;
+    admin.post(&format!("{page}/cancel"), &[]).await;
+    for path in ["", "/edit", "/review"] {
+        assert_well_formed(&admin, &format!("{page}{path}")).await;
+    }
+    let (_, refused) = body(admin.post("/admin/campaigns", &[("name", "")]).await).await;
+    is_well_formed_page(&refused).unwrap();
+}
+
 #[tokio::test]
 async fn a_draft_is_edited_through_the_composer_and_a_sent_one_is_refused() {
     let app = TestApp::spawn().await;

@@ -251,16 +251,17 @@ pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts) -> Markup {
     };
     html! {
         div.card.moves {
-            p {
+            // A div, not a p: a form may not stand inside a paragraph.
+            div.actions {
                 @if editable {
                     a.button href={ (base) "/review" } { @if s == CampaignStatus::Draft { "Review and send" } @else { "Review and reschedule" } } " "
-                    a.button href={ (base) "/edit" } { "Edit" } " "
+                    a.button.secondary href={ (base) "/edit" } { "Edit" } " "
                 }
                 @if pausable { (post("pause", "Pause")) }
                 @if s == CampaignStatus::Paused { (post("resume", "Resume")) }
-                @if cancellable { a.button href={ (base) "/cancel" } { "Cancel…" } " " }
+                @if cancellable { a.button.secondary href={ (base) "/cancel" } { "Cancel…" } " " }
                 (post("duplicate", "Duplicate"))
-                @if deletable { a.button href={ (base) "/delete" } { "Delete…" } }
+                @if deletable { a.button.secondary href={ (base) "/delete" } { "Delete…" } }
             }
             @if s == CampaignStatus::Scheduled { p.muted { "Editing a scheduled campaign returns it to draft: review and schedule it again after." } }
             (test_form(ctx, &base, "campaign", None))
@@ -271,7 +272,7 @@ pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts) -> Markup {
 /// Who a draft would reach now, in place of delivery figures it does not have yet.
 pub fn audience_card(a: &Audience) -> Markup {
     html! {
-        p.audience { "Would go to " strong #audience-total { (a.total) } " people now"
+        p.audience { "Would go to " strong #audience-total { (a.total) } (if a.total == 1 { " person now" } else { " people now" })
             @if !a.by_list.is_empty() {
                 " (" @for (i, (slug, n)) in a.by_list.iter().enumerate() { @if i > 0 { ", " } (slug.as_str()) ": " (n) } ")"
             } "." }

@@ -95,15 +95,12 @@ iframe.preview{width:100%;height:420px;border:1px solid #dde3ee;border-radius:6p
 fieldset{border:0;padding:0;margin:.7rem 0 0}legend{font-weight:600;padding:0}fieldset.invalid{border-left:3px solid #c0392b;padding-left:.6rem}
 label.check{font-weight:400;margin:.2rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.8rem 0 0}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
-.moves p{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
+.moves .actions{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin-bottom:.5rem}a.button.secondary{background:#e8ecf5;color:#1d2330}
 progress{width:100%;height:1rem}
 svg.chart{width:100%;height:auto}
 .muted{color:#5b6785}
 .login{max-width:380px;margin:4rem auto}
 .pager{margin-top:.8rem}
-.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:1rem;margin-bottom:1rem}
-.headline .card{margin:0}.headline h2{margin:0;font-size:.85rem;text-transform:uppercase;color:#5b6785}
-.figure{font-size:1.7rem;font-weight:700;margin:.2rem 0;font-variant-numeric:tabular-nums}.headline p.muted{margin:0;font-size:.85rem}
 .headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:1rem;margin-bottom:1rem}
 .headline .card{margin:0}.headline h2{margin:0;font-size:.85rem;text-transform:uppercase;color:#5b6785}
 .figure{font-size:1.7rem;font-weight:700;margin:.2rem 0;font-variant-numeric:tabular-nums}.headline p.muted{margin:0;font-size:.85rem}
