@@ -1155,7 +1155,12 @@ async fn the_jobs_page_shows_the_next_runs_and_pages_through_the_runs() {
         app.run_job("campaigns").await;
     }
     let viewer = Admin::with_role(&app, Role::Viewer).await;
+    // Runs that did nothing are hidden until asked for.
     let (status, page) = body(viewer.get("/admin/jobs").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.matches("<td>campaigns</td>").count(), 1, "{page}");
+    assert!(page.contains(r#"href="/admin/jobs?empty=1">Show empty runs"#));
+    let (status, page) = body(viewer.get("/admin/jobs?empty=1").await).await;
     assert_eq!(status, StatusCode::OK);
     for job in ["campaigns", "retention", "notices"] {
         assert!(page.contains(&format!("<td>{job}</td>")), "{job}");
@@ -1170,13 +1175,31 @@ async fn the_jobs_page_shows_the_next_runs_and_pages_through_the_runs() {
         .find("/admin/jobs?cursor=")
         .expect("a link to the next page");
     let next = &page[at..];
-    let next = &next[..next.find('"').unwrap()];
-    let (status, older) = body(viewer.get(next).await).await;
+    let next = next[..next.find('"').unwrap()].replace("&amp;", "&");
+    assert!(next.ends_with("&empty=1"), "{next}");
+    let (status, older) = body(viewer.get(&next).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(older.matches("<td>campaigns</td>").count(), 1 + 1);
     assert!(!older.contains("/admin/jobs?cursor="));
     let bad = viewer.get("/admin/jobs?cursor=nonsense").await;
     assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_jobs_page_hides_empty_runs_but_shows_one_that_did_something() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    app.run_job("campaigns").await;
+    app.start_campaign("weekly").await;
+    app.run_job("campaigns").await;
+    app.run_job("campaigns").await;
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    let (_, page) = body(viewer.get("/admin/jobs").await).await;
+    assert_eq!(page.matches("<td>campaigns</td>").count(), 1 + 1, "{page}");
+    assert!(page.contains("&quot;started&quot;:1"), "{page}");
+    let (_, page) = body(viewer.get("/admin/jobs?empty=1").await).await;
+    assert_eq!(page.matches("<td>campaigns</td>").count(), 1 + 4, "{page}");
+    assert!(page.contains("Hide empty runs"));
 }
 
 /// Reloads an import page until it no longer shows progress; returns the last page.

@@ -37,10 +37,13 @@ const JOBS_PAGE: u64 = 50;
 pub(super) struct JobsQuery {
     #[serde(default)]
     cursor: String,
+    /// Any value: show the runs that did nothing too.
+    #[serde(default)]
+    empty: String,
 }
 
-/// `GET /admin/jobs[?cursor=ID]`: when each job runs next, and what the scheduler did, newest
-/// first, a page at a time.
+/// `GET /admin/jobs[?cursor=ID][&empty=1]`: when each job runs next, and what the scheduler
+/// did, newest first, a page at a time; runs that did nothing only with `empty`.
 pub(super) async fn jobs(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
@@ -50,11 +53,17 @@ pub(super) async fn jobs(
         "" => None,
         raw => Some(raw.parse().map_err(|_| AdminError::NotFound)?),
     };
+    let show_empty = !q.empty.is_empty();
     let Page {
         items: runs,
         next: next_cursor,
-    } = jobs::runs_page(&state.ctx, None, after, JOBS_PAGE).await?;
+    } = if show_empty {
+        jobs::runs_page(&state.ctx, None, after, JOBS_PAGE).await?
+    } else {
+        jobs::runs_that_did_something(&state.ctx, after, JOBS_PAGE).await?
+    };
     let v = JobsView {
+        show_empty,
         upcoming: scheduler::next_runs(&state.ctx, state.ctx.clock.now()),
         scheduler_enabled: state.ctx.settings.scheduler.enabled,
         runs,

@@ -115,6 +115,8 @@ pub struct JobsView {
     pub runs: Vec<JobRun>,
     /// The cursor of the next page.
     pub next_cursor: Option<uuid::Uuid>,
+    /// Whether runs that did nothing are shown.
+    pub show_empty: bool,
 }
 
 /// `/admin/jobs`: the next run of each job and a page of what the scheduler did.
@@ -139,6 +141,11 @@ pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
                 }
             }
             h2 { "Runs" }
+            @if v.show_empty {
+                p { "Showing every run. " a href="/admin/jobs" { "Hide empty runs" } }
+            } @else {
+                p { "Runs that did nothing are hidden. " a href="/admin/jobs?empty=1" { "Show empty runs" } }
+            }
             table {
                 tr { th { "Job" } th { "Status" } th { "Started" } th { "Finished" } th { "Report" } }
                 @for r in &v.runs {
@@ -150,8 +157,12 @@ pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
                     }
                 }
             }
-            @if v.runs.is_empty() { p.muted { "No job has run yet." } }
-            @if let Some(next) = v.next_cursor { p.pager { a.button rel="next" href={ "/admin/jobs?cursor=" (next) } { "Older →" } } }
+            @if v.runs.is_empty() {
+                p.muted { @if v.show_empty { "No job has run yet." } @else { "No run did anything on this page." } }
+            }
+            @if let Some(next) = v.next_cursor {
+                p.pager { a.button rel="next" href={ "/admin/jobs?cursor=" (next) @if v.show_empty { "&empty=1" } } { "Older →" } }
+            }
         },
     )
 }
