@@ -549,3 +549,37 @@ async fn the_template_preview_is_one_html_document() {
         assert!(is_one_document(&typed), "{path}: {typed}");
     }
 }
+
+#[tokio::test]
+async fn a_notices_mailing_is_changed_only_through_its_notice() {
+    let app = TestApp::spawn().await;
+    crate::customers::catalogue(&app).await;
+    crate::customers::customer(&app, "buyer@example.com", &["LM317"], "en").await;
+    let today = app.clock.now().date_naive();
+    let notice = json!({
+        "kind": "pcn", "title": "New mould compound", "affected_parts": ["LM317"],
+        "change_category": "material", "description_before": "A", "description_after": "B",
+        "reason": "Supplier change",
+        "impact": {"form": "none", "fit": "none", "function": "none", "quality": "none",
+                   "reliability": "none"},
+        "effective_date": (today + chrono::Duration::days(120)).to_string(),
+        "ack_deadline": (app.clock.now() + chrono::Duration::days(30)).to_rfc3339(),
+    });
+    let r = app.api_post("/api/v1/notices", &notice).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let listed = campaigns(&app).await;
+    let id = listed[0]["id"].as_str().unwrap();
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let page = format!("/admin/campaigns/{id}");
+    let (status, shown) = body(admin.get(&page).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(shown.contains("mailing of a product notice"), "{shown}");
+    for control in ["/edit\"", "/review\"", "/duplicate\"", "/delete\""] {
+        assert!(!shown.contains(control), "{control}: {shown}");
+    }
+    for path in ["edit", "review"] {
+        let (status, refused) = body(admin.get(&format!("{page}/{path}")).await).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}");
+        assert!(refused.contains("product notice") && !refused.contains("/duplicate\""));
+    }
+}

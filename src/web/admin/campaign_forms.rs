@@ -202,7 +202,7 @@ pub(super) async fn edit_form(
 ) -> Result<Response, AdminError> {
     session.authorize(Action::ManageCampaigns)?;
     let campaign = campaigns::find(&state.ctx, CampaignId::from_uuid(id)).await?;
-    if campaign.status.edit().is_err() {
+    if campaign.status.edit().is_err() || is_notice(&state, campaign.id).await? {
         return Ok(cannot_change(&session, &campaign));
     }
     let all = lists::all(&state.ctx).await?;
@@ -247,13 +247,23 @@ pub(super) async fn update(
     compose(&state, &session, &form, &errors, Some(id)).await
 }
 
-/// 409: the campaign is past the point where its content may change.
+/// Whether the campaign is a product notice's mailing (changed and sent with its notice).
+async fn is_notice(state: &AppState, id: CampaignId) -> Result<bool, AdminError> {
+    Ok(crate::services::notices::is_notice_campaign(&state.ctx, id).await?)
+}
+
+/// 409: the campaign is past the point where its content may change, or a notice's.
 fn cannot_change(session: &AdminSession, c: &Campaign) -> Response {
-    let why = format!(
-        "This campaign is {} and can no longer be changed.",
-        c.status.as_str()
-    );
-    (StatusCode::CONFLICT, refused_page(&session.ctx(), c, &why)).into_response()
+    let why = match c.status.edit() {
+        Ok(_) => "This campaign carries a product notice: change and send it on its notice's page."
+            .to_owned(),
+        Err(_) => format!(
+            "This campaign is {} and can no longer be changed.",
+            c.status.as_str()
+        ),
+    };
+    let page = refused_page(&session.ctx(), c, &why, c.status.edit().is_err());
+    (StatusCode::CONFLICT, page).into_response()
 }
 
 /// `GET /admin/campaigns/preview-draft`: the preview frame before anything is typed.
@@ -300,12 +310,18 @@ pub(super) async fn review_with(
     code: StatusCode,
 ) -> Result<Response, AdminError> {
     let campaign = campaigns::find(&state.ctx, id).await?;
-    if campaign.status.schedule().is_err() {
-        let why = format!(
-            "This campaign is {}: there is nothing left to review or schedule.",
-            campaign.status.as_str()
-        );
-        let page = refused_page(&session.ctx(), &campaign, &why);
+    if campaign.status.schedule().is_err() || is_notice(state, id).await? {
+        let why = match campaign.status.schedule() {
+            Ok(_) => {
+                "This campaign carries a product notice: send it on its notice's page.".to_owned()
+            }
+            Err(_) => format!(
+                "This campaign is {}: there is nothing left to review or schedule.",
+                campaign.status.as_str()
+            ),
+        };
+        let offer_copy = campaign.status.schedule().is_err();
+        let page = refused_page(&session.ctx(), &campaign, &why, offer_copy);
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let audience = campaigns::audience(&state.ctx, id).await?;
@@ -396,7 +412,7 @@ pub(super) async fn confirm(
                 _ => "deleted",
             }
         );
-        let page = refused_page(&session.ctx(), &campaign, &why);
+        let page = refused_page(&session.ctx(), &campaign, &why, true);
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let v = ConfirmView {

@@ -82,11 +82,13 @@ async fn show_with(
         }
         _ => None,
     };
+    let is_notice = crate::services::notices::is_notice_campaign(&state.ctx, id).await?;
     let v = CampaignView {
         overview,
         timeline,
         error,
         audience,
+        is_notice,
     };
     Ok((code, campaign_page(&session.ctx(), &v)).into_response())
 }

@@ -228,19 +228,22 @@ fn test_form(ctx: &Ctx, base: &str, page: &str, error: Option<&String>) -> Marku
 }
 
 /// The controls of a campaign's page, each only in the states where it works.
-pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts) -> Markup {
+/// A notice's mailing is written, sent, copied and deleted through its notice: here it may
+/// only be paused, resumed or cancelled.
+pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts, is_notice: bool) -> Markup {
     if !ctx.may(Action::ManageCampaigns) {
         return html! {};
     }
     let base = format!("/admin/campaigns/{}", c.id);
     let s = c.status;
-    let editable = matches!(s, CampaignStatus::Draft | CampaignStatus::Scheduled);
+    let editable = !is_notice && matches!(s, CampaignStatus::Draft | CampaignStatus::Scheduled);
     let pausable = matches!(s, CampaignStatus::Scheduled | CampaignStatus::Sending);
     let cancellable = matches!(
         s,
         CampaignStatus::Scheduled | CampaignStatus::Sending | CampaignStatus::Paused
     );
-    let deletable = s == CampaignStatus::Draft || (s == CampaignStatus::Cancelled && n.sent == 0);
+    let deletable = !is_notice
+        && (s == CampaignStatus::Draft || (s == CampaignStatus::Cancelled && n.sent == 0));
     let post = |verb: &str, label: &str| {
         html! {
             form.inline method="post" action={ (base) "/" (verb) } {
@@ -260,10 +263,11 @@ pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts) -> Markup {
                 @if pausable { (post("pause", "Pause")) }
                 @if s == CampaignStatus::Paused { (post("resume", "Resume")) }
                 @if cancellable { a.button.secondary href={ (base) "/cancel" } { "Cancel…" } " " }
-                (post("duplicate", "Duplicate"))
+                @if !is_notice { (post("duplicate", "Duplicate")) }
                 @if deletable { a.button.secondary href={ (base) "/delete" } { "Delete…" } }
             }
-            @if s == CampaignStatus::Scheduled { p.muted { "Editing a scheduled campaign returns it to draft: review and schedule it again after." } }
+            @if is_notice { p.muted { "This is the mailing of a product notice: write, send and copy it on " a href="/admin/notices" { "Notices" } "." } }
+            @if s == CampaignStatus::Scheduled && !is_notice { p.muted { "Editing a scheduled campaign returns it to draft: review and schedule it again after." } }
             (test_form(ctx, &base, "campaign", None))
         }
     }
@@ -314,16 +318,18 @@ pub fn confirm_page(ctx: &Ctx, v: &ConfirmView) -> Markup {
     )
 }
 
-/// A move the campaign's state does not allow (409): why, and what can be done instead.
-pub fn refused_page(ctx: &Ctx, c: &Campaign, why: &str) -> Markup {
+/// A move the campaign's state does not allow (409): why, and, with `offer_copy`, the way
+/// to send its content again.
+pub fn refused_page(ctx: &Ctx, c: &Campaign, why: &str, offer_copy: bool) -> Markup {
     let base = format!("/admin/campaigns/{}", c.id);
     layout(
         ctx,
         &c.def.name,
         html! {
             p.error role="alert" { (why) }
-            p { "It is " (status(c.status.as_str())) ". To send its content again, duplicate it and edit the copy." }
-            @if ctx.may(Action::ManageCampaigns) {
+            p { "It is " (status(c.status.as_str())) "."
+                @if offer_copy { " To send its content again, duplicate it and edit the copy." } }
+            @if offer_copy && ctx.may(Action::ManageCampaigns) {
                 form.inline method="post" action={ (base) "/duplicate" } {
                     (csrf_field(&ctx.csrf))
                     button type="submit" { "Duplicate" }

@@ -54,6 +54,8 @@ pub struct CampaignView {
     pub error: Option<String>,
     /// Who it would reach now, before it has delivery figures (a draft or a scheduled one).
     pub audience: Option<Audience>,
+    /// Whether it carries a product notice (its content and send go through the notice).
+    pub is_notice: bool,
 }
 
 /// `/admin/campaigns/{id}`: figures, progress, chart, the moves and the preview frame.
@@ -100,7 +102,7 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                     p.muted { "Blue: messages sent per " (bucket_label(t.bucket_secs)) "; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content." }
                 }
             }
-            (moves(ctx, c, n))
+            (moves(ctx, c, n, v.is_notice))
             h2 { "Preview" }
             p.muted { "Subject: " (c.def.subject) }
             iframe.preview sandbox="" src=(action("preview")) title="Preview of the e-mail" {}
