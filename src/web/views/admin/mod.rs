@@ -527,3 +527,41 @@ pub fn failed() -> Response {
     );
     (StatusCode::INTERNAL_SERVER_ERROR, page).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(haystack: &str, needle: &str) -> usize {
+        haystack.to_ascii_lowercase().matches(needle).count()
+    }
+
+    #[test]
+    fn a_preview_is_one_document_whatever_the_template_gives() {
+        let header = || Some(html! { p { "Subject: <x>" } });
+        let whole = "<!DOCTYPE html>\n<html lang=\"en\"><head><title>t</title></head><BODY class=\"m\"><p>Mail</p></body></html>";
+        let page = preview_document(header(), whole).into_string();
+        assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+        assert!(
+            page.contains("<BODY class=\"m\"><p>Subject: &lt;x&gt;</p><p>Mail</p>"),
+            "{page}"
+        );
+        let fragment = preview_document(header(), "<p>only this</p>").into_string();
+        let no_doctype = preview_document(None, "<html><body><p>B</p></body></html>").into_string();
+        for page in [&page, &fragment, &no_doctype] {
+            assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+            assert_eq!(
+                (count(page, "<html"), count(page, "<body")),
+                (1, 1),
+                "{page}"
+            );
+        }
+        assert!(
+            fragment.contains("<p>Subject: &lt;x&gt;</p><p>only this</p>"),
+            "{fragment}"
+        );
+        assert!(no_doctype.contains("<body><p>B</p></body>"), "{no_doctype}");
+        let failed = preview_failed("line 2: <oops>").into_string();
+        assert!(failed.starts_with("<!DOCTYPE html>") && failed.contains("&lt;oops&gt;"));
+    }
+}
