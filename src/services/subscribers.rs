@@ -246,3 +246,239 @@ pub async fn detail(ctx: &Context, id: SubscriberId) -> Result<SubscriberDetail,
         suppressed,
     })
 }
+
+/// The most people one bulk action may reach: one request does the work person by person,
+/// and beyond this a narrower filter, the CSV import or the API is the better tool.
+pub const MAX_BULK_PEOPLE: u64 = 10_000;
+
+/// What a bulk action does to each person the filter finds.
+#[derive(Debug, Clone)]
+pub enum BulkAction {
+    /// Ends every subscription (as the person's own "unsubscribe from every list").
+    Unsubscribe,
+    /// Blocks the person.
+    Block,
+    /// Adds the person to a list, by the rules of an import row; for a consent list, the
+    /// evidence of consent applies to everyone.
+    AddToList {
+        /// The list.
+        list: ListSlug,
+        /// When they consented.
+        consent_at: Option<String>,
+        /// Where they consented.
+        consent_source: Option<String>,
+        /// What they agreed to.
+        consent_text: Option<String>,
+    },
+}
+
+impl BulkAction {
+    fn audit_action(&self) -> &'static str {
+        match self {
+            Self::Unsubscribe => "subscriber.bulk_unsubscribe",
+            Self::Block => "subscriber.bulk_block",
+            Self::AddToList { .. } => "subscriber.bulk_add",
+        }
+    }
+}
+
+/// What a bulk action did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkReport {
+    /// People the filter found.
+    pub found: u64,
+    /// People the action changed.
+    pub changed: u64,
+    /// People it left as they were (already unsubscribed, blocked, on the list).
+    pub unchanged: u64,
+    /// People it may not act on (suppressed, left the list, blocked, erased meanwhile).
+    pub refused: u64,
+}
+
+/// Why a bulk action was not done (nothing was changed then).
+#[derive(Debug, thiserror::Error)]
+pub enum BulkError {
+    /// The actor's role does not allow it.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// The filter finds more people than one request may act on.
+    #[error(
+        "the filter finds {0} people; one bulk action reaches at most {MAX_BULK_PEOPLE}: narrow the filter, or use the CSV import or the API"
+    )]
+    TooMany(u64),
+    /// The action's own fields are wrong (an unknown list, missing evidence of consent).
+    #[error("{0}")]
+    Invalid(String),
+    /// Store failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How many people a filter finds.
+///
+/// # Errors
+/// Store failure.
+pub async fn count(
+    ctx: &Context,
+    filter: &store::overview::SubscriberFilter,
+) -> Result<u64, StoreError> {
+    store::overview::count_subscribers(&ctx.db, filter).await
+}
+
+/// Does `action` to everyone `filter` finds, person by person through the same services as
+/// the one-person actions (each with its own ledger entries and audit entry), and records one
+/// audit entry for the whole with the filter and the counts. Refuses above
+/// `MAX_BULK_PEOPLE`. The set is read first, page by page along the keyset, so that people
+/// the action moves out of the filter are neither missed nor visited twice.
+///
+/// # Errors
+/// `Forbidden`, `TooMany`, `Invalid` (nothing done), or a store failure (the people done so
+/// far stay done, each on their own record).
+pub async fn bulk(
+    ctx: &Context,
+    actor: &Actor,
+    filter: &store::overview::SubscriberFilter,
+    action: &BulkAction,
+) -> Result<BulkReport, BulkError> {
+    actor.authorize(Action::ManageSubscribers)?;
+    let found = count(ctx, filter).await?;
+    if found > MAX_BULK_PEOPLE {
+        return Err(BulkError::TooMany(found));
+    }
+    let people = everyone(ctx, filter).await?;
+    let mut report = BulkReport {
+        found: people.len() as u64,
+        ..BulkReport::default()
+    };
+    for person in &people {
+        match act_on(ctx, actor, person, action).await? {
+            Some(true) => report.changed += 1,
+            Some(false) => report.unchanged += 1,
+            None => report.refused += 1,
+        }
+    }
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let change = Change {
+        action: action.audit_action(),
+        target: None,
+        detail: Some(describe(filter, action, &report)),
+    };
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    tracing::info!(
+        found = report.found,
+        changed = report.changed,
+        refused = report.refused,
+        "bulk action on subscribers done"
+    );
+    Ok(report)
+}
+
+/// Everyone the filter finds, newest first, read a page at a time.
+async fn everyone(
+    ctx: &Context,
+    filter: &store::overview::SubscriberFilter,
+) -> Result<Vec<Subscriber>, StoreError> {
+    const PAGE: u64 = 500;
+    let mut out = Vec::new();
+    let mut before = None;
+    loop {
+        let Page { items, next } = search(ctx, filter, before, PAGE).await?;
+        out.extend(items);
+        match next {
+            Some(next) if (out.len() as u64) <= MAX_BULK_PEOPLE => before = Some(next),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Acts on one person: `Some(changed)`, or `None` when the action may not apply to them.
+async fn act_on(
+    ctx: &Context,
+    actor: &Actor,
+    person: &Subscriber,
+    action: &BulkAction,
+) -> Result<Option<bool>, BulkError> {
+    use super::imports::{self, AddSubscriberError, NewSubscriber};
+    use super::privacy::{self, Party, PrivacyError};
+    let party = Party::operator(actor, None);
+    let done = match action {
+        BulkAction::Unsubscribe => privacy::withdraw(ctx, person.id, None, &party)
+            .await
+            .map(|n| n > 0),
+        BulkAction::Block => {
+            let before = person.status;
+            privacy::block(ctx, person.id, true, &party)
+                .await
+                .map(|after| after != before)
+        }
+        BulkAction::AddToList {
+            list,
+            consent_at,
+            consent_source,
+            consent_text,
+        } => {
+            let new = NewSubscriber {
+                email: person.email.clone(),
+                name: person.name.clone(),
+                locale: person.locale,
+                lists: vec![list.clone()],
+                consent_at: consent_at.clone(),
+                consent_source: consent_source.clone(),
+                consent_text: consent_text.clone(),
+            };
+            return match imports::add_subscriber(ctx, actor, new).await {
+                Ok((_, changed)) => Ok(Some(changed)),
+                Err(AddSubscriberError::Refused { .. }) => Ok(None),
+                Err(AddSubscriberError::Forbidden(e)) => Err(e.into()),
+                Err(AddSubscriberError::Store(e)) => Err(e.into()),
+                Err(e) => Err(BulkError::Invalid(e.to_string())),
+            };
+        }
+    };
+    match done {
+        Ok(changed) => Ok(Some(changed)),
+        Err(PrivacyError::Forbidden(e)) => Err(e.into()),
+        Err(PrivacyError::Store(e)) => Err(e.into()),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The audit detail of a bulk action: the filter (a search text only as its presence: it
+/// may be an address) and the counts.
+fn describe(
+    filter: &store::overview::SubscriberFilter,
+    action: &BulkAction,
+    r: &BulkReport,
+) -> String {
+    let mut parts = Vec::new();
+    if filter.query.is_some() {
+        parts.push("search text".to_owned());
+    }
+    if let Some(list) = filter.list {
+        parts.push(format!("list {list}"));
+    }
+    if let Some(status) = filter.status {
+        parts.push(format!("status {}", status.as_str()));
+    }
+    if let Some(suppressed) = filter.suppressed {
+        parts.push(format!("suppressed {suppressed}"));
+    }
+    let filter = match parts.is_empty() {
+        true => "everyone".to_owned(),
+        false => parts.join(", "),
+    };
+    let to = match action {
+        BulkAction::AddToList { list, .. } => format!(" to {}", list.as_str()),
+        BulkAction::Unsubscribe | BulkAction::Block => String::new(),
+    };
+    format!(
+        "{}{to}; filter: {filter}; found {}, changed {}, unchanged {}, refused {}",
+        action.audit_action(),
+        r.found,
+        r.changed,
+        r.unchanged,
+        r.refused
+    )
+}

@@ -1456,3 +1456,113 @@ async fn uploads_cannot_pile_up_on_the_disk() {
         "the refused file is not kept"
     );
 }
+
+#[tokio::test]
+async fn bulk_actions_on_the_filtered_set_are_asked_first_counted_and_audited() {
+    let app = TestApp::spawn().await;
+    let weekly = app.create_list("weekly").await;
+    app.create_list("monthly").await;
+    for who in ["a@example.com", "b@example.com", "c@example.com"] {
+        app.confirmed_subscriber(who, "weekly").await;
+    }
+    app.confirmed_subscriber("other@example.com", "monthly")
+        .await;
+    let weekly_id = weekly["id"].as_str().unwrap();
+    let admin = Admin::with_role(&app, Role::Admin).await;
+    let filter = [
+        ("q", ""),
+        ("list", weekly_id),
+        ("status", ""),
+        ("suppressed", ""),
+    ];
+
+    let (_, page) = body(
+        admin
+            .get(&format!("/admin/subscribers?list={weekly_id}"))
+            .await,
+    )
+    .await;
+    assert!(page.contains("/admin/subscribers/bulk/add?"), "{page}");
+    let ask = format!("/admin/subscribers/bulk/block?q=&list={weekly_id}&status=&suppressed=");
+    let (status, page) = body(admin.get(&ask).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"id="bulk-count">3<"#), "{page}");
+    assert_eq!(
+        app.subscriber("a@example.com").await.unwrap()["status"],
+        "active",
+        "a GET changes nothing"
+    );
+
+    // Adding to a consent list needs the evidence: refused in place, nobody added.
+    let mut add: Vec<(&str, &str)> = filter.to_vec();
+    add.push(("target", "monthly"));
+    let r = admin.post("/admin/subscribers/bulk/add", &add).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.subscription_status("a@example.com", "monthly").await,
+        None
+    );
+    add.extend([
+        ("consent_at", "2026-05-01T08:30:00Z"),
+        ("consent_source", "trade fair form"),
+        ("consent_text", "Yes, monthly news."),
+    ]);
+    let done = admin.post("/admin/subscribers/bulk/add", &add).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let page = admin.follow(done).await.text().await.unwrap();
+    assert!(page.contains("3 found, 3 changed"), "{page}");
+    for who in ["a@example.com", "b@example.com", "c@example.com"] {
+        assert_eq!(
+            app.subscription_status(who, "monthly").await.as_deref(),
+            Some("confirmed")
+        );
+    }
+
+    let done = admin.post("/admin/subscribers/bulk/block", &filter).await;
+    let page = admin.follow(done).await.text().await.unwrap();
+    assert!(page.contains("3 found, 3 changed"), "{page}");
+    assert_eq!(
+        app.subscriber("b@example.com").await.unwrap()["status"],
+        "blocked"
+    );
+    assert_eq!(
+        app.subscriber("other@example.com").await.unwrap()["status"],
+        "active"
+    );
+
+    let done = admin
+        .post("/admin/subscribers/bulk/unsubscribe", &filter)
+        .await;
+    let page = admin.follow(done).await.text().await.unwrap();
+    assert!(page.contains("3 found, 3 changed"), "{page}");
+    assert_eq!(
+        app.subscription_status("c@example.com", "weekly")
+            .await
+            .as_deref(),
+        Some("unsubscribed")
+    );
+    assert_eq!(
+        app.subscription_status("other@example.com", "monthly")
+            .await
+            .as_deref(),
+        Some("confirmed")
+    );
+    let audit = app.audit_text().await;
+    for action in [
+        "subscriber.bulk_add",
+        "subscriber.bulk_block",
+        "subscriber.bulk_unsubscribe",
+    ] {
+        assert!(audit.contains(action), "{action}: {audit}");
+    }
+    assert!(audit.contains("found 3, changed 3"), "{audit}");
+    assert!(
+        !audit.contains("a@example.com"),
+        "no address in the audit log"
+    );
+
+    // A viewer may not.
+    let viewer = Admin::with_role(&app, Role::Viewer).await;
+    let r = viewer.post("/admin/subscribers/bulk/block", &filter).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

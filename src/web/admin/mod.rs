@@ -85,6 +85,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/import", get(imports::form))
         .route("/admin/import/{id}", get(imports::show))
         .route("/admin/import/{id}/{action}", post(imports::start))
+        .route(
+            "/admin/subscribers/bulk/{action}",
+            get(subscribers::confirm_bulk).post(subscribers::act_in_bulk),
+        )
         .route("/admin/subscribers/{id}", get(subscribers::show))
         .route(
             "/admin/subscribers/{id}/edit",

@@ -1,6 +1,6 @@
 //! Subscribers: search by address, name, list, status and suppression (keyset pages, newest
-//! first), the subscriber's page with subscriptions and the whole consent history, and CSV
-//! export.
+//! first), the subscriber's page with subscriptions and the whole consent history, CSV
+//! export, and the bulk actions on everyone a filter finds (asked first, audited).
 
 use axum::{
     Extension,
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{AdminError, AdminSession};
 use crate::services::paging::Page;
 use crate::{
-    domain::{Action, ListId, SubscriberId, SubscriptionStatus},
+    domain::{Action, ListId, ListSlug, SubscriberId, SubscriptionStatus},
     services::{
         lists,
         privacy::{self, Party},
@@ -21,8 +21,9 @@ use crate::{
     },
     store::overview::SubscriberFilter,
     web::AppState,
+    web::extract::PageForm,
     web::views::admin::subscribers::{
-        ConfirmView, SearchView, confirm_page, search_page, subscriber_page,
+        BulkView, ConfirmView, SearchView, bulk_page, confirm_page, search_page, subscriber_page,
     },
 };
 
@@ -58,15 +59,19 @@ impl SearchQuery {
         }
     }
 
-    /// The CSV export of the same filter.
-    fn export_link(&self) -> String {
-        let query = url::form_urlencoded::Serializer::new(String::new())
+    /// The filter as a query string.
+    fn filter_query(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
             .append_pair("q", &self.q)
             .append_pair("list", &self.list)
             .append_pair("status", &self.status)
             .append_pair("suppressed", &self.suppressed)
-            .finish();
-        format!("/admin/subscribers.csv?{query}")
+            .finish()
+    }
+
+    /// The CSV export of the same filter.
+    fn export_link(&self) -> String {
+        format!("/admin/subscribers.csv?{}", self.filter_query())
     }
 
     /// The page of the same filter after `before`.
@@ -93,6 +98,7 @@ pub(super) async fn index(
     let Page { items: rows, next } = found.page;
     let all_lists = lists::all(&state.ctx).await?;
     let export = q.export_link();
+    let bulk_query = q.filter_query();
     let next = next.map(|n| q.link(n));
     let v = SearchView {
         q: &q.q,
@@ -104,6 +110,7 @@ pub(super) async fn index(
         total: found.total,
         on_list: &found.on_list,
         export_href: &export,
+        bulk_query: &bulk_query,
         next_href: next.as_deref(),
     };
     Ok(search_page(&session.ctx(), &v).into_response())
@@ -226,6 +233,165 @@ pub(super) async fn act(
         _ => (format!("/admin/subscribers/{id}"), "The block is lifted."),
     };
     Ok(super::redirect_with(&state, &session, &to, done))
+}
+
+/// The bulk action form: the filter it applies to, and what `add` needs.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct BulkForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    list: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    suppressed: String,
+    /// The list to add to (its slug).
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    consent_at: String,
+    #[serde(default)]
+    consent_source: String,
+    #[serde(default)]
+    consent_text: String,
+}
+
+impl BulkForm {
+    fn search(&self) -> SearchQuery {
+        SearchQuery {
+            q: self.q.clone(),
+            list: self.list.clone(),
+            status: self.status.clone(),
+            suppressed: self.suppressed.clone(),
+            before: String::new(),
+        }
+    }
+
+    /// What the form asks, or why it cannot be done.
+    fn action(&self, action: &str) -> Result<subscribers::BulkAction, String> {
+        let some = |raw: &str| Some(raw.trim().to_owned()).filter(|s| !s.is_empty());
+        match action {
+            "unsubscribe" => Ok(subscribers::BulkAction::Unsubscribe),
+            "block" => Ok(subscribers::BulkAction::Block),
+            _ => Ok(subscribers::BulkAction::AddToList {
+                list: ListSlug::parse(&self.target).map_err(|e| format!("list: {e}"))?,
+                consent_at: some(&self.consent_at),
+                consent_source: some(&self.consent_source),
+                consent_text: some(&self.consent_text),
+            }),
+        }
+    }
+}
+
+/// The confirmation page's title and what the bulk action does to each person.
+fn bulk_text(action: &str) -> Option<(&'static str, &'static str)> {
+    match action {
+        "add" => Some((
+            "Add everyone found to a list",
+            "Each person is added to the list by the rules of an import row; the ledger records it with your name.",
+        )),
+        "unsubscribe" => Some((
+            "Unsubscribe everyone found from every list",
+            "Every subscription of each person ends now (product notices too); the ledger records it with your name.",
+        )),
+        "block" => Some((
+            "Block everyone found",
+            "Nothing is sent to these people and no signup, import or API call adds them again until the block is lifted. Their data and subscriptions stay as they are.",
+        )),
+        _ => None,
+    }
+}
+
+/// The confirmation page of a bulk action, with `error` above it.
+async fn bulk_confirmation(
+    state: &AppState,
+    session: &AdminSession,
+    action: &str,
+    form: &BulkForm,
+    error: Option<&str>,
+) -> Result<Response, AdminError> {
+    let (title, text) = bulk_text(action).ok_or(AdminError::NotFound)?;
+    session.authorize(Action::ManageSubscribers)?;
+    let search = form.search();
+    let count = subscribers::count(&state.ctx, &search.filter()).await?;
+    let all_lists = lists::all(&state.ctx).await?;
+    let query = search.filter_query();
+    let filter = [
+        ("q", form.q.as_str()),
+        ("list", form.list.as_str()),
+        ("status", form.status.as_str()),
+        ("suppressed", form.suppressed.as_str()),
+    ];
+    let v = BulkView {
+        action,
+        title,
+        text,
+        count,
+        max: subscribers::MAX_BULK_PEOPLE,
+        query: &query,
+        filter: &filter,
+        lists: &all_lists,
+        add: [
+            &form.target,
+            &form.consent_at,
+            &form.consent_source,
+            &form.consent_text,
+        ],
+        error,
+    };
+    let code = match error {
+        Some(_) => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        None => axum::http::StatusCode::OK,
+    };
+    Ok((code, bulk_page(&session.ctx(), &v)).into_response())
+}
+
+/// `GET /admin/subscribers/bulk/{action}?FILTER`: how many people the action reaches, and
+/// the button (a GET changes nothing).
+pub(super) async fn confirm_bulk(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(action): Path<String>,
+    Query(form): Query<BulkForm>,
+) -> Result<Response, AdminError> {
+    bulk_confirmation(&state, &session, &action, &form, None).await
+}
+
+/// `POST /admin/subscribers/bulk/{action}`: does it to everyone the filter finds, through
+/// the one-person services, and says what it did on the search page.
+pub(super) async fn act_in_bulk(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    Path(action): Path<String>,
+    PageForm(form): PageForm<BulkForm>,
+) -> Result<Response, AdminError> {
+    let (title, _) = bulk_text(&action).ok_or(AdminError::NotFound)?;
+    let what = match form.action(&action) {
+        Ok(what) => what,
+        Err(e) => return bulk_confirmation(&state, &session, &action, &form, Some(&e)).await,
+    };
+    let filter = form.search().filter();
+    // The work runs on its own task: if the request times out or the browser goes away, it
+    // still finishes and writes its audit entry.
+    let (ctx, actor) = (state.ctx.clone(), session.actor());
+    let task = tokio::spawn(async move { subscribers::bulk(&ctx, &actor, &filter, &what).await });
+    let report = match task.await {
+        Ok(Ok(report)) => report,
+        Ok(Err(subscribers::BulkError::Forbidden(_))) => return Err(AdminError::Forbidden),
+        Ok(Err(subscribers::BulkError::Store(e))) => return Err(e.into()),
+        Ok(Err(e)) => {
+            let e = e.to_string();
+            return bulk_confirmation(&state, &session, &action, &form, Some(&e)).await;
+        }
+        Err(e) => return Err(AdminError::internal(&e)),
+    };
+    let done = format!(
+        "{title}: {} found, {} changed, {} already so, {} refused (suppressed, left, blocked or erased).",
+        report.found, report.changed, report.unchanged, report.refused
+    );
+    let to = format!("/admin/subscribers?{}", form.search().filter_query());
+    Ok(super::redirect_with(&state, &session, &to, &done))
 }
 
 impl From<subscribers::ExportError> for AdminError {

@@ -1,6 +1,6 @@
 //! The admin pages of subscribers: the search with its pages, one subscriber's page with
-//! subscriptions and consent history, the confirmation of an action, and the forms that add
-//! a subscriber and correct one. Render only.
+//! subscriptions and consent history, the confirmation of an action (on one person or on
+//! everyone a filter finds), and the forms that add a subscriber and correct one. Render only.
 
 use std::collections::HashMap;
 
@@ -35,6 +35,8 @@ pub struct SearchView<'a> {
     pub on_list: &'a HashMap<SubscriberId, SubscriptionStatus>,
     /// The CSV export of the same filter.
     pub export_href: &'a str,
+    /// The filter as a query string, for the bulk actions' links.
+    pub bulk_query: &'a str,
     /// The next page, if there is one.
     pub next_href: Option<&'a str>,
 }
@@ -76,6 +78,13 @@ pub fn search_page(ctx: &Ctx, v: &SearchView) -> Markup {
             }
             p #total role="status" {
                 (v.total) @if v.total == 1 { " subscriber matches." } @else { " subscribers match." }
+            }
+            @if ctx.may(Action::ManageSubscribers) && v.total > 0 {
+                p #bulk { "With everyone found: "
+                    @for (action, label) in BULK_ACTIONS {
+                        a href={ "/admin/subscribers/bulk/" (action) "?" (v.bulk_query) } { (label) } " · "
+                    }
+                }
             }
             @let list = v.lists.iter().find(|l| l.id.to_string() == v.list);
             table {
@@ -274,6 +283,77 @@ pub fn edit_page(
                 (field("name", "Name", "text", name, error))
                 (select("locale", "Language", &[("en", "English"), ("de", "German")], locale, None))
                 p { button type="submit" { "Save" } " " a href={ "/admin/subscribers/" (id) } { "Back" } }
+            }
+        },
+    )
+}
+
+/// The bulk actions, as (path, link text).
+const BULK_ACTIONS: [(&str, &str); 3] = [
+    ("add", "add to a list…"),
+    ("unsubscribe", "unsubscribe from every list…"),
+    ("block", "block…"),
+];
+
+/// What the confirmation of a bulk action shows.
+#[derive(Debug, Clone, Copy)]
+pub struct BulkView<'a> {
+    /// `add`, `unsubscribe` or `block`.
+    pub action: &'a str,
+    /// The page's title and the button's words.
+    pub title: &'a str,
+    /// What it does to each person.
+    pub text: &'a str,
+    /// How many people the filter finds.
+    pub count: u64,
+    /// The most one bulk action may reach.
+    pub max: u64,
+    /// The filter as a query string (back to the search) and its fields (kept in the form).
+    pub query: &'a str,
+    /// The filter's fields: (name, value).
+    pub filter: &'a [(&'a str, &'a str)],
+    /// The lists to add to (the `add` action).
+    pub lists: &'a [MailingList],
+    /// The add form as typed: list slug, consented at, where, wording.
+    pub add: [&'a str; 4],
+    /// Why the last try was refused.
+    pub error: Option<&'a str>,
+}
+
+/// `/admin/subscribers/bulk/{action}`: how many people the action will reach, what it does,
+/// and the button (a GET changes nothing); above the limit, why not and what to use instead.
+pub fn bulk_page(ctx: &Ctx, v: &BulkView) -> Markup {
+    let back = format!("/admin/subscribers?{}", v.query);
+    layout(
+        ctx,
+        v.title,
+        html! {
+            @if let Some(e) = v.error { p.error role="alert" { (e) } }
+            div.card {
+                p { strong #bulk-count { (v.count) } @if v.count == 1 { " person" } @else { " people" } " found by the current filter." }
+                p { (v.text) }
+                @if v.count > v.max {
+                    p.error role="alert" #too-many { "One bulk action reaches at most " (v.max) " people. Narrow the filter, or use the CSV import or the API for larger sets." }
+                    p { a href=(back) { "Back to the search" } }
+                } @else if v.count == 0 {
+                    p { "Nobody to act on. " a href=(back) { "Back to the search" } }
+                } @else {
+                    form method="post" action={ "/admin/subscribers/bulk/" (v.action) } {
+                        (csrf_field(&ctx.csrf))
+                        @for (name, value) in v.filter { input type="hidden" name=(name) value=(value); }
+                        @if v.action == "add" {
+                            (select("target", "List", &open_list_options(v.lists), v.add[0], None))
+                            p.muted { "For a consent list, the evidence is required (GDPR Art. 7(1)) and is recorded for each person: when and where they agreed, and to what wording. No confirmation e-mail is sent. People who left the list, are blocked or suppressed are not added." }
+                            (field("consent_at", "Consented at (RFC 3339 or 2025-05-01 08:30:00 UTC)", "text", v.add[1], None))
+                            (field("consent_source", "Where", "text", v.add[2], None))
+                            (field("consent_text", "The wording they agreed to", "text", v.add[3], None))
+                        }
+                        p {
+                            button.danger type="submit" { (v.title) " (" (v.count) ")" }
+                            " " a href=(back) { "Back" }
+                        }
+                    }
+                }
             }
         },
     )
