@@ -21,6 +21,7 @@ mod m20261203_000015_add_suppression_subscriber;
 mod m20261204_000016_index_suppression_subscriber;
 mod m20261204_000017_create_backfills;
 mod m20261204_000018_add_reply_to;
+mod m20261204_000019_add_user_time_zone;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_index_suppression_subscriber::Migration),
             Box::new(m20261204_000017_create_backfills::Migration),
             Box::new(m20261204_000018_add_reply_to::Migration),
+            Box::new(m20261204_000019_add_user_time_zone::Migration),
         ]
     }
 }

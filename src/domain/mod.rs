@@ -49,7 +49,7 @@ pub use subscriber::{Subscriber, SubscriberStatus};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
 pub use subscription::{Subscription, SubscriptionError, SubscriptionStatus, Transition};
 pub use suppression::SuppressionReason;
-pub use user::{Password, PasswordError, User};
+pub use user::{Password, PasswordError, TimeZoneError, User, parse_time_zone};
 
 /// Implements `as_str`, `parse` and `Display` for a fieldless enum stored as text.
 macro_rules! text_enum {

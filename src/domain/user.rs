@@ -17,6 +17,21 @@ pub struct User {
     pub disabled_at: Option<DateTime<Utc>>,
     /// Whether the user logs in with a one-time code (TOTP) besides the password.
     pub two_factor: bool,
+    /// The zone the admin UI shows and reads times in (times are stored in UTC).
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// A time zone name that is not in the IANA database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("choose a time zone from the list (an IANA name such as Europe/Berlin)")]
+pub struct TimeZoneError;
+
+/// An IANA time zone name (`Europe/Berlin`, `UTC`) as a zone.
+///
+/// # Errors
+/// `TimeZoneError` for a name the IANA database does not know.
+pub fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, TimeZoneError> {
+    raw.trim().parse().map_err(|_| TimeZoneError)
 }
 
 impl User {

@@ -238,6 +238,7 @@ mod tests {
             role: Role::Admin,
             disabled_at: None,
             two_factor: true,
+            time_zone: chrono_tz::UTC,
         }
     }
 

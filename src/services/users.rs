@@ -157,6 +157,7 @@ pub async fn create(
         role,
         disabled_at: None,
         two_factor: false,
+        time_zone: chrono_tz::UTC,
     };
     insert(ctx, actor, "user.create", user, password).await
 }
@@ -261,6 +262,7 @@ pub async fn complete_setup(
         role: Role::Admin,
         disabled_at: None,
         two_factor: false,
+        time_zone: chrono_tz::UTC,
     };
     // The first admin creates themselves: the set-up link is their authority.
     let user = insert(ctx, &as_actor(&user), "user.setup", user, password).await?;
@@ -457,6 +459,27 @@ pub async fn change_password(
     store::users::set_password(&txn, id, &hash, now).await?;
     store::users::delete_sessions_of(&txn, id, now).await?;
     audit::append(&txn, actor, Change::of("user.password", id), now).await?;
+    store::commit(txn).await?;
+    Ok(())
+}
+
+/// Sets the time zone the admin UI shows and reads times in for `actor`, a user.
+///
+/// # Errors
+/// `BadCredentials` for an actor that is no user; store failure.
+pub async fn set_time_zone(
+    ctx: &Context,
+    actor: &Actor,
+    zone: chrono_tz::Tz,
+) -> Result<(), UsersError> {
+    let Actor::User { id, .. } = *actor else {
+        return Err(UsersError::BadCredentials);
+    };
+    let txn = store::begin_write(&ctx.db).await?;
+    let now = ctx.clock.now();
+    store::users::set_time_zone(&txn, id, zone).await?;
+    let change = Change::of("user.time_zone", id).detail(zone.name().to_owned());
+    audit::append(&txn, actor, change, now).await?;
     store::commit(txn).await?;
     Ok(())
 }

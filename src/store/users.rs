@@ -23,6 +23,7 @@ impl TryFrom<table::Model> for User {
             role: Role::parse(&m.role).map_err(corrupt)?,
             disabled_at: m.disabled_at,
             two_factor: m.totp_secret.is_some(),
+            time_zone: crate::domain::parse_time_zone(&m.time_zone).map_err(corrupt)?,
         })
     }
 }
@@ -56,6 +57,7 @@ pub async fn insert(
         totp_secret: Set(None),
         totp_pending: Set(None),
         totp_last_step: Set(None),
+        time_zone: Set(user.time_zone.name().to_owned()),
     };
     table::Entity::insert(row)
         .exec_without_returning(conn)
@@ -146,6 +148,26 @@ pub async fn set_password(
     let result = table::Entity::update_many()
         .col_expr(table::Column::PasswordHash, Expr::value(password_hash))
         .col_expr(table::Column::PasswordChangedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// Sets the zone the admin UI uses for user `id`.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn set_time_zone(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    zone: chrono_tz::Tz,
+) -> Result<(), StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::TimeZone, Expr::value(zone.name()))
         .filter(table::Column::Id.eq(id.as_uuid()))
         .exec(conn)
         .await?;

@@ -14,6 +14,7 @@ mod admin_notices;
 mod admin_retention;
 mod accessibility;
 mod admin_templates;
+mod admin_time_zone;
 mod api;
 mod bounces;
 mod browser;

@@ -18,6 +18,8 @@ pub struct Model {
     pub totp_secret: Option<String>,
     pub totp_pending: Option<String>,
     pub totp_last_step: Option<i64>,
+    /// IANA name of the zone the admin UI uses for this user.
+    pub time_zone: String,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -212,7 +212,7 @@ pub(super) async fn account_form(
     Extension(session): Extension<AdminSession>,
 ) -> Response {
     let view = two_factor_view(&state, &session, None);
-    account_page(&session.ctx(), None, None, view).into_response()
+    account_page(&session.ctx(), None, None, None, view).into_response()
 }
 
 fn two_factor_view<'a>(
@@ -238,7 +238,7 @@ pub(super) async fn change_password(
         Ok(p) => p,
         Err(e) => {
             let view = two_factor_view(&state, &session, None);
-            let page = account_page(&session.ctx(), None, Some(&e.to_string()), view);
+            let page = account_page(&session.ctx(), None, Some(&e.to_string()), None, view);
             return Ok((refused, page).into_response());
         }
     };
@@ -250,11 +250,43 @@ pub(super) async fn change_password(
         Err(UsersError::BadCredentials) => {
             let wrong = "The current password is wrong.".to_owned();
             let view = two_factor_view(&state, &session, None);
-            let page = account_page(&session.ctx(), Some(&wrong), None, view);
+            let page = account_page(&session.ctx(), Some(&wrong), None, None, view);
             Ok((refused, page).into_response())
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default, rename = "csrf")]
+    _csrf: String,
+}
+
+/// `POST /admin/account/time-zone`: the zone the admin UI shows and reads times in.
+pub(super) async fn set_time_zone(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    PageForm(form): PageForm<TimeZoneForm>,
+) -> Result<Response, AdminError> {
+    let zone = match crate::domain::parse_time_zone(&form.time_zone) {
+        Ok(zone) => zone,
+        Err(e) => {
+            let view = two_factor_view(&state, &session, None);
+            let page = account_page(&session.ctx(), None, None, Some(&e.to_string()), view);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    users::set_time_zone(&state.ctx, &session.actor(), zone).await?;
+    let said = format!("Times are now shown and entered in {}.", zone.name());
+    Ok(super::redirect_with(
+        &state,
+        &session,
+        "/admin/account",
+        &said,
+    ))
 }
 
 /// The one-time-code form of a login, with a fresh double-submit token.
@@ -387,7 +419,7 @@ pub(super) async fn turn_off(
         Err(e) => return Err(e.into()),
     };
     let view = two_factor_view(&state, &session, Some(&problem));
-    let page = account_page(&session.ctx(), None, None, view);
+    let page = account_page(&session.ctx(), None, None, None, view);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 

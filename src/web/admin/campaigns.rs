@@ -181,13 +181,13 @@ async fn do_move(
 ) -> Result<Result<String, CampaignsError>, AdminError> {
     let (ctx, actor) = (&state.ctx, session.actor());
     Ok(match verb {
-        "schedule" => match parse_when(&form.when, &form.send_at) {
+        "schedule" => match parse_when(&form.when, &form.send_at, session.user.time_zone) {
             Ok(at) => {
                 campaigns::schedule(ctx, &actor, id, at)
                     .await
                     .map(|c| match (at, c.send_at) {
                         (Some(_), Some(t)) => {
-                            format!("Scheduled for {}.", t.format("%Y-%m-%d %H:%M UTC"))
+                            format!("Scheduled for {}.", session.ctx().time(t))
                         }
                         _ => "Sending now: the campaign starts within a minute.".to_owned(),
                     })
@@ -290,11 +290,15 @@ async fn refused(
 
 /// The review's choice: `now`, or `at` the typed time (which must be given); without a
 /// choice an empty time means now.
-fn parse_when(when: &str, send_at: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
+fn parse_when(
+    when: &str,
+    send_at: &str,
+    zone: chrono_tz::Tz,
+) -> Result<Option<chrono::DateTime<Utc>>, String> {
     match (when, send_at.trim()) {
         ("now", _) => Ok(None),
         ("at", "") => Err("Choose the date and time to send it at, or send it now.".into()),
-        _ => parse_send_at(send_at),
+        _ => parse_send_at(send_at, zone),
     }
 }
 
@@ -316,17 +320,27 @@ fn parse_addresses(raw: &str) -> Result<Vec<EmailAddress>, String> {
         .collect()
 }
 
-/// A `datetime-local` value read as UTC; empty means now.
-fn parse_send_at(raw: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
+/// A `datetime-local` value read in the user's time zone `zone`, as UTC; empty means now.
+/// A time the clocks skip (the spring change) is refused; one they pass twice (autumn) is
+/// the first.
+fn parse_send_at(raw: &str, zone: chrono_tz::Tz) -> Result<Option<chrono::DateTime<Utc>>, String> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+    let local = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-        .map(|t| Some(Utc.from_utc_datetime(&t)))
-        .ok_or_else(|| format!("send at: {raw:?} is not a date and time"))
+        .ok_or_else(|| format!("send at: {raw:?} is not a date and time"))?;
+    zone.from_local_datetime(&local)
+        .earliest()
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .ok_or_else(|| {
+            format!(
+                "send at: {raw} does not exist in {} (the clocks skip it)",
+                zone.name()
+            )
+        })
 }
 
 impl From<CampaignsError> for AdminError {

@@ -177,6 +177,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(auth::enrol_form).post(auth::enrol),
         )
         .route("/admin/account/two-factor/off", post(auth::turn_off))
+        .route("/admin/account/time-zone", post(auth::set_time_zone))
         .route("/admin/tokens/{id}/revoke", post(users::revoke_token))
         .route(
             "/admin/account",
@@ -257,6 +258,7 @@ impl AdminSession {
             csrf: self.csrf.clone(),
             flash: self.flash.clone(),
             path: self.path.clone(),
+            time_zone: self.user.time_zone,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, bare_layout, csrf_field, field, layout};
+use super::{Ctx, bare_layout, csrf_field, field, layout, select};
 
 /// `/admin/login`: the form, with `error` above it after a failed attempt; `token` is the
 /// form's double-submit CSRF token.
@@ -154,8 +154,13 @@ pub fn account_page(
     ctx: &Ctx,
     current_error: Option<&String>,
     new_error: Option<&String>,
+    zone_error: Option<&String>,
     two_factor: TwoFactorView<'_>,
 ) -> Markup {
+    let zones: Vec<(&str, &str)> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| (z.name(), z.name()))
+        .collect();
     layout(
         ctx,
         "Your account",
@@ -169,6 +174,15 @@ pub fn account_page(
                     (field("current", "Current password", "password", "", current_error))
                     (field("new", "New password (at least 12 characters)", "password", "", new_error))
                     p { button type="submit" { "Change password" } }
+                }
+            }
+            div.card {
+                h2 { "Time zone" }
+                p.muted { "Times in the admin pages are shown, and schedules entered, in this zone; Bulletin stores them in UTC." }
+                form method="post" action="/admin/account/time-zone" {
+                    (csrf_field(&ctx.csrf))
+                    (select("time_zone", "Your time zone", &zones, ctx.zone_name(), zone_error))
+                    p { button type="submit" { "Save time zone" } }
                 }
             }
             div.card {

@@ -182,7 +182,7 @@ pub fn review_page(ctx: &Ctx, v: &ReviewView) -> Markup {
                     dt { "Replies go to" } dd { (v.reply_to) }
                     dt { "Subject" } dd { (c.def.subject) }
                     dt { "Status" } dd { (status(c.status.as_str()))
-                        @if let Some(t) = c.send_at { " for " (t.format("%Y-%m-%d %H:%M UTC")) } }
+                        @if let Some(t) = c.send_at { " for " (ctx.time(t)) } }
                 }
             }
             @if ctx.may(Action::ManageCampaigns) {
@@ -197,9 +197,9 @@ pub fn review_page(ctx: &Ctx, v: &ReviewView) -> Markup {
                     fieldset {
                         legend { "When" }
                         label.check { input type="radio" name="when" value="now" checked[v.send_at.is_empty()]; " Now" }
-                        label.check { input type="radio" name="when" value="at" checked[!v.send_at.is_empty()]; " At this time (UTC):" }
+                        label.check { input type="radio" name="when" value="at" checked[!v.send_at.is_empty()]; " At this time (" (ctx.zone_name()) "):" }
                         input #send_at type="datetime-local" name="send_at" value=(v.send_at)
-                            aria-label="Send at (UTC)" aria-invalid=[err("send_at").map(|_| "true")] autofocus[err("send_at").is_some()];
+                            aria-label={ "Send at (" (ctx.zone_name()) ")" } aria-invalid=[err("send_at").map(|_| "true")] autofocus[err("send_at").is_some()];
                         @if let Some(e) = err("send_at") { p.field-error { (e) } }
                     }
                     p { button type="submit" { "Confirm: send to " (people(v.audience.total)) } }

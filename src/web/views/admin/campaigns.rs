@@ -31,7 +31,7 @@ pub fn campaigns_page(ctx: &Ctx, rows: &[CampaignFigures], next: Option<Campaign
                     tr {
                         td { a href={ "/admin/campaigns/" (c.id) } { (c.def.name) } br; span.muted { (c.def.subject) } }
                         td { (status(c.status.as_str())) }
-                        td { (c.send_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()) }
+                        td { (c.send_at.map(|t| ctx.time(t)).unwrap_or_default()) }
                         td.num.sent { (n.sent) } td.num.bounced { (n.bounced) }
                         td.num.complaints { (n.complaints) } td.num.unsubscribes { (n.unsubscribed) }
                     }
@@ -77,7 +77,7 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
             @if let Some(e) = &v.error { p.error role="alert" { (e) } }
             div.card {
                 p { "Status: " (status(c.status.as_str()))
-                    @if let Some(t) = c.send_at { " · send at " (t.format("%Y-%m-%d %H:%M UTC")) }
+                    @if let Some(t) = c.send_at { " · send at " (ctx.time(t)) }
                     @if let Some(r) = &c.paused_reason { " · paused: " (r) } }
                 @if let Some(r) = &c.def.reply_to { p { "Replies go to " code { (r.as_str()) } } }
                 @if n.total > 0 {
@@ -98,7 +98,7 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
             @if let Some(t) = &v.timeline {
                 div.card {
                     h2 { "Over time" }
-                    (campaign_chart(&chart(n, t)))
+                    (campaign_chart(&chart(ctx, n, t)))
                     p.muted { "Blue: messages sent per " (bucket_label(t.bucket_secs)) "; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content." }
                 }
             }
@@ -165,7 +165,7 @@ fn bucket_label(secs: i64) -> String {
     }
 }
 
-fn chart(n: &CampaignCounts, t: &CampaignTimeline) -> CampaignChart {
+fn chart(ctx: &Ctx, n: &CampaignCounts, t: &CampaignTimeline) -> CampaignChart {
     CampaignChart {
         outcomes: vec![
             ("sent", n.sent, "#3aa76d"),
@@ -173,7 +173,7 @@ fn chart(n: &CampaignCounts, t: &CampaignTimeline) -> CampaignChart {
             ("failed", n.failed, "#c0392b"),
             ("suppressed", n.suppressed, "#9aa5bd"),
         ],
-        start: t.start.format("%Y-%m-%d %H:%M UTC").to_string(),
+        start: ctx.time(t.start),
         bucket: bucket_label(t.bucket_secs),
         sent: t.sent.clone(),
         unsubscribed: t.unsubscribed.clone(),

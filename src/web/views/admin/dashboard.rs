@@ -131,11 +131,11 @@ pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
                     p.muted { "The scheduler is off in this process (scheduler.enabled = false); another instance may run it." }
                 }
                 table {
-                    tr { th { "Job" } th { "Schedule (UTC)" } th { "Next run (UTC)" } }
+                    tr { th { "Job" } th { "Schedule (UTC)" } th { "Next run" } }
                     @for n in &v.upcoming {
                         tr {
                             td { (n.job) } td { code { (n.cron) } }
-                            td.next-run { (n.at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "never".to_owned())) }
+                            td.next-run { (n.at.map(|t| ctx.time_secs(t)).unwrap_or_else(|| "never".to_owned())) }
                         }
                     }
                 }
@@ -151,8 +151,8 @@ pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
                 @for r in &v.runs {
                     tr {
                         td { (r.job) } td { (status(&r.status)) }
-                        td { (r.started_at.format("%Y-%m-%d %H:%M:%S")) }
-                        td { (r.finished_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (ctx.time_secs(r.started_at)) }
+                        td { (ctx.time_secs(r.finished_at)) }
                         td { code { (r.report) } }
                     }
                 }
@@ -177,7 +177,7 @@ pub fn audit_page(ctx: &Ctx, entries: &[AuditEntry]) -> Markup {
                 tr { th { "When" } th { "Who" } th { "Action" } th { "Record" } th { "Detail" } }
                 @for e in entries {
                     tr {
-                        td { (e.occurred_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (ctx.time_secs(e.occurred_at)) }
                         td { (e.actor) } td { code { (e.action) } }
                         td { (e.target.as_deref().unwrap_or("")) }
                         td { (e.detail.as_deref().unwrap_or("")) }

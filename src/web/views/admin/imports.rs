@@ -91,7 +91,7 @@ pub fn upload_page(ctx: &Ctx, upload: &Upload, stage: &Stage, preview: Option<&P
         Stage::Imported(report) => (
             "Import finished",
             html! {
-                (summary(upload))
+                (summary(ctx, upload))
                 (report_view(report))
                 p { a.button href="/admin/subscribers" { "Subscribers" } " " a href="/admin/import" { "Import another file" } }
             },
@@ -99,7 +99,7 @@ pub fn upload_page(ctx: &Ctx, upload: &Upload, stage: &Stage, preview: Option<&P
         Stage::Checked(report) => (
             "Checked: nothing was written",
             html! {
-                (summary(upload))
+                (summary(ctx, upload))
                 (report_view(report))
                 (actions(ctx, upload, false))
                 (preview_view(preview))
@@ -108,7 +108,7 @@ pub fn upload_page(ctx: &Ctx, upload: &Upload, stage: &Stage, preview: Option<&P
         Stage::Failed { dry_run, message } => (
             "The file was refused",
             html! {
-                (summary(upload))
+                (summary(ctx, upload))
                 p.error role="alert" {
                     @if *dry_run { "The check failed: " } @else { "The import failed and nothing was kept: " } (message)
                 }
@@ -119,7 +119,7 @@ pub fn upload_page(ctx: &Ctx, upload: &Upload, stage: &Stage, preview: Option<&P
         Stage::Uploaded | Stage::Running { .. } => (
             "Preview",
             html! {
-                (summary(upload))
+                (summary(ctx, upload))
                 (preview_view(preview))
                 (actions(ctx, upload, true))
             },
@@ -144,7 +144,7 @@ pub fn progress_page(
     let read = progress.bytes_read().min(upload.size_bytes);
     let done = percent(read, upload.size_bytes);
     let body = html! {
-        (summary(upload))
+        (summary(ctx, upload))
         div.card {
             progress #progress max=(upload.size_bytes) value=(read) { (done) "%" }
             p { (progress.rows()) " rows " @if dry_run { "checked" } @else { "read" } " so far · "
@@ -162,12 +162,12 @@ fn percent(part: u64, whole: u64) -> u64 {
     }
 }
 
-fn summary(upload: &Upload) -> Markup {
+fn summary(ctx: &Ctx, upload: &Upload) -> Markup {
     html! {
         div.card {
             p { "File " strong { (upload.file_name) } " (" (upload.size_bytes) " bytes) for the list "
                 strong { (upload.list.as_str()) } ", uploaded by " (upload.uploaded_by)
-                " at " (upload.uploaded_at.format("%Y-%m-%d %H:%M")) " UTC." }
+                " at " (ctx.time(upload.uploaded_at)) "." }
         }
     }
 }

@@ -22,7 +22,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::{Action, MailingList, Role};
@@ -40,9 +40,37 @@ pub struct Ctx {
     pub flash: Option<String>,
     /// The path of the page, to mark its place in the navigation.
     pub path: String,
+    /// The user's time zone: every time on a page is shown in it.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Ctx {
+    /// `t` in the user's time zone, with the zone's abbreviation: `2026-12-03 10:00 CET`.
+    pub fn time(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.time_zone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
+    /// `t` to the second in the user's time zone: `2026-12-03 10:00:05 CET`.
+    pub fn time_secs(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.time_zone)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    }
+
+    /// `t` as the value of a `datetime-local` input in the user's time zone.
+    pub fn datetime_local(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.time_zone)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    }
+
+    /// The user's time zone by its IANA name, for labels ("Send at (Europe/Berlin)").
+    pub fn zone_name(&self) -> &'static str {
+        self.time_zone.name()
+    }
+
     /// Whether the user may do `action`: the permission table the services check, so a page
     /// offers only the controls that work.
     pub fn may(&self, action: Action) -> bool {

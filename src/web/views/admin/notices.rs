@@ -28,7 +28,7 @@ pub fn notices_page(ctx: &Ctx, all: &[NoticeOverview], next: Option<NoticeId>) -
                         td { a href={ "/admin/notices/" (o.notice.id) } { (o.notice.number.as_str()) } }
                         td.num { (o.notice.revision) } td { (o.notice.kind.as_str()) }
                         td { (o.notice.fields.title) } td { (status(o.status.as_str())) }
-                        td { (o.notice.created_at.format("%Y-%m-%d %H:%M")) }
+                        td { (ctx.time(o.notice.created_at)) }
                     }
                 }
             }
@@ -202,7 +202,7 @@ pub fn notice_page(ctx: &Ctx, v: &NoticeView) -> Markup {
         &format!("{} rev. {}", n.number.as_str(), n.revision),
         html! {
             @if let Some(e) = &v.error { p.error role="alert" { (e) } }
-            (details(&v.overview))
+            (details(ctx, &v.overview))
             @if let Some(count) = v.objections {
                 p { strong #objections { (count) } " objected by this notice's links (they receive no more " (n.kind.as_str()) " notices, or no product mailings at all)" }
             }
@@ -231,7 +231,7 @@ pub fn notice_page(ctx: &Ctx, v: &NoticeView) -> Markup {
             }
             @if let Some(r) = &v.report {
                 div.card {
-                    h2 { "Acknowledgements (deadline " (r.deadline.format("%Y-%m-%d %H:%M UTC")) ")" }
+                    h2 { "Acknowledgements (deadline " (ctx.time(r.deadline)) ")" }
                     p {
                         @for (s, count) in &r.counts { (status(s)) " " (count) " · " }
                         strong #outstanding { (r.outstanding) } " outstanding · "
@@ -243,7 +243,7 @@ pub fn notice_page(ctx: &Ctx, v: &NoticeView) -> Markup {
                             tr {
                                 td { (row.email) } td { (row.company.as_deref().unwrap_or("")) }
                                 td { (status(row.status.as_str())) } td { (row.comment.as_deref().unwrap_or("")) }
-                                td { (row.answered_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+                                td { (row.answered_at.map(|t| ctx.time(t)).unwrap_or_default()) }
                                 td.num { (row.reminders_sent) }
                             }
                         }
@@ -254,14 +254,14 @@ pub fn notice_page(ctx: &Ctx, v: &NoticeView) -> Markup {
     )
 }
 
-fn details(o: &NoticeOverview) -> Markup {
+fn details(ctx: &Ctx, o: &NoticeOverview) -> Markup {
     let n = &o.notice;
     let f = &n.fields;
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     html! {
         div.card {
             p { (status(o.status.as_str())) " " (n.kind.as_str()) " · " (f.title)
-                @if let Some(t) = n.published_at { " · sent " (t.format("%Y-%m-%d %H:%M UTC")) } }
+                @if let Some(t) = n.published_at { " · sent " (ctx.time(t)) } }
             @if !f.overridden_warnings.is_empty() {
                 p.error { "Published with force despite: " (f.overridden_warnings.join("; ")) }
             }
@@ -273,7 +273,7 @@ fn details(o: &NoticeOverview) -> Markup {
                 @if !f.reason.is_empty() { tr { th { "Reason" } td { (f.reason) } } }
                 @if f.effective_date.is_some() { tr { th { "Effective" } td { (date(f.effective_date)) } } }
                 @if f.last_time_buy_date.is_some() { tr { th { "Last-time buy / ship" } td { (date(f.last_time_buy_date)) " / " (date(f.last_time_ship_date)) } } }
-                @if let Some(d) = f.ack_deadline { tr { th { "Acknowledge by" } td { (d.format("%Y-%m-%d %H:%M UTC")) } } }
+                @if let Some(d) = f.ack_deadline { tr { th { "Acknowledge by" } td { (ctx.time(d)) } } }
             }
         }
     }

@@ -34,10 +34,6 @@ pub struct RetentionView {
     pub next_cursor: Option<SubscriberId>,
 }
 
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M").to_string()
-}
-
 /// `/admin/retention`: policy, dry run, next run and the review list.
 pub fn retention_page(ctx: &Ctx, v: &RetentionView) -> Markup {
     let p = &v.policy;
@@ -65,8 +61,8 @@ pub fn retention_page(ctx: &Ctx, v: &RetentionView) -> Markup {
                         tr { th { "Flag subscribers for review" } td.num.flagged { (v.dry_run.flagged) } }
                     }
                     p.muted {
-                        "Next run (UTC): "
-                        span.next-run { (next.and_then(|n| n.at).map_or_else(|| "never".to_owned(), when)) }
+                        "Next run: "
+                        span.next-run { (next.and_then(|n| n.at).map_or_else(|| "never".to_owned(), |t| ctx.time(t))) }
                         @if let Some(n) = next { " · schedule " code { (n.cron) } }
                         " · " a href="/admin/jobs" { "job runs" }
                     }
@@ -81,8 +77,8 @@ pub fn retention_page(ctx: &Ctx, v: &RetentionView) -> Markup {
                 @for i in &v.review {
                     tr {
                         td { a href={ "/admin/subscribers/" (i.subscriber_id) } { code { (i.subscriber_id) } } }
-                        td { (when(i.last_seen_at)) } td { (when(i.review_due_at)) }
-                        td { (i.flagged_at.map(when).unwrap_or_default()) }
+                        td { (ctx.time(i.last_seen_at)) } td { (ctx.time(i.review_due_at)) }
+                        td { (i.flagged_at.map(|t| ctx.time(t)).unwrap_or_default()) }
                         td { (status(i.action.as_str())) }
                     }
                 }
@@ -134,9 +130,9 @@ fn request_row(ctx: &Ctx, v: &RequestsView, r: &PrivacyRequest) -> Markup {
                     None => span.muted { "unknown" },
                 }
             }
-            td { (when(r.received_at)) }
+            td { (ctx.time(r.received_at)) }
             td {
-                (when(r.due_at))
+                (ctx.time(r.due_at))
                 @if open { " " span.muted { "(" (r.days_left(v.now)) " days left)" } }
             }
             td { (status(r.status.as_str())) @if overdue { " " (status("overdue")) } }

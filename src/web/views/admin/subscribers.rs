@@ -137,10 +137,10 @@ pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
         html! {
             div.card {
                 p { "Name: " (s.name.as_str()) " · language " (s.locale.as_str()) " · " (status(s.status.as_str()))
-                    " · since " (s.created_at.format("%Y-%m-%d %H:%M")) }
+                    " · since " (ctx.time(s.created_at)) }
                 @if let Some((reason, at)) = d.suppressed {
                     p role="status" { "Never mailed: the address is suppressed (" (status(reason.as_str())) ") since "
-                        (at.format("%Y-%m-%d %H:%M")) ". " a href="/admin/suppressions" { "Suppressions" } }
+                        (ctx.time(at)) ". " a href="/admin/suppressions" { "Suppressions" } }
                 }
             }
             @if ctx.may(Action::ManageSubscribers) {
@@ -164,9 +164,9 @@ pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
                 @for (l, sub) in &d.subscriptions {
                     tr {
                         td { (l.def.name) } td { (status(sub.status.as_str())) } td { (sub.source) }
-                        td { (sub.requested_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
-                        td { (sub.confirmed_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
-                        td { (sub.unsubscribed_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+                        td { (sub.requested_at.map(|t| ctx.time(t)).unwrap_or_default()) }
+                        td { (sub.confirmed_at.map(|t| ctx.time(t)).unwrap_or_default()) }
+                        td { (sub.unsubscribed_at.map(|t| ctx.time(t)).unwrap_or_default()) }
                     }
                 }
             }
@@ -175,7 +175,7 @@ pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
                 tr { th { "When" } th { "List" } th { "Action" } th { "Basis" } th { "Actor" } th { "Source" } th { "Network" } }
                 @for e in &d.history {
                     tr {
-                        td { (e.occurred_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (ctx.time_secs(e.occurred_at)) }
                         td { (list_name(&all_lists, e.list_id)) }
                         td { (e.action.as_str()) } td { (e.legal_basis.as_str()) }
                         td { (e.actor) } td { (e.source) }

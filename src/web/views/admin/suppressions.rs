@@ -76,7 +76,7 @@ fn row(ctx: &Ctx, s: &Suppression) -> Markup {
                 }
             }
             td { (status(s.reason.as_str())) }
-            td { (s.created_at.format("%Y-%m-%d %H:%M")) }
+            td { (ctx.time(s.created_at)) }
             td { @if let Some(d) = &s.detail { (d) } }
             td {
                 @if ctx.may(Action::HandlePersonalData) {

@@ -54,7 +54,7 @@ pub fn template_page(ctx: &Ctx, t: &TemplateInfo, typed: &str, error: Option<&st
                 p {
                     "Message " strong { (t.file.message) } ", part " code { (t.file.part) } ", language " (t.file.locale.as_str()) ". "
                     @match &t.saved {
-                        Some(o) => { (status("overridden")) " saved by " (o.updated_by) " at " (o.updated_at.format("%Y-%m-%d %H:%M UTC")) }
+                        Some(o) => { (status("overridden")) " saved by " (o.updated_by) " at " (ctx.time(o.updated_at)) }
                         None => { (status("built-in")) }
                     }
                 }

@@ -52,7 +52,7 @@ pub fn users_page(ctx: &Ctx, v: &UsersView) -> Markup {
             p.muted { "A role change takes effect at once. A disabled user cannot log in, their sessions end, and their API tokens are refused until they are enabled again. No API token does more than its owner's current role allows." }
             table {
                 tr { th { "E-mail" } th { "Role" } th { "Status" } th {} }
-                @for u in &v.users { (user_row(u, &ctx.csrf)) }
+                @for u in &v.users { (user_row(ctx, u)) }
             }
             div.card {
                 h2 { "Add a user" }
@@ -68,14 +68,15 @@ pub fn users_page(ctx: &Ctx, v: &UsersView) -> Markup {
             p.muted { "Create tokens with " code { "bulletin token create --name N --role R [--user E]" } "." }
             table {
                 tr { th { "Name" } th { "Role" } th { "Owner" } th { "Created" } th { "Last used" } th {} }
-                @for t in &v.tokens { (token_row(t, &ctx.csrf)) }
+                @for t in &v.tokens { (token_row(ctx, t)) }
             }
         },
     )
 }
 
 /// One user's row: their role with a form to change it, and a button to disable or enable.
-fn user_row(u: &User, csrf: &str) -> Markup {
+fn user_row(ctx: &Ctx, u: &User) -> Markup {
+    let csrf = &ctx.csrf;
     html! {
         tr {
             td { (u.email.as_str()) }
@@ -93,7 +94,7 @@ fn user_row(u: &User, csrf: &str) -> Markup {
             }
             td {
                 @match u.disabled_at {
-                    Some(at) => { "disabled since " (at.format("%Y-%m-%d %H:%M")) }
+                    Some(at) => { "disabled since " (ctx.time(at)) }
                     None => { "active" }
                 }
                 @if u.two_factor { ", one-time codes" }
@@ -123,7 +124,8 @@ fn user_row(u: &User, csrf: &str) -> Markup {
 }
 
 /// One API token's row, with the role it acts as and a button to revoke it.
-fn token_row(t: &TokenListing, csrf: &str) -> Markup {
+fn token_row(ctx: &Ctx, t: &TokenListing) -> Markup {
+    let csrf = &ctx.csrf;
     html! {
         tr {
             td { (t.token.name) }
@@ -136,8 +138,8 @@ fn token_row(t: &TokenListing, csrf: &str) -> Markup {
                 }
             }
             td { (t.owner_email.as_deref().unwrap_or("—")) }
-            td { (t.created_at.format("%Y-%m-%d %H:%M")) }
-            td { (t.last_used_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) }
+            td { (ctx.time(t.created_at)) }
+            td { (t.last_used_at.map(|d| ctx.time(d)).unwrap_or_default()) }
             td {
                 form.inline method="post" action={ "/admin/tokens/" (t.token.id) "/revoke" } {
                     (csrf_field(csrf))
