@@ -114,3 +114,62 @@ async fn a_user_in_berlin_schedules_in_berlin_time_and_sees_times_in_it() {
     let (_, page) = body(skipped).await;
     assert!(page.contains("the clocks skip it"), "{page}");
 }
+
+#[tokio::test]
+async fn a_notices_acknowledgement_deadline_is_typed_and_shown_in_the_users_zone() {
+    let app = TestApp::spawn().await;
+    crate::customers::catalogue(&app).await;
+    let admin = Admin::with_role(&app, Role::Admin).await;
+    let saved = admin
+        .post(
+            "/admin/account/time-zone",
+            &[("time_zone", "Europe/Berlin")],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let today = app.clock.now().date_naive();
+    let effective = (today + chrono::Duration::days(120)).to_string();
+    let day = today + chrono::Duration::days(60);
+    let typed = format!("{day}T10:00");
+    let form = [
+        ("kind", "pcn"),
+        ("title", "New mould compound"),
+        ("affected_parts", "LM317"),
+        ("change_category", "material"),
+        ("description_before", "Compound A"),
+        ("description_after", "Compound B"),
+        ("reason", "Supplier change"),
+        ("impact_form", "none"),
+        ("impact_fit", "none"),
+        ("impact_function", "none"),
+        ("impact_quality", "none"),
+        ("impact_reliability", "none"),
+        ("effective_date", &effective),
+        ("ack_deadline", &typed),
+    ];
+    let response = admin.post("/admin/notices", &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let id = location.trim_start_matches("/admin/notices/");
+    let notice: Value = app
+        .api_get(&format!("/api/v1/notices/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    use chrono::TimeZone as _;
+    let expected = chrono_tz::Europe::Berlin
+        .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+        .single()
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let stored: chrono::DateTime<chrono::Utc> =
+        notice["ack_deadline"].as_str().unwrap().parse().unwrap();
+    assert_eq!(stored, expected, "{notice}");
+    let (_, form) = body(admin.get(&format!("{location}/edit")).await).await;
+    assert!(form.contains(&format!("value=\"{typed}\"")), "{form}");
+    assert!(form.contains("Acknowledge by (Europe/Berlin;"), "{form}");
+}

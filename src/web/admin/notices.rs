@@ -103,8 +103,8 @@ pub(super) struct NoticeForm {
 }
 
 impl NoticeForm {
-    /// The form filled with a stored notice's values.
-    fn of(n: &crate::domain::Notice) -> Self {
+    /// The form filled with a stored notice's values, times in the user's zone `zone`.
+    fn of(n: &crate::domain::Notice, zone: chrono_tz::Tz) -> Self {
         let f = &n.fields;
         let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
         let parts = |p: &[PartNumber]| {
@@ -136,7 +136,7 @@ impl NoticeForm {
             effective_date: date(f.effective_date),
             ack_deadline: f
                 .ack_deadline
-                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .map(|t| t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string())
                 .unwrap_or_default(),
             last_time_buy_date: date(f.last_time_buy_date),
             last_time_ship_date: date(f.last_time_ship_date),
@@ -232,8 +232,9 @@ fn text(raw: &str) -> String {
     raw.replace("\r\n", "\n").trim().to_owned()
 }
 
-/// The draft the form describes, or the fields it could not read.
-fn draft_of(f: &NoticeForm) -> Result<NoticeDraft, Errors> {
+/// The draft the form describes (times typed in the user's zone `zone`), or the fields it
+/// could not read.
+fn draft_of(f: &NoticeForm, zone: chrono_tz::Tz) -> Result<NoticeDraft, Errors> {
     let mut errors = Errors::new();
     let kind = NoticeKind::parse(&f.kind)
         .map_err(|e| errors.insert("kind", e.to_string()))
@@ -255,10 +256,20 @@ fn draft_of(f: &NoticeForm) -> Result<NoticeDraft, Errors> {
         raw => ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
             .iter()
             .find_map(|fmt| NaiveDateTime::parse_from_str(raw, fmt).ok())
-            .map(|t| Utc.from_utc_datetime(&t))
             .or_else(|| {
                 errors.insert("ack_deadline", format!("{raw:?} is not a date and time"));
                 None
+            })
+            .and_then(|t| {
+                let at = zone.from_local_datetime(&t).earliest();
+                if at.is_none() {
+                    let skipped = format!(
+                        "{raw} does not exist in {} (the clocks skip it)",
+                        zone.name()
+                    );
+                    errors.insert("ack_deadline", skipped);
+                }
+                at.map(|t| t.with_timezone(&Utc))
             }),
     };
     let fields = NoticeFields {
@@ -343,7 +354,7 @@ pub(super) async fn create(
 ) -> Result<Response, AdminError> {
     session.authorize(Action::ManageNotices)?;
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let draft = match draft_of(&form) {
+    let draft = match draft_of(&form, session.user.time_zone) {
         Ok(d) => d,
         Err(errors) => return Ok(form_page(&session, &form, &errors, refused, None)),
     };
@@ -391,7 +402,7 @@ pub(super) async fn edit_form(
     };
     let label = format!("{} rev. {}", o.notice.number.as_str(), o.notice.revision);
     let editing = Some((o.notice.id, label.as_str()));
-    let form = NoticeForm::of(&o.notice);
+    let form = NoticeForm::of(&o.notice, session.user.time_zone);
     Ok(form_page(
         &session,
         &form,
@@ -419,7 +430,7 @@ pub(super) async fn edit(
     let label = format!("{} rev. {}", o.notice.number.as_str(), o.notice.revision);
     let editing = Some((o.notice.id, label.as_str()));
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let draft = match draft_of(&form) {
+    let draft = match draft_of(&form, session.user.time_zone) {
         Ok(d) => d,
         Err(errors) => return Ok(form_page(&session, &form, &errors, refused, editing)),
     };

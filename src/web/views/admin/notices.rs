@@ -143,7 +143,7 @@ pub fn notice_form_page(
                     input type="checkbox" name="force" value="yes" checked[f.force == "yes"];
                     " Publish even though the effective date is less than the notice period away (recorded with the notice)"
                 }
-                (field("ack_deadline", "Acknowledge by (UTC; PCN; empty: no acknowledgement asked)", "datetime-local", f.ack_deadline, e("ack_deadline")))
+                (field("ack_deadline", &format!("Acknowledge by ({}; PCN; empty: no acknowledgement asked)", ctx.zone_name()), "datetime-local", f.ack_deadline, e("ack_deadline")))
                 h2 { "Discontinuation (PDN)" }
                 (field("last_time_buy_date", "Last-time buy (YYYY-MM-DD)", "date", f.last_time_buy_date, e("last_time_buy_date")))
                 (field("last_time_ship_date", "Last-time ship (YYYY-MM-DD)", "date", f.last_time_ship_date, e("last_time_ship_date")))
