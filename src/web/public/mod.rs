@@ -9,18 +9,14 @@ mod subscriptions;
 use axum::{
     Router,
     extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     middleware::{self, Next},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{get, post},
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::web::{AppState, views::SITE_FOOTER};
-
-/// The largest page the organisation's name is written into (every public page is far
-/// smaller).
-const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+use crate::web::{AppState, views::ORGANISATION};
 
 /// The public routes; every HTML page names the organisation (`mail.organisation`).
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -30,30 +26,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     ))
 }
 
-/// Fills the empty footer the public layout leaves with the organisation's name. Views are
-/// pure functions of their view structs and some 40 pages (error pages too) share the one
-/// layout, so the name is written in here, once, from the settings.
+/// Answers the request with the organisation's name at hand for the layout's footer.
 async fn name_organisation(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if !is_html {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let page = String::from_utf8_lossy(&bytes);
-    let organisation = &state.ctx.settings.mail.organisation;
-    // maud escapes the name: it is configuration, but still text, not markup.
-    let filled = maud::html! { footer.site { p { (organisation) } } }.into_string();
-    let page = page.replacen(SITE_FOOTER, &filled, 1);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(page))
+    let name: std::sync::Arc<str> = state.ctx.settings.mail.organisation.as_str().into();
+    ORGANISATION.scope(name, next.run(req)).await
 }
 
 /// The public pages and the pages signed links open.

@@ -11,9 +11,13 @@ use maud::{DOCTYPE, Markup, html};
 use crate::domain::{Locale, SubscriptionStatus};
 pub use text::{PrivacyText, Text, privacy_text, text};
 
-/// The empty footer of every public page, which the public router fills with the
-/// organisation's name (`mail.organisation`).
-pub const SITE_FOOTER: &str = r#"<footer class="site"></footer>"#;
+tokio::task_local! {
+    /// The organisation's name (`mail.organisation`) while a public request is answered: the
+    /// public router sets it around each request, and the shared layout names it in the
+    /// footer. Views stay functions of their arguments otherwise; this saves passing the name
+    /// through the some 40 pages (error pages too) that share the layout.
+    pub static ORGANISATION: std::sync::Arc<str>;
+}
 
 /// The shared page shell.
 pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
@@ -30,8 +34,9 @@ pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
             }
             body {
                 main { h1 { (title) } (body) }
-                // Filled with the organisation's name by the public router.
-                footer.site {}
+                footer.site {
+                    @if let Ok(name) = ORGANISATION.try_with(std::sync::Arc::clone) { p { (name) } }
+                }
             }
         }
     }
