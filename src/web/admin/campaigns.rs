@@ -5,7 +5,7 @@
 
 use axum::{
     Extension,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -61,9 +61,18 @@ pub(super) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path(id): Path<uuid::Uuid>,
+    Query(q): Query<WatchQuery>,
 ) -> Result<Response, AdminError> {
     let id = CampaignId::from_uuid(id);
-    show_with(&state, &session, id, None, StatusCode::OK).await
+    let watch = q.watch.as_deref() == Some("1");
+    show_watching(&state, &session, id, None, StatusCode::OK, watch).await
+}
+
+/// `?watch=1`: the page of a sending campaign reloads itself.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct WatchQuery {
+    #[serde(default)]
+    watch: Option<String>,
 }
 
 /// The campaign's page, with `error` above it when a move was refused.
@@ -73,6 +82,18 @@ async fn show_with(
     id: CampaignId,
     error: Option<String>,
     code: StatusCode,
+) -> Result<Response, AdminError> {
+    show_watching(state, session, id, error, code, false).await
+}
+
+/// The campaign's page; `watch`: it reloads itself while the campaign moves.
+async fn show_watching(
+    state: &AppState,
+    session: &AdminSession,
+    id: CampaignId,
+    error: Option<String>,
+    code: StatusCode,
+    watch: bool,
 ) -> Result<Response, AdminError> {
     let overview = campaigns::overview(&state.ctx, id).await?;
     let timeline = campaigns::timeline(&state.ctx, id).await?;
@@ -89,6 +110,7 @@ async fn show_with(
         error,
         audience,
         is_notice,
+        watch,
     };
     Ok((code, campaign_page(&session.ctx(), &v)).into_response())
 }
@@ -166,6 +188,8 @@ pub(super) async fn act(
     };
     let to = match (verb.as_str(), form.page.as_str()) {
         ("test", "review") => format!("{here}/review"),
+        // Who just set it going watches it go.
+        ("schedule" | "resume", _) => format!("{here}?watch=1"),
         _ => here,
     };
     Ok(super::redirect_with(&state, &session, &to, &said))

@@ -56,6 +56,9 @@ pub struct CampaignView {
     pub audience: Option<Audience>,
     /// Whether it carries a product notice (its content and send go through the notice).
     pub is_notice: bool,
+    /// Whether the page reloads itself while the campaign moves (`?watch=1`, chosen by the
+    /// user: a page that reloads unasked breaks WCAG 2.2.1).
+    pub watch: bool,
 }
 
 /// `/admin/campaigns/{id}`: figures, progress, chart, the moves and the preview frame.
@@ -64,13 +67,15 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
     let n = &v.overview.counts;
     let done = n.sent + n.failed + n.suppressed;
     let action = |verb: &str| format!("/admin/campaigns/{}/{verb}", c.id);
+    let moving = is_moving(&v.overview);
     let shell = |title: &str, body| {
-        if is_moving(&v.overview) {
+        if moving && v.watch {
             refreshing_layout(ctx, title, REFRESH_SECS, body)
         } else {
             layout(ctx, title, body)
         }
     };
+    let here = format!("/admin/campaigns/{}", c.id);
     shell(
         &c.def.name,
         html! {
@@ -85,6 +90,17 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                 }
                 @if c.status == CampaignStatus::Sending {
                     p.pace { (pace(v.overview.rate_per_sec, v.overview.eta_secs)) }
+                }
+                @if moving {
+                    p.watch {
+                        @if v.watch {
+                            "This page reloads every " (REFRESH_SECS) " seconds. "
+                            a href=(here) { "Stop reloading" }
+                        } @else {
+                            a href={ (here) "?watch=1" } { "Watch it live" }
+                            " (the page reloads every " (REFRESH_SECS) " seconds)"
+                        }
+                    }
                 }
                 @if let Some(a) = v.audience.as_ref().filter(|_| n.total == 0) {
                     (audience_card(a))
@@ -113,8 +129,9 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
 /// How often a campaign's page reloads itself while it sends.
 const REFRESH_SECS: u32 = 5;
 
-/// Whether the campaign is sending, or starts within ten minutes: its page then reloads
-/// itself until it is sent, paused or cancelled.
+/// Whether the campaign is sending, or starts within ten minutes: its page then offers to
+/// reload itself (and does after the user started or resumed it) until it is sent, paused or
+/// cancelled.
 fn is_moving(o: &CampaignOverview) -> bool {
     let c = &o.campaign;
     match c.status {
