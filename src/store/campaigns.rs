@@ -82,8 +82,11 @@ pub async fn insert(
 }
 
 async fn lists_of(conn: &impl ConnectionTrait, id: CampaignId) -> Result<Vec<ListId>, StoreError> {
+    // List ids are UUID v7: in id order, the lists come in the order they were created, the
+    // same on every backend.
     Ok(campaign_lists::Entity::find()
         .filter(campaign_lists::Column::CampaignId.eq(id.as_uuid()))
+        .order_by_asc(campaign_lists::Column::ListId)
         .all(conn)
         .await?
         .into_iter()
@@ -157,6 +160,7 @@ async fn with_lists(
     if !rows.is_empty() {
         let links = campaign_lists::Entity::find()
             .filter(campaign_lists::Column::CampaignId.is_in(rows.iter().map(|r| r.id)))
+            .order_by_asc(campaign_lists::Column::ListId)
             .all(conn)
             .await?;
         for link in links {
