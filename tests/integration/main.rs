@@ -4,17 +4,17 @@
 
 mod support;
 
+mod accessibility;
 mod admin;
 mod admin_campaign_figures;
-mod admin_dashboard;
 mod admin_campaigns;
-mod admin_watching;
+mod admin_dashboard;
 mod admin_login;
 mod admin_notices;
 mod admin_retention;
-mod accessibility;
 mod admin_templates;
 mod admin_time_zone;
+mod admin_watching;
 mod api;
 mod bounces;
 mod browser;
