@@ -1458,6 +1458,41 @@ async fn uploads_cannot_pile_up_on_the_disk() {
 }
 
 #[tokio::test]
+async fn a_bulk_action_on_more_than_ten_thousand_people_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let weekly = app.create_list("weekly").await;
+    let weekly_id = weekly["id"].as_str().unwrap();
+    let mut csv = String::from("email,name,locale,consent_at,consent_source,consent_text\n");
+    for n in 0..=10_000 {
+        csv.push_str(&format!(
+            "p{n}@example.com,P,en,2025-05-01T08:30:00Z,fair,Yes please\n"
+        ));
+    }
+    let r = app
+        .api_post_csv("/api/v1/subscribers/import?list=weekly", csv)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let admin = Admin::with_role(&app, Role::Admin).await;
+    let ask = format!("/admin/subscribers/bulk/block?q=&list={weekly_id}&status=&suppressed=");
+    let (status, page) = body(admin.get(&ask).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"too-many\""), "{page}");
+    assert!(page.contains(r#"id="bulk-count">10001<"#), "{page}");
+    let filter = [
+        ("q", ""),
+        ("list", weekly_id),
+        ("status", ""),
+        ("suppressed", ""),
+    ];
+    let r = admin.post("/admin/subscribers/bulk/block", &filter).await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(
+        app.subscriber("p0@example.com").await.unwrap()["status"],
+        "active"
+    );
+}
+
+#[tokio::test]
 async fn bulk_actions_on_the_filtered_set_are_asked_first_counted_and_audited() {
     let app = TestApp::spawn().await;
     let weekly = app.create_list("weekly").await;
