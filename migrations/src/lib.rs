@@ -22,6 +22,7 @@ mod m20261204_000016_index_suppression_subscriber;
 mod m20261204_000017_create_backfills;
 mod m20261204_000018_add_reply_to;
 mod m20261204_000019_add_user_time_zone;
+mod m20261204_000020_add_user_locale;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_create_backfills::Migration),
             Box::new(m20261204_000018_add_reply_to::Migration),
             Box::new(m20261204_000019_add_user_time_zone::Migration),
+            Box::new(m20261204_000020_add_user_locale::Migration),
         ]
     }
 }

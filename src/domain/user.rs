@@ -19,6 +19,8 @@ pub struct User {
     pub two_factor: bool,
     /// The zone the admin UI shows and reads times in (times are stored in UTC).
     pub time_zone: chrono_tz::Tz,
+    /// The language the admin UI speaks to the user.
+    pub locale: super::Locale,
 }
 
 /// A time zone name that is not in the IANA database.

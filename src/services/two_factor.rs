@@ -239,6 +239,7 @@ mod tests {
             disabled_at: None,
             two_factor: true,
             time_zone: chrono_tz::UTC,
+            locale: crate::domain::Locale::En,
         }
     }
 

@@ -158,6 +158,7 @@ pub async fn create(
         disabled_at: None,
         two_factor: false,
         time_zone: chrono_tz::UTC,
+        locale: crate::domain::Locale::En,
     };
     insert(ctx, actor, "user.create", user, password).await
 }
@@ -263,6 +264,7 @@ pub async fn complete_setup(
         disabled_at: None,
         two_factor: false,
         time_zone: chrono_tz::UTC,
+        locale: crate::domain::Locale::En,
     };
     // The first admin creates themselves: the set-up link is their authority.
     let user = insert(ctx, &as_actor(&user), "user.setup", user, password).await?;
@@ -479,6 +481,27 @@ pub async fn set_time_zone(
     let now = ctx.clock.now();
     store::users::set_time_zone(&txn, id, zone).await?;
     let change = Change::of("user.time_zone", id).detail(zone.name().to_owned());
+    audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(())
+}
+
+/// Sets the language the admin UI speaks to `actor`, a user.
+///
+/// # Errors
+/// `BadCredentials` for an actor that is no user; store failure.
+pub async fn set_locale(
+    ctx: &Context,
+    actor: &Actor,
+    locale: crate::domain::Locale,
+) -> Result<(), UsersError> {
+    let Actor::User { id, .. } = *actor else {
+        return Err(UsersError::BadCredentials);
+    };
+    let txn = store::begin_write(&ctx.db).await?;
+    let now = ctx.clock.now();
+    store::users::set_locale(&txn, id, locale).await?;
+    let change = Change::of("user.locale", id).detail(locale.as_str().to_owned());
     audit::append(&txn, actor, change, now).await?;
     store::commit(txn).await?;
     Ok(())

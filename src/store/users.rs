@@ -24,6 +24,7 @@ impl TryFrom<table::Model> for User {
             disabled_at: m.disabled_at,
             two_factor: m.totp_secret.is_some(),
             time_zone: crate::domain::parse_time_zone(&m.time_zone).map_err(corrupt)?,
+            locale: crate::domain::Locale::parse(&m.locale).map_err(corrupt)?,
         })
     }
 }
@@ -58,6 +59,7 @@ pub async fn insert(
         totp_pending: Set(None),
         totp_last_step: Set(None),
         time_zone: Set(user.time_zone.name().to_owned()),
+        locale: Set(user.locale.as_str().to_owned()),
     };
     table::Entity::insert(row)
         .exec_without_returning(conn)
@@ -168,6 +170,26 @@ pub async fn set_time_zone(
 ) -> Result<(), StoreError> {
     let result = table::Entity::update_many()
         .col_expr(table::Column::TimeZone, Expr::value(zone.name()))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// Sets the language the admin UI speaks to user `id`.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn set_locale(
+    conn: &impl ConnectionTrait,
+    id: UserId,
+    locale: crate::domain::Locale,
+) -> Result<(), StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::Locale, Expr::value(locale.as_str()))
         .filter(table::Column::Id.eq(id.as_uuid()))
         .exec(conn)
         .await?;

@@ -9,6 +9,7 @@ mod admin;
 mod admin_campaign_figures;
 mod admin_campaigns;
 mod admin_dashboard;
+mod admin_language;
 mod admin_login;
 mod admin_notices;
 mod admin_retention;

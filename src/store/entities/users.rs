@@ -20,6 +20,8 @@ pub struct Model {
     pub totp_last_step: Option<i64>,
     /// IANA name of the zone the admin UI uses for this user.
     pub time_zone: String,
+    /// The language the admin UI speaks to this user (`en`, `de`).
+    pub locale: String,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

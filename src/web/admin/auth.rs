@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use super::{AdminError, AdminSession, LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, set_cookie};
 use crate::{
     domain::UserId,
-    domain::{EmailAddress, Password},
+    domain::{EmailAddress, Locale, Password},
     services::{
         two_factor,
         users::{self, LoginOutcome, NewSession, UsersError},
@@ -22,11 +22,13 @@ use crate::{
     web::{
         extract::{Client, PageForm},
         views::admin::{
-            self as view,
+            self as view, Errors,
             auth::{
-                TwoFactorView, account_page, code_page, enrol_page, login_page, reset_form_page,
-                reset_invalid_page, reset_request_page, setup_closed_page, setup_page,
+                TwoFactorView, account_page, code_page, enrol_page, language_name, login_page,
+                reset_form_page, reset_invalid_page, reset_request_page, setup_closed_page,
+                setup_page,
             },
+            i18n::{ADMIN_LOCALE, t, te, tf},
         },
     },
 };
@@ -83,14 +85,16 @@ pub(super) async fn log_in(
         Err(UsersError::BadCredentials) => login(
             &state,
             &form.email,
-            Some("Wrong e-mail address or password."),
+            Some(t("Wrong e-mail address or password.")),
             StatusCode::UNAUTHORIZED,
         ),
         Err(UsersError::RateLimited { retry_after_secs }) => {
             let mut page = login(
                 &state,
                 &form.email,
-                Some("Too many login attempts. Please wait and try again later."),
+                Some(t(
+                    "Too many login attempts. Please wait and try again later.",
+                )),
                 StatusCode::TOO_MANY_REQUESTS,
             );
             let value = axum::http::HeaderValue::from(retry_after_secs);
@@ -178,8 +182,8 @@ pub(super) async fn setup(
     if !login_csrf_ok(&headers, &form.csrf) {
         return Ok(view::csrf_refused());
     }
-    let email = EmailAddress::parse(&form.email).map_err(|e| e.to_string());
-    let password = Password::parse(&form.password).map_err(|e| e.to_string());
+    let email = EmailAddress::parse(&form.email).map_err(|e| te(&e));
+    let password = Password::parse(&form.password).map_err(|e| te(&e));
     let (email, password) = match (email, password) {
         (Ok(e), Ok(p)) => (e, p),
         (e, p) => {
@@ -212,7 +216,7 @@ pub(super) async fn account_form(
     Extension(session): Extension<AdminSession>,
 ) -> Response {
     let view = two_factor_view(&state, &session, None);
-    account_page(&session.ctx(), None, None, None, view).into_response()
+    account_page(&session.ctx(), &Errors::new(), view).into_response()
 }
 
 fn two_factor_view<'a>(
@@ -238,7 +242,8 @@ pub(super) async fn change_password(
         Ok(p) => p,
         Err(e) => {
             let view = two_factor_view(&state, &session, None);
-            let page = account_page(&session.ctx(), None, Some(&e.to_string()), None, view);
+            let errors = Errors::from([("new", te(&e))]);
+            let page = account_page(&session.ctx(), &errors, view);
             return Ok((refused, page).into_response());
         }
     };
@@ -248,9 +253,10 @@ pub(super) async fn change_password(
             Ok(([(header::SET_COOKIE, clear)], Redirect::to("/admin/login")).into_response())
         }
         Err(UsersError::BadCredentials) => {
-            let wrong = "The current password is wrong.".to_owned();
+            let wrong = t("The current password is wrong.").to_owned();
             let view = two_factor_view(&state, &session, None);
-            let page = account_page(&session.ctx(), Some(&wrong), None, None, view);
+            let errors = Errors::from([("current", wrong)]);
+            let page = account_page(&session.ctx(), &errors, view);
             Ok((refused, page).into_response())
         }
         Err(e) => Err(e.into()),
@@ -275,12 +281,54 @@ pub(super) async fn set_time_zone(
         Ok(zone) => zone,
         Err(e) => {
             let view = two_factor_view(&state, &session, None);
-            let page = account_page(&session.ctx(), None, None, Some(&e.to_string()), view);
+            let errors = Errors::from([("time_zone", te(&e))]);
+            let page = account_page(&session.ctx(), &errors, view);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
     users::set_time_zone(&state.ctx, &session.actor(), zone).await?;
-    let said = format!("Times are now shown and entered in {}.", zone.name());
+    let said = tf(
+        "Times are now shown and entered in {zone}.",
+        &[("zone", &zone.name())],
+    );
+    Ok(super::redirect_with(
+        &state,
+        &session,
+        "/admin/account",
+        &said,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LanguageForm {
+    #[serde(default)]
+    locale: String,
+    #[serde(default, rename = "csrf")]
+    _csrf: String,
+}
+
+/// `POST /admin/account/language`: the language the admin UI speaks to the user.
+pub(super) async fn set_locale(
+    State(state): State<AppState>,
+    Extension(session): Extension<AdminSession>,
+    PageForm(form): PageForm<LanguageForm>,
+) -> Result<Response, AdminError> {
+    let Ok(locale) = Locale::parse(form.locale.trim()) else {
+        let errors = Errors::from([("locale", t("Choose a language from the list.").to_owned())]);
+        let view = two_factor_view(&state, &session, None);
+        let page = account_page(&session.ctx(), &errors, view);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    users::set_locale(&state.ctx, &session.actor(), locale).await?;
+    // Said in the new language: the next page speaks it.
+    let said = ADMIN_LOCALE
+        .scope(locale, async {
+            tf(
+                "The admin pages now speak {language}.",
+                &[("language", &language_name(locale))],
+            )
+        })
+        .await;
     Ok(super::redirect_with(
         &state,
         &session,
@@ -330,13 +378,13 @@ pub(super) async fn log_in_with_code(
         Err(UsersError::BadCredentials) => Ok(code_form(
             &state,
             &form.ticket,
-            Some(
+            Some(t(
                 "Wrong or used code, or the login took too long: try the next code, or log in again.",
-            ),
+            )),
             StatusCode::UNAUTHORIZED,
         )),
         Err(UsersError::RateLimited { retry_after_secs }) => {
-            let message = Some("Too many attempts. Please wait and try again later.");
+            let message = Some(t("Too many attempts. Please wait and try again later."));
             let page = code_form(&state, &form.ticket, message, StatusCode::OK);
             Ok(too_many(page, retry_after_secs))
         }
@@ -384,7 +432,8 @@ pub(super) async fn enrol(
             // A new secret: the page shows it again with the error.
             let enrolment = two_factor::enrol(&state.ctx, &session.actor()).await?;
             let required = two_factor::is_required(&state.ctx, &session.user);
-            let error = "The code did not match: add the new key below and try again.".to_owned();
+            let error =
+                t("The code did not match: add the new key below and try again.").to_owned();
             let page = enrol_page(
                 &session.ctx(),
                 &enrolment.secret,
@@ -414,12 +463,12 @@ pub(super) async fn turn_off(
 ) -> Result<Response, AdminError> {
     let problem = match two_factor::turn_off(&state.ctx, &session.actor(), &form.password).await {
         Ok(()) => return Ok(Redirect::to("/admin/account").into_response()),
-        Err(UsersError::BadCredentials) => "The password is wrong.".to_owned(),
-        Err(e @ UsersError::TwoFactorRequired) => e.to_string(),
+        Err(UsersError::BadCredentials) => t("The password is wrong.").to_owned(),
+        Err(e @ UsersError::TwoFactorRequired) => te(&e),
         Err(e) => return Err(e.into()),
     };
     let view = two_factor_view(&state, &session, Some(&problem));
-    let page = account_page(&session.ctx(), None, None, None, view);
+    let page = account_page(&session.ctx(), &Errors::new(), view);
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -471,7 +520,7 @@ pub(super) async fn request_reset(
         return Ok(view::csrf_refused());
     }
     let Ok(email) = EmailAddress::parse(&form.email) else {
-        let error = Some("Enter an e-mail address.");
+        let error = Some(t("Enter an e-mail address."));
         return Ok(reset_request(
             &state,
             false,
@@ -487,7 +536,7 @@ pub(super) async fn request_reset(
             Ok(reset_request(&state, true, None, StatusCode::OK))
         }
         Err(UsersError::RateLimited { retry_after_secs }) => {
-            let error = Some("Too many attempts. Please wait and try again later.");
+            let error = Some(t("Too many attempts. Please wait and try again later."));
             let page = reset_request(&state, false, error, StatusCode::OK);
             Ok(too_many(page, retry_after_secs))
         }
@@ -555,7 +604,7 @@ pub(super) async fn reset_password(
                 Err(UsersError::ResetLinkInvalid) => return Ok(reset_invalid()),
                 Err(e) => return Err(AdminError::internal(&e)),
             };
-            let error = e.to_string();
+            let error = te(&e);
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(reset_form(
                 &state,

@@ -37,10 +37,10 @@ use subtle::ConstantTimeEq;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
-    domain::User,
+    domain::{Locale, User},
     services::users as user_service,
     web::AppState,
-    web::{views::admin as view, with_body_limit, with_limits},
+    web::{views::admin as view, views::admin::i18n::ADMIN_LOCALE, with_body_limit, with_limits},
 };
 
 /// Name of the session cookie.
@@ -178,6 +178,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/account/two-factor/off", post(auth::turn_off))
         .route("/admin/account/time-zone", post(auth::set_time_zone))
+        .route("/admin/account/language", post(auth::set_locale))
         .route("/admin/tokens/{id}/revoke", post(users::revoke_token))
         .route(
             "/admin/account",
@@ -206,6 +207,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/assets/admin.css", get(stylesheet));
     with_limits(open, http.body_limit_bytes, http.request_timeout)
         .merge(guarded)
+        .layer(middleware::from_fn(browser_locale))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(ADMIN_CSP),
@@ -281,6 +283,21 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         flash,
         path: req.uri().path().to_owned(),
     };
+    let locale = session.user.locale;
+    ADMIN_LOCALE
+        .scope(locale, serve(state, session, had_flash, req, next))
+        .await
+}
+
+/// The rest of the guard, in the user's language: two-factor set-up first, then the CSRF
+/// check of a write, then the handler, its error pages and the flash message.
+async fn serve(
+    state: AppState,
+    session: AdminSession,
+    had_flash: bool,
+    req: Request,
+    next: Next,
+) -> Response {
     // An admin who must log in with one-time codes sets them up before anything else.
     if !session.user.two_factor
         && crate::services::two_factor::is_required(&state.ctx, &session.user)
@@ -328,6 +345,18 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     let mut response = error::render(next.run(req).await, &ctx);
     flash::clear_if_shown(&state, had_flash, &mut response);
     response
+}
+
+/// Pages before login speak the browser's language (`Accept-Language`); the guard then
+/// switches to the user's own.
+async fn browser_locale(req: Request, next: Next) -> Response {
+    let locale = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Locale::negotiate)
+        .unwrap_or_default();
+    ADMIN_LOCALE.scope(locale, next.run(req)).await
 }
 
 fn unauthenticated(method: &Method) -> Response {

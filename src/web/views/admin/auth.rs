@@ -3,22 +3,23 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, bare_layout, csrf_field, field, layout, select};
+use super::{Ctx, Errors, bare_layout, csrf_field, field, i18n, layout, select, t, tf, tl};
+use crate::domain::Locale;
 
 /// `/admin/login`: the form, with `error` above it after a failed attempt; `token` is the
 /// form's double-submit CSRF token.
 pub fn login_page(token: &str, email: &str, error: Option<&str>) -> Markup {
     bare_layout(
-        "Log in",
+        t("Log in"),
         html! {
             @if let Some(e) = error { p.error role="alert" { (e) } }
             form method="post" action="/admin/login" {
                 (csrf_field(token))
-                (field("email", "E-mail address", "email", email, None))
-                (field("password", "Password", "password", "", None))
-                p { button type="submit" { "Log in" } }
+                (field("email", t("E-mail address"), "email", email, None))
+                (field("password", t("Password"), "password", "", None))
+                p { button type="submit" { (t("Log in")) } }
             }
-            p { a href="/admin/password-reset" { "Forgot your password?" } }
+            p { a href="/admin/password-reset" { (t("Forgot your password?")) } }
         },
     )
 }
@@ -27,19 +28,19 @@ pub fn login_page(token: &str, email: &str, error: Option<&str>) -> Markup {
 /// right password earned.
 pub fn code_page(token: &str, ticket: &str, error: Option<&str>) -> Markup {
     bare_layout(
-        "One-time code",
+        t("One-time code"),
         html! {
             @if let Some(e) = error { p.error role="alert" { (e) } }
             form method="post" action="/admin/login/code" {
                 (csrf_field(token))
                 input type="hidden" name="ticket" value=(ticket);
                 p {
-                    label for="code" { "The six-digit code from your authenticator app" }
+                    label for="code" { (t("The six-digit code from your authenticator app")) }
                     input #code name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus;
                 }
-                p { button type="submit" { "Log in" } }
+                p { button type="submit" { (t("Log in")) } }
             }
-            p.muted { "Lost your phone? An admin can remove your one-time codes on the users page." }
+            p.muted { (t("Lost your phone? An admin can remove your one-time codes on the users page.")) }
         },
     )
 }
@@ -48,18 +49,18 @@ pub fn code_page(token: &str, ticket: &str, error: Option<&str>) -> Markup {
 /// whatever the address.
 pub fn reset_request_page(token: &str, sent: bool, error: Option<&str>) -> Markup {
     bare_layout(
-        "Reset your password",
+        t("Reset your password"),
         html! {
             @if sent {
-                p role="status" { "If a user has this address, a link to set a new password is on its way. It works for 30 minutes." }
+                p role="status" { (t("If a user has this address, a link to set a new password is on its way. It works for 30 minutes.")) }
             }
             @if let Some(e) = error { p.error role="alert" { (e) } }
             form method="post" action="/admin/password-reset" {
                 (csrf_field(token))
-                (field("email", "E-mail address", "email", "", None))
-                p { button type="submit" { "Send a link" } }
+                (field("email", t("E-mail address"), "email", "", None))
+                p { button type="submit" { (t("Send a link")) } }
             }
-            p { a href="/admin/login" { "Back to log in" } }
+            p { a href="/admin/login" { (t("Back to log in")) } }
         },
     )
 }
@@ -67,13 +68,13 @@ pub fn reset_request_page(token: &str, sent: bool, error: Option<&str>) -> Marku
 /// The new-password form of a reset link.
 pub fn reset_form_page(token: &str, email: &str, error: Option<&String>) -> Markup {
     bare_layout(
-        "Set a new password",
+        t("Set a new password"),
         html! {
-            p { "For " strong { (email) } ". Every session of this user ends." }
+            p { (tf("For {email}. Every session of this user ends.", &[("email", &email)])) }
             form method="post" {
                 (csrf_field(token))
-                (field("new", "New password (at least 12 characters)", "password", "", error))
-                p { button type="submit" { "Set password" } }
+                (field("new", t("New password (at least 12 characters)"), "password", "", error))
+                p { button type="submit" { (t("Set password")) } }
             }
         },
     )
@@ -82,9 +83,9 @@ pub fn reset_form_page(token: &str, email: &str, error: Option<&String>) -> Mark
 /// A reset link that is forged, expired or used.
 pub fn reset_invalid_page() -> Markup {
     bare_layout(
-        "Link not valid",
+        t("Link not valid"),
         html! {
-            p { "This link is not valid (any more): links work for 30 minutes, and once. " a href="/admin/password-reset" { "Ask for a new one" } }
+            p { (t("This link is not valid (any more): links work for 30 minutes, and once.")) " " a href="/admin/password-reset" { (t("Ask for a new one")) } }
         },
     )
 }
@@ -100,19 +101,19 @@ pub fn enrol_page(
 ) -> Markup {
     layout(
         ctx,
-        "Set up one-time codes",
+        t("Set up one-time codes"),
         html! {
             div.card {
                 @if required {
-                    p role="status" { "Admins must log in with a one-time code here. Set it up to go on." }
+                    p role="status" { (t("Admins must log in with a one-time code here. Set it up to go on.")) }
                 }
-                p { "Add this account to an authenticator app (any TOTP app: andOTP, Aegis, Google Authenticator, 1Password …) with the key below, then type the code it shows." }
-                p { "Key: " code { (secret) } }
-                p.muted { "Or open this link on the phone: " a href=(uri) { "otpauth link" } }
+                p { (t("Add this account to an authenticator app (any TOTP app: andOTP, Aegis, Google Authenticator, 1Password …) with the key below, then type the code it shows.")) }
+                p { (t("Key:")) " " code { (secret) } }
+                p.muted { (t("Or open this link on the phone:")) " " a href=(uri) { (t("otpauth link")) } }
                 form method="post" action="/admin/account/two-factor" {
                     (csrf_field(&ctx.csrf))
-                    (field("code", "Code from the app", "text", "", error))
-                    p { button type="submit" { "Turn on one-time codes" } }
+                    (field("code", t("Code from the app"), "text", "", error))
+                    p { button type="submit" { (t("Turn on one-time codes")) } }
                 }
             }
         },
@@ -128,14 +129,14 @@ pub fn setup_page(
     password_error: Option<&String>,
 ) -> Markup {
     bare_layout(
-        "Create the first admin",
+        t("Create the first admin"),
         html! {
-            p.muted { "This one-time link creates the first administrator of this Bulletin." }
+            p.muted { (t("This one-time link creates the first administrator of this Bulletin.")) }
             form method="post" action={ "/admin/setup/" (secret) } {
                 (csrf_field(token))
-                (field("email", "E-mail address", "email", email, email_error))
-                (field("password", "Password (at least 12 characters)", "password", "", password_error))
-                p { button type="submit" { "Create admin and log in" } }
+                (field("email", t("E-mail address"), "email", email, email_error))
+                (field("password", t("Password (at least 12 characters)"), "password", "", password_error))
+                p { button type="submit" { (t("Create admin and log in")) } }
             }
         },
     )
@@ -144,65 +145,80 @@ pub fn setup_page(
 /// The answer to a set-up link that is unknown or used.
 pub fn setup_closed_page() -> Markup {
     bare_layout(
-        "Link not valid",
-        html! { p { "This set-up link is not valid (any more). " a href="/admin/login" { "Log in" } } },
+        t("Link not valid"),
+        html! { p { (t("This set-up link is not valid (any more).")) " " a href="/admin/login" { (t("Log in")) } } },
     )
 }
 
 /// `/admin/account`: who is logged in, and the password form with its errors in place.
-pub fn account_page(
-    ctx: &Ctx,
-    current_error: Option<&String>,
-    new_error: Option<&String>,
-    zone_error: Option<&String>,
-    two_factor: TwoFactorView<'_>,
-) -> Markup {
+pub fn account_page(ctx: &Ctx, errors: &Errors, two_factor: TwoFactorView<'_>) -> Markup {
     let zones: Vec<(&str, &str)> = chrono_tz::TZ_VARIANTS
         .iter()
         .map(|z| (z.name(), z.name()))
         .collect();
+    let languages: Vec<(&str, &str)> = Locale::ALL
+        .iter()
+        .map(|l| (l.as_str(), language_name(*l)))
+        .collect();
     layout(
         ctx,
-        "Your account",
+        t("Your account"),
         html! {
             div.card {
-                p { "Logged in as " strong { (ctx.email) } " with the role " (ctx.role) "." }
-                h2 { "Change password" }
-                p.muted { "Changing the password ends all your sessions, this one too." }
+                p { (tf("Logged in as {email} with the role {role}.", &[("email", &ctx.email), ("role", &tl(ctx.role.as_str()))])) }
+                h2 { (t("Change password")) }
+                p.muted { (t("Changing the password ends all your sessions, this one too.")) }
                 form method="post" action="/admin/account" {
                     (csrf_field(&ctx.csrf))
-                    (field("current", "Current password", "password", "", current_error))
-                    (field("new", "New password (at least 12 characters)", "password", "", new_error))
-                    p { button type="submit" { "Change password" } }
+                    (field("current", t("Current password"), "password", "", errors.get("current")))
+                    (field("new", t("New password (at least 12 characters)"), "password", "", errors.get("new")))
+                    p { button type="submit" { (t("Change password")) } }
                 }
             }
             div.card {
-                h2 { "Time zone" }
-                p.muted { "Times in the admin pages are shown, and schedules entered, in this zone; Bulletin stores them in UTC." }
+                h2 { (t("Language")) }
+                p.muted { (t("The language the admin pages speak to you. Mails to subscribers are in each subscriber's own language.")) }
+                form method="post" action="/admin/account/language" {
+                    (csrf_field(&ctx.csrf))
+                    (select("locale", t("Your language"), &languages, i18n::locale().as_str(), errors.get("locale")))
+                    p { button type="submit" { (t("Save language")) } }
+                }
+            }
+            div.card {
+                h2 { (t("Time zone")) }
+                p.muted { (t("Times in the admin pages are shown, and schedules entered, in this zone; Bulletin stores them in UTC.")) }
                 form method="post" action="/admin/account/time-zone" {
                     (csrf_field(&ctx.csrf))
-                    (select("time_zone", "Your time zone", &zones, ctx.zone_name(), zone_error))
-                    p { button type="submit" { "Save time zone" } }
+                    (select("time_zone", t("Your time zone"), &zones, ctx.zone_name(), errors.get("time_zone")))
+                    p { button type="submit" { (t("Save time zone")) } }
                 }
             }
             div.card {
-                h2 { "One-time codes" }
+                h2 { (t("One-time codes")) }
                 @if two_factor.on {
-                    p { "Logging in asks for a code from your authenticator app after the password." }
+                    p { (t("Logging in asks for a code from your authenticator app after the password.")) }
                     @if !two_factor.required {
                         form method="post" action="/admin/account/two-factor/off" {
                             (csrf_field(&ctx.csrf))
-                            (field("password", "Password, to turn codes off", "password", "", two_factor.error))
-                            p { button.danger type="submit" { "Turn off one-time codes" } }
+                            (field("password", t("Password, to turn codes off"), "password", "", two_factor.error))
+                            p { button.danger type="submit" { (t("Turn off one-time codes")) } }
                         }
                     }
                 } @else {
-                    p { "Logging in asks only for the password. A code from an authenticator app keeps a stolen password from being enough." }
-                    p { a href="/admin/account/two-factor" { "Set up one-time codes" } }
+                    p { (t("Logging in asks only for the password. A code from an authenticator app keeps a stolen password from being enough.")) }
+                    p { a href="/admin/account/two-factor" { (t("Set up one-time codes")) } }
                 }
             }
         },
     )
+}
+
+/// A language by its own name, as a language menu lists it.
+pub fn language_name(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => "English",
+        Locale::De => "Deutsch",
+    }
 }
 
 /// The one-time-code part of the account page.

@@ -7,6 +7,7 @@ pub mod campaign_forms;
 pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
+pub mod i18n;
 pub mod imports;
 pub mod lists;
 pub mod notices;
@@ -26,6 +27,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::domain::{Action, MailingList, Role};
+pub use i18n::{t, te, tf, tl, tn};
 
 /// Who is looking at a page, and the CSRF token their forms carry.
 #[derive(Debug, Clone)]
@@ -151,25 +153,25 @@ pub fn refreshing_layout(ctx: &Ctx, title: &str, every_secs: u32, body: Markup) 
 fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(i18n::locale().as_str()) {
             head {
                 meta charset="utf-8";
                 @if let Some(secs) = refresh_secs { meta http-equiv="refresh" content=(secs); }
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
-                title { (title) " · Bulletin admin" }
+                title { (title) " · " (t("Bulletin admin")) }
                 link rel="stylesheet" href="/admin/assets/admin.css";
             }
             body {
-                a.skip href="#main" { "Skip to content" }
+                a.skip href="#main" { (t("Skip to content")) }
                 header.top {
                     a.brand href="/admin/" { "Bulletin" }
-                    nav.wide aria-label="Main" { (nav_links(ctx)) }
-                    details.narrow { summary { "Menu" } nav aria-label="Main" { (nav_links(ctx)) } }
+                    nav.wide aria-label=(t("Main")) { (nav_links(ctx)) }
+                    details.narrow { summary { (t("Menu")) } nav aria-label=(t("Main")) { (nav_links(ctx)) } }
                     form.inline method="post" action="/admin/logout" {
-                        span.who { a href="/admin/account" { (ctx.email) } " (" (ctx.role) ") " }
+                        span.who { a href="/admin/account" { (ctx.email) } " (" (tl(ctx.role.as_str())) ") " }
                         (csrf_field(&ctx.csrf))
-                        button.secondary type="submit" { "Log out" }
+                        button.secondary type="submit" { (t("Log out")) }
                     }
                 }
                 main #main {
@@ -185,29 +187,29 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
 /// The navigation's links, the current section marked (`aria-current`).
 fn nav_links(ctx: &Ctx) -> Markup {
     let sections: [(&str, &str, bool); 15] = [
-        ("/admin/", "Dashboard", true),
-        ("/admin/lists", "Lists", true),
-        ("/admin/subscribers", "Subscribers", true),
+        ("/admin/", t("Dashboard"), true),
+        ("/admin/lists", t("Lists"), true),
+        ("/admin/subscribers", t("Subscribers"), true),
         (
             "/admin/import",
-            "Import",
+            t("Import"),
             ctx.may(Action::ManageSubscribers),
         ),
-        ("/admin/campaigns", "Campaigns", true),
-        ("/admin/notices", "Notices", true),
-        ("/admin/customers", "Customers", true),
-        ("/admin/templates", "Templates", true),
-        ("/admin/jobs", "Jobs", true),
-        ("/admin/retention", "Retention", true),
-        ("/admin/suppressions", "Suppressions", true),
+        ("/admin/campaigns", t("Campaigns"), true),
+        ("/admin/notices", t("Notices"), true),
+        ("/admin/customers", t("Customers"), true),
+        ("/admin/templates", t("Templates"), true),
+        ("/admin/jobs", t("Jobs"), true),
+        ("/admin/retention", t("Retention"), true),
+        ("/admin/suppressions", t("Suppressions"), true),
         (
             "/admin/privacy-requests",
-            "Requests",
+            t("Requests"),
             ctx.may(Action::HandlePersonalData),
         ),
-        ("/admin/audit", "Audit", ctx.may(Action::ReadAudit)),
-        ("/admin/users", "Users", ctx.may(Action::ManageAccess)),
-        ("/admin/account", "Account", false),
+        ("/admin/audit", t("Audit"), ctx.may(Action::ReadAudit)),
+        ("/admin/users", t("Users"), ctx.may(Action::ManageAccess)),
+        ("/admin/account", t("Account"), false),
     ];
     let current = sections
         .iter()
@@ -241,12 +243,12 @@ fn is_within(path: &str, href: &str) -> bool {
 pub fn bare_layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(i18n::locale().as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
-                title { (title) " · Bulletin admin" }
+                title { (title) " · " (t("Bulletin admin")) }
                 link rel="stylesheet" href="/admin/assets/admin.css";
             }
             body { main.login { div.card { h1 { (title) } (body) } } }
@@ -299,7 +301,7 @@ pub fn select(
 
 /// A status as a coloured tag.
 pub fn status(text: &str) -> Markup {
-    html! { span class={ "status " (text) } { (text) } }
+    html! { span class={ "status " (text) } { (tl(text)) } }
 }
 
 /// A line chart of a running total per day, drawn on the server as SVG.
@@ -339,10 +341,14 @@ pub fn growth_chart(points: &[(NaiveDate, u64)]) -> Markup {
         .last()
         .map(|(d, _)| d.to_string())
         .unwrap_or_default();
-    let summary = format!(
-        "Subscribers from {first} to {last}: {} to {}",
-        points.first().map_or(0, |p| p.1),
-        points.last().map_or(0, |p| p.1)
+    let summary = tf(
+        "Subscribers from {first} to {last}: {from} to {to}",
+        &[
+            ("first", &first),
+            ("last", &last),
+            ("from", &i18n::number(points.first().map_or(0, |p| p.1))),
+            ("to", &i18n::number(points.last().map_or(0, |p| p.1))),
+        ],
     );
     // SVG elements are not HTML void elements: each gets a closing tag (`{}`), or the
     // parser nests the next shape inside it and draws nothing.
@@ -354,7 +360,7 @@ pub fn growth_chart(points: &[(NaiveDate, u64)]) -> Markup {
             polyline points=(line) fill="none" stroke="#2f5bd3" stroke-width="2" {}
             text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (first) }
             text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { (last) }
-            text x=(PAD) y=(PAD - 10.0) font-size="12" fill="#5b6785" { "max " (max as u64) }
+            text x=(PAD) y=(PAD - 10.0) font-size="12" fill="#5b6785" { (t("max")) " " (i18n::number(max as u64)) }
         }
     }
 }
@@ -405,55 +411,61 @@ pub fn campaign_chart(c: &CampaignChart) -> Markup {
     let scale_unsub = max_unsub.max(1) as f64;
     let base = PLOT_TOP + PLOT_H;
     let unsubscribed: u64 = c.unsubscribed.iter().sum();
-    let summary = format!(
-        "{total} recipients: {}. {} sent and {unsubscribed} unsubscribed in buckets of {} from {}.",
-        c.outcomes
-            .iter()
-            .map(|(l, n, _)| format!("{l} {n}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        c.sent.iter().sum::<u64>(),
-        c.bucket,
-        c.start
+    let outcomes = c
+        .outcomes
+        .iter()
+        .map(|(l, n, _)| format!("{} {}", tl(l), i18n::number(*n)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let summary = tf(
+        "{total} recipients: {outcomes}. {sent} sent and {unsubscribed} unsubscribed in buckets of {bucket} from {start}.",
+        &[
+            ("total", &i18n::number(total)),
+            ("outcomes", &outcomes),
+            ("sent", &i18n::number(c.sent.iter().sum::<u64>())),
+            ("unsubscribed", &i18n::number(unsubscribed)),
+            ("bucket", &c.bucket),
+            ("start", &c.start),
+        ],
     );
     html! {
         svg.chart viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(summary) {
             title { (summary) }
-            text x=(PAD) y=(BAR_Y - 8.0) font-size="12" fill="#5b6785" { "Outcome of " (total) " recipients" }
+            text x=(PAD) y=(BAR_Y - 8.0) font-size="12" fill="#5b6785" { (tf("Outcome of {n} recipients", &[("n", &i18n::number(total))])) }
             rect x=(PAD) y=(BAR_Y) width=(inner) height=(BAR_H) fill="#eef1f7" {}
             @for (x, w, label, n, colour) in &segments {
                 @if *w > 0.0 {
-                    rect x=(format!("{x:.1}")) y=(BAR_Y) width=(format!("{w:.1}")) height=(BAR_H) fill=(colour) { title { (label) ": " (n) } }
+                    rect x=(format!("{x:.1}")) y=(BAR_Y) width=(format!("{w:.1}")) height=(BAR_H) fill=(colour) { title { (tl(label)) ": " (n) } }
                 }
             }
             @for (i, (label, n, colour)) in c.outcomes.iter().enumerate() {
                 rect x=(PAD + i as f64 * 125.0) y=(BAR_Y + BAR_H + 8.0) width="10" height="10" fill=(colour) {}
-                text x=(PAD + 14.0 + i as f64 * 125.0) y=(BAR_Y + BAR_H + 17.0) font-size="12" fill="#1d2330" { (label) " " (n) }
+                text x=(PAD + 14.0 + i as f64 * 125.0) y=(BAR_Y + BAR_H + 17.0) font-size="12" fill="#1d2330" { (tl(label)) " " (n) }
             }
-            text x=(PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#2f5bd3" { "sent per " (c.bucket) " (max " (max_sent as u64) ")" }
-            text x=(W - PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#c0392b" text-anchor="end" { "unsubscribed per " (c.bucket) " (max " (max_unsub) ")" }
+            text x=(PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#2f5bd3" { (tf("sent per {bucket} (max {max})", &[("bucket", &c.bucket), ("max", &(max_sent as u64))])) }
+            text x=(W - PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#c0392b" text-anchor="end" { (tf("unsubscribed per {bucket} (max {max})", &[("bucket", &c.bucket), ("max", &max_unsub)])) }
             line x1=(PAD) y1=(base) x2=(W - PAD) y2=(base) stroke="#c5cedf" {}
             @for (i, n) in c.sent.iter().enumerate() {
                 @if *n > 0 {
                     @let h = *n as f64 / max_sent * PLOT_H;
-                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.1)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.8)) height=(format!("{h:.1}")) fill="#9db5ee" { title { (n) " sent" } }
+                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.1)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.8)) height=(format!("{h:.1}")) fill="#9db5ee" { title { (tf("{n} sent", &[("n", n)])) } }
                 }
             }
             @for (i, n) in c.unsubscribed.iter().enumerate() {
                 @if *n > 0 {
                     @let h = *n as f64 / scale_unsub * PLOT_H;
-                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.35)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.3)) height=(format!("{h:.1}")) fill="#c0392b" { title { (n) " unsubscribed" } }
+                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.35)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.3)) height=(format!("{h:.1}")) fill="#c0392b" { title { (tf("{n} unsubscribed", &[("n", n)])) } }
                 }
             }
             text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (c.start) }
-            text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { "now" }
+            text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { (t("now")) }
         }
     }
 }
 
 /// The text a preview frame shows when the template does not render: one whole document.
 pub fn preview_failed(problem: &str) -> Markup {
-    let said = html! { p { "The template does not render: " (problem) } };
+    let said = html! { p { (t("The template does not render:")) " " (problem) } };
     preview_document(None, &said.into_string())
 }
 
@@ -474,8 +486,8 @@ pub fn preview_document(header: Option<Markup>, html: &str) -> Markup {
         }
         _ => html! {
             (DOCTYPE)
-            html lang="en" {
-                head { meta charset="utf-8"; title { "Preview" } }
+            html lang=(i18n::locale().as_str()) {
+                head { meta charset="utf-8"; title { (t("Preview")) } }
                 body { (PreEscaped(header)) (PreEscaped(body_fragment(html, &lower))) }
             }
         },
@@ -500,8 +512,8 @@ fn body_fragment<'a>(html: &'a str, lower: &str) -> &'a str {
 pub fn forbidden(ctx: &Ctx) -> Response {
     let page = layout(
         ctx,
-        "Not allowed",
-        html! { p.error { "Your role (" (ctx.role) ") may not make this change." } },
+        t("Not allowed"),
+        html! { p.error { (tf("Your role ({role}) may not make this change.", &[("role", &tl(ctx.role.as_str()))])) } },
     );
     (StatusCode::FORBIDDEN, page).into_response()
 }
@@ -509,10 +521,10 @@ pub fn forbidden(ctx: &Ctx) -> Response {
 /// 403 for a form without the right CSRF token (or without a session).
 pub fn csrf_refused() -> Response {
     let page = bare_layout(
-        "Form expired",
+        t("Form expired"),
         html! {
-            p.error { "This form was not accepted: it is missing its security token or belongs to another session." }
-            p { a href="/admin/" { "Go back and try again" } }
+            p.error { (t("This form was not accepted: it is missing its security token or belongs to another session.")) }
+            p { a href="/admin/" { (t("Go back and try again")) } }
         },
     );
     (StatusCode::FORBIDDEN, page).into_response()
@@ -520,7 +532,11 @@ pub fn csrf_refused() -> Response {
 
 /// 404 inside the admin UI.
 pub fn not_found(ctx: &Ctx) -> Response {
-    let page = layout(ctx, "Not found", html! { p { "There is no such record." } });
+    let page = layout(
+        ctx,
+        t("Not found"),
+        html! { p { (t("There is no such record.")) } },
+    );
     (StatusCode::NOT_FOUND, page).into_response()
 }
 
@@ -537,8 +553,8 @@ pub fn internal(err: &(dyn std::error::Error + 'static)) -> Response {
 /// The page of a request the busy database could not serve: 503 with `Retry-After`.
 pub fn busy() -> Response {
     let page = bare_layout(
-        "Busy right now",
-        html! { p { "The database is busy; nothing was changed. Please try again in a moment." } },
+        t("Busy right now"),
+        html! { p { (t("The database is busy; nothing was changed. Please try again in a moment.")) } },
     );
     let retry = [(
         axum::http::header::RETRY_AFTER,
@@ -550,8 +566,8 @@ pub fn busy() -> Response {
 /// 500 for a failure logged where it happened.
 pub fn failed() -> Response {
     let page = bare_layout(
-        "Something went wrong",
-        html! { p { "The request failed. Please try again." } },
+        t("Something went wrong"),
+        html! { p { (t("The request failed. Please try again.")) } },
     );
     (StatusCode::INTERNAL_SERVER_ERROR, page).into_response()
 }
