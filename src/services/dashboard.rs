@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate};
 
 use crate::{
     context::Context,
-    domain::{CampaignStatus, ConsentAction, MailingList, SubscriptionStatus},
+    domain::{CampaignStatus, MailingList, SubscriptionStatus},
     services::campaigns::{self, CampaignFigures},
     store::{self, StoreError},
 };
@@ -21,12 +21,12 @@ pub const RATED_CAMPAIGNS: u64 = 5;
 pub struct Headline {
     /// People who receive campaigns: active, with at least one confirmed subscription.
     pub people: u64,
-    /// Subscriptions confirmed (or imported with consent) in the last 30 days.
+    /// People whose first subscription was confirmed (imported, enrolled) in the last 30 days.
     pub joined: u64,
-    /// Subscriptions ended by their people in the last 30 days.
+    /// People who left in the last 30 days and receive nothing now.
     pub left: u64,
-    /// `joined - left` against the confirmed subscriptions 30 days ago, in per cent (`None`
-    /// when there were none).
+    /// `joined - left` against the people 30 days ago (`people - joined + left`), in per cent
+    /// (`None` when there were none).
     pub growth_percent: Option<f64>,
     /// The last sent campaigns (newest first) with their figures.
     pub campaigns: Vec<CampaignFigures>,
@@ -58,19 +58,12 @@ pub fn percent(part: u64, whole: u64) -> Option<f64> {
 ///
 /// # Errors
 /// Store failure.
-pub async fn headline(ctx: &Context, confirmed_now: u64) -> Result<Headline, StoreError> {
+pub async fn headline(ctx: &Context) -> Result<Headline, StoreError> {
     let people = store::overview::active_people(&ctx.db).await?;
     let since = ctx.clock.now() - Duration::days(GROWTH_WINDOW_DAYS);
-    let (mut joined, mut left) = (0, 0);
-    for (action, n) in store::overview::consent_actions_since(&ctx.db, since).await? {
-        match ConsentAction::parse(&action) {
-            Ok(ConsentAction::Confirmed | ConsentAction::Imported) => joined += n,
-            Ok(ConsentAction::Unsubscribed) => left += n,
-            _ => {}
-        }
-    }
+    let (joined, left) = store::overview::people_joined_and_left_since(&ctx.db, since).await?;
     let net = i128::from(joined) - i128::from(left);
-    let before = u64::try_from(i128::from(confirmed_now) - net).unwrap_or(0);
+    let before = u64::try_from(i128::from(people) - net).unwrap_or(0);
     let growth_percent = (before > 0).then(|| net as f64 * 100.0 / before as f64);
     let sent = store::campaigns::newest_in(&ctx.db, CampaignStatus::Sent, RATED_CAMPAIGNS).await?;
     let ids: Vec<_> = sent.iter().map(|c| c.id).collect();
@@ -150,12 +143,7 @@ pub async fn dashboard(ctx: &Context, days: u32, recent: u64) -> Result<Dashboar
     let since = first.and_time(chrono::NaiveTime::MIN).and_utc();
     let (before, per_day) = store::overview::subscribers_per_day(&ctx.db, since).await?;
     let growth = cumulative(first, today, before, &per_day);
-    let confirmed_now = counts
-        .iter()
-        .filter(|(_, s, _)| *s == SubscriptionStatus::Confirmed)
-        .map(|(_, _, n)| n)
-        .sum();
-    let headline = headline(ctx, confirmed_now).await?;
+    let headline = headline(ctx).await?;
     let recent = campaigns::page_with_counts(ctx, None, recent).await?.items;
     Ok(Dashboard {
         headline,

@@ -261,6 +261,65 @@ pub async fn active_people(conn: &impl ConnectionTrait) -> Result<u64, StoreErro
     u64::try_from(n).map_err(corrupt)
 }
 
+/// People who joined from `since` on (their first confirmed, imported or enrolled
+/// subscription falls in it) and people who left in it (they unsubscribed, objected, were
+/// blocked or erased, and receive nothing now): `(joined, left)`, each person once.
+///
+/// # Errors
+/// Database failure.
+pub async fn people_joined_and_left_since(
+    conn: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<(u64, u64), StoreError> {
+    use crate::domain::ConsentAction as A;
+    let joining = [A::Confirmed, A::Imported, A::Enrolled].map(A::as_str);
+    let leaving = [A::Unsubscribed, A::Objected, A::Blocked, A::Erased].map(A::as_str);
+    let joined_before = Query::select()
+        .column(consent_events::Column::SubscriberId)
+        .from(consent_events::Entity)
+        .and_where(consent_events::Column::Action.is_in(joining))
+        .and_where(consent_events::Column::OccurredAt.lt(since))
+        .to_owned();
+    let distinct_people = Expr::expr(sea_orm::sea_query::Func::count_distinct(Expr::col(
+        consent_events::Column::SubscriberId,
+    )));
+    let joined: i64 = consent_events::Entity::find()
+        .select_only()
+        .column_as(distinct_people.clone(), "n")
+        .filter(consent_events::Column::Action.is_in(joining))
+        .filter(consent_events::Column::OccurredAt.gte(since))
+        .filter(consent_events::Column::SubscriberId.not_in_subquery(joined_before))
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0);
+    let active = Query::select()
+        .column(subscribers::Column::Id)
+        .from(subscribers::Entity)
+        .and_where(subscribers::Column::Status.eq(SubscriberStatus::Active.as_str()))
+        .to_owned();
+    let receiving = Query::select()
+        .column(subscriptions::Column::SubscriberId)
+        .from(subscriptions::Entity)
+        .and_where(subscriptions::Column::Status.eq(SubscriptionStatus::Confirmed.as_str()))
+        .and_where(subscriptions::Column::SubscriberId.in_subquery(active))
+        .to_owned();
+    let left: i64 = consent_events::Entity::find()
+        .select_only()
+        .column_as(distinct_people, "n")
+        .filter(consent_events::Column::Action.is_in(leaving))
+        .filter(consent_events::Column::OccurredAt.gte(since))
+        .filter(consent_events::Column::SubscriberId.not_in_subquery(receiving))
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0);
+    Ok((
+        u64::try_from(joined).map_err(corrupt)?,
+        u64::try_from(left).map_err(corrupt)?,
+    ))
+}
+
 /// Consent ledger entries per action from `since` on: (action, count).
 ///
 /// # Errors

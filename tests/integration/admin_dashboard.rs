@@ -58,9 +58,13 @@ async fn the_dashboard_leads_with_people_growth_and_the_rates_of_the_last_campai
         "{page}"
     );
 
-    // A month later one more joins: +1 against the 3 confirmed before.
+    // A month later one more person joins, on two lists: +1 person against the 3 before
+    // (not +2: growth counts people, not subscriptions).
     app.advance(chrono::Duration::days(31));
+    app.create_list("monthly").await;
     app.confirmed_subscriber("erin@example.com", "weekly").await;
+    app.confirmed_subscriber("erin@example.com", "monthly")
+        .await;
     // The session has expired meanwhile.
     let viewer = Admin::log_in(&app, "viewer@staff.example.com").await;
     let (_, page) = body(viewer.get("/admin/").await).await;
