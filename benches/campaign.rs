@@ -95,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
         lists: vec![slug],
         from: None,
         reply_to: None,
+        layout: bulletin::domain::CampaignLayout::Standard,
     };
     let campaign = services::campaigns::create(&ctx, &Actor::Cli, draft).await?;
     services::campaigns::schedule(&ctx, &Actor::Cli, campaign.id, None).await?;

@@ -23,6 +23,7 @@ mod m20261204_000017_create_backfills;
 mod m20261204_000018_add_reply_to;
 mod m20261204_000019_add_user_time_zone;
 mod m20261204_000020_add_user_locale;
+mod m20261204_000021_add_campaign_layout;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_add_reply_to::Migration),
             Box::new(m20261204_000019_add_user_time_zone::Migration),
             Box::new(m20261204_000020_add_user_locale::Migration),
+            Box::new(m20261204_000021_add_campaign_layout::Migration),
         ]
     }
 }

@@ -318,7 +318,7 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
                 engine.ctx.templates.render_campaign(
                     &compiled.template,
                     &vars,
-                    r.subscriber.locale,
+                    (r.subscriber.locale, compiled.campaign.def.layout),
                     &ctx,
                 ),
                 &compiled.from,

@@ -31,6 +31,35 @@ super::text_enum!(CampaignStatus, "status", {
     Cancelled => "cancelled",
 });
 
+/// How a campaign's mail looks around its text; each is a template pair per language
+/// (`campaign.html`/`.txt`, `campaign_letter.html`/`.txt`) that the operator may edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CampaignLayout {
+    /// A newsletter: the text in a bordered column on a grey background.
+    #[default]
+    Standard,
+    /// A letter: the text alone on white, as a person would write it.
+    Letter,
+}
+
+super::text_enum!(CampaignLayout, "layout", {
+    Standard => "standard",
+    Letter => "letter",
+});
+
+impl CampaignLayout {
+    /// Every layout, in the order a form offers them.
+    pub const ALL: [CampaignLayout; 2] = [CampaignLayout::Standard, CampaignLayout::Letter];
+
+    /// The name of its template files, without language folder and part: `campaign_letter`.
+    pub fn template(self) -> &'static str {
+        match self {
+            Self::Standard => "campaign",
+            Self::Letter => "campaign_letter",
+        }
+    }
+}
+
 /// Why a campaign cannot make a move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a {from} campaign cannot be {action}")]
@@ -158,6 +187,8 @@ pub struct NewCampaign {
     pub from: Option<String>,
     /// Where replies go (`Reply-To`); `None`: where the list's go.
     pub reply_to: Option<EmailAddress>,
+    /// How the mail looks around the text.
+    pub layout: CampaignLayout,
 }
 
 /// Why a campaign definition was refused.

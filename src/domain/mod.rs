@@ -25,7 +25,9 @@ pub mod suppression;
 pub mod user;
 
 pub use bounce::{Bounce, EnhancedStatus};
-pub use campaign::{Campaign, CampaignError, CampaignStateError, CampaignStatus, NewCampaign};
+pub use campaign::{
+    Campaign, CampaignError, CampaignLayout, CampaignStateError, CampaignStatus, NewCampaign,
+};
 pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
 pub use consent_proof::{ConsentProof, ProofError};
 pub use delivery::{Delivery, DeliveryStatus};

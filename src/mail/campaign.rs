@@ -33,7 +33,7 @@ pub fn preview(
     vars.unsubscribe_url = ctx.unsubscribe_url.clone();
     vars.preferences_url = ctx.preferences_url.clone();
     vars.organisation = ctx.organisation.clone();
-    templates.render_campaign(&template, &vars, Locale::En, &ctx)
+    templates.render_campaign(&template, &vars, (Locale::En, campaign.def.layout), &ctx)
 }
 
 fn sample_context(settings: &Settings) -> MailContext {

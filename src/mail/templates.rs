@@ -11,7 +11,7 @@ use std::{
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::domain::Locale;
+use crate::domain::{CampaignLayout, Locale};
 
 /// Which system message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,10 @@ const DEFAULTS: &[(&str, &str)] = embedded!(
     "en/campaign.html",
     "de/campaign.txt",
     "de/campaign.html",
+    "en/campaign_letter.txt",
+    "en/campaign_letter.html",
+    "de/campaign_letter.txt",
+    "de/campaign_letter.html",
     "en/privacy_link.subject.txt",
     "en/privacy_link.txt",
     "en/privacy_link.html",
@@ -382,12 +386,12 @@ impl Templates {
         &self,
         template: &super::CampaignTemplate,
         vars: &super::Personalisation,
-        locale: Locale,
+        (locale, layout): (Locale, CampaignLayout),
         ctx: &MailContext,
     ) -> Result<RenderedMail, TemplateError> {
         let body = template.render(vars)?;
         let (text, html) =
-            self.render_layout(locale, &body.subject, &body.text, &body.html, ctx)?;
+            self.render_layout((locale, layout), &body.subject, &body.text, &body.html, ctx)?;
         Ok(RenderedMail {
             subject: body.subject,
             text,
@@ -395,21 +399,21 @@ impl Templates {
         })
     }
 
-    /// Wraps a rendered campaign body in the campaign layout (`campaign.txt`, `campaign.html`):
-    /// footer with unsubscribe, preferences and privacy links.
+    /// Wraps a rendered campaign body in its layout (`campaign.txt` and `campaign.html`, or
+    /// `campaign_letter.*`): footer with unsubscribe, preferences and privacy links.
     ///
     /// # Errors
     /// A rendering error (cannot happen for templates that passed `load`, barring fuel).
     pub fn render_layout(
         &self,
-        locale: Locale,
+        look: (Locale, CampaignLayout),
         subject: &str,
         content_text: &str,
         content_html: &str,
         ctx: &MailContext,
     ) -> Result<(String, String), TemplateError> {
         self.snapshot()
-            .render_layout(locale, subject, content_text, content_html, ctx)
+            .render_layout(look, subject, content_text, content_html, ctx)
     }
 
     /// Renders the subject, text and HTML of a system message.
@@ -460,7 +464,9 @@ impl Compiled {
             for template in SystemTemplate::ALL {
                 self.render(locale, template, &sample)?;
             }
-            self.render_layout(locale, "Subject", "Text", "<p>HTML</p>", &sample)?;
+            for layout in CampaignLayout::ALL {
+                self.render_layout((locale, layout), "Subject", "Text", "<p>HTML</p>", &sample)?;
+            }
             self.render_notice(locale, &super::NoticeMailContext::sample())?;
             self.render_notice(locale, &super::NoticeMailContext::default())?;
         }
@@ -476,22 +482,25 @@ impl Compiled {
         {
             return self.render(locale, template, &ctx);
         }
+        if let Some(layout) = CampaignLayout::ALL
+            .into_iter()
+            .find(|l| l.template() == message)
+        {
+            let subject = "Sample campaign";
+            let (text, html) = self.render_layout(
+                (locale, layout),
+                subject,
+                "The campaign's text goes here.",
+                "<p>The campaign's text goes here.</p>",
+                &ctx,
+            )?;
+            return Ok(RenderedMail {
+                subject: subject.to_owned(),
+                text,
+                html,
+            });
+        }
         match message {
-            "campaign" => {
-                let subject = "Sample campaign";
-                let (text, html) = self.render_layout(
-                    locale,
-                    subject,
-                    "The campaign's text goes here.",
-                    "<p>The campaign's text goes here.</p>",
-                    &ctx,
-                )?;
-                Ok(RenderedMail {
-                    subject: subject.to_owned(),
-                    text,
-                    html,
-                })
-            }
             "notice" => self.render_notice(locale, &super::NoticeMailContext::sample()),
             other => Err(TemplateError::UnknownFile(other.to_owned())),
         }
@@ -499,7 +508,7 @@ impl Compiled {
 
     fn render_layout(
         &self,
-        locale: Locale,
+        (locale, layout): (Locale, CampaignLayout),
         subject: &str,
         content_text: &str,
         content_html: &str,
@@ -517,7 +526,7 @@ impl Compiled {
                 privacy_url => &ctx.privacy_url,
             }
         };
-        let name = |part: &str| format!("{}/campaign.{part}", locale.as_str());
+        let name = |part: &str| format!("{}/{}.{part}", locale.as_str(), layout.template());
         let text = self
             .env
             .get_template(&name("txt"))?

@@ -17,8 +17,9 @@ use super::{
 use crate::{
     context::Context,
     domain::{
-        Action, Actor, Campaign, CampaignId, CampaignStateError, CampaignStatus, DeliveryStatus,
-        EmailAddress, Forbidden, LegalBasis, ListSlug, MailingList, NewCampaign, SubscriberStatus,
+        Action, Actor, Campaign, CampaignId, CampaignLayout, CampaignStateError, CampaignStatus,
+        DeliveryStatus, EmailAddress, Forbidden, LegalBasis, ListSlug, MailingList, NewCampaign,
+        SubscriberStatus,
     },
     mail::{CampaignTemplate, RenderedMail},
     store::{self, StoreError},
@@ -93,6 +94,8 @@ pub struct CampaignDraft {
     /// Where replies go, if not where the lists' go. Any domain: a reply may go to a
     /// helpdesk that Bulletin does not send for.
     pub reply_to: Option<EmailAddress>,
+    /// How the mail looks around the text.
+    pub layout: CampaignLayout,
 }
 
 /// Creates a draft after checking every field and compiling both templates.
@@ -114,6 +117,7 @@ pub async fn create(
         lists: found.iter().map(|l| l.id).collect(),
         from: draft.from,
         reply_to: draft.reply_to,
+        layout: draft.layout,
     };
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
@@ -200,6 +204,7 @@ pub struct CampaignPatch {
     pub lists: Option<Vec<ListSlug>>,
     pub from: Option<Option<String>>,
     pub reply_to: Option<Option<EmailAddress>>,
+    pub layout: Option<CampaignLayout>,
 }
 
 /// Changes a draft, or a scheduled campaign, which returns to draft (it is reviewed and
@@ -246,6 +251,9 @@ pub async fn update(
     }
     if let Some(reply_to) = patch.reply_to {
         def.reply_to = reply_to;
+    }
+    if let Some(layout) = patch.layout {
+        def.layout = layout;
     }
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
@@ -294,6 +302,7 @@ pub async fn duplicate(
         lists: slugs,
         from: source.def.from,
         reply_to: source.def.reply_to,
+        layout: source.def.layout,
     };
     create(ctx, actor, draft).await
 }
@@ -652,6 +661,7 @@ pub async fn preview_draft(
             lists: Vec::new(),
             from: draft.from.clone(),
             reply_to: draft.reply_to.clone(),
+            layout: draft.layout,
         },
         status: CampaignStatus::Draft,
         send_at: None,

@@ -11,7 +11,9 @@ use super::{
     StoreError, corrupt,
     entities::{campaign_lists, campaigns as table, deliveries},
 };
-use crate::domain::{Campaign, CampaignId, CampaignStatus, EmailAddress, ListId, NewCampaign};
+use crate::domain::{
+    Campaign, CampaignId, CampaignLayout, CampaignStatus, EmailAddress, ListId, NewCampaign,
+};
 
 fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError> {
     Ok(Campaign {
@@ -28,6 +30,7 @@ fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError>
                 .map(EmailAddress::parse)
                 .transpose()
                 .map_err(corrupt)?,
+            layout: CampaignLayout::parse(&m.layout).map_err(corrupt)?,
         },
         status: CampaignStatus::parse(&m.status).map_err(corrupt)?,
         send_at: m.send_at,
@@ -55,6 +58,7 @@ pub async fn insert(
         body_markdown: Set(c.def.body_markdown.clone()),
         from_header: Set(c.def.from.clone()),
         reply_to: Set(c.def.reply_to.as_ref().map(|a| a.as_str().to_owned())),
+        layout: Set(c.def.layout.as_str().to_owned()),
         status: Set(c.status.as_str().to_owned()),
         send_at: Set(c.send_at),
         paused_reason: Set(None),
@@ -356,6 +360,7 @@ pub async fn update_content(
             table::Column::ReplyTo,
             Expr::value(c.def.reply_to.as_ref().map(|a| a.as_str().to_owned())),
         )
+        .col_expr(table::Column::Layout, Expr::value(c.def.layout.as_str()))
         .col_expr(table::Column::Status, Expr::value(c.status.as_str()))
         .col_expr(table::Column::SendAt, Expr::value(c.send_at))
         .col_expr(table::Column::UpdatedAt, Expr::value(now))

@@ -28,6 +28,7 @@ mod dkim;
 mod headers;
 mod import;
 mod keys;
+mod layouts;
 mod mail_bombing;
 mod mailto;
 mod migrations;

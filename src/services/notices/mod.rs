@@ -357,6 +357,7 @@ fn notice_campaign(
             from: None,
             // Replies to a notice go where its list's go.
             reply_to: None,
+            layout: crate::domain::CampaignLayout::Standard,
         },
         status: CampaignStatus::Draft,
         send_at: None,

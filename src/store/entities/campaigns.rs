@@ -23,6 +23,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Where replies go (`Reply-To`), if not where the list's go.
     pub reply_to: Option<String>,
+    /// The layout: `standard` or `letter`.
+    pub layout: String,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

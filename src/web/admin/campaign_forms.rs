@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{AdminError, AdminSession, campaigns::sandboxed};
 use crate::{
-    domain::{Action, Campaign, CampaignId, EmailAddress, ListSlug, MailingList},
+    domain::{Action, Campaign, CampaignId, CampaignLayout, EmailAddress, ListSlug, MailingList},
     services::{
         campaigns::{self, CampaignDraft, CampaignPatch, CampaignsError},
         lists,
@@ -44,6 +44,9 @@ pub(super) struct CampaignForm {
     from: String,
     #[serde(default)]
     reply_to: String,
+    /// Empty: `standard` for a new campaign, unchanged for an edited one.
+    #[serde(default)]
+    layout: String,
 }
 
 impl CampaignForm {
@@ -65,6 +68,7 @@ impl CampaignForm {
                 .as_ref()
                 .map(|a| a.as_str().to_owned())
                 .unwrap_or_default(),
+            layout: c.def.layout.as_str().to_owned(),
         }
     }
 
@@ -92,6 +96,14 @@ impl CampaignForm {
                 Some,
             ),
         };
+        let layout = match self.layout.trim() {
+            "" => CampaignLayout::default(),
+            raw => CampaignLayout::parse(raw).unwrap_or_else(|_| {
+                let text = view::t("Choose a layout from the list.");
+                errors.insert("layout", text.to_owned());
+                CampaignLayout::default()
+            }),
+        };
         let from = Some(self.from.trim())
             .filter(|f| !f.is_empty())
             .map(str::to_owned);
@@ -102,6 +114,7 @@ impl CampaignForm {
             lists,
             from,
             reply_to,
+            layout,
         };
         (draft, errors)
     }
@@ -231,6 +244,7 @@ pub(super) async fn update(
         lists: Some(draft.lists),
         from: Some(draft.from),
         reply_to: Some(draft.reply_to),
+        layout: (!form.layout.trim().is_empty()).then_some(draft.layout),
     };
     let errors = match campaigns::update(&state.ctx, &session.actor(), id, patch).await {
         Ok(c) => {

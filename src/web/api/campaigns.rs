@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{CampaignId, EmailAddress, ListSlug},
+    domain::{CampaignId, CampaignLayout, EmailAddress, ListSlug},
     services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignPatch, CampaignsError},
     web::AppState,
     web::{
@@ -67,6 +67,11 @@ pub(super) struct CreateCampaignRequest {
     /// `mail.allowed_from_domains`); `null` or empty: the list's `reply_to`, else
     /// `mail.reply_to`, else none.
     reply_to: Option<String>,
+    /// How the mail looks around the text: `standard` (a newsletter column, the default) or
+    /// `letter` (the text alone, as a person writes).
+    #[serde(default)]
+    #[schema(value_type = String, example = "letter")]
+    layout: CampaignLayout,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -98,6 +103,8 @@ pub(super) struct CampaignResponse {
     from: Option<String>,
     /// The campaign's own reply-to address; `null`: the list's, else `mail.reply_to`.
     reply_to: Option<String>,
+    /// `standard` or `letter`.
+    layout: String,
     status: String,
     send_at: Option<DateTime<Utc>>,
     paused_reason: Option<String>,
@@ -139,6 +146,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
         body_markdown: c.def.body_markdown,
         from: c.def.from,
         reply_to: c.def.reply_to.map(String::from),
+        layout: c.def.layout.as_str().to_owned(),
         status: c.status.as_str().to_owned(),
         send_at: c.send_at,
         paused_reason: c.paused_reason,
@@ -185,6 +193,7 @@ pub(super) async fn create(
         lists,
         from: req.from,
         reply_to,
+        layout: req.layout,
     };
     let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;
@@ -231,6 +240,9 @@ pub(super) struct UpdateCampaignRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     reply_to: Option<Option<String>>,
+    /// `standard` or `letter`.
+    #[schema(value_type = Option<String>)]
+    layout: Option<CampaignLayout>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = UpdateCampaignRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
@@ -253,6 +265,7 @@ pub(super) async fn update(
             .reply_to
             .map(|r| super::reply_to(r.as_deref()))
             .transpose()?,
+        layout: req.layout,
     };
     campaigns::update(&state.ctx, &caller.actor(), id, patch).await?;
     respond(&state, id).await
