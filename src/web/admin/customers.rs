@@ -13,7 +13,9 @@ use serde::Deserialize;
 use super::{AdminError, AdminSession};
 use crate::services::paging::Page;
 use crate::{
-    domain::{Action, EmailAddress, Locale, PartNumber, SubscriberId, SubscriberName},
+    domain::{
+        Action, EmailAddress, Locale, PartNumber, ProductError, SubscriberId, SubscriberName,
+    },
     services::customers::{self, CustomerError, NewCustomer},
     web::AppState,
     web::{
@@ -21,6 +23,7 @@ use crate::{
         views::admin::{
             Errors,
             customers::{CustomerFormView, CustomersView, customers_page},
+            te, tf, tl,
         },
     },
 };
@@ -101,17 +104,17 @@ pub(super) async fn index(
 fn new_customer(f: &CustomerForm) -> Result<NewCustomer, Errors> {
     let mut errors = Errors::new();
     let email = EmailAddress::parse(&f.email)
-        .map_err(|e| errors.insert("email", e.to_string()))
+        .map_err(|e| errors.insert("email", te(&e)))
         .ok();
     let name = SubscriberName::parse(&f.name)
-        .map_err(|e| errors.insert("name", e.to_string()))
+        .map_err(|e| errors.insert("name", te(&e)))
         .ok();
     let mut products = Vec::new();
     for p in f.products.split([',', ' ', ';']).filter(|p| !p.is_empty()) {
         match PartNumber::parse(p) {
             Ok(part) => products.push(part),
             Err(e) => {
-                errors.insert("products", format!("{p:?}: {e}"));
+                errors.insert("products", format!("{p:?}: {}", product_error(&e)));
             }
         }
     }
@@ -129,6 +132,32 @@ fn new_customer(f: &CustomerForm) -> Result<NewCustomer, Errors> {
             source,
         }),
         _ => Err(errors),
+    }
+}
+
+/// Why a part number was refused, in the page's language.
+fn product_error(e: &ProductError) -> String {
+    match e {
+        ProductError::BadPartNumber(raw) => tf(
+            "part number {part} must be 1 to 100 letters, digits or -_./+#",
+            &[("part", &format!("{raw:?}"))],
+        ),
+        e => te(e),
+    }
+}
+
+/// A refusal of the service in the page's language.
+fn refusal(e: &CustomerError) -> String {
+    match e {
+        CustomerError::UnknownParts(parts) => tf(
+            "unknown part numbers: {parts}",
+            &[("parts", &parts.join(", "))],
+        ),
+        CustomerError::Refused(why) => tf(
+            "the address may not be enrolled: {why}",
+            &[("why", &tl(why))],
+        ),
+        e => te(e),
     }
 }
 
@@ -158,7 +187,7 @@ pub(super) async fn add(
     let errors = match customers::add(&state.ctx, &session.actor(), new).await {
         Ok(_) => return Ok(Redirect::to("/admin/customers").into_response()),
         Err(e @ (CustomerError::Forbidden(_) | CustomerError::Store(_))) => return Err(e.into()),
-        Err(e) => Errors::from([(field_of(&e), e.to_string())]),
+        Err(e) => Errors::from([(field_of(&e), refusal(&e))]),
     };
     page(&state, &session, &q, &form, &errors, refused).await
 }

@@ -27,9 +27,10 @@ use crate::{
     web::views::admin::{
         Ctx, Errors,
         imports::{
-            no_such_upload_page, not_now_page, progress_page, upload_form_page, upload_page,
-            upload_refused_page,
+            no_such_upload_page, not_now_page, progress_page, reason, upload_form_page,
+            upload_page, upload_refused_page,
         },
+        t, te, tf,
     },
 };
 
@@ -94,7 +95,10 @@ pub(super) async fn upload(
 ) -> Result<Response, AdminError> {
     let ctx = session.ctx();
     let Ok(multipart) = multipart else {
-        return Ok(bad_request(&ctx, "The form was not sent as a file upload."));
+        return Ok(bad_request(
+            &ctx,
+            t("The form was not sent as a file upload."),
+        ));
     };
     let all = lists::all(&state.ctx).await?;
     let mut errors = Errors::new();
@@ -102,7 +106,8 @@ pub(super) async fn upload(
     let receiving = receive(&state, multipart);
     let Ok(received) = tokio::time::timeout(state.ctx.settings.import.timeout, receiving).await
     else {
-        let message = "The upload took longer than import.timeout_secs allows; nothing was kept.";
+        let message =
+            t("The upload took longer than import.timeout_secs allows; nothing was kept.");
         return Ok((
             StatusCode::REQUEST_TIMEOUT,
             upload_refused_page(&ctx, message),
@@ -111,7 +116,9 @@ pub(super) async fn upload(
     };
     let received = match received {
         Ok(r) => r,
-        Err(UploadError::Read(_)) => return Ok(bad_request(&ctx, "The upload could not be read.")),
+        Err(UploadError::Read(_)) => {
+            return Ok(bad_request(&ctx, t("The upload could not be read.")));
+        }
         Err(e @ UploadError::Disk(_)) => return Err(e.into()),
         Err(e) => {
             note(&mut errors, &e);
@@ -121,11 +128,11 @@ pub(super) async fn upload(
     let slug = ListSlug::parse(&received.list);
     let (Ok(slug), Some((file_name, staged))) = (slug, received.file) else {
         if ListSlug::parse(&received.list).is_err() {
-            errors.insert("list", "Choose a list.".into());
+            errors.insert("list", t("Choose a list.").into());
         }
         errors
             .entry("file")
-            .or_insert_with(|| "Choose a CSV file.".into());
+            .or_insert_with(|| t("Choose a CSV file.").into());
         return Ok(form_page(&state, &ctx, &all, &received.list, &errors));
     };
     let actor = session.actor();
@@ -193,14 +200,31 @@ fn multipart_error(e: MultipartError) -> UploadError {
 /// Puts an upload error where the form shows it.
 fn note(errors: &mut Errors, e: &UploadError) {
     let (key, message) = match e {
-        UploadError::UnknownList(_) => ("list", "There is no such list.".to_owned()),
-        UploadError::Empty => ("file", "The file is empty.".to_owned()),
-        UploadError::TooLarge { .. } => {
+        UploadError::UnknownList(_) => ("list", t("There is no such list.").to_owned()),
+        UploadError::Empty => ("file", t("The file is empty.").to_owned()),
+        UploadError::TooLarge { max_bytes } => {
             errors.insert("too_large", String::new());
-            ("file", e.to_string())
+            let said = tf(
+                "the file is larger than {max} bytes (import.max_upload_bytes)",
+                &[("max", max_bytes)],
+            );
+            ("file", said)
         }
-        UploadError::Invalid(e) => ("file", format!("This file cannot be imported: {e}")),
-        other => ("form", other.to_string()),
+        UploadError::Invalid(e) => (
+            "file",
+            tf(
+                "This file cannot be imported: {reason}",
+                &[("reason", &reason(&e.to_string()))],
+            ),
+        ),
+        UploadError::Quota(setting) => (
+            "form",
+            tf(
+                "too many uploads are waiting to be imported ({setting}); import or wait for earlier ones",
+                &[("setting", setting)],
+            ),
+        ),
+        other => ("form", te(other)),
     };
     errors.insert(key, message);
 }
@@ -244,7 +268,7 @@ pub(super) async fn show(
         _ => match uploads::preview(&upload, PREVIEW_ROWS).await {
             Ok(p) => Some(p),
             Err(e @ UploadError::Disk(_)) => return Err(e.into()),
-            Err(e) => return Ok(bad_request(&ctx, &e.to_string())),
+            Err(e) => return Ok(bad_request(&ctx, &reason(&e.to_string()))),
         },
     };
     Ok(upload_page(&ctx, &upload, &stage, preview.as_ref()).into_response())
@@ -269,7 +293,7 @@ pub(super) async fn start(
     match uploads::start(&state.ctx, &upload, dry_run, &session.actor()).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/import/{}", upload.id)).into_response()),
         Err(e @ (UploadError::Busy | UploadError::Done)) => {
-            let page = not_now_page(&ctx, &upload, &e.to_string());
+            let page = not_now_page(&ctx, &upload, &te(&e));
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(e) => Err(e.into()),

@@ -23,7 +23,9 @@ use crate::{
         extract::PageForm,
         views::admin::{
             Errors,
+            imports::reason,
             subscribers::{AddFormView, add_page, edit_page},
+            te,
         },
     },
 };
@@ -99,9 +101,9 @@ pub(super) async fn add(
     let all = lists::all(&state.ctx).await?;
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let mut errors = Errors::new();
-    let email = EmailAddress::parse(&form.email).map_err(|e| errors.insert("email", e.to_string()));
-    let name = SubscriberName::parse(&form.name).map_err(|e| errors.insert("name", e.to_string()));
-    let list = ListSlug::parse(&form.list).map_err(|e| errors.insert("list", e.to_string()));
+    let email = EmailAddress::parse(&form.email).map_err(|e| errors.insert("email", te(&e)));
+    let name = SubscriberName::parse(&form.name).map_err(|e| errors.insert("name", te(&e)));
+    let list = ListSlug::parse(&form.list).map_err(|e| errors.insert("list", te(&e)));
     let (Ok(email), Ok(name), Ok(list)) = (email, name, list) else {
         return Ok(add_form_page(&session, &all, &form, &errors, refused));
     };
@@ -122,8 +124,10 @@ pub(super) async fn add(
         Err(e @ (AddSubscriberError::Forbidden(_) | AddSubscriberError::Store(_))) => {
             return Err(e.into());
         }
-        Err(e @ AddSubscriberError::Invalid { .. }) => Errors::from([("consent", e.to_string())]),
-        Err(e) => Errors::from([("form", e.to_string())]),
+        Err(e @ AddSubscriberError::Invalid { .. }) => {
+            Errors::from([("consent", reason(&e.to_string()))])
+        }
+        Err(e) => Errors::from([("form", reason(&e.to_string()))]),
     };
     Ok(add_form_page(&session, &all, &form, &errors, refused))
 }
@@ -160,7 +164,7 @@ pub(super) async fn edit(
     let name = match SubscriberName::parse(&form.name) {
         Ok(n) => n,
         Err(e) => {
-            let error = e.to_string();
+            let error = te(&e);
             let page = edit_page(&session.ctx(), id, &form.name, &form.locale, Some(&error));
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }

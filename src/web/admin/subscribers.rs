@@ -22,8 +22,14 @@ use crate::{
     store::overview::SubscriberFilter,
     web::AppState,
     web::extract::PageForm,
-    web::views::admin::subscribers::{
-        BulkView, ConfirmView, SearchView, bulk_page, confirm_page, search_page, subscriber_page,
+    web::views::admin::{
+        i18n,
+        imports::reason,
+        subscribers::{
+            BulkView, ConfirmView, SearchView, bulk_page, confirm_page, search_page,
+            subscriber_page,
+        },
+        t, te, tf,
     },
 };
 
@@ -152,28 +158,34 @@ pub(super) async fn export(
 fn action_text(action: &str) -> Option<(&'static str, &'static str, Action)> {
     match action {
         "unsubscribe" => Some((
-            "Unsubscribe from every list",
-            "Every subscription of this person ends now; the ledger records it with your name.",
+            t("Unsubscribe from every list"),
+            t("Every subscription of this person ends now; the ledger records it with your name."),
             Action::ManageSubscribers,
         )),
         "restrict" => Some((
-            "Restrict processing",
-            "Nothing is sent to this person until the restriction is lifted (GDPR Art. 18).",
+            t("Restrict processing"),
+            t("Nothing is sent to this person until the restriction is lifted (GDPR Art. 18)."),
             Action::HandlePersonalData,
         )),
         "block" => Some((
-            "Block this person",
-            "Nothing is sent to this person and no signup, import or API call adds them again until you lift the block. Their data and subscriptions stay as they are; the ledger records the block with your name.",
+            t("Block this person"),
+            t(
+                "Nothing is sent to this person and no signup, import or API call adds them again until you lift the block. Their data and subscriptions stay as they are; the ledger records the block with your name.",
+            ),
             Action::ManageSubscribers,
         )),
         "unblock" => Some((
-            "Lift the block",
-            "The person returns to the state before the block (restricted, if they asked for a restriction, else active) and receives their confirmed subscriptions again.",
+            t("Lift the block"),
+            t(
+                "The person returns to the state before the block (restricted, if they asked for a restriction, else active) and receives their confirmed subscriptions again.",
+            ),
             Action::ManageSubscribers,
         )),
         "erase" => Some((
-            "Erase this person",
-            "The profile is deleted, the ledger is pseudonymised and the address stays suppressed. This cannot be undone.",
+            t("Erase this person"),
+            t(
+                "The profile is deleted, the ledger is pseudonymised and the address stays suppressed. This cannot be undone.",
+            ),
             Action::HandlePersonalData,
         )),
         _ => None,
@@ -220,17 +232,23 @@ pub(super) async fn act(
         _ => return Err(AdminError::NotFound),
     }?;
     let (to, done) = match action.as_str() {
-        "erase" => ("/admin/subscribers".to_owned(), "The person was erased."),
+        "erase" => ("/admin/subscribers".to_owned(), t("The person was erased.")),
         "unsubscribe" => (
             format!("/admin/subscribers/{id}"),
-            "Every subscription of this person has ended.",
+            t("Every subscription of this person has ended."),
         ),
         "restrict" => (
             format!("/admin/subscribers/{id}"),
-            "Processing is restricted: nothing is sent to this person.",
+            t("Processing is restricted: nothing is sent to this person."),
         ),
-        "block" => (format!("/admin/subscribers/{id}"), "The person is blocked."),
-        _ => (format!("/admin/subscribers/{id}"), "The block is lifted."),
+        "block" => (
+            format!("/admin/subscribers/{id}"),
+            t("The person is blocked."),
+        ),
+        _ => (
+            format!("/admin/subscribers/{id}"),
+            t("The block is lifted."),
+        ),
     };
     Ok(super::redirect_with(&state, &session, &to, done))
 }
@@ -275,7 +293,8 @@ impl BulkForm {
             "unsubscribe" => Ok(subscribers::BulkAction::Unsubscribe),
             "block" => Ok(subscribers::BulkAction::Block),
             _ => Ok(subscribers::BulkAction::AddToList {
-                list: ListSlug::parse(&self.target).map_err(|e| format!("list: {e}"))?,
+                list: ListSlug::parse(&self.target)
+                    .map_err(|e| tf("list: {error}", &[("error", &te(&e))]))?,
                 consent_at: some(&self.consent_at),
                 consent_source: some(&self.consent_source),
                 consent_text: some(&self.consent_text),
@@ -288,16 +307,22 @@ impl BulkForm {
 fn bulk_text(action: &str) -> Option<(&'static str, &'static str)> {
     match action {
         "add" => Some((
-            "Add everyone found to a list",
-            "Each person is added to the list by the rules of an import row; the ledger records it with your name.",
+            t("Add everyone found to a list"),
+            t(
+                "Each person is added to the list by the rules of an import row; the ledger records it with your name.",
+            ),
         )),
         "unsubscribe" => Some((
-            "Unsubscribe everyone found from every list",
-            "Every subscription of each person ends now (product notices too); the ledger records it with your name.",
+            t("Unsubscribe everyone found from every list"),
+            t(
+                "Every subscription of each person ends now (product notices too); the ledger records it with your name.",
+            ),
         )),
         "block" => Some((
-            "Block everyone found",
-            "Nothing is sent to these people and no signup, import or API call adds them again until the block is lifted. Their data and subscriptions stay as they are.",
+            t("Block everyone found"),
+            t(
+                "Nothing is sent to these people and no signup, import or API call adds them again until the block is lifted. Their data and subscriptions stay as they are.",
+            ),
         )),
         _ => None,
     }
@@ -380,15 +405,31 @@ pub(super) async fn act_in_bulk(
         Ok(Ok(report)) => report,
         Ok(Err(subscribers::BulkError::Forbidden(_))) => return Err(AdminError::Forbidden),
         Ok(Err(subscribers::BulkError::Store(e))) => return Err(e.into()),
-        Ok(Err(e)) => {
-            let e = e.to_string();
+        Ok(Err(subscribers::BulkError::TooMany(found))) => {
+            let e = tf(
+                "the filter finds {found} people; one bulk action reaches at most {max}: narrow the filter, or use the CSV import or the API",
+                &[
+                    ("found", &i18n::number(found)),
+                    ("max", &i18n::number(subscribers::MAX_BULK_PEOPLE)),
+                ],
+            );
+            return bulk_confirmation(&state, &session, &action, &form, Some(&e)).await;
+        }
+        Ok(Err(subscribers::BulkError::Invalid(e))) => {
+            let e = reason(&e);
             return bulk_confirmation(&state, &session, &action, &form, Some(&e)).await;
         }
         Err(e) => return Err(AdminError::internal(&e)),
     };
-    let done = format!(
-        "{title}: {} found, {} changed, {} already so, {} refused (suppressed, left, blocked or erased).",
-        report.found, report.changed, report.unchanged, report.refused
+    let done = tf(
+        "{title}: {found} found, {changed} changed, {unchanged} already so, {refused} refused (suppressed, left, blocked or erased).",
+        &[
+            ("title", &title),
+            ("found", &i18n::number(report.found)),
+            ("changed", &i18n::number(report.changed)),
+            ("unchanged", &i18n::number(report.unchanged)),
+            ("refused", &i18n::number(report.refused)),
+        ],
     );
     let to = format!("/admin/subscribers?{}", form.search().filter_query());
     Ok(super::redirect_with(&state, &session, &to, &done))

@@ -18,7 +18,10 @@ use crate::{
     web::{
         AppState,
         extract::PageForm,
-        views::admin::suppressions::{SuppressionsView, suppressions_page},
+        views::admin::{
+            suppressions::{SuppressionsView, suppressions_page},
+            t,
+        },
     },
 };
 
@@ -86,7 +89,7 @@ pub(super) async fn add(
 ) -> Result<Response, AdminError> {
     let Ok(email) = EmailAddress::parse(&form.email) else {
         let q = ListQuery::default();
-        let problem = Some("Enter the e-mail address to suppress.");
+        let problem = Some(t("Enter the e-mail address to suppress."));
         return page(
             &state,
             &session,
@@ -120,7 +123,7 @@ pub(super) async fn lift(
         Ok(()) => Ok(Redirect::to("/admin/suppressions").into_response()),
         Err(SuppressionsError::NoteMissing) => {
             let q = ListQuery::default();
-            let problem = Some("Say why the suppression is lifted.");
+            let problem = Some(t("Say why the suppression is lifted."));
             page(
                 &state,
                 &session,

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, field, layout, select};
+use super::{Ctx, Errors, csrf_field, field, layout, select, t};
 use crate::{
     domain::{Action, SubscriberId},
     services::customers::CustomerListing,
@@ -46,14 +46,14 @@ pub fn customers_page(ctx: &Ctx, v: &CustomersView) -> Markup {
     let form = &v.form;
     layout(
         ctx,
-        "Customers",
+        t("Customers"),
         html! {
             form.filters method="get" action="/admin/customers" {
-                div { label for="q" { "Address starts with" } input #q type="search" name="q" value=(v.query); }
-                div { button type="submit" { "Search" } }
+                div { label for="q" { (t("Address starts with")) } input #q type="search" name="q" value=(v.query); }
+                div { button type="submit" { (t("Search")) } }
             }
             table {
-                tr { th { "Address" } th { "Company" } th { "Products" } th { "Source" } }
+                tr { th { (t("Address")) } th { (t("Company")) } th { (t("Products")) } th { (t("Source")) } }
                 @for c in v.found {
                     tr {
                         td { a href={ "/admin/subscribers/" (c.id) } { (c.email) } }
@@ -61,22 +61,22 @@ pub fn customers_page(ctx: &Ctx, v: &CustomersView) -> Markup {
                     }
                 }
             }
-            @if v.found.is_empty() { p.muted { "No customers found." } }
+            @if v.found.is_empty() { p.muted { (t("No customers found.")) } }
             @if let Some(last) = v.next_cursor {
-                p.pager { a href={ "/admin/customers?q=" (v.query) "&before=" (last) } { "Older →" } }
+                p.pager { a href={ "/admin/customers?q=" (v.query) "&before=" (last) } { (t("Older →")) } }
             }
             @if ctx.may(Action::ManageNotices) {
-                h2 { "Add a customer" }
-                @if !v.errors.is_empty() { p.error role="alert" { "Please correct the fields marked below. Nothing was saved." } }
+                h2 { (t("Add a customer")) }
+                @if !v.errors.is_empty() { p.error role="alert" { (t("Please correct the fields marked below. Nothing was saved.")) } }
                 form.card method="post" action="/admin/customers" {
                     (csrf_field(&ctx.csrf))
-                    (field("email", "E-mail", "email", form.email, e("email")))
-                    (field("name", "Name", "text", form.name, e("name")))
-                    (field("company", "Company", "text", form.company, e("company")))
-                    (select("locale", "Language", &[("en", "English"), ("de", "Deutsch")], form.locale, None))
-                    (field("products", "Part numbers they use (separated by commas or spaces)", "text", form.products, e("products")))
-                    (field("source", "Source of the customer relation (e.g. order:12345)", "text", form.source, e("source")))
-                    p { button type="submit" { "Add and enrol" } }
+                    (field("email", t("E-mail"), "email", form.email, e("email")))
+                    (field("name", t("Name"), "text", form.name, e("name")))
+                    (field("company", t("Company"), "text", form.company, e("company")))
+                    (select("locale", t("Language"), &[("en", "English"), ("de", "Deutsch")], form.locale, None))
+                    (field("products", t("Part numbers they use (separated by commas or spaces)"), "text", form.products, e("products")))
+                    (field("source", t("Source of the customer relation (e.g. order:12345)"), "text", form.source, e("source")))
+                    p { button type="submit" { (t("Add and enrol")) } }
                 }
             }
         },

@@ -4,9 +4,12 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, layout, open_list_options, refreshing_layout, select};
+use super::{
+    Ctx, Errors, csrf_field, i18n, layout, open_list_options, refreshing_layout, select,
+    subscribers::filled, t, tf, tl,
+};
 use crate::{
-    domain::MailingList,
+    domain::{Locale, MailingList},
     services::imports::{
         ImportProgress, ImportReport, Preview,
         uploads::{Stage, Upload},
@@ -29,26 +32,34 @@ pub fn upload_form_page(
     let options = open_list_options(lists);
     layout(
         ctx,
-        "Import subscribers",
+        t("Import subscribers"),
         html! {
             @if let Some(err) = e("form") { p.error role="alert" { (err) } }
             // The token rides in the query: the guard checks it without reading the file.
             form.card method="post" enctype="multipart/form-data"
                 action={ "/admin/import/upload?csrf=" (ctx.csrf) } {
-                (select("list", "List", &options, list, e("list")))
-                label for="file" { "CSV file" }
+                (select("list", t("List"), &options, list, e("list")))
+                label for="file" { (t("CSV file")) }
                 input #file type="file" name="file" accept=".csv,text/csv" required
                     aria-invalid=[e("file").map(|_| "true")];
                 @if let Some(err) = e("file") { p.field-error { (err) } }
-                @if !errors.is_empty() { p.muted { "Choose the file again: browsers do not keep a chosen file." } }
+                @if !errors.is_empty() { p.muted { (t("Choose the file again: browsers do not keep a chosen file.")) } }
                 p.muted {
-                    "UTF-8 CSV with a header row: " code { "email" } " (required), " code { "name" } ", "
-                    code { "locale" } ", " code { "consent_at" } ", " code { "consent_source" } ", "
-                    code { "consent_text" } "; other columns are ignored. On a consent list the three "
-                    "evidence columns are required in every row. At most " (max_mib) " MiB "
-                    "(" code { "import.max_upload_bytes" } "). Nothing is imported until you check the preview and start it."
+                    (filled(
+                        t("UTF-8 CSV with a header row: {email} (required), {name}, {locale}, {consent_at}, {consent_source}, {consent_text}; other columns are ignored. On a consent list the three evidence columns are required in every row. At most {max} MiB ({setting}). Nothing is imported until you check the preview and start it."),
+                        &[
+                            ("email", html! { code { "email" } }),
+                            ("name", html! { code { "name" } }),
+                            ("locale", html! { code { "locale" } }),
+                            ("consent_at", html! { code { "consent_at" } }),
+                            ("consent_source", html! { code { "consent_source" } }),
+                            ("consent_text", html! { code { "consent_text" } }),
+                            ("max", html! { (max_mib) }),
+                            ("setting", html! { code { "import.max_upload_bytes" } }),
+                        ],
+                    ))
                 }
-                p { button type="submit" { "Upload and preview" } }
+                p { button type="submit" { (t("Upload and preview")) } }
             }
         },
     )
@@ -58,8 +69,8 @@ pub fn upload_form_page(
 pub fn upload_refused_page(ctx: &Ctx, message: &str) -> Markup {
     layout(
         ctx,
-        "Upload refused",
-        html! { p.error { (message) } p { a href="/admin/import" { "Try again" } } },
+        t("Upload refused"),
+        html! { p.error { (message) } p { a href="/admin/import" { (t("Try again")) } } },
     )
 }
 
@@ -67,10 +78,10 @@ pub fn upload_refused_page(ctx: &Ctx, message: &str) -> Markup {
 pub fn no_such_upload_page(ctx: &Ctx) -> Markup {
     layout(
         ctx,
-        "No such upload",
+        t("No such upload"),
         html! {
-            p { "This upload is not known here: it expired (after 24 hours), was made before a restart, or on another instance." }
-            p { a.button href="/admin/import" { "Upload a file" } }
+            p { (t("This upload is not known here: it expired (after 24 hours), was made before a restart, or on another instance.")) }
+            p { a.button href="/admin/import" { (t("Upload a file")) } }
         },
     )
 }
@@ -79,8 +90,8 @@ pub fn no_such_upload_page(ctx: &Ctx) -> Markup {
 pub fn not_now_page(ctx: &Ctx, upload: &Upload, problem: &str) -> Markup {
     layout(
         ctx,
-        "Not now",
-        html! { p.error { (problem) "." } p { a href={ "/admin/import/" (upload.id) } { "Back to the file" } } },
+        t("Not now"),
+        html! { p.error { (problem) "." } p { a href={ "/admin/import/" (upload.id) } { (t("Back to the file")) } } },
     )
 }
 
@@ -89,15 +100,15 @@ pub fn not_now_page(ctx: &Ctx, upload: &Upload, problem: &str) -> Markup {
 pub fn upload_page(ctx: &Ctx, upload: &Upload, stage: &Stage, preview: Option<&Preview>) -> Markup {
     let (title, body) = match stage {
         Stage::Imported(report) => (
-            "Import finished",
+            t("Import finished"),
             html! {
                 (summary(ctx, upload))
                 (report_view(report))
-                p { a.button href="/admin/subscribers" { "Subscribers" } " " a href="/admin/import" { "Import another file" } }
+                p { a.button href="/admin/subscribers" { (t("Subscribers")) } " " a href="/admin/import" { (t("Import another file")) } }
             },
         ),
         Stage::Checked(report) => (
-            "Checked: nothing was written",
+            t("Checked: nothing was written"),
             html! {
                 (summary(ctx, upload))
                 (report_view(report))
@@ -106,18 +117,18 @@ pub fn upload_page(ctx: &Ctx, upload: &Upload, stage: &Stage, preview: Option<&P
             },
         ),
         Stage::Failed { dry_run, message } => (
-            "The file was refused",
+            t("The file was refused"),
             html! {
                 (summary(ctx, upload))
                 p.error role="alert" {
-                    @if *dry_run { "The check failed: " } @else { "The import failed and nothing was kept: " } (message)
+                    @if *dry_run { (t("The check failed:")) } @else { (t("The import failed and nothing was kept:")) } " " (reason(message))
                 }
                 (actions(ctx, upload, true))
                 (preview_view(preview))
             },
         ),
         Stage::Uploaded | Stage::Running { .. } => (
-            "Preview",
+            t("Preview"),
             html! {
                 (summary(ctx, upload))
                 (preview_view(preview))
@@ -137,9 +148,9 @@ pub fn progress_page(
     progress: &ImportProgress,
 ) -> Markup {
     let title = if dry_run {
-        "Checking the file…"
+        t("Checking the file…")
     } else {
-        "Importing…"
+        t("Importing…")
     };
     let read = progress.bytes_read().min(upload.size_bytes);
     let done = percent(read, upload.size_bytes);
@@ -147,9 +158,13 @@ pub fn progress_page(
         (summary(ctx, upload))
         div.card {
             progress #progress max=(upload.size_bytes) value=(read) { (done) "%" }
-            p { (progress.rows()) " rows " @if dry_run { "checked" } @else { "read" } " so far · "
-                (done) "% of the file read" }
-            p.muted { "This page reloads itself every " (REFRESH_SECS) " seconds. You may leave it: the work goes on." }
+            @let (rows, percent) = (i18n::number(progress.rows()), done);
+            p { @if dry_run {
+                (tf("{rows} rows checked so far · {percent}% of the file read", &[("rows", &rows), ("percent", &percent)]))
+            } @else {
+                (tf("{rows} rows read so far · {percent}% of the file read", &[("rows", &rows), ("percent", &percent)]))
+            } }
+            p.muted { (tf("This page reloads itself every {secs} seconds. You may leave it: the work goes on.", &[("secs", &REFRESH_SECS)])) }
         }
     };
     refreshing_layout(ctx, title, REFRESH_SECS, body)
@@ -165,9 +180,16 @@ fn percent(part: u64, whole: u64) -> u64 {
 fn summary(ctx: &Ctx, upload: &Upload) -> Markup {
     html! {
         div.card {
-            p { "File " strong { (upload.file_name) } " (" (upload.size_bytes) " bytes) for the list "
-                strong { (upload.list.as_str()) } ", uploaded by " (upload.uploaded_by)
-                " at " (ctx.time(upload.uploaded_at)) "." }
+            p { (filled(
+                t("File {file} ({size} bytes) for the list {list}, uploaded by {user} at {time}."),
+                &[
+                    ("file", html! { strong { (upload.file_name) } }),
+                    ("size", html! { (i18n::number(upload.size_bytes)) }),
+                    ("list", html! { strong { (upload.list.as_str()) } }),
+                    ("user", html! { (upload.uploaded_by) }),
+                    ("time", html! { (ctx.time(upload.uploaded_at)) }),
+                ],
+            )) }
         }
     }
 }
@@ -178,15 +200,15 @@ fn actions(ctx: &Ctx, upload: &Upload, offer_check: bool) -> Markup {
             @if offer_check {
                 form.inline method="post" action={ "/admin/import/" (upload.id) "/check" } {
                     (csrf_field(&ctx.csrf))
-                    button.secondary type="submit" { "Check every row (dry run)" }
+                    button.secondary type="submit" { (t("Check every row (dry run)")) }
                 }
                 " "
             }
             form.inline method="post" action={ "/admin/import/" (upload.id) "/run" } {
                 (csrf_field(&ctx.csrf))
-                button type="submit" { "Import now" }
+                button type="submit" { (t("Import now")) }
             }
-            p.muted { "The check reads the whole file by the import's rules and writes nothing. The import is one transaction: all rows or none. Nobody who left the list, objected, or is suppressed, blocked or restricted is subscribed again." }
+            p.muted { (t("The check reads the whole file by the import's rules and writes nothing. The import is one transaction: all rows or none. Nobody who left the list, objected, or is suppressed, blocked or restricted is subscribed again.")) }
         }
     }
 }
@@ -196,46 +218,138 @@ fn preview_view(preview: Option<&Preview>) -> Markup {
         return html! {};
     };
     html! {
-        h2 { "First rows" }
+        h2 { (t("First rows")) }
         table.preview {
             tr {
-                th { "Line" }
+                th { (t("Line")) }
                 @for c in &p.columns {
-                    th { (c.name) br; span.muted { (c.used_as.unwrap_or("ignored")) } }
+                    th { (c.name) br; span.muted { (c.used_as.unwrap_or(t("ignored"))) } }
                 }
             }
             @for row in &p.rows {
                 tr { td.num { (row.line) } @for v in &row.values { td { (v) } } }
             }
         }
-        @if p.rows.is_empty() { p.muted { "The file has a header and no rows." } }
-        @if p.more { p.muted { "… and more rows." } }
+        @if p.rows.is_empty() { p.muted { (t("The file has a header and no rows.")) } }
+        @if p.more { p.muted { (t("… and more rows.")) } }
         @if let Some(problem) = &p.problem {
-            p.error role="alert" { "The import will refuse this file: " (problem) }
+            p.error role="alert" { (t("The import will refuse this file:")) " " (reason(problem)) }
         }
     }
 }
 
 fn report_view(r: &ImportReport) -> Markup {
     let imported = if r.dry_run {
-        "Would be imported"
+        t("Would be imported")
     } else {
-        "Imported"
+        t("Imported")
     };
     html! {
         table.report {
-            tr { th { "Rows" } th.num { (imported) } th.num { "Unchanged" } th.num { "Skipped" } }
+            tr { th { (t("Rows")) } th.num { (imported) } th.num { (t("Unchanged")) } th.num { (t("Skipped")) } }
             tr { td.num #rows { (r.rows) } td.num #imported { (r.imported) } td.num #unchanged { (r.unchanged) } td.num #skipped { (r.skipped) } }
         }
         @if !r.errors.is_empty() {
-            h2 { "Rows not imported" }
+            h2 { (t("Rows not imported")) }
             table.row-problems {
-                tr { th.num { "Line" } th { "Address" } th { "Code" } th { "Reason" } }
+                tr { th.num { (t("Line")) } th { (t("Address")) } th { (t("Code")) } th { (t("Reason")) } }
                 @for p in &r.errors {
-                    tr { td.num { (p.line) } td { (p.email.as_deref().unwrap_or("")) } td { code { (p.code) } } td { (p.error) } }
+                    tr { td.num { (p.line) } td { (p.email.as_deref().unwrap_or("")) } td { code { (p.code) } } td { (reason(&p.error)) } }
                 }
             }
-            @if r.errors_truncated { p.muted { "Only the first " (r.errors.len()) " are listed." } }
+            @if r.errors_truncated { p.muted { (tf("Only the first {n} are listed.", &[("n", &i18n::number(r.errors.len() as u64))])) } }
+        }
+    }
+}
+
+/// A reason the import service gives (a row's problem, why a file or a subscriber is
+/// refused) in the page's language: a fixed text by its `[labels]` entry, a text with values
+/// in it by its pattern; one with neither stays as it is.
+pub fn reason(text: &str) -> String {
+    if i18n::locale() == Locale::En {
+        return text.to_owned();
+    }
+    let exact = tl(text);
+    if exact != text {
+        return exact.to_owned();
+    }
+    let patterns = [
+        ("line {line}: {reason}", t("line {line}: {reason}")),
+        (
+            "the address already appeared on line {line}",
+            t("the address already appeared on line {line}"),
+        ),
+        (
+            "a consent list needs consent_at, consent_source and consent_text; missing: {fields}",
+            t(
+                "a consent list needs consent_at, consent_source and consent_text; missing: {fields}",
+            ),
+        ),
+        (
+            "the row has {len} fields, but the header has {expected}",
+            t("the row has {len} fields, but the header has {expected}"),
+        ),
+        (
+            "the column {name} appears twice",
+            t("the column {name} appears twice"),
+        ),
+        (
+            "{field} is too long (at most {max} characters)",
+            t("{field} is too long (at most {max} characters)"),
+        ),
+        (
+            "{field} contains a NUL character",
+            t("{field} contains a NUL character"),
+        ),
+        ("there is no list {list}", t("there is no list {list}")),
+        ("{list}: {reason}", t("{list}: {reason}")),
+    ];
+    for (en, said) in patterns {
+        if let Some(values) = matched(en, text) {
+            let mut out = said.to_owned();
+            for (name, value) in values {
+                let value = match name {
+                    "reason" => reason(value),
+                    _ => value.to_owned(),
+                };
+                out = out.replace(&format!("{{{name}}}"), &value);
+            }
+            return out;
+        }
+    }
+    text.to_owned()
+}
+
+/// The values of `pattern`'s `{name}`s if `text` is written by it. Only a `reason` or
+/// `fields` may hold spaces; no value is empty.
+fn matched<'p, 't>(pattern: &'p str, text: &'t str) -> Option<Vec<(&'p str, &'t str)>> {
+    let (lead, mut pattern) = pattern.split_once('{')?;
+    let mut rest = text.strip_prefix(lead)?;
+    let mut values = Vec::new();
+    loop {
+        let (name, after) = pattern.split_once('}')?;
+        let value = match after.split_once('{') {
+            Some((literal, next)) => {
+                let at = rest.find(literal)?;
+                let value = &rest[..at];
+                rest = &rest[at + literal.len()..];
+                pattern = next;
+                value
+            }
+            None => {
+                let value = rest.strip_suffix(after)?;
+                rest = "";
+                pattern = "";
+                value
+            }
+        };
+        let spaced = !matches!(name, "reason" | "fields") && value.contains(char::is_whitespace);
+        if value.is_empty() || spaced {
+            return None;
+        }
+        values.push((name, value));
+        if pattern.is_empty() {
+            return rest.is_empty().then_some(values);
         }
     }
 }

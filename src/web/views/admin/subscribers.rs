@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
-use super::{Ctx, Errors, csrf_field, field, layout, open_list_options, select, status};
+use super::{
+    Ctx, Errors, csrf_field, field, i18n, layout, open_list_options, select, status, t, tf, tl, tn,
+};
 use crate::{
     domain::{
         Action, ListId, MailingList, Subscriber, SubscriberId, SubscriberStatus, SubscriptionStatus,
@@ -45,52 +47,52 @@ pub struct SearchView<'a> {
 pub fn search_page(ctx: &Ctx, v: &SearchView) -> Markup {
     layout(
         ctx,
-        "Subscribers",
+        t("Subscribers"),
         html! {
             form.filters.card method="get" action="/admin/subscribers" {
-                div { label for="q" { "Address or name" } input #q type="search" name="q" value=(v.q); }
-                div { label for="list" { "List" }
+                div { label for="q" { (t("Address or name")) } input #q type="search" name="q" value=(v.q); }
+                div { label for="list" { (t("List")) }
                     select #list name="list" {
-                        option value="" { "any list" }
+                        option value="" { (t("any list")) }
                         @for l in v.lists { option value=(l.id) selected[l.id.to_string() == v.list] { (l.def.name) } }
                     }
                 }
-                div { label for="status" { "Status" }
+                div { label for="status" { (t("Status")) }
                     select #status name="status" {
-                        @for (value, t) in [("", "any"), ("pending", "pending"), ("confirmed", "confirmed"), ("unsubscribed", "unsubscribed")] {
-                            option value=(value) selected[value == v.status] { (t) }
+                        @for (value, text) in [("", t("any")), ("pending", tl("pending")), ("confirmed", tl("confirmed")), ("unsubscribed", tl("unsubscribed"))] {
+                            option value=(value) selected[value == v.status] { (text) }
                         }
                     }
                 }
-                div { label for="suppressed" { "Suppression" }
+                div { label for="suppressed" { (t("Suppression")) }
                     select #suppressed name="suppressed" {
-                        @for (value, t) in [("", "all"), ("true", "suppressed"), ("false", "not suppressed")] {
-                            option value=(value) selected[value == v.suppressed] { (t) }
+                        @for (value, text) in [("", t("all")), ("true", t("suppressed")), ("false", t("not suppressed"))] {
+                            option value=(value) selected[value == v.suppressed] { (text) }
                         }
                     }
                 }
-                div { button type="submit" { "Search" }
+                div { button type="submit" { (t("Search")) }
                     @if ctx.may(Action::ManageSubscribers) {
-                        " " a.button href=(v.export_href) { "Export CSV" }
-                        " " a.button href="/admin/subscribers/new" { "Add…" }
-                        " " a.button href={ "/admin/import?list=" (list_slug(v.lists, v.list)) } { "Import CSV…" }
+                        " " a.button href=(v.export_href) { (t("Export CSV")) }
+                        " " a.button href="/admin/subscribers/new" { (t("Add…")) }
+                        " " a.button href={ "/admin/import?list=" (list_slug(v.lists, v.list)) } { (t("Import CSV…")) }
                     } }
             }
             p #total role="status" {
-                (v.total) @if v.total == 1 { " subscriber matches." } @else { " subscribers match." }
+                (tn("{n} subscriber matches.", "{n} subscribers match.", v.total))
             }
             @if ctx.may(Action::ManageSubscribers) && v.total > 0 {
-                p #bulk { "With everyone found: "
-                    @for (action, label) in BULK_ACTIONS {
+                p #bulk { (t("With everyone found:")) " "
+                    @for (action, label) in bulk_actions() {
                         a href={ "/admin/subscribers/bulk/" (action) "?" (v.bulk_query) } { (label) } " · "
                     }
                 }
             }
             @let list = v.lists.iter().find(|l| l.id.to_string() == v.list);
             table {
-                tr { th { "Address" } th { "Name" }
-                    th { @if let Some(l) = list { "Status on " (l.def.name) } @else { "Status" } }
-                    th { "Since" } }
+                tr { th { (t("Address")) } th { (t("Name")) }
+                    th { @if let Some(l) = list { (tf("Status on {list}", &[("list", &l.def.name)])) } @else { (t("Status")) } }
+                    th { (t("Since")) } }
                 @for s in v.rows {
                     tr {
                         td { a href={ "/admin/subscribers/" (s.id) } { (s.email.as_str()) } }
@@ -105,8 +107,8 @@ pub fn search_page(ctx: &Ctx, v: &SearchView) -> Markup {
                     }
                 }
             }
-            @if v.rows.is_empty() { p.muted { "No subscriber matches." } }
-            @if let Some(next) = v.next_href { p.pager { a.button href=(next) { "Older →" } } }
+            @if v.rows.is_empty() { p.muted { (t("No subscriber matches.")) } }
+            @if let Some(next) = v.next_href { p.pager { a.button href=(next) { (t("Older →")) } } }
         },
     )
 }
@@ -136,31 +138,35 @@ pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
         s.email.as_str(),
         html! {
             div.card {
-                p { "Name: " (s.name.as_str()) " · language " (s.locale.as_str()) " · " (status(s.status.as_str()))
-                    " · since " (ctx.time(s.created_at)) }
+                p { (t("Name:")) " " (s.name.as_str()) " · " (t("language")) " " (s.locale.as_str()) " · " (status(s.status.as_str()))
+                    " · " (t("since")) " " (ctx.time(s.created_at)) }
                 @if let Some((reason, at)) = d.suppressed {
-                    p role="status" { "Never mailed: the address is suppressed (" (status(reason.as_str())) ") since "
-                        (ctx.time(at)) ". " a href="/admin/suppressions" { "Suppressions" } }
+                    p role="status" {
+                        (filled(
+                            t("Never mailed: the address is suppressed ({reason}) since {since}."),
+                            &[("reason", status(reason.as_str())), ("since", html! { (ctx.time(at)) })],
+                        ))
+                        " " a href="/admin/suppressions" { (t("Suppressions")) } }
                 }
             }
             @if ctx.may(Action::ManageSubscribers) {
                 p {
-                    a.button href={ "/admin/subscribers/" (s.id) "/edit" } { "Correct…" } " "
-                    a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { "Unsubscribe…" } " "
+                    a.button href={ "/admin/subscribers/" (s.id) "/edit" } { (t("Correct…")) } " "
+                    a.button href={ "/admin/subscribers/" (s.id) "/unsubscribe" } { (t("Unsubscribe…")) } " "
                     @if s.status == SubscriberStatus::Blocked {
-                        a.button href={ "/admin/subscribers/" (s.id) "/unblock" } { "Unblock…" } " "
+                        a.button href={ "/admin/subscribers/" (s.id) "/unblock" } { (t("Unblock…")) } " "
                     } @else {
-                        a.button href={ "/admin/subscribers/" (s.id) "/block" } { "Block…" } " "
+                        a.button href={ "/admin/subscribers/" (s.id) "/block" } { (t("Block…")) } " "
                     }
                     @if ctx.may(Action::HandlePersonalData) {
-                        a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { "Restrict…" } " "
-                        a.button href={ "/admin/subscribers/" (s.id) "/erase" } { "Erase…" }
+                        a.button href={ "/admin/subscribers/" (s.id) "/restrict" } { (t("Restrict…")) } " "
+                        a.button href={ "/admin/subscribers/" (s.id) "/erase" } { (t("Erase…")) }
                     }
                 }
             }
-            h2 { "Subscriptions" }
+            h2 { (t("Subscriptions")) }
             table {
-                tr { th { "List" } th { "Status" } th { "Source" } th { "Requested" } th { "Confirmed" } th { "Left" } }
+                tr { th { (t("List")) } th { (t("Status")) } th { (t("Source")) } th { (t("Requested")) } th { (t("Confirmed")) } th { (t("Left")) } }
                 @for (l, sub) in &d.subscriptions {
                     tr {
                         td { (l.def.name) } td { (status(sub.status.as_str())) } td { (sub.source) }
@@ -170,14 +176,14 @@ pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
                     }
                 }
             }
-            h2 { "Consent history" }
+            h2 { (t("Consent history")) }
             table {
-                tr { th { "When" } th { "List" } th { "Action" } th { "Basis" } th { "Actor" } th { "Source" } th { "Network" } }
+                tr { th { (t("When")) } th { (t("List")) } th { (t("Action")) } th { (t("Basis")) } th { (t("Actor")) } th { (t("Source")) } th { (t("Network")) } }
                 @for e in &d.history {
                     tr {
                         td { (ctx.time_secs(e.occurred_at)) }
                         td { (list_name(&all_lists, e.list_id)) }
-                        td { (e.action.as_str()) } td { (e.legal_basis.as_str()) }
+                        td { (tl(e.action.as_str())) } td { (tl(e.legal_basis.as_str())) }
                         td { (e.actor) } td { (e.source) }
                         td { (e.ip_anon.as_deref().unwrap_or("")) }
                     }
@@ -213,7 +219,7 @@ pub fn confirm_page(ctx: &Ctx, v: &ConfirmView) -> Markup {
                 form method="post" action={ "/admin/subscribers/" (id) "/" (v.action) } {
                     (csrf_field(&ctx.csrf))
                     button.danger type="submit" { (v.title) }
-                    " " a href={ "/admin/subscribers/" (id) } { "Back" }
+                    " " a href={ "/admin/subscribers/" (id) } { (t("Back")) }
                 }
             }
         },
@@ -246,20 +252,20 @@ pub fn add_page(ctx: &Ctx, lists: &[MailingList], form: &AddFormView, errors: &E
     let options = open_list_options(lists);
     layout(
         ctx,
-        "Add a subscriber",
+        t("Add a subscriber"),
         html! {
             @if let Some(err) = e("form") { p.error role="alert" { (err) } }
             form.card method="post" action="/admin/subscribers/new" {
                 (csrf_field(&ctx.csrf))
-                (field("email", "E-mail address", "email", form.email, e("email")))
-                (field("name", "Name (optional)", "text", form.name, e("name")))
-                (select("locale", "Language", &[("en", "English"), ("de", "German")], form.locale, None))
-                (select("list", "List", &options, form.list, e("list")))
-                p.muted { "For a consent list, the evidence is required (GDPR Art. 7(1)): when and where the person agreed, and to what wording. No confirmation e-mail is sent." }
-                (field("consent_at", "Consented at (RFC 3339 or 2025-05-01 08:30:00 UTC)", "text", form.consent_at, e("consent")))
-                (field("consent_source", "Where", "text", form.consent_source, None))
-                (field("consent_text", "The wording they agreed to", "text", form.consent_text, None))
-                p { button type="submit" { "Add subscriber" } }
+                (field("email", t("E-mail address"), "email", form.email, e("email")))
+                (field("name", t("Name (optional)"), "text", form.name, e("name")))
+                (select("locale", t("Language"), &[("en", "English"), ("de", t("German"))], form.locale, None))
+                (select("list", t("List"), &options, form.list, e("list")))
+                p.muted { (t("For a consent list, the evidence is required (GDPR Art. 7(1)): when and where the person agreed, and to what wording. No confirmation e-mail is sent.")) }
+                (field("consent_at", t("Consented at (RFC 3339 or 2025-05-01 08:30:00 UTC)"), "text", form.consent_at, e("consent")))
+                (field("consent_source", t("Where"), "text", form.consent_source, None))
+                (field("consent_text", t("The wording they agreed to"), "text", form.consent_text, None))
+                p { button type="submit" { (t("Add subscriber")) } }
             }
         },
     )
@@ -276,24 +282,55 @@ pub fn edit_page(
 ) -> Markup {
     layout(
         ctx,
-        "Correct a subscriber",
+        t("Correct a subscriber"),
         html! {
             form.card method="post" action={ "/admin/subscribers/" (id) "/edit" } {
                 (csrf_field(&ctx.csrf))
-                (field("name", "Name", "text", name, error))
-                (select("locale", "Language", &[("en", "English"), ("de", "German")], locale, None))
-                p { button type="submit" { "Save" } " " a href={ "/admin/subscribers/" (id) } { "Back" } }
+                (field("name", t("Name"), "text", name, error))
+                (select("locale", t("Language"), &[("en", "English"), ("de", t("German"))], locale, None))
+                p { button type="submit" { (t("Save")) } " " a href={ "/admin/subscribers/" (id) } { (t("Back")) } }
             }
         },
     )
 }
 
 /// The bulk actions, as (path, link text).
-const BULK_ACTIONS: [(&str, &str); 3] = [
-    ("add", "add to a list…"),
-    ("unsubscribe", "unsubscribe from every list…"),
-    ("block", "block…"),
-];
+fn bulk_actions() -> [(&'static str, &'static str); 3] {
+    [
+        ("add", t("add to a list…")),
+        ("unsubscribe", t("unsubscribe from every list…")),
+        ("block", t("block…")),
+    ]
+}
+
+/// `text` (translated already) with each `{name}` replaced by its markup; the rest of the
+/// text is escaped. Lets a sentence with markup inside be ordered by the language.
+pub fn filled(text: &str, parts: &[(&str, Markup)]) -> Markup {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let found = rest[open + 1..].find('}').and_then(|close| {
+            let name = &rest[open + 1..open + 1 + close];
+            parts
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, m)| (close, m))
+        });
+        match found {
+            Some((close, markup)) => {
+                out.push_str(&html! { (rest[..open]) }.into_string());
+                out.push_str(&markup.0);
+                rest = &rest[open + close + 2..];
+            }
+            None => {
+                out.push_str(&html! { (rest[..=open]) }.into_string());
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(&html! { (rest) }.into_string());
+    PreEscaped(out)
+}
 
 /// What the confirmation of a bulk action shows.
 #[derive(Debug, Clone, Copy)]
@@ -330,27 +367,30 @@ pub fn bulk_page(ctx: &Ctx, v: &BulkView) -> Markup {
         html! {
             @if let Some(e) = v.error { p.error role="alert" { (e) } }
             div.card {
-                p { strong #bulk-count { (v.count) } @if v.count == 1 { " person" } @else { " people" } " found by the current filter." }
+                p {
+                    @let found = if v.count == 1 { t("{n} person found by the current filter.") } else { t("{n} people found by the current filter.") };
+                    (filled(found, &[("n", html! { strong #bulk-count { (v.count) } })]))
+                }
                 p { (v.text) }
                 @if v.count > v.max {
-                    p.error role="alert" #too-many { "One bulk action reaches at most " (v.max) " people. Narrow the filter, or use the CSV import or the API for larger sets." }
-                    p { a href=(back) { "Back to the search" } }
+                    p.error role="alert" #too-many { (tf("One bulk action reaches at most {max} people. Narrow the filter, or use the CSV import or the API for larger sets.", &[("max", &i18n::number(v.max))])) }
+                    p { a href=(back) { (t("Back to the search")) } }
                 } @else if v.count == 0 {
-                    p { "Nobody to act on. " a href=(back) { "Back to the search" } }
+                    p { (t("Nobody to act on.")) " " a href=(back) { (t("Back to the search")) } }
                 } @else {
                     form method="post" action={ "/admin/subscribers/bulk/" (v.action) } {
                         (csrf_field(&ctx.csrf))
                         @for (name, value) in v.filter { input type="hidden" name=(name) value=(value); }
                         @if v.action == "add" {
-                            (select("target", "List", &open_list_options(v.lists), v.add[0], None))
-                            p.muted { "For a consent list, the evidence is required (GDPR Art. 7(1)) and is recorded for each person: when and where they agreed, and to what wording. No confirmation e-mail is sent. People who left the list, are blocked or suppressed are not added." }
-                            (field("consent_at", "Consented at (RFC 3339 or 2025-05-01 08:30:00 UTC)", "text", v.add[1], None))
-                            (field("consent_source", "Where", "text", v.add[2], None))
-                            (field("consent_text", "The wording they agreed to", "text", v.add[3], None))
+                            (select("target", t("List"), &open_list_options(v.lists), v.add[0], None))
+                            p.muted { (t("For a consent list, the evidence is required (GDPR Art. 7(1)) and is recorded for each person: when and where they agreed, and to what wording. No confirmation e-mail is sent. People who left the list, are blocked or suppressed are not added.")) }
+                            (field("consent_at", t("Consented at (RFC 3339 or 2025-05-01 08:30:00 UTC)"), "text", v.add[1], None))
+                            (field("consent_source", t("Where"), "text", v.add[2], None))
+                            (field("consent_text", t("The wording they agreed to"), "text", v.add[3], None))
                         }
                         p {
                             button.danger type="submit" { (v.title) " (" (v.count) ")" }
-                            " " a href=(back) { "Back" }
+                            " " a href=(back) { (t("Back")) }
                         }
                     }
                 }

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, csrf_field, field, layout, status};
+use super::{Ctx, csrf_field, field, layout, status, t, tl};
 use crate::{
     domain::{Action, SuppressionReason},
     services::suppressions::Suppression,
@@ -35,30 +35,30 @@ pub fn suppressions_page(ctx: &Ctx, v: &SuppressionsView<'_>) -> Markup {
     let filter = v.reason.map(|r| format!("reason={r}&")).unwrap_or_default();
     layout(
         ctx,
-        "Suppressions",
+        t("Suppressions"),
         html! {
-            p.muted { "Bulletin never mails these addresses again: not campaigns, notices, confirmations nor test sends. It keeps only a keyed hash of each; the person is named while they exist." }
+            p.muted { (t("Bulletin never mails these addresses again: not campaigns, notices, confirmations nor test sends. It keeps only a keyed hash of each; the person is named while they exist.")) }
             @if let Some(problem) = v.problem { p.error role="alert" { (problem) } }
             p {
-                a href="/admin/suppressions" { "All" }
-                @for r in REASONS { " · " a href={ "/admin/suppressions?reason=" (r) } { (r) } }
+                a href="/admin/suppressions" { (t("All")) }
+                @for r in REASONS { " · " a href={ "/admin/suppressions?reason=" (r) } { (tl(r.as_str())) } }
             }
             table.suppressions {
-                tr { th { "Person" } th { "Reason" } th { "Since" } th { "Detail" } th {} }
+                tr { th { (t("Person")) } th { (t("Reason")) } th { (t("Since")) } th { (t("Detail")) } th {} }
                 @for s in v.items { (row(ctx, s)) }
             }
-            @if v.items.is_empty() { p.muted { "No suppressions." } }
+            @if v.items.is_empty() { p.muted { (t("No suppressions.")) } }
             @if let Some(next) = v.next_cursor {
-                p.pager { a.button rel="next" href={ "/admin/suppressions?" (filter) "cursor=" (next) } { "More →" } }
+                p.pager { a.button rel="next" href={ "/admin/suppressions?" (filter) "cursor=" (next) } { (t("More →")) } }
             }
             @if ctx.may(Action::ManageSubscribers) {
                 div.card {
-                    h2 { "Suppress an address" }
+                    h2 { (t("Suppress an address")) }
                     form method="post" action="/admin/suppressions" {
                         (csrf_field(&ctx.csrf))
-                        (field("email", "E-mail address", "email", "", None))
-                        (field("note", "Note (why)", "text", "", None))
-                        p { button.danger type="submit" { "Never mail it again" } }
+                        (field("email", t("E-mail address"), "email", "", None))
+                        (field("note", t("Note (why)"), "text", "", None))
+                        p { button.danger type="submit" { (t("Never mail it again")) } }
                     }
                 }
             }
@@ -72,7 +72,7 @@ fn row(ctx: &Ctx, s: &Suppression) -> Markup {
             td {
                 @match &s.subscriber {
                     Some((id, email)) => a href={ "/admin/subscribers/" (id) } { (email.as_str()) },
-                    None => span.muted { "not known or erased" },
+                    None => span.muted { (t("not known or erased")) },
                 }
             }
             td { (status(s.reason.as_str())) }
@@ -82,8 +82,8 @@ fn row(ctx: &Ctx, s: &Suppression) -> Markup {
                 @if ctx.may(Action::HandlePersonalData) {
                     form.inline method="post" action={ "/admin/suppressions/" (s.id) "/lift" } {
                         (csrf_field(&ctx.csrf))
-                        input name="note" type="text" required placeholder="why" aria-label="Why lift it";
-                        " " button type="submit" { "Lift" }
+                        input name="note" type="text" required placeholder=(t("why")) aria-label=(t("Why lift it"));
+                        " " button type="submit" { (t("Lift")) }
                     }
                 }
             }
