@@ -22,6 +22,7 @@ use crate::{
         views::admin::{
             Errors,
             lists::{EmbedView, ListFormView, list_page, lists_page},
+            te, tf,
         },
     },
 };
@@ -101,7 +102,7 @@ fn parse(form: &ListForm) -> Result<NewList, Errors> {
             errors.insert(name, e);
         }
     };
-    let slug = ListSlug::parse(form.slug.trim()).map_err(|e| e.to_string());
+    let slug = ListSlug::parse(form.slug.trim()).map_err(|e| te(&e));
     check("slug", slug.as_ref().map(|_| ()).map_err(Clone::clone));
     let kind = ListKind::parse(&form.kind);
     check("kind", kind.as_ref().map(|_| ()).map_err(Clone::clone));
@@ -146,9 +147,7 @@ fn parse(form: &ListForm) -> Result<NewList, Errors> {
 fn reply_to(raw: &str) -> Result<Option<EmailAddress>, String> {
     match raw.trim() {
         "" => Ok(None),
-        raw => EmailAddress::parse(raw)
-            .map(Some)
-            .map_err(|e| e.to_string()),
+        raw => EmailAddress::parse(raw).map(Some).map_err(|e| te(&e)),
     }
 }
 
@@ -175,8 +174,14 @@ pub(super) async fn create(
     let errors = match parse(&form) {
         Ok(def) => match lists::create(&state.ctx, &session.actor(), def).await {
             Ok(_) => return Ok(Redirect::to("/admin/lists").into_response()),
-            Err(ListsError::Invalid(rule)) => Errors::from([(field_of(&rule), rule.to_string())]),
-            Err(e @ ListsError::SlugTaken(_)) => Errors::from([("slug", e.to_string())]),
+            Err(ListsError::Invalid(rule)) => Errors::from([(field_of(&rule), te(&rule))]),
+            Err(ListsError::SlugTaken(slug)) => {
+                let taken = tf(
+                    "a list with slug {slug} already exists",
+                    &[("slug", &format!("{slug:?}"))],
+                );
+                Errors::from([("slug", taken)])
+            }
             Err(e) => return Err(e.into()),
         },
         Err(errors) => errors,
@@ -276,7 +281,7 @@ pub(super) async fn update(
     match lists::update(&state.ctx, &session.actor(), id, edit).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/lists/{id}")).into_response()),
         Err(ListsError::Invalid(rule)) => {
-            let errors = Errors::from([(field_of(&rule), rule.to_string())]);
+            let errors = Errors::from([(field_of(&rule), te(&rule))]);
             Ok(edit_page(&state, &session, &list, &form, &errors, refused))
         }
         Err(e) => Err(e.into()),

@@ -17,7 +17,7 @@ use crate::services::paging::Page;
 use crate::{
     domain::{
         Action, CampaignStatus, ChangeCategory, NoticeError, NoticeFields, NoticeId, NoticeKind,
-        NoticeNumber, PartNumber, notice::Impact,
+        NoticeNumber, PartNumber, ProductError, notice::Impact,
     },
     services::notices::{self, NoticeDraft, NoticesError, acknowledgements},
     web::AppState,
@@ -27,8 +27,9 @@ use crate::{
             Errors,
             notices::{
                 Editing, NoticeFormView, NoticeView, delete_page, notice_form_page, notice_page,
-                notices_page,
+                notices_page, revision_label,
             },
+            t, te, tf, tl,
         },
     },
 };
@@ -210,8 +211,15 @@ fn parts(raw: &str, key: &'static str, errors: &mut Errors) -> Vec<PartNumber> {
     {
         match PartNumber::parse(p) {
             Ok(part) => out.push(part),
+            Err(ProductError::BadPartNumber(raw)) => {
+                let said = tf(
+                    "part number {part} must be 1 to 100 letters, digits or -_./+#",
+                    &[("part", &format!("{raw:?}"))],
+                );
+                errors.insert(key, format!("{p:?}: {said}"));
+            }
             Err(e) => {
-                errors.insert(key, format!("{p:?}: {e}"));
+                errors.insert(key, format!("{p:?}: {}", te(&e)));
             }
         }
     }
@@ -224,7 +232,13 @@ fn date(raw: &str, key: &'static str, errors: &mut Errors) -> Option<NaiveDate> 
         return None;
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| errors.insert(key, format!("{raw:?} is not a date (YYYY-MM-DD)")))
+        .map_err(|_| {
+            let said = tf(
+                "{value} is not a date (YYYY-MM-DD)",
+                &[("value", &format!("{raw:?}"))],
+            );
+            errors.insert(key, said)
+        })
         .ok()
 }
 
@@ -237,18 +251,18 @@ fn text(raw: &str) -> String {
 fn draft_of(f: &NoticeForm, zone: chrono_tz::Tz) -> Result<NoticeDraft, Errors> {
     let mut errors = Errors::new();
     let kind = NoticeKind::parse(&f.kind)
-        .map_err(|e| errors.insert("kind", e.to_string()))
+        .map_err(|e| errors.insert("kind", te(&e)))
         .ok();
     let number = match f.number.trim() {
         "" => None,
         n => NoticeNumber::parse(n)
-            .map_err(|e| errors.insert("number", e.to_string()))
+            .map_err(|e| errors.insert("number", te(&e)))
             .ok(),
     };
     let change_category = match f.change_category.as_str() {
         "" => None,
         c => ChangeCategory::parse(c)
-            .map_err(|e| errors.insert("change_category", e.to_string()))
+            .map_err(|e| errors.insert("change_category", te(&e)))
             .ok(),
     };
     let ack_deadline = match f.ack_deadline.trim() {
@@ -257,15 +271,19 @@ fn draft_of(f: &NoticeForm, zone: chrono_tz::Tz) -> Result<NoticeDraft, Errors> 
             .iter()
             .find_map(|fmt| NaiveDateTime::parse_from_str(raw, fmt).ok())
             .or_else(|| {
-                errors.insert("ack_deadline", format!("{raw:?} is not a date and time"));
+                let said = tf(
+                    "{value} is not a date and time",
+                    &[("value", &format!("{raw:?}"))],
+                );
+                errors.insert("ack_deadline", said);
                 None
             })
             .and_then(|t| {
                 let at = zone.from_local_datetime(&t).earliest();
                 if at.is_none() {
-                    let skipped = format!(
-                        "{raw} does not exist in {} (the clocks skip it)",
-                        zone.name()
+                    let skipped = tf(
+                        "{time} does not exist in {zone} (the clocks skip it)",
+                        &[("time", &raw), ("zone", &zone.name())],
                     );
                     errors.insert("ack_deadline", skipped);
                 }
@@ -346,6 +364,43 @@ fn field_of(e: &NoticesError) -> &'static str {
     }
 }
 
+/// What a refusal of the service says, in the page's language.
+fn said(e: &NoticesError) -> String {
+    match e {
+        NoticesError::Invalid(NoticeError::Field(text)) => tl(text).to_owned(),
+        NoticesError::Invalid(NoticeError::ShortNotice { days, min_days }) => tf(
+            "the effective date is {days} days after publication; a PCN needs at least {min_days} \
+             (set \"force\": true to publish it anyway, which is recorded)",
+            &[("days", days), ("min_days", min_days)],
+        ),
+        NoticesError::Invalid(NoticeError::NotLatest { latest }) => tf(
+            "only the latest revision ({latest}) can be revised",
+            &[("latest", latest)],
+        ),
+        NoticesError::UnknownParts(parts) => tf(
+            "unknown part numbers: {parts}",
+            &[("parts", &parts.join(", "))],
+        ),
+        NoticesError::DuplicateNumber(number) => tf(
+            "notice number {number} is taken; to revise it, send \"supersedes\"",
+            &[("number", &format!("{number:?}"))],
+        ),
+        NoticesError::NotServiceCritical(kind) => tf(
+            "{kind} notices may not be marked service-critical (notices.service_critical_kinds)",
+            &[("kind", &tl(kind.as_str()))],
+        ),
+        NoticesError::NotDraft(status) => tf(
+            "the notice is {status}, not a draft",
+            &[("status", &tl(status.as_str()))],
+        ),
+        NoticesError::HasRevision(revision) => tf(
+            "revision {revision} supersedes this draft; delete that revision first",
+            &[("revision", revision)],
+        ),
+        other => te(other),
+    }
+}
+
 /// `POST /admin/notices`: saves a draft, or shows the form again with the errors in place.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -363,7 +418,7 @@ pub(super) async fn create(
             return Ok(Redirect::to(&format!("/admin/notices/{}", o.notice.id)).into_response());
         }
         Err(e @ (NoticesError::Forbidden(_) | NoticesError::Store(_))) => return Err(e.into()),
-        Err(e) => Errors::from([(field_of(&e), e.to_string())]),
+        Err(e) => Errors::from([(field_of(&e), said(&e))]),
     };
     Ok(form_page(&session, &form, &errors, refused, None))
 }
@@ -378,7 +433,7 @@ async fn draft_or_refusal(
     if o.status == CampaignStatus::Draft {
         return Ok(Ok(o));
     }
-    let why = NoticesError::NotDraft(o.status).to_string();
+    let why = said(&NoticesError::NotDraft(o.status));
     Ok(Err(show_with(
         state,
         session,
@@ -400,7 +455,7 @@ pub(super) async fn edit_form(
         Ok(o) => o,
         Err(refused) => return Ok(refused),
     };
-    let label = format!("{} rev. {}", o.notice.number.as_str(), o.notice.revision);
+    let label = revision_label(o.notice.number.as_str(), o.notice.revision);
     let editing = Some((o.notice.id, label.as_str()));
     let form = NoticeForm::of(&o.notice, session.user.time_zone);
     Ok(form_page(
@@ -427,7 +482,7 @@ pub(super) async fn edit(
     };
     form.kind = o.notice.kind.as_str().to_owned();
     form.number = o.notice.number.as_str().to_owned();
-    let label = format!("{} rev. {}", o.notice.number.as_str(), o.notice.revision);
+    let label = revision_label(o.notice.number.as_str(), o.notice.revision);
     let editing = Some((o.notice.id, label.as_str()));
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
     let draft = match draft_of(&form, session.user.time_zone) {
@@ -449,11 +504,11 @@ pub(super) async fn edit(
                 &state,
                 &session,
                 &to,
-                "The draft is saved.",
+                t("The draft is saved."),
             ));
         }
         Err(e @ (NoticesError::Forbidden(_) | NoticesError::Store(_))) => return Err(e.into()),
-        Err(e) => Errors::from([(field_of(&e), e.to_string())]),
+        Err(e) => Errors::from([(field_of(&e), said(&e))]),
     };
     Ok(form_page(&session, &form, &errors, refused, editing))
 }
@@ -481,10 +536,12 @@ pub(super) async fn delete(
     let o = notices::get(&state.ctx, notice).await?;
     match notices::delete(&state.ctx, &session.actor(), notice).await {
         Ok(()) => {
-            let done = format!(
-                "The draft {} rev. {} is deleted.",
-                o.notice.number.as_str(),
-                o.notice.revision
+            let done = tf(
+                "The draft {notice} is deleted.",
+                &[(
+                    "notice",
+                    &revision_label(o.notice.number.as_str(), o.notice.revision),
+                )],
             );
             Ok(super::redirect_with(
                 &state,
@@ -496,16 +553,7 @@ pub(super) async fn delete(
         Err(e @ (NoticesError::Forbidden(_) | NoticesError::NotFound | NoticesError::Store(_))) => {
             Err(e.into())
         }
-        Err(e) => {
-            show_with(
-                &state,
-                &session,
-                &id,
-                Some(e.to_string()),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
+        Err(e) => show_with(&state, &session, &id, Some(said(&e)), StatusCode::CONFLICT).await,
     }
 }
 
@@ -570,16 +618,7 @@ pub(super) async fn send(
         Err(e @ (NoticesError::Forbidden(_) | NoticesError::NotFound | NoticesError::Store(_))) => {
             Err(e.into())
         }
-        Err(e) => {
-            show_with(
-                &state,
-                &session,
-                &id,
-                Some(e.to_string()),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
+        Err(e) => show_with(&state, &session, &id, Some(said(&e)), StatusCode::CONFLICT).await,
     }
 }
 

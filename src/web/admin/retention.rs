@@ -20,8 +20,11 @@ use crate::{
         retention::{self, RetentionError},
     },
     web::AppState,
-    web::views::admin::retention::{
-        RequestsView, RetentionView, already_answered_page, requests_page, retention_page,
+    web::views::admin::{
+        retention::{
+            RequestsView, RetentionView, already_answered_page, requests_page, retention_page,
+        },
+        t,
     },
 };
 
@@ -112,7 +115,7 @@ pub(super) async fn close_request(
     let status = match RequestStatus::parse(&form.status) {
         Ok(s) if s != RequestStatus::Open => s,
         _ => {
-            let problem = "status: completed or rejected";
+            let problem = t("status: completed or rejected");
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, problem).into_response());
         }
     };

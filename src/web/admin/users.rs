@@ -20,7 +20,10 @@ use crate::{
     web::AppState,
     web::{
         extract::PageForm,
-        views::admin::users::{UserErrors, UsersView, users_page},
+        views::admin::{
+            te, tf,
+            users::{UserErrors, UsersView, users_page},
+        },
     },
 };
 
@@ -89,9 +92,9 @@ pub(super) async fn create(
     PageForm(form): PageForm<UserForm>,
 ) -> Result<Response, AdminError> {
     session.authorize(Action::ManageAccess)?;
-    let email = EmailAddress::parse(&form.email).map_err(|e| e.to_string());
+    let email = EmailAddress::parse(&form.email).map_err(|e| te(&e));
     let role = Role::parse(&form.role);
-    let password = Password::parse(&form.password).map_err(|e| e.to_string());
+    let password = Password::parse(&form.password).map_err(|e| te(&e));
     let (email, role, password) = match (email, role, password) {
         (Ok(e), Ok(r), Ok(p)) => (e, r, p),
         (e, r, p) => {
@@ -108,7 +111,7 @@ pub(super) async fn create(
         Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(e @ UsersError::EmailTaken) => {
             let errors = UserErrors {
-                email: Some(e.to_string()),
+                email: Some(te(&e)),
                 ..UserErrors::default()
             };
             let code = StatusCode::UNPROCESSABLE_ENTITY;
@@ -132,7 +135,10 @@ pub(super) async fn set_role(
     PageForm(form): PageForm<RoleForm>,
 ) -> Result<Response, AdminError> {
     let Ok(role) = Role::parse(&form.role) else {
-        let problem = format!("{:?} is not a role.", form.role);
+        let problem = tf(
+            "{role} is not a role.",
+            &[("role", &format!("{:?}", form.role))],
+        );
         return problem_page(&state, &session, problem, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     change_access(state, session, id, AccessChange::role(role)).await
@@ -178,7 +184,7 @@ async fn change_access(
     match users::change_access(&state.ctx, &session.actor(), id, change).await {
         Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(e @ UsersError::LastAdmin) => {
-            problem_page(&state, &session, e.to_string(), StatusCode::CONFLICT).await
+            problem_page(&state, &session, te(&e), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }

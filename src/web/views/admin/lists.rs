@@ -3,8 +3,8 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, field, layout, select, status};
-use crate::domain::{Action, Locale, MailingList};
+use super::{Ctx, Errors, csrf_field, field, layout, select, status, t, tf, tl};
+use crate::domain::{Action, Locale, MailingList, OptIn};
 
 /// The values typed into a list form (the edit form uses a part of them).
 #[derive(Debug, Default, Clone, Copy)]
@@ -28,9 +28,24 @@ pub struct ListFormView<'a> {
 }
 
 /// The label of the reply-to field.
-const REPLY_TO: &str = "Replies go to (any address, e.g. a helpdesk; empty: mail.reply_to)";
+fn reply_to_label() -> &'static str {
+    t("Replies go to (any address, e.g. a helpdesk; empty: mail.reply_to)")
+}
 
-const VISIBILITIES: [(&str, &str); 2] = [("public", "Public signup page"), ("private", "Private")];
+fn visibilities() -> [(&'static str, &'static str); 2] {
+    [
+        ("public", t("Public signup page")),
+        ("private", t("Private")),
+    ]
+}
+
+/// A list's opt-in as the list's page says it.
+fn opt_in_label(opt_in: OptIn) -> &'static str {
+    match opt_in {
+        OptIn::Double => t("opt-in double"),
+        OptIn::None => t("opt-in none"),
+    }
+}
 
 /// `/admin/lists`: every list, and the form that creates one with its errors in place.
 pub fn lists_page(
@@ -42,39 +57,39 @@ pub fn lists_page(
     let e = |k: &str| errors.get(k);
     layout(
         ctx,
-        "Lists",
+        t("Lists"),
         html! {
             table {
-                tr { th { "Name" } th { "Slug" } th { "Kind" } th { "Legal basis" } th { "Visibility" } th { "Signup page" } }
+                tr { th { (t("Name")) } th { (t("Slug")) } th { (t("Kind")) } th { (t("Legal basis")) } th { (t("Visibility")) } th { (t("Signup page")) } }
                 @for l in lists {
                     tr {
                         td { a href={ "/admin/lists/" (l.id) } { (l.def.name) }
                             @if l.archived_at.is_some() { " " (status("archived")) } }
                         td { code { (l.def.slug.as_str()) } }
-                        td { (l.def.kind) } td { (l.def.legal_basis) } td { (l.def.visibility) }
-                        td { @if l.is_open_for_signup() { a href={ "/subscribe?list=" (l.def.slug.as_str()) } { "open" } } }
+                        td { (tl(l.def.kind.as_str())) } td { (tl(l.def.legal_basis.as_str())) } td { (tl(l.def.visibility.as_str())) }
+                        td { @if l.is_open_for_signup() { a href={ "/subscribe?list=" (l.def.slug.as_str()) } { (t("open")) } } }
                     }
                 }
             }
-            @if lists.is_empty() { p.muted { "No lists yet." } }
+            @if lists.is_empty() { p.muted { (t("No lists yet.")) } }
             @if ctx.may(Action::ManageLists) {
                 div.card {
-                    h2 { "New list" }
-                    @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
+                    h2 { (t("New list")) }
+                    @if !errors.is_empty() { p.error role="alert" { (t("Please correct the fields marked below.")) } }
                     form method="post" action="/admin/lists" {
                         (csrf_field(&ctx.csrf))
-                        (field("name", "Name", "text", form.name, e("name")))
-                        (field("slug", "Slug (a-z, 0-9, -)", "text", form.slug, e("slug")))
-                        (field("description", "Description", "text", form.description, e("description")))
-                        (select("kind", "Kind", &[("newsletter", "Newsletter"), ("tech_news", "Tech News"), ("product_notices", "Product notices")], form.kind, e("kind")))
-                        (select("legal_basis", "Legal basis", &[("consent", "Consent (Art. 6(1)(a))"), ("legitimate_interest", "Legitimate interest (Art. 6(1)(f))")], form.legal_basis, e("legal_basis")))
-                        (select("opt_in", "Opt-in", &[("double", "Double opt-in"), ("none", "None")], form.opt_in, e("opt_in")))
-                        (select("visibility", "Visibility", &VISIBILITIES, form.visibility, e("visibility")))
-                        (field("reply_to", REPLY_TO, "email", form.reply_to, e("reply_to")))
-                        label for="consent_text" { "Consent text (empty: the default wording)" }
+                        (field("name", t("Name"), "text", form.name, e("name")))
+                        (field("slug", t("Slug (a-z, 0-9, -)"), "text", form.slug, e("slug")))
+                        (field("description", t("Description"), "text", form.description, e("description")))
+                        (select("kind", t("Kind"), &[("newsletter", t("Newsletter")), ("tech_news", t("Tech News")), ("product_notices", t("Product notices"))], form.kind, e("kind")))
+                        (select("legal_basis", t("Legal basis"), &[("consent", t("Consent (Art. 6(1)(a))")), ("legitimate_interest", t("Legitimate interest (Art. 6(1)(f))"))], form.legal_basis, e("legal_basis")))
+                        (select("opt_in", t("Opt-in"), &[("double", t("Double opt-in")), ("none", t("None"))], form.opt_in, e("opt_in")))
+                        (select("visibility", t("Visibility"), &visibilities(), form.visibility, e("visibility")))
+                        (field("reply_to", reply_to_label(), "email", form.reply_to, e("reply_to")))
+                        label for="consent_text" { (t("Consent text (empty: the default wording)")) }
                         textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
                         @if let Some(err) = e("consent_text") { p.field-error { (err) } }
-                        p { button type="submit" { "Create list" } }
+                        p { button type="submit" { (t("Create list")) } }
                     }
                 }
             }
@@ -142,40 +157,40 @@ pub fn list_page(
         &d.name,
         html! {
             div.card {
-                p { "Slug " code { (d.slug.as_str()) } " · " (d.kind) " · " (d.legal_basis) " · opt-in " (d.opt_in)
-                    @if let Some(t) = list.archived_at { " · archived " (t.format("%Y-%m-%d")) } }
-                p { a href={ "/admin/subscribers?list=" (list.id) } { "Subscribers of this list" } }
+                p { (t("Slug")) " " code { (d.slug.as_str()) } " · " (tl(d.kind.as_str())) " · " (tl(d.legal_basis.as_str())) " · " (opt_in_label(d.opt_in))
+                    @if let Some(at) = list.archived_at { " · " (tf("archived {date}", &[("date", &at.format("%Y-%m-%d"))])) } }
+                p { a href={ "/admin/subscribers?list=" (list.id) } { (t("Subscribers of this list")) } }
             }
             @if ctx.may(Action::ManageLists) {
                 form.card method="post" action={ "/admin/lists/" (list.id) } {
-                    @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below." } }
+                    @if !errors.is_empty() { p.error role="alert" { (t("Please correct the fields marked below.")) } }
                     (csrf_field(&ctx.csrf))
-                    (field("name", "Name", "text", form.name, e("name")))
-                    (field("description", "Description", "text", form.description, e("description")))
-                    (select("visibility", "Visibility", &VISIBILITIES, form.visibility, e("visibility")))
-                    (field("reply_to", REPLY_TO, "email", form.reply_to, e("reply_to")))
-                    label for="consent_text" { "Consent text (empty: the default wording)" }
-                    p.muted { "A change is a new version: the ledger keeps which version each person saw." }
+                    (field("name", t("Name"), "text", form.name, e("name")))
+                    (field("description", t("Description"), "text", form.description, e("description")))
+                    (select("visibility", t("Visibility"), &visibilities(), form.visibility, e("visibility")))
+                    (field("reply_to", reply_to_label(), "email", form.reply_to, e("reply_to")))
+                    label for="consent_text" { (t("Consent text (empty: the default wording)")) }
+                    p.muted { (t("A change is a new version: the ledger keeps which version each person saw.")) }
                     textarea id="consent_text" name="consent_text" aria-invalid=[e("consent_text").map(|_| "true")] { (form.consent_text) }
                     @if let Some(err) = e("consent_text") { p.field-error { (err) } }
-                    p { button type="submit" { "Save" } }
+                    p { button type="submit" { (t("Save")) } }
                 }
                 form.card method="post" action={ "/admin/lists/" (list.id) "/archive" } {
                     (csrf_field(&ctx.csrf))
                     @if list.archived_at.is_some() {
                         input type="hidden" name="archived" value="no";
-                        button.secondary type="submit" { "Bring back from the archive" }
+                        button.secondary type="submit" { (t("Bring back from the archive")) }
                     } @else {
-                        p.muted { "An archived list takes no signups and no new campaigns; its subscribers and history stay." }
+                        p.muted { (t("An archived list takes no signups and no new campaigns; its subscribers and history stay.")) }
                         input type="hidden" name="archived" value="yes";
-                        button.danger type="submit" { "Archive" }
+                        button.danger type="submit" { (t("Archive")) }
                     }
                 }
             }
             @if list.is_open_for_signup() {
                 div.card #embed {
-                    h2 { "Signup form for your site" }
-                    p { "Copy this HTML into a page of your site. It posts to Bulletin's public signup, which sends the confirmation e-mail (double opt-in) and records the consent text shown. No token or script is needed; your site's Content-Security-Policy must allow " code { "form-action " (embed.subscribe_url) } "." }
+                    h2 { (t("Signup form for your site")) }
+                    p { (t("Copy this HTML into a page of your site. It posts to Bulletin's public signup, which sends the confirmation e-mail (double opt-in) and records the consent text shown. No token or script is needed; your site's Content-Security-Policy must allow")) " " code { "form-action " (embed.subscribe_url) } "." }
                     @for locale in [Locale::En, Locale::De] {
                         label for={ "embed-" (locale.as_str()) } { "HTML (" (locale.as_str()) ")" }
                         textarea.code id={ "embed-" (locale.as_str()) } readonly rows="9" { (embed_snippet(list, locale, embed)) }

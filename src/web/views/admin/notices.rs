@@ -5,9 +5,9 @@
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, field, layout, select, status};
+use super::{Ctx, Errors, csrf_field, field, i18n, layout, select, status, t, tf, tl};
 use crate::{
-    domain::{Action, ChangeCategory, Locale, NoticeId, PartNumber},
+    domain::{Action, ChangeCategory, NoticeId, PartNumber},
     services::notices::{Audience, NoticeOverview, acknowledgements::AckReport},
 };
 
@@ -15,27 +15,27 @@ use crate::{
 pub fn notices_page(ctx: &Ctx, all: &[NoticeOverview], next: Option<NoticeId>) -> Markup {
     layout(
         ctx,
-        "Notices",
+        t("Notices"),
         html! {
             p {
-                @if ctx.may(Action::ManageNotices) { a.button href="/admin/notices/new" { "New notice" } " " }
-                a href="/admin/customers" { "Customers" }
+                @if ctx.may(Action::ManageNotices) { a.button href="/admin/notices/new" { (t("New notice")) } " " }
+                a href="/admin/customers" { (t("Customers")) }
             }
             table {
-                tr { th { "Number" } th.num { "Rev." } th { "Kind" } th { "Title" } th { "Status" } th { "Created" } }
+                tr { th { (t("Number")) } th.num { (t("Rev.")) } th { (t("Kind")) } th { (t("Title")) } th { (t("Status")) } th { (t("Created")) } }
                 @for o in all {
                     tr {
                         td { a href={ "/admin/notices/" (o.notice.id) } { (o.notice.number.as_str()) } }
-                        td.num { (o.notice.revision) } td { (o.notice.kind.as_str()) }
+                        td.num { (o.notice.revision) } td { (tl(o.notice.kind.as_str())) }
                         td { (o.notice.fields.title) } td { (status(o.status.as_str())) }
                         td { (ctx.time(o.notice.created_at)) }
                     }
                 }
             }
             @if let Some(next) = next {
-                p.pager { a href={ "/admin/notices?before=" (next) } { "Older →" } }
+                p.pager { a href={ "/admin/notices?before=" (next) } { (t("Older →")) } }
             }
-            @if all.is_empty() { p.muted { "No notices yet." } }
+            @if all.is_empty() { p.muted { (t("No notices yet.")) } }
         },
     )
 }
@@ -72,15 +72,20 @@ pub struct NoticeFormView<'a> {
     pub force: &'a str,
 }
 
-const KINDS: [(&str, &str); 3] = [
-    ("pcn", "PCN: product change notice"),
-    ("pdn", "PDN: discontinuation notice"),
-    ("tech_news", "Tech News"),
-];
+/// The kinds as the form offers them: the key, and its label.
+fn kinds() -> [(&'static str, &'static str); 3] {
+    [
+        ("pcn", t("PCN: product change notice")),
+        ("pdn", t("PDN: discontinuation notice")),
+        ("tech_news", t("Tech News")),
+    ]
+}
+
 /// The change categories as the form offers them: the key, and its label.
 fn categories() -> Vec<(&'static str, &'static str)> {
-    let labelled = ChangeCategory::ALL.map(|c| (c.as_str(), c.label(Locale::En)));
-    std::iter::once(("", "(PCN only)"))
+    let locale = i18n::locale();
+    let labelled = ChangeCategory::ALL.map(|c| (c.as_str(), c.label(locale)));
+    std::iter::once(("", t("(PCN only)")))
         .chain(labelled)
         .collect()
 }
@@ -107,52 +112,56 @@ pub fn notice_form_page(
 ) -> Markup {
     let e = |k: &str| errors.get(k);
     let (title, action) = match editing {
-        Some((id, label)) => (format!("Edit {label}"), format!("/admin/notices/{id}/edit")),
-        None => ("New notice".to_owned(), "/admin/notices".to_owned()),
+        Some((id, label)) => (
+            tf("Edit {notice}", &[("notice", &label)]),
+            format!("/admin/notices/{id}/edit"),
+        ),
+        None => (t("New notice").to_owned(), "/admin/notices".to_owned()),
     };
+    let kinds = kinds();
     layout(
         ctx,
         &title,
         html! {
-            @if !errors.is_empty() { p.error role="alert" { "Please correct the fields marked below. Nothing was saved." } }
+            @if !errors.is_empty() { p.error role="alert" { (t("Please correct the fields marked below. Nothing was saved.")) } }
             form.card method="post" action=(action) {
                 (csrf_field(&ctx.csrf))
                 @if editing.is_some() {
-                    p { "Kind: " (KINDS.iter().find(|(k, _)| *k == f.kind).map_or(f.kind, |(_, l)| *l)) ". The kind and the number stay; to change them, delete this draft and create another." }
+                    p { (tf("Kind: {kind}. The kind and the number stay; to change them, delete this draft and create another.", &[("kind", &kinds.iter().find(|(k, _)| *k == f.kind).map_or(f.kind, |(_, l)| *l))])) }
                 } @else {
-                    (select("kind", "Kind", &KINDS, f.kind, e("kind")))
-                    (field("number", "Number (empty: the next PCN-YYYY-NNNN)", "text", f.number, e("number")))
+                    (select("kind", t("Kind"), &kinds, f.kind, e("kind")))
+                    (field("number", t("Number (empty: the next PCN-YYYY-NNNN)"), "text", f.number, e("number")))
                 }
-                (field("title", "Title", "text", f.title, e("title")))
-                (area("summary", "Summary (the body of Tech News)", f.summary, e("summary")))
-                (field("affected_parts", "Affected part numbers (separated by commas or spaces)", "text", f.affected_parts, e("affected_parts")))
-                h2 { "Change (PCN)" }
-                (select("change_category", "Change category", &categories(), f.change_category, e("change_category")))
-                (area("description_before", "Before", f.description_before, e("description_before")))
-                (area("description_after", "After", f.description_after, e("description_after")))
-                (area("reason", "Reason (PCN and PDN)", f.reason, e("reason")))
-                label { "Impact" }
-                @for (name, label, value) in [("impact_form", "form", f.impact_form), ("impact_fit", "fit", f.impact_fit), ("impact_function", "function", f.impact_function), ("impact_quality", "quality", f.impact_quality), ("impact_reliability", "reliability", f.impact_reliability)] {
+                (field("title", t("Title"), "text", f.title, e("title")))
+                (area("summary", t("Summary (the body of Tech News)"), f.summary, e("summary")))
+                (field("affected_parts", t("Affected part numbers (separated by commas or spaces)"), "text", f.affected_parts, e("affected_parts")))
+                h2 { (t("Change (PCN)")) }
+                (select("change_category", t("Change category"), &categories(), f.change_category, e("change_category")))
+                (area("description_before", t("Before"), f.description_before, e("description_before")))
+                (area("description_after", t("After"), f.description_after, e("description_after")))
+                (area("reason", t("Reason (PCN and PDN)"), f.reason, e("reason")))
+                label { (t("Impact")) }
+                @for (name, label, value) in [("impact_form", t("form"), f.impact_form), ("impact_fit", t("fit"), f.impact_fit), ("impact_function", t("function"), f.impact_function), ("impact_quality", t("quality"), f.impact_quality), ("impact_reliability", t("reliability"), f.impact_reliability)] {
                     (field(name, label, "text", value, None))
                 }
                 @if let Some(err) = e("impact") { p.field-error { (err) } }
-                (area("qualification_summary", "Qualification summary", f.qualification_summary, e("qualification_summary")))
-                (field("sample_availability_date", "Samples available (YYYY-MM-DD)", "date", f.sample_availability_date, e("sample_availability_date")))
-                (field("effective_date", "Effective date (YYYY-MM-DD; PCN and PDN)", "date", f.effective_date, e("effective_date")))
+                (area("qualification_summary", t("Qualification summary"), f.qualification_summary, e("qualification_summary")))
+                (field("sample_availability_date", t("Samples available (YYYY-MM-DD)"), "date", f.sample_availability_date, e("sample_availability_date")))
+                (field("effective_date", t("Effective date (YYYY-MM-DD; PCN and PDN)"), "date", f.effective_date, e("effective_date")))
                 label.check {
                     input type="checkbox" name="force" value="yes" checked[f.force == "yes"];
-                    " Publish even though the effective date is less than the notice period away (recorded with the notice)"
+                    " " (t("Publish even though the effective date is less than the notice period away (recorded with the notice)"))
                 }
-                (field("ack_deadline", &format!("Acknowledge by ({}; PCN; empty: no acknowledgement asked)", ctx.zone_name()), "datetime-local", f.ack_deadline, e("ack_deadline")))
-                h2 { "Discontinuation (PDN)" }
-                (field("last_time_buy_date", "Last-time buy (YYYY-MM-DD)", "date", f.last_time_buy_date, e("last_time_buy_date")))
-                (field("last_time_ship_date", "Last-time ship (YYYY-MM-DD)", "date", f.last_time_ship_date, e("last_time_ship_date")))
-                (field("replacement_parts", "Replacement part numbers", "text", f.replacement_parts, e("replacement_parts")))
-                h2 { "Marking" }
-                (field("service_critical", "Service-critical because (empty: not service-critical)", "text", f.service_critical, e("service_critical")))
+                (field("ack_deadline", &tf("Acknowledge by ({zone}; PCN; empty: no acknowledgement asked)", &[("zone", &ctx.zone_name())]), "datetime-local", f.ack_deadline, e("ack_deadline")))
+                h2 { (t("Discontinuation (PDN)")) }
+                (field("last_time_buy_date", t("Last-time buy (YYYY-MM-DD)"), "date", f.last_time_buy_date, e("last_time_buy_date")))
+                (field("last_time_ship_date", t("Last-time ship (YYYY-MM-DD)"), "date", f.last_time_ship_date, e("last_time_ship_date")))
+                (field("replacement_parts", t("Replacement part numbers"), "text", f.replacement_parts, e("replacement_parts")))
+                h2 { (t("Marking")) }
+                (field("service_critical", t("Service-critical because (empty: not service-critical)"), "text", f.service_critical, e("service_critical")))
                 p {
-                    button type="submit" { "Save draft" }
-                    @if let Some((id, _)) = editing { " " a href={ "/admin/notices/" (id) } { "Cancel" } }
+                    button type="submit" { (t("Save draft")) }
+                    @if let Some((id, _)) = editing { " " a href={ "/admin/notices/" (id) } { (t("Cancel")) } }
                 }
             }
         },
@@ -164,18 +173,29 @@ pub fn delete_page(ctx: &Ctx, o: &NoticeOverview) -> Markup {
     let n = &o.notice;
     layout(
         ctx,
-        &format!("Delete {} rev. {}", n.number.as_str(), n.revision),
+        &tf(
+            "Delete {number} rev. {revision}",
+            &[("number", &n.number.as_str()), ("revision", &n.revision)],
+        ),
         html! {
             div.card {
                 p { strong { (n.fields.title) } }
-                p { "This draft was never sent. Deleting it removes it for good; the audit log keeps its number and title." }
+                p { (t("This draft was never sent. Deleting it removes it for good; the audit log keeps its number and title.")) }
                 form method="post" action={ "/admin/notices/" (n.id) "/delete" } {
                     (csrf_field(&ctx.csrf))
-                    button.danger type="submit" { "Delete the draft" }
-                    " " a href={ "/admin/notices/" (n.id) } { "Back" }
+                    button.danger type="submit" { (t("Delete the draft")) }
+                    " " a href={ "/admin/notices/" (n.id) } { (t("Back")) }
                 }
             }
         },
+    )
+}
+
+/// A notice's number and revision as pages name it: `PCN-2026-0001 rev. 2`.
+pub fn revision_label(number: &str, revision: u32) -> String {
+    tf(
+        "{number} rev. {revision}",
+        &[("number", &number), ("revision", &revision)],
     )
 }
 
@@ -199,46 +219,46 @@ pub fn notice_page(ctx: &Ctx, v: &NoticeView) -> Markup {
     let n = &v.overview.notice;
     layout(
         ctx,
-        &format!("{} rev. {}", n.number.as_str(), n.revision),
+        &revision_label(n.number.as_str(), n.revision),
         html! {
             @if let Some(e) = &v.error { p.error role="alert" { (e) } }
             (details(ctx, &v.overview))
             @if let Some(count) = v.objections {
-                p { strong #objections { (count) } " objected by this notice's links (they receive no more " (n.kind.as_str()) " notices, or no product mailings at all)" }
+                p { strong #objections { (count) } " " (tf("objected by this notice's links (they receive no more {kind} notices, or no product mailings at all)", &[("kind", &tl(n.kind.as_str()))])) }
             }
             @if let Some(a) = &v.audience {
                 div.card {
-                    h2 { "Audience now" }
-                    p { strong #audience { (a.recipients.len()) } " recipients · " (a.objected) " objected · " (a.not_mailable) " cannot be mailed" }
+                    h2 { (t("Audience now")) }
+                    p { strong #audience { (a.recipients.len()) } " " (tf("recipients · {objected} objected · {not_mailable} cannot be mailed", &[("objected", &a.objected), ("not_mailable", &a.not_mailable)])) }
                     table {
-                        tr { th { "Address" } th { "Company" } th { "Parts" } }
+                        tr { th { (t("Address")) } th { (t("Company")) } th { (t("Parts")) } }
                         @for m in a.recipients.iter().take(100) {
                             tr { td { (m.email) } td { (m.company.as_deref().unwrap_or("")) } td { (m.parts.join(", ")) } }
                         }
                     }
-                    @if a.recipients.len() > 100 { p.muted { "The first 100 of " (a.recipients.len()) "." } }
+                    @if a.recipients.len() > 100 { p.muted { (tf("The first 100 of {n}.", &[("n", &a.recipients.len())])) } }
                     @if ctx.may(Action::ManageNotices) {
                         p {
-                            a.button href={ "/admin/notices/" (n.id) "/edit" } { "Edit" } " "
-                            a href={ "/admin/notices/" (n.id) "/delete" } { "Delete" }
+                            a.button href={ "/admin/notices/" (n.id) "/edit" } { (t("Edit")) } " "
+                            a href={ "/admin/notices/" (n.id) "/delete" } { (t("Delete")) }
                         }
                         form method="post" action={ "/admin/notices/" (n.id) "/send" } {
                             (csrf_field(&ctx.csrf))
-                            p { button type="submit" { "Send now to " (a.recipients.len()) " recipients" } }
+                            p { button type="submit" { (tf("Send now to {n} recipients", &[("n", &a.recipients.len())])) } }
                         }
                     }
                 }
             }
             @if let Some(r) = &v.report {
                 div.card {
-                    h2 { "Acknowledgements (deadline " (ctx.time(r.deadline)) ")" }
+                    h2 { (tf("Acknowledgements (deadline {deadline})", &[("deadline", &ctx.time(r.deadline))])) }
                     p {
                         @for (s, count) in &r.counts { (status(s)) " " (count) " · " }
-                        strong #outstanding { (r.outstanding) } " outstanding · "
-                        a href={ "/admin/notices/" (n.id) "/acknowledgements.csv" } { "Download CSV" }
+                        strong #outstanding { (r.outstanding) } " " (t("outstanding")) " · "
+                        a href={ "/admin/notices/" (n.id) "/acknowledgements.csv" } { (t("Download CSV")) }
                     }
                     table {
-                        tr { th { "Address" } th { "Company" } th { "Answer" } th { "Comment" } th { "When" } th.num { "Reminders" } }
+                        tr { th { (t("Address")) } th { (t("Company")) } th { (t("Answer")) } th { (t("Comment")) } th { (t("When")) } th.num { (t("Reminders")) } }
                         @for row in &r.recipients {
                             tr {
                                 td { (row.email) } td { (row.company.as_deref().unwrap_or("")) }
@@ -260,20 +280,20 @@ fn details(ctx: &Ctx, o: &NoticeOverview) -> Markup {
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     html! {
         div.card {
-            p { (status(o.status.as_str())) " " (n.kind.as_str()) " · " (f.title)
-                @if let Some(t) = n.published_at { " · sent " (ctx.time(t)) } }
+            p { (status(o.status.as_str())) " " (tl(n.kind.as_str())) " · " (f.title)
+                @if let Some(at) = n.published_at { " · " (tf("sent {time}", &[("time", &ctx.time(at))])) } }
             @if !f.overridden_warnings.is_empty() {
-                p.error { "Published with force despite: " (f.overridden_warnings.join("; ")) }
+                p.error { (tf("Published with force despite: {warnings}", &[("warnings", &f.overridden_warnings.join("; "))])) }
             }
-            @if let Some(reason) = &f.service_critical { p { "Service-critical: " (reason) } }
+            @if let Some(reason) = &f.service_critical { p { (tf("Service-critical: {reason}", &[("reason", reason)])) } }
             table {
-                tr { th { "Affected parts" } td { (f.affected_parts.iter().map(PartNumber::as_str).collect::<Vec<_>>().join(", ")) } }
-                @if !f.summary.is_empty() { tr { th { "Summary" } td { (f.summary) } } }
-                @if let Some(c) = f.change_category { tr { th { "Change" } td { (c.label(Locale::En)) ": " (f.description_before) " → " (f.description_after) } } }
-                @if !f.reason.is_empty() { tr { th { "Reason" } td { (f.reason) } } }
-                @if f.effective_date.is_some() { tr { th { "Effective" } td { (date(f.effective_date)) } } }
-                @if f.last_time_buy_date.is_some() { tr { th { "Last-time buy / ship" } td { (date(f.last_time_buy_date)) " / " (date(f.last_time_ship_date)) } } }
-                @if let Some(d) = f.ack_deadline { tr { th { "Acknowledge by" } td { (ctx.time(d)) } } }
+                tr { th { (t("Affected parts")) } td { (f.affected_parts.iter().map(PartNumber::as_str).collect::<Vec<_>>().join(", ")) } }
+                @if !f.summary.is_empty() { tr { th { (t("Summary")) } td { (f.summary) } } }
+                @if let Some(c) = f.change_category { tr { th { (t("Change")) } td { (c.label(i18n::locale())) ": " (f.description_before) " → " (f.description_after) } } }
+                @if !f.reason.is_empty() { tr { th { (t("Reason")) } td { (f.reason) } } }
+                @if f.effective_date.is_some() { tr { th { (t("Effective")) } td { (date(f.effective_date)) } } }
+                @if f.last_time_buy_date.is_some() { tr { th { (t("Last-time buy / ship")) } td { (date(f.last_time_buy_date)) " / " (date(f.last_time_ship_date)) } } }
+                @if let Some(d) = f.ack_deadline { tr { th { (t("Acknowledge by")) } td { (ctx.time(d)) } } }
             }
         }
     }

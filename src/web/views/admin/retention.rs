@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
-use super::{Ctx, csrf_field, layout, status};
+use super::{Ctx, csrf_field, i18n, layout, status, t, tf, tl, tn};
 use crate::{
     domain::{
-        PrivacyRequestId, SubscriberId,
+        Locale, PrivacyRequestId, SubscriberId,
         privacy::{ANSWER_WITHIN_DAYS, PrivacyRequest, RequestStatus},
         retention::RetentionPolicy,
     },
@@ -40,40 +40,40 @@ pub fn retention_page(ctx: &Ctx, v: &RetentionView) -> Markup {
     let next = v.next_run.as_ref();
     layout(
         ctx,
-        "Retention",
+        t("Retention"),
         html! {
             div.grid {
                 div.card {
-                    h2 { "Policy in force" }
+                    h2 { (t("Policy in force")) }
                     table.policy {
-                        tr { th { "Pending requests deleted after" } td { (p.pending.num_days()) " days" } }
-                        tr { th { "Lapsed subscribers erased after" } td { (p.lapsed.num_days()) " days" } }
-                        tr { th { "Inactive subscribers reviewed after" } td { (p.review_after.num_days()) " days" } }
-                        tr { th { "Inactive subscribers are" } td { @if p.erase_after_review { "erased" } @else { "flagged for review" } } }
+                        tr { th { (t("Pending requests deleted after")) } td { (days(p.pending.num_days())) } }
+                        tr { th { (t("Lapsed subscribers erased after")) } td { (days(p.lapsed.num_days())) } }
+                        tr { th { (t("Inactive subscribers reviewed after")) } td { (days(p.review_after.num_days())) } }
+                        tr { th { (t("Inactive subscribers are")) } td { @if p.erase_after_review { (t("erased")) } @else { (t("flagged for review")) } } }
                     }
                 }
                 div.card {
-                    h2 { "The next run would" }
+                    h2 { (t("The next run would")) }
                     table.dry-run {
-                        tr { th { "Candidates examined" } td.num { (v.dry_run.examined) } }
-                        tr { th { "Delete stale pending requests" } td.num.pending-deleted { (v.dry_run.pending_deleted) } }
-                        tr { th { "Erase subscribers" } td.num.erased { (v.dry_run.erased) } }
-                        tr { th { "Flag subscribers for review" } td.num.flagged { (v.dry_run.flagged) } }
+                        tr { th { (t("Candidates examined")) } td.num { (v.dry_run.examined) } }
+                        tr { th { (t("Delete stale pending requests")) } td.num.pending-deleted { (v.dry_run.pending_deleted) } }
+                        tr { th { (t("Erase subscribers")) } td.num.erased { (v.dry_run.erased) } }
+                        tr { th { (t("Flag subscribers for review")) } td.num.flagged { (v.dry_run.flagged) } }
                     }
                     p.muted {
-                        "Next run: "
-                        span.next-run { (next.and_then(|n| n.at).map_or_else(|| "never".to_owned(), |t| ctx.time(t))) }
-                        @if let Some(n) = next { " · schedule " code { (n.cron) } }
-                        " · " a href="/admin/jobs" { "job runs" }
+                        (t("Next run:")) " "
+                        span.next-run { (next.and_then(|n| n.at).map_or_else(|| t("never").to_owned(), |at| ctx.time(at))) }
+                        @if let Some(n) = next { " · " (t("schedule")) " " code { (n.cron) } }
+                        " · " a href="/admin/jobs" { (t("job runs")) }
                     }
                     @if !v.scheduler_enabled {
-                        p.muted { "The scheduler is off in this process (scheduler.enabled = false); another instance may run it." }
+                        p.muted { (t("The scheduler is off in this process (scheduler.enabled = false); another instance may run it.")) }
                     }
                 }
             }
-            h2 { "Reached by the inactivity rule within " (v.review_within_days) " days" }
+            h2 { (tf("Reached by the inactivity rule within {n} days", &[("n", &v.review_within_days)])) }
             table.review {
-                tr { th { "Subscriber" } th { "Last seen" } th { "Review due" } th { "Flagged" } th { "Action" } }
+                tr { th { (t("Subscriber")) } th { (t("Last seen")) } th { (t("Review due")) } th { (t("Flagged")) } th { (t("Action")) } }
                 @for i in &v.review {
                     tr {
                         td { a href={ "/admin/subscribers/" (i.subscriber_id) } { code { (i.subscriber_id) } } }
@@ -83,10 +83,24 @@ pub fn retention_page(ctx: &Ctx, v: &RetentionView) -> Markup {
                     }
                 }
             }
-            @if v.review.is_empty() { p.muted { "Nobody." } }
-            @if let Some(next) = v.next_cursor { p.pager { a.button rel="next" href={ "/admin/retention?cursor=" (next) } { "Older →" } } }
+            @if v.review.is_empty() { p.muted { (t("Nobody.")) } }
+            @if let Some(next) = v.next_cursor { p.pager { a.button rel="next" href={ "/admin/retention?cursor=" (next) } { (t("Older →")) } } }
         },
     )
+}
+
+/// A number of days: `180 days`.
+fn days(n: i64) -> String {
+    tn("{n} day", "{n} days", n.unsigned_abs())
+}
+
+/// "Subject", the person a request is about: in English the one word, which elsewhere is an
+/// e-mail's subject; so the other languages look it up by a key of its own.
+fn data_subject() -> &'static str {
+    match i18n::locale() {
+        Locale::En => "Subject",
+        _ => t("Subject (the person a request is about)"),
+    }
 }
 
 /// What `/admin/privacy-requests` shows.
@@ -106,15 +120,15 @@ pub struct RequestsView {
 pub fn requests_page(ctx: &Ctx, v: &RequestsView) -> Markup {
     layout(
         ctx,
-        "Privacy requests",
+        t("Privacy requests"),
         html! {
-            p.muted { "Each request must be answered within " (ANSWER_WITHIN_DAYS) " days of receipt (GDPR Art. 12(3))." }
+            p.muted { (tf("Each request must be answered within {n} days of receipt (GDPR Art. 12(3)).", &[("n", &ANSWER_WITHIN_DAYS)])) }
             table.requests {
-                tr { th { "Kind" } th { "Subject" } th { "Received" } th { "Due" } th { "Status" } th {} }
+                tr { th { (t("Kind")) } th { (data_subject()) } th { (t("Received")) } th { (t("Due")) } th { (t("Status")) } th {} }
                 @for r in &v.requests { (request_row(ctx, v, r)) }
             }
-            @if v.requests.is_empty() { p.muted { "No requests logged." } }
-            @if let Some(next) = v.next_cursor { p.pager { a.button rel="next" href={ "/admin/privacy-requests?cursor=" (next) } { "Older →" } } }
+            @if v.requests.is_empty() { p.muted { (t("No requests logged.")) } }
+            @if let Some(next) = v.next_cursor { p.pager { a.button rel="next" href={ "/admin/privacy-requests?cursor=" (next) } { (t("Older →")) } } }
         },
     )
 }
@@ -124,27 +138,27 @@ fn request_row(ctx: &Ctx, v: &RequestsView, r: &PrivacyRequest) -> Markup {
     let overdue = r.is_overdue(v.now);
     html! {
         tr class={ "request " (r.status) @if overdue { " overdue" } } {
-            td { (r.kind) } td {
+            td { (tl(r.kind.as_str())) } td {
                 @match r.subscriber_id {
                     Some(id) => a href={ "/admin/subscribers/" (id) } { code { (id) } },
-                    None => span.muted { "unknown" },
+                    None => span.muted { (t("unknown")) },
                 }
             }
             td { (ctx.time(r.received_at)) }
             td {
                 (ctx.time(r.due_at))
-                @if open { " " span.muted { "(" (r.days_left(v.now)) " days left)" } }
+                @if open { " " span.muted { (tf("({n} days left)", &[("n", &r.days_left(v.now))])) } }
             }
             td { (status(r.status.as_str())) @if overdue { " " (status("overdue")) } }
             td {
                 @if open && v.may_close {
                     form.inline method="post" action={ "/admin/privacy-requests/" (r.id) "/close" } {
                         (csrf_field(&ctx.csrf))
-                        select name="status" aria-label="Outcome" {
-                            option value="completed" { "completed" }
-                            option value="rejected" { "rejected" }
+                        select name="status" aria-label=(t("Outcome")) {
+                            option value="completed" { (tl("completed")) }
+                            option value="rejected" { (tl("rejected")) }
                         }
-                        " " button type="submit" { "Close" }
+                        " " button type="submit" { (t("Close")) }
                     }
                 }
             }
@@ -156,10 +170,10 @@ fn request_row(ctx: &Ctx, v: &RequestsView, r: &PrivacyRequest) -> Markup {
 pub fn already_answered_page(ctx: &Ctx) -> Markup {
     layout(
         ctx,
-        "Already answered",
+        t("Already answered"),
         html! {
-            p.error { "This request was already closed." }
-            p { a href="/admin/privacy-requests" { "Back to the requests" } }
+            p.error { (t("This request was already closed.")) }
+            p { a href="/admin/privacy-requests" { (t("Back to the requests")) } }
         },
     )
 }

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, csrf_field, layout, status};
+use super::{Ctx, csrf_field, layout, status, t, tf};
 use crate::{
     domain::{Action, Locale},
     services::templates::TemplateInfo,
@@ -17,19 +17,19 @@ pub fn templates_page(ctx: &Ctx, all: &[TemplateInfo]) -> Markup {
     messages.dedup();
     layout(
         ctx,
-        "E-mail templates",
+        t("E-mail templates"),
         html! {
-            p.muted { "The messages Bulletin sends, per language. An override saved here is used by every instance at once and survives deploys; revert goes back to the built-in." }
+            p.muted { (t("The messages Bulletin sends, per language. An override saved here is used by every instance at once and survives deploys; revert goes back to the built-in.")) }
             table {
-                tr { th { "Message" } @for l in Locale::ALL { th { (l.as_str()) } } }
+                tr { th { (t("Message")) } @for l in Locale::ALL { th { (l.as_str()) } } }
                 @for m in &messages {
                     tr {
                         td { (m) }
                         @for l in Locale::ALL {
                             td {
-                                @for t in all.iter().filter(|t| t.file.message == *m && t.file.locale == l) {
-                                    a href={ "/admin/templates/" (t.file.path) } { (t.file.part) }
-                                    @if t.saved.is_some() { " " (status("overridden")) }
+                                @for file in all.iter().filter(|f| f.file.message == *m && f.file.locale == l) {
+                                    a href={ "/admin/templates/" (file.file.path) } { (file.file.part) }
+                                    @if file.saved.is_some() { " " (status("overridden")) }
                                     br;
                                 }
                             }
@@ -43,46 +43,46 @@ pub fn templates_page(ctx: &Ctx, all: &[TemplateInfo]) -> Markup {
 
 /// `/admin/templates/{locale}/{file}`: the file, the editor with `typed` in it and `error`
 /// at it, revert, the built-in source and the preview frame.
-pub fn template_page(ctx: &Ctx, t: &TemplateInfo, typed: &str, error: Option<&str>) -> Markup {
-    let action = format!("/admin/templates/{}", t.file.path);
+pub fn template_page(ctx: &Ctx, info: &TemplateInfo, typed: &str, error: Option<&str>) -> Markup {
+    let action = format!("/admin/templates/{}", info.file.path);
     layout(
         ctx,
-        &format!("Template {}", t.file.path),
+        &tf("Template {path}", &[("path", &info.file.path)]),
         html! {
-            p { a href="/admin/templates" { "← all templates" } }
+            p { a href="/admin/templates" { (t("← all templates")) } }
             div.card {
                 p {
-                    "Message " strong { (t.file.message) } ", part " code { (t.file.part) } ", language " (t.file.locale.as_str()) ". "
-                    @match &t.saved {
-                        Some(o) => { (status("overridden")) " saved by " (o.updated_by) " at " (ctx.time(o.updated_at)) }
+                    (t("Message")) " " strong { (info.file.message) } ", " (t("part")) " " code { (info.file.part) } ", " (t("language")) " " (info.file.locale.as_str()) ". "
+                    @match &info.saved {
+                        Some(o) => { (status("overridden")) " " (tf("saved by {who} at {time}", &[("who", &o.updated_by), ("time", &ctx.time(o.updated_at))])) }
                         None => { (status("built-in")) }
                     }
                 }
                 @if ctx.may(Action::ManageTemplates) {
                     form method="post" action=(action) {
                         (csrf_field(&ctx.csrf))
-                        label for="source" { "Source (minijinja; variables as in the built-in below)" }
+                        label for="source" { (t("Source (minijinja; variables as in the built-in below)")) }
                         textarea id="source" name="source" aria-invalid=[error.map(|_| "true")] { (typed) }
                         @if let Some(e) = error { p.field-error role="alert" { (e) } }
                         p {
-                            button type="submit" { "Save override" } " "
-                            button.secondary type="submit" formaction={ (action) "/preview" } formtarget="template-preview" { "Preview without saving" }
+                            button type="submit" { (t("Save override")) } " "
+                            button.secondary type="submit" formaction={ (action) "/preview" } formtarget="template-preview" { (t("Preview without saving")) }
                         }
                     }
-                    @if t.saved.is_some() {
+                    @if info.saved.is_some() {
                         form method="post" action={ (action) "/revert" } {
                             (csrf_field(&ctx.csrf))
-                            button.secondary type="submit" { "Revert to the built-in" }
+                            button.secondary type="submit" { (t("Revert to the built-in")) }
                         }
                     }
                 } @else {
                     pre { (typed) }
                 }
             }
-            details { summary { "Built-in source" } pre { (t.builtin) } }
-            h2 { "Preview with sample values" }
-            p.muted { "As saved; “Preview without saving” shows what is typed above instead." }
-            iframe.preview sandbox="" name="template-preview" src={ (action) "/preview" } title="Preview of the e-mail" {}
+            details { summary { (t("Built-in source")) } pre { (info.builtin) } }
+            h2 { (t("Preview with sample values")) }
+            p.muted { (t("As saved; “Preview without saving” shows what is typed above instead.")) }
+            iframe.preview sandbox="" name="template-preview" src={ (action) "/preview" } title=(t("Preview of the e-mail")) {}
         },
     )
 }
@@ -92,8 +92,8 @@ pub fn template_page(ctx: &Ctx, t: &TemplateInfo, typed: &str, error: Option<&st
 pub fn preview(subject: &str, text: &str, html: &str) -> Markup {
     let header = html! {
         div {
-            p { strong { "Subject: " } (subject) }
-            details { summary { "Text part" } pre { (text) } }
+            p { strong { (t("Subject:")) " " } (subject) }
+            details { summary { (t("Text part")) } pre { (text) } }
             hr;
         }
     };

@@ -3,15 +3,17 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, csrf_field, field, layout, select};
+use super::{Ctx, csrf_field, field, layout, select, t, tf, tl};
 use crate::{domain::User, store::api_tokens::TokenListing};
 
 /// The roles a user can have, as form values and their explanation.
-const ROLES: [(&str, &str); 3] = [
-    ("viewer", "Viewer (reads only)"),
-    ("marketer", "Marketer (lists, subscribers, campaigns)"),
-    ("admin", "Admin (everything)"),
-];
+fn roles() -> [(&'static str, &'static str); 3] {
+    [
+        ("viewer", t("Viewer (reads only)")),
+        ("marketer", t("Marketer (lists, subscribers, campaigns)")),
+        ("admin", t("Admin (everything)")),
+    ]
+}
 
 /// The errors of the add-a-user form, at their fields.
 #[derive(Debug, Default, Clone)]
@@ -46,29 +48,29 @@ pub fn users_page(ctx: &Ctx, v: &UsersView) -> Markup {
     let errors = &v.errors;
     layout(
         ctx,
-        "Users",
+        t("Users"),
         html! {
             @if let Some(problem) = &v.problem { p.error role="alert" { (problem) } }
-            p.muted { "A role change takes effect at once. A disabled user cannot log in, their sessions end, and their API tokens are refused until they are enabled again. No API token does more than its owner's current role allows." }
+            p.muted { (t("A role change takes effect at once. A disabled user cannot log in, their sessions end, and their API tokens are refused until they are enabled again. No API token does more than its owner's current role allows.")) }
             table {
-                tr { th { "E-mail" } th { "Role" } th { "Status" } th {} }
+                tr { th { (t("E-mail")) } th { (t("Role")) } th { (t("Status")) } th {} }
                 @for u in &v.users { (user_row(ctx, u)) }
             }
             div.card {
-                h2 { "Add a user" }
+                h2 { (t("Add a user")) }
                 form method="post" action="/admin/users" {
                     (csrf_field(&ctx.csrf))
-                    (field("email", "E-mail address", "email", &v.email, errors.email.as_ref()))
-                    (select("role", "Role", &ROLES, &v.role, errors.role.as_ref()))
-                    (field("password", "Initial password (at least 12 characters)", "password", "", errors.password.as_ref()))
-                    p { button type="submit" { "Add user" } }
+                    (field("email", t("E-mail address"), "email", &v.email, errors.email.as_ref()))
+                    (select("role", t("Role"), &roles(), &v.role, errors.role.as_ref()))
+                    (field("password", t("Initial password (at least 12 characters)"), "password", "", errors.password.as_ref()))
+                    p { button type="submit" { (t("Add user")) } }
                 }
             }
-            h2 { "API tokens" }
-            p.muted { "Create tokens with " code { "bulletin token create --name N --role R [--user E]" } "." }
+            h2 { (t("API tokens")) }
+            p.muted { (t("Create tokens with")) " " code { "bulletin token create --name N --role R [--user E]" } "." }
             table {
-                tr { th { "Name" } th { "Role" } th { "Owner" } th { "Created" } th { "Last used" } th {} }
-                @for t in &v.tokens { (token_row(ctx, t)) }
+                tr { th { (t("Name")) } th { (t("Role")) } th { (t("Owner")) } th { (t("Created")) } th { (t("Last used")) } th {} }
+                @for token in &v.tokens { (token_row(ctx, token)) }
             }
         },
     )
@@ -83,39 +85,39 @@ fn user_row(ctx: &Ctx, u: &User) -> Markup {
             td {
                 form.inline method="post" action={ "/admin/users/" (u.id) "/role" } {
                     (csrf_field(csrf))
-                    select name="role" aria-label={ "Role of " (u.email.as_str()) } {
-                        @for (value, _) in ROLES {
-                            option value=(value) selected[value == u.role.as_str()] { (value) }
+                    select name="role" aria-label=(tf("Role of {email}", &[("email", &u.email.as_str())])) {
+                        @for (value, _) in roles() {
+                            option value=(value) selected[value == u.role.as_str()] { (tl(value)) }
                         }
                     }
                     " "
-                    button type="submit" { "Change role" }
+                    button type="submit" { (t("Change role")) }
                 }
             }
             td {
                 @match u.disabled_at {
-                    Some(at) => { "disabled since " (ctx.time(at)) }
-                    None => { "active" }
+                    Some(at) => { (tf("disabled since {time}", &[("time", &ctx.time(at))])) }
+                    None => { (t("active")) }
                 }
-                @if u.two_factor { ", one-time codes" }
+                @if u.two_factor { ", " (t("one-time codes")) }
             }
             td {
                 @if u.is_active() {
                     form.inline method="post" action={ "/admin/users/" (u.id) "/disable" } {
                         (csrf_field(csrf))
-                        button.danger type="submit" { "Disable" }
+                        button.danger type="submit" { (t("Disable")) }
                     }
                 } @else {
                     form.inline method="post" action={ "/admin/users/" (u.id) "/enable" } {
                         (csrf_field(csrf))
-                        button type="submit" { "Enable" }
+                        button type="submit" { (t("Enable")) }
                     }
                 }
                 @if u.two_factor {
                     " "
                     form.inline method="post" action={ "/admin/users/" (u.id) "/two-factor/remove" } {
                         (csrf_field(csrf))
-                        button.danger type="submit" title="For a lost phone: the user logs in with the password alone, or sets codes up again if they must" { "Remove one-time codes" }
+                        button.danger type="submit" title=(t("For a lost phone: the user logs in with the password alone, or sets codes up again if they must")) { (t("Remove one-time codes")) }
                     }
                 }
             }
@@ -124,26 +126,27 @@ fn user_row(ctx: &Ctx, u: &User) -> Markup {
 }
 
 /// One API token's row, with the role it acts as and a button to revoke it.
-fn token_row(ctx: &Ctx, t: &TokenListing) -> Markup {
+fn token_row(ctx: &Ctx, listing: &TokenListing) -> Markup {
     let csrf = &ctx.csrf;
+    let token = &listing.token;
     html! {
         tr {
-            td { (t.token.name) }
+            td { (token.name) }
             td {
-                (t.token.role)
-                @match t.effective_role {
-                    Some(r) if r != t.token.role => { " (acts as " (r) ", its owner's role)" }
+                (tl(token.role.as_str()))
+                @match listing.effective_role {
+                    Some(r) if r != token.role => { " " (tf("(acts as {role}, its owner's role)", &[("role", &tl(r.as_str()))])) }
                     Some(_) => {}
-                    None => { " (refused: its owner is disabled)" }
+                    None => { " " (t("(refused: its owner is disabled)")) }
                 }
             }
-            td { (t.owner_email.as_deref().unwrap_or("—")) }
-            td { (ctx.time(t.created_at)) }
-            td { (t.last_used_at.map(|d| ctx.time(d)).unwrap_or_default()) }
+            td { (listing.owner_email.as_deref().unwrap_or("—")) }
+            td { (ctx.time(listing.created_at)) }
+            td { (listing.last_used_at.map(|d| ctx.time(d)).unwrap_or_default()) }
             td {
-                form.inline method="post" action={ "/admin/tokens/" (t.token.id) "/revoke" } {
+                form.inline method="post" action={ "/admin/tokens/" (token.id) "/revoke" } {
                     (csrf_field(csrf))
-                    button.danger type="submit" { "Revoke" }
+                    button.danger type="submit" { (t("Revoke")) }
                 }
             }
         }
