@@ -334,7 +334,8 @@ impl Walk<'_> {
     }
 }
 
-/// Sets the window so that the page's viewport is `width` × `height` CSS pixels.
+/// Sets the window so that the page's viewport is `width` CSS pixels wide and, as far as the
+/// screen allows, `height` high.
 pub async fn set_viewport(c: &Client, width: u32, height: u32) {
     let (mut window_width, mut window_height) = (width, height);
     for _ in 0..3 {
@@ -347,14 +348,19 @@ pub async fn set_viewport(c: &Client, width: u32, height: u32) {
             .unwrap();
         let inner_width = u32::try_from(inner[0].as_u64().unwrap()).unwrap();
         let inner_height = u32::try_from(inner[1].as_u64().unwrap()).unwrap();
-        if inner_width == width && inner_height == height {
+        if inner_width == width && (inner_height == height || window_height > height) {
             return;
         }
         // The window's frame, if any, takes the difference.
         window_width = (window_width + width).checked_sub(inner_width).unwrap();
-        window_height = (window_height + height).checked_sub(inner_height).unwrap();
+        window_height = (window_height + height).saturating_sub(inner_height);
     }
-    panic!("could not make the viewport {width} × {height} px");
+    let inner = c.execute("return window.innerWidth", vec![]).await.unwrap();
+    assert_eq!(
+        inner.as_u64(),
+        Some(u64::from(width)),
+        "could not make the viewport {width} px wide"
+    );
 }
 
 /// Sets the window so that the page's viewport (`innerWidth`) is `width` CSS pixels wide
