@@ -10,7 +10,10 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AdminError, AdminSession, campaigns::sandboxed};
+use super::{
+    AdminError, AdminSession,
+    campaigns::{refusal, reworded, sandboxed},
+};
 use crate::{
     domain::{Action, Campaign, CampaignId, CampaignLayout, EmailAddress, ListSlug, MailingList},
     services::{
@@ -26,6 +29,7 @@ use crate::{
                 ComposeFormView, ConfirmView, ReviewView, compose_page, confirm_page,
                 nothing_to_preview, refused_page, review_page,
             },
+            t, tf, tl,
         },
     },
 };
@@ -80,7 +84,7 @@ impl CampaignForm {
             match ListSlug::parse(raw) {
                 Ok(slug) => lists.push(slug),
                 Err(_) => {
-                    errors.insert("list", format!("There is no list \u{201c}{raw}\u{201d}."));
+                    errors.insert("list", tf("There is no list “{slug}”.", &[("slug", raw)]));
                 }
             }
         }
@@ -88,8 +92,9 @@ impl CampaignForm {
             "" => None,
             raw => EmailAddress::parse(raw).map_or_else(
                 |_| {
-                    let text =
-                        "Write one e-mail address, such as help@example.com, or leave this empty.";
+                    let text = t(
+                        "Write one e-mail address, such as help@example.com, or leave this empty.",
+                    );
                     errors.insert("reply_to", text.to_owned());
                     None
                 },
@@ -128,7 +133,7 @@ async fn checked(
     let (draft, mut errors) = form.read();
     for (field, problem) in campaigns::problems(&state.ctx, &draft).await? {
         let field = if field == "lists" { "list" } else { field };
-        errors.entry(field).or_insert(problem);
+        errors.entry(field).or_insert_with(|| reworded(&problem));
     }
     Ok((draft, errors))
 }
@@ -172,7 +177,7 @@ fn field_errors(e: CampaignsError) -> Result<Errors, CampaignsError> {
         CampaignsError::Invalid(_) => "body_markdown",
         _ => return Err(e),
     };
-    Ok(Errors::from([(field, e.to_string())]))
+    Ok(Errors::from([(field, refusal(&e))]))
 }
 
 /// `GET /admin/campaigns/new`.
@@ -198,7 +203,7 @@ pub(super) async fn create(
     let errors = match campaigns::create(&state.ctx, &session.actor(), draft).await {
         Ok(c) => {
             let to = format!("/admin/campaigns/{}", c.id);
-            let said = "The draft is saved. Review it before sending.";
+            let said = t("The draft is saved. Review it before sending.");
             return Ok(super::redirect_with(&state, &session, &to, said));
         }
         Err(e) => field_errors(e)?,
@@ -249,7 +254,8 @@ pub(super) async fn update(
     let errors = match campaigns::update(&state.ctx, &session.actor(), id, patch).await {
         Ok(c) => {
             let to = format!("/admin/campaigns/{}", c.id);
-            let said = "The changes are saved. The campaign is a draft: review it before sending.";
+            let said =
+                t("The changes are saved. The campaign is a draft: review it before sending.");
             return Ok(super::redirect_with(&state, &session, &to, said));
         }
         Err(CampaignsError::State(_) | CampaignsError::Raced) => {
@@ -269,11 +275,13 @@ async fn is_notice(state: &AppState, id: CampaignId) -> Result<bool, AdminError>
 /// 409: the campaign is past the point where its content may change, or a notice's.
 fn cannot_change(session: &AdminSession, c: &Campaign) -> Response {
     let why = match c.status.edit() {
-        Ok(_) => "This campaign carries a product notice: change and send it on its notice's page."
-            .to_owned(),
-        Err(_) => format!(
-            "This campaign is {} and can no longer be changed.",
-            c.status.as_str()
+        Ok(_) => {
+            t("This campaign carries a product notice: change and send it on its notice's page.")
+                .to_owned()
+        }
+        Err(_) => tf(
+            "This campaign is {status} and can no longer be changed.",
+            &[("status", &tl(c.status.as_str()))],
         ),
     };
     let page = refused_page(&session.ctx(), c, &why, c.status.edit().is_err());
@@ -298,7 +306,7 @@ pub(super) async fn preview_draft(
         Err(e @ (CampaignsError::Forbidden(_) | CampaignsError::Store(_))) => {
             return Err(e.into());
         }
-        Err(e) => view::preview_failed(&e.to_string()),
+        Err(e) => view::preview_failed(&refusal(&e)),
     };
     Ok(sandboxed(page))
 }
@@ -326,12 +334,11 @@ pub(super) async fn review_with(
     let campaign = campaigns::find(&state.ctx, id).await?;
     if campaign.status.schedule().is_err() || is_notice(state, id).await? {
         let why = match campaign.status.schedule() {
-            Ok(_) => {
-                "This campaign carries a product notice: send it on its notice's page.".to_owned()
-            }
-            Err(_) => format!(
-                "This campaign is {}: there is nothing left to review or schedule.",
-                campaign.status.as_str()
+            Ok(_) => t("This campaign carries a product notice: send it on its notice's page.")
+                .to_owned(),
+            Err(_) => tf(
+                "This campaign is {status}: there is nothing left to review or schedule.",
+                &[("status", &tl(campaign.status.as_str()))],
             ),
         };
         let offer_copy = campaign.status.schedule().is_err();
@@ -371,19 +378,27 @@ fn reply_to_words(
     if let Some(own) = &c.def.reply_to {
         return own.as_str().to_owned();
     }
-    let fallback = default.map_or_else(|| "the From address".to_owned(), |a| a.as_str().to_owned());
+    let fallback = default.map_or_else(
+        || t("the From address").to_owned(),
+        |a| a.as_str().to_owned(),
+    );
     let by_list: Vec<String> = targets
         .iter()
         .filter_map(|l| {
-            l.def
-                .reply_to
-                .as_ref()
-                .map(|a| format!("{} for {}", a.as_str(), l.def.name))
+            l.def.reply_to.as_ref().map(|a| {
+                tf(
+                    "{address} for {list}",
+                    &[("address", &a.as_str()), ("list", &l.def.name)],
+                )
+            })
         })
         .collect();
     match by_list.is_empty() {
         true => fallback,
-        false => format!("{}; else {fallback}", by_list.join(", ")),
+        false => tf(
+            "{lists}; else {fallback}",
+            &[("lists", &by_list.join(", ")), ("fallback", &fallback)],
+        ),
     }
 }
 
@@ -391,14 +406,18 @@ fn reply_to_words(
 fn question(verb: &str) -> Option<(&'static str, &'static str, &'static str)> {
     match verb {
         "cancel" => Some((
-            "Cancel this campaign?",
-            "Messages not sent yet are never sent. This cannot be undone; a copy can be sent later.",
-            "Cancel the campaign",
+            t("Cancel this campaign?"),
+            t(
+                "Messages not sent yet are never sent. This cannot be undone; a copy can be sent later.",
+            ),
+            t("Cancel the campaign"),
         )),
         "delete" => Some((
-            "Delete this campaign?",
-            "The campaign and its content are removed for good. The audit log keeps that you deleted it.",
-            "Delete the campaign",
+            t("Delete this campaign?"),
+            t(
+                "The campaign and its content are removed for good. The audit log keeps that you deleted it.",
+            ),
+            t("Delete the campaign"),
         )),
         _ => None,
     }
@@ -418,14 +437,17 @@ pub(super) async fn confirm(
         _ => campaign.status.delete().is_ok(),
     };
     if !works {
-        let why = format!(
-            "A {} campaign cannot be {}.",
-            campaign.status.as_str(),
-            match verb.as_str() {
-                "cancel" => "cancelled",
-                _ => "deleted",
-            }
-        );
+        let status = tl(campaign.status.as_str());
+        let why = match verb.as_str() {
+            "cancel" => tf(
+                "A {status} campaign cannot be cancelled.",
+                &[("status", &status)],
+            ),
+            _ => tf(
+                "A {status} campaign cannot be deleted.",
+                &[("status", &status)],
+            ),
+        };
         let page = refused_page(&session.ctx(), &campaign, &why, true);
         return Ok((StatusCode::CONFLICT, page).into_response());
     }

@@ -23,6 +23,7 @@ use crate::{
         views::admin::{
             self as view,
             campaigns::{CampaignView, campaign_page, campaigns_page},
+            t, te, tf, tl, tn,
         },
     },
 };
@@ -124,7 +125,7 @@ pub(super) async fn preview(
     let page = match campaigns::preview(&state.ctx, CampaignId::from_uuid(id)).await {
         Ok(m) => view::campaigns::preview(&m.html),
         Err(CampaignsError::NotFound) => return Err(AdminError::NotFound),
-        Err(e) => view::preview_failed(&e.to_string()),
+        Err(e) => view::preview_failed(&refusal(&e)),
     };
     Ok(sandboxed(page))
 }
@@ -210,34 +211,37 @@ async fn do_move(
                 campaigns::schedule(ctx, &actor, id, at)
                     .await
                     .map(|c| match (at, c.send_at) {
-                        (Some(_), Some(t)) => {
-                            format!("Scheduled for {}.", session.ctx().time(t))
-                        }
-                        _ => "Sending now: the campaign starts within a minute.".to_owned(),
+                        (Some(_), Some(at)) => tf(
+                            "Scheduled for {time}.",
+                            &[("time", &session.ctx().time(at))],
+                        ),
+                        _ => t("Sending now: the campaign starts within a minute.").to_owned(),
                     })
             }
             Err(e) => Err(CampaignsError::Invalid(e)),
         },
         "pause" => campaigns::pause(ctx, &actor, id, "paused by a person")
             .await
-            .map(|_| "Paused: nothing more is sent until you resume.".to_owned()),
+            .map(|_| t("Paused: nothing more is sent until you resume.").to_owned()),
         "resume" => campaigns::resume(ctx, &actor, id)
             .await
             .map(|c| match c.status {
-                CampaignStatus::Scheduled => "Resumed: it is scheduled again.".to_owned(),
-                _ => "Resumed: sending continues, messages that waited go out at once.".to_owned(),
+                CampaignStatus::Scheduled => t("Resumed: it is scheduled again.").to_owned(),
+                _ => {
+                    t("Resumed: sending continues, messages that waited go out at once.").to_owned()
+                }
             }),
         "cancel" => campaigns::cancel(ctx, &actor, id)
             .await
-            .map(|_| "Cancelled: messages not sent yet will never be sent.".to_owned()),
+            .map(|_| t("Cancelled: messages not sent yet will never be sent.").to_owned()),
         "test" => match parse_addresses(&form.to) {
-            Ok(to) => state
-                .send_test(&actor, id, &to)
-                .await
-                .map(|()| match to.len() {
-                    1 => "Test sent to 1 address.".to_owned(),
-                    n => format!("Test sent to {n} addresses."),
-                }),
+            Ok(to) => state.send_test(&actor, id, &to).await.map(|()| {
+                tn(
+                    "Test sent to {n} address.",
+                    "Test sent to {n} addresses.",
+                    to.len() as u64,
+                )
+            }),
             Err(e) => Err(CampaignsError::Invalid(e)),
         },
         _ => return Err(AdminError::NotFound),
@@ -255,16 +259,16 @@ async fn copy_or_delete(
     let (ctx, actor) = (&state.ctx, session.actor());
     let result = match verb {
         "duplicate" => campaigns::duplicate(ctx, &actor, id).await.map(|copy| {
-            let said = format!(
-                "Copied into a new draft, \u{201c}{}\u{201d}: change it here.",
-                copy.def.name
+            let said = tf(
+                "Copied into a new draft, “{name}”: change it here.",
+                &[("name", &copy.def.name)],
             );
             (format!("/admin/campaigns/{}/edit", copy.id), said)
         }),
         _ => {
             let name = campaigns::find(ctx, id).await?.def.name;
             campaigns::delete(ctx, &actor, id).await.map(|()| {
-                let said = format!("The campaign \u{201c}{name}\u{201d} is deleted.");
+                let said = tf("The campaign “{name}” is deleted.", &[("name", &name)]);
                 ("/admin/campaigns".to_owned(), said)
             })
         }
@@ -275,16 +279,7 @@ async fn copy_or_delete(
             e
             @ (CampaignsError::Forbidden(_) | CampaignsError::NotFound | CampaignsError::Store(_)),
         ) => Err(e.into()),
-        Err(e) => {
-            show_with(
-                state,
-                session,
-                id,
-                Some(e.to_string()),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
+        Err(e) => show_with(state, session, id, Some(refusal(&e)), StatusCode::CONFLICT).await,
     }
 }
 
@@ -305,11 +300,101 @@ async fn refused(
     };
     if form.page == "review" {
         let field = if verb == "test" { "to" } else { "send_at" };
-        let error = Some((field, e.to_string()));
+        let error = Some((field, refusal(&e)));
         return super::campaign_forms::review_with(state, session, id, error, &form.send_at, code)
             .await;
     }
-    show_with(state, session, id, Some(e.to_string()), code).await
+    show_with(state, session, id, Some(refusal(&e)), code).await
+}
+
+/// A refusal of the campaigns service in the page's language: the state machine's in words of
+/// its own, the service's fixed and patterned texts from the catalogue's `[labels]`, anything
+/// else as the service said it.
+pub(super) fn refusal(e: &CampaignsError) -> String {
+    let CampaignsError::State(refused) = e else {
+        return reworded(&e.to_string());
+    };
+    let from = tl(refused.from.as_str());
+    let status: &[(&str, &dyn std::fmt::Display)] = &[("status", &from)];
+    match refused.action {
+        "scheduled" => tf("a {status} campaign cannot be scheduled", status),
+        "started" => tf("a {status} campaign cannot be started", status),
+        "paused" => tf("a {status} campaign cannot be paused", status),
+        "resumed" => tf("a {status} campaign cannot be resumed", status),
+        "cancelled" => tf("a {status} campaign cannot be cancelled", status),
+        "edited" => tf("a {status} campaign cannot be edited", status),
+        "deleted" => tf("a {status} campaign cannot be deleted", status),
+        _ => te(e),
+    }
+}
+
+/// Texts of the campaigns service with a value in them, as `[labels]` keys: `{name}` stands
+/// for the value, which the translation keeps.
+const PATTERNS: &[&str] = &[
+    "There is no list “{slug}”.",
+    "The list “{name}” is archived and takes no campaigns.",
+    "The list “{name}” is for product notices to customers, who did not sign up for marketing: a campaign may go only to lists people asked for. Send product notices as notices.",
+    "Bulletin does not send from {domain}. Use an address at {allowed}.",
+    "The message uses a variable that does not exist (see the list of variables) on line {line}.",
+    "The subject uses a variable that does not exist (see the list of variables) on line {line}.",
+    "The message cannot be filled in ({problem}) on line {line}.",
+    "The subject cannot be filled in ({problem}) on line {line}.",
+    "The message cannot be filled in ({problem}).",
+    "The subject cannot be filled in ({problem}).",
+    "the campaign sent {n} messages and stays on record",
+    "the test message was not sent: {error}",
+    "{address}: this address may not be mailed (suppressed, blocked or restricted)",
+    "there is no list {slug}",
+];
+
+/// A text of the campaigns service (a refusal, a field's problem) in the page's language:
+/// a fixed one from `[labels]`, one of [`PATTERNS`] with its values put into the translation,
+/// else as it is.
+pub(super) fn reworded(said: &str) -> String {
+    let fixed = te(&said);
+    if fixed != said {
+        return fixed;
+    }
+    PATTERNS
+        .iter()
+        .find_map(|key| {
+            let values = values_in(key, said)?;
+            let mut out = tl(key).to_owned();
+            for (name, value) in values {
+                out = out.replace(&format!("{{{name}}}"), value);
+            }
+            Some(out)
+        })
+        .unwrap_or(fixed)
+}
+
+/// The values of `pattern`'s placeholders in `said`, when `said` is `pattern` filled in.
+fn values_in<'p, 's>(pattern: &'p str, said: &'s str) -> Option<Vec<(&'p str, &'s str)>> {
+    let (first, mut pattern_rest) = pattern.split_once('{')?;
+    let mut rest = said.strip_prefix(first)?;
+    let mut values = Vec::new();
+    while !pattern_rest.is_empty() {
+        let (name, after) = pattern_rest.split_once('}')?;
+        let value = match after.split_once('{') {
+            Some((literal, next)) => {
+                let (value, r) = rest.split_once(literal)?;
+                rest = r;
+                pattern_rest = next;
+                value
+            }
+            None => {
+                let value = rest.strip_suffix(after)?;
+                rest = "";
+                pattern_rest = "";
+                value
+            }
+        };
+        if value.is_empty() {
+            return None;
+        }
+        values.push((name, value));
+    }
+    rest.is_empty().then_some(values)
 }
 
 /// The review's choice: `now`, or `at` the typed time (which must be given); without a
@@ -321,7 +406,7 @@ fn parse_when(
 ) -> Result<Option<chrono::DateTime<Utc>>, String> {
     match (when, send_at.trim()) {
         ("now", _) => Ok(None),
-        ("at", "") => Err("Choose the date and time to send it at, or send it now.".into()),
+        ("at", "") => Err(t("Choose the date and time to send it at, or send it now.").into()),
         _ => parse_send_at(send_at, zone),
     }
 }
@@ -333,13 +418,13 @@ fn parse_addresses(raw: &str) -> Result<Vec<EmailAddress>, String> {
         .filter(|s| !s.is_empty())
         .collect();
     if typed.is_empty() {
-        return Err("Write the address to send the test to.".into());
+        return Err(t("Write the address to send the test to.").into());
     }
     typed
         .iter()
         .map(|a| {
             EmailAddress::parse(a)
-                .map_err(|_| format!("\u{201c}{a}\u{201d} is not an e-mail address."))
+                .map_err(|_| tf("“{address}” is not an e-mail address.", &[("address", a)]))
         })
         .collect()
 }
@@ -355,14 +440,20 @@ fn parse_send_at(raw: &str, zone: chrono_tz::Tz) -> Result<Option<chrono::DateTi
     let local = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-        .ok_or_else(|| format!("send at: {raw:?} is not a date and time"))?;
+        .ok_or_else(|| {
+            let typed = format!("{raw:?}");
+            tf(
+                "send at: {typed} is not a date and time",
+                &[("typed", &typed)],
+            )
+        })?;
     zone.from_local_datetime(&local)
         .earliest()
         .map(|t| Some(t.with_timezone(&Utc)))
         .ok_or_else(|| {
-            format!(
-                "send at: {raw} does not exist in {} (the clocks skip it)",
-                zone.name()
+            tf(
+                "send at: {typed} does not exist in {zone} (the clocks skip it)",
+                &[("typed", &raw), ("zone", &zone.name())],
             )
         })
 }

@@ -5,7 +5,7 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, layout, status};
+use super::{Ctx, Errors, csrf_field, i18n::number, layout, status, t, tf, tn};
 use crate::{
     domain::{Action, Campaign, CampaignId, CampaignStatus, LegalBasis, MailingList},
     services::campaigns::{Audience, CampaignCounts},
@@ -55,8 +55,8 @@ pub fn compose_page(
         focus: first == Some(name),
     };
     let (title, action) = match editing {
-        Some(id) => ("Edit campaign", format!("/admin/campaigns/{id}/edit")),
-        None => ("New campaign", "/admin/campaigns".to_owned()),
+        Some(id) => (t("Edit campaign"), format!("/admin/campaigns/{id}/edit")),
+        None => (t("New campaign"), "/admin/campaigns".to_owned()),
     };
     let offered = all
         .iter()
@@ -65,17 +65,17 @@ pub fn compose_page(
         ctx,
         title,
         html! {
-            @if let Some(id) = editing { p { a href={ "/admin/campaigns/" (id) } { "← back to the campaign" } } }
-            @if !errors.is_empty() { p.error role="alert" { "The campaign was not saved. Please correct the fields marked below." } }
+            @if let Some(id) = editing { p { a href={ "/admin/campaigns/" (id) } { (t("← back to the campaign")) } } }
+            @if !errors.is_empty() { p.error role="alert" { (t("The campaign was not saved. Please correct the fields marked below.")) } }
             div.composer {
                 form.card.compose-text method="post" action=(action) {
                     (csrf_field(&ctx.csrf))
-                    (input(&at("name"), "Internal name (only you see it)", "text", form.name))
-                    (input(&at("subject"), "Subject", "text", form.subject))
-                    (input(&at("from"), &format!("From (empty: {default_from})"), "text", form.from))
-                    (input(&at("reply_to"), "Replies go to (any address, e.g. a helpdesk; empty: the list's, else mail.reply_to)", "email", form.reply_to))
+                    (input(&at("name"), t("Internal name (only you see it)"), "text", form.name))
+                    (input(&at("subject"), t("Subject"), "text", form.subject))
+                    (input(&at("from"), &tf("From (empty: {address})", &[("address", &default_from)]), "text", form.from))
+                    (input(&at("reply_to"), t("Replies go to (any address, e.g. a helpdesk; empty: the list's, else mail.reply_to)"), "email", form.reply_to))
                     fieldset.lists.invalid[at("list").error.is_some()] {
-                        legend { "Lists (only lists people consented to)" }
+                        legend { (t("Lists (only lists people consented to)")) }
                         @for (i, l) in offered.enumerate() {
                             @let slug = l.def.slug.as_str();
                             label.check {
@@ -88,19 +88,21 @@ pub fn compose_page(
                         @if let Some(err) = at("list").error { p.field-error { (err) } }
                     }
                     @let body = at("body_markdown");
-                    label for="body_markdown" { "Body (Markdown; variables such as " code { "{{ subscriber.name }}" } ")" }
+                    label for="body_markdown" {
+                        (around(t("Body (Markdown; variables such as {example})"), "example", html! { code { "{{ subscriber.name }}" } }))
+                    }
                     textarea id="body_markdown" name="body_markdown" aria-invalid=[body.error.map(|_| "true")] autofocus[body.focus] { (form.body_markdown) }
                     @if let Some(err) = body.error { p.field-error { (err) } }
                     p {
-                        button type="submit" { "Save draft" } " "
-                        button.secondary type="submit" formaction="/admin/campaigns/preview-draft" formtarget="preview" { "Preview" }
+                        button type="submit" { (t("Save draft")) } " "
+                        button.secondary type="submit" formaction="/admin/campaigns/preview-draft" formtarget="preview" { (t("Preview")) }
                     }
-                    p.muted { "Preview shows what is typed, with sample values, without saving it." }
+                    p.muted { (t("Preview shows what is typed, with sample values, without saving it.")) }
                 }
                 div.compose-preview {
                     @match editing {
-                        Some(id) => { iframe.preview sandbox="" name="preview" src={ "/admin/campaigns/" (id) "/preview" } title="Preview of the e-mail" {} }
-                        None => { iframe.preview sandbox="" name="preview" src="/admin/campaigns/preview-draft" title="Preview of the e-mail" {} }
+                        Some(id) => { iframe.preview sandbox="" name="preview" src={ "/admin/campaigns/" (id) "/preview" } title=(t("Preview of the e-mail")) {} }
+                        None => { iframe.preview sandbox="" name="preview" src="/admin/campaigns/preview-draft" title=(t("Preview of the e-mail")) {} }
                     }
                 }
             }
@@ -127,10 +129,8 @@ fn input(f: &FieldAt, label: &str, kind: &str, value: &str) -> Markup {
 
 /// The empty preview frame of a campaign not written yet.
 pub fn nothing_to_preview() -> Markup {
-    super::preview_document(
-        None,
-        "<p>Write the message, then press \u{201c}Preview\u{201d} to see it here.</p>",
-    )
+    let said = html! { p { (t("Write the message, then press “Preview” to see it here.")) } };
+    super::preview_document(None, &said.into_string())
 }
 
 /// What the review before sending shows.
@@ -158,56 +158,59 @@ pub fn review_page(ctx: &Ctx, v: &ReviewView) -> Markup {
     let c = v.campaign;
     let base = format!("/admin/campaigns/{}", c.id);
     let err = |k: &str| v.error.as_ref().filter(|(f, _)| *f == k).map(|(_, e)| e);
-    let people = |n: u64| match n {
-        1 => "1 person".to_owned(),
-        n => format!("{n} people"),
-    };
+    let people = |n: u64| tn("{n} person", "{n} people", n);
+    let total = html! { strong #audience-total { (people(v.audience.total)) } };
     layout(
         ctx,
-        &format!("Review \u{201c}{}\u{201d}", c.def.name),
+        &tf("Review “{name}”", &[("name", &c.def.name)]),
         html! {
-            p { a href=(base) { "← back to the campaign" } }
+            p { a href=(base) { (t("← back to the campaign")) } }
             div.card.review {
-                p.audience { "It goes to " strong #audience-total { (people(v.audience.total)) } " now (confirmed, active, not suppressed; each person once)." }
-                @if v.audience.total == 0 { p.error role="alert" { "Nobody would receive it: its lists have no confirmed subscribers who may be mailed." } }
+                p.audience {
+                    (around(t("It goes to {people} now (confirmed, active, not suppressed; each person once)."), "people", total))
+                }
+                @if v.audience.total == 0 { p.error role="alert" { (t("Nobody would receive it: its lists have no confirmed subscribers who may be mailed.")) } }
                 table.figures {
-                    tr { th { "List" } th.num { "People" } }
+                    tr { th { (t("List")) } th.num { (t("People")) } }
                     @for (slug, n) in &v.audience.by_list {
                         @let name = v.list_names.iter().find(|(s, _)| s == slug.as_str()).map_or(slug.as_str(), |(_, n)| n.as_str());
-                        tr { td { (name) " " code { (slug.as_str()) } } td.num data-list=(slug.as_str()) { (n) } }
+                        tr { td { (name) " " code { (slug.as_str()) } } td.num data-list=(slug.as_str()) { (number(*n)) } }
                     }
                 }
                 dl.facts {
-                    dt { "From" } dd { (v.from) }
-                    dt { "Replies go to" } dd { (v.reply_to) }
-                    dt { "Subject" } dd { (c.def.subject) }
-                    dt { "Status" } dd { (status(c.status.as_str()))
-                        @if let Some(t) = c.send_at { " for " (ctx.time(t)) } }
+                    dt { (t("From")) } dd { (v.from) }
+                    dt { (t("Replies go to")) } dd { (v.reply_to) }
+                    dt { (t("Subject")) } dd { (c.def.subject) }
+                    dt { (t("Status")) } dd { (status(c.status.as_str()))
+                        @if let Some(at) = c.send_at { " " (tf("for {time}", &[("time", &ctx.time(at))])) } }
                 }
             }
             @if ctx.may(Action::ManageCampaigns) {
                 div.card {
-                    h2 { "Send a test" }
+                    h2 { (t("Send a test")) }
                     (test_form(ctx, &base, "review", err("to")))
                 }
                 form.card.confirm method="post" action={ (base) "/schedule" } {
                     (csrf_field(&ctx.csrf))
                     input type="hidden" name="page" value="review";
-                    h2 { "Send it" }
+                    h2 { (t("Send it")) }
                     fieldset {
-                        legend { "When" }
-                        label.check { input type="radio" name="when" value="now" checked[v.send_at.is_empty()]; " Now" }
-                        label.check { input type="radio" name="when" value="at" checked[!v.send_at.is_empty()]; " At this time (" (ctx.zone_name()) "):" }
+                        legend { (t("When")) }
+                        label.check { input type="radio" name="when" value="now" checked[v.send_at.is_empty()]; " " (t("Now")) }
+                        label.check {
+                            input type="radio" name="when" value="at" checked[!v.send_at.is_empty()];
+                            " " (tf("At this time ({zone}):", &[("zone", &ctx.zone_name())]))
+                        }
                         input #send_at type="datetime-local" name="send_at" value=(v.send_at)
-                            aria-label={ "Send at (" (ctx.zone_name()) ")" } aria-invalid=[err("send_at").map(|_| "true")] autofocus[err("send_at").is_some()];
+                            aria-label=(tf("Send at ({zone})", &[("zone", &ctx.zone_name())])) aria-invalid=[err("send_at").map(|_| "true")] autofocus[err("send_at").is_some()];
                         @if let Some(e) = err("send_at") { p.field-error { (e) } }
                     }
-                    p { button type="submit" { "Confirm: send to " (people(v.audience.total)) } }
-                    p.muted { "Until it starts you can edit it (it returns to draft), pause or cancel it." }
+                    p { button type="submit" { (tf("Confirm: send to {people}", &[("people", &people(v.audience.total))])) } }
+                    p.muted { (t("Until it starts you can edit it (it returns to draft), pause or cancel it.")) }
                 }
             }
-            h2 { "Preview" }
-            iframe.preview sandbox="" src={ (base) "/preview" } title="Preview of the e-mail" {}
+            h2 { (t("Preview")) }
+            iframe.preview sandbox="" src={ (base) "/preview" } title=(t("Preview of the e-mail")) {}
         },
     )
 }
@@ -218,11 +221,11 @@ fn test_form(ctx: &Ctx, base: &str, page: &str, error: Option<&String>) -> Marku
         form method="post" action={ (base) "/test" } {
             (csrf_field(&ctx.csrf))
             input type="hidden" name="page" value=(page);
-            label for="to" { "Send a test to (up to 10 addresses, separated by commas)" }
+            label for="to" { (t("Send a test to (up to 10 addresses, separated by commas)")) }
             input #to type="text" name="to" inputmode="email" autocomplete="email"
                 aria-invalid=[error.map(|_| "true")] autofocus[error.is_some()];
             @if let Some(e) = error { p.field-error { (e) } }
-            " " button.secondary type="submit" { "Send test" }
+            " " button.secondary type="submit" { (t("Send test")) }
         }
     }
 }
@@ -257,17 +260,25 @@ pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts, is_notice: bool) -> Ma
             // A div, not a p: a form may not stand inside a paragraph.
             div.actions {
                 @if editable {
-                    a.button href={ (base) "/review" } { @if s == CampaignStatus::Draft { "Review and send" } @else { "Review and reschedule" } } " "
-                    a.button.secondary href={ (base) "/edit" } { "Edit" } " "
+                    a.button href={ (base) "/review" } { @if s == CampaignStatus::Draft { (t("Review and send")) } @else { (t("Review and reschedule")) } } " "
+                    a.button.secondary href={ (base) "/edit" } { (t("Edit")) } " "
                 }
-                @if pausable { (post("pause", "Pause")) }
-                @if s == CampaignStatus::Paused { (post("resume", "Resume")) }
-                @if cancellable { a.button.secondary href={ (base) "/cancel" } { "Cancel…" } " " }
-                @if !is_notice { (post("duplicate", "Duplicate")) }
-                @if deletable { a.button.secondary href={ (base) "/delete" } { "Delete…" } }
+                @if pausable { (post("pause", t("Pause"))) }
+                @if s == CampaignStatus::Paused { (post("resume", t("Resume"))) }
+                @if cancellable { a.button.secondary href={ (base) "/cancel" } { (t("Cancel…")) } " " }
+                @if !is_notice { (post("duplicate", t("Duplicate"))) }
+                @if deletable { a.button.secondary href={ (base) "/delete" } { (t("Delete…")) } }
             }
-            @if is_notice { p.muted { "This is the mailing of a product notice: write, send and copy it on " a href="/admin/notices" { "Notices" } "." } }
-            @if s == CampaignStatus::Scheduled && !is_notice { p.muted { "Editing a scheduled campaign returns it to draft: review and schedule it again after." } }
+            @if is_notice {
+                p.muted {
+                    (around(
+                        t("This is the mailing of a product notice: write, send and copy it on {notices}."),
+                        "notices",
+                        html! { a href="/admin/notices" { (t("Notices")) } },
+                    ))
+                }
+            }
+            @if s == CampaignStatus::Scheduled && !is_notice { p.muted { (t("Editing a scheduled campaign returns it to draft: review and schedule it again after.")) } }
             (test_form(ctx, &base, "campaign", None))
         }
     }
@@ -275,11 +286,26 @@ pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts, is_notice: bool) -> Ma
 
 /// Who a draft would reach now, in place of delivery figures it does not have yet.
 pub fn audience_card(a: &Audience) -> Markup {
+    let words = match a.total {
+        1 => t("Would go to {n} person now"),
+        _ => t("Would go to {n} people now"),
+    };
+    let total = html! { strong #audience-total { (number(a.total)) } };
     html! {
-        p.audience { "Would go to " strong #audience-total { (a.total) } (if a.total == 1 { " person now" } else { " people now" })
+        p.audience { (around(words, "n", total))
             @if !a.by_list.is_empty() {
-                " (" @for (i, (slug, n)) in a.by_list.iter().enumerate() { @if i > 0 { ", " } (slug.as_str()) ": " (n) } ")"
+                " (" @for (i, (slug, n)) in a.by_list.iter().enumerate() { @if i > 0 { ", " } (slug.as_str()) ": " (number(*n)) } ")"
             } "." }
+    }
+}
+
+/// `text` with the placeholder `{name}` replaced by `inner` (markup, such as a link or an
+/// emphasised figure), so a translation can put it where its language wants it.
+pub(super) fn around(text: &str, name: &str, inner: Markup) -> Markup {
+    let placeholder = format!("{{{name}}}");
+    match text.split_once(&placeholder) {
+        Some((before, after)) => html! { (before) (inner) (after) },
+        None => html! { (text) " " (inner) },
     }
 }
 
@@ -311,7 +337,7 @@ pub fn confirm_page(ctx: &Ctx, v: &ConfirmView) -> Markup {
                 form method="post" action={ (base) "/" (v.verb) } {
                     (csrf_field(&ctx.csrf))
                     button.danger type="submit" { (v.button) }
-                    " " a href=(base) { "No, go back" }
+                    " " a href=(base) { (t("No, go back")) }
                 }
             }
         },
@@ -327,16 +353,16 @@ pub fn refused_page(ctx: &Ctx, c: &Campaign, why: &str, offer_copy: bool) -> Mar
         &c.def.name,
         html! {
             p.error role="alert" { (why) }
-            p { "It is " (status(c.status.as_str())) "."
-                @if offer_copy { " To send its content again, duplicate it and edit the copy." } }
+            p { (around(t("It is {status}."), "status", status(c.status.as_str())))
+                @if offer_copy { " " (t("To send its content again, duplicate it and edit the copy.")) } }
             @if offer_copy && ctx.may(Action::ManageCampaigns) {
                 form.inline method="post" action={ (base) "/duplicate" } {
                     (csrf_field(&ctx.csrf))
-                    button type="submit" { "Duplicate" }
+                    button type="submit" { (t("Duplicate")) }
                 }
                 " "
             }
-            a href=(base) { "Back to the campaign" }
+            a href=(base) { (t("Back to the campaign")) }
         },
     )
 }

@@ -4,8 +4,12 @@
 
 use maud::{Markup, html};
 
-use super::campaign_forms::{audience_card, moves};
-use super::{CampaignChart, Ctx, campaign_chart, layout, refreshing_layout, status};
+use super::campaign_forms::{around, audience_card, moves};
+use super::dashboard::decimal;
+use super::{
+    CampaignChart, Ctx, campaign_chart, i18n::number, layout, refreshing_layout, status, t, tf, tl,
+    tn,
+};
 use crate::{
     domain::{Action, CampaignId, CampaignStatus},
     services::campaigns::{
@@ -18,13 +22,13 @@ use crate::{
 pub fn campaigns_page(ctx: &Ctx, rows: &[CampaignFigures], next: Option<CampaignId>) -> Markup {
     layout(
         ctx,
-        "Campaigns",
+        t("Campaigns"),
         html! {
-            @if ctx.may(Action::ManageCampaigns) { p { a.button href="/admin/campaigns/new" { "New campaign" } } }
+            @if ctx.may(Action::ManageCampaigns) { p { a.button href="/admin/campaigns/new" { (t("New campaign")) } } }
             table.campaigns {
                 tr {
-                    th { "Name" } th { "Status" } th { "Send at" }
-                    th.num { "Sent" } th.num { "Bounced" } th.num { "Complaints" } th.num { "Unsubscribes" }
+                    th { (t("Name")) } th { (t("Status")) } th { (t("Send at")) }
+                    th.num { (t("Sent")) } th.num { (t("Bounced")) } th.num { (t("Complaints")) } th.num { (t("Unsubscribes")) }
                 }
                 @for r in rows {
                     @let (c, n) = (&r.campaign, &r.counts);
@@ -32,13 +36,13 @@ pub fn campaigns_page(ctx: &Ctx, rows: &[CampaignFigures], next: Option<Campaign
                         td { a href={ "/admin/campaigns/" (c.id) } { (c.def.name) } br; span.muted { (c.def.subject) } }
                         td { (status(c.status.as_str())) }
                         td { (c.send_at.map(|t| ctx.time(t)).unwrap_or_default()) }
-                        td.num.sent { (n.sent) } td.num.bounced { (n.bounced) }
-                        td.num.complaints { (n.complaints) } td.num.unsubscribes { (n.unsubscribed) }
+                        td.num.sent { (number(n.sent)) } td.num.bounced { (number(n.bounced)) }
+                        td.num.complaints { (number(n.complaints)) } td.num.unsubscribes { (number(n.unsubscribed)) }
                     }
                 }
             }
-            @if rows.is_empty() { p.muted { "No campaigns yet." } }
-            @if let Some(next) = next { p.pager { a.button rel="next" href={ "/admin/campaigns?before=" (next) } { "Older →" } } }
+            @if rows.is_empty() { p.muted { (t("No campaigns yet.")) } }
+            @if let Some(next) = next { p.pager { a.button rel="next" href={ "/admin/campaigns?before=" (next) } { (t("Older →")) } } }
         },
     )
 }
@@ -81,12 +85,16 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
         html! {
             @if let Some(e) = &v.error { p.error role="alert" { (e) } }
             div.card {
-                p { "Status: " (status(c.status.as_str()))
-                    @if let Some(t) = c.send_at { " · send at " (ctx.time(t)) }
-                    @if let Some(r) = &c.paused_reason { " · paused: " (r) } }
-                @if let Some(r) = &c.def.reply_to { p { "Replies go to " code { (r.as_str()) } } }
+                p { (t("Status:")) " " (status(c.status.as_str()))
+                    @if let Some(at) = c.send_at { " · " (tf("send at {time}", &[("time", &ctx.time(at))])) }
+                    @if let Some(r) = &c.paused_reason { " · " (tf("paused: {reason}", &[("reason", &tl(r))])) } }
+                @if let Some(r) = &c.def.reply_to {
+                    p { (around(t("Replies go to {address}"), "address", html! { code { (r.as_str()) } })) }
+                }
                 @if n.total > 0 {
-                    progress max=(n.total) value=(done) { (done) " of " (n.total) }
+                    progress max=(n.total) value=(done) {
+                        (tf("{done} of {total}", &[("done", &number(done)), ("total", &number(n.total))]))
+                    }
                 }
                 @if c.status == CampaignStatus::Sending {
                     p.pace { (pace(v.overview.rate_per_sec, v.overview.eta_secs)) }
@@ -94,11 +102,11 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                 @if moving {
                     p.watch {
                         @if v.watch {
-                            "This page reloads every " (REFRESH_SECS) " seconds. "
-                            a href=(here) { "Stop reloading" }
+                            (tf("This page reloads every {n} seconds.", &[("n", &REFRESH_SECS)])) " "
+                            a href=(here) { (t("Stop reloading")) }
                         } @else {
-                            a href={ (here) "?watch=1" } { "Watch it live" }
-                            " (the page reloads every " (REFRESH_SECS) " seconds)"
+                            a href={ (here) "?watch=1" } { (t("Watch it live")) }
+                            " " (tf("(the page reloads every {n} seconds)", &[("n", &REFRESH_SECS)]))
                         }
                     }
                 }
@@ -106,22 +114,29 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                     (audience_card(a))
                 } @else {
                 table.figures {
-                    tr { th.num { "Recipients" } th.num { "Sent" } th.num { "Queued" } th.num { "Deferred" } th.num { "Failed" } th.num { "Suppressed" } th.num { "Unsubscribed because of it" } }
-                    tr { td.num { (n.total) } td.num #sent { (n.sent) } td.num { (n.queued + n.sending) } td.num { (n.deferred) } td.num { (n.failed) } td.num { (n.suppressed) } td.num #unsubscribed { (n.unsubscribed) } }
+                    tr {
+                        th.num { (t("Recipients")) } th.num { (t("Sent")) } th.num { (t("Queued")) } th.num { (t("Deferred")) }
+                        th.num { (t("Failed")) } th.num { (t("Suppressed")) } th.num { (t("Unsubscribed because of it")) }
+                    }
+                    tr {
+                        td.num { (number(n.total)) } td.num #sent { (number(n.sent)) } td.num { (number(n.queued + n.sending)) }
+                        td.num { (number(n.deferred)) } td.num { (number(n.failed)) } td.num { (number(n.suppressed)) }
+                        td.num #unsubscribed { (number(n.unsubscribed)) }
+                    }
                 }
                 }
             }
-            @if let Some(t) = &v.timeline {
+            @if let Some(timeline) = &v.timeline {
                 div.card {
-                    h2 { "Over time" }
-                    (campaign_chart(&chart(ctx, n, t)))
-                    p.muted { "Blue: messages sent per " (bucket_label(t.bucket_secs)) "; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content." }
+                    h2 { (t("Over time")) }
+                    (campaign_chart(&chart(ctx, n, timeline)))
+                    p.muted { (tf("Blue: messages sent per {bucket}; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content.", &[("bucket", &bucket_label(timeline.bucket_secs))])) }
                 }
             }
             (moves(ctx, c, n, v.is_notice))
-            h2 { "Preview" }
-            p.muted { "Subject: " (c.def.subject) }
-            iframe.preview sandbox="" src=(action("preview")) title="Preview of the e-mail" {}
+            h2 { (t("Preview")) }
+            p.muted { (t("Subject:")) " " (c.def.subject) }
+            iframe.preview sandbox="" src=(action("preview")) title=(t("Preview of the e-mail")) {}
         },
     )
 }
@@ -145,11 +160,15 @@ fn is_moving(o: &CampaignOverview) -> bool {
 
 /// The sending rate and the time left, in words: "12.5 messages/s · about 3 minutes left".
 fn pace(rate_per_sec: Option<f64>, eta_secs: Option<u64>) -> String {
+    let per_sec = |rate: String| tf("{rate} messages/s", &[("rate", &decimal(rate))]);
     let rate = match rate_per_sec {
-        Some(r) if r >= 10.0 => format!("{r:.0} messages/s"),
-        Some(r) if r >= 1.0 => format!("{r:.1} messages/s"),
-        Some(r) if r > 0.0 => format!("{:.1} messages/min", r * 60.0),
-        _ => return "Starting: no message sent yet.".to_owned(),
+        Some(r) if r >= 10.0 => per_sec(format!("{r:.0}")),
+        Some(r) if r >= 1.0 => per_sec(format!("{r:.1}")),
+        Some(r) if r > 0.0 => tf(
+            "{rate} messages/min",
+            &[("rate", &decimal(format!("{:.1}", r * 60.0)))],
+        ),
+        _ => return t("Starting: no message sent yet.").to_owned(),
     };
     match eta_secs {
         Some(secs) => format!("{rate} · {}", time_left(secs)),
@@ -159,26 +178,34 @@ fn pace(rate_per_sec: Option<f64>, eta_secs: Option<u64>) -> String {
 
 /// `secs` as "about 3 minutes left".
 fn time_left(secs: u64) -> String {
-    let about = |n: u64, unit: &str| match n {
-        1 => format!("about 1 {unit} left"),
-        n => format!("about {n} {unit}s left"),
-    };
     match secs {
-        0 => "almost done".to_owned(),
-        1..60 => "less than a minute left".to_owned(),
-        60..5400 => about(secs.div_ceil(60), "minute"),
-        5400..172_800 => about((secs + 1800) / 3600, "hour"),
-        _ => about((secs + 43_200) / 86_400, "day"),
+        0 => t("almost done").to_owned(),
+        1..60 => t("less than a minute left").to_owned(),
+        60..5400 => tn(
+            "about {n} minute left",
+            "about {n} minutes left",
+            secs.div_ceil(60),
+        ),
+        5400..172_800 => tn(
+            "about {n} hour left",
+            "about {n} hours left",
+            (secs + 1800) / 3600,
+        ),
+        _ => tn(
+            "about {n} day left",
+            "about {n} days left",
+            (secs + 43_200) / 86_400,
+        ),
     }
 }
 
 fn bucket_label(secs: i64) -> String {
     match secs {
-        604_800 => "week".to_owned(),
-        86_400 => "day".to_owned(),
-        3600 => "hour".to_owned(),
-        s if s % 3600 == 0 => format!("{} hours", s / 3600),
-        s => format!("{} min", s / 60),
+        604_800 => t("week").to_owned(),
+        86_400 => t("day").to_owned(),
+        3600 => t("hour").to_owned(),
+        s if s % 3600 == 0 => tf("{n} hours", &[("n", &(s / 3600))]),
+        s => tf("{n} min", &[("n", &(s / 60))]),
     }
 }
 
@@ -205,7 +232,7 @@ pub fn preview(html: &str) -> Markup {
 
 /// The preview of an unsaved draft: its subject (escaped) at the top of its HTML.
 pub fn preview_with_subject(subject: &str, html: &str) -> Markup {
-    let header = html! { p { strong { "Subject: " } (subject) } hr; };
+    let header = html! { p { strong { (t("Subject:")) " " } (subject) } hr; };
     super::preview_document(Some(header), html)
 }
 

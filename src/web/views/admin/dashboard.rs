@@ -3,7 +3,8 @@
 
 use maud::{Markup, html};
 
-use super::{Ctx, growth_chart, layout, status};
+use super::{Ctx, growth_chart, i18n, i18n::number, layout, status, t, tf, tn};
+use crate::domain::Locale;
 use crate::{
     scheduler::NextRun,
     services::dashboard::{Dashboard, GROWTH_WINDOW_DAYS, Headline, percent},
@@ -15,42 +16,46 @@ use crate::{
 pub fn dashboard_page(ctx: &Ctx, d: &Dashboard, growth_days: u32) -> Markup {
     layout(
         ctx,
-        "Dashboard",
+        t("Dashboard"),
         html! {
             (headline(&d.headline))
             div.grid {
                 div.card {
-                    h2 { "Subscribers per list" }
+                    h2 { (t("Subscribers per list")) }
                     table {
-                        tr { th { "List" } th.num { "Confirmed" } th.num { "Pending" } th.num { "Unsubscribed" } }
+                        tr { th { (t("List")) } th.num { (t("Confirmed")) } th.num { (t("Pending")) } th.num { (t("Unsubscribed")) } }
                         @for l in &d.lists {
                             tr {
                                 td { a href={ "/admin/subscribers?list=" (l.list.id) } { (l.list.def.name) } }
-                                td.num { (l.confirmed) } td.num { (l.pending) } td.num { (l.unsubscribed) }
+                                td.num { (number(l.confirmed)) } td.num { (number(l.pending)) } td.num { (number(l.unsubscribed)) }
                             }
                         }
                     }
-                    @if d.lists.is_empty() { p.muted { "No lists yet. " a href="/admin/lists" { "Create one" } } }
+                    @if d.lists.is_empty() { p.muted { (t("No lists yet.")) " " a href="/admin/lists" { (t("Create one")) } } }
                 }
                 div.card {
-                    h2 { "Growth, last " (growth_days) " days" }
+                    h2 { (tn("Growth, last {n} day", "Growth, last {n} days", growth_days.into())) }
                     (growth_chart(&d.growth))
                 }
             }
             div.card {
-                h2 { "Recent campaigns" }
+                h2 { (t("Recent campaigns")) }
                 table {
-                    tr { th { "Campaign" } th { "Status" } th.num { "Recipients" } th.num { "Sent" } th.num { "Deferred" } th.num { "Failed" } th.num { "Suppressed" } }
+                    tr {
+                        th { (t("Campaign")) } th { (t("Status")) } th.num { (t("Recipients")) } th.num { (t("Sent")) }
+                        th.num { (t("Deferred")) } th.num { (t("Failed")) } th.num { (t("Suppressed")) }
+                    }
                     @for o in &d.campaigns {
                         tr {
                             td { a href={ "/admin/campaigns/" (o.campaign.id) } { (o.campaign.def.name) } }
                             td { (status(o.campaign.status.as_str())) }
-                            td.num { (o.counts.total) } td.num.sent { (o.counts.sent) }
-                            td.num { (o.counts.deferred) } td.num { (o.counts.failed) } td.num { (o.counts.suppressed) }
+                            td.num { (number(o.counts.total)) } td.num.sent { (number(o.counts.sent)) }
+                            td.num { (number(o.counts.deferred)) } td.num { (number(o.counts.failed)) }
+                            td.num { (number(o.counts.suppressed)) }
                         }
                     }
                 }
-                @if d.campaigns.is_empty() { p.muted { "No campaigns yet." } }
+                @if d.campaigns.is_empty() { p.muted { (t("No campaigns yet.")) } }
             }
         },
     )
@@ -58,7 +63,16 @@ pub fn dashboard_page(ctx: &Ctx, d: &Dashboard, growth_days: u32) -> Markup {
 
 /// A per cent figure as text: "1.25 %", or "–" without a base.
 fn percent_text(p: Option<f64>) -> String {
-    p.map_or_else(|| "–".to_owned(), |p| format!("{p:.2} %"))
+    p.map_or_else(|| "–".to_owned(), |p| decimal(format!("{p:.2} %")))
+}
+
+/// A number written with a decimal point (`12.5`) as the page's language writes it: `12,5`
+/// in German.
+pub(super) fn decimal(text: String) -> String {
+    match i18n::locale() {
+        Locale::En => text,
+        Locale::De => text.replace('.', ","),
+    }
 }
 
 /// The figures the dashboard leads with: people, growth over 30 days, and the unsubscribe,
@@ -66,33 +80,46 @@ fn percent_text(p: Option<f64>) -> String {
 fn headline(h: &Headline) -> Markup {
     let net = h.net();
     let growth = match h.growth_percent {
-        Some(p) => format!("{net:+} ({p:+.1} %)"),
+        Some(p) => decimal(format!("{net:+} ({p:+.1} %)")),
         None => format!("{net:+}"),
     };
     let rated = h.campaigns.len();
-    let over = format!(
-        "of {} delivered, last {rated} sent campaign{}",
-        h.delivered,
-        if rated == 1 { "" } else { "s" }
+    let over = tn(
+        "of {delivered} delivered, last {n} sent campaign",
+        "of {delivered} delivered, last {n} sent campaigns",
+        rated as u64,
+    )
+    .replace("{delivered}", &number(h.delivered));
+    let window = tn(
+        "Growth, {n} day",
+        "Growth, {n} days",
+        GROWTH_WINDOW_DAYS.unsigned_abs(),
+    );
+    let moved = tf(
+        "{joined} subscriptions confirmed, {left} left",
+        &[("joined", &number(h.joined)), ("left", &number(h.left))],
     );
     html! {
-        section.headline aria-label="Headline figures" {
-            div.card { h2 { "People" } p.figure #people { (h.people) } p.muted { "active, with a confirmed subscription" } }
-            div.card { h2 { "Growth, " (GROWTH_WINDOW_DAYS) " days" } p.figure #growth { (growth) } p.muted { (h.joined) " subscriptions confirmed, " (h.left) " left" } }
-            div.card { h2 { "Unsubscribes" } p.figure #unsubscribe-rate { (percent_text(h.unsubscribe_percent)) } p.muted { (over) } }
-            div.card { h2 { "Bounces" } p.figure #bounce-rate { (percent_text(h.bounce_percent)) } p.muted { (over) } }
-            div.card { h2 { "Complaints" } p.figure #complaint-rate { (percent_text(h.complaint_percent)) } p.muted { (over) } }
+        section.headline aria-label=(t("Headline figures")) {
+            div.card { h2 { (t("People")) } p.figure #people { (number(h.people)) } p.muted { (t("active, with a confirmed subscription")) } }
+            div.card { h2 { (window) } p.figure #growth { (growth) } p.muted { (moved) } }
+            div.card { h2 { (t("Unsubscribes")) } p.figure #unsubscribe-rate { (percent_text(h.unsubscribe_percent)) } p.muted { (over) } }
+            div.card { h2 { (t("Bounces")) } p.figure #bounce-rate { (percent_text(h.bounce_percent)) } p.muted { (over) } }
+            div.card { h2 { (t("Complaints")) } p.figure #complaint-rate { (percent_text(h.complaint_percent)) } p.muted { (over) } }
         }
         @if !h.campaigns.is_empty() {
             div.card {
-                h2 { "Last sent campaigns" }
+                h2 { (t("Last sent campaigns")) }
                 table {
-                    tr { th { "Campaign" } th.num { "Delivered" } th.num { "Unsubscribes" } th.num { "Bounces" } th.num { "Complaints" } }
+                    tr {
+                        th { (t("Campaign")) } th.num { (t("Delivered")) } th.num { (t("Unsubscribes")) }
+                        th.num { (t("Bounces")) } th.num { (t("Complaints")) }
+                    }
                     @for c in &h.campaigns {
                         @let n = &c.counts;
                         tr {
                             td { a href={ "/admin/campaigns/" (c.campaign.id) } { (c.campaign.def.name) } }
-                            td.num { (n.sent) }
+                            td.num { (number(n.sent)) }
                             td.num { (percent_text(percent(n.unsubscribed, n.sent))) }
                             td.num { (percent_text(percent(n.bounced, n.sent))) }
                             td.num { (percent_text(percent(n.complaints, n.sent))) }
@@ -123,31 +150,31 @@ pub struct JobsView {
 pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
     layout(
         ctx,
-        "Job runs",
+        t("Job runs"),
         html! {
             div.card {
-                h2 { "Next runs" }
+                h2 { (t("Next runs")) }
                 @if !v.scheduler_enabled {
-                    p.muted { "The scheduler is off in this process (scheduler.enabled = false); another instance may run it." }
+                    p.muted { (t("The scheduler is off in this process (scheduler.enabled = false); another instance may run it.")) }
                 }
                 table {
-                    tr { th { "Job" } th { "Schedule (UTC)" } th { "Next run" } }
+                    tr { th { (t("Job")) } th { (t("Schedule (UTC)")) } th { (t("Next run")) } }
                     @for n in &v.upcoming {
                         tr {
                             td { (n.job) } td { code { (n.cron) } }
-                            td.next-run { (n.at.map(|t| ctx.time_secs(t)).unwrap_or_else(|| "never".to_owned())) }
+                            td.next-run { (n.at.map(|t| ctx.time_secs(t)).unwrap_or_else(|| t("never").to_owned())) }
                         }
                     }
                 }
             }
-            h2 { "Runs" }
+            h2 { (t("Runs")) }
             @if v.show_empty {
-                p { "Showing every run. " a href="/admin/jobs" { "Hide empty runs" } }
+                p { (t("Showing every run.")) " " a href="/admin/jobs" { (t("Hide empty runs")) } }
             } @else {
-                p { "Runs that did nothing are hidden. " a href="/admin/jobs?empty=1" { "Show empty runs" } }
+                p { (t("Runs that did nothing are hidden.")) " " a href="/admin/jobs?empty=1" { (t("Show empty runs")) } }
             }
             table {
-                tr { th { "Job" } th { "Status" } th { "Started" } th { "Finished" } th { "Report" } }
+                tr { th { (t("Job")) } th { (t("Status")) } th { (t("Started")) } th { (t("Finished")) } th { (t("Report")) } }
                 @for r in &v.runs {
                     tr {
                         td { (r.job) } td { (status(&r.status)) }
@@ -158,10 +185,10 @@ pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
                 }
             }
             @if v.runs.is_empty() {
-                p.muted { @if v.show_empty { "No job has run yet." } @else { "No run did anything on this page." } }
+                p.muted { @if v.show_empty { (t("No job has run yet.")) } @else { (t("No run did anything on this page.")) } }
             }
             @if let Some(next) = v.next_cursor {
-                p.pager { a.button rel="next" href={ "/admin/jobs?cursor=" (next) @if v.show_empty { "&empty=1" } } { "Older →" } }
+                p.pager { a.button rel="next" href={ "/admin/jobs?cursor=" (next) @if v.show_empty { "&empty=1" } } { (t("Older →")) } }
             }
         },
     )
@@ -171,10 +198,10 @@ pub fn jobs_page(ctx: &Ctx, v: &JobsView) -> Markup {
 pub fn audit_page(ctx: &Ctx, entries: &[AuditEntry]) -> Markup {
     layout(
         ctx,
-        "Audit log",
+        t("Audit log"),
         html! {
             table {
-                tr { th { "When" } th { "Who" } th { "Action" } th { "Record" } th { "Detail" } }
+                tr { th { (t("When")) } th { (t("Who")) } th { (t("Action")) } th { (t("Record")) } th { (t("Detail")) } }
                 @for e in entries {
                     tr {
                         td { (ctx.time_secs(e.occurred_at)) }
@@ -184,7 +211,7 @@ pub fn audit_page(ctx: &Ctx, entries: &[AuditEntry]) -> Markup {
                     }
                 }
             }
-            @if entries.is_empty() { p.muted { "Nothing yet." } }
+            @if entries.is_empty() { p.muted { (t("Nothing yet.")) } }
         },
     )
 }
