@@ -353,3 +353,48 @@ fn matched<'p, 't>(pattern: &'p str, text: &'t str) -> Option<Vec<(&'p str, &'t 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::views::admin::i18n::ADMIN_LOCALE;
+
+    #[tokio::test]
+    async fn reasons_with_values_in_them_are_said_in_german_and_others_stay() {
+        let duplicate = "line 3: the address already appeared on line 2";
+        let missing = "monthly: a consent list needs consent_at, consent_source and \
+                       consent_text; missing: consent_at, consent_text";
+        let unknown = "the upload could not be read: connection reset";
+        ADMIN_LOCALE
+            .scope(Locale::De, async {
+                assert_eq!(
+                    reason(duplicate),
+                    "Zeile 3: Die Adresse kam schon in Zeile 2 vor."
+                );
+                assert_eq!(
+                    reason(missing),
+                    "monthly: Eine Einwilligungsliste braucht consent_at, consent_source und \
+                     consent_text; es fehlt: consent_at, consent_text"
+                );
+                assert_eq!(
+                    reason("the subscriber is blocked"),
+                    "Der Abonnent ist gesperrt."
+                );
+                assert_eq!(reason(unknown), unknown);
+            })
+            .await;
+        assert_eq!(reason(duplicate), duplicate);
+    }
+
+    #[test]
+    fn a_filled_text_escapes_the_words_and_keeps_the_markup() {
+        let said = super::filled(
+            "{n} <people> {unknown} found",
+            &[("n", html! { strong #count { "3" } })],
+        );
+        assert_eq!(
+            said.into_string(),
+            "<strong id=\"count\">3</strong> &lt;people&gt; {unknown} found"
+        );
+    }
+}
