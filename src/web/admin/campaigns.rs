@@ -468,3 +468,65 @@ impl From<CampaignsError> for AdminError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        domain::{CampaignStateError, Locale},
+        web::views::admin::i18n::ADMIN_LOCALE,
+    };
+
+    #[test]
+    fn values_are_read_out_of_a_patterned_text() {
+        assert_eq!(
+            values_in(
+                "Bulletin does not send from {domain}. Use an address at {allowed}.",
+                "Bulletin does not send from x.example. Use an address at a.example or b.example."
+            ),
+            Some(vec![
+                ("domain", "x.example"),
+                ("allowed", "a.example or b.example")
+            ])
+        );
+        assert_eq!(
+            values_in("there is no list {slug}", "there is no list \"news\""),
+            Some(vec![("slug", "\"news\"")])
+        );
+        assert_eq!(
+            values_in("The list “{name}” is archived.", "Something else."),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn refusals_are_english_as_the_service_says_them_and_german_for_a_german_user() {
+        let state = CampaignsError::State(CampaignStateError {
+            from: CampaignStatus::Sent,
+            action: "paused",
+        });
+        let patterned = CampaignsError::Invalid(
+            "x@example.com: this address may not be mailed (suppressed, blocked or restricted)"
+                .to_owned(),
+        );
+        let other = CampaignsError::Invalid("no pattern fits this".to_owned());
+        for e in [&state, &patterned, &other, &CampaignsError::Raced] {
+            assert_eq!(refusal(e), e.to_string());
+        }
+        ADMIN_LOCALE
+            .scope(Locale::De, async {
+                assert_eq!(
+                    refusal(&state),
+                    "Eine Kampagne im Status „gesendet“ kann nicht pausiert werden."
+                );
+                assert!(refusal(&patterned).starts_with("x@example.com: An diese Adresse"));
+                assert_eq!(refusal(&other), "no pattern fits this");
+                assert!(refusal(&CampaignsError::Raced).starts_with("Die Kampagne wurde"));
+                assert_eq!(
+                    reworded("The list “Weekly” is archived and takes no campaigns."),
+                    "Die Liste „Weekly“ ist archiviert und nimmt keine Kampagnen an."
+                );
+            })
+            .await;
+    }
+}
