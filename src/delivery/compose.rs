@@ -474,6 +474,7 @@ fn personalisation(
             name: subscriber.name.as_str().to_owned(),
             email: subscriber.email.as_str().to_owned(),
             locale: subscriber.locale.as_str().to_owned(),
+            attributes: crate::mail::campaign::attribute_values(&subscriber.attributes),
         },
         list: ListVars {
             name: list.def.name.clone(),

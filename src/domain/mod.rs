@@ -1,6 +1,7 @@
 //! Pure domain types and rules: parsing at the boundary, subscription state machine,
 //! consent ledger vocabulary and the one eligibility check. No I/O here.
 
+pub mod attributes;
 pub mod bounce;
 pub mod campaign;
 pub mod consent;
@@ -24,6 +25,7 @@ pub mod subscription;
 pub mod suppression;
 pub mod user;
 
+pub use attributes::{AttributeError, AttributeKind, Attributes};
 pub use bounce::{Bounce, EnhancedStatus};
 pub use campaign::{
     Campaign, CampaignError, CampaignLayout, CampaignStateError, CampaignStatus, NewCampaign,

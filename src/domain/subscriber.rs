@@ -39,4 +39,6 @@ pub struct Subscriber {
     pub status: SubscriberStatus,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
+    /// The operator's attributes of the person (`plan`, `company` …).
+    pub attributes: super::Attributes,
 }

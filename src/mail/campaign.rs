@@ -81,6 +81,42 @@ pub struct SubscriberVars {
     pub email: String,
     /// Language code.
     pub locale: String,
+    /// `subscriber.attributes.KEY`: the person's attributes; one they lack is empty text.
+    pub attributes: minijinja::Value,
+}
+
+/// `subscriber.attributes` in a template. People differ in the attributes they have, so one
+/// a person lacks reads as empty text (`{% if subscriber.attributes.company %}` works), while
+/// a misspelt variable anywhere else is still an error when the campaign is saved.
+#[derive(Debug)]
+struct AttributeValues(serde_json::Map<String, serde_json::Value>);
+
+impl minijinja::value::Object for AttributeValues {
+    fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        let key = key.as_str()?;
+        Some(self.0.get(key).map_or_else(
+            || minijinja::Value::from(""),
+            |v| minijinja::Value::from(minijinja::value::Serde(v)),
+        ))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Values(
+            self.0
+                .keys()
+                .map(|k| minijinja::Value::from(k.as_str()))
+                .collect(),
+        )
+    }
+}
+
+/// The template value of a person's attributes.
+pub fn attribute_values(attributes: &crate::domain::Attributes) -> minijinja::Value {
+    let map = attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    minijinja::Value::from_object(AttributeValues(map))
 }
 
 /// `list.*`
@@ -107,6 +143,7 @@ impl Personalisation {
                 name: "Jane Doe".into(),
                 email: "jane.doe@example.com".into(),
                 locale: "en".into(),
+                attributes: attribute_values(&crate::domain::Attributes::default()),
             },
             list: ListVars {
                 name: "Sample list".into(),
@@ -128,6 +165,7 @@ impl Personalisation {
                 name: "Seán O'Brien & Söhne".into(),
                 email: "sean.obrien@example.org".into(),
                 locale: "de".into(),
+                attributes: attribute_values(&crate::domain::Attributes::default()),
             },
             list: ListVars {
                 name: "News & Updates <weekly>".into(),
@@ -691,6 +729,36 @@ mod tests {
         let body =
             "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
         assert!(CampaignTemplate::compile("s", body).is_err());
+    }
+
+    #[test]
+    fn templates_read_attributes_and_a_missing_one_is_empty() {
+        let t = CampaignTemplate::compile(
+            "Plan {{ subscriber.attributes.plan }}",
+            "{% if subscriber.attributes.company %}For {{ subscriber.attributes.company }}{% else %}For you{% endif %}, \
+             {{ subscriber.attributes.seats }} seats",
+        )
+        .unwrap();
+        assert!(!t.is_substituted(), "attributes go through the engine");
+        let mut vars = Personalisation::sample("c");
+        let attributes = crate::domain::Attributes::from_json(
+            &serde_json::json!({"plan": "pro", "company": "<Acme> & Co", "seats": 12}),
+        )
+        .unwrap();
+        vars.subscriber.attributes = attribute_values(&attributes);
+        let r = t.render(&vars).unwrap();
+        assert_eq!(r.subject, "Plan pro");
+        assert!(
+            r.html.contains("For &lt;Acme&gt; &amp; Co, 12 seats"),
+            "{}",
+            r.html
+        );
+        vars.subscriber.attributes = attribute_values(&crate::domain::Attributes::default());
+        let r = t.render(&vars).unwrap();
+        assert_eq!(r.subject, "Plan");
+        assert!(r.text.starts_with("For you,  seats"), "{}", r.text);
+        let typo = CampaignTemplate::compile("s", "{{ subscriber.atributes.plan }}");
+        assert!(typo.is_err(), "a misspelt variable is still caught");
     }
 
     #[test]

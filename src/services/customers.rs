@@ -188,6 +188,7 @@ pub(crate) async fn add_in(
                 locale: new.locale,
                 status: SubscriberStatus::Active,
                 created_at: now,
+                attributes: Default::default(),
             };
             store::subscribers::insert(conn, &fresh, now).await?;
             (fresh, true)

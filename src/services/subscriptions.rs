@@ -208,6 +208,7 @@ async fn find_or_create_subscriber(
         locale: requester.locale,
         status: SubscriberStatus::Active,
         created_at: now,
+        attributes: Default::default(),
     };
     store::subscribers::insert(conn, &subscriber, now).await?;
     Ok(subscriber)

@@ -67,6 +67,23 @@ pub async fn set_profile(
     update_subscriber(conn, id, update, now).await
 }
 
+/// Replaces a subscriber's attributes.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn set_attributes(
+    conn: &impl ConnectionTrait,
+    id: SubscriberId,
+    attributes: &crate::domain::Attributes,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let update = subscribers::Entity::update_many().col_expr(
+        subscribers::Column::Attributes,
+        Expr::value(attributes.to_json()),
+    );
+    update_subscriber(conn, id, update, now).await
+}
+
 /// Sets a subscriber's address.
 ///
 /// # Errors

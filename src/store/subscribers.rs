@@ -5,7 +5,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::{StoreError, corrupt, entities::subscribers as table};
 use crate::domain::{
-    EmailAddress, Locale, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
+    Attributes, EmailAddress, Locale, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
 };
 
 impl TryFrom<table::Model> for Subscriber {
@@ -19,6 +19,7 @@ impl TryFrom<table::Model> for Subscriber {
             locale: Locale::parse(&m.locale).map_err(corrupt)?,
             status: SubscriberStatus::parse(&m.status).map_err(corrupt)?,
             created_at: m.created_at,
+            attributes: Attributes::from_json(&m.attributes).map_err(corrupt)?,
         })
     }
 }
@@ -94,7 +95,7 @@ fn active_model(s: &Subscriber, now: DateTime<Utc>) -> table::ActiveModel {
         name: Set(s.name.as_str().to_owned()),
         locale: Set(s.locale.as_str().to_owned()),
         status: Set(s.status.as_str().to_owned()),
-        attributes: Set(serde_json::json!({})),
+        attributes: Set(s.attributes.to_json()),
         created_at: Set(s.created_at),
         updated_at: Set(now),
         last_activity_at: Set(now),

@@ -17,6 +17,7 @@ mod admin_templates;
 mod admin_time_zone;
 mod admin_watching;
 mod api;
+mod attributes;
 mod bounces;
 mod browser;
 mod campaigns;

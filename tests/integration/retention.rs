@@ -473,6 +473,7 @@ async fn old_request(app: &TestApp, list: &Value, email: &str, age: Duration) ->
         locale: Locale::default(),
         status: SubscriberStatus::Active,
         created_at: then,
+        attributes: Default::default(),
     };
     store::subscribers::insert(db, &subscriber, then)
         .await

@@ -230,6 +230,7 @@ fn new_subscriber(row: &ImportRow, now: DateTime<Utc>) -> Subscriber {
         locale: row.locale,
         status: SubscriberStatus::Active,
         created_at: now,
+        attributes: Default::default(),
     }
 }
 

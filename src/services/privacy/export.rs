@@ -54,6 +54,8 @@ pub struct ExportSubscriber {
     pub status: String,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
+    /// The organisation's attributes of the person.
+    pub attributes: serde_json::Value,
 }
 
 /// A list as named in the export.
@@ -170,6 +172,7 @@ impl ExportDocument {
                 locale: s.locale.as_str().to_owned(),
                 status: s.status.as_str().to_owned(),
                 created_at: s.created_at,
+                attributes: s.attributes.to_json(),
             },
             subscriptions: data
                 .subscriptions

@@ -64,6 +64,9 @@ pub enum PrivacyError {
     /// The logged request was already answered.
     #[error("the request was already answered")]
     AlreadyClosed,
+    /// An attribute the rules refuse.
+    #[error(transparent)]
+    Attribute(#[from] crate::domain::AttributeError),
     /// Store failure.
     #[error(transparent)]
     Store(StoreError),
@@ -169,6 +172,24 @@ impl Party {
     ) -> Result<(), StoreError> {
         match &self.operator {
             Some(actor) => audit::append(conn, actor, Change::of(action, id), now).await,
+            None => Ok(()),
+        }
+    }
+
+    /// `audit` with a detail (what changed, never personal values).
+    async fn audit_with(
+        &self,
+        conn: &impl store::Connection,
+        action: &'static str,
+        id: SubscriberId,
+        detail: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match &self.operator {
+            Some(actor) => {
+                let change = Change::of(action, id).detail(detail);
+                audit::append(conn, actor, change, now).await
+            }
             None => Ok(()),
         }
     }
@@ -536,6 +557,65 @@ pub async fn correct(
     actor.audit(&txn, "subscriber.edit", id, now).await?;
     store::commit(txn).await?;
     Ok(true)
+}
+
+/// What a partial update of a person changes; `None`: leave as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfilePatch {
+    /// The name.
+    pub name: Option<SubscriberName>,
+    /// The language.
+    pub locale: Option<Locale>,
+    /// Attributes to set; a `null` value removes one (merged into the present ones).
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Changes a person's name, language and attributes, all or nothing. A changed name or
+/// language is a rectification in the ledger, as with `correct`; changed attributes are
+/// audited by key (never their values).
+///
+/// # Errors
+/// `Forbidden`, `NotFound`, `Attribute` (naming the key), or a store failure.
+pub async fn update_profile(
+    ctx: &Context,
+    id: SubscriberId,
+    patch: ProfilePatch,
+    actor: &Party,
+) -> Result<Subscriber, PrivacyError> {
+    actor.authorize(Action::ManageSubscribers)?;
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let mut subscriber = store::subscribers::find(&txn, id).await?;
+    if subscriber.status == SubscriberStatus::Erased {
+        return Err(PrivacyError::AlreadyErased);
+    }
+    let mut fields = Vec::new();
+    if let Some(name) = patch.name.filter(|n| *n != subscriber.name) {
+        subscriber.name = name;
+        fields.push("name");
+    }
+    if let Some(locale) = patch.locale.filter(|l| *l != subscriber.locale) {
+        subscriber.locale = locale;
+        fields.push("locale");
+    }
+    let changed_keys = match &patch.attributes {
+        Some(attributes) => subscriber.attributes.merge(attributes)?,
+        None => Vec::new(),
+    };
+    if !fields.is_empty() {
+        store::privacy::set_profile(&txn, id, &subscriber.name, subscriber.locale, now).await?;
+        rectified(&txn, id, &fields, actor, now).await?;
+        actor.audit(&txn, "subscriber.edit", id, now).await?;
+    }
+    if !changed_keys.is_empty() {
+        store::privacy::set_attributes(&txn, id, &subscriber.attributes, now).await?;
+        let detail = format!("attributes: {}", changed_keys.join(", "));
+        actor
+            .audit_with(&txn, "subscriber.attributes", id, detail, now)
+            .await?;
+    }
+    store::commit(txn).await?;
+    Ok(subscriber)
 }
 
 /// A `rectified` ledger entry naming the fields (never their values: the ledger outlives

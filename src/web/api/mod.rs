@@ -87,7 +87,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/subscribers/{id}",
-            get(subscribers::get).put(subscribers::correct),
+            get(subscribers::get)
+                .put(subscribers::correct)
+                .patch(subscribers::patch),
         )
         .route(
             "/subscribers/{id}/unsubscribe",
@@ -229,7 +231,7 @@ async fn not_found() -> crate::web::error::ApiError {
         customers::customers, customers::import_customers,
         notices::create, notices::all, notices::export, notices::get, notices::audience,
         notices::send, notices::acknowledgements, notices::update, notices::delete,
-        subscribers::find, subscribers::create, subscribers::get, subscribers::correct,
+        subscribers::find, subscribers::create, subscribers::get, subscribers::correct, subscribers::patch,
         subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
         suppressions::all, suppressions::create, suppressions::lift, suppressions::import,

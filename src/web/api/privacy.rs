@@ -48,6 +48,7 @@ impl From<PrivacyError> for ApiError {
             PrivacyError::TooSoon | PrivacyError::TooManyMails => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
             }
+            PrivacyError::Attribute(e) => Self::invalid(e.to_string()),
             PrivacyError::Store(e) => e.into(),
         }
     }

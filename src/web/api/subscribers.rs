@@ -94,6 +94,10 @@ pub(super) struct SubscriberResponse {
     locale: String,
     status: String,
     created_at: DateTime<Utc>,
+    /// The operator's attributes of the person: text, numbers, true/false, dates
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = Object, example = json!({"plan": "pro", "seats": 12}))]
+    attributes: serde_json::Value,
     subscriptions: Vec<SubscriptionResponse>,
     /// `null`, or why and since when the address is never mailed.
     suppressed: Option<SuppressedResponse>,
@@ -116,6 +120,7 @@ impl From<SubscriberOverview> for SubscriberResponse {
             locale: s.locale.as_str().to_owned(),
             status: s.status.as_str().to_owned(),
             created_at: s.created_at,
+            attributes: s.attributes.to_json(),
             suppressed: found.suppressed.map(|(reason, at)| SuppressedResponse {
                 reason: reason.as_str().to_owned(),
                 at,
@@ -335,6 +340,50 @@ pub(super) struct CorrectSubscriberRequest {
     name: String,
     /// `en` or `de`.
     locale: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PatchSubscriberRequest {
+    name: Option<String>,
+    /// `en` or `de`.
+    locale: Option<String>,
+    /// Merged into the present attributes; a `null` value removes that one. Keys
+    /// `[a-z0-9_]{1,40}`; values text (up to 500 characters), numbers, true/false, or dates
+    /// `YYYY-MM-DD`; at most 50 per person.
+    #[schema(value_type = Option<Object>, example = json!({"plan": "pro", "trial_ends": "2027-01-31", "legacy": null}))]
+    attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/subscribers/{id}", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id")), request_body = PatchSubscriberRequest, responses((status = 200, body = SubscriberResponse), ApiErrors))]
+/// `PATCH /api/v1/subscribers/{id}` → 200 with the subscriber: changes name, language and
+/// attributes (merged), all or nothing; a refused attribute is 422 naming it.
+pub(super) async fn patch(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PatchSubscriberRequest>,
+) -> Result<Json<SubscriberResponse>, ApiError> {
+    let id = subscriber_id(&id)?;
+    let name = req
+        .name
+        .as_deref()
+        .map(SubscriberName::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(format!("name: {e}")))?;
+    let locale = req
+        .locale
+        .as_deref()
+        .map(|l| Locale::from_tag(l).ok_or_else(|| ApiError::invalid("locale: en or de")))
+        .transpose()?;
+    let patch = privacy::ProfilePatch {
+        name,
+        locale,
+        attributes: req.attributes,
+    };
+    let actor = Party::operator(&caller.actor(), None);
+    privacy::update_profile(&state.ctx, id, patch, &actor).await?;
+    get(State(state), caller, Path(id.to_string())).await
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -184,6 +184,14 @@ fn data_view(
         locale: s.locale,
         status: s.status,
         created_at: when(s.created_at),
+        attributes: s
+            .attributes
+            .iter()
+            .map(|(k, v)| {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                (k.clone(), text)
+            })
+            .collect(),
         products: data
             .products
             .iter()

@@ -119,6 +119,8 @@ pub struct DataView {
     pub status: SubscriberStatus,
     /// When the record was created (formatted).
     pub created_at: String,
+    /// The organisation's attributes of the person, by key, as text.
+    pub attributes: Vec<(String, String)>,
     /// A new address waiting for confirmation.
     pub pending_address: Option<String>,
     pub subscriptions: Vec<SubscriptionRow>,
@@ -189,6 +191,10 @@ fn profile(locale: Locale, v: &DataView) -> Markup {
             dt { (p.stored_since) } dd { (v.created_at) }
         }
         @if let Some(new) = &v.pending_address { p { (p.pending_address) " " strong { (new) } } }
+        @if !v.attributes.is_empty() {
+            h3 { (p.attributes_heading) }
+            dl #attributes { @for (key, value) in &v.attributes { dt { (key) } dd { (value) } } }
+        }
     }
 }
 
