@@ -5,9 +5,9 @@
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
-use super::{Ctx, Errors, csrf_field, field, i18n, layout, select, status, t, tf, tl};
+use super::{Ctx, Errors, csrf_field, field, i18n, layout, select, status, t, tf};
 use crate::{
-    domain::{Action, ChangeCategory, NoticeId, PartNumber},
+    domain::{Action, ChangeCategory, Locale, NoticeId, NoticeKind, PartNumber},
     services::notices::{Audience, NoticeOverview, acknowledgements::AckReport},
 };
 
@@ -26,7 +26,7 @@ pub fn notices_page(ctx: &Ctx, all: &[NoticeOverview], next: Option<NoticeId>) -
                 @for o in all {
                     tr {
                         td { a href={ "/admin/notices/" (o.notice.id) } { (o.notice.number.as_str()) } }
-                        td.num { (o.notice.revision) } td { (tl(o.notice.kind.as_str())) }
+                        td.num { (o.notice.revision) } td { (kind_label(o.notice.kind)) }
                         td { (o.notice.fields.title) } td { (status(o.status.as_str())) }
                         td { (ctx.time(o.notice.created_at)) }
                     }
@@ -90,6 +90,33 @@ fn categories() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// A notice's kind as pages name it: its key in English (`pcn`), else its abbreviation or
+/// name (the key is a list's name, too, so it takes no translation of its own).
+fn kind_label(kind: NoticeKind) -> &'static str {
+    match (i18n::locale(), kind) {
+        (Locale::En, kind) => kind.as_str(),
+        (_, NoticeKind::Pcn) => "PCN",
+        (_, NoticeKind::Pdn) => "PDN",
+        (_, NoticeKind::TechNews) => t("Tech News"),
+    }
+}
+
+/// The labels of the five impact fields. In English each is one word ("form", "fit" …)
+/// that elsewhere means something else, so the other languages look them up by keys of
+/// their own.
+fn impact_labels() -> [&'static str; 5] {
+    match i18n::locale() {
+        Locale::En => ["form", "fit", "function", "quality", "reliability"],
+        _ => [
+            t("Impact: form"),
+            t("Impact: fit"),
+            t("Impact: function"),
+            t("Impact: quality"),
+            t("Impact: reliability"),
+        ],
+    }
+}
+
 fn area(name: &str, label: &str, value: &str, error: Option<&String>) -> Markup {
     html! {
         label for=(name) { (label) }
@@ -141,7 +168,7 @@ pub fn notice_form_page(
                 (area("description_after", t("After"), f.description_after, e("description_after")))
                 (area("reason", t("Reason (PCN and PDN)"), f.reason, e("reason")))
                 label { (t("Impact")) }
-                @for (name, label, value) in [("impact_form", t("form"), f.impact_form), ("impact_fit", t("fit"), f.impact_fit), ("impact_function", t("function"), f.impact_function), ("impact_quality", t("quality"), f.impact_quality), ("impact_reliability", t("reliability"), f.impact_reliability)] {
+                @for ((name, value), label) in [("impact_form", f.impact_form), ("impact_fit", f.impact_fit), ("impact_function", f.impact_function), ("impact_quality", f.impact_quality), ("impact_reliability", f.impact_reliability)].into_iter().zip(impact_labels()) {
                     (field(name, label, "text", value, None))
                 }
                 @if let Some(err) = e("impact") { p.field-error { (err) } }
@@ -224,7 +251,7 @@ pub fn notice_page(ctx: &Ctx, v: &NoticeView) -> Markup {
             @if let Some(e) = &v.error { p.error role="alert" { (e) } }
             (details(ctx, &v.overview))
             @if let Some(count) = v.objections {
-                p { strong #objections { (count) } " " (tf("objected by this notice's links (they receive no more {kind} notices, or no product mailings at all)", &[("kind", &tl(n.kind.as_str()))])) }
+                p { strong #objections { (count) } " " (tf("objected by this notice's links (they receive no more {kind} notices, or no product mailings at all)", &[("kind", &kind_label(n.kind))])) }
             }
             @if let Some(a) = &v.audience {
                 div.card {
@@ -280,7 +307,7 @@ fn details(ctx: &Ctx, o: &NoticeOverview) -> Markup {
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     html! {
         div.card {
-            p { (status(o.status.as_str())) " " (tl(n.kind.as_str())) " · " (f.title)
+            p { (status(o.status.as_str())) " " (kind_label(n.kind)) " · " (f.title)
                 @if let Some(at) = n.published_at { " · " (tf("sent {time}", &[("time", &ctx.time(at))])) } }
             @if !f.overridden_warnings.is_empty() {
                 p.error { (tf("Published with force despite: {warnings}", &[("warnings", &f.overridden_warnings.join("; "))])) }
