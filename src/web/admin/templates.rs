@@ -18,8 +18,9 @@ use crate::{
     web::{
         extract::PageForm,
         views::admin::{
-            self as view,
+            self as view, te,
             templates::{template_page, templates_page},
+            tf,
         },
     },
 };
@@ -68,7 +69,7 @@ pub(super) async fn save(
         Ok(_) => Ok(Redirect::to(&format!("/admin/templates/{path}")).into_response()),
         Err(e @ TemplatesError::Invalid { .. }) => {
             let t = templates::get(&state.ctx, &path).await?;
-            let page = template_page(&session.ctx(), &t, &source, Some(&e.to_string()));
+            let page = template_page(&session.ctx(), &t, &source, Some(&said(&e)));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),
@@ -118,9 +119,23 @@ async fn preview_page(
     let page = match templates::preview(&state.ctx, &session.actor(), path, draft).await {
         Ok(m) => view::templates::preview(&m.subject, &m.text, &m.html),
         Err(e @ (TemplatesError::NotFound | TemplatesError::Forbidden(_))) => return Err(e.into()),
-        Err(e) => view::preview_failed(&e.to_string()),
+        Err(e) => view::preview_failed(&said(&e)),
     };
     Ok(sandboxed(page))
+}
+
+/// Why a template does not work, in the page's language (the engine's own words stay).
+fn said(e: &TemplatesError) -> String {
+    match e {
+        TemplatesError::Invalid {
+            line: Some(line),
+            reason,
+        } => tf(
+            "line {line}: {reason}",
+            &[("line", line), ("reason", reason)],
+        ),
+        e => te(e),
+    }
 }
 
 impl From<TemplatesError> for AdminError {
