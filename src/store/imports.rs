@@ -339,6 +339,8 @@ pub struct KnownSubscriber {
     pub email: String,
     /// Whether it may be processed.
     pub status: SubscriberStatus,
+    /// Its attributes.
+    pub attributes: crate::domain::Attributes,
 }
 
 /// The subscribers with these addresses (normalised), in no particular order.
@@ -351,7 +353,7 @@ pub async fn subscribers_by_email(
 ) -> Result<Vec<KnownSubscriber>, StoreError> {
     let sql = lookup_sql(
         conn.get_database_backend(),
-        "id, email, status",
+        "id, email, status, attributes",
         "subscribers",
         "",
         ("email", Kind::Text),
@@ -364,6 +366,10 @@ pub async fn subscribers_by_email(
                 id: SubscriberId::from_uuid(row.try_get_by_index(0)?),
                 email: row.try_get_by_index(1)?,
                 status: SubscriberStatus::parse(&status).map_err(corrupt)?,
+                attributes: crate::domain::Attributes::from_json(
+                    &row.try_get_by_index::<serde_json::Value>(3)?,
+                )
+                .map_err(corrupt)?,
             });
         }
     }
@@ -434,16 +440,21 @@ pub fn prepare_subscribers(
         ("updated_at", Time),
         ("last_activity_at", Time),
     ];
+    let attributes: Vec<String> = rows
+        .iter()
+        .map(|s| s.attributes.to_json().to_string())
+        .collect();
     let rows: Vec<_> = rows
         .iter()
-        .map(|s| {
+        .zip(&attributes)
+        .map(|(s, attributes)| {
             [
                 Cell::Uuid(s.id.as_uuid()),
                 Cell::Text(s.email.as_str()),
                 Cell::Text(s.name.as_str()),
                 Cell::Text(s.locale.as_str()),
                 Cell::Text(s.status.as_str()),
-                Cell::Text("{}"),
+                Cell::Text(attributes),
                 Cell::Time(s.created_at),
                 Cell::Time(now),
                 Cell::Time(now),

@@ -203,3 +203,92 @@ async fn the_person_sees_their_attributes_in_the_export_and_data_page_and_erasur
         .unwrap();
     assert!(rows.is_empty(), "no row keeps the attributes");
 }
+
+/// Imports `csv` into `weekly` through the API: the status and the report.
+async fn import(app: &TestApp, csv: &str) -> (StatusCode, Value) {
+    let response = app
+        .api_post_csv("/api/v1/subscribers/import?list=weekly", csv.to_owned())
+        .await;
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn import_columns_named_attr_set_typed_attributes_and_report_bad_cells_by_line() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let header = "email,consent_at,consent_source,consent_text,attr.plan,attr.seats:number,attr.trial:boolean,attr.renews:date\n";
+    let proof = "2025-05-01T08:30:00Z,shop,Yes please";
+    let csv = format!(
+        "{header}\
+         ann@example.com,{proof},pro,12,yes,2027-01-31\n\
+         bob@example.com,{proof},free,many,no,2027-01-31\n\
+         cid@example.com,{proof},free,1,maybe,\n\
+         dan@example.com,{proof},team,,,2027-02-30\n\
+         eve@example.com,{proof},,,,\n"
+    );
+    let (status, report) = import(&app, &csv).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["imported"], 2, "{report}");
+    let problems: Vec<(u64, &str, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["code"].as_str().unwrap(),
+                e["error"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(problems.len(), 3, "{report}");
+    assert_eq!((problems[0].0, problems[0].1), (3, "invalid_attribute"));
+    assert!(problems[0].2.contains("attributes.seats"), "{report}");
+    assert_eq!(problems[1].0, 4);
+    assert!(problems[1].2.contains("attributes.trial"));
+    assert_eq!(problems[2].0, 5);
+    assert!(problems[2].2.contains("attributes.renews"));
+    assert!(
+        app.subscriber("bob@example.com").await.is_none(),
+        "a bad row adds nobody"
+    );
+
+    let ann = app.subscriber("ann@example.com").await.unwrap();
+    assert_eq!(
+        ann["attributes"],
+        json!({"plan": "pro", "seats": 12, "trial": true, "renews": "2027-01-31"})
+    );
+    assert_eq!(
+        app.subscriber("eve@example.com").await.unwrap()["attributes"],
+        json!({}),
+        "empty cells set nothing"
+    );
+
+    // A second import updates what it names and keeps the rest.
+    let again = format!(
+        "email,consent_at,consent_source,consent_text,attr.plan,attr.region\nann@example.com,{proof},team,emea\n"
+    );
+    let (status, report) = import(&app, &again).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["unchanged"], 1, "{report}");
+    assert_eq!(
+        app.subscriber("ann@example.com").await.unwrap()["attributes"],
+        json!({"plan": "team", "seats": 12, "trial": true, "renews": "2027-01-31", "region": "emea"})
+    );
+
+    for header in [
+        "email,attr.plan-type",
+        "email,attr.seats:integer",
+        "email,attr.a,attr.a:number",
+    ] {
+        let (status, report) = import(&app, &format!("{header}\nzed@example.com,1\n")).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{header}: {report}"
+        );
+        assert!(report.to_string().contains("attr."), "{report}");
+    }
+    assert!(app.subscriber("zed@example.com").await.is_none());
+}

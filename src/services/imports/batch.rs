@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use super::RowIssue;
 use crate::{
     domain::{
-        ConsentAction, ConsentEvent, ConsentEventId, ConsentProof, ConsentText, EmailAddress,
-        ListId, Locale, MailingList, Subscriber, SubscriberId, SubscriberName, SubscriberStatus,
-        Subscription, SubscriptionId, SubscriptionStatus,
+        Attributes, ConsentAction, ConsentEvent, ConsentEventId, ConsentProof, ConsentText,
+        EmailAddress, ListId, Locale, MailingList, Subscriber, SubscriberId, SubscriberName,
+        SubscriberStatus, Subscription, SubscriptionId, SubscriptionStatus,
     },
     store::{
         self, StoreError,
@@ -33,6 +33,11 @@ pub(super) struct ImportRow {
     pub locale: Locale,
     /// Evidence of the consent given elsewhere.
     pub proof: ConsentProof,
+    /// Attributes to set (merged into a known subscriber's).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// A known subscriber and their attributes with the row's merged in, when that changes
+    /// them (set by `plan`).
+    pub merged: Option<(SubscriberId, Attributes)>,
 }
 
 /// What happens to one row.
@@ -87,10 +92,10 @@ pub(super) async fn plan(
     let subscriptions = store::imports::subscriptions_to_list(conn, list, &ids).await?;
     Ok(rows
         .into_iter()
-        .map(|row| {
+        .map(|mut row| {
             let known = known.get(row.email.as_str());
             let existing = known.and_then(|k| subscriptions.get(&k.id)).copied();
-            let plan = match existing {
+            let mut plan = match existing {
                 Some(s)
                     if s.status == SubscriptionStatus::Confirmed
                         && this_run.is_some_and(|first| s.id >= first) =>
@@ -99,6 +104,15 @@ pub(super) async fn plan(
                 }
                 _ => decide(suppressed.contains_key(&row.hash), known, existing),
             };
+            let skipped = matches!(plan, Plan::Skip(_));
+            if let Some(known) = known.filter(|_| !row.attributes.is_empty() && !skipped) {
+                let mut merged = known.attributes.clone();
+                match merged.merge(&row.attributes) {
+                    Ok(changed) if !changed.is_empty() => row.merged = Some((known.id, merged)),
+                    Ok(_) => {}
+                    Err(e) => plan = Plan::Skip(RowIssue::Attribute(e)),
+                }
+            }
             (row, plan)
         })
         .collect())
@@ -189,6 +203,11 @@ pub(super) async fn write(
     });
     stored?;
     let (subscriptions, pending, events) = rest?;
+    for (row, plan) in planned {
+        if let (Some((id, merged)), false) = (&row.merged, matches!(plan, Plan::Skip(_))) {
+            store::privacy::set_attributes(conn, *id, merged, now).await?;
+        }
+    }
     subscriptions.run(conn).await?;
     store::imports::confirm_pending(conn, &pending, now).await?;
     events.run(conn).await
@@ -230,8 +249,16 @@ fn new_subscriber(row: &ImportRow, now: DateTime<Utc>) -> Subscriber {
         locale: row.locale,
         status: SubscriberStatus::Active,
         created_at: now,
-        attributes: Default::default(),
+        attributes: new_attributes(row),
     }
+}
+
+/// The attributes of a new subscriber: the row's (checked when the row was read).
+fn new_attributes(row: &ImportRow) -> Attributes {
+    let mut attributes = Attributes::default();
+    // `parse_row` refused the row if this could fail.
+    let _ = attributes.merge(&row.attributes);
+    attributes
 }
 
 fn new_subscription(subscriber: SubscriberId, ledger: &Ledger<'_>) -> Subscription {
@@ -313,6 +340,7 @@ mod tests {
             id: SubscriberId::new(),
             email: "jane@example.com".into(),
             status,
+            attributes: Attributes::default(),
         }
     }
 

@@ -16,13 +16,14 @@ use csv_async::{AsyncReader, AsyncReaderBuilder, ByteRecord, ErrorKind};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
 use super::ImportError;
+use crate::domain::{AttributeKind, attributes::valid_key};
 
 /// The longest row accepted; more means a broken file (typically an unclosed quote).
 const MAX_ROW_BYTES: u64 = 1 << 20;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Where each known column is; `email` is required, the others optional.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Columns {
     email: usize,
     name: Option<usize>,
@@ -30,10 +31,22 @@ struct Columns {
     consent_at: Option<usize>,
     consent_source: Option<usize>,
     consent_text: Option<usize>,
+    /// The `attr.KEY[:type]` columns.
+    attributes: Vec<AttributeColumn>,
+}
+
+/// A column `attr.KEY` or `attr.KEY:type` (`text`, `number`, `boolean`, `date`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AttributeColumn {
+    index: usize,
+    /// The attribute's key.
+    pub key: String,
+    /// How its cells are read.
+    pub kind: AttributeKind,
 }
 
 /// One data row: its line (the header is line 1) and the values of the known columns.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct RawRow<'a> {
     /// Line the row starts on.
     pub line: u64,
@@ -49,6 +62,8 @@ pub(super) struct RawRow<'a> {
     pub consent_source: Option<&'a str>,
     /// The `consent_text` value, if the column exists.
     pub consent_text: Option<&'a str>,
+    /// Each attribute column with its cell.
+    pub attributes: Vec<(&'a AttributeColumn, &'a str)>,
 }
 
 /// The rows of a CSV file, read one at a time from any byte stream.
@@ -117,7 +132,11 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
                 })
                 .transpose()
         };
-        let c = self.columns;
+        let c = &self.columns;
+        let mut attributes = Vec::with_capacity(c.attributes.len());
+        for column in &c.attributes {
+            attributes.push((column, field(Some(column.index))?.unwrap_or_default()));
+        }
         Ok(Some(RawRow {
             line,
             email: field(Some(c.email))?.unwrap_or_default(),
@@ -126,6 +145,7 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
             consent_at: field(c.consent_at)?,
             consent_source: field(c.consent_source)?,
             consent_text: field(c.consent_text)?,
+            attributes,
         }))
     }
 }
@@ -193,7 +213,10 @@ pub(super) async fn preview<R: AsyncRead + Unpin + Send>(
         .clone();
     let known = columns_of(&header)?;
     let role = |i: usize| -> Option<&'static str> {
-        let c = known;
+        let c = &known;
+        if c.attributes.iter().any(|a| a.index == i) {
+            return Some("attribute");
+        }
         [
             (Some(c.email), "email"),
             (c.name, "name"),
@@ -266,6 +289,14 @@ fn columns_of(header: &ByteRecord) -> Result<Columns, ImportError> {
             .map_err(|_| bad("the header is not UTF-8 text".into()))?
             .trim()
             .to_ascii_lowercase();
+        if let Some(spec) = name.strip_prefix("attr.") {
+            let column = attribute_column(index, spec).map_err(&bad)?;
+            if columns.attributes.iter().any(|a| a.key == column.key) {
+                return Err(bad(format!("the column attr.{} appears twice", column.key)));
+            }
+            columns.attributes.push(column);
+            continue;
+        }
         let slot = match name.as_str() {
             "email" => &mut email,
             "name" => &mut columns.name,
@@ -281,6 +312,27 @@ fn columns_of(header: &ByteRecord) -> Result<Columns, ImportError> {
     }
     columns.email = email.ok_or(ImportError::MissingEmailColumn)?;
     Ok(columns)
+}
+
+/// The attribute column named `attr.{spec}`: `KEY` or `KEY:type`.
+fn attribute_column(index: usize, spec: &str) -> Result<AttributeColumn, String> {
+    let (key, kind) = match spec.split_once(':') {
+        Some((key, kind)) => (key, kind),
+        None => (spec, "text"),
+    };
+    if !valid_key(key) {
+        return Err(format!(
+            "the column attr.{spec}: an attribute's key is 1 to 40 of a-z, 0-9 and _"
+        ));
+    }
+    let kind = AttributeKind::parse(kind).map_err(|_| {
+        format!("the column attr.{spec}: the type is text, number, boolean or date")
+    })?;
+    Ok(AttributeColumn {
+        index,
+        key: key.to_owned(),
+        kind,
+    })
 }
 
 /// Turns a CSV error into the import's error, with the line of the row it happened in.

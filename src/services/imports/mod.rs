@@ -34,8 +34,8 @@ use super::{
 use crate::{
     context::Context,
     domain::{
-        Action, Actor, ConsentProof, EmailAddress, EmailAddressError, Forbidden, LegalBasis,
-        ListSlug, Locale, MailingList, ProofError, SubscriberName, SubscriberNameError,
+        Action, Actor, AttributeError, ConsentProof, EmailAddress, EmailAddressError, Forbidden,
+        LegalBasis, ListSlug, Locale, MailingList, ProofError, SubscriberName, SubscriberNameError,
         SubscriptionId,
     },
     signing::AddressHasher,
@@ -115,12 +115,15 @@ pub enum RowIssue {
     /// The subscriber was erased.
     #[error("the subscriber was erased")]
     Erased,
+    /// An attribute cell is not of its column's type, or the attributes break the limits.
+    #[error("{0}")]
+    Attribute(AttributeError),
 }
 
 impl RowIssue {
     /// The stable code: `invalid_email`, `invalid_name`, `missing_consent_proof`,
     /// `invalid_consent_proof`, `duplicate`, `suppressed`, `unsubscribed`, `blocked`, `restricted`,
-    /// `erased`.
+    /// `erased`, `invalid_attribute`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidEmail(_) => "invalid_email",
@@ -133,6 +136,7 @@ impl RowIssue {
             Self::Blocked => "blocked",
             Self::Restricted => "restricted",
             Self::Erased => "erased",
+            Self::Attribute(_) => "invalid_attribute",
         }
     }
 }
@@ -552,6 +556,20 @@ fn parse_row(raw: &csv::RawRow<'_>, checks: &RowChecks) -> Result<ImportRow, Row
         checks.now,
     )
     .map_err(|e| problem(RowIssue::Proof(e)))?;
+    // An empty cell sets nothing (a blank in a spreadsheet is rarely meant to erase).
+    let mut attributes = serde_json::Map::new();
+    for (column, cell) in &raw.attributes {
+        let value = column
+            .kind
+            .read(&column.key, cell)
+            .map_err(|e| problem(RowIssue::Attribute(e)))?;
+        if !value.is_null() {
+            attributes.insert(column.key.clone(), value);
+        }
+    }
+    crate::domain::Attributes::default()
+        .merge(&attributes)
+        .map_err(|e| problem(RowIssue::Attribute(e)))?;
     Ok(ImportRow {
         line: raw.line,
         hash: checks.hasher.hash(&email),
@@ -559,6 +577,8 @@ fn parse_row(raw: &csv::RawRow<'_>, checks: &RowChecks) -> Result<ImportRow, Row
         name,
         locale: raw.locale.and_then(Locale::from_tag).unwrap_or_default(),
         proof,
+        attributes,
+        merged: None,
     })
 }
 
@@ -787,5 +807,7 @@ fn row_for(
         name: new.name.clone(),
         locale: new.locale,
         proof,
+        attributes: serde_json::Map::new(),
+        merged: None,
     })
 }
