@@ -150,3 +150,52 @@ async fn the_letter_layout_is_a_template_the_operator_can_open_and_preview() {
     .await;
     assert!(preview.contains(LETTER), "{preview}");
 }
+
+#[tokio::test]
+async fn the_composer_offers_the_layouts_and_the_review_names_the_chosen_one() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let admin = Admin::with_role(&app, Role::Marketer).await;
+    let (_, composer) = body(admin.get("/admin/campaigns/new").await).await;
+    assert!(
+        composer.contains(r#"<option value="standard" selected>"#),
+        "{composer}"
+    );
+    assert!(composer.contains(r#"<option value="letter">"#));
+
+    let form = [
+        ("name", "Letter"),
+        ("subject", "A word"),
+        ("body_markdown", "Dear reader"),
+        ("list", "weekly"),
+        ("layout", "letter"),
+    ];
+    let saved = admin.post("/admin/campaigns", &form).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let page = saved.headers()["location"].to_str().unwrap().to_owned();
+    let id = page.rsplit('/').next().unwrap();
+    let campaign: Value = app
+        .api_get(&format!("/api/v1/campaigns/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(campaign["layout"], "letter");
+    let (_, editor) = body(admin.get(&format!("{page}/edit")).await).await;
+    assert!(
+        editor.contains(r#"<option value="letter" selected>"#),
+        "{editor}"
+    );
+    let (_, review) = body(admin.get(&format!("{page}/review")).await).await;
+    assert!(
+        review.contains("Letter: the text alone on white"),
+        "{review}"
+    );
+
+    let mut forged = form;
+    forged[4] = ("layout", "fancy");
+    let refused = admin.post("/admin/campaigns", &forged).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, page) = body(refused).await;
+    assert!(page.contains("Choose a layout from the list."), "{page}");
+}

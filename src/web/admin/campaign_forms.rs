@@ -154,6 +154,7 @@ async fn compose(
         lists: &form.list,
         from: &form.from,
         reply_to: &form.reply_to,
+        layout: &form.layout,
     };
     let code = match errors.is_empty() {
         true => StatusCode::OK,

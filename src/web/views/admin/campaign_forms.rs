@@ -7,7 +7,9 @@ use maud::{Markup, html};
 
 use super::{Ctx, Errors, csrf_field, i18n::number, layout, status, t, tf, tn};
 use crate::{
-    domain::{Action, Campaign, CampaignId, CampaignStatus, LegalBasis, MailingList},
+    domain::{
+        Action, Campaign, CampaignId, CampaignLayout, CampaignStatus, LegalBasis, MailingList,
+    },
     services::campaigns::{Audience, CampaignCounts},
 };
 
@@ -25,17 +27,28 @@ pub struct ComposeFormView<'a> {
     pub from: &'a str,
     /// Where replies go (empty: the list's address, else `mail.reply_to`).
     pub reply_to: &'a str,
+    /// `standard` or `letter` (empty: `standard`).
+    pub layout: &'a str,
 }
 
 /// The fields of the composer in the order they appear: the first with an error gets focus.
-const FIELD_ORDER: [&str; 6] = [
+const FIELD_ORDER: [&str; 7] = [
     "name",
     "subject",
     "from",
     "reply_to",
+    "layout",
     "list",
     "body_markdown",
 ];
+
+/// A layout's name and what it looks like, in the page's language.
+pub fn layout_words(layout: CampaignLayout) -> &'static str {
+    match layout {
+        CampaignLayout::Standard => t("Newsletter: the text in a column on a grey background"),
+        CampaignLayout::Letter => t("Letter: the text alone on white, as a person writes"),
+    }
+}
 
 /// The composer: `editing` names the campaign being changed (`None`: a new one). Only
 /// consent-based lists that are not archived are offered; every field's error is shown beside
@@ -74,6 +87,16 @@ pub fn compose_page(
                     (input(&at("subject"), t("Subject"), "text", form.subject))
                     (input(&at("from"), &tf("From (empty: {address})", &[("address", &default_from)]), "text", form.from))
                     (input(&at("reply_to"), t("Replies go to (any address, e.g. a helpdesk; empty: the list's, else mail.reply_to)"), "email", form.reply_to))
+                    @let look = at("layout");
+                    @let chosen = CampaignLayout::parse(form.layout).unwrap_or_default();
+                    label for="layout" { (t("Layout")) }
+                    select #layout name="layout" aria-invalid=[look.error.map(|_| "true")] autofocus[look.focus] {
+                        @for layout in CampaignLayout::ALL {
+                            option value=(layout.as_str()) selected[layout == chosen] { (layout_words(layout)) }
+                        }
+                    }
+                    @if let Some(err) = look.error { p.field-error { (err) } }
+                    p.muted { (t("Each layout is a template per language; change them under Templates (campaign.html, campaign_letter.html).")) }
                     fieldset.lists.invalid[at("list").error.is_some()] {
                         legend { (t("Lists (only lists people consented to)")) }
                         @for (i, l) in offered.enumerate() {
@@ -180,6 +203,7 @@ pub fn review_page(ctx: &Ctx, v: &ReviewView) -> Markup {
                 dl.facts {
                     dt { (t("From")) } dd { (v.from) }
                     dt { (t("Replies go to")) } dd { (v.reply_to) }
+                    dt { (t("Layout")) } dd #layout { (layout_words(c.def.layout)) }
                     dt { (t("Subject")) } dd { (c.def.subject) }
                     dt { (t("Status")) } dd { (status(c.status.as_str()))
                         @if let Some(at) = c.send_at { " " (tf("for {time}", &[("time", &ctx.time(at))])) } }
