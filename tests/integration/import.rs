@@ -733,3 +733,104 @@ async fn a_signup_that_waits_for_the_lock_past_the_request_timeout_is_answered_a
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(app.subscriber("jane@example.com").await.is_some());
 }
+
+/// The admin UI's progress page of a check or an import reloads itself only when the user
+/// asked (`?watch=1`, where their click on "Check" or "Import now" leads), offers to start
+/// and stop that, and never reloads once the run is over (WCAG 2.2.1).
+#[tokio::test]
+async fn the_import_progress_page_reloads_only_when_asked() {
+    use reqwest::header;
+
+    use crate::{admin::Admin, support::body};
+
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    let marketer = Admin::with_role(&app, bulletin::domain::Role::Marketer).await;
+    let csv = format!("{HEADER}max@example.com,Max,en,{PROOF}\n");
+    let r = marketer.upload("weekly", &csv, &marketer.csrf).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let watched = format!("{page}?watch=1");
+    let refresh = "http-equiv=\"refresh\"";
+    let finished = |path: String| {
+        let marketer = &marketer;
+        async move {
+            for _ in 0..500 {
+                let (status, html) = body(marketer.get(&path).await).await;
+                assert_eq!(status, StatusCode::OK, "{html}");
+                if !html.contains("<progress") {
+                    return html;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("the run did not finish");
+        }
+    };
+    // The user's click on "Check" asks for the reloads.
+    let r = marketer.post(&format!("{page}/check"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], watched.as_str());
+    let checked = finished(watched.clone()).await;
+    assert!(
+        checked.contains("id=\"imported\"") && !checked.contains(refresh),
+        "{checked}"
+    );
+    // While the import waits for the database, the page shows its progress.
+    let db = &app.app.context().db;
+    let hold = bulletin::store::begin_write(db).await.unwrap();
+    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Postgres {
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &hold,
+            "LOCK TABLE subscribers IN EXCLUSIVE MODE",
+        )
+        .await
+        .unwrap();
+    }
+    let start = {
+        let request = app
+            .http
+            .post(app.url(&format!("{page}/run")))
+            .header(
+                header::COOKIE,
+                format!("bulletin_session={}", marketer.cookie),
+            )
+            .form(&[("csrf", marketer.csrf.as_str())]);
+        tokio::spawn(request.send())
+    };
+    let mut once = String::new();
+    for _ in 0..500 {
+        once = body(marketer.get(&page).await).await.1;
+        if once.contains("<progress") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Unasked: the progress once, a link to refresh it and one to watch it.
+    assert!(once.contains("<progress"), "{once}");
+    assert!(!once.contains(refresh), "no reload unasked: {once}");
+    assert!(
+        once.contains(&format!("href=\"{page}\">Refresh</a>"))
+            && once.contains(&format!("href=\"{watched}\">Watch it live</a>")),
+        "{once}"
+    );
+    // Asked: it reloads, and offers to stop.
+    let (status, live) = body(marketer.get(&watched).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        live.contains("<progress")
+            && live.contains(refresh)
+            && live.contains(&format!("href=\"{page}\">Stop reloading</a>")),
+        "{live}"
+    );
+    hold.rollback().await.unwrap();
+    let started = start.await.unwrap().unwrap();
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    assert_eq!(started.headers()[header::LOCATION], watched.as_str());
+    // Over: the report, never reloading, even when watched.
+    let done = finished(watched.clone()).await;
+    assert!(
+        done.contains("Import finished") && !done.contains(refresh),
+        "{done}"
+    );
+    assert!(app.subscriber("max@example.com").await.is_some());
+}

@@ -1,7 +1,7 @@
 //! CSV import in the admin UI: upload a file for a list (streamed to disk), see its first
 //! rows as the import reads them, check it by a dry run (the invalid rows by line, nothing
 //! written), and import it in the background, with a progress page that reloads itself (no
-//! script). The same import service as the API and the CLI does the work.
+//! script) when the user asks (`?watch=1`, where starting a run leads). The same import service as the API and the CLI does the work.
 
 use axum::{
     Extension,
@@ -248,12 +248,20 @@ fn no_such_upload(ctx: &Ctx) -> Response {
     (StatusCode::NOT_FOUND, no_such_upload_page(ctx)).into_response()
 }
 
-/// `GET /admin/import/{id}`: the preview and the actions, the progress while a run goes on
-/// (reloading itself), or the report.
+/// `?watch=1`: the progress page reloads itself while the run goes on.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct WatchQuery {
+    #[serde(default)]
+    watch: Option<String>,
+}
+
+/// `GET /admin/import/{id}[?watch=1]`: the preview and the actions, the progress while a run
+/// goes on (reloading itself when watched), or the report (which never reloads).
 pub(super) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
     Path(id): Path<String>,
+    Query(q): Query<WatchQuery>,
 ) -> Result<Response, AdminError> {
     let ctx = session.ctx();
     let Some(upload) = upload_of(&state, &session, &id)? else {
@@ -261,7 +269,8 @@ pub(super) async fn show(
     };
     let stage = upload.stage();
     if let Stage::Running { dry_run, progress } = &stage {
-        return Ok(progress_page(&ctx, &upload, *dry_run, progress).into_response());
+        let watch = q.watch.as_deref() == Some("1");
+        return Ok(progress_page(&ctx, &upload, *dry_run, progress, watch).into_response());
     }
     let preview = match &stage {
         Stage::Imported(_) => None,
@@ -275,7 +284,7 @@ pub(super) async fn show(
 }
 
 /// `POST /admin/import/{id}/check` (dry run) or `…/run` (the import): starts it in the
-/// background and shows the progress page.
+/// background and leads to the progress page, watched: the user's click asks for its reloads.
 pub(super) async fn start(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
@@ -291,7 +300,7 @@ pub(super) async fn start(
         return Ok(no_such_upload(&ctx));
     };
     match uploads::start(&state.ctx, &upload, dry_run, &session.actor()).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/import/{}", upload.id)).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("/admin/import/{}?watch=1", upload.id)).into_response()),
         Err(e @ (UploadError::Busy | UploadError::Done)) => {
             let page = not_now_page(&ctx, &upload, &te(&e));
             Ok((StatusCode::CONFLICT, page).into_response())

@@ -1,6 +1,6 @@
 //! The admin pages of the CSV import: the upload form, the preview with the actions, the
-//! report of a check or an import, the progress page that reloads itself, and the refusals.
-//! Render only.
+//! report of a check or an import, the progress page (reloading itself only when the user
+//! asked: `?watch=1`), and the refusals. Render only.
 
 use maud::{Markup, html};
 
@@ -16,7 +16,7 @@ use crate::{
     },
 };
 
-/// Seconds between two reloads of the progress page.
+/// Seconds between two reloads of the progress page while the user watches it.
 const REFRESH_SECS: u32 = 2;
 
 /// `/admin/import`: the upload form for one of the open `lists` (`list` chosen), with its
@@ -139,13 +139,16 @@ pub fn upload_page(ctx: &Ctx, upload: &Upload, stage: &Stage, preview: Option<&P
     layout(ctx, title, body)
 }
 
-/// `/admin/import/{id}` while a check or import runs: a `<progress>` bar, reloaded every
-/// few seconds.
+/// `/admin/import/{id}` while a check or import runs: a `<progress>` bar. With `watch`
+/// (`?watch=1`, where starting a run leads) the page reloads every few seconds and offers to
+/// stop; without, it shows the progress once with a link to refresh it and one to watch it
+/// (a page that reloads unasked breaks WCAG 2.2.1).
 pub fn progress_page(
     ctx: &Ctx,
     upload: &Upload,
     dry_run: bool,
     progress: &ImportProgress,
+    watch: bool,
 ) -> Markup {
     let title = if dry_run {
         t("Checking the file…")
@@ -154,6 +157,7 @@ pub fn progress_page(
     };
     let read = progress.bytes_read().min(upload.size_bytes);
     let done = percent(read, upload.size_bytes);
+    let here = format!("/admin/import/{}", upload.id);
     let body = html! {
         (summary(ctx, upload))
         div.card {
@@ -164,10 +168,26 @@ pub fn progress_page(
             } @else {
                 (tf("{rows} rows read so far · {percent}% of the file read", &[("rows", &rows), ("percent", &percent)]))
             } }
-            p.muted { (tf("This page reloads itself every {secs} seconds. You may leave it: the work goes on.", &[("secs", &REFRESH_SECS)])) }
+            @if watch {
+                p.muted.watch {
+                    (tf("This page reloads itself every {secs} seconds. You may leave it: the work goes on.", &[("secs", &REFRESH_SECS)]))
+                    " " a href=(here) { (t("Stop reloading")) }
+                }
+            } @else {
+                p.watch {
+                    a.button href=(here) { (t("Refresh")) } " "
+                    a href={ (here) "?watch=1" } { (t("Watch it live")) }
+                    " " (tf("(the page reloads every {n} seconds)", &[("n", &REFRESH_SECS)]))
+                }
+                p.muted { (t("You may leave this page: the work goes on.")) }
+            }
         }
     };
-    refreshing_layout(ctx, title, REFRESH_SECS, body)
+    if watch {
+        refreshing_layout(ctx, title, REFRESH_SECS, body)
+    } else {
+        layout(ctx, title, body)
+    }
 }
 
 fn percent(part: u64, whole: u64) -> u64 {
