@@ -24,6 +24,7 @@ mod m20261204_000018_add_reply_to;
 mod m20261204_000019_add_user_time_zone;
 mod m20261204_000020_add_user_locale;
 mod m20261204_000021_add_campaign_layout;
+mod m20261204_000022_create_unsubscribe_reasons;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_add_user_time_zone::Migration),
             Box::new(m20261204_000020_add_user_locale::Migration),
             Box::new(m20261204_000021_add_campaign_layout::Migration),
+            Box::new(m20261204_000022_create_unsubscribe_reasons::Migration),
         ]
     }
 }

@@ -51,7 +51,9 @@ pub use product::{PartNumber, Product, ProductError};
 pub use role::Role;
 pub use subscriber::{Subscriber, SubscriberStatus};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
-pub use subscription::{Subscription, SubscriptionError, SubscriptionStatus, Transition};
+pub use subscription::{
+    Subscription, SubscriptionError, SubscriptionStatus, Transition, UnsubscribeReason,
+};
 pub use suppression::SuppressionReason;
 pub use user::{Password, PasswordError, TimeZoneError, User, parse_time_zone};
 

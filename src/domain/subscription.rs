@@ -193,3 +193,36 @@ mod tests {
         assert!(!s.may_resend_confirmation(now + hour, hour, 3));
     }
 }
+
+/// Why a person left a list, as the unsubscribe page offers it (optional, never required).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnsubscribeReason {
+    /// Too many e-mails.
+    TooMany,
+    /// The content is not relevant to them.
+    NotRelevant,
+    /// They do not remember signing up.
+    NeverSignedUp,
+    /// Something else (the comment may say what).
+    Other,
+}
+
+super::text_enum!(UnsubscribeReason, "reason", {
+    TooMany => "too_many",
+    NotRelevant => "not_relevant",
+    NeverSignedUp => "never_signed_up",
+    Other => "other",
+});
+
+impl UnsubscribeReason {
+    /// Every reason, in the order the page offers them.
+    pub const ALL: [UnsubscribeReason; 4] = [
+        Self::TooMany,
+        Self::NotRelevant,
+        Self::NeverSignedUp,
+        Self::Other,
+    ];
+}
+
+/// The most characters of an unsubscribe comment that are kept.
+pub const MAX_UNSUBSCRIBE_COMMENT_CHARS: usize = 500;

@@ -270,6 +270,33 @@ pub async fn update(
     Ok(campaign)
 }
 
+/// Why people left by a campaign's link: how many gave each reason, and the newest comments.
+#[derive(Debug, Clone, Default)]
+pub struct LeavingReasons {
+    /// People per reason, every reason given at least once.
+    pub counts: Vec<(crate::domain::UnsubscribeReason, u64)>,
+    /// The newest comments (reason, text, when), at most `LEAVING_COMMENTS`.
+    pub comments: Vec<(
+        crate::domain::UnsubscribeReason,
+        String,
+        chrono::DateTime<chrono::Utc>,
+    )>,
+}
+
+/// The most comments a campaign's page shows.
+pub const LEAVING_COMMENTS: u64 = 20;
+
+/// The reasons people gave when they left by campaign `id`'s unsubscribe link.
+///
+/// # Errors
+/// Store failure.
+pub async fn leaving_reasons(ctx: &Context, id: CampaignId) -> Result<LeavingReasons, StoreError> {
+    Ok(LeavingReasons {
+        counts: store::unsubscribe_reasons::counts(&ctx.db, id).await?,
+        comments: store::unsubscribe_reasons::comments(&ctx.db, id, LEAVING_COMMENTS).await?,
+    })
+}
+
 /// A new draft with the content and targets of campaign `id`, named "… (copy)".
 ///
 /// # Errors

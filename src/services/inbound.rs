@@ -135,11 +135,15 @@ async fn unsubscribe_by_mail(ctx: &Context, reference: &str) -> Result<Handled, 
     let requester = Requester::default();
     let campaign = delivery.campaign_id;
     let left = match basis {
-        LegalBasis::Consent => {
-            subscriptions::unsubscribe(ctx, subscription, &requester, MAILTO_SOURCE, campaign)
-                .await
-                .map(drop)
-        }
+        LegalBasis::Consent => subscriptions::unsubscribe(
+            ctx,
+            subscription,
+            &requester,
+            (MAILTO_SOURCE, None),
+            campaign,
+        )
+        .await
+        .map(drop),
         LegalBasis::LegitimateInterest => objection::object(
             ctx,
             subscription,

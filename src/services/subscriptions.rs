@@ -540,7 +540,7 @@ pub async fn unsubscribe(
     ctx: &Context,
     id: SubscriptionId,
     requester: &Requester,
-    source: &str,
+    (source, feedback): (&str, Option<&Feedback>),
     campaign: Option<CampaignId>,
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let now = ctx.clock.now();
@@ -556,7 +556,14 @@ pub async fn unsubscribe(
     };
     let list = store::lists::find(&txn, sub.list_id).await?;
     let how = ("subscriber", source);
+    let was_open = sub.status != SubscriptionStatus::Unsubscribed;
     leave(&txn, &mut sub, &list, requester, how, (now, campaign)).await?;
+    // Said once, when leaving; kept apart from the person.
+    if let Some(f) = feedback.filter(|_| was_open) {
+        let comment = f.comment.as_deref();
+        store::unsubscribe_reasons::insert(&txn, (campaign, list.id), f.reason, comment, now)
+            .await?;
+    }
     let mut companion_lists = Vec::with_capacity(companions.len());
     for mut companion in companions {
         let list = store::lists::find(&txn, companion.list_id).await?;
@@ -566,6 +573,38 @@ pub async fn unsubscribe(
     let summary = summarise(&txn, &sub, list, companion_lists).await?;
     store::commit(txn).await?;
     Ok(summary)
+}
+
+/// Why a person left, as they said it on the unsubscribe page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    /// The reason chosen.
+    pub reason: crate::domain::UnsubscribeReason,
+    /// What they wrote, trimmed and cut to `MAX_UNSUBSCRIBE_COMMENT_CHARS`; `None` if nothing.
+    pub comment: Option<String>,
+}
+
+impl Feedback {
+    /// The feedback of the form's fields: `None` when no reason was chosen and nothing was
+    /// written (a comment alone counts as `other`); an unknown reason is `other`.
+    pub fn of(reason: Option<&str>, comment: Option<&str>) -> Option<Self> {
+        use crate::domain::{UnsubscribeReason, subscription::MAX_UNSUBSCRIBE_COMMENT_CHARS};
+        let comment: Option<String> = comment
+            .map(|c| {
+                c.trim()
+                    .chars()
+                    .filter(|ch| !ch.is_control() || *ch == '\n')
+                    .take(MAX_UNSUBSCRIBE_COMMENT_CHARS)
+                    .collect::<String>()
+            })
+            .filter(|c| !c.is_empty());
+        let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => UnsubscribeReason::parse(r).unwrap_or(UnsubscribeReason::Other),
+            None if comment.is_some() => UnsubscribeReason::Other,
+            None => return None,
+        };
+        Some(Self { reason, comment })
+    }
 }
 
 async fn leave(

@@ -25,6 +25,7 @@ pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod templates;
+pub mod unsubscribe_reasons;
 pub mod users;
 
 use std::time::Duration;

@@ -30,6 +30,7 @@ mod headers;
 mod import;
 mod keys;
 mod layouts;
+mod leaving_reasons;
 mod mail_bombing;
 mod mailto;
 mod migrations;

@@ -26,4 +26,5 @@ pub mod subscriptions;
 pub mod suppressions;
 pub mod template_overrides;
 pub mod template_revision;
+pub mod unsubscribe_reasons;
 pub mod users;

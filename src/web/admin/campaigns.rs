@@ -105,6 +105,7 @@ async fn show_watching(
         _ => None,
     };
     let is_notice = crate::services::notices::is_notice_campaign(&state.ctx, id).await?;
+    let leaving = campaigns::leaving_reasons(&state.ctx, id).await?;
     let v = CampaignView {
         overview,
         timeline,
@@ -112,6 +113,7 @@ async fn show_watching(
         audience,
         is_notice,
         watch,
+        leaving,
     };
     Ok((code, campaign_page(&session.ctx(), &v)).into_response())
 }

@@ -115,13 +115,26 @@ pub(super) struct CampaignResponse {
     counts: Option<CountsResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rate_per_sec: Option<f64>,
+    /// One campaign's answer only: how many people who left by its link gave each reason on
+    /// the unsubscribe page (`too_many`, `not_relevant`, `never_signed_up`, `other`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unsubscribe_reasons: Option<std::collections::BTreeMap<String, u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     eta_secs: Option<u64>,
 }
 
 async fn respond(state: &AppState, id: CampaignId) -> Result<Json<CampaignResponse>, ApiError> {
     let overview = campaigns::overview(&state.ctx, id).await?;
-    Ok(Json(response(state, overview).await?))
+    let mut body = response(state, overview).await?;
+    let reasons = campaigns::leaving_reasons(&state.ctx, id).await?;
+    body.unsubscribe_reasons = Some(
+        reasons
+            .counts
+            .into_iter()
+            .map(|(reason, n)| (reason.as_str().to_owned(), n))
+            .collect(),
+    );
+    Ok(Json(body))
 }
 
 async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignResponse, ApiError> {
@@ -168,6 +181,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
         }),
         rate_per_sec: o.rate_per_sec,
         eta_secs: o.eta_secs,
+        unsubscribe_reasons: None,
     })
 }
 

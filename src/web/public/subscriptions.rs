@@ -301,21 +301,27 @@ pub(super) async fn unsubscribe_page(
     State(state): State<AppState>,
     link: Verified<UnsubscribeLink>,
 ) -> Result<Markup, PageError> {
-    button_page_for(&state, &link, "unsubscribe", |t| {
-        [
-            t.unsubscribe_title,
-            t.unsubscribe_body,
-            t.unsubscribe_button,
-        ]
-    })
-    .await
+    let summary = subscriptions::summary(&state.ctx, SubscriptionId::from_uuid(link.subject))
+        .await
+        .map_err(|e| link_error(link.locale, e))?;
+    let action = link_action(&state, &format!("unsubscribe/{}", link.token));
+    Ok(views::unsubscribe_page(
+        summary.locale,
+        &summary.list_names(),
+        &action,
+    ))
 }
 
-/// The RFC 8058 one-click field, URL-encoded or multipart.
+/// The RFC 8058 one-click field (URL-encoded or multipart), or the page's button with the
+/// optional reason and comment.
 #[derive(Debug, Deserialize)]
 pub(super) struct OneClickForm {
     #[serde(default, rename = "List-Unsubscribe")]
     one_click: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
 }
 
 /// `POST /unsubscribe/{token}`: the page's button and the RFC 8058 one-click POST
@@ -333,11 +339,12 @@ pub(super) async fn unsubscribe(
     } else {
         "unsubscribe_page"
     };
+    let feedback = subscriptions::Feedback::of(form.reason.as_deref(), form.comment.as_deref());
     let summary = subscriptions::unsubscribe(
         &state.ctx,
         SubscriptionId::from_uuid(link.subject),
         &client,
-        source,
+        (source, feedback.as_ref()),
         link.context.map(crate::domain::CampaignId::from_uuid),
     )
     .await

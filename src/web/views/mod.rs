@@ -8,7 +8,7 @@ pub mod text;
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::domain::{Locale, SubscriptionStatus};
+use crate::domain::{Locale, SubscriptionStatus, UnsubscribeReason};
 pub use text::{PrivacyText, Text, privacy_text, text};
 
 tokio::task_local! {
@@ -138,6 +138,39 @@ pub fn button_page(
             p { (lead) " " strong { (subject) } }
             form method="post" action=(action) {
                 button type="submit" { (button) }
+            }
+        },
+    )
+}
+
+/// The unsubscribe page: the list, an optional reason (nothing chosen beforehand) and
+/// comment, and the button, which works whatever is filled in.
+pub fn unsubscribe_page(locale: Locale, subject: &str, action: &str) -> Markup {
+    let t = text(locale);
+    let reasons = [
+        (UnsubscribeReason::TooMany, t.reason_too_many),
+        (UnsubscribeReason::NotRelevant, t.reason_not_relevant),
+        (UnsubscribeReason::NeverSignedUp, t.reason_never_signed_up),
+        (UnsubscribeReason::Other, t.reason_other),
+    ];
+    layout(
+        locale,
+        t.unsubscribe_title,
+        html! {
+            p { (t.unsubscribe_body) " " strong { (subject) } }
+            form method="post" action=(action) {
+                fieldset {
+                    legend { (t.reason_question) }
+                    @for (reason, words) in reasons {
+                        label.check {
+                            input type="radio" name="reason" value=(reason.as_str());
+                            " " (words)
+                        }
+                    }
+                }
+                label for="comment" { (t.reason_comment) }
+                textarea #comment name="comment" maxlength="500" rows="3" {}
+                p { button type="submit" { (t.unsubscribe_button) } }
             }
         },
     )

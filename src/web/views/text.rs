@@ -57,6 +57,12 @@ pub struct Text {
     pub(crate) add_button: &'static str,
     pub(crate) add_none_chosen: &'static str,
     pub(crate) consent_per_list: &'static str,
+    pub(crate) reason_question: &'static str,
+    pub(crate) reason_too_many: &'static str,
+    pub(crate) reason_not_relevant: &'static str,
+    pub(crate) reason_never_signed_up: &'static str,
+    pub(crate) reason_other: &'static str,
+    pub(crate) reason_comment: &'static str,
 }
 
 /// The words for `locale`.
@@ -121,6 +127,12 @@ static EN: Text = Text {
     add_button: "Subscribe to the ticked ones",
     add_none_chosen: "Please tick the newsletters you want to receive.",
     consent_per_list: "Please tick the consent of each newsletter you want to receive.",
+    reason_question: "Would you tell us why? (optional)",
+    reason_too_many: "Too many e-mails",
+    reason_not_relevant: "Not relevant to me",
+    reason_never_signed_up: "I don't remember signing up",
+    reason_other: "Something else",
+    reason_comment: "Anything you want to add (optional)",
 };
 
 static DE: Text = Text {
@@ -177,6 +189,12 @@ static DE: Text = Text {
     add_button: "Angekreuzte abonnieren",
     add_none_chosen: "Bitte kreuzen Sie die Newsletter an, die Sie erhalten möchten.",
     consent_per_list: "Bitte erteilen Sie Ihre Einwilligung für jeden Newsletter, den Sie erhalten möchten.",
+    reason_question: "Verraten Sie uns, warum? (freiwillig)",
+    reason_too_many: "Zu viele E-Mails",
+    reason_not_relevant: "Für mich nicht interessant",
+    reason_never_signed_up: "Ich habe mich nicht angemeldet",
+    reason_other: "Etwas anderes",
+    reason_comment: "Möchten Sie noch etwas sagen? (freiwillig)",
 };
 
 /// Every string of the "manage my data" pages.

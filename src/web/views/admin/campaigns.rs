@@ -11,9 +11,10 @@ use super::{
     tn,
 };
 use crate::{
-    domain::{Action, CampaignId, CampaignStatus},
+    domain::{Action, CampaignId, CampaignStatus, UnsubscribeReason},
     services::campaigns::{
         Audience, CampaignCounts, CampaignFigures, CampaignOverview, CampaignTimeline,
+        LeavingReasons,
     },
 };
 
@@ -63,6 +64,8 @@ pub struct CampaignView {
     /// Whether the page reloads itself while the campaign moves (`?watch=1`, chosen by the
     /// user: a page that reloads unasked breaks WCAG 2.2.1).
     pub watch: bool,
+    /// Why people left by its link.
+    pub leaving: LeavingReasons,
 }
 
 /// `/admin/campaigns/{id}`: figures, progress, chart, the moves and the preview frame.
@@ -133,12 +136,47 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                     p.muted { (tf("Blue: messages sent per {bucket}; red: people who left by this campaign's unsubscribe link, on their own scale. A pause shows as a gap; unsubscribes that follow the sends closely are a reaction to the content.", &[("bucket", &bucket_label(timeline.bucket_secs))])) }
                 }
             }
+            @if !v.leaving.counts.is_empty() { (leaving_card(ctx, &v.leaving)) }
             (moves(ctx, c, n, v.is_notice))
             h2 { (t("Preview")) }
             p.muted { (t("Subject:")) " " (c.def.subject) }
             iframe.preview sandbox="" src=(action("preview")) title=(t("Preview of the e-mail")) {}
         },
     )
+}
+
+/// The reasons people gave when they left by the campaign's link, and their comments.
+fn leaving_card(ctx: &Ctx, l: &LeavingReasons) -> Markup {
+    html! {
+        div.card #leaving {
+            h2 { (t("Why people left")) }
+            p.muted { (t("Reasons given on the unsubscribe page (optional, so fewer than all who left). They are kept without the person.")) }
+            table.figures {
+                tr { th { (t("Reason")) } th.num { (t("People")) } }
+                @for (reason, n) in &l.counts {
+                    tr { td { (reason_words(*reason)) } td.num data-reason=(reason.as_str()) { (number(*n)) } }
+                }
+            }
+            @if !l.comments.is_empty() {
+                h3 { (t("What they wrote")) }
+                ul.comments {
+                    @for (reason, text, at) in &l.comments {
+                        li { q { (text) } " " span.muted { "(" (reason_words(*reason)) ", " (ctx.time(*at)) ")" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A reason for leaving in the page's language.
+fn reason_words(reason: UnsubscribeReason) -> &'static str {
+    match reason {
+        UnsubscribeReason::TooMany => t("Too many e-mails"),
+        UnsubscribeReason::NotRelevant => t("Not relevant to them"),
+        UnsubscribeReason::NeverSignedUp => t("Did not remember signing up"),
+        UnsubscribeReason::Other => t("Something else"),
+    }
 }
 
 /// How often a campaign's page reloads itself while it sends.
