@@ -6,6 +6,7 @@ mod support;
 
 mod accessibility;
 mod admin;
+mod admin_attributes;
 mod admin_campaign_figures;
 mod admin_campaigns;
 mod admin_dashboard;

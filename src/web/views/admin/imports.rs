@@ -59,6 +59,18 @@ pub fn upload_form_page(
                         ],
                     ))
                 }
+                p.muted #attribute-columns {
+                    (filled(
+                        t("Optional columns {attr} set the person's attributes (e.g. {example}): text, or with the suffix {number}, {boolean} or {date} a number, yes/no or a date YYYY-MM-DD. An empty cell sets nothing."),
+                        &[
+                            ("attr", html! { code { "attr.KEY" } }),
+                            ("example", html! { code { "attr.company" } ", " code { "attr.seats:number" } }),
+                            ("number", html! { code { ":number" } }),
+                            ("boolean", html! { code { ":boolean" } }),
+                            ("date", html! { code { ":date" } }),
+                        ],
+                    ))
+                }
                 p { button type="submit" { (t("Upload and preview")) } }
             }
         },

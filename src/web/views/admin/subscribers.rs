@@ -1,17 +1,20 @@
 //! The admin pages of subscribers: the search with its pages, one subscriber's page with
 //! subscriptions and consent history, the confirmation of an action (on one person or on
-//! everyone a filter finds), and the forms that add a subscriber and correct one. Render only.
+//! everyone a filter finds), and the forms that add a subscriber and correct one (name,
+//! language and attributes). Render only.
 
 use std::collections::HashMap;
 
 use maud::{Markup, PreEscaped, html};
+use serde_json::Value;
 
 use super::{
     Ctx, Errors, csrf_field, field, i18n, layout, open_list_options, select, status, t, tf, tl, tn,
 };
 use crate::{
     domain::{
-        Action, ListId, MailingList, Subscriber, SubscriberId, SubscriberStatus, SubscriptionStatus,
+        Action, AttributeKind, ListId, MailingList, Subscriber, SubscriberId, SubscriberStatus,
+        SubscriptionStatus, attributes,
     },
     services::subscribers::SubscriberDetail,
 };
@@ -164,6 +167,17 @@ pub fn subscriber_page(ctx: &Ctx, d: &SubscriberDetail) -> Markup {
                     }
                 }
             }
+            h2 { (t("Attributes")) }
+            @if s.attributes.is_empty() {
+                p.muted #attributes { (t("No attributes.")) }
+            } @else {
+                table #attributes {
+                    tr { th { (t("Key")) } th { (t("Value")) } }
+                    @for (key, value) in s.attributes.iter() {
+                        tr { td { code { (key) } } td { (attribute_shown(value)) } }
+                    }
+                }
+            }
             h2 { (t("Subscriptions")) }
             table {
                 tr { th { (t("List")) } th { (t("Status")) } th { (t("Source")) } th { (t("Requested")) } th { (t("Confirmed")) } th { (t("Left")) } }
@@ -271,23 +285,162 @@ pub fn add_page(ctx: &Ctx, lists: &[MailingList], form: &AddFormView, errors: &E
     )
 }
 
-/// `/admin/subscribers/{id}/edit`: the form that corrects name and language, with the
-/// name's error in place.
-pub fn edit_page(
-    ctx: &Ctx,
-    id: SubscriberId,
-    name: &str,
-    locale: &str,
-    error: Option<&String>,
-) -> Markup {
+/// One attribute in the correct form, as stored or as typed, with its errors in place.
+#[derive(Debug, Clone, Default)]
+pub struct AttributeRow {
+    /// The key (of a new row: as typed).
+    pub key: String,
+    /// The value as the form writes it.
+    pub value: String,
+    /// The type: `text`, `number`, `boolean` or `date`.
+    pub kind: String,
+    /// Whether "remove" is ticked.
+    pub remove: bool,
+    /// What is wrong with the key.
+    pub key_error: Option<String>,
+    /// What is wrong with the value.
+    pub value_error: Option<String>,
+}
+
+impl AttributeRow {
+    /// The row of a stored attribute, as the form shows it.
+    pub fn stored(key: &str, value: &Value) -> Self {
+        let (value, kind) = attribute_form_text(value);
+        Self {
+            key: key.to_owned(),
+            value,
+            kind: kind.as_str().to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// An empty row for a new attribute.
+    pub fn empty() -> Self {
+        Self {
+            kind: AttributeKind::Text.as_str().to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the row has an error.
+    pub fn has_error(&self) -> bool {
+        self.key_error.is_some() || self.value_error.is_some()
+    }
+}
+
+/// A stored attribute's value as the form writes it, and its type: yes/no in the page's
+/// language, a date as `YYYY-MM-DD`.
+pub fn attribute_form_text(value: &Value) -> (String, AttributeKind) {
+    match value {
+        Value::Bool(b) => (attribute_shown(&Value::Bool(*b)), AttributeKind::Boolean),
+        Value::Number(n) => (n.to_string(), AttributeKind::Number),
+        Value::String(s) if attributes::is_date(s) => (s.clone(), AttributeKind::Date),
+        Value::String(s) => (s.clone(), AttributeKind::Text),
+        other => (other.to_string(), AttributeKind::Text),
+    }
+}
+
+/// An attribute's value as a page shows it.
+fn attribute_shown(value: &Value) -> String {
+    match value {
+        Value::Bool(true) => t("yes").to_owned(),
+        Value::Bool(false) => t("no").to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The attribute types a row may choose, as (value, label).
+fn attribute_kinds() -> [(&'static str, &'static str); 4] {
+    [
+        ("text", t("text")),
+        ("number", t("number")),
+        ("boolean", t("yes/no")),
+        ("date", t("date")),
+    ]
+}
+
+fn kind_select(id: &str, name: &str, value: &str, label: &str) -> Markup {
+    html! {
+        select id=(id) name=(name) aria-label=(label) {
+            @for (v, text) in attribute_kinds() { option value=(v) selected[v == value] { (text) } }
+        }
+    }
+}
+
+/// What the correct form shows.
+#[derive(Debug, Clone, Copy)]
+pub struct EditView<'a> {
+    /// Whom it corrects.
+    pub id: SubscriberId,
+    /// The name as stored or typed.
+    pub name: &'a str,
+    /// The language tag as stored or chosen.
+    pub locale: &'a str,
+    /// The person's attributes, as stored or typed.
+    pub present: &'a [AttributeRow],
+    /// The rows for new attributes.
+    pub added: &'a [AttributeRow],
+    /// Errors by field: `name`, `attributes` (all of them together).
+    pub errors: &'a Errors,
+}
+
+/// `/admin/subscribers/{id}/edit`: the form that corrects name, language and attributes,
+/// with the errors in place.
+pub fn edit_page(ctx: &Ctx, v: &EditView) -> Markup {
+    let e = |k: &str| v.errors.get(k);
+    let failed =
+        !v.errors.is_empty() || v.present.iter().chain(v.added).any(AttributeRow::has_error);
+    let id = v.id;
     layout(
         ctx,
         t("Correct a subscriber"),
         html! {
+            @if failed { p.error role="alert" { (t("Please correct the fields marked below. Nothing was saved.")) } }
             form.card method="post" action={ "/admin/subscribers/" (id) "/edit" } {
                 (csrf_field(&ctx.csrf))
-                (field("name", t("Name"), "text", name, error))
-                (select("locale", t("Language"), &[("en", "English"), ("de", t("German"))], locale, None))
+                (field("name", t("Name"), "text", v.name, e("name")))
+                (select("locale", t("Language"), &[("en", "English"), ("de", t("German"))], v.locale, None))
+                fieldset #attributes {
+                    legend { (t("Attributes")) }
+                    p.muted { (t("A key is 1 to 40 of a-z, 0-9 and _. Write a number as 12 or 2.5, yes/no as yes or no, a date as YYYY-MM-DD. Tick “remove” or empty the value to remove an attribute.")) }
+                    @if let Some(err) = e("attributes") { p.field-error #attributes-error { (err) } }
+                    table {
+                        tr { th { (t("Key")) } th { (t("Value")) } th { (t("Type")) } th { (t("remove")) } }
+                        @for (i, row) in v.present.iter().enumerate() {
+                            tr {
+                                td { code { (row.key) } input type="hidden" name="attr_key" value=(row.key); }
+                                td {
+                                    input id={ "attr-value-" (i) } name="attr_value" type="text" value=(row.value)
+                                        aria-label=(tf("Value of {key}", &[("key", &row.key)]))
+                                        aria-invalid=[row.value_error.as_ref().map(|_| "true")];
+                                    @if let Some(err) = &row.value_error { p.field-error { (err) } }
+                                }
+                                td { (kind_select(&format!("attr-kind-{i}"), "attr_kind", &row.kind, &tf("Type of {key}", &[("key", &row.key)]))) }
+                                td { input id={ "attr-remove-" (i) } type="checkbox" name="remove" value=(row.key) checked[row.remove]
+                                    aria-label=(tf("Remove {key}", &[("key", &row.key)])); }
+                            }
+                        }
+                        @for (i, row) in v.added.iter().enumerate() {
+                            tr {
+                                td {
+                                    input id={ "new-key-" (i) } name="new_key" type="text" value=(row.key)
+                                        aria-label=(t("New key"))
+                                        aria-invalid=[row.key_error.as_ref().map(|_| "true")];
+                                    @if let Some(err) = &row.key_error { p.field-error { (err) } }
+                                }
+                                td {
+                                    input id={ "new-value-" (i) } name="new_value" type="text" value=(row.value)
+                                        aria-label=(t("New value"))
+                                        aria-invalid=[row.value_error.as_ref().map(|_| "true")];
+                                    @if let Some(err) = &row.value_error { p.field-error { (err) } }
+                                }
+                                td { (kind_select(&format!("new-kind-{i}"), "new_kind", &row.kind, t("Type of the new value"))) }
+                                td {}
+                            }
+                        }
+                    }
+                }
                 p { button type="submit" { (t("Save")) } " " a href={ "/admin/subscribers/" (id) } { (t("Back")) } }
             }
         },
