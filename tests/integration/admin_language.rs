@@ -146,7 +146,7 @@ fn texts(page: &str) -> Vec<String> {
 
 /// A campaign that was sent, a draft, a confirmed subscriber, a sent notice and its
 /// customer, and the admin pages that show them.
-async fn pages_with_data(app: &TestApp) -> Vec<String> {
+pub(crate) async fn pages_with_data(app: &TestApp) -> Vec<String> {
     app.create_list("weekly").await;
     app.confirmed_subscriber("jane@example.com", "weekly").await;
     let sent = app.start_campaign("weekly").await;

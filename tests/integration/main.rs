@@ -28,6 +28,7 @@ mod customers;
 mod delivery;
 mod dkim;
 mod headers;
+mod html_validity;
 mod import;
 mod keys;
 mod layouts;
