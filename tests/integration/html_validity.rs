@@ -26,7 +26,7 @@ fn checker() -> Option<PathBuf> {
     let java = std::process::Command::new("java").arg("-version").output();
     if !jar.is_file() || java.is_err() {
         eprintln!(
-            "skipped: the W3C checker is not installed ({}; `bash .ci/run` installs it)",
+            "SKIPPED html test: the W3C checker is not installed ({}; `bash .ci/run` installs it)",
             jar.display()
         );
         return None;
