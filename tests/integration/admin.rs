@@ -1317,9 +1317,15 @@ async fn a_marketer_uploads_a_csv_sees_a_preview_checks_it_and_imports_it_in_the
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    assert!(running.contains("<progress"), "{running}");
     assert!(
-        running.contains("<progress") && running.contains("http-equiv=\"refresh\""),
-        "{running}"
+        !running.contains("http-equiv=\"refresh\""),
+        "unasked, the page does not reload: {running}"
+    );
+    let watched = body(marketer.get(&format!("{page}?watch=1")).await).await.1;
+    assert!(
+        watched.contains("<progress") && watched.contains("http-equiv=\"refresh\""),
+        "watched, it reloads: {watched}"
     );
     assert_eq!(
         marketer.post(&format!("{page}/run"), &[]).await.status(),
