@@ -250,7 +250,9 @@ fn preview_view(preview: Option<&Preview>) -> Markup {
         return html! {};
     };
     html! {
-        h2 { (t("First rows")) }
+        h2 #first-rows { (t("First rows")) }
+        // As wide as the file: it scrolls sideways on a phone, by keyboard too.
+        div.scroll tabindex="0" role="region" aria-labelledby="first-rows" {
         table.preview {
             tr {
                 th { (t("Line")) }
@@ -261,6 +263,7 @@ fn preview_view(preview: Option<&Preview>) -> Markup {
             @for row in &p.rows {
                 tr { td.num { (row.line) } @for v in &row.values { td { (v) } } }
             }
+        }
         }
         @if p.rows.is_empty() { p.muted { (t("The file has a header and no rows.")) } }
         @if p.more { p.muted { (t("… and more rows.")) } }

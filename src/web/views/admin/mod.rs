@@ -81,7 +81,11 @@ impl Ctx {
 }
 
 /// The admin stylesheet (served at `/admin/assets/admin.css`; no inline styles: the CSP
-/// forbids them).
+/// forbids them). The phone rules for the page's body come last, so they win over the rules
+/// they adjust. On a phone a table too wide for the screen scrolls sideways, by itself if
+/// it holds something to focus (a scroller must be reachable by keyboard), else with the
+/// page's main part; its headings and status tags break only between words, long values
+/// wrap. A one-row table of figures stands as a list of heading and value.
 pub const STYLESHEET: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#1d2330;background:#f4f6fa}
@@ -94,8 +98,7 @@ header.top details.narrow{display:none}header.top summary{cursor:pointer;color:#
 header.top form{margin-left:auto}header.top .who{font-size:.85rem;color:#aab6d0}
 .skip{position:absolute;left:-999px;top:0;background:#fff;color:#1d2330;padding:.4rem .8rem;z-index:9}.skip:focus{left:.5rem}
 @media (max-width:900px){header.top{padding:.6rem 1rem}header.top nav.wide{display:none}header.top details.narrow{display:block}
-header.top details.narrow nav{flex-direction:column;padding:.5rem 0}main{padding:0 .8rem;margin-top:1rem}
-th,td{padding:.35rem .3rem;overflow-wrap:anywhere}th{letter-spacing:0}.filters>div{min-width:0;flex:1 1 140px}iframe.preview{height:360px}}
+header.top details.narrow nav{flex-direction:column;padding:.5rem 0}header.top:has(details.narrow[open]) .brand{align-self:flex-start}}
 main{max-width:1100px;margin:1.5rem auto;padding:0 1.5rem}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 .card{background:#fff;border:1px solid #dde3ee;border-radius:8px;padding:1rem 1.25rem;margin-bottom:1rem}
@@ -116,7 +119,7 @@ button.secondary{background:#e8ecf5;color:#1d2330}button.danger{background:#c039
 form.inline{display:inline}
 .filters{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}.filters label{margin:0 0 .2rem}
 .filters>div{min-width:160px}
-.status{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8rem;background:#e8ecf5}
+.status{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.8rem;background:#e8ecf5;white-space:nowrap;overflow-wrap:normal}
 .status.confirmed,.status.sent,.status.active,.status.completed{background:#d7f0df}.status.pending,.status.scheduled,.status.sending,.status.open{background:#fff2cc}
 .status.unsubscribed,.status.cancelled,.status.failed,.status.blocked,.status.erased,.status.overdue{background:#f8d9d6}
 iframe.preview{width:100%;height:420px;border:1px solid #dde3ee;border-radius:6px;background:#fff}
@@ -127,13 +130,25 @@ label.check{font-weight:400;margin:.2rem 0}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.8rem 0 0}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
 .moves .actions{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin-bottom:.5rem}a.button.secondary{background:#e8ecf5;color:#1d2330}
 progress{width:100%;height:1rem}
-svg.chart{width:100%;height:auto}
+div.scroll{overflow-x:auto}
+div.chart{container-type:inline-size}svg.chart{display:block;width:100%;height:auto}svg.chart.narrow{display:none}
+@container (max-width:599.98px){svg.chart.wide{display:none}svg.chart.narrow{display:block}}
+ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;margin:.5rem 0 0;padding:0;font-size:.9rem}ul.legend svg.swatch{width:.75em;height:.75em;margin-right:.35em}
 .muted{color:#5b6785}
 .login{max-width:380px;margin:4rem auto}
 .pager{margin-top:.8rem}
 .headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:1rem;margin-bottom:1rem}
 .headline .card{margin:0}.headline h2{margin:0;font-size:.85rem;text-transform:uppercase;color:#5b6785}
 .figure{font-size:1.7rem;font-weight:700;margin:.2rem 0;font-variant-numeric:tabular-nums}.headline p.muted{margin:0;font-size:.85rem}
+@media (max-width:900px){main{padding:0 .8rem;margin-top:1rem}
+th,td{padding:.35rem .3rem}td{overflow-wrap:anywhere}td.num{overflow-wrap:normal;white-space:nowrap}th{letter-spacing:0;font-size:.75rem;text-transform:none;overflow-wrap:normal;hyphens:auto}
+main{overflow-x:auto}table:has(a,button,input,select,textarea){display:block;overflow-x:auto}
+table:has(a,button,input,select,textarea)>tbody{display:table;width:100%;border-collapse:collapse}
+div.scroll>table{display:table;overflow:visible}div.scroll>table>tbody{display:table-row-group}
+table.figures:has(th:nth-child(5)):not(:has(tr:nth-child(3))){display:grid;grid-template-columns:minmax(0,1fr) auto;grid-auto-flow:row dense}
+table.figures:has(th:nth-child(5)):not(:has(tr:nth-child(3))) :is(tbody,tr){display:contents}
+table.figures:has(th:nth-child(5)):not(:has(tr:nth-child(3))) th{grid-column:1;text-align:left}table.figures:has(th:nth-child(5)):not(:has(tr:nth-child(3))) td{grid-column:2}
+.filters>div{min-width:0;flex:1 1 140px}iframe.preview{height:360px}}
 "#;
 
 /// A form's errors: the message to show at each field, by the field's name.
@@ -304,35 +319,36 @@ pub fn status(text: &str) -> Markup {
     html! { span class={ "status " (text) } { (tl(text)) } }
 }
 
+/// How a chart is drawn: twice, wide and narrow, and the stylesheet shows the one that fits
+/// its box (a container query), so its words stay legible (at least 10 px) on a phone and on
+/// a desktop. The hidden one is `display:none`: it leaves the accessibility tree.
+#[derive(Debug, Clone, Copy)]
+struct ChartSize {
+    /// The class the stylesheet picks it by.
+    class: &'static str,
+    /// The viewBox's width.
+    width: f64,
+    /// The size of its words, in viewBox units.
+    font: f64,
+}
+
+/// Shown in a box at least 600 px wide: 14 units of 800 are at least 10.5 px.
+const WIDE: ChartSize = ChartSize {
+    class: "wide",
+    width: 800.0,
+    font: 14.0,
+};
+
+/// Shown in a narrower box (a phone, a dashboard column): 14 units of 360 are 11.7 px in the
+/// 300 px a 390 px phone gives a card.
+const NARROW: ChartSize = ChartSize {
+    class: "narrow",
+    width: 360.0,
+    font: 14.0,
+};
+
 /// A line chart of a running total per day, drawn on the server as SVG.
 pub fn growth_chart(points: &[(NaiveDate, u64)]) -> Markup {
-    const W: f64 = 800.0;
-    const H: f64 = 200.0;
-    const PAD: f64 = 30.0;
-    let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
-    let min = points.iter().map(|(_, n)| *n).min().unwrap_or(0) as f64;
-    let span = (max - min).max(1.0);
-    let step = (W - 2.0 * PAD) / (points.len().max(2) - 1) as f64;
-    let coords: Vec<(f64, f64)> = points
-        .iter()
-        .enumerate()
-        .map(|(i, (_, n))| {
-            let x = PAD + step * i as f64;
-            let y = H - PAD - (*n as f64 - min) / span * (H - 2.0 * PAD);
-            (x, y)
-        })
-        .collect();
-    let line = coords
-        .iter()
-        .map(|(x, y)| format!("{x:.1},{y:.1}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let area = format!(
-        "{PAD},{} {line} {:.1},{}",
-        H - PAD,
-        PAD + step * (coords.len().max(1) - 1) as f64,
-        H - PAD
-    );
     let first = points
         .first()
         .map(|(d, _)| d.to_string())
@@ -350,17 +366,60 @@ pub fn growth_chart(points: &[(NaiveDate, u64)]) -> Markup {
             ("to", &i18n::number(points.last().map_or(0, |p| p.1))),
         ],
     );
+    html! {
+        div.chart {
+            (growth_svg(points, WIDE, &summary, &first, &last))
+            (growth_svg(points, NARROW, &summary, &first, &last))
+        }
+    }
+}
+
+/// One drawing of `growth_chart`.
+fn growth_svg(
+    points: &[(NaiveDate, u64)],
+    size: ChartSize,
+    summary: &str,
+    first: &str,
+    last: &str,
+) -> Markup {
+    let (w, font) = (size.width, size.font);
+    const H: f64 = 200.0;
+    let pad = (font * 2.3).round();
+    let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+    let min = points.iter().map(|(_, n)| *n).min().unwrap_or(0) as f64;
+    let span = (max - min).max(1.0);
+    let step = (w - 2.0 * pad) / (points.len().max(2) - 1) as f64;
+    let coords: Vec<(f64, f64)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, n))| {
+            let x = pad + step * i as f64;
+            let y = H - pad - (*n as f64 - min) / span * (H - 2.0 * pad);
+            (x, y)
+        })
+        .collect();
+    let line = coords
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let area = format!(
+        "{pad:.1},{:.1} {line} {:.1},{:.1}",
+        H - pad,
+        pad + step * (coords.len().max(1) - 1) as f64,
+        H - pad
+    );
     // SVG elements are not HTML void elements: each gets a closing tag (`{}`), or the
     // parser nests the next shape inside it and draws nothing.
     html! {
-        svg.chart viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(summary) {
+        svg class={ "chart " (size.class) } viewBox={ "0 0 " (w) " " (H) } role="img" aria-label=(summary) {
             title { (summary) }
-            line x1=(PAD) y1=(H - PAD) x2=(W - PAD) y2=(H - PAD) stroke="#c5cedf" {}
+            line x1=(pad) y1=(H - pad) x2=(w - pad) y2=(H - pad) stroke="#c5cedf" {}
             polygon points=(area) fill="#dce6fb" {}
             polyline points=(line) fill="none" stroke="#2f5bd3" stroke-width="2" {}
-            text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (first) }
-            text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { (last) }
-            text x=(PAD) y=(PAD - 10.0) font-size="12" fill="#5b6785" { (t("max")) " " (i18n::number(max as u64)) }
+            text x=(pad) y=(H - (font * 0.6).round()) font-size=(font) fill="#5b6785" { (first) }
+            text x=(w - pad) y=(H - (font * 0.6).round()) font-size=(font) fill="#5b6785" text-anchor="end" { (last) }
+            text x=(pad) y=(pad - (font * 0.7).round()) font-size=(font) fill="#5b6785" { (t("max")) " " (i18n::number(max as u64)) }
         }
     }
 }
@@ -382,34 +441,10 @@ pub struct CampaignChart {
 }
 
 /// A campaign's outcomes as one stacked bar, and its sends (blue bars) and unsubscribes (red
-/// bars, on their own scale) over time, drawn on the server as SVG.
+/// bars, on their own scale) over time, drawn on the server as SVG; the outcomes' legend is
+/// a list below it, which wraps as the page does.
 pub fn campaign_chart(c: &CampaignChart) -> Markup {
-    const W: f64 = 800.0;
-    const PAD: f64 = 30.0;
-    const BAR_Y: f64 = 24.0;
-    const BAR_H: f64 = 22.0;
-    const PLOT_TOP: f64 = 90.0;
-    const PLOT_H: f64 = 150.0;
-    const H: f64 = PLOT_TOP + PLOT_H + 30.0;
     let total: u64 = c.outcomes.iter().map(|(_, n, _)| n).sum();
-    let inner = W - 2.0 * PAD;
-    let mut x = PAD;
-    let mut segments = Vec::new();
-    for (label, n, colour) in &c.outcomes {
-        let w = if total == 0 {
-            0.0
-        } else {
-            *n as f64 / total as f64 * inner
-        };
-        segments.push((x, w, *label, *n, *colour));
-        x += w;
-    }
-    let buckets = c.sent.len().max(1);
-    let slot = inner / buckets as f64;
-    let max_sent = c.sent.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let max_unsub = c.unsubscribed.iter().copied().max().unwrap_or(0);
-    let scale_unsub = max_unsub.max(1) as f64;
-    let base = PLOT_TOP + PLOT_H;
     let unsubscribed: u64 = c.unsubscribed.iter().sum();
     let outcomes = c
         .outcomes
@@ -428,37 +463,96 @@ pub fn campaign_chart(c: &CampaignChart) -> Markup {
             ("start", &c.start),
         ],
     );
+    // The list repeats what the image's label says: the screen reader hears it once.
     html! {
-        svg.chart viewBox={ "0 0 " (W) " " (H) } role="img" aria-label=(summary) {
-            title { (summary) }
-            text x=(PAD) y=(BAR_Y - 8.0) font-size="12" fill="#5b6785" { (tf("Outcome of {n} recipients", &[("n", &i18n::number(total))])) }
-            rect x=(PAD) y=(BAR_Y) width=(inner) height=(BAR_H) fill="#eef1f7" {}
-            @for (x, w, label, n, colour) in &segments {
-                @if *w > 0.0 {
-                    rect x=(format!("{x:.1}")) y=(BAR_Y) width=(format!("{w:.1}")) height=(BAR_H) fill=(colour) { title { (tl(label)) ": " (n) } }
+        div.chart {
+            (campaign_svg(c, WIDE, &summary))
+            (campaign_svg(c, NARROW, &summary))
+            ul.legend aria-hidden="true" {
+                @for (label, n, colour) in &c.outcomes {
+                    li {
+                        svg.swatch viewBox="0 0 10 10" { rect width="10" height="10" fill=(colour) {} }
+                        (tl(label)) " " (i18n::number(*n))
+                    }
                 }
             }
-            @for (i, (label, n, colour)) in c.outcomes.iter().enumerate() {
-                rect x=(PAD + i as f64 * 125.0) y=(BAR_Y + BAR_H + 8.0) width="10" height="10" fill=(colour) {}
-                text x=(PAD + 14.0 + i as f64 * 125.0) y=(BAR_Y + BAR_H + 17.0) font-size="12" fill="#1d2330" { (tl(label)) " " (n) }
+        }
+    }
+}
+
+/// One drawing of `campaign_chart`: the narrow one puts the two scales' names on lines of
+/// their own.
+fn campaign_svg(c: &CampaignChart, size: ChartSize, summary: &str) -> Markup {
+    let (w, font) = (size.width, size.font);
+    let narrow = w < WIDE.width;
+    let pad = if narrow { 8.0 } else { 30.0 };
+    let bar_y = (font * 1.7).round();
+    const BAR_H: f64 = 22.0;
+    let line = (font * 1.4).round();
+    let scales = if narrow { 2.0 } else { 1.0 };
+    let plot_top = bar_y + BAR_H + 14.0 + line * scales;
+    const PLOT_H: f64 = 150.0;
+    let h = plot_top + PLOT_H + line + 6.0;
+    let total: u64 = c.outcomes.iter().map(|(_, n, _)| n).sum();
+    let inner = w - 2.0 * pad;
+    let mut x = pad;
+    let mut segments = Vec::new();
+    for (label, n, colour) in &c.outcomes {
+        let w = if total == 0 {
+            0.0
+        } else {
+            *n as f64 / total as f64 * inner
+        };
+        segments.push((x, w, *label, *n, *colour));
+        x += w;
+    }
+    let buckets = c.sent.len().max(1);
+    let slot = inner / buckets as f64;
+    let max_sent = c.sent.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let max_unsub = c.unsubscribed.iter().copied().max().unwrap_or(0);
+    let scale_unsub = max_unsub.max(1) as f64;
+    let base = plot_top + PLOT_H;
+    let sent_scale = tf(
+        "sent per {bucket} (max {max})",
+        &[("bucket", &c.bucket), ("max", &(max_sent as u64))],
+    );
+    let unsub_scale = tf(
+        "unsubscribed per {bucket} (max {max})",
+        &[("bucket", &c.bucket), ("max", &max_unsub)],
+    );
+    let (unsub_x, unsub_y, unsub_anchor) = if narrow {
+        (pad, plot_top - 8.0, "start")
+    } else {
+        (w - pad, plot_top - 8.0, "end")
+    };
+    let sent_y = plot_top - 8.0 - line * (scales - 1.0);
+    html! {
+        svg class={ "chart " (size.class) } viewBox={ "0 0 " (w) " " (format!("{h:.0}")) } role="img" aria-label=(summary) {
+            title { (summary) }
+            text x=(pad) y=(bar_y - 8.0) font-size=(font) fill="#5b6785" { (tf("Outcome of {n} recipients", &[("n", &i18n::number(total))])) }
+            rect x=(pad) y=(bar_y) width=(inner) height=(BAR_H) fill="#eef1f7" {}
+            @for (x, w, label, n, colour) in &segments {
+                @if *w > 0.0 {
+                    rect x=(format!("{x:.1}")) y=(bar_y) width=(format!("{w:.1}")) height=(BAR_H) fill=(colour) { title { (tl(label)) ": " (n) } }
+                }
             }
-            text x=(PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#2f5bd3" { (tf("sent per {bucket} (max {max})", &[("bucket", &c.bucket), ("max", &(max_sent as u64))])) }
-            text x=(W - PAD) y=(PLOT_TOP - 8.0) font-size="12" fill="#c0392b" text-anchor="end" { (tf("unsubscribed per {bucket} (max {max})", &[("bucket", &c.bucket), ("max", &max_unsub)])) }
-            line x1=(PAD) y1=(base) x2=(W - PAD) y2=(base) stroke="#c5cedf" {}
+            text x=(pad) y=(format!("{sent_y:.1}")) font-size=(font) fill="#2f5bd3" { (sent_scale) }
+            text x=(unsub_x) y=(format!("{unsub_y:.1}")) font-size=(font) fill="#c0392b" text-anchor=(unsub_anchor) { (unsub_scale) }
+            line x1=(pad) y1=(base) x2=(w - pad) y2=(base) stroke="#c5cedf" {}
             @for (i, n) in c.sent.iter().enumerate() {
                 @if *n > 0 {
                     @let h = *n as f64 / max_sent * PLOT_H;
-                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.1)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.8)) height=(format!("{h:.1}")) fill="#9db5ee" { title { (tf("{n} sent", &[("n", n)])) } }
+                    rect x=(format!("{:.1}", pad + i as f64 * slot + slot * 0.1)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.8)) height=(format!("{h:.1}")) fill="#9db5ee" { title { (tf("{n} sent", &[("n", n)])) } }
                 }
             }
             @for (i, n) in c.unsubscribed.iter().enumerate() {
                 @if *n > 0 {
                     @let h = *n as f64 / scale_unsub * PLOT_H;
-                    rect x=(format!("{:.1}", PAD + i as f64 * slot + slot * 0.35)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.3)) height=(format!("{h:.1}")) fill="#c0392b" { title { (tf("{n} unsubscribed", &[("n", n)])) } }
+                    rect x=(format!("{:.1}", pad + i as f64 * slot + slot * 0.35)) y=(format!("{:.1}", base - h)) width=(format!("{:.1}", slot * 0.3)) height=(format!("{h:.1}")) fill="#c0392b" { title { (tf("{n} unsubscribed", &[("n", n)])) } }
                 }
             }
-            text x=(PAD) y=(H - 8.0) font-size="12" fill="#5b6785" { (c.start) }
-            text x=(W - PAD) y=(H - 8.0) font-size="12" fill="#5b6785" text-anchor="end" { (t("now")) }
+            text x=(pad) y=(format!("{:.1}", h - 6.0)) font-size=(font) fill="#5b6785" { (c.start) }
+            text x=(w - pad) y=(format!("{:.1}", h - 6.0)) font-size=(font) fill="#5b6785" text-anchor="end" { (t("now")) }
         }
     }
 }
