@@ -96,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
         from: None,
         reply_to: None,
         layout: bulletin::domain::CampaignLayout::Standard,
+        translations: std::collections::BTreeMap::new(),
     };
     let campaign = services::campaigns::create(&ctx, &Actor::Cli, draft).await?;
     services::campaigns::schedule(&ctx, &Actor::Cli, campaign.id, None).await?;

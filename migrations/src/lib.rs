@@ -25,6 +25,7 @@ mod m20261204_000019_add_user_time_zone;
 mod m20261204_000020_add_user_locale;
 mod m20261204_000021_add_campaign_layout;
 mod m20261204_000022_create_unsubscribe_reasons;
+mod m20261204_000023_add_campaign_translations;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_add_user_locale::Migration),
             Box::new(m20261204_000021_add_campaign_layout::Migration),
             Box::new(m20261204_000022_create_unsubscribe_reasons::Migration),
+            Box::new(m20261204_000023_add_campaign_translations::Migration),
         ]
     }
 }

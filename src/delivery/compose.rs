@@ -13,8 +13,8 @@ use super::requested;
 use crate::{
     delivery::Engine,
     domain::{
-        Campaign, CampaignId, Decision, Delivery, EmailAddress, ListId, MailingList, MessageKind,
-        Subscriber, Subscription, may_send,
+        Campaign, CampaignId, Decision, Delivery, EmailAddress, ListId, Locale, MailingList,
+        MessageKind, Subscriber, Subscription, may_send,
     },
     mail::{
         CampaignTemplate, KindHeaders, MailContext, OutgoingMail, Personalisation, RenderedMail,
@@ -31,6 +31,8 @@ use crate::{
 pub struct CompiledCampaign {
     campaign: Campaign,
     template: CampaignTemplate,
+    /// The template of each translation, by language.
+    translations: HashMap<Locale, CampaignTemplate>,
     from: Mailbox,
     /// The notice the campaign carries, rendered from its fields instead of the template.
     notice: Option<super::notices::NoticeMail>,
@@ -78,6 +80,12 @@ impl CampaignCache {
 fn compile(engine: &Engine, campaign: Campaign) -> Result<CompiledCampaign, String> {
     let template = CampaignTemplate::compile(&campaign.def.subject, &campaign.def.body_markdown)
         .map_err(|e| e.to_string())?;
+    let mut translations = HashMap::new();
+    for (locale, t) in &campaign.def.translations {
+        let compiled = CampaignTemplate::compile(&t.subject, &t.body_markdown)
+            .map_err(|e| format!("translations.{locale}.{e}"))?;
+        translations.insert(*locale, compiled);
+    }
     let from = match &campaign.def.from {
         Some(from) => from.parse().map_err(|e| format!("from: {e}"))?,
         None => engine.from.clone(),
@@ -85,6 +93,7 @@ fn compile(engine: &Engine, campaign: Campaign) -> Result<CompiledCampaign, Stri
     Ok(CompiledCampaign {
         campaign,
         template,
+        translations,
         from,
         notice: None,
     })
@@ -316,7 +325,10 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
             let vars = personalisation(&compiled.campaign, &r.subscriber, list, &ctx);
             (
                 engine.ctx.templates.render_campaign(
-                    &compiled.template,
+                    compiled
+                        .translations
+                        .get(&r.subscriber.locale)
+                        .unwrap_or(&compiled.template),
                     &vars,
                     (r.subscriber.locale, compiled.campaign.def.layout),
                     &ctx,

@@ -189,6 +189,28 @@ pub struct NewCampaign {
     pub reply_to: Option<EmailAddress>,
     /// How the mail looks around the text.
     pub layout: CampaignLayout,
+    /// Subject and body in other languages; a recipient whose language has none gets the
+    /// default (`subject`, `body_markdown`).
+    pub translations: std::collections::BTreeMap<super::Locale, CampaignText>,
+}
+
+/// A campaign's subject and body in one language.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CampaignText {
+    /// Subject template.
+    pub subject: String,
+    /// Markdown body template.
+    pub body_markdown: String,
+}
+
+impl NewCampaign {
+    /// The subject and body a recipient in `locale` gets: its translation, else the default.
+    pub fn text_for(&self, locale: super::Locale) -> (&str, &str) {
+        match self.translations.get(&locale) {
+            Some(t) => (&t.subject, &t.body_markdown),
+            None => (&self.subject, &self.body_markdown),
+        }
+    }
 }
 
 /// Why a campaign definition was refused.
@@ -197,6 +219,27 @@ pub enum CampaignError {
     /// A field is empty or too long.
     #[error("{0}")]
     Field(&'static str),
+    /// A translation's field is empty or too long.
+    #[error("translations.{locale}.{problem}")]
+    Translation {
+        /// Which translation.
+        locale: super::Locale,
+        /// What is wrong (`subject must be …`).
+        problem: &'static str,
+    },
+}
+
+/// The problem of a subject and body, if any: the same rules for the default and each
+/// translation.
+fn text_problem(subject: &str, body_markdown: &str) -> Option<&'static str> {
+    let chars = subject.trim().chars().count();
+    if chars == 0 || chars > 300 || subject.contains(['\r', '\n']) {
+        return Some("subject must be one line of 1 to 300 characters");
+    }
+    if body_markdown.trim().is_empty() || body_markdown.len() > MAX_BODY_BYTES {
+        return Some("body_markdown must be 1 byte to 1 MB");
+    }
+    None
 }
 
 /// Largest Markdown body accepted.
@@ -223,6 +266,14 @@ impl NewCampaign {
         }
         if self.lists.is_empty() {
             return Err(CampaignError::Field("lists must name at least one list"));
+        }
+        for (locale, t) in &self.translations {
+            if let Some(problem) = text_problem(&t.subject, &t.body_markdown) {
+                return Err(CampaignError::Translation {
+                    locale: *locale,
+                    problem,
+                });
+            }
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! `Locale`: the languages Bulletin speaks to people, and how one is chosen.
 
 /// A language of public pages and system e-mails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Locale {
     /// English, the fallback.
     #[default]

@@ -28,7 +28,8 @@ pub mod user;
 pub use attributes::{AttributeError, AttributeKind, Attributes};
 pub use bounce::{Bounce, EnhancedStatus};
 pub use campaign::{
-    Campaign, CampaignError, CampaignLayout, CampaignStateError, CampaignStatus, NewCampaign,
+    Campaign, CampaignError, CampaignLayout, CampaignStateError, CampaignStatus, CampaignText,
+    NewCampaign,
 };
 pub use consent::{ConsentAction, ConsentEvent, ConsentText, LegalBasis};
 pub use consent_proof::{ConsentProof, ProofError};

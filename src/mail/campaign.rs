@@ -27,13 +27,29 @@ pub fn preview(
     settings: &Settings,
     campaign: &Campaign,
 ) -> Result<RenderedMail, TemplateError> {
-    let template = CampaignTemplate::compile(&campaign.def.subject, &campaign.def.body_markdown)?;
+    preview_in(templates, settings, campaign, Locale::En)
+}
+
+/// `preview` as a recipient in `locale` would get it: that language's translation and
+/// layout, or the default text in that language's layout.
+///
+/// # Errors
+/// A template error.
+pub fn preview_in(
+    templates: &Templates,
+    settings: &Settings,
+    campaign: &Campaign,
+    locale: Locale,
+) -> Result<RenderedMail, TemplateError> {
+    let (subject, body) = campaign.def.text_for(locale);
+    let template = CampaignTemplate::compile(subject, body)?;
     let ctx = sample_context(settings);
     let mut vars = Personalisation::sample(&campaign.def.name);
     vars.unsubscribe_url = ctx.unsubscribe_url.clone();
     vars.preferences_url = ctx.preferences_url.clone();
     vars.organisation = ctx.organisation.clone();
-    templates.render_campaign(&template, &vars, (Locale::En, campaign.def.layout), &ctx)
+    vars.subscriber.locale = locale.as_str().to_owned();
+    templates.render_campaign(&template, &vars, (locale, campaign.def.layout), &ctx)
 }
 
 fn sample_context(settings: &Settings) -> MailContext {

@@ -2,7 +2,7 @@
 //! schedule, pause, resume, cancel, and the moves the scheduler and worker make: start due
 //! campaigns, fan out, and mark finished ones sent.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -18,8 +18,8 @@ use crate::{
     context::Context,
     domain::{
         Action, Actor, Campaign, CampaignId, CampaignLayout, CampaignStateError, CampaignStatus,
-        DeliveryStatus, EmailAddress, Forbidden, LegalBasis, ListSlug, MailingList, NewCampaign,
-        SubscriberStatus,
+        CampaignText, DeliveryStatus, EmailAddress, Forbidden, LegalBasis, ListSlug, Locale,
+        MailingList, NewCampaign, SubscriberStatus,
     },
     mail::{CampaignTemplate, RenderedMail},
     store::{self, StoreError},
@@ -96,6 +96,8 @@ pub struct CampaignDraft {
     pub reply_to: Option<EmailAddress>,
     /// How the mail looks around the text.
     pub layout: CampaignLayout,
+    /// Subject and body in other languages.
+    pub translations: BTreeMap<Locale, CampaignText>,
 }
 
 /// Creates a draft after checking every field and compiling both templates.
@@ -118,11 +120,11 @@ pub async fn create(
         from: draft.from,
         reply_to: draft.reply_to,
         layout: draft.layout,
+        translations: draft.translations,
     };
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
-    CampaignTemplate::compile(&def.subject, &def.body_markdown)
-        .map_err(|e| CampaignsError::Template(e.to_string()))?;
+    compile_all(&def)?;
     let now = ctx.clock.now();
     let campaign = Campaign {
         id: CampaignId::new(),
@@ -205,6 +207,8 @@ pub struct CampaignPatch {
     pub from: Option<Option<String>>,
     pub reply_to: Option<Option<EmailAddress>>,
     pub layout: Option<CampaignLayout>,
+    /// Replaces every translation (`{}` removes them all).
+    pub translations: Option<BTreeMap<Locale, CampaignText>>,
 }
 
 /// Changes a draft, or a scheduled campaign, which returns to draft (it is reviewed and
@@ -255,10 +259,12 @@ pub async fn update(
     if let Some(layout) = patch.layout {
         def.layout = layout;
     }
+    if let Some(translations) = patch.translations {
+        def.translations = translations;
+    }
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
-    CampaignTemplate::compile(&def.subject, &def.body_markdown)
-        .map_err(|e| CampaignsError::Template(e.to_string()))?;
+    compile_all(def)?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     if !store::campaigns::update_content(&txn, &campaign, before, now).await? {
@@ -297,6 +303,19 @@ pub async fn leaving_reasons(ctx: &Context, id: CampaignId) -> Result<LeavingRea
     })
 }
 
+/// Compiles the default subject and body and every translation's, so that an error in any
+/// language is found when the campaign is saved; a translation's is named after it
+/// (`translations.de.body:2: …`).
+fn compile_all(def: &NewCampaign) -> Result<(), CampaignsError> {
+    CampaignTemplate::compile(&def.subject, &def.body_markdown)
+        .map_err(|e| CampaignsError::Template(e.to_string()))?;
+    for (locale, t) in &def.translations {
+        CampaignTemplate::compile(&t.subject, &t.body_markdown)
+            .map_err(|e| CampaignsError::Template(format!("translations.{locale}.{e}")))?;
+    }
+    Ok(())
+}
+
 /// A new draft with the content and targets of campaign `id`, named "… (copy)".
 ///
 /// # Errors
@@ -330,6 +349,7 @@ pub async fn duplicate(
         from: source.def.from,
         reply_to: source.def.reply_to,
         layout: source.def.layout,
+        translations: source.def.translations,
     };
     create(ctx, actor, draft).await
 }
@@ -656,10 +676,14 @@ pub async fn page(
 ///
 /// # Errors
 /// `NotFound`, `Template`, or a store failure.
-pub async fn preview(ctx: &Context, id: CampaignId) -> Result<RenderedMail, CampaignsError> {
+pub async fn preview(
+    ctx: &Context,
+    id: CampaignId,
+    locale: Locale,
+) -> Result<RenderedMail, CampaignsError> {
     let campaign = store::campaigns::find(&ctx.db, id).await?;
     ctx.refresh_templates().await?;
-    crate::mail::campaign::preview(&ctx.templates, &ctx.settings, &campaign)
+    crate::mail::campaign::preview_in(&ctx.templates, &ctx.settings, &campaign, locale)
         .map_err(|e| CampaignsError::Template(e.to_string()))
 }
 
@@ -672,6 +696,7 @@ pub async fn preview_draft(
     ctx: &Context,
     actor: &Actor,
     draft: &CampaignDraft,
+    locale: Locale,
 ) -> Result<RenderedMail, CampaignsError> {
     actor.authorize(Action::ManageCampaigns)?;
     if draft.body_markdown.len() > crate::domain::campaign::MAX_BODY_BYTES {
@@ -689,6 +714,7 @@ pub async fn preview_draft(
             from: draft.from.clone(),
             reply_to: draft.reply_to.clone(),
             layout: draft.layout,
+            translations: draft.translations.clone(),
         },
         status: CampaignStatus::Draft,
         send_at: None,
@@ -699,7 +725,7 @@ pub async fn preview_draft(
         created_at: ctx.clock.now(),
     };
     ctx.refresh_templates().await?;
-    crate::mail::campaign::preview(&ctx.templates, &ctx.settings, &campaign)
+    crate::mail::campaign::preview_in(&ctx.templates, &ctx.settings, &campaign, locale)
         .map_err(|e| CampaignsError::Template(e.to_string()))
 }
 
@@ -846,7 +872,7 @@ pub async fn test_send(
     for address in to {
         refuse_unmailable(ctx, address).await?;
     }
-    preview(ctx, id).await?;
+    preview(ctx, id, Locale::En).await?;
     let (key, now) = (actor.name(), ctx.clock.now());
     let limit = Limit::of(Scope::TestSends, &ctx.settings);
     for _ in to {

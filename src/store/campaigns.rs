@@ -1,6 +1,8 @@
 //! Queries on `campaigns` and `campaign_lists`. Status changes are conditional on the
 //! status read before, so two instances never make the same move twice.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -12,8 +14,25 @@ use super::{
     entities::{campaign_lists, campaigns as table, deliveries},
 };
 use crate::domain::{
-    Campaign, CampaignId, CampaignLayout, CampaignStatus, EmailAddress, ListId, NewCampaign,
+    Campaign, CampaignId, CampaignLayout, CampaignStatus, CampaignText, EmailAddress, ListId,
+    Locale, NewCampaign,
 };
+
+/// A campaign's translations as stored: JSON text keyed by language tag.
+fn translations_text(translations: &BTreeMap<Locale, CampaignText>) -> String {
+    let by_tag: BTreeMap<&str, &CampaignText> =
+        translations.iter().map(|(l, t)| (l.as_str(), t)).collect();
+    serde_json::to_string(&by_tag).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The stored JSON text as translations.
+fn translations_of(text: &str) -> Result<BTreeMap<Locale, CampaignText>, StoreError> {
+    let by_tag: BTreeMap<String, CampaignText> = serde_json::from_str(text).map_err(corrupt)?;
+    by_tag
+        .into_iter()
+        .map(|(tag, t)| Ok((Locale::parse(&tag).map_err(corrupt)?, t)))
+        .collect()
+}
 
 fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError> {
     Ok(Campaign {
@@ -31,6 +50,7 @@ fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError>
                 .transpose()
                 .map_err(corrupt)?,
             layout: CampaignLayout::parse(&m.layout).map_err(corrupt)?,
+            translations: translations_of(&m.translations)?,
         },
         status: CampaignStatus::parse(&m.status).map_err(corrupt)?,
         send_at: m.send_at,
@@ -59,6 +79,7 @@ pub async fn insert(
         from_header: Set(c.def.from.clone()),
         reply_to: Set(c.def.reply_to.as_ref().map(|a| a.as_str().to_owned())),
         layout: Set(c.def.layout.as_str().to_owned()),
+        translations: Set(translations_text(&c.def.translations)),
         status: Set(c.status.as_str().to_owned()),
         send_at: Set(c.send_at),
         paused_reason: Set(None),
@@ -361,6 +382,10 @@ pub async fn update_content(
             Expr::value(c.def.reply_to.as_ref().map(|a| a.as_str().to_owned())),
         )
         .col_expr(table::Column::Layout, Expr::value(c.def.layout.as_str()))
+        .col_expr(
+            table::Column::Translations,
+            Expr::value(translations_text(&c.def.translations)),
+        )
         .col_expr(table::Column::Status, Expr::value(c.status.as_str()))
         .col_expr(table::Column::SendAt, Expr::value(c.send_at))
         .col_expr(table::Column::UpdatedAt, Expr::value(now))

@@ -45,6 +45,7 @@ mod resilience;
 mod retention;
 mod subscribe;
 mod suppressions;
+mod translations;
 mod unsubscribe;
 mod users;
 mod webhooks;

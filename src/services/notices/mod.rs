@@ -358,6 +358,7 @@ fn notice_campaign(
             // Replies to a notice go where its list's go.
             reply_to: None,
             layout: crate::domain::CampaignLayout::Standard,
+            translations: std::collections::BTreeMap::new(),
         },
         status: CampaignStatus::Draft,
         send_at: None,

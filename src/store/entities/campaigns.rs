@@ -25,6 +25,8 @@ pub struct Model {
     pub reply_to: Option<String>,
     /// The layout: `standard` or `letter`.
     pub layout: String,
+    /// JSON text: subject and body per language (`{"de": {"subject", "body_markdown"}}`).
+    pub translations: String,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -4,10 +4,12 @@
 
 use axum::{
     Extension,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use super::{
@@ -15,7 +17,10 @@ use super::{
     campaigns::{refusal, reworded, sandboxed},
 };
 use crate::{
-    domain::{Action, Campaign, CampaignId, CampaignLayout, EmailAddress, ListSlug, MailingList},
+    domain::{
+        Action, Campaign, CampaignId, CampaignLayout, CampaignText, EmailAddress, ListSlug, Locale,
+        MailingList,
+    },
     services::{
         campaigns::{self, CampaignDraft, CampaignPatch, CampaignsError},
         lists,
@@ -27,7 +32,7 @@ use crate::{
             self as view, Errors,
             campaign_forms::{
                 ComposeFormView, ConfirmView, ReviewView, compose_page, confirm_page,
-                nothing_to_preview, refused_page, review_page,
+                nothing_to_preview, refused_page, review_page, version_fields,
             },
             t, tf, tl,
         },
@@ -51,6 +56,16 @@ pub(super) struct CampaignForm {
     /// Empty: `standard` for a new campaign, unchanged for an edited one.
     #[serde(default)]
     layout: String,
+    /// The English version's subject and body (optional).
+    #[serde(default)]
+    subject_en: String,
+    #[serde(default)]
+    body_en: String,
+    /// The German version's subject and body (optional).
+    #[serde(default)]
+    subject_de: String,
+    #[serde(default)]
+    body_de: String,
 }
 
 impl CampaignForm {
@@ -73,6 +88,18 @@ impl CampaignForm {
                 .map(|a| a.as_str().to_owned())
                 .unwrap_or_default(),
             layout: c.def.layout.as_str().to_owned(),
+            subject_en: translation(c, Locale::En).0,
+            body_en: translation(c, Locale::En).1,
+            subject_de: translation(c, Locale::De).0,
+            body_de: translation(c, Locale::De).1,
+        }
+    }
+
+    /// The subject and body typed for `locale`'s version.
+    fn version(&self, locale: Locale) -> (&str, &str) {
+        match locale {
+            Locale::En => (&self.subject_en, &self.body_en),
+            Locale::De => (&self.subject_de, &self.body_de),
         }
     }
 
@@ -120,8 +147,56 @@ impl CampaignForm {
             from,
             reply_to,
             layout,
+            translations: self.translations(&mut errors),
         };
         (draft, errors)
+    }
+}
+
+/// The subject and body stored for `locale`'s version, or empty ones.
+fn translation(c: &Campaign, locale: Locale) -> (String, String) {
+    c.def
+        .translations
+        .get(&locale)
+        .map_or_else(Default::default, |t| {
+            (t.subject.clone(), t.body_markdown.clone())
+        })
+}
+
+impl CampaignForm {
+    /// The versions typed in other languages: both fields or neither (a half-filled one is a
+    /// problem at its empty field).
+    fn translations(&self, errors: &mut Errors) -> BTreeMap<Locale, CampaignText> {
+        let mut out = BTreeMap::new();
+        for locale in Locale::ALL {
+            let (subject, body) = self.version(locale);
+            let (field_subject, field_body) = version_fields(locale);
+            match (subject.trim().is_empty(), body.trim().is_empty()) {
+                (true, true) => {}
+                (false, false) => {
+                    out.insert(
+                        locale,
+                        CampaignText {
+                            subject: subject.to_owned(),
+                            body_markdown: body.to_owned(),
+                        },
+                    );
+                }
+                (true, false) => {
+                    errors.insert(
+                        field_subject,
+                        view::t("Write a subject for this version, or empty its text.").to_owned(),
+                    );
+                }
+                (false, true) => {
+                    errors.insert(
+                        field_body,
+                        view::t("Write the text of this version, or empty its subject.").to_owned(),
+                    );
+                }
+            }
+        }
+        out
     }
 }
 
@@ -155,6 +230,10 @@ async fn compose(
         from: &form.from,
         reply_to: &form.reply_to,
         layout: &form.layout,
+        versions: [Locale::En, Locale::De].map(|l| {
+            let (subject, body) = form.version(l);
+            (l, subject, body)
+        }),
     };
     let code = match errors.is_empty() {
         true => StatusCode::OK,
@@ -168,6 +247,11 @@ async fn compose(
 /// A refusal of the service as the composer's errors; `Err` for what no field is about.
 fn field_errors(e: CampaignsError) -> Result<Errors, CampaignsError> {
     let field = match &e {
+        CampaignsError::Invalid(text) | CampaignsError::Template(text)
+            if text.starts_with("translations.") =>
+        {
+            translation_field(text)
+        }
         CampaignsError::UnknownList(_) | CampaignsError::WrongLegalBasis(_) => "list",
         CampaignsError::FromNotAllowed(_) => "from",
         CampaignsError::Template(_) => "body_markdown",
@@ -179,6 +263,19 @@ fn field_errors(e: CampaignsError) -> Result<Errors, CampaignsError> {
         _ => return Err(e),
     };
     Ok(Errors::from([(field, refusal(&e))]))
+}
+
+/// The composer's field a service problem `translations.de.subject …` is about.
+fn translation_field(text: &str) -> &'static str {
+    let rest = text.trim_start_matches("translations.");
+    let (tag, part) = rest.split_once('.').unwrap_or((rest, ""));
+    let locale = Locale::parse(tag).unwrap_or_default();
+    let (subject, body) = version_fields(locale);
+    if part.starts_with("subject") {
+        subject
+    } else {
+        body
+    }
 }
 
 /// `GET /admin/campaigns/new`.
@@ -251,6 +348,7 @@ pub(super) async fn update(
         from: Some(draft.from),
         reply_to: Some(draft.reply_to),
         layout: (!form.layout.trim().is_empty()).then_some(draft.layout),
+        translations: Some(draft.translations),
     };
     let errors = match campaigns::update(&state.ctx, &session.actor(), id, patch).await {
         Ok(c) => {
@@ -299,10 +397,12 @@ pub(super) async fn blank_preview() -> Response {
 pub(super) async fn preview_draft(
     State(state): State<AppState>,
     Extension(session): Extension<AdminSession>,
+    Query(q): Query<LocaleQuery>,
     PageForm(form): PageForm<CampaignForm>,
 ) -> Result<Response, AdminError> {
     let (draft, _) = form.read();
-    let page = match campaigns::preview_draft(&state.ctx, &session.actor(), &draft).await {
+    let locale = q.locale();
+    let page = match campaigns::preview_draft(&state.ctx, &session.actor(), &draft, locale).await {
         Ok(m) => view::campaigns::preview_with_subject(&m.subject, &m.html),
         Err(e @ (CampaignsError::Forbidden(_) | CampaignsError::Store(_))) => {
             return Err(e.into());
@@ -310,6 +410,23 @@ pub(super) async fn preview_draft(
         Err(e) => view::preview_failed(&refusal(&e)),
     };
     Ok(sandboxed(page))
+}
+
+/// `?locale=de`: a preview in that language; anything else is English.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LocaleQuery {
+    #[serde(default)]
+    locale: Option<String>,
+}
+
+impl LocaleQuery {
+    /// The language asked for.
+    pub(super) fn locale(&self) -> Locale {
+        self.locale
+            .as_deref()
+            .and_then(|l| Locale::parse(l).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// `GET /admin/campaigns/{id}/review`: who it reaches, from whom, the preview, a test send

@@ -123,8 +123,10 @@ async fn show_watching(
 pub(super) async fn preview(
     State(state): State<AppState>,
     Path(id): Path<uuid::Uuid>,
+    Query(q): Query<super::campaign_forms::LocaleQuery>,
 ) -> Result<Response, AdminError> {
-    let page = match campaigns::preview(&state.ctx, CampaignId::from_uuid(id)).await {
+    let id = CampaignId::from_uuid(id);
+    let page = match campaigns::preview(&state.ctx, id, q.locale()).await {
         Ok(m) => view::campaigns::preview(&m.html),
         Err(CampaignsError::NotFound) => return Err(AdminError::NotFound),
         Err(e) => view::preview_failed(&refusal(&e)),

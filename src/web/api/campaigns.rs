@@ -1,5 +1,7 @@
 //! `/api/v1/campaigns`: create, read, preview, test, schedule, pause, resume, cancel.
 
+use std::collections::BTreeMap;
+
 use crate::services::paging::Page;
 use crate::web::error::ApiErrors;
 use axum::{
@@ -11,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{CampaignId, CampaignLayout, EmailAddress, ListSlug},
+    domain::{CampaignId, CampaignLayout, CampaignText, EmailAddress, ListSlug, Locale},
     services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignPatch, CampaignsError},
     web::AppState,
     web::{
@@ -72,6 +74,41 @@ pub(super) struct CreateCampaignRequest {
     #[serde(default)]
     #[schema(value_type = String, example = "letter")]
     layout: CampaignLayout,
+    /// Subject and body in other languages, by language (`en`, `de`): each recipient gets
+    /// their language's, else `subject` and `body_markdown`.
+    #[serde(default)]
+    #[schema(value_type = Object, example = json!({"de": {"subject": "Neuigkeiten", "body_markdown": "Hallo {{ subscriber.name }}"}}))]
+    translations: BTreeMap<String, TranslationBody>,
+}
+
+/// A campaign's subject and body in one language.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TranslationBody {
+    subject: String,
+    body_markdown: String,
+}
+
+/// The translations of a request, by language; an unknown language is 422.
+fn translations(
+    raw: BTreeMap<String, TranslationBody>,
+) -> Result<BTreeMap<Locale, CampaignText>, ApiError> {
+    raw.into_iter()
+        .map(|(tag, t)| {
+            let locale = Locale::parse(&tag).map_err(|_| {
+                ApiError::invalid(format!(
+                    "translations.{tag}: a language Bulletin speaks (en, de)"
+                ))
+            })?;
+            Ok((
+                locale,
+                CampaignText {
+                    subject: t.subject,
+                    body_markdown: t.body_markdown,
+                },
+            ))
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -105,6 +142,9 @@ pub(super) struct CampaignResponse {
     reply_to: Option<String>,
     /// `standard` or `letter`.
     layout: String,
+    /// Subject and body per other language.
+    #[schema(value_type = Object)]
+    translations: BTreeMap<String, TranslationBody>,
     status: String,
     send_at: Option<DateTime<Utc>>,
     paused_reason: Option<String>,
@@ -160,6 +200,18 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
         from: c.def.from,
         reply_to: c.def.reply_to.map(String::from),
         layout: c.def.layout.as_str().to_owned(),
+        translations: c
+            .def
+            .translations
+            .iter()
+            .map(|(l, t)| {
+                let body = TranslationBody {
+                    subject: t.subject.clone(),
+                    body_markdown: t.body_markdown.clone(),
+                };
+                (l.as_str().to_owned(), body)
+            })
+            .collect(),
         status: c.status.as_str().to_owned(),
         send_at: c.send_at,
         paused_reason: c.paused_reason,
@@ -208,6 +260,7 @@ pub(super) async fn create(
         from: req.from,
         reply_to,
         layout: req.layout,
+        translations: translations(req.translations)?,
     };
     let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;
@@ -257,6 +310,9 @@ pub(super) struct UpdateCampaignRequest {
     /// `standard` or `letter`.
     #[schema(value_type = Option<String>)]
     layout: Option<CampaignLayout>,
+    /// Replaces every translation (`{}` removes them all).
+    #[schema(value_type = Option<Object>)]
+    translations: Option<BTreeMap<String, TranslationBody>>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = UpdateCampaignRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
@@ -280,6 +336,7 @@ pub(super) async fn update(
             .map(|r| super::reply_to(r.as_deref()))
             .transpose()?,
         layout: req.layout,
+        translations: req.translations.map(translations).transpose()?,
     };
     campaigns::update(&state.ctx, &caller.actor(), id, patch).await?;
     respond(&state, id).await
@@ -391,14 +448,24 @@ pub(super) struct PreviewResponse {
     html: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = PreviewResponse), ApiErrors))]
-/// `GET /api/v1/campaigns/{id}/preview` → subject, text and HTML for a sample recipient.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/preview", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id"), ("locale" = Option<String>, Query, description = "en (the default) or de")), responses((status = 200, body = PreviewResponse), ApiErrors))]
+/// `GET /api/v1/campaigns/{id}/preview[?locale=de]` → subject, text and HTML for a sample
+/// recipient in that language (its translation and layout, else the default text).
 pub(super) async fn preview(
     State(state): State<AppState>,
     _caller: ApiCaller,
     Path(id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Json<PreviewResponse>, ApiError> {
-    let m = campaigns::preview(&state.ctx, campaign_id(&id)?).await?;
+    let asked = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "locale")
+        .map(|(_, v)| v.into_owned());
+    let locale = match asked.as_deref() {
+        None => Locale::En,
+        Some(tag) => Locale::parse(tag)
+            .map_err(|_| ApiError::invalid("locale: a language Bulletin speaks (en, de)"))?,
+    };
+    let m = campaigns::preview(&state.ctx, campaign_id(&id)?, locale).await?;
     Ok(Json(PreviewResponse {
         subject: m.subject,
         text: m.text,

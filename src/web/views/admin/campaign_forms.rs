@@ -8,7 +8,8 @@ use maud::{Markup, html};
 use super::{Ctx, Errors, csrf_field, i18n::number, layout, status, t, tf, tn};
 use crate::{
     domain::{
-        Action, Campaign, CampaignId, CampaignLayout, CampaignStatus, LegalBasis, MailingList,
+        Action, Campaign, CampaignId, CampaignLayout, CampaignStatus, LegalBasis, Locale,
+        MailingList,
     },
     services::campaigns::{Audience, CampaignCounts},
 };
@@ -29,10 +30,12 @@ pub struct ComposeFormView<'a> {
     pub reply_to: &'a str,
     /// `standard` or `letter` (empty: `standard`).
     pub layout: &'a str,
+    /// The versions in each language: (language, subject, body), empty when there is none.
+    pub versions: [(Locale, &'a str, &'a str); 2],
 }
 
 /// The fields of the composer in the order they appear: the first with an error gets focus.
-const FIELD_ORDER: [&str; 7] = [
+const FIELD_ORDER: [&str; 11] = [
     "name",
     "subject",
     "from",
@@ -40,7 +43,24 @@ const FIELD_ORDER: [&str; 7] = [
     "layout",
     "list",
     "body_markdown",
+    "subject_en",
+    "body_en",
+    "subject_de",
+    "body_de",
 ];
+
+/// The composer's field names of `locale`'s version: (subject, body).
+pub fn version_fields(locale: Locale) -> (&'static str, &'static str) {
+    match locale {
+        Locale::En => ("subject_en", "body_en"),
+        Locale::De => ("subject_de", "body_de"),
+    }
+}
+
+/// A language by its own name.
+fn language_name(locale: Locale) -> &'static str {
+    super::auth::language_name(locale)
+}
 
 /// A layout's name and what it looks like, in the page's language.
 pub fn layout_words(layout: CampaignLayout) -> &'static str {
@@ -116,6 +136,20 @@ pub fn compose_page(
                     }
                     textarea id="body_markdown" name="body_markdown" aria-invalid=[body.error.map(|_| "true")] autofocus[body.focus] { (form.body_markdown) }
                     @if let Some(err) = body.error { p.field-error { (err) } }
+                    p.muted { (t("Everyone gets this text, unless their language has a version of its own below.")) }
+                    @for (locale, subject, text) in form.versions {
+                        @let (subject_field, body_field) = version_fields(locale);
+                        @let (s, b) = (at(subject_field), at(body_field));
+                        details.version open[!subject.is_empty() || !text.is_empty() || s.error.is_some() || b.error.is_some()] {
+                            summary { (tf("Version in {language} (optional)", &[("language", &language_name(locale))])) }
+                            (input(&s, t("Subject"), "text", subject))
+                            label for=(body_field) { (t("Text (Markdown)")) }
+                            textarea id=(body_field) name=(body_field) aria-invalid=[b.error.map(|_| "true")] autofocus[b.focus] { (text) }
+                            @if let Some(err) = b.error { p.field-error { (err) } }
+                            p { button.secondary type="submit" formaction={ "/admin/campaigns/preview-draft?locale=" (locale.as_str()) } formtarget="preview" {
+                                (tf("Preview the version in {language}", &[("language", &language_name(locale))])) } }
+                        }
+                    }
                     p {
                         button type="submit" { (t("Save draft")) } " "
                         button.secondary type="submit" formaction="/admin/campaigns/preview-draft" formtarget="preview" { (t("Preview")) }

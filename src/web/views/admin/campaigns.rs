@@ -140,7 +140,16 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
             (moves(ctx, c, n, v.is_notice))
             h2 { (t("Preview")) }
             p.muted { (t("Subject:")) " " (c.def.subject) }
-            iframe.preview sandbox="" src=(action("preview")) title=(t("Preview of the e-mail")) {}
+            @if !c.def.translations.is_empty() {
+                p.languages {
+                    (t("Preview in:")) " "
+                    a href=(action("preview")) target="campaign-preview" { (t("the default text")) }
+                    @for locale in c.def.translations.keys() {
+                        " · " a href={ (action("preview")) "?locale=" (locale.as_str()) } target="campaign-preview" { (super::auth::language_name(*locale)) }
+                    }
+                }
+            }
+            iframe.preview sandbox="" name="campaign-preview" src=(action("preview")) title=(t("Preview of the e-mail")) {}
         },
     )
 }
