@@ -90,6 +90,35 @@ pub async fn post_login_from(
         .unwrap()
 }
 
+/// Holds the database's write lock (on PostgreSQL also the `subscribers` table) and starts
+/// the import of the upload at `page` behind it, so that its progress page can be read while
+/// it waits: the lock (roll it back to let the import go on) and the pending POST.
+pub async fn start_import_behind_a_lock(
+    app: &TestApp,
+    admin: &Admin<'_>,
+    page: &str,
+) -> (
+    sea_orm::DatabaseTransaction,
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+) {
+    let db = &app.app.context().db;
+    let hold = bulletin::store::begin_write(db).await.unwrap();
+    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Postgres {
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &hold,
+            "LOCK TABLE subscribers IN EXCLUSIVE MODE",
+        )
+        .await
+        .unwrap();
+    }
+    let request = app
+        .http
+        .post(app.url(&format!("{page}/run")))
+        .header(header::COOKIE, format!("bulletin_session={}", admin.cookie))
+        .form(&[("csrf", admin.csrf.as_str())]);
+    (hold, tokio::spawn(request.send()))
+}
+
 impl<'a> Admin<'a> {
     pub async fn log_in(app: &'a TestApp, email: &str) -> Self {
         let response = post_login(app, email, PASSWORD).await;
@@ -1288,27 +1317,7 @@ async fn a_marketer_uploads_a_csv_sees_a_preview_checks_it_and_imports_it_in_the
     assert!(app.subscriber("max@example.com").await.is_none());
     // The import runs in the background; while it waits for the database the page shows
     // its progress and reloads itself.
-    let db = &app.app.context().db;
-    let hold = bulletin::store::begin_write(db).await.unwrap();
-    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Postgres {
-        sea_orm::ConnectionTrait::execute_unprepared(
-            &hold,
-            "LOCK TABLE subscribers IN EXCLUSIVE MODE",
-        )
-        .await
-        .unwrap();
-    }
-    let start = {
-        let request = app
-            .http
-            .post(app.url(&format!("{page}/run")))
-            .header(
-                header::COOKIE,
-                format!("bulletin_session={}", marketer.cookie),
-            )
-            .form(&[("csrf", marketer.csrf.as_str())]);
-        tokio::spawn(request.send())
-    };
+    let (hold, start) = start_import_behind_a_lock(&app, &marketer, &page).await;
     let mut running = String::new();
     for _ in 0..500 {
         running = body(marketer.get(&page).await).await.1;

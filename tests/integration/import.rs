@@ -776,27 +776,7 @@ async fn the_import_progress_page_reloads_only_when_asked() {
         "{checked}"
     );
     // While the import waits for the database, the page shows its progress.
-    let db = &app.app.context().db;
-    let hold = bulletin::store::begin_write(db).await.unwrap();
-    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Postgres {
-        sea_orm::ConnectionTrait::execute_unprepared(
-            &hold,
-            "LOCK TABLE subscribers IN EXCLUSIVE MODE",
-        )
-        .await
-        .unwrap();
-    }
-    let start = {
-        let request = app
-            .http
-            .post(app.url(&format!("{page}/run")))
-            .header(
-                header::COOKIE,
-                format!("bulletin_session={}", marketer.cookie),
-            )
-            .form(&[("csrf", marketer.csrf.as_str())]);
-        tokio::spawn(request.send())
-    };
+    let (hold, start) = crate::admin::start_import_behind_a_lock(&app, &marketer, &page).await;
     let mut once = String::new();
     for _ in 0..500 {
         once = body(marketer.get(&page).await).await.1;

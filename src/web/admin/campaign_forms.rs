@@ -71,6 +71,8 @@ pub(super) struct CampaignForm {
 impl CampaignForm {
     /// The form of a stored campaign, its lists by slug.
     fn of(c: &Campaign, all: &[MailingList]) -> Self {
+        let (subject_en, body_en) = translation(c, Locale::En);
+        let (subject_de, body_de) = translation(c, Locale::De);
         Self {
             name: c.def.name.clone(),
             subject: c.def.subject.clone(),
@@ -88,10 +90,10 @@ impl CampaignForm {
                 .map(|a| a.as_str().to_owned())
                 .unwrap_or_default(),
             layout: c.def.layout.as_str().to_owned(),
-            subject_en: translation(c, Locale::En).0,
-            body_en: translation(c, Locale::En).1,
-            subject_de: translation(c, Locale::De).0,
-            body_de: translation(c, Locale::De).1,
+            subject_en,
+            body_en,
+            subject_de,
+            body_de,
         }
     }
 
