@@ -34,6 +34,12 @@ pub async fn fan_out(ctx: &Context, id: CampaignId) -> Result<u64, StoreError> {
     }
     let domain = ctx.settings.mail.from_address.domain().to_owned();
     let chunk = ctx.settings.delivery.fan_out_chunk;
+    // The segment as it is when the fan-out starts; one the campaign names must exist (a
+    // segment an unsent campaign uses cannot be deleted), or nothing is sent.
+    let segment = match campaign.def.segment {
+        Some(id) => Some(store::segments::find(&ctx.db, id).await?.filter),
+        None => None,
+    };
     let mut cursor = store::campaigns::fan_out_cursor(&ctx.db, id).await?;
     let mut written = 0;
     loop {
@@ -43,6 +49,7 @@ pub async fn fan_out(ctx: &Context, id: CampaignId) -> Result<u64, StoreError> {
             &txn,
             id,
             &campaign.def.lists,
+            segment.as_ref(),
             cursor,
             chunk,
             &domain,

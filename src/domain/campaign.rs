@@ -192,6 +192,8 @@ pub struct NewCampaign {
     /// Subject and body in other languages; a recipient whose language has none gets the
     /// default (`subject`, `body_markdown`).
     pub translations: std::collections::BTreeMap<super::Locale, CampaignText>,
+    /// Narrows the lists' members to the people this segment selects; `None`: all of them.
+    pub segment: Option<super::SegmentId>,
 }
 
 /// A campaign's subject and body in one language.

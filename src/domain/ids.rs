@@ -55,6 +55,8 @@ id_type! {
     ApiTokenId,
     /// Identifies a campaign.
     CampaignId,
+    /// Identifies a saved segment (a filter over people).
+    SegmentId,
     /// Identifies an admin user.
     UserId,
     /// Identifies one entry of the data-subject-request log.

@@ -19,6 +19,7 @@ pub mod privacy;
 pub mod product;
 pub mod retention;
 pub mod role;
+pub mod segment;
 pub mod subscriber;
 pub mod subscriber_name;
 pub mod subscription;
@@ -38,7 +39,8 @@ pub use eligibility::{Decision, MessageKind, may_send, may_send_requested};
 pub use email_address::{EmailAddress, EmailAddressError};
 pub use ids::{
     AddressChangeId, ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, NoticeId,
-    NoticeRecipientId, PrivacyRequestId, ProductId, SubscriberId, SubscriptionId, UserId,
+    NoticeRecipientId, PrivacyRequestId, ProductId, SegmentId, SubscriberId, SubscriptionId,
+    UserId,
 };
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListSlug, ListSlugError};
@@ -50,6 +52,7 @@ pub use notice::{
 pub use permission::{Action, Actor, Forbidden, may};
 pub use product::{PartNumber, Product, ProductError};
 pub use role::Role;
+pub use segment::{Filter, FilterError, PersonFacts};
 pub use subscriber::{Subscriber, SubscriberStatus};
 pub use subscriber_name::{SubscriberName, SubscriberNameError};
 pub use subscription::{

@@ -19,7 +19,7 @@ use crate::{
     domain::{
         Action, Actor, Campaign, CampaignId, CampaignLayout, CampaignStateError, CampaignStatus,
         CampaignText, DeliveryStatus, EmailAddress, Forbidden, LegalBasis, ListSlug, Locale,
-        MailingList, NewCampaign, SubscriberStatus,
+        MailingList, NewCampaign, SegmentId, SubscriberStatus,
     },
     mail::{CampaignTemplate, RenderedMail},
     store::{self, StoreError},
@@ -43,6 +43,9 @@ pub enum CampaignsError {
     /// A target list does not exist.
     #[error("there is no list {0:?}")]
     UnknownList(String),
+    /// The segment does not exist.
+    #[error("segment: there is no such segment")]
+    UnknownSegment,
     /// The From address is at a domain Bulletin does not send for.
     #[error("{0}")]
     FromNotAllowed(String),
@@ -98,6 +101,8 @@ pub struct CampaignDraft {
     pub layout: CampaignLayout,
     /// Subject and body in other languages.
     pub translations: BTreeMap<Locale, CampaignText>,
+    /// Only the lists' members this segment selects.
+    pub segment: Option<SegmentId>,
 }
 
 /// Creates a draft after checking every field and compiling both templates.
@@ -112,6 +117,7 @@ pub async fn create(
     actor.authorize(Action::ManageCampaigns)?;
     let found = target_lists(ctx, &draft.lists).await?;
     check_from(ctx, draft.from.as_deref())?;
+    check_segment(ctx, draft.segment).await?;
     let def = NewCampaign {
         name: draft.name.trim().to_owned(),
         subject: draft.subject,
@@ -121,6 +127,7 @@ pub async fn create(
         reply_to: draft.reply_to,
         layout: draft.layout,
         translations: draft.translations,
+        segment: draft.segment,
     };
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
@@ -209,6 +216,8 @@ pub struct CampaignPatch {
     pub layout: Option<CampaignLayout>,
     /// Replaces every translation (`{}` removes them all).
     pub translations: Option<BTreeMap<Locale, CampaignText>>,
+    /// Sets or clears the segment.
+    pub segment: Option<Option<SegmentId>>,
 }
 
 /// Changes a draft, or a scheduled campaign, which returns to draft (it is reviewed and
@@ -262,6 +271,10 @@ pub async fn update(
     if let Some(translations) = patch.translations {
         def.translations = translations;
     }
+    if let Some(segment) = patch.segment {
+        check_segment(ctx, segment).await?;
+        def.segment = segment;
+    }
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
     compile_all(def)?;
@@ -301,6 +314,18 @@ pub async fn leaving_reasons(ctx: &Context, id: CampaignId) -> Result<LeavingRea
         counts: store::unsubscribe_reasons::counts(&ctx.db, id).await?,
         comments: store::unsubscribe_reasons::comments(&ctx.db, id, LEAVING_COMMENTS).await?,
     })
+}
+
+/// Refuses a segment that does not exist.
+async fn check_segment(ctx: &Context, segment: Option<SegmentId>) -> Result<(), CampaignsError> {
+    match segment {
+        Some(id) => match store::segments::find(&ctx.db, id).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound) => Err(CampaignsError::UnknownSegment),
+            Err(e) => Err(e.into()),
+        },
+        None => Ok(()),
+    }
 }
 
 /// Compiles the default subject and body and every translation's, so that an error in any
@@ -350,6 +375,7 @@ pub async fn duplicate(
         reply_to: source.def.reply_to,
         layout: source.def.layout,
         translations: source.def.translations,
+        segment: source.def.segment,
     };
     create(ctx, actor, draft).await
 }
@@ -398,6 +424,8 @@ pub struct Audience {
     pub total: u64,
     /// People per target list (someone on two lists counts in both).
     pub by_list: Vec<(ListSlug, u64)>,
+    /// The segment's name, when one narrows the lists' members.
+    pub segment: Option<String>,
 }
 
 /// The audience of campaign `id` now: confirmed subscribers of its lists who are active and
@@ -407,7 +435,12 @@ pub struct Audience {
 /// `NotFound`, or a store failure.
 pub async fn audience(ctx: &Context, id: CampaignId) -> Result<Audience, CampaignsError> {
     let campaign = store::campaigns::find(&ctx.db, id).await?;
-    let (total, counts) = store::campaigns::audience(&ctx.db, &campaign.def.lists).await?;
+    let segment = match campaign.def.segment {
+        Some(id) => Some(store::segments::find(&ctx.db, id).await?),
+        None => None,
+    };
+    let filter = segment.as_ref().map(|s| &s.filter);
+    let (total, counts) = store::campaigns::audience(&ctx.db, &campaign.def.lists, filter).await?;
     let lists = store::lists::all(&ctx.db).await?;
     let by_list = campaign
         .def
@@ -422,7 +455,11 @@ pub async fn audience(ctx: &Context, id: CampaignId) -> Result<Audience, Campaig
             (l.def.slug.clone(), n)
         })
         .collect();
-    Ok(Audience { total, by_list })
+    Ok(Audience {
+        total,
+        by_list,
+        segment: segment.map(|s| s.name),
+    })
 }
 
 /// Delivery figures of a campaign.
@@ -715,6 +752,7 @@ pub async fn preview_draft(
             reply_to: draft.reply_to.clone(),
             layout: draft.layout,
             translations: draft.translations.clone(),
+            segment: draft.segment,
         },
         status: CampaignStatus::Draft,
         send_at: None,

@@ -18,6 +18,7 @@ pub mod privacy;
 pub mod products;
 pub mod rate_limit;
 pub mod retention;
+pub mod segments;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;

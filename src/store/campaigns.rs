@@ -14,8 +14,8 @@ use super::{
     entities::{campaign_lists, campaigns as table, deliveries},
 };
 use crate::domain::{
-    Campaign, CampaignId, CampaignLayout, CampaignStatus, CampaignText, EmailAddress, ListId,
-    Locale, NewCampaign,
+    Campaign, CampaignId, CampaignLayout, CampaignStatus, CampaignText, EmailAddress, Filter,
+    ListId, Locale, NewCampaign, SegmentId,
 };
 
 /// A campaign's translations as stored: JSON text keyed by language tag.
@@ -51,6 +51,7 @@ fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError>
                 .map_err(corrupt)?,
             layout: CampaignLayout::parse(&m.layout).map_err(corrupt)?,
             translations: translations_of(&m.translations)?,
+            segment: m.segment_id.map(SegmentId::from_uuid),
         },
         status: CampaignStatus::parse(&m.status).map_err(corrupt)?,
         send_at: m.send_at,
@@ -80,6 +81,7 @@ pub async fn insert(
         reply_to: Set(c.def.reply_to.as_ref().map(|a| a.as_str().to_owned())),
         layout: Set(c.def.layout.as_str().to_owned()),
         translations: Set(translations_text(&c.def.translations)),
+        segment_id: Set(c.def.segment.map(|s| s.as_uuid())),
         status: Set(c.status.as_str().to_owned()),
         send_at: Set(c.send_at),
         paused_reason: Set(None),
@@ -386,6 +388,10 @@ pub async fn update_content(
             table::Column::Translations,
             Expr::value(translations_text(&c.def.translations)),
         )
+        .col_expr(
+            table::Column::SegmentId,
+            Expr::value(c.def.segment.map(|s| s.as_uuid())),
+        )
         .col_expr(table::Column::Status, Expr::value(c.status.as_str()))
         .col_expr(table::Column::SendAt, Expr::value(c.send_at))
         .col_expr(table::Column::UpdatedAt, Expr::value(now))
@@ -450,14 +456,15 @@ pub async fn delete(
 }
 
 /// Who a campaign to `lists` would reach now: people with a confirmed subscription to one of
-/// them who are active and whose address no suppression names (each person once), and the
-/// same per list.
+/// them who are active, whose address no suppression names and whom `segment` selects (each
+/// person once), and the same per list.
 ///
 /// # Errors
 /// Database failure.
 pub async fn audience(
     conn: &impl ConnectionTrait,
     lists: &[ListId],
+    segment: Option<&Filter>,
 ) -> Result<(u64, Vec<(ListId, u64)>), StoreError> {
     if lists.is_empty() {
         return Ok((0, Vec::new()));
@@ -469,13 +476,21 @@ pub async fn audience(
             _ => "?".to_owned(),
         })
         .collect();
-    let from = format!(
+    let mut from = format!(
         "FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id \
          WHERE s.list_id IN ({}) AND s.status = 'confirmed' AND p.status = 'active' \
          AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.subscriber_id = p.id)",
         marks.join(", ")
     );
-    let values: Vec<sea_orm::Value> = lists.iter().map(|l| l.as_uuid().into()).collect();
+    let mut values: Vec<sea_orm::Value> = lists.iter().map(|l| l.as_uuid().into()).collect();
+    if let Some(filter) = segment {
+        // The segment's own subscription tests use the alias `s` too: they are subqueries
+        // and see their own.
+        let condition = super::segments::Condition::of(filter, backend);
+        from.push_str(" AND ");
+        from.push_str(&condition.numbered(backend, values.len() + 1));
+        values.extend(condition.values);
+    }
     let total = conn
         .query_one_raw(Statement::from_sql_and_values(
             backend,
@@ -500,4 +515,21 @@ pub async fn audience(
         by_list.push((ListId::from_uuid(list), u64::try_from(n).map_err(corrupt)?));
     }
     Ok((u64::try_from(total).map_err(corrupt)?, by_list))
+}
+
+/// The name of a campaign in one of `statuses` that `segment` aims, if any.
+///
+/// # Errors
+/// Database failure.
+pub async fn name_using_segment(
+    conn: &impl ConnectionTrait,
+    segment: SegmentId,
+    statuses: &[CampaignStatus],
+) -> Result<Option<String>, StoreError> {
+    Ok(table::Entity::find()
+        .filter(table::Column::SegmentId.eq(segment.as_uuid()))
+        .filter(table::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
+        .one(conn)
+        .await?
+        .map(|m| m.name))
 }

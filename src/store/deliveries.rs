@@ -15,8 +15,8 @@ use super::{
     entities::{campaigns, deliveries as table, subscriptions},
 };
 use crate::domain::{
-    Bounce, CampaignId, CampaignStatus, Delivery, DeliveryId, DeliveryStatus, ListId, MessageKind,
-    SubscriberId, SubscriptionId, SubscriptionStatus,
+    Bounce, CampaignId, CampaignStatus, Delivery, DeliveryId, DeliveryStatus, Filter, ListId,
+    MessageKind, SubscriberId, SubscriptionId, SubscriptionStatus,
 };
 
 impl TryFrom<table::Model> for Delivery {
@@ -367,8 +367,8 @@ pub struct FanOutChunk {
 }
 
 /// Writes one outbox row per subscriber (after `after`, in id order, at most `limit`) with a
-/// confirmed subscription to one of `lists`. Unique on (campaign, subscriber): re-running
-/// writes nothing twice.
+/// confirmed subscription to one of `lists` whom `segment` (if any) selects. Unique on
+/// (campaign, subscriber): re-running writes nothing twice.
 ///
 /// # Errors
 /// Database failure.
@@ -376,6 +376,7 @@ pub async fn fan_out_chunk(
     conn: &impl ConnectionTrait,
     campaign: CampaignId,
     lists: &[ListId],
+    segment: Option<&Filter>,
     after: Option<uuid::Uuid>,
     limit: u64,
     message_domain: &str,
@@ -405,6 +406,18 @@ pub async fn fan_out_chunk(
     };
     if let Some(after) = after {
         query = query.filter(subscriptions::Column::SubscriberId.gt(after));
+    }
+    if let Some(filter) = segment {
+        let backend = conn.get_database_backend();
+        let condition = super::segments::Condition::of(filter, backend);
+        query = query.filter(Expr::cust_with_values(
+            format!(
+                "EXISTS (SELECT 1 FROM subscribers p WHERE p.id = subscriptions.subscriber_id \
+                 AND {})",
+                condition.numbered(backend, 1)
+            ),
+            condition.values,
+        ));
     }
     let pairs: Vec<(uuid::Uuid, uuid::Uuid)> = query
         .order_by_asc(subscriptions::Column::SubscriberId)

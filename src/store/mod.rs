@@ -21,6 +21,7 @@ pub mod privacy;
 pub mod products;
 pub mod rate_limits;
 pub mod retention;
+pub mod segments;
 pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;

@@ -359,6 +359,7 @@ fn notice_campaign(
             reply_to: None,
             layout: crate::domain::CampaignLayout::Standard,
             translations: std::collections::BTreeMap::new(),
+            segment: None,
         },
         status: CampaignStatus::Draft,
         send_at: None,

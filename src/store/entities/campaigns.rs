@@ -27,6 +27,8 @@ pub struct Model {
     pub layout: String,
     /// JSON text: subject and body per language (`{"de": {"subject", "body_markdown"}}`).
     pub translations: String,
+    /// The segment narrowing the lists' members, if any.
+    pub segment_id: Option<Uuid>,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -20,6 +20,7 @@ pub mod notices;
 pub mod privacy_requests;
 pub mod products;
 pub mod rate_limits;
+pub mod segments;
 pub mod sessions;
 pub mod subscribers;
 pub mod subscriptions;

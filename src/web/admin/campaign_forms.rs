@@ -19,11 +19,11 @@ use super::{
 use crate::{
     domain::{
         Action, Campaign, CampaignId, CampaignLayout, CampaignText, EmailAddress, ListSlug, Locale,
-        MailingList,
+        MailingList, SegmentId,
     },
     services::{
         campaigns::{self, CampaignDraft, CampaignPatch, CampaignsError},
-        lists,
+        lists, segments,
     },
     web::AppState,
     web::{
@@ -66,6 +66,9 @@ pub(super) struct CampaignForm {
     subject_de: String,
     #[serde(default)]
     body_de: String,
+    /// The segment's id (empty: every member of the lists).
+    #[serde(default)]
+    segment: String,
 }
 
 impl CampaignForm {
@@ -94,6 +97,7 @@ impl CampaignForm {
             body_en,
             subject_de,
             body_de,
+            segment: c.def.segment.map(|s| s.to_string()).unwrap_or_default(),
         }
     }
 
@@ -150,6 +154,19 @@ impl CampaignForm {
             reply_to,
             layout,
             translations: self.translations(&mut errors),
+            segment: match self.segment.trim() {
+                "" => None,
+                raw => uuid::Uuid::parse_str(raw)
+                    .map(SegmentId::from_uuid)
+                    .map_or_else(
+                        |_| {
+                            errors
+                                .insert("segment", t("Choose a segment from the list.").to_owned());
+                            None
+                        },
+                        Some,
+                    ),
+            },
         };
         (draft, errors)
     }
@@ -224,7 +241,14 @@ async fn compose(
     editing: Option<CampaignId>,
 ) -> Result<Response, AdminError> {
     let all = lists::all(&state.ctx).await?;
+    let segments: Vec<(String, String)> = segments::all(&state.ctx, &session.actor())
+        .await?
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name))
+        .collect();
     let values = ComposeFormView {
+        segment: &form.segment,
+        segments: &segments,
         name: &form.name,
         subject: &form.subject,
         body_markdown: &form.body_markdown,
@@ -256,6 +280,7 @@ fn field_errors(e: CampaignsError) -> Result<Errors, CampaignsError> {
         }
         CampaignsError::UnknownList(_) | CampaignsError::WrongLegalBasis(_) => "list",
         CampaignsError::FromNotAllowed(_) => "from",
+        CampaignsError::UnknownSegment => "segment",
         CampaignsError::Template(_) => "body_markdown",
         CampaignsError::Invalid(text) if text.starts_with("lists:") => "list",
         CampaignsError::Invalid(text) if text.starts_with("from:") => "from",
@@ -351,6 +376,7 @@ pub(super) async fn update(
         reply_to: Some(draft.reply_to),
         layout: (!form.layout.trim().is_empty()).then_some(draft.layout),
         translations: Some(draft.translations),
+        segment: Some(draft.segment),
     };
     let errors = match campaigns::update(&state.ctx, &session.actor(), id, patch).await {
         Ok(c) => {

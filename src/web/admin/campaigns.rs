@@ -315,6 +315,9 @@ async fn refused(
 /// its own, the service's fixed and patterned texts from the catalogue's `[labels]`, anything
 /// else as the service said it.
 pub(super) fn refusal(e: &CampaignsError) -> String {
+    if let CampaignsError::UnknownSegment = e {
+        return t("There is no such segment; choose one from the list.").to_owned();
+    }
     let CampaignsError::State(refused) = e else {
         return reworded(&e.to_string());
     };

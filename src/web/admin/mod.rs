@@ -15,6 +15,7 @@ mod imports;
 mod lists;
 mod notices;
 mod retention;
+mod segments;
 mod subscriber_forms;
 mod subscribers;
 mod suppressions;

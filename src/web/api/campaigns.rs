@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{CampaignId, CampaignLayout, CampaignText, EmailAddress, ListSlug, Locale},
+    domain::{CampaignId, CampaignLayout, CampaignText, EmailAddress, ListSlug, Locale, SegmentId},
     services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignPatch, CampaignsError},
     web::AppState,
     web::{
@@ -45,6 +45,7 @@ impl From<CampaignsError> for ApiError {
                 "unknown_list",
                 e.to_string(),
             ),
+            CampaignsError::UnknownSegment => unknown_segment(),
             CampaignsError::NotFound => ApiError::not_found("campaign"),
             e @ CampaignsError::State(_) => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string())
@@ -79,6 +80,10 @@ pub(super) struct CreateCampaignRequest {
     #[serde(default)]
     #[schema(value_type = Object, example = json!({"de": {"subject": "Neuigkeiten", "body_markdown": "Hallo {{ subscriber.name }}"}}))]
     translations: BTreeMap<String, TranslationBody>,
+    /// A segment's id: only the lists' members it selects get the campaign.
+    #[serde(default)]
+    #[schema(format = Uuid)]
+    segment: Option<String>,
 }
 
 /// A campaign's subject and body in one language.
@@ -145,6 +150,8 @@ pub(super) struct CampaignResponse {
     /// Subject and body per other language.
     #[schema(value_type = Object)]
     translations: BTreeMap<String, TranslationBody>,
+    /// The segment narrowing the lists' members, if any.
+    segment: Option<String>,
     status: String,
     send_at: Option<DateTime<Utc>>,
     paused_reason: Option<String>,
@@ -212,6 +219,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
                 (l.as_str().to_owned(), body)
             })
             .collect(),
+        segment: c.def.segment.map(|s| s.to_string()),
         status: c.status.as_str().to_owned(),
         send_at: c.send_at,
         paused_reason: c.paused_reason,
@@ -261,10 +269,26 @@ pub(super) async fn create(
         reply_to,
         layout: req.layout,
         translations: translations(req.translations)?,
+        segment: req.segment.as_deref().map(segment_id).transpose()?,
     };
     let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;
     Ok((StatusCode::CREATED, body))
+}
+
+/// A segment by id; text that cannot be an id names no segment.
+fn segment_id(raw: &str) -> Result<SegmentId, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(SegmentId::from_uuid)
+        .map_err(|_| unknown_segment())
+}
+
+fn unknown_segment() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_segment",
+        "segment: there is no such segment",
+    )
 }
 
 /// Target lists by slug; one that cannot be a slug names no list.
@@ -313,6 +337,10 @@ pub(super) struct UpdateCampaignRequest {
     /// Replaces every translation (`{}` removes them all).
     #[schema(value_type = Option<Object>)]
     translations: Option<BTreeMap<String, TranslationBody>>,
+    /// A segment's id; `null`: every member of the lists.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    segment: Option<Option<String>>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = UpdateCampaignRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
@@ -337,6 +365,10 @@ pub(super) async fn update(
             .transpose()?,
         layout: req.layout,
         translations: req.translations.map(translations).transpose()?,
+        segment: req
+            .segment
+            .map(|s| s.as_deref().map(segment_id).transpose())
+            .transpose()?,
     };
     campaigns::update(&state.ctx, &caller.actor(), id, patch).await?;
     respond(&state, id).await

@@ -8,6 +8,7 @@ mod jobs;
 mod lists;
 mod notices;
 mod privacy;
+mod segments;
 mod subscribers;
 mod suppressions;
 mod templates;
@@ -100,6 +101,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(subscribers::consent_events),
         )
         .route("/subscribers/{id}/block", post(subscribers::block))
+        .route("/segments", get(segments::all).post(segments::create))
+        .route("/segments/count", post(segments::count_filter))
+        .route(
+            "/segments/{id}",
+            get(segments::get)
+                .patch(segments::update)
+                .delete(segments::delete),
+        )
+        .route("/segments/{id}/count", get(segments::count))
         .route(
             "/suppressions",
             get(suppressions::all).post(suppressions::create),
@@ -235,6 +245,8 @@ async fn not_found() -> crate::web::error::ApiError {
         subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
         suppressions::all, suppressions::create, suppressions::lift, suppressions::import,
+        segments::create, segments::all, segments::get, segments::update, segments::delete,
+        segments::count, segments::count_filter,
         imports::import,
         privacy::export, privacy::erase, privacy::restriction, privacy::consent_proof,
         privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,

@@ -32,16 +32,21 @@ pub struct ComposeFormView<'a> {
     pub layout: &'a str,
     /// The versions in each language: (language, subject, body), empty when there is none.
     pub versions: [(Locale, &'a str, &'a str); 2],
+    /// The chosen segment's id (empty: none).
+    pub segment: &'a str,
+    /// The segments to choose from: (id, name).
+    pub segments: &'a [(String, String)],
 }
 
 /// The fields of the composer in the order they appear: the first with an error gets focus.
-const FIELD_ORDER: [&str; 11] = [
+const FIELD_ORDER: [&str; 12] = [
     "name",
     "subject",
     "from",
     "reply_to",
     "layout",
     "list",
+    "segment",
     "body_markdown",
     "subject_en",
     "body_en",
@@ -130,6 +135,16 @@ pub fn compose_page(
                         }
                         @if let Some(err) = at("list").error { p.field-error { (err) } }
                     }
+                    @let seg = at("segment");
+                    label for="segment" { (t("Segment (optional)")) }
+                    select #segment name="segment" aria-invalid=[seg.error.map(|_| "true")] autofocus[seg.focus] {
+                        option value="" selected[form.segment.is_empty()] { (t("Everyone on the lists")) }
+                        @for (id, name) in form.segments {
+                            option value=(id) selected[form.segment == id] { (name) }
+                        }
+                    }
+                    @if let Some(err) = seg.error { p.field-error { (err) } }
+                    p.muted { (t("Only the lists' members the segment selects get the campaign. Segments are made under Segments.")) }
                     @let body = at("body_markdown");
                     label for="body_markdown" {
                         (around(t("Body (Markdown; variables such as {example})"), "example", html! { code { "{{ subscriber.name }}" } }))
@@ -238,6 +253,7 @@ pub fn review_page(ctx: &Ctx, v: &ReviewView) -> Markup {
                     dt { (t("From")) } dd { (v.from) }
                     dt { (t("Replies go to")) } dd { (v.reply_to) }
                     dt { (t("Layout")) } dd #layout { (layout_words(c.def.layout)) }
+                    dt { (t("Segment")) } dd #segment { (v.audience.segment.as_deref().unwrap_or(t("Everyone on the lists"))) }
                     dt { (t("Subject")) } dd { (c.def.subject) }
                     dt { (t("Status")) } dd { (status(c.status.as_str()))
                         @if let Some(at) = c.send_at { " " (tf("for {time}", &[("time", &ctx.time(at))])) } }
@@ -353,7 +369,8 @@ pub fn audience_card(a: &Audience) -> Markup {
         p.audience { (around(words, "n", total))
             @if !a.by_list.is_empty() {
                 " (" @for (i, (slug, n)) in a.by_list.iter().enumerate() { @if i > 0 { ", " } (slug.as_str()) ": " (number(*n)) } ")"
-            } "." }
+            } "."
+            @if let Some(segment) = &a.segment { " " (tf("Only the members the segment “{segment}” selects.", &[("segment", segment)])) } }
     }
 }
 
