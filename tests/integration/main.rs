@@ -43,6 +43,7 @@ mod privacy;
 mod reply_to;
 mod resilience;
 mod retention;
+mod segments;
 mod subscribe;
 mod suppressions;
 mod translations;
