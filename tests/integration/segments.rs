@@ -33,7 +33,11 @@ async fn import(app: &TestApp, list: &str, people: &[(String, Locale)]) {
     let status = response.status();
     let report: Value = response.json().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{report}");
-    assert_eq!(report["imported"].as_u64().unwrap() as usize, people.len(), "{report}");
+    assert_eq!(
+        report["imported"].as_u64().unwrap() as usize,
+        people.len(),
+        "{report}"
+    );
 }
 
 async fn set_attributes(app: &TestApp, email: &str, attributes: &Value) -> String {
@@ -168,7 +172,10 @@ async fn a_segments_count_is_whom_its_campaign_mails() {
         )
         .await;
     assert_eq!(cleared.status(), StatusCode::OK);
-    assert_eq!(cleared.json::<Value>().await.unwrap()["segment"], Value::Null);
+    assert_eq!(
+        cleared.json::<Value>().await.unwrap()["segment"],
+        Value::Null
+    );
     let deleted = app
         .api_send(Method::DELETE, &format!("/api/v1/segments/{id}"), None)
         .await;
@@ -181,7 +188,10 @@ async fn a_bad_filter_is_422_naming_the_part_and_saves_nothing() {
     let app = TestApp::spawn().await;
     app.create_list("weekly").await;
     let cases = [
-        (json!({"all": [{"list": "weekly"}, {"list": "nope"}]}), "filter.all[1].list"),
+        (
+            json!({"all": [{"list": "weekly"}, {"list": "nope"}]}),
+            "filter.all[1].list",
+        ),
         (
             json!({"any": [{"attribute": "plan", "op": "like", "value": "x"}]}),
             "filter.any[0].op",
@@ -190,18 +200,28 @@ async fn a_bad_filter_is_422_naming_the_part_and_saves_nothing() {
             json!({"not": {"attribute": "seats", "op": "gt", "value": "many"}}),
             "filter.not.value",
         ),
-        (json!({"received": "0192e4c4-7d2a-7000-8000-000000000000"}), "filter.received"),
+        (
+            json!({"received": "0192e4c4-7d2a-7000-8000-000000000000"}),
+            "filter.received",
+        ),
         (json!({"all": []}), "filter.all"),
         (json!({"locale": "xx"}), "filter.locale"),
         (json!("plan = 'pro'"), "filter"),
     ];
     for (filter, path) in cases {
         let response = create_segment(&app, "Bad", filter.clone()).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{filter}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{filter}"
+        );
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_filter", "{body}");
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with(&format!("{path}:")), "{filter}: {message}");
+        assert!(
+            message.starts_with(&format!("{path}:")),
+            "{filter}: {message}"
+        );
     }
     let unnamed = create_segment(&app, "  ", json!({"list": "weekly"})).await;
     assert_eq!(unnamed.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -339,8 +359,7 @@ fn filter(
         list.clone().prop_map(Filter::List),
         (when.clone(), prop::option::of(list.clone()))
             .prop_map(|(at, list)| Filter::SubscribedBefore { at, list }),
-        (when, prop::option::of(list))
-            .prop_map(|(at, list)| Filter::SubscribedAfter { at, list }),
+        (when, prop::option::of(list)).prop_map(|(at, list)| Filter::SubscribedAfter { at, list }),
         prop::sample::select(campaigns.to_vec()).prop_map(Filter::Received),
     ];
     leaf.prop_recursive(3, 12, 3, |inner| {
@@ -409,7 +428,10 @@ fn the_database_agrees_with_the_plain_evaluation_on_random_people_and_filters() 
         .unwrap();
     // The random filters are not all trivial: some select nobody, some many.
     let sizes = sizes.into_inner();
-    assert!(sizes.iter().any(|n| *n == 0) && sizes.iter().any(|n| *n > 10), "{sizes:?}");
+    assert!(
+        sizes.iter().any(|n| *n == 0) && sizes.iter().any(|n| *n > 10),
+        "{sizes:?}"
+    );
     rt.block_on(async move { drop(app) });
 }
 
@@ -454,7 +476,10 @@ async fn build_world(app: &TestApp, people: &[Person]) -> World {
         let id = set_attributes(app, &email(i), &p.attributes).await;
         if p.suppressed {
             let response = app
-                .api_post("/api/v1/suppressions", &json!({"email": email(i), "reason": "manual"}))
+                .api_post(
+                    "/api/v1/suppressions",
+                    &json!({"email": email(i), "reason": "manual"}),
+                )
                 .await;
             assert_eq!(response.status(), StatusCode::CREATED);
         }
