@@ -303,7 +303,7 @@ impl NoticeTranslations {
                 }
                 Err(_) => {
                     return Err(NoticeError::Field(format!(
-                        "translations.{tag}: not a language Bulletin speaks; one of {}",
+                        "translations.{tag}: Bulletin speaks no such language; a translation may be in {}",
                         Self::languages().join(", ")
                     )));
                 }

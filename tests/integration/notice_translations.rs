@@ -193,6 +193,9 @@ async fn a_refused_translation_is_422_naming_the_part_and_changes_nothing() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains(named), "{named}: {message}");
+        if named.starts_with("translations.") && named.len() < "translations.de.".len() {
+            assert!(message.starts_with(named), "{message}");
+        }
     }
     assert!(notices(&app).await.is_empty(), "nothing stored");
 
@@ -216,6 +219,14 @@ async fn a_refused_translation_is_422_naming_the_part_and_changes_nothing() {
             .contains("translations.de.summary"),
         "{answer}"
     );
+    let unknown = json!({"translations": {"fr": {"title": "Nouveau", "summary": "Oui"}}});
+    let r = app
+        .api_send(reqwest::Method::PATCH, &path, Some(&unknown))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let answer: Value = r.json().await.unwrap();
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("translations.fr: "), "{message}");
     let kept: Value = app.api_get(&path).await.json().await.unwrap();
     assert_eq!(kept["title"], "New mould compound");
     assert_eq!(kept["translations"], german());

@@ -8,10 +8,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::services::paging::Page;
 use crate::{
-    domain::{NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber, NoticeTranslations},
+    domain::{
+        NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber, NoticeText,
+        NoticeTranslations,
+    },
     services::notices::{
         self, NoticeDraft, NoticesError, acknowledgements,
         archive::{self, NoticeRecord},
@@ -73,7 +77,7 @@ pub(super) struct CreateNoticeRequest {
     force: bool,
     /// Absent: a revision keeps the translations of the revision it supersedes.
     #[serde(default)]
-    translations: Option<NoticeTranslations>,
+    translations: Option<BTreeMap<String, NoticeText>>,
     #[serde(flatten)]
     fields: NoticeFields,
 }
@@ -129,7 +133,11 @@ pub(super) async fn create(
         number,
         supersedes: req.supersedes,
         fields: req.fields,
-        translations: req.translations,
+        translations: req
+            .translations
+            .map(NoticeTranslations::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid(e.to_string()))?,
         force: req.force,
     };
     let created = notices::create(&state.ctx, &caller.actor(), draft).await?;
