@@ -9,7 +9,9 @@ use url::Url;
 
 use crate::{
     context::Context,
-    domain::{Notice, NoticeRecipient, Subscriber, SubscriberId, Subscription},
+    domain::{
+        Locale, Notice, NoticeFields, NoticeRecipient, Subscriber, SubscriberId, Subscription,
+    },
     mail::{NoticeMailContext, RenderedMail},
     signing::Purpose,
     store::{self, StoreError, notices::MailingPurpose},
@@ -22,6 +24,8 @@ pub struct NoticeMail {
     /// The campaign that carries this mailing.
     campaign: crate::domain::CampaignId,
     notice: Notice,
+    /// The notice's fields in each language (its translation, else the default text).
+    localised: HashMap<Locale, NoticeFields>,
     purpose: MailingPurpose,
     recipients: HashMap<SubscriberId, NoticeRecipient>,
     supersedes_revision: u32,
@@ -48,9 +52,14 @@ pub async fn load(
         .into_iter()
         .map(|r| (r.subscriber_id, r))
         .collect();
+    let localised = Locale::ALL
+        .into_iter()
+        .map(|l| (l, notice.fields.localised(l)))
+        .collect();
     Ok(Some(NoticeMail {
         campaign,
         notice,
+        localised,
         purpose,
         recipients,
         supersedes_revision,
@@ -80,7 +89,7 @@ pub fn render(
         None,
     ));
     let n = &mail.notice;
-    let f = &n.fields;
+    let f = mail.localised.get(&subscriber.locale).unwrap_or(&n.fields);
     let ack_url = match (f.ack_deadline, recipient.ack_status) {
         (Some(_), Some(_)) => ctx
             .links
@@ -138,10 +147,7 @@ pub fn render(
         service_critical: f.service_critical.clone().unwrap_or_default(),
         first_notice: recipient.first_notice && mail.purpose == MailingPurpose::Notice,
         object_url: object_url.to_string(),
-        archive_url: ctx
-            .links
-            .archive(&n.id.to_string(), archive_token.as_ref())
-            .to_string(),
+        archive_url: archive_url(ctx, n, archive_token.as_ref(), subscriber.locale),
         privacy_url: ctx.settings.privacy_notice_url.to_string(),
     };
     let rendered = ctx
@@ -149,4 +155,18 @@ pub fn render(
         .render_notice(subscriber.locale, &vars)
         .map_err(|e| e.to_string())?;
     Ok((rendered, object_url))
+}
+
+/// The notice's archive page in the recipient's language (`?lang=`, unless the default).
+fn archive_url(
+    ctx: &Context,
+    notice: &Notice,
+    key: Option<&crate::signing::SignedToken>,
+    locale: Locale,
+) -> String {
+    let mut url = ctx.links.archive(&notice.id.to_string(), key);
+    if locale != Locale::default() {
+        url.query_pairs_mut().append_pair("lang", locale.as_str());
+    }
+    url.to_string()
 }

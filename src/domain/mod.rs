@@ -47,7 +47,7 @@ pub use list_slug::{ListSlug, ListSlugError};
 pub use locale::Locale;
 pub use notice::{
     AckAnswer, AckError, AckStatus, ChangeCategory, Notice, NoticeError, NoticeFields, NoticeKind,
-    NoticeNumber, NoticeRecipient,
+    NoticeNumber, NoticeRecipient, NoticeText, NoticeTranslations,
 };
 pub use permission::{Action, Actor, Forbidden, may};
 pub use product::{PartNumber, Product, ProductError};

@@ -2,6 +2,8 @@
 //! the rules that check them (the 90-day PCN rule among them), numbering and revisions, and
 //! the acknowledgement state of one recipient. Pure; time is a parameter.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -251,6 +253,113 @@ pub struct NoticeFields {
     /// Warnings the operator overrode with `force` (recorded, shown in the API).
     #[serde(default)]
     pub overridden_warnings: Vec<String>,
+    /// The descriptive texts in languages other than the default (English); a recipient or
+    /// reader whose language has none reads the default.
+    #[serde(default)]
+    pub translations: NoticeTranslations,
+}
+
+/// A notice's descriptive texts in one language other than the default: `title` and
+/// `summary` are required, an empty other field falls back to the default's text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[expect(
+    missing_docs,
+    reason = "each field translates the notice field of its name"
+)]
+pub struct NoticeText {
+    pub title: String,
+    pub summary: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description_before: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description_after: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub qualification_summary: String,
+}
+
+/// The translations of a notice by language; only languages Bulletin speaks, and not the
+/// default one, whose text is the notice's own fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NoticeTranslations(BTreeMap<Locale, NoticeText>);
+
+impl NoticeTranslations {
+    /// Translations from texts by language.
+    ///
+    /// # Errors
+    /// `translations.LANG: …` for a language Bulletin does not speak or the default one.
+    pub fn parse(raw: BTreeMap<String, NoticeText>) -> Result<Self, NoticeError> {
+        let mut out = BTreeMap::new();
+        for (tag, text) in raw {
+            let locale = match Locale::parse(&tag) {
+                Ok(l) if l != Locale::default() => l,
+                Ok(_) => {
+                    return Err(NoticeError::Field(format!(
+                        "translations.{tag}: {tag} is the default language; write it in the notice's own fields"
+                    )));
+                }
+                Err(_) => {
+                    return Err(NoticeError::Field(format!(
+                        "translations.{tag}: Bulletin speaks no such language; a translation may be in {}",
+                        Self::languages().join(", ")
+                    )));
+                }
+            };
+            out.insert(locale, text);
+        }
+        Ok(Self(out))
+    }
+
+    /// The language tags a translation may have.
+    fn languages() -> Vec<&'static str> {
+        Locale::ALL
+            .into_iter()
+            .filter(|l| *l != Locale::default())
+            .map(Locale::as_str)
+            .collect()
+    }
+
+    /// The text in `locale`, if the notice has one.
+    pub fn get(&self, locale: Locale) -> Option<&NoticeText> {
+        self.0.get(&locale)
+    }
+
+    /// Sets (or, with `None`, removes) the text in `locale`; the default language has none.
+    pub fn set(&mut self, locale: Locale, text: Option<NoticeText>) {
+        match text {
+            Some(text) if locale != Locale::default() => {
+                self.0.insert(locale, text);
+            }
+            _ => {
+                self.0.remove(&locale);
+            }
+        }
+    }
+
+    /// The languages that have a text, in order.
+    pub fn locales(&self) -> impl Iterator<Item = Locale> + '_ {
+        self.0.keys().copied()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The texts by language.
+    pub fn iter(&self) -> impl Iterator<Item = (Locale, &NoticeText)> {
+        self.0.iter().map(|(l, t)| (*l, t))
+    }
+}
+
+impl<'de> Deserialize<'de> for NoticeTranslations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = BTreeMap::<String, NoticeText>::deserialize(d)?;
+        Self::parse(raw).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Why a notice was refused.
@@ -341,6 +450,68 @@ impl NoticeFields {
         Ok(())
     }
 
+    /// The notice's descriptive texts in `locale` (its translation, field by field, falling
+    /// back to the default's text), with every other field as it is.
+    pub fn localised(&self, locale: Locale) -> NoticeFields {
+        let mut out = self.clone();
+        out.translations = NoticeTranslations::default();
+        let Some(t) = self.translations.get(locale) else {
+            return out;
+        };
+        let pairs = [
+            (&mut out.title, &t.title),
+            (&mut out.summary, &t.summary),
+            (&mut out.description_before, &t.description_before),
+            (&mut out.description_after, &t.description_after),
+            (&mut out.reason, &t.reason),
+            (&mut out.qualification_summary, &t.qualification_summary),
+        ];
+        for (field, text) in pairs {
+            if !text.trim().is_empty() {
+                field.clone_from(text);
+            }
+        }
+        out
+    }
+
+    /// The languages the notice can be read in: the default, then each translation's.
+    pub fn languages(&self) -> Vec<Locale> {
+        std::iter::once(Locale::default())
+            .chain(self.translations.locales())
+            .collect()
+    }
+
+    fn check_translations(&self) -> Result<(), NoticeError> {
+        for (locale, t) in self.translations.iter() {
+            let field = |name: &str, rule: &str| {
+                Err(NoticeError::Field(format!(
+                    "translations.{locale}.{name} {rule}"
+                )))
+            };
+            let title = t.title.trim().chars().count();
+            if title == 0 {
+                return field("title", "is required in a translation");
+            }
+            if title > 300 || t.title.contains(['\r', '\n']) {
+                return field("title", "must be one line of 1 to 300 characters");
+            }
+            if t.summary.trim().is_empty() {
+                return field("summary", "is required in a translation");
+            }
+            let texts = [
+                ("summary", &t.summary),
+                ("description_before", &t.description_before),
+                ("description_after", &t.description_after),
+                ("reason", &t.reason),
+                ("qualification_summary", &t.qualification_summary),
+            ];
+            if let Some((name, _)) = texts.iter().find(|(_, t)| t.len() > MAX_TEXT) {
+                return field(name, &format!("is limited to {MAX_TEXT} bytes"));
+            }
+        }
+        Ok(())
+    }
+
     fn check_texts(&self) -> Result<(), NoticeError> {
         let title = self.title.trim().chars().count();
         if title == 0 || title > 300 || self.title.contains(['\r', '\n']) {
@@ -372,7 +543,7 @@ impl NoticeFields {
                 "service_critical must give the reason (1 to 1000 characters)".into(),
             ));
         }
-        Ok(())
+        self.check_translations()
     }
 
     fn check_pcn(&self) -> Result<(), NoticeError> {
@@ -633,6 +804,62 @@ mod tests {
         let mut two_lines = pcn(120);
         two_lines.title = "a\nb".into();
         assert!(two_lines.check(NoticeKind::Pcn, now(), 90, false).is_err());
+    }
+
+    fn german(title: &str, summary: &str) -> NoticeTranslations {
+        let text = NoticeText {
+            title: title.into(),
+            summary: summary.into(),
+            reason: "Lieferantenwechsel".into(),
+            ..NoticeText::default()
+        };
+        NoticeTranslations::parse(BTreeMap::from([("de".to_owned(), text)])).unwrap()
+    }
+
+    #[test]
+    fn a_translation_replaces_the_texts_it_has_and_falls_back_for_the_rest() {
+        let mut fields = pcn(120);
+        fields.translations = german("Neue Pressmasse", "Kurz");
+        assert!(fields.check(NoticeKind::Pcn, now(), 90, false).is_ok());
+        let de = fields.localised(Locale::De);
+        assert_eq!(de.title, "Neue Pressmasse");
+        assert_eq!(de.reason, "Lieferantenwechsel");
+        assert_eq!(
+            de.description_before, "compound A",
+            "falls back to the default"
+        );
+        assert!(de.translations.is_empty());
+        assert_eq!(fields.localised(Locale::En).title, "New mould compound");
+        assert_eq!(fields.languages(), [Locale::En, Locale::De]);
+    }
+
+    #[test]
+    fn a_translation_needs_a_known_other_language_a_title_and_a_summary() {
+        let text = || NoticeText {
+            title: "T".into(),
+            summary: "S".into(),
+            ..NoticeText::default()
+        };
+        for (tag, named) in [("fr", "translations.fr:"), ("en", "translations.en:")] {
+            let raw = BTreeMap::from([(tag.to_owned(), text())]);
+            let Err(NoticeError::Field(said)) = NoticeTranslations::parse(raw) else {
+                panic!("{tag} accepted");
+            };
+            assert!(said.starts_with(named), "{said}");
+        }
+        for (title, summary, named) in [
+            ("", "S", "translations.de.title"),
+            ("a\nb", "S", "translations.de.title"),
+            ("T", " ", "translations.de.summary"),
+        ] {
+            let mut fields = pcn(120);
+            fields.translations = german(title, summary);
+            let Err(NoticeError::Field(said)) = fields.check(NoticeKind::Pcn, now(), 90, false)
+            else {
+                panic!("{title:?}/{summary:?} accepted");
+            };
+            assert!(said.starts_with(named), "{said}");
+        }
     }
 
     #[test]

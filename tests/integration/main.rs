@@ -36,6 +36,7 @@ mod leaving_reasons;
 mod mail_bombing;
 mod mailto;
 mod migrations;
+mod notice_translations;
 mod notices;
 mod nul;
 mod operations;

@@ -19,8 +19,8 @@ use crate::{
     domain::{
         Action, Actor, Campaign, CampaignId, CampaignStatus, Decision, Forbidden, MailingList,
         MessageKind, NewCampaign, Notice, NoticeError, NoticeFields, NoticeId, NoticeKind,
-        NoticeNumber, NoticeRecipient, NoticeRecipientId, SubscriberId, SubscriptionId,
-        SubscriptionStatus, may_send, notice::next_revision,
+        NoticeNumber, NoticeRecipient, NoticeRecipientId, NoticeTranslations, SubscriberId,
+        SubscriptionId, SubscriptionStatus, may_send, notice::next_revision,
     },
     store::{self, StoreError, notices::MailingPurpose},
 };
@@ -83,8 +83,11 @@ pub struct NoticeDraft {
     pub number: Option<NoticeNumber>,
     /// The revision it supersedes (the new one takes its number).
     pub supersedes: Option<NoticeId>,
-    /// The typed fields.
+    /// The typed fields (their `translations` are replaced by the draft's own).
     pub fields: NoticeFields,
+    /// The texts in other languages; `None`: a revision keeps those of the revision it
+    /// supersedes, a new notice has none.
+    pub translations: Option<NoticeTranslations>,
     /// Publish despite the 90-day warning (recorded).
     pub force: bool,
 }
@@ -113,7 +116,9 @@ pub async fn create(
     actor.authorize(Action::ManageNotices)?;
     let now = ctx.clock.now();
     let forced = draft.force;
-    let fields = checked(ctx, draft.kind, draft.fields.clone(), draft.force, now).await?;
+    let mut fields = draft.fields.clone();
+    fields.translations = translations_of(ctx, &draft).await?;
+    let fields = checked(ctx, draft.kind, fields, draft.force, now).await?;
     let (number, revision, supersedes) = numbering(ctx, &draft, now).await?;
     let lists = lists_of_kind(ctx, draft.kind).await?;
     let campaign = notice_campaign(&number, revision, &fields.title, &lists, now, "");
@@ -152,6 +157,22 @@ pub async fn create(
         status: CampaignStatus::Draft,
         superseded_by: None,
     })
+}
+
+/// The translations a new notice gets: the draft's, else (a revision) those of the revision
+/// it supersedes.
+async fn translations_of(
+    ctx: &Context,
+    draft: &NoticeDraft,
+) -> Result<NoticeTranslations, NoticesError> {
+    match (&draft.translations, draft.supersedes) {
+        (Some(given), _) => Ok(given.clone()),
+        (None, Some(old)) => Ok(store::notices::find(&ctx.db, old)
+            .await?
+            .fields
+            .translations),
+        (None, None) => Ok(NoticeTranslations::default()),
+    }
 }
 
 /// The fields of a notice of `kind` after every check of `create`; the warnings `force`

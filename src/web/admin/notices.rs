@@ -16,8 +16,9 @@ use super::{AdminError, AdminSession};
 use crate::services::paging::Page;
 use crate::{
     domain::{
-        Action, CampaignStatus, ChangeCategory, NoticeError, NoticeFields, NoticeId, NoticeKind,
-        NoticeNumber, PartNumber, ProductError, notice::Impact,
+        Action, CampaignStatus, ChangeCategory, Locale, NoticeError, NoticeFields, NoticeId,
+        NoticeKind, NoticeNumber, NoticeText, NoticeTranslations, PartNumber, ProductError,
+        notice::Impact,
     },
     services::notices::{self, NoticeDraft, NoticesError, acknowledgements},
     web::AppState,
@@ -27,7 +28,7 @@ use crate::{
             Errors,
             notices::{
                 Editing, NoticeFormView, NoticeView, delete_page, notice_form_page, notice_page,
-                notices_page, revision_label,
+                notices_page, revision_label, version_fields,
             },
             t, te, tf, tl,
         },
@@ -101,6 +102,19 @@ pub(super) struct NoticeForm {
     service_critical: String,
     #[serde(default)]
     force: String,
+    /// The German version's texts (optional; title and summary, or nothing).
+    #[serde(default)]
+    title_de: String,
+    #[serde(default)]
+    summary_de: String,
+    #[serde(default)]
+    description_before_de: String,
+    #[serde(default)]
+    description_after_de: String,
+    #[serde(default)]
+    reason_de: String,
+    #[serde(default)]
+    qualification_summary_de: String,
 }
 
 impl NoticeForm {
@@ -147,7 +161,94 @@ impl NoticeForm {
                 true => String::new(),
                 false => "yes".to_owned(),
             },
+            ..Self::default()
         }
+        .with_versions(&f.translations)
+    }
+
+    /// The form with the stored translations in their languages' sections.
+    fn with_versions(mut self, translations: &NoticeTranslations) -> Self {
+        for (locale, t) in translations.iter() {
+            let texts = [
+                &t.title,
+                &t.summary,
+                &t.description_before,
+                &t.description_after,
+                &t.reason,
+                &t.qualification_summary,
+            ];
+            for (slot, text) in self.version_mut(locale).into_iter().zip(texts) {
+                if let Some(slot) = slot {
+                    slot.clone_from(text);
+                }
+            }
+        }
+        self
+    }
+
+    /// The texts typed for `locale`'s version, in the order of `version_fields`; the
+    /// default language (English) has none.
+    fn version(&self, locale: Locale) -> Option<[&str; 6]> {
+        match locale {
+            Locale::En => None,
+            Locale::De => Some([
+                &self.title_de,
+                &self.summary_de,
+                &self.description_before_de,
+                &self.description_after_de,
+                &self.reason_de,
+                &self.qualification_summary_de,
+            ]),
+        }
+    }
+
+    /// `version`, to fill in.
+    fn version_mut(&mut self, locale: Locale) -> [Option<&mut String>; 6] {
+        match locale {
+            Locale::En => Default::default(),
+            Locale::De => [
+                Some(&mut self.title_de),
+                Some(&mut self.summary_de),
+                Some(&mut self.description_before_de),
+                Some(&mut self.description_after_de),
+                Some(&mut self.reason_de),
+                Some(&mut self.qualification_summary_de),
+            ],
+        }
+    }
+
+    /// The versions typed in other languages: none, or one with at least a title and a
+    /// summary (a half-filled one is a problem at its empty field).
+    fn translations(&self, errors: &mut Errors) -> NoticeTranslations {
+        let mut out = NoticeTranslations::default();
+        for locale in Locale::ALL {
+            let Some(texts) = self.version(locale) else {
+                continue;
+            };
+            if texts.iter().all(|t| t.trim().is_empty()) {
+                continue;
+            }
+            let names = version_fields(locale);
+            if texts[0].trim().is_empty() {
+                let said = t("Write a title for this version, or empty all its fields.");
+                errors.insert(names[0], said.to_owned());
+            }
+            if texts[1].trim().is_empty() {
+                let said = t("Write a summary for this version, or empty all its fields.");
+                errors.insert(names[1], said.to_owned());
+            }
+            let [title, summary, before, after, reason, qualification] = texts.map(text);
+            let version = NoticeText {
+                title,
+                summary,
+                description_before: before,
+                description_after: after,
+                reason,
+                qualification_summary: qualification,
+            };
+            out.set(locale, Some(version));
+        }
+        out
     }
 
     /// The values as the page shows them.
@@ -176,6 +277,10 @@ impl NoticeForm {
             replacement_parts: &self.replacement_parts,
             service_critical: &self.service_critical,
             force: &self.force,
+            versions: Locale::ALL
+                .into_iter()
+                .filter_map(|l| self.version(l).map(|texts| (l, texts)))
+                .collect(),
         }
     }
 }
@@ -318,13 +423,16 @@ fn draft_of(f: &NoticeForm, zone: chrono_tz::Tz) -> Result<NoticeDraft, Errors> 
         replacement_parts: parts(&f.replacement_parts, "replacement_parts", &mut errors),
         service_critical: Some(text(&f.service_critical)).filter(|s| !s.is_empty()),
         overridden_warnings: Vec::new(),
+        translations: f.translations(&mut errors),
     };
+    let translations = fields.translations.clone();
     match (kind, errors.is_empty()) {
         (Some(kind), true) => Ok(NoticeDraft {
             kind,
             number,
             supersedes: None,
             fields,
+            translations: Some(translations),
             force: f.force == "yes",
         }),
         _ => Err(errors),
@@ -355,6 +463,9 @@ fn field_of(e: &NoticesError) -> &'static str {
         NoticesError::UnknownParts(_) => "affected_parts",
         NoticesError::DuplicateNumber(_) => "number",
         NoticesError::NotServiceCritical(_) => "service_critical",
+        NoticesError::Invalid(NoticeError::Field(text)) if text.starts_with("translations.") => {
+            version_field(text)
+        }
         other => {
             let text = other.to_string();
             KEYS.into_iter()
@@ -362,6 +473,26 @@ fn field_of(e: &NoticesError) -> &'static str {
                 .map_or("title", |k| if k == "texts" { "summary" } else { k })
         }
     }
+}
+
+/// The form field a problem `translations.de.summary …` is about.
+fn version_field(text: &str) -> &'static str {
+    let rest = text.trim_start_matches("translations.");
+    let (tag, part) = rest.split_once('.').unwrap_or((rest, ""));
+    let locale = Locale::parse(tag).unwrap_or_default();
+    let names = version_fields(locale);
+    [
+        "title",
+        "summary",
+        "description_before",
+        "description_after",
+        "reason",
+        "qualification_summary",
+    ]
+    .iter()
+    .zip(names)
+    .find(|(field, _)| part.starts_with(*field))
+    .map_or(names[0], |(_, name)| name)
 }
 
 /// What a refusal of the service says, in the page's language.

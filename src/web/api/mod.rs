@@ -253,7 +253,7 @@ async fn not_found() -> crate::web::error::ApiError {
         users::all, users::create, users::set_role, users::disable, users::enable, users::tokens, users::create_token, users::revoke_token,
         audit::entries,
     ),
-    components(schemas(crate::web::error::ErrorBody)),
+    components(schemas(crate::web::error::ErrorBody, notices::NoticeTranslation)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -8,10 +8,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::services::paging::Page;
 use crate::{
-    domain::{NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber},
+    domain::{
+        NoticeError, NoticeFields, NoticeId, NoticeKind, NoticeNumber, NoticeText,
+        NoticeTranslations,
+    },
     services::notices::{
         self, NoticeDraft, NoticesError, acknowledgements,
         archive::{self, NoticeRecord},
@@ -71,8 +75,33 @@ pub(super) struct CreateNoticeRequest {
     supersedes: Option<NoticeId>,
     #[serde(default)]
     force: bool,
+    /// Absent: a revision keeps the translations of the revision it supersedes.
+    #[serde(default)]
+    translations: Option<BTreeMap<String, NoticeText>>,
     #[serde(flatten)]
     fields: NoticeFields,
+}
+
+/// A notice's texts in one language other than English (the default), as the OpenAPI
+/// document describes the values of `translations`.
+#[derive(Debug, utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the JSON of domain::NoticeText for the document"
+)]
+pub(super) struct NoticeTranslation {
+    /// Required.
+    title: String,
+    /// Required.
+    summary: String,
+    /// Optional; empty or absent: the English text.
+    description_before: Option<String>,
+    /// Optional; empty or absent: the English text.
+    description_after: Option<String>,
+    /// Optional; empty or absent: the English text.
+    reason: Option<String>,
+    /// Optional; empty or absent: the English text.
+    qualification_summary: Option<String>,
 }
 
 fn notice_id(raw: &str) -> Result<NoticeId, ApiError> {
@@ -86,7 +115,7 @@ async fn record(state: &AppState, id: NoticeId) -> Result<Json<NoticeRecord>, Ap
     Ok(Json(archive::record(&state.ctx, &overview).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), request_body(content = Object, content_type = "application/json", description = "kind, number (optional), supersedes (optional), force, and the notice fields (title, description, reason, impact, affected_parts, dates, …)"), responses((status = 201, description = "the draft notice", body = Object), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), request_body(content = Object, content_type = "application/json", description = "kind, number (optional), supersedes (optional), force, the notice fields (title, description, reason, impact, affected_parts, dates, …), and translations (optional): {\"de\": NoticeTranslation}, the texts in other languages; a revision that sends none keeps those of the revision it supersedes"), responses((status = 201, description = "the draft notice, with its translations", body = Object), ApiErrors))]
 /// `POST /api/v1/notices` → 201 with the draft notice.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -104,6 +133,11 @@ pub(super) async fn create(
         number,
         supersedes: req.supersedes,
         fields: req.fields,
+        translations: req
+            .translations
+            .map(NoticeTranslations::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid(e.to_string()))?,
         force: req.force,
     };
     let created = notices::create(&state.ctx, &caller.actor(), draft).await?;
@@ -141,7 +175,7 @@ fn patched(
     Ok((fields, force))
 }
 
-#[utoipa::path(patch, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), request_body(content = Object, content_type = "application/json", description = "any of the notice fields (title, summary, affected_parts, dates, …; absent ones stay), and force; kind, number and supersedes stay"), responses((status = 200, description = "the changed draft", body = Object), ApiErrors))]
+#[utoipa::path(patch, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), request_body(content = Object, content_type = "application/json", description = "any of the notice fields (title, summary, affected_parts, dates, …, and translations, which replaces every translation: {} removes them; absent ones stay), and force; kind, number and supersedes stay"), responses((status = 200, description = "the changed draft", body = Object), ApiErrors))]
 /// `PATCH /api/v1/notices/{id}` → 200: changes the fields of a draft, checked as on create
 /// (all or nothing); a sent notice → 409 `invalid_state`.
 pub(super) async fn update(
@@ -226,7 +260,7 @@ pub(super) struct NoticeWithFigures {
     objections: u64,
 }
 
-#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, description = "the notice, and `objections`: how many people objected by its e-mails' links", body = Object), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, description = "the notice (with `translations`: its texts by language), and `objections`: how many people objected by its e-mails' links", body = Object), ApiErrors))]
 /// `GET /api/v1/notices/{id}` → the notice with its `objections`.
 pub(super) async fn get(
     State(state): State<AppState>,

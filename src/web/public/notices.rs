@@ -106,7 +106,7 @@ pub(super) async fn object(
 fn ack_view(state: &AppState, token: &str, v: &AckView, error: Option<String>) -> AckPageView {
     AckPageView {
         label: format!("{} rev {}", v.notice.number, v.notice.revision),
-        title: v.notice.fields.title.clone(),
+        title: v.notice.fields.localised(v.locale).title,
         deadline: v.deadline.format("%Y-%m-%d %H:%M UTC").to_string(),
         status: v.status,
         comment: v.comment.clone().unwrap_or_default(),
@@ -200,24 +200,34 @@ fn not_found(e: NoticesError) -> PageError {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct KeyQuery {
+#[derive(Debug, Default, Deserialize)]
+struct ArchiveQuery {
     key: Option<String>,
+    /// The language to show (`en`, `de`); otherwise `Accept-Language` decides.
+    lang: Option<String>,
 }
 
-/// `GET /notices/{id}[?key=TOKEN]`: the archive page of a published notice; with
-/// `notices.archive = "signed"` only with the signed key from its e-mail.
+/// `GET /notices/{id}[?key=TOKEN][&lang=de]`: the archive page of a published notice in the
+/// reader's language (`lang`, else `Accept-Language`, else English), with links to its
+/// other languages; with `notices.archive = "signed"` only with the signed key from its
+/// e-mail.
 pub(super) async fn archive_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Client(client): Client,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, PageError> {
-    let nf = || PageError::new(Locale::En, PageErrorKind::NotFound);
+    let nf = || PageError::new(client.locale, PageErrorKind::NotFound);
     let id: NoticeId = id.parse().map(NoticeId::from_uuid).map_err(|_| nf())?;
+    let q: ArchiveQuery =
+        serde_html_form::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let locale = q
+        .lang
+        .as_deref()
+        .and_then(Locale::from_tag)
+        .unwrap_or(client.locale);
     if !state.ctx.settings.notices.public_archive {
-        let q: KeyQuery =
-            serde_html_form::from_str(raw.as_deref().unwrap_or("")).map_err(|_| nf())?;
-        let key = q.key.ok_or_else(nf)?;
+        let key = q.key.clone().ok_or_else(nf)?;
         let subject = state
             .ctx
             .keyring
@@ -228,7 +238,12 @@ pub(super) async fn archive_page(
         }
     }
     let record = archive::entry(&state.ctx, id).await.map_err(not_found)?;
-    Ok(views::notices::archive_page(&record))
+    let key = q.key.filter(|_| !state.ctx.settings.notices.public_archive);
+    Ok(views::notices::archive_page(
+        &record,
+        locale,
+        key.as_deref(),
+    ))
 }
 
 /// `GET /feeds/{line}.atom`: the Atom feed of a product line (public archive only).

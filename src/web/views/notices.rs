@@ -163,9 +163,11 @@ pub fn ack_refusal(locale: Locale, e: Option<AckError>) -> &'static str {
     }
 }
 
-/// The archive page of a notice.
-pub fn archive_page(r: &NoticeRecord) -> Markup {
-    let f = &r.fields;
+/// The archive page of a notice in `locale` (its translation, else the English text), with
+/// links to the other languages it can be read in; `key` is the signed key the page was
+/// opened with, kept in those links.
+pub fn archive_page(r: &NoticeRecord, locale: Locale, key: Option<&str>) -> Markup {
+    let f = &r.fields.localised(locale);
     let row = |label: &str, value: String| {
         html! { @if !value.is_empty() { tr { th { (label) } td { (value) } } } }
     };
@@ -173,33 +175,56 @@ pub fn archive_page(r: &NoticeRecord) -> Markup {
     let parts = |p: &[crate::domain::PartNumber]| {
         p.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
     };
+    let p = |en, de| pick(locale, en, de);
+    let others: Vec<Locale> = r
+        .fields
+        .languages()
+        .into_iter()
+        .filter(|l| *l != locale)
+        .collect();
+    let href = |l: Locale| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(key) = key {
+            query.append_pair("key", key);
+        }
+        query.append_pair("lang", l.as_str());
+        format!("?{}", query.finish())
+    };
     layout(
-        Locale::En,
+        locale,
         &format!("{} rev {}", r.number, r.revision),
         html! {
+            @if !others.is_empty() {
+                p.languages {
+                    (p("Also in:", "Auch auf:"))
+                    @for l in &others {
+                        " " a href=(href(*l)) hreflang=(l.as_str()) lang=(l.as_str()) { (super::admin::auth::language_name(*l)) }
+                    }
+                }
+            }
             h2 { (f.title) }
-            @if let Some(reason) = &f.service_critical { p { strong { "Service-critical: " } (reason) } }
-            @if let Some(by) = r.superseded_by { p { "Superseded by revision " (by) "." } }
+            @if let Some(reason) = &f.service_critical { p { strong { (p("Service-critical: ", "Servicekritisch: ")) } (reason) } }
+            @if let Some(by) = r.superseded_by { p { (p("Superseded by revision ", "Ersetzt durch Revision ")) (by) "." } }
             p { (f.summary) }
             table {
-                (row("Kind", r.kind.clone()))
-                (row("Affected parts", parts(&f.affected_parts)))
-                (row("Change category", f.change_category.map(|c| c.label(Locale::En).to_owned()).unwrap_or_default()))
-                (row("Before", f.description_before.clone()))
-                (row("After", f.description_after.clone()))
-                (row("Reason", f.reason.clone()))
-                (row("Impact on form", f.impact.form.clone()))
-                (row("Impact on fit", f.impact.fit.clone()))
-                (row("Impact on function", f.impact.function.clone()))
-                (row("Impact on quality", f.impact.quality.clone()))
-                (row("Impact on reliability", f.impact.reliability.clone()))
-                (row("Qualification", f.qualification_summary.clone()))
-                (row("Samples available", date(f.sample_availability_date)))
-                (row("Effective date", date(f.effective_date)))
-                (row("Last time buy", date(f.last_time_buy_date)))
-                (row("Last time ship", date(f.last_time_ship_date)))
-                (row("Replacement parts", parts(&f.replacement_parts)))
-                (row("Published", r.published_at.map(|t| t.to_rfc3339()).unwrap_or_default()))
+                (row(p("Kind", "Art"), r.kind.clone()))
+                (row(p("Affected parts", "Betroffene Teile"), parts(&f.affected_parts)))
+                (row(p("Change category", "Art der Änderung"), f.change_category.map(|c| c.label(locale).to_owned()).unwrap_or_default()))
+                (row(p("Before", "Bisher"), f.description_before.clone()))
+                (row(p("After", "Künftig"), f.description_after.clone()))
+                (row(p("Reason", "Grund"), f.reason.clone()))
+                (row(p("Impact on form", "Auswirkung auf die Form"), f.impact.form.clone()))
+                (row(p("Impact on fit", "Auswirkung auf die Passform"), f.impact.fit.clone()))
+                (row(p("Impact on function", "Auswirkung auf die Funktion"), f.impact.function.clone()))
+                (row(p("Impact on quality", "Auswirkung auf die Qualität"), f.impact.quality.clone()))
+                (row(p("Impact on reliability", "Auswirkung auf die Zuverlässigkeit"), f.impact.reliability.clone()))
+                (row(p("Qualification", "Qualifizierung"), f.qualification_summary.clone()))
+                (row(p("Samples available", "Muster verfügbar"), date(f.sample_availability_date)))
+                (row(p("Effective date", "Gültig ab"), date(f.effective_date)))
+                (row(p("Last time buy", "Letzte Bestellung"), date(f.last_time_buy_date)))
+                (row(p("Last time ship", "Letzte Lieferung"), date(f.last_time_ship_date)))
+                (row(p("Replacement parts", "Ersatztypen"), parts(&f.replacement_parts)))
+                (row(p("Published", "Veröffentlicht"), r.published_at.map(|t| t.to_rfc3339()).unwrap_or_default()))
             }
         },
     )

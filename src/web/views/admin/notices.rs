@@ -41,7 +41,7 @@ pub fn notices_page(ctx: &Ctx, all: &[NoticeOverview], next: Option<NoticeId>) -
 }
 
 /// The values typed into the new-notice form.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 #[expect(
     missing_docs,
     reason = "each field holds the form field of its name, as typed"
@@ -70,6 +70,61 @@ pub struct NoticeFormView<'a> {
     pub replacement_parts: &'a str,
     pub service_critical: &'a str,
     pub force: &'a str,
+    /// The versions in languages other than the default: (language, the texts in the order
+    /// of `version_fields`), empty texts when there is none.
+    pub versions: Vec<(Locale, [&'a str; 6])>,
+}
+
+/// The form's field names of `locale`'s version: title, summary, before, after, reason and
+/// qualification summary. The default language's are the notice's own fields.
+pub fn version_fields(locale: Locale) -> [&'static str; 6] {
+    match locale {
+        Locale::En => [
+            "title",
+            "summary",
+            "description_before",
+            "description_after",
+            "reason",
+            "qualification_summary",
+        ],
+        Locale::De => [
+            "title_de",
+            "summary_de",
+            "description_before_de",
+            "description_after_de",
+            "reason_de",
+            "qualification_summary_de",
+        ],
+    }
+}
+
+/// The section of the notice form with `locale`'s version, folded while it is empty and
+/// error-free.
+fn version_section(locale: Locale, texts: &[&str; 6], errors: &Errors) -> Markup {
+    let names = version_fields(locale);
+    let open = texts.iter().any(|t| !t.is_empty()) || names.iter().any(|n| errors.contains_key(n));
+    let labels = [
+        t("Title"),
+        t("Summary"),
+        t("Before"),
+        t("After"),
+        t("Reason"),
+        t("Qualification summary"),
+    ];
+    let language = super::auth::language_name(locale);
+    html! {
+        details.version open[open] {
+            summary { (tf("Version in {language} (optional)", &[("language", &language)])) }
+            p.muted { (t("Title and summary are required; an empty other field shows the English text.")) }
+            @for ((name, label), value) in names.iter().zip(labels).zip(texts) {
+                @if *name == names[0] {
+                    (field(name, label, "text", value, errors.get(name)))
+                } @else {
+                    (area(name, label, value, errors.get(name)))
+                }
+            }
+        }
+    }
 }
 
 /// The kinds as the form offers them: the key, and its label.
@@ -186,6 +241,11 @@ pub fn notice_form_page(
                 (field("replacement_parts", t("Replacement part numbers"), "text", f.replacement_parts, e("replacement_parts")))
                 h2 { (t("Marking")) }
                 (field("service_critical", t("Service-critical because (empty: not service-critical)"), "text", f.service_critical, e("service_critical")))
+                @if !f.versions.is_empty() {
+                    h2 { (t("Other languages")) }
+                    p.muted { (t("Everyone gets the English text above, unless their language has a version of its own below.")) }
+                    @for (locale, texts) in &f.versions { (version_section(*locale, texts, errors)) }
+                }
                 p {
                     button type="submit" { (t("Save draft")) }
                     @if let Some((id, _)) = editing { " " a href={ "/admin/notices/" (id) } { (t("Cancel")) } }
@@ -321,6 +381,19 @@ fn details(ctx: &Ctx, o: &NoticeOverview) -> Markup {
                 @if f.effective_date.is_some() { tr { th { (t("Effective")) } td { (date(f.effective_date)) } } }
                 @if f.last_time_buy_date.is_some() { tr { th { (t("Last-time buy / ship")) } td { (date(f.last_time_buy_date)) " / " (date(f.last_time_ship_date)) } } }
                 @if let Some(d) = f.ack_deadline { tr { th { (t("Acknowledge by")) } td { (ctx.time(d)) } } }
+                tr { th { (t("Languages")) } td #languages { (f.languages().into_iter().map(super::auth::language_name).collect::<Vec<_>>().join(", ")) } }
+            }
+            @for (locale, text) in f.translations.iter() {
+                details.version {
+                    summary { (tf("Version in {language}", &[("language", &super::auth::language_name(locale))])) }
+                    table {
+                        tr { th { (t("Title")) } td { (text.title) } }
+                        tr { th { (t("Summary")) } td { (text.summary) } }
+                        @for (label, value) in [(t("Before"), &text.description_before), (t("After"), &text.description_after), (t("Reason"), &text.reason), (t("Qualification summary"), &text.qualification_summary)] {
+                            @if !value.is_empty() { tr { th { (label) } td { (value) } } }
+                        }
+                    }
+                }
             }
         }
     }
