@@ -12,6 +12,7 @@ pub mod imports;
 pub mod lists;
 pub mod notices;
 pub mod retention;
+pub mod segments;
 pub mod subscribers;
 pub mod suppressions;
 pub mod templates;
@@ -201,7 +202,7 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
 
 /// The navigation's links, the current section marked (`aria-current`).
 fn nav_links(ctx: &Ctx) -> Markup {
-    let sections: [(&str, &str, bool); 15] = [
+    let sections: [(&str, &str, bool); 16] = [
         ("/admin/", t("Dashboard"), true),
         ("/admin/lists", t("Lists"), true),
         ("/admin/subscribers", t("Subscribers"), true),
@@ -211,6 +212,7 @@ fn nav_links(ctx: &Ctx) -> Markup {
             ctx.may(Action::ManageSubscribers),
         ),
         ("/admin/campaigns", t("Campaigns"), true),
+        ("/admin/segments", t("Segments"), true),
         ("/admin/notices", t("Notices"), true),
         ("/admin/customers", t("Customers"), true),
         ("/admin/templates", t("Templates"), true),
