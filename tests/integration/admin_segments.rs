@@ -67,6 +67,16 @@ async fn api_segment(app: &TestApp, name: &str, filter: Value) -> String {
     made["id"].as_str().unwrap().to_owned()
 }
 
+/// A segment of two conditions, one negated, for the pages that show every admin page: its
+/// id.
+pub(crate) async fn example_segment(app: &TestApp) -> String {
+    let filter = json!({"all": [
+        {"attribute": "plan", "op": "eq", "value": "pro"},
+        {"not": {"locale": "de"}},
+    ]});
+    api_segment(app, "Pro, not German", filter).await
+}
+
 #[tokio::test]
 async fn a_segment_is_built_row_by_row_counted_as_the_api_counts_and_saved() {
     let app = TestApp::spawn().await;

@@ -58,7 +58,7 @@ pub struct SegmentFormView<'a> {
 /// What a condition can test, with its words.
 fn fields() -> [(&'static str, &'static str); 6] {
     [
-        ("attribute", t("Attribute")),
+        ("attribute", t("An attribute")),
         ("language", t("Language")),
         ("list", t("On the list")),
         ("subscribed_before", t("Subscribed before")),
