@@ -94,11 +94,17 @@ async fn a_segment_is_built_row_by_row_counted_as_the_api_counts_and_saved() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page.matches("name=\"field\"").count(), 2, "{page}");
     assert!(condition(&page, 1).contains("value=\"pro\""), "{page}");
-    assert!(segments(&app).await.is_empty(), "adding a row saves nothing");
+    assert!(
+        segments(&app).await.is_empty(),
+        "adding a row saves nothing"
+    );
 
     let language = ["language", "", "eq", "text", "de"];
     let counted = admin
-        .post("/admin/segments", &form("German pros", &[plan, language], "count"))
+        .post(
+            "/admin/segments",
+            &form("German pros", &[plan, language], "count"),
+        )
         .await;
     let (status, page) = body(counted).await;
     assert_eq!(status, StatusCode::OK);
@@ -106,12 +112,18 @@ async fn a_segment_is_built_row_by_row_counted_as_the_api_counts_and_saved() {
     assert!(segments(&app).await.is_empty(), "counting saves nothing");
 
     let saved = admin
-        .post("/admin/segments", &form("German pros", &[plan, language], "save"))
+        .post(
+            "/admin/segments",
+            &form("German pros", &[plan, language], "save"),
+        )
         .await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let (status, page) = body(admin.follow(saved).await).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("The segment “German pros” is saved."), "{page}");
+    assert!(
+        page.contains("The segment “German pros” is saved."),
+        "{page}"
+    );
     let all = segments(&app).await;
     assert_eq!(all.len(), 1);
     assert_eq!(
@@ -148,14 +160,29 @@ async fn a_refused_row_is_shown_beside_it_and_nothing_is_saved() {
     let admin = Admin::with_role(&app, Role::Marketer).await;
     let language = ["language", "", "eq", "text", "de"];
     for (bad, said) in [
-        (["attribute", "seats", "gt", "text", "many"], "must be a number or a date"),
-        (["attribute", "Plan!", "eq", "text", "pro"], "must be an attribute key"),
-        (["attribute", "seats", "gt", "number", "many"], "Write a number"),
-        (["list", "", "eq", "text", "no-such-list"], "there is no list"),
+        (
+            ["attribute", "seats", "gt", "text", "many"],
+            "must be a number or a date",
+        ),
+        (
+            ["attribute", "Plan!", "eq", "text", "pro"],
+            "must be an attribute key",
+        ),
+        (
+            ["attribute", "seats", "gt", "number", "many"],
+            "Write a number",
+        ),
+        (
+            ["list", "", "eq", "text", "no-such-list"],
+            "there is no list",
+        ),
     ] {
         for action in ["count", "save"] {
             let refused = admin
-                .post("/admin/segments", &form("Refused", &[language, bad], action))
+                .post(
+                    "/admin/segments",
+                    &form("Refused", &[language, bad], action),
+                )
                 .await;
             let (status, page) = body(refused).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
@@ -178,7 +205,10 @@ async fn a_refused_row_is_shown_beside_it_and_nothing_is_saved() {
     // Removing the refused row leaves the good one.
     let bad = ["attribute", "seats", "gt", "text", "many"];
     let removed = admin
-        .post("/admin/segments", &form("Refused", &[language, bad], "remove-1"))
+        .post(
+            "/admin/segments",
+            &form("Refused", &[language, bad], "remove-1"),
+        )
         .await;
     let (status, page) = body(removed).await;
     assert_eq!(status, StatusCode::OK);
@@ -201,18 +231,30 @@ async fn a_filter_the_rows_cannot_show_is_shown_and_saved_as_json() {
     assert!(page.contains("&quot;any&quot;"), "the JSON: {page}");
     assert!(page.contains("3 people match now"), "{page}");
 
-    let not_json = [("name", "Nested"), ("filter_json", "{"), ("do", "json-save")];
+    let not_json = [
+        ("name", "Nested"),
+        ("filter_json", "{"),
+        ("do", "json-save"),
+    ];
     let (status, page) = body(admin.post(&page_path, &not_json).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("This is not JSON"), "{page}");
     let refused = r#"{"all": [{"any": [{"locale": "xx"}]}]}"#;
-    let refused = [("name", "Nested"), ("filter_json", refused), ("do", "json-save")];
+    let refused = [
+        ("name", "Nested"),
+        ("filter_json", refused),
+        ("do", "json-save"),
+    ];
     let (status, page) = body(admin.post(&page_path, &refused).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("filter.all[0].any[0].locale"), "{page}");
 
     let changed = r#"{"all": [{"any": [{"locale": "en"}, {"attribute": "plan", "op": "eq", "value": "free"}]}]}"#;
-    let changed = [("name", "Nested"), ("filter_json", changed), ("do", "json-save")];
+    let changed = [
+        ("name", "Nested"),
+        ("filter_json", changed),
+        ("do", "json-save"),
+    ];
     let saved = admin.post(&page_path, &changed).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let (_, page) = body(admin.follow(saved).await).await;
@@ -225,16 +267,27 @@ async fn a_filter_the_rows_cannot_show_is_shown_and_saved_as_json() {
 async fn a_viewer_sees_segments_but_cannot_change_them() {
     let app = TestApp::spawn().await;
     people(&app).await;
-    let id = api_segment(&app, "Pros", json!({"attribute": "plan", "op": "eq", "value": "pro"})).await;
+    let id = api_segment(
+        &app,
+        "Pros",
+        json!({"attribute": "plan", "op": "eq", "value": "pro"}),
+    )
+    .await;
     let viewer = Admin::with_role(&app, Role::Viewer).await;
     let (status, index) = body(viewer.get("/admin/segments").await).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(index.contains("Pros") && !index.contains("New segment"), "{index}");
+    assert!(
+        index.contains("Pros") && !index.contains("New segment"),
+        "{index}"
+    );
     let (status, page) = body(viewer.get(&format!("/admin/segments/{id}")).await).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("2 people match now"), "{page}");
     assert!(page.contains("<fieldset disabled>"), "{page}");
-    assert!(!page.contains("value=\"save\"") && !page.contains("/delete"), "{page}");
+    assert!(
+        !page.contains("value=\"save\"") && !page.contains("/delete"),
+        "{page}"
+    );
 
     let rows = [["attribute", "plan", "eq", "text", "free"]];
     let page_path = format!("/admin/segments/{id}");
@@ -271,11 +324,17 @@ async fn a_segment_a_draft_campaign_uses_is_deleted_only_after_the_campaign_is_g
     let delete = format!("/admin/segments/{id}/delete");
     let (status, question) = body(admin.get(&delete).await).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(question.contains("Delete the segment “German”"), "{question}");
+    assert!(
+        question.contains("Delete the segment “German”"),
+        "{question}"
+    );
 
     let (status, page) = body(admin.post(&delete, &[]).await).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(page.contains("The campaign “Draft” uses this segment"), "{page}");
+    assert!(
+        page.contains("The campaign “Draft” uses this segment"),
+        "{page}"
+    );
     assert_eq!(segments(&app).await.len(), 1);
 
     let gone = app
@@ -286,7 +345,10 @@ async fn a_segment_a_draft_campaign_uses_is_deleted_only_after_the_campaign_is_g
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     assert_eq!(deleted.headers()[header::LOCATION], "/admin/segments");
     let (_, index) = body(admin.follow(deleted).await).await;
-    assert!(index.contains("The segment “German” is deleted."), "{index}");
+    assert!(
+        index.contains("The segment “German” is deleted."),
+        "{index}"
+    );
     assert!(segments(&app).await.is_empty());
     let page = admin.get(&format!("/admin/segments/{id}")).await;
     assert_eq!(page.status(), StatusCode::NOT_FOUND);

@@ -340,7 +340,10 @@ fn place(
 ) -> Result<(), AdminError> {
     match e {
         SegmentsError::NameTaken(name) => {
-            shown.name_error = Some(tf("Another segment is called “{name}”.", &[("name", &name)]));
+            shown.name_error = Some(tf(
+                "Another segment is called “{name}”.",
+                &[("name", &name)],
+            ));
         }
         SegmentsError::Invalid(FilterError { path, problem }) if path == "name" => {
             shown.name_error = Some(tl(&problem).to_owned());
@@ -426,7 +429,12 @@ pub(super) async fn delete(
     match segments::delete(&state.ctx, &actor, saved.id).await {
         Ok(()) => {
             let done = tf("The segment “{name}” is deleted.", &[("name", &saved.name)]);
-            Ok(super::redirect_with(&state, &session, "/admin/segments", &done))
+            Ok(super::redirect_with(
+                &state,
+                &session,
+                "/admin/segments",
+                &done,
+            ))
         }
         Err(SegmentsError::InUse(campaign)) => {
             let problem = tf(
@@ -579,7 +587,9 @@ fn row_of(condition: &Value, negate: bool) -> Option<RowView> {
     {
         let at = text(field).unwrap_or_default();
         row.field = field.to_owned();
-        row.value = at.strip_suffix("T00:00:00+00:00").map_or(at.clone(), str::to_owned);
+        row.value = at
+            .strip_suffix("T00:00:00+00:00")
+            .map_or(at.clone(), str::to_owned);
         row.key = text("list").unwrap_or_default();
     } else if let Some(list) = text("list") {
         (row.field, row.value) = ("list".to_owned(), list);
@@ -647,7 +657,10 @@ mod tests {
         assert_eq!(join, "any");
         assert_eq!(back[0].value, "pro");
         assert!(back[1].negate && back[1].field == "language" && back[1].value == "de");
-        assert_eq!((back[2].kind.as_str(), back[2].value.as_str()), ("number", "5"));
+        assert_eq!(
+            (back[2].kind.as_str(), back[2].value.as_str()),
+            ("number", "5")
+        );
     }
 
     #[test]

@@ -127,7 +127,8 @@ pub fn segment_page(ctx: &Ctx, v: &SegmentFormView<'_>) -> Markup {
     let refused = v.name_error.is_some()
         || v.rows_error.is_some()
         || v.json_error.is_some()
-        || v.rows.is_some_and(|rows| rows.iter().any(|r| r.error.is_some()));
+        || v.rows
+            .is_some_and(|rows| rows.iter().any(|r| r.error.is_some()));
     layout(
         ctx,
         title,
