@@ -117,6 +117,7 @@ input[aria-invalid=true],textarea[aria-invalid=true],select[aria-invalid=true]{b
 .notice{background:#e8f5ec;border:1px solid #b9e0c4;padding:.6rem .8rem;border-radius:6px}
 button,.button{display:inline-block;background:#2f5bd3;color:#fff;border:0;border-radius:6px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none}
 button.secondary{background:#e8ecf5;color:#1d2330}button.danger{background:#c0392b}
+button[hidden]{display:none}
 form.inline{display:inline}
 .filters{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}.filters label{margin:0 0 .2rem}
 .filters>div{min-width:160px}
