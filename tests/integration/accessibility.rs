@@ -243,6 +243,7 @@ async fn admin_pages(app: &TestApp) -> (Vec<(String, String)>, String) {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    let segment = crate::admin_segments::example_segment(app).await;
     // Jane, confirmed on the list: the questions show their forms and buttons.
     let filter = format!("q=&list={list}&status=confirmed&suppressed=false");
     let named = |name: &str, path: String| (format!("admin-{name}"), path);
@@ -254,6 +255,8 @@ async fn admin_pages(app: &TestApp) -> (Vec<(String, String)>, String) {
         "/admin/import",
         "/admin/campaigns",
         "/admin/campaigns/new",
+        "/admin/segments",
+        "/admin/segments/new",
         "/admin/notices",
         "/admin/notices/new",
         "/admin/customers",
@@ -312,6 +315,11 @@ async fn admin_pages(app: &TestApp) -> (Vec<(String, String)>, String) {
         named(
             "campaign-draft-delete",
             format!("/admin/campaigns/{draft}/delete"),
+        ),
+        named("segment", format!("/admin/segments/{segment}")),
+        named(
+            "segment-delete",
+            format!("/admin/segments/{segment}/delete"),
         ),
         named("notice-sent", format!("/admin/notices/{notice}")),
         named("notice-draft", format!("/admin/notices/{draft_notice}")),

@@ -186,6 +186,7 @@ pub(crate) async fn pages_with_data(app: &TestApp) -> Vec<String> {
         .to_owned();
     let lists: Value = app.api_get("/api/v1/lists").await.json().await.unwrap();
     let list = lists["lists"][0]["id"].as_str().unwrap().to_owned();
+    let segment = crate::admin_segments::example_segment(app).await;
     vec![
         "/admin/".to_owned(),
         "/admin/lists".to_owned(),
@@ -209,6 +210,10 @@ pub(crate) async fn pages_with_data(app: &TestApp) -> Vec<String> {
         format!("/admin/notices/{notice}"),
         format!("/admin/notices/{notice}/edit"),
         format!("/admin/notices/{notice}/delete"),
+        "/admin/segments".to_owned(),
+        "/admin/segments/new".to_owned(),
+        format!("/admin/segments/{segment}"),
+        format!("/admin/segments/{segment}/delete"),
         "/admin/customers".to_owned(),
         "/admin/templates".to_owned(),
         "/admin/templates/en/campaign.html".to_owned(),

@@ -14,6 +14,7 @@ mod admin_language;
 mod admin_login;
 mod admin_notices;
 mod admin_retention;
+mod admin_segments;
 mod admin_templates;
 mod admin_time_zone;
 mod admin_watching;

@@ -119,6 +119,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/admin/campaigns/{id}/{action}",
             get(campaign_forms::confirm).post(campaigns::act),
         )
+        .route(
+            "/admin/segments",
+            get(segments::index).post(segments::create),
+        )
+        .route("/admin/segments/new", get(segments::new_form))
+        .route(
+            "/admin/segments/{id}",
+            get(segments::show).post(segments::update),
+        )
+        .route(
+            "/admin/segments/{id}/delete",
+            get(segments::confirm_delete).post(segments::delete),
+        )
         .route("/admin/notices", get(notices::index).post(notices::create))
         .route("/admin/notices/new", get(notices::new_form))
         .route(

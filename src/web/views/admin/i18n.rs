@@ -31,6 +31,10 @@ const DE_FILES: &[(&str, &str)] = &[
         include_str!("../../../../locales/de/admin/people.toml"),
     ),
     (
+        "segments",
+        include_str!("../../../../locales/de/admin/segments.toml"),
+    ),
+    (
         "settings",
         include_str!("../../../../locales/de/admin/settings.toml"),
     ),

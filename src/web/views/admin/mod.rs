@@ -12,6 +12,7 @@ pub mod imports;
 pub mod lists;
 pub mod notices;
 pub mod retention;
+pub mod segments;
 pub mod subscribers;
 pub mod suppressions;
 pub mod templates;
@@ -116,6 +117,7 @@ input[aria-invalid=true],textarea[aria-invalid=true],select[aria-invalid=true]{b
 .notice{background:#e8f5ec;border:1px solid #b9e0c4;padding:.6rem .8rem;border-radius:6px}
 button,.button{display:inline-block;background:#2f5bd3;color:#fff;border:0;border-radius:6px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none}
 button.secondary{background:#e8ecf5;color:#1d2330}button.danger{background:#c0392b}
+button[hidden]{display:none}
 form.inline{display:inline}
 .filters{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap}.filters label{margin:0 0 .2rem}
 .filters>div{min-width:160px}
@@ -201,7 +203,7 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
 
 /// The navigation's links, the current section marked (`aria-current`).
 fn nav_links(ctx: &Ctx) -> Markup {
-    let sections: [(&str, &str, bool); 15] = [
+    let sections: [(&str, &str, bool); 16] = [
         ("/admin/", t("Dashboard"), true),
         ("/admin/lists", t("Lists"), true),
         ("/admin/subscribers", t("Subscribers"), true),
@@ -211,6 +213,7 @@ fn nav_links(ctx: &Ctx) -> Markup {
             ctx.may(Action::ManageSubscribers),
         ),
         ("/admin/campaigns", t("Campaigns"), true),
+        ("/admin/segments", t("Segments"), true),
         ("/admin/notices", t("Notices"), true),
         ("/admin/customers", t("Customers"), true),
         ("/admin/templates", t("Templates"), true),
