@@ -97,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         reply_to: None,
         layout: bulletin::domain::CampaignLayout::Standard,
         translations: std::collections::BTreeMap::new(),
+        archive: false,
     };
     let campaign = services::campaigns::create(&ctx, &Actor::Cli, draft).await?;
     services::campaigns::schedule(&ctx, &Actor::Cli, campaign.id, None).await?;

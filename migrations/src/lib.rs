@@ -26,6 +26,7 @@ mod m20261204_000020_add_user_locale;
 mod m20261204_000021_add_campaign_layout;
 mod m20261204_000022_create_unsubscribe_reasons;
 mod m20261204_000023_add_campaign_translations;
+mod m20261204_000025_add_campaign_archive;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000021_add_campaign_layout::Migration),
             Box::new(m20261204_000022_create_unsubscribe_reasons::Migration),
             Box::new(m20261204_000023_add_campaign_translations::Migration),
+            Box::new(m20261204_000025_add_campaign_archive::Migration),
         ]
     }
 }

@@ -192,6 +192,9 @@ pub struct NewCampaign {
     /// Subject and body in other languages; a recipient whose language has none gets the
     /// default (`subject`, `body_markdown`).
     pub translations: std::collections::BTreeMap<super::Locale, CampaignText>,
+    /// Whether, once sent, it is published in the public archive (`/archive`) of its public
+    /// lists, with placeholders for every personal value.
+    pub archive: bool,
 }
 
 /// A campaign's subject and body in one language.

@@ -98,6 +98,8 @@ pub struct CampaignDraft {
     pub layout: CampaignLayout,
     /// Subject and body in other languages.
     pub translations: BTreeMap<Locale, CampaignText>,
+    /// Whether, once sent, it is published in the public archive.
+    pub archive: bool,
 }
 
 /// Creates a draft after checking every field and compiling both templates.
@@ -121,6 +123,7 @@ pub async fn create(
         reply_to: draft.reply_to,
         layout: draft.layout,
         translations: draft.translations,
+        archive: draft.archive,
     };
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
@@ -209,6 +212,7 @@ pub struct CampaignPatch {
     pub layout: Option<CampaignLayout>,
     /// Replaces every translation (`{}` removes them all).
     pub translations: Option<BTreeMap<Locale, CampaignText>>,
+    pub archive: Option<bool>,
 }
 
 /// Changes a draft, or a scheduled campaign, which returns to draft (it is reviewed and
@@ -226,6 +230,9 @@ pub async fn update(
 ) -> Result<Campaign, CampaignsError> {
     actor.authorize(Action::ManageCampaigns)?;
     refuse_notice(ctx, id, "changed").await?;
+    if let Some(archive) = patch.archive_alone() {
+        return set_archive(ctx, actor, id, archive).await;
+    }
     let mut campaign = store::campaigns::find(&ctx.db, id).await?;
     let before = campaign.status;
     campaign.status = campaign.status.edit()?;
@@ -262,6 +269,9 @@ pub async fn update(
     if let Some(translations) = patch.translations {
         def.translations = translations;
     }
+    if let Some(archive) = patch.archive {
+        def.archive = archive;
+    }
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
     compile_all(def)?;
@@ -272,6 +282,50 @@ pub async fn update(
     }
     let change = Change::of("campaign.update", id).detail(campaign.def.name.clone());
     audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(campaign)
+}
+
+impl CampaignPatch {
+    /// The archive flag, when it is all the patch changes.
+    fn archive_alone(&self) -> Option<bool> {
+        let Self {
+            name: None,
+            subject: None,
+            body_markdown: None,
+            lists: None,
+            from: None,
+            reply_to: None,
+            layout: None,
+            translations: None,
+            archive,
+        } = self
+        else {
+            return None;
+        };
+        *archive
+    }
+}
+
+/// Publishes campaign `id` in the public archive, or takes it off, in any state: the flag
+/// changes no message, so a sent issue may be taken off (or put back) and a scheduled one
+/// stays scheduled.
+async fn set_archive(
+    ctx: &Context,
+    actor: &Actor,
+    id: CampaignId,
+    archive: bool,
+) -> Result<Campaign, CampaignsError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let mut campaign = store::campaigns::find(&txn, id).await?;
+    if campaign.def.archive != archive {
+        store::campaigns::set_archive(&txn, id, archive, now).await?;
+        campaign.def.archive = archive;
+        let detail = if archive { "published" } else { "withdrawn" };
+        let change = Change::of("campaign.archive", id).detail(detail.to_owned());
+        audit::append(&txn, actor, change, now).await?;
+    }
     store::commit(txn).await?;
     Ok(campaign)
 }
@@ -350,6 +404,7 @@ pub async fn duplicate(
         reply_to: source.def.reply_to,
         layout: source.def.layout,
         translations: source.def.translations,
+        archive: source.def.archive,
     };
     create(ctx, actor, draft).await
 }
@@ -715,6 +770,7 @@ pub async fn preview_draft(
             reply_to: draft.reply_to.clone(),
             layout: draft.layout,
             translations: draft.translations.clone(),
+            archive: draft.archive,
         },
         status: CampaignStatus::Draft,
         send_at: None,

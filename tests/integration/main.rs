@@ -18,6 +18,7 @@ mod admin_templates;
 mod admin_time_zone;
 mod admin_watching;
 mod api;
+mod archive;
 mod attributes;
 mod bounces;
 mod browser;

@@ -359,6 +359,8 @@ fn notice_campaign(
             reply_to: None,
             layout: crate::domain::CampaignLayout::Standard,
             translations: std::collections::BTreeMap::new(),
+            // A notice has an archive of its own (`/notices`).
+            archive: false,
         },
         status: CampaignStatus::Draft,
         send_at: None,

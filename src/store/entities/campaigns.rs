@@ -27,6 +27,8 @@ pub struct Model {
     pub layout: String,
     /// JSON text: subject and body per language (`{"de": {"subject", "body_markdown"}}`).
     pub translations: String,
+    /// Whether, once sent, it is published in the public archive.
+    pub archive: bool,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -66,6 +66,9 @@ pub(super) struct CampaignForm {
     subject_de: String,
     #[serde(default)]
     body_de: String,
+    /// The "Publish in the public archive" box: present (any value) when ticked.
+    #[serde(default)]
+    archive: Option<String>,
 }
 
 impl CampaignForm {
@@ -94,6 +97,7 @@ impl CampaignForm {
             body_en,
             subject_de,
             body_de,
+            archive: c.def.archive.then(|| "yes".to_owned()),
         }
     }
 
@@ -150,6 +154,7 @@ impl CampaignForm {
             reply_to,
             layout,
             translations: self.translations(&mut errors),
+            archive: self.archive.is_some(),
         };
         (draft, errors)
     }
@@ -236,6 +241,7 @@ async fn compose(
             let (subject, body) = form.version(l);
             (l, subject, body)
         }),
+        archive: form.archive.is_some(),
     };
     let code = match errors.is_empty() {
         true => StatusCode::OK,
@@ -351,6 +357,7 @@ pub(super) async fn update(
         reply_to: Some(draft.reply_to),
         layout: (!form.layout.trim().is_empty()).then_some(draft.layout),
         translations: Some(draft.translations),
+        archive: Some(draft.archive),
     };
     let errors = match campaigns::update(&state.ctx, &session.actor(), id, patch).await {
         Ok(c) => {

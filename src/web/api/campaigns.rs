@@ -79,6 +79,10 @@ pub(super) struct CreateCampaignRequest {
     #[serde(default)]
     #[schema(value_type = Object, example = json!({"de": {"subject": "Neuigkeiten", "body_markdown": "Hallo {{ subscriber.name }}"}}))]
     translations: BTreeMap<String, TranslationBody>,
+    /// Whether, once sent, it is published in the public archive (`/archive`) of its public
+    /// lists, with placeholders for every personal value; default `false`.
+    #[serde(default)]
+    archive: bool,
 }
 
 /// A campaign's subject and body in one language.
@@ -145,6 +149,8 @@ pub(super) struct CampaignResponse {
     /// Subject and body per other language.
     #[schema(value_type = Object)]
     translations: BTreeMap<String, TranslationBody>,
+    /// Whether, once sent, it is published in the public archive.
+    archive: bool,
     status: String,
     send_at: Option<DateTime<Utc>>,
     paused_reason: Option<String>,
@@ -212,6 +218,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
                 (l.as_str().to_owned(), body)
             })
             .collect(),
+        archive: c.def.archive,
         status: c.status.as_str().to_owned(),
         send_at: c.send_at,
         paused_reason: c.paused_reason,
@@ -261,6 +268,7 @@ pub(super) async fn create(
         reply_to,
         layout: req.layout,
         translations: translations(req.translations)?,
+        archive: req.archive,
     };
     let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;
@@ -313,11 +321,15 @@ pub(super) struct UpdateCampaignRequest {
     /// Replaces every translation (`{}` removes them all).
     #[schema(value_type = Option<Object>)]
     translations: Option<BTreeMap<String, TranslationBody>>,
+    /// Publish in the public archive once sent (`true`) or not; alone, it may change on a
+    /// campaign in any state (an issue can be taken off the archive after it was sent).
+    archive: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = UpdateCampaignRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
 /// `PATCH /api/v1/campaigns/{id}` → 200: changes a draft; a scheduled campaign returns to
-/// draft; sending, paused, sent or cancelled → 409 `invalid_state`.
+/// draft; sending, paused, sent or cancelled → 409 `invalid_state`, except a PATCH of
+/// `archive` alone, which any campaign takes.
 pub(super) async fn update(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -337,6 +349,7 @@ pub(super) async fn update(
             .transpose()?,
         layout: req.layout,
         translations: req.translations.map(translations).transpose()?,
+        archive: req.archive,
     };
     campaigns::update(&state.ctx, &caller.actor(), id, patch).await?;
     respond(&state, id).await
