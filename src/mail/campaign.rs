@@ -612,7 +612,9 @@ pub fn render_public_subject(
     subject: &str,
     vars: &Personalisation,
 ) -> Result<String, TemplateError> {
-    Ok(CampaignTemplate::compile(subject, "")?.render(vars)?.subject)
+    Ok(CampaignTemplate::compile(subject, "")?
+        .render(vars)?
+        .subject)
 }
 
 /// CommonMark to HTML for a page of our own site: raw HTML in the Markdown is shown as text
@@ -700,7 +702,7 @@ mod tests {
         assert!(html.contains("<h2>Title</h2>"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
-        assert!(html.contains(r#"<a href="#">a</a>"#), "{html}");
+        assert!(html.contains(r##"<a href="#">a</a>"##), "{html}");
         assert!(html.contains(r#"href="https://example.com/x""#), "{html}");
         assert!(html.contains(r#"href="/archive""#), "{html}");
         assert!(html.contains(r##"<img src="#""##), "{html}");

@@ -97,7 +97,7 @@ async fn public_lists(ctx: &Context) -> Result<Vec<MailingList>, StoreError> {
 /// subjects in `locale` where a translation exists. Lists without issues are left out.
 ///
 /// # Errors
-/// A store failure, or a stored subject that no longer renders.
+/// A store failure.
 pub async fn shelves(ctx: &Context, locale: Locale) -> Result<Vec<ArchiveShelf>, ArchiveError> {
     let mut shelves = Vec::new();
     for list in public_lists(ctx).await? {
@@ -107,8 +107,8 @@ pub async fn shelves(ctx: &Context, locale: Locale) -> Result<Vec<ArchiveShelf>,
         }
         let issues = campaigns
             .iter()
-            .map(|c| issue(c, &placeholders(ctx, &list, c, locale), locale))
-            .collect::<Result<_, _>>()?;
+            .filter_map(|c| rendered(c, issue(c, &placeholders(ctx, &list, c, locale), locale)))
+            .collect();
         shelves.push(ArchiveShelf { list, issues });
     }
     Ok(shelves)
@@ -118,8 +118,7 @@ pub async fn shelves(ctx: &Context, locale: Locale) -> Result<Vec<ArchiveShelf>,
 /// where a translation exists.
 ///
 /// # Errors
-/// `NotFound` for a list that is not public, a store failure, or a template that no longer
-/// renders.
+/// `NotFound` for a list that is not public, or a store failure.
 pub async fn feed(
     ctx: &Context,
     slug: &str,
@@ -133,9 +132,23 @@ pub async fn feed(
     let campaigns = store::campaigns::archived(&ctx.db, list.id, Some(FEED_ENTRIES)).await?;
     let pages = campaigns
         .iter()
-        .map(|c| page(ctx, c, &lists, locale))
-        .collect::<Result<_, _>>()?;
+        .filter_map(|c| rendered(c, page(ctx, c, &lists, locale)))
+        .collect();
     Ok((list.clone(), pages))
+}
+
+/// The rendering of `campaign`, or `None` (logged) when its stored template no longer renders:
+/// one broken issue leaves the others listed.
+fn rendered<T>(campaign: &Campaign, result: Result<T, ArchiveError>) -> Option<T> {
+    result
+        .inspect_err(|e| {
+            tracing::warn!(
+                campaign.id = %campaign.id,
+                error = %e,
+                "an archived campaign does not render; left out"
+            );
+        })
+        .ok()
 }
 
 /// The page of issue `id` in `locale` (its translation, else its default text).

@@ -88,7 +88,10 @@ async fn a_sent_archived_issue_is_public_with_placeholders_and_in_the_readers_la
     )
     .await;
     let mail = app.mailbox().pop().unwrap();
-    assert!(mail.html_body().contains("Jane Doe"), "the mail is personal");
+    assert!(
+        mail.html_body().contains("Jane Doe"),
+        "the mail is personal"
+    );
 
     let (status, index) = page_in(&app, "/archive", "en").await;
     assert_eq!(status, StatusCode::OK);
@@ -99,7 +102,10 @@ async fn a_sent_archived_issue_is_public_with_placeholders_and_in_the_readers_la
 
     let (status, page) = page_in(&app, &format!("/archive/{id}"), "en").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Hello Reader at your e-mail address of ."), "{page}");
+    assert!(
+        page.contains("Hello Reader at your e-mail address of ."),
+        "{page}"
+    );
     assert!(page.contains("<h2>Issue one</h2>"), "{page}");
     for personal in [
         "Jane",
@@ -122,7 +128,10 @@ async fn a_sent_archived_issue_is_public_with_placeholders_and_in_the_readers_la
     assert!(asked.contains("Hello Reader"), "?lang= wins: {asked}");
     let (_, index_de) = page_in(&app, "/archive", "de").await;
     assert!(index_de.contains("Newsletter-Archiv"), "{index_de}");
-    assert!(index_de.contains("Neuigkeiten für Leserin/Leser"), "{index_de}");
+    assert!(
+        index_de.contains("Neuigkeiten für Leserin/Leser"),
+        "{index_de}"
+    );
 }
 
 #[tokio::test]
@@ -163,7 +172,12 @@ async fn drafts_unpublished_issues_and_private_lists_stay_out_of_the_archive_and
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(page, unknown, "the same page as an unknown id");
     }
-    for name in ["Unpublished issue", "Insider issue", "Draft issue", "Insiders"] {
+    for name in [
+        "Unpublished issue",
+        "Insider issue",
+        "Draft issue",
+        "Insiders",
+    ] {
         assert!(!index.contains(name), "{name} listed: {index}");
     }
     assert_eq!(
@@ -206,10 +220,7 @@ async fn drafts_unpublished_issues_and_private_lists_stay_out_of_the_archive_and
     assert!(href.ends_with(&format!("/archive/{published}")), "{href}");
     let content = child(entry, "content");
     assert_eq!(content.attribute("type"), Some("html"));
-    assert!(
-        content.text().unwrap().contains("Hello Reader"),
-        "{text}"
-    );
+    assert!(content.text().unwrap().contains("Hello Reader"), "{text}");
     assert!(!text.contains("Jane"), "{text}");
 
     for closed in ["/archive/insiders.atom", "/archive/nope.atom"] {
@@ -279,7 +290,10 @@ async fn the_api_sets_and_shows_archive_and_a_copy_keeps_it() {
         .await;
     assert_eq!(alone.status(), StatusCode::OK, "the flag alone changes");
     assert_eq!(shown(done.clone()).await, json!(true));
-    assert_eq!(app.get(&format!("/archive/{done}")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/archive/{done}")).await.status(),
+        StatusCode::OK
+    );
     assert!(app.audit_text().await.contains("campaign.archive"));
 }
 
@@ -301,12 +315,7 @@ async fn the_composer_ticks_archive_and_the_campaign_page_takes_it_off() {
     ];
     let created = admin.post("/admin/campaigns", &form).await;
     assert!(created.status().is_redirection(), "{}", created.status());
-    let campaigns: Value = app
-        .api_get("/api/v1/campaigns")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let campaigns: Value = app.api_get("/api/v1/campaigns").await.json().await.unwrap();
     let id = campaigns["campaigns"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(campaigns["campaigns"][0]["archive"], true);
 
@@ -337,7 +346,10 @@ async fn the_composer_ticks_archive_and_the_campaign_page_takes_it_off() {
     )
     .await;
     let (_, page) = body(admin.get(&format!("/admin/campaigns/{done}")).await).await;
-    assert!(page.contains(&format!(r#"href="/archive/{done}""#)), "{page}");
+    assert!(
+        page.contains(&format!(r#"href="/archive/{done}""#)),
+        "{page}"
+    );
     assert!(page.contains("Take off the public archive"), "{page}");
     let off = admin
         .post(&format!("/admin/campaigns/{done}/unpublish"), &[])

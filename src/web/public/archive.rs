@@ -18,8 +18,8 @@ use crate::{
         error::{PageError, PageErrorKind},
         extract::request_locale,
         views::archive::{
-            FeedEntryView, FeedView, IssueLinkView, IssueView, ShelfView, archive_page,
-            atom_feed, issue_page,
+            FeedEntryView, FeedView, IssueLinkView, IssueView, ShelfView, archive_page, atom_feed,
+            issue_page,
         },
     },
 };
