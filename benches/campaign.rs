@@ -98,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         layout: bulletin::domain::CampaignLayout::Standard,
         translations: std::collections::BTreeMap::new(),
         segment: None,
+        archive: false,
     };
     let campaign = services::campaigns::create(&ctx, &Actor::Cli, draft).await?;
     services::campaigns::schedule(&ctx, &Actor::Cli, campaign.id, None).await?;

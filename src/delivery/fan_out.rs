@@ -40,22 +40,18 @@ pub async fn fan_out(ctx: &Context, id: CampaignId) -> Result<u64, StoreError> {
         Some(id) => Some(store::segments::find(&ctx.db, id).await?.filter),
         None => None,
     };
+    let target = store::deliveries::FanOutTarget {
+        campaign: id,
+        lists: &campaign.def.lists,
+        segment: segment.as_ref(),
+        message_domain: &domain,
+    };
     let mut cursor = store::campaigns::fan_out_cursor(&ctx.db, id).await?;
     let mut written = 0;
     loop {
         let now = ctx.clock.now();
         let txn = store::begin_write(&ctx.db).await?;
-        let step = store::deliveries::fan_out_chunk(
-            &txn,
-            id,
-            &campaign.def.lists,
-            segment.as_ref(),
-            cursor,
-            chunk,
-            &domain,
-            now,
-        )
-        .await?;
+        let step = store::deliveries::fan_out_chunk(&txn, target, cursor, chunk, now).await?;
         let done = step.last.is_none();
         cursor = step.last.or(cursor);
         store::campaigns::record_fan_out(&txn, id, cursor, done, now).await?;

@@ -194,6 +194,9 @@ pub struct NewCampaign {
     pub translations: std::collections::BTreeMap<super::Locale, CampaignText>,
     /// Narrows the lists' members to the people this segment selects; `None`: all of them.
     pub segment: Option<super::SegmentId>,
+    /// Whether, once sent, it is published in the public archive (`/archive`) of its public
+    /// lists, with placeholders for every personal value.
+    pub archive: bool,
 }
 
 /// A campaign's subject and body in one language.

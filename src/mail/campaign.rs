@@ -586,9 +586,127 @@ pub fn markdown_to_html(markdown: &str) -> String {
     out
 }
 
+/// A campaign as a public web page shows it: the subject and body rendered with `vars`
+/// (placeholders, not a person's values), the body's Markdown converted by
+/// `markdown_to_public_html`.
+///
+/// # Errors
+/// A template error.
+pub fn render_public(
+    subject: &str,
+    body_markdown: &str,
+    vars: &Personalisation,
+) -> Result<RenderedCampaign, TemplateError> {
+    let rendered = CampaignTemplate::compile(subject, body_markdown)?.render(vars)?;
+    Ok(RenderedCampaign {
+        html: markdown_to_public_html(&rendered.text),
+        ..rendered
+    })
+}
+
+/// A campaign's subject rendered with `vars` (placeholders), for lists of campaigns.
+///
+/// # Errors
+/// A template error.
+pub fn render_public_subject(
+    subject: &str,
+    vars: &Personalisation,
+) -> Result<String, TemplateError> {
+    Ok(CampaignTemplate::compile(subject, "")?
+        .render(vars)?
+        .subject)
+}
+
+/// CommonMark to HTML for a page of our own site: raw HTML in the Markdown is shown as text
+/// (a mail may carry markup that has no place in a web page: scripts, forms, tracking
+/// images), a link or image keeps its address only if it is a web, mail or relative one, and
+/// headings move one level down, under the page's own `h1`.
+pub fn markdown_to_public_html(markdown: &str) -> String {
+    use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
+    let lower = |level: HeadingLevel| match level {
+        HeadingLevel::H1 => HeadingLevel::H2,
+        HeadingLevel::H2 => HeadingLevel::H3,
+        HeadingLevel::H3 => HeadingLevel::H4,
+        HeadingLevel::H4 => HeadingLevel::H5,
+        HeadingLevel::H5 | HeadingLevel::H6 => HeadingLevel::H6,
+    };
+    let parser = Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    )
+    .map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
+            level: lower(level),
+            id,
+            classes,
+            attrs,
+        }),
+        Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(lower(level))),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        other => other,
+    });
+    let mut out = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut out, parser);
+    out
+}
+
+/// `url` if it is an `http`, `https` or `mailto` address or has no scheme (relative, `#…`);
+/// otherwise `#` (no `javascript:` or `data:` link on a public page).
+fn safe_url(url: pulldown_cmark::CowStr<'_>) -> pulldown_cmark::CowStr<'_> {
+    let scheme = url
+        .find([':', '/', '?', '#'])
+        .filter(|&at| url[at..].starts_with(':'))
+        .map(|at| url[..at].to_ascii_lowercase());
+    match scheme.as_deref() {
+        None | Some("http" | "https" | "mailto") => url,
+        Some(_) => "#".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_html_shows_raw_html_as_text_and_keeps_only_safe_links() {
+        let html = markdown_to_public_html(
+            "# Title\n\n<script>alert(1)</script>\n\n[a](javascript:alert(1)) [b](https://example.com/x) [c](/archive) ![i](data:x)",
+        );
+        assert!(html.contains("<h2>Title</h2>"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(html.contains(r##"<a href="#">a</a>"##), "{html}");
+        assert!(html.contains(r#"href="https://example.com/x""#), "{html}");
+        assert!(html.contains(r#"href="/archive""#), "{html}");
+        assert!(html.contains(r##"<img src="#""##), "{html}");
+    }
 
     #[test]
     fn variables_are_personal_and_escaped_in_html() {

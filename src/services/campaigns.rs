@@ -103,6 +103,8 @@ pub struct CampaignDraft {
     pub translations: BTreeMap<Locale, CampaignText>,
     /// Only the lists' members this segment selects.
     pub segment: Option<SegmentId>,
+    /// Whether, once sent, it is published in the public archive.
+    pub archive: bool,
 }
 
 /// Creates a draft after checking every field and compiling both templates.
@@ -128,6 +130,7 @@ pub async fn create(
         layout: draft.layout,
         translations: draft.translations,
         segment: draft.segment,
+        archive: draft.archive,
     };
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
@@ -218,6 +221,7 @@ pub struct CampaignPatch {
     pub translations: Option<BTreeMap<Locale, CampaignText>>,
     /// Sets or clears the segment.
     pub segment: Option<Option<SegmentId>>,
+    pub archive: Option<bool>,
 }
 
 /// Changes a draft, or a scheduled campaign, which returns to draft (it is reviewed and
@@ -235,6 +239,9 @@ pub async fn update(
 ) -> Result<Campaign, CampaignsError> {
     actor.authorize(Action::ManageCampaigns)?;
     refuse_notice(ctx, id, "changed").await?;
+    if let Some(archive) = patch.archive_alone() {
+        return set_archive(ctx, actor, id, archive).await;
+    }
     let mut campaign = store::campaigns::find(&ctx.db, id).await?;
     let before = campaign.status;
     campaign.status = campaign.status.edit()?;
@@ -275,6 +282,9 @@ pub async fn update(
         check_segment(ctx, segment).await?;
         def.segment = segment;
     }
+    if let Some(archive) = patch.archive {
+        def.archive = archive;
+    }
     def.validate()
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
     compile_all(def)?;
@@ -285,6 +295,51 @@ pub async fn update(
     }
     let change = Change::of("campaign.update", id).detail(campaign.def.name.clone());
     audit::append(&txn, actor, change, now).await?;
+    store::commit(txn).await?;
+    Ok(campaign)
+}
+
+impl CampaignPatch {
+    /// The archive flag, when it is all the patch changes.
+    fn archive_alone(&self) -> Option<bool> {
+        let Self {
+            name: None,
+            subject: None,
+            body_markdown: None,
+            lists: None,
+            from: None,
+            reply_to: None,
+            layout: None,
+            translations: None,
+            segment: None,
+            archive,
+        } = self
+        else {
+            return None;
+        };
+        *archive
+    }
+}
+
+/// Publishes campaign `id` in the public archive, or takes it off, in any state: the flag
+/// changes no message, so a sent issue may be taken off (or put back) and a scheduled one
+/// stays scheduled.
+async fn set_archive(
+    ctx: &Context,
+    actor: &Actor,
+    id: CampaignId,
+    archive: bool,
+) -> Result<Campaign, CampaignsError> {
+    let now = ctx.clock.now();
+    let txn = store::begin_write(&ctx.db).await?;
+    let mut campaign = store::campaigns::find(&txn, id).await?;
+    if campaign.def.archive != archive {
+        store::campaigns::set_archive(&txn, id, archive, now).await?;
+        campaign.def.archive = archive;
+        let detail = if archive { "published" } else { "withdrawn" };
+        let change = Change::of("campaign.archive", id).detail(detail.to_owned());
+        audit::append(&txn, actor, change, now).await?;
+    }
     store::commit(txn).await?;
     Ok(campaign)
 }
@@ -376,6 +431,7 @@ pub async fn duplicate(
         layout: source.def.layout,
         translations: source.def.translations,
         segment: source.def.segment,
+        archive: source.def.archive,
     };
     create(ctx, actor, draft).await
 }
@@ -753,6 +809,7 @@ pub async fn preview_draft(
             layout: draft.layout,
             translations: draft.translations.clone(),
             segment: draft.segment,
+            archive: draft.archive,
         },
         status: CampaignStatus::Draft,
         send_at: None,

@@ -2,6 +2,7 @@
 //! enqueued here (inside the transaction); the delivery worker sends it.
 
 pub mod api_tokens;
+pub mod archive;
 pub mod audit;
 pub mod campaigns;
 pub mod csv_export;

@@ -52,6 +52,7 @@ fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError>
             layout: CampaignLayout::parse(&m.layout).map_err(corrupt)?,
             translations: translations_of(&m.translations)?,
             segment: m.segment_id.map(SegmentId::from_uuid),
+            archive: m.archive,
         },
         status: CampaignStatus::parse(&m.status).map_err(corrupt)?,
         send_at: m.send_at,
@@ -82,6 +83,7 @@ pub async fn insert(
         layout: Set(c.def.layout.as_str().to_owned()),
         translations: Set(translations_text(&c.def.translations)),
         segment_id: Set(c.def.segment.map(|s| s.as_uuid())),
+        archive: Set(c.def.archive),
         status: Set(c.status.as_str().to_owned()),
         send_at: Set(c.send_at),
         paused_reason: Set(None),
@@ -172,6 +174,32 @@ pub async fn newest_in(
 ) -> Result<Vec<Campaign>, StoreError> {
     let query = table::Entity::find()
         .filter(table::Column::Status.eq(status.as_str()))
+        .order_by_desc(table::Column::Id);
+    let rows = sea_orm::QuerySelect::limit(query, limit).all(conn).await?;
+    with_lists(conn, rows).await
+}
+
+/// Up to `limit` (or all) sent campaigns marked for the archive that target `list`, the one
+/// sent last first.
+///
+/// # Errors
+/// Database failure.
+pub async fn archived(
+    conn: &impl ConnectionTrait,
+    list: ListId,
+    limit: Option<u64>,
+) -> Result<Vec<Campaign>, StoreError> {
+    use sea_orm::sea_query::Query;
+    let on_list = Query::select()
+        .column(campaign_lists::Column::CampaignId)
+        .from(campaign_lists::Entity)
+        .and_where(campaign_lists::Column::ListId.eq(list.as_uuid()))
+        .to_owned();
+    let query = table::Entity::find()
+        .filter(table::Column::Archive.eq(true))
+        .filter(table::Column::Status.eq(CampaignStatus::Sent.as_str()))
+        .filter(table::Column::Id.in_subquery(on_list))
+        .order_by_desc(table::Column::StartedAt)
         .order_by_desc(table::Column::Id);
     let rows = sea_orm::QuerySelect::limit(query, limit).all(conn).await?;
     with_lists(conn, rows).await
@@ -392,6 +420,7 @@ pub async fn update_content(
             table::Column::SegmentId,
             Expr::value(c.def.segment.map(|s| s.as_uuid())),
         )
+        .col_expr(table::Column::Archive, Expr::value(c.def.archive))
         .col_expr(table::Column::Status, Expr::value(c.status.as_str()))
         .col_expr(table::Column::SendAt, Expr::value(c.send_at))
         .col_expr(table::Column::UpdatedAt, Expr::value(now))
@@ -414,6 +443,28 @@ pub async fn update_content(
         .exec_without_returning(conn)
         .await?;
     Ok(true)
+}
+
+/// Sets whether campaign `id` is published in the public archive.
+///
+/// # Errors
+/// `NotFound`, or database failure.
+pub async fn set_archive(
+    conn: &impl ConnectionTrait,
+    id: CampaignId,
+    archive: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = table::Entity::update_many()
+        .col_expr(table::Column::Archive, Expr::value(archive))
+        .col_expr(table::Column::UpdatedAt, Expr::value(now))
+        .filter(table::Column::Id.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    match result.rows_affected {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
 }
 
 /// How many of the campaign's messages the relay accepted.

@@ -366,22 +366,37 @@ pub struct FanOutChunk {
     pub last: Option<uuid::Uuid>,
 }
 
-/// Writes one outbox row per subscriber (after `after`, in id order, at most `limit`) with a
-/// confirmed subscription to one of `lists` whom `segment` (if any) selects. Unique on
-/// (campaign, subscriber): re-running writes nothing twice.
+/// Whom a campaign's fan-out writes rows for.
+#[derive(Debug, Clone, Copy)]
+pub struct FanOutTarget<'a> {
+    /// The campaign the rows belong to.
+    pub campaign: CampaignId,
+    /// Its lists: a confirmed subscription to one of them makes a recipient.
+    pub lists: &'a [ListId],
+    /// Its segment, if any: only the members it selects.
+    pub segment: Option<&'a Filter>,
+    /// The domain of the Message-IDs written.
+    pub message_domain: &'a str,
+}
+
+/// Writes one outbox row per subscriber (after `after`, in id order, at most `limit`) whom
+/// `target` reaches. Unique on (campaign, subscriber): re-running writes nothing twice.
 ///
 /// # Errors
 /// Database failure.
 pub async fn fan_out_chunk(
     conn: &impl ConnectionTrait,
-    campaign: CampaignId,
-    lists: &[ListId],
-    segment: Option<&Filter>,
+    target: FanOutTarget<'_>,
     after: Option<uuid::Uuid>,
     limit: u64,
-    message_domain: &str,
     now: DateTime<Utc>,
 ) -> Result<FanOutChunk, StoreError> {
+    let FanOutTarget {
+        campaign,
+        lists,
+        segment,
+        message_domain,
+    } = target;
     let list_ids = lists.iter().map(|l| sea_orm::Value::from(l.as_uuid()));
     let confirmed = SubscriptionStatus::Confirmed.as_str();
     let query = subscriptions::Entity::find()

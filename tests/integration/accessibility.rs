@@ -155,10 +155,23 @@ async fn public_pages(app: &TestApp) -> Vec<(String, String)> {
     pages.push(("confirm".to_owned(), confirm.clone()));
     app.post_form(&confirm, &[]).await;
     app.deliver_and_take().await;
-    app.start_campaign("weekly").await;
+    let issue = app
+        .start_campaign_with(json!({
+            "name": "News", "subject": "News", "lists": ["weekly"], "archive": true,
+            "body_markdown": "# News\n\nHello {{ subscriber.name }}, [read on](https://example.com).",
+            "translations": {"de": {"subject": "Neues", "body_markdown": "Hallo"}}
+        }))
+        .await;
     let campaign = app.deliver_and_take().await.pop().unwrap();
     pages.push(("unsubscribe".to_owned(), list_unsubscribe_url(&campaign)));
     pages.push(("preferences".to_owned(), link(&campaign, "/preferences/")));
+    // Delivered, the job finds it sent: it is in the public archive.
+    app.run_job("campaigns").await;
+    pages.push(("archive".to_owned(), app.url("/archive")));
+    pages.push((
+        "archive-issue".to_owned(),
+        app.url(&format!("/archive/{issue}")),
+    ));
     app.post_form("/privacy", &[("email", "jane@example.com")])
         .await;
     let privacy = app.deliver_and_take().await.pop().unwrap();

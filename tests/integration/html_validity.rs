@@ -80,6 +80,28 @@ async fn every_admin_page_preview_and_public_page_is_valid_html() {
         assert_eq!(status, StatusCode::OK, "{path}");
         save(path.replace('/', "_"), page);
     }
+    // The public archive, with an issue that has what Markdown makes (headings, a table, a
+    // link, an image) and raw HTML, which the archive shows as text.
+    let issue = app
+        .start_campaign_with(serde_json::json!({
+            "name": "Archived", "lists": ["weekly"], "archive": true,
+            "subject": "Issue for {{ subscriber.name }}",
+            "body_markdown": "# Head\n\n## Sub\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n\
+                              [link](https://example.com) ![logo](https://example.com/l.png)\n\n\
+                              <div><table><tr><td>raw</td></tr></table></div>\n",
+            "translations": {"de": {"subject": "Ausgabe", "body_markdown": "Hallo"}}
+        }))
+        .await;
+    app.deliver_all().await;
+    app.run_job("campaigns").await;
+    let archive_pages = [
+        ("archive", app.url("/archive")),
+        ("archive-issue", app.url(&format!("/archive/{issue}"))),
+        (
+            "archive-issue-de",
+            app.url(&format!("/archive/{issue}?lang=de")),
+        ),
+    ];
     // The public pages a person reaches from the mails.
     let mail = app
         .mailbox()
@@ -92,7 +114,10 @@ async fn every_admin_page_preview_and_public_page_is_valid_html() {
         ("privacy-notice", app.url("/privacy-notice")),
         ("unsubscribe", list_unsubscribe_url(&mail)),
         ("preferences", link(&mail, "/preferences/")),
-    ] {
+    ]
+    .into_iter()
+    .chain(archive_pages)
+    {
         let (status, page) = body(app.get(&url).await).await;
         assert_eq!(status, StatusCode::OK, "{name}");
         save(name.to_owned(), page);

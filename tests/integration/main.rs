@@ -19,6 +19,7 @@ mod admin_templates;
 mod admin_time_zone;
 mod admin_watching;
 mod api;
+mod archive;
 mod attributes;
 mod bounces;
 mod browser;

@@ -381,6 +381,8 @@ fn notice_campaign(
             layout: crate::domain::CampaignLayout::Standard,
             translations: std::collections::BTreeMap::new(),
             segment: None,
+            // A notice has an archive of its own (`/notices`).
+            archive: false,
         },
         status: CampaignStatus::Draft,
         send_at: None,

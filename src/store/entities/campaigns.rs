@@ -29,6 +29,8 @@ pub struct Model {
     pub translations: String,
     /// The segment narrowing the lists' members, if any.
     pub segment_id: Option<Uuid>,
+    /// Whether, once sent, it is published in the public archive.
+    pub archive: bool,
 }
 
 /// No relations are navigated through sea-orm; queries join explicitly.

@@ -69,6 +69,9 @@ pub(super) struct CampaignForm {
     /// The segment's id (empty: every member of the lists).
     #[serde(default)]
     segment: String,
+    /// The "Publish in the public archive" box: present (any value) when ticked.
+    #[serde(default)]
+    archive: Option<String>,
 }
 
 impl CampaignForm {
@@ -98,6 +101,7 @@ impl CampaignForm {
             subject_de,
             body_de,
             segment: c.def.segment.map(|s| s.to_string()).unwrap_or_default(),
+            archive: c.def.archive.then(|| "yes".to_owned()),
         }
     }
 
@@ -167,6 +171,7 @@ impl CampaignForm {
                         Some,
                     ),
             },
+            archive: self.archive.is_some(),
         };
         (draft, errors)
     }
@@ -260,6 +265,7 @@ async fn compose(
             let (subject, body) = form.version(l);
             (l, subject, body)
         }),
+        archive: form.archive.is_some(),
     };
     let code = match errors.is_empty() {
         true => StatusCode::OK,
@@ -377,6 +383,7 @@ pub(super) async fn update(
         layout: (!form.layout.trim().is_empty()).then_some(draft.layout),
         translations: Some(draft.translations),
         segment: Some(draft.segment),
+        archive: Some(draft.archive),
     };
     let errors = match campaigns::update(&state.ctx, &session.actor(), id, patch).await {
         Ok(c) => {

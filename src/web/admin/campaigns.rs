@@ -248,6 +248,19 @@ async fn do_move(
             }),
             Err(e) => Err(CampaignsError::Invalid(e)),
         },
+        "publish" | "unpublish" => {
+            let patch = campaigns::CampaignPatch {
+                archive: Some(verb == "publish"),
+                ..Default::default()
+            };
+            campaigns::update(ctx, &actor, id, patch)
+                .await
+                .map(|c| match c.def.archive {
+                    true => t("It is in the public archive (once sent, for its public lists).")
+                        .to_owned(),
+                    false => t("It is not in the public archive.").to_owned(),
+                })
+        }
         _ => return Err(AdminError::NotFound),
     })
 }

@@ -84,6 +84,10 @@ pub(super) struct CreateCampaignRequest {
     #[serde(default)]
     #[schema(format = Uuid)]
     segment: Option<String>,
+    /// Whether, once sent, it is published in the public archive (`/archive`) of its public
+    /// lists, with placeholders for every personal value; default `false`.
+    #[serde(default)]
+    archive: bool,
 }
 
 /// A campaign's subject and body in one language.
@@ -152,6 +156,8 @@ pub(super) struct CampaignResponse {
     translations: BTreeMap<String, TranslationBody>,
     /// The segment narrowing the lists' members, if any.
     segment: Option<String>,
+    /// Whether, once sent, it is published in the public archive.
+    archive: bool,
     status: String,
     send_at: Option<DateTime<Utc>>,
     paused_reason: Option<String>,
@@ -220,6 +226,7 @@ async fn response(state: &AppState, o: CampaignOverview) -> Result<CampaignRespo
             })
             .collect(),
         segment: c.def.segment.map(|s| s.to_string()),
+        archive: c.def.archive,
         status: c.status.as_str().to_owned(),
         send_at: c.send_at,
         paused_reason: c.paused_reason,
@@ -270,6 +277,7 @@ pub(super) async fn create(
         layout: req.layout,
         translations: translations(req.translations)?,
         segment: req.segment.as_deref().map(segment_id).transpose()?,
+        archive: req.archive,
     };
     let campaign = campaigns::create(&state.ctx, &caller.actor(), draft).await?;
     let body = respond(&state, campaign.id).await?;
@@ -341,11 +349,15 @@ pub(super) struct UpdateCampaignRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     segment: Option<Option<String>>,
+    /// Publish in the public archive once sent (`true`) or not; alone, it may change on a
+    /// campaign in any state (an issue can be taken off the archive after it was sent).
+    archive: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/campaigns/{id}", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = UpdateCampaignRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
 /// `PATCH /api/v1/campaigns/{id}` → 200: changes a draft; a scheduled campaign returns to
-/// draft; sending, paused, sent or cancelled → 409 `invalid_state`.
+/// draft; sending, paused, sent or cancelled → 409 `invalid_state`, except a PATCH of
+/// `archive` alone, which any campaign takes.
 pub(super) async fn update(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -369,6 +381,7 @@ pub(super) async fn update(
             .segment
             .map(|s| s.as_deref().map(segment_id).transpose())
             .transpose()?,
+        archive: req.archive,
     };
     campaigns::update(&state.ctx, &caller.actor(), id, patch).await?;
     respond(&state, id).await

@@ -1,6 +1,8 @@
 //! Public pages: signup, confirmation, unsubscribe (incl. RFC 8058 one-click), preferences,
-//! "manage my data" (the data-subject rights), the built-in privacy notice, health and metrics.
+//! "manage my data" (the data-subject rights), the built-in privacy notice, the newsletter
+//! archive, health and metrics.
 
+mod archive;
 mod notices;
 mod pages;
 mod privacy;
@@ -51,6 +53,8 @@ fn pages_and_links() -> Router<AppState> {
         .route("/notices.json", get(notices::export))
         .route("/notices/{id}", get(notices::archive_page))
         .route("/feeds/{file}", get(notices::feed))
+        .route("/archive", get(archive::index))
+        .route("/archive/{item}", get(archive::item))
         .merge(link_routes())
         .merge(privacy_routes())
 }

@@ -2,6 +2,7 @@
 //! used only for markup we rendered ourselves.
 
 pub mod admin;
+pub mod archive;
 pub mod notices;
 pub mod privacy;
 pub mod text;
@@ -9,7 +10,7 @@ pub mod text;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::{Locale, SubscriptionStatus, UnsubscribeReason};
-pub use text::{PrivacyText, Text, privacy_text, text};
+pub use text::{ArchiveText, PrivacyText, Text, archive_text, privacy_text, text};
 
 tokio::task_local! {
     /// The organisation's name (`mail.organisation`) while a public request is answered: the
@@ -19,8 +20,18 @@ tokio::task_local! {
     pub static ORGANISATION: std::sync::Arc<str>;
 }
 
-/// The shared page shell.
+/// The shared page shell; search engines are asked to leave the page out.
 pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
+    layout_with(
+        locale,
+        title,
+        html! { meta name="robots" content="noindex"; },
+        body,
+    )
+}
+
+/// The shared page shell with `head` (robots, alternate links) of the page's own.
+pub fn layout_with(locale: Locale, title: &str, head: Markup, body: Markup) -> Markup {
     let t = text(locale);
     html! {
         (DOCTYPE)
@@ -28,7 +39,7 @@ pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
+                (head)
                 title { (title) }
                 link rel="stylesheet" href="/assets/bulletin.css";
             }
@@ -342,5 +353,7 @@ ul.subscriptions{padding-left:1.2rem}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.25rem .5rem .25rem 0;vertical-align:top;border-bottom:1px solid var(--muted)}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dd{margin:0}.notice{font-weight:600}\
 select{padding:.5rem;font:inherit}\
+article.issue{margin:1.5rem 0;overflow-wrap:anywhere}article.issue img{max-width:100%;height:auto}\
+ul.issues{list-style:none;padding:0}ul.issues time{color:var(--muted);margin-right:.5rem}\
 @media print{button,form{display:none}main{max-width:none;margin:0}}\
 ";

@@ -559,3 +559,53 @@ impl PrivacyText {
             .map_or(key, |(_, w)| w)
     }
 }
+
+/// Every string of the public archive's pages.
+pub struct ArchiveText {
+    pub(crate) title: &'static str,
+    pub(crate) lead: &'static str,
+    pub(crate) empty: &'static str,
+    pub(crate) feed: &'static str,
+    /// `{list}` stands for the list's name.
+    pub(crate) subscribe_to: &'static str,
+    pub(crate) sent_on: &'static str,
+    pub(crate) read_in: &'static str,
+    pub(crate) placeholders: &'static str,
+    pub(crate) all_issues: &'static str,
+    /// `{list}` stands for the list's name.
+    pub(crate) issues_of: &'static str,
+}
+
+/// The archive's words for `locale`.
+pub fn archive_text(locale: Locale) -> &'static ArchiveText {
+    match locale {
+        Locale::En => &ARCHIVE_EN,
+        Locale::De => &ARCHIVE_DE,
+    }
+}
+
+static ARCHIVE_EN: ArchiveText = ArchiveText {
+    title: "Newsletter archive",
+    lead: "Past issues of our newsletters, as they were sent. Personal details are replaced by placeholders.",
+    empty: "No issues have been published yet.",
+    feed: "Atom feed",
+    subscribe_to: "Subscribe to {list}",
+    sent_on: "Sent on",
+    read_in: "Read in:",
+    placeholders: "This is the issue as it was sent, with placeholders where each recipient saw their own name, address and links.",
+    all_issues: "All issues",
+    issues_of: "Issues of {list}",
+};
+
+static ARCHIVE_DE: ArchiveText = ArchiveText {
+    title: "Newsletter-Archiv",
+    lead: "Frühere Ausgaben unserer Newsletter, wie sie versandt wurden. Persönliche Angaben sind durch Platzhalter ersetzt.",
+    empty: "Es wurden noch keine Ausgaben veröffentlicht.",
+    feed: "Atom-Feed",
+    subscribe_to: "{list} abonnieren",
+    sent_on: "Versandt am",
+    read_in: "Lesen auf:",
+    placeholders: "Dies ist die Ausgabe, wie sie versandt wurde, mit Platzhaltern, wo jede Empfängerin und jeder Empfänger den eigenen Namen, die eigene Adresse und eigene Links sah.",
+    all_issues: "Alle Ausgaben",
+    issues_of: "Ausgaben von {list}",
+};

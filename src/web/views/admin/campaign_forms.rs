@@ -36,6 +36,8 @@ pub struct ComposeFormView<'a> {
     pub segment: &'a str,
     /// The segments to choose from: (id, name).
     pub segments: &'a [(String, String)],
+    /// Whether "Publish in the public archive" is ticked.
+    pub archive: bool,
 }
 
 /// The fields of the composer in the order they appear: the first with an error gets focus.
@@ -72,6 +74,14 @@ pub fn layout_words(layout: CampaignLayout) -> &'static str {
     match layout {
         CampaignLayout::Standard => t("Newsletter: the text in a column on a grey background"),
         CampaignLayout::Letter => t("Letter: the text alone on white, as a person writes"),
+    }
+}
+
+/// Whether a campaign is published in the public archive, in the page's language.
+pub fn archive_words(archive: bool) -> &'static str {
+    match archive {
+        true => t("Published once sent"),
+        false => t("Not published"),
     }
 }
 
@@ -122,6 +132,11 @@ pub fn compose_page(
                     }
                     @if let Some(err) = look.error { p.field-error { (err) } }
                     p.muted { (t("Each layout is a template per language; change them under Templates (campaign.html, campaign_letter.html).")) }
+                    label.check {
+                        input #archive type="checkbox" name="archive" value="yes" checked[form.archive];
+                        " " (t("Publish in the public archive"))
+                    }
+                    p.muted { (t("Once sent, it appears under /archive for its public lists, with placeholders instead of each person's name, address and links.")) }
                     fieldset.lists.invalid[at("list").error.is_some()] {
                         legend { (t("Lists (only lists people consented to)")) }
                         @for (i, l) in offered.enumerate() {
@@ -254,6 +269,7 @@ pub fn review_page(ctx: &Ctx, v: &ReviewView) -> Markup {
                     dt { (t("Replies go to")) } dd { (v.reply_to) }
                     dt { (t("Layout")) } dd #layout { (layout_words(c.def.layout)) }
                     dt { (t("Segment")) } dd #segment { (v.audience.segment.as_deref().unwrap_or(t("Everyone on the lists"))) }
+                    dt { (t("Public archive")) } dd #archive { (archive_words(c.def.archive)) }
                     dt { (t("Subject")) } dd { (c.def.subject) }
                     dt { (t("Status")) } dd { (status(c.status.as_str()))
                         @if let Some(at) = c.send_at { " " (tf("for {time}", &[("time", &ctx.time(at))])) } }
@@ -341,6 +357,10 @@ pub fn moves(ctx: &Ctx, c: &Campaign, n: &CampaignCounts, is_notice: bool) -> Ma
                 @if s == CampaignStatus::Paused { (post("resume", t("Resume"))) }
                 @if cancellable { a.button.secondary href={ (base) "/cancel" } { (t("Cancel…")) } " " }
                 @if !is_notice { (post("duplicate", t("Duplicate"))) }
+                @if !is_notice && !editable {
+                    @if c.def.archive { (post("unpublish", t("Take off the public archive"))) }
+                    @else { (post("publish", t("Publish in the public archive"))) }
+                }
                 @if deletable { a.button.secondary href={ (base) "/delete" } { (t("Delete…")) } }
             }
             @if is_notice {

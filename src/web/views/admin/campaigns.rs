@@ -94,6 +94,12 @@ pub fn campaign_page(ctx: &Ctx, v: &CampaignView) -> Markup {
                 @if let Some(r) = &c.def.reply_to {
                     p { (around(t("Replies go to {address}"), "address", html! { code { (r.as_str()) } })) }
                 }
+                @if !v.is_notice {
+                    p #archive { (t("Public archive:")) " " (super::campaign_forms::archive_words(c.def.archive))
+                        @if c.def.archive && c.status == CampaignStatus::Sent {
+                            " · " a href={ "/archive/" (c.id) } { (t("See it in the archive")) }
+                        } }
+                }
                 @if n.total > 0 {
                     progress max=(n.total) value=(done) {
                         (tf("{done} of {total}", &[("done", &number(done)), ("total", &number(n.total))]))
