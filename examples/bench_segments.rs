@@ -219,7 +219,7 @@ async fn mark_half_sent(ctx: &bulletin::context::Context, campaign: CampaignId) 
 async fn print_plan(ctx: &bulletin::context::Context, raw: &Value) -> anyhow::Result<()> {
     let filter = services::segments::parse_filter(ctx, raw).await?;
     let backend = ctx.db.get_database_backend();
-    let condition = store::segments::Condition::of(&filter, backend);
+    let condition = store::segments::Condition::for_everyone(&filter, backend);
     let (explain, column) = match backend {
         DbBackend::Postgres => ("EXPLAIN", "QUERY PLAN"),
         _ => ("EXPLAIN QUERY PLAN", "detail"),

@@ -537,7 +537,7 @@ pub async fn audience(
     if let Some(filter) = segment {
         // The segment's own subscription tests use the alias `s` too: they are subqueries
         // and see their own.
-        let condition = super::segments::Condition::of(filter, backend);
+        let condition = super::segments::Condition::for_everyone(filter, backend);
         from.push_str(" AND ");
         from.push_str(&condition.numbered(backend, values.len() + 1));
         values.extend(condition.values);
