@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     // The import answers before SQLite's write-ahead log is copied into the database file;
     // this waits for that copy (the import's own, in the background, then an empty one).
     let checkpoint_started = Instant::now();
-    bulletin::store::checkpoint(&ctx.bulk_db).await?;
+    bulletin::store::settle_bulk_write(&ctx.bulk_db).await?;
     let checkpoint_seconds = checkpoint_started.elapsed().as_secs_f64();
     anyhow::ensure!(
         report.imported == rows,

@@ -56,13 +56,13 @@ async fn main() -> anyhow::Result<()> {
         let source = tokio::fs::File::open(&file).await?;
         services::imports::import_csv(&ctx, &actor, &slug, source).await?;
     }
-    store::checkpoint(&ctx.bulk_db).await?;
+    store::settle_bulk_write(&ctx.bulk_db).await?;
     eprintln!("imported in {:.1} s", started.elapsed().as_secs_f64());
 
     // A sent campaign to everyone, half of it delivered, for the `received` condition.
     let (earlier, whole_fan_out) = campaign(&ctx, "Earlier issue", None).await?;
     mark_half_sent(&ctx, earlier).await?;
-    store::checkpoint(&ctx.db).await?;
+    store::settle_bulk_write(&ctx.db).await?;
 
     let filters = [
         (
@@ -193,7 +193,10 @@ async fn campaign(
 }
 
 /// Marks every other row of `campaign` sent, as if the relay had accepted it.
-async fn mark_half_sent(ctx: &bulletin::context::Context, campaign: CampaignId) -> anyhow::Result<()> {
+async fn mark_half_sent(
+    ctx: &bulletin::context::Context,
+    campaign: CampaignId,
+) -> anyhow::Result<()> {
     let backend = ctx.db.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {

@@ -358,10 +358,10 @@ async fn import(
     bar.finish_and_clear();
     let report = result.with_context(|| format!("{} was not imported", file.display()))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
-    // The import is committed; copy it into the database file before the process ends.
-    bulletin::store::checkpoint(&ctx.bulk_db)
+    // The import is committed; settle it (SQLite: into the database file) before exiting.
+    bulletin::store::settle_bulk_write(&ctx.bulk_db)
         .await
-        .context("the import is kept, but the checkpoint after it failed")?;
+        .context("the import is kept, but settling the database after it failed")?;
     Ok(())
 }
 

@@ -244,7 +244,11 @@ fn element(backend: DbBackend, i: usize, kind: Kind) -> String {
 /// array in the last parameter: one index look-up per value. `filter` uses the parameter
 /// before it, if any. On PostgreSQL a `LATERAL` sub-select makes the look-ups explicit:
 /// inside a long import the planner's statistics still describe the tables as they were
-/// before it, and it would otherwise pick scans that grow with the table.
+/// before it, and it would otherwise pick scans that grow with the table. The filter is
+/// written `(…) IS TRUE`, which no index serves, so that the key's index does: with fresh
+/// statistics that still held the list empty, PostgreSQL looked each row up through the list's
+/// index and walked everything imported into it so far (an import of 250,000 rows into a new
+/// list beside 1,000,000 others did not end in five minutes).
 fn lookup_sql(
     backend: DbBackend,
     columns: &str,
@@ -257,7 +261,7 @@ fn lookup_sql(
         let (filter, n) = if filter.is_empty() {
             (String::new(), 1)
         } else {
-            (format!("{} AND", filter.replace('?', "$1")), 2)
+            (format!("({}) IS TRUE AND", filter.replace('?', "$1")), 2)
         };
         let cast = match kind {
             Kind::Uuid => "::uuid",

@@ -336,18 +336,19 @@ pub async fn spool<R: AsyncRead + Unpin>(
     Ok(file)
 }
 
-/// Copies the import from SQLite's write-ahead log into the database file, after the import
-/// has answered; the next import waits for it (they share one connection).
+/// Settles the database after the import has answered (SQLite: the write-ahead log copied
+/// into the database file; PostgreSQL: fresh planner statistics); the next import waits for
+/// it (they share one connection).
 fn checkpoint_in_background(ctx: &Context) {
     let db = ctx.bulk_db.clone();
     tokio::spawn(async move {
         let started = Instant::now();
-        match store::checkpoint(&db).await {
+        match store::settle_bulk_write(&db).await {
             Ok(()) => tracing::info!(
                 seconds = started.elapsed().as_secs_f64(),
-                "checkpoint after an import"
+                "database settled after an import"
             ),
-            Err(e) => tracing::warn!(error = %e, "checkpoint after an import failed"),
+            Err(e) => tracing::warn!(error = %e, "settling the database after an import failed"),
         }
     });
 }
