@@ -96,7 +96,9 @@ where
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.trim_start().split_once(' '))
+            // The scheme's name is case-insensitive (RFC 9110 §11.1).
+            .and_then(|(scheme, secret)| scheme.eq_ignore_ascii_case("bearer").then_some(secret))
             .ok_or_else(unauthorized)?;
         let Some(token) = api_tokens::authenticate(&state.ctx, secret.trim()).await? else {
             return Err(unauthorized());

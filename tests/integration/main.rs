@@ -19,6 +19,7 @@ mod admin_templates;
 mod admin_time_zone;
 mod admin_watching;
 mod api;
+mod api_errors;
 mod archive;
 mod attributes;
 mod bounces;

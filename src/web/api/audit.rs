@@ -37,7 +37,7 @@ pub(super) struct AuditResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = AuditResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = AuditResponse), ApiErrors))]
 /// `GET /api/v1/audit[?cursor=C][&limit=N]` → entries, newest first, a page at a time.
 pub(super) async fn entries(
     State(state): State<AppState>,

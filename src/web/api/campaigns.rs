@@ -444,7 +444,7 @@ pub(super) struct CampaignsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = CampaignsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = CampaignsResponse), ApiErrors))]
 /// `GET /api/v1/campaigns` → every campaign, newest first (without figures).
 pub(super) async fn all(
     State(state): State<AppState>,

@@ -112,7 +112,7 @@ pub(super) struct ProductsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/products", tag = "customers", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ProductsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/products", tag = "customers", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = ProductsResponse), ApiErrors))]
 /// `GET /api/v1/products[?cursor=C][&limit=N]` → products by part number, a page at a time.
 pub(super) async fn products(
     State(state): State<AppState>,
@@ -204,7 +204,7 @@ pub(super) async fn import_customers(
 struct CustomersQuery {
     q: Option<String>,
     cursor: Option<String>,
-    limit: Option<u64>,
+    limit: Option<super::PageLimit>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -238,7 +238,7 @@ pub(super) struct CustomersResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), params(("q" = Option<String>, Query, description = "an address prefix"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = CustomersResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), params(("q" = Option<String>, Query, description = "an address prefix"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = CustomersResponse), ApiErrors))]
 /// `GET /api/v1/customers[?q=PREFIX][&cursor=C][&limit=N]` → customers with their products,
 /// newest first, a page at a time.
 pub(super) async fn customers(

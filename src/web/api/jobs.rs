@@ -19,7 +19,8 @@ use crate::{
 struct JobsQuery {
     job: Option<String>,
     cursor: Option<String>,
-    limit: Option<u64>,
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    limit: Option<super::PageLimit>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -30,7 +31,7 @@ pub(super) struct JobsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(("job" = Option<String>, Query, description = "only the runs of this job"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 50")), responses((status = 200, body = JobsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(("job" = Option<String>, Query, description = "only the runs of this job"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 50")), responses((status = 200, body = JobsResponse), ApiErrors))]
 /// `GET /api/v1/jobs[?job=NAME][&cursor=C][&limit=N]` → runs, newest first, a page at a time.
 pub(super) async fn runs(
     State(state): State<AppState>,
@@ -39,7 +40,7 @@ pub(super) async fn runs(
 ) -> Result<Json<JobsResponse>, ApiError> {
     let query: JobsQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let limit = super::PageLimit::or(query.limit, 50);
     let after = match query.cursor.as_deref() {
         Some(c) => Some(c.parse().map_err(|_| not_a_cursor())?),
         None => None,

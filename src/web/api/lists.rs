@@ -130,7 +130,7 @@ impl From<ListsError> for ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ListsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/lists", tag = "lists", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = ListsResponse), ApiErrors))]
 /// `GET /api/v1/lists[?cursor=C][&limit=N]` → lists by slug, a page at a time.
 pub(super) async fn all(
     State(state): State<AppState>,

@@ -16,10 +16,14 @@ mod users;
 
 use axum::{
     Router,
+    extract::Request,
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
 
-use crate::web::{AppState, with_body_limit, with_limits};
+use crate::web::{AppState, error::ApiError, with_body_limit, with_limits};
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
@@ -142,6 +146,59 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     with_limits(standard, http.body_limit_bytes, http.request_timeout)
         .merge(with_body_limit(bulk, settings.import.max_body_bytes))
         .fallback(not_found)
+        .layer(middleware::from_fn(json_errors))
+}
+
+/// Gives every error under `/api/` the API's JSON shape. The answers the router and the
+/// layers make themselves (405 with its `Allow`, 408, 413, a malformed body's 400) come as
+/// plain text or empty; they get the code their status stands for, keeping `Allow` and
+/// `Retry-After`. A 401 also says how to authenticate (`WWW-Authenticate: Bearer`, RFC 6750).
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let mut response = if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let (code, message) = match status {
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this method is not allowed here; the Allow header lists the ones that are",
+            ),
+            StatusCode::REQUEST_TIMEOUT => {
+                ("request_timeout", "the request body did not arrive in time")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "payload_too_large",
+                "the request body is larger than this endpoint takes",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "send the body as application/json",
+            ),
+            StatusCode::BAD_REQUEST => ("malformed_body", "the request could not be read"),
+            StatusCode::NOT_FOUND => ("not_found", "not found"),
+            _ => ("error", status.canonical_reason().unwrap_or("error")),
+        };
+        let (parts, _) = response.into_parts();
+        let mut json = ApiError::new(status, code, message).into_response();
+        for name in [header::ALLOW, header::RETRY_AFTER] {
+            if let Some(value) = parts.headers.get(&name) {
+                json.headers_mut().insert(name, value.clone());
+            }
+        }
+        json
+    } else {
+        response
+    };
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .entry(header::WWW_AUTHENTICATE)
+            .or_insert(HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 /// `?cursor=&limit=` of the list endpoints: keyset pages, so a page costs the same however
@@ -149,11 +206,39 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 #[derive(Debug, Default, serde::Deserialize)]
 pub(super) struct PageQuery {
     cursor: Option<String>,
-    limit: Option<u64>,
+    limit: Option<PageLimit>,
+}
+
+/// The most items one page of a list endpoint holds (`?limit=`).
+pub(super) const MAX_PAGE: u64 = 1000;
+
+/// A page size asked for with `?limit=`: 1 to [`MAX_PAGE`]. Anything else (0, more, a number
+/// past 64 bits, not a number) fails to deserialise, so the query is refused with 422.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PageLimit(u64);
+
+impl<'de> serde::Deserialize<'de> for PageLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = u64::deserialize(deserializer)?;
+        if (1..=MAX_PAGE).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "limit must be 1 to {MAX_PAGE}, not {n}"
+            )))
+        }
+    }
+}
+
+impl PageLimit {
+    /// The size asked for, else `default`.
+    pub(super) fn or(limit: Option<Self>, default: u64) -> u64 {
+        limit.map_or(default, |l| l.0)
+    }
 }
 
 impl PageQuery {
-    /// The page size: 1 to 500, 100 when not given.
+    /// The page size: 1 to 1000, 100 when not given.
     fn limit(&self) -> u64 {
         page_limit(self.limit)
     }
@@ -172,9 +257,9 @@ impl PageQuery {
     }
 }
 
-/// The page size of every list endpoint: 1 to 500, 100 when not given.
-fn page_limit(limit: Option<u64>) -> u64 {
-    limit.unwrap_or(100).clamp(1, 500)
+/// The page size of every list endpoint: 1 to 1000, 100 when not given.
+fn page_limit(limit: Option<PageLimit>) -> u64 {
+    PageLimit::or(limit, 100)
 }
 
 /// A query string as `T`; 422 when it does not fit.

@@ -214,7 +214,7 @@ pub(super) struct NoticesResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = NoticesResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = NoticesResponse), ApiErrors))]
 /// `GET /api/v1/notices[?cursor=C][&limit=N]` → notices, newest first, a page at a time.
 pub(super) async fn all(
     State(state): State<AppState>,

@@ -332,7 +332,8 @@ pub(super) async fn log_request(
 struct RequestsQuery {
     status: Option<String>,
     cursor: Option<String>,
-    limit: Option<u64>,
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    limit: Option<super::PageLimit>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -342,7 +343,7 @@ pub(super) struct RequestsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "open, completed or rejected"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = RequestsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "open, completed or rejected"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = RequestsResponse), ApiErrors))]
 /// `GET /api/v1/privacy-requests[?status=open|completed|rejected][&cursor=C][&limit=N]` →
 /// earliest deadline first, a page at a time.
 pub(super) async fn requests(
@@ -420,7 +421,8 @@ pub(super) async fn close_request(
 struct ReviewQuery {
     within_days: Option<i64>,
     cursor: Option<String>,
-    limit: Option<u64>,
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 1000)]
+    limit: Option<super::PageLimit>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -442,7 +444,7 @@ struct ReviewItemResponse {
     action: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/retention/review", tag = "privacy", security(("bearer" = [])), params(("within_days" = Option<u32>, Query, description = "0 to 3650, default 30"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ReviewResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/retention/review", tag = "privacy", security(("bearer" = [])), params(("within_days" = Option<u32>, Query, description = "0 to 3650, default 30"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = ReviewResponse), ApiErrors))]
 /// `GET /api/v1/retention/review[?within_days=N][&cursor=C][&limit=N]` → who the 3-year rule
 /// reaches within N days (default 30), when, and what it does; by subscriber id, a page at
 /// a time.

@@ -36,7 +36,7 @@ struct FindQuery {
     status: Option<String>,
     suppressed: Option<String>,
     cursor: Option<String>,
-    limit: Option<u64>,
+    limit: Option<super::PageLimit>,
 }
 
 /// One row of a subscriber search.
@@ -159,7 +159,7 @@ pub(super) struct ConsentEventsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = Option<String>, Query, description = "the exact address: answers that one subscriber, or 404"), ("q" = Option<String>, Query, description = "with @: an address prefix; else an address prefix or part of the name"), ("list" = Option<String>, Query, description = "a list id: only people with a subscription to it"), ("status" = Option<String>, Query, description = "pending, confirmed or unsubscribed (on list, if given)"), ("suppressed" = Option<bool>, Query, description = "true: only people whose address is suppressed; false: only people whose address is not"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = FindResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = Option<String>, Query, description = "the exact address: answers that one subscriber, or 404"), ("q" = Option<String>, Query, description = "with @: an address prefix; else an address prefix or part of the name"), ("list" = Option<String>, Query, description = "a list id: only people with a subscription to it"), ("status" = Option<String>, Query, description = "pending, confirmed or unsubscribed (on list, if given)"), ("suppressed" = Option<bool>, Query, description = "true: only people whose address is suppressed; false: only people whose address is not"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = FindResponse), ApiErrors))]
 /// `GET /api/v1/subscribers?email=ADDR` → the subscriber and their subscriptions;
 /// `GET /api/v1/subscribers[?q=][&list=][&status=][&suppressed=][&cursor=][&limit=]` → a page
 /// of the search, newest first.
@@ -281,7 +281,7 @@ impl From<AddSubscriberError> for ApiError {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-events", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = ConsentEventsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-events", tag = "subscribers", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = ConsentEventsResponse), ApiErrors))]
 /// `GET /api/v1/subscribers/{id}/consent-events[?cursor=C][&limit=N]` → the person's
 /// ledger, oldest first, a page at a time.
 pub(super) async fn consent_events(

@@ -67,10 +67,10 @@ pub(super) struct SuppressionsResponse {
 struct ListQuery {
     reason: Option<String>,
     cursor: Option<String>,
-    limit: Option<u64>,
+    limit: Option<super::PageLimit>,
 }
 
-#[utoipa::path(get, path = "/api/v1/suppressions", tag = "suppressions", security(("bearer" = [])), params(("reason" = Option<String>, Query, description = "only this reason"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = SuppressionsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/suppressions", tag = "suppressions", security(("bearer" = [])), params(("reason" = Option<String>, Query, description = "only this reason"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = SuppressionsResponse), ApiErrors))]
 /// `GET /api/v1/suppressions[?reason=R][&cursor=C][&limit=N]` → the suppressions by id.
 pub(super) async fn all(
     State(state): State<AppState>,

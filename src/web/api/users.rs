@@ -54,7 +54,7 @@ pub(super) struct UsersResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = UsersResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = UsersResponse), ApiErrors))]
 /// `GET /api/v1/users[?cursor=C][&limit=N]` → users by address, a page at a time.
 pub(super) async fn all(
     State(state): State<AppState>,
@@ -218,7 +218,7 @@ pub(super) struct TokensResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "users", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 500, default 100")), responses((status = 200, body = TokensResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "users", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = TokensResponse), ApiErrors))]
 /// `GET /api/v1/tokens[?cursor=C][&limit=N]` → unrevoked tokens, newest first, never their
 /// secrets.
 pub(super) async fn tokens(

@@ -1,0 +1,154 @@
+//! One error shape everywhere under `/api/`: the answers the router and the layers make
+//! themselves are the JSON error too; a 401 says how to authenticate; page sizes outside
+//! 1..=1000 are refused.
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::TestApp;
+
+/// The `error.code` of a JSON error answer, checking that it is one.
+async fn error_code(response: reqwest::Response) -> String {
+    let kind = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        kind.starts_with("application/json"),
+        "content type {kind:?}"
+    );
+    let body: Value = response.json().await.unwrap();
+    body["error"]["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_router_and_the_layers_answer_with_the_json_error() {
+    let app =
+        TestApp::spawn_with(|s| s.http.request_timeout = std::time::Duration::from_secs(1)).await;
+
+    // 405, with the methods that are allowed.
+    let response = app
+        .http
+        .put(format!("{}/api/v1/segments", app.base))
+        .bearer_auth(&app.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = response.headers()[header::ALLOW]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    assert_eq!(error_code(response).await, "method_not_allowed");
+
+    // 413: a body past `http.body_limit_bytes`.
+    let limit = app.app.context().settings.http.body_limit_bytes;
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(limit + 10));
+    let response = app
+        .http
+        .post(format!("{}/api/v1/lists", app.base))
+        .bearer_auth(&app.token)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(response).await, "payload_too_large");
+
+    // 415: a body that is not JSON.
+    let response = app
+        .http
+        .post(format!("{}/api/v1/lists", app.base))
+        .bearer_auth(&app.token)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body("slug=weekly")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(error_code(response).await, "unsupported_media_type");
+
+    // 408: a body that does not arrive within `http.request_timeout`.
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/lists HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{",
+        app.token
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("application/json") && answer.contains("\"request_timeout\""),
+        "{answer}"
+    );
+
+    // An unknown route is the JSON 404.
+    let response = app.api_get("/api/v1/no-such-thing").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(response).await, "not_found");
+    // No list was made by any of it.
+    let lists: Value = app.api_get("/api/v1/lists").await.json().await.unwrap();
+    assert_eq!(lists["lists"], json!([]), "{lists}");
+}
+
+#[tokio::test]
+async fn a_401_names_the_bearer_scheme_whose_name_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .get(format!("{}/api/v1/lists", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    assert_eq!(error_code(response).await, "unauthorized");
+
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let response = app
+            .http
+            .get(format!("{}/api/v1/lists", app.base))
+            .header(header::AUTHORIZATION, format!("{scheme} {}", app.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+    let response = app
+        .http
+        .get(format!("{}/api/v1/lists", app.base))
+        .header(header::AUTHORIZATION, format!("Basic {}", app.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_page_size_outside_1_to_1000_is_refused() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/v1/lists", "/api/v1/subscribers", "/api/v1/jobs"] {
+        for bad in ["0", "1001", "18446744073709551616", "-1", "ten"] {
+            let response = app.api_get(&format!("{path}?limit={bad}")).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path}?limit={bad}"
+            );
+            assert_eq!(error_code(response).await, "invalid_field");
+        }
+        for good in ["1", "1000"] {
+            let response = app.api_get(&format!("{path}?limit={good}")).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}?limit={good}");
+        }
+    }
+}
