@@ -200,7 +200,7 @@ impl TemplateFile {
     pub fn find(path: &str) -> Option<TemplateFile> {
         let (path, _) = DEFAULTS.iter().find(|(p, _)| *p == path)?;
         let (locale, file) = path.split_once('/')?;
-        let locale = Locale::ALL.into_iter().find(|l| l.as_str() == locale)?;
+        let locale = Locale::all().into_iter().find(|l| l.as_str() == locale)?;
         let part = PARTS.into_iter().find(|part| {
             file.strip_suffix(part)
                 .is_some_and(|stem| stem.ends_with('.') && !stem[..stem.len() - 1].contains('.'))
@@ -460,7 +460,7 @@ fn sample_context() -> MailContext {
 impl Compiled {
     fn check(&self) -> Result<(), TemplateError> {
         let sample = sample_context();
-        for locale in Locale::ALL {
+        for locale in Locale::all() {
             for template in SystemTemplate::ALL {
                 self.render(locale, template, &sample)?;
             }
@@ -630,7 +630,7 @@ mod tests {
     #[test]
     fn built_in_templates_render_in_every_language() {
         let t = Templates::load(Path::new("/nonexistent")).unwrap();
-        for locale in Locale::ALL {
+        for locale in Locale::all() {
             let m = t
                 .render(locale, SystemTemplate::Confirmation, &ctx())
                 .unwrap();
@@ -654,7 +654,7 @@ mod tests {
     #[test]
     fn privacy_and_address_change_mails_carry_their_link_in_every_language() {
         let t = Templates::load(Path::new("/nonexistent")).unwrap();
-        for locale in Locale::ALL {
+        for locale in Locale::all() {
             for template in [SystemTemplate::PrivacyLink, SystemTemplate::AddressChange] {
                 let m = t.render(locale, template, &ctx()).unwrap();
                 assert!(!m.subject.contains('\n') && m.subject.contains("ACME"));

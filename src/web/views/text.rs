@@ -1,75 +1,203 @@
 //! The words of public pages, in every supported language.
 
+use std::{
+    path::Path,
+    sync::{PoisonError, RwLock},
+};
+
 use crate::domain::Locale;
 
-/// Every string a public page shows.
-pub struct Text {
-    pub(crate) lang: &'static str,
-    pub(crate) signup_title: &'static str,
-    pub(crate) email: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) name_optional: &'static str,
-    pub(crate) subscribe: &'static str,
-    pub(crate) privacy_notice: &'static str,
-    pub(crate) privacy_hint: &'static str,
-    pub(crate) check_inbox_title: &'static str,
-    pub(crate) check_inbox_body: &'static str,
-    pub(crate) confirm_title: &'static str,
-    pub(crate) confirm_body: &'static str,
-    pub(crate) confirm_button: &'static str,
-    pub(crate) confirmed_title: &'static str,
-    pub(crate) confirmed_body: &'static str,
-    pub(crate) cancelled_title: &'static str,
-    pub(crate) cancelled_body: &'static str,
-    pub(crate) unsubscribe_title: &'static str,
-    pub(crate) unsubscribe_body: &'static str,
-    pub(crate) unsubscribe_button: &'static str,
-    pub(crate) unsubscribed_title: &'static str,
-    pub(crate) unsubscribed_body: &'static str,
-    pub(crate) preferences_title: &'static str,
-    pub(crate) preferences_body: &'static str,
-    pub(crate) leave_selected: &'static str,
-    pub(crate) leave_all: &'static str,
-    pub(crate) no_subscriptions: &'static str,
-    pub(crate) status_pending: &'static str,
-    pub(crate) status_confirmed: &'static str,
-    pub(crate) status_unsubscribed: &'static str,
-    pub(crate) link_invalid_title: &'static str,
-    pub(crate) link_invalid_body: &'static str,
-    pub(crate) link_expired_title: &'static str,
-    pub(crate) link_expired_body: &'static str,
-    pub(crate) resend_button: &'static str,
-    pub(crate) resent_title: &'static str,
-    pub(crate) resent_body: &'static str,
-    pub(crate) not_found_title: &'static str,
-    pub(crate) not_found_body: &'static str,
-    pub(crate) bad_request_title: &'static str,
-    pub(crate) error_title: &'static str,
-    pub(crate) error_body: &'static str,
-    pub(crate) busy_title: &'static str,
-    pub(crate) busy_body: &'static str,
-    pub(crate) consent_missing: &'static str,
-    pub(crate) fix_errors: &'static str,
-    pub(crate) index_title: &'static str,
-    pub(crate) index_empty: &'static str,
-    pub(crate) add_title: &'static str,
-    pub(crate) add_body: &'static str,
-    pub(crate) add_button: &'static str,
-    pub(crate) add_none_chosen: &'static str,
-    pub(crate) consent_per_list: &'static str,
-    pub(crate) reason_question: &'static str,
-    pub(crate) reason_too_many: &'static str,
-    pub(crate) reason_not_relevant: &'static str,
-    pub(crate) reason_never_signed_up: &'static str,
-    pub(crate) reason_other: &'static str,
-    pub(crate) reason_comment: &'static str,
+/// Declares `Text` with one `&'static str` per key, and the list of keys a page-text file
+/// must hold (the same names, so they cannot drift apart).
+macro_rules! page_words {
+    ($($field:ident),+ $(,)?) => {
+        /// Every string a public page shows.
+        pub struct Text {
+            /// The language code, for `<html lang>`.
+            pub(crate) lang: &'static str,
+            $(pub(crate) $field: &'static str,)+
+        }
+
+        impl Text {
+            /// The keys of a page-text file (`pages.toml`): every field but `lang`.
+            pub const KEYS: &[&str] = &[$(stringify!($field)),+];
+
+            /// The words of `file` for the language `lang`.
+            fn from_file(lang: &'static str, file: &mut PagesFile) -> Result<Self, PagesError> {
+                Ok(Self { lang, $($field: file.take(stringify!($field))?,)+ })
+            }
+        }
+    };
 }
 
-/// The words for `locale`.
+page_words!(
+    signup_title,
+    email,
+    name,
+    name_optional,
+    subscribe,
+    privacy_notice,
+    privacy_hint,
+    check_inbox_title,
+    check_inbox_body,
+    confirm_title,
+    confirm_body,
+    confirm_button,
+    confirmed_title,
+    confirmed_body,
+    cancelled_title,
+    cancelled_body,
+    unsubscribe_title,
+    unsubscribe_body,
+    unsubscribe_button,
+    unsubscribed_title,
+    unsubscribed_body,
+    preferences_title,
+    preferences_body,
+    leave_selected,
+    leave_all,
+    no_subscriptions,
+    status_pending,
+    status_confirmed,
+    status_unsubscribed,
+    link_invalid_title,
+    link_invalid_body,
+    link_expired_title,
+    link_expired_body,
+    resend_button,
+    resent_title,
+    resent_body,
+    not_found_title,
+    not_found_body,
+    bad_request_title,
+    error_title,
+    error_body,
+    busy_title,
+    busy_body,
+    consent_missing,
+    fix_errors,
+    index_title,
+    index_empty,
+    add_title,
+    add_body,
+    add_button,
+    add_none_chosen,
+    consent_per_list,
+    reason_question,
+    reason_too_many,
+    reason_not_relevant,
+    reason_never_signed_up,
+    reason_other,
+    reason_comment,
+);
+
+/// The words for `locale`: built in for English and German, from the operator's
+/// `pages.toml` for a registered language (English until one is registered).
 pub fn text(locale: Locale) -> &'static Text {
     match locale {
         Locale::En => &EN,
         Locale::De => &DE,
+        other => EXTRA
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|(l, _)| *l == other)
+            .map_or(&EN, |(_, t)| *t),
+    }
+}
+
+/// The words of the registered languages beyond English and German.
+// Process-wide like the language registry itself (`Locale::register`): filled once at start.
+static EXTRA: RwLock<Vec<(Locale, &'static Text)>> = RwLock::new(Vec::new());
+
+/// A page-text file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PagesError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not TOML.
+    #[error("{path}: {source}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// Where and why.
+        source: Box<toml::de::Error>,
+    },
+    /// A key is missing, not a string, or unknown.
+    #[error("{path}: {problem}")]
+    Key {
+        /// The file.
+        path: String,
+        /// Which key, and what is wrong with it.
+        problem: String,
+    },
+}
+
+/// A parsed page-text file whose keys are taken one by one.
+struct PagesFile {
+    path: String,
+    table: toml::Table,
+}
+
+impl PagesFile {
+    /// The text of `key`, leaked: page words live as long as the process, and a file is
+    /// loaded once per language at start.
+    fn take(&mut self, key: &str) -> Result<&'static str, PagesError> {
+        let problem = match self.table.remove(key) {
+            Some(toml::Value::String(text)) => return Ok(Box::leak(text.into_boxed_str())),
+            Some(_) => format!("key {key:?} must be a string"),
+            None => format!("key {key:?} is missing"),
+        };
+        Err(PagesError::Key {
+            path: self.path.clone(),
+            problem,
+        })
+    }
+}
+
+/// Reads the page words of the language `locale` from `path` (a `pages.toml`: one string
+/// per `Text::KEYS` entry, nothing else).
+///
+/// # Errors
+/// An unreadable or malformed file, or a key missing, not a string or unknown.
+pub fn load_pages(locale: Locale, path: &Path) -> Result<Text, PagesError> {
+    let shown = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|source| PagesError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let table: toml::Table = toml::from_str(&source).map_err(|e| PagesError::Syntax {
+        path: shown.clone(),
+        source: Box::new(e),
+    })?;
+    let mut file = PagesFile { path: shown, table };
+    let text = Text::from_file(locale.as_str(), &mut file)?;
+    if let Some(unknown) = file.table.keys().next() {
+        return Err(PagesError::Key {
+            path: file.path,
+            problem: format!("unknown key {unknown:?}"),
+        });
+    }
+    Ok(text)
+}
+
+/// Makes `words` the page words of `locale`; a second call for one language replaces the
+/// first (the later file wins). English and German keep their built-in words.
+pub fn register_pages(locale: Locale, words: Text) {
+    if locale.is_built_in() {
+        return;
+    }
+    let words: &'static Text = Box::leak(Box::new(words));
+    let mut extra = EXTRA.write().unwrap_or_else(PoisonError::into_inner);
+    match extra.iter_mut().find(|(l, _)| *l == locale) {
+        Some(entry) => entry.1 = words,
+        None => extra.push((locale, words)),
     }
 }
 
@@ -285,11 +413,12 @@ pub struct PrivacyText {
     pub(crate) messages: &'static [(&'static str, &'static str)],
 }
 
-/// The privacy words for `locale`.
+/// The privacy words for `locale`; English for a language the operator registered (its
+/// `pages.toml` covers the core pages only).
 pub fn privacy_text(locale: Locale) -> &'static PrivacyText {
     match locale {
-        Locale::En => &PRIVACY_EN,
         Locale::De => &PRIVACY_DE,
+        _ => &PRIVACY_EN,
     }
 }
 
@@ -576,11 +705,11 @@ pub struct ArchiveText {
     pub(crate) issues_of: &'static str,
 }
 
-/// The archive's words for `locale`.
+/// The archive's words for `locale`; English for a language the operator registered.
 pub fn archive_text(locale: Locale) -> &'static ArchiveText {
     match locale {
-        Locale::En => &ARCHIVE_EN,
         Locale::De => &ARCHIVE_DE,
+        _ => &ARCHIVE_EN,
     }
 }
 
@@ -609,3 +738,52 @@ static ARCHIVE_DE: ArchiveText = ArchiveText {
     all_issues: "Alle Ausgaben",
     issues_of: "Ausgaben von {list}",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/pages.fr.toml")
+    }
+
+    #[test]
+    fn the_example_page_file_has_every_key_and_nothing_else() {
+        let words = load_pages(Locale::En, &example()).unwrap();
+        assert_eq!(words.signup_title, "S'abonner");
+        let table: toml::Table =
+            toml::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        let mut expected = Text::KEYS.to_vec();
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(Text::KEYS.len(), 58, "a new Text field is a new pages.toml key");
+    }
+
+    #[test]
+    fn a_page_file_missing_or_adding_a_key_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pages.toml");
+        let full = std::fs::read_to_string(example()).unwrap();
+        let without: String = full
+            .lines()
+            .filter(|l| !l.starts_with("busy_body"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, &without).unwrap();
+        let err = load_pages(Locale::En, &path).unwrap_err().to_string();
+        assert!(
+            err.contains("pages.toml") && err.contains("\"busy_body\" is missing"),
+            "{err}"
+        );
+        std::fs::write(&path, format!("{full}\nbusy_bdy = \"x\"\n")).unwrap();
+        let err = load_pages(Locale::En, &path).unwrap_err().to_string();
+        assert!(err.contains("unknown key \"busy_bdy\""), "{err}");
+        std::fs::write(&path, format!("{without}\nbusy_body = 3\n")).unwrap();
+        let err = load_pages(Locale::En, &path).unwrap_err().to_string();
+        assert!(err.contains("must be a string"), "{err}");
+        std::fs::write(&path, "signup_title = ").unwrap();
+        assert!(load_pages(Locale::En, &path).is_err());
+    }
+}

@@ -70,8 +70,8 @@ pub fn locale() -> Locale {
 /// `en` in the language of the page being rendered.
 pub fn t(en: &'static str) -> &'static str {
     match locale() {
-        Locale::En => en,
         Locale::De => DE.get(en).map_or(en, String::as_str),
+        _ => en,
     }
 }
 
@@ -79,8 +79,8 @@ pub fn t(en: &'static str) -> &'static str {
 /// translation stays as it is. Its translations go under `[labels]`.
 pub fn tl(label: &str) -> &str {
     match locale() {
-        Locale::En => label,
         Locale::De => DE.get(label).map_or(label, String::as_str),
+        _ => label,
     }
 }
 
@@ -107,8 +107,8 @@ pub fn tn(one: &'static str, other: &'static str, n: u64) -> String {
 pub fn number(n: u64) -> String {
     let digits = n.to_string();
     let separator = match locale() {
-        Locale::En => ',',
         Locale::De => '.',
+        _ => ',',
     };
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

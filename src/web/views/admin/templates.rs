@@ -21,11 +21,11 @@ pub fn templates_page(ctx: &Ctx, all: &[TemplateInfo]) -> Markup {
         html! {
             p.muted { (t("The messages Bulletin sends, per language. An override saved here is used by every instance at once and survives deploys; revert goes back to the built-in.")) }
             table {
-                tr { th { (t("Message")) } @for l in Locale::ALL { th { (l.as_str()) } } }
+                tr { th { (t("Message")) } @for l in Locale::all() { th { (l.as_str()) } } }
                 @for m in &messages {
                     tr {
                         td { (m) }
-                        @for l in Locale::ALL {
+                        @for l in Locale::all() {
                             td {
                                 @for file in all.iter().filter(|f| f.file.message == *m && f.file.locale == l) {
                                     a href={ "/admin/templates/" (file.file.path) } { (file.file.part) }
