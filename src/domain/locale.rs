@@ -64,7 +64,7 @@ impl Locale {
     /// # Errors
     /// A code that is not two or three lower-case ASCII letters, or a full registry.
     pub fn register(code: &str) -> Result<Locale, LocaleError> {
-        if !(2..=3).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_lowercase()) {
+        if !Self::is_code(code) {
             return Err(LocaleError::BadCode(code.to_owned()));
         }
         if let Ok(known) = Self::parse(code) {
@@ -80,6 +80,11 @@ impl Locale {
         // Leaked once per language and process: the code must outlive every `Locale`.
         extra.push(Box::leak(code.to_owned().into_boxed_str()));
         Ok(Locale(index))
+    }
+
+    /// Whether `raw` has the form of a language code: two or three lower-case ASCII letters.
+    pub fn is_code(raw: &str) -> bool {
+        (2..=3).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase())
     }
 
     fn from_index(index: usize) -> Locale {
@@ -199,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_registered_language_parses_prints_and_negotiates() {
-        // "nl" is registered by no other unit test, so the rest see only en and de.
+        // "nl" is the only extra language the unit tests register; "ko" stays unknown.
         let nl = Locale::register("nl").unwrap();
         assert_eq!(Locale::register("nl"), Ok(nl), "registering again is a no-op");
         assert_eq!(Locale::register("en"), Ok(Locale::En));

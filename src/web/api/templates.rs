@@ -57,7 +57,7 @@ pub(super) struct TemplateResponse {
 
 fn response(t: TemplateInfo, with_source: bool) -> TemplateResponse {
     TemplateResponse {
-        path: t.file.path.to_owned(),
+        path: t.file.path(),
         locale: t.file.locale.as_str().to_owned(),
         message: t.file.message.to_owned(),
         part: t.file.part.to_owned(),

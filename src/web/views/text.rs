@@ -12,6 +12,7 @@ use crate::domain::Locale;
 macro_rules! page_words {
     ($($field:ident),+ $(,)?) => {
         /// Every string a public page shows.
+        #[derive(Debug)]
         pub struct Text {
             /// The language code, for `<html lang>`.
             pub(crate) lang: &'static str,
