@@ -193,7 +193,10 @@ async fn campaign(
 }
 
 /// Marks every other row of `campaign` sent, as if the relay had accepted it.
-async fn mark_half_sent(ctx: &bulletin::context::Context, campaign: CampaignId) -> anyhow::Result<()> {
+async fn mark_half_sent(
+    ctx: &bulletin::context::Context,
+    campaign: CampaignId,
+) -> anyhow::Result<()> {
     let backend = ctx.db.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {

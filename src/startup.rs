@@ -544,8 +544,11 @@ mod tests {
     fn a_language_folder_without_its_page_words_stops_the_start_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         language_folder(dir.path(), "nl");
-        std::fs::write(dir.path().join("nl/pages.toml"), "signup_title = \"Aanmelden\"\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join("nl/pages.toml"),
+            "signup_title = \"Aanmelden\"\n",
+        )
+        .unwrap();
         let err = format!("{:#}", register_languages(dir.path()).unwrap_err());
         assert!(
             err.contains("pages.toml") && err.contains("\"email\" is missing"),
@@ -562,7 +565,11 @@ mod tests {
         let added = register_languages(dir.path()).unwrap();
         let nl = Locale::parse("nl").unwrap();
         assert_eq!(added, [nl], "a folder not named like a language is not one");
-        assert_eq!(register_languages(dir.path()).unwrap(), [nl], "twice is fine");
+        assert_eq!(
+            register_languages(dir.path()).unwrap(),
+            [nl],
+            "twice is fine"
+        );
         assert_eq!(text::text(nl).lang, "nl");
         assert_eq!(text::text(nl).subscribe, "S'abonner");
         let loaded = Templates::load(dir.path()).unwrap();

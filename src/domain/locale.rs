@@ -53,6 +53,13 @@ impl Locale {
             .collect()
     }
 
+    /// The codes of every registered locale, comma-separated, for messages: `en, de, fr`.
+    pub fn codes() -> String {
+        let extra = EXTRA.read().unwrap_or_else(PoisonError::into_inner);
+        let codes: Vec<&str> = BUILT_IN.iter().chain(extra.iter()).copied().collect();
+        codes.join(", ")
+    }
+
     /// Whether this is one of the languages compiled into Bulletin (English or German).
     pub fn is_built_in(self) -> bool {
         usize::from(self.0) < BUILT_IN.len()
@@ -117,10 +124,10 @@ impl Locale {
         if let Some(i) = extra.iter().position(|c| *c == raw) {
             return Ok(Self::from_index(BUILT_IN.len() + i));
         }
-        let known: Vec<&str> = BUILT_IN.iter().chain(extra.iter()).copied().collect();
+        drop(extra);
         Err(format!(
             "locale must be one of {}; got {raw:?}",
-            known.join(", ")
+            Self::codes()
         ))
     }
 
@@ -206,7 +213,11 @@ mod tests {
     fn a_registered_language_parses_prints_and_negotiates() {
         // "nl" is the only extra language the unit tests register; "ko" stays unknown.
         let nl = Locale::register("nl").unwrap();
-        assert_eq!(Locale::register("nl"), Ok(nl), "registering again is a no-op");
+        assert_eq!(
+            Locale::register("nl"),
+            Ok(nl),
+            "registering again is a no-op"
+        );
         assert_eq!(Locale::register("en"), Ok(Locale::En));
         assert!(!nl.is_built_in() && Locale::De.is_built_in());
         assert_eq!(nl.as_str(), "nl");
@@ -216,7 +227,10 @@ mod tests {
         assert_eq!(Locale::all()[..2], [Locale::En, Locale::De]);
         assert_eq!(Locale::negotiate("nl-BE, en;q=0.5"), nl);
         assert_eq!(serde_json::to_string(&nl).unwrap(), "\"nl\"");
-        assert!(nl > Locale::De, "BTreeMaps list the built-in languages first");
+        assert!(
+            nl > Locale::De,
+            "BTreeMaps list the built-in languages first"
+        );
     }
 
     #[test]

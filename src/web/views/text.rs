@@ -759,7 +759,11 @@ mod tests {
         keys.sort_unstable();
         expected.sort_unstable();
         assert_eq!(keys, expected);
-        assert_eq!(Text::KEYS.len(), 58, "a new Text field is a new pages.toml key");
+        assert_eq!(
+            Text::KEYS.len(),
+            58,
+            "a new Text field is a new pages.toml key"
+        );
     }
 
     #[test]
