@@ -355,13 +355,7 @@ impl NoticeTranslations {
 impl<'de> Deserialize<'de> for NoticeTranslations {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = BTreeMap::<String, NoticeText>::deserialize(d)?;
-        // Stored text in a language the operator has since removed (its folder) is left out;
-        // requests are checked by `parse` itself, which names it.
-        let known = raw
-            .into_iter()
-            .filter(|(tag, _)| Locale::parse(tag).is_ok())
-            .collect();
-        Self::parse(known).map_err(serde::de::Error::custom)
+        Self::parse(raw).map_err(serde::de::Error::custom)
     }
 }
 

@@ -172,3 +172,45 @@ async fn a_registered_language_is_accepted_and_an_unknown_one_still_refused() {
         .unwrap();
     assert!(template.to_string().contains("[fr] "), "{template}");
 }
+
+#[tokio::test]
+async fn saving_a_campaign_in_the_composer_keeps_its_french_version() {
+    let templates = templates_with_french();
+    let app = spawn_with_french(&templates).await;
+    app.create_list("weekly").await;
+    let created: Value = app
+        .api_post(
+            "/api/v1/campaigns",
+            &json!({"name": "N", "subject": "News", "body_markdown": "Hello", "lists": ["weekly"],
+                    "translations": {"fr": {"subject": "Nouvelles", "body_markdown": "Bonjour"}}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let admin = crate::admin::Admin::with_role(&app, bulletin::domain::Role::Marketer).await;
+    let saved = admin
+        .post(
+            &format!("/admin/campaigns/{id}/edit"),
+            &[
+                ("name", "N"),
+                ("subject", "News, changed"),
+                ("body_markdown", "Hello"),
+                ("list", "weekly"),
+                ("subject_de", "Neuigkeiten"),
+                ("body_de", "Hallo"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let campaign: Value = app
+        .api_get(&format!("/api/v1/campaigns/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(campaign["subject"], "News, changed");
+    assert_eq!(campaign["translations"]["fr"]["subject"], "Nouvelles");
+    assert_eq!(campaign["translations"]["de"]["subject"], "Neuigkeiten");
+}

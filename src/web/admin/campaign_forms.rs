@@ -371,10 +371,15 @@ pub(super) async fn update(
 ) -> Result<Response, AdminError> {
     session.authorize(Action::ManageCampaigns)?;
     let id = CampaignId::from_uuid(id);
-    let (draft, errors) = checked(&state, &form).await?;
+    let (mut draft, errors) = checked(&state, &form).await?;
     if !errors.is_empty() {
         return compose(&state, &session, &form, &errors, Some(id)).await;
     }
+    // The composer has no fields for an operator's language: keep the API's versions in it.
+    let stored = campaigns::find(&state.ctx, id).await?;
+    draft
+        .translations
+        .extend((stored.def.translations.into_iter()).filter(|(locale, _)| !locale.is_built_in()));
     let patch = CampaignPatch {
         name: Some(draft.name),
         subject: Some(draft.subject),

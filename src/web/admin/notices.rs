@@ -616,10 +616,16 @@ pub(super) async fn edit(
     let label = revision_label(o.notice.number.as_str(), o.notice.revision);
     let editing = Some((o.notice.id, label.as_str()));
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let draft = match draft_of(&form, session.user.time_zone) {
+    let mut draft = match draft_of(&form, session.user.time_zone) {
         Ok(d) => d,
         Err(errors) => return Ok(form_page(&session, &form, &errors, refused, editing)),
     };
+    // The form has no fields for an operator's language: keep the API's versions in it.
+    for (locale, text) in o.notice.fields.translations.iter() {
+        if !locale.is_built_in() {
+            draft.fields.translations.set(locale, Some(text.clone()));
+        }
+    }
     let errors = match notices::update(
         &state.ctx,
         &session.actor(),
