@@ -585,3 +585,16 @@ pub async fn name_using_segment(
         .await?
         .map(|m| m.name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_version_in_a_removed_language_is_left_out() {
+        let stored = r#"{"de": {"subject": "S", "body_markdown": "B"},
+                         "ko": {"subject": "S", "body_markdown": "B"}}"#;
+        let read = translations_of(stored).unwrap();
+        assert_eq!(read.keys().copied().collect::<Vec<_>>(), [Locale::De]);
+    }
+}

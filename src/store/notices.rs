@@ -522,3 +522,22 @@ fn known_languages_only(mut fields: serde_json::Value) -> serde_json::Value {
     }
     fields
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_in_a_removed_language_is_left_out() {
+        let stored = serde_json::json!({
+            "title": "T",
+            "translations": {"de": {"title": "D"}, "ko": {"title": "K"}},
+        });
+        let kept = known_languages_only(stored);
+        assert_eq!(
+            kept["translations"],
+            serde_json::json!({"de": {"title": "D"}})
+        );
+        assert_eq!(kept["title"], "T");
+    }
+}
