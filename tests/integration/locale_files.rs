@@ -171,6 +171,19 @@ async fn a_registered_language_is_accepted_and_an_unknown_one_still_refused() {
         .await
         .unwrap();
     assert!(template.to_string().contains("[fr] "), "{template}");
+
+    let login = app
+        .http
+        .get(app.url("/admin/login"))
+        .header(header::ACCEPT_LANGUAGE, "fr")
+        .send()
+        .await
+        .unwrap();
+    let (_, login) = body(login).await;
+    assert!(
+        login.contains(r#"<html lang="en">"#),
+        "the admin UI speaks English in an added language"
+    );
 }
 
 #[tokio::test]

@@ -62,9 +62,14 @@ static DE: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
     all
 });
 
-/// The language of the page being rendered.
+/// The language of the page being rendered: English or German, the languages of the admin
+/// UI (English for a language the operator added for the public).
 pub fn locale() -> Locale {
-    ADMIN_LOCALE.try_with(|l| *l).unwrap_or_default()
+    ADMIN_LOCALE
+        .try_with(|l| *l)
+        .ok()
+        .filter(|l| l.is_built_in())
+        .unwrap_or_default()
 }
 
 /// `en` in the language of the page being rendered.
