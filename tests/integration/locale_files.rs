@@ -98,6 +98,19 @@ async fn a_french_visitor_signs_up_in_french_and_gets_french_mail() {
 
     let person = app.subscriber("claire@example.fr").await.unwrap();
     assert_eq!(person["locale"], "fr");
+
+    let archive = app
+        .http
+        .get(app.url("/archive"))
+        .header(header::ACCEPT_LANGUAGE, "fr")
+        .send()
+        .await
+        .unwrap();
+    let (_, archive) = body(archive).await;
+    assert!(
+        archive.contains("Archives de la newsletter"),
+        "the archive's words come from [archive]: {archive}"
+    );
 }
 
 #[tokio::test]

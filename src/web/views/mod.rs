@@ -32,10 +32,9 @@ pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
 
 /// The shared page shell with `head` (robots, alternate links) of the page's own.
 pub fn layout_with(locale: Locale, title: &str, head: Markup, body: Markup) -> Markup {
-    let t = text(locale);
     html! {
         (DOCTYPE)
-        html lang=(t.lang) {
+        html lang=(locale.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";

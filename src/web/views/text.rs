@@ -7,109 +7,124 @@ use std::{
 
 use crate::domain::Locale;
 
-/// Declares `Text` with one `&'static str` per key, and the list of keys a page-text file
-/// must hold (the same names, so they cannot drift apart).
+/// Declares a struct of page words with one `&'static str` per key, and the keys of its
+/// table in a page-text file (the same names, so they cannot drift apart).
 macro_rules! page_words {
-    ($($field:ident),+ $(,)?) => {
-        /// Every string a public page shows.
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident,)+ }) => {
+        $(#[$meta])*
         #[derive(Debug)]
-        pub struct Text {
-            /// The language code, for `<html lang>`.
-            pub(crate) lang: &'static str,
-            $(pub(crate) $field: &'static str,)+
+        pub struct $name {
+            $($(#[$fmeta])* pub(crate) $field: &'static str,)+
         }
 
-        impl Text {
-            /// The keys of a page-text file (`pages.toml`): every field but `lang`.
+        impl $name {
+            /// The keys of its table in a page-text file (`pages.toml`).
             pub const KEYS: &[&str] = &[$(stringify!($field)),+];
 
-            /// The words of `file` for the language `lang`.
-            fn from_file(lang: &'static str, file: &mut PagesFile) -> Result<Self, PagesError> {
-                Ok(Self { lang, $($field: file.take(stringify!($field))?,)+ })
+            /// The words of `file`'s table.
+            fn from_file(file: &mut PagesFile) -> Result<Self, PagesError> {
+                Ok(Self { $($field: file.take(stringify!($field))?,)+ })
             }
         }
     };
 }
 
 page_words!(
-    signup_title,
-    email,
-    name,
-    name_optional,
-    subscribe,
-    privacy_notice,
-    privacy_hint,
-    check_inbox_title,
-    check_inbox_body,
-    confirm_title,
-    confirm_body,
-    confirm_button,
-    confirmed_title,
-    confirmed_body,
-    cancelled_title,
-    cancelled_body,
-    unsubscribe_title,
-    unsubscribe_body,
-    unsubscribe_button,
-    unsubscribed_title,
-    unsubscribed_body,
-    preferences_title,
-    preferences_body,
-    leave_selected,
-    leave_all,
-    no_subscriptions,
-    status_pending,
-    status_confirmed,
-    status_unsubscribed,
-    link_invalid_title,
-    link_invalid_body,
-    link_expired_title,
-    link_expired_body,
-    resend_button,
-    resent_title,
-    resent_body,
-    not_found_title,
-    not_found_body,
-    bad_request_title,
-    error_title,
-    error_body,
-    busy_title,
-    busy_body,
-    consent_missing,
-    fix_errors,
-    index_title,
-    index_empty,
-    add_title,
-    add_body,
-    add_button,
-    add_none_chosen,
-    consent_per_list,
-    reason_question,
-    reason_too_many,
-    reason_not_relevant,
-    reason_never_signed_up,
-    reason_other,
-    reason_comment,
+    /// Every string a public page shows.
+    Text {
+        signup_title,
+        email,
+        name,
+        name_optional,
+        subscribe,
+        privacy_notice,
+        privacy_hint,
+        check_inbox_title,
+        check_inbox_body,
+        confirm_title,
+        confirm_body,
+        confirm_button,
+        confirmed_title,
+        confirmed_body,
+        cancelled_title,
+        cancelled_body,
+        unsubscribe_title,
+        unsubscribe_body,
+        unsubscribe_button,
+        unsubscribed_title,
+        unsubscribed_body,
+        preferences_title,
+        preferences_body,
+        leave_selected,
+        leave_all,
+        no_subscriptions,
+        status_pending,
+        status_confirmed,
+        status_unsubscribed,
+        link_invalid_title,
+        link_invalid_body,
+        link_expired_title,
+        link_expired_body,
+        resend_button,
+        resent_title,
+        resent_body,
+        not_found_title,
+        not_found_body,
+        bad_request_title,
+        error_title,
+        error_body,
+        busy_title,
+        busy_body,
+        consent_missing,
+        fix_errors,
+        index_title,
+        index_empty,
+        add_title,
+        add_body,
+        add_button,
+        add_none_chosen,
+        consent_per_list,
+        reason_question,
+        reason_too_many,
+        reason_not_relevant,
+        reason_never_signed_up,
+        reason_other,
+        reason_comment,
+    }
 );
 
 /// The words for `locale`: built in for English and German, from the operator's
-/// `pages.toml` for a registered language (English until one is registered).
+/// `pages.toml` for a registered language (English until its file is registered).
 pub fn text(locale: Locale) -> &'static Text {
     match locale {
         Locale::En => &EN,
         Locale::De => &DE,
-        other => EXTRA
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|(l, _)| *l == other)
-            .map_or(&EN, |(_, t)| *t),
+        other => added(other).map_or(&EN, |words| &words.text),
     }
+}
+
+/// The words of the language `locale` the operator added, if it has them.
+fn added(locale: Locale) -> Option<&'static PageWords> {
+    EXTRA
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(l, _)| *l == locale)
+        .map(|(_, words)| *words)
+}
+
+/// The words of the public pages in a language the operator added: a `pages.toml`.
+#[derive(Debug)]
+pub struct PageWords {
+    /// The core pages (signup, confirm, unsubscribe, preferences, errors): the top-level keys.
+    pub text: Text,
+    /// The public archive: the `[archive]` table.
+    pub archive: ArchiveText,
 }
 
 /// The words of the registered languages beyond English and German.
 // Process-wide like the language registry itself (`Locale::register`): filled once at start.
-static EXTRA: RwLock<Vec<(Locale, &'static Text)>> = RwLock::new(Vec::new());
+static EXTRA: RwLock<Vec<(Locale, &'static PageWords)>> = RwLock::new(Vec::new());
 
 /// A page-text file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -140,34 +155,63 @@ pub enum PagesError {
     },
 }
 
-/// A parsed page-text file whose keys are taken one by one.
+/// A parsed table of a page-text file whose keys are taken one by one.
 struct PagesFile {
     path: String,
+    /// `archive.` for the `[archive]` table: how its keys are named in errors.
+    prefix: String,
     table: toml::Table,
 }
 
 impl PagesFile {
+    /// The table `name` (such as `archive`), taken out of this one.
+    fn table(&mut self, name: &'static str) -> Result<PagesFile, PagesError> {
+        let table = match self.table.remove(name) {
+            Some(toml::Value::Table(table)) => table,
+            Some(_) => return Err(self.problem(format!("{name} must be a table ([{name}])"))),
+            None => return Err(self.problem(format!("the table [{name}] is missing"))),
+        };
+        Ok(PagesFile {
+            path: self.path.clone(),
+            prefix: format!("{}{name}.", self.prefix),
+            table,
+        })
+    }
+
+    /// Every key has been taken: an unknown one (a typo, say) is refused.
+    fn finish(self) -> Result<(), PagesError> {
+        match self.table.keys().next() {
+            Some(unknown) => Err(self.problem(format!("unknown key \"{}{unknown}\"", self.prefix))),
+            None => Ok(()),
+        }
+    }
+
+    fn problem(&self, problem: String) -> PagesError {
+        PagesError::Key {
+            path: self.path.clone(),
+            problem,
+        }
+    }
+
     /// The text of `key`, leaked: page words live as long as the process, and a file is
     /// loaded once per language at start.
     fn take(&mut self, key: &str) -> Result<&'static str, PagesError> {
         let problem = match self.table.remove(key) {
             Some(toml::Value::String(text)) => return Ok(Box::leak(text.into_boxed_str())),
-            Some(_) => format!("key {key:?} must be a string"),
-            None => format!("key {key:?} is missing"),
+            Some(_) => format!("key \"{}{key}\" must be a string", self.prefix),
+            None => format!("key \"{}{key}\" is missing", self.prefix),
         };
-        Err(PagesError::Key {
-            path: self.path.clone(),
-            problem,
-        })
+        Err(self.problem(problem))
     }
 }
 
-/// Reads the page words of the language `locale` from `path` (a `pages.toml`: one string
-/// per `Text::KEYS` entry, nothing else).
+/// Reads the words of the public pages from `path`, a `pages.toml`: one string per
+/// `Text::KEYS` entry, and a table `[archive]` with one per `ArchiveText::KEYS` entry; nothing
+/// else.
 ///
 /// # Errors
 /// An unreadable or malformed file, or a key missing, not a string or unknown.
-pub fn load_pages(locale: Locale, path: &Path) -> Result<Text, PagesError> {
+pub fn load_pages(path: &Path) -> Result<PageWords, PagesError> {
     let shown = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|source| PagesError::Read {
         path: shown.clone(),
@@ -177,24 +221,27 @@ pub fn load_pages(locale: Locale, path: &Path) -> Result<Text, PagesError> {
         path: shown.clone(),
         source: Box::new(e),
     })?;
-    let mut file = PagesFile { path: shown, table };
-    let text = Text::from_file(locale.as_str(), &mut file)?;
-    if let Some(unknown) = file.table.keys().next() {
-        return Err(PagesError::Key {
-            path: file.path,
-            problem: format!("unknown key {unknown:?}"),
-        });
-    }
-    Ok(text)
+    let mut file = PagesFile {
+        path: shown,
+        prefix: String::new(),
+        table,
+    };
+    let text = Text::from_file(&mut file)?;
+    let mut archive_table = file.table("archive")?;
+    let archive = ArchiveText::from_file(&mut archive_table)?;
+    archive_table.finish()?;
+    file.finish()?;
+    Ok(PageWords { text, archive })
 }
 
 /// Makes `words` the page words of `locale`; a second call for one language replaces the
 /// first (the later file wins). English and German keep their built-in words.
-pub fn register_pages(locale: Locale, words: Text) {
+pub fn register_pages(locale: Locale, words: PageWords) {
     if locale.is_built_in() {
         return;
     }
-    let words: &'static Text = Box::leak(Box::new(words));
+    // Leaked: page words live as long as the process, and are loaded once per language.
+    let words: &'static PageWords = Box::leak(Box::new(words));
     let mut extra = EXTRA.write().unwrap_or_else(PoisonError::into_inner);
     match extra.iter_mut().find(|(l, _)| *l == locale) {
         Some(entry) => entry.1 = words,
@@ -203,7 +250,6 @@ pub fn register_pages(locale: Locale, words: Text) {
 }
 
 static EN: Text = Text {
-    lang: "en",
     signup_title: "Subscribe",
     email: "E-mail address",
     name: "Name",
@@ -265,7 +311,6 @@ static EN: Text = Text {
 };
 
 static DE: Text = Text {
-    lang: "de",
     signup_title: "Anmelden",
     email: "E-Mail-Adresse",
     name: "Name",
@@ -690,27 +735,31 @@ impl PrivacyText {
     }
 }
 
-/// Every string of the public archive's pages.
-pub struct ArchiveText {
-    pub(crate) title: &'static str,
-    pub(crate) lead: &'static str,
-    pub(crate) empty: &'static str,
-    pub(crate) feed: &'static str,
-    /// `{list}` stands for the list's name.
-    pub(crate) subscribe_to: &'static str,
-    pub(crate) sent_on: &'static str,
-    pub(crate) read_in: &'static str,
-    pub(crate) placeholders: &'static str,
-    pub(crate) all_issues: &'static str,
-    /// `{list}` stands for the list's name.
-    pub(crate) issues_of: &'static str,
-}
+page_words!(
+    /// Every string of the public archive's pages.
+    ArchiveText {
+        title,
+        lead,
+        empty,
+        feed,
+        /// `{list}` stands for the list's name.
+        subscribe_to,
+        sent_on,
+        read_in,
+        placeholders,
+        all_issues,
+        /// `{list}` stands for the list's name.
+        issues_of,
+    }
+);
 
-/// The archive's words for `locale`; English for a language the operator registered.
+/// The archive's words for `locale`: built in for English and German, from the `[archive]`
+/// table of the operator's `pages.toml` for a registered language.
 pub fn archive_text(locale: Locale) -> &'static ArchiveText {
     match locale {
+        Locale::En => &ARCHIVE_EN,
         Locale::De => &ARCHIVE_DE,
-        _ => &ARCHIVE_EN,
+        other => added(other).map_or(&ARCHIVE_EN, |words| &words.archive),
     }
 }
 
@@ -748,21 +797,39 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/pages.fr.toml")
     }
 
+    fn sorted_keys(table: &toml::Table) -> Vec<&str> {
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn sorted(keys: &[&'static str]) -> Vec<&'static str> {
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
+        keys
+    }
+
     #[test]
     fn the_example_page_file_has_every_key_and_nothing_else() {
-        let words = load_pages(Locale::En, &example()).unwrap();
-        assert_eq!(words.signup_title, "S'abonner");
-        let table: toml::Table =
+        let words = load_pages(&example()).unwrap();
+        assert_eq!(words.text.signup_title, "S'abonner");
+        assert_eq!(words.archive.issues_of, "Numéros de {list}");
+        let mut table: toml::Table =
             toml::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
-        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
-        let mut expected = Text::KEYS.to_vec();
-        keys.sort_unstable();
-        expected.sort_unstable();
-        assert_eq!(keys, expected);
+        let Some(toml::Value::Table(archive)) = table.remove("archive") else {
+            panic!("the example has an [archive] table");
+        };
+        assert_eq!(sorted_keys(&table), sorted(Text::KEYS));
+        assert_eq!(sorted_keys(&archive), sorted(ArchiveText::KEYS));
         assert_eq!(
             Text::KEYS.len(),
             58,
             "a new Text field is a new pages.toml key"
+        );
+        assert_eq!(
+            ArchiveText::KEYS.len(),
+            10,
+            "and a new ArchiveText field too"
         );
     }
 
@@ -771,24 +838,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pages.toml");
         let full = std::fs::read_to_string(example()).unwrap();
-        let without: String = full
-            .lines()
-            .filter(|l| !l.starts_with("busy_body"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        std::fs::write(&path, &without).unwrap();
-        let err = load_pages(Locale::En, &path).unwrap_err().to_string();
+        let (core, archive) = full.split_once("[archive]").unwrap();
+        let refusal = |source: String| {
+            std::fs::write(&path, source).unwrap();
+            load_pages(&path).unwrap_err().to_string()
+        };
+        let without = |text: &str, key: &str| -> String {
+            text.lines()
+                .filter(|l| !l.starts_with(key))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        let err = refusal(format!("{}[archive]{archive}", without(core, "busy_body")));
         assert!(
             err.contains("pages.toml") && err.contains("\"busy_body\" is missing"),
             "{err}"
         );
-        std::fs::write(&path, format!("{full}\nbusy_bdy = \"x\"\n")).unwrap();
-        let err = load_pages(Locale::En, &path).unwrap_err().to_string();
+        let err = refusal(format!("{core}[archive]{}", without(archive, "feed")));
+        assert!(err.contains("\"archive.feed\" is missing"), "{err}");
+        let err = refusal(format!("busy_bdy = \"x\"\n{full}"));
         assert!(err.contains("unknown key \"busy_bdy\""), "{err}");
-        std::fs::write(&path, format!("{without}\nbusy_body = 3\n")).unwrap();
-        let err = load_pages(Locale::En, &path).unwrap_err().to_string();
+        let err = refusal(format!("{full}\nfed = \"x\"\n"));
+        assert!(err.contains("unknown key \"archive.fed\""), "{err}");
+        let err = refusal(format!("busy_body = 3\n{}", without(&full, "busy_body")));
         assert!(err.contains("must be a string"), "{err}");
+        let err = refusal(core.to_owned());
+        assert!(err.contains("[archive] is missing"), "{err}");
         std::fs::write(&path, "signup_title = ").unwrap();
-        assert!(load_pages(Locale::En, &path).is_err());
+        assert!(load_pages(&path).is_err());
     }
 }
