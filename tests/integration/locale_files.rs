@@ -111,6 +111,18 @@ async fn a_french_visitor_signs_up_in_french_and_gets_french_mail() {
         archive.contains("Archives de la newsletter"),
         "the archive's words come from [archive]: {archive}"
     );
+    let privacy = app
+        .http
+        .get(app.url("/privacy"))
+        .header(header::ACCEPT_LANGUAGE, "fr")
+        .send()
+        .await
+        .unwrap();
+    let (_, privacy) = body(privacy).await;
+    assert!(
+        privacy.contains("Gérer vos données"),
+        "the data pages' words come from [privacy]: {privacy}"
+    );
 }
 
 #[tokio::test]

@@ -7,23 +7,35 @@ use std::{
 
 use crate::domain::Locale;
 
-/// Declares a struct of page words with one `&'static str` per key, and the keys of its
-/// table in a page-text file (the same names, so they cannot drift apart).
+/// Declares a struct of page words with one `&'static str` per key (and, after `and`, fields
+/// of other types with the `PagesFile` method that reads each), and the keys of its table in
+/// a page-text file (the same names, so they cannot drift apart).
 macro_rules! page_words {
-    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident,)+ }) => {
+    (
+        $(#[$meta:meta])* $name:ident {
+            $($(#[$fmeta:meta])* $field:ident,)+
+        }
+        $(and {
+            $($(#[$smeta:meta])* $sfield:ident: $sty:ty = $taker:ident,)+
+        })?
+    ) => {
         $(#[$meta])*
         #[derive(Debug)]
         pub struct $name {
             $($(#[$fmeta])* pub(crate) $field: &'static str,)+
+            $($($(#[$smeta])* pub(crate) $sfield: $sty,)+)?
         }
 
         impl $name {
             /// The keys of its table in a page-text file (`pages.toml`).
-            pub const KEYS: &[&str] = &[$(stringify!($field)),+];
+            pub const KEYS: &[&str] = &[$(stringify!($field),)+ $($(stringify!($sfield),)+)?];
 
             /// The words of `file`'s table.
             fn from_file(file: &mut PagesFile) -> Result<Self, PagesError> {
-                Ok(Self { $($field: file.take(stringify!($field))?,)+ })
+                Ok(Self {
+                    $($field: file.take(stringify!($field))?,)+
+                    $($($sfield: file.$taker(stringify!($sfield))?,)+)?
+                })
             }
         }
     };
@@ -118,6 +130,8 @@ fn added(locale: Locale) -> Option<&'static PageWords> {
 pub struct PageWords {
     /// The core pages (signup, confirm, unsubscribe, preferences, errors): the top-level keys.
     pub text: Text,
+    /// The "manage my data" pages: the `[privacy]` table.
+    pub privacy: PrivacyText,
     /// The public archive: the `[archive]` table.
     pub archive: ArchiveText,
 }
@@ -165,7 +179,7 @@ struct PagesFile {
 
 impl PagesFile {
     /// The table `name` (such as `archive`), taken out of this one.
-    fn table(&mut self, name: &'static str) -> Result<PagesFile, PagesError> {
+    fn table(&mut self, name: &str) -> Result<PagesFile, PagesError> {
         let table = match self.table.remove(name) {
             Some(toml::Value::Table(table)) => table,
             Some(_) => return Err(self.problem(format!("{name} must be a table ([{name}])"))),
@@ -176,6 +190,41 @@ impl PagesFile {
             prefix: format!("{}{name}.", self.prefix),
             table,
         })
+    }
+
+    /// The list of `N` texts at `key`, leaked like `take`'s.
+    fn take_list<const N: usize>(&mut self, key: &str) -> Result<[&'static str; N], PagesError> {
+        let texts: Vec<&'static str> = match self.table.remove(key) {
+            Some(toml::Value::Array(items)) => items
+                .into_iter()
+                .filter_map(|item| match item {
+                    toml::Value::String(text) => Some(&*Box::leak(text.into_boxed_str())),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        texts.try_into().map_err(|_| {
+            self.problem(format!(
+                "key \"{}{key}\" must be a list of {N} texts",
+                self.prefix
+            ))
+        })
+    }
+
+    /// The table at `key` as (stable name, words) pairs, leaked like `take`'s.
+    fn take_words(
+        &mut self,
+        key: &'static str,
+    ) -> Result<&'static [(&'static str, &'static str)], PagesError> {
+        let mut table = self.table(key)?;
+        let names: Vec<String> = table.table.keys().cloned().collect();
+        let mut pairs = Vec::with_capacity(names.len());
+        for name in names {
+            let words = table.take(&name)?;
+            pairs.push((&*Box::leak(name.into_boxed_str()), words));
+        }
+        Ok(Box::leak(pairs.into_boxed_slice()))
     }
 
     /// Every key has been taken: an unknown one (a typo, say) is refused.
@@ -206,8 +255,9 @@ impl PagesFile {
 }
 
 /// Reads the words of the public pages from `path`, a `pages.toml`: one string per
-/// `Text::KEYS` entry, and a table `[archive]` with one per `ArchiveText::KEYS` entry; nothing
-/// else.
+/// `Text::KEYS` entry, and the tables `[privacy]` (`PrivacyText::KEYS`, with a word for every
+/// consent action and message name the English has) and `[archive]` (`ArchiveText::KEYS`);
+/// nothing else.
 ///
 /// # Errors
 /// An unreadable or malformed file, or a key missing, not a string or unknown.
@@ -227,11 +277,35 @@ pub fn load_pages(path: &Path) -> Result<PageWords, PagesError> {
         table,
     };
     let text = Text::from_file(&mut file)?;
+    let mut privacy_table = file.table("privacy")?;
+    let privacy = PrivacyText::from_file(&mut privacy_table)?;
+    privacy_table.finish()?;
+    for (name, words, english) in [
+        ("actions", privacy.actions, PRIVACY_EN.actions),
+        ("messages", privacy.messages, PRIVACY_EN.messages),
+    ] {
+        if let Some((missing, _)) = english
+            .iter()
+            .find(|(k, _)| !words.iter().any(|(w, _)| w == k))
+        {
+            return Err(file.problem(format!("key \"privacy.{name}.{missing}\" is missing")));
+        }
+        if let Some((unknown, _)) = words
+            .iter()
+            .find(|(w, _)| !english.iter().any(|(k, _)| k == w))
+        {
+            return Err(file.problem(format!("unknown key \"privacy.{name}.{unknown}\"")));
+        }
+    }
     let mut archive_table = file.table("archive")?;
     let archive = ArchiveText::from_file(&mut archive_table)?;
     archive_table.finish()?;
     file.finish()?;
-    Ok(PageWords { text, archive })
+    Ok(PageWords {
+        text,
+        privacy,
+        archive,
+    })
 }
 
 /// Makes `words` the page words of `locale`; a second call for one language replaces the
@@ -371,100 +445,105 @@ static DE: Text = Text {
     reason_comment: "Möchten Sie noch etwas sagen? (freiwillig)",
 };
 
-/// Every string of the "manage my data" pages.
-pub struct PrivacyText {
-    pub(crate) request_title: &'static str,
-    pub(crate) request_lead: &'static str,
-    pub(crate) request_button: &'static str,
-    pub(crate) sent_title: &'static str,
-    pub(crate) sent_body: &'static str,
-    pub(crate) too_many_title: &'static str,
-    pub(crate) too_many_body: &'static str,
-    pub(crate) landing_lead: &'static str,
-    pub(crate) show_button: &'static str,
-    pub(crate) data_title: &'static str,
-    pub(crate) profile_heading: &'static str,
-    pub(crate) language: &'static str,
-    pub(crate) processing: &'static str,
-    pub(crate) processing_normal: &'static str,
-    pub(crate) processing_restricted: &'static str,
-    pub(crate) processing_blocked: &'static str,
-    pub(crate) stored_since: &'static str,
-    pub(crate) attributes_heading: &'static str,
-    pub(crate) pending_address: &'static str,
-    pub(crate) subscriptions_heading: &'static str,
-    pub(crate) list: &'static str,
-    pub(crate) status: &'static str,
-    pub(crate) legal_basis: &'static str,
-    pub(crate) basis_consent: &'static str,
-    pub(crate) basis_interest: &'static str,
-    pub(crate) source: &'static str,
-    pub(crate) since: &'static str,
-    pub(crate) history_heading: &'static str,
-    pub(crate) when: &'static str,
-    pub(crate) what: &'static str,
-    pub(crate) network: &'static str,
-    pub(crate) browser: &'static str,
-    pub(crate) messages_heading: &'static str,
-    pub(crate) none: &'static str,
-    pub(crate) products_heading: &'static str,
-    pub(crate) no_products: &'static str,
-    pub(crate) requests_heading: &'static str,
-    pub(crate) download_heading: &'static str,
-    pub(crate) download_json: &'static str,
-    pub(crate) download_csv: &'static str,
-    pub(crate) correct_heading: &'static str,
-    pub(crate) save: &'static str,
-    pub(crate) address_heading: &'static str,
-    pub(crate) address_hint: &'static str,
-    pub(crate) address_button: &'static str,
-    pub(crate) restrict_heading: &'static str,
-    pub(crate) restrict_hint: &'static str,
-    pub(crate) restrict_button: &'static str,
-    pub(crate) lift_button: &'static str,
-    pub(crate) withdraw_heading: &'static str,
-    pub(crate) withdraw_hint: &'static str,
-    pub(crate) erase_heading: &'static str,
-    pub(crate) erase_hint: &'static str,
-    pub(crate) erase_button: &'static str,
-    pub(crate) done_restricted: &'static str,
-    pub(crate) done_lifted: &'static str,
-    pub(crate) done_withdrawn: &'static str,
-    pub(crate) done_nothing: &'static str,
-    pub(crate) done_corrected: &'static str,
-    pub(crate) done_address: &'static str,
-    pub(crate) same_address: &'static str,
-    pub(crate) address_too_soon: &'static str,
-    pub(crate) address_too_many: &'static str,
-    pub(crate) erase_confirm_title: &'static str,
-    pub(crate) erase_confirm_lead: &'static str,
-    pub(crate) erase_confirm_button: &'static str,
-    pub(crate) erased_title: &'static str,
-    pub(crate) erased_kept: [&'static str; 4],
-    pub(crate) already_erased_title: &'static str,
-    pub(crate) already_erased_body: &'static str,
-    pub(crate) change_title: &'static str,
-    pub(crate) change_lead: &'static str,
-    pub(crate) change_confirm: &'static str,
-    pub(crate) change_refuse: &'static str,
-    pub(crate) changed_title: &'static str,
-    pub(crate) changed_body: &'static str,
-    pub(crate) refused_title: &'static str,
-    pub(crate) refused_body: &'static str,
-    pub(crate) in_use_title: &'static str,
-    pub(crate) in_use_body: &'static str,
-    /// Words for consent actions, by `ConsentAction::as_str`.
-    pub(crate) actions: &'static [(&'static str, &'static str)],
-    /// Words for message kinds and delivery statuses, by their text form.
-    pub(crate) messages: &'static [(&'static str, &'static str)],
-}
+page_words!(
+    /// Every string of the "manage my data" pages.
+    PrivacyText {
+        request_title,
+        request_lead,
+        request_button,
+        sent_title,
+        sent_body,
+        too_many_title,
+        too_many_body,
+        landing_lead,
+        show_button,
+        data_title,
+        profile_heading,
+        language,
+        processing,
+        processing_normal,
+        processing_restricted,
+        processing_blocked,
+        stored_since,
+        attributes_heading,
+        pending_address,
+        subscriptions_heading,
+        list,
+        status,
+        legal_basis,
+        basis_consent,
+        basis_interest,
+        source,
+        since,
+        history_heading,
+        when,
+        what,
+        network,
+        browser,
+        messages_heading,
+        none,
+        products_heading,
+        no_products,
+        requests_heading,
+        download_heading,
+        download_json,
+        download_csv,
+        correct_heading,
+        save,
+        address_heading,
+        address_hint,
+        address_button,
+        restrict_heading,
+        restrict_hint,
+        restrict_button,
+        lift_button,
+        withdraw_heading,
+        withdraw_hint,
+        erase_heading,
+        erase_hint,
+        erase_button,
+        done_restricted,
+        done_lifted,
+        done_withdrawn,
+        done_nothing,
+        done_corrected,
+        done_address,
+        same_address,
+        address_too_soon,
+        address_too_many,
+        erase_confirm_title,
+        erase_confirm_lead,
+        erase_confirm_button,
+        erased_title,
+        already_erased_title,
+        already_erased_body,
+        change_title,
+        change_lead,
+        change_confirm,
+        change_refuse,
+        changed_title,
+        changed_body,
+        refused_title,
+        refused_body,
+        in_use_title,
+        in_use_body,
+    }
+    and {
+        erased_kept: [&'static str; 4] = take_list,
+        /// Words for consent actions, by `ConsentAction::as_str`.
+        actions: &'static [(&'static str, &'static str)] = take_words,
+        /// Words for message kinds and delivery statuses, by their text form.
+        messages: &'static [(&'static str, &'static str)] = take_words,
+    }
+);
 
-/// The privacy words for `locale`; English for a language the operator registered (its
-/// `pages.toml` covers the core pages only).
+/// The privacy words for `locale`: built in for English and German, from the `[privacy]`
+/// table of the operator's `pages.toml` for a registered language.
 pub fn privacy_text(locale: Locale) -> &'static PrivacyText {
     match locale {
+        Locale::En => &PRIVACY_EN,
         Locale::De => &PRIVACY_DE,
-        _ => &PRIVACY_EN,
+        other => added(other).map_or(&PRIVACY_EN, |words| &words.privacy),
     }
 }
 
@@ -819,8 +898,17 @@ mod tests {
         let Some(toml::Value::Table(archive)) = table.remove("archive") else {
             panic!("the example has an [archive] table");
         };
+        let Some(toml::Value::Table(privacy)) = table.remove("privacy") else {
+            panic!("the example has a [privacy] table");
+        };
         assert_eq!(sorted_keys(&table), sorted(Text::KEYS));
         assert_eq!(sorted_keys(&archive), sorted(ArchiveText::KEYS));
+        assert_eq!(sorted_keys(&privacy), sorted(PrivacyText::KEYS));
+        assert_eq!(words.privacy.erased_kept.len(), 4);
+        assert_eq!(
+            words.privacy.word(words.privacy.actions, "confirmed"),
+            "a confirmé l'abonnement"
+        );
         assert_eq!(
             Text::KEYS.len(),
             58,
@@ -838,7 +926,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pages.toml");
         let full = std::fs::read_to_string(example()).unwrap();
-        let (core, archive) = full.split_once("[archive]").unwrap();
+        let (core, archive) = full.split_once("\n[archive]\n").unwrap();
         let refusal = |source: String| {
             std::fs::write(&path, source).unwrap();
             load_pages(&path).unwrap_err().to_string()
@@ -849,21 +937,36 @@ mod tests {
                 .map(|l| format!("{l}\n"))
                 .collect()
         };
-        let err = refusal(format!("{}[archive]{archive}", without(core, "busy_body")));
+        let err = refusal(format!(
+            "{}\n[archive]\n{archive}",
+            without(core, "busy_body")
+        ));
         assert!(
             err.contains("pages.toml") && err.contains("\"busy_body\" is missing"),
             "{err}"
         );
-        let err = refusal(format!("{core}[archive]{}", without(archive, "feed")));
+        let err = refusal(format!("{core}\n[archive]\n{}", without(archive, "feed")));
         assert!(err.contains("\"archive.feed\" is missing"), "{err}");
         let err = refusal(format!("busy_bdy = \"x\"\n{full}"));
         assert!(err.contains("unknown key \"busy_bdy\""), "{err}");
-        let err = refusal(format!("{full}\nfed = \"x\"\n"));
+        let err = refusal(full.replace("\n[archive]\n", "\n[archive]\nfed = \"x\"\n"));
         assert!(err.contains("unknown key \"archive.fed\""), "{err}");
         let err = refusal(format!("busy_body = 3\n{}", without(&full, "busy_body")));
         assert!(err.contains("must be a string"), "{err}");
+        let err = refusal(without(&full, "purged"));
+        assert!(
+            err.contains("\"privacy.actions.purged\" is missing"),
+            "{err}"
+        );
+        let err = refusal(format!("{full}\n[privacy.messages.extra]\n"));
+        assert!(err.contains("privacy.messages.extra"), "{err}");
+        let err = refusal(full.replace("erased_kept = [", "erased_kept = [\"one\"]\nrest = ["));
+        assert!(
+            err.contains("\"privacy.erased_kept\" must be a list of 4"),
+            "{err}"
+        );
         let err = refusal(core.to_owned());
-        assert!(err.contains("[archive] is missing"), "{err}");
+        assert!(err.contains("[privacy] is missing"), "{err}");
         std::fs::write(&path, "signup_title = ").unwrap();
         assert!(load_pages(&path).is_err());
     }
