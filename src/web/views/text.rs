@@ -180,14 +180,15 @@ struct PagesFile {
 impl PagesFile {
     /// The table `name` (such as `archive`), taken out of this one.
     fn table(&mut self, name: &str) -> Result<PagesFile, PagesError> {
+        let full = format!("{}{name}", self.prefix);
         let table = match self.table.remove(name) {
             Some(toml::Value::Table(table)) => table,
-            Some(_) => return Err(self.problem(format!("{name} must be a table ([{name}])"))),
-            None => return Err(self.problem(format!("the table [{name}] is missing"))),
+            Some(_) => return Err(self.problem(format!("{full} must be a table ([{full}])"))),
+            None => return Err(self.problem(format!("the table [{full}] is missing"))),
         };
         Ok(PagesFile {
             path: self.path.clone(),
-            prefix: format!("{}{name}.", self.prefix),
+            prefix: format!("{full}."),
             table,
         })
     }
@@ -215,7 +216,7 @@ impl PagesFile {
     /// The table at `key` as (stable name, words) pairs, leaked like `take`'s.
     fn take_words(
         &mut self,
-        key: &'static str,
+        key: &str,
     ) -> Result<&'static [(&'static str, &'static str)], PagesError> {
         let mut table = self.table(key)?;
         let names: Vec<String> = table.table.keys().cloned().collect();
@@ -280,23 +281,8 @@ pub fn load_pages(path: &Path) -> Result<PageWords, PagesError> {
     let mut privacy_table = file.table("privacy")?;
     let privacy = PrivacyText::from_file(&mut privacy_table)?;
     privacy_table.finish()?;
-    for (name, words, english) in [
-        ("actions", privacy.actions, PRIVACY_EN.actions),
-        ("messages", privacy.messages, PRIVACY_EN.messages),
-    ] {
-        if let Some((missing, _)) = english
-            .iter()
-            .find(|(k, _)| !words.iter().any(|(w, _)| w == k))
-        {
-            return Err(file.problem(format!("key \"privacy.{name}.{missing}\" is missing")));
-        }
-        if let Some((unknown, _)) = words
-            .iter()
-            .find(|(w, _)| !english.iter().any(|(k, _)| k == w))
-        {
-            return Err(file.problem(format!("unknown key \"privacy.{name}.{unknown}\"")));
-        }
-    }
+    same_names(&file, "actions", privacy.actions, PRIVACY_EN.actions)?;
+    same_names(&file, "messages", privacy.messages, PRIVACY_EN.messages)?;
     let mut archive_table = file.table("archive")?;
     let archive = ArchiveText::from_file(&mut archive_table)?;
     archive_table.finish()?;
@@ -306,6 +292,24 @@ pub fn load_pages(path: &Path) -> Result<PageWords, PagesError> {
         privacy,
         archive,
     })
+}
+
+/// Checks that the table `[privacy.<table>]` has a word for every name the English one has,
+/// and no other.
+fn same_names(
+    file: &PagesFile,
+    table: &str,
+    words: &[(&str, &str)],
+    english: &[(&str, &str)],
+) -> Result<(), PagesError> {
+    let has = |list: &[(&str, &str)], name: &str| list.iter().any(|(n, _)| *n == name);
+    if let Some((missing, _)) = english.iter().find(|(name, _)| !has(words, name)) {
+        return Err(file.problem(format!("key \"privacy.{table}.{missing}\" is missing")));
+    }
+    if let Some((unknown, _)) = words.iter().find(|(name, _)| !has(english, name)) {
+        return Err(file.problem(format!("unknown key \"privacy.{table}.{unknown}\"")));
+    }
+    Ok(())
 }
 
 /// Makes `words` the page words of `locale`; a second call for one language replaces the
