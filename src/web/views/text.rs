@@ -1,4 +1,5 @@
-//! The words of public pages, in every supported language.
+//! The words of public pages: built in for English and German, read from the operator's
+//! `pages.toml` at start for a language added in `mail.templates_dir`.
 
 use std::{
     path::Path,
