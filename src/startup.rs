@@ -13,11 +13,12 @@ use crate::{
     config::Settings,
     context::Context,
     delivery::{self, Engine},
-    mail::{Links, Templates, Transport},
+    domain::Locale,
+    mail::{Links, Templates, Transport, templates},
     scheduler,
     signing::{AddressHasher, Keyring, SigningKey},
     store, telemetry,
-    web::{self, AppState},
+    web::{self, AppState, views::text},
 };
 
 /// Connects, migrates and loads the keys and the e-mail templates: what the services need,
@@ -29,6 +30,7 @@ pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<C
     // One TLS provider in the whole process, ring; reqwest (provider webhooks) is built
     // without one of its own. Already installed (a second App in one process) is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    register_languages(&settings.mail.templates_dir)?;
     let db = connect(&settings).await?;
     let url = settings.database.url.expose_secret();
     let bulk_db = store::connect_bulk(url, &db, settings.import.timeout)
@@ -55,6 +57,47 @@ pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<C
         .await
         .context("reading the e-mail template overrides")?;
     Ok(ctx)
+}
+
+/// Registers each language the operator added to `dir` (`mail.templates_dir`): a folder
+/// named by its code (`fr`: two or three lower-case letters; `en` and `de` are built in)
+/// holding every file of the built-in `emails/en/` and a `pages.toml` with the words of the
+/// public pages. Runs before the templates load and before any locale is parsed.
+///
+/// # Errors
+/// A language folder that lacks a template file or whose `pages.toml` is missing, malformed
+/// or lacks a key (each named), or a `dir` that cannot be listed.
+pub fn register_languages(dir: &Path) -> anyhow::Result<Vec<Locale>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).context(format!("mail.templates_dir: {}", dir.display())),
+    };
+    let mut codes: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().is_dir())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| Locale::is_code(name) && !Locale::parse(name).is_ok_and(Locale::is_built_in))
+        .collect();
+    codes.sort_unstable();
+    let mut added = Vec::with_capacity(codes.len());
+    for code in codes {
+        let folder = dir.join(&code);
+        let missing = templates::missing_files(&folder);
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "mail.templates_dir: the language folder {} lacks {}; a language needs every file of emails/en/",
+                folder.display(),
+                missing.join(", ")
+            );
+        }
+        let locale = Locale::register(&code).context("mail.templates_dir")?;
+        let words = text::load_pages(&folder.join("pages.toml"))
+            .context("mail.templates_dir: the words of the public pages")?;
+        text::register_pages(locale, words);
+        added.push(locale);
+    }
+    Ok(added)
 }
 
 /// The delivery engine on `ctx`: the transport and sender of `[mail]`.
@@ -461,4 +504,93 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A complete language folder `dir/code`: the English templates with `[code]` in front
+    /// of every subject, and the example page words.
+    fn language_folder(dir: &Path, code: &str) {
+        let folder = dir.join(code);
+        std::fs::create_dir_all(&folder).unwrap();
+        let emails = Path::new(env!("CARGO_MANIFEST_DIR")).join("emails/en");
+        for name in templates::file_names() {
+            let mut source = std::fs::read_to_string(emails.join(name)).unwrap();
+            if name.ends_with(".subject.txt") {
+                source = format!("[{code}] {source}");
+            }
+            std::fs::write(folder.join(name), source).unwrap();
+        }
+        let pages = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/pages.fr.toml");
+        std::fs::copy(pages, folder.join("pages.toml")).unwrap();
+    }
+
+    #[test]
+    fn a_language_folder_lacking_a_template_stops_the_start_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        language_folder(dir.path(), "sv");
+        std::fs::remove_file(dir.path().join("sv/welcome.html")).unwrap();
+        let err = format!("{:#}", register_languages(dir.path()).unwrap_err());
+        assert!(
+            err.contains("sv") && err.contains("lacks welcome.html"),
+            "{err}"
+        );
+        assert!(Locale::parse("sv").is_err(), "nothing is registered");
+    }
+
+    #[test]
+    fn a_language_folder_without_its_page_words_stops_the_start_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        language_folder(dir.path(), "nl");
+        std::fs::write(
+            dir.path().join("nl/pages.toml"),
+            "signup_title = \"Aanmelden\"\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", register_languages(dir.path()).unwrap_err());
+        assert!(
+            err.contains("pages.toml") && err.contains("\"email\" is missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_complete_language_folder_registers_the_language_with_its_words_and_mails() {
+        // "nl" is the only extra language the library's tests register.
+        let dir = tempfile::tempdir().unwrap();
+        language_folder(dir.path(), "nl");
+        std::fs::create_dir_all(dir.path().join("notes")).unwrap();
+        let added = register_languages(dir.path()).unwrap();
+        let nl = Locale::parse("nl").unwrap();
+        assert_eq!(added, [nl], "a folder not named like a language is not one");
+        assert_eq!(
+            register_languages(dir.path()).unwrap(),
+            [nl],
+            "twice is fine"
+        );
+        assert_eq!(text::text(nl).subscribe, "S'abonner");
+        let loaded = Templates::load(dir.path()).unwrap();
+        let ctx = crate::mail::MailContext {
+            list_name: "Weekly".into(),
+            organisation: "ACME".into(),
+            postal_address: String::new(),
+            unsubscribe_url: "https://x.test/u".into(),
+            preferences_url: "https://x.test/p".into(),
+            privacy_url: "https://x.test/privacy".into(),
+            confirm_url: "https://x.test/c".into(),
+            expires_in_days: "7".into(),
+            expires_in_minutes: "60".into(),
+            welcome_message: String::new(),
+        };
+        let mail = loaded
+            .render(nl, crate::mail::SystemTemplate::Confirmation, &ctx)
+            .unwrap();
+        assert!(mail.subject.starts_with("[nl] "), "{}", mail.subject);
+        let english = loaded
+            .render(Locale::En, crate::mail::SystemTemplate::Confirmation, &ctx)
+            .unwrap();
+        assert!(!english.subject.starts_with('['));
+    }
 }

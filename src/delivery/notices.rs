@@ -52,7 +52,7 @@ pub async fn load(
         .into_iter()
         .map(|r| (r.subscriber_id, r))
         .collect();
-    let localised = Locale::ALL
+    let localised = Locale::all()
         .into_iter()
         .map(|l| (l, notice.fields.localised(l)))
         .collect();

@@ -129,13 +129,14 @@ impl MailingList {
         }
         let name = &self.def.name;
         ConsentText::new(match locale {
-            Locale::En => format!(
-                "Yes, I would like to receive \u{201c}{name}\u{201d} by e-mail. \
-                 I can withdraw my consent at any time with the link in every e-mail."
-            ),
             Locale::De => format!(
                 "Ja, ich m\u{f6}chte \u{201e}{name}\u{201c} per E-Mail erhalten. \
                  Ich kann meine Einwilligung jederzeit \u{fc}ber den Link in jeder E-Mail widerrufen."
+            ),
+            // An operator's language: English until the list is given its own consent text.
+            _ => format!(
+                "Yes, I would like to receive \u{201c}{name}\u{201d} by e-mail. \
+                 I can withdraw my consent at any time with the link in every e-mail."
             ),
         })
     }

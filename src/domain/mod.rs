@@ -44,7 +44,7 @@ pub use ids::{
 };
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListSlug, ListSlugError};
-pub use locale::Locale;
+pub use locale::{Locale, LocaleError};
 pub use notice::{
     AckAnswer, AckError, AckStatus, ChangeCategory, Notice, NoticeError, NoticeFields, NoticeKind,
     NoticeNumber, NoticeRecipient, NoticeText, NoticeTranslations,

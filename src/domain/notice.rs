@@ -90,26 +90,23 @@ impl ChangeCategory {
         Self::Other,
     ];
 
-    /// What people read for this category in `locale` (e-mails, pages, the admin UI); the
-    /// stable key (`as_str`) is for the database and the API only.
+    /// What people read for this category in `locale` (e-mails, pages, the admin UI; English
+    /// in an operator's language); the stable key (`as_str`) is for the database and the API
+    /// only.
     pub fn label(self, locale: Locale) -> &'static str {
-        match (self, locale) {
-            (Self::Material, Locale::En) => "Material",
-            (Self::Material, Locale::De) => "Material",
-            (Self::Site, Locale::En) => "Manufacturing site",
-            (Self::Site, Locale::De) => "Fertigungsstandort",
-            (Self::Design, Locale::En) => "Design",
-            (Self::Design, Locale::De) => "Design",
-            (Self::Datasheet, Locale::En) => "Datasheet",
-            (Self::Datasheet, Locale::De) => "Datenblatt",
-            (Self::Packing, Locale::En) => "Packing and labelling",
-            (Self::Packing, Locale::De) => "Verpackung und Kennzeichnung",
-            (Self::Firmware, Locale::En) => "Firmware",
-            (Self::Firmware, Locale::De) => "Firmware",
-            (Self::Process, Locale::En) => "Manufacturing process",
-            (Self::Process, Locale::De) => "Fertigungsprozess",
-            (Self::Other, Locale::En) => "Other",
-            (Self::Other, Locale::De) => "Sonstiges",
+        let (en, de) = match self {
+            Self::Material => ("Material", "Material"),
+            Self::Site => ("Manufacturing site", "Fertigungsstandort"),
+            Self::Design => ("Design", "Design"),
+            Self::Datasheet => ("Datasheet", "Datenblatt"),
+            Self::Packing => ("Packing and labelling", "Verpackung und Kennzeichnung"),
+            Self::Firmware => ("Firmware", "Firmware"),
+            Self::Process => ("Manufacturing process", "Fertigungsprozess"),
+            Self::Other => ("Other", "Sonstiges"),
+        };
+        match locale {
+            Locale::De => de,
+            _ => en,
         }
     }
 }
@@ -315,7 +312,7 @@ impl NoticeTranslations {
 
     /// The language tags a translation may have.
     fn languages() -> Vec<&'static str> {
-        Locale::ALL
+        Locale::all()
             .into_iter()
             .filter(|l| *l != Locale::default())
             .map(Locale::as_str)
@@ -760,7 +757,7 @@ mod tests {
     fn every_change_category_reads_as_words_in_every_language_not_as_its_key() {
         for category in ChangeCategory::ALL {
             assert_eq!(ChangeCategory::parse(category.as_str()), Ok(category));
-            for locale in Locale::ALL {
+            for locale in Locale::all() {
                 let label = category.label(locale);
                 assert!(!label.is_empty() && label != category.as_str(), "{label}");
             }

@@ -173,12 +173,24 @@ impl TemplateError {
     }
 }
 
+/// The names of the files every language folder holds: those of the built-in `en/`.
+pub fn file_names() -> impl Iterator<Item = &'static str> {
+    DEFAULTS
+        .iter()
+        .filter_map(|(path, _)| path.strip_prefix("en/"))
+}
+
+/// The template files a language folder (`<mail.templates_dir>/fr`) lacks, by name.
+pub fn missing_files(folder: &Path) -> Vec<&'static str> {
+    file_names()
+        .filter(|name| !folder.join(name).is_file())
+        .collect()
+}
+
 /// Where a template file belongs: its language, the message (`welcome`) and the part
 /// (`subject.txt`, `txt`, `html`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TemplateFile {
-    /// The path below `emails/`, e.g. `en/welcome.html`.
-    pub path: &'static str,
     /// The language folder.
     pub locale: Locale,
     /// The message, e.g. `welcome`.
@@ -188,39 +200,51 @@ pub struct TemplateFile {
 }
 
 impl TemplateFile {
-    /// Every template file Bulletin uses, in a stable order.
+    /// Every template file Bulletin uses, in a stable order: each registered language's
+    /// files in the order of `file_names`.
     pub fn all() -> Vec<TemplateFile> {
-        DEFAULTS
-            .iter()
-            .filter_map(|(path, _)| Self::find(path))
+        Locale::all()
+            .into_iter()
+            .flat_map(|locale| file_names().filter_map(move |name| Self::named(locale, name)))
             .collect()
     }
 
     /// The file at `path` (`en/welcome.html`), if Bulletin uses one.
     pub fn find(path: &str) -> Option<TemplateFile> {
-        let (path, _) = DEFAULTS.iter().find(|(p, _)| *p == path)?;
         let (locale, file) = path.split_once('/')?;
-        let locale = Locale::ALL.into_iter().find(|l| l.as_str() == locale)?;
+        let locale = Locale::parse(locale).ok()?;
+        let name = file_names().find(|name| *name == file)?;
+        Self::named(locale, name)
+    }
+
+    /// The file `name` (`welcome.html`, one of `file_names`) of `locale`.
+    fn named(locale: Locale, name: &'static str) -> Option<TemplateFile> {
         let part = PARTS.into_iter().find(|part| {
-            file.strip_suffix(part)
+            name.strip_suffix(part)
                 .is_some_and(|stem| stem.ends_with('.') && !stem[..stem.len() - 1].contains('.'))
         })?;
-        let message = &file[..file.len() - part.len() - 1];
+        let message = &name[..name.len() - part.len() - 1];
         Some(TemplateFile {
-            path,
             locale,
             message,
             part,
         })
+    }
+
+    /// The path below `emails/` or `mail.templates_dir`, e.g. `en/welcome.html`.
+    pub fn path(&self) -> String {
+        format!("{}/{}.{}", self.locale.as_str(), self.message, self.part)
     }
 }
 
 /// Compiled system templates: the built-in set, and the operator's overrides on top.
 #[derive(Debug)]
 pub struct Templates {
-    /// Sources of the built-in set: the operator's file in `mail.templates_dir`, else the
-    /// default compiled into the binary.
-    builtin: Vec<(&'static str, String)>,
+    /// Sources of the built-in set by path: the operator's file in `mail.templates_dir`,
+    /// else the default compiled into the binary (English and German only).
+    builtin: Vec<(String, String)>,
+    /// The languages loaded: those registered when `load` ran.
+    locales: Vec<Locale>,
     current: RwLock<Arc<Compiled>>,
 }
 
@@ -229,6 +253,8 @@ pub struct Templates {
 struct Compiled {
     env: Environment<'static>,
     revision: Option<i64>,
+    /// The languages it has templates for: those registered when it was loaded.
+    locales: Vec<Locale>,
 }
 
 /// Fuel for one render: bounds loops in operator templates.
@@ -250,51 +276,82 @@ fn environment() -> Environment<'static> {
 }
 
 impl Templates {
-    /// Loads the defaults, replaces each one the operator copied into `dir`, and checks
-    /// every template by rendering it with sample values.
+    /// Loads the defaults, replaces each one the operator copied into `dir`, reads every
+    /// file of each language registered beyond English and German from `dir/<code>/`, and
+    /// checks every template by rendering it with sample values.
     ///
     /// # Errors
-    /// An unreadable override, a syntax error or an unknown variable.
+    /// An unreadable override or missing file of a registered language, a syntax error or
+    /// an unknown variable.
     pub fn load(dir: &Path) -> Result<Self, TemplateError> {
-        let mut builtin = Vec::with_capacity(DEFAULTS.len());
-        for (path, default) in DEFAULTS {
-            let file = dir.join(path);
-            let source = match std::fs::read_to_string(&file) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (*default).to_owned(),
-                Err(source) => {
-                    return Err(TemplateError::Read {
-                        path: file.display().to_string(),
-                        source,
-                    });
-                }
-            };
-            builtin.push((*path, source));
+        let locales = Locale::all();
+        let mut builtin: Vec<(String, String)> = Vec::new();
+        for locale in &locales {
+            for name in file_names() {
+                let path = format!("{}/{name}", locale.as_str());
+                let on_disk = dir.join(&path);
+                let source = match std::fs::read_to_string(&on_disk) {
+                    Ok(text) => text,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        Self::fallback(&builtin, &path, name)
+                    }
+                    Err(source) => {
+                        return Err(TemplateError::Read {
+                            path: on_disk.display().to_string(),
+                            source,
+                        });
+                    }
+                };
+                builtin.push((path, source));
+            }
         }
-        let compiled = Self::compile(&builtin, &[])?;
+        let compiled = Self::compile(&builtin, &locales, &[])?;
         compiled.check()?;
         Ok(Self {
             builtin,
+            locales,
             current: RwLock::new(Arc::new(compiled)),
         })
     }
 
+    /// The source of a file the operator did not provide: the compiled-in default, or for a
+    /// registered language the English one loaded before it. Start-up refuses a language
+    /// folder lacking a file, so only a language registered for another templates folder of
+    /// the same process (as in tests) reads English here.
+    fn fallback(loaded: &[(String, String)], path: &str, name: &str) -> String {
+        let english = format!("en/{name}");
+        DEFAULTS
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, source)| (*source).to_owned())
+            .or_else(|| {
+                loaded
+                    .iter()
+                    .find(|(p, _)| *p == english)
+                    .map(|(_, source)| source.clone())
+            })
+            .unwrap_or_default()
+    }
+
     fn compile(
-        builtin: &[(&'static str, String)],
+        builtin: &[(String, String)],
+        locales: &[Locale],
         overrides: &[(&str, &str)],
     ) -> Result<Compiled, TemplateError> {
         let mut env = environment();
         for (path, source) in builtin {
-            env.add_template_owned(*path, source.clone())?;
+            env.add_template_owned(path.clone(), source.clone())?;
         }
         for (path, source) in overrides {
             let file = TemplateFile::find(path)
+                .filter(|f| locales.contains(&f.locale))
                 .ok_or_else(|| TemplateError::UnknownFile((*path).to_owned()))?;
-            env.add_template_owned(file.path, (*source).to_owned())?;
+            env.add_template_owned(file.path(), (*source).to_owned())?;
         }
         Ok(Compiled {
             env,
             revision: None,
+            locales: locales.to_vec(),
         })
     }
 
@@ -325,7 +382,7 @@ impl Templates {
     /// # Errors
     /// The problem, with its line when the engine knows it.
     pub fn validate(&self, path: &str, source: &str) -> Result<(), TemplateError> {
-        Self::compile(&self.builtin, &[(path, source)])?.check()
+        Self::compile(&self.builtin, &self.locales, &[(path, source)])?.check()
     }
 
     /// Replaces the overrides with `overrides` (path, source) as of `revision`. An override
@@ -340,7 +397,7 @@ impl Templates {
                 Err(e) => broken.push((path.clone(), e.to_string())),
             }
         }
-        match Self::compile(&self.builtin, &good) {
+        match Self::compile(&self.builtin, &self.locales, &good) {
             Ok(mut compiled) => {
                 compiled.revision = Some(revision);
                 *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(compiled);
@@ -364,12 +421,13 @@ impl Templates {
         let draft_env;
         let compiled = match draft {
             Some(source) => {
-                self.validate(file.path, source)?;
+                self.validate(&file.path(), source)?;
                 let mut env = current.env.clone();
-                env.add_template_owned(file.path, source.to_owned())?;
+                env.add_template_owned(file.path(), source.to_owned())?;
                 draft_env = Compiled {
                     env,
                     revision: None,
+                    locales: self.locales.clone(),
                 };
                 &draft_env
             }
@@ -460,7 +518,7 @@ fn sample_context() -> MailContext {
 impl Compiled {
     fn check(&self) -> Result<(), TemplateError> {
         let sample = sample_context();
-        for locale in Locale::ALL {
+        for &locale in &self.locales {
             for template in SystemTemplate::ALL {
                 self.render(locale, template, &sample)?;
             }
@@ -471,6 +529,15 @@ impl Compiled {
             self.render_notice(locale, &super::NoticeMailContext::default())?;
         }
         Ok(())
+    }
+
+    /// `locale` if this set has its templates, else English: a language registered after
+    /// the set was loaded (only possible in tests, which register while servers run).
+    fn loaded(&self, locale: Locale) -> Locale {
+        match self.locales.contains(&locale) {
+            true => locale,
+            false => Locale::En,
+        }
     }
 
     /// The message `message` in `locale` with sample values.
@@ -526,6 +593,7 @@ impl Compiled {
                 privacy_url => &ctx.privacy_url,
             }
         };
+        let locale = self.loaded(locale);
         let name = |part: &str| format!("{}/{}.{part}", locale.as_str(), layout.template());
         let text = self
             .env
@@ -563,6 +631,7 @@ impl Compiled {
         stem: &str,
         ctx: minijinja::value::Serde<T>,
     ) -> Result<RenderedMail, TemplateError> {
+        let locale = self.loaded(locale);
         let [subject, text, html] = PARTS.map(|part| format!("{}/{stem}.{part}", locale.as_str()));
         let value = minijinja::Value::from(ctx);
         let render = |name: &str| -> Result<String, TemplateError> {
@@ -630,7 +699,7 @@ mod tests {
     #[test]
     fn built_in_templates_render_in_every_language() {
         let t = Templates::load(Path::new("/nonexistent")).unwrap();
-        for locale in Locale::ALL {
+        for locale in Locale::all() {
             let m = t
                 .render(locale, SystemTemplate::Confirmation, &ctx())
                 .unwrap();
@@ -654,7 +723,7 @@ mod tests {
     #[test]
     fn privacy_and_address_change_mails_carry_their_link_in_every_language() {
         let t = Templates::load(Path::new("/nonexistent")).unwrap();
-        for locale in Locale::ALL {
+        for locale in Locale::all() {
             for template in [SystemTemplate::PrivacyLink, SystemTemplate::AddressChange] {
                 let m = t.render(locale, template, &ctx()).unwrap();
                 assert!(!m.subject.contains('\n') && m.subject.contains("ACME"));

@@ -190,7 +190,7 @@ fn page(
     let rendered = render_public(subject, body, &vars)?;
     let languages = match campaign.def.translations.is_empty() {
         true => Vec::new(),
-        false => Locale::ALL.to_vec(),
+        false => Locale::all(),
     };
     Ok(IssuePage {
         issue: ArchiveIssue {
@@ -238,8 +238,8 @@ fn placeholders(
     locale: Locale,
 ) -> Personalisation {
     let (name, email) = match locale {
-        Locale::En => ("Reader", "your e-mail address"),
         Locale::De => ("Leserin/Leser", "Ihre E-Mail-Adresse"),
+        _ => ("Reader", "your e-mail address"),
     };
     let mut signup = join_url(&ctx.settings.http.public_url, "subscribe");
     signup

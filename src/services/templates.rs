@@ -75,10 +75,10 @@ pub async fn all(ctx: &Context) -> Result<Vec<TemplateInfo>, StoreError> {
 fn info(ctx: &Context, file: TemplateFile, overrides: &[TemplateOverride]) -> TemplateInfo {
     let builtin = ctx
         .templates
-        .builtin(file.path)
+        .builtin(&file.path())
         .unwrap_or_default()
         .to_owned();
-    let saved = overrides.iter().find(|o| o.path == file.path).cloned();
+    let saved = overrides.iter().find(|o| o.path == file.path()).cloned();
     TemplateInfo {
         file,
         source: saved
@@ -119,9 +119,9 @@ pub async fn save(
             reason: format!("the template is longer than {MAX_SOURCE_BYTES} bytes"),
         });
     }
-    ctx.templates.validate(file.path, source)?;
+    ctx.templates.validate(&file.path(), source)?;
     let saved = TemplateOverride {
-        path: file.path.to_owned(),
+        path: file.path(),
         source: source.to_owned(),
         updated_at: ctx.clock.now(),
         updated_by: actor.name(),
@@ -131,7 +131,7 @@ pub async fn save(
     audit::append(
         &txn,
         actor,
-        Change::of("template.save", file.path),
+        Change::of("template.save", file.path()),
         saved.updated_at,
     )
     .await?;
@@ -148,9 +148,9 @@ pub async fn revert(ctx: &Context, actor: &Actor, path: &str) -> Result<bool, Te
     actor.authorize(Action::ManageTemplates)?;
     let file = TemplateFile::find(path).ok_or(TemplatesError::NotFound)?;
     let txn = store::begin_write(&ctx.db).await?;
-    let removed = store::templates::delete(&txn, file.path).await?;
+    let removed = store::templates::delete(&txn, &file.path()).await?;
     if removed {
-        let change = Change::of("template.revert", file.path);
+        let change = Change::of("template.revert", file.path());
         audit::append(&txn, actor, change, ctx.clock.now()).await?;
     }
     store::commit(txn).await?;

@@ -25,13 +25,14 @@ fn translations_text(translations: &BTreeMap<Locale, CampaignText>) -> String {
     serde_json::to_string(&by_tag).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// The stored JSON text as translations.
+/// The stored JSON text as translations; one in a language the operator has since removed
+/// (its folder) is left out.
 fn translations_of(text: &str) -> Result<BTreeMap<Locale, CampaignText>, StoreError> {
     let by_tag: BTreeMap<String, CampaignText> = serde_json::from_str(text).map_err(corrupt)?;
-    by_tag
+    Ok(by_tag
         .into_iter()
-        .map(|(tag, t)| Ok((Locale::parse(&tag).map_err(corrupt)?, t)))
-        .collect()
+        .filter_map(|(tag, t)| Some((Locale::parse(&tag).ok()?, t)))
+        .collect())
 }
 
 fn from_row(m: table::Model, lists: Vec<ListId>) -> Result<Campaign, StoreError> {
@@ -583,4 +584,17 @@ pub async fn name_using_segment(
         .one(conn)
         .await?
         .map(|m| m.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_version_in_a_removed_language_is_left_out() {
+        let stored = r#"{"de": {"subject": "S", "body_markdown": "B"},
+                         "ko": {"subject": "S", "body_markdown": "B"}}"#;
+        let read = translations_of(stored).unwrap();
+        assert_eq!(read.keys().copied().collect::<Vec<_>>(), [Locale::De]);
+    }
 }

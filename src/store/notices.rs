@@ -25,7 +25,10 @@ impl TryFrom<table::Model> for Notice {
     type Error = StoreError;
 
     fn try_from(m: table::Model) -> Result<Self, StoreError> {
-        let fields: NoticeFields = serde_json::from_str(&m.fields).map_err(corrupt)?;
+        let fields: NoticeFields = serde_json::from_value(known_languages_only(
+            serde_json::from_str(&m.fields).map_err(corrupt)?,
+        ))
+        .map_err(corrupt)?;
         Ok(Notice {
             id: NoticeId::from_uuid(m.id),
             campaign_id: CampaignId::from_uuid(m.campaign_id),
@@ -506,4 +509,35 @@ pub async fn enqueue_mailing(
             .await?;
     }
     Ok(())
+}
+
+/// Stored fields without the translations in a language the operator has since removed (its
+/// folder), which would no longer parse.
+fn known_languages_only(mut fields: serde_json::Value) -> serde_json::Value {
+    if let Some(translations) = fields
+        .get_mut("translations")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        translations.retain(|tag, _| crate::domain::Locale::parse(tag).is_ok());
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_in_a_removed_language_is_left_out() {
+        let stored = serde_json::json!({
+            "title": "T",
+            "translations": {"de": {"title": "D"}, "ko": {"title": "K"}},
+        });
+        let kept = known_languages_only(stored);
+        assert_eq!(
+            kept["translations"],
+            serde_json::json!({"de": {"title": "D"}})
+        );
+        assert_eq!(kept["title"], "T");
+    }
 }

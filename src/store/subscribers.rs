@@ -16,7 +16,8 @@ impl TryFrom<table::Model> for Subscriber {
             id: SubscriberId::from_uuid(m.id),
             email: EmailAddress::parse(&m.email).map_err(corrupt)?,
             name: SubscriberName::parse(&m.name).map_err(corrupt)?,
-            locale: Locale::parse(&m.locale).map_err(corrupt)?,
+            // A language the operator has since removed (its folder) reads as English.
+            locale: Locale::parse(&m.locale).unwrap_or_default(),
             status: SubscriberStatus::parse(&m.status).map_err(corrupt)?,
             created_at: m.created_at,
             attributes: Attributes::from_json(&m.attributes).map_err(corrupt)?,

@@ -24,7 +24,8 @@ impl TryFrom<table::Model> for User {
             disabled_at: m.disabled_at,
             two_factor: m.totp_secret.is_some(),
             time_zone: crate::domain::parse_time_zone(&m.time_zone).map_err(corrupt)?,
-            locale: crate::domain::Locale::parse(&m.locale).map_err(corrupt)?,
+            // A language the operator has since removed (its folder) reads as English.
+            locale: crate::domain::Locale::parse(&m.locale).unwrap_or_default(),
         })
     }
 }

@@ -760,7 +760,7 @@ async fn a_subscriber_is_read_corrected_and_unsubscribed_from_every_list_through
         &app.token,
         Method::PUT,
         &path,
-        &json!({"name": "Anne", "locale": "fr"}),
+        &json!({"name": "Anne", "locale": "ko"}),
     )
     .await;
     api_error(r, StatusCode::UNPROCESSABLE_ENTITY).await;

@@ -36,6 +36,7 @@ mod import;
 mod keys;
 mod layouts;
 mod leaving_reasons;
+mod locale_files;
 mod mail_bombing;
 mod mailto;
 mod migrations;

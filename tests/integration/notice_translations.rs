@@ -149,7 +149,7 @@ async fn the_archive_page_shows_the_readers_language_with_links_to_the_others() 
     let (_, page) = body(app.get(&path).await).await;
     assert!(page.contains("New mould compound") && page.contains("Supplier change"));
     assert!(page.contains("href=\"?lang=de\"") && page.contains("Deutsch"));
-    let (_, page) = body(app.get(&format!("{path}?lang=fr")).await).await;
+    let (_, page) = body(app.get(&format!("{path}?lang=ko")).await).await;
     assert!(
         page.contains("New mould compound"),
         "an unknown language reads the default"
@@ -162,8 +162,8 @@ async fn a_refused_translation_is_422_naming_the_part_and_changes_nothing() {
     catalogue(&app).await;
     let cases = [
         (
-            json!({"fr": {"title": "Nouveau", "summary": "Oui"}}),
-            "translations.fr",
+            json!({"ko": {"title": "Nouveau", "summary": "Oui"}}),
+            "translations.ko",
         ),
         (
             json!({"en": {"title": "New", "summary": "Yes"}}),
@@ -219,14 +219,14 @@ async fn a_refused_translation_is_422_naming_the_part_and_changes_nothing() {
             .contains("translations.de.summary"),
         "{answer}"
     );
-    let unknown = json!({"translations": {"fr": {"title": "Nouveau", "summary": "Oui"}}});
+    let unknown = json!({"translations": {"ko": {"title": "Nouveau", "summary": "Oui"}}});
     let r = app
         .api_send(reqwest::Method::PATCH, &path, Some(&unknown))
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let answer: Value = r.json().await.unwrap();
     let message = answer["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("translations.fr: "), "{message}");
+    assert!(message.starts_with("translations.ko: "), "{message}");
     let kept: Value = app.api_get(&path).await.json().await.unwrap();
     assert_eq!(kept["title"], "New mould compound");
     assert_eq!(kept["translations"], german());

@@ -31,8 +31,8 @@ async fn a_german_subscriber_gets_the_german_translation_and_an_english_one_the_
 
     for (bad, part) in [
         (
-            json!({"fr": {"subject": "Salut", "body_markdown": "B"}}),
-            "translations.fr",
+            json!({"ko": {"subject": "Salut", "body_markdown": "B"}}),
+            "translations.ko",
         ),
         (
             json!({"de": {"subject": "", "body_markdown": "B"}}),

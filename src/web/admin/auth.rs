@@ -313,7 +313,8 @@ pub(super) async fn set_locale(
     Extension(session): Extension<AdminSession>,
     PageForm(form): PageForm<LanguageForm>,
 ) -> Result<Response, AdminError> {
-    let Ok(locale) = Locale::parse(form.locale.trim()) else {
+    let chosen = Locale::parse(form.locale.trim()).ok();
+    let Some(locale) = chosen.filter(|l| l.is_built_in()) else {
         let errors = Errors::from([("locale", t("Choose a language from the list.").to_owned())]);
         let view = two_factor_view(&state, &session, None);
         let page = account_page(&session.ctx(), &errors, view);

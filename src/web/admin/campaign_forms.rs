@@ -105,11 +105,13 @@ impl CampaignForm {
         }
     }
 
-    /// The subject and body typed for `locale`'s version.
+    /// The subject and body typed for `locale`'s version; none for an operator's language,
+    /// which the composer has no fields for.
     fn version(&self, locale: Locale) -> (&str, &str) {
         match locale {
             Locale::En => (&self.subject_en, &self.body_en),
             Locale::De => (&self.subject_de, &self.body_de),
+            _ => ("", ""),
         }
     }
 
@@ -192,7 +194,7 @@ impl CampaignForm {
     /// problem at its empty field).
     fn translations(&self, errors: &mut Errors) -> BTreeMap<Locale, CampaignText> {
         let mut out = BTreeMap::new();
-        for locale in Locale::ALL {
+        for locale in Locale::all() {
             let (subject, body) = self.version(locale);
             let (field_subject, field_body) = version_fields(locale);
             match (subject.trim().is_empty(), body.trim().is_empty()) {
@@ -369,10 +371,15 @@ pub(super) async fn update(
 ) -> Result<Response, AdminError> {
     session.authorize(Action::ManageCampaigns)?;
     let id = CampaignId::from_uuid(id);
-    let (draft, errors) = checked(&state, &form).await?;
+    let (mut draft, errors) = checked(&state, &form).await?;
     if !errors.is_empty() {
         return compose(&state, &session, &form, &errors, Some(id)).await;
     }
+    // The composer has no fields for an operator's language: keep the API's versions in it.
+    let stored = campaigns::find(&state.ctx, id).await?;
+    draft
+        .translations
+        .extend((stored.def.translations.into_iter()).filter(|(locale, _)| !locale.is_built_in()));
     let patch = CampaignPatch {
         name: Some(draft.name),
         subject: Some(draft.subject),

@@ -187,10 +187,9 @@ impl NoticeForm {
     }
 
     /// The texts typed for `locale`'s version, in the order of `version_fields`; the
-    /// default language (English) has none.
+    /// default language (English) and an operator's language (no fields) have none.
     fn version(&self, locale: Locale) -> Option<[&str; 6]> {
         match locale {
-            Locale::En => None,
             Locale::De => Some([
                 &self.title_de,
                 &self.summary_de,
@@ -199,13 +198,13 @@ impl NoticeForm {
                 &self.reason_de,
                 &self.qualification_summary_de,
             ]),
+            _ => None,
         }
     }
 
     /// `version`, to fill in.
     fn version_mut(&mut self, locale: Locale) -> [Option<&mut String>; 6] {
         match locale {
-            Locale::En => Default::default(),
             Locale::De => [
                 Some(&mut self.title_de),
                 Some(&mut self.summary_de),
@@ -214,6 +213,7 @@ impl NoticeForm {
                 Some(&mut self.reason_de),
                 Some(&mut self.qualification_summary_de),
             ],
+            _ => Default::default(),
         }
     }
 
@@ -221,7 +221,7 @@ impl NoticeForm {
     /// summary (a half-filled one is a problem at its empty field).
     fn translations(&self, errors: &mut Errors) -> NoticeTranslations {
         let mut out = NoticeTranslations::default();
-        for locale in Locale::ALL {
+        for locale in Locale::all() {
             let Some(texts) = self.version(locale) else {
                 continue;
             };
@@ -277,7 +277,7 @@ impl NoticeForm {
             replacement_parts: &self.replacement_parts,
             service_critical: &self.service_critical,
             force: &self.force,
-            versions: Locale::ALL
+            versions: Locale::all()
                 .into_iter()
                 .filter_map(|l| self.version(l).map(|texts| (l, texts)))
                 .collect(),
@@ -616,10 +616,16 @@ pub(super) async fn edit(
     let label = revision_label(o.notice.number.as_str(), o.notice.revision);
     let editing = Some((o.notice.id, label.as_str()));
     let refused = StatusCode::UNPROCESSABLE_ENTITY;
-    let draft = match draft_of(&form, session.user.time_zone) {
+    let mut draft = match draft_of(&form, session.user.time_zone) {
         Ok(d) => d,
         Err(errors) => return Ok(form_page(&session, &form, &errors, refused, editing)),
     };
+    // The form has no fields for an operator's language: keep the API's versions in it.
+    for (locale, text) in o.notice.fields.translations.iter() {
+        if !locale.is_built_in() {
+            draft.fields.translations.set(locale, Some(text.clone()));
+        }
+    }
     let errors = match notices::update(
         &state.ctx,
         &session.actor(),

@@ -106,7 +106,8 @@ fn translations(
         .map(|(tag, t)| {
             let locale = Locale::parse(&tag).map_err(|_| {
                 ApiError::invalid(format!(
-                    "translations.{tag}: a language Bulletin speaks (en, de)"
+                    "translations.{tag}: a language Bulletin speaks ({})",
+                    Locale::codes()
                 ))
             })?;
             Ok((
@@ -507,8 +508,10 @@ pub(super) async fn preview(
         .map(|(_, v)| v.into_owned());
     let locale = match asked.as_deref() {
         None => Locale::En,
-        Some(tag) => Locale::parse(tag)
-            .map_err(|_| ApiError::invalid("locale: a language Bulletin speaks (en, de)"))?,
+        Some(tag) => Locale::parse(tag).map_err(|_| {
+            let codes = Locale::codes();
+            ApiError::invalid(format!("locale: a language Bulletin speaks ({codes})"))
+        })?,
     };
     let m = campaigns::preview(&state.ctx, campaign_id(&id)?, locale).await?;
     Ok(Json(PreviewResponse {

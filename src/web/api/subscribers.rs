@@ -374,7 +374,10 @@ pub(super) async fn patch(
     let locale = req
         .locale
         .as_deref()
-        .map(|l| Locale::from_tag(l).ok_or_else(|| ApiError::invalid("locale: en or de")))
+        .map(|l| {
+            Locale::from_tag(l)
+                .ok_or_else(|| ApiError::invalid(format!("locale: one of {}", Locale::codes())))
+        })
         .transpose()?;
     let patch = privacy::ProfilePatch {
         name,
@@ -404,8 +407,8 @@ pub(super) async fn correct(
     let id = subscriber_id(&id)?;
     let name =
         SubscriberName::parse(&req.name).map_err(|e| ApiError::invalid(format!("name: {e}")))?;
-    let locale =
-        Locale::from_tag(&req.locale).ok_or_else(|| ApiError::invalid("locale: en or de"))?;
+    let locale = Locale::from_tag(&req.locale)
+        .ok_or_else(|| ApiError::invalid(format!("locale: one of {}", Locale::codes())))?;
     let actor = Party::operator(&caller.actor(), None);
     let changed = privacy::correct(&state.ctx, id, &name, locale, &actor).await?;
     Ok(Json(CorrectedResponse { changed }))

@@ -152,12 +152,9 @@ fn issue_view(state: &AppState, page: &IssuePage) -> IssueView {
     }
 }
 
-/// A language by its own name.
+/// A language by its own name (an operator's language by its code).
 fn language_name(locale: Locale) -> &'static str {
-    match locale {
-        Locale::En => "English",
-        Locale::De => "Deutsch",
-    }
+    crate::web::views::admin::auth::language_name(locale)
 }
 
 /// The Atom feed of public list `slug`: its newest issues, each rendered in full.

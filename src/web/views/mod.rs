@@ -32,10 +32,9 @@ pub fn layout(locale: Locale, title: &str, body: Markup) -> Markup {
 
 /// The shared page shell with `head` (robots, alternate links) of the page's own.
 pub fn layout_with(locale: Locale, title: &str, head: Markup, body: Markup) -> Markup {
-    let t = text(locale);
     html! {
         (DOCTYPE)
-        html lang=(t.lang) {
+        html lang=(locale.as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -320,13 +319,13 @@ pub fn privacy_notice_page(locale: Locale, organisation: &str, manage_url: &str)
     let t = text(locale);
     let manage = privacy_text(locale).request_title;
     let body = match locale {
-        Locale::En => html! {
-            p { (organisation) " processes your e-mail address, the name you give (optional), your language and the history of your consent (time, the network part of your IP address, your browser's user agent) to send you what you subscribed to (GDPR Art. 6(1)(a)) and to be able to prove your consent (Art. 7(1))." }
-            p { "Every e-mail contains a link to unsubscribe at once. You have the rights of access, rectification, erasure, restriction, portability and objection (Art. 15–21) and may complain to a supervisory authority." }
-        },
         Locale::De => html! {
             p { (organisation) " verarbeitet Ihre E-Mail-Adresse, den angegebenen Namen (freiwillig), Ihre Sprache und den Verlauf Ihrer Einwilligung (Zeitpunkt, Netzanteil Ihrer IP-Adresse, User-Agent Ihres Browsers), um Ihnen das Bestellte zu senden (Art. 6 Abs. 1 lit. a DSGVO) und Ihre Einwilligung nachweisen zu können (Art. 7 Abs. 1)." }
             p { "Jede E-Mail enthält einen Link zur sofortigen Abmeldung. Sie haben das Recht auf Auskunft, Berichtigung, Löschung, Einschränkung, Datenübertragbarkeit und Widerspruch (Art. 15–21) und können sich bei einer Aufsichtsbehörde beschweren." }
+        },
+        _ => html! {
+            p { (organisation) " processes your e-mail address, the name you give (optional), your language and the history of your consent (time, the network part of your IP address, your browser's user agent) to send you what you subscribed to (GDPR Art. 6(1)(a)) and to be able to prove your consent (Art. 7(1))." }
+            p { "Every e-mail contains a link to unsubscribe at once. You have the rights of access, rectification, erasure, restriction, portability and objection (Art. 15–21) and may complain to a supervisory authority." }
         },
     };
     layout(

@@ -9,10 +9,11 @@ use crate::{
     services::notices::archive::NoticeRecord,
 };
 
+/// The German or, in every other language, the English words.
 fn pick(locale: Locale, en: &'static str, de: &'static str) -> &'static str {
     match locale {
-        Locale::En => en,
         Locale::De => de,
+        _ => en,
     }
 }
 

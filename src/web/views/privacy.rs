@@ -279,7 +279,7 @@ fn actions(locale: Locale, v: &DataView) -> Markup {
             @if let Some(e) = &v.name_error { p.field-error { (e) } }
             label for="locale" { (p.language) }
             select #locale name="locale" {
-                @for l in Locale::ALL { option value=(l.as_str()) selected[l == v.locale] { (l.as_str()) } }
+                @for l in Locale::all() { option value=(l.as_str()) selected[l == v.locale] { (l.as_str()) } }
             }
             button type="submit" { (p.save) }
         }

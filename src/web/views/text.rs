@@ -1,80 +1,334 @@
-//! The words of public pages, in every supported language.
+//! The words of public pages: built in for English and German, read from the operator's
+//! `pages.toml` at start for a language added in `mail.templates_dir`.
+
+use std::{
+    path::Path,
+    sync::{PoisonError, RwLock},
+};
 
 use crate::domain::Locale;
 
-/// Every string a public page shows.
-pub struct Text {
-    pub(crate) lang: &'static str,
-    pub(crate) signup_title: &'static str,
-    pub(crate) email: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) name_optional: &'static str,
-    pub(crate) subscribe: &'static str,
-    pub(crate) privacy_notice: &'static str,
-    pub(crate) privacy_hint: &'static str,
-    pub(crate) check_inbox_title: &'static str,
-    pub(crate) check_inbox_body: &'static str,
-    pub(crate) confirm_title: &'static str,
-    pub(crate) confirm_body: &'static str,
-    pub(crate) confirm_button: &'static str,
-    pub(crate) confirmed_title: &'static str,
-    pub(crate) confirmed_body: &'static str,
-    pub(crate) cancelled_title: &'static str,
-    pub(crate) cancelled_body: &'static str,
-    pub(crate) unsubscribe_title: &'static str,
-    pub(crate) unsubscribe_body: &'static str,
-    pub(crate) unsubscribe_button: &'static str,
-    pub(crate) unsubscribed_title: &'static str,
-    pub(crate) unsubscribed_body: &'static str,
-    pub(crate) preferences_title: &'static str,
-    pub(crate) preferences_body: &'static str,
-    pub(crate) leave_selected: &'static str,
-    pub(crate) leave_all: &'static str,
-    pub(crate) no_subscriptions: &'static str,
-    pub(crate) status_pending: &'static str,
-    pub(crate) status_confirmed: &'static str,
-    pub(crate) status_unsubscribed: &'static str,
-    pub(crate) link_invalid_title: &'static str,
-    pub(crate) link_invalid_body: &'static str,
-    pub(crate) link_expired_title: &'static str,
-    pub(crate) link_expired_body: &'static str,
-    pub(crate) resend_button: &'static str,
-    pub(crate) resent_title: &'static str,
-    pub(crate) resent_body: &'static str,
-    pub(crate) not_found_title: &'static str,
-    pub(crate) not_found_body: &'static str,
-    pub(crate) bad_request_title: &'static str,
-    pub(crate) error_title: &'static str,
-    pub(crate) error_body: &'static str,
-    pub(crate) busy_title: &'static str,
-    pub(crate) busy_body: &'static str,
-    pub(crate) consent_missing: &'static str,
-    pub(crate) fix_errors: &'static str,
-    pub(crate) index_title: &'static str,
-    pub(crate) index_empty: &'static str,
-    pub(crate) add_title: &'static str,
-    pub(crate) add_body: &'static str,
-    pub(crate) add_button: &'static str,
-    pub(crate) add_none_chosen: &'static str,
-    pub(crate) consent_per_list: &'static str,
-    pub(crate) reason_question: &'static str,
-    pub(crate) reason_too_many: &'static str,
-    pub(crate) reason_not_relevant: &'static str,
-    pub(crate) reason_never_signed_up: &'static str,
-    pub(crate) reason_other: &'static str,
-    pub(crate) reason_comment: &'static str,
+/// Declares a struct of page words with one `&'static str` per key (and, after `and`, fields
+/// of other types with the `PagesFile` method that reads each), and the keys of its table in
+/// a page-text file (the same names, so they cannot drift apart).
+macro_rules! page_words {
+    (
+        $(#[$meta:meta])* $name:ident {
+            $($(#[$fmeta:meta])* $field:ident,)+
+        }
+        $(and {
+            $($(#[$smeta:meta])* $sfield:ident: $sty:ty = $taker:ident,)+
+        })?
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $name {
+            $($(#[$fmeta])* pub(crate) $field: &'static str,)+
+            $($($(#[$smeta])* pub(crate) $sfield: $sty,)+)?
+        }
+
+        impl $name {
+            /// The keys of its table in a page-text file (`pages.toml`).
+            pub const KEYS: &[&str] = &[$(stringify!($field),)+ $($(stringify!($sfield),)+)?];
+
+            /// The words of `file`'s table.
+            fn from_file(file: &mut PagesFile) -> Result<Self, PagesError> {
+                Ok(Self {
+                    $($field: file.take(stringify!($field))?,)+
+                    $($($sfield: file.$taker(stringify!($sfield))?,)+)?
+                })
+            }
+        }
+    };
 }
 
-/// The words for `locale`.
+page_words!(
+    /// Every string a public page shows.
+    Text {
+        signup_title,
+        email,
+        name,
+        name_optional,
+        subscribe,
+        privacy_notice,
+        privacy_hint,
+        check_inbox_title,
+        check_inbox_body,
+        confirm_title,
+        confirm_body,
+        confirm_button,
+        confirmed_title,
+        confirmed_body,
+        cancelled_title,
+        cancelled_body,
+        unsubscribe_title,
+        unsubscribe_body,
+        unsubscribe_button,
+        unsubscribed_title,
+        unsubscribed_body,
+        preferences_title,
+        preferences_body,
+        leave_selected,
+        leave_all,
+        no_subscriptions,
+        status_pending,
+        status_confirmed,
+        status_unsubscribed,
+        link_invalid_title,
+        link_invalid_body,
+        link_expired_title,
+        link_expired_body,
+        resend_button,
+        resent_title,
+        resent_body,
+        not_found_title,
+        not_found_body,
+        bad_request_title,
+        error_title,
+        error_body,
+        busy_title,
+        busy_body,
+        consent_missing,
+        fix_errors,
+        index_title,
+        index_empty,
+        add_title,
+        add_body,
+        add_button,
+        add_none_chosen,
+        consent_per_list,
+        reason_question,
+        reason_too_many,
+        reason_not_relevant,
+        reason_never_signed_up,
+        reason_other,
+        reason_comment,
+    }
+);
+
+/// The words for `locale`: built in for English and German, from the operator's
+/// `pages.toml` for a registered language (English until its file is registered).
 pub fn text(locale: Locale) -> &'static Text {
     match locale {
         Locale::En => &EN,
         Locale::De => &DE,
+        other => added(other).map_or(&EN, |words| &words.text),
+    }
+}
+
+/// The words of the language `locale` the operator added, if it has them.
+fn added(locale: Locale) -> Option<&'static PageWords> {
+    EXTRA
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(l, _)| *l == locale)
+        .map(|(_, words)| *words)
+}
+
+/// The words of the public pages in a language the operator added: a `pages.toml`.
+#[derive(Debug)]
+pub struct PageWords {
+    /// The core pages (signup, confirm, unsubscribe, preferences, errors): the top-level keys.
+    pub text: Text,
+    /// The "manage my data" pages: the `[privacy]` table.
+    pub privacy: PrivacyText,
+    /// The public archive: the `[archive]` table.
+    pub archive: ArchiveText,
+}
+
+/// The words of the registered languages beyond English and German.
+// Process-wide like the language registry itself (`Locale::register`): filled once at start.
+static EXTRA: RwLock<Vec<(Locale, &'static PageWords)>> = RwLock::new(Vec::new());
+
+/// A page-text file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PagesError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not TOML.
+    #[error("{path}: {source}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// Where and why.
+        source: Box<toml::de::Error>,
+    },
+    /// A key is missing, not a string, or unknown.
+    #[error("{path}: {problem}")]
+    Key {
+        /// The file.
+        path: String,
+        /// Which key, and what is wrong with it.
+        problem: String,
+    },
+}
+
+/// A parsed table of a page-text file whose keys are taken one by one.
+struct PagesFile {
+    path: String,
+    /// `archive.` for the `[archive]` table: how its keys are named in errors.
+    prefix: String,
+    table: toml::Table,
+}
+
+impl PagesFile {
+    /// The table `name` (such as `archive`), taken out of this one.
+    fn table(&mut self, name: &str) -> Result<PagesFile, PagesError> {
+        let full = format!("{}{name}", self.prefix);
+        let table = match self.table.remove(name) {
+            Some(toml::Value::Table(table)) => table,
+            Some(_) => return Err(self.problem(format!("{full} must be a table ([{full}])"))),
+            None => return Err(self.problem(format!("the table [{full}] is missing"))),
+        };
+        Ok(PagesFile {
+            path: self.path.clone(),
+            prefix: format!("{full}."),
+            table,
+        })
+    }
+
+    /// The list of `N` texts at `key`, leaked like `take`'s.
+    fn take_list<const N: usize>(&mut self, key: &str) -> Result<[&'static str; N], PagesError> {
+        let texts: Vec<&'static str> = match self.table.remove(key) {
+            Some(toml::Value::Array(items)) => items
+                .into_iter()
+                .filter_map(|item| match item {
+                    toml::Value::String(text) => Some(&*Box::leak(text.into_boxed_str())),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        texts.try_into().map_err(|_| {
+            self.problem(format!(
+                "key \"{}{key}\" must be a list of {N} texts",
+                self.prefix
+            ))
+        })
+    }
+
+    /// The table at `key` as (stable name, words) pairs, leaked like `take`'s.
+    fn take_words(
+        &mut self,
+        key: &str,
+    ) -> Result<&'static [(&'static str, &'static str)], PagesError> {
+        let mut table = self.table(key)?;
+        let names: Vec<String> = table.table.keys().cloned().collect();
+        let mut pairs = Vec::with_capacity(names.len());
+        for name in names {
+            let words = table.take(&name)?;
+            pairs.push((&*Box::leak(name.into_boxed_str()), words));
+        }
+        Ok(Box::leak(pairs.into_boxed_slice()))
+    }
+
+    /// Every key has been taken: an unknown one (a typo, say) is refused.
+    fn finish(self) -> Result<(), PagesError> {
+        match self.table.keys().next() {
+            Some(unknown) => Err(self.problem(format!("unknown key \"{}{unknown}\"", self.prefix))),
+            None => Ok(()),
+        }
+    }
+
+    fn problem(&self, problem: String) -> PagesError {
+        PagesError::Key {
+            path: self.path.clone(),
+            problem,
+        }
+    }
+
+    /// The text of `key`, leaked: page words live as long as the process, and a file is
+    /// loaded once per language at start.
+    fn take(&mut self, key: &str) -> Result<&'static str, PagesError> {
+        let problem = match self.table.remove(key) {
+            Some(toml::Value::String(text)) => return Ok(Box::leak(text.into_boxed_str())),
+            Some(_) => format!("key \"{}{key}\" must be a string", self.prefix),
+            None => format!("key \"{}{key}\" is missing", self.prefix),
+        };
+        Err(self.problem(problem))
+    }
+}
+
+/// Reads the words of the public pages from `path`, a `pages.toml`: one string per
+/// `Text::KEYS` entry, and the tables `[privacy]` (`PrivacyText::KEYS`, with a word for every
+/// consent action and message name the English has) and `[archive]` (`ArchiveText::KEYS`);
+/// nothing else.
+///
+/// # Errors
+/// An unreadable or malformed file, or a key missing, not a string or unknown.
+pub fn load_pages(path: &Path) -> Result<PageWords, PagesError> {
+    let shown = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|source| PagesError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let table: toml::Table = toml::from_str(&source).map_err(|e| PagesError::Syntax {
+        path: shown.clone(),
+        source: Box::new(e),
+    })?;
+    let mut file = PagesFile {
+        path: shown,
+        prefix: String::new(),
+        table,
+    };
+    let text = Text::from_file(&mut file)?;
+    let mut privacy_table = file.table("privacy")?;
+    let privacy = PrivacyText::from_file(&mut privacy_table)?;
+    privacy_table.finish()?;
+    same_names(&file, "actions", privacy.actions, PRIVACY_EN.actions)?;
+    same_names(&file, "messages", privacy.messages, PRIVACY_EN.messages)?;
+    let mut archive_table = file.table("archive")?;
+    let archive = ArchiveText::from_file(&mut archive_table)?;
+    archive_table.finish()?;
+    file.finish()?;
+    Ok(PageWords {
+        text,
+        privacy,
+        archive,
+    })
+}
+
+/// Checks that the table `[privacy.<table>]` has a word for every name the English one has,
+/// and no other.
+fn same_names(
+    file: &PagesFile,
+    table: &str,
+    words: &[(&str, &str)],
+    english: &[(&str, &str)],
+) -> Result<(), PagesError> {
+    let has = |list: &[(&str, &str)], name: &str| list.iter().any(|(n, _)| *n == name);
+    if let Some((missing, _)) = english.iter().find(|(name, _)| !has(words, name)) {
+        return Err(file.problem(format!("key \"privacy.{table}.{missing}\" is missing")));
+    }
+    if let Some((unknown, _)) = words.iter().find(|(name, _)| !has(english, name)) {
+        return Err(file.problem(format!("unknown key \"privacy.{table}.{unknown}\"")));
+    }
+    Ok(())
+}
+
+/// Makes `words` the page words of `locale`; a second call for one language replaces the
+/// first (the later file wins). English and German keep their built-in words.
+pub fn register_pages(locale: Locale, words: PageWords) {
+    if locale.is_built_in() {
+        return;
+    }
+    // Leaked: page words live as long as the process, and are loaded once per language.
+    let words: &'static PageWords = Box::leak(Box::new(words));
+    let mut extra = EXTRA.write().unwrap_or_else(PoisonError::into_inner);
+    match extra.iter_mut().find(|(l, _)| *l == locale) {
+        Some(entry) => entry.1 = words,
+        None => extra.push((locale, words)),
     }
 }
 
 static EN: Text = Text {
-    lang: "en",
     signup_title: "Subscribe",
     email: "E-mail address",
     name: "Name",
@@ -136,7 +390,6 @@ static EN: Text = Text {
 };
 
 static DE: Text = Text {
-    lang: "de",
     signup_title: "Anmelden",
     email: "E-Mail-Adresse",
     name: "Name",
@@ -197,99 +450,105 @@ static DE: Text = Text {
     reason_comment: "Möchten Sie noch etwas sagen? (freiwillig)",
 };
 
-/// Every string of the "manage my data" pages.
-pub struct PrivacyText {
-    pub(crate) request_title: &'static str,
-    pub(crate) request_lead: &'static str,
-    pub(crate) request_button: &'static str,
-    pub(crate) sent_title: &'static str,
-    pub(crate) sent_body: &'static str,
-    pub(crate) too_many_title: &'static str,
-    pub(crate) too_many_body: &'static str,
-    pub(crate) landing_lead: &'static str,
-    pub(crate) show_button: &'static str,
-    pub(crate) data_title: &'static str,
-    pub(crate) profile_heading: &'static str,
-    pub(crate) language: &'static str,
-    pub(crate) processing: &'static str,
-    pub(crate) processing_normal: &'static str,
-    pub(crate) processing_restricted: &'static str,
-    pub(crate) processing_blocked: &'static str,
-    pub(crate) stored_since: &'static str,
-    pub(crate) attributes_heading: &'static str,
-    pub(crate) pending_address: &'static str,
-    pub(crate) subscriptions_heading: &'static str,
-    pub(crate) list: &'static str,
-    pub(crate) status: &'static str,
-    pub(crate) legal_basis: &'static str,
-    pub(crate) basis_consent: &'static str,
-    pub(crate) basis_interest: &'static str,
-    pub(crate) source: &'static str,
-    pub(crate) since: &'static str,
-    pub(crate) history_heading: &'static str,
-    pub(crate) when: &'static str,
-    pub(crate) what: &'static str,
-    pub(crate) network: &'static str,
-    pub(crate) browser: &'static str,
-    pub(crate) messages_heading: &'static str,
-    pub(crate) none: &'static str,
-    pub(crate) products_heading: &'static str,
-    pub(crate) no_products: &'static str,
-    pub(crate) requests_heading: &'static str,
-    pub(crate) download_heading: &'static str,
-    pub(crate) download_json: &'static str,
-    pub(crate) download_csv: &'static str,
-    pub(crate) correct_heading: &'static str,
-    pub(crate) save: &'static str,
-    pub(crate) address_heading: &'static str,
-    pub(crate) address_hint: &'static str,
-    pub(crate) address_button: &'static str,
-    pub(crate) restrict_heading: &'static str,
-    pub(crate) restrict_hint: &'static str,
-    pub(crate) restrict_button: &'static str,
-    pub(crate) lift_button: &'static str,
-    pub(crate) withdraw_heading: &'static str,
-    pub(crate) withdraw_hint: &'static str,
-    pub(crate) erase_heading: &'static str,
-    pub(crate) erase_hint: &'static str,
-    pub(crate) erase_button: &'static str,
-    pub(crate) done_restricted: &'static str,
-    pub(crate) done_lifted: &'static str,
-    pub(crate) done_withdrawn: &'static str,
-    pub(crate) done_nothing: &'static str,
-    pub(crate) done_corrected: &'static str,
-    pub(crate) done_address: &'static str,
-    pub(crate) same_address: &'static str,
-    pub(crate) address_too_soon: &'static str,
-    pub(crate) address_too_many: &'static str,
-    pub(crate) erase_confirm_title: &'static str,
-    pub(crate) erase_confirm_lead: &'static str,
-    pub(crate) erase_confirm_button: &'static str,
-    pub(crate) erased_title: &'static str,
-    pub(crate) erased_kept: [&'static str; 4],
-    pub(crate) already_erased_title: &'static str,
-    pub(crate) already_erased_body: &'static str,
-    pub(crate) change_title: &'static str,
-    pub(crate) change_lead: &'static str,
-    pub(crate) change_confirm: &'static str,
-    pub(crate) change_refuse: &'static str,
-    pub(crate) changed_title: &'static str,
-    pub(crate) changed_body: &'static str,
-    pub(crate) refused_title: &'static str,
-    pub(crate) refused_body: &'static str,
-    pub(crate) in_use_title: &'static str,
-    pub(crate) in_use_body: &'static str,
-    /// Words for consent actions, by `ConsentAction::as_str`.
-    pub(crate) actions: &'static [(&'static str, &'static str)],
-    /// Words for message kinds and delivery statuses, by their text form.
-    pub(crate) messages: &'static [(&'static str, &'static str)],
-}
+page_words!(
+    /// Every string of the "manage my data" pages.
+    PrivacyText {
+        request_title,
+        request_lead,
+        request_button,
+        sent_title,
+        sent_body,
+        too_many_title,
+        too_many_body,
+        landing_lead,
+        show_button,
+        data_title,
+        profile_heading,
+        language,
+        processing,
+        processing_normal,
+        processing_restricted,
+        processing_blocked,
+        stored_since,
+        attributes_heading,
+        pending_address,
+        subscriptions_heading,
+        list,
+        status,
+        legal_basis,
+        basis_consent,
+        basis_interest,
+        source,
+        since,
+        history_heading,
+        when,
+        what,
+        network,
+        browser,
+        messages_heading,
+        none,
+        products_heading,
+        no_products,
+        requests_heading,
+        download_heading,
+        download_json,
+        download_csv,
+        correct_heading,
+        save,
+        address_heading,
+        address_hint,
+        address_button,
+        restrict_heading,
+        restrict_hint,
+        restrict_button,
+        lift_button,
+        withdraw_heading,
+        withdraw_hint,
+        erase_heading,
+        erase_hint,
+        erase_button,
+        done_restricted,
+        done_lifted,
+        done_withdrawn,
+        done_nothing,
+        done_corrected,
+        done_address,
+        same_address,
+        address_too_soon,
+        address_too_many,
+        erase_confirm_title,
+        erase_confirm_lead,
+        erase_confirm_button,
+        erased_title,
+        already_erased_title,
+        already_erased_body,
+        change_title,
+        change_lead,
+        change_confirm,
+        change_refuse,
+        changed_title,
+        changed_body,
+        refused_title,
+        refused_body,
+        in_use_title,
+        in_use_body,
+    }
+    and {
+        erased_kept: [&'static str; 4] = take_list,
+        /// Words for consent actions, by `ConsentAction::as_str`.
+        actions: &'static [(&'static str, &'static str)] = take_words,
+        /// Words for message kinds and delivery statuses, by their text form.
+        messages: &'static [(&'static str, &'static str)] = take_words,
+    }
+);
 
-/// The privacy words for `locale`.
+/// The privacy words for `locale`: built in for English and German, from the `[privacy]`
+/// table of the operator's `pages.toml` for a registered language.
 pub fn privacy_text(locale: Locale) -> &'static PrivacyText {
     match locale {
         Locale::En => &PRIVACY_EN,
         Locale::De => &PRIVACY_DE,
+        other => added(other).map_or(&PRIVACY_EN, |words| &words.privacy),
     }
 }
 
@@ -560,27 +819,31 @@ impl PrivacyText {
     }
 }
 
-/// Every string of the public archive's pages.
-pub struct ArchiveText {
-    pub(crate) title: &'static str,
-    pub(crate) lead: &'static str,
-    pub(crate) empty: &'static str,
-    pub(crate) feed: &'static str,
-    /// `{list}` stands for the list's name.
-    pub(crate) subscribe_to: &'static str,
-    pub(crate) sent_on: &'static str,
-    pub(crate) read_in: &'static str,
-    pub(crate) placeholders: &'static str,
-    pub(crate) all_issues: &'static str,
-    /// `{list}` stands for the list's name.
-    pub(crate) issues_of: &'static str,
-}
+page_words!(
+    /// Every string of the public archive's pages.
+    ArchiveText {
+        title,
+        lead,
+        empty,
+        feed,
+        /// `{list}` stands for the list's name.
+        subscribe_to,
+        sent_on,
+        read_in,
+        placeholders,
+        all_issues,
+        /// `{list}` stands for the list's name.
+        issues_of,
+    }
+);
 
-/// The archive's words for `locale`.
+/// The archive's words for `locale`: built in for English and German, from the `[archive]`
+/// table of the operator's `pages.toml` for a registered language.
 pub fn archive_text(locale: Locale) -> &'static ArchiveText {
     match locale {
         Locale::En => &ARCHIVE_EN,
         Locale::De => &ARCHIVE_DE,
+        other => added(other).map_or(&ARCHIVE_EN, |words| &words.archive),
     }
 }
 
@@ -609,3 +872,107 @@ static ARCHIVE_DE: ArchiveText = ArchiveText {
     all_issues: "Alle Ausgaben",
     issues_of: "Ausgaben von {list}",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/pages.fr.toml")
+    }
+
+    fn sorted_keys(table: &toml::Table) -> Vec<&str> {
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn sorted(keys: &[&'static str]) -> Vec<&'static str> {
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn the_example_page_file_has_every_key_and_nothing_else() {
+        let words = load_pages(&example()).unwrap();
+        assert_eq!(words.text.signup_title, "S'abonner");
+        assert_eq!(words.archive.issues_of, "Numéros de {list}");
+        let mut table: toml::Table =
+            toml::from_str(&std::fs::read_to_string(example()).unwrap()).unwrap();
+        let Some(toml::Value::Table(archive)) = table.remove("archive") else {
+            panic!("the example has an [archive] table");
+        };
+        let Some(toml::Value::Table(privacy)) = table.remove("privacy") else {
+            panic!("the example has a [privacy] table");
+        };
+        assert_eq!(sorted_keys(&table), sorted(Text::KEYS));
+        assert_eq!(sorted_keys(&archive), sorted(ArchiveText::KEYS));
+        assert_eq!(sorted_keys(&privacy), sorted(PrivacyText::KEYS));
+        assert_eq!(words.privacy.erased_kept.len(), 4);
+        assert_eq!(
+            words.privacy.word(words.privacy.actions, "confirmed"),
+            "a confirmé l'abonnement"
+        );
+        assert_eq!(
+            Text::KEYS.len(),
+            58,
+            "a new Text field is a new pages.toml key"
+        );
+        assert_eq!(
+            ArchiveText::KEYS.len(),
+            10,
+            "and a new ArchiveText field too"
+        );
+    }
+
+    #[test]
+    fn a_page_file_missing_or_adding_a_key_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pages.toml");
+        let full = std::fs::read_to_string(example()).unwrap();
+        let (core, archive) = full.split_once("\n[archive]\n").unwrap();
+        let refusal = |source: String| {
+            std::fs::write(&path, source).unwrap();
+            load_pages(&path).unwrap_err().to_string()
+        };
+        let without = |text: &str, key: &str| -> String {
+            text.lines()
+                .filter(|l| !l.starts_with(key))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        let err = refusal(format!(
+            "{}\n[archive]\n{archive}",
+            without(core, "busy_body")
+        ));
+        assert!(
+            err.contains("pages.toml") && err.contains("\"busy_body\" is missing"),
+            "{err}"
+        );
+        let err = refusal(format!("{core}\n[archive]\n{}", without(archive, "feed")));
+        assert!(err.contains("\"archive.feed\" is missing"), "{err}");
+        let err = refusal(format!("busy_bdy = \"x\"\n{full}"));
+        assert!(err.contains("unknown key \"busy_bdy\""), "{err}");
+        let err = refusal(full.replace("\n[archive]\n", "\n[archive]\nfed = \"x\"\n"));
+        assert!(err.contains("unknown key \"archive.fed\""), "{err}");
+        let err = refusal(format!("busy_body = 3\n{}", without(&full, "busy_body")));
+        assert!(err.contains("must be a string"), "{err}");
+        let err = refusal(without(&full, "purged"));
+        assert!(
+            err.contains("\"privacy.actions.purged\" is missing"),
+            "{err}"
+        );
+        let err = refusal(format!("{full}\n[privacy.messages.extra]\n"));
+        assert!(err.contains("privacy.messages.extra"), "{err}");
+        let err = refusal(full.replace("erased_kept = [", "erased_kept = [\"one\"]\nrest = ["));
+        assert!(
+            err.contains("\"privacy.erased_kept\" must be a list of 4"),
+            "{err}"
+        );
+        let err = refusal(core.to_owned());
+        assert!(err.contains("[privacy] is missing"), "{err}");
+        std::fs::write(&path, "signup_title = ").unwrap();
+        assert!(load_pages(&path).is_err());
+    }
+}

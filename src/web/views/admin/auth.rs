@@ -156,8 +156,10 @@ pub fn account_page(ctx: &Ctx, errors: &Errors, two_factor: TwoFactorView<'_>) -
         .iter()
         .map(|z| (z.name(), z.name()))
         .collect();
-    let languages: Vec<(&str, &str)> = Locale::ALL
+    // The admin UI speaks English and German only; an operator's language is for the public.
+    let languages: Vec<(&str, &str)> = Locale::all()
         .iter()
+        .filter(|l| l.is_built_in())
         .map(|l| (l.as_str(), language_name(*l)))
         .collect();
     layout(
@@ -213,11 +215,13 @@ pub fn account_page(ctx: &Ctx, errors: &Errors, two_factor: TwoFactorView<'_>) -
     )
 }
 
-/// A language by its own name, as a language menu lists it.
+/// A language by its own name, as a language menu lists it; an operator's language by its
+/// code.
 pub fn language_name(locale: Locale) -> &'static str {
     match locale {
         Locale::En => "English",
         Locale::De => "Deutsch",
+        other => other.as_str(),
     }
 }
 

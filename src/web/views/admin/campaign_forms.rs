@@ -56,11 +56,13 @@ const FIELD_ORDER: [&str; 12] = [
     "body_de",
 ];
 
-/// The composer's field names of `locale`'s version: (subject, body).
+/// The composer's field names of `locale`'s version: (subject, body); the campaign's own
+/// for an operator's language, which has no fields of its own.
 pub fn version_fields(locale: Locale) -> (&'static str, &'static str) {
     match locale {
         Locale::En => ("subject_en", "body_en"),
         Locale::De => ("subject_de", "body_de"),
+        _ => ("subject", "body_markdown"),
     }
 }
 

@@ -70,8 +70,8 @@ fn percent_text(p: Option<f64>) -> String {
 /// in German.
 pub(super) fn decimal(text: String) -> String {
     match i18n::locale() {
-        Locale::En => text,
         Locale::De => text.replace('.', ","),
+        _ => text,
     }
 }
 

@@ -62,16 +62,21 @@ static DE: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
     all
 });
 
-/// The language of the page being rendered.
+/// The language of the page being rendered: English or German, the languages of the admin
+/// UI (English for a language the operator added for the public).
 pub fn locale() -> Locale {
-    ADMIN_LOCALE.try_with(|l| *l).unwrap_or_default()
+    ADMIN_LOCALE
+        .try_with(|l| *l)
+        .ok()
+        .filter(|l| l.is_built_in())
+        .unwrap_or_default()
 }
 
 /// `en` in the language of the page being rendered.
 pub fn t(en: &'static str) -> &'static str {
     match locale() {
-        Locale::En => en,
         Locale::De => DE.get(en).map_or(en, String::as_str),
+        _ => en,
     }
 }
 
@@ -79,8 +84,8 @@ pub fn t(en: &'static str) -> &'static str {
 /// translation stays as it is. Its translations go under `[labels]`.
 pub fn tl(label: &str) -> &str {
     match locale() {
-        Locale::En => label,
         Locale::De => DE.get(label).map_or(label, String::as_str),
+        _ => label,
     }
 }
 
@@ -107,8 +112,8 @@ pub fn tn(one: &'static str, other: &'static str, n: u64) -> String {
 pub fn number(n: u64) -> String {
     let digits = n.to_string();
     let separator = match locale() {
-        Locale::En => ',',
         Locale::De => '.',
+        _ => ',',
     };
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

@@ -113,17 +113,17 @@ pub struct EmbedView {
 pub fn embed_snippet(list: &MailingList, locale: Locale, e: &EmbedView) -> String {
     let slug = list.def.slug.as_str();
     let (email, name, subscribe, privacy) = match locale {
-        Locale::En => (
-            "E-mail address",
-            "Name (optional)",
-            "Subscribe",
-            "Privacy notice",
-        ),
         Locale::De => (
             "E-Mail-Adresse",
             "Name (freiwillig)",
             "Anmelden",
             "Datenschutzhinweise",
+        ),
+        _ => (
+            "E-mail address",
+            "Name (optional)",
+            "Subscribe",
+            "Privacy notice",
         ),
     };
     let consent = list.consent_text(locale);

@@ -76,17 +76,10 @@ pub struct NoticeFormView<'a> {
 }
 
 /// The form's field names of `locale`'s version: title, summary, before, after, reason and
-/// qualification summary. The default language's are the notice's own fields.
+/// qualification summary. The default language's, and an operator's language's (which has
+/// no fields of its own), are the notice's own fields.
 pub fn version_fields(locale: Locale) -> [&'static str; 6] {
     match locale {
-        Locale::En => [
-            "title",
-            "summary",
-            "description_before",
-            "description_after",
-            "reason",
-            "qualification_summary",
-        ],
         Locale::De => [
             "title_de",
             "summary_de",
@@ -94,6 +87,14 @@ pub fn version_fields(locale: Locale) -> [&'static str; 6] {
             "description_after_de",
             "reason_de",
             "qualification_summary_de",
+        ],
+        _ => [
+            "title",
+            "summary",
+            "description_before",
+            "description_after",
+            "reason",
+            "qualification_summary",
         ],
     }
 }
@@ -161,14 +162,14 @@ fn kind_label(kind: NoticeKind) -> &'static str {
 /// their own.
 fn impact_labels() -> [&'static str; 5] {
     match i18n::locale() {
-        Locale::En => ["form", "fit", "function", "quality", "reliability"],
-        _ => [
+        Locale::De => [
             t("Impact: form"),
             t("Impact: fit"),
             t("Impact: function"),
             t("Impact: quality"),
             t("Impact: reliability"),
         ],
+        _ => ["form", "fit", "function", "quality", "reliability"],
     }
 }
 

@@ -98,8 +98,8 @@ fn days(n: i64) -> String {
 /// e-mail's subject; so the other languages look it up by a key of its own.
 fn data_subject() -> &'static str {
     match i18n::locale() {
-        Locale::En => "Subject",
-        _ => t("Subject (the person a request is about)"),
+        Locale::De => t("Subject (the person a request is about)"),
+        _ => "Subject",
     }
 }
 

@@ -21,14 +21,14 @@ pub fn templates_page(ctx: &Ctx, all: &[TemplateInfo]) -> Markup {
         html! {
             p.muted { (t("The messages Bulletin sends, per language. An override saved here is used by every instance at once and survives deploys; revert goes back to the built-in.")) }
             table {
-                tr { th { (t("Message")) } @for l in Locale::ALL { th { (l.as_str()) } } }
+                tr { th { (t("Message")) } @for l in Locale::all() { th { (l.as_str()) } } }
                 @for m in &messages {
                     tr {
                         td { (m) }
-                        @for l in Locale::ALL {
+                        @for l in Locale::all() {
                             td {
                                 @for file in all.iter().filter(|f| f.file.message == *m && f.file.locale == l) {
-                                    a href={ "/admin/templates/" (file.file.path) } { (file.file.part) }
+                                    a href={ "/admin/templates/" (file.file.path()) } { (file.file.part) }
                                     @if file.saved.is_some() { " " (status("overridden")) }
                                     br;
                                 }
@@ -44,10 +44,10 @@ pub fn templates_page(ctx: &Ctx, all: &[TemplateInfo]) -> Markup {
 /// `/admin/templates/{locale}/{file}`: the file, the editor with `typed` in it and `error`
 /// at it, revert, the built-in source and the preview frame.
 pub fn template_page(ctx: &Ctx, info: &TemplateInfo, typed: &str, error: Option<&str>) -> Markup {
-    let action = format!("/admin/templates/{}", info.file.path);
+    let action = format!("/admin/templates/{}", info.file.path());
     layout(
         ctx,
-        &tf("Template {path}", &[("path", &info.file.path)]),
+        &tf("Template {path}", &[("path", &info.file.path())]),
         html! {
             p { a href="/admin/templates" { (t("← all templates")) } }
             div.card {
