@@ -212,7 +212,7 @@ async fn a_registered_language_is_accepted_and_an_unknown_one_still_refused() {
 }
 
 #[tokio::test]
-async fn saving_a_campaign_in_the_composer_keeps_its_french_version() {
+async fn the_composer_has_a_version_for_the_added_language() {
     let templates = templates_with_french();
     let app = spawn_with_french(&templates).await;
     app.create_list("weekly").await;
@@ -228,27 +228,79 @@ async fn saving_a_campaign_in_the_composer_keeps_its_french_version() {
         .unwrap();
     let id = created["id"].as_str().unwrap();
     let admin = crate::admin::Admin::with_role(&app, bulletin::domain::Role::Marketer).await;
-    let saved = admin
-        .post(
-            &format!("/admin/campaigns/{id}/edit"),
-            &[
-                ("name", "N"),
-                ("subject", "News, changed"),
-                ("body_markdown", "Hello"),
-                ("list", "weekly"),
-                ("subject_de", "Neuigkeiten"),
-                ("body_de", "Hallo"),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
-    let campaign: Value = app
-        .api_get(&format!("/api/v1/campaigns/{id}"))
+    let page = admin
+        .get(&format!("/admin/campaigns/{id}/edit"))
         .await
-        .json()
+        .text()
         .await
         .unwrap();
-    assert_eq!(campaign["subject"], "News, changed");
-    assert_eq!(campaign["translations"]["fr"]["subject"], "Nouvelles");
-    assert_eq!(campaign["translations"]["de"]["subject"], "Neuigkeiten");
+    assert!(
+        page.contains(r#"name="subject_fr" type="text" value="Nouvelles""#),
+        "the French subject in its field"
+    );
+    assert!(
+        page.contains(r#"name="body_fr">Bonjour</textarea>"#),
+        "the French text in its field"
+    );
+    assert!(
+        page.contains("preview-draft?locale=fr"),
+        "a preview of the French version"
+    );
+
+    let save = |subject_fr: &'static str, body_fr: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .post(
+                    &format!("/admin/campaigns/{id}/edit"),
+                    &[
+                        ("name", "N"),
+                        ("subject", "News, changed"),
+                        ("body_markdown", "Hello"),
+                        ("list", "weekly"),
+                        ("subject_de", "Neuigkeiten"),
+                        ("body_de", "Hallo"),
+                        ("subject_fr", subject_fr),
+                        ("body_fr", body_fr),
+                    ],
+                )
+                .await
+        }
+    };
+    let campaign = || async {
+        app.api_get(&format!("/api/v1/campaigns/{id}"))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        save("Nouvelles !", "Bonjour {{ subscriber.name }}")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let saved = campaign().await;
+    assert_eq!(saved["subject"], "News, changed");
+    assert_eq!(saved["translations"]["fr"]["subject"], "Nouvelles !");
+    assert_eq!(saved["translations"]["de"]["subject"], "Neuigkeiten");
+
+    // A half-filled French version is refused beside its empty field; nothing changes.
+    let refused = save("Nouvelles", "").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains(r#"name="body_fr" aria-invalid="true""#),
+        "the empty French text is marked"
+    );
+    assert_eq!(
+        campaign().await["translations"]["fr"]["subject"],
+        "Nouvelles !"
+    );
+
+    // Emptied, the French version is gone.
+    assert_eq!(save("", "").await.status(), StatusCode::SEE_OTHER);
+    let saved = campaign().await;
+    assert!(saved["translations"].get("fr").is_none(), "{saved}");
+    assert_eq!(saved["translations"]["de"]["subject"], "Neuigkeiten");
 }

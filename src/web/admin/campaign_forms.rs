@@ -56,16 +56,10 @@ pub(super) struct CampaignForm {
     /// Empty: `standard` for a new campaign, unchanged for an edited one.
     #[serde(default)]
     layout: String,
-    /// The English version's subject and body (optional).
-    #[serde(default)]
-    subject_en: String,
-    #[serde(default)]
-    body_en: String,
-    /// The German version's subject and body (optional).
-    #[serde(default)]
-    subject_de: String,
-    #[serde(default)]
-    body_de: String,
+    /// The versions' fields, `subject_LANG` and `body_LANG` for each registered language
+    /// (optional), among whatever else the form sent.
+    #[serde(flatten)]
+    versions: BTreeMap<String, String>,
     /// The segment's id (empty: every member of the lists).
     #[serde(default)]
     segment: String,
@@ -77,8 +71,12 @@ pub(super) struct CampaignForm {
 impl CampaignForm {
     /// The form of a stored campaign, its lists by slug.
     fn of(c: &Campaign, all: &[MailingList]) -> Self {
-        let (subject_en, body_en) = translation(c, Locale::En);
-        let (subject_de, body_de) = translation(c, Locale::De);
+        let mut versions = BTreeMap::new();
+        for (locale, text) in &c.def.translations {
+            let (subject, body) = version_fields(*locale);
+            versions.insert(subject.to_owned(), text.subject.clone());
+            versions.insert(body.to_owned(), text.body_markdown.clone());
+        }
         Self {
             name: c.def.name.clone(),
             subject: c.def.subject.clone(),
@@ -96,23 +94,17 @@ impl CampaignForm {
                 .map(|a| a.as_str().to_owned())
                 .unwrap_or_default(),
             layout: c.def.layout.as_str().to_owned(),
-            subject_en,
-            body_en,
-            subject_de,
-            body_de,
+            versions,
             segment: c.def.segment.map(|s| s.to_string()).unwrap_or_default(),
             archive: c.def.archive.then(|| "yes".to_owned()),
         }
     }
 
-    /// The subject and body typed for `locale`'s version; none for an operator's language,
-    /// which the composer has no fields for.
+    /// The subject and body typed for `locale`'s version (empty when not sent).
     fn version(&self, locale: Locale) -> (&str, &str) {
-        match locale {
-            Locale::En => (&self.subject_en, &self.body_en),
-            Locale::De => (&self.subject_de, &self.body_de),
-            _ => ("", ""),
-        }
+        let (subject, body) = version_fields(locale);
+        let typed = |field: &str| self.versions.get(field).map_or("", String::as_str);
+        (typed(subject), typed(body))
     }
 
     /// The draft the form describes, and the problems of the fields it could not read.
@@ -179,16 +171,6 @@ impl CampaignForm {
     }
 }
 
-/// The subject and body stored for `locale`'s version, or empty ones.
-fn translation(c: &Campaign, locale: Locale) -> (String, String) {
-    c.def
-        .translations
-        .get(&locale)
-        .map_or_else(Default::default, |t| {
-            (t.subject.clone(), t.body_markdown.clone())
-        })
-}
-
 impl CampaignForm {
     /// The versions typed in other languages: both fields or neither (a half-filled one is a
     /// problem at its empty field).
@@ -253,6 +235,13 @@ async fn compose(
         .into_iter()
         .map(|s| (s.id.to_string(), s.name))
         .collect();
+    let versions: Vec<(Locale, &str, &str)> = Locale::all()
+        .into_iter()
+        .map(|l| {
+            let (subject, body) = form.version(l);
+            (l, subject, body)
+        })
+        .collect();
     let values = ComposeFormView {
         segment: &form.segment,
         segments: &segments,
@@ -263,10 +252,7 @@ async fn compose(
         from: &form.from,
         reply_to: &form.reply_to,
         layout: &form.layout,
-        versions: [Locale::En, Locale::De].map(|l| {
-            let (subject, body) = form.version(l);
-            (l, subject, body)
-        }),
+        versions: &versions,
         archive: form.archive.is_some(),
     };
     let code = match errors.is_empty() {
@@ -371,15 +357,10 @@ pub(super) async fn update(
 ) -> Result<Response, AdminError> {
     session.authorize(Action::ManageCampaigns)?;
     let id = CampaignId::from_uuid(id);
-    let (mut draft, errors) = checked(&state, &form).await?;
+    let (draft, errors) = checked(&state, &form).await?;
     if !errors.is_empty() {
         return compose(&state, &session, &form, &errors, Some(id)).await;
     }
-    // The composer has no fields for an operator's language: keep the API's versions in it.
-    let stored = campaigns::find(&state.ctx, id).await?;
-    draft
-        .translations
-        .extend((stored.def.translations.into_iter()).filter(|(locale, _)| !locale.is_built_in()));
     let patch = CampaignPatch {
         name: Some(draft.name),
         subject: Some(draft.subject),

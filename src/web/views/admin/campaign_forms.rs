@@ -31,7 +31,7 @@ pub struct ComposeFormView<'a> {
     /// `standard` or `letter` (empty: `standard`).
     pub layout: &'a str,
     /// The versions in each language: (language, subject, body), empty when there is none.
-    pub versions: [(Locale, &'a str, &'a str); 2],
+    pub versions: &'a [(Locale, &'a str, &'a str)],
     /// The chosen segment's id (empty: none).
     pub segment: &'a str,
     /// The segments to choose from: (id, name).
@@ -56,14 +56,32 @@ const FIELD_ORDER: [&str; 12] = [
     "body_de",
 ];
 
-/// The composer's field names of `locale`'s version: (subject, body); the campaign's own
-/// for an operator's language, which has no fields of its own.
+/// The composer's field names of `locale`'s version: (`subject_LANG`, `body_LANG`).
 pub fn version_fields(locale: Locale) -> (&'static str, &'static str) {
     match locale {
         Locale::En => ("subject_en", "body_en"),
         Locale::De => ("subject_de", "body_de"),
-        _ => ("subject", "body_markdown"),
+        other => operator_version_fields(other),
     }
+}
+
+/// The field names of an operator's language, made once per language: errors are keyed by
+/// `&'static str`, and the registered languages are few and fixed at start, so leaking
+/// them is bounded.
+fn operator_version_fields(locale: Locale) -> (&'static str, &'static str) {
+    static MADE: std::sync::Mutex<Vec<(Locale, &'static str, &'static str)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut made = MADE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, subject, body)) = made.iter().find(|(l, _, _)| *l == locale) {
+        return (subject, body);
+    }
+    let leak = |name: String| -> &'static str { Box::leak(name.into_boxed_str()) };
+    let subject = leak(format!("subject_{}", locale.as_str()));
+    let body = leak(format!("body_{}", locale.as_str()));
+    made.push((locale, subject, body));
+    (subject, body)
 }
 
 /// A language by its own name.
@@ -169,7 +187,7 @@ pub fn compose_page(
                     textarea id="body_markdown" name="body_markdown" aria-invalid=[body.error.map(|_| "true")] autofocus[body.focus] { (form.body_markdown) }
                     @if let Some(err) = body.error { p.field-error { (err) } }
                     p.muted { (t("Everyone gets this text, unless their language has a version of its own below.")) }
-                    @for (locale, subject, text) in form.versions {
+                    @for &(locale, subject, text) in form.versions {
                         @let (subject_field, body_field) = version_fields(locale);
                         @let (s, b) = (at(subject_field), at(body_field));
                         details.version open[!subject.is_empty() || !text.is_empty() || s.error.is_some() || b.error.is_some()] {
