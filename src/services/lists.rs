@@ -93,16 +93,60 @@ pub async fn update(
     id: ListId,
     edit: ListEdit,
 ) -> Result<MailingList, ListsError> {
+    let patch = ListPatch {
+        name: Some(edit.name),
+        description: Some(edit.description),
+        visibility: Some(edit.visibility),
+        consent_text: Some(edit.consent_text),
+        reply_to: Some(edit.reply_to),
+    };
+    patch_list(ctx, actor, id, patch).await
+}
+
+/// What a partial change of a list names: `None` leaves a field as it is; for the consent
+/// text and reply-to address, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
+pub struct ListPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub visibility: Option<crate::domain::ListVisibility>,
+    pub consent_text: Option<Option<String>>,
+    pub reply_to: Option<Option<crate::domain::EmailAddress>>,
+}
+
+/// Changes the fields `patch` names and keeps the others, checked as at creation; an
+/// unchanged consent text is no new version.
+///
+/// # Errors
+/// `Forbidden`, `Invalid`, `Store(NotFound)`, or a store failure.
+pub async fn patch_list(
+    ctx: &Context,
+    actor: &Actor,
+    id: ListId,
+    patch: ListPatch,
+) -> Result<MailingList, ListsError> {
     actor.authorize(Action::ManageLists)?;
-    let mut list = store::lists::find(&ctx.db, id).await?;
-    list.def.name = edit.name;
-    list.def.description = edit.description;
-    list.def.visibility = edit.visibility;
-    list.def.consent_text = edit.consent_text;
-    list.def.reply_to = edit.reply_to;
-    list.def.validate()?;
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
+    let mut list = store::lists::find(&txn, id).await?;
+    let def = &mut list.def;
+    if let Some(name) = patch.name {
+        def.name = name;
+    }
+    if let Some(description) = patch.description {
+        def.description = description;
+    }
+    if let Some(visibility) = patch.visibility {
+        def.visibility = visibility;
+    }
+    if let Some(consent_text) = patch.consent_text {
+        def.consent_text = consent_text;
+    }
+    if let Some(reply_to) = patch.reply_to {
+        def.reply_to = reply_to;
+    }
+    def.validate()?;
     store::lists::update(&txn, &list, now).await?;
     let change = Change::of("list.update", list.id).detail(list.def.slug.as_str());
     audit::append(&txn, actor, change, now).await?;

@@ -152,3 +152,59 @@ async fn a_page_size_outside_1_to_1000_is_refused() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_patch_of_a_list_changes_what_it_names_and_keeps_the_rest() {
+    let app = TestApp::spawn().await;
+    let list = app
+        .create_list_with(json!({
+            "slug": "weekly", "name": "Weekly", "kind": "newsletter",
+            "legal_basis": "consent", "opt_in": "double",
+            "description": "Every Monday", "consent_text": "Yes, send me the weekly news.",
+            "reply_to": "editor@example.org"
+        }))
+        .await;
+    let path = format!("/api/v1/lists/{}", list["id"].as_str().unwrap());
+    let patch = |body: Value| {
+        let (app, path) = (&app, &path);
+        async move {
+            app.api_send(reqwest::Method::PATCH, path, Some(&body))
+                .await
+        }
+    };
+
+    let renamed: Value = patch(json!({"name": "The weekly"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(renamed["name"], "The weekly");
+    for kept in [
+        "description",
+        "consent_text",
+        "reply_to",
+        "visibility",
+        "slug",
+    ] {
+        assert_eq!(renamed[kept], list[kept], "{kept}");
+    }
+
+    let cleared: Value = patch(json!({"reply_to": null})).await.json().await.unwrap();
+    assert_eq!(cleared["reply_to"], Value::Null);
+    assert_eq!(cleared["consent_text"], list["consent_text"]);
+    assert_eq!(cleared["name"], "The weekly");
+
+    for bad in [
+        json!({"visibility": "secret"}),
+        json!({"reply_to": "not an address"}),
+        json!({"name": ""}),
+        json!({"colour": "blue"}),
+    ] {
+        let response = patch(bad.clone()).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let now: Value = app.api_get(&path).await.json().await.unwrap();
+    assert_eq!(now, cleared, "a refused patch changes nothing");
+    let audit = app.audit_text().await;
+    assert!(audit.contains("list.update"), "{audit}");
+}

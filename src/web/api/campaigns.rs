@@ -315,15 +315,6 @@ fn slugs(raw: &[String]) -> Result<Vec<ListSlug>, ApiError> {
         .collect()
 }
 
-/// A field that may be absent (unchanged), `null` (cleared) or a value.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// `PATCH /api/v1/campaigns/{id}`: the fields to change; absent ones stay as they are.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -333,11 +324,11 @@ pub(super) struct UpdateCampaignRequest {
     body_markdown: Option<String>,
     lists: Option<Vec<String>>,
     /// `null`: back to `mail.from`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     from: Option<Option<String>>,
     /// `null`: back to the list's, else `mail.reply_to`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     reply_to: Option<Option<String>>,
     /// `standard` or `letter`.
@@ -347,7 +338,7 @@ pub(super) struct UpdateCampaignRequest {
     #[schema(value_type = Option<Object>)]
     translations: Option<BTreeMap<String, TranslationBody>>,
     /// A segment's id; `null`: every member of the lists.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     segment: Option<Option<String>>,
     /// Publish in the public archive once sent (`true`) or not; alone, it may change on a

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
-    services::lists::{self, ListEdit, ListsError},
+    services::lists::{self, ListEdit, ListPatch, ListsError},
     store::StoreError,
     web::AppState,
     web::{
@@ -210,6 +210,50 @@ pub(super) async fn update(
         reply_to: super::reply_to(req.reply_to.as_deref())?,
     };
     let list = lists::update(&state.ctx, &caller.actor(), list_id(&id)?, edit).await?;
+    Ok(Json(list.into()))
+}
+
+/// `PATCH /api/v1/lists/{id}`: the fields to change; absent ones stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PatchListRequest {
+    name: Option<String>,
+    description: Option<String>,
+    #[schema(value_type = Option<String>)]
+    visibility: Option<ListVisibility>,
+    /// `null` or empty: the default wording. A change is a new version.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>)]
+    consent_text: Option<Option<String>>,
+    /// `null` or empty: none (`mail.reply_to`, if set).
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>)]
+    reply_to: Option<Option<String>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/lists/{id}", tag = "lists", security(("bearer" = [])), params(("id" = String, Path, description = "the list id")), request_body = PatchListRequest, responses((status = 200, body = ListResponse), ApiErrors))]
+/// `PATCH /api/v1/lists/{id}` → the list with the fields named changed and the others as
+/// they were (the same rules as at creation).
+pub(super) async fn patch(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PatchListRequest>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let reply_to = match req.reply_to {
+        None => None,
+        Some(raw) => Some(super::reply_to(raw.as_deref())?),
+    };
+    let patch = ListPatch {
+        name: req.name.map(|n| n.trim().to_owned()),
+        description: req.description.map(|d| d.trim().to_owned()),
+        visibility: req.visibility,
+        consent_text: req
+            .consent_text
+            .map(|t| t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())),
+        reply_to,
+    };
+    let list = lists::patch_list(&state.ctx, &caller.actor(), list_id(&id)?, patch).await?;
     Ok(Json(list.into()))
 }
 

@@ -32,7 +32,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let http = &settings.http;
     let standard = Router::new()
         .route("/lists", post(lists::create).get(lists::all))
-        .route("/lists/{id}", get(lists::get).put(lists::update))
+        .route(
+            "/lists/{id}",
+            get(lists::get).put(lists::update).patch(lists::patch),
+        )
         .route("/lists/{id}/archive", post(lists::archive))
         .route("/lists/{id}/unarchive", post(lists::unarchive))
         .route("/campaigns", post(campaigns::create).get(campaigns::all))
@@ -201,6 +204,15 @@ async fn json_errors(req: Request, next: Next) -> Response {
     response
 }
 
+/// A field that may be absent (unchanged), `null` (cleared) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// `?cursor=&limit=` of the list endpoints: keyset pages, so a page costs the same however
 /// far into the set it is.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -316,7 +328,7 @@ async fn not_found() -> crate::web::error::ApiError {
 #[openapi(
     info(title = "Bulletin API", description = "Lists, subscribers, campaigns, notices, customers, data-subject rights, users, tokens and the audit log. List endpoints page by cursor: pass next_cursor as cursor. Errors are {\"error\":{\"code\",\"message\"}}."),
     paths(
-        lists::create, lists::all, lists::get, lists::update, lists::archive, lists::unarchive,
+        lists::create, lists::all, lists::get, lists::update, lists::patch, lists::archive, lists::unarchive,
         campaigns::create, campaigns::all, campaigns::get, campaigns::preview, campaigns::test,
         campaigns::schedule, campaigns::pause, campaigns::resume, campaigns::cancel,
         campaigns::update, campaigns::duplicate, campaigns::delete, campaigns::audience,
