@@ -208,3 +208,58 @@ async fn a_patch_of_a_list_changes_what_it_names_and_keeps_the_rest() {
     let audit = app.audit_text().await;
     assert!(audit.contains("list.update"), "{audit}");
 }
+
+#[tokio::test]
+async fn every_201_names_what_it_made_in_location() {
+    let app = TestApp::spawn().await;
+    let located = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let location = response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body: Value = response.json().await.unwrap();
+        (location, body)
+    };
+    let made = [
+        (
+            "/api/v1/lists",
+            json!({"slug": "weekly", "name": "Weekly", "kind": "newsletter",
+                   "legal_basis": "consent", "opt_in": "double"}),
+        ),
+        (
+            "/api/v1/campaigns",
+            json!({"name": "N", "subject": "S", "body_markdown": "B", "lists": ["weekly"]}),
+        ),
+        (
+            "/api/v1/segments",
+            json!({"name": "Germans", "filter": {"locale": "de"}}),
+        ),
+        (
+            "/api/v1/subscribers",
+            json!({"email": "ann@example.com", "lists": ["weekly"],
+                   "consent_at": "2026-01-01T00:00:00Z", "consent_source": "shop",
+                   "consent_text": "Yes, send me the weekly news."}),
+        ),
+    ];
+    for (path, body) in made {
+        let (location, created) = located(app.api_post(path, &body).await).await;
+        assert_eq!(
+            location,
+            format!("{path}/{}", created["id"].as_str().unwrap()),
+            "{path}"
+        );
+        let read = app.api_get(&location).await;
+        assert_eq!(read.status(), StatusCode::OK, "GET {location}");
+        if path == "/api/v1/campaigns" {
+            let copy = app
+                .api_post(&format!("{location}/duplicate"), &json!({}))
+                .await;
+            let (copy_location, copy) = located(copy).await;
+            assert_eq!(
+                copy_location,
+                format!("/api/v1/campaigns/{}", copy["id"].as_str().unwrap())
+            );
+        }
+    }
+}

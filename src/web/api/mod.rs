@@ -150,6 +150,44 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(with_body_limit(bulk, settings.import.max_body_bytes))
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(locate_created))
+}
+
+/// Names what a 201 made in `Location` (RFC 9110 §10.2.2): every route that creates answers
+/// with the new resource, whose `id` sits under the collection the route begins with
+/// (`POST /campaigns/{id}/duplicate` makes `/api/v1/campaigns/{new id}`).
+async fn locate_created(req: Request, next: Next) -> Response {
+    // Nested under `/api/v1`, the path seen here starts after it.
+    let collection = req
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let response = next.run(req).await;
+    if response.status() != StatusCode::CREATED
+        || response.headers().contains_key(header::LOCATION)
+        || collection.is_empty()
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // The handler's JSON, already in memory: reading it cannot fail or grow.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal(&std::io::Error::other("unreadable 201 body")).into_response();
+    };
+    let id = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned));
+    if let Some(location) = id
+        .filter(|id| id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .and_then(|id| HeaderValue::try_from(format!("/api/v1/{collection}/{id}")).ok())
+    {
+        parts.headers.insert(header::LOCATION, location);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Gives every error under `/api/` the API's JSON shape. The answers the router and the
