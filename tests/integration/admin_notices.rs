@@ -30,7 +30,12 @@ fn pcn_form(effective: &str, ack: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn post(admin: &Admin<'_>, path: &str, form: &[(&'static str, String)]) -> reqwest::Response {
+/// `POST`s a form of owned values as the admin.
+pub async fn post(
+    admin: &Admin<'_>,
+    path: &str,
+    form: &[(&'static str, String)],
+) -> reqwest::Response {
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     admin.post(path, &fields).await
 }

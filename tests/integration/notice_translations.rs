@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     admin::Admin,
+    admin_notices::post,
     customers::{catalogue, customer},
     support::{TestApp, body, client},
 };
@@ -299,11 +300,6 @@ fn form(app: &TestApp, extra: &[(&'static str, &str)]) -> Vec<(&'static str, Str
     ];
     out.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     out
-}
-
-async fn post(admin: &Admin<'_>, path: &str, form: &[(&'static str, String)]) -> reqwest::Response {
-    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    admin.post(path, &fields).await
 }
 
 #[tokio::test]
