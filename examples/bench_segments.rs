@@ -3,7 +3,9 @@
 //! of them onto a second list, fans out one campaign to everyone and marks half of it sent;
 //! then times the segment count (the query behind `GET /api/v1/segments/{id}/count` and the
 //! admin form's "Count") for filters of each kind, and the fan-out of a campaign narrowed by
-//! a segment against the same fan-out without one. Prints the query plan of one count.
+//! a segment against the same fan-out without one. Prints the query plan of one count
+//! (`--plans`: of each). `--keep` stops after the counts and keeps the SQLite database, for
+//! timing the same counts through `bulletin serve` (BENCHMARKS.md).
 //!
 //! ```sh
 //! cargo run --release --example bench_segments -- --rows 1000000
