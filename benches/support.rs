@@ -76,6 +76,20 @@ pub async fn fresh_database(dir: &Path) -> anyhow::Result<(String, &'static str)
     Ok((url.to_string(), "postgresql"))
 }
 
+/// Settings for a bench on `url` with everything else in `dir`: mail written to files, the
+/// worker off.
+pub fn offline_settings(dir: &Path, url: String) -> anyhow::Result<bulletin::config::Settings> {
+    let mut settings = bulletin::config::Settings::load(None)?;
+    settings.database.url = secrecy::SecretString::from(url);
+    settings.data_dir = dir.join("data");
+    settings.mail.transport = bulletin::config::MailTransportSettings::File {
+        outbox_dir: dir.join("outbox"),
+    };
+    settings.mail.templates_dir = dir.join("emails");
+    settings.delivery.worker_enabled = false;
+    Ok(settings)
+}
+
 /// A `/proc/self/status` value in MiB (`VmHWM:` is the peak resident set).
 pub fn status_mib(name: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string("/proc/self/status")?;

@@ -16,12 +16,12 @@ use std::time::Instant;
 
 use bulletin::{
     clock::Clock,
-    config::{MailTransportSettings, Settings},
     domain::{Actor, ListSlug},
     services, startup,
 };
-use secrecy::SecretString;
-use support::{arg, consent_list, cpu_seconds, fresh_database, status_mib, write_csv};
+use support::{
+    arg, consent_list, cpu_seconds, fresh_database, offline_settings, status_mib, write_csv,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -35,14 +35,7 @@ async fn main() -> anyhow::Result<()> {
     let file = dir.path().join("subscribers.csv");
     write_csv(&file, rows)?;
     let (url, backend) = fresh_database(dir.path()).await?;
-    let mut settings = Settings::load(None)?;
-    settings.database.url = SecretString::from(url);
-    settings.data_dir = dir.path().join("data");
-    settings.mail.transport = MailTransportSettings::File {
-        outbox_dir: dir.path().join("outbox"),
-    };
-    settings.mail.templates_dir = dir.path().join("emails");
-    settings.delivery.worker_enabled = false;
+    let mut settings = offline_settings(dir.path(), url)?;
     if let Some(batch_rows) = batch_rows {
         settings.import.batch_rows = batch_rows;
     }

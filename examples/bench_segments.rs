@@ -22,30 +22,21 @@ use std::{io::Write, path::Path, time::Instant};
 
 use bulletin::{
     clock::Clock,
-    config::{MailTransportSettings, Settings},
     delivery,
     domain::{Actor, CampaignId, CampaignLayout, ListSlug},
     services::{self, campaigns::CampaignDraft},
     startup, store,
 };
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use support::{arg, consent_list, fresh_database};
+use support::{arg, consent_list, fresh_database, offline_settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let rows: u64 = arg("--rows")?.unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
     let (url, backend) = fresh_database(dir.path()).await?;
-    let mut settings = Settings::load(None)?;
-    settings.database.url = SecretString::from(url);
-    settings.data_dir = dir.path().join("data");
-    settings.mail.transport = MailTransportSettings::File {
-        outbox_dir: dir.path().join("outbox"),
-    };
-    settings.mail.templates_dir = dir.path().join("emails");
-    settings.delivery.worker_enabled = false;
+    let settings = offline_settings(dir.path(), url)?;
     let ctx = startup::build_context(settings, Clock::System).await?;
     let actor = Actor::Cli;
 
