@@ -202,6 +202,8 @@ pub struct SubscriptionSettings {
     pub max_confirmations: u32,
     /// `POST /subscribe` requests per client network and hour; 0: no limit.
     pub signups_per_hour: u32,
+    /// `POST /api/v1/subscriptions` requests per API token and hour; 0: no limit.
+    pub api_signups_per_token_per_hour: u32,
 }
 
 /// `[admin]`: sessions and login limits of the admin UI.

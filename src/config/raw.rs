@@ -384,6 +384,7 @@ pub(super) struct RawSubscriptions {
     resend_cooldown_secs: i64,
     max_confirmations: u32,
     signups_per_hour: u32,
+    api_signups_per_token_per_hour: u32,
 }
 
 impl RawSubscriptions {
@@ -407,6 +408,7 @@ impl RawSubscriptions {
             )?,
             max_confirmations: positive("subscriptions.max_confirmations", self.max_confirmations)?,
             signups_per_hour: self.signups_per_hour,
+            api_signups_per_token_per_hour: self.api_signups_per_token_per_hour,
         })
     }
 }

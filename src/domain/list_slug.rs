@@ -1,4 +1,7 @@
-//! `ListSlug`: the short, URL-safe public name of a list (`list` form field).
+//! `ListSlug`: the short, URL-safe public name of a list (`list` form field), and
+//! `ListRef`: a list as an API caller names it, by slug or by id.
+
+use super::ListId;
 
 /// Lower-case letters, digits and hyphens; 1 to 64 characters; starts with a letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -49,10 +52,79 @@ impl<'de> serde::Deserialize<'de> for ListSlug {
     }
 }
 
+/// A list as an API caller names it: by its slug or by its id, the same everywhere. A text
+/// that is both (a slug of hex digits and hyphens shaped like a UUID) names the list that has
+/// either.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRef {
+    raw: String,
+    slug: Option<ListSlug>,
+    id: Option<ListId>,
+}
+
+impl ListRef {
+    /// Reads a slug or an id.
+    ///
+    /// # Errors
+    /// Text that is neither a slug nor a UUID.
+    pub fn parse(raw: &str) -> Result<Self, ListSlugError> {
+        let id = uuid::Uuid::parse_str(raw).ok().map(ListId::from_uuid);
+        let slug = ListSlug::parse(raw).ok();
+        if id.is_none() && slug.is_none() {
+            return Err(ListSlugError);
+        }
+        Ok(Self {
+            raw: raw.to_owned(),
+            slug,
+            id,
+        })
+    }
+
+    /// The slug, if the text is one.
+    pub fn slug(&self) -> Option<&ListSlug> {
+        self.slug.as_ref()
+    }
+
+    /// The id, if the text is one.
+    pub fn id(&self) -> Option<ListId> {
+        self.id
+    }
+
+    /// Whether this names the list with `id` and `slug`.
+    pub fn names(&self, id: ListId, slug: &ListSlug) -> bool {
+        self.id == Some(id) || self.slug.as_ref() == Some(slug)
+    }
+
+    /// The text as the caller gave it.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+}
+
+impl From<ListSlug> for ListRef {
+    fn from(slug: ListSlug) -> Self {
+        Self {
+            raw: slug.as_str().to_owned(),
+            id: None,
+            slug: Some(slug),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_list_is_named_by_slug_or_id() {
+        let id = ListId::new();
+        let slug = ListSlug::parse("weekly").unwrap();
+        assert!(ListRef::parse("weekly").unwrap().names(id, &slug));
+        assert!(ListRef::parse(&id.to_string()).unwrap().names(id, &slug));
+        assert!(!ListRef::parse("monthly").unwrap().names(id, &slug));
+        assert!(ListRef::parse("Weekly News").is_err());
+    }
 
     #[test]
     fn slugs_are_checked() {

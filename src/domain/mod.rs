@@ -43,7 +43,7 @@ pub use ids::{
     UserId,
 };
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
-pub use list_slug::{ListSlug, ListSlugError};
+pub use list_slug::{ListRef, ListSlug, ListSlugError};
 pub use locale::{Locale, LocaleError};
 pub use notice::{
     AckAnswer, AckError, AckStatus, ChangeCategory, Notice, NoticeError, NoticeFields, NoticeKind,

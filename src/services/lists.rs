@@ -4,7 +4,9 @@ use super::audit::{self, Change};
 use super::paging::Page;
 use crate::{
     context::Context,
-    domain::{Action, Actor, Forbidden, ListError, ListId, ListSlug, MailingList, NewList},
+    domain::{
+        Action, Actor, Forbidden, ListError, ListId, ListRef, ListSlug, MailingList, NewList,
+    },
     store::{self, StoreError},
 };
 
@@ -224,25 +226,37 @@ pub enum SignupListsError {
     Store(#[from] StoreError),
 }
 
-/// The lists a signup form names, each one public and consent-based.
+/// The lists a signup names (by slug or id), each one public and consent-based.
 ///
 /// # Errors
 /// No list, an unknown or closed list, or a store failure.
 pub async fn for_signup(
     ctx: &Context,
-    slugs: &[ListSlug],
+    refs: &[ListRef],
 ) -> Result<Vec<MailingList>, SignupListsError> {
-    if slugs.is_empty() {
+    if refs.is_empty() {
         return Err(SignupListsError::NoList);
     }
-    let found = store::lists::find_by_slugs(&ctx.db, slugs).await?;
-    for slug in slugs {
+    let found = store::lists::find_by_refs(&ctx.db, refs).await?;
+    for wanted in refs {
         if !found
             .iter()
-            .any(|l| &l.def.slug == slug && l.is_open_for_signup())
+            .any(|l| wanted.names(l.id, &l.def.slug) && l.is_open_for_signup())
         {
-            return Err(SignupListsError::Unknown(slug.as_str().to_owned()));
+            return Err(SignupListsError::Unknown(wanted.as_str().to_owned()));
         }
     }
     Ok(found)
+}
+
+/// The list `wanted` names, by slug or id.
+///
+/// # Errors
+/// `NotFound`, or a store failure.
+pub async fn named(ctx: &Context, wanted: &ListRef) -> Result<MailingList, StoreError> {
+    store::lists::find_by_refs(&ctx.db, std::slice::from_ref(wanted))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
 }

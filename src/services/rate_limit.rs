@@ -19,6 +19,8 @@ use crate::{
 pub enum Scope {
     /// `POST /subscribe` per client network.
     Signups,
+    /// `POST /api/v1/subscriptions` per API token.
+    ApiSignups,
     /// `POST /privacy` per client network.
     PrivacyRequests,
     /// E-mails a stranger can trigger (confirmations, privacy links, address changes) per
@@ -43,6 +45,7 @@ impl Scope {
     fn as_str(self) -> &'static str {
         match self {
             Self::Signups => "signups",
+            Self::ApiSignups => "api_signups",
             Self::PrivacyRequests => "privacy_requests",
             Self::MailsToRecipient => "mails_to_recipient",
             Self::MailsFromNetwork => "mails_from_network",
@@ -86,6 +89,11 @@ impl Limit {
         let admin = &settings.admin;
         match scope {
             Scope::Signups => Self::new(scope, settings.subscriptions.signups_per_hour, hour),
+            Scope::ApiSignups => Self::new(
+                scope,
+                settings.subscriptions.api_signups_per_token_per_hour,
+                hour,
+            ),
             Scope::PrivacyRequests => Self::new(scope, settings.privacy.requests_per_hour, hour),
             Scope::MailsToRecipient => Self::new(
                 scope,

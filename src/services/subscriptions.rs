@@ -12,10 +12,10 @@ use super::{
 use crate::{
     context::Context,
     domain::{
-        CampaignId, ConsentAction, ConsentEvent, ConsentEventId, EmailAddress, LegalBasis,
-        ListSlug, Locale, MailingList, MessageKind, Subscriber, SubscriberId, SubscriberName,
-        SubscriberStatus, Subscription, SubscriptionError, SubscriptionId, SubscriptionStatus,
-        SuppressionReason, Transition,
+        Action, Actor, CampaignId, ConsentAction, ConsentEvent, ConsentEventId, ConsentText,
+        EmailAddress, Forbidden, LegalBasis, ListRef, Locale, MailingList, MessageKind, Subscriber,
+        SubscriberId, SubscriberName, SubscriberStatus, Subscription, SubscriptionError,
+        SubscriptionId, SubscriptionStatus, SuppressionReason, Transition,
     },
     store::{self, StoreError, deliveries::NewDelivery, suppressions::StoredSuppression},
 };
@@ -28,7 +28,7 @@ pub struct Signup {
     /// The name given (stored, never mailed).
     pub name: SubscriberName,
     /// The lists chosen.
-    pub lists: Vec<ListSlug>,
+    pub lists: Vec<ListRef>,
     /// Whether the consent box was ticked.
     pub consent: bool,
 }
@@ -42,6 +42,13 @@ pub enum SubscribeError {
     /// GDPR Art. 7: no subscription without an explicit consent.
     #[error("consent was not given")]
     ConsentMissing,
+    /// The consent text an API caller named is empty or longer than
+    /// [`MAX_CONSENT_TEXT_CHARS`].
+    #[error("consent_text must be 1 to {MAX_CONSENT_TEXT_CHARS} characters")]
+    ConsentText,
+    /// The actor's role may not sign people up.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// The client's network has used up its signups for the hour.
     #[error("too many signups from this network; try again later")]
     RateLimited {
@@ -76,6 +83,62 @@ impl From<StoreError> for LinkActionError {
     }
 }
 
+/// Where a signup comes from, which decides its limit and what the ledger records as its
+/// source and consent text.
+#[derive(Debug, Clone, Copy)]
+enum Origin<'a> {
+    /// The public form: limited per client network; the list's own consent text was shown.
+    Form,
+    /// A website's backend through `POST /api/v1/subscriptions`: limited per API token; the
+    /// caller names the consent text it showed, else the list's own.
+    Api {
+        /// The token that called.
+        actor: &'a Actor,
+        /// The text the person agreed to on the caller's site.
+        consent_text: Option<&'a ConsentText>,
+    },
+}
+
+impl Origin<'_> {
+    /// The ledger's and the subscription's `source`: `form`, or `api:TOKEN-NAME`.
+    fn source(&self) -> String {
+        match self {
+            Self::Form => "form".into(),
+            Self::Api { actor, .. } => actor.name(),
+        }
+    }
+
+    /// The text the person agreed to for `list`.
+    fn consent_text(&self, list: &MailingList, locale: Locale) -> ConsentText {
+        match self {
+            Self::Api {
+                consent_text: Some(text),
+                ..
+            } => (*text).clone(),
+            _ => list.consent_text(locale),
+        }
+    }
+
+    /// The limit that counts this signup, and the key it is counted under.
+    fn limit(&self, ctx: &Context, requester: &Requester) -> (Limit, String) {
+        match self {
+            Self::Form => (
+                Limit::of(Scope::Signups, &ctx.settings),
+                requester.ip_anon().unwrap_or_default(),
+            ),
+            Self::Api { actor, .. } => (Limit::of(Scope::ApiSignups, &ctx.settings), {
+                match actor {
+                    Actor::Token { id, .. } => id.to_string(),
+                    other => other.name(),
+                }
+            }),
+        }
+    }
+}
+
+/// The most characters of a consent text an API caller may name.
+pub const MAX_CONSENT_TEXT_CHARS: usize = 10_000;
+
 /// Handles a signup form: creates or renews pending subscriptions and enqueues one
 /// confirmation e-mail for all the lists of the request, within each list's cooldown and cap
 /// and the limits on e-mails strangers can trigger. The outcome is the same whether the
@@ -89,6 +152,46 @@ pub async fn subscribe(
     signup: Signup,
     requester: &Requester,
 ) -> Result<(), SubscribeError> {
+    start(ctx, &signup, requester, Origin::Form).await
+}
+
+/// A website's backend signs a visitor up (`POST /api/v1/subscriptions`): the same double
+/// opt-in as the form, the same e-mail and the same ledger evidence, with the visitor's
+/// network, user agent and language as the caller names them and the consent text it showed
+/// (the list's own when it names none). The caller's token is limited, not its network.
+///
+/// # Errors
+/// `Forbidden` (a viewer), an empty or overlong consent text (`ConsentText`), unacceptable
+/// lists, the token's hourly share used up (`RateLimited`), or a store failure; nothing is
+/// stored then.
+pub async fn subscribe_for(
+    ctx: &Context,
+    actor: &Actor,
+    signup: Signup,
+    requester: &Requester,
+    consent_text: Option<&str>,
+) -> Result<(), SubscribeError> {
+    actor.authorize(Action::ManageSubscribers)?;
+    let consent_text = match consent_text.map(str::trim) {
+        None => None,
+        Some(t) if t.is_empty() || t.chars().count() > MAX_CONSENT_TEXT_CHARS => {
+            return Err(SubscribeError::ConsentText);
+        }
+        Some(t) => Some(ConsentText::new(t)),
+    };
+    let origin = Origin::Api {
+        actor,
+        consent_text: consent_text.as_ref(),
+    };
+    start(ctx, &signup, requester, origin).await
+}
+
+async fn start(
+    ctx: &Context,
+    signup: &Signup,
+    requester: &Requester,
+    origin: Origin<'_>,
+) -> Result<(), SubscribeError> {
     let lists = lists::for_signup(ctx, &signup.lists).await?;
     if !signup.consent {
         return Err(SubscribeError::ConsentMissing);
@@ -96,9 +199,9 @@ pub async fn subscribe(
     // Two signups for a new address at once (a double click) both try to insert it on
     // PostgreSQL; the second fails on the unique address and is run once more, when it finds
     // the first's subscriber (locked, so the two take turns from there on).
-    match subscribe_once(ctx, &signup, &lists, requester).await {
+    match subscribe_once(ctx, signup, &lists, requester, origin).await {
         Err(SubscribeError::Store(StoreError::Conflict(_))) => {
-            subscribe_once(ctx, &signup, &lists, requester).await
+            subscribe_once(ctx, signup, &lists, requester, origin).await
         }
         outcome => outcome,
     }
@@ -109,15 +212,13 @@ async fn subscribe_once(
     signup: &Signup,
     lists: &[MailingList],
     requester: &Requester,
+    origin: Origin<'_>,
 ) -> Result<(), SubscribeError> {
     let now = ctx.clock.now();
     let txn = store::begin_write(&ctx.db).await?;
     let network = requester.ip_anon();
-    let limit = Limit::of(Scope::Signups, &ctx.settings);
-    if let Err(refused) = limit
-        .hit(ctx, &txn, network.as_deref().unwrap_or_default(), now)
-        .await?
-    {
+    let (limit, key) = origin.limit(ctx, requester);
+    if let Err(refused) = limit.hit(ctx, &txn, &key, now).await? {
         store::roll_back(txn).await?;
         return Err(SubscribeError::RateLimited {
             retry_after_secs: refused.retry_after_secs,
@@ -144,7 +245,7 @@ async fn subscribe_once(
         if subscriber.status == SubscriberStatus::Active {
             let mut due = Vec::new();
             for list in lists {
-                match request(&txn, ctx, &subscriber, list, requester, now).await? {
+                match request(&txn, ctx, &subscriber, list, requester, origin, now).await? {
                     Some((sub, true)) => due.push(sub),
                     Some((sub, false)) => store::subscriptions::update(&txn, &sub, now).await?,
                     None => {}
@@ -223,15 +324,16 @@ async fn request(
     subscriber: &Subscriber,
     list: &MailingList,
     requester: &Requester,
+    origin: Origin<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<(Subscription, bool)>, StoreError> {
-    let text = list.consent_text(requester.locale);
+    let text = origin.consent_text(list, requester.locale);
     store::consent_events::remember_text(conn, &text, now).await?;
     let mut sub =
         match store::subscriptions::find_for_update_of(conn, subscriber.id, list.id).await? {
             Some(existing) => existing,
             None => {
-                let fresh = new_pending(subscriber.id, list, now);
+                let fresh = new_pending(subscriber.id, list, &origin.source(), now);
                 store::subscriptions::insert(conn, &fresh, now).await?;
                 fresh
             }
@@ -261,7 +363,7 @@ async fn request(
         ConsentAction::Requested,
         now,
         "subscriber",
-        "form",
+        &origin.source(),
     );
     event.consent_text_hash = Some(text.hash().to_owned());
     stamp(&mut event, requester);
@@ -271,13 +373,18 @@ async fn request(
     Ok(Some((sub, due)))
 }
 
-fn new_pending(subscriber: SubscriberId, list: &MailingList, now: DateTime<Utc>) -> Subscription {
+fn new_pending(
+    subscriber: SubscriberId,
+    list: &MailingList,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Subscription {
     Subscription {
         id: SubscriptionId::new(),
         subscriber_id: subscriber,
         list_id: list.id,
         status: SubscriptionStatus::Pending,
-        source: "form".into(),
+        source: source.to_owned(),
         requested_at: Some(now),
         confirmed_at: None,
         unsubscribed_at: None,
@@ -711,7 +818,7 @@ async fn load_preferences(
 pub async fn request_more(
     ctx: &Context,
     subscriber: SubscriberId,
-    lists: Vec<ListSlug>,
+    lists: Vec<ListRef>,
     requester: &Requester,
 ) -> Result<(), SubscribeError> {
     let person = store::subscribers::find(&ctx.db, subscriber).await?;

@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{StoreError, corrupt, entities::lists as table};
 use crate::domain::{
-    EmailAddress, LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList,
-    OptIn,
+    EmailAddress, LegalBasis, ListId, ListKind, ListRef, ListSlug, ListVisibility, MailingList,
+    NewList, OptIn,
 };
 
 impl TryFrom<table::Model> for MailingList {
@@ -165,6 +165,30 @@ pub async fn find_by_slugs(
 ) -> Result<Vec<MailingList>, StoreError> {
     table::Entity::find()
         .filter(table::Column::Slug.is_in(slugs.iter().map(ListSlug::as_str)))
+        .order_by_asc(table::Column::Slug)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(MailingList::try_from)
+        .collect()
+}
+
+/// The lists named by `refs` (slug or id), by slug.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_by_refs(
+    conn: &impl ConnectionTrait,
+    refs: &[ListRef],
+) -> Result<Vec<MailingList>, StoreError> {
+    let slugs = refs.iter().filter_map(ListRef::slug).map(ListSlug::as_str);
+    let ids = refs.iter().filter_map(ListRef::id).map(|id| id.as_uuid());
+    table::Entity::find()
+        .filter(
+            Condition::any()
+                .add(table::Column::Slug.is_in(slugs))
+                .add(table::Column::Id.is_in(ids)),
+        )
         .order_by_asc(table::Column::Slug)
         .all(conn)
         .await?

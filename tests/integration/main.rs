@@ -20,6 +20,7 @@ mod admin_time_zone;
 mod admin_watching;
 mod api;
 mod api_errors;
+mod api_subscriptions;
 mod archive;
 mod attributes;
 mod bounces;

@@ -10,6 +10,7 @@ mod notices;
 mod privacy;
 mod segments;
 mod subscribers;
+mod subscriptions;
 mod suppressions;
 mod templates;
 mod users;
@@ -108,6 +109,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(subscribers::consent_events),
         )
         .route("/subscribers/{id}/block", post(subscribers::block))
+        .route("/subscriptions", post(subscriptions::create))
         .route("/segments", get(segments::all).post(segments::create))
         .route("/segments/count", post(segments::count_filter))
         .route(
@@ -379,6 +381,7 @@ async fn not_found() -> crate::web::error::ApiError {
         subscribers::find, subscribers::create, subscribers::get, subscribers::correct, subscribers::patch,
         subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
+        subscriptions::create,
         suppressions::all, suppressions::create, suppressions::lift, suppressions::import,
         segments::create, segments::all, segments::get, segments::update, segments::delete,
         segments::count, segments::count_filter,

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use crate::{
     config::join_url,
     domain::{
-        EmailAddress, ListSlug, Locale, MailingList, SubscriberId, SubscriberName, SubscriptionId,
+        EmailAddress, ListRef, ListSlug, Locale, MailingList, SubscriberId, SubscriberName,
+        SubscriptionId,
     },
     services::{
         lists::{self, SignupListsError},
@@ -55,9 +56,9 @@ async fn signup_lists(
     raw: &[String],
     locale: Locale,
 ) -> Result<Vec<MailingList>, PageError> {
-    let slugs: Vec<ListSlug> = raw
+    let slugs: Vec<ListRef> = raw
         .iter()
-        .map(|s| ListSlug::parse(s))
+        .map(|s| ListSlug::parse(s).map(ListRef::from))
         .collect::<Result<_, _>>()
         .map_err(|_| PageError::new(locale, PageErrorKind::NotFound))?;
     lists::for_signup(&state.ctx, &slugs)
@@ -160,6 +161,10 @@ pub(super) async fn subscribe(
             PageErrorKind::BadRequest(text(locale).consent_missing.into()),
         )),
         Err(SubscribeError::Store(e)) => Err(PageError::internal(locale, &e)),
+        // The form names no consent text and acts for no operator.
+        Err(e @ (SubscribeError::ConsentText | SubscribeError::Forbidden(_))) => {
+            Err(PageError::internal(locale, &e))
+        }
     }
 }
 
@@ -179,7 +184,10 @@ fn parse_signup(
         return Ok(Signup {
             email: email.clone(),
             name: name.clone(),
-            lists: consented.iter().map(|l| l.def.slug.clone()).collect(),
+            lists: consented
+                .iter()
+                .map(|l| l.def.slug.clone().into())
+                .collect(),
             consent,
         });
     }
@@ -411,11 +419,11 @@ pub(super) async fn add(
         .await
         .map_err(|e| link_error(link.locale, e))?;
     let locale = prefs.locale;
-    let chosen: Vec<ListSlug> = prefs
+    let chosen: Vec<ListRef> = prefs
         .offered
         .iter()
         .filter(|l| form.list.iter().any(|s| s == l.def.slug.as_str()))
-        .map(|l| l.def.slug.clone())
+        .map(|l| l.def.slug.clone().into())
         .collect();
     if chosen.is_empty() {
         let error = Some(text(locale).add_none_chosen.to_owned());
@@ -448,6 +456,9 @@ fn subscribe_error(locale: Locale, e: SubscribeError) -> PageError {
             PageError::new(locale, PageErrorKind::LinkInvalid(TokenError::BadSignature))
         }
         SubscribeError::Store(e) => PageError::internal(locale, &e),
+        e @ (SubscribeError::ConsentText | SubscribeError::Forbidden(_)) => {
+            PageError::internal(locale, &e)
+        }
     }
 }
 
