@@ -272,7 +272,8 @@ async fn campaign_of(
             MessageKind::Confirmation
             | MessageKind::Welcome
             | MessageKind::PrivacyLink
-            | MessageKind::AddressChange,
+            | MessageKind::AddressChange
+            | MessageKind::Transactional,
             _,
         ) => Ok(Ok(None)),
     }
@@ -345,7 +346,8 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
             MessageKind::Confirmation
             | MessageKind::Campaign
             | MessageKind::PrivacyLink
-            | MessageKind::AddressChange,
+            | MessageKind::AddressChange
+            | MessageKind::Transactional,
         ) => (
             system(engine, &r.subscriber, SystemTemplate::Confirmation, &ctx),
             &engine.from,
@@ -368,7 +370,7 @@ pub fn build(engine: &Engine, delivery: &Delivery, r: &Recipient) -> Result<Mess
         reply_to,
         content,
         message_id: delivery.message_id.clone(),
-        unsubscribe_url,
+        unsubscribe_url: Some(unsubscribe_url),
         unsubscribe_mailto: unsubscribe_mailto(engine, delivery),
         reference,
         envelope_from,
@@ -404,7 +406,7 @@ fn build_notice(
         reply_to,
         content,
         message_id: delivery.message_id.clone(),
-        unsubscribe_url: object_url,
+        unsubscribe_url: Some(object_url),
         unsubscribe_mailto: unsubscribe_mailto(engine, delivery),
         reference,
         envelope_from,
@@ -498,6 +500,7 @@ fn personalisation(
         unsubscribe_url: ctx.unsubscribe_url.clone(),
         preferences_url: ctx.preferences_url.clone(),
         organisation: ctx.organisation.clone(),
+        data: minijinja::Value::UNDEFINED,
     }
 }
 
@@ -524,7 +527,8 @@ fn context(
         MessageKind::Welcome
         | MessageKind::Campaign
         | MessageKind::PrivacyLink
-        | MessageKind::AddressChange => String::new(),
+        | MessageKind::AddressChange
+        | MessageKind::Transactional => String::new(),
     };
     let preferences_url = engine.ctx.links.preferences(&engine.ctx.keyring.sign(
         Purpose::Preferences,
@@ -576,7 +580,7 @@ pub async fn send_test(
             reply_to: reply_to.clone(),
             content: content.clone(),
             message_id: format!("test.{}@{domain}", uuid::Uuid::now_v7()),
-            unsubscribe_url: unsubscribe_url.clone(),
+            unsubscribe_url: Some(unsubscribe_url.clone()),
             unsubscribe_mailto: None,
             reference: None,
             envelope_from: None,

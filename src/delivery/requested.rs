@@ -10,10 +10,10 @@ use super::compose::{Recipient, Verdict};
 use crate::{
     delivery::Engine,
     domain::{
-        Decision, Delivery, MessageKind, Subscriber, SuppressionReason, may_send_requested,
-        privacy::AddressChange,
+        Decision, Delivery, MessageKind, Subscriber, SuppressionReason, TransactionalMessage,
+        may_send_requested, privacy::AddressChange,
     },
-    mail::{KindHeaders, MailContext, OutgoingMail, SystemTemplate, build_message},
+    mail::{KindHeaders, MailContext, OutgoingMail, RenderedMail, SystemTemplate, build_message},
     signing::Purpose,
     store::{self, StoreError},
 };
@@ -25,6 +25,8 @@ pub enum RequestedMail {
     PrivacyLink,
     /// The confirmation of this pending address change, to its new address.
     AddressChange(AddressChange),
+    /// A transactional message, as rendered when it was asked for.
+    Transactional(TransactionalMessage),
 }
 
 /// Re-checks a requested message just before it is sent. `suppressed` holds the suppressed
@@ -51,6 +53,17 @@ pub async fn verdict(
             let hash = engine.ctx.address_hasher.hash(&change.new_email);
             (RequestedMail::AddressChange(change), hash)
         }
+        MessageKind::Transactional => {
+            let Some(message) =
+                store::transactional::find_message(&engine.ctx.db, delivery.id).await?
+            else {
+                return Ok(Verdict::Skip("the message is no longer stored".into()));
+            };
+            (
+                RequestedMail::Transactional(message),
+                engine.ctx.address_hasher.hash(&subscriber.email),
+            )
+        }
         MessageKind::PrivacyLink
         | MessageKind::Confirmation
         | MessageKind::Welcome
@@ -60,7 +73,9 @@ pub async fn verdict(
         ),
     };
     let is_suppressed = match &mail {
-        RequestedMail::PrivacyLink => suppressed.contains_key(&address_hash),
+        RequestedMail::PrivacyLink | RequestedMail::Transactional(_) => {
+            suppressed.contains_key(&address_hash)
+        }
         RequestedMail::AddressChange(_) => {
             store::suppressions::contains(&engine.ctx.db, &address_hash).await?
         }
@@ -89,6 +104,9 @@ pub fn build(
     mail: &RequestedMail,
 ) -> Result<Message, String> {
     let settings = &engine.ctx.settings;
+    if let RequestedMail::Transactional(message) = mail {
+        return build_transactional(engine, delivery, subscriber, message);
+    }
     let preferences_url = engine.ctx.links.preferences(&engine.ctx.keyring.sign(
         Purpose::Preferences,
         subscriber.id.as_uuid(),
@@ -135,6 +153,7 @@ pub fn build(
             ctx.preferences_url = String::new();
             (SystemTemplate::AddressChange, &change.new_email, url)
         }
+        RequestedMail::Transactional(_) => return Err("built above".into()),
     };
     ctx.unsubscribe_url = unsubscribe_url.to_string();
     let content = engine
@@ -149,7 +168,35 @@ pub fn build(
         reply_to: settings.mail.reply_to.clone(),
         content,
         message_id: delivery.message_id.clone(),
-        unsubscribe_url,
+        unsubscribe_url: Some(unsubscribe_url),
+        unsubscribe_mailto: None,
+        reference,
+        envelope_from,
+        kind: KindHeaders::automatic(None),
+    };
+    build_message(&engine.from, outgoing, engine.transport.accepts_8bit())
+        .map_err(|e| e.to_string())
+}
+
+/// A transactional message: the content rendered when it was asked for, to the person's
+/// current address, with no `List-Unsubscribe` (it belongs to no list).
+fn build_transactional(
+    engine: &Engine,
+    delivery: &Delivery,
+    subscriber: &Subscriber,
+    message: &TransactionalMessage,
+) -> Result<Message, String> {
+    let (reference, envelope_from) = super::compose::tracing_refs(engine, delivery);
+    let outgoing = OutgoingMail {
+        to: subscriber.email.clone(),
+        reply_to: engine.ctx.settings.mail.reply_to.clone(),
+        content: RenderedMail {
+            subject: message.subject.clone(),
+            text: message.text_body.clone(),
+            html: message.html_body.clone(),
+        },
+        message_id: delivery.message_id.clone(),
+        unsubscribe_url: None,
         unsubscribe_mailto: None,
         reference,
         envelope_from,

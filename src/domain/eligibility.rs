@@ -18,6 +18,9 @@ pub enum MessageKind {
     PrivacyLink,
     /// The link that confirms a new address, sent to that new address.
     AddressChange,
+    /// A transactional message an integrator asked for (`POST /api/v1/transactional`): a
+    /// receipt, a password reset. It belongs to no list and carries no unsubscribe.
+    Transactional,
 }
 
 super::text_enum!(MessageKind, "kind", {
@@ -26,13 +29,14 @@ super::text_enum!(MessageKind, "kind", {
     Campaign => "campaign",
     PrivacyLink => "privacy_link",
     AddressChange => "address_change",
+    Transactional => "transactional",
 });
 
 impl MessageKind {
     /// Whether the person asked for this message themselves, so it belongs to no list.
     pub fn is_requested(self) -> bool {
         match self {
-            Self::PrivacyLink | Self::AddressChange => true,
+            Self::PrivacyLink | Self::AddressChange | Self::Transactional => true,
             Self::Confirmation | Self::Welcome | Self::Campaign => false,
         }
     }
@@ -67,7 +71,8 @@ pub fn may_send(
             MessageKind::Welcome
             | MessageKind::Campaign
             | MessageKind::PrivacyLink
-            | MessageKind::AddressChange => false,
+            | MessageKind::AddressChange
+            | MessageKind::Transactional => false,
         };
         if !gives_way {
             return Skip("address is suppressed");
@@ -84,6 +89,7 @@ pub fn may_send(
         (MessageKind::PrivacyLink | MessageKind::AddressChange, _, _) => {
             Skip("sent only at the person's request, never to a list")
         }
+        (MessageKind::Transactional, _, _) => Skip("transactional mail is never sent to a list"),
         // Double opt-in: the only mail an unconfirmed address ever gets.
         (MessageKind::Confirmation, LegalBasis::Consent, Pending) => Send,
         (MessageKind::Confirmation, LegalBasis::Consent, Confirmed) => Skip("already confirmed"),
@@ -96,10 +102,11 @@ pub fn may_send(
     }
 }
 
-/// Whether a message the person asked for themselves (`MessageKind::is_requested`) may go out
-/// now; `suppressed` says whether its recipient address is on the suppression list. A
-/// restriction does not stop these: the person asked for them (Art. 18(2), with the data
-/// subject's consent), and without the privacy link a restriction could never be lifted.
+/// Whether a message that belongs to no list (`MessageKind::is_requested`) may go out now;
+/// `suppressed` says whether its recipient address is on the suppression list. A restriction
+/// does not stop the two the person asked for themselves: they asked (Art. 18(2), with the
+/// data subject's consent), and without the privacy link a restriction could never be
+/// lifted. It does stop transactional mail, which uses the data for the operator's purpose.
 pub fn may_send_requested(
     kind: MessageKind,
     subscriber: SubscriberStatus,
@@ -119,8 +126,11 @@ pub fn may_send_requested(
         ) => Skip("a list message needs a subscription"),
         (_, SubscriberStatus::Blocked) => Skip("subscriber is blocked"),
         (_, SubscriberStatus::Erased) => Skip("subscriber is erased"),
+        (MessageKind::Transactional, SubscriberStatus::Restricted) => {
+            Skip("processing is restricted")
+        }
         (
-            MessageKind::PrivacyLink | MessageKind::AddressChange,
+            MessageKind::PrivacyLink | MessageKind::AddressChange | MessageKind::Transactional,
             SubscriberStatus::Active | SubscriberStatus::Restricted,
         ) => Send,
     }
@@ -130,12 +140,13 @@ pub fn may_send_requested(
 mod tests {
     use super::*;
 
-    const KINDS: [MessageKind; 5] = [
+    const KINDS: [MessageKind; 6] = [
         MessageKind::Confirmation,
         MessageKind::Welcome,
         MessageKind::Campaign,
         MessageKind::PrivacyLink,
         MessageKind::AddressChange,
+        MessageKind::Transactional,
     ];
     const PEOPLE: [SubscriberStatus; 4] = [
         SubscriberStatus::Active,
@@ -181,7 +192,7 @@ mod tests {
                                 && match kind {
                                     Confirmation => basis == Consent && sub == Pending,
                                     Welcome | Campaign => sub == Confirmed,
-                                    PrivacyLink | AddressChange => false,
+                                    PrivacyLink | AddressChange | Transactional => false,
                                 };
                             let got =
                                 may_send(kind, basis, sub, person, suppression) == Decision::Send;
@@ -219,10 +230,14 @@ mod tests {
                 for suppressed in [false, true] {
                     let expected = kind.is_requested()
                         && !suppressed
-                        && matches!(
-                            person,
-                            SubscriberStatus::Active | SubscriberStatus::Restricted
-                        );
+                        && match kind {
+                            // Mail for the operator's purpose stops at a restriction too.
+                            MessageKind::Transactional => person == SubscriberStatus::Active,
+                            _ => matches!(
+                                person,
+                                SubscriberStatus::Active | SubscriberStatus::Restricted
+                            ),
+                        };
                     let got = may_send_requested(kind, person, suppressed) == Decision::Send;
                     assert_eq!(got, expected, "{kind:?} {person:?} {suppressed}");
                 }

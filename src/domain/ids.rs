@@ -57,6 +57,8 @@ id_type! {
     CampaignId,
     /// Identifies a saved segment (a filter over people).
     SegmentId,
+    /// Identifies a template of transactional mail.
+    TransactionalTemplateId,
     /// Identifies an admin user.
     UserId,
     /// Identifies one entry of the data-subject-request log.

@@ -24,6 +24,7 @@ pub mod subscriber;
 pub mod subscriber_name;
 pub mod subscription;
 pub mod suppression;
+pub mod transactional;
 pub mod user;
 
 pub use attributes::{AttributeError, AttributeKind, Attributes};
@@ -40,7 +41,7 @@ pub use email_address::{EmailAddress, EmailAddressError};
 pub use ids::{
     AddressChangeId, ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, NoticeId,
     NoticeRecipientId, PrivacyRequestId, ProductId, SegmentId, SubscriberId, SubscriptionId,
-    UserId,
+    TransactionalTemplateId, UserId,
 };
 pub use list::{ListError, ListKind, ListVisibility, MailingList, NewList, OptIn};
 pub use list_slug::{ListRef, ListSlug, ListSlugError};
@@ -59,6 +60,7 @@ pub use subscription::{
     Subscription, SubscriptionError, SubscriptionStatus, Transition, UnsubscribeReason,
 };
 pub use suppression::SuppressionReason;
+pub use transactional::{TransactionalMessage, TransactionalTemplate};
 pub use user::{Password, PasswordError, TimeZoneError, User, parse_time_zone};
 
 /// Implements `as_str`, `parse` and `Display` for a fieldless enum stored as text.

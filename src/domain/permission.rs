@@ -18,8 +18,10 @@ pub enum Action {
     ManageCampaigns,
     /// Products, customers, and product notices.
     ManageNotices,
-    /// Save and revert e-mail template overrides.
+    /// Save and revert e-mail template overrides; write transactional templates.
     ManageTemplates,
+    /// Send transactional mail (`POST /api/v1/transactional`).
+    SendTransactional,
     /// Export, restrict and erase a person's data; log and close data-subject requests.
     HandlePersonalData,
     /// Users, roles and API tokens.
@@ -33,21 +35,22 @@ pub enum Action {
 pub fn may(role: Role, action: Action) -> bool {
     use Action::{
         HandlePersonalData, ManageAccess, ManageCampaigns, ManageLists, ManageNotices,
-        ManageSubscribers, ManageTemplates, Read, ReadAudit,
+        ManageSubscribers, ManageTemplates, Read, ReadAudit, SendTransactional,
     };
     match (role, action) {
         (Role::Admin, _) => true,
         (Role::Marketer, Read) => true,
         (
             Role::Marketer,
-            ManageLists | ManageSubscribers | ManageCampaigns | ManageNotices | ManageTemplates,
+            ManageLists | ManageSubscribers | ManageCampaigns | ManageNotices | ManageTemplates
+            | SendTransactional,
         ) => true,
         (Role::Marketer, HandlePersonalData | ManageAccess | ReadAudit) => false,
         (Role::Viewer, Read) => true,
         (
             Role::Viewer,
             ManageLists | ManageSubscribers | ManageCampaigns | ManageNotices | ManageTemplates
-            | HandlePersonalData | ManageAccess | ReadAudit,
+            | SendTransactional | HandlePersonalData | ManageAccess | ReadAudit,
         ) => false,
     }
 }
@@ -137,13 +140,14 @@ mod tests {
     use super::*;
     use Action::*;
 
-    const ACTIONS: [Action; 9] = [
+    const ACTIONS: [Action; 10] = [
         Read,
         ManageLists,
         ManageSubscribers,
         ManageCampaigns,
         ManageNotices,
         ManageTemplates,
+        SendTransactional,
         HandlePersonalData,
         ManageAccess,
         ReadAudit,

@@ -86,6 +86,30 @@ pub struct Personalisation {
     pub preferences_url: String,
     /// The operator's organisation.
     pub organisation: String,
+    /// `data.*`: what an integrator passed with a transactional message; absent (an unknown
+    /// variable) in campaigns.
+    #[serde(skip_serializing_if = "minijinja::Value::is_undefined")]
+    pub data: minijinja::Value,
+}
+
+/// `data` while a transactional template is checked: any key, at any depth, reads as empty
+/// text, so a template is checked for its syntax and its other variables without knowing
+/// what its callers will pass.
+#[derive(Debug)]
+struct AnyData;
+
+impl minijinja::value::Object for AnyData {
+    fn get_value(self: &std::sync::Arc<Self>, _key: &minijinja::Value) -> Option<minijinja::Value> {
+        Some(minijinja::Value::from_object(AnyData))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Empty
+    }
+
+    fn render(self: &std::sync::Arc<Self>, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
 }
 
 /// `subscriber.*`
@@ -171,6 +195,7 @@ impl Personalisation {
             unsubscribe_url: "https://example.com/unsubscribe/sample".into(),
             preferences_url: "https://example.com/preferences/sample".into(),
             organisation: "Sample Org".into(),
+            data: minijinja::Value::UNDEFINED,
         }
     }
 
@@ -193,6 +218,7 @@ impl Personalisation {
             unsubscribe_url: "https://lists.example.org/u/AbC-123_x?l=1&t=2".into(),
             preferences_url: "https://lists.example.org/p/XyZ-987_y".into(),
             organisation: "Other Org & Co".into(),
+            data: minijinja::Value::UNDEFINED,
         }
     }
 }
@@ -223,6 +249,29 @@ impl CampaignTemplate {
     /// # Errors
     /// The template error, with the part (`subject` or `body`) and line.
     pub fn compile(subject: &str, body_markdown: &str) -> Result<Self, TemplateError> {
+        Self::compile_checked(subject, body_markdown, minijinja::Value::UNDEFINED)
+    }
+
+    /// `compile` for a transactional template: `data.*` may be used, with any keys.
+    ///
+    /// # Errors
+    /// The template error, with the part (`subject` or `body`) and line.
+    pub fn compile_transactional(
+        subject: &str,
+        body_markdown: &str,
+    ) -> Result<Self, TemplateError> {
+        Self::compile_checked(
+            subject,
+            body_markdown,
+            minijinja::Value::from_object(AnyData),
+        )
+    }
+
+    fn compile_checked(
+        subject: &str,
+        body_markdown: &str,
+        data: minijinja::Value,
+    ) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_fuel(Some(FUEL));
@@ -244,7 +293,11 @@ impl CampaignTemplate {
         let samples = [
             Personalisation::sample("sample"),
             Personalisation::other_sample("sample"),
-        ];
+        ]
+        .map(|sample| Personalisation {
+            data: data.clone(),
+            ..sample
+        });
         let mut rendered = Vec::with_capacity(samples.len());
         for sample in &samples {
             rendered.push(template.render_with_engine(sample)?);

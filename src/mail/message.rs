@@ -25,8 +25,9 @@ pub struct OutgoingMail {
     pub content: RenderedMail,
     /// Message-ID without angle brackets.
     pub message_id: String,
-    /// The one-click unsubscribe URL.
-    pub unsubscribe_url: Url,
+    /// The one-click unsubscribe URL (`List-Unsubscribe`); `None` for transactional mail,
+    /// which belongs to no list.
+    pub unsubscribe_url: Option<Url>,
     /// A `mailto:` URI that unsubscribes too (RFC 2369), offered after the URL.
     pub unsubscribe_mailto: Option<String>,
     /// The signed reference of the delivery (`X-Bulletin-Ref`), which a bounce or complaint
@@ -187,12 +188,15 @@ pub fn build_message(
         .from(from.clone())
         .to(to.clone())
         .subject(mail.content.subject.clone())
-        .message_id(Some(format!("<{}>", mail.message_id)))
-        .header(ListUnsubscribe(match &mail.unsubscribe_mailto {
-            Some(mailto) => format!("<{}>, <{mailto}>", mail.unsubscribe_url),
-            None => format!("<{}>", mail.unsubscribe_url),
-        }))
-        .header(ListUnsubscribePost);
+        .message_id(Some(format!("<{}>", mail.message_id)));
+    if let Some(url) = &mail.unsubscribe_url {
+        builder = builder
+            .header(ListUnsubscribe(match &mail.unsubscribe_mailto {
+                Some(mailto) => format!("<{url}>, <{mailto}>"),
+                None => format!("<{url}>"),
+            }))
+            .header(ListUnsubscribePost);
+    }
     if let Some(reference) = mail.reference {
         builder = builder.header(BulletinRef(reference));
     }
@@ -285,7 +289,7 @@ mod tests {
                 html: "<p>Hi</p>".into(),
             },
             message_id: "abc@example.com".into(),
-            unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
+            unsubscribe_url: Some(Url::parse("https://x.test/unsubscribe/T").unwrap()),
             unsubscribe_mailto: None,
             reference: None,
             envelope_from: None,
@@ -324,7 +328,7 @@ mod tests {
                 html: "<p>Hi</p>".into(),
             },
             message_id: "abc@example.com".into(),
-            unsubscribe_url: Url::parse("https://x.test/unsubscribe/T").unwrap(),
+            unsubscribe_url: Some(Url::parse("https://x.test/unsubscribe/T").unwrap()),
             unsubscribe_mailto: None,
             reference: None,
             envelope_from: None,

@@ -9,6 +9,7 @@ pub mod notice;
 pub mod providers;
 pub mod reports;
 pub mod templates;
+pub mod transactional;
 pub mod transport;
 
 pub use campaign::{CampaignTemplate, Personalisation, RenderedCampaign};

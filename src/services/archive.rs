@@ -262,5 +262,6 @@ fn placeholders(
         unsubscribe_url: signup.to_string(),
         preferences_url: signup.to_string(),
         organisation: ctx.settings.mail.organisation.clone(),
+        data: minijinja::Value::UNDEFINED,
     }
 }

@@ -24,6 +24,7 @@ pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod templates;
+pub mod transactional;
 pub mod two_factor;
 pub mod users;
 pub mod webhooks;

@@ -283,6 +283,8 @@ pub(super) async fn erase_in(
     source.clone_into(&mut event.source);
     store::consent_events::append(conn, &event).await?;
     store::privacy::forget_request_notes(conn, id).await?;
+    // Transactional messages hold what the operator's systems said about the person.
+    store::transactional::delete_messages_of(conn, id).await?;
     // Pending address changes go with the subscriber row (ON DELETE CASCADE).
     store::retention::delete_subscriber(conn, id).await?;
     tracing::info!(subscriber.id = %id, %reason, "subscriber erased");

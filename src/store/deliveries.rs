@@ -835,3 +835,36 @@ pub async fn retry_deferred_now(
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Where one outbox row stands, as an API caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(missing_docs, reason = "the fields' names say what they hold")]
+pub struct Progress {
+    pub status: DeliveryStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Where the row `id` stands, if it exists.
+///
+/// # Errors
+/// A stored status that does not parse, or a database failure.
+pub async fn progress(
+    conn: &impl ConnectionTrait,
+    id: DeliveryId,
+) -> Result<Option<Progress>, StoreError> {
+    let Some(row) = table::Entity::find_by_id(id.as_uuid()).one(conn).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Progress {
+        status: DeliveryStatus::parse(&row.status).map_err(super::corrupt)?,
+        attempts: u32::try_from(row.attempts).unwrap_or(0),
+        last_error: row.last_error,
+        next_attempt_at: row.next_attempt_at,
+        sent_at: row.sent_at,
+    }))
+}

@@ -26,6 +26,7 @@ pub mod subscribers;
 pub mod subscriptions;
 pub mod suppressions;
 pub mod templates;
+pub mod transactional;
 pub mod unsubscribe_reasons;
 pub mod users;
 

@@ -52,6 +52,7 @@ mod retention;
 mod segments;
 mod subscribe;
 mod suppressions;
+mod transactional;
 mod translations;
 mod unsubscribe;
 mod users;

@@ -27,5 +27,7 @@ pub mod subscriptions;
 pub mod suppressions;
 pub mod template_overrides;
 pub mod template_revision;
+pub mod transactional_messages;
+pub mod transactional_templates;
 pub mod unsubscribe_reasons;
 pub mod users;

@@ -13,6 +13,7 @@ mod subscribers;
 mod subscriptions;
 mod suppressions;
 mod templates;
+mod transactional;
 mod users;
 
 use axum::{
@@ -110,6 +111,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/subscribers/{id}/block", post(subscribers::block))
         .route("/subscriptions", post(subscriptions::create))
+        .route("/transactional", post(transactional::send))
+        .route("/transactional/{id}", get(transactional::get))
+        .route(
+            "/transactional-templates",
+            post(transactional::create_template).get(transactional::templates),
+        )
+        .route(
+            "/transactional-templates/{name}",
+            get(transactional::template)
+                .patch(transactional::update_template)
+                .delete(transactional::delete_template),
+        )
         .route("/segments", get(segments::all).post(segments::create))
         .route("/segments/count", post(segments::count_filter))
         .route(
@@ -382,6 +395,9 @@ async fn not_found() -> crate::web::error::ApiError {
         subscribers::unsubscribe, subscribers::consent_events,
         subscribers::block, subscribers::unblock,
         subscriptions::create,
+        transactional::send, transactional::get, transactional::create_template,
+        transactional::templates, transactional::template, transactional::update_template,
+        transactional::delete_template,
         suppressions::all, suppressions::create, suppressions::lift, suppressions::import,
         segments::create, segments::all, segments::get, segments::update, segments::delete,
         segments::count, segments::count_filter,
