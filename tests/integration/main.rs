@@ -17,6 +17,7 @@ mod admin_retention;
 mod admin_segments;
 mod admin_templates;
 mod admin_time_zone;
+mod admin_transactional;
 mod admin_watching;
 mod api;
 mod api_errors;

@@ -21,7 +21,13 @@ async fn order_template(app: &TestApp) -> Value {
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let template: Value = response.json().await.unwrap();
-    assert_eq!(location, format!("/api/v1/transactional-templates/{}", template["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!(
+            "/api/v1/transactional-templates/{}",
+            template["id"].as_str().unwrap()
+        )
+    );
     template
 }
 
@@ -44,17 +50,27 @@ async fn a_message_is_queued_sent_without_unsubscribe_and_logged_for_the_person(
     let queued: Value = response.json().await.unwrap();
     assert_eq!(queued["status"], "queued");
     assert_eq!(queued["subject"], "Order A-17 is on its way");
-    assert_eq!(location, format!("/api/v1/transactional/{}", queued["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/api/v1/transactional/{}", queued["id"].as_str().unwrap())
+    );
 
     let mails = app.deliver_and_take().await;
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
     assert_eq!(mail.rcpt_to, vec!["buyer@example.com".to_owned()]);
     assert_eq!(mail.subject(), "Order A-17 is on its way");
-    assert!(mail.header("List-Unsubscribe").is_none(), "not a list message");
+    assert!(
+        mail.header("List-Unsubscribe").is_none(),
+        "not a list message"
+    );
     assert!(mail.header("List-Unsubscribe-Post").is_none());
     assert!(mail.header("Precedence").is_none());
-    assert!(mail.html_body().contains("&lt;Post &amp; Co&gt;"), "{}", mail.html_body());
+    assert!(
+        mail.html_body().contains("&lt;Post &amp; Co&gt;"),
+        "{}",
+        mail.html_body()
+    );
     assert!(mail.text_body().contains("left with <Post & Co>"));
 
     let status: Value = app.api_get(&location).await.json().await.unwrap();
@@ -117,7 +133,10 @@ async fn suppressed_blocked_and_restricted_people_are_not_mailable() {
                "data": {"order_id": "C-3", "carrier": "Post"}})
     };
     let added = app
-        .api_post("/api/v1/suppressions", &json!({"email": "gone@example.com"}))
+        .api_post(
+            "/api/v1/suppressions",
+            &json!({"email": "gone@example.com"}),
+        )
         .await;
     assert_eq!(added.status(), StatusCode::CREATED);
     let refused = send(&app, &message("gone@example.com")).await;
@@ -128,9 +147,16 @@ async fn suppressed_blocked_and_restricted_people_are_not_mailable() {
 
     for (who, path, body) in [
         ("blocked@example.com", "block", json!({})),
-        ("restricted@example.com", "restriction", json!({"restricted": true})),
+        (
+            "restricted@example.com",
+            "restriction",
+            json!({"restricted": true}),
+        ),
     ] {
-        assert_eq!(send(&app, &message(who)).await.status(), StatusCode::ACCEPTED);
+        assert_eq!(
+            send(&app, &message(who)).await.status(),
+            StatusCode::ACCEPTED
+        );
         let id = app.subscriber(who).await.unwrap()["id"]
             .as_str()
             .unwrap()
@@ -138,7 +164,11 @@ async fn suppressed_blocked_and_restricted_people_are_not_mailable() {
         let changed = app
             .api_post(&format!("/api/v1/subscribers/{id}/{path}"), &body)
             .await;
-        assert!(changed.status().is_success(), "{who}: {:?}", changed.text().await);
+        assert!(
+            changed.status().is_success(),
+            "{who}: {:?}",
+            changed.text().await
+        );
         let refused = send(&app, &message(who)).await;
         assert_eq!(refused.status(), StatusCode::CONFLICT, "{who}");
     }
@@ -153,30 +183,65 @@ async fn bad_requests_are_refused_and_change_nothing() {
     let app = TestApp::spawn().await;
     order_template(&app).await;
     for (body, names) in [
-        (json!({"template": "nope", "to": "a@example.com"}), "template"),
-        (json!({"template": "order-shipped", "to": "not an address"}), "to"),
-        (json!({"template": "order-shipped", "to": "a@example.com", "data": {"order_id": 1}}), "carrier"),
-        (json!({"template": "order-shipped", "to": "a@example.com", "data": [1]}), "data"),
+        (
+            json!({"template": "nope", "to": "a@example.com"}),
+            "template",
+        ),
+        (
+            json!({"template": "order-shipped", "to": "not an address"}),
+            "to",
+        ),
+        (
+            json!({"template": "order-shipped", "to": "a@example.com", "data": {"order_id": 1}}),
+            "carrier",
+        ),
+        (
+            json!({"template": "order-shipped", "to": "a@example.com", "data": [1]}),
+            "data",
+        ),
     ] {
         let response = send(&app, &body).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
         let message = response.json::<Value>().await.unwrap()["error"]["message"]
             .as_str()
             .unwrap()
             .to_owned();
         assert!(message.contains(names), "{body}: {message}");
     }
-    assert!(app.subscriber("a@example.com").await.is_none(), "nobody recorded");
+    assert!(
+        app.subscriber("a@example.com").await.is_none(),
+        "nobody recorded"
+    );
     assert!(app.deliver_and_take().await.is_empty());
 
     for (body, names) in [
-        (json!({"name": "Bad Name", "subject": "s", "body_markdown": "b"}), "name"),
-        (json!({"name": "x", "subject": "{% if %}", "body_markdown": "b"}), "subject"),
-        (json!({"name": "x", "subject": "s", "body_markdown": "{{ subscribr.name }}"}), "subscribr"),
-        (json!({"name": "x", "subject": "", "body_markdown": "b"}), "subject"),
+        (
+            json!({"name": "Bad Name", "subject": "s", "body_markdown": "b"}),
+            "name",
+        ),
+        (
+            json!({"name": "x", "subject": "{% if %}", "body_markdown": "b"}),
+            "subject",
+        ),
+        (
+            json!({"name": "x", "subject": "s", "body_markdown": "{{ subscribr.name }}"}),
+            "subscribr",
+        ),
+        (
+            json!({"name": "x", "subject": "", "body_markdown": "b"}),
+            "subject",
+        ),
     ] {
         let response = app.api_post("/api/v1/transactional-templates", &body).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
         let message = response.json::<Value>().await.unwrap()["error"]["message"]
             .as_str()
             .unwrap()
@@ -233,8 +298,16 @@ async fn templates_are_listed_changed_and_deleted() {
         .await;
     assert_eq!(by_id.status(), StatusCode::OK);
     let deleted = app
-        .api_send(Method::DELETE, "/api/v1/transactional-templates/order-shipped", None)
+        .api_send(
+            Method::DELETE,
+            "/api/v1/transactional-templates/order-shipped",
+            None,
+        )
         .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    assert!(app.audit_text().await.contains("transactional_template.delete"));
+    assert!(
+        app.audit_text()
+            .await
+            .contains("transactional_template.delete")
+    );
 }

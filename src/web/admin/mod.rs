@@ -20,6 +20,7 @@ mod subscriber_forms;
 mod subscribers;
 mod suppressions;
 mod templates;
+mod transactional;
 mod users;
 
 pub(crate) use error::AdminError;
@@ -164,6 +165,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/templates/{locale}/{file}/revert",
             post(templates::revert),
+        )
+        .route(
+            "/admin/transactional",
+            get(transactional::index).post(transactional::create),
+        )
+        .route(
+            "/admin/transactional/{name}",
+            get(transactional::show).post(transactional::save),
+        )
+        .route(
+            "/admin/transactional/{name}/delete",
+            post(transactional::delete),
         )
         .route("/admin/jobs", get(dashboard::jobs))
         .route("/admin/audit", get(dashboard::audit))

@@ -16,6 +16,7 @@ pub mod segments;
 pub mod subscribers;
 pub mod suppressions;
 pub mod templates;
+pub mod transactional;
 pub mod users;
 
 use std::collections::HashMap;

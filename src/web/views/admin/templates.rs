@@ -20,6 +20,7 @@ pub fn templates_page(ctx: &Ctx, all: &[TemplateInfo]) -> Markup {
         t("E-mail templates"),
         html! {
             p.muted { (t("The messages Bulletin sends, per language. An override saved here is used by every instance at once and survives deploys; revert goes back to the built-in.")) }
+            p { a href="/admin/transactional" { (t("Transactional templates")) } " — " (t("receipts and other messages your systems send through the API.")) }
             table {
                 tr { th { (t("Message")) } @for l in Locale::all() { th { (l.as_str()) } } }
                 @for m in &messages {
