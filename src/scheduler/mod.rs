@@ -50,6 +50,11 @@ const JOBS: &[JobSpec] = &[
     },
 ];
 
+/// The names of the scheduler's jobs, as their runs are recorded.
+pub fn job_names() -> impl Iterator<Item = &'static str> {
+    JOBS.iter().map(|j| j.name)
+}
+
 /// Reminds recipients of notices who have not acknowledged, and records silence as
 /// acceptance after each deadline.
 async fn notices(ctx: &Context) -> anyhow::Result<Value> {

@@ -2,7 +2,7 @@
 //! themselves are the JSON error too; a 401 says how to authenticate; page sizes outside
 //! 1..=1000 are refused.
 
-use reqwest::{StatusCode, header};
+use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -262,4 +262,117 @@ async fn every_201_names_what_it_made_in_location() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn unknown_filters_and_filter_values_are_refused() {
+    let app = TestApp::spawn().await;
+    app.create_list("weekly").await;
+    for path in [
+        "/api/v1/subscribers?stauts=confirmed",
+        "/api/v1/subscribers?status=maybe",
+        "/api/v1/subscribers?list=no-such-list",
+        "/api/v1/suppressions?reason=boredom",
+        "/api/v1/jobs?job=no-such-job",
+        "/api/v1/campaigns?sort=name",
+        "/api/v1/lists?limit=5&page=2",
+        "/api/v1/audit?actor=someone",
+    ] {
+        let response = app.api_get(path).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}"
+        );
+    }
+    let id = confirmed_id(&app, "jane@example.com", "weekly").await;
+    for query in ["format=xml", "format=csv&extra=1"] {
+        let path = format!("/api/v1/subscribers/{id}/export?{query}");
+        let response = app.api_get(&path).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}"
+        );
+    }
+    let proof = format!("/api/v1/subscribers/{id}/consent-proof?list=weekly&format=pdf");
+    assert_eq!(
+        app.api_get(&proof).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // The values that exist still work.
+    assert_eq!(
+        app.api_get("/api/v1/jobs?job=campaigns").await.status(),
+        StatusCode::OK
+    );
+    let csv = app
+        .api_get(&format!("/api/v1/subscribers/{id}/export?format=csv"))
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_list_is_named_by_slug_or_id_everywhere() {
+    let app = TestApp::spawn().await;
+    let list = app.create_list("weekly").await;
+    let list_id = list["id"].as_str().unwrap().to_owned();
+    let id = confirmed_id(&app, "jane@example.com", "weekly").await;
+    for name in ["weekly", list_id.as_str()] {
+        let got = app.api_get(&format!("/api/v1/lists/{name}")).await;
+        assert_eq!(got.status(), StatusCode::OK, "{name}");
+        assert_eq!(got.json::<Value>().await.unwrap()["id"], list_id.as_str());
+        let found: Value = app
+            .api_get(&format!("/api/v1/subscribers?list={name}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            found["subscribers"][0]["email"], "jane@example.com",
+            "{name}"
+        );
+        let proof = app
+            .api_get(&format!(
+                "/api/v1/subscribers/{id}/consent-proof?list={name}"
+            ))
+            .await;
+        assert_eq!(proof.status(), StatusCode::OK, "{name}");
+        let campaign = app
+            .api_post(
+                "/api/v1/campaigns",
+                &json!({"name": "N", "subject": "S", "body_markdown": "B", "lists": [name]}),
+            )
+            .await;
+        assert_eq!(campaign.status(), StatusCode::CREATED, "{name}");
+        let campaign: Value = campaign.json().await.unwrap();
+        assert_eq!(campaign["lists"], json!(["weekly"]), "{name}");
+        let imported = app
+            .api_post_csv(
+                &format!("/api/v1/subscribers/import?list={name}&dry_run=true"),
+                "email\nnew@example.com\n",
+            )
+            .await;
+        assert_eq!(imported.status(), StatusCode::OK, "{name}");
+    }
+    let renamed = app
+        .api_send(
+            Method::PATCH,
+            "/api/v1/lists/weekly",
+            Some(&json!({"name": "The Weekly"})),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    assert_eq!(
+        app.api_get("/api/v1/lists/monthly").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// Confirms `email` on `list` and returns the person's id.
+async fn confirmed_id(app: &TestApp, email: &str, list: &str) -> String {
+    app.confirmed_subscriber(email, list).await;
+    app.subscriber(email).await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::PrivacyError;
 use crate::{
     context::Context,
-    domain::{ConsentAction, ConsentEvent, ListSlug, MailingList, Subscriber, Subscription},
+    domain::{ConsentAction, ConsentEvent, ListRef, MailingList, Subscriber, Subscription},
     store,
 };
 
@@ -42,11 +42,11 @@ pub async fn proof_of_consent(
     ctx: &Context,
     actor: &crate::domain::Actor,
     id: crate::domain::SubscriberId,
-    slug: &ListSlug,
+    wanted: &ListRef,
 ) -> Result<ProofOfConsent, PrivacyError> {
     actor.authorize(crate::domain::Action::HandlePersonalData)?;
     let subscriber = store::subscribers::find(&ctx.db, id).await?;
-    let list = store::lists::find_by_slugs(&ctx.db, std::slice::from_ref(slug))
+    let list = store::lists::find_by_refs(&ctx.db, std::slice::from_ref(wanted))
         .await?
         .into_iter()
         .next()

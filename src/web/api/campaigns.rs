@@ -13,7 +13,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{CampaignId, CampaignLayout, CampaignText, EmailAddress, ListSlug, Locale, SegmentId},
+    domain::{
+        CampaignId, CampaignLayout, CampaignText, EmailAddress, ListRef, ListSlug, Locale,
+        SegmentId,
+    },
     services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignPatch, CampaignsError},
     web::AppState,
     web::{
@@ -266,7 +269,7 @@ pub(super) async fn create(
     caller: ApiCaller,
     ApiJson(req): ApiJson<CreateCampaignRequest>,
 ) -> Result<(StatusCode, Json<CampaignResponse>), ApiError> {
-    let lists = slugs(&req.lists)?;
+    let lists = slugs(&state, &req.lists).await?;
     let reply_to = super::reply_to(req.reply_to.as_deref())?;
     let draft = CampaignDraft {
         name: req.name,
@@ -300,19 +303,26 @@ fn unknown_segment() -> ApiError {
     )
 }
 
-/// Target lists by slug; one that cannot be a slug names no list.
-fn slugs(raw: &[String]) -> Result<Vec<ListSlug>, ApiError> {
-    raw.iter()
-        .map(|s| {
-            ListSlug::parse(s).map_err(|_| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unknown_list",
-                    format!("there is no list {s:?}"),
-                )
-            })
-        })
-        .collect()
+/// Target lists, each by slug or id, as their slugs; one that names no list is 422
+/// `unknown_list`.
+async fn slugs(state: &AppState, raw: &[String]) -> Result<Vec<ListSlug>, ApiError> {
+    let mut found = Vec::with_capacity(raw.len());
+    for s in raw {
+        let unknown = || {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_list",
+                format!("there is no list {s:?}"),
+            )
+        };
+        let wanted = ListRef::parse(s).map_err(|_| unknown())?;
+        match crate::services::lists::named(&state.ctx, &wanted).await {
+            Ok(list) => found.push(list.def.slug),
+            Err(crate::store::StoreError::NotFound) => return Err(unknown()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(found)
 }
 
 /// `PATCH /api/v1/campaigns/{id}`: the fields to change; absent ones stay as they are.
@@ -357,11 +367,15 @@ pub(super) async fn update(
     ApiJson(req): ApiJson<UpdateCampaignRequest>,
 ) -> Result<Json<CampaignResponse>, ApiError> {
     let id = campaign_id(&id)?;
+    let lists = match req.lists.as_deref() {
+        Some(raw) => Some(slugs(&state, raw).await?),
+        None => None,
+    };
     let patch = CampaignPatch {
         name: req.name,
         subject: req.subject,
         body_markdown: req.body_markdown,
-        lists: req.lists.as_deref().map(slugs).transpose()?,
+        lists,
         from: req.from.map(|f| f.filter(|f| !f.trim().is_empty())),
         reply_to: req
             .reply_to

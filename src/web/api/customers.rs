@@ -201,6 +201,7 @@ pub(super) async fn import_customers(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CustomersQuery {
     q: Option<String>,
     cursor: Option<String>,

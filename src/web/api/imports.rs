@@ -14,13 +14,14 @@ use serde::Deserialize;
 use tokio_util::io::StreamReader;
 
 use crate::{
-    domain::ListSlug,
+    domain::ListRef,
     services::imports::{self, ImportError, ImportOptions, ImportReport},
     web::AppState,
     web::{error::ApiError, extract::ApiCaller},
 };
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ImportQuery {
     list: Option<String>,
     dry_run: Option<bool>,
@@ -40,7 +41,13 @@ pub(super) async fn import(
     let raw = query
         .list
         .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
-    let slug = ListSlug::parse(&raw).map_err(|_| unknown_list(&raw))?;
+    // A list is named by slug or id here as everywhere; the import works by slug.
+    let wanted = ListRef::parse(&raw).map_err(|_| unknown_list(&raw))?;
+    let slug = match crate::services::lists::named(&state.ctx, &wanted).await {
+        Ok(list) => list.def.slug,
+        Err(crate::store::StoreError::NotFound) => return Err(unknown_list(&raw)),
+        Err(e) => return Err(e.into()),
+    };
     imports::check(&state.ctx, &caller.actor(), &slug).await?;
     let stream = body.into_data_stream().map_err(crate::web::body_error);
     // The whole body is on disk before the import's transaction opens; it must arrive

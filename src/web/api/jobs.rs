@@ -16,6 +16,7 @@ use crate::{
 };
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct JobsQuery {
     job: Option<String>,
     cursor: Option<String>,
@@ -40,6 +41,15 @@ pub(super) async fn runs(
 ) -> Result<Json<JobsResponse>, ApiError> {
     let query: JobsQuery = serde_html_form::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
+    if let Some(job) = query.job.as_deref()
+        && !crate::scheduler::job_names().any(|name| name == job)
+    {
+        let names: Vec<_> = crate::scheduler::job_names().collect();
+        return Err(ApiError::invalid(format!(
+            "job: there is no job {job:?}; the jobs are {}",
+            names.join(", ")
+        )));
+    }
     let limit = super::PageLimit::or(query.limit, 50);
     let after = match query.cursor.as_deref() {
         Some(c) => Some(c.parse().map_err(|_| not_a_cursor())?),

@@ -11,7 +11,10 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
+    domain::{
+        LegalBasis, ListId, ListKind, ListRef, ListSlug, ListVisibility, MailingList, NewList,
+        OptIn,
+    },
     services::lists::{self, ListEdit, ListPatch, ListsError},
     store::StoreError,
     web::AppState,
@@ -150,8 +153,13 @@ pub(super) async fn all(
     }))
 }
 
-fn list_id(raw: &str) -> Result<ListId, ApiError> {
-    super::path_id(raw, "list", ListId::from_uuid)
+/// The list a path names, by slug or id (404 when none).
+async fn list_id(state: &AppState, raw: &str) -> Result<ListId, ApiError> {
+    let wanted = ListRef::parse(raw).map_err(|_| ApiError::not_found("list"))?;
+    lists::named(&state.ctx, &wanted)
+        .await
+        .map(|l| l.id)
+        .map_err(found)
 }
 
 fn found(e: StoreError) -> ApiError {
@@ -168,7 +176,7 @@ pub(super) async fn get(
     _caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::find(&state.ctx, list_id(&id)?)
+    let list = lists::find(&state.ctx, list_id(&state, &id).await?)
         .await
         .map_err(found)?;
     Ok(Json(list.into()))
@@ -209,7 +217,13 @@ pub(super) async fn update(
             .filter(|t| !t.is_empty()),
         reply_to: super::reply_to(req.reply_to.as_deref())?,
     };
-    let list = lists::update(&state.ctx, &caller.actor(), list_id(&id)?, edit).await?;
+    let list = lists::update(
+        &state.ctx,
+        &caller.actor(),
+        list_id(&state, &id).await?,
+        edit,
+    )
+    .await?;
     Ok(Json(list.into()))
 }
 
@@ -253,7 +267,13 @@ pub(super) async fn patch(
             .map(|t| t.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())),
         reply_to,
     };
-    let list = lists::patch_list(&state.ctx, &caller.actor(), list_id(&id)?, patch).await?;
+    let list = lists::patch_list(
+        &state.ctx,
+        &caller.actor(),
+        list_id(&state, &id).await?,
+        patch,
+    )
+    .await?;
     Ok(Json(list.into()))
 }
 
@@ -265,7 +285,13 @@ pub(super) async fn archive(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::set_archived(&state.ctx, &caller.actor(), list_id(&id)?, true).await?;
+    let list = lists::set_archived(
+        &state.ctx,
+        &caller.actor(),
+        list_id(&state, &id).await?,
+        true,
+    )
+    .await?;
     Ok(Json(list.into()))
 }
 
@@ -276,6 +302,12 @@ pub(super) async fn unarchive(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let list = lists::set_archived(&state.ctx, &caller.actor(), list_id(&id)?, false).await?;
+    let list = lists::set_archived(
+        &state.ctx,
+        &caller.actor(),
+        list_id(&state, &id).await?,
+        false,
+    )
+    .await?;
     Ok(Json(list.into()))
 }

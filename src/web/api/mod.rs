@@ -266,9 +266,21 @@ where
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// `?format=` of the endpoints that answer JSON or, asked so, CSV; any other value is 422.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum DataFormat {
+    /// JSON, the default.
+    #[default]
+    Json,
+    /// A CSV file.
+    Csv,
+}
+
 /// `?cursor=&limit=` of the list endpoints: keyset pages, so a page costs the same however
 /// far into the set it is.
 #[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct PageQuery {
     cursor: Option<String>,
     limit: Option<PageLimit>,

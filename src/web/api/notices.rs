@@ -326,8 +326,10 @@ pub(super) async fn send(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FormatQuery {
-    format: Option<String>,
+    #[serde(default)]
+    format: super::DataFormat,
 }
 
 #[utoipa::path(get, path = "/api/v1/notices/{id}/acknowledgements", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id"), ("format" = Option<String>, Query, description = "csv for a CSV file")), responses((status = 200, description = "the acknowledgement report, JSON or CSV", body = Object), ApiErrors))]
@@ -339,9 +341,9 @@ pub(super) async fn acknowledgements(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q: FormatQuery = serde_html_form::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
+        .map_err(|e| ApiError::invalid(format!("query: {e}")))?;
     let report = acknowledgements::report(&state.ctx, notice_id(&id)?).await?;
-    if q.format.as_deref() == Some("csv") {
+    if q.format == super::DataFormat::Csv {
         let name = format!(
             "attachment; filename=\"{}-rev{}-acknowledgements.csv\"",
             report.number, report.revision

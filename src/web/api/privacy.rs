@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     domain::{
-        Action, ConsentEvent, ListSlug, PrivacyRequestId, SubscriberId,
+        Action, ConsentEvent, ListRef, PrivacyRequestId, SubscriberId,
         privacy::{PrivacyRequest, RequestChannel, RequestKind, RequestStatus},
     },
     services::privacy::{self, NewPrivacyRequest, Party, PrivacyError, ProofOfConsent},
@@ -66,9 +66,29 @@ fn query<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<T, ApiEr
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-struct FormatQuery {
-    format: Option<String>,
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    format: super::DataFormat,
+}
+
+/// `?format=` of the consent proof: JSON, or a printable page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ProofFormat {
+    #[default]
+    Json,
+    Html,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ProofQuery {
     list: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    format: ProofFormat,
 }
 
 #[utoipa::path(get, path = "/api/v1/subscribers/{id}/export", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the export as JSON, or CSV with format=csv", body = Object), ApiErrors))]
@@ -80,12 +100,12 @@ pub(super) async fn export(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     caller.actor().authorize(Action::HandlePersonalData)?;
-    let q: FormatQuery = query(raw)?;
+    let q: ExportQuery = query(raw)?;
     let data = privacy::read(&state.ctx, &caller.actor(), subscriber_id(&id)?).await?;
     let document = privacy::export_document(&state.ctx, &data);
     Ok(views::privacy::export_download(
         &document,
-        q.format.as_deref() == Some("csv"),
+        q.format == super::DataFormat::Csv,
     ))
 }
 
@@ -227,16 +247,16 @@ pub(super) async fn consent_proof(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     caller.actor().authorize(Action::HandlePersonalData)?;
-    let q: FormatQuery = query(raw)?;
-    let slug = q
+    let q: ProofQuery = query(raw)?;
+    let list = q
         .list
         .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
-    let slug = ListSlug::parse(&slug).map_err(|_| ApiError::not_found("list"))?;
+    let list = ListRef::parse(&list).map_err(|_| ApiError::not_found("list"))?;
     let proof =
-        privacy::proof_of_consent(&state.ctx, &caller.actor(), subscriber_id(&id)?, &slug).await?;
-    Ok(match q.format.as_deref() {
-        Some("html") => views::privacy::proof_page(&proof).into_response(),
-        _ => Json(ProofResponse::from(proof)).into_response(),
+        privacy::proof_of_consent(&state.ctx, &caller.actor(), subscriber_id(&id)?, &list).await?;
+    Ok(match q.format {
+        ProofFormat::Html => views::privacy::proof_page(&proof).into_response(),
+        ProofFormat::Json => Json(ProofResponse::from(proof)).into_response(),
     })
 }
 
@@ -329,6 +349,7 @@ pub(super) async fn log_request(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct RequestsQuery {
     status: Option<String>,
     cursor: Option<String>,
@@ -418,6 +439,7 @@ pub(super) async fn close_request(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 struct ReviewQuery {
     within_days: Option<i64>,
     cursor: Option<String>,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::services::paging::Page;
 use crate::{
     domain::{
-        ConsentEvent, ConsentEventId, EmailAddress, ListId, ListSlug, Locale, Subscriber,
+        ConsentEvent, ConsentEventId, EmailAddress, ListRef, ListSlug, Locale, Subscriber,
         SubscriberId, SubscriberName, SubscriptionStatus,
     },
     services::{
@@ -29,6 +29,7 @@ use crate::{
 };
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FindQuery {
     email: Option<String>,
     q: Option<String>,
@@ -181,11 +182,15 @@ pub(super) async fn find(
 
 async fn search(state: &AppState, query: &FindQuery) -> Result<FindResponse, ApiError> {
     let list = match query.list.as_deref() {
-        Some(l) => Some(
-            l.parse()
-                .map(ListId::from_uuid)
-                .map_err(|_| ApiError::invalid("list: not a list id"))?,
-        ),
+        Some(raw) => {
+            let no_list = || ApiError::invalid(format!("list: there is no list {raw:?}"));
+            let wanted = ListRef::parse(raw).map_err(|_| no_list())?;
+            match crate::services::lists::named(&state.ctx, &wanted).await {
+                Ok(list) => Some(list.id),
+                Err(StoreError::NotFound) => return Err(no_list()),
+                Err(e) => return Err(e.into()),
+            }
+        }
         None => None,
     };
     let status = match query.status.as_deref() {
