@@ -119,12 +119,9 @@ pub struct Recipient {
     pub address_hash: String,
 }
 
-/// What a message is about: a list, or a request of the person themselves.
+/// What a message is about: a list, or no list (a request of the person themselves, a
+/// transactional message).
 #[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per message in flight, built once and read in place; boxing buys nothing"
-)]
 enum Target {
     List {
         subscription: Subscription,

@@ -29,7 +29,7 @@ async fn send_campaign(app: &TestApp, name: &str) -> String {
             &json!({"send_at": null}),
         )
         .await;
-    assert_eq!(scheduled.status(), StatusCode::OK);
+    assert_eq!(scheduled.status(), StatusCode::ACCEPTED);
     app.run_job("campaigns").await;
     id
 }

@@ -79,7 +79,7 @@ async fn a_campaign_scheduled_far_ahead_does_not_reload_but_one_due_soon_does() 
             &serde_json::json!({ "send_at": at }),
         )
         .await;
-    assert_eq!(scheduled.status(), StatusCode::OK);
+    assert_eq!(scheduled.status(), StatusCode::ACCEPTED);
     let watch = format!("/admin/campaigns/{id}?watch=1");
     let (_, page) = body(admin.get(&watch).await).await;
     assert!(!page.contains("http-equiv=\"refresh\""), "{page}");

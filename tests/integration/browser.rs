@@ -666,7 +666,7 @@ async fn notice_mails(app: &TestApp, notice: serde_json::Value) -> Vec<ReceivedM
     let r = app
         .api_post(&format!("/api/v1/notices/{id}/send"), &json!({}))
         .await;
-    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED);
     app.deliver_and_take().await
 }
 

@@ -77,7 +77,7 @@ async fn a_campaign_reaches_every_confirmed_subscriber_once_with_personal_links(
     let id = simple_campaign(&app, &["weekly", "monthly"]).await;
     assert_eq!(campaign(&app, &id).await["status"], "draft");
     let (status, scheduled) = act(&app, &id, "schedule", json!({"send_at": null})).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(scheduled["status"], "scheduled");
 
     let run = app.run_job("campaigns").await;
@@ -544,7 +544,7 @@ async fn a_name_typed_as_markdown_stays_text_in_a_campaign_whose_template_has_lo
     .await;
     let id = campaign["id"].as_str().unwrap();
     let (status, _) = act(&app, id, "schedule", json!({"send_at": null})).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::ACCEPTED);
     app.run_job("campaigns").await;
     let mail = app.deliver_and_take().await.pop().expect("the campaign");
     let html = mail.html_body();

@@ -90,7 +90,7 @@ async fn a_campaign_sent_as_a_letter_arrives_as_a_letter_in_each_language() {
             &json!({"send_at": null}),
         )
         .await;
-    assert_eq!(scheduled.status(), StatusCode::OK);
+    assert_eq!(scheduled.status(), StatusCode::ACCEPTED);
     app.run_job("campaigns").await;
     let mails = app.deliver_and_take().await;
     assert_eq!(mails.len(), 2);

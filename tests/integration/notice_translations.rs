@@ -46,7 +46,7 @@ async fn send(app: &TestApp, id: &str) {
     let r = app
         .api_post(&format!("/api/v1/notices/{id}/send"), &json!({}))
         .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
 }
 
 async fn notices(app: &TestApp) -> Vec<Value> {

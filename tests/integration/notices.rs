@@ -117,7 +117,7 @@ async fn a_notice_reaches_only_users_of_the_affected_parts_in_their_language_wit
         .unwrap();
     assert_eq!(audience["total"], 2);
     let (s, sent) = send(&app, id).await;
-    assert_eq!(s, StatusCode::OK, "{sent}");
+    assert_eq!(s, StatusCode::ACCEPTED, "{sent}");
     assert_eq!(sent["status"], "sending");
     let mails = app.deliver_and_take().await;
     let mut to: Vec<&str> = mails.iter().map(|m| m.rcpt_to[0].as_str()).collect();
@@ -648,7 +648,7 @@ async fn a_draft_notice_is_changed_all_or_nothing_and_deleted_but_a_sent_one_is_
 
     // Once sent: neither changes nor goes.
     let (status, _) = send(&app, &id).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::ACCEPTED);
     app.deliver_and_take().await;
     let r = app.api_send(Method::PATCH, &path, Some(&good)).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);

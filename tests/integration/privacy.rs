@@ -333,7 +333,7 @@ pub(crate) async fn campaign_now(app: &TestApp, list: &str) -> String {
             &json!({"send_at": null}),
         )
         .await;
-    assert_eq!(scheduled.status(), StatusCode::OK);
+    assert_eq!(scheduled.status(), StatusCode::ACCEPTED);
     app.run_job("campaigns").await;
     id
 }

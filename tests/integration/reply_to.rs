@@ -191,7 +191,7 @@ async fn a_notice_replies_to_its_lists_address_set_by_an_update() {
     let sent = app
         .api_post(&format!("/api/v1/notices/{id}/send"), &json!({}))
         .await;
-    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(sent.status(), StatusCode::ACCEPTED);
     let mail = app.deliver_and_take().await.pop().unwrap();
     assert_eq!(
         mail.header("Reply-To").as_deref(),

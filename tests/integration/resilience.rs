@@ -67,7 +67,7 @@ async fn campaign_scheduled_now(app: &TestApp, list: &str) -> String {
             &json!({"send_at": null}),
         )
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
     let scheduled: Value = response.json().await.unwrap();
     assert_eq!(scheduled["status"], "scheduled", "{scheduled}");
     id
@@ -481,7 +481,7 @@ async fn a_pause_while_a_batch_is_sent_gives_back_the_batch_claimed_meanwhile() 
     let resumed = app
         .api_post(&format!("/api/v1/campaigns/{id}/resume"), &json!({}))
         .await;
-    assert_eq!(resumed.status(), StatusCode::OK);
+    assert_eq!(resumed.status(), StatusCode::ACCEPTED);
     assert_eq!(app.deliver_all().await.sent, N - BATCH as usize);
     let copies = copies_per_recipient(&app);
     assert_eq!(copies.len(), N);

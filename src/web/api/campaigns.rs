@@ -563,17 +563,18 @@ pub(super) struct ScheduleRequest {
     send_at: Option<DateTime<Utc>>,
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/schedule", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = ScheduleRequest, responses((status = 200, body = CampaignResponse), ApiErrors))]
-/// `POST /api/v1/campaigns/{id}/schedule` `{"send_at": RFC 3339 | null}` (null: now).
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/schedule", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = ScheduleRequest, responses((status = 202, description = "scheduled: the scheduler starts it at its time and the worker sends it", body = CampaignResponse), ApiErrors))]
+/// `POST /api/v1/campaigns/{id}/schedule` `{"send_at": RFC 3339 | null}` (null: now) → 202:
+/// the sending goes on after the answer.
 pub(super) async fn schedule(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ScheduleRequest>,
-) -> Result<Json<CampaignResponse>, ApiError> {
+) -> Result<(StatusCode, Json<CampaignResponse>), ApiError> {
     let id = campaign_id(&id)?;
     campaigns::schedule(&state.ctx, &caller.actor(), id, req.send_at).await?;
-    respond(&state, id).await
+    Ok((StatusCode::ACCEPTED, respond(&state, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), ApiErrors))]
@@ -589,16 +590,16 @@ pub(super) async fn pause(
     respond(&state, id).await
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/resume", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), ApiErrors))]
-/// `POST /api/v1/campaigns/{id}/resume`.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/resume", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 202, description = "sending again; the worker goes on after the answer", body = CampaignResponse), ApiErrors))]
+/// `POST /api/v1/campaigns/{id}/resume` → 202: the sending goes on after the answer.
 pub(super) async fn resume(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<CampaignResponse>, ApiError> {
+) -> Result<(StatusCode, Json<CampaignResponse>), ApiError> {
     let id = campaign_id(&id)?;
     campaigns::resume(&state.ctx, &caller.actor(), id).await?;
-    respond(&state, id).await
+    Ok((StatusCode::ACCEPTED, respond(&state, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/cancel", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, body = CampaignResponse), ApiErrors))]

@@ -314,15 +314,18 @@ pub(super) async fn audience(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/notices/{id}/send", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, description = "the notice, now sending", body = Object), ApiErrors))]
-/// `POST /api/v1/notices/{id}/send` → the notice, now sending.
+#[utoipa::path(post, path = "/api/v1/notices/{id}/send", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 202, description = "the notice, now sending: the worker goes on after the answer", body = Object), ApiErrors))]
+/// `POST /api/v1/notices/{id}/send` → 202 and the notice, now sending.
 pub(super) async fn send(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<NoticeRecord>, ApiError> {
+) -> Result<(StatusCode, Json<NoticeRecord>), ApiError> {
     let sent = notices::send(&state.ctx, &caller.actor(), notice_id(&id)?).await?;
-    Ok(Json(archive::record(&state.ctx, &sent).await?))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(archive::record(&state.ctx, &sent).await?),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

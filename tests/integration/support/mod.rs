@@ -304,7 +304,7 @@ impl TestApp {
                 &json!({"send_at": null}),
             )
             .await;
-        assert_eq!(scheduled.status(), StatusCode::OK);
+        assert_eq!(scheduled.status(), StatusCode::ACCEPTED);
         self.run_job("campaigns").await;
         id
     }
