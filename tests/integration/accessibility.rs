@@ -257,6 +257,7 @@ async fn admin_pages(app: &TestApp) -> (Vec<(String, String)>, String) {
         .unwrap_or_default()
         .to_owned();
     let segment = crate::admin_segments::example_segment(app).await;
+    crate::admin_transactional::example_template(app).await;
     // Jane, confirmed on the list: the questions show their forms and buttons.
     let filter = format!("q=&list={list}&status=confirmed&suppressed=false");
     let named = |name: &str, path: String| (format!("admin-{name}"), path);
@@ -275,6 +276,8 @@ async fn admin_pages(app: &TestApp) -> (Vec<(String, String)>, String) {
         "/admin/customers",
         "/admin/templates",
         "/admin/templates/en/campaign.html",
+        "/admin/transactional",
+        "/admin/transactional/order-shipped",
         "/admin/jobs",
         "/admin/audit",
         "/admin/retention",

@@ -187,6 +187,7 @@ pub(crate) async fn pages_with_data(app: &TestApp) -> Vec<String> {
     let lists: Value = app.api_get("/api/v1/lists").await.json().await.unwrap();
     let list = lists["lists"][0]["id"].as_str().unwrap().to_owned();
     let segment = crate::admin_segments::example_segment(app).await;
+    crate::admin_transactional::example_template(app).await;
     vec![
         "/admin/".to_owned(),
         "/admin/lists".to_owned(),
@@ -217,6 +218,8 @@ pub(crate) async fn pages_with_data(app: &TestApp) -> Vec<String> {
         "/admin/customers".to_owned(),
         "/admin/templates".to_owned(),
         "/admin/templates/en/campaign.html".to_owned(),
+        "/admin/transactional".to_owned(),
+        "/admin/transactional/order-shipped".to_owned(),
         "/admin/jobs".to_owned(),
         "/admin/audit".to_owned(),
         "/admin/retention".to_owned(),

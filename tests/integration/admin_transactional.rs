@@ -11,6 +11,19 @@ use crate::{
     support::{TestApp, body},
 };
 
+/// Saves the template `order-shipped` through the API, for the pages that show it.
+pub(crate) async fn example_template(app: &TestApp) {
+    let template = json!({
+        "name": "order-shipped",
+        "subject": "Order {{ data.order_id }} is on its way",
+        "body_markdown": "Hello,\n\nyour order **{{ data.order_id }}** has left.",
+    });
+    let saved = app
+        .api_post("/api/v1/transactional-templates", &template)
+        .await;
+    assert_eq!(saved.status(), StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn a_marketer_writes_changes_and_deletes_a_template_that_the_api_sends() {
     let app = TestApp::spawn().await;
