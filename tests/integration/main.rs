@@ -33,6 +33,7 @@ mod delivery;
 mod dkim;
 mod headers;
 mod html_validity;
+mod idempotency;
 mod import;
 mod keys;
 mod layouts;

@@ -3,6 +3,7 @@
 mod audit;
 mod campaigns;
 mod customers;
+mod idempotency;
 mod imports;
 mod jobs;
 mod lists;
@@ -153,6 +154,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(locate_created))
+        // Outermost, so that the answer kept for a key is the one the client got.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::honour,
+        ))
 }
 
 /// Names what a 201 made in `Location` (RFC 9110 §10.2.2): every route that creates answers
