@@ -26,6 +26,7 @@ mod attributes;
 mod bounces;
 mod browser;
 mod campaigns;
+mod conditional_requests;
 mod confirm;
 mod customers;
 

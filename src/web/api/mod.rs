@@ -2,6 +2,7 @@
 
 mod audit;
 mod campaigns;
+mod conditional;
 mod customers;
 mod idempotency;
 mod imports;
@@ -149,11 +150,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let bulk = Router::new()
         .route("/subscribers/import", post(imports::import))
         .route("/suppressions/import", post(suppressions::import));
-    with_limits(standard, http.body_limit_bytes, http.request_timeout)
+    let api = with_limits(standard, http.body_limit_bytes, http.request_timeout)
         .merge(with_body_limit(bulk, settings.import.max_body_bytes))
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn(locate_created))
+        .layer(middleware::from_fn(locate_created));
+    let reader = api.clone().with_state(state.clone());
+    api.layer(conditional::ConditionalLayer::new(reader))
         // Outermost, so that the answer kept for a key is the one the client got.
         .layer(middleware::from_fn_with_state(
             state.clone(),
