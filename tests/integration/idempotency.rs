@@ -240,3 +240,42 @@ async fn an_import_with_a_key_imports_once() {
     assert_eq!(error_code(&other.3), "idempotency_key_reused");
     assert_eq!(subscriber_count(&app).await, 2);
 }
+
+#[tokio::test]
+async fn a_key_whose_request_still_runs_is_in_use_until_its_lease_ends() {
+    use bulletin::services::idempotency::{self, IdempotencyKey, KeyScope};
+    let app = TestApp::spawn().await;
+    // A request with the key is running: claimed as the API claims it, never finished.
+    let authorization = format!("Bearer {}", app.token);
+    let scope = KeyScope::new(authorization.as_bytes(), "POST", "/lists");
+    let key = IdempotencyKey::parse(b"running").unwrap();
+    idempotency::claim(app.app.context(), scope, key)
+        .await
+        .unwrap();
+
+    let response = post_with_key(
+        &app,
+        &app.token,
+        "/api/v1/lists",
+        "running",
+        &list("weekly"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    let (_, _, _, body) = answer(response).await;
+    assert_eq!(error_code(&body), "idempotency_key_in_use");
+    assert!(list_slugs(&app, &app.token).await.is_empty());
+
+    // A process that died mid-request frees its key after the lease.
+    app.advance(idempotency::IN_PROGRESS_LEASE + chrono::Duration::minutes(1));
+    let response = post_with_key(
+        &app,
+        &app.token,
+        "/api/v1/lists",
+        "running",
+        &list("weekly"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
