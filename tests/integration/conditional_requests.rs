@@ -210,3 +210,23 @@ async fn every_single_resource_get_carries_an_etag() {
         current(&app, &path).await;
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_declares_the_conditional_and_idempotency_headers() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let names = |method: &str| -> Vec<String> {
+        doc["paths"]["/api/v1/lists/{id}"][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(names("get").contains(&"If-None-Match".to_owned()));
+    assert!(names("patch").contains(&"If-Match".to_owned()));
+    let patch = &doc["paths"]["/api/v1/lists/{id}"]["patch"]["responses"];
+    assert!(patch.get("412").is_some(), "{patch}");
+    let create = doc["paths"]["/api/v1/lists"]["post"]["parameters"].to_string();
+    assert!(create.contains("Idempotency-Key"), "{create}");
+}

@@ -296,3 +296,74 @@ mod tests {
         assert_ne!(entity_tag(b"{}"), entity_tag(b"{ }"));
     }
 }
+
+/// Declares the conditional headers in the OpenAPI document: `If-None-Match` and 304 on every
+/// GET, `If-Match` and 412 on every PUT, PATCH and DELETE.
+pub(super) struct ConditionalHeaders;
+
+impl utoipa::Modify for ConditionalHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            if let Some(get) = &mut item.get {
+                add_header_parameter(
+                    get,
+                    "If-None-Match",
+                    "a 200 JSON answer's ETag: 304 while the answer is unchanged",
+                );
+                add_response(
+                    get,
+                    "304",
+                    "not modified: the ETag in If-None-Match is current",
+                );
+            }
+            for write in [&mut item.put, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                add_header_parameter(
+                    write,
+                    "If-Match",
+                    "the ETag of the resource as last read (or *): 412 when it has changed since",
+                );
+                add_response(
+                    write,
+                    "412",
+                    "precondition_failed: the resource changed since the ETag in If-Match",
+                );
+            }
+        }
+    }
+}
+
+/// Adds an optional string header parameter to `operation`.
+pub(super) fn add_header_parameter(
+    operation: &mut utoipa::openapi::path::Operation,
+    name: &str,
+    description: &str,
+) {
+    use utoipa::openapi::{
+        Required,
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    };
+    let parameter = ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(parameter.into());
+}
+
+/// Adds a response to `operation` unless it has one for `status`.
+fn add_response(operation: &mut utoipa::openapi::path::Operation, status: &str, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| utoipa::openapi::response::Response::new(description).into());
+}

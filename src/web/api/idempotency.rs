@@ -337,3 +337,23 @@ impl Stream for Fingerprinting {
         Poll::Ready(next)
     }
 }
+
+/// Declares `Idempotency-Key` on every POST of the OpenAPI document.
+pub(super) struct IdempotencyHeaders;
+
+impl utoipa::Modify for IdempotencyHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            if let Some(post) = &mut item.post {
+                super::conditional::add_header_parameter(
+                    post,
+                    "Idempotency-Key",
+                    "1 to 255 visible ASCII characters: the same key and request within 24 hours \
+                     get the first answer again (Idempotent-Replayed: true); the same key with \
+                     another request is 422 idempotency_key_reused, one still running 409 \
+                     idempotency_key_in_use",
+                );
+            }
+        }
+    }
+}

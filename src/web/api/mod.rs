@@ -27,6 +27,8 @@ use axum::{
 };
 
 use crate::web::{AppState, error::ApiError, with_body_limit, with_limits};
+use conditional::ConditionalHeaders;
+use idempotency::IdempotencyHeaders;
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
@@ -401,7 +403,7 @@ async fn not_found() -> crate::web::error::ApiError {
         audit::entries,
     ),
     components(schemas(crate::web::error::ErrorBody, notices::NoticeTranslation)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &IdempotencyHeaders, &ConditionalHeaders)
 )]
 pub struct ApiDoc;
 
