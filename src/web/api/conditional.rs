@@ -279,23 +279,6 @@ fn precondition_failed() -> Response {
     .into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn if_match_compares_strongly_and_if_none_match_weakly() {
-        let tag = entity_tag(b"{}");
-        let text = tag.to_str().unwrap().to_owned();
-        assert!(list_matches(&text, &tag, strong_eq));
-        assert!(list_matches(&format!("\"x\", {text}"), &tag, strong_eq));
-        assert!(list_matches("*", &tag, strong_eq));
-        assert!(!list_matches(&format!("W/{text}"), &tag, strong_eq));
-        assert!(!list_matches("\"x\"", &tag, strong_eq));
-        assert!(list_matches(&format!("W/{text}"), &tag, weak_eq));
-        assert_ne!(entity_tag(b"{}"), entity_tag(b"{ }"));
-    }
-}
 
 /// Declares the conditional headers in the OpenAPI document: `If-None-Match` and 304 on every
 /// GET, `If-Match` and 412 on every PUT, PATCH and DELETE.
@@ -366,4 +349,22 @@ fn add_response(operation: &mut utoipa::openapi::path::Operation, status: &str, 
         .responses
         .entry(status.to_owned())
         .or_insert_with(|| utoipa::openapi::response::Response::new(description).into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_compares_strongly_and_if_none_match_weakly() {
+        let tag = entity_tag(b"{}");
+        let text = tag.to_str().unwrap().to_owned();
+        assert!(list_matches(&text, &tag, strong_eq));
+        assert!(list_matches(&format!("\"x\", {text}"), &tag, strong_eq));
+        assert!(list_matches("*", &tag, strong_eq));
+        assert!(!list_matches(&format!("W/{text}"), &tag, strong_eq));
+        assert!(!list_matches("\"x\"", &tag, strong_eq));
+        assert!(list_matches(&format!("W/{text}"), &tag, weak_eq));
+        assert_ne!(entity_tag(b"{}"), entity_tag(b"{ }"));
+    }
 }
