@@ -279,7 +279,6 @@ fn precondition_failed() -> Response {
     .into_response()
 }
 
-
 /// Declares the conditional headers in the OpenAPI document: `If-None-Match` and 304 on every
 /// GET, `If-Match` and 412 on every PUT, PATCH and DELETE.
 pub(super) struct ConditionalHeaders;
