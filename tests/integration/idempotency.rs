@@ -279,3 +279,27 @@ async fn a_key_whose_request_still_runs_is_in_use_until_its_lease_ends() {
     .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_revoked_token_gets_401_not_its_kept_answer() {
+    use bulletin::{domain::Actor, services::api_tokens};
+    let app = TestApp::spawn().await;
+    let (token, secret) = api_tokens::issue(
+        app.app.context(),
+        &Actor::Cli,
+        "leaving",
+        Role::Marketer,
+        None,
+    )
+    .await
+    .unwrap();
+    let first = post_with_key(&app, &secret, "/api/v1/lists", "k-5", &list("weekly")).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    api_tokens::revoke(app.app.context(), &Actor::Cli, token.id)
+        .await
+        .unwrap();
+
+    let again = post_with_key(&app, &secret, "/api/v1/lists", "k-5", &list("weekly")).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    assert!(again.headers().get(REPLAYED).is_none());
+}
