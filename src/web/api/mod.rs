@@ -32,6 +32,8 @@ use idempotency::IdempotencyHeaders;
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
+/// Around every route: `Idempotency-Key` on POST (`idempotency`) and conditional requests,
+/// `ETag`, `If-None-Match` and `If-Match` (`conditional`).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let settings = &state.ctx.settings;
     let http = &settings.http;
