@@ -29,6 +29,7 @@ mod m20261204_000023_add_campaign_translations;
 mod m20261204_000024_create_segments;
 mod m20261204_000025_add_campaign_archive;
 mod m20261204_000030_create_transactional;
+mod m20261204_000032_create_idempotency_keys;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000024_create_segments::Migration),
             Box::new(m20261204_000025_add_campaign_archive::Migration),
             Box::new(m20261204_000030_create_transactional::Migration),
+            Box::new(m20261204_000032_create_idempotency_keys::Migration),
         ]
     }
 }

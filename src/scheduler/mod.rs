@@ -6,6 +6,7 @@
 //! |-------------|------------------------------------|---------------------------------------------------|
 //! | `campaigns` | `scheduler.start_campaigns_cron`   | start due campaigns, fan out, mark finished sent |
 //! | `retention` | `retention.purge_cron`             | delete stale requests, erase lapsed, flag inactive |
+//! |             |                                    | (and ended limit windows, expired idempotency keys) |
 //! |             |                                    | (once: name the people of older suppressions)     |
 //! | `notices`   | `notices.cron`                     | remind non-responders, record silence after deadlines |
 
@@ -71,14 +72,17 @@ async fn campaigns(ctx: &Context) -> anyhow::Result<Value> {
 }
 
 /// Applies the retention policy (`bulletin purge` runs the same job), deletes the
-/// rate-limit windows that have ended, and, until it has run once, names the people of the
-/// suppressions from before suppressions kept them.
+/// rate-limit windows that have ended and the idempotency keys past their 24 hours, and,
+/// until it has run once, names the people of the suppressions from before suppressions
+/// kept them.
 async fn retention(ctx: &Context) -> anyhow::Result<Value> {
     let report = services::retention::purge(ctx, ctx.clock.now(), false).await?;
     let windows = services::rate_limit::delete_ended(ctx, ctx.clock.now()).await?;
+    let keys = services::idempotency::delete_expired(ctx, ctx.clock.now()).await?;
     let linked = services::retention::link_suppressions(ctx, ctx.clock.now()).await?;
     let mut value = serde_json::to_value(report)?;
     value["rate_limit_windows_deleted"] = json!(windows);
+    value["idempotency_keys_deleted"] = json!(keys);
     value["suppressions_linked"] = json!(linked);
     Ok(value)
 }

@@ -27,6 +27,7 @@ mod attributes;
 mod bounces;
 mod browser;
 mod campaigns;
+mod conditional_requests;
 mod confirm;
 mod customers;
 
@@ -34,6 +35,7 @@ mod delivery;
 mod dkim;
 mod headers;
 mod html_validity;
+mod idempotency;
 mod import;
 mod keys;
 mod layouts;

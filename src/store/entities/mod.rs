@@ -11,6 +11,7 @@ pub mod consent_texts;
 pub mod customer_products;
 pub mod customers;
 pub mod deliveries;
+pub mod idempotency_keys;
 pub mod job_locks;
 pub mod job_runs;
 pub mod lists;

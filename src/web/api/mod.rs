@@ -2,7 +2,9 @@
 
 mod audit;
 mod campaigns;
+mod conditional;
 mod customers;
+mod idempotency;
 mod imports;
 mod jobs;
 mod lists;
@@ -26,9 +28,13 @@ use axum::{
 };
 
 use crate::web::{AppState, error::ApiError, with_body_limit, with_limits};
+use conditional::ConditionalHeaders;
+use idempotency::IdempotencyHeaders;
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
+/// Around every route: `Idempotency-Key` on POST (`idempotency`) and conditional requests,
+/// `ETag`, `If-None-Match` and `If-Match` (`conditional`).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let settings = &state.ctx.settings;
     let http = &settings.http;
@@ -161,11 +167,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let bulk = Router::new()
         .route("/subscribers/import", post(imports::import))
         .route("/suppressions/import", post(suppressions::import));
-    with_limits(standard, http.body_limit_bytes, http.request_timeout)
+    let api = with_limits(standard, http.body_limit_bytes, http.request_timeout)
         .merge(with_body_limit(bulk, settings.import.max_body_bytes))
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn(locate_created))
+        .layer(middleware::from_fn(locate_created));
+    let reader = api.clone().with_state(state.clone());
+    api.layer(conditional::ConditionalLayer::new(reader))
+        // Outermost, so that the answer kept for a key is the one the client got.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::honour,
+        ))
 }
 
 /// Names what a 201 made in `Location` (RFC 9110 §10.2.2): every route that creates answers
@@ -420,7 +433,7 @@ async fn not_found() -> crate::web::error::ApiError {
         audit::entries,
     ),
     components(schemas(crate::web::error::ErrorBody, notices::NoticeTranslation)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &IdempotencyHeaders, &ConditionalHeaders)
 )]
 pub struct ApiDoc;
 
