@@ -73,7 +73,7 @@ pub(super) struct CreateCampaignRequest {
     /// How the mail looks around the text: `standard` (a newsletter column, the default) or
     /// `letter` (the text alone, as a person writes).
     #[serde(default)]
-    #[schema(value_type = String, example = "letter")]
+    #[schema(example = "letter")]
     layout: CampaignLayout,
     /// Subject and body in other languages, by language (`en`, `de`): each recipient gets
     /// their language's, else `subject` and `body_markdown`.
@@ -332,7 +332,6 @@ pub(super) struct UpdateCampaignRequest {
     #[schema(value_type = Option<String>)]
     reply_to: Option<Option<String>>,
     /// `standard` or `letter`.
-    #[schema(value_type = Option<String>)]
     layout: Option<CampaignLayout>,
     /// Replaces every translation (`{}` removes them all).
     #[schema(value_type = Option<Object>)]

@@ -28,14 +28,10 @@ pub(super) struct CreateListRequest {
     name: String,
     #[serde(default)]
     description: String,
-    #[schema(value_type = String)]
     kind: ListKind,
-    #[schema(value_type = String)]
     legal_basis: LegalBasis,
-    #[schema(value_type = String)]
     opt_in: OptIn,
     #[serde(default)]
-    #[schema(value_type = String)]
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
@@ -50,13 +46,9 @@ pub(super) struct ListResponse {
     slug: String,
     name: String,
     description: String,
-    #[schema(value_type = String)]
     kind: ListKind,
-    #[schema(value_type = String)]
     legal_basis: LegalBasis,
-    #[schema(value_type = String)]
     opt_in: OptIn,
-    #[schema(value_type = String)]
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
@@ -180,7 +172,6 @@ pub(super) struct UpdateListRequest {
     name: String,
     #[serde(default)]
     description: String,
-    #[schema(value_type = String)]
     visibility: ListVisibility,
     /// `null` or empty: the default wording. A change is a new version; the ledger keeps
     /// which version each person saw.
@@ -219,7 +210,6 @@ pub(super) async fn update(
 pub(super) struct PatchListRequest {
     name: Option<String>,
     description: Option<String>,
-    #[schema(value_type = Option<String>)]
     visibility: Option<ListVisibility>,
     /// `null` or empty: the default wording. A change is a new version.
     #[serde(default, deserialize_with = "super::present")]

@@ -7,6 +7,7 @@ mod imports;
 mod jobs;
 mod lists;
 mod notices;
+mod openapi;
 mod privacy;
 mod segments;
 mod subscribers;
@@ -24,6 +25,7 @@ use axum::{
 };
 
 use crate::web::{AppState, error::ApiError, with_body_limit, with_limits};
+use openapi::Conventions;
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
@@ -389,7 +391,7 @@ async fn not_found() -> crate::web::error::ApiError {
         audit::entries,
     ),
     components(schemas(crate::web::error::ErrorBody, notices::NoticeTranslation)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &Conventions)
 )]
 pub struct ApiDoc;
 

@@ -245,9 +245,7 @@ pub(super) async fn consent_proof(
 pub(super) struct LogRequest {
     #[schema(value_type = Option<String>)]
     subscriber_id: Option<SubscriberId>,
-    #[schema(value_type = String)]
     kind: RequestKind,
-    #[schema(value_type = String)]
     channel: RequestChannel,
     received_at: Option<DateTime<Utc>>,
     note: Option<String>,
@@ -257,11 +255,8 @@ pub(super) struct LogRequest {
 pub(super) struct RequestResponse {
     id: String,
     subscriber_id: Option<String>,
-    #[schema(value_type = String)]
     kind: RequestKind,
-    #[schema(value_type = String)]
     channel: RequestChannel,
-    #[schema(value_type = String)]
     status: RequestStatus,
     actor: String,
     note: Option<String>,
@@ -388,7 +383,6 @@ pub(super) async fn requests(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CloseRequest {
-    #[schema(value_type = String)]
     status: RequestStatus,
     note: Option<String>,
 }
