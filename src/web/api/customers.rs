@@ -62,8 +62,11 @@ impl From<CustomerError> for ApiError {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateProductRequest {
+    #[schema(min_length = 1, max_length = 100, pattern = "^[A-Za-z0-9_./+#-]+$", example = "BLT-100")]
     part_number: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Bulletin board")]
     name: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Boards")]
     product_line: String,
 }
 
@@ -132,8 +135,10 @@ pub(super) async fn products(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCustomerRequest {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     name: String,
     company: Option<String>,
     locale: Option<String>,

@@ -390,7 +390,11 @@ async fn not_found() -> crate::web::error::ApiError {
         users::all, users::create, users::set_role, users::disable, users::enable, users::tokens, users::create_token, users::revoke_token,
         audit::entries,
     ),
-    components(schemas(crate::web::error::ErrorBody, notices::NoticeTranslation)),
+    components(schemas(
+        crate::web::error::ErrorBody, notices::NoticeTranslation,
+        // Named by query parameters, which do not register their schemas themselves.
+        crate::domain::SubscriptionStatus, crate::domain::SuppressionReason, crate::domain::privacy::RequestStatus,
+    )),
     modifiers(&BearerAuth, &Conventions)
 )]
 pub struct ApiDoc;

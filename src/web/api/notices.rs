@@ -330,7 +330,7 @@ struct FormatQuery {
     format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/notices/{id}/acknowledgements", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id"), ("format" = Option<String>, Query, description = "csv for a CSV file")), responses((status = 200, description = "the acknowledgement report, JSON or CSV", body = Object), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/notices/{id}/acknowledgements", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id"), ("format" = Option<String>, Query, description = "`csv` for a CSV file (an attachment); else JSON", example = "csv")), responses((status = 200, description = "the acknowledgement report: JSON, or CSV with `format=csv`", content((Object = "application/json"), (String = "text/csv"))), ApiErrors))]
 /// `GET /api/v1/notices/{id}/acknowledgements[?format=csv]` → the report.
 pub(super) async fn acknowledgements(
     State(state): State<AppState>,

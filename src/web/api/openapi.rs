@@ -8,7 +8,7 @@ use utoipa::openapi::{
     Components, ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, ResponseBuilder,
     path::{Operation, ParameterIn},
     response::Response,
-    schema::{ObjectBuilder, Type},
+    schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
 };
 
 /// The error answers, by status: the name under `components/responses`, and what it means.
@@ -53,6 +53,7 @@ impl utoipa::Modify for Conventions {
             for (op, method) in ops {
                 if let Some(op) = op.as_mut() {
                     name_operation(op);
+                    state_parameter_rules(op);
                     declare_errors(op, method);
                     describe_successes(op);
                 }
@@ -73,6 +74,31 @@ fn name_operation(op: &mut Operation) {
         if !tag.is_empty() && !id.starts_with(&format!("{tag}_")) {
             *id = format!("{tag}_{id}");
         }
+    }
+}
+
+/// The rules every route applies to the parameters they share: a page holds 1 to 1000 items
+/// (`PageLimit`), a retention review looks 0 to 3650 days ahead, and an `{id}` is a UUID
+/// (any other text is answered 404).
+fn state_parameter_rules(op: &mut Operation) {
+    for param in op.parameters.iter_mut().flatten() {
+        let RefOr::T(param) = param else { continue };
+        let schema = match (param.parameter_in.clone(), param.name.as_str()) {
+            (ParameterIn::Query, "limit") => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(super::MAX_PAGE))
+                .examples([50]),
+            (ParameterIn::Query, "within_days") => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(3650)),
+            (ParameterIn::Path, "id") => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            _ => continue,
+        };
+        param.schema = Some(RefOr::T(schema.into()));
     }
 }
 
