@@ -533,7 +533,7 @@ pub(super) struct TestResponse {
     sent: usize,
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = TestRequest, responses((status = 200, body = TestResponse), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = TestRequest, responses((status = 200, body = TestResponse), (status = 429, description = "more test messages than `delivery.test_sends_per_hour` allow", body = crate::web::error::ErrorBody), ApiErrors))]
 /// `POST /api/v1/campaigns/{id}/test` `{"emails":[…]}` → sends the sample rendering.
 pub(super) async fn test(
     State(state): State<AppState>,

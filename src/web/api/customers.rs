@@ -179,7 +179,7 @@ pub(super) async fn create_customer(
     Ok((status, Json(outcome)))
 }
 
-#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers", security(("bearer" = [])), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers", security(("bearer" = [])), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row: `email`, `products` (part numbers separated by `;`), optionally `name`, `company`, `locale`, `source`", example = json!("email,products,name\nada@example.com,BLT-100,Ada\n")), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
 /// `POST /api/v1/customers/import` (CSV body) → the report; a bad file is 422, nothing kept.
 pub(super) async fn import_customers(
     State(state): State<AppState>,

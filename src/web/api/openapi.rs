@@ -13,7 +13,7 @@ use utoipa::openapi::{
 
 /// The error answers, by status: the name under `components/responses`, and what it means.
 const ERRORS: [(u16, &str, &str); 13] = [
-    (400, "Malformed", "the body is not JSON of the stated shape, or not UTF-8"),
+    (400, "Malformed", "a body that is not JSON of the stated shape, or `%00` in the path or query"),
     (401, "Unauthorized", "no token, or one that is unknown, revoked or expired"),
     (403, "Forbidden", "the token's role may not do this"),
     (404, "NotFound", "no such resource (an id that is not a UUID included)"),
@@ -30,8 +30,8 @@ const ERRORS: [(u16, &str, &str); 13] = [
 
 /// Names each operation `{tag}_{handler}`, makes every error answer a reference to the one
 /// `ErrorBody` response, declares the statuses the router and layers answer for every route
-/// (401, 405, 503; 400, 408, 413, 415 and 422 where a body is read; 422 for a query; 404
-/// for a path with an id), and describes the success answers that lack a description.
+/// (400, 401, 405, 503; 408, 413 and 422 where a body is read, 415 where it is JSON; 422 for
+/// a query; 404 for a path with an id), and describes the success answers that lack one.
 pub(super) struct Conventions;
 
 impl utoipa::Modify for Conventions {
@@ -42,7 +42,7 @@ impl utoipa::Modify for Conventions {
                 .responses
                 .insert(name.to_owned(), RefOr::T(error_response(status, description)));
         }
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
             let ops = [
                 (&mut item.get, "get"),
                 (&mut item.put, "put"),
@@ -53,7 +53,7 @@ impl utoipa::Modify for Conventions {
             for (op, method) in ops {
                 if let Some(op) = op.as_mut() {
                     name_operation(op);
-                    state_parameter_rules(op);
+                    state_parameter_rules(path, op);
                     declare_errors(op, method);
                     describe_successes(op);
                 }
@@ -79,8 +79,8 @@ fn name_operation(op: &mut Operation) {
 
 /// The rules every route applies to the parameters they share: a page holds 1 to 1000 items
 /// (`PageLimit`), a retention review looks 0 to 3650 days ahead, and an `{id}` is a UUID
-/// (any other text is answered 404).
-fn state_parameter_rules(op: &mut Operation) {
+/// (any other text is answered 404), but for a suppression's: its 64 hex digits.
+fn state_parameter_rules(path: &str, op: &mut Operation) {
     for param in op.parameters.iter_mut().flatten() {
         let RefOr::T(param) = param else { continue };
         let schema = match (param.parameter_in.clone(), param.name.as_str()) {
@@ -93,6 +93,11 @@ fn state_parameter_rules(op: &mut Operation) {
                 .schema_type(Type::Integer)
                 .minimum(Some(0))
                 .maximum(Some(3650)),
+            (ParameterIn::Path, "id") if path.starts_with("/api/v1/suppressions/") => {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9a-f]{64}$"))
+            }
             (ParameterIn::Path, "id") => ObjectBuilder::new()
                 .schema_type(Type::String)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
@@ -129,9 +134,11 @@ fn declare_errors(op: &mut Operation, method: &str) {
     // Reads change nothing, so they conflict with nothing; a collection has no id to miss.
     let may_miss = has_path_param || names_something || has_body;
     statuses.retain(|s| !(method == "get" && *s == 409) && (may_miss || *s != 404));
-    statuses.extend([401, 405, 503]);
+    // 400: a body that is not JSON of its shape, or `%00` (or bytes that are not UTF-8) in
+    // the path or query of any route.
+    statuses.extend([400, 401, 405, 503]);
     if has_body {
-        statuses.extend([400, 408, 413, 422]);
+        statuses.extend([408, 413, 422]);
     }
     if takes_json {
         statuses.push(415);

@@ -158,7 +158,7 @@ pub(super) async fn lift(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/suppressions/import", tag = "suppressions", security(("bearer" = [])), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "what the import did: rows, added, already, errors by line", body = Object), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/suppressions/import", tag = "suppressions", security(("bearer" = [])), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row: `email` (required), optionally `reason`", example = json!("email\nada@example.com\n")), responses((status = 200, description = "what the import did: rows, added, already, errors by line", body = Object), ApiErrors))]
 /// `POST /api/v1/suppressions/import` with another provider's suppression list as CSV (an
 /// `email` column, optionally `reason`) → the report. The body is written to disk first
 /// (within `import.timeout_secs`), at most `import.max_body_bytes`.
