@@ -478,7 +478,10 @@ async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
     for (path, method) in &documented {
         let op = &paths[path.as_str()][method.as_str()];
         let id = op["operationId"].as_str().unwrap_or_default().to_owned();
-        assert!(operation_ids.insert(id), "{method} {path}: operationId not unique");
+        assert!(
+            operation_ids.insert(id),
+            "{method} {path}: operationId not unique"
+        );
         assert_eq!(
             op["responses"]["401"]["$ref"], "#/components/responses/Unauthorized",
             "{method} {path} does not describe its errors"
@@ -491,12 +494,17 @@ async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
                     &components["responses"][name]
                 }
                 None => {
-                    assert!(status.starts_with('2'), "{method} {path} {status} is inline");
+                    assert!(
+                        status.starts_with('2'),
+                        "{method} {path} {status} is inline"
+                    );
                     response
                 }
             };
             assert!(
-                response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
                 "{method} {path} {status} has no description"
             );
         }

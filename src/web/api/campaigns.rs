@@ -61,11 +61,26 @@ impl From<CampaignsError> for ApiError {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCampaignRequest {
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "March news")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "March news"
+    )]
     name: String,
-    #[schema(min_length = 1, max_length = 300, pattern = "^[^\\r\\n]*\\S[^\\r\\n]*$", example = "What is new in March")]
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\r\\n]*\\S[^\\r\\n]*$",
+        example = "What is new in March"
+    )]
     subject: String,
-    #[schema(min_length = 1, max_length = 1000000, pattern = "\\S", example = "Hello {{ subscriber.name }}")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000000,
+        pattern = "\\S",
+        example = "Hello {{ subscriber.name }}"
+    )]
     body_markdown: String,
     #[schema(min_items = 1, example = json!(["news"]))]
     lists: Vec<String>,
@@ -327,7 +342,11 @@ fn slugs(raw: &[String]) -> Result<Vec<ListSlug>, ApiError> {
 pub(super) struct UpdateCampaignRequest {
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
-    #[schema(min_length = 1, max_length = 300, pattern = "^[^\\r\\n]*\\S[^\\r\\n]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\r\\n]*\\S[^\\r\\n]*$"
+    )]
     subject: Option<String>,
     #[schema(min_length = 1, max_length = 1000000, pattern = "\\S")]
     body_markdown: Option<String>,

@@ -62,9 +62,19 @@ impl From<CustomerError> for ApiError {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateProductRequest {
-    #[schema(min_length = 1, max_length = 100, pattern = "^[A-Za-z0-9_./+#-]+$", example = "BLT-100")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[A-Za-z0-9_./+#-]+$",
+        example = "BLT-100"
+    )]
     part_number: String,
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Bulletin board")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Bulletin board"
+    )]
     name: String,
     #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Boards")]
     product_line: String,
@@ -142,7 +152,9 @@ pub(super) struct CreateCustomerRequest {
     name: String,
     company: Option<String>,
     locale: Option<String>,
+    #[schema(min_items = 1, example = json!(["BLT-100"]))]
     products: Vec<String>,
+    #[schema(example = "fair")]
     source: String,
 }
 

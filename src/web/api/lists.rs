@@ -24,7 +24,12 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateListRequest {
-    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9][a-z0-9-]{0,63}$", example = "news")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[a-z0-9][a-z0-9-]{0,63}$",
+        example = "news"
+    )]
     slug: String,
     #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "News")]
     name: String,

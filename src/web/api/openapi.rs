@@ -13,19 +13,63 @@ use utoipa::openapi::{
 
 /// The error answers, by status: the name under `components/responses`, and what it means.
 const ERRORS: [(u16, &str, &str); 13] = [
-    (400, "Malformed", "a body that is not JSON of the stated shape, or `%00` in the path or query"),
-    (401, "Unauthorized", "no token, or one that is unknown, revoked or expired"),
+    (
+        400,
+        "Malformed",
+        "a body that is not JSON of the stated shape, or `%00` in the path or query",
+    ),
+    (
+        401,
+        "Unauthorized",
+        "no token, or one that is unknown, revoked or expired",
+    ),
     (403, "Forbidden", "the token's role may not do this"),
-    (404, "NotFound", "no such resource (an id that is not a UUID included)"),
-    (405, "MethodNotAllowed", "the path does not take this method; `Allow` lists those it takes"),
-    (408, "RequestTimeout", "the request body did not arrive within `http.request_timeout_secs`"),
-    (409, "Conflict", "the request conflicts with the resource's current state"),
+    (
+        404,
+        "NotFound",
+        "no such resource (an id that is not a UUID included)",
+    ),
+    (
+        405,
+        "MethodNotAllowed",
+        "the path does not take this method; `Allow` lists those it takes",
+    ),
+    (
+        408,
+        "RequestTimeout",
+        "the request body did not arrive within `http.request_timeout_secs`",
+    ),
+    (
+        409,
+        "Conflict",
+        "the request conflicts with the resource's current state",
+    ),
     (410, "Gone", "the resource is gone for good"),
-    (413, "PayloadTooLarge", "the body is larger than this endpoint takes"),
-    (415, "UnsupportedMediaType", "the body is not of the media type this endpoint takes"),
-    (422, "Invalid", "a field or query parameter breaks a rule; `message` names it"),
-    (429, "TooManyRequests", "too many such requests; try again after `Retry-After` seconds"),
-    (503, "Busy", "the database is busy: nothing was changed; retry after `Retry-After` seconds"),
+    (
+        413,
+        "PayloadTooLarge",
+        "the body is larger than this endpoint takes",
+    ),
+    (
+        415,
+        "UnsupportedMediaType",
+        "the body is not of the media type this endpoint takes",
+    ),
+    (
+        422,
+        "Invalid",
+        "a field or query parameter breaks a rule; `message` names it",
+    ),
+    (
+        429,
+        "TooManyRequests",
+        "too many such requests; try again after `Retry-After` seconds",
+    ),
+    (
+        503,
+        "Busy",
+        "the database is busy: nothing was changed; retry after `Retry-After` seconds",
+    ),
 ];
 
 /// Names each operation `{tag}_{handler}`, makes every error answer a reference to the one
@@ -38,9 +82,10 @@ impl utoipa::Modify for Conventions {
     fn modify(&self, openapi: &mut OpenApi) {
         let components = openapi.components.get_or_insert_with(Components::default);
         for (status, name, description) in ERRORS {
-            components
-                .responses
-                .insert(name.to_owned(), RefOr::T(error_response(status, description)));
+            components.responses.insert(
+                name.to_owned(),
+                RefOr::T(error_response(status, description)),
+            );
         }
         for (path, item) in &mut openapi.paths.paths {
             let ops = [
@@ -117,9 +162,9 @@ fn declare_errors(op: &mut Operation, method: &str) {
         .iter()
         .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
     // A body or a `?list=` may name something that is not there.
-    let names_something = params
-        .iter()
-        .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query && p.name == "list"));
+    let names_something = params.iter().any(
+        |p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query && p.name == "list"),
+    );
     let has_body = op.request_body.is_some();
     let takes_json = op.request_body.as_ref().is_some_and(|b| match b {
         RefOr::T(b) => b.content.contains_key("application/json"),

@@ -380,9 +380,21 @@ pub(super) async fn requests(
     }))
 }
 
+/// How a request is answered (`open` is refused), for the document.
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "describes CloseRequest::status for the document")]
+pub(super) enum ClosingStatus {
+    /// The right was granted.
+    Completed,
+    /// Refused, with the reason in `note`.
+    Rejected,
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CloseRequest {
+    #[schema(value_type = ClosingStatus)]
     status: RequestStatus,
     note: Option<String>,
 }

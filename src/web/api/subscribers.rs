@@ -148,9 +148,11 @@ pub(super) struct CreateSubscriberRequest {
     locale: Option<String>,
     #[schema(example = json!(["news"]))]
     lists: Vec<String>,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2025-05-01T08:30:00Z")]
     consent_at: Option<String>,
+    #[schema(max_length = 200, example = "the shop's checkout")]
     consent_source: Option<String>,
+    #[schema(max_length = 10000, example = "Yes, send me the newsletter.")]
     consent_text: Option<String>,
 }
 

@@ -85,7 +85,11 @@ pub(super) struct CreateUserRequest {
     #[schema(value_type = crate::domain::Role, example = "viewer")]
     role: String,
     /// The initial password: 12 to 1,024 characters.
-    #[schema(min_length = 12, max_length = 1024, example = "correct horse battery staple")]
+    #[schema(
+        min_length = 12,
+        max_length = 1024,
+        example = "correct horse battery staple"
+    )]
     password: String,
 }
 
@@ -244,7 +248,12 @@ pub(super) async fn tokens(
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateTokenRequest {
     /// 1 to 100 characters; shown in the audit log as `api:NAME`.
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S", example = "newsletter sync")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "\\S",
+        example = "newsletter sync"
+    )]
     name: String,
     /// `admin`, `marketer` or `viewer`.
     #[schema(value_type = crate::domain::Role, example = "viewer")]
