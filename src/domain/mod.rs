@@ -106,6 +106,18 @@ macro_rules! text_enum {
                 Self::parse(&raw).map_err(serde::de::Error::custom)
             }
         }
+
+        // The API's OpenAPI document names the accepted texts (an `enum` of strings).
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {}
     };
 }
 pub(crate) use text_enum;

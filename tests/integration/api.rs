@@ -473,15 +473,52 @@ async fn the_openapi_document_describes_every_api_route_with_the_error_shape() {
         unrouted.is_empty(),
         "documented but not routed: {unrouted:?}"
     );
+    let components = &doc["components"];
+    let mut operation_ids = BTreeSet::new();
     for (path, method) in &documented {
         let op = &paths[path.as_str()][method.as_str()];
+        let id = op["operationId"].as_str().unwrap_or_default().to_owned();
         assert!(
-            op["responses"]["401"].is_object(),
+            operation_ids.insert(id),
+            "{method} {path}: operationId not unique"
+        );
+        assert_eq!(
+            op["responses"]["401"]["$ref"], "#/components/responses/Unauthorized",
             "{method} {path} does not describe its errors"
         );
+        for (status, response) in op["responses"].as_object().unwrap() {
+            // Every error answer is the one error response of its status, never a copy.
+            let response = match response["$ref"].as_str() {
+                Some(target) => {
+                    let name = target.strip_prefix("#/components/responses/").unwrap();
+                    &components["responses"][name]
+                }
+                None => {
+                    // Successes and 304 Not Modified (no body) are the operation's own.
+                    assert!(
+                        status.starts_with('2') || status == "304",
+                        "{method} {path} {status} is inline"
+                    );
+                    response
+                }
+            };
+            assert!(
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{method} {path} {status} has no description"
+            );
+        }
     }
-    let schemas = &doc["components"]["schemas"];
+    let schemas = &components["schemas"];
     assert!(schemas["ErrorBody"].is_object() && schemas["CreateListRequest"].is_object());
+    for (name, response) in components["responses"].as_object().unwrap() {
+        assert_eq!(
+            response["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody",
+            "{name}"
+        );
+    }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 

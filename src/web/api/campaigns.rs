@@ -64,19 +64,40 @@ impl From<CampaignsError> for ApiError {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCampaignRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "March news"
+    )]
     name: String,
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\r\\n]*\\S[^\\r\\n]*$",
+        example = "What is new in March"
+    )]
     subject: String,
+    #[schema(
+        min_length = 1,
+        max_length = 1000000,
+        pattern = "\\S",
+        example = "Hello {{ subscriber.name }}"
+    )]
     body_markdown: String,
+    #[schema(min_items = 1, example = json!(["news"]))]
     lists: Vec<String>,
+    #[schema(format = Email, max_length = 254, example = "news@example.com")]
     from: Option<String>,
     /// Where replies go (`Reply-To`), at any domain (a helpdesk, say: it need not be one of
     /// `mail.allowed_from_domains`); `null` or empty: the list's `reply_to`, else
     /// `mail.reply_to`, else none.
+    #[schema(format = Email, max_length = 254)]
     reply_to: Option<String>,
     /// How the mail looks around the text: `standard` (a newsletter column, the default) or
     /// `letter` (the text alone, as a person writes).
     #[serde(default)]
-    #[schema(value_type = String, example = "letter")]
+    #[schema(example = "letter")]
     layout: CampaignLayout,
     /// Subject and body in other languages, by language (`en`, `de`): each recipient gets
     /// their language's, else `subject` and `body_markdown`.
@@ -329,20 +350,27 @@ async fn slugs(state: &AppState, raw: &[String]) -> Result<Vec<ListSlug>, ApiErr
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateCampaignRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\r\\n]*\\S[^\\r\\n]*$"
+    )]
     subject: Option<String>,
+    #[schema(min_length = 1, max_length = 1000000, pattern = "\\S")]
     body_markdown: Option<String>,
+    #[schema(min_items = 1)]
     lists: Option<Vec<String>>,
     /// `null`: back to `mail.from`.
     #[serde(default, deserialize_with = "super::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     from: Option<Option<String>>,
     /// `null`: back to the list's, else `mail.reply_to`.
     #[serde(default, deserialize_with = "super::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     reply_to: Option<Option<String>>,
     /// `standard` or `letter`.
-    #[schema(value_type = Option<String>)]
     layout: Option<CampaignLayout>,
     /// Replaces every translation (`{}` removes them all).
     #[schema(value_type = Option<Object>)]
@@ -529,6 +557,7 @@ pub(super) async fn preview(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TestRequest {
+    #[schema(min_items = 1, example = json!(["ada@example.com"]))]
     emails: Vec<String>,
 }
 
@@ -537,7 +566,7 @@ pub(super) struct TestResponse {
     sent: usize,
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = TestRequest, responses((status = 200, body = TestResponse), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/test", tag = "campaigns", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), request_body = TestRequest, responses((status = 200, body = TestResponse), (status = 429, description = "more test messages than `delivery.test_sends_per_hour` allow", body = crate::web::error::ErrorBody), ApiErrors))]
 /// `POST /api/v1/campaigns/{id}/test` `{"emails":[…]}` → sends the sample rendering.
 pub(super) async fn test(
     State(state): State<AppState>,

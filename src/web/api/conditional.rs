@@ -342,7 +342,11 @@ pub(super) fn add_header_parameter(
 }
 
 /// Adds a response to `operation` unless it has one for `status`.
-fn add_response(operation: &mut utoipa::openapi::path::Operation, status: &str, description: &str) {
+pub(super) fn add_response(
+    operation: &mut utoipa::openapi::path::Operation,
+    status: &str,
+    description: &str,
+) {
     operation
         .responses
         .responses

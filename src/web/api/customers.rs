@@ -62,8 +62,21 @@ impl From<CustomerError> for ApiError {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateProductRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[A-Za-z0-9_./+#-]+$",
+        example = "BLT-100"
+    )]
     part_number: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        example = "Bulletin board"
+    )]
     name: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Boards")]
     product_line: String,
 }
 
@@ -132,12 +145,16 @@ pub(super) async fn products(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCustomerRequest {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     name: String,
     company: Option<String>,
     locale: Option<String>,
+    #[schema(min_items = 1, example = json!(["BLT-100"]))]
     products: Vec<String>,
+    #[schema(example = "fair")]
     source: String,
 }
 
@@ -174,7 +191,7 @@ pub(super) async fn create_customer(
     Ok((status, Json(outcome)))
 }
 
-#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers", security(("bearer" = [])), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers", security(("bearer" = [])), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row: `email`, `products` (part numbers separated by `;`), optionally `name`, `company`, `locale`, `source`", example = json!("email,products,name\nada@example.com,BLT-100,Ada\n")), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
 /// `POST /api/v1/customers/import` (CSV body) → the report; a bad file is 422, nothing kept.
 pub(super) async fn import_customers(
     State(state): State<AppState>,

@@ -353,6 +353,16 @@ impl utoipa::Modify for IdempotencyHeaders {
                      another request is 422 idempotency_key_reused, one still running 409 \
                      idempotency_key_in_use",
                 );
+                super::conditional::add_response(
+                    post,
+                    "409",
+                    "idempotency_key_in_use: a request with this Idempotency-Key still runs",
+                );
+                super::conditional::add_response(
+                    post,
+                    "422",
+                    "idempotency_key_reused: this Idempotency-Key came with another request",
+                );
             }
         }
     }

@@ -27,7 +27,7 @@ struct ImportQuery {
     dry_run: Option<bool>,
 }
 
-#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "imports", security(("bearer" = [])), params(("list" = String, Query, description = "the list slug"), ("dry_run" = Option<bool>, Query, description = "true: check every row and write nothing; the report says what an import would do")), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "imports", security(("bearer" = [])), params(("list" = String, Query, description = "the list slug", pattern = "^[a-z0-9][a-z0-9-]{0,63}$", example = "news"), ("dry_run" = Option<bool>, Query, description = "true: check every row and write nothing; the report says what an import would do")), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row: `email` (required), `name`, `locale`, `consent_at`, `consent_source`, `consent_text`, `attr.KEY[:type]`", example = json!("email,name,consent_at,consent_source,consent_text\nada@example.com,Ada,2025-05-01T08:30:00Z,shop,Yes please\n")), responses((status = 200, description = "the import report", body = Object), ApiErrors))]
 /// `POST /api/v1/subscribers/import?list=SLUG[&dry_run=true]` with a CSV body → the import
 /// report (of a dry run: what an import would do; nothing is written).
 pub(super) async fn import(

@@ -27,23 +27,33 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateListRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[a-z0-9][a-z0-9-]{0,63}$",
+        example = "news"
+    )]
     slug: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "News")]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     description: String,
-    #[schema(value_type = String)]
+    #[schema(example = "newsletter")]
     kind: ListKind,
-    #[schema(value_type = String)]
+    #[schema(example = "consent")]
     legal_basis: LegalBasis,
-    #[schema(value_type = String)]
+    #[schema(example = "double")]
     opt_in: OptIn,
     #[serde(default)]
-    #[schema(value_type = String)]
     visibility: ListVisibility,
+    #[schema(max_length = 10000)]
     consent_text: Option<String>,
+    #[schema(max_length = 10000)]
     welcome_message: Option<String>,
     /// Where replies to the list's mail go (`Reply-To`), at any domain; `null` or empty:
     /// `mail.reply_to`, if set. A campaign's own `reply_to` wins.
+    #[schema(format = Email, max_length = 254)]
     reply_to: Option<String>,
 }
 
@@ -53,13 +63,9 @@ pub(super) struct ListResponse {
     slug: String,
     name: String,
     description: String,
-    #[schema(value_type = String)]
     kind: ListKind,
-    #[schema(value_type = String)]
     legal_basis: LegalBasis,
-    #[schema(value_type = String)]
     opt_in: OptIn,
-    #[schema(value_type = String)]
     visibility: ListVisibility,
     consent_text: Option<String>,
     welcome_message: Option<String>,
@@ -185,16 +191,19 @@ pub(super) async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateListRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "News")]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     description: String,
-    #[schema(value_type = String)]
     visibility: ListVisibility,
     /// `null` or empty: the default wording. A change is a new version; the ledger keeps
     /// which version each person saw.
+    #[schema(max_length = 10000)]
     consent_text: Option<String>,
     /// Where replies to the list's mail go, at any domain; absent, `null` or empty:
     /// `mail.reply_to`, if set.
+    #[schema(format = Email, max_length = 254)]
     reply_to: Option<String>,
 }
 
@@ -231,17 +240,18 @@ pub(super) async fn update(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PatchListRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "News")]
     name: Option<String>,
+    #[schema(max_length = 10000)]
     description: Option<String>,
-    #[schema(value_type = Option<String>)]
     visibility: Option<ListVisibility>,
     /// `null` or empty: the default wording. A change is a new version.
     #[serde(default, deserialize_with = "super::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
     consent_text: Option<Option<String>>,
     /// `null` or empty: none (`mail.reply_to`, if set).
     #[serde(default, deserialize_with = "super::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     reply_to: Option<Option<String>>,
 }
 

@@ -9,6 +9,7 @@ mod imports;
 mod jobs;
 mod lists;
 mod notices;
+mod openapi;
 mod privacy;
 mod segments;
 mod subscribers;
@@ -30,6 +31,7 @@ use axum::{
 use crate::web::{AppState, error::ApiError, with_body_limit, with_limits};
 use conditional::ConditionalHeaders;
 use idempotency::IdempotencyHeaders;
+use openapi::Conventions;
 
 /// The API routes, relative to `/api/v1`. Bulk routes (imports) get their own, larger
 /// body and time limits from `[import]`; all others the `[http]` ones.
@@ -432,8 +434,13 @@ async fn not_found() -> crate::web::error::ApiError {
         users::all, users::create, users::set_role, users::disable, users::enable, users::tokens, users::create_token, users::revoke_token,
         audit::entries,
     ),
-    components(schemas(crate::web::error::ErrorBody, notices::NoticeTranslation)),
-    modifiers(&BearerAuth, &IdempotencyHeaders, &ConditionalHeaders)
+    components(schemas(
+        crate::web::error::ErrorBody, notices::NoticeTranslation,
+        // Named by query parameters, which do not register their schemas themselves.
+        crate::domain::SubscriptionStatus, crate::domain::SuppressionReason, crate::domain::privacy::RequestStatus,
+    )),
+    // The conventions come last: they name and describe what the others added too.
+    modifiers(&BearerAuth, &IdempotencyHeaders, &ConditionalHeaders, &Conventions)
 )]
 pub struct ApiDoc;
 

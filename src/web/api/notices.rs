@@ -104,6 +104,140 @@ pub(super) struct NoticeTranslation {
     qualification_summary: Option<String>,
 }
 
+/// `POST /api/v1/notices`: a draft notice (the JSON of `CreateNoticeRequest`).
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "describes the JSON the handler reads, for the document"
+)]
+pub(super) struct CreateNoticeDoc {
+    kind: NoticeKind,
+    /// The notice number; absent: the next one of its kind.
+    number: Option<String>,
+    /// The notice this one revises.
+    #[schema(format = Uuid)]
+    supersedes: Option<String>,
+    /// Send despite warnings (a PCN less than `notices.min_pcn_notice_days` ahead).
+    force: Option<bool>,
+    /// One line.
+    #[schema(
+        min_length = 1,
+        pattern = "\\S",
+        example = "Die attach material change"
+    )]
+    title: String,
+    /// A short introduction (required for Tech News, where it is the body).
+    summary: Option<String>,
+    /// The affected part numbers: who receives the notice.
+    #[schema(example = json!(["BLT-100"]))]
+    affected_parts: Vec<String>,
+    /// What kind of change (PCN).
+    change_category: Option<crate::domain::ChangeCategory>,
+    /// How it is now (PCN).
+    description_before: Option<String>,
+    /// How it will be (PCN).
+    description_after: Option<String>,
+    /// Why.
+    reason: Option<String>,
+    /// Impact on form, fit, function, quality and reliability (PCN).
+    impact: Option<NoticeImpactDoc>,
+    /// Qualification summary (PCN).
+    qualification_summary: Option<String>,
+    /// When samples of the changed part are available.
+    sample_availability_date: Option<chrono::NaiveDate>,
+    /// When the change takes effect (PCN) or the product is discontinued (PDN).
+    effective_date: Option<chrono::NaiveDate>,
+    /// Until when recipients should acknowledge (PCN only); none: no acknowledgement asked.
+    ack_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// Last-time-buy date (PDN).
+    last_time_buy_date: Option<chrono::NaiveDate>,
+    /// Last-time-ship date (PDN).
+    last_time_ship_date: Option<chrono::NaiveDate>,
+    /// Suggested replacement parts (PDN).
+    replacement_parts: Option<Vec<String>>,
+    /// Why the notice is service-critical, if it is (`notices.service_critical_kinds`).
+    service_critical: Option<String>,
+    /// Warnings overridden with `force`.
+    overridden_warnings: Option<Vec<String>>,
+    /// The texts in other languages, by language (`de`).
+    translations: Option<BTreeMap<String, NoticeTranslation>>,
+}
+
+/// `PATCH /api/v1/notices/{id}`: the fields to change; absent ones stay (`translations` replaces them all).
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "describes the JSON the handler reads, for the document"
+)]
+pub(super) struct PatchNoticeDoc {
+    /// Save despite warnings.
+    force: Option<bool>,
+    /// One line.
+    #[schema(
+        min_length = 1,
+        pattern = "\\S",
+        example = "Die attach material change"
+    )]
+    title: Option<String>,
+    /// A short introduction (required for Tech News, where it is the body).
+    summary: Option<String>,
+    /// The affected part numbers: who receives the notice.
+    #[schema(example = json!(["BLT-100"]))]
+    affected_parts: Option<Vec<String>>,
+    /// What kind of change (PCN).
+    change_category: Option<crate::domain::ChangeCategory>,
+    /// How it is now (PCN).
+    description_before: Option<String>,
+    /// How it will be (PCN).
+    description_after: Option<String>,
+    /// Why.
+    reason: Option<String>,
+    /// Impact on form, fit, function, quality and reliability (PCN).
+    impact: Option<NoticeImpactDoc>,
+    /// Qualification summary (PCN).
+    qualification_summary: Option<String>,
+    /// When samples of the changed part are available.
+    sample_availability_date: Option<chrono::NaiveDate>,
+    /// When the change takes effect (PCN) or the product is discontinued (PDN).
+    effective_date: Option<chrono::NaiveDate>,
+    /// Until when recipients should acknowledge (PCN only); none: no acknowledgement asked.
+    ack_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// Last-time-buy date (PDN).
+    last_time_buy_date: Option<chrono::NaiveDate>,
+    /// Last-time-ship date (PDN).
+    last_time_ship_date: Option<chrono::NaiveDate>,
+    /// Suggested replacement parts (PDN).
+    replacement_parts: Option<Vec<String>>,
+    /// Why the notice is service-critical, if it is (`notices.service_critical_kinds`).
+    service_critical: Option<String>,
+    /// Warnings overridden with `force`.
+    overridden_warnings: Option<Vec<String>>,
+    /// The texts in other languages, by language (`de`).
+    translations: Option<BTreeMap<String, NoticeTranslation>>,
+}
+
+/// Impact of a change (PCN), as `NoticeFields::impact`.
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "describes the JSON the handler reads, for the document"
+)]
+pub(super) struct NoticeImpactDoc {
+    /// Form (dimensions, marking).
+    form: Option<String>,
+    /// Fit (footprint, mounting).
+    fit: Option<String>,
+    /// Function (electrical behaviour).
+    function: Option<String>,
+    /// Quality.
+    quality: Option<String>,
+    /// Reliability.
+    reliability: Option<String>,
+}
+
 fn notice_id(raw: &str) -> Result<NoticeId, ApiError> {
     raw.parse()
         .map(NoticeId::from_uuid)
@@ -115,7 +249,7 @@ async fn record(state: &AppState, id: NoticeId) -> Result<Json<NoticeRecord>, Ap
     Ok(Json(archive::record(&state.ctx, &overview).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), request_body(content = Object, content_type = "application/json", description = "kind, number (optional), supersedes (optional), force, the notice fields (title, description, reason, impact, affected_parts, dates, …), and translations (optional): {\"de\": NoticeTranslation}, the texts in other languages; a revision that sends none keeps those of the revision it supersedes"), responses((status = 201, description = "the draft notice, with its translations", body = Object), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/notices", tag = "notices", security(("bearer" = [])), request_body = CreateNoticeDoc, responses((status = 201, description = "the draft notice, with its translations", body = Object), ApiErrors))]
 /// `POST /api/v1/notices` → 201 with the draft notice.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -175,7 +309,7 @@ fn patched(
     Ok((fields, force))
 }
 
-#[utoipa::path(patch, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), request_body(content = Object, content_type = "application/json", description = "any of the notice fields (title, summary, affected_parts, dates, …, and translations, which replaces every translation: {} removes them; absent ones stay), and force; kind, number and supersedes stay"), responses((status = 200, description = "the changed draft", body = Object), ApiErrors))]
+#[utoipa::path(patch, path = "/api/v1/notices/{id}", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), request_body = PatchNoticeDoc, responses((status = 200, description = "the changed draft", body = Object), ApiErrors))]
 /// `PATCH /api/v1/notices/{id}` → 200: changes the fields of a draft, checked as on create
 /// (all or nothing); a sent notice → 409 `invalid_state`.
 pub(super) async fn update(
@@ -335,7 +469,7 @@ struct FormatQuery {
     format: super::DataFormat,
 }
 
-#[utoipa::path(get, path = "/api/v1/notices/{id}/acknowledgements", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id"), ("format" = Option<String>, Query, description = "csv for a CSV file")), responses((status = 200, description = "the acknowledgement report, JSON or CSV", body = Object), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/notices/{id}/acknowledgements", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id"), ("format" = Option<String>, Query, description = "`csv` for a CSV file (an attachment); else JSON", example = "csv")), responses((status = 200, description = "the acknowledgement report: JSON, or CSV with `format=csv`", content((Object = "application/json"), (String = "text/csv"))), ApiErrors))]
 /// `GET /api/v1/notices/{id}/acknowledgements[?format=csv]` → the report.
 pub(super) async fn acknowledgements(
     State(state): State<AppState>,

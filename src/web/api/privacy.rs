@@ -112,7 +112,7 @@ pub(super) async fn export(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EraseRequest {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     request_id: Option<PrivacyRequestId>,
 }
 
@@ -147,7 +147,7 @@ pub(super) async fn erase(
 #[serde(deny_unknown_fields)]
 pub(super) struct RestrictionRequest {
     restricted: bool,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     request_id: Option<PrivacyRequestId>,
 }
 
@@ -237,7 +237,7 @@ impl From<ProofOfConsent> for ProofResponse {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-proof", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the record id")), responses((status = 200, description = "the proof of consent, JSON or HTML with format=html", body = ProofResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}/consent-proof", tag = "privacy", security(("bearer" = [])), params(("id" = String, Path, description = "the subscriber id"), ("list" = String, Query, description = "the slug of the list whose consent to prove", pattern = "^[a-z0-9][a-z0-9-]{0,63}$", example = "news"), ("format" = Option<String>, Query, description = "`html` for a printable page; else JSON", example = "html")), responses((status = 200, description = "the proof of consent: JSON, or a printable HTML page with `format=html`", content((ProofResponse = "application/json"), (String = "text/html"))), ApiErrors))]
 /// `GET /api/v1/subscribers/{id}/consent-proof?list=SLUG[&format=html]` → the proof of
 /// consent as JSON, or as a printable page.
 pub(super) async fn consent_proof(
@@ -263,11 +263,9 @@ pub(super) async fn consent_proof(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LogRequest {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     subscriber_id: Option<SubscriberId>,
-    #[schema(value_type = String)]
     kind: RequestKind,
-    #[schema(value_type = String)]
     channel: RequestChannel,
     received_at: Option<DateTime<Utc>>,
     note: Option<String>,
@@ -277,11 +275,8 @@ pub(super) struct LogRequest {
 pub(super) struct RequestResponse {
     id: String,
     subscriber_id: Option<String>,
-    #[schema(value_type = String)]
     kind: RequestKind,
-    #[schema(value_type = String)]
     channel: RequestChannel,
-    #[schema(value_type = String)]
     status: RequestStatus,
     actor: String,
     note: Option<String>,
@@ -364,7 +359,7 @@ pub(super) struct RequestsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "open, completed or rejected"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = RequestsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/privacy-requests", tag = "privacy", security(("bearer" = [])), params(("status" = Option<RequestStatus>, Query, description = "only the requests in this state"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = RequestsResponse), ApiErrors))]
 /// `GET /api/v1/privacy-requests[?status=open|completed|rejected][&cursor=C][&limit=N]` →
 /// earliest deadline first, a page at a time.
 pub(super) async fn requests(
@@ -406,10 +401,21 @@ pub(super) async fn requests(
     }))
 }
 
+/// How a request is answered (`open` is refused), for the document.
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "describes CloseRequest::status for the document")]
+pub(super) enum ClosingStatus {
+    /// The right was granted.
+    Completed,
+    /// Refused, with the reason in `note`.
+    Rejected,
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CloseRequest {
-    #[schema(value_type = String)]
+    #[schema(value_type = ClosingStatus)]
     status: RequestStatus,
     note: Option<String>,
 }

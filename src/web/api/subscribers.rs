@@ -141,13 +141,19 @@ impl From<SubscriberOverview> for SubscriberResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateSubscriberRequest {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
     #[serde(default)]
+    #[schema(max_length = 100, example = "Ada Lovelace")]
     name: String,
     locale: Option<String>,
+    #[schema(example = json!(["news"]))]
     lists: Vec<String>,
+    #[schema(format = DateTime, example = "2025-05-01T08:30:00Z")]
     consent_at: Option<String>,
+    #[schema(max_length = 200, example = "the shop's checkout")]
     consent_source: Option<String>,
+    #[schema(max_length = 10000, example = "Yes, send me the newsletter.")]
     consent_text: Option<String>,
 }
 
@@ -160,7 +166,7 @@ pub(super) struct ConsentEventsResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = Option<String>, Query, description = "the exact address: answers that one subscriber, or 404"), ("q" = Option<String>, Query, description = "with @: an address prefix; else an address prefix or part of the name"), ("list" = Option<String>, Query, description = "a list id: only people with a subscription to it"), ("status" = Option<String>, Query, description = "pending, confirmed or unsubscribed (on list, if given)"), ("suppressed" = Option<bool>, Query, description = "true: only people whose address is suppressed; false: only people whose address is not"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = FindResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/subscribers", tag = "subscribers", security(("bearer" = [])), params(("email" = Option<String>, Query, format = Email, description = "the exact address: answers that one subscriber, or 404"), ("q" = Option<String>, Query, description = "with @: an address prefix; else an address prefix or part of the name"), ("list" = Option<String>, Query, format = Uuid, description = "a list id: only people with a subscription to it"), ("status" = Option<crate::domain::SubscriptionStatus>, Query, description = "only this subscription state (on list, if given)"), ("suppressed" = Option<bool>, Query, description = "true: only people whose address is suppressed; false: only people whose address is not"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = FindResponse), ApiErrors))]
 /// `GET /api/v1/subscribers?email=ADDR` → the subscriber and their subscriptions;
 /// `GET /api/v1/subscribers[?q=][&list=][&status=][&suppressed=][&cursor=][&limit=]` → a page
 /// of the search, newest first.
@@ -342,14 +348,17 @@ pub(super) async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CorrectSubscriberRequest {
+    #[schema(max_length = 100, example = "Ada Lovelace")]
     name: String,
     /// `en` or `de`.
+    #[schema(example = "en")]
     locale: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PatchSubscriberRequest {
+    #[schema(max_length = 100)]
     name: Option<String>,
     /// `en` or `de`.
     locale: Option<String>,

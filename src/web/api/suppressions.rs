@@ -70,7 +70,7 @@ struct ListQuery {
     limit: Option<super::PageLimit>,
 }
 
-#[utoipa::path(get, path = "/api/v1/suppressions", tag = "suppressions", security(("bearer" = [])), params(("reason" = Option<String>, Query, description = "only this reason"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = SuppressionsResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/suppressions", tag = "suppressions", security(("bearer" = [])), params(("reason" = Option<crate::domain::SuppressionReason>, Query, description = "only this reason"), ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = SuppressionsResponse), ApiErrors))]
 /// `GET /api/v1/suppressions[?reason=R][&cursor=C][&limit=N]` → the suppressions by id.
 pub(super) async fn all(
     State(state): State<AppState>,
@@ -99,8 +99,10 @@ pub(super) async fn all(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AddRequest {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
     /// Only `manual` (the default).
+    #[schema(value_type = Option<String>, pattern = "^manual$", example = "manual")]
     reason: Option<String>,
     note: Option<String>,
 }
@@ -156,7 +158,7 @@ pub(super) async fn lift(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/suppressions/import", tag = "suppressions", security(("bearer" = [])), request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "what the import did: rows, added, already, errors by line", body = Object), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/suppressions/import", tag = "suppressions", security(("bearer" = [])), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row: `email` (required), optionally `reason`", example = json!("email\nada@example.com\n")), responses((status = 200, description = "what the import did: rows, added, already, errors by line", body = Object), ApiErrors))]
 /// `POST /api/v1/suppressions/import` with another provider's suppression list as CSV (an
 /// `email` column, optionally `reason`) → the report. The body is written to disk first
 /// (within `import.timeout_secs`), at most `import.max_body_bytes`.

@@ -86,7 +86,7 @@ pub(super) async fn all(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/templates/{locale}/{file}", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added"), ("file" = String, Path, description = "e.g. welcome.html")), responses((status = 200, body = TemplateResponse), (status = 401, description = "no or bad token", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/templates/{locale}/{file}", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added", example = "en"), ("file" = String, Path, description = "e.g. welcome.html", example = "welcome.html")), responses((status = 200, body = TemplateResponse), (status = 401, description = "no or bad token", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody)))]
 /// `GET /api/v1/templates/{locale}/{file}` → one template with its source and the built-in.
 pub(super) async fn get(
     State(state): State<AppState>,
@@ -104,7 +104,7 @@ pub(super) struct PutTemplateRequest {
     source: String,
 }
 
-#[utoipa::path(put, path = "/api/v1/templates/{locale}/{file}", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added"), ("file" = String, Path, description = "e.g. welcome.html")), request_body = PutTemplateRequest, responses((status = 200, body = TemplateResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody), (status = 422, description = "template_error: the line and the reason", body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/templates/{locale}/{file}", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added", example = "en"), ("file" = String, Path, description = "e.g. welcome.html", example = "welcome.html")), request_body = PutTemplateRequest, responses((status = 200, body = TemplateResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody), (status = 422, description = "template_error: the line and the reason", body = ErrorBody)))]
 /// `PUT /api/v1/templates/{locale}/{file}` `{"source"}` → saves an override after checking it.
 pub(super) async fn put(
     State(state): State<AppState>,
@@ -117,7 +117,7 @@ pub(super) async fn put(
     Ok(Json(response(t, true)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/templates/{locale}/{file}", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added"), ("file" = String, Path, description = "e.g. welcome.html")), responses((status = 200, body = TemplateResponse), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/templates/{locale}/{file}", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added", example = "en"), ("file" = String, Path, description = "e.g. welcome.html", example = "welcome.html")), responses((status = 200, body = TemplateResponse), (status = 401, description = "no or bad token", body = ErrorBody), (status = 403, description = "the role may not do this", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody)))]
 /// `DELETE /api/v1/templates/{locale}/{file}` → back to the built-in (harmless when not
 /// overridden).
 pub(super) async fn delete(
@@ -147,7 +147,7 @@ pub(super) struct TemplatePreviewResponse {
     html: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/templates/{locale}/{file}/preview", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added"), ("file" = String, Path, description = "e.g. welcome.html")), request_body = PreviewTemplateRequest, responses((status = 200, body = TemplatePreviewResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody), (status = 422, description = "template_error: the line and the reason", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/templates/{locale}/{file}/preview", tag = "templates", security(("bearer" = [])), params(("locale" = String, Path, description = "en, de or a language the operator added", example = "en"), ("file" = String, Path, description = "e.g. welcome.html", example = "welcome.html")), request_body = PreviewTemplateRequest, responses((status = 200, body = TemplatePreviewResponse), (status = 400, description = "malformed body", body = ErrorBody), (status = 401, description = "no or bad token", body = ErrorBody), (status = 404, description = "no such template", body = ErrorBody), (status = 422, description = "template_error: the line and the reason", body = ErrorBody)))]
 /// `POST /api/v1/templates/{locale}/{file}/preview` `{"source"?}` → the message the file
 /// belongs to, rendered with sample values (with the draft, if given). Stores nothing.
 pub(super) async fn preview(

@@ -79,10 +79,17 @@ pub(super) async fn all(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateUserRequest {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     email: String,
     /// `admin`, `marketer` or `viewer`.
+    #[schema(value_type = crate::domain::Role, example = "viewer")]
     role: String,
     /// The initial password: 12 to 1,024 characters.
+    #[schema(
+        min_length = 12,
+        max_length = 1024,
+        example = "correct horse battery staple"
+    )]
     password: String,
 }
 
@@ -144,6 +151,7 @@ async fn change_access(
 #[serde(deny_unknown_fields)]
 pub(super) struct RoleRequest {
     /// `admin`, `marketer` or `viewer`.
+    #[schema(value_type = crate::domain::Role, example = "marketer")]
     role: String,
 }
 
@@ -218,7 +226,7 @@ pub(super) struct TokensResponse {
     next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "users", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = TokensResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", operation_id = "tokens_all", security(("bearer" = [])), params(("cursor" = Option<String>, Query, description = "next_cursor of the previous page"), ("limit" = Option<u64>, Query, description = "1 to 1000, default 100")), responses((status = 200, body = TokensResponse), ApiErrors))]
 /// `GET /api/v1/tokens[?cursor=C][&limit=N]` → unrevoked tokens, newest first, never their
 /// secrets.
 pub(super) async fn tokens(
@@ -240,11 +248,19 @@ pub(super) async fn tokens(
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateTokenRequest {
     /// 1 to 100 characters; shown in the audit log as `api:NAME`.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "\\S",
+        example = "newsletter sync"
+    )]
     name: String,
     /// `admin`, `marketer` or `viewer`.
+    #[schema(value_type = crate::domain::Role, example = "viewer")]
     role: String,
     /// The user who owns the token; when left out, the owner of the token making the request
     /// (none only when that token has none either).
+    #[schema(format = Uuid)]
     user_id: Option<String>,
 }
 
@@ -257,7 +273,7 @@ pub(super) struct CreatedTokenResponse {
     secret: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "users", security(("bearer" = [])), request_body = CreateTokenRequest, responses((status = 201, body = CreatedTokenResponse), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", operation_id = "tokens_create", security(("bearer" = [])), request_body = CreateTokenRequest, responses((status = 201, body = CreatedTokenResponse), ApiErrors))]
 /// `POST /api/v1/tokens` → 201 with the token and its secret (shown once).
 pub(super) async fn create_token(
     State(state): State<AppState>,
@@ -296,7 +312,7 @@ pub(super) struct RevokedResponse {
     revoked: bool,
 }
 
-#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "the token id")), responses((status = 200, body = RevokedResponse), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "tokens", operation_id = "tokens_revoke", security(("bearer" = [])), params(("id" = String, Path, description = "the token id")), responses((status = 200, body = RevokedResponse), ApiErrors))]
 /// `POST /api/v1/tokens/{id}/revoke` → the token stops working at once; 404 when unknown
 /// or already revoked.
 pub(super) async fn revoke_token(
