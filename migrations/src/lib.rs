@@ -28,6 +28,8 @@ mod m20261204_000022_create_unsubscribe_reasons;
 mod m20261204_000023_add_campaign_translations;
 mod m20261204_000024_create_segments;
 mod m20261204_000025_add_campaign_archive;
+mod m20261204_000026_create_events;
+mod m20261204_000027_create_hook_tables;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -61,6 +63,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000023_add_campaign_translations::Migration),
             Box::new(m20261204_000024_create_segments::Migration),
             Box::new(m20261204_000025_add_campaign_archive::Migration),
+            Box::new(m20261204_000026_create_events::Migration),
+            Box::new(m20261204_000027_create_hook_tables::Migration),
         ]
     }
 }
