@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod csv_export;
 pub mod customers;
 pub mod dashboard;
+pub mod hooks;
 pub mod health;
 pub mod imports;
 pub mod inbound;
