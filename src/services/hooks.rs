@@ -66,7 +66,8 @@ pub fn parse_events(raw: &[String]) -> Result<Vec<EventType>, HooksError> {
     }
     let mut events = Vec::new();
     for name in raw {
-        let event = EventType::parse(name.trim()).map_err(|e| HooksError::Invalid(format!("events: {e}")))?;
+        let event = EventType::parse(name.trim())
+            .map_err(|e| HooksError::Invalid(format!("events: {e}")))?;
         if !events.contains(&event) {
             events.push(event);
         }
@@ -161,7 +162,11 @@ pub async fn all(ctx: &Context, actor: &Actor) -> Result<Vec<Endpoint>, HooksErr
 ///
 /// # Errors
 /// `Forbidden`, `NotFound`, or a store failure.
-pub async fn find(ctx: &Context, actor: &Actor, id: HookEndpointId) -> Result<Endpoint, HooksError> {
+pub async fn find(
+    ctx: &Context,
+    actor: &Actor,
+    id: HookEndpointId,
+) -> Result<Endpoint, HooksError> {
     actor.authorize(Action::ManageAccess)?;
     Ok(store::hooks::find(&ctx.db, id).await?)
 }
@@ -215,9 +220,19 @@ pub async fn update(
     let detail = format!(
         "{} ({})",
         endpoint.url,
-        if endpoint.enabled { "enabled" } else { "disabled" }
+        if endpoint.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        }
     );
-    audit::append(&txn, actor, Change::of("webhook.update", id).detail(detail), now).await?;
+    audit::append(
+        &txn,
+        actor,
+        Change::of("webhook.update", id).detail(detail),
+        now,
+    )
+    .await?;
     store::commit(txn).await?;
     Ok(endpoint)
 }

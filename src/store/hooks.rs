@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Alias, Expr, Query},
 };
 
@@ -271,7 +272,10 @@ pub async fn claim_due(
     let mut out = Vec::with_capacity(claimed.len());
     for row in claimed {
         let Some(event) = events.iter().find(|e| e.seq == row.event_seq) else {
-            return Err(StoreError::Corrupt(format!("event {} is missing", row.event_seq)));
+            return Err(StoreError::Corrupt(format!(
+                "event {} is missing",
+                row.event_seq
+            )));
         };
         out.push(Claimed {
             id: row.id,
@@ -332,7 +336,10 @@ pub async fn record_attempt(
         .await?;
     let mut update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Attempts, Expr::value(attempt))
-        .col_expr(outbox::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>));
+        .col_expr(
+            outbox::Column::LeaseUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        );
     update = match outcome.is_success() {
         true => update
             .col_expr(outbox::Column::Status, Expr::value(DELIVERED))

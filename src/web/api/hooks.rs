@@ -246,8 +246,8 @@ pub(super) async fn attempts(
     let page = PageQuery::parse(raw.as_deref())?;
     let before = page.cursor(|c| c.parse::<i64>().ok())?;
     let limit = page.limit();
-    let found = hooks::attempts(&state.ctx, &caller.actor(), webhook_id(&id)?, before, limit)
-        .await?;
+    let found =
+        hooks::attempts(&state.ctx, &caller.actor(), webhook_id(&id)?, before, limit).await?;
     let next_cursor = (found.len() as u64 == limit)
         .then(|| found.last().map(|a| a.id.to_string()))
         .flatten();
@@ -268,18 +268,8 @@ pub(super) async fn events(
     let after = super::cursor(query.after.as_deref(), |c| {
         c.parse::<i64>().ok().filter(|n| *n >= 0)
     })?;
-    let found = hooks::events(
-        &state.ctx,
-        &caller.actor(),
-        after,
-        page_limit(query.limit),
-    )
-    .await?;
-    let next_cursor = found
-        .last()
-        .map(|e| e.seq)
-        .or(after)
-        .map(|n| n.to_string());
+    let found = hooks::events(&state.ctx, &caller.actor(), after, page_limit(query.limit)).await?;
+    let next_cursor = found.last().map(|e| e.seq).or(after).map(|n| n.to_string());
     Ok(Json(EventsResponse {
         events: found
             .into_iter()
