@@ -344,3 +344,65 @@ async fn the_events_feed_lists_events_in_order_with_a_working_cursor() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn admins_add_see_disable_and_delete_webhooks_in_the_admin_ui() {
+    let app = private_targets_app().await;
+    let admin = crate::admin::Admin::with_role(&app, bulletin::domain::Role::Admin).await;
+    let page = admin.get("/admin/webhooks").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("No webhooks."));
+
+    let (_receiver, url) = Receiver::start(0).await;
+    let added = admin
+        .post(
+            "/admin/webhooks",
+            &[
+                ("url", &url),
+                ("events", "campaign.sent"),
+                ("events", "notice.objected"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let text = added.text().await.unwrap();
+    assert!(text.contains("whsec_"), "the secret is shown once");
+    let listed: Value = app.api_get("/api/v1/webhooks").await.json().await.unwrap();
+    let hook = listed["webhooks"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        listed["webhooks"][0]["events"],
+        json!(["campaign.sent", "notice.objected"])
+    );
+    let list = admin.get("/admin/webhooks").await.text().await.unwrap();
+    assert!(
+        list.contains(&url) && !list.contains("whsec_"),
+        "not shown again"
+    );
+
+    let page = admin.get(&format!("/admin/webhooks/{hook}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("No attempts yet."));
+    let disabled = admin
+        .post(&format!("/admin/webhooks/{hook}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    let shown: Value = app
+        .api_get(&format!("/api/v1/webhooks/{hook}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["enabled"], false);
+    let deleted = admin
+        .post(&format!("/admin/webhooks/{hook}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let listed: Value = app.api_get("/api/v1/webhooks").await.json().await.unwrap();
+    assert_eq!(listed["webhooks"], json!([]));
+
+    let marketer = crate::admin::Admin::with_role(&app, bulletin::domain::Role::Marketer).await;
+    assert_eq!(
+        marketer.get("/admin/webhooks").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}

@@ -38,6 +38,10 @@ const DE_FILES: &[(&str, &str)] = &[
         "settings",
         include_str!("../../../../locales/de/admin/settings.toml"),
     ),
+    (
+        "webhooks",
+        include_str!("../../../../locales/de/admin/webhooks.toml"),
+    ),
 ];
 
 /// One catalogue file: literal texts at the top, looked-up labels under `[labels]`.
