@@ -406,3 +406,58 @@ async fn admins_add_see_disable_and_delete_webhooks_in_the_admin_ui() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn sends_suppressions_privacy_requests_and_erasures_raise_their_events() {
+    let app = TestApp::spawn().await;
+    app.create_list("news").await;
+    app.confirmed_subscriber("c@example.com", "news").await;
+    let id = subscriber_id(&app, "c@example.com").await;
+    let campaign = app.start_campaign("news").await;
+    app.deliver_all().await;
+    app.run_job("campaigns").await;
+    let suppressed = app
+        .api_post(
+            "/api/v1/suppressions",
+            &json!({"email": "x@example.com", "reason": "manual", "note": "by phone"}),
+        )
+        .await;
+    assert_eq!(suppressed.status(), StatusCode::CREATED);
+    let logged: Value = app
+        .api_post(
+            "/api/v1/privacy-requests",
+            &json!({"subscriber_id": id, "kind": "erasure", "channel": "email"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let erased = app
+        .api_post(
+            &format!("/api/v1/subscribers/{id}/erase"),
+            &json!({"request_id": logged["id"]}),
+        )
+        .await;
+    assert_eq!(erased.status(), StatusCode::OK);
+
+    let feed = events_page(&app, "").await;
+    let events = feed["events"].as_array().unwrap();
+    let of = |kind: &str| -> Vec<&Value> { events.iter().filter(|e| e["type"] == kind).collect() };
+    assert_eq!(
+        of("campaign.sent")[0]["data"]["campaign_id"],
+        campaign.as_str()
+    );
+    assert_eq!(of("suppression.added")[0]["data"]["reason"], "manual");
+    assert_eq!(of("suppression.added")[1]["data"]["reason"], "erased");
+    let request = of("privacy_request.created")[0];
+    assert_eq!(request["data"]["privacy_request_id"], logged["id"]);
+    assert_eq!(request["subscriber_id"], id.as_str());
+    assert_eq!(of("subscriber.erased")[0]["subscriber_id"], id.as_str());
+    let sequences: Vec<i64> = events
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "in order");
+    let text = feed.to_string();
+    assert!(!text.contains("c@example.com") && !text.contains("x@example.com"));
+}
