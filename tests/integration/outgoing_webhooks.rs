@@ -461,3 +461,66 @@ async fn sends_suppressions_privacy_requests_and_erasures_raise_their_events() {
     let text = feed.to_string();
     assert!(!text.contains("c@example.com") && !text.contains("x@example.com"));
 }
+
+#[tokio::test]
+async fn acknowledging_and_objecting_to_a_notice_raise_their_events() {
+    use crate::customers::{catalogue, customer};
+    use crate::support::{link, list_unsubscribe_url};
+
+    let app = TestApp::spawn().await;
+    catalogue(&app).await;
+    customer(&app, "yes@example.com", &["LM317"], "en").await;
+    customer(&app, "no@example.com", &["LM317"], "en").await;
+    let deadline = (app.clock.now() + chrono::Duration::days(10)).to_rfc3339();
+    let notice = json!({
+        "kind": "pcn", "title": "New mould compound", "affected_parts": ["LM317"],
+        "change_category": "material", "description_before": "A", "description_after": "B",
+        "reason": "Supplier change",
+        "impact": {"form": "none", "fit": "none", "function": "none", "quality": "none", "reliability": "none"},
+        "qualification_summary": "JEDEC qualified",
+        "effective_date": (app.clock.now().date_naive() + chrono::Duration::days(120)).to_string(),
+        "ack_deadline": deadline,
+    });
+    let created: Value = app
+        .api_post("/api/v1/notices", &notice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let sent = app
+        .api_post(&format!("/api/v1/notices/{id}/send"), &json!({}))
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let mails = app.deliver_and_take().await;
+    let to = |who: &str| mails.iter().find(|m| m.rcpt_to[0] == who).unwrap();
+    let ack = link(to("yes@example.com"), "/acknowledge/");
+    let answered = app
+        .post_form(&ack, &[("decision", "approve"), ("comment", "")])
+        .await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let objected = app
+        .post_form(
+            &list_unsubscribe_url(to("no@example.com")),
+            &[("List-Unsubscribe", "One-Click")],
+        )
+        .await;
+    assert_eq!(objected.status(), StatusCode::OK);
+
+    let feed = events_page(&app, "").await;
+    let find = |kind: &str| {
+        feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {feed}"))
+            .clone()
+    };
+    let acknowledged = find("notice.acknowledged");
+    assert_eq!(acknowledged["data"]["notice_id"], id);
+    assert_eq!(acknowledged["data"]["status"], "approved");
+    let objection = find("notice.objected");
+    let no = subscriber_id(&app, "no@example.com").await;
+    assert_eq!(objection["subscriber_id"], no.as_str());
+}
