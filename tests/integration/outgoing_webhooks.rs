@@ -94,7 +94,10 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
         (true, false) => AxumStatus::OK,
     };
     receiver.seen.lock().unwrap().push(Seen {
-        id: headers["webhook-id"].to_str().unwrap().to_owned(),
+        id: headers
+            .get("webhook-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default(),
         signed,
         answered: answered.as_u16(),
         body: serde_json::from_slice(&body).unwrap(),
@@ -523,4 +526,21 @@ async fn acknowledging_and_objecting_to_a_notice_raise_their_events() {
     let objection = find("notice.objected");
     let no = subscriber_id(&app, "no@example.com").await;
     assert_eq!(objection["subscriber_id"], no.as_str());
+}
+
+#[tokio::test]
+async fn the_webhook_client_refuses_names_that_resolve_to_loopback_at_connect_time() {
+    let (receiver, url) = Receiver::start(0).await;
+    // A name, not an address: only the resolver can see where it leads (DNS rebinding).
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let guarded = hooks::client(false).unwrap();
+    assert!(guarded.post(&by_name).body("{}").send().await.is_err());
+    let open = hooks::client(true).unwrap();
+    let answered = open.post(&by_name).body("{}").send().await.unwrap();
+    assert_eq!(answered.status(), StatusCode::UNAUTHORIZED, "unsigned");
+    assert_eq!(
+        receiver.all().len(),
+        1,
+        "only the allowed client got through"
+    );
 }
