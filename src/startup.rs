@@ -310,12 +310,14 @@ impl App {
                 return Err(e);
             }
         };
-        let worker = state
-            .ctx
-            .settings
-            .delivery
-            .worker_enabled
-            .then(|| tokio::spawn(delivery::worker::run(state.engine.clone(), stopped)));
+        let worker = state.ctx.settings.delivery.worker_enabled.then(|| {
+            // The webhook outbox's worker runs beside the mail worker, and stops with it.
+            let hooks = delivery::hooks::run(state.ctx.clone(), stopped.clone());
+            let mail = delivery::worker::run(state.engine.clone(), stopped);
+            tokio::spawn(async move {
+                tokio::join!(mail, hooks);
+            })
+        });
         let scheduler = match state.ctx.settings.scheduler.enabled {
             true => Some(scheduler::start(state.ctx.clone()).await?),
             false => None,

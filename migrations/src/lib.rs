@@ -28,6 +28,8 @@ mod m20261204_000022_create_unsubscribe_reasons;
 mod m20261204_000023_add_campaign_translations;
 mod m20261204_000024_create_segments;
 mod m20261204_000025_add_campaign_archive;
+mod m20261204_000026_create_events;
+mod m20261204_000027_create_hook_tables;
 mod m20261204_000030_create_transactional;
 mod m20261204_000032_create_idempotency_keys;
 
@@ -63,6 +65,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000023_add_campaign_translations::Migration),
             Box::new(m20261204_000024_create_segments::Migration),
             Box::new(m20261204_000025_add_campaign_archive::Migration),
+            Box::new(m20261204_000026_create_events::Migration),
+            Box::new(m20261204_000027_create_hook_tables::Migration),
             Box::new(m20261204_000030_create_transactional::Migration),
             Box::new(m20261204_000032_create_idempotency_keys::Migration),
         ]

@@ -292,6 +292,9 @@ pub struct WebhookSettings {
     pub mailgun: Option<SecretString>,
     /// SendGrid: the uncompressed P-256 point of the Event Webhook's verification key.
     pub sendgrid: Option<Vec<u8>>,
+    /// Outgoing webhooks may go to loopback, private and link-local addresses (off: only
+    /// public ones, against SSRF).
+    pub allow_private_targets: bool,
 }
 
 /// Amazon SES notifications through SNS.

@@ -865,6 +865,7 @@ fn non_negative<T: PartialOrd + Default + Copy>(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWebhooks {
+    allow_private_targets: bool,
     ses: RawSes,
     postmark: RawPostmark,
     mailgun: RawMailgun,
@@ -961,6 +962,7 @@ impl RawWebhooks {
             postmark,
             mailgun,
             sendgrid,
+            allow_private_targets: self.allow_private_targets,
         })
     }
 }

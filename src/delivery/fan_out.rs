@@ -80,7 +80,15 @@ pub async fn finish_done(ctx: &Context) -> Result<usize, StoreError> {
         }
         campaign.status = CampaignStatus::Sent;
         campaign.finished_at = Some(now);
-        if store::campaigns::update_state(&ctx.db, &campaign, CampaignStatus::Sending, now).await? {
+        let txn = store::begin_write(&ctx.db).await?;
+        if store::campaigns::update_state(&txn, &campaign, CampaignStatus::Sending, now).await? {
+            let event = crate::domain::NewEvent {
+                event_type: crate::domain::EventType::CampaignSent,
+                subscriber_id: None,
+                data: serde_json::json!({ "campaign_id": id }),
+            };
+            store::events::append(&txn, &event, now).await?;
+            store::commit(txn).await?;
             tracing::info!(campaign.id = %id, "campaign sent");
             finished += 1;
         }

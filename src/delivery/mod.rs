@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod fan_out;
+pub mod hooks;
 pub mod notices;
 pub mod requested;
 pub mod throttle;

@@ -9,6 +9,7 @@ pub mod consent_proof;
 pub mod delivery;
 pub mod eligibility;
 pub mod email_address;
+pub mod hooks;
 pub mod ids;
 pub mod list;
 pub mod list_slug;
@@ -38,6 +39,7 @@ pub use consent_proof::{ConsentProof, ProofError};
 pub use delivery::{Delivery, DeliveryStatus};
 pub use eligibility::{Decision, MessageKind, may_send, may_send_requested};
 pub use email_address::{EmailAddress, EmailAddressError};
+pub use hooks::{EventType, HookEndpointId, NewEvent};
 pub use ids::{
     AddressChangeId, ApiTokenId, CampaignId, ConsentEventId, DeliveryId, ListId, NoticeId,
     NoticeRecipientId, PrivacyRequestId, ProductId, SegmentId, SubscriberId, SubscriptionId,

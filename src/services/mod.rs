@@ -9,6 +9,7 @@ pub mod csv_export;
 pub mod customers;
 pub mod dashboard;
 pub mod health;
+pub mod hooks;
 pub mod idempotency;
 pub mod imports;
 pub mod inbound;

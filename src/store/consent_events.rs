@@ -50,6 +50,23 @@ pub async fn append(conn: &impl ConnectionTrait, e: &ConsentEvent) -> Result<(),
     table::Entity::insert(active_model(e))
         .exec_without_returning(conn)
         .await?;
+    // The events feed and webhooks hear of it in the same transaction: none lost, none
+    // invented.
+    if let Some(event_type) = crate::domain::EventType::of_consent(e.action) {
+        let mut data = serde_json::json!({ "subscriber_id": e.subscriber_id });
+        if let Some(list) = e.list_id {
+            data["list_id"] = serde_json::json!(list);
+        }
+        if let Some(campaign) = e.campaign_id {
+            data["campaign_id"] = serde_json::json!(campaign);
+        }
+        let event = crate::domain::NewEvent {
+            event_type,
+            subscriber_id: Some(e.subscriber_id),
+            data,
+        };
+        super::events::append(conn, &event, e.occurred_at).await?;
+    }
     Ok(())
 }
 

@@ -12,6 +12,8 @@ pub mod deliveries;
     reason = "entity fields mirror the migration columns; sea-orm derives items without docs"
 )]
 pub mod entities;
+pub mod events;
+pub mod hooks;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;

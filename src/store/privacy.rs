@@ -245,6 +245,20 @@ pub async fn log_request(
     privacy_requests::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
+    let mut data = serde_json::json!({
+        "privacy_request_id": r.id,
+        "kind": r.kind.as_str(),
+        "channel": r.channel.as_str(),
+    });
+    if let Some(subscriber) = r.subscriber_id {
+        data["subscriber_id"] = serde_json::json!(subscriber);
+    }
+    let event = crate::domain::NewEvent {
+        event_type: crate::domain::EventType::PrivacyRequestCreated,
+        subscriber_id: r.subscriber_id,
+        data,
+    };
+    super::events::append(conn, &event, r.received_at).await?;
     Ok(())
 }
 

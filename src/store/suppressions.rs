@@ -46,10 +46,22 @@ pub async fn add(
             ])
             .action_and_where(Expr::col((table::Entity, table::Column::Reason)).is_in(liftable));
     }
-    table::Entity::insert(row)
+    let written = table::Entity::insert(row)
         .on_conflict(on_conflict)
         .exec_without_returning(conn)
         .await?;
+    if written > 0 {
+        let mut data = serde_json::json!({ "reason": reason.as_str() });
+        if let Some(subscriber) = subscriber {
+            data["subscriber_id"] = serde_json::json!(subscriber);
+        }
+        let event = crate::domain::NewEvent {
+            event_type: crate::domain::EventType::SuppressionAdded,
+            subscriber_id: subscriber,
+            data,
+        };
+        super::events::append(conn, &event, now).await?;
+    }
     Ok(())
 }
 

@@ -48,6 +48,7 @@ mod notice_translations;
 mod notices;
 mod nul;
 mod operations;
+mod outgoing_webhooks;
 mod privacy;
 mod reply_to;
 mod resilience;

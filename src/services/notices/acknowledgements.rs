@@ -131,6 +131,17 @@ pub async fn answer(
     if !store::notices::update_ack(&txn, &r, before).await? {
         return Err(AckActionError::Raced);
     }
+    let event = crate::domain::NewEvent {
+        event_type: crate::domain::EventType::NoticeAcknowledged,
+        subscriber_id: Some(r.subscriber_id),
+        data: serde_json::json!({
+            "notice_id": notice.id,
+            "recipient_id": r.id,
+            "subscriber_id": r.subscriber_id,
+            "status": r.ack_status.map(|s| s.as_str()),
+        }),
+    };
+    store::events::append(&txn, &event, now).await?;
     store::commit(txn).await?;
     tracing::info!(notice.id = %notice.id, recipient.id = %r.id, "acknowledgement recorded");
     Ok(view(&r, notice, locale, deadline, now))

@@ -11,6 +11,7 @@ mod customers;
 mod dashboard;
 mod error;
 mod flash;
+mod hooks;
 mod imports;
 mod lists;
 mod notices;
@@ -191,6 +192,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(suppressions::index).post(suppressions::add),
         )
         .route("/admin/suppressions/{id}/lift", post(suppressions::lift))
+        .route("/admin/webhooks", get(hooks::index).post(hooks::create))
+        .route("/admin/webhooks/{id}", get(hooks::show))
+        .route("/admin/webhooks/{id}/{action}", post(hooks::act))
         .route("/admin/users", get(users::index).post(users::create))
         .route("/admin/users/{id}/role", post(users::set_role))
         .route("/admin/users/{id}/disable", post(users::disable))

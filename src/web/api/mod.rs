@@ -4,6 +4,7 @@ mod audit;
 mod campaigns;
 mod conditional;
 mod customers;
+mod hooks;
 mod idempotency;
 mod imports;
 mod jobs;
@@ -165,7 +166,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/users/{id}/enable", post(users::enable))
         .route("/tokens", get(users::tokens).post(users::create_token))
         .route("/tokens/{id}/revoke", post(users::revoke_token))
-        .route("/audit", get(audit::entries));
+        .route("/audit", get(audit::entries))
+        .route("/webhooks", post(hooks::create).get(hooks::all))
+        .route(
+            "/webhooks/{id}",
+            get(hooks::get).patch(hooks::update).delete(hooks::delete),
+        )
+        .route("/webhooks/{id}/attempts", get(hooks::attempts))
+        .route("/events", get(hooks::events));
     let bulk = Router::new()
         .route("/subscribers/import", post(imports::import))
         .route("/suppressions/import", post(suppressions::import));
@@ -433,6 +441,8 @@ async fn not_found() -> crate::web::error::ApiError {
         privacy::log_request, privacy::requests, privacy::close_request, privacy::retention_review,
         users::all, users::create, users::set_role, users::disable, users::enable, users::tokens, users::create_token, users::revoke_token,
         audit::entries,
+        hooks::create, hooks::all, hooks::get, hooks::update, hooks::delete, hooks::attempts,
+        hooks::events,
     ),
     components(schemas(
         crate::web::error::ErrorBody, notices::NoticeTranslation,

@@ -39,6 +39,10 @@ const DE_FILES: &[(&str, &str)] = &[
         include_str!("../../../../locales/de/admin/settings.toml"),
     ),
     (
+        "webhooks",
+        include_str!("../../../../locales/de/admin/webhooks.toml"),
+    ),
+    (
         "transactional",
         include_str!("../../../../locales/de/admin/transactional.toml"),
     ),

@@ -7,6 +7,7 @@ pub mod campaign_forms;
 pub mod campaigns;
 pub mod customers;
 pub mod dashboard;
+pub mod hooks;
 pub mod i18n;
 pub mod imports;
 pub mod lists;
@@ -204,7 +205,7 @@ fn page(ctx: &Ctx, title: &str, refresh_secs: Option<u32>, body: Markup) -> Mark
 
 /// The navigation's links, the current section marked (`aria-current`).
 fn nav_links(ctx: &Ctx) -> Markup {
-    let sections: [(&str, &str, bool); 16] = [
+    let sections: [(&str, &str, bool); 17] = [
         ("/admin/", t("Dashboard"), true),
         ("/admin/lists", t("Lists"), true),
         ("/admin/subscribers", t("Subscribers"), true),
@@ -228,6 +229,11 @@ fn nav_links(ctx: &Ctx) -> Markup {
         ),
         ("/admin/audit", t("Audit"), ctx.may(Action::ReadAudit)),
         ("/admin/users", t("Users"), ctx.may(Action::ManageAccess)),
+        (
+            "/admin/webhooks",
+            t("Webhooks"),
+            ctx.may(Action::ManageAccess),
+        ),
         ("/admin/account", t("Account"), false),
     ];
     let current = sections
