@@ -114,6 +114,7 @@ pub(super) struct NoticeTranslation {
 pub(super) struct CreateNoticeDoc {
     kind: NoticeKind,
     /// The notice number; absent: the next one of its kind.
+    #[schema(pattern = "^[A-Za-z0-9_./-]{1,64}$")]
     number: Option<String>,
     /// The notice this one revises.
     #[schema(format = Uuid)]
