@@ -148,7 +148,7 @@ seed() { # PATH JSON
         -d "$2" "$BASE/api/v1/$1"
 }
 seed lists '{"slug":"news","name":"News","kind":"newsletter","legal_basis":"consent","opt_in":"double"}'
-seed products '{"part_number":"BLT-100","name":"Bulletin board","product_line":"Boards"}'
+seed products '{"part_number":"BLT-100","name":"Bulletin board","product_line":"boards"}'
 
 CHECKS=${OPENAPI_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}
 st_status=0

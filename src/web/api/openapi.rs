@@ -176,10 +176,11 @@ fn name_operation(op: &mut Operation) {
         .and_then(|t| t.first())
         .cloned()
         .unwrap_or_default();
-    if let Some(id) = op.operation_id.as_mut() {
-        if !tag.is_empty() && !id.starts_with(&format!("{tag}_")) {
-            *id = format!("{tag}_{id}");
-        }
+    if let Some(id) = op.operation_id.as_mut()
+        && !tag.is_empty()
+        && !id.starts_with(&format!("{tag}_"))
+    {
+        *id = format!("{tag}_{id}");
     }
 }
 
