@@ -87,7 +87,7 @@ pub(super) struct CreateCampaignRequest {
     body_markdown: String,
     #[schema(min_items = 1, example = json!(["news"]))]
     lists: Vec<String>,
-    #[schema(format = Email, max_length = 254, example = "news@example.com")]
+    #[schema(format = Email, max_length = 254)]
     from: Option<String>,
     /// Where replies go (`Reply-To`), at any domain (a helpdesk, say: it need not be one of
     /// `mail.allowed_from_domains`); `null` or empty: the list's `reply_to`, else

@@ -76,7 +76,12 @@ pub(super) struct CreateProductRequest {
         example = "Bulletin board"
     )]
     name: String,
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S", example = "Boards")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[a-z0-9-]+$",
+        example = "boards"
+    )]
     product_line: String,
 }
 

@@ -114,12 +114,14 @@ pub(super) struct NoticeTranslation {
 pub(super) struct CreateNoticeDoc {
     kind: NoticeKind,
     /// The notice number; absent: the next one of its kind.
+    #[schema(pattern = "^[A-Za-z0-9_./-]{1,64}$")]
     number: Option<String>,
     /// The notice this one revises.
     #[schema(format = Uuid)]
     supersedes: Option<String>,
     /// Send despite warnings (a PCN less than `notices.min_pcn_notice_days` ahead).
-    force: Option<bool>,
+    #[serde(default)]
+    force: bool,
     /// One line.
     #[schema(
         min_length = 1,
@@ -128,22 +130,28 @@ pub(super) struct CreateNoticeDoc {
     )]
     title: String,
     /// A short introduction (required for Tech News, where it is the body).
-    summary: Option<String>,
+    #[serde(default)]
+    summary: String,
     /// The affected part numbers: who receives the notice.
-    #[schema(example = json!(["BLT-100"]))]
+    #[schema(min_items = 1, max_items = 1000, example = json!(["BLT-100"]))]
     affected_parts: Vec<String>,
     /// What kind of change (PCN).
     change_category: Option<crate::domain::ChangeCategory>,
     /// How it is now (PCN).
-    description_before: Option<String>,
+    #[serde(default)]
+    description_before: String,
     /// How it will be (PCN).
-    description_after: Option<String>,
+    #[serde(default)]
+    description_after: String,
     /// Why.
-    reason: Option<String>,
+    #[serde(default)]
+    reason: String,
     /// Impact on form, fit, function, quality and reliability (PCN).
-    impact: Option<NoticeImpactDoc>,
+    #[serde(default)]
+    impact: NoticeImpactDoc,
     /// Qualification summary (PCN).
-    qualification_summary: Option<String>,
+    #[serde(default)]
+    qualification_summary: String,
     /// When samples of the changed part are available.
     sample_availability_date: Option<chrono::NaiveDate>,
     /// When the change takes effect (PCN) or the product is discontinued (PDN).
@@ -155,11 +163,13 @@ pub(super) struct CreateNoticeDoc {
     /// Last-time-ship date (PDN).
     last_time_ship_date: Option<chrono::NaiveDate>,
     /// Suggested replacement parts (PDN).
-    replacement_parts: Option<Vec<String>>,
+    #[serde(default)]
+    replacement_parts: Vec<String>,
     /// Why the notice is service-critical, if it is (`notices.service_critical_kinds`).
     service_critical: Option<String>,
     /// Warnings overridden with `force`.
-    overridden_warnings: Option<Vec<String>>,
+    #[serde(default)]
+    overridden_warnings: Vec<String>,
     /// The texts in other languages, by language (`de`).
     translations: Option<BTreeMap<String, NoticeTranslation>>,
 }
@@ -173,31 +183,40 @@ pub(super) struct CreateNoticeDoc {
 )]
 pub(super) struct PatchNoticeDoc {
     /// Save despite warnings.
-    force: Option<bool>,
+    #[serde(default)]
+    force: bool,
     /// One line.
     #[schema(
         min_length = 1,
         pattern = "\\S",
         example = "Die attach material change"
     )]
-    title: Option<String>,
+    #[serde(default)]
+    title: String,
     /// A short introduction (required for Tech News, where it is the body).
-    summary: Option<String>,
+    #[serde(default)]
+    summary: String,
     /// The affected part numbers: who receives the notice.
     #[schema(example = json!(["BLT-100"]))]
-    affected_parts: Option<Vec<String>>,
+    #[serde(default)]
+    affected_parts: Vec<String>,
     /// What kind of change (PCN).
     change_category: Option<crate::domain::ChangeCategory>,
     /// How it is now (PCN).
-    description_before: Option<String>,
+    #[serde(default)]
+    description_before: String,
     /// How it will be (PCN).
-    description_after: Option<String>,
+    #[serde(default)]
+    description_after: String,
     /// Why.
-    reason: Option<String>,
+    #[serde(default)]
+    reason: String,
     /// Impact on form, fit, function, quality and reliability (PCN).
-    impact: Option<NoticeImpactDoc>,
+    #[serde(default)]
+    impact: NoticeImpactDoc,
     /// Qualification summary (PCN).
-    qualification_summary: Option<String>,
+    #[serde(default)]
+    qualification_summary: String,
     /// When samples of the changed part are available.
     sample_availability_date: Option<chrono::NaiveDate>,
     /// When the change takes effect (PCN) or the product is discontinued (PDN).
@@ -209,11 +228,13 @@ pub(super) struct PatchNoticeDoc {
     /// Last-time-ship date (PDN).
     last_time_ship_date: Option<chrono::NaiveDate>,
     /// Suggested replacement parts (PDN).
-    replacement_parts: Option<Vec<String>>,
+    #[serde(default)]
+    replacement_parts: Vec<String>,
     /// Why the notice is service-critical, if it is (`notices.service_critical_kinds`).
     service_critical: Option<String>,
     /// Warnings overridden with `force`.
-    overridden_warnings: Option<Vec<String>>,
+    #[serde(default)]
+    overridden_warnings: Vec<String>,
     /// The texts in other languages, by language (`de`).
     translations: Option<BTreeMap<String, NoticeTranslation>>,
 }
@@ -227,15 +248,20 @@ pub(super) struct PatchNoticeDoc {
 )]
 pub(super) struct NoticeImpactDoc {
     /// Form (dimensions, marking).
-    form: Option<String>,
+    #[serde(default)]
+    form: String,
     /// Fit (footprint, mounting).
-    fit: Option<String>,
+    #[serde(default)]
+    fit: String,
     /// Function (electrical behaviour).
-    function: Option<String>,
+    #[serde(default)]
+    function: String,
     /// Quality.
-    quality: Option<String>,
+    #[serde(default)]
+    quality: String,
     /// Reliability.
-    reliability: Option<String>,
+    #[serde(default)]
+    reliability: String,
 }
 
 fn notice_id(raw: &str) -> Result<NoticeId, ApiError> {

@@ -109,6 +109,67 @@ impl utoipa::Modify for Conventions {
                 }
             }
         }
+        forbid_control_characters(openapi);
+    }
+}
+
+/// The control characters no JSON text may hold (C0 but tab, line feed and carriage return;
+/// DEL; C1), as a regular-expression class body (`web::control_char`).
+const CONTROL: &str = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F";
+
+/// States in the request schemas that their texts hold no control character (`ApiJson`
+/// refuses a body with one, 422): a text without a pattern gets one, and the patterns that
+/// allow any character (`\S`, `[^\r\n]`) exclude them. Done on the JSON of the document,
+/// as the schemas nest; if that round trip fails the document stays as it was.
+fn forbid_control_characters(openapi: &mut OpenApi) {
+    let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+        return;
+    };
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        for (name, schema) in schemas.iter_mut() {
+            if name.ends_with("Request")
+                || name.ends_with("Doc")
+                || name == "NoticeTranslation"
+                || name == "TranslationBody"
+            {
+                forbid_in(schema);
+            }
+        }
+    }
+    if let Ok(changed) = serde_json::from_value(doc) {
+        *openapi = changed;
+    }
+}
+
+/// [`forbid_control_characters`] on one schema and the schemas it holds.
+fn forbid_in(schema: &mut serde_json::Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let is_text = match object.get("type") {
+        Some(serde_json::Value::String(t)) => t == "string",
+        Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    if is_text && !object.contains_key("enum") && !object.contains_key("format") {
+        let pattern = match object.get("pattern").and_then(|p| p.as_str()) {
+            None => format!("^[^{CONTROL}]*$"),
+            Some("\\S") => format!("^[^{CONTROL}]*[^\\s{CONTROL}][^{CONTROL}]*$"),
+            Some(p) => p
+                .replace("[^\\r\\n]", &format!("[^\\r\\n{CONTROL}]"))
+                .replace("\\S", &format!("[^\\s{CONTROL}]")),
+        };
+        object.insert("pattern".to_owned(), pattern.into());
+    }
+    for value in object.values_mut() {
+        match value {
+            serde_json::Value::Object(_) => forbid_in(value),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(forbid_in),
+            _ => {}
+        }
     }
 }
 

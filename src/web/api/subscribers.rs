@@ -147,7 +147,7 @@ pub(super) struct CreateSubscriberRequest {
     #[schema(max_length = 100, example = "Ada Lovelace")]
     name: String,
     locale: Option<String>,
-    #[schema(example = json!(["news"]))]
+    #[schema(min_items = 1, example = json!(["news"]))]
     lists: Vec<String>,
     #[schema(format = DateTime, example = "2025-05-01T08:30:00Z")]
     consent_at: Option<String>,
