@@ -494,7 +494,7 @@ async fn acknowledging_and_objecting_to_a_notice_raise_their_events() {
     let sent = app
         .api_post(&format!("/api/v1/notices/{id}/send"), &json!({}))
         .await;
-    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(sent.status(), StatusCode::ACCEPTED);
     let mails = app.deliver_and_take().await;
     let to = |who: &str| mails.iter().find(|m| m.rcpt_to[0] == who).unwrap();
     let ack = link(to("yes@example.com"), "/acknowledge/");
