@@ -442,22 +442,22 @@ pub(super) struct AudienceMemberResponse {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct AudienceResponse {
+pub(super) struct NoticeAudienceResponse {
     total: usize,
     objected: u64,
     not_mailable: u64,
     recipients: Vec<AudienceMemberResponse>,
 }
 
-#[utoipa::path(get, path = "/api/v1/notices/{id}/audience", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, body = AudienceResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/notices/{id}/audience", tag = "notices", security(("bearer" = [])), params(("id" = String, Path, description = "the notice id")), responses((status = 200, body = NoticeAudienceResponse), ApiErrors))]
 /// `GET /api/v1/notices/{id}/audience` → who the notice reaches now (reads only).
 pub(super) async fn audience(
     State(state): State<AppState>,
     _caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<AudienceResponse>, ApiError> {
+) -> Result<Json<NoticeAudienceResponse>, ApiError> {
     let a = notices::audience(&state.ctx, notice_id(&id)?).await?;
-    Ok(Json(AudienceResponse {
+    Ok(Json(NoticeAudienceResponse {
         total: a.recipients.len(),
         objected: a.objected,
         not_mailable: a.not_mailable,

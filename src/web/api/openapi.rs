@@ -345,3 +345,45 @@ fn error_response(status: u16, description: &str) -> Response {
     response.headers = headers;
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// utoipa keys schemas by their type's name, so two `ToSchema` types of one name in two
+    /// handler modules silently become one schema, and one route's answer is documented as
+    /// the other's. Every such name must be unique across the API's modules.
+    #[test]
+    fn every_schema_type_of_the_api_has_a_name_of_its_own() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/api");
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let mut derives_schema = false;
+            for line in source.lines() {
+                let line = line.trim();
+                if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                    derives_schema = true;
+                } else if derives_schema && !line.starts_with('#') && !line.starts_with("//") {
+                    let name = line
+                        .split_whitespace()
+                        .skip_while(|w| *w != "struct" && *w != "enum")
+                        .nth(1)
+                        .map(|n| n.trim_end_matches(['{', '<', '(', ';']).to_owned());
+                    if let Some(name) = name {
+                        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+                        seen.entry(name).or_default().push(file);
+                    }
+                    derives_schema = false;
+                }
+            }
+        }
+        let twice: Vec<_> = seen.iter().filter(|(_, files)| files.len() > 1).collect();
+        assert!(twice.is_empty(), "schema names used twice: {twice:?}");
+        assert!(
+            seen.contains_key("ErrorBody") || seen.len() > 20,
+            "{seen:?}"
+        );
+    }
+}

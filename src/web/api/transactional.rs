@@ -42,7 +42,7 @@ impl From<TransactionalError> for ApiError {
 /// A new template.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct CreateTemplateRequest {
+pub(super) struct CreateTransactionalTemplateRequest {
     /// 1 to 64 lower-case letters, digits, hyphens or underscores.
     #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$", example = "order-shipped")]
     name: String,
@@ -59,14 +59,14 @@ pub(super) struct CreateTemplateRequest {
 /// A template's new subject or body; what is left out stays.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct UpdateTemplateRequest {
+pub(super) struct UpdateTransactionalTemplateRequest {
     subject: Option<String>,
     body_markdown: Option<String>,
 }
 
 /// A template.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct TemplateResponse {
+pub(super) struct TransactionalTemplateResponse {
     id: String,
     name: String,
     subject: String,
@@ -75,7 +75,7 @@ pub(super) struct TemplateResponse {
     updated_at: DateTime<Utc>,
 }
 
-impl From<TransactionalTemplate> for TemplateResponse {
+impl From<TransactionalTemplate> for TransactionalTemplateResponse {
     fn from(t: TransactionalTemplate) -> Self {
         Self {
             id: t.id.to_string(),
@@ -90,14 +90,14 @@ impl From<TransactionalTemplate> for TemplateResponse {
 
 /// Every template.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct TemplatesResponse {
-    templates: Vec<TemplateResponse>,
+pub(super) struct TransactionalTemplatesResponse {
+    templates: Vec<TransactionalTemplateResponse>,
 }
 
 /// A message to send.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SendRequest {
+pub(super) struct TransactionalSendRequest {
     /// The template's name (or id).
     #[schema(example = "order-shipped")]
     template: String,
@@ -116,7 +116,7 @@ fn empty_object() -> serde_json::Value {
 
 /// A transactional message and where it stands.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct MessageResponse {
+pub(super) struct TransactionalMessageResponse {
     id: String,
     template: String,
     /// The person it goes to (their data page lists it).
@@ -132,7 +132,7 @@ pub(super) struct MessageResponse {
     sent_at: Option<DateTime<Utc>>,
 }
 
-impl From<MessageStatus> for MessageResponse {
+impl From<MessageStatus> for TransactionalMessageResponse {
     fn from(m: MessageStatus) -> Self {
         let progress = m.progress;
         Self {
@@ -152,44 +152,48 @@ impl From<MessageStatus> for MessageResponse {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/transactional", operation_id = "transactional_send", tag = "transactional", security(("bearer" = [])), request_body = SendRequest, responses((status = 202, description = "rendered and queued; `Location` is where its status is read", body = MessageResponse), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/transactional", operation_id = "transactional_send", tag = "transactional", security(("bearer" = [])), request_body = TransactionalSendRequest, responses((status = 202, description = "rendered and queued; `Location` is where its status is read", body = TransactionalMessageResponse), ApiErrors))]
 /// `POST /api/v1/transactional` → 202: the message is rendered and in the outbox; 409
 /// `not_mailable` when the person is suppressed, blocked, restricted or erased.
 pub(super) async fn send(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(req): ApiJson<SendRequest>,
+    ApiJson(req): ApiJson<TransactionalSendRequest>,
 ) -> Result<Response, ApiError> {
     let to = EmailAddress::parse(&req.to).map_err(|e| ApiError::invalid(format!("to: {e}")))?;
     let sent =
         transactional::send(&state.ctx, &caller.actor(), &req.template, &to, &req.data).await?;
     let location = format!("/api/v1/transactional/{}", sent.message.id);
-    let mut response = (StatusCode::ACCEPTED, Json(MessageResponse::from(sent))).into_response();
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(TransactionalMessageResponse::from(sent)),
+    )
+        .into_response();
     if let Ok(value) = HeaderValue::try_from(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/v1/transactional/{id}", operation_id = "transactional_get", tag = "transactional", security(("bearer" = [])), params(("id" = String, Path, description = "the message's id")), responses((status = 200, description = "the message and where it stands", body = MessageResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/transactional/{id}", operation_id = "transactional_get", tag = "transactional", security(("bearer" = [])), params(("id" = String, Path, description = "the message's id")), responses((status = 200, description = "the message and where it stands", body = TransactionalMessageResponse), ApiErrors))]
 /// `GET /api/v1/transactional/{id}` → the message and where it stands.
 pub(super) async fn get(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<MessageResponse>, ApiError> {
+) -> Result<Json<TransactionalMessageResponse>, ApiError> {
     let id = super::path_id(&id, "transactional message", DeliveryId::from_uuid)?;
     let found = transactional::status(&state.ctx, &caller.actor(), id).await?;
     Ok(Json(found.into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/transactional-templates", operation_id = "transactional_templates_create", tag = "transactional", security(("bearer" = [])), request_body = CreateTemplateRequest, responses((status = 201, description = "the new template", body = TemplateResponse), ApiErrors))]
+#[utoipa::path(post, path = "/api/v1/transactional-templates", operation_id = "transactional_templates_create", tag = "transactional", security(("bearer" = [])), request_body = CreateTransactionalTemplateRequest, responses((status = 201, description = "the new template", body = TransactionalTemplateResponse), ApiErrors))]
 /// `POST /api/v1/transactional-templates` → 201: a template, checked for its syntax.
 pub(super) async fn create_template(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(req): ApiJson<CreateTemplateRequest>,
-) -> Result<(StatusCode, Json<TemplateResponse>), ApiError> {
+    ApiJson(req): ApiJson<CreateTransactionalTemplateRequest>,
+) -> Result<(StatusCode, Json<TransactionalTemplateResponse>), ApiError> {
     let text = TemplateText {
         subject: req.subject,
         body_markdown: req.body_markdown,
@@ -199,37 +203,37 @@ pub(super) async fn create_template(
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
-#[utoipa::path(get, path = "/api/v1/transactional-templates", operation_id = "transactional_templates_list", tag = "transactional", security(("bearer" = [])), responses((status = 200, description = "every template, by name", body = TemplatesResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/transactional-templates", operation_id = "transactional_templates_list", tag = "transactional", security(("bearer" = [])), responses((status = 200, description = "every template, by name", body = TransactionalTemplatesResponse), ApiErrors))]
 /// `GET /api/v1/transactional-templates` → every template, by name.
 pub(super) async fn templates(
     State(state): State<AppState>,
     caller: ApiCaller,
-) -> Result<Json<TemplatesResponse>, ApiError> {
+) -> Result<Json<TransactionalTemplatesResponse>, ApiError> {
     let all = transactional::templates(&state.ctx, &caller.actor()).await?;
-    Ok(Json(TemplatesResponse {
+    Ok(Json(TransactionalTemplatesResponse {
         templates: all.into_iter().map(Into::into).collect(),
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/transactional-templates/{name}", operation_id = "transactional_templates_get", tag = "transactional", security(("bearer" = [])), params(("name" = String, Path, description = "the template's name or id")), responses((status = 200, description = "the template", body = TemplateResponse), ApiErrors))]
+#[utoipa::path(get, path = "/api/v1/transactional-templates/{name}", operation_id = "transactional_templates_get", tag = "transactional", security(("bearer" = [])), params(("name" = String, Path, description = "the template's name or id")), responses((status = 200, description = "the template", body = TransactionalTemplateResponse), ApiErrors))]
 /// `GET /api/v1/transactional-templates/{name}` → the template.
 pub(super) async fn template(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(name): Path<String>,
-) -> Result<Json<TemplateResponse>, ApiError> {
+) -> Result<Json<TransactionalTemplateResponse>, ApiError> {
     let found = transactional::template(&state.ctx, &caller.actor(), &name).await?;
     Ok(Json(found.into()))
 }
 
-#[utoipa::path(patch, path = "/api/v1/transactional-templates/{name}", operation_id = "transactional_templates_update", tag = "transactional", security(("bearer" = [])), params(("name" = String, Path, description = "the template's name or id")), request_body = UpdateTemplateRequest, responses((status = 200, description = "the changed template", body = TemplateResponse), ApiErrors))]
+#[utoipa::path(patch, path = "/api/v1/transactional-templates/{name}", operation_id = "transactional_templates_update", tag = "transactional", security(("bearer" = [])), params(("name" = String, Path, description = "the template's name or id")), request_body = UpdateTransactionalTemplateRequest, responses((status = 200, description = "the changed template", body = TransactionalTemplateResponse), ApiErrors))]
 /// `PATCH /api/v1/transactional-templates/{name}` → the changed template.
 pub(super) async fn update_template(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(name): Path<String>,
-    ApiJson(req): ApiJson<UpdateTemplateRequest>,
-) -> Result<Json<TemplateResponse>, ApiError> {
+    ApiJson(req): ApiJson<UpdateTransactionalTemplateRequest>,
+) -> Result<Json<TransactionalTemplateResponse>, ApiError> {
     let changed = transactional::update_template(
         &state.ctx,
         &caller.actor(),
