@@ -13,10 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{
-        CampaignId, CampaignLayout, CampaignText, EmailAddress, ListRef, ListSlug, Locale,
-        SegmentId,
-    },
+    domain::{CampaignId, CampaignLayout, CampaignText, EmailAddress, ListSlug, Locale, SegmentId},
     services::campaigns::{self, CampaignDraft, CampaignOverview, CampaignPatch, CampaignsError},
     web::AppState,
     web::{
@@ -336,12 +333,8 @@ async fn slugs(state: &AppState, raw: &[String]) -> Result<Vec<ListSlug>, ApiErr
                 format!("there is no list {s:?}"),
             )
         };
-        let wanted = ListRef::parse(s).map_err(|_| unknown())?;
-        match crate::services::lists::named(&state.ctx, &wanted).await {
-            Ok(list) => found.push(list.def.slug),
-            Err(crate::store::StoreError::NotFound) => return Err(unknown()),
-            Err(e) => return Err(e.into()),
-        }
+        let list = super::named_list(state, s).await?.ok_or_else(unknown)?;
+        found.push(list.def.slug);
     }
     Ok(found)
 }

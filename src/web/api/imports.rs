@@ -14,7 +14,6 @@ use serde::Deserialize;
 use tokio_util::io::StreamReader;
 
 use crate::{
-    domain::ListRef,
     services::imports::{self, ImportError, ImportOptions, ImportReport},
     web::AppState,
     web::{error::ApiError, extract::ApiCaller},
@@ -42,12 +41,11 @@ pub(super) async fn import(
         .list
         .ok_or_else(|| ApiError::invalid("list: the query parameter is required"))?;
     // A list is named by slug or id here as everywhere; the import works by slug.
-    let wanted = ListRef::parse(&raw).map_err(|_| unknown_list(&raw))?;
-    let slug = match crate::services::lists::named(&state.ctx, &wanted).await {
-        Ok(list) => list.def.slug,
-        Err(crate::store::StoreError::NotFound) => return Err(unknown_list(&raw)),
-        Err(e) => return Err(e.into()),
-    };
+    let slug = super::named_list(&state, &raw)
+        .await?
+        .ok_or_else(|| unknown_list(&raw))?
+        .def
+        .slug;
     imports::check(&state.ctx, &caller.actor(), &slug).await?;
     let stream = body.into_data_stream().map_err(crate::web::body_error);
     // The whole body is on disk before the import's transaction opens; it must arrive

@@ -11,10 +11,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{
-        LegalBasis, ListId, ListKind, ListRef, ListSlug, ListVisibility, MailingList, NewList,
-        OptIn,
-    },
+    domain::{LegalBasis, ListId, ListKind, ListSlug, ListVisibility, MailingList, NewList, OptIn},
     services::lists::{self, ListEdit, ListPatch, ListsError},
     store::StoreError,
     web::AppState,
@@ -161,11 +158,10 @@ pub(super) async fn all(
 
 /// The list a path names, by slug or id (404 when none).
 async fn list_id(state: &AppState, raw: &str) -> Result<ListId, ApiError> {
-    let wanted = ListRef::parse(raw).map_err(|_| ApiError::not_found("list"))?;
-    lists::named(&state.ctx, &wanted)
-        .await
+    super::named_list(state, raw)
+        .await?
         .map(|l| l.id)
-        .map_err(found)
+        .ok_or_else(|| ApiError::not_found("list"))
 }
 
 fn found(e: StoreError) -> ApiError {

@@ -406,6 +406,22 @@ fn reply_to(
     }
 }
 
+/// The list `raw` names, by slug or id as everywhere in the API; `None` when it names none
+/// (each route says so in its own words).
+async fn named_list(
+    state: &AppState,
+    raw: &str,
+) -> Result<Option<crate::domain::MailingList>, crate::web::error::ApiError> {
+    let Ok(wanted) = crate::domain::ListRef::parse(raw) else {
+        return Ok(None);
+    };
+    match crate::services::lists::named(&state.ctx, &wanted).await {
+        Ok(list) => Ok(Some(list)),
+        Err(crate::store::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn not_found() -> crate::web::error::ApiError {
     crate::web::error::ApiError::not_found("route")
 }

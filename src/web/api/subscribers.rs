@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::services::paging::Page;
 use crate::{
     domain::{
-        ConsentEvent, ConsentEventId, EmailAddress, ListRef, ListSlug, Locale, Subscriber,
-        SubscriberId, SubscriberName, SubscriptionStatus,
+        ConsentEvent, ConsentEventId, EmailAddress, ListSlug, Locale, Subscriber, SubscriberId,
+        SubscriberName, SubscriptionStatus,
     },
     services::{
         imports::{self, AddSubscriberError, NewSubscriber},
@@ -188,15 +188,12 @@ pub(super) async fn find(
 
 async fn search(state: &AppState, query: &FindQuery) -> Result<FindResponse, ApiError> {
     let list = match query.list.as_deref() {
-        Some(raw) => {
-            let no_list = || ApiError::invalid(format!("list: there is no list {raw:?}"));
-            let wanted = ListRef::parse(raw).map_err(|_| no_list())?;
-            match crate::services::lists::named(&state.ctx, &wanted).await {
-                Ok(list) => Some(list.id),
-                Err(StoreError::NotFound) => return Err(no_list()),
-                Err(e) => return Err(e.into()),
-            }
-        }
+        Some(raw) => Some(
+            super::named_list(state, raw)
+                .await?
+                .ok_or_else(|| ApiError::invalid(format!("list: there is no list {raw:?}")))?
+                .id,
+        ),
         None => None,
     };
     let status = match query.status.as_deref() {
