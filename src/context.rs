@@ -19,6 +19,8 @@ use crate::{
 pub struct Context {
     /// Database pool.
     pub db: Database,
+    /// The connection write transactions take turns on (see `store::connect_writer`).
+    pub writer: Database,
     /// The connection bulk imports write through (see `store::connect_bulk`).
     pub bulk_db: Database,
     /// Parsed settings.

@@ -36,6 +36,9 @@ pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<C
     let bulk_db = store::connect_bulk(url, &db, settings.import.timeout)
         .await
         .context("database.url: cannot connect")?;
+    let writer = store::connect_writer(url, &db, settings.database.busy_timeout)
+        .await
+        .context("database.url: cannot connect")?;
     let keyring = load_keyring(&settings)?;
     let address_hasher = AddressHasher::new(match &settings.address_hash_key {
         Some(key) => SigningKey::parse(key.expose_secret()).context("privacy.hash_key")?,
@@ -44,6 +47,7 @@ pub async fn build_context(settings: Settings, clock: Clock) -> anyhow::Result<C
     let templates = Templates::load(&settings.mail.templates_dir)?;
     let ctx = Context {
         db,
+        writer,
         bulk_db,
         links: Links::new(settings.http.public_url.clone()),
         settings: Arc::new(settings),

@@ -50,7 +50,7 @@ pub async fn fan_out(ctx: &Context, id: CampaignId) -> Result<u64, StoreError> {
     let mut written = 0;
     loop {
         let now = ctx.clock.now();
-        let txn = store::begin_write(&ctx.db).await?;
+        let txn = store::begin_write(&ctx.writer).await?;
         let step = store::deliveries::fan_out_chunk(&txn, target, cursor, chunk, now).await?;
         let done = step.last.is_none();
         cursor = step.last.or(cursor);
@@ -80,7 +80,7 @@ pub async fn finish_done(ctx: &Context) -> Result<usize, StoreError> {
         }
         campaign.status = CampaignStatus::Sent;
         campaign.finished_at = Some(now);
-        let txn = store::begin_write(&ctx.db).await?;
+        let txn = store::begin_write(&ctx.writer).await?;
         if store::campaigns::update_state(&txn, &campaign, CampaignStatus::Sending, now).await? {
             let event = crate::domain::NewEvent {
                 event_type: crate::domain::EventType::CampaignSent,

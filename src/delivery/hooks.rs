@@ -112,7 +112,7 @@ pub async fn drain(ctx: &Context, client: &reqwest::Client) -> Result<HookReport
     for _ in 0..MAX_BATCHES {
         let now = ctx.clock.now();
         let lease = now + chrono::Duration::seconds(LEASE_SECS);
-        let claimed = store::hooks::claim_due(&ctx.db, now, lease, BATCH).await?;
+        let claimed = store::hooks::claim_due(&ctx.writer, now, lease, BATCH).await?;
         if claimed.is_empty() {
             break;
         }
@@ -196,7 +196,7 @@ async fn record(
 ) -> Result<(), StoreError> {
     let now = ctx.clock.now();
     let retry_at = now + backoff(row.attempts + 1);
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::hooks::record_attempt(&txn, row, outcome, retry_at, now).await?;
     let mut endpoint = store::hooks::find(&txn, row.endpoint.id).await?;
     let before = endpoint.clone();

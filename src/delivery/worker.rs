@@ -110,7 +110,7 @@ async fn claim_batch(engine: &Engine) -> Result<Option<Vec<(Delivery, Verdict)>>
     let started = std::time::Instant::now();
     let limit = u64::from(settings.batch_size);
     let batch =
-        store::deliveries::claim_due(&engine.ctx.db, now, now + settings.lease, limit).await?;
+        store::deliveries::claim_due(&engine.ctx.writer, now, now + settings.lease, limit).await?;
     if batch.is_empty() {
         return Ok(None);
     }
@@ -154,7 +154,7 @@ async fn release_paused(
 async fn release(engine: &Engine, rows: Vec<Delivery>) -> Result<(), StoreError> {
     let released: Vec<(&Delivery, &Outcome)> =
         rows.iter().map(|d| (d, &Outcome::Released)).collect();
-    let txn = store::begin_write(&engine.ctx.db).await?;
+    let txn = store::begin_write(&engine.ctx.writer).await?;
     store::deliveries::record_batch(&txn, &released, engine.ctx.clock.now()).await?;
     txn.commit().await?;
     Ok(())
@@ -322,9 +322,9 @@ async fn record(engine: &Engine, attempted: &[&Attempted]) -> Result<(), StoreEr
         .map(|a| (&a.delivery, &a.outcome))
         .collect();
     let written = if results.iter().all(|(_, o)| matches!(o, Outcome::Sent)) {
-        store::deliveries::record_batch(&engine.ctx.db, &results, now).await?
+        store::deliveries::record_batch(&engine.ctx.writer, &results, now).await?
     } else {
-        let txn = store::begin_write(&engine.ctx.db).await?;
+        let txn = store::begin_write(&engine.ctx.writer).await?;
         let written = store::deliveries::record_batch(&txn, &results, now).await?;
         for a in attempted {
             if let (Some((bounce, hash)), Outcome::Failed { error }) = (&a.bounce, &a.outcome) {
@@ -361,7 +361,7 @@ async fn watch_rates(engine: &Engine, attempted: &[&Attempted]) -> Result<(), St
     for campaign in campaigns {
         let now = engine.ctx.clock.now();
         if let Some(reason) =
-            store::campaigns::pause_for_rates(&engine.ctx.db, campaign, rates, now).await?
+            store::campaigns::pause_for_rates(&engine.ctx.writer, campaign, rates, now).await?
         {
             tracing::error!(%campaign, %reason, "a campaign paused itself");
         }
@@ -428,7 +428,9 @@ async fn hold_back(engine: &Engine, delivery: &mut Delivery) -> Option<Outcome> 
     let held = delivery.lease_until?;
     let prepared_at = held - lease;
     if now + longest_send >= held {
-        match store::deliveries::renew_lease(&engine.ctx.db, delivery.id, held, now + lease).await {
+        match store::deliveries::renew_lease(&engine.ctx.writer, delivery.id, held, now + lease)
+            .await
+        {
             Ok(true) => delivery.lease_until = Some(now + lease),
             Ok(false) => {
                 tracing::info!(delivery.id = %delivery.id, "claimed by another worker meanwhile; not sent here");
@@ -559,7 +561,8 @@ async fn watch_streak(engine: &Engine, attempted: &Attempted) -> bool {
     let reason = format!(
         "paused after {limit} temporary send failures or policy refusals in a row; last error: {error}"
     );
-    match store::campaigns::pause_all_sending(&engine.ctx.db, &reason, engine.ctx.clock.now()).await
+    match store::campaigns::pause_all_sending(&engine.ctx.writer, &reason, engine.ctx.clock.now())
+        .await
     {
         Ok(paused) => {
             tracing::error!(campaigns = paused, %reason, "campaigns paused: the mail relay keeps failing")

@@ -78,7 +78,7 @@ pub async fn issue(
         user_id,
     };
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::api_tokens::insert(&txn, &token, &hash(&secret), now).await?;
     let owner = token
         .user_id
@@ -132,7 +132,7 @@ pub async fn active(
 pub async fn revoke(ctx: &Context, actor: &Actor, id: ApiTokenId) -> Result<(), TokenError> {
     actor.authorize(Action::ManageAccess)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::api_tokens::revoke(&txn, id, now).await?;
     audit::append(&txn, actor, Change::of("token.revoke", id), now).await?;
     store::commit(txn).await?;

@@ -147,7 +147,7 @@ pub async fn create(
         finished_at: None,
         created_at: now,
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::campaigns::insert(&txn, &campaign, now).await?;
     let change = Change::of("campaign.create", campaign.id).detail(campaign.def.name.clone());
     audit::append(&txn, actor, change, now).await?;
@@ -289,7 +289,7 @@ pub async fn update(
         .map_err(|e| CampaignsError::Invalid(e.to_string()))?;
     compile_all(def)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if !store::campaigns::update_content(&txn, &campaign, before, now).await? {
         return Err(CampaignsError::Raced);
     }
@@ -331,7 +331,7 @@ async fn set_archive(
     archive: bool,
 ) -> Result<Campaign, CampaignsError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut campaign = store::campaigns::find(&txn, id).await?;
     if campaign.def.archive != archive {
         store::campaigns::set_archive(&txn, id, archive, now).await?;
@@ -447,7 +447,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, id: CampaignId) -> Result<(), 
     let campaign = store::campaigns::find(&ctx.db, id).await?;
     campaign.status.delete()?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let sent = store::campaigns::sent_count(&txn, id).await?;
     if sent > 0 {
         return Err(CampaignsError::HasSent(format!(
@@ -1096,7 +1096,7 @@ async fn transition(
 ) -> Result<Campaign, CampaignsError> {
     actor.authorize(Action::ManageCampaigns)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut campaign = store::campaigns::find(&txn, id).await?;
     let before = campaign.status;
     change(&mut campaign)?;

@@ -86,7 +86,7 @@ pub async fn add(
 ) -> Result<CustomerOutcome, CustomerError> {
     actor.authorize(Action::ManageNotices)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let lists = enrolment_lists(&txn).await?;
     let outcome = add_in(&txn, ctx, &new, &lists, &actor.name(), now).await?;
     let detail = format!(
@@ -415,7 +415,7 @@ pub async fn import_csv(
             .push(record.map_err(|e| CustomerImportError::BadFile(format!("line {line}: {e}")))?);
     }
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let lists = enrolment_lists(&txn).await?;
     let mut report = CustomerImportReport::default();
     for (index, record) in records.iter().enumerate() {

@@ -136,7 +136,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if store::hooks::all(&txn).await?.len() >= MAX_ENDPOINTS {
         return Err(HooksError::Invalid(format!(
             "url: at most {MAX_ENDPOINTS} webhooks; delete one first"
@@ -199,7 +199,7 @@ pub async fn update(
         None => None,
     };
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut endpoint = store::hooks::find(&txn, id).await?;
     if let Some(url) = url {
         endpoint.url = url.to_string();
@@ -244,7 +244,7 @@ pub async fn update(
 pub async fn delete(ctx: &Context, actor: &Actor, id: HookEndpointId) -> Result<(), HooksError> {
     actor.authorize(Action::ManageAccess)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::hooks::delete(&txn, id).await?;
     audit::append(&txn, actor, Change::of("webhook.delete", id), now).await?;
     store::commit(txn).await?;

@@ -243,7 +243,7 @@ async fn bounced(
     let now = ctx.clock.now();
     let settings = &ctx.settings.bounces;
     let soft = (now - settings.soft_window, settings.soft_limit);
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let hash = address_hash(ctx, &txn, target.subscriber_id()).await?;
     match target {
         Target::Delivery(delivery) => {
@@ -266,7 +266,7 @@ async fn complained(ctx: &Context, target: &Target) -> Result<(), StoreError> {
     let now = ctx.clock.now();
     let subscriber_id = target.subscriber_id();
     let campaign_id = target.delivery().and_then(|d| d.campaign_id);
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if let Some(delivery) = target.delivery() {
         store::deliveries::mark_bounce(&txn, delivery.id, COMPLAINT).await?;
     }

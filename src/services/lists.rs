@@ -46,7 +46,7 @@ pub async fn create(ctx: &Context, actor: &Actor, def: NewList) -> Result<Mailin
         archived_at: None,
     };
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     match store::lists::insert(&txn, &list, now).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
@@ -130,7 +130,7 @@ pub async fn patch_list(
 ) -> Result<MailingList, ListsError> {
     actor.authorize(Action::ManageLists)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut list = store::lists::find(&txn, id).await?;
     let def = &mut list.def;
     if let Some(name) = patch.name {
@@ -169,7 +169,7 @@ pub async fn set_archived(
 ) -> Result<MailingList, ListsError> {
     actor.authorize(Action::ManageLists)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut list = store::lists::find(&txn, id).await?;
     list.archived_at = match archived {
         true => Some(list.archived_at.unwrap_or(now)),

@@ -45,7 +45,7 @@ pub async fn create(
     };
     product.validate()?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db)
+    let txn = store::begin_write(&ctx.writer)
         .await
         .map_err(ProductsError::Store)?;
     match store::products::insert(&txn, &product, now).await {

@@ -150,7 +150,7 @@ async fn apply(
     id: SubscriberId,
     now: DateTime<Utc>,
 ) -> Result<RetentionDecision, RetentionError> {
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let Some(subject) = store::retention::lock_subject(&txn, id).await? else {
         // Erased meanwhile (another instance, or a request of the person).
         return Ok(RetentionDecision {
@@ -234,7 +234,7 @@ pub async fn erase_as(
     by: ErasedBy<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), RetentionError> {
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::retention::lock_subject(&txn, id)
         .await?
         .ok_or(RetentionError::NotFound)?;
@@ -360,7 +360,7 @@ async fn link_page(
     ctx: &Context,
     after: Option<SubscriberId>,
 ) -> Result<(u64, Option<SubscriberId>), StoreError> {
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let people = store::subscribers::addresses_page(&txn, after, LINK_PAGE).await?;
     let by_hash: HashMap<String, SubscriberId> = people
         .iter()

@@ -130,7 +130,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if store::segments::name_taken(&txn, &saved.name, None).await? {
         return Err(SegmentsError::NameTaken(saved.name));
     }
@@ -163,7 +163,7 @@ pub async fn update(
     }
     let now = ctx.clock.now();
     saved.updated_at = now;
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if store::segments::name_taken(&txn, &saved.name, Some(id)).await? {
         return Err(SegmentsError::NameTaken(saved.name));
     }
@@ -182,7 +182,7 @@ pub async fn update(
 pub async fn delete(ctx: &Context, actor: &Actor, id: SegmentId) -> Result<(), SegmentsError> {
     actor.authorize(Action::ManageCampaigns)?;
     let saved = store::segments::find(&ctx.db, id).await?;
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let unsent = [
         CampaignStatus::Draft,
         CampaignStatus::Scheduled,

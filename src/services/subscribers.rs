@@ -358,7 +358,7 @@ pub async fn bulk(
         }
     }
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let change = Change {
         action: action.audit_action(),
         target: None,

@@ -215,7 +215,7 @@ async fn subscribe_once(
     origin: Origin<'_>,
 ) -> Result<(), SubscribeError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let network = requester.ip_anon();
     let (limit, key) = origin.limit(ctx, requester);
     if let Err(refused) = limit.hit(ctx, &txn, &key, now).await? {
@@ -522,7 +522,7 @@ pub async fn confirm(
     requester: &Requester,
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
     let companions = match sub.status {
         SubscriptionStatus::Pending => {
@@ -621,7 +621,7 @@ pub async fn resend_confirmation(
     requester: &Requester,
 ) -> Result<(), LinkActionError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let sub = store::subscriptions::find_for_update(&txn, id).await?;
     let settings = &ctx.settings.subscriptions;
     let mut send = false;
@@ -651,7 +651,7 @@ pub async fn unsubscribe(
     campaign: Option<CampaignId>,
 ) -> Result<SubscriptionSummary, LinkActionError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut sub = store::subscriptions::find_for_update(&txn, id).await?;
     // Cancelling a pending signup cancels the lists asked for with it (one e-mail confirmed
     // them together).
@@ -847,7 +847,7 @@ pub async fn leave_lists(
     requester: &Requester,
 ) -> Result<Preferences, LinkActionError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     leave_lists_in(
         &txn,
         subscriber,
@@ -875,7 +875,7 @@ pub async fn leave_newsletters(
     requester: &Requester,
 ) -> Result<Preferences, LinkActionError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let consents: Vec<SubscriptionId> = load_preferences(&txn, subscriber)
         .await?
         .items

@@ -97,7 +97,7 @@ pub async fn add(
     actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
     let hash = ctx.address_hasher.hash(email);
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let subscriber = store::subscribers::find_by_email(&txn, email).await?;
     // A complaint or erasure gives way to the operator's block, which only an admin lifts.
     let existing = store::suppressions::find(&txn, &hash).await?;
@@ -137,7 +137,7 @@ pub async fn lift(
         return Err(SuppressionsError::NoteMissing);
     }
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let Some(stored) = store::suppressions::find(&txn, id).await? else {
         return Err(SuppressionsError::NotFound);
     };
@@ -220,7 +220,7 @@ pub async fn import(
         .await
         .map_err(|e| ImportError::BadFile(e.to_string()))??;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     for (email, reason) in rows {
         let hash = ctx.address_hasher.hash(&email);
         // An existing complaint or erasure gives way to an imported block the person cannot

@@ -126,7 +126,7 @@ pub async fn save(
         updated_at: ctx.clock.now(),
         updated_by: actor.name(),
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::templates::put(&txn, &saved).await?;
     audit::append(
         &txn,
@@ -147,7 +147,7 @@ pub async fn save(
 pub async fn revert(ctx: &Context, actor: &Actor, path: &str) -> Result<bool, TemplatesError> {
     actor.authorize(Action::ManageTemplates)?;
     let file = TemplateFile::find(path).ok_or(TemplatesError::NotFound)?;
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let removed = store::templates::delete(&txn, &file.path()).await?;
     if removed {
         let change = Change::of("template.revert", file.path());

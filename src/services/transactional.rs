@@ -112,7 +112,7 @@ pub async fn create_template(
         created_at: now,
         updated_at: now,
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if store::transactional::find_template(&txn, &template.name)
         .await
         .is_ok()
@@ -139,7 +139,7 @@ pub async fn update_template(
     body_markdown: Option<String>,
 ) -> Result<TransactionalTemplate, TransactionalError> {
     actor.authorize(Action::ManageTemplates)?;
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut template = store::transactional::find_template(&txn, name_or_id).await?;
     let text = TemplateText {
         subject: subject.unwrap_or(template.subject),
@@ -168,7 +168,7 @@ pub async fn delete_template(
 ) -> Result<(), TransactionalError> {
     actor.authorize(Action::ManageTemplates)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let template = store::transactional::find_template(&txn, name_or_id).await?;
     store::transactional::delete_template(&txn, template.id).await?;
     let change = Change::of("transactional_template.delete", template.id).detail(&template.name);
@@ -248,7 +248,7 @@ pub async fn send(
         CampaignTemplate::compile_transactional(&template.subject, &template.body_markdown)
             .map_err(|e| TransactionalError::Invalid(format!("template: {e}")))?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let suppressed = store::suppressions::find(&txn, &ctx.address_hasher.hash(to))
         .await?
         .is_some();

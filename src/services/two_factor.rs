@@ -143,7 +143,7 @@ pub async fn confirm(ctx: &Context, actor: &Actor, code: &str) -> Result<(), Use
     let Some(step) = matching_step(&pending, &user, code, now) else {
         return Err(UsersError::BadCredentials);
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::users::set_totp(&txn, id, Some(&pending), Some(step)).await?;
     audit::append(&txn, actor, Change::of("user.two_factor.on", id), now).await?;
     store::commit(txn).await?;
@@ -167,7 +167,7 @@ pub async fn turn_off(ctx: &Context, actor: &Actor, password: &str) -> Result<()
         return Err(UsersError::BadCredentials);
     }
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::users::set_totp(&txn, id, None, None).await?;
     audit::append(&txn, actor, Change::of("user.two_factor.off", id), now).await?;
     store::commit(txn).await?;
@@ -182,7 +182,7 @@ pub async fn turn_off(ctx: &Context, actor: &Actor, password: &str) -> Result<()
 pub async fn remove(ctx: &Context, actor: &Actor, id: UserId) -> Result<(), UsersError> {
     actor.authorize(Action::ManageAccess)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     match store::users::find_for_update(&txn, id).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => return Err(UsersError::UnknownUser),

@@ -173,7 +173,7 @@ async fn insert(
 ) -> Result<User, UsersError> {
     let hash = hash_password(password).await?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     match store::users::insert(&txn, &user, &hash, now).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(UsersError::EmailTaken),
@@ -373,7 +373,7 @@ const MAX_LOGIN_DELAY_SECS: u32 = 8;
 pub(super) async fn start_session(ctx: &Context, user: User) -> Result<NewSession, UsersError> {
     let now = ctx.clock.now();
     let secret = random_hex();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let user = match store::users::find_for_update(&txn, user.id).await {
         Ok(current) if current.is_active() => current,
         Ok(_) | Err(StoreError::NotFound) => return Err(UsersError::BadCredentials),
@@ -425,7 +425,7 @@ fn as_actor(user: &User) -> Actor {
 /// Store failure.
 pub async fn log_out(ctx: &Context, actor: &Actor, secret: &str) -> Result<(), StoreError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::users::delete_session(&txn, &sha256_hex(secret)).await?;
     let target = actor.user().map(|id| id.to_string());
     let change = Change {
@@ -456,7 +456,7 @@ pub async fn change_password(
         return Err(UsersError::BadCredentials);
     }
     let hash = hash_password(new).await?;
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let now = ctx.clock.now();
     store::users::set_password(&txn, id, &hash, now).await?;
     store::users::delete_sessions_of(&txn, id, now).await?;
@@ -477,7 +477,7 @@ pub async fn set_time_zone(
     let Actor::User { id, .. } = *actor else {
         return Err(UsersError::BadCredentials);
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let now = ctx.clock.now();
     store::users::set_time_zone(&txn, id, zone).await?;
     let change = Change::of("user.time_zone", id).detail(zone.name().to_owned());
@@ -498,7 +498,7 @@ pub async fn set_locale(
     let Actor::User { id, .. } = *actor else {
         return Err(UsersError::BadCredentials);
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let now = ctx.clock.now();
     store::users::set_locale(&txn, id, locale).await?;
     let change = Change::of("user.locale", id).detail(locale.as_str().to_owned());
@@ -552,7 +552,7 @@ pub async fn change_access(
     actor.authorize(Action::ManageAccess)?;
     let by = actor.user();
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     // The admins are locked first, always in the same order, so that two admins demoting
     // each other at once are serialised and the second sees the first's change.
     let admins = store::users::active_admins_for_update(&txn).await?;
@@ -706,7 +706,7 @@ pub async fn reset_password(ctx: &Context, token: &str, new: &Password) -> Resul
     let (user, _) = reset_link_user(ctx, token).await?;
     let hash = hash_password(new).await?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     // The link is checked again under the row lock: two uses at once, one wins.
     let (_, current) = store::users::find(&txn, user.id).await?;
     let (_, context) = ctx

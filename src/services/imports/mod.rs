@@ -724,7 +724,7 @@ pub async fn add_subscriber(
     let lists = lists_named(ctx, &new.lists).await?;
     let actor_name = actor.name();
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut texts = TextMemo::default();
     let mut changed = false;
     for list in &lists {

@@ -116,7 +116,7 @@ pub async fn answer(
     comment: &str,
 ) -> Result<AckView, AckActionError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let (mut r, notice, locale, deadline) = load(&txn, id).await?;
     let before = r.ack_status;
     let comment: String = comment.trim().chars().take(2000).collect();
@@ -227,7 +227,7 @@ async fn remind(
         now,
         &suffix,
     );
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::campaigns::insert(&txn, &campaign, now).await?;
     store::notices::insert_mailing(&txn, campaign.id, notice.id, MailingPurpose::Reminder, now)
         .await?;

@@ -133,7 +133,7 @@ pub async fn create(
         published_at: None,
         created_at: now,
     };
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::campaigns::insert(&txn, &campaign, now).await?;
     match store::notices::insert(&txn, &notice).await {
         Err(StoreError::Conflict(_)) => {
@@ -235,7 +235,7 @@ pub async fn update(
         "",
     );
     campaign.def.name = shape.def.name;
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if !store::campaigns::update_content(&txn, &campaign, CampaignStatus::Draft, now).await? {
         return Err(NoticesError::Raced);
     }
@@ -266,7 +266,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, id: NoticeId) -> Result<(), No
     {
         return Err(NoticesError::HasRevision(later.revision));
     }
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::notices::delete(&txn, id).await?;
     if !store::campaigns::delete(&txn, campaign.id, CampaignStatus::Draft).await? {
         return Err(NoticesError::Raced);
@@ -597,7 +597,7 @@ pub async fn send(
         .iter()
         .map(|m| m.subscriber_id)
         .collect();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let before = store::notices::previously_notified(&txn, &ids).await?;
     let ack = notice
         .asks_acknowledgement()

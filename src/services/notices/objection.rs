@@ -83,7 +83,7 @@ pub async fn object(
     campaign: Option<CampaignId>,
 ) -> Result<ObjectionSummary, LinkActionError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let sub = store::subscriptions::find(&txn, id).await?;
     let kind = store::lists::find(&txn, sub.list_id).await?.def.kind;
     let lists = store::lists::all(&txn).await?;

@@ -27,7 +27,7 @@ pub async fn block(
     use SubscriberStatus::{Active, Blocked, Erased, Restricted};
     actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     let (to, action) = match (subscriber.status, blocked) {
         (Active | Restricted, true) => (Blocked, ConsentAction::Blocked),

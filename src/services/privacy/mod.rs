@@ -304,7 +304,7 @@ pub async fn request_link(
     requester: &Requester,
 ) -> Result<(), RequestLinkError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let network = requester.ip_anon();
     let limit = Limit::of(Scope::PrivacyRequests, &ctx.settings);
     if let Err(refused) = limit
@@ -448,7 +448,7 @@ async fn recorded(
 ) -> Result<PersonalData, PrivacyError> {
     actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::subscribers::find(&txn, id).await?;
     let basis = person_basis(&txn, id).await?;
     store::consent_events::append(&txn, &event(id, action, basis, actor, now)).await?;
@@ -473,7 +473,7 @@ pub async fn restrict(
     use SubscriberStatus::{Active, Blocked, Erased, Restricted};
     actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     let (to, action) = match (subscriber.status, restricted) {
         (Active, true) => (Restricted, ConsentAction::Restricted),
@@ -509,7 +509,7 @@ pub async fn withdraw(
 ) -> Result<usize, PrivacyError> {
     actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let changed = subscriptions::leave_lists_in(
         &txn,
         id,
@@ -540,7 +540,7 @@ pub async fn correct(
 ) -> Result<bool, PrivacyError> {
     actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     let mut fields = Vec::new();
     if subscriber.name != *name {
@@ -584,7 +584,7 @@ pub async fn update_profile(
 ) -> Result<Subscriber, PrivacyError> {
     actor.authorize(Action::ManageSubscribers)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let mut subscriber = store::subscribers::find(&txn, id).await?;
     if subscriber.status == SubscriberStatus::Erased {
         return Err(PrivacyError::AlreadyErased);
@@ -648,7 +648,7 @@ pub async fn request_address_change(
     requester: &Requester,
 ) -> Result<(), PrivacyError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let subscriber = store::subscribers::find(&txn, id).await?;
     if subscriber.email == *new_email {
         return Err(PrivacyError::SameAddress);
@@ -702,7 +702,7 @@ pub async fn confirm_address_change(
     requester: Requester,
 ) -> Result<Locale, PrivacyError> {
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let found = store::privacy::find_address_change(&txn, change)
         .await?
         .ok_or(PrivacyError::NotFound)?;
@@ -741,7 +741,7 @@ pub async fn refuse_address_change(
     ctx: &Context,
     change: AddressChangeId,
 ) -> Result<(), PrivacyError> {
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     store::privacy::delete_address_change(&txn, change).await?;
     store::commit(txn).await?;
     Ok(())
@@ -756,7 +756,7 @@ pub async fn refuse_address_change(
 pub async fn erase(ctx: &Context, id: SubscriberId, actor: &Party) -> Result<(), PrivacyError> {
     actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if store::retention::lock_subject(&txn, id).await?.is_none() {
         let erased = store::consent_events::for_subscriber(&txn, id)
             .await?
@@ -879,7 +879,7 @@ pub async fn log_request(
 ) -> Result<PrivacyRequest, PrivacyError> {
     actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     if let Some(id) = new.subscriber_id {
         store::subscribers::find(&txn, id).await?;
     }
@@ -932,7 +932,7 @@ pub async fn close_request(
 ) -> Result<PrivacyRequest, PrivacyError> {
     actor.authorize(Action::HandlePersonalData)?;
     let now = ctx.clock.now();
-    let txn = store::begin_write(&ctx.db).await?;
+    let txn = store::begin_write(&ctx.writer).await?;
     let found = store::privacy::find_request(&txn, id).await?;
     if found.status != RequestStatus::Open {
         return Err(PrivacyError::AlreadyClosed);
