@@ -2,8 +2,8 @@
 //! through bounces, a complaint, a cancel, an erasure, the migration's own count and a
 //! deletion they stay equal to a count of the rows themselves.
 
-use reqwest::{Method, StatusCode};
 use migrations::{Migrator, MigratorTrait};
+use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -27,19 +27,24 @@ async fn shown(app: &TestApp, id: &str) -> Value {
     body["counts"].clone()
 }
 
+/// The rows `sql` returns with `$1` bound to the campaign `id`.
+async fn query(app: &TestApp, sql: &str, id: &str) -> Vec<sea_orm::QueryResult> {
+    let db = &app.app.context().db;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace("$1", "?"),
+    };
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    let statement = Statement::from_sql_and_values(backend, sql, [id.into()]);
+    db.query_all_raw(statement).await.unwrap()
+}
+
 /// The same figures, counted from the campaign's rows now.
 async fn counted(app: &TestApp, id: &str) -> Value {
-    let db = &app.app.context().db;
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!(
-                "SELECT status, bounce, COUNT(*) AS n FROM deliveries \
-                 WHERE campaign_id = '{id}' GROUP BY status, bounce"
-            ),
-        ))
-        .await
-        .unwrap();
+    let sql = "SELECT status, bounce, COUNT(*) AS n FROM deliveries WHERE campaign_id = $1 \
+               GROUP BY status, bounce";
+    let rows = query(app, sql, id).await;
     let mut figures = json!({"total": 0, "queued": 0, "sending": 0, "sent": 0, "deferred": 0,
         "failed": 0, "suppressed": 0, "bounced": 0, "blocked": 0, "complaints": 0});
     for row in rows {
@@ -63,7 +68,10 @@ async fn counted(app: &TestApp, id: &str) -> Value {
 async fn assert_counts_match(app: &TestApp, id: &str) -> Value {
     let (shown, counted) = (shown(app, id).await, counted(app, id).await);
     for (key, n) in counted.as_object().unwrap() {
-        assert_eq!(&shown[key], n, "{key} of {id}: shown {shown}, counted {counted}");
+        assert_eq!(
+            &shown[key], n,
+            "{key} of {id}: shown {shown}, counted {counted}"
+        );
     }
     shown
 }
@@ -92,13 +100,22 @@ async fn figures_stay_equal_to_a_count_of_the_rows_through_every_change() {
     // A complaint about one message, and the erasure of another recipient.
     let headers = sent[0].data.split("\r\n\r\n").next().unwrap().to_owned();
     let report = crate::bounces::arf(&headers);
-    handle(app.app.context(), report.as_bytes(), Some("abuse@example.com"))
-        .await
-        .unwrap();
+    handle(
+        app.app.context(),
+        report.as_bytes(),
+        Some("abuse@example.com"),
+    )
+    .await
+    .unwrap();
     let blocked = campaign_refusing(&app, 1, "550 5.7.1 Relaying denied").await;
     let deferred = campaign_refusing(&app, 10, "451 4.3.0 Try again later").await;
     let cancel = format!("/api/v1/campaigns/{deferred}/cancel");
-    assert!(app.api_post(&cancel, &json!({})).await.status().is_success());
+    assert!(
+        app.api_post(&cancel, &json!({}))
+            .await
+            .status()
+            .is_success()
+    );
 
     let before = assert_counts_match(&app, &hard).await;
     assert_eq!(
@@ -107,15 +124,25 @@ async fn figures_stay_equal_to_a_count_of_the_rows_through_every_change() {
     );
     assert_eq!(before["complaints"], 1);
     let figures = assert_counts_match(&app, &blocked).await;
-    assert_eq!((figures["blocked"].as_u64(), figures["suppressed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (figures["blocked"].as_u64(), figures["suppressed"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert!(assert_counts_match(&app, &deferred).await["deferred"].as_u64() > Some(0));
 
     let erased = sent[1].rcpt_to[0].clone();
     let person = app.subscriber(&erased).await.unwrap();
-    let path = format!("/api/v1/subscribers/{}/erase", person["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/subscribers/{}/erase",
+        person["id"].as_str().unwrap()
+    );
     assert!(app.api_post(&path, &json!({})).await.status().is_success());
     let after = assert_counts_match(&app, &hard).await;
-    assert_eq!(after["total"].as_u64(), Some(3), "the erased person's row went");
+    assert_eq!(
+        after["total"].as_u64(),
+        Some(3),
+        "the erased person's row went"
+    );
     assert_counts_match(&app, &blocked).await;
     assert_counts_match(&app, &deferred).await;
 
@@ -129,17 +156,19 @@ async fn figures_stay_equal_to_a_count_of_the_rows_through_every_change() {
 
     // A cancelled campaign that sent nothing can be deleted: its counts go with it.
     let deleted = app
-        .api_send(Method::DELETE, &format!("/api/v1/campaigns/{deferred}"), None)
+        .api_send(
+            Method::DELETE,
+            &format!("/api/v1/campaigns/{deferred}"),
+            None,
+        )
         .await;
     assert!(deleted.status().is_success(), "{}", deleted.status());
-    let db = &app.app.context().db;
-    let left = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT n FROM campaign_delivery_counts WHERE campaign_id = '{deferred}'"),
-        ))
-        .await
-        .unwrap();
+    let left = query(
+        &app,
+        "SELECT n FROM campaign_delivery_counts WHERE campaign_id = $1",
+        &deferred,
+    )
+    .await;
     assert!(left.is_empty(), "no counts of a deleted campaign");
     let gone = app.api_get(&format!("/api/v1/campaigns/{deferred}")).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
