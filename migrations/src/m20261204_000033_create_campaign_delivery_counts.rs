@@ -1,13 +1,6 @@
-//! Each campaign's outbox rows counted per status and what came back (issue 19): a campaign's
-//! figures become one indexed read instead of a count of its rows. Triggers on `deliveries`
-//! keep the counts in the transaction of every change; this migration counts the rows already
-//! there.
-//!
-//! A count is the sum of its `slot`s. SQLite has one writer and keeps slot 0. On PostgreSQL
-//! each statement adds to the slot of its own server process (`pg_backend_pid()`), which no
-//! concurrent transaction writes: workers recording outcomes side by side never wait on a
-//! shared counter row or deadlock over two of them. Its triggers run per statement, over the
-//! statement's changed rows (transition tables): one write per count, not one per row.
+//! Each campaign's outbox rows counted per status and bounce (issue 19), kept by triggers on
+//! `deliveries` in the transaction of every change, so that a campaign's figures are one
+//! indexed read; the rows already there are counted here.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
@@ -15,7 +8,8 @@ use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 pub struct Migration;
 
 /// The counts of the rows there before the triggers.
-const BACKFILL: &str = "INSERT INTO campaign_delivery_counts (campaign_id, status, bounce, slot, n) \
+const BACKFILL: &str = "INSERT INTO campaign_delivery_counts \
+     (campaign_id, status, bounce, slot, n) \
      SELECT campaign_id, status, COALESCE(bounce, ''), 0, COUNT(*) FROM deliveries \
      WHERE campaign_id IS NOT NULL GROUP BY campaign_id, status, COALESCE(bounce, '')";
 
@@ -47,8 +41,15 @@ const SQLITE_DOWN: [&str; 3] = [
     "DROP TRIGGER IF EXISTS deliveries_count_delete",
 ];
 
-/// PostgreSQL: one function for the three statement triggers; each branch reads only the
-/// transition tables its trigger has (plpgsql plans a statement when it first runs it).
+// A count is the sum of its `slot`s. On PostgreSQL each statement adds to the slot of its own
+// server process (`pg_backend_pid()`), which no concurrent transaction writes: workers
+// recording outcomes side by side never wait on one shared count row, nor deadlock over two
+// of them locked in different orders. The triggers run once per statement over its changed
+// rows (transition tables): one write per count, not one per row. SQLite (one writer) keeps
+// slot 0. Each branch of the function reads only the transition tables its trigger has
+// (plpgsql plans a statement when it first runs it).
+
+/// PostgreSQL: the one function of the three statement triggers.
 const POSTGRES_FUNCTION: &str = r#"
 CREATE FUNCTION count_campaign_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -540,9 +540,9 @@ pub async fn campaign_counts(
         .collect()
 }
 
-/// Rows of each of `campaigns` per status and what came back for them, read from the counts
-/// the triggers keep (one indexed read, whatever the number of rows): (campaign, status,
-/// bounce, count).
+/// Rows of each of `campaigns` per status and bounce, from the kept counts in one indexed read.
+///
+/// Each item is (campaign, status, bounce, count).
 ///
 /// # Errors
 /// Database failure, or a row that cannot be read.

@@ -76,8 +76,7 @@ async fn assert_counts_match(app: &TestApp, id: &str) -> Value {
     shown
 }
 
-/// Starts a campaign to `weekly` whose first `failing` recipients are refused with `reply`,
-/// and sends it.
+/// Starts and sends a campaign to `weekly` whose first `failing` recipients get `reply`.
 async fn campaign_refusing(app: &TestApp, failing: usize, reply: &str) -> String {
     app.smtp.fail_next_rcpt(failing, reply);
     let id = app.start_campaign("weekly").await;

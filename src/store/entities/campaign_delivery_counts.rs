@@ -2,8 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-/// One part of a campaign's count of outbox rows with a status and what came back (`""` for
-/// nothing); the count is the sum of its slots.
+/// One slot of a campaign's count of rows with a status and bounce (`""`): counts sum slots.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "campaign_delivery_counts")]
 pub struct Model {
