@@ -32,6 +32,7 @@ mod m20261204_000026_create_events;
 mod m20261204_000027_create_hook_tables;
 mod m20261204_000030_create_transactional;
 mod m20261204_000032_create_idempotency_keys;
+mod m20261204_000033_create_campaign_delivery_counts;
 
 /// Applies Bulletin's migrations in order.
 pub struct Migrator;
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000027_create_hook_tables::Migration),
             Box::new(m20261204_000030_create_transactional::Migration),
             Box::new(m20261204_000032_create_idempotency_keys::Migration),
+            Box::new(m20261204_000033_create_campaign_delivery_counts::Migration),
         ]
     }
 }

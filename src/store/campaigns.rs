@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{
     StoreError, corrupt,
-    entities::{campaign_lists, campaigns as table, deliveries},
+    entities::{campaign_delivery_counts, campaign_lists, campaigns as table, deliveries},
 };
 use crate::domain::{
     Campaign, CampaignId, CampaignLayout, CampaignStatus, CampaignText, EmailAddress, Filter,
@@ -481,8 +481,8 @@ pub async fn sent_count(conn: &impl ConnectionTrait, id: CampaignId) -> Result<u
         .await?)
 }
 
-/// Deletes the campaign, its target lists and its outbox rows, if its stored status is still
-/// `expected`; returns whether it was deleted.
+/// Deletes the campaign, its target lists, its outbox rows and their counts, if its stored
+/// status is still `expected`; returns whether it was deleted.
 ///
 /// # Errors
 /// Database failure.
@@ -497,6 +497,11 @@ pub async fn delete(
         .await?;
     campaign_lists::Entity::delete_many()
         .filter(campaign_lists::Column::CampaignId.eq(id.as_uuid()))
+        .exec(conn)
+        .await?;
+    // Its rows are gone: what is left of its counts sums to zero.
+    campaign_delivery_counts::Entity::delete_many()
+        .filter(campaign_delivery_counts::Column::CampaignId.eq(id.as_uuid()))
         .exec(conn)
         .await?;
     let result = table::Entity::delete_many()

@@ -345,7 +345,7 @@ fn dsn(reference: &str, status: &str) -> String {
 }
 
 /// A complaint (ARF) quoting the original message's headers.
-fn arf(original_headers: &str) -> String {
+pub fn arf(original_headers: &str) -> String {
     format!(
         "From: fbl@isp.example\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n\
          Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\r\n\r\n\

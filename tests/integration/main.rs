@@ -32,6 +32,7 @@ mod confirm;
 mod customers;
 
 mod delivery;
+mod delivery_counts;
 mod dkim;
 mod headers;
 mod html_validity;

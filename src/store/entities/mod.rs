@@ -4,6 +4,7 @@ pub mod address_changes;
 pub mod api_tokens;
 pub mod audit_log;
 pub mod backfills;
+pub mod campaign_delivery_counts;
 pub mod campaign_lists;
 pub mod campaigns;
 pub mod consent_events;
