@@ -111,7 +111,8 @@ fn foldable_spaces(b: &[u8]) -> Vec<usize> {
         match b[i] {
             b'<' => i = after_markup(b, i, &mut out),
             b' ' | b'\t' => {
-                if !between_wide_characters(b, i) {
+                // A line beginning `From ` may be rewritten `>From ` by an mbox store.
+                if !between_wide_characters(b, i) && !b[i + 1..].starts_with(b"From ") {
                     out.push(i);
                 }
                 i += 1;
@@ -320,6 +321,16 @@ mod tests {
         let folded = fold_html(&html).unwrap();
         assert!(
             folded.starts_with("<pre>a  b</pre><pre><pre>c</pre> d</pre>word"),
+            "{folded}"
+        );
+    }
+
+    #[test]
+    fn no_folded_line_begins_with_from() {
+        let html = format!("<p>{}</p>", "word From ".repeat(200));
+        let folded = fold_html(&html).unwrap();
+        assert!(
+            folded.split('\n').all(|l| !l.starts_with("From ")),
             "{folded}"
         );
     }
