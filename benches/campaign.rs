@@ -6,7 +6,8 @@
 //!
 //! ```sh
 //! apt-get install postfix   # for smtp-sink and smtp-source; stop its daemon afterwards
-//! cargo bench --bench campaign -- --recipients 100000 [--concurrency 8] [--batch-size 500]
+//! cargo bench --bench campaign -- --recipients 100000 [--concurrency 8] [--batch-size 500] \
+//!     [--body short|long|html]
 //! BULLETIN_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench campaign
 //! ```
 
@@ -87,11 +88,12 @@ async fn main() -> anyhow::Result<()> {
     let engine = startup::build_engine(ctx.clone())?;
     let concurrency = ctx.settings.delivery.concurrency;
     let slug = ListSlug::parse("weekly").map_err(anyhow::Error::msg)?;
+    let body: String = arg("--body")?.unwrap_or_else(|| "short".to_owned());
 
     let draft = CampaignDraft {
         name: "Benchmark".into(),
         subject: "News for {{ subscriber.name }}".into(),
-        body_markdown: body_markdown(),
+        body_markdown: body_markdown(&body)?,
         lists: vec![slug],
         from: None,
         reply_to: None,
@@ -124,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
 
     let source_rate = smtp_source_rate(port, concurrency, recipients.min(50_000))?;
     println!(
-        "backend={backend} recipients={recipients} concurrency={concurrency} batch_size={} dkim={} \
+        "backend={backend} body={body} recipients={recipients} concurrency={concurrency} batch_size={} dkim={} \
          fan_out_rows={written} fan_out_seconds={fan_out_secs:.2} send_seconds={send_secs:.2} \
          messages_per_second={:.0} smtp_source_messages_per_second={source_rate:.0} \
          peak_rss_mib={peak:.1} cpu_us_per_message={own_cpu_us:.0} \
@@ -192,18 +194,43 @@ fn settings(dir: &std::path::Path, url: String, port: u16) -> anyhow::Result<Set
     Ok(settings)
 }
 
-/// About 5 KB of Markdown with personalisation in several places.
-fn body_markdown() -> String {
+/// About 5 KB of Markdown with personalisation in several places, shaped by `--body`:
+/// `short` lines (a paragraph per part), one `long` paragraph line of the same text, or the
+/// same content as minified one-line `html` (an HTML block, passed through as it is).
+fn body_markdown(shape: &str) -> anyhow::Result<String> {
     let paragraph = "Our autumn release brings faster exports, a new dashboard and many small \
                      fixes that you asked for. Read on for the details and what comes next. ";
-    let mut body = String::from(
-        "# Hello {{ subscriber.name }}\n\nThis is **{{ list.name }}**, written for {{ subscriber.email }}.\n\n",
-    );
-    for i in 1..=12 {
-        body.push_str(&format!("## Part {i}\n\n{paragraph}{paragraph}\n\n"));
+    let intro = "This is **{{ list.name }}**, written for {{ subscriber.email }}.";
+    let outro = "Not interested any more? [Unsubscribe]({{ unsubscribe_url }}) or \
+                 [change your preferences]({{ preferences_url }}).";
+    let mut body = String::from("# Hello {{ subscriber.name }}\n\n");
+    match shape {
+        "short" => {
+            body.push_str(&format!("{intro}\n\n"));
+            for i in 1..=12 {
+                body.push_str(&format!("## Part {i}\n\n{paragraph}{paragraph}\n\n"));
+            }
+            body.push_str(&format!("{outro}\n"));
+        }
+        "long" => {
+            body.push_str(&format!("{intro}\n\n{}\n\n{outro}\n", paragraph.repeat(26)));
+        }
+        "html" => {
+            body = String::from(
+                "<div class=\"news\"><h1>Hello {{ subscriber.name }}</h1><p>This is \
+                 <strong>{{ list.name }}</strong>, written for {{ subscriber.email }}.</p>",
+            );
+            for i in 1..=12 {
+                body.push_str(&format!("<h2>Part {i}</h2><p>{paragraph}{paragraph}</p>"));
+            }
+            body.push_str(
+                "<p>Not interested any more? <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a> \
+                 or <a href=\"{{ preferences_url }}\">change your preferences</a>.</p></div>\n",
+            );
+        }
+        other => anyhow::bail!("--body {other}: short, long or html"),
     }
-    body.push_str("Not interested any more? [Unsubscribe]({{ unsubscribe_url }}) or [change your preferences]({{ preferences_url }}).\n");
-    body
+    Ok(body)
 }
 
 /// Messages per second that `smtp-source` alone pushes into the sink over `sessions`

@@ -302,12 +302,14 @@ impl CampaignTemplate {
         for sample in &samples {
             rendered.push(template.render_with_engine(sample)?);
         }
-        template.substitution = Substitution::compile(subject, body_markdown).filter(|s| {
-            samples
-                .iter()
-                .zip(&rendered)
-                .all(|(sample, expected)| &s.render(sample) == expected)
-        });
+        template.substitution = Substitution::compile(subject, body_markdown)
+            .filter(|s| {
+                samples
+                    .iter()
+                    .zip(&rendered)
+                    .all(|(sample, expected)| &s.render(sample) == expected)
+            })
+            .map(Substitution::folded);
         Ok(template)
     }
 
@@ -507,6 +509,9 @@ struct Substitution {
     subject: Vec<Part>,
     text: Vec<Part>,
     html: Vec<Part>,
+    /// `html` with its overlong lines folded (`fold::fold_html`), once per campaign rather
+    /// than per message; `None` if nothing could be folded.
+    folded_html: Option<Vec<Part>>,
 }
 
 impl Substitution {
@@ -529,12 +534,26 @@ impl Substitution {
                 }
             }
         }
-        let html = unmark(&markdown_to_html(&marked), &vars)?;
+        let marked_html = markdown_to_html(&marked);
+        let folded_html = super::fold::fold_html(&marked_html)
+            .filter(|folded| *folded != marked_html)
+            .and_then(|folded| unmark(&folded, &vars));
+        let html = unmark(&marked_html, &vars)?;
         Some(Self {
             subject,
             text,
             html,
+            folded_html,
         })
+    }
+
+    /// The same substitution with its HTML folded, when it could be: it reads the same, and
+    /// each message's HTML then fits its lines without being folded again.
+    fn folded(mut self) -> Self {
+        if let Some(folded) = self.folded_html.take() {
+            self.html = folded;
+        }
+        self
     }
 
     fn render(&self, vars: &Personalisation) -> RenderedCampaign {
@@ -864,6 +883,25 @@ mod tests {
             html.contains(r#"title="a&quot; onclick=&quot;x""#),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_long_paragraph_is_folded_once_and_reads_as_the_engine_renders_it() {
+        let body = format!(
+            "Dear {{{{ subscriber.name }}}}, {}[leave]({{{{ unsubscribe_url }}}})\n\n<pre>a  b</pre>",
+            "a long paragraph on one line ".repeat(60)
+        );
+        let t = CampaignTemplate::compile("s", &body).unwrap();
+        assert!(t.is_substituted());
+        let vars = Personalisation::other_sample("c");
+        let (folded, engine) = (
+            t.render(&vars).unwrap().html,
+            t.render_with_engine(&vars).unwrap().html,
+        );
+        assert_ne!(folded, engine);
+        assert_eq!(folded.replace('\n', " "), engine.replace('\n', " "));
+        assert!(folded.lines().all(|l| l.len() <= 120), "{folded}");
+        assert!(folded.contains("<pre>a  b</pre>"));
     }
 
     #[test]

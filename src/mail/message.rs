@@ -11,7 +11,7 @@ use lettre::{
 };
 use url::Url;
 
-use super::RenderedMail;
+use super::{RenderedMail, fold::fold_html};
 use crate::domain::EmailAddress;
 
 /// Everything needed to build one message.
@@ -215,8 +215,8 @@ pub fn build_message(
     }
     builder
         .multipart(MultiPart::alternative_plain_html(
-            encode_body(mail.content.text, eight_bit),
-            encode_body(mail.content.html, eight_bit),
+            encode_body(mail.content.text, eight_bit, Part::Text),
+            encode_body(mail.content.html, eight_bit, Part::Html),
         ))
         .map_err(|e| BuildError(e.to_string()))
 }
@@ -233,44 +233,85 @@ pub fn mailbox(address: &EmailAddress, what: &str) -> Result<Mailbox, BuildError
 }
 
 /// The longest line RFC 5322 §2.1.1 allows, without its CRLF.
-const MAX_LINE: usize = 998;
+pub(super) const MAX_LINE: usize = 998;
 
-/// Encodes a body part in one pass: line ends become CRLF and the text goes as it is (7bit
-/// if ASCII, 8bit if the relay takes it) when every line fits and it has no bare CR or NUL;
-/// otherwise quoted-printable.
-fn encode_body(text: String, eight_bit: bool) -> Body {
+/// Which part of the message a body is: how an overlong line may be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// `text/plain`: an overlong line goes quoted-printable. Breaking it would show as a
+    /// hard line break, and RFC 3676 `format=flowed` (whose soft breaks would avoid that) is
+    /// ignored by Outlook for Windows and Gmail, which then show every folded line as a hard
+    /// break (narrow screens get a ragged comb of long and short lines); quoted-printable is
+    /// decoded to the very text by every MIME client.
+    Text,
+    /// `text/html`: an overlong line is folded at white space where HTML reads a line break
+    /// as a space (`fold::fold_html`); quoted-printable only if that cannot fit it.
+    Html,
+}
+
+/// Why a body cannot go as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unfit {
+    /// Only lines longer than `MAX_LINE`.
+    LongLine,
+    /// A bare CR, a NUL, or 8bit text for a relay without 8BITMIME.
+    Other,
+}
+
+/// Encodes a body part: line ends become CRLF and the text goes as it is (7bit if ASCII,
+/// 8bit if the relay takes it) when every line fits (an HTML part's after folding) and it
+/// has no bare CR or NUL; otherwise quoted-printable.
+fn encode_body(text: String, eight_bit: bool, part: Part) -> Body {
+    match as_is(&text, eight_bit) {
+        Ok(body) => return body,
+        Err(Unfit::LongLine) if part == Part::Html => {
+            if let Some(body) = fold_html(&text).and_then(|t| as_is(&t, eight_bit).ok()) {
+                return body;
+            }
+        }
+        Err(Unfit::LongLine | Unfit::Other) => {}
+    }
+    // Quoted-printable takes any text, so this never falls through to the chooser.
+    Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
+        .unwrap_or_else(Body::new)
+}
+
+/// `text` with CRLF line ends, as a 7bit or 8bit body, in one pass; or why it cannot go so.
+fn as_is(text: &str, eight_bit: bool) -> Result<Body, Unfit> {
     let ascii = text.is_ascii();
     // Whole-text searches (memchr), so the common case never looks at each byte twice.
     let has_cr = text.contains('\r');
-    if (ascii || eight_bit) && !text.contains('\0') {
-        let mut wire = Vec::with_capacity(text.len() + text.len() / 16);
-        let mut fits = true;
-        for (i, line) in text.split('\n').enumerate() {
-            let line = if has_cr {
-                let line = line.strip_suffix('\r').unwrap_or(line);
-                fits &= !line.contains('\r');
-                line
-            } else {
-                line
-            };
-            if i > 0 {
-                wire.extend_from_slice(b"\r\n");
-            }
-            fits &= line.len() <= MAX_LINE;
-            wire.extend_from_slice(line.as_bytes());
+    if !(ascii || eight_bit) || text.contains('\0') {
+        return Err(Unfit::Other);
+    }
+    let mut wire = Vec::with_capacity(text.len() + text.len() / 16);
+    let (mut bare_cr, mut long) = (false, false);
+    for (i, line) in text.split('\n').enumerate() {
+        let line = if has_cr {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            bare_cr |= line.contains('\r');
+            line
+        } else {
+            line
+        };
+        if i > 0 {
+            wire.extend_from_slice(b"\r\n");
         }
-        if fits {
+        long |= line.len() > MAX_LINE;
+        wire.extend_from_slice(line.as_bytes());
+    }
+    match (bare_cr, long) {
+        (true, _) => Err(Unfit::Other),
+        (false, true) => Err(Unfit::LongLine),
+        (false, false) => {
             let encoding = if ascii {
                 ContentTransferEncoding::SevenBit
             } else {
                 ContentTransferEncoding::EightBit
             };
-            return Body::dangerous_pre_encoded(wire, encoding);
+            Ok(Body::dangerous_pre_encoded(wire, encoding))
         }
     }
-    // Quoted-printable takes any text, so this never falls through to the chooser.
-    Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
-        .unwrap_or_else(Body::new)
 }
 
 #[cfg(test)]
@@ -344,7 +385,11 @@ mod tests {
     }
 
     fn encoded(text: &str, eight_bit: bool) -> (ContentTransferEncoding, String) {
-        let body = encode_body(text.to_owned(), eight_bit);
+        encoded_as(text, eight_bit, Part::Text)
+    }
+
+    fn encoded_as(text: &str, eight_bit: bool, part: Part) -> (ContentTransferEncoding, String) {
+        let body = encode_body(text.to_owned(), eight_bit, part);
         (body.encoding(), String::from_utf8(body.into_vec()).unwrap())
     }
 
@@ -386,5 +431,28 @@ mod tests {
                 "{wire}"
             );
         }
+    }
+
+    #[test]
+    fn long_html_lines_fold_at_spaces_and_long_text_lines_go_quoted_printable() {
+        let paragraph = "Grüße aus der Stadt, ".repeat(100);
+        let html = format!("<p>{paragraph}</p>\n<pre>a  b</pre>");
+        let (encoding, wire) = encoded_as(&html, true, Part::Html);
+        assert_eq!(encoding, ContentTransferEncoding::EightBit);
+        assert!(wire.split("\r\n").all(|l| l.len() <= 78), "{wire}");
+        assert_eq!(wire.replace("\r\n", " "), html.replace('\n', " "));
+        assert!(wire.ends_with("\r\n<pre>a  b</pre>"));
+        let (encoding, _) = encoded_as(&paragraph, true, Part::Text);
+        assert_eq!(encoding, ContentTransferEncoding::QuotedPrintable);
+        // A line without white space to fold at, and 8bit HTML for a 7bit relay.
+        let url = format!("<a href=\"https://x.test/{}\">x</a>", "a".repeat(MAX_LINE));
+        assert_eq!(
+            encoded_as(&url, true, Part::Html).0,
+            ContentTransferEncoding::QuotedPrintable
+        );
+        assert_eq!(
+            encoded_as(&html, false, Part::Html).0,
+            ContentTransferEncoding::QuotedPrintable
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod campaign;
 pub mod dkim;
+mod fold;
 pub mod links;
 pub mod message;
 pub mod notice;

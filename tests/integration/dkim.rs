@@ -86,13 +86,29 @@ async fn every_kind_verifies(key_pem: String, record: (&str, &str), algorithm: &
     let confirmation = app.deliver_and_take().await.pop().unwrap();
     app.post_form(&link(&confirmation, "/confirm/"), &[]).await;
     let welcome = app.deliver_and_take().await;
-    let body = "Hello *there*, with a line long enough to be folded by quoted-printable or \
-                base64 encoding in the message body, and non-ASCII: äöü ß €.";
+    // A paragraph over 998 octets: the HTML part goes folded at its spaces, the text part
+    // quoted-printable; both are signed as sent.
+    let body = format!(
+        "Hello *there*, with a line long enough to be folded by quoted-printable or \
+         base64 encoding in the message body, and non-ASCII: äöü ß €.\n\n{}",
+        "A long paragraph, written as one line. ".repeat(40)
+    );
     let campaign = json!({"name": "News", "subject": "Grüße aus Köln", "body_markdown": body,
         "lists": ["weekly"]});
     app.start_campaign_with(campaign).await;
     app.deliver_all().await;
     let campaign = app.smtp.take_messages();
+    let html_part = campaign[0]
+        .data
+        .split("Content-Type: text/html")
+        .nth(1)
+        .unwrap();
+    let headers = html_part.split("\r\n\r\n").next().unwrap();
+    assert!(
+        headers.contains("Content-Transfer-Encoding: 8bit"),
+        "{html_part}"
+    );
+    assert!(html_part.split("\r\n").all(|l| l.len() <= 998));
     let mut all = vec![confirmation];
     all.extend(welcome);
     all.extend(campaign);
