@@ -126,6 +126,8 @@ struct Send {
     rate: f64,
     ceiling: f64,
     server_cpu_us: f64,
+    /// Each instance's share of `server_cpu_us`.
+    per_instance_us: Vec<f64>,
     sink_cpu_us: f64,
 }
 
@@ -262,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
             message_bytes,
         )?;
         let cpu_before = cpu_of(&pids)?;
+        let each_before = pids.iter().map(|p| cpu_seconds(p)).collect::<anyhow::Result<Vec<_>>>()?;
         let sink_before = cpu_seconds(&sink.pid())?;
         api.post(
             &format!("/api/v1/campaigns/{id}/schedule"),
@@ -270,6 +273,11 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let (seconds, sent) = api.wait_sent(&id, recipients).await?;
         let server_cpu = cpu_of(&pids)? - cpu_before;
+        let per_instance_us = pids
+            .iter()
+            .zip(&each_before)
+            .map(|(p, before)| Ok((cpu_seconds(p)? - before) * 1e6 / recipients as f64))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let sink_cpu = cpu_seconds(&sink.pid())? - sink_before;
         sends.push(Send {
             shape,
@@ -278,6 +286,7 @@ async fn main() -> anyhow::Result<()> {
             rate: sent as f64 / seconds,
             ceiling,
             server_cpu_us: server_cpu * 1e6 / recipients as f64,
+            per_instance_us,
             sink_cpu_us: sink_cpu * 1e6 / recipients as f64,
         });
         status_ms.push(api.status_cost(&id).await?);
@@ -339,12 +348,12 @@ async fn main() -> anyhow::Result<()> {
 
     writeln!(
         table,
-        "\n| campaign body | message | seconds | msg/s | smtp-source msg/s ({concurrency} conn.) | ratio | server CPU µs/msg | sink CPU µs/msg | status call |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\n| campaign body | message | seconds | msg/s | smtp-source msg/s ({concurrency} conn.) | ratio | server CPU µs/msg (per instance) | sink CPU µs/msg | status call |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for (s, ms) in sends.iter().zip(&status_ms) {
         writeln!(
             table,
-            "| {} | {:.1} KB | {:.1} | {:.0} | {:.0} | **{:.2}** | {:.0} | {:.0} | {ms:.2} ms |",
+            "| {} | {:.1} KB | {:.1} | {:.0} | {:.0} | **{:.2}** | {:.0} ({}) | {:.0} | {ms:.2} ms |",
             s.shape,
             s.message_bytes as f64 / 1000.0,
             s.seconds,
@@ -352,6 +361,11 @@ async fn main() -> anyhow::Result<()> {
             s.ceiling,
             s.rate / s.ceiling,
             s.server_cpu_us,
+            s.per_instance_us
+                .iter()
+                .map(|us| format!("{us:.0}"))
+                .collect::<Vec<_>>()
+                .join(" + "),
             s.sink_cpu_us,
         )?;
     }
