@@ -264,7 +264,10 @@ async fn main() -> anyhow::Result<()> {
             message_bytes,
         )?;
         let cpu_before = cpu_of(&pids)?;
-        let each_before = pids.iter().map(|p| cpu_seconds(p)).collect::<anyhow::Result<Vec<_>>>()?;
+        let each_before = pids
+            .iter()
+            .map(|p| cpu_seconds(p))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let sink_before = cpu_seconds(&sink.pid())?;
         api.post(
             &format!("/api/v1/campaigns/{id}/schedule"),

@@ -622,8 +622,9 @@ pub async fn open_seen(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// SQLite's page cache during an import, per schema (the database and the scratch table).
-const IMPORT_CACHE_KIB: u32 = 65_536;
+/// SQLite's page cache during an import, per schema (the database and the scratch table):
+/// 16 MiB, not 64 as before, so that an import keeps the server within its memory budget.
+const IMPORT_CACHE_KIB: u32 = 16_384;
 /// SQLite's default page cache (2 MiB).
 const DEFAULT_CACHE_KIB: u32 = 2_000;
 

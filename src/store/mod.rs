@@ -240,7 +240,7 @@ fn with_common(mut options: ConnectOptions, bulk: bool, lock_wait: Duration) -> 
 
 /// Settles the database after a bulk write (an import): on SQLite, copies what the
 /// write-ahead log holds into the database file, as far as readers allow (`PASSIVE`: it waits
-/// for no one); on PostgreSQL, refreshes the planner's statistics of the tables an import
+/// for no one), and empties the connection's page cache; on PostgreSQL, refreshes the planner's statistics of the tables an import
 /// fills, which autovacuum would do only a while later. Without them PostgreSQL took the
 /// imported list for a few rows and sorted all of it for every fan-out chunk: 215 s to fan
 /// out 1,000,000 recipients right after their import (BENCHMARKS.md).
@@ -249,10 +249,17 @@ fn with_common(mut options: ConnectOptions, bulk: bool, lock_wait: Duration) -> 
 /// Database failure.
 pub async fn settle_bulk_write(db: &DatabaseConnection) -> Result<(), StoreError> {
     let sql = match db.get_database_backend() {
-        sea_orm::DbBackend::Sqlite => "PRAGMA wal_checkpoint(PASSIVE)",
-        _ => "ANALYZE subscribers, subscriptions",
+        // `shrink_memory` then hands the pages the import's connection still caches back to
+        // the allocator: without it they stayed with the idle connection (an RSS of 105 MiB
+        // after importing 100,000 rows through the API, 34 before).
+        sea_orm::DbBackend::Sqlite => {
+            &["PRAGMA wal_checkpoint(PASSIVE)", "PRAGMA shrink_memory"][..]
+        }
+        _ => &["ANALYZE subscribers, subscriptions"][..],
     };
-    db.execute_unprepared(sql).await?;
+    for statement in sql {
+        db.execute_unprepared(statement).await?;
+    }
     Ok(())
 }
 
