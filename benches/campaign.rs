@@ -15,7 +15,7 @@
 mod support;
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -29,20 +29,10 @@ use bulletin::{
     startup,
 };
 use secrecy::SecretString;
-use support::{arg, consent_list, cpu_seconds, fresh_database, status_mib, write_csv};
-
-const SINK: &str = "/usr/sbin/smtp-sink";
-const SOURCE: &str = "/usr/sbin/smtp-source";
-
-/// Stops the sink when the benchmark ends, also on error.
-struct Sink(Child);
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{
+    arg, consent_list, cpu_seconds, free_port, fresh_database, smtp_source_rate, start_sink,
+    status_mib, write_csv,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -57,14 +47,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let recipients: u64 = arg("--recipients")?.unwrap_or(100_000);
     let port = free_port()?;
-    let sink = Sink(
-        Command::new(SINK)
-            .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "1024"])
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {SINK}: install Debian's postfix package"))?,
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let sink = start_sink(port)?;
 
     let dir = tempfile::tempdir()?;
     let (url, backend) = fresh_database(dir.path()).await?;
@@ -109,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
     let written = delivery::fan_out_all(&ctx).await?;
     let fan_out_secs = fan_out_started.elapsed().as_secs_f64();
 
-    let sink_pid = sink.0.id().to_string();
+    let sink_pid = sink.pid();
     let (own_cpu, sink_cpu) = (cpu_seconds("self")?, cpu_seconds(&sink_pid)?);
     let send_started = Instant::now();
     let report = delivery::drain(&engine).await?;
@@ -124,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let peak = status_mib("VmHWM:")?;
 
-    let source_rate = smtp_source_rate(port, concurrency, recipients.min(50_000))?;
+    let source_rate = smtp_source_rate(port, concurrency, recipients.min(50_000), 5120)?;
     println!(
         "backend={backend} body={body} recipients={recipients} concurrency={concurrency} batch_size={} dkim={} \
          fan_out_rows={written} fan_out_seconds={fan_out_secs:.2} send_seconds={send_secs:.2} \
@@ -231,38 +214,4 @@ fn body_markdown(shape: &str) -> anyhow::Result<String> {
         other => anyhow::bail!("--body {other}: short, long or html"),
     }
     Ok(body)
-}
-
-/// Messages per second that `smtp-source` alone pushes into the sink over `sessions`
-/// reused connections, with messages of about 5 KB.
-fn smtp_source_rate(port: u16, sessions: usize, messages: u64) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let status = Command::new(SOURCE)
-        .args([
-            "-d",
-            "-s",
-            &sessions.to_string(),
-            "-m",
-            &messages.to_string(),
-            "-l",
-            "5120",
-        ])
-        .args([
-            "-f",
-            "bench@example.com",
-            "-t",
-            "sink@example.com",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .with_context(|| format!("cannot run {SOURCE}"))?;
-    anyhow::ensure!(status.success(), "smtp-source failed: {status}");
-    Ok(messages as f64 / started.elapsed().as_secs_f64())
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

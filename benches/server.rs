@@ -23,7 +23,7 @@ mod support;
 use std::{
     fmt::Write as _,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -35,30 +35,15 @@ use anyhow::Context;
 use bulletin::signing::{Keyring, Purpose, SigningKey};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use support::{arg, cpu_seconds, fresh_database, write_csv};
+use support::{
+    Proc, SINK, SOURCE, arg, cpu_seconds, free_port, fresh_database, smtp_source_rate, start_sink,
+    write_csv,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bulletin");
-const SINK: &str = "/usr/sbin/smtp-sink";
-const SOURCE: &str = "/usr/sbin/smtp-source";
 const WRK: &str = "wrk";
 /// The From address: its domain is the DKIM signing domain.
 const FROM_DOMAIN: &str = "bench.example";
-
-/// A child process stopped when the benchmark ends, also on error.
-struct Proc(Child);
-
-impl Proc {
-    fn pid(&self) -> String {
-        self.0.id().to_string()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// One instance of `bulletin serve` and how to reach it.
 struct Server {
@@ -160,14 +145,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir()?;
     let sink_port = free_port()?;
-    let sink = Proc(
-        Command::new(SINK)
-            .args(["-u", "nobody", &format!("127.0.0.1:{sink_port}"), "1024"])
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {SINK}"))?,
-    );
-    std::thread::sleep(Duration::from_millis(300));
+    let sink = start_sink(sink_port)?;
 
     let (url, backend) = fresh_database(dir.path()).await?;
     let key = SigningKey::generate();
@@ -681,33 +659,6 @@ fn body(shape: &str) -> String {
     body
 }
 
-/// Messages per second that `smtp-source` alone pushes into the sink over `sessions`
-/// connections, `bytes` each: the ceiling of this machine.
-fn smtp_source_rate(
-    port: u16,
-    sessions: usize,
-    messages: u64,
-    bytes: usize,
-) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let status = Command::new(SOURCE)
-        .args([
-            "-d",
-            "-s",
-            &sessions.to_string(),
-            "-m",
-            &messages.to_string(),
-        ])
-        .args(["-l", &bytes.to_string()])
-        .args(["-f", "bench@example.com", "-t", "sink@example.com"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .status()
-        .with_context(|| format!("cannot run {SOURCE}"))?;
-    anyhow::ensure!(status.success(), "smtp-source failed: {status}");
-    Ok(messages as f64 / started.elapsed().as_secs_f64())
-}
-
 /// The one-click unsubscribe paths of (up to) 20,000 of the imported subscriptions, signed
 /// with the server's key, one per line in a file for `wrk`.
 async fn unsubscribe_paths(url: &str, key: &SigningKey, dir: &Path) -> anyhow::Result<PathBuf> {
@@ -732,17 +683,20 @@ async fn unsubscribe_paths(url: &str, key: &SigningKey, dir: &Path) -> anyhow::R
     Ok(file)
 }
 
-/// A wrk script that signs up a new address with every request.
-fn signup_script(dir: &Path) -> anyhow::Result<PathBuf> {
-    let file = dir.join("signup.lua");
-    std::fs::write(
-        &file,
-        r#"
+/// The start of every wrk script: each thread gets its number (`no`), so that the threads
+/// take different addresses or paths.
+const THREAD_NUMBERS: &str = r#"
 local thread_no = 0
 function setup(thread)
   thread:set("no", thread_no)
   thread_no = thread_no + 1
 end
+"#;
+
+/// A wrk script that signs up a new address with every request.
+fn signup_script(dir: &Path) -> anyhow::Result<PathBuf> {
+    let file = dir.join("signup.lua");
+    let requests = r#"
 local n = 0
 local run = tostring(os.time())
 request = function()
@@ -750,8 +704,8 @@ request = function()
   local body = "email=s" .. run .. "-" .. no .. "-" .. n .. "%40example.com&name=Bench&list=weekly&consent=weekly"
   return wrk.format("POST", "/subscribe", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
-"#,
-    )?;
+"#;
+    std::fs::write(&file, format!("{THREAD_NUMBERS}{requests}"))?;
     Ok(file)
 }
 
@@ -759,15 +713,8 @@ end
 /// thread its own share.
 fn unsubscribe_script(dir: &Path, paths: &Path) -> anyhow::Result<PathBuf> {
     let file = dir.join("unsubscribe.lua");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-local thread_no = 0
-function setup(thread)
-  thread:set("no", thread_no)
-  thread_no = thread_no + 1
-end
+    let requests = format!(
+        r#"
 local paths = {{}}
 for line in io.lines("{}") do paths[#paths + 1] = line end
 local n = 0
@@ -777,9 +724,9 @@ request = function()
   return wrk.format("POST", path, {{["Content-Type"] = "application/x-www-form-urlencoded"}}, "List-Unsubscribe=One-Click")
 end
 "#,
-            paths.display()
-        ),
-    )?;
+        paths.display()
+    );
+    std::fs::write(&file, format!("{THREAD_NUMBERS}{requests}"))?;
     Ok(file)
 }
 
@@ -828,10 +775,4 @@ fn parse_duration_ms(v: &str) -> Option<f64> {
         return None;
     };
     number.parse::<f64>().ok().map(|n| n * factor)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

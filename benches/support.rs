@@ -1,7 +1,12 @@
 //! What the benchmarks share: arguments, a fresh database, subscriber CSVs, peak memory.
 #![allow(dead_code)]
 
-use std::{io::Write, path::Path};
+use std::{
+    io::Write,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use bulletin::domain::{LegalBasis, ListKind, ListSlug, ListVisibility, NewList, OptIn};
@@ -116,4 +121,73 @@ pub fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
         .map(|f| f.parse::<f64>())
         .sum::<Result<f64, _>>()?;
     Ok(ticks / 100.0)
+}
+
+/// postfix's test sink (`apt-get install postfix`).
+pub const SINK: &str = "/usr/sbin/smtp-sink";
+/// postfix's test sender, the ceiling the benchmarks compare with.
+pub const SOURCE: &str = "/usr/sbin/smtp-source";
+
+/// A child process stopped when the benchmark ends, also on error.
+pub struct Proc(pub Child);
+
+impl Proc {
+    /// The process id, as `/proc` names it.
+    pub fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `smtp-sink` on loopback `port` (backlog 1024) and gives it a moment to listen.
+pub fn start_sink(port: u16) -> anyhow::Result<Proc> {
+    let sink = Proc(
+        Command::new(SINK)
+            .args(["-u", "nobody", &format!("127.0.0.1:{port}"), "1024"])
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {SINK}: install Debian's postfix package"))?,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(sink)
+}
+
+/// Messages per second that `smtp-source` alone pushes into the sink over `sessions`
+/// reused connections, `bytes` each: the ceiling of this machine.
+pub fn smtp_source_rate(
+    port: u16,
+    sessions: usize,
+    messages: u64,
+    bytes: usize,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let status = Command::new(SOURCE)
+        .args([
+            "-d",
+            "-s",
+            &sessions.to_string(),
+            "-m",
+            &messages.to_string(),
+        ])
+        .args(["-l", &bytes.to_string()])
+        .args(["-f", "bench@example.com", "-t", "sink@example.com"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {SOURCE}"))?;
+    anyhow::ensure!(status.success(), "smtp-source failed: {status}");
+    Ok(messages as f64 / started.elapsed().as_secs_f64())
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

@@ -168,11 +168,7 @@ pub async fn connect_writer(
     if !is_sqlite(url) {
         return Ok(pool.clone());
     }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options.max_connections(1).min_connections(1);
-    let mut options = with_common(options, false, wait);
-    options.acquire_timeout(wait);
-    sea_orm::Database::connect(options).await
+    single_connection(url, false, wait, wait).await
 }
 
 /// Opens the connection that bulk imports write through. On SQLite it is one connection
@@ -192,13 +188,28 @@ pub async fn connect_bulk(
     if !is_sqlite(url) {
         return Ok(pool.clone());
     }
+    single_connection(url, true, DEFAULT_LOCK_WAIT, wait).await
+}
+
+/// A pool of one SQLite connection that callers take turns on, each waiting up to `turn_wait`
+/// for the one before; a `bulk` one (see `with_common`) is closed after a minute unused.
+async fn single_connection(
+    url: &str,
+    bulk: bool,
+    lock_wait: Duration,
+    turn_wait: Duration,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .max_connections(1)
-        .min_connections(0)
-        .idle_timeout(Duration::from_secs(60));
-    let mut options = with_common(options, true, DEFAULT_LOCK_WAIT);
-    options.acquire_timeout(wait);
+    options.max_connections(1);
+    if bulk {
+        options
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60));
+    } else {
+        options.min_connections(1);
+    }
+    let mut options = with_common(options, bulk, lock_wait);
+    options.acquire_timeout(turn_wait);
     sea_orm::Database::connect(options).await
 }
 
